@@ -1,0 +1,153 @@
+"""What changed: a listing's tracked state, its content hash, field diffs, and how a run ended.
+
+Pure functions: the store applies what they decide (monitor.ingest ties the two together).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from monitor.store.schema import TRACKED_FIELDS
+
+# Fields shown in a "changed" alert's diff, in the order a reviewer reads them.
+DIFF_FIELDS = ("title", "price_text", "volume_text", "seller", "contacts", "categories", "text")
+
+# A run that parses fewer than this share of the listings the last complete run parsed
+# (when that was at least SHAPE_MIN_ITEMS) has probably met a page that changed shape.
+SHAPE_DROP_RATIO = 0.2
+SHAPE_MIN_ITEMS = 5
+
+_PRICE_FIELD = re.compile(
+    r"(?P<pre>[¥￥$]|USDT|U\b)?\s*(?P<amount>\d+(?:\.\d+)?)\s*(?P<post>元|块|USDT|U|BTC|刀)?", re.I
+)
+
+
+def as_dict(value: Any) -> Any:
+    """A MatchResult (or any dataclass) as plain data; dicts pass through."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
+def parse_price_field(text: str | None) -> tuple[float | None, str | None]:
+    """A price read by a selector (¥800, 800元, 50U) as (amount, currency)."""
+    if not text:
+        return None, None
+    found = _PRICE_FIELD.search(text.replace(",", "").replace("，", ""))
+    if not found:
+        return None, None
+    marker = (found["pre"] or found["post"] or "").upper()
+    currency = {"U": "USDT", "USDT": "USDT", "BTC": "BTC", "$": "USD", "刀": "USD"}.get(
+        marker, "CNY"
+    )
+    return float(found["amount"]), currency
+
+
+def listing_state(item: dict[str, Any]) -> dict[str, Any]:
+    """The stored state of a listing as seen now, from a spider item with its match."""
+    match = as_dict(item.get("match")) or {}
+    extraction = match.get("extraction") or {}
+    prices = extraction.get("prices") or []
+    volumes = extraction.get("volumes") or []
+    price_text = item.get("price_text") or None
+    price, currency = parse_price_field(price_text)
+    if price is None and prices:
+        price_text = price_text or prices[0]["text"]
+        price, currency = prices[0]["amount"], prices[0]["currency"]
+    volume = max(volumes, key=lambda v: v["count"]) if volumes else None
+    contacts = sorted({f"{c['kind']}:{c['value']}" for c in extraction.get("contacts") or []})
+    state = {
+        "url": item.get("url"),
+        "title": (item.get("title") or "").strip(),
+        "text": (item.get("text") or "").strip(),
+        "seller": item.get("seller") or None,
+        "price_text": price_text,
+        "price": price,
+        "currency": currency,
+        "volume": volume["count"] if volume else None,
+        "volume_text": volume["text"] if volume else None,
+        "contacts": json.dumps(contacts, ensure_ascii=False) if contacts else None,
+        "categories": json.dumps(sorted(match.get("categories") or []), ensure_ascii=False),
+        "score": float(match.get("score") or 0.0),
+        "matched": 1 if match.get("alert") else 0,
+        "posted_at": item.get("posted_at") or None,
+    }
+    state["content_hash"] = content_hash(state)
+    return state
+
+
+def content_hash(state: dict[str, Any]) -> str:
+    """A hash over the tracked fields only: an unchanged listing hashes the same."""
+    payload = json.dumps([state.get(f) for f in TRACKED_FIELDS], ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def field_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for each tracked field whose value changed."""
+    diff = {}
+    for name in DIFF_FIELDS:
+        if old.get(name) != new.get(name):
+            diff[name] = [old.get(name), new.get(name)]
+    return diff
+
+
+@dataclass(frozen=True)
+class RunVerdict:
+    status: str  # ok | partial | failed
+    error: str | None
+    shape_changed: bool = False
+
+
+def judge_run(
+    stats: dict[str, Any],
+    finish_reason: str | None,
+    recorded: int,
+    last_good_items: int | None,
+) -> RunVerdict:
+    """How a sweep ended. Only `ok` allows listings it did not see to be marked removed."""
+    problems = []
+    list_errors = int(stats.get("heishi/list_page_errors", 0))
+    blocked = int(stats.get("heishi/blocked_pages", 0))
+    gave_up = int(stats.get("retry/max_reached", 0))
+    ignored = sum(
+        int(v)
+        for k, v in stats.items()
+        if k.startswith("httperror/response_ignored_status_count/")
+        and k.rsplit("/", 1)[1] not in ("404", "410")
+    )
+    exceptions = sum(int(v) for k, v in stats.items() if k.startswith("spider_exceptions/"))
+    logged_errors = int(stats.get("log_count/ERROR", 0))
+    if finish_reason not in (None, "finished"):
+        problems.append(f"crawl ended early ({finish_reason})")
+    if list_errors:
+        problems.append(f"{list_errors} list page(s) failed")
+    if blocked:
+        problems.append(f"{blocked} page(s) were a log-in or captcha wall")
+    if gave_up:
+        problems.append(f"gave up on {gave_up} request(s) after retries")
+    if ignored:
+        problems.append(f"{ignored} error response(s)")
+    if exceptions:
+        problems.append(f"{exceptions} spider exception(s)")
+    if logged_errors and not problems:
+        problems.append(f"{logged_errors} error(s) logged")
+    if problems:
+        status = "failed" if recorded == 0 else "partial"
+        return RunVerdict(status, "; ".join(problems))
+    if (
+        last_good_items is not None
+        and last_good_items >= SHAPE_MIN_ITEMS
+        and recorded < last_good_items * SHAPE_DROP_RATIO
+    ):
+        return RunVerdict(
+            "failed",
+            f"parsed {recorded} listing(s) where the last complete sweep parsed "
+            f"{last_good_items}: the pages may have changed shape",
+            shape_changed=True,
+        )
+    return RunVerdict("ok", None)

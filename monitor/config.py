@@ -1,0 +1,65 @@
+"""Where heishi keeps things: the store, keyword lists, site files, caches and the secret."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = "heishi.db"
+
+
+def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The store's path: --db, else $HEISHI_DB, else ./heishi.db."""
+    return Path(explicit or os.environ.get("HEISHI_DB") or DEFAULT_DB)
+
+
+def keywords_dir() -> Path:
+    """Keyword lists: $HEISHI_KEYWORDS_DIR, else keywords/ in the checkout."""
+    return Path(os.environ.get("HEISHI_KEYWORDS_DIR") or PROJECT_ROOT / "keywords")
+
+
+def sites_dir() -> Path:
+    """Site files: $HEISHI_SITES_DIR, else spiders/sites/ in the checkout."""
+    return Path(os.environ.get("HEISHI_SITES_DIR") or PROJECT_ROOT / "spiders" / "sites")
+
+
+def cache_dir() -> Path:
+    """A writable cache (jieba's dictionary cache lives here)."""
+    explicit = os.environ.get("HEISHI_CACHE_DIR")
+    if explicit:
+        path = Path(explicit)
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        path = Path(base) / "heishi"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def secret_path() -> Path:
+    """The per-install HMAC secret: $HEISHI_SECRET_FILE, else ~/.local/share/heishi/secret.key."""
+    explicit = os.environ.get("HEISHI_SECRET_FILE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "heishi" / "secret.key"
+
+
+def install_secret() -> bytes:
+    """The key for hashing personal data; created once per install with mode 0600."""
+    path = secret_path()
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # O_EXCL: two processes starting at once must agree on one secret.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return bytes.fromhex(path.read_text().strip())
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return bytes.fromhex(key)

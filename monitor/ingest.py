@@ -1,0 +1,243 @@
+"""Writing one sweep into the store: each listing in its own transaction, the run judged at
+the end, and listings it did not see marked removed only after a complete sweep.
+
+`SweepRecorder` is what a crawl writes through (docs/contracts.md). A crash at any point leaves
+the store consistent: each listing's version, matches and alerts commit together, alerts carry
+a dedupe key so a rerun never raises one twice, and removals happen only in `close()`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from monitor import changes
+from monitor.severity import severity
+from monitor.store import Store, open_store, utc_now
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOutcome:
+    run_id: int
+    source: str
+    status: str
+    error: str | None = None
+    items: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # new/changed/unchanged/removed/relisted
+    alert_ids: list[int] = field(default_factory=list)
+
+
+class SweepRecorder:
+    """Records one sweep of one source."""
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        source: str,
+        kind: str,
+        url: str | None = None,
+        removed_after_sweeps: int = 1,
+    ) -> None:
+        self.db_path = Path(db_path)
+        self.source = source
+        self.kind = kind
+        self.url = url
+        self.removed_after_sweeps = max(1, int(removed_after_sweeps))
+        self.store: Store | None = None
+        self.run_id: int | None = None
+        self.counts = {"new": 0, "changed": 0, "unchanged": 0, "removed": 0, "relisted": 0}
+        self.alert_ids: list[int] = []
+        self.recorded = 0
+
+    def open(self) -> int:
+        self.store = open_store(self.db_path)
+        self.run_id = self.store.start_run(self.source, self.kind, self.url)
+        log.info("run %s of %s opened in %s", self.run_id, self.source, self.db_path)
+        return self.run_id
+
+    def record(self, item: dict[str, Any]) -> list[int]:
+        """Store one listing as seen now; returns the ids of alerts it raised."""
+        assert self.store is not None and self.run_id is not None, "open() first"
+        site_id = str(item["site_id"])
+        state = changes.listing_state(item)
+        match = changes.as_dict(item.get("match")) or {}
+        now = utc_now()
+        raised: list[int] = []
+        store = self.store
+        with store.transaction():
+            current = store.listing_by_key(self.source, site_id)
+            if current is None:
+                listing_id = store.insert_listing(self.source, site_id, state, self.run_id, now)
+                version_id = store.insert_version(listing_id, 1, self.run_id, now, state, None)
+                self._write_details(version_id, listing_id, item, match)
+                self.counts["new"] += 1
+                if state["matched"]:
+                    raised.append(self._alert("new", listing_id, version_id, state, match, now))
+            else:
+                listing_id = current["id"]
+                was_removed = current["status"] == "removed"
+                if was_removed:
+                    self.counts["relisted"] += 1
+                if current["content_hash"] != state["content_hash"]:
+                    version = current["version"] + 1
+                    diff = changes.field_diff(current, state)
+                    version_id = store.insert_version(
+                        listing_id, version, self.run_id, now, state, diff
+                    )
+                    store.update_listing(listing_id, state, version, self.run_id, now)
+                    self._write_details(version_id, listing_id, item, match)
+                    self.counts["changed"] += 1
+                    raised += self._change_alerts(
+                        current, state, match, listing_id, version_id, diff, was_removed, now
+                    )
+                else:
+                    store.touch_listing(listing_id, self.run_id, now, state["url"])
+                    version_id = store.current_version_id(listing_id)
+                    if not was_removed:
+                        self.counts["unchanged"] += 1
+                    elif state["matched"]:
+                        raised.append(
+                            self._alert("relisted", listing_id, version_id, state, match, now)
+                        )
+        self.recorded += 1
+        raised = [a for a in raised if a is not None]
+        self.alert_ids += raised
+        return raised
+
+    def _change_alerts(
+        self,
+        old: dict[str, Any],
+        state: dict[str, Any],
+        match: dict[str, Any],
+        listing_id: int,
+        version_id: int,
+        diff: dict[str, Any],
+        was_removed: bool,
+        now: str,
+    ) -> list[int | None]:
+        if not (state["matched"] or old["matched"]):
+            return []
+        store = self.store
+        assert store is not None
+        if was_removed:
+            return [self._alert("relisted", listing_id, version_id, state, match, now, diff)]
+        if state["matched"] and not store.alert_exists("new", listing_id):
+            # It only now reads as a black-market listing: that is news, not a change.
+            return [self._alert("new", listing_id, version_id, state, match, now)]
+        return [self._alert("changed", listing_id, version_id, state, match, now, diff)]
+
+    def _write_details(
+        self, version_id: int, listing_id: int, item: dict[str, Any], match: dict[str, Any]
+    ) -> None:
+        store = self.store
+        assert store is not None
+        store.insert_matches(version_id, listing_id, match.get("hits") or [])
+        pii = [changes.as_dict(hit) for hit in item.get("pii") or []]
+        store.insert_pii(version_id, listing_id, pii)
+
+    def _alert(
+        self,
+        kind: str,
+        listing_id: int,
+        version_id: int | None,
+        state: dict[str, Any],
+        match: dict[str, Any] | None,
+        now: str,
+        diff: dict[str, Any] | None = None,
+    ) -> int | None:
+        store = self.store
+        assert store is not None
+        key_part = {
+            "new": f"{listing_id}",
+            "changed": f"{listing_id}:{version_id}",
+        }.get(kind, f"{listing_id}:{self.run_id}")
+        return store.insert_alert(
+            {
+                "kind": kind,
+                "severity": severity(kind, state, match),
+                "source": self.source,
+                "listing_id": listing_id,
+                "version_id": version_id,
+                "run_id": self.run_id,
+                "title": state.get("title"),
+                "summary": "; ".join((match or {}).get("reasons") or [])[:500] or None,
+                "categories": state.get("categories"),
+                "diff": diff or None,
+                "dedupe_key": f"{kind}:{key_part}",
+            },
+            now,
+        )
+
+    def close(self, stats: dict[str, Any], finish_reason: str | None) -> RunOutcome:
+        """Judge the run, mark removals after a complete sweep, raise health alerts."""
+        store = self.store
+        assert store is not None and self.run_id is not None, "open() first"
+        last_good = store.last_good_run(self.source, self.run_id)
+        verdict = changes.judge_run(
+            stats, finish_reason, self.recorded, last_good["items"] if last_good else None
+        )
+        now = utc_now()
+        with store.transaction():
+            if verdict.status == "ok":
+                for listing in store.mark_missing(
+                    self.source, self.run_id, self.removed_after_sweeps, now
+                ):
+                    self.counts["removed"] += 1
+                    if listing["matched"]:
+                        version_id = store.current_version_id(listing["id"])
+                        self.alert_ids.append(
+                            self._alert("removed", listing["id"], version_id, listing, None, now)
+                        )
+                store.resolve_source_alerts(self.source, self.run_id, now)
+            elif verdict.status == "failed":
+                kind = "source_changed_shape" if verdict.shape_changed else "source_failing"
+                if not store.open_alert_exists(kind, self.source):
+                    self.alert_ids.append(self._source_alert(kind, verdict.error, now))
+            store.finish_run(
+                self.run_id,
+                verdict.status,
+                {
+                    "finish_reason": finish_reason,
+                    "pages": int(stats.get("response_received_count", 0)),
+                    "items": self.recorded,
+                    "errors": int(stats.get("log_count/ERROR", 0)),
+                    "bytes": int(stats.get("downloader/response_bytes", 0)),
+                    "duration": float(stats.get("elapsed_time_seconds", 0.0)),
+                    "error": verdict.error,
+                    "stats": stats,
+                    **self.counts,
+                },
+            )
+        outcome = RunOutcome(
+            run_id=self.run_id,
+            source=self.source,
+            status=verdict.status,
+            error=verdict.error,
+            items=self.recorded,
+            counts=dict(self.counts),
+            alert_ids=[a for a in self.alert_ids if a is not None],
+        )
+        store.close()
+        self.store = None
+        return outcome
+
+    def _source_alert(self, kind: str, error: str | None, now: str) -> int | None:
+        store = self.store
+        assert store is not None
+        return store.insert_alert(
+            {
+                "kind": kind,
+                "severity": severity(kind, {}, None),
+                "source": self.source,
+                "run_id": self.run_id,
+                "title": f"source {self.source} "
+                + ("changed shape" if kind == "source_changed_shape" else "is failing"),
+                "summary": error,
+                "dedupe_key": f"{kind}:{self.source}:{self.run_id}",
+            },
+            now,
+        )

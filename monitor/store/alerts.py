@@ -1,0 +1,156 @@
+"""Alerts and their audit trail (`alert_events`)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from monitor.store import rows
+
+if TYPE_CHECKING:
+    from monitor.store.connection import Store
+
+ALERT_KINDS = ("new", "changed", "removed", "relisted", "source_failing", "source_changed_shape")
+ALERT_STATUSES = ("open", "acknowledged", "confirmed", "dismissed", "escalated", "resolved")
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+class AlertQueries:
+    """Methods of Store for `alerts` and `alert_events`."""
+
+    def insert_alert(self: Store, alert: dict[str, Any], now: str) -> int | None:
+        """Raise an alert unless one with the same dedupe_key exists (a retried sweep, a
+        crash and rerun); returns the new id or None. Runs inside a transaction."""
+        values = dict(alert)
+        for key in ("categories", "diff"):
+            if values.get(key) is not None and not isinstance(values[key], str):
+                values[key] = json.dumps(values[key], ensure_ascii=False, default=str)
+        values.setdefault("status", "open")
+        values["created_at"] = values["updated_at"] = now
+        columns = list(values)
+        cursor = self.conn.execute(
+            f"INSERT OR IGNORE INTO alerts ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})",
+            list(values.values()),
+        )
+        if cursor.rowcount == 0:
+            return None
+        alert_id = int(cursor.lastrowid)
+        self.conn.execute(
+            "INSERT INTO alert_events (alert_id, at, actor, action, new_status) "
+            "VALUES (?, ?, 'heishi', 'created', ?)",
+            (alert_id, now, values["status"]),
+        )
+        return alert_id
+
+    def open_alert_exists(self: Store, kind: str, source: str) -> bool:
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM alerts WHERE kind = ? AND source = ? AND status = 'open' LIMIT 1",
+                (kind, source),
+            ).fetchone()
+            is not None
+        )
+
+    def alert_exists(self: Store, kind: str, listing_id: int) -> bool:
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM alerts WHERE kind = ? AND listing_id = ? LIMIT 1",
+                (kind, listing_id),
+            ).fetchone()
+            is not None
+        )
+
+    def resolve_source_alerts(self: Store, source: str, run_id: int, now: str) -> int:
+        """A source that completed a sweep again: its open health alerts are resolved."""
+        open_ids = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT id FROM alerts WHERE source = ? AND status = 'open' "
+                "AND kind IN ('source_failing', 'source_changed_shape')",
+                (source,),
+            )
+        ]
+        for alert_id in open_ids:
+            self.set_alert_status(
+                alert_id, "resolved", actor="heishi", note=f"run {run_id} completed", now=now
+            )
+        return len(open_ids)
+
+    def set_alert_status(
+        self: Store,
+        alert_id: int,
+        status: str,
+        *,
+        actor: str,
+        note: str | None = None,
+        now: str,
+    ) -> None:
+        old = self.conn.execute("SELECT status FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        self.conn.execute(
+            "UPDATE alerts SET status = ?, updated_at = ? WHERE id = ?", (status, now, alert_id)
+        )
+        self.conn.execute(
+            "INSERT INTO alert_events (alert_id, at, actor, action, old_status, new_status, note) "
+            "VALUES (?, ?, ?, 'status', ?, ?, ?)",
+            (alert_id, now, actor, old[0] if old else None, status, note),
+        )
+
+    def alerts(
+        self: Store,
+        *,
+        status: str | None = None,
+        severity: str | None = None,
+        category: str | None = None,
+        kind: str | None = None,
+        source: str | None = None,
+        since: str | None = None,
+        run_ids: list[int] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Alerts, newest first, joined with their listing's current state."""
+        sql = (
+            "SELECT a.*, l.url, l.site_id, l.price_text, l.price, l.currency, l.volume, "
+            "l.volume_text, l.seller, l.status AS listing_status, l.text AS listing_text, "
+            "l.title AS listing_title "
+            "FROM alerts a LEFT JOIN listings l ON l.id = a.listing_id WHERE 1"
+        )
+        params: list[Any] = []
+        for column, value in (
+            ("a.status", status),
+            ("a.severity", severity),
+            ("a.kind", kind),
+            ("a.source", source),
+        ):
+            if value:
+                sql += f" AND {column} = ?"
+                params.append(value)
+        if category:
+            sql += " AND EXISTS (SELECT 1 FROM json_each(a.categories) WHERE value = ?)"
+            params.append(category)
+        if since:
+            sql += " AND a.created_at >= ?"
+            params.append(since)
+        if run_ids is not None:
+            sql += f" AND a.run_id IN ({', '.join('?' * len(run_ids))})"
+            params.extend(run_ids)
+        sql += " ORDER BY a.id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return rows.many(self.conn, sql, tuple(params))
+
+    def alert(self: Store, alert_id: int) -> dict[str, Any] | None:
+        found = self.alerts_by_ids([alert_id])
+        return found[0] if found else None
+
+    def alerts_by_ids(self: Store, ids: list[int]) -> list[dict[str, Any]]:
+        return rows.many(
+            self.conn,
+            f"SELECT * FROM alerts WHERE id IN ({', '.join('?' * len(ids))})",
+            tuple(ids),
+        )
+
+    def alert_events(self: Store, alert_id: int) -> list[dict[str, Any]]:
+        return rows.many(
+            self.conn, "SELECT * FROM alert_events WHERE alert_id = ? ORDER BY id", (alert_id,)
+        )

@@ -1,0 +1,103 @@
+"""Opening the store: WAL, foreign keys, busy timeout, migrations, clear errors."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from monitor.errors import StoreError
+from monitor.store import alerts, listings, runs
+from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
+from monitor.store.schema import migrate
+
+BUSY_TIMEOUT_MS = 30_000
+LOCK_RETRIES = 5
+
+
+class Store(runs.RunQueries, listings.ListingQueries, alerts.AlertQueries):
+    """A heishi store: one SQLite file. Methods come from the per-table mixins."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; BEGIN IMMEDIATE so concurrent writers queue, not deadlock."""
+        conn = self.conn
+        for attempt in range(LOCK_RETRIES):
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == LOCK_RETRIES - 1:
+                    raise _store_error(self.path, exc) from exc
+                time.sleep(0.5 * (attempt + 1))
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                conn.execute("ROLLBACK")
+                raise _store_error(self.path, exc) from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return StoreError(
+            f"store {path} is read-only: {text}", hint="check the file's permissions or use --db"
+        )
+    if "locked" in text:
+        return StoreError(
+            f"store {path} is locked by another process: {text}",
+            hint="wait for the other heishi process to finish, then retry",
+        )
+    return StoreError(f"store {path}: {text}")
+
+
+def open_store(path: str | Path, *, readonly: bool = False) -> Store:
+    """Open (creating and upgrading as needed) the store at `path`."""
+    path = Path(path)
+    try:
+        if readonly:
+            if not path.exists():
+                raise StoreError(f"store {path} does not exist", hint="run a sweep first")
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if not readonly:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        db = sqlite_utils.Database(conn)
+        store = Store(db, path)
+        if not readonly:
+            migrate(store)
+        return store
+    except sqlite3.DatabaseError as exc:
+        raise _store_error(path, exc) from exc

@@ -1,0 +1,168 @@
+"""Listings, their versions, matches and hashed personal data.
+
+The write methods expect to run inside `Store.transaction()`: the caller (monitor.ingest)
+groups one listing's reads and writes into one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from monitor.store import rows
+from monitor.store.schema import TRACKED_FIELDS
+
+if TYPE_CHECKING:
+    from monitor.store.connection import Store
+
+STATE_COLUMNS = (*TRACKED_FIELDS, "url", "score", "matched", "posted_at", "content_hash")
+
+
+class ListingQueries:
+    """Methods of Store for `listings`, `listing_versions`, `matches` and `pii_hashes`."""
+
+    def listing_by_key(self: Store, source: str, site_id: str) -> dict[str, Any] | None:
+        return rows.one(
+            self.conn,
+            "SELECT * FROM listings WHERE source = ? AND site_id = ?",
+            (source, site_id),
+        )
+
+    def listing(self: Store, listing_id: int) -> dict[str, Any] | None:
+        return rows.one(self.conn, "SELECT * FROM listings WHERE id = ?", (listing_id,))
+
+    def insert_listing(
+        self: Store, source: str, site_id: str, state: dict[str, Any], run_id: int, now: str
+    ) -> int:
+        columns = ["source", "site_id", *STATE_COLUMNS, "status", "first_seen", "last_seen"]
+        values = [source, site_id, *(state.get(c) for c in STATE_COLUMNS), "live", now, now]
+        columns += ["last_run_id", "missing_sweeps", "version"]
+        values += [run_id, 0, 1]
+        cursor = self.conn.execute(
+            f"INSERT INTO listings ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            values,
+        )
+        return int(cursor.lastrowid)
+
+    def insert_version(
+        self: Store,
+        listing_id: int,
+        version: int,
+        run_id: int,
+        now: str,
+        state: dict[str, Any],
+        diff: dict[str, Any] | None,
+    ) -> int:
+        columns = ["listing_id", "version", "run_id", "seen_at", *STATE_COLUMNS, "diff"]
+        values = [listing_id, version, run_id, now, *(state.get(c) for c in STATE_COLUMNS)]
+        values.append(json.dumps(diff, ensure_ascii=False) if diff else None)
+        cursor = self.conn.execute(
+            f"INSERT INTO listing_versions ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})",
+            values,
+        )
+        return int(cursor.lastrowid)
+
+    def update_listing(
+        self: Store, listing_id: int, state: dict[str, Any], version: int, run_id: int, now: str
+    ) -> None:
+        """A new version became current: the listing row takes its state."""
+        sets = ", ".join(f"{c} = ?" for c in STATE_COLUMNS)
+        self.conn.execute(
+            f"UPDATE listings SET {sets}, version = ?, last_seen = ?, last_run_id = ?, "
+            "missing_sweeps = 0, status = 'live', removed_at = NULL WHERE id = ?",
+            (*(state.get(c) for c in STATE_COLUMNS), version, now, run_id, listing_id),
+        )
+
+    def touch_listing(self: Store, listing_id: int, run_id: int, now: str, url: str) -> None:
+        """Seen again unchanged: last_seen only (and back to live if it had been removed)."""
+        self.conn.execute(
+            "UPDATE listings SET last_seen = ?, last_run_id = ?, missing_sweeps = 0, "
+            "status = 'live', removed_at = NULL, url = COALESCE(url, ?) WHERE id = ?",
+            (now, run_id, url, listing_id),
+        )
+
+    def insert_matches(
+        self: Store, version_id: int, listing_id: int, hits: Iterable[dict[str, Any]]
+    ) -> None:
+        self.conn.executemany(
+            "INSERT INTO matches (version_id, listing_id, term, category, weight, role, field, "
+            'start, "end", surface) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            [
+                (
+                    version_id,
+                    listing_id,
+                    h["term"],
+                    h.get("category"),
+                    h.get("weight"),
+                    h.get("role"),
+                    h.get("field"),
+                    h.get("start"),
+                    h.get("end"),
+                    h.get("surface"),
+                )
+                for h in hits
+            ],
+        )
+
+    def insert_pii(
+        self: Store, version_id: int, listing_id: int, hits: Iterable[dict[str, Any]]
+    ) -> None:
+        self.conn.executemany(
+            "INSERT INTO pii_hashes (version_id, listing_id, kind, digest, masked) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(version_id, listing_id, h["kind"], h["digest"], h["masked"]) for h in hits],
+        )
+
+    def mark_missing(
+        self: Store, source: str, run_id: int, removed_after_sweeps: int, now: str
+    ) -> list[dict[str, Any]]:
+        """After a complete sweep: count one more miss for each live listing it did not see,
+        and mark removed those missed `removed_after_sweeps` times. Returns the removed."""
+        self.conn.execute(
+            "UPDATE listings SET missing_sweeps = missing_sweeps + 1 "
+            "WHERE source = ? AND status = 'live' AND last_run_id IS NOT ?",
+            (source, run_id),
+        )
+        removed = rows.many(
+            self.conn,
+            "SELECT * FROM listings WHERE source = ? AND status = 'live' AND missing_sweeps >= ?",
+            (source, removed_after_sweeps),
+        )
+        self.conn.execute(
+            "UPDATE listings SET status = 'removed', removed_at = ? "
+            "WHERE source = ? AND status = 'live' AND missing_sweeps >= ?",
+            (now, source, removed_after_sweeps),
+        )
+        return removed
+
+    def versions(self: Store, listing_id: int) -> list[dict[str, Any]]:
+        return rows.many(
+            self.conn,
+            "SELECT * FROM listing_versions WHERE listing_id = ? ORDER BY version",
+            (listing_id,),
+        )
+
+    def matches_of_version(self: Store, version_id: int) -> list[dict[str, Any]]:
+        return rows.many(
+            self.conn, "SELECT * FROM matches WHERE version_id = ? ORDER BY id", (version_id,)
+        )
+
+    def current_version_id(self: Store, listing_id: int) -> int | None:
+        row = self.conn.execute(
+            "SELECT v.id FROM listing_versions v JOIN listings l ON l.id = v.listing_id "
+            "AND l.version = v.version WHERE l.id = ?",
+            (listing_id,),
+        ).fetchone()
+        return row[0] if row else None
+
+    def count_listings(self: Store, source: str | None = None, status: str | None = None) -> int:
+        sql, params = "SELECT COUNT(*) FROM listings WHERE 1", []
+        if source:
+            sql += " AND source = ?"
+            params.append(source)
+        if status:
+            sql += " AND status = ?"
+            params.append(status)
+        return self.conn.execute(sql, params).fetchone()[0]

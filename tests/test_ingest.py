@@ -1,0 +1,166 @@
+"""The store records sweeps: versions only on change, alerts once, removals only after a
+complete sweep. Real SQLite files; match results built as the matcher would return them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from monitor.ingest import SweepRecorder
+from monitor.match_result import Extraction, MatchResult, Price, TermHit, Volume
+
+OK_STATS = {"finish_reason": "finished", "response_received_count": 3}
+
+
+def listing(site_id, title, *, price="800元", volume=300_000, matched=True, text=None):
+    volumes = [Volume(volume, "万", f"{volume // 10000}万")] if volume else []
+    match = MatchResult(
+        score=5.0 if matched else 0.0,
+        alert=matched,
+        categories=["identity"] if matched else [],
+        hits=[TermHit("身份证", "identity", 3.0, "title", 0, 3, "身份证")] if matched else [],
+        reasons=["data noun 身份证 + sale signal"] if matched else [],
+        extraction=Extraction(
+            prices=[Price(float(price.rstrip("元")), "CNY", None, price)] if price else [],
+            volumes=volumes,
+        ),
+    )
+    return {
+        "site_id": site_id,
+        "url": f"http://127.0.0.1/t/{site_id}",
+        "title": title,
+        "text": text or f"{title} {price}",
+        "seller": "老王",
+        "price_text": None,
+        "posted_at": None,
+        "match": match,
+        "pii": [],
+    }
+
+
+def sweep(db_path, items, *, stats=OK_STATS, reason="finished", source="forum"):
+    recorder = SweepRecorder(db_path, source=source, kind="forum", url="http://127.0.0.1/")
+    recorder.open()
+    for item in items:
+        recorder.record(item)
+    return recorder.close(dict(stats), reason)
+
+
+def rows(db_path, sql, params=()):
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def test_first_sweep_stores_listings_and_alerts_only_matched_ones(db_path):
+    outcome = sweep(db_path, [listing("1", "身份证四件套"), listing("2", "闲聊", matched=False)])
+    assert outcome.status == "ok"
+    assert outcome.counts["new"] == 2
+    assert rows(db_path, "SELECT count(*) FROM listings") == [(2,)]
+    assert rows(db_path, "SELECT kind, title FROM alerts") == [("new", "身份证四件套")]
+    assert rows(db_path, "SELECT term FROM matches") == [("身份证",)]
+
+
+def test_unchanged_listing_updates_last_seen_only(db_path):
+    sweep(db_path, [listing("1", "身份证四件套")])
+    outcome = sweep(db_path, [listing("1", "身份证四件套")])
+    assert outcome.counts == {"new": 0, "changed": 0, "unchanged": 1, "removed": 0, "relisted": 0}
+    assert rows(db_path, "SELECT count(*) FROM listing_versions") == [(1,)]
+    assert rows(db_path, "SELECT count(*) FROM alerts") == [(1,)]
+    assert rows(db_path, "SELECT last_run_id FROM listings") == [(2,)]
+
+
+def test_changed_price_makes_a_version_and_a_changed_alert_with_the_diff(db_path):
+    sweep(db_path, [listing("1", "身份证四件套", price="5000元")])
+    sweep(db_path, [listing("1", "身份证四件套", price="3000元")])
+    versions = rows(db_path, "SELECT version, price, diff FROM listing_versions ORDER BY version")
+    assert [(v, p) for v, p, _ in versions] == [(1, 5000.0), (2, 3000.0)]
+    assert json.loads(versions[1][2])["price_text"] == ["5000元", "3000元"]
+    alerts = rows(db_path, "SELECT kind, diff FROM alerts ORDER BY id")
+    assert [k for k, _ in alerts] == ["new", "changed"]
+    assert json.loads(alerts[1][1])["price_text"] == ["5000元", "3000元"]
+
+
+def test_listing_is_removed_only_after_a_complete_sweep(db_path):
+    sweep(db_path, [listing("1", "身份证四件套"), listing("2", "银行卡料")])
+    failed = sweep(
+        db_path,
+        [listing("1", "身份证四件套")],
+        stats={**OK_STATS, "heishi/list_page_errors": 1},
+    )
+    assert failed.status == "partial"
+    assert rows(db_path, "SELECT status FROM listings ORDER BY id") == [("live",), ("live",)]
+    crashed = sweep(db_path, [listing("1", "身份证四件套")], reason="shutdown")
+    assert crashed.status == "partial"
+    assert rows(db_path, "SELECT status FROM listings WHERE site_id = '2'") == [("live",)]
+    complete = sweep(db_path, [listing("1", "身份证四件套")])
+    assert complete.status == "ok" and complete.counts["removed"] == 1
+    assert rows(db_path, "SELECT status FROM listings WHERE site_id = '2'") == [("removed",)]
+    assert rows(db_path, "SELECT kind FROM alerts WHERE kind = 'removed'") == [("removed",)]
+
+
+def test_removed_listing_that_comes_back_is_relisted(db_path):
+    sweep(db_path, [listing("1", "身份证四件套"), listing("2", "银行卡料")])
+    sweep(db_path, [listing("1", "身份证四件套")])
+    outcome = sweep(db_path, [listing("1", "身份证四件套"), listing("2", "银行卡料")])
+    assert outcome.counts["relisted"] == 1
+    assert rows(db_path, "SELECT status FROM listings WHERE site_id = '2'") == [("live",)]
+    kinds = [k for (k,) in rows(db_path, "SELECT kind FROM alerts ORDER BY id")]
+    assert kinds == ["new", "new", "removed", "relisted"]
+
+
+def test_source_that_is_down_fails_raises_one_health_alert_and_removes_nothing(db_path):
+    sweep(db_path, [listing("1", "身份证四件套")])
+    down = {"heishi/list_page_errors": 1, "retry/max_reached": 1}
+    first = sweep(db_path, [], stats=down)
+    second = sweep(db_path, [], stats=down)
+    assert first.status == second.status == "failed"
+    assert rows(db_path, "SELECT status FROM listings") == [("live",)]
+    assert rows(db_path, "SELECT kind, status FROM alerts WHERE kind LIKE 'source%'") == [
+        ("source_failing", "open")
+    ]
+    assert rows(db_path, "SELECT health, consecutive_failures FROM sources") == [("failing", 2)]
+    sweep(db_path, [listing("1", "身份证四件套")])
+    assert rows(db_path, "SELECT status FROM alerts WHERE kind = 'source_failing'") == [
+        ("resolved",)
+    ]
+
+
+def test_zero_listings_where_there_were_many_is_a_changed_shape_not_removals(db_path):
+    sweep(db_path, [listing(str(i), f"身份证料 {i}") for i in range(10)])
+    outcome = sweep(db_path, [])
+    assert outcome.status == "failed"
+    assert rows(db_path, "SELECT count(*) FROM listings WHERE status = 'removed'") == [(0,)]
+    assert rows(db_path, "SELECT kind FROM alerts WHERE kind LIKE 'source%'") == [
+        ("source_changed_shape",)
+    ]
+
+
+def test_same_listing_twice_in_one_sweep_is_one_listing_without_alert_storm(db_path):
+    item = listing("1", "身份证四件套")
+    other_url = {**item, "url": "http://127.0.0.1/other/1"}
+    sweep(db_path, [item, other_url])
+    assert rows(db_path, "SELECT count(*) FROM listings") == [(1,)]
+    assert rows(db_path, "SELECT count(*) FROM alerts") == [(1,)]
+
+
+def test_run_left_running_by_a_dead_process_is_marked_crashed(db_path):
+    recorder = SweepRecorder(db_path, source="forum", kind="forum")
+    run_id = recorder.open()
+    recorder.record(listing("1", "身份证四件套"))
+    recorder.store.conn.execute("UPDATE runs SET pid = 999999999 WHERE id = ?", (run_id,))
+    recorder.store.close()
+    sweep(db_path, [listing("1", "身份证四件套")])
+    assert rows(db_path, "SELECT id, status FROM runs ORDER BY id") == [
+        (run_id, "crashed"),
+        (run_id + 1, "ok"),
+    ]
+
+
+def test_store_opens_again_and_keeps_its_schema_version(db_path):
+    from monitor.store import SCHEMA_VERSION, open_store
+
+    sweep(db_path, [listing("1", "身份证四件套")])
+    with open_store(db_path) as store:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.count_listings() == 1
