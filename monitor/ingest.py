@@ -172,14 +172,22 @@ class SweepRecorder:
             now,
         )
 
-    def close(self, stats: dict[str, Any], finish_reason: str | None) -> RunOutcome:
-        """Judge the run, mark removals after a complete sweep, raise health alerts."""
+    def close(
+        self, stats: dict[str, Any], finish_reason: str | None, error: str | None = None
+    ) -> RunOutcome:
+        """Judge the run, mark removals after a complete sweep, raise health alerts.
+        `error` is a failure the crawl itself could not record (it never started, say)."""
         store = self.store
         assert store is not None and self.run_id is not None, "open() first"
         last_good = store.last_good_run(self.source, self.run_id)
         verdict = changes.judge_run(
             stats, finish_reason, self.recorded, last_good["items"] if last_good else None
         )
+        if error:
+            verdict = changes.RunVerdict(
+                "failed" if self.recorded == 0 else "partial",
+                "; ".join(filter(None, [error, verdict.error])),
+            )
         now = utc_now()
         with store.transaction():
             if verdict.status == "ok":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -15,8 +16,12 @@ from monitor.store import alerts, listings, runs
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.schema import migrate
 
-BUSY_TIMEOUT_MS = 30_000
 LOCK_RETRIES = 5
+
+
+def busy_timeout_ms() -> int:
+    """How long a write waits for another writer: $HEISHI_DB_TIMEOUT seconds, default 30."""
+    return int(float(os.environ.get("HEISHI_DB_TIMEOUT") or 30) * 1000)
 
 
 class Store(runs.RunQueries, listings.ListingQueries, alerts.AlertQueries):
@@ -41,9 +46,12 @@ class Store(runs.RunQueries, listings.ListingQueries, alerts.AlertQueries):
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or attempt == LOCK_RETRIES - 1:
                     raise _store_error(self.path, exc) from exc
-                time.sleep(0.5 * (attempt + 1))
+                time.sleep(0.2 * (attempt + 1))
         try:
             yield conn
+        except sqlite3.OperationalError as exc:
+            conn.execute("ROLLBACK")
+            raise _store_error(self.path, exc) from exc
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -89,7 +97,7 @@ def open_store(path: str | Path, *, readonly: bool = False) -> Store:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
         conn.execute("PRAGMA foreign_keys = ON")
         if not readonly:
             conn.execute("PRAGMA journal_mode = WAL")

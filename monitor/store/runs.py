@@ -40,21 +40,28 @@ class RunQueries:
         are marked crashed first, so they never count as complete sweeps."""
         with self.transaction() as conn:
             self.ensure_source(source, kind, url)
-            stale = conn.execute(
-                "SELECT id, pid FROM runs WHERE source = ? AND status = 'running'", (source,)
-            ).fetchall()
-            for run_id, pid in stale:
-                if pid != os.getpid() and not _pid_alive(pid):
-                    conn.execute(
-                        "UPDATE runs SET status = 'crashed', finished_at = ?, "
-                        "error = 'the crawl process ended without closing its run' WHERE id = ?",
-                        (utc_now(), run_id),
-                    )
+            self.mark_crashed_runs(source)
             cursor = conn.execute(
                 "INSERT INTO runs (source, started_at, status, pid) VALUES (?, ?, 'running', ?)",
                 (source, utc_now(), os.getpid()),
             )
             return int(cursor.lastrowid)
+
+    def mark_crashed_runs(self: Store, source: str) -> int:
+        """Runs of `source` left running by a process that is gone become crashed."""
+        stale = self.conn.execute(
+            "SELECT id, pid FROM runs WHERE source = ? AND status = 'running'", (source,)
+        ).fetchall()
+        crashed = 0
+        for run_id, pid in stale:
+            if pid != os.getpid() and not _pid_alive(pid):
+                self.conn.execute(
+                    "UPDATE runs SET status = 'crashed', finished_at = ?, "
+                    "error = 'the crawl process ended without closing its run' WHERE id = ?",
+                    (utc_now(), run_id),
+                )
+                crashed += 1
+        return crashed
 
     def finish_run(self: Store, run_id: int, status: str, fields: dict[str, Any]) -> None:
         """Close a run with its status and figures, and update its source's health.

@@ -1,0 +1,63 @@
+"""`heishi sweep [SOURCE...]`: crawl sources into the store and show what changed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from monitor.cli.app import add_db_option
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("sweep", help="crawl sources into the store and show what changed")
+    parser.add_argument("sources", nargs="*", metavar="SOURCE", help="default: every enabled one")
+    add_db_option(parser)
+    parser.add_argument("--jobs", type=int, default=3, help="crawls at once (default 3)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per crawl")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=cmd_sweep)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from monitor.config import db_path
+    from monitor.render import print_alerts, sweep_table
+    from monitor.sources import source_refs
+    from monitor.store import open_store
+    from monitor.sweep import sweep_sources
+
+    db = db_path(args.db)
+    refs = source_refs(args.sources)
+    if not refs:
+        print("heishi: no enabled sources to sweep (see `heishi sources list`)", file=sys.stderr)
+        return 1
+    console = Console(stderr=args.json)
+    with console.status(f"sweeping {len(refs)} source(s) into {db}") as status:
+        results = sweep_sources(
+            refs,
+            db,
+            jobs=args.jobs,
+            timeout=args.timeout,
+            on_done=lambda r: status.update(f"{r.source}: {r.status}"),
+        )
+    run_ids = [r.run["id"] for r in results if r.run]
+    with open_store(db) as store:
+        alerts = store.alerts(run_ids=run_ids)
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "db": str(db),
+                        "runs": [r.run for r in results],
+                        "alerts": alerts,
+                    },
+                    ensure_ascii=False,
+                    default=str,
+                )
+            )
+        else:
+            console.print(sweep_table(results, title=f"Sweep into {db}"))
+            print_alerts(console, alerts, store)
+    return 0 if all(r.status != "failed" for r in results) else 1

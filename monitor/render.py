@@ -1,0 +1,154 @@
+"""Rendering for people: sweep tables, alerts with highlighted matches, field diffs (rich)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+HIT_STYLE = "bold black on yellow"
+STATUS_STYLE = {
+    "ok": "green",
+    "partial": "yellow",
+    "failed": "bold red",
+    "crashed": "bold red",
+    "running": "cyan",
+}
+SEVERITY_STYLE = {
+    "low": "dim",
+    "medium": "yellow",
+    "high": "bold red",
+    "critical": "bold white on red",
+}
+KIND_TITLES = {
+    "new": "New listings",
+    "changed": "Changed listings",
+    "removed": "Removed listings",
+    "relisted": "Relisted listings",
+    "source_failing": "Sources failing",
+    "source_changed_shape": "Sources whose pages changed shape",
+}
+
+
+def highlighted(text: str, spans: Iterable[tuple[int, int]], limit: int | None = None) -> Text:
+    """`text` with each (start, end) span highlighted; cut around the first span to `limit`."""
+    spans = sorted((s, e) for s, e in spans if 0 <= s < e <= len(text))
+    offset = 0
+    if limit and len(text) > limit:
+        first = spans[0][0] if spans else 0
+        offset = max(0, min(first - limit // 4, len(text) - limit))
+        text = text[offset : offset + limit]
+    rendered = Text(text.replace("\n", " "))
+    for start, end in spans:
+        start, end = start - offset, end - offset
+        if end > 0 and start < len(text):
+            rendered.stylize(HIT_STYLE, max(0, start), min(len(text), end))
+    if offset:
+        rendered = Text("…") + rendered
+    return rendered
+
+
+def sweep_table(results: Sequence[Any], title: str = "Sweep") -> Table:
+    """One row per source swept: status, counts, timing, and the error if any."""
+    table = Table(title=title, title_justify="left", expand=False)
+    for column in ("source", "status", "listings", "new", "changed", "removed", "relisted"):
+        table.add_column(column, justify="right" if column not in ("source", "status") else "left")
+    table.add_column("pages", justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("problem", overflow="fold", max_width=60)
+    for result in results:
+        run = result.run or {}
+        table.add_row(
+            result.source,
+            Text(result.status, style=STATUS_STYLE.get(result.status, "")),
+            str(run.get("items") or 0),
+            str(run.get("new") or 0),
+            str(run.get("changed") or 0),
+            str(run.get("removed") or 0),
+            str(run.get("relisted") or 0),
+            str(run.get("pages") or 0),
+            f"{result.seconds:.1f}s",
+            result.error or "",
+        )
+    return table
+
+
+def _money(alert: dict[str, Any]) -> str:
+    parts = []
+    if alert.get("price_text"):
+        parts.append(f"price {alert['price_text']}")
+    if alert.get("volume_text"):
+        parts.append(f"volume {alert['volume_text']}")
+    return "  ".join(parts)
+
+
+def diff_table(diff: dict[str, list[Any]]) -> Table:
+    table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
+    table.add_column("field", style="cyan")
+    table.add_column("old", style="red")
+    table.add_column("", width=2)
+    table.add_column("new", style="green")
+    for name, (old, new) in diff.items():
+        table.add_row(name, _short(old), "->", _short(new))
+    return table
+
+
+def _short(value: Any, limit: int = 70) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            value = ", ".join(json.loads(value))
+        except (ValueError, TypeError):
+            pass
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def alert_panel(alert: dict[str, Any], hits: Sequence[dict[str, Any]]) -> Panel:
+    """One alert: title and text with the matched words highlighted, where, what, how much."""
+    title_spans = [(h["start"], h["end"]) for h in hits if h.get("field") == "title"]
+    text_spans = [(h["start"], h["end"]) for h in hits if h.get("field") == "text"]
+    title = alert.get("listing_title") or alert.get("title") or ""
+    body: list[Any] = [highlighted(title, title_spans)]
+    meta = Text()
+    meta.append(f"#{alert['id']} ", style="dim")
+    meta.append(alert.get("severity", ""), style=SEVERITY_STYLE.get(alert.get("severity"), ""))
+    meta.append(f"  {alert.get('source')}", style="cyan")
+    categories = json.loads(alert["categories"]) if alert.get("categories") else []
+    if categories:
+        meta.append("  " + ", ".join(categories), style="magenta")
+    money = _money(alert)
+    if money:
+        meta.append("  " + money, style="bold")
+    body.append(meta)
+    text = alert.get("listing_text") or ""
+    if text and alert["kind"] not in ("source_failing", "source_changed_shape"):
+        body.append(highlighted(text, text_spans, limit=140))
+    if alert.get("summary"):
+        body.append(Text(alert["summary"], style="dim"))
+    if alert.get("diff"):
+        body.append(diff_table(json.loads(alert["diff"])))
+    if alert.get("url"):
+        body.append(Text(alert["url"], style="dim underline"))
+    return Panel(Group(*body), expand=True, border_style="dim")
+
+
+def print_alerts(console: Console, alerts: Sequence[dict[str, Any]], store: Any) -> None:
+    """Alerts grouped by kind, in the order a reviewer reads them."""
+    if not alerts:
+        console.print("[dim]no alerts[/dim]")
+        return
+    for kind, heading in KIND_TITLES.items():
+        group = [a for a in alerts if a["kind"] == kind]
+        if not group:
+            continue
+        console.rule(f"[bold]{heading}[/bold] ({len(group)})", align="left")
+        for alert in sorted(group, key=lambda a: a["id"]):
+            hits = store.matches_of_version(alert["version_id"]) if alert.get("version_id") else []
+            console.print(alert_panel(alert, hits))

@@ -1,0 +1,94 @@
+"""The command line: fast help, clear errors, alerts for people and scripts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.test_ingest import listing, sweep
+
+
+def heishi(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "120", **(env or {})},
+        timeout=120,
+    )
+
+
+def test_help_imports_no_heavy_module():
+    code = (
+        "import sys; from monitor.cli.app import build_parser; build_parser().format_help();"
+        "heavy = {'scrapy', 'jieba', 'rich', 'playwright', 'sqlite_utils', 'twisted'};"
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_alerts_json_lists_alerts_with_filters(db_path):
+    sweep(db_path, [listing("1", "身份证四件套"), listing("2", "银行卡料", volume=None)])
+    sweep(db_path, [listing("1", "身份证四件套", price="300元")])
+    result = heishi("alerts", "--db", str(db_path), "--json")
+    assert result.returncode == 0, result.stderr
+    alerts = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["kind"] for a in alerts] == ["removed", "changed", "new", "new"]
+    changed = alerts[1]
+    assert changed["diff"]["price_text"] == ["800元", "300元"]
+    assert changed["categories"] == ["identity"]
+    only_new = heishi("alerts", "--db", str(db_path), "--json", "--kind", "new")
+    assert len(only_new.stdout.splitlines()) == 2
+
+
+def test_alerts_rendered_for_people_show_title_diff_and_price(db_path):
+    sweep(db_path, [listing("1", "身份证四件套", price="5000元")])
+    sweep(db_path, [listing("1", "身份证四件套", price="3000元")])
+    result = heishi("alerts", "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    assert "Changed listings" in result.stdout and "New listings" in result.stdout
+    assert "身份证四件套" in result.stdout
+    assert "5000元" in result.stdout and "3000元" in result.stdout
+
+
+def test_missing_store_is_a_clear_error_not_a_traceback(tmp_path):
+    result = heishi("alerts", "--db", str(tmp_path / "nope.db"))
+    assert result.returncode == 2
+    assert "nope.db does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_locked_store_is_retried_then_a_clear_error(db_path, monkeypatch):
+    import sqlite3
+
+    import pytest
+
+    from monitor.errors import StoreError
+    from monitor.ingest import SweepRecorder
+
+    sweep(db_path, [listing("1", "身份证四件套")])
+    monkeypatch.setenv("HEISHI_DB_TIMEOUT", "0.1")
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match="locked by another process") as caught:
+            SweepRecorder(db_path, source="forum", kind="forum").open()
+        assert "retry" in (caught.value.hint or "")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_writing_through_a_read_only_store_is_a_clear_error(db_path):
+    import pytest
+
+    from monitor.errors import StoreError
+    from monitor.store import open_store
+
+    sweep(db_path, [listing("1", "身份证四件套")])
+    with open_store(db_path, readonly=True) as store, pytest.raises(StoreError, match="read-only"):
+        with store.transaction() as conn:
+            conn.execute("DELETE FROM alert_events")
