@@ -152,3 +152,38 @@ def print_alerts(console: Console, alerts: Sequence[dict[str, Any]], store: Any)
         for alert in sorted(group, key=lambda a: a["id"]):
             hits = store.matches_of_version(alert["version_id"]) if alert.get("version_id") else []
             console.print(alert_panel(alert, hits))
+
+
+def versions_view(versions: Sequence[dict[str, Any]]) -> Table:
+    """A listing's versions, each with what changed against the one before."""
+    table = Table(title="Versions", title_justify="left")
+    table.add_column("v", justify="right")
+    table.add_column("seen")
+    table.add_column("price")
+    table.add_column("volume")
+    table.add_column("changes")
+    for version in versions:
+        diff = json.loads(version["diff"]) if version.get("diff") else None
+        table.add_row(
+            str(version["version"]),
+            version.get("seen_at") or "",
+            version.get("price_text") or "—",
+            version.get("volume_text") or "—",
+            diff_table(diff) if diff else Text("first seen", style="dim"),
+        )
+    return table
+
+
+def events_table(events: Sequence[dict[str, Any]]) -> Table:
+    """An alert's audit trail."""
+    table = Table(title="Audit trail", title_justify="left")
+    for column in ("at", "actor", "action", "status", "note"):
+        table.add_column(column)
+    for event in events:
+        change = event.get("new_status") or ""
+        if event.get("old_status"):
+            change = f"{event['old_status']} -> {change}"
+        table.add_row(
+            event["at"], event.get("actor") or "", event["action"], change, event.get("note") or ""
+        )
+    return table

@@ -92,3 +92,45 @@ def test_writing_through_a_read_only_store_is_a_clear_error(db_path):
     with open_store(db_path, readonly=True) as store, pytest.raises(StoreError, match="read-only"):
         with store.transaction() as conn:
             conn.execute("DELETE FROM alert_events")
+
+
+def test_alert_set_writes_the_audit_trail_and_show_renders_history(db_path):
+    sweep(db_path, [listing("1", "身份证四件套", price="5000元")])
+    sweep(db_path, [listing("1", "身份证四件套", price="3000元")])
+    changed = json.loads(heishi("alerts", "--db", str(db_path), "--json").stdout.splitlines()[0])
+    result = heishi(
+        "alert",
+        "set",
+        str(changed["id"]),
+        "confirmed",
+        "--note",
+        "seller known",
+        "--db",
+        str(db_path),
+        "--actor",
+        "analyst1",
+    )
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(
+        heishi("alert", "show", str(changed["id"]), "--db", str(db_path), "--json").stdout
+    )
+    assert shown["alert"]["status"] == "confirmed"
+    assert [(e["action"], e["new_status"], e["actor"]) for e in shown["events"]] == [
+        ("created", "open", "heishi"),
+        ("status", "confirmed", "analyst1"),
+    ]
+    assert shown["events"][1]["note"] == "seller known"
+    assert [v["price_text"] for v in shown["versions"]] == ["5000元", "3000元"]
+    rendered = heishi("alert", "show", str(changed["id"]), "--db", str(db_path))
+    assert "Audit trail" in rendered.stdout and "seller known" in rendered.stdout
+    history = heishi("history", "forum:1", "--db", str(db_path))
+    assert history.returncode == 0, history.stderr
+    assert "5000元" in history.stdout and "3000元" in history.stdout
+
+
+def test_unknown_alert_and_listing_are_clear_errors(db_path):
+    sweep(db_path, [listing("1", "身份证四件套")])
+    missing = heishi("alert", "set", "999", "confirmed", "--db", str(db_path))
+    assert missing.returncode == 2 and "no alert 999" in missing.stderr
+    nolisting = heishi("history", "forum:nope", "--db", str(db_path))
+    assert nolisting.returncode == 2 and "no listing 'forum:nope'" in nolisting.stderr

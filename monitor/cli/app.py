@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "monitor.cli.demo",
     "monitor.cli.sweep",
     "monitor.cli.alerts",
+    "monitor.cli.review",
     "monitor.cli.sources",
     "monitor.cli.keywords",
 )

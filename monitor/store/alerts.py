@@ -106,6 +106,7 @@ class AlertQueries:
         source: str | None = None,
         since: str | None = None,
         run_ids: list[int] | None = None,
+        alert_id: int | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Alerts, newest first, joined with their listing's current state."""
@@ -117,6 +118,7 @@ class AlertQueries:
         )
         params: list[Any] = []
         for column, value in (
+            ("a.id", alert_id),
             ("a.status", status),
             ("a.severity", severity),
             ("a.kind", kind),
@@ -138,10 +140,6 @@ class AlertQueries:
         if limit:
             sql += f" LIMIT {int(limit)}"
         return rows.many(self.conn, sql, tuple(params))
-
-    def alert(self: Store, alert_id: int) -> dict[str, Any] | None:
-        found = self.alerts_by_ids([alert_id])
-        return found[0] if found else None
 
     def alerts_by_ids(self: Store, ids: list[int]) -> list[dict[str, Any]]:
         return rows.many(

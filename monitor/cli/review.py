@@ -1,0 +1,133 @@
+"""`heishi alert show ID`, `heishi alert set ID STATUS --note`, `heishi history LISTING`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from monitor.cli.app import add_db_option
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    alert = sub.add_parser("alert", help="show one alert, or change its status")
+    actions = alert.add_subparsers(dest="action", metavar="ACTION", required=True)
+    show = actions.add_parser(
+        "show", help="an alert, its listing's versions as diffs, its audit trail"
+    )
+    show.add_argument("alert_id", type=int, metavar="ID")
+    add_db_option(show)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_alert_show)
+    change = actions.add_parser(
+        "set", help="set an alert's status, with a note for the audit trail"
+    )
+    change.add_argument("alert_id", type=int, metavar="ID")
+    change.add_argument(
+        "status",
+        choices=("open", "acknowledged", "confirmed", "dismissed", "escalated", "resolved"),
+    )
+    change.add_argument("--note", help="why (kept in the audit trail)")
+    change.add_argument(
+        "--actor", default=os.environ.get("USER") or "cli", help="who (default $USER)"
+    )
+    add_db_option(change)
+    change.set_defaults(func=cmd_alert_set)
+    history = sub.add_parser("history", help="every version of a listing, as diffs")
+    history.add_argument("listing", metavar="LISTING", help="a listing id, or SOURCE:SITE_ID")
+    add_db_option(history)
+    history.add_argument("--json", action="store_true")
+    history.set_defaults(func=cmd_history)
+
+
+def _find_listing(store, ref: str) -> dict:
+    from monitor.errors import HeishiError
+
+    if ref.isdigit():
+        found = store.listing(int(ref))
+    elif ":" in ref:
+        source, site_id = ref.split(":", 1)
+        found = store.listing_by_key(source, site_id)
+    else:
+        found = None
+    if not found:
+        raise HeishiError(f"no listing {ref!r} in the store", hint="use an id or SOURCE:SITE_ID")
+    return found
+
+
+def cmd_alert_show(args: argparse.Namespace) -> int:
+    from monitor.config import db_path
+    from monitor.errors import HeishiError
+    from monitor.store import open_store
+
+    with open_store(db_path(args.db), readonly=True) as store:
+        alerts = store.alerts(alert_id=args.alert_id)
+        if not alerts:
+            raise HeishiError(f"no alert {args.alert_id} in the store")
+        alert = alerts[0]
+        versions = store.versions(alert["listing_id"]) if alert.get("listing_id") else []
+        events = store.alert_events(alert["id"])
+        if args.json:
+            print(
+                json.dumps(
+                    {"alert": alert, "versions": versions, "events": events},
+                    ensure_ascii=False,
+                    default=str,
+                )
+            )
+            return 0
+        from rich.console import Console
+
+        from monitor.render import alert_panel, events_table, versions_view
+
+        console = Console()
+        hits = store.matches_of_version(alert["version_id"]) if alert.get("version_id") else []
+        console.print(alert_panel(alert, hits))
+        if versions:
+            console.print(versions_view(versions))
+        console.print(events_table(events))
+    return 0
+
+
+def cmd_alert_set(args: argparse.Namespace) -> int:
+    from monitor.config import db_path
+    from monitor.errors import HeishiError
+    from monitor.store import open_store, utc_now
+
+    with open_store(db_path(args.db)) as store:
+        if not store.alerts_by_ids([args.alert_id]):
+            raise HeishiError(f"no alert {args.alert_id} in the store")
+        with store.transaction():
+            store.set_alert_status(
+                args.alert_id, args.status, actor=args.actor, note=args.note, now=utc_now()
+            )
+    print(f"alert {args.alert_id}: {args.status}")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from monitor.config import db_path
+    from monitor.store import open_store
+
+    with open_store(db_path(args.db), readonly=True) as store:
+        listing = _find_listing(store, args.listing)
+        versions = store.versions(listing["id"])
+        if args.json:
+            print(
+                json.dumps(
+                    {"listing": listing, "versions": versions}, ensure_ascii=False, default=str
+                )
+            )
+            return 0
+        from rich.console import Console
+
+        from monitor.render import versions_view
+
+        console = Console()
+        console.print(
+            f"[bold]{listing['title']}[/bold]  [cyan]{listing['source']}:{listing['site_id']}"
+            f"[/cyan]  {listing['status']}  first seen {listing['first_seen']}, "
+            f"last seen {listing['last_seen']}"
+        )
+        console.print(versions_view(versions))
+    return 0
