@@ -53,14 +53,16 @@ def highlighted(text: str, spans: Iterable[tuple[int, int]], limit: int | None =
     return rendered
 
 
-def sweep_table(results: Sequence[Any], title: str = "Sweep") -> Table:
-    """One row per source swept: status, counts, timing, and the error if any."""
-    table = Table(title=title, title_justify="left", expand=False)
-    for column in ("source", "status", "listings", "new", "changed", "removed", "relisted"):
-        table.add_column(column, justify="right" if column not in ("source", "status") else "left")
-    table.add_column("pages", justify="right")
-    table.add_column("time", justify="right")
-    table.add_column("problem", overflow="fold", max_width=60)
+def sweep_table(results: Sequence[Any], title: str = "Sweep") -> Group:
+    """One row per source swept (status, counts, timing); problems listed under the table."""
+    table = Table(
+        title=title, title_justify="left", box=None, padding=(0, 1), header_style="bold underline"
+    )
+    table.add_column("source", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for column in ("listings", "new", "changed", "removed", "relisted", "pages", "time"):
+        table.add_column(column, justify="right", no_wrap=True)
+    problems = []
     for result in results:
         run = result.run or {}
         table.add_row(
@@ -73,9 +75,13 @@ def sweep_table(results: Sequence[Any], title: str = "Sweep") -> Table:
             str(run.get("relisted") or 0),
             str(run.get("pages") or 0),
             f"{result.seconds:.1f}s",
-            result.error or "",
         )
-    return table
+        if result.error:
+            line = Text(f"  {result.source}: ", style="bold")
+            line.append(result.error, style=STATUS_STYLE.get(result.status, ""))
+            line.append(f"  (log: {result.log_path})", style="dim")
+            problems.append(line)
+    return Group(table, *problems)
 
 
 def _money(alert: dict[str, Any]) -> str:

@@ -1,0 +1,18 @@
+"""One spider class per kind of site. A new kind (paste sites, hidden services) is a class
+here, a `KindSpec` in spiders/sites/presets.py, and an entry in `SPIDER_CLASSES`."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+SPIDER_CLASSES = {
+    "forum": "spiders.kinds.forum.ForumSpider",
+    "marketplace": "spiders.kinds.marketplace.MarketplaceSpider",
+    "channel": "spiders.kinds.channel.ChannelSpider",
+}
+
+
+def spider_class(kind: str) -> type:
+    """The spider class for `kind` (imported on demand)."""
+    module, _, name = SPIDER_CLASSES[kind].rpartition(".")
+    return getattr(import_module(module), name)

@@ -1,0 +1,167 @@
+"""`heishi keywords test|lint` and `heishi eval`: try the matcher, check keyword files, measure."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("keywords", help="try the matcher on a text; check keyword files")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    test = actions.add_parser("test", help="what the matcher finds in a text, and why")
+    test.add_argument("text", metavar="TEXT")
+    test.add_argument("--title", default="", help="the listing's title")
+    test.add_argument("--keywords", metavar="DIR", help="keyword directory (default: keywords/)")
+    test.add_argument("--threshold", type=float, help="alert threshold")
+    test.add_argument("--json", action="store_true")
+    test.set_defaults(func=cmd_test)
+    lint = actions.add_parser("lint", help="check keyword files; problems name file and line")
+    lint.add_argument("dir", nargs="?", metavar="DIR")
+    lint.add_argument("--json", action="store_true")
+    lint.set_defaults(func=cmd_lint)
+
+    evaluate = sub.add_parser("eval", help="precision, recall and categories on labelled listings")
+    evaluate.add_argument("file", metavar="FILE.jsonl")
+    evaluate.add_argument("--threshold", type=float, help="alert threshold")
+    evaluate.add_argument("--keywords", metavar="DIR", help="keyword directory")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(func=cmd_eval)
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from monitor.matcher import load_matcher
+
+    matcher = load_matcher(args.keywords, threshold=args.threshold)
+    result = matcher.match(args.title, args.text)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console()
+    verdict = "[bold red]ALERT[/]" if result.alert else "[green]no alert[/]"
+    console.print(
+        f"{verdict}  score [bold]{result.score:g}[/] (threshold {matcher.threshold:g})  "
+        f"categories: {', '.join(result.categories) or '-'}"
+        + (f"  brands: {', '.join(result.brands)}" if result.brands else "")
+    )
+    for name, value in (("title", args.title), ("text", args.text)):
+        if not value:
+            continue
+        console.print(Text(f"{name}: ", style="bold") + highlighted(value, result.hits, name))
+    table = Table(title="hits")
+    for column in ("field", "term", "surface", "role", "category", "weight", "span"):
+        table.add_column(column)
+    for hit in result.hits:
+        table.add_row(
+            hit.field,
+            hit.term,
+            hit.surface,
+            hit.role,
+            hit.category or "",
+            f"{hit.weight:g}",
+            f"{hit.start}-{hit.end}",
+        )
+    console.print(table)
+    ex = result.extraction
+    facts = {
+        "prices": [
+            f"{p.text} ({p.amount:g} {p.currency}{' / ' + p.per if p.per else ''})"
+            for p in ex.prices
+        ],
+        "volumes": [f"{v.text} ({v.count:,})" for v in ex.volumes],
+        "contacts": [f"{c.kind} {c.value}" for c in ex.contacts],
+        "sample offer": ["yes"] if ex.sample_offer else [],
+        "freshness": ex.freshness,
+        "data fields": ex.data_fields,
+    }
+    for label, values in facts.items():
+        if values:
+            console.print(f"[bold]{label}:[/] {', '.join(values)}")
+    console.print("[bold]reasons:[/]")
+    for reason in result.reasons:
+        console.print(f"  - {reason}", markup=False)
+    return 0
+
+
+def highlighted(value: str, hits, field: str):
+    """`value` as rich Text with the matched spans styled by role."""
+    from rich.text import Text
+
+    styles = {
+        "context": "underline blue",
+        "negated": "strike",
+        "brand": "bold magenta",
+        "sale": "bold yellow",
+        "contact": "bold yellow",
+        "sample": "yellow",
+        "fresh": "yellow",
+    }
+    text = Text(value)
+    for hit in hits:
+        if hit.field == field and hit.end > hit.start:
+            text.stylize(styles.get(hit.role, "bold red"), hit.start, hit.end)
+    return text
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from monitor.keywords import lint_keywords
+
+    problems = lint_keywords(args.dir)
+    if args.json:
+        print(json.dumps({"problems": problems}, ensure_ascii=False))
+    else:
+        for problem in problems:
+            print(problem)
+        if not problems:
+            print("keyword files OK")
+    return 1 if problems else 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from monitor.evaluate import evaluate_file
+    from monitor.matcher import load_matcher
+
+    matcher = load_matcher(args.keywords, threshold=args.threshold)
+    report = evaluate_file(args.file, matcher=matcher)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        f"{report['examples']} examples, threshold {report['threshold']:g}: "
+        f"precision [bold]{report['precision']:.3f}[/]  recall [bold]{report['recall']:.3f}[/]  "
+        f"F1 [bold]{report['f1']:.3f}[/]  category_exact [bold]{report['category_exact']:.3f}[/]"
+        f"  (tp {report['tp']}, fp {report['fp']}, fn {report['fn']}, tn {report['tn']})"
+    )
+    table = Table(title="per category")
+    for column in ("category", "tp", "fp", "fn", "precision", "recall", "f1"):
+        table.add_column(column)
+    for name, cell in report["categories"].items():
+        table.add_row(
+            name,
+            str(cell["tp"]),
+            str(cell["fp"]),
+            str(cell["fn"]),
+            f"{cell['precision']:.2f}",
+            f"{cell['recall']:.2f}",
+            f"{cell['f1']:.2f}",
+        )
+    console.print(table)
+    if report["misclassified"]:
+        console.print(f"[bold]misclassified ({len(report['misclassified'])}):[/]")
+    for row in report["misclassified"]:
+        console.print(
+            f"[bold]{row['id']}[/] {row['kind']} score {row['score']:g} "
+            f"gold {row['categories']} predicted {row['predicted']}"
+        )
+        console.print(f"  {row['title']} | {row['text'][:120]}", markup=False)
+        for reason in row["reasons"]:
+            console.print(f"    - {reason}", markup=False)
+    return 0

@@ -1,0 +1,257 @@
+"""Prices, volumes and contacts in listing text (normalised by monitor.normalize).
+
+Sample offers, freshness and data fields come from keyword hits (roles sample, fresh, field);
+the matcher passes them in. `extract(text)` is the short way for one text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from monitor.match_result import Contact, Extraction, Price, Volume
+from monitor.normalize import Normalized
+
+_NUM = r"(\d+(?:\.\d+)?)"
+_MULT = {"万": 10_000, "w": 10_000, "千": 1_000, "k": 1_000, "亿": 100_000_000, "m": 1_000_000}
+_CURRENCY = {
+    "元": "CNY",
+    "块": "CNY",
+    "rmb": "CNY",
+    "cny": "CNY",
+    "¥": "CNY",
+    "u": "USDT",
+    "usdt": "USDT",
+    "btc": "BTC",
+    "usd": "USD",
+    "$": "USD",
+    "美元": "USD",
+    "美金": "USD",
+    "刀": "USD",
+    "xmr": "XMR",
+    "eth": "ETH",
+}
+_PER = (
+    r"(?:(?:/|一|每|1)(个月|月|天|日|周|年|条|单|张|个|次|套|份|人|号|千条|万条|w条|k条)"
+    r"|(?<=[元块u])(个月|月|天|年|条|单|张|次))"
+)
+_PRICE_AFTER = re.compile(
+    r"(?<![\d.a-z])" + _NUM + r"\s?(万|w|千|k)?\s?"
+    r"(元|块|rmb|cny|usdt|btc|usd|美元|美金|刀|xmr|eth|u(?![a-z]))"
+    r"(?:\s?(?:" + _PER + r"|each|per\s(\w+)))?"
+)
+_PRICE_BEFORE = re.compile(r"([¥$])\s?" + _NUM + r"(万|w|k)?(?:\s?" + _PER + r")?")
+_PRICE_LABEL = re.compile(r"(?:价格|售价|单价|报价|价)[:：]?" + _NUM + r"(?![\d.]|万|w|条)")
+_PRICE_BARE_PER = re.compile(
+    r"(?<![\d.])" + _NUM + r"(?:/|一|每)(个月|月|天|日|周|年|条|单|张|次|套|份|个)"
+)
+_PRICE_PER_COUNT = re.compile(
+    r"((?:一|\d+(?:\.\d+)?)(?:万|w|千|k)?条)[:：]?" + _NUM + r"(?![\d.]|万|w|条|元|块|u)"
+)
+_PER_BEFORE = re.compile(
+    r"((?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千]+)(?:万|w|k|千)?(?:条|人|粉|赞|个|张|单))$"
+)
+_PER_AFTER = re.compile(r"^(\d+(?:万|w|k)?(?:粉|赞|人|个|条|张|单))")
+
+_VOLUME = re.compile(
+    r"(?<![\d.a-z])" + _NUM + r"\s?(亿|千万|百万|万|w|千|k|m)?\s?"
+    r"(条|行|rows|records|户|人|份|组|量|用户|数据|级|gb|g|tb|t)?(?![a-z])"
+)
+_CN_VOLUME = re.compile(r"([一二两三四五六七八九十百千]+)(万|亿)(条|级|量|用户|数据|人|户)?")
+_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
+_CN_DIGITS.update({"〇": 0, "两": 2, "幺": 1})
+
+_QQ = re.compile(
+    r"(?<![a-z])(?:qq|扣扣|企鹅|q)(?:号|群)?[:：]?\s?([0-9]{4,11}|[零一二三四五六七八九〇幺]{5,11})"
+)
+_WECHAT = re.compile(
+    r"(?<![a-z])(?:微信|薇信|威信|徽信|vx|v信|wx|weixin|wechat|薇|威|v)(?:号)?[:：]?\s?"
+    r"([a-z][-_a-z0-9]{5,19}|[0-9]{5,11}|[零一二三四五六七八九〇幺]{5,11})(?![a-z0-9])"
+)
+_TELEGRAM = re.compile(
+    r"(?<![a-z])(?:tg|telegram|飞机|纸飞机|电报|telegra\.m)(?:号)?[:：]?\s?@?([a-z][a-z0-9_]{4,31})"
+)
+_TME = re.compile(r"t\.me/([a-z0-9_]{5,32})")
+_AT = re.compile(r"(?<![a-z0-9.])@([a-z][a-z0-9_]{4,31})")
+
+
+_WORTH_A_LOOK = re.compile(
+    r"[0-9@$¥〇幺]|[一二两三四五六七八九十百千][万亿]|[零一二三四五六七八九]{5}|t\.me"
+)
+
+
+def extract(text: str, title: str = "") -> Extraction:
+    """Everything the matcher extracts from a listing (prices, volumes, contacts, fields...)."""
+    from monitor.matcher import load_matcher
+
+    return load_matcher().match(title, text).extraction
+
+
+def extract_normalized(
+    fields: list[Normalized],
+    *,
+    sample_offer: bool = False,
+    freshness: list[str] | None = None,
+    data_fields: list[str] | None = None,
+) -> Extraction:
+    """Prices, volumes and contacts from normalised fields, plus what the hits found."""
+    result = Extraction(
+        sample_offer=sample_offer,
+        freshness=list(freshness or []),
+        data_fields=list(data_fields or []),
+    )
+    for norm in fields:
+        if not _WORTH_A_LOOK.search(norm.text):
+            continue  # no digit, handle or contact word: nothing to extract
+        taken: list[tuple[int, int]] = []
+        result.contacts.extend(_contacts(norm, taken))
+        result.prices.extend(_prices(norm, taken))
+        result.volumes.extend(_volumes(norm, taken))
+    result.contacts = list({(c.kind, c.value): c for c in result.contacts}.values())
+    return result
+
+
+def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
+    return any(span[0] < b and a < span[1] for a, b in taken)
+
+
+def _number(text: str) -> float:
+    return float(text)
+
+
+def _prices(norm: Normalized, taken: list[tuple[int, int]]) -> list[Price]:
+    text = norm.text
+    found: list[tuple[int, Price]] = []
+    for match in _PRICE_AFTER.finditer(text):
+        if _overlaps(match.span(), taken):
+            continue
+        amount = _number(match.group(1)) * _MULT.get(match.group(2) or "", 1)
+        per = match.group(4) or match.group(5) or match.group(6)
+        per = per or _per_around(text, match.start(), match.end())
+        currency = _CURRENCY[match.group(3)]
+        taken.append(match.span())
+        found.append((match.start(), Price(amount, currency, per, _orig(norm, match))))
+    for match in _PRICE_BEFORE.finditer(text):
+        if _overlaps(match.span(), taken):
+            continue
+        amount = _number(match.group(2)) * _MULT.get(match.group(3) or "", 1)
+        per = match.group(4) or match.group(5) or _per_around(text, match.start(), match.end())
+        taken.append(match.span())
+        found.append(
+            (match.start(), Price(amount, _CURRENCY[match.group(1)], per, _orig(norm, match)))
+        )
+    for match in _PRICE_PER_COUNT.finditer(text):
+        if _overlaps(match.span(), taken):
+            continue
+        taken.append(match.span())
+        found.append(
+            (
+                match.start(),
+                Price(_number(match.group(2)), "CNY", match.group(1), _orig(norm, match)),
+            )
+        )
+    for regex in (_PRICE_LABEL, _PRICE_BARE_PER):
+        for match in regex.finditer(text):
+            if _overlaps(match.span(), taken):
+                continue
+            per = match.group(2) if regex is _PRICE_BARE_PER else None
+            taken.append(match.span())
+            found.append(
+                (match.start(), Price(_number(match.group(1)), "CNY", per, _orig(norm, match)))
+            )
+    return [p for _, p in sorted(found, key=lambda item: item[0])]
+
+
+def _per_around(text: str, start: int, end: int) -> str | None:
+    before = _PER_BEFORE.search(text[max(0, start - 8) : start])
+    if before:
+        return before.group(1)
+    after = _PER_AFTER.match(text[end : end + 8])
+    return after.group(1) if after else None
+
+
+def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
+    text = norm.text
+    out: list[Volume] = []
+    for match in _VOLUME.finditer(text):
+        number, mult, unit = match.group(1), match.group(2), match.group(3)
+        if not mult and not unit:
+            continue
+        if _overlaps(match.span(), taken):
+            continue
+        if mult in ("k", "m", "千") and unit not in ("条", "rows", "records", "行", "用户", "户"):
+            continue  # 20-35k is a salary, 5m a length
+        if unit in ("级", "量", "数据", "用户") and not mult:
+            continue
+        if unit in ("g", "gb", "t", "tb"):
+            if mult:
+                continue
+            size = _number(number) * (1000 if unit.startswith("t") else 1)
+            out.append(Volume(int(size), "G", _orig(norm, match)))
+            taken.append(match.span())
+            continue
+        tail = text[match.end() : match.end() + 2]
+        if re.match(r"(元|块|u(?![a-z])|美|刀)", tail):
+            continue
+        count = _number(number) * _MULT.get(mult or "", 1)
+        if mult in ("千万", "百万"):
+            count = _number(number) * {"千万": 10_000_000, "百万": 1_000_000}[mult]
+        taken.append(match.span())
+        out.append(Volume(int(count), mult or unit, _orig(norm, match)))
+    for match in _CN_VOLUME.finditer(text):
+        if _overlaps(match.span(), taken):
+            continue
+        value = _chinese_number(match.group(1))
+        if match.group(1) in ("千", "百", "十") and not match.group(3):
+            continue  # 千万别, 百万富翁: idioms, not counts
+        if value is None:
+            continue
+        count = value * (10_000 if match.group(2) == "万" else 100_000_000)
+        out.append(Volume(count, match.group(2), _orig(norm, match)))
+    return out
+
+
+def _chinese_number(text: str) -> int | None:
+    """一万 -> 1, 二十 -> 20, 三百五十 -> 350, 百 -> 100 (up to 9999)."""
+    units = {"十": 10, "百": 100, "千": 1000}
+    total, digit = 0, None
+    for char in text:
+        if char in _CN_DIGITS:
+            digit = _CN_DIGITS[char]
+        elif char in units:
+            total += (digit if digit is not None else 1) * units[char]
+            digit = None
+        else:
+            return None
+    return total + (digit or 0) or None
+
+
+def _digits(value: str) -> str:
+    return "".join(str(_CN_DIGITS[c]) if c in _CN_DIGITS else c for c in value)
+
+
+def _contacts(norm: Normalized, taken: list[tuple[int, int]]) -> list[Contact]:
+    text = norm.text
+    out: list[Contact] = []
+    for kind, regex in (
+        ("telegram", _TME),
+        ("telegram", _TELEGRAM),
+        ("qq", _QQ),
+        ("wechat", _WECHAT),
+    ):
+        for match in regex.finditer(text):
+            if _overlaps(match.span(), taken):
+                continue
+            taken.append(match.span())
+            out.append(Contact(kind, _digits(match.group(1)), _orig(norm, match)))
+    telegram_named = bool(re.search(r"tg|telegram|飞机|电报", text))
+    for match in _AT.finditer(text):
+        if _overlaps(match.span(), taken):
+            continue
+        taken.append(match.span())
+        kind = "telegram" if telegram_named else "other"
+        out.append(Contact(kind, match.group(1), _orig(norm, match)))
+    return out
+
+
+def _orig(norm: Normalized, match: re.Match[str]) -> str:
+    return norm.original_slice(match.start(), match.end())

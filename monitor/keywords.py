@@ -1,0 +1,481 @@
+"""Keyword lists (TOML files in keywords/): load, validate, lint and compile them.
+
+Each `*.toml` file may set `category` (a category id), `role` (the default role of its terms)
+and has a `[terms]` table whose keys are canonical terms and whose values are inline tables:
+`weight`, `aliases`, `role`, `categories`, `group`, `word`, `unless`, `absorbs`, `compose`,
+`pinyin`. A `[patterns]` table holds regular expressions (`regex`, `weight`, `role`,
+`categories`); `watchlist.toml` has `[brands]`; `negators` lists words that negate a sale
+signal right after them. keywords/README.md describes every key.
+
+The compiled form (an Aho-Corasick automaton over normalised surface forms) is cached in
+`monitor.config.cache_dir()`, keyed by the files' contents, so a warm start skips pinyin and
+automaton building.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from re import _constants as _sre_constants  # type: ignore[attr-defined]
+from re import _parser as _sre_parse  # type: ignore[attr-defined]
+from typing import Any
+
+from monitor.errors import KeywordFileError
+from monitor.normalize import normalize_term
+
+log = logging.getLogger(__name__)
+
+CATEGORIES = (
+    "identity",
+    "finance",
+    "telecom",
+    "logistics",
+    "travel",
+    "vehicle",
+    "medical",
+    "education_jobs",
+    "real_estate",
+    "platform",
+    "corporate",
+    "accounts",
+    "traffic",
+    "scraping",
+)
+ROLES = (
+    "data",  # a data noun: what is sold (车主信息)
+    "strong",  # a data noun that is itself an offer (社工库, 刷单): implies a sale
+    "field",  # a data field offered (姓名, 手机号): weak; category only as a last resort
+    "subject",  # whose data (业主, 股民, 微博): a data noun when a generic noun follows
+    "generic",  # a data noun without a category (个人信息, 数据, 名单)
+    "sale",  # a sale signal (出售, 私聊, 价格可谈)
+    "contact",  # a contact channel named (微信, QQ, 飞机)
+    "sample",  # a sample or verification offer (样本, 可验)
+    "fresh",  # freshness (实时, 一手)
+    "context",  # context that lowers the score (警方, 招聘, 隐私政策): negative weight
+    "exclusion",  # a longer phrase that hides a term inside it (床上四件套)
+    "brand",  # a watched brand
+)
+ENTRY_KEYS = {
+    "weight",
+    "aliases",
+    "role",
+    "categories",
+    "group",
+    "word",
+    "unless",
+    "absorbs",
+    "compose",
+    "pinyin",
+}
+PATTERN_KEYS = {"regex", "weight", "role", "categories", "group"}
+FILE_KEYS = {"category", "role", "description", "terms", "patterns", "brands", "negators"}
+COMPILE_VERSION = 3
+MAX_REGEX_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One surface form (a term or an alias) of a keyword, normalised."""
+
+    term: str
+    surface: str
+    role: str
+    categories: tuple[str, ...]
+    weight: float
+    group: str | None = None
+    word: bool = False  # must be a whole jieba word (出, 料, 裤子)
+    ascii: bool = False  # has Latin letters: must not touch other Latin letters
+    unless: tuple[str, ...] = ()  # normalised words that cancel this term anywhere in the field
+    absorbs: tuple[str, ...] = ()  # terms whose categories this one takes over (四件套)
+    compose: bool = False  # a generic noun that turns a preceding subject into data
+    where: str = ""  # file:line, for reasons and lint
+
+
+@dataclass(frozen=True)
+class Pattern:
+    name: str
+    regex: re.Pattern[str]
+    role: str
+    categories: tuple[str, ...]
+    weight: float
+    group: str | None
+    where: str
+
+
+@dataclass
+class Keywords:
+    """Every keyword file of a directory, validated and compiled."""
+
+    directory: str
+    entries: list[Entry] = field(default_factory=list)
+    patterns: list[Pattern] = field(default_factory=list)
+    negators: tuple[str, ...] = ()
+    digest: str = ""
+    automaton: Any = None  # ahocorasick.Automaton: surface -> tuple of entry indices
+
+    def word_terms(self) -> list[str]:
+        """Surface forms that need a word-boundary check (jieba user words)."""
+        return sorted({e.surface for e in self.entries if e.word})
+
+    def all_surfaces(self) -> list[str]:
+        return sorted({e.surface for e in self.entries})
+
+
+def keyword_files(directory: Path) -> list[Path]:
+    return sorted(p for p in Path(directory).glob("*.toml") if p.is_file())
+
+
+def load_keywords(directory: str | Path | None = None, *, use_cache: bool = True) -> Keywords:
+    """Load and compile the keyword files of `directory`; raise KeywordFileError if malformed."""
+    from monitor import config
+
+    directory = Path(directory) if directory is not None else config.keywords_dir()
+    files = keyword_files(directory)
+    if not files:
+        raise KeywordFileError(str(directory), "no keyword files (*.toml) in this directory")
+    texts = {}
+    for path in files:
+        try:
+            texts[path] = path.read_bytes()
+        except OSError as exc:
+            raise KeywordFileError(str(path), f"cannot read: {exc}") from exc
+    digest = _digest(texts)
+    cache_path = config.cache_dir() / f"keywords-{digest}.pickle" if use_cache else None
+    if cache_path is not None and cache_path.exists():
+        try:
+            with cache_path.open("rb") as handle:
+                cached = pickle.load(handle)
+            if isinstance(cached, Keywords) and cached.digest == digest:
+                cached.directory = str(directory)
+                return cached
+        except Exception as exc:  # a stale or truncated cache is rebuilt
+            log.debug("ignoring keyword cache %s: %s", cache_path, exc)
+    problems: list[KeywordFileError] = []
+    keywords = _compile(directory, texts, problems)
+    if problems:
+        raise problems[0]
+    keywords.digest = digest
+    if cache_path is not None:
+        tmp = cache_path.with_suffix(".tmp")
+        try:
+            with tmp.open("wb") as handle:
+                pickle.dump(keywords, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(cache_path)
+        except OSError as exc:
+            log.debug("cannot write keyword cache: %s", exc)
+    return keywords
+
+
+def lint_keywords(directory: str | Path | None = None) -> list[str]:
+    """Every problem in the keyword files, each as 'file:line: message'."""
+    from monitor import config
+
+    directory = Path(directory) if directory is not None else config.keywords_dir()
+    files = keyword_files(directory)
+    if not files:
+        return [f"{directory}: no keyword files (*.toml) in this directory"]
+    texts = {path: path.read_bytes() for path in files}
+    problems: list[KeywordFileError] = []
+    keywords = _compile(directory, texts, problems, build_automaton=False)
+    messages = [str(p) for p in problems]
+    seen: dict[tuple[str, str], str] = {}
+    for entry in keywords.entries:
+        key = (entry.surface, entry.role)
+        if key in seen and seen[key] != entry.where and entry.role != "exclusion":
+            messages.append(f"{entry.where}: {entry.surface!r} is also listed at {seen[key]}")
+        seen.setdefault(key, entry.where)
+    return messages
+
+
+def _digest(texts: dict[Path, bytes]) -> str:
+    hasher = hashlib.sha256(f"v{COMPILE_VERSION}".encode())
+    for path, data in sorted(texts.items()):
+        hasher.update(path.name.encode() + b"\0" + data + b"\0")
+    return hasher.hexdigest()[:24]
+
+
+def _line_of(text: str, needle: str, start_line: int = 1) -> int | None:
+    """The first line (1-based) at or after start_line whose key is `needle`."""
+    pattern = re.compile(r'^\s*(?:"|\')?' + re.escape(needle) + r'(?:"|\')?\s*=', re.M)
+    lines = text.splitlines()
+    offset = sum(len(line) + 1 for line in lines[: start_line - 1])
+    match = pattern.search(text, offset)
+    if match is None:
+        match = pattern.search(text)
+    if match is None:
+        index = text.find(needle)
+        return text.count("\n", 0, index) + 1 if index >= 0 else None
+    return text.count("\n", 0, match.start()) + 1
+
+
+def _section_line(text: str, section: str) -> int:
+    match = re.search(r"^\s*\[" + re.escape(section) + r"\]", text, re.M)
+    return text.count("\n", 0, match.start()) + 1 if match else 1
+
+
+def _compile(
+    directory: Path,
+    texts: dict[Path, bytes],
+    problems: list[KeywordFileError],
+    *,
+    build_automaton: bool = True,
+) -> Keywords:
+    keywords = Keywords(directory=str(directory))
+    negators: list[str] = []
+    for path, raw in texts.items():
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            problems.append(KeywordFileError(str(path), "not valid UTF-8", line=line))
+            continue
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            found = re.search(r"line (\d+)", str(exc))
+            line = int(found.group(1)) if found else None
+            message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+            problems.append(KeywordFileError(str(path), f"invalid TOML: {message}", line=line))
+            continue
+        _FileReader(path, text, data, keywords, negators, problems).read()
+    keywords.negators = tuple(dict.fromkeys(negators))
+    if build_automaton and not problems:
+        keywords.automaton = _automaton(keywords.entries)
+    return keywords
+
+
+def _automaton(entries: list[Entry]):
+    import ahocorasick
+
+    by_surface: dict[str, list[int]] = {}
+    for index, entry in enumerate(entries):
+        by_surface.setdefault(entry.surface, []).append(index)
+    automaton = ahocorasick.Automaton()
+    for surface, indices in by_surface.items():
+        automaton.add_word(surface, (surface, tuple(indices)))
+    automaton.make_automaton()
+    return automaton
+
+
+class _FileReader:
+    """Reads one parsed keyword file into entries and patterns, collecting problems."""
+
+    def __init__(self, path, text, data, keywords, negators, problems) -> None:
+        self.path = path
+        self.text = text
+        self.data = data
+        self.keywords = keywords
+        self.negators = negators
+        self.problems = problems
+
+    def error(self, message: str, *, needle: str | None = None, line: int | None = None, key=None):
+        if line is None and needle is not None:
+            line = _line_of(self.text, needle)
+        self.problems.append(KeywordFileError(str(self.path), message, line=line, key=key))
+
+    def read(self) -> None:
+        data = self.data
+        for key in data:
+            if key not in FILE_KEYS:
+                self.error(f"unknown key {key!r} (expected one of {sorted(FILE_KEYS)})", needle=key)
+        category = data.get("category")
+        if category is not None and category not in CATEGORIES:
+            self.error(f"unknown category {category!r}", needle="category", key="category")
+            return
+        default_role = data.get("role", "data" if category else "generic")
+        if default_role not in ROLES:
+            self.error(f"unknown role {default_role!r}", needle="role", key="role")
+            return
+        negators = data.get("negators", [])
+        if not isinstance(negators, list) or not all(isinstance(n, str) for n in negators):
+            self.error("negators must be a list of strings", needle="negators")
+        else:
+            self.negators.extend(normalize_term(n) for n in negators if normalize_term(n))
+        for section, role in (("terms", default_role), ("brands", "brand")):
+            table = data.get(section, {})
+            if not isinstance(table, dict):
+                self.error(f"[{section}] must be a table", needle=section)
+                continue
+            for term, spec in table.items():
+                self.read_term(section, term, spec, role, category)
+        patterns = data.get("patterns", {})
+        if not isinstance(patterns, dict):
+            self.error("[patterns] must be a table", needle="patterns")
+        else:
+            for name, spec in patterns.items():
+                self.read_pattern(name, spec, default_role, category)
+
+    def where(self, term: str, section: str) -> str:
+        line = _line_of(self.text, term, _section_line(self.text, section))
+        return f"{self.path.name}:{line}" if line else self.path.name
+
+    def read_term(self, section, term, spec, default_role, category) -> None:
+        if isinstance(spec, list):  # brands: name = ["alias", ...]
+            spec = {"aliases": spec}
+        elif isinstance(spec, int | float) and not isinstance(spec, bool):
+            spec = {"weight": spec}
+        if not isinstance(spec, dict):
+            self.error(f"{term!r}: expected a weight or an inline table", needle=term, key=term)
+            return
+        unknown = set(spec) - ENTRY_KEYS
+        if unknown:
+            self.error(f"{term!r}: unknown key(s) {sorted(unknown)}", needle=term, key=term)
+            return
+        role = spec.get("role", default_role)
+        if role not in ROLES:
+            self.error(f"{term!r}: unknown role {role!r}", needle=term, key=term)
+            return
+        weight = spec.get("weight", 1.0 if role not in ("context", "exclusion", "brand") else 0.0)
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            self.error(f"{term!r}: weight must be a number", needle=term, key=term)
+            return
+        if role == "context" and weight > 0:
+            self.error(f"{term!r}: a context weight must be negative", needle=term, key=term)
+            return
+        if abs(weight) > 10:
+            self.error(f"{term!r}: weight {weight} outside -10..10", needle=term, key=term)
+            return
+        cats = spec.get("categories", [category] if category and role != "generic" else [])
+        if not isinstance(cats, list) or any(c not in CATEGORIES for c in cats):
+            self.error(f"{term!r}: categories must be ids from MISSION.md", needle=term, key=term)
+            return
+        lists = {}
+        for key in ("aliases", "unless", "absorbs"):
+            value = spec.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                self.error(f"{term!r}: {key} must be a list of strings", needle=term, key=term)
+                return
+            lists[key] = value
+        for key in ("word", "compose", "pinyin"):
+            if key in spec and not isinstance(spec[key], bool):
+                self.error(f"{term!r}: {key} must be true or false", needle=term, key=term)
+                return
+        canonical = normalize_term(term)
+        if not canonical:
+            self.error(f"{term!r}: the term is empty after normalisation", needle=term, key=term)
+            return
+        surfaces = [canonical] + [normalize_term(a) for a in lists["aliases"]]
+        if spec.get("pinyin", role in ("data", "strong", "subject") and len(canonical) >= 3):
+            surfaces.extend(_pinyin_forms(canonical))
+        where = self.where(term, section)
+        group = spec.get("group")
+        for surface in dict.fromkeys(s for s in surfaces if s):
+            self.keywords.entries.append(
+                Entry(
+                    term=term,
+                    surface=surface,
+                    role=role,
+                    categories=tuple(cats),
+                    weight=float(weight),
+                    group=str(group) if group else None,
+                    word=bool(spec.get("word", False)),
+                    ascii=bool(re.search(r"[a-z0-9]", surface)),
+                    unless=tuple(normalize_term(u) for u in lists["unless"]),
+                    absorbs=tuple(normalize_term(a) for a in lists["absorbs"]),
+                    compose=bool(spec.get("compose", False)),
+                    where=where,
+                )
+            )
+
+    def read_pattern(self, name, spec, default_role, category) -> None:
+        if not isinstance(spec, dict) or "regex" not in spec:
+            self.error(f"pattern {name!r}: needs an inline table with regex", needle=name)
+            return
+        unknown = set(spec) - PATTERN_KEYS
+        if unknown:
+            self.error(f"pattern {name!r}: unknown key(s) {sorted(unknown)}", needle=name)
+            return
+        source = spec["regex"]
+        problem = regex_problem(source)
+        if problem:
+            self.error(f"pattern {name!r}: {problem}", needle=name, key=name)
+            return
+        role = spec.get("role", default_role)
+        cats = spec.get("categories", [category] if category else [])
+        weight = spec.get("weight", 1.0)
+        if role not in ROLES or not isinstance(weight, int | float) or isinstance(weight, bool):
+            self.error(f"pattern {name!r}: bad role or weight", needle=name, key=name)
+            return
+        if not isinstance(cats, list) or any(c not in CATEGORIES for c in cats):
+            self.error(f"pattern {name!r}: unknown category", needle=name, key=name)
+            return
+        line = _line_of(self.text, name, _section_line(self.text, "patterns"))
+        self.keywords.patterns.append(
+            Pattern(
+                name=name,
+                regex=re.compile(source),
+                role=role,
+                categories=tuple(cats),
+                weight=float(weight),
+                group=spec.get("group"),
+                where=f"{self.path.name}:{line}",
+            )
+        )
+
+
+def regex_problem(source: str) -> str | None:
+    """Why a keyword regex is refused (invalid, too long, or open to catastrophic backtracking)."""
+    if not isinstance(source, str) or not source:
+        return "regex must be a non-empty string"
+    if len(source) > MAX_REGEX_LENGTH:
+        return f"regex longer than {MAX_REGEX_LENGTH} characters"
+    try:
+        parsed = _sre_parse.parse(source)
+    except re.error as exc:
+        return f"invalid regex: {exc}"
+    if _nested_repeat(parsed, inside_repeat=False):
+        return "nested or ambiguous repetition (catastrophic backtracking), e.g. (a+)+"
+    return None
+
+
+def _nested_repeat(parsed, inside_repeat: bool) -> bool:
+    """True when an unbounded repeat contains another repeat or an alternation."""
+    for op, arg in parsed:
+        name = str(op)
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, high, sub = arg
+            unbounded = high == _sre_constants.MAXREPEAT or high > 50
+            if inside_repeat and unbounded:
+                return True
+            if unbounded and _has_branch(sub):
+                return True
+            if _nested_repeat(sub, inside_repeat or unbounded):
+                return True
+        elif name == "SUBPATTERN":
+            if _nested_repeat(arg[-1], inside_repeat):
+                return True
+        elif name == "BRANCH":
+            for branch in arg[1]:
+                if _nested_repeat(branch, inside_repeat):
+                    return True
+        elif name in ("ASSERT", "ASSERT_NOT"):
+            if _nested_repeat(arg[1], inside_repeat):
+                return True
+    return False
+
+
+def _has_branch(parsed) -> bool:
+    for op, arg in parsed:
+        name = str(op)
+        if name == "BRANCH":
+            return True
+        if name == "SUBPATTERN" and _has_branch(arg[-1]):
+            return True
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and _has_branch(arg[2]):
+            return True
+    return False
+
+
+def _pinyin_forms(term: str) -> list[str]:
+    """Full pinyin of a Chinese term (shenfenzheng), used as an alias when long enough."""
+    if not re.fullmatch(r"[\u4e00-\u9fff]+", term):
+        return []
+    from pypinyin import Style, lazy_pinyin
+
+    full = "".join(lazy_pinyin(term, style=Style.NORMAL))
+    return [full] if len(full) >= 8 else []

@@ -1,0 +1,99 @@
+"""Word boundaries from a dedicated jieba tokenizer, for short ambiguous keywords.
+
+Single characters like 出 (sell / 出现), 料 (data / 材料) and 收 (buy / 收入) count only when
+jieba makes them a word of their own. The tokenizer is private (never jieba's global one); its
+dictionary is jieba's own, cut down to the entries that decide those characters' boundaries
+(every word containing one of them, plus all single characters), with the keyword terms added
+by `add_word` at a high frequency. The cut dictionary and jieba's cache of it live in
+`monitor.config.cache_dir()`, so a warm start takes milliseconds instead of jieba's ~1.5 s.
+Only a small window around each ambiguous hit is segmented, so long texts stay cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+USER_WORD_FREQ = 50_000
+WINDOW = 8
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+class WordSegmenter:
+    """Decides whether a span of normalised text is a whole jieba word."""
+
+    def __init__(self, boundary_terms: list[str], user_words: list[str], cache_dir: Path) -> None:
+        self.boundary_terms = sorted(set(boundary_terms))
+        self.user_words = sorted({w for w in user_words if len(w) >= 2 and _CJK.search(w)})
+        self.cache_dir = Path(cache_dir)
+        self._tokenizer = None
+        self._lock = threading.Lock()
+
+    def tokenizer(self):
+        if self._tokenizer is None:
+            with self._lock:
+                if self._tokenizer is None:
+                    self._tokenizer = self._build()
+        return self._tokenizer
+
+    def _build(self):
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        chars = sorted({c for term in self.boundary_terms for c in term if _CJK.match(c)})
+        key = hashlib.sha256(("".join(chars) + "|v1").encode()).hexdigest()[:16]
+        dict_path = self.cache_dir / f"jieba-{key}.dict"
+        meta_path = self.cache_dir / f"jieba-{key}.json"
+        if not dict_path.exists() or not meta_path.exists():
+            total = _write_cut_dictionary(jieba, set(chars), dict_path)
+            meta_path.write_text(json.dumps({"total": total}))
+        total = json.loads(meta_path.read_text())["total"]
+        tokenizer = jieba.Tokenizer(dictionary=str(dict_path))
+        tokenizer.tmp_dir = str(self.cache_dir)
+        tokenizer.cache_file = f"jieba-{key}.cache"
+        tokenizer.initialize()
+        for word in self.user_words:
+            tokenizer.add_word(word, USER_WORD_FREQ)
+        # Probabilities as with jieba's full dictionary, so paths compare as they would there.
+        tokenizer.total = total + USER_WORD_FREQ * len(self.user_words)
+        return tokenizer
+
+    def is_word(self, text: str, start: int, end: int) -> bool:
+        """True when text[start:end] is one or more whole words of the surrounding text."""
+        lo = max(0, start - WINDOW)
+        hi = min(len(text), end + WINDOW)
+        window = text[lo:hi]
+        cuts = {0}
+        pos = 0
+        for token in self.tokenizer().cut(window, HMM=False):
+            pos += len(token)
+            cuts.add(pos)
+        return (start - lo) in cuts and (end - lo) in cuts
+
+
+def _write_cut_dictionary(jieba, chars: set[str], path: Path) -> int:
+    """Write jieba's entries that matter for `chars`; return the full dictionary's total."""
+    source = Path(jieba.__file__).with_name("dict.txt")
+    total = 0
+    kept: list[str] = []
+    with source.open(encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.split()
+            if len(parts) < 2:
+                continue
+            word, freq = parts[0], parts[1]
+            total += int(freq)
+            if len(word) == 1 or chars.intersection(word):
+                kept.append(f"{word} {freq}\n")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text("".join(kept), encoding="utf-8")
+    tmp.replace(path)
+    log.debug("wrote %d of jieba's words to %s", len(kept), path)
+    return max(total, 1)

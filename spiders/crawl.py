@@ -1,0 +1,100 @@
+"""One source's crawl in this process: `python -m spiders.crawl SOURCE [--db PATH] [--set K=V]`.
+
+What `heishi sweep` runs in a subprocess per source. Exit status: 0 when the crawl ran to its
+end (page errors included: the store judges the run), 2 for a site file that cannot be used
+(one line on stderr naming the file and key or line), 1 for anything unexpected.
+Scrapy's log goes to stderr at INFO.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m spiders.crawl", description=__doc__)
+    parser.add_argument("source", help="the site's name (see `scrapy list`)")
+    parser.add_argument("--db", help="the store (default $HEISHI_DB, else ./heishi.db)")
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a Scrapy or HEISHI_* setting (repeatable)",
+    )
+    parser.add_argument("--stats", metavar="PATH", help="also write the crawl's stats as JSON")
+    return parser.parse_args(argv)
+
+
+def crawl(source: str, db: str | None = None, overrides: dict[str, str] | None = None) -> dict:
+    """Crawl `source` to its end in this process; returns the crawler's stats.
+    Raises SiteFileError for a site file that cannot be used, KeyError for an unknown name."""
+    import os
+
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "spiders.settings")
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    from monitor.errors import SourceError
+    from spiders.sites import find_site
+
+    settings = get_project_settings()
+    for key, value in (overrides or {}).items():
+        settings.set(key, value, priority="cmdline")
+    if db:
+        settings.set("HEISHI_DB", db, priority="cmdline")
+    # Validate the site file first, so a bad one is a clear error before anything starts.
+    try:
+        find_site(source, settings.get("HEISHI_SITES_DIR"))
+    except KeyError:
+        raise SourceError(source, "no site file defines this source") from None
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(source)
+    process.crawl(crawler)
+    process.start()
+    from spiders.extensions import SweepRunExtension
+
+    extension = SweepRunExtension.of(crawler) if getattr(crawler, "extensions", None) else None
+    if extension is not None and extension.error:
+        raise RuntimeError(extension.error)
+    return crawler.stats.get_stats() if crawler.stats else {}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from monitor.errors import SiteFileError, SourceError
+
+    args = parse_args(argv)
+    overrides = {}
+    for pair in args.settings:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            print(f"heishi: --set needs KEY=VALUE, got {pair!r}", file=sys.stderr)
+            return 2
+        overrides[key.strip()] = value
+    try:
+        stats = crawl(args.source, args.db, overrides)
+        if args.stats:
+            import json
+            from pathlib import Path
+
+            Path(args.stats).write_text(json.dumps(stats, default=str, indent=1, sort_keys=True))
+    except SiteFileError as exc:
+        print(f"heishi: site file error: {exc}", file=sys.stderr)
+        return 2
+    except SourceError as exc:
+        print(f"heishi: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the sweep runner records the failure from the exit status
+        import traceback
+
+        traceback.print_exc()
+        print(f"heishi: crawl of {args.source} crashed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The run lifecycle of one crawl: a `runs` row opened when the spider opens, closed with the
+crawler's stats and finish reason when it closes (monitor.ingest.SweepRecorder judges it).
+
+Settings: HEISHI_RECORD_RUNS (default True; False raises NotConfigured, for dry runs) and
+HEISHI_DB (default monitor.config.db_path()). The store pipeline writes through `recorder`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+
+    from monitor.ingest import RunOutcome, SweepRecorder
+
+log = logging.getLogger(__name__)
+
+
+class SweepRunExtension:
+    def __init__(self, crawler: Crawler, recorder: SweepRecorder) -> None:
+        self.crawler = crawler
+        self.recorder = recorder
+        self.opened = False
+        self.outcome: RunOutcome | None = None
+        self.error: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        if not settings.getbool("HEISHI_RECORD_RUNS", True):
+            raise NotConfigured("HEISHI_RECORD_RUNS is off")
+        site = getattr(crawler.spidercls, "site", None)
+        if site is None:
+            raise NotConfigured("not a site spider")
+        from monitor.config import db_path
+        from monitor.ingest import SweepRecorder
+
+        recorder = SweepRecorder(
+            Path(db_path(settings.get("HEISHI_DB"))),
+            source=site.name,
+            kind=site.kind,
+            url=site.url,
+            removed_after_sweeps=site.removed_after_sweeps,
+        )
+        extension = cls(crawler, recorder)
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> SweepRunExtension | None:
+        """The crawler's instance of this extension, if it is enabled."""
+        for extension in crawler.extensions.middlewares:
+            if isinstance(extension, cls):
+                return extension
+        return None
+
+    def spider_opened(self, spider: Spider) -> None:
+        try:
+            run_id = self.recorder.open()
+        except Exception as exc:
+            # Without a run nothing can be stored: stop now rather than drop every item.
+            self.error = f"cannot open a run in {self.recorder.db_path}: {exc}"
+            log.error("%s", self.error)
+            engine = self.crawler.engine
+            assert engine is not None
+            from scrapy.utils.defer import deferred_from_coro
+            from twisted.internet import reactor
+
+            # After the engine has finished opening the spider.
+            reactor.callLater(  # type: ignore[attr-defined]
+                0, lambda: deferred_from_coro(engine.close_spider_async(reason="store_unavailable"))
+            )
+            return
+        self.opened = True
+        self.crawler.stats.set_value("heishi/run_id", run_id)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if not self.opened:
+            return
+        stats: dict[str, Any] = dict(self.crawler.stats.get_stats())
+        self.outcome = self.recorder.close(stats, reason)
+        log.info(
+            "run %s of %s: %s, %d item(s) %s%s",
+            self.outcome.run_id,
+            self.outcome.source,
+            self.outcome.status,
+            self.outcome.items,
+            self.outcome.counts,
+            f" ({self.outcome.error})" if self.outcome.error else "",
+        )

@@ -1,0 +1,291 @@
+"""What every spider kind shares: the site it is bound to, list pages with paging and error
+counting, detail pages, ids, and telling a log-in or captcha wall from a real page.
+
+A kind's spider is a class bound to one site file (`for_site`), so `scrapy crawl demo_forum`
+runs the forum spider on demo_forum.toml. Stats (docs/contracts.md): `heishi/list_page_errors`
+for list pages that failed to download, `heishi/blocked_pages` for walls.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import scrapy
+from parsel import Selector
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from spiders.items import ListingItem, ListingLoader, first_line_title
+from spiders.selectors import XPATH_PREFIX, first_text, select
+from spiders.sites import KINDS, Site
+
+# Words of a log-in or captcha wall, checked only on pages where the content was not found
+# (ordinary pages carry "登录" links in their headers).
+WALL_MARKERS = (
+    "验证码",
+    "驗證碼",
+    "captcha",
+    "请先登录",
+    "请登录",
+    "登录后",
+    "请先登錄",
+    "人机验证",
+    "安全验证",
+    "访问验证",
+    "are you a robot",
+    "just a moment",
+    "cf-challenge",
+)
+_PASSWORD_FIELD = "input[type=password]"
+_GONE = (404, 410)
+
+
+class SiteSpider(scrapy.Spider):
+    """A spider bound to one site file."""
+
+    site: ClassVar[Site]
+
+    @classmethod
+    def for_site(cls, site: Site) -> type[SiteSpider]:
+        """This kind's spider class bound to `site`, named after it."""
+        custom: dict[str, Any] = {}
+        if site.download_delay is not None:
+            custom["DOWNLOAD_DELAY"] = site.download_delay
+        if site.concurrency is not None:
+            custom["CONCURRENT_REQUESTS_PER_DOMAIN"] = site.concurrency
+        class_name = cls.__name__ + "_" + re.sub(r"\W", "_", site.name)
+        return type(
+            class_name, (cls,), {"name": site.name, "site": site, "custom_settings": custom}
+        )
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def render_meta(self, render: bool) -> dict[str, Any]:
+        """Request.meta for a page Chromium renders (scrapy-playwright), or for plain HTTP."""
+        if not render:
+            return {}
+        from scrapy_playwright.page import PageMethod
+
+        methods = []
+        if self.site.wait_selector:
+            wait = self.site.wait_selector
+            if wait.startswith(XPATH_PREFIX):
+                wait = "xpath=" + wait[len(XPATH_PREFIX) :].strip()
+            # "attached": a done marker is often an empty, invisible element.
+            timeout = self.settings.getint("HEISHI_RENDER_WAIT_TIMEOUT", 20_000)
+            methods.append(PageMethod("wait_for_selector", wait, state="attached", timeout=timeout))
+        return {"playwright": True, "playwright_page_methods": methods}
+
+    def list_request(
+        self, url: str, callback: Callable[..., Any] | None = None, page: int = 1, **meta: Any
+    ) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=callback or self.parse_list,
+            errback=self.list_page_failed,
+            meta={"heishi_page": page, **meta, **self.render_meta(self.site.render)},
+            dont_filter=page == 1,
+        )
+
+    def detail_request(self, url: str, listing: dict[str, Any]) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_detail,
+            errback=self.detail_page_failed,
+            meta={"listing": listing, **self.render_meta(self.site.render_details)},
+        )
+
+    def list_page_failed(self, failure: Failure) -> None:
+        stats = self.crawler.stats
+        stats.inc_value("heishi/list_page_errors")
+        request = failure.request  # type: ignore[attr-defined]
+        if failure.check(HttpError):
+            status = failure.value.response.status
+            if status in (401, 403):
+                stats.inc_value("heishi/blocked_pages")
+            self.logger.error("list page %s answered HTTP %s", request.url, status)
+        else:
+            self.logger.error("list page %s failed: %s", request.url, failure.getErrorMessage())
+
+    def detail_page_failed(self, failure: Failure) -> None:
+        stats = self.crawler.stats
+        request = failure.request  # type: ignore[attr-defined]
+        if failure.check(HttpError) and failure.value.response.status in _GONE:
+            # A removed listing: the store notices it is missing after a complete sweep.
+            stats.inc_value("heishi/detail_pages_gone")
+            self.logger.info(
+                "listing gone (HTTP %s): %s", failure.value.response.status, request.url
+            )
+            return
+        stats.inc_value("heishi/detail_page_errors")
+        self.logger.warning("detail page %s failed: %s", request.url, failure.getErrorMessage())
+
+    # -- reading pages ----------------------------------------------------------------------
+
+    def is_blocked(self, response: Response, content_found: bool) -> bool:
+        """Whether `response` is a log-in or captcha wall; counts it when it is."""
+        if not isinstance(response, TextResponse):
+            return False
+        site = self.site
+        text = response.text
+        blocked = bool(select(response, site.selectors.get("blocked"))) or any(
+            marker in text for marker in site.blocked_text
+        )
+        if not blocked and not content_found:
+            lowered = text.lower()
+            blocked = bool(response.css(_PASSWORD_FIELD)) or any(
+                marker in lowered for marker in WALL_MARKERS
+            )
+        if blocked:
+            self.crawler.stats.inc_value("heishi/blocked_pages")
+            self.logger.warning("page looks like a log-in or captcha wall: %s", response.url)
+        return blocked
+
+    def is_removed(self, response: Response) -> bool:
+        """Whether a detail page says the listing was deleted (served with HTTP 200)."""
+        site = self.site
+        if select(response, site.selectors.get("removed")):
+            return True
+        return any(marker in response.text for marker in site.removed_text)
+
+    def listing_id(self, row: Selector, url: str | None) -> str | None:
+        """The listing's id on the site: `item_id` text or the link, through `id_pattern`."""
+        raw = first_text(row, self.site.selectors.get("item_id"))
+        for candidate in (raw, url):
+            if not candidate:
+                continue
+            if not self.site.id_pattern:
+                return candidate
+            found = re.search(self.site.id_pattern, candidate)
+            if found:
+                return found.group(1) if found.groups() else found.group(0)
+        return url
+
+    def next_page(self, response: Response) -> str | None:
+        """The next (older) list page: a link, or a bare number meaning `?before=<n>`."""
+        value = first_text(response, self.site.selectors.get("next_page"))
+        if not value:
+            return None
+        if value.isdigit():
+            parts = urlsplit(response.url)
+            query = [(k, v) for k, v in parse_qsl(parts.query) if k != "before"]
+            return urlunsplit(parts._replace(query=urlencode([*query, ("before", value)])))
+        return response.urljoin(value)
+
+
+class ListingSpider(SiteSpider):
+    """List pages of items, each followed to its detail page (or read in place when the
+    kind has no detail pages, or an item has no link)."""
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for url in self.site.start_urls:
+            yield self.list_request(url)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen_ids: set[str] = set()
+
+    def parse_list(self, response: Response) -> Iterator[Any]:
+        sel = self.site.selectors
+        rows = select(response, sel["item"]) if isinstance(response, TextResponse) else []
+        if self.is_blocked(response, content_found=bool(rows)):
+            return
+        if not rows:
+            self.crawler.stats.inc_value("heishi/empty_list_pages")
+            self.logger.warning("no items on list page %s", response.url)
+        details = KINDS[self.site.kind].detail_pages
+        for row in rows:
+            link = first_text(row, sel.get("item_link"))
+            url = response.urljoin(link) if link else None
+            site_id = self.listing_id(row, url)
+            if not site_id or site_id in self.seen_ids:
+                continue
+            self.seen_ids.add(site_id)
+            listing = {
+                "site_id": site_id,
+                "url": url or response.url,
+                "title": first_text(row, sel.get("item_title")),
+                "seller": first_text(row, sel.get("item_author")),
+                "price_text": first_text(row, sel.get("item_price")),
+                "replies": first_text(row, sel.get("item_replies")),
+                "views": first_text(row, sel.get("item_views")),
+                "posted_at": first_text(row, sel.get("item_posted")),
+                "extra": dict(response.meta.get("listing_extra") or {}),
+            }
+            if details and url:
+                yield self.detail_request(url, listing)
+            else:
+                item = self.build_item(row, listing, response)
+                if item is not None:
+                    yield item
+        yield from self.follow_next(response)
+
+    def follow_next(self, response: Response) -> Iterator[scrapy.Request]:
+        page = int(response.meta.get("heishi_page", 1))
+        if page >= self.site.max_pages:
+            return
+        url = self.next_page(response)
+        if url and url != response.url:
+            extra = (
+                {"listing_extra": response.meta["listing_extra"]}
+                if "listing_extra" in response.meta
+                else {}
+            )
+            yield self.list_request(url, response.request.callback, page + 1, **extra)  # type: ignore[union-attr]
+
+    def parse_detail(self, response: Response) -> Iterator[ListingItem]:
+        listing = response.meta["listing"]
+        if not isinstance(response, TextResponse):
+            self.crawler.stats.inc_value("heishi/detail_page_errors")
+            return
+        if self.is_removed(response):
+            self.crawler.stats.inc_value("heishi/removed_pages")
+            self.logger.info("listing removed: %s", response.url)
+            return
+        posts = select(response, self.site.selectors.get("post"))
+        scope = posts[0] if posts else response
+        item = self.build_item(scope, listing, response, page=response)
+        if item is not None:
+            yield item
+
+    def build_item(
+        self,
+        scope: Selector | Response,
+        listing: dict[str, Any],
+        response: Response,
+        page: Selector | Response | None = None,
+    ) -> ListingItem | None:
+        """The item from a detail page (`scope` = its first post) or a list item in place."""
+        sel = self.site.selectors
+        text = first_text(scope, sel.get("text"))
+        if text is None:
+            if self.is_blocked(response, content_found=False):
+                return None
+            self.crawler.stats.inc_value("heishi/unparsed_pages")
+            self.logger.warning("no text found for %s on %s", listing["site_id"], response.url)
+            return None
+        loader = ListingLoader()
+        loader.add_value("site_id", listing["site_id"])
+        loader.add_value("url", listing["url"])
+        loader.add_value("title", first_text(page, sel.get("title")) if page is not None else None)
+        loader.add_value("title", first_text(scope, sel.get("title")))
+        loader.add_value("title", listing.get("title"))
+        loader.add_value("title", first_line_title(text))
+        loader.add_value("text", text)
+        for field, name in (
+            ("seller", "author"),
+            ("price_text", "price"),
+            ("posted_at", "posted"),
+            ("replies", "replies"),
+            ("views", "views"),
+        ):
+            loader.add_value(field, first_text(scope, sel.get(name)))
+            if page is not None:
+                loader.add_value(field, first_text(page, sel.get(name)))
+            loader.add_value(field, listing.get(field))
+        loader.add_value("extra", listing.get("extra") or {})
+        return loader.load_item()

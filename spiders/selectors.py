@@ -1,0 +1,115 @@
+"""Selector specs from site files: CSS by default, XPath with an `xpath:` prefix.
+
+A spec is one selector string or a list of them (the first that matches wins), so a site file
+can say `posted = ["em[id^=authposton] span::attr(title)", "em[id^=authposton]"]`.
+Text is read the way a person reads the page: `<br>` and block elements become line breaks,
+scripts and styles are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from lxml import etree
+from parsel import Selector, SelectorList
+from parsel.csstranslator import HTMLTranslator
+
+XPATH_PREFIX = "xpath:"
+CSS_PREFIX = "css:"
+
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote dd div dl dt fieldset figcaption figure footer form "
+    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tbody thead tfoot tr td "
+    "th ul".split()
+)
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
+_translator = HTMLTranslator()
+
+Spec = str | Sequence[str]
+
+
+def check_selector(spec: str) -> str | None:
+    """Why `spec` is not a usable selector, or None when it compiles."""
+    try:
+        if spec.startswith(XPATH_PREFIX):
+            etree.XPath(spec[len(XPATH_PREFIX) :].strip())
+        else:
+            _translator.css_to_xpath(spec.removeprefix(CSS_PREFIX).strip())
+    except Exception as exc:  # cssselect and lxml raise several kinds
+        return f"{type(exc).__name__}: {exc}"
+    if not spec.removeprefix(XPATH_PREFIX).removeprefix(CSS_PREFIX).strip():
+        return "empty selector"
+    return None
+
+
+def as_specs(spec: Spec | None) -> tuple[str, ...]:
+    if spec is None:
+        return ()
+    return (spec,) if isinstance(spec, str) else tuple(spec)
+
+
+def select(node: Selector, spec: Spec | None) -> SelectorList:
+    """Everything the first matching selector of `spec` finds under `node`."""
+    for one in as_specs(spec):
+        if one.startswith(XPATH_PREFIX):
+            found = node.xpath(one[len(XPATH_PREFIX) :].strip())
+        else:
+            found = node.css(one.removeprefix(CSS_PREFIX).strip())
+        if found:
+            return found
+    return SelectorList([])
+
+
+def node_text(node: Selector) -> str:
+    """The readable text of a node (or the string an ::attr/::text selector returned)."""
+    root = node.root
+    if isinstance(root, str):
+        return clean_text(root)
+    if not isinstance(getattr(root, "tag", None), str):
+        return clean_text(str(node.get() or ""))
+    parts: list[str] = []
+    _walk(root, parts)
+    return clean_text("".join(parts))
+
+
+def first_text(node: Selector, spec: Spec | None) -> str | None:
+    """The text of the first node `spec` finds, or None."""
+    found = select(node, spec)
+    if not found:
+        return None
+    return node_text(found[0]) or None
+
+
+def all_texts(node: Selector, spec: Spec | None) -> list[str]:
+    return [t for t in (node_text(n) for n in select(node, spec)) if t]
+
+
+def _walk(el: etree._Element, parts: list[str]) -> None:
+    tag = el.tag if isinstance(el.tag, str) else ""
+    if tag in _SKIP_TAGS:
+        return
+    if tag == "br":
+        parts.append("\n")
+    block = tag in _BLOCK_TAGS
+    if block:
+        parts.append("\n")
+    if tag and el.text:  # comments and processing instructions have no readable text
+        parts.append(el.text)
+    for child in el:
+        _walk(child, parts)
+        if child.tail:
+            parts.append(child.tail)
+    if block:
+        parts.append("\n")
+
+
+_SPACES = re.compile(r"[ \t\f\v\u00a0\u3000]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def clean_text(text: str) -> str:
+    """Trim every line, collapse runs of spaces and of blank lines."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

@@ -1,0 +1,89 @@
+"""Scrapy settings for heishi's crawls, and the HEISHI_* settings its components read.
+
+Every value can be overridden per crawl: `scrapy crawl NAME -s KEY=VALUE`, or
+`python -m spiders.crawl NAME --set KEY=VALUE`. Per-site politeness (`download_delay`,
+`concurrency`) comes from the site file.
+"""
+
+from __future__ import annotations
+
+import os
+
+BOT_NAME = "heishi"
+SPIDER_LOADER_CLASS = "spiders.spiderloader.SiteSpiderLoader"
+SPIDER_MODULES: list[str] = []
+
+# -- heishi -------------------------------------------------------------------------------
+# The store a crawl writes into; None means monitor.config.db_path() ($HEISHI_DB, ./heishi.db).
+HEISHI_DB = os.environ.get("HEISHI_DB") or None
+# Site files; None means monitor.config.sites_dir() ($HEISHI_SITES_DIR, spiders/sites/).
+HEISHI_SITES_DIR = os.environ.get("HEISHI_SITES_DIR") or None
+# Record each crawl as a run in the store (the SweepRun extension); off for dry runs.
+HEISHI_RECORD_RUNS = True
+HEISHI_CHROMIUM = os.environ.get("HEISHI_CHROMIUM") or "/usr/bin/chromium"
+
+ITEM_PIPELINES = {
+    "spiders.pipelines.MaskPiiPipeline": 100,
+    "spiders.pipelines.MatchPipeline": 200,
+    "spiders.pipelines.StorePipeline": 300,
+}
+EXTENSIONS = {
+    "spiders.extensions.SweepRunExtension": 100,
+}
+DOWNLOADER_MIDDLEWARES = {
+    # After HttpCompression (590) so it sees the decompressed body.
+    "spiders.encoding.FixEncodingMiddleware": 600,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "spiders.retry.BackoffRetryMiddleware": 550,
+}
+
+# -- politeness ---------------------------------------------------------------------------
+# robots.txt: off by default (the demo sites have none); set ROBOTSTXT_OBEY = True (or
+# `--set ROBOTSTXT_OBEY=true`) to honour it.
+ROBOTSTXT_OBEY = False
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0
+DOWNLOAD_TIMEOUT = 20
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 30
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+# Exponential backoff before each retry (spiders/retry.py): base * 2**(n-1) s, capped.
+HEISHI_RETRY_BACKOFF_BASE = 1.0
+HEISHI_RETRY_BACKOFF_MAX = 30.0
+COOKIES_ENABLED = True
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # Scrapy 2.19's HTTP control port: not wanted on a monitor
+LOG_LEVEL = "INFO"
+
+# -- Chromium through scrapy-playwright (only requests with meta playwright=True use it) -----
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "executable_path": HEISHI_CHROMIUM,
+    "headless": True,
+    "args": [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+    ],
+}
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 20_000  # ms
+# How long a rendered page may take to show the site's `wait_selector` (ms).
+HEISHI_RENDER_WAIT_TIMEOUT = 20_000
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+PLAYWRIGHT_ABORT_REQUEST = "spiders.rendering.skip_heavy_resources"
+
+FEED_EXPORT_ENCODING = "utf-8"

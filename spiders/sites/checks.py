@@ -1,0 +1,156 @@
+"""Checking the values of a site file, one key at a time; errors name the file and key/line."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from monitor.errors import SiteFileError
+from spiders.selectors import check_selector
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_INTERVAL = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When the scheduler sweeps a site: every `interval_seconds`, or on a cron expression."""
+
+    interval_seconds: int | None = None
+    cron: str | None = None
+    text: str = ""
+
+
+class Where:
+    """The file being read and a way to find a key's line in it, for error messages."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, key: str, table: str | None = None) -> int | None:
+        current: str | None = None
+        pattern = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*=""")
+        for number, line in enumerate(self.lines, 1):
+            header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
+            if header:
+                current = header.group(1).strip("\"'")
+                if table is None and current == key:
+                    return number
+                continue
+            if current == table and pattern.match(line):
+                return number
+        return None
+
+    def error(self, key: str, message: str, table: str | None = None) -> SiteFileError:
+        name = f"{table}.{key}" if table else key
+        return SiteFileError(str(self.path), message, line=self.line_of(key, table), key=name)
+
+
+def as_string(value: Any, where: Where, key: str, table: str | None = None) -> str:
+    if not isinstance(value, str):
+        raise where.error(key, f"must be a string, not {type_name(value)}", table)
+    return value
+
+
+def as_strings(value: Any, where: Where, key: str, table: str | None = None) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise where.error(
+            key, f"must be a string or a list of strings, not {type_name(value)}", table
+        )
+    return tuple(value)
+
+
+def type_name(value: Any) -> str:
+    return {dict: "a table", list: "a list", bool: "true/false"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def as_int(value: Any, where: Where, key: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise where.error(key, f"must be a whole number, not {type_name(value)}")
+    if value < minimum:
+        raise where.error(key, f"must be at least {minimum}")
+    return value
+
+
+def as_bool(value: Any, where: Where, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise where.error(key, f"must be true or false, not {type_name(value)}")
+    return value
+
+
+def as_url(value: str, where: Where, key: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise where.error(key, f"{value!r} is not an http(s) address")
+    return value
+
+
+def as_selector(value: str, where: Where, key: str, table: str | None = None) -> str:
+    problem = check_selector(value)
+    if problem:
+        raise where.error(key, f"bad selector {value!r}: {problem}", table)
+    return value
+
+
+def as_schedule(value: Any, where: Where) -> Schedule:
+    if not isinstance(value, dict):
+        raise where.error("schedule", 'must be a table: interval = "30m" or cron = "..."')
+    unknown = set(value) - {"interval", "cron"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise where.error(key, "unknown key (use interval or cron)", "schedule")
+    if ("interval" in value) == ("cron" in value):
+        raise where.error("schedule", "needs exactly one of interval or cron")
+    if "interval" in value:
+        text = as_string(value["interval"], where, "interval", "schedule").strip()
+        found = _INTERVAL.match(text)
+        if not text or not found or not any(found.groups()):
+            raise where.error(
+                "interval", f"{text!r} is not an interval like 30m, 2h, 1d", "schedule"
+            )
+        d, h, m, s = (int(g or 0) for g in found.groups())
+        seconds = ((d * 24 + h) * 60 + m) * 60 + s
+        if seconds <= 0:
+            raise where.error("interval", "must be longer than zero", "schedule")
+        return Schedule(interval_seconds=seconds, text=text)
+    text = as_string(value["cron"], where, "cron", "schedule").strip()
+    fields = text.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise where.error("cron", f"{text!r} is not a five-field cron expression", "schedule")
+    return Schedule(cron=text, text=text)
+
+
+def expand_env(
+    value: Any, env: Mapping[str, str], where: Where, key: str, table: str | None = None
+) -> Any:
+    """`${VAR}` and `${VAR:-default}` in every string of a value (`$${` is a literal `${`)."""
+    if isinstance(value, str):
+
+        def replace(found: re.Match[str]) -> str:
+            name, default = found.group(1), found.group(2)
+            current = env.get(name)
+            if current:
+                return current
+            if default is not None:
+                return default
+            if current is not None:  # set but empty, and no default
+                return current
+            raise where.error(key, f"environment variable {name} is not set", table)
+
+        escaped = value.replace("$${", "\0")
+        return _ENV.sub(replace, escaped).replace("\0", "${")
+    if isinstance(value, list):
+        return [expand_env(v, env, where, key, table) for v in value]
+    if isinstance(value, dict):
+        return {k: expand_env(v, env, where, k, key) for k, v in value.items()}
+    return value

@@ -1,0 +1,81 @@
+"""Keyword files: loading, errors that name file and line, refused regexes, lint."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+from monitor.config import PROJECT_ROOT
+from monitor.errors import KeywordFileError
+from monitor.keywords import lint_keywords, load_keywords, regex_problem
+
+KEYWORDS = PROJECT_ROOT / "keywords"
+
+
+@pytest.fixture
+def kwdir(tmp_path):
+    target = tmp_path / "keywords"
+    shutil.copytree(KEYWORDS, target)
+    return target
+
+
+def test_shipped_keyword_files_load_and_lint_clean():
+    keywords = load_keywords(KEYWORDS)
+    assert keywords.entries and keywords.automaton is not None
+    assert lint_keywords(KEYWORDS) == []
+
+
+def test_toml_syntax_error_names_file_and_line(kwdir):
+    path = kwdir / "identity.toml"
+    lines = path.read_text().splitlines()
+    lines.insert(5, '"坏条目" = { weight = 1.0,, }')
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(KeywordFileError) as info:
+        load_keywords(kwdir, use_cache=False)
+    assert info.value.path.endswith("identity.toml")
+    assert info.value.line == 6
+    assert "identity.toml:6" in str(info.value)
+
+
+def test_bad_value_names_file_and_line_of_the_entry(kwdir):
+    path = kwdir / "vehicle.toml"
+    text = path.read_text() + '"坏权重" = { weight = "high" }\n'
+    path.write_text(text)
+    line = text.count("\n")
+    with pytest.raises(KeywordFileError) as info:
+        load_keywords(kwdir, use_cache=False)
+    assert info.value.line == line
+    assert "坏权重" in str(info.value)
+    problems = lint_keywords(kwdir)
+    assert any(p.startswith(f"{path}:{line} ") for p in problems)
+
+
+def test_unknown_category_and_role_are_errors(kwdir):
+    (kwdir / "extra.toml").write_text('category = "pets"\n[terms]\n"猫" = 1\n')
+    with pytest.raises(KeywordFileError, match="extra.toml:1.*pets"):
+        load_keywords(kwdir, use_cache=False)
+
+
+@pytest.mark.parametrize("regex", [r"(a+)+$", r"(\d*)*x", r"(a|aa)+b", r"(?:x+y?)+z"])
+def test_catastrophic_regex_is_refused(kwdir, regex):
+    assert regex_problem(regex)
+    (kwdir / "evil.toml").write_text(
+        f'category = "identity"\n[patterns]\n"evil" = {{ regex = \'{regex}\' }}\n'
+    )
+    with pytest.raises(KeywordFileError, match="evil.toml:3"):
+        load_keywords(kwdir, use_cache=False)
+
+
+def test_safe_regexes_are_accepted():
+    assert regex_problem(r"\d+个号") is None
+    assert regex_problem(r"(?<![\d.])\d+(?:万|w)?粉") is None
+
+
+def test_warm_load_uses_the_compiled_cache(kwdir):
+    load_keywords(kwdir)
+    started = time.perf_counter()
+    keywords = load_keywords(kwdir)
+    assert time.perf_counter() - started < 0.5
+    assert keywords.automaton is not None

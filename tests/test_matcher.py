@@ -1,0 +1,118 @@
+"""The matcher: alerts on data-sale listings, not on ordinary text; offsets, speed, robustness."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from monitor.evaluate import evaluate_file
+from monitor.matcher import load_matcher
+
+DATA = Path(__file__).parent / "data"
+DEV = Path("/work/shared/eval/dev.jsonl")
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    return load_matcher()
+
+
+def test_listing_alerts_with_categories_hits_and_reasons(matcher):
+    result = matcher.match(
+        "出 四件套", "出四件套 身份证 银行卡 手机卡 U盾 全套 一手 薇信: sell_4set"
+    )
+    assert result.alert and result.categories == ["identity"]
+    assert result.reasons and result.score >= matcher.threshold
+    assert {h.field for h in result.hits} == {"title", "text"}
+    assert result.extraction.contacts[0].kind == "wechat"
+
+
+def test_hits_point_at_the_original_obfuscated_text(matcher):
+    text = "出售 身 😀份-證 照片 正反面，ＱＱ：８８６６１"
+    result = matcher.match("", text)
+    assert result.alert
+    for hit in result.hits:
+        assert text[hit.start : hit.end] == hit.surface
+    assert any(h.surface == "身 😀份-證 照片" for h in result.hits)
+
+
+@pytest.mark.parametrize(
+    "title, text",
+    [
+        ("", "我们不会出售、出租您的个人信息，除非获得您的授权。"),
+        ("", "警方破获一起侵犯公民个人信息案，抓获犯罪嫌疑人5名，查获身份证信息10万条。"),
+        ("", "被告人通过QQ群出售公民个人信息3万条，获利5000元，判处有期徒刑一年。"),
+        ("反诈提醒", "出租出借出售四件套属于违法行为，请广大市民提高警惕。"),
+        ("招聘", "招聘快递员 需提供身份证 月薪8000元 联系电话"),
+        ("出裤子", "出两条全新牛仔裤子 尺码不合适 一百元"),
+        ("", "新买的床上四件套 纯棉 出售 120元"),
+        ("", "坐飞机去上海，航班延误两小时"),
+        ("", "公司的用户数据分析平台上线了，欢迎试用"),
+        ("", "这批布料不错，做衣服的好料子"),
+    ],
+)
+def test_ordinary_text_does_not_alert(matcher, title, text):
+    result = matcher.match(title, text)
+    assert not result.alert, result.reasons
+
+
+def test_watched_brand_is_reported(matcher):
+    assert matcher.match("", "星河银行 客户数据 出售").brands == ["星河银行"]
+
+
+def test_threshold_argument_and_environment(monkeypatch):
+    assert load_matcher(threshold=99).match("", "社工库 无限查询").alert is False
+    monkeypatch.setenv("HEISHI_ALERT_THRESHOLD", "0.5")
+    assert load_matcher().threshold == 0.5
+
+
+def test_empty_huge_and_binary_text_are_handled_in_bounded_time(matcher):
+    assert matcher.match("", "").score == 0
+    assert not matcher.match("", "").alert
+    big = ("今天天气不错，出去走走。出售身份证 " * 40_000)[:1_000_000]
+    started = time.perf_counter()
+    matcher.match("标题", big)
+    junk = bytes(range(256)).decode("latin-1") * 2000 + "\udcff\x00\ufeff" * 1000
+    matcher.match(junk, junk)
+    assert time.perf_counter() - started < 30
+
+
+def test_meets_targets_on_own_labelled_set():
+    reports = [evaluate_file(path) for path in sorted(DATA.glob("*.jsonl"))]
+    tp = sum(r["tp"] for r in reports)
+    fp = sum(r["fp"] for r in reports)
+    fn = sum(r["fn"] for r in reports)
+    examples = sum(r["examples"] for r in reports)
+    assert examples >= 300
+    assert tp / (tp + fp) >= 0.95
+    assert tp / (tp + fn) >= 0.93
+    exact = sum(r["category_exact"] * (r["tp"] + r["fn"]) for r in reports) / (tp + fn)
+    assert exact >= 0.85
+
+
+@pytest.mark.skipif(not DEV.exists(), reason="held-out dev set not on this machine")
+def test_meets_targets_on_held_out_dev_set():
+    report = evaluate_file(DEV)
+    assert report["precision"] >= 0.95
+    assert report["recall"] >= 0.9
+    assert report["category_exact"] >= 0.8
+
+
+def test_warm_start_is_fast(tmp_path):
+    load_matcher().match("", "出售 身份证 料")  # builds every cache
+    code = (
+        "import time; t=time.perf_counter(); from monitor.matcher import load_matcher; "
+        "m=load_matcher(); print(time.perf_counter()-t)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert float(out.stdout.strip()) < 0.5
+
+
+def test_results_serialise(matcher):
+    result = matcher.match("车主信息", "车主信息 一手 10万条 500元 VX: carinfo88")
+    assert json.loads(json.dumps(result.to_dict(), ensure_ascii=False))["alert"] is True
