@@ -112,6 +112,7 @@ def judge_run(
     """How a sweep ended. Only `ok` allows listings it did not see to be marked removed."""
     problems = []
     list_errors = int(stats.get("heishi/list_page_errors", 0))
+    detail_errors = int(stats.get("heishi/detail_page_errors", 0))
     blocked = int(stats.get("heishi/blocked_pages", 0))
     gave_up = int(stats.get("retry/max_reached", 0))
     ignored = sum(
@@ -126,6 +127,9 @@ def judge_run(
         problems.append(f"crawl ended early ({finish_reason})")
     if list_errors:
         problems.append(f"{list_errors} list page(s) failed")
+    if detail_errors:
+        # A listing whose page failed was not seen: without this it would look removed.
+        problems.append(f"{detail_errors} listing page(s) failed")
     if blocked:
         problems.append(f"{blocked} page(s) were a log-in or captcha wall")
     if gave_up:
@@ -137,6 +141,8 @@ def judge_run(
     if logged_errors and not problems:
         problems.append(f"{logged_errors} error(s) logged")
     if problems:
+        if stats.get("heishi/first_error"):
+            problems.append(f"first: {stats['heishi/first_error']}")
         status = "failed" if recorded == 0 else "partial"
         return RunVerdict(status, "; ".join(problems))
     if (

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console, Group
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -93,14 +96,48 @@ def _money(alert: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+_DIFF_TOKEN = re.compile(r"\d+(?:\.\d+)?|[A-Za-z_]+|\s+|.", re.S)
+
+
+def inline_diff(old: str | None, new: str | None, context: int = 12) -> Text:
+    """What changed between two texts, word by word: `old→new`, removals red and struck,
+    additions green, unchanged stretches cut to a little context."""
+    old_tokens = _DIFF_TOKEN.findall(old or "")
+    new_tokens = _DIFF_TOKEN.findall(new or "")
+    out = Text()
+    opcodes = difflib.SequenceMatcher(None, old_tokens, new_tokens, autojunk=False).get_opcodes()
+    for index, (op, i1, i2, j1, j2) in enumerate(opcodes):
+        removed = "".join(old_tokens[i1:i2]).replace("\n", " ")
+        added = "".join(new_tokens[j1:j2]).replace("\n", " ")
+        if op == "equal":
+            if len(removed) > 2 * context:
+                head = removed[:context] if index else ""
+                tail = removed[-context:] if index < len(opcodes) - 1 else ""
+                removed = f"{head}…{tail}"
+            out.append(removed)
+            continue
+        if removed:
+            out.append(removed if added else f"-{removed}", style="red strike")
+        if removed and added:
+            out.append("→", style="dim")
+        if added:
+            out.append(added if removed else f"+{added}", style="bold green")
+    return out
+
+
 def diff_table(diff: dict[str, list[Any]]) -> Table:
-    table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
-    table.add_column("field", style="cyan")
-    table.add_column("old", style="red")
-    table.add_column("", width=2)
-    table.add_column("new", style="green")
+    """A field-level diff: short fields as old -> new, long text as an inline diff."""
+    table = Table(show_header=False, box=None, padding=(0, 1))
+    table.add_column("field", style="cyan", no_wrap=True)
+    table.add_column("change", overflow="fold")
     for name, (old, new) in diff.items():
-        table.add_row(name, _short(old), "->", _short(new))
+        if name in ("title", "text") and old and new:
+            table.add_row(name, inline_diff(old, new))
+        else:
+            change = Text(_short(old), style="red")
+            change.append(" -> ")
+            change.append(_short(new), style="green")
+            table.add_row(name, change)
     return table
 
 
@@ -145,6 +182,27 @@ def alert_panel(alert: dict[str, Any], hits: Sequence[dict[str, Any]]) -> Panel:
     return Panel(Group(*body), expand=True, border_style="dim")
 
 
+def alert_line(alert: dict[str, Any], hits: Sequence[dict[str, Any]]) -> Text:
+    """One alert in a line: id, severity, source, categories, price and volume, then the
+    title with its matched words highlighted."""
+    line = Text()
+    line.append(f"#{alert['id']:<4}", style="dim")
+    severity = alert.get("severity") or ""
+    line.append(f"{severity:<9}", style=SEVERITY_STYLE.get(severity, ""))
+    line.append(f"{alert.get('source') or ''}  ", style="cyan")
+    title = alert.get("listing_title") or alert.get("title") or ""
+    line.append_text(
+        highlighted(title, [(h["start"], h["end"]) for h in hits if h["field"] == "title"])
+    )
+    categories = json.loads(alert["categories"]) if alert.get("categories") else []
+    if categories:
+        line.append("  " + ", ".join(categories), style="magenta")
+    money = "  ".join(filter(None, [alert.get("price_text"), alert.get("volume_text")]))
+    if money:
+        line.append(f"  {money}", style="bold")
+    return line
+
+
 def print_alerts(console: Console, alerts: Sequence[dict[str, Any]], store: Any) -> None:
     """Alerts grouped by kind, in the order a reviewer reads them."""
     if not alerts:
@@ -155,9 +213,19 @@ def print_alerts(console: Console, alerts: Sequence[dict[str, Any]], store: Any)
         if not group:
             continue
         console.rule(f"[bold]{heading}[/bold] ({len(group)})", align="left")
+        if kind.startswith("source_"):
+            for alert in group:
+                console.print(
+                    f"  [bold red]{alert['source']}[/bold red] [dim]#{alert['id']}[/dim] "
+                    f"{alert.get('summary') or ''}",
+                    highlight=False,
+                )
+            continue
         for alert in sorted(group, key=lambda a: a["id"]):
             hits = store.matches_of_version(alert["version_id"]) if alert.get("version_id") else []
-            console.print(alert_panel(alert, hits))
+            console.print(alert_line(alert, hits), highlight=False)
+            if alert.get("diff"):
+                console.print(Padding(diff_table(json.loads(alert["diff"])), (0, 0, 0, 6)))
 
 
 def versions_view(versions: Sequence[dict[str, Any]]) -> Table:

@@ -39,4 +39,4 @@ def source_refs(
         chosen = [
             s for s in sites if getattr(s, "enabled", True) and (include_demo or not is_demo(s))
         ]
-    return [SourceRef(s.name, s.kind, (list(s.start_urls) or [None])[0]) for s in chosen]
+    return [SourceRef(s.name, s.kind, s.url) for s in chosen]

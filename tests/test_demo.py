@@ -141,3 +141,21 @@ def test_demo_output_shows_sweeps_and_alert_groups(demo):
     assert "->" in out
     assert result.seconds < 90
     assert {s.name for s in DEMO_SOURCES} == set(SITE_OF)
+
+
+def summary(result):
+    """What a demo run found, without ids or times: per day, the runs and the alerts."""
+    days = []
+    for day in result.days:
+        runs = sorted((r.source, r.status, (r.run or {}).get("items")) for r in day.results)
+        alerts = sorted(
+            (a["kind"], a["source"], a["site_id"] or "", a["severity"]) for a in day.alerts
+        )
+        days.append((day.day, runs, alerts))
+    return days
+
+
+def test_a_second_demo_run_gives_the_same_result(demo, tmp_path):
+    first, _ = demo
+    second = run_demo(tmp_path / "again.db", console=Console(file=io.StringIO(), width=100))
+    assert summary(second) == summary(first)

@@ -164,3 +164,16 @@ def test_store_opens_again_and_keeps_its_schema_version(db_path):
         assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.count_listings() == 1
+
+
+def test_failed_listing_page_blocks_removals_and_the_error_names_the_url(db_path):
+    sweep(db_path, [listing("1", "身份证四件套"), listing("2", "银行卡料")])
+    stats = {
+        **OK_STATS,
+        "heishi/detail_page_errors": 1,
+        "heishi/first_error": "detail page http://127.0.0.1/t/2 failed: Connection refused",
+    }
+    outcome = sweep(db_path, [listing("1", "身份证四件套")], stats=stats)
+    assert outcome.status == "partial"
+    assert "http://127.0.0.1/t/2" in outcome.error
+    assert rows(db_path, "SELECT status FROM listings WHERE site_id = '2'") == [("live",)]

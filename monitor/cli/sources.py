@@ -32,7 +32,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         {
             "name": site.name,
             "kind": site.kind,
-            "url": (list(site.start_urls) or [""])[0],
+            "url": site.url or "",
             "enabled": getattr(site, "enabled", True),
             "demo": is_demo(site),
             "health": health.get(site.name, {}).get("health", "never swept"),
@@ -46,17 +46,18 @@ def cmd_list(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="Sources")
-    for column in ("name", "kind", "url", "enabled", "health", "last run"):
-        table.add_column(column)
+    table = Table(title="Sources", title_justify="left", box=None, header_style="bold underline")
+    for column in ("name", "kind", "health", "last run"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("url", overflow="fold", min_width=24)
     for row in rows:
+        notes = [n for n, on in (("demo", row["demo"]), ("disabled", not row["enabled"])) if on]
         table.add_row(
-            row["name"] + (" (demo)" if row["demo"] else ""),
+            row["name"] + (f" [dim]({', '.join(notes)})[/dim]" if notes else ""),
             row["kind"],
-            row["url"],
-            "yes" if row["enabled"] else "no",
             row["health"],
             row["last_status"] or "",
+            row["url"],
         )
     Console().print(table)
     return 0

@@ -57,6 +57,8 @@ class SiteSpider(scrapy.Spider):
             custom["DOWNLOAD_DELAY"] = site.download_delay
         if site.concurrency is not None:
             custom["CONCURRENT_REQUESTS_PER_DOMAIN"] = site.concurrency
+        if not site.autothrottle:
+            custom["AUTOTHROTTLE_ENABLED"] = False
         class_name = cls.__name__ + "_" + re.sub(r"\W", "_", site.name)
         return type(
             class_name, (cls,), {"name": site.name, "site": site, "custom_settings": custom}
@@ -107,9 +109,11 @@ class SiteSpider(scrapy.Spider):
             status = failure.value.response.status
             if status in (401, 403):
                 stats.inc_value("heishi/blocked_pages")
-            self.logger.error("list page %s answered HTTP %s", request.url, status)
+            problem = f"list page {request.url} answered HTTP {status}"
         else:
-            self.logger.error("list page %s failed: %s", request.url, failure.getErrorMessage())
+            problem = f"list page {request.url} failed: {failure.getErrorMessage()}"
+        self.logger.error(problem)
+        self.note_first_error(problem)
 
     def detail_page_failed(self, failure: Failure) -> None:
         stats = self.crawler.stats
@@ -122,7 +126,14 @@ class SiteSpider(scrapy.Spider):
             )
             return
         stats.inc_value("heishi/detail_page_errors")
-        self.logger.warning("detail page %s failed: %s", request.url, failure.getErrorMessage())
+        problem = f"detail page {request.url} failed: {failure.getErrorMessage()}"
+        self.logger.warning(problem)
+        self.note_first_error(problem)
+
+    def note_first_error(self, problem: str) -> None:
+        """Keep the first failure in the stats, so the run's error can name its URL."""
+        if not self.crawler.stats.get_value("heishi/first_error"):
+            self.crawler.stats.set_value("heishi/first_error", problem)
 
     # -- reading pages ----------------------------------------------------------------------
 

@@ -55,6 +55,7 @@ class Site:
     max_pages: int = 5
     download_delay: float | None = None
     concurrency: int | None = None
+    autothrottle: bool = True
     schedule: Schedule | None = None
     enabled: bool = True
     removed_after_sweeps: int = 1
@@ -98,6 +99,7 @@ _KEYS = {
     "max_pages",
     "download_delay",
     "concurrency",
+    "autothrottle",
     "schedule",
     "enabled",
     "removed_after_sweeps",
@@ -207,7 +209,7 @@ def _build(raw: dict[str, Any], where: Where) -> Site:
         except LookupError:
             raise where.error("encoding", f"unknown encoding {encoding!r}") from None
         values["encoding"] = encoding
-    for key in ("render", "render_details", "enabled"):
+    for key in ("render", "render_details", "enabled", "autothrottle"):
         if key in raw:
             values[key] = as_bool(raw[key], where, key)
     if "wait_selector" in raw:
