@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -53,8 +54,13 @@ def crawl(source: str, db: str | None = None, overrides: dict[str, str] | None =
         raise SourceError(source, "no site file defines this source") from None
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(source)
-    process.crawl(crawler)
+    # A component that fails to start (a broken keyword file, a store that cannot be opened)
+    # fails this Deferred; Scrapy would only log it, and the crawl would look like a success.
+    failures: list[Any] = []
+    process.crawl(crawler).addErrback(failures.append)
     process.start()
+    if failures:
+        raise failures[0].value
     from spiders.extensions import SweepRunExtension
 
     extension = SweepRunExtension.of(crawler) if getattr(crawler, "extensions", None) else None
@@ -64,7 +70,7 @@ def crawl(source: str, db: str | None = None, overrides: dict[str, str] | None =
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from monitor.errors import SiteFileError, SourceError
+    from monitor.errors import HeishiError, SiteFileError, SourceError
 
     args = parse_args(argv)
     overrides = {}
@@ -84,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SiteFileError as exc:
         print(f"heishi: site file error: {exc}", file=sys.stderr)
         return 2
-    except SourceError as exc:
+    except (SourceError, HeishiError) as exc:
         print(f"heishi: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # the sweep runner records the failure from the exit status

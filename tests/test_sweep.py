@@ -65,3 +65,21 @@ def test_sweep_of_an_unknown_source_lists_the_known_ones(tmp_path):
     assert result.returncode == 2
     assert "unknown source(s): nosuchsite" in result.stderr
     assert "demo_forum" in result.stderr
+
+
+def test_sweep_with_a_malformed_keyword_file_names_file_and_line_before_crawling(tmp_path):
+    import shutil
+
+    from monitor.config import keywords_dir
+
+    keywords = tmp_path / "keywords"
+    shutil.copytree(keywords_dir(), keywords)
+    broken = keywords / "identity.toml"
+    broken.write_text(broken.read_text(encoding="utf-8") + "\nthis is not toml\n", encoding="utf-8")
+    db = tmp_path / "heishi.db"
+    result = heishi(
+        "sweep", "demo_forum", "--db", str(db), env={"HEISHI_KEYWORDS_DIR": str(keywords)}
+    )
+    assert result.returncode == 2
+    assert f"{broken}:" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "heishi-logs").exists()  # no crawl was started

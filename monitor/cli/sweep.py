@@ -23,6 +23,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from monitor.config import db_path
+    from monitor.keywords import load_keywords
     from monitor.render import print_alerts, sweep_table
     from monitor.sources import source_refs
     from monitor.store import open_store
@@ -30,6 +31,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     db = db_path(args.db)
     refs = source_refs(args.sources)
+    load_keywords()  # a broken keyword file stops here, before any crawl starts
     if not refs:
         print("heishi: no enabled sources to sweep (see `heishi sources list`)", file=sys.stderr)
         return 1
