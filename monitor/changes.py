@@ -78,6 +78,9 @@ def listing_state(item: dict[str, Any]) -> dict[str, Any]:
         "posted_at": item.get("posted_at") or None,
     }
     state["content_hash"] = content_hash(state)
+    # Where the page as fetched is kept (not tracked: a refetch is not a change).
+    evidence = item.get("evidence")
+    state["evidence"] = json.dumps(evidence, ensure_ascii=False) if evidence else None
     return state
 
 

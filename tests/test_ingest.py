@@ -177,3 +177,13 @@ def test_failed_listing_page_blocks_removals_and_the_error_names_the_url(db_path
     assert outcome.status == "partial"
     assert "http://127.0.0.1/t/2" in outcome.error
     assert rows(db_path, "SELECT status FROM listings WHERE site_id = '2'") == [("live",)]
+
+
+def test_evidence_reference_is_kept_with_the_version_but_is_not_a_change(db_path):
+    item = {**listing("1", "身份证四件套"), "evidence": {"page": "ab/abcd.html.gz"}}
+    sweep(db_path, [item])
+    refetched = {**listing("1", "身份证四件套"), "evidence": {"page": "cd/cdef.html.gz"}}
+    outcome = sweep(db_path, [refetched])
+    assert outcome.counts["unchanged"] == 1
+    (evidence,) = rows(db_path, "SELECT evidence FROM listing_versions")
+    assert json.loads(evidence[0]) == {"page": "ab/abcd.html.gz"}

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from monitor.store.connection import Store
 
 STATE_COLUMNS = (*TRACKED_FIELDS, "url", "score", "matched", "posted_at", "content_hash")
+VERSION_ONLY_COLUMNS = ("evidence",)
 
 
 class ListingQueries:
@@ -54,8 +55,10 @@ class ListingQueries:
         state: dict[str, Any],
         diff: dict[str, Any] | None,
     ) -> int:
-        columns = ["listing_id", "version", "run_id", "seen_at", *STATE_COLUMNS, "diff"]
+        columns = ["listing_id", "version", "run_id", "seen_at", *STATE_COLUMNS]
+        columns += [*VERSION_ONLY_COLUMNS, "diff"]
         values = [listing_id, version, run_id, now, *(state.get(c) for c in STATE_COLUMNS)]
+        values += [state.get(c) for c in VERSION_ONLY_COLUMNS]
         values.append(json.dumps(diff, ensure_ascii=False) if diff else None)
         cursor = self.conn.execute(
             f"INSERT INTO listing_versions ({', '.join(columns)}) "

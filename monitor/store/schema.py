@@ -6,6 +6,7 @@ newer heishi is upgraded in place, never dropped. docs/schema.md documents every
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -213,27 +214,98 @@ def _v1(store: Store) -> None:
     db["alert_events"].create_index(["alert_id"])
 
 
-MIGRATIONS: list[Callable[[Store], None]] = [_v1]
+def _v2_operations(store: Store) -> None:
+    """Evidence, scheduling state, the notification outbox, web users, near-duplicates."""
+    db = store.db
+    db["listing_versions"].add_column("evidence", str)  # JSON: {"page": path, "screenshot": ...}
+    db["listings"].add_column("cluster_id", int)  # near-duplicate cluster (reposted offers)
+    for column in ("schedule", "next_run_at", "last_started_at"):
+        db["sources"].add_column(column, str)
+    db["notifications"].create(
+        {
+            "id": int,
+            "alert_id": int,
+            "route": str,  # the route's name in the notification config
+            "idempotency_key": str,
+            "status": str,  # pending | sending | sent | dead
+            "attempts": int,
+            "next_attempt_at": str,
+            "last_error": str,
+            "created_at": str,
+            "sent_at": str,
+            "payload": str,  # JSON: title, body, severity ...
+        },
+        pk="id",
+        foreign_keys=[("alert_id", "alerts", "id")],
+        not_null={"route", "idempotency_key", "status", "created_at"},
+        defaults={"status": "pending", "attempts": 0},
+    )
+    db["notifications"].create_index(["idempotency_key"], unique=True)
+    db["notifications"].create_index(["status", "next_attempt_at"])
+    db["users"].create(
+        {
+            "name": str,
+            "role": str,  # viewer | reviewer | admin
+            "password_hash": str,
+            "created_at": str,
+            "disabled": int,
+        },
+        pk="name",
+        not_null={"role", "password_hash", "created_at"},
+        defaults={"disabled": 0},
+    )
+    db["daemon"].create(
+        {"id": int, "pid": int, "host": str, "started_at": str, "heartbeat_at": str, "status": str},
+        pk="id",
+    )
+    db["alerts"].add_column("brands", str)  # JSON list of watched brands named
+
+
+# Named migrations, applied in this order, each once. A feature that needs a schema change
+# appends one entry here (name, function); the names already applied are kept in
+# `schema_migrations`, and `PRAGMA user_version` counts them.
+MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
+    ("0001_core", _v1),
+    ("0002_operations", _v2_operations),
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def migrate(store: Store) -> int:
-    """Bring the store up to SCHEMA_VERSION; returns the version it was at before."""
+    """Apply the migrations this store lacks; returns the version it was at before."""
+    from monitor.errors import StoreError
+
     conn = store.conn
     before = conn.execute("PRAGMA user_version").fetchone()[0]
     if before > SCHEMA_VERSION:
-        from monitor.errors import StoreError
-
         raise StoreError(
             f"store {store.path} has schema version {before}, newer than this heishi "
             f"({SCHEMA_VERSION})",
             hint="upgrade heishi",
         )
-    for version in range(before + 1, SCHEMA_VERSION + 1):
+    if before == SCHEMA_VERSION and _applied(store):
+        return before
+    for name, migration in MIGRATIONS:
         with store.transaction():
             # Re-check inside the lock: another process may have migrated meanwhile.
-            if conn.execute("PRAGMA user_version").fetchone()[0] >= version:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
+            )
+            if name in _applied(store) or (name == "0001_core" and before >= 1):
+                if name == "0001_core":
+                    conn.execute(
+                        "INSERT OR IGNORE INTO schema_migrations VALUES (?, datetime('now'))",
+                        (name,),
+                    )
                 continue
-            MIGRATIONS[version - 1](store)
-            conn.execute(f"PRAGMA user_version = {version}")
+            migration(store)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, datetime('now'))", (name,))
+            conn.execute(f"PRAGMA user_version = {len(_applied(store))}")
     return before
+
+
+def _applied(store: Store) -> set[str]:
+    try:
+        return {row[0] for row in store.conn.execute("SELECT name FROM schema_migrations")}
+    except sqlite3.OperationalError:  # no such table: a store older than named migrations
+        return set()
