@@ -8,6 +8,7 @@ a dedupe key so a rerun never raises one twice, and removals happen only in `clo
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,8 +53,12 @@ class SweepRecorder:
         self.counts = {"new": 0, "changed": 0, "unchanged": 0, "removed": 0, "relisted": 0}
         self.alert_ids: list[int] = []
         self.recorded = 0
+        self.notify_config: Any = None
 
     def open(self) -> int:
+        from monitor.notify_config import load_notify_config
+
+        self.notify_config = load_notify_config()  # a broken config fails here, before crawling
         self.store = open_store(self.db_path)
         self.run_id = self.store.start_run(self.source, self.kind, self.url)
         log.info("run %s of %s opened in %s", self.run_id, self.source, self.db_path)
@@ -149,28 +154,37 @@ class SweepRecorder:
         now: str,
         diff: dict[str, Any] | None = None,
     ) -> int | None:
-        store = self.store
-        assert store is not None
         key_part = {
             "new": f"{listing_id}",
             "changed": f"{listing_id}:{version_id}",
         }.get(kind, f"{listing_id}:{self.run_id}")
-        return store.insert_alert(
-            {
-                "kind": kind,
-                "severity": severity(kind, state, match),
-                "source": self.source,
-                "listing_id": listing_id,
-                "version_id": version_id,
-                "run_id": self.run_id,
-                "title": state.get("title"),
-                "summary": "; ".join((match or {}).get("reasons") or [])[:500] or None,
-                "categories": state.get("categories"),
-                "diff": diff or None,
-                "dedupe_key": f"{kind}:{key_part}",
-            },
-            now,
-        )
+        brands = (match or {}).get("brands") or []
+        alert = {
+            "kind": kind,
+            "severity": severity(kind, state, match),
+            "source": self.source,
+            "listing_id": listing_id,
+            "version_id": version_id,
+            "run_id": self.run_id,
+            "title": state.get("title"),
+            "summary": "; ".join((match or {}).get("reasons") or [])[:500] or None,
+            "categories": state.get("categories"),
+            "brands": json.dumps(brands, ensure_ascii=False) if brands else None,
+            "diff": diff or None,
+            "dedupe_key": f"{kind}:{key_part}",
+        }
+        return self._raise(alert, state, now)
+
+    def _raise(self, alert: dict[str, Any], listing: dict[str, Any] | None, now: str) -> int | None:
+        """Insert an alert and queue its notifications, in the caller's transaction."""
+        store = self.store
+        assert store is not None
+        alert_id = store.insert_alert(alert, now)
+        if alert_id is not None and self.notify_config is not None:
+            from monitor.notify import enqueue_alert
+
+            enqueue_alert(store, self.notify_config, alert_id, alert, listing, now)
+        return alert_id
 
     def close(
         self, stats: dict[str, Any], finish_reason: str | None, error: str | None = None
@@ -236,7 +250,7 @@ class SweepRecorder:
     def _source_alert(self, kind: str, error: str | None, now: str) -> int | None:
         store = self.store
         assert store is not None
-        return store.insert_alert(
+        return self._raise(
             {
                 "kind": kind,
                 "severity": severity(kind, {}, None),
@@ -247,5 +261,6 @@ class SweepRecorder:
                 "summary": error,
                 "dedupe_key": f"{kind}:{self.source}:{self.run_id}",
             },
+            None,
             now,
         )

@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "monitor.cli.sweep",
     "monitor.cli.alerts",
     "monitor.cli.review",
+    "monitor.cli.notify",
     "monitor.cli.sources",
     "monitor.cli.keywords",
 )

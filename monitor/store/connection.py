@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlite_utils
 
 from monitor.errors import StoreError
-from monitor.store import alerts, listings, runs
+from monitor.store import alerts, listings, outbox, runs
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.schema import migrate
 
@@ -24,7 +24,7 @@ def busy_timeout_ms() -> int:
     return int(float(os.environ.get("HEISHI_DB_TIMEOUT") or 30) * 1000)
 
 
-class Store(runs.RunQueries, listings.ListingQueries, alerts.AlertQueries):
+class Store(runs.RunQueries, listings.ListingQueries, alerts.AlertQueries, outbox.OutboxQueries):
     """A heishi store: one SQLite file. Methods come from the per-table mixins."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:

@@ -1,0 +1,75 @@
+"""`heishi notify send` drains the outbox; `heishi notify status` shows it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from monitor.cli.app import add_db_option
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("notify", help="send queued notifications, or show the outbox")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    send = actions.add_parser("send", help="send what is due (retries wait for their backoff)")
+    add_db_option(send)
+    send.add_argument("--config", metavar="FILE", help="routes (default: $HEISHI_NOTIFY_FILE)")
+    send.add_argument("--json", action="store_true")
+    send.set_defaults(func=cmd_send)
+    status = actions.add_parser("status", help="the outbox: pending, sent and dead messages")
+    add_db_option(status)
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from monitor.config import db_path
+    from monitor.notify import drain_outbox
+    from monitor.notify_config import load_notify_config
+
+    result = drain_outbox(db_path(args.db), load_notify_config(args.config))
+    if args.json:
+        print(json.dumps(result.__dict__, ensure_ascii=False))
+    else:
+        print(
+            f"sent {result.sent}, failed {result.failed} (will retry), dead {result.dead}, "
+            f"held for digests {result.waiting}"
+        )
+        for error in dict.fromkeys(result.errors):
+            print(f"  {error}")
+    return 0 if not result.failed and not result.dead else 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from monitor.config import db_path
+    from monitor.store import open_store
+
+    with open_store(db_path(args.db), readonly=True) as store:
+        counts = store.outbox_counts()
+        stuck = store.notifications("dead") + store.notifications("pending")
+    if args.json:
+        print(json.dumps({"counts": counts, "waiting": stuck}, ensure_ascii=False, default=str))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        "outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty")
+    )
+    if stuck:
+        table = Table(box=None, header_style="bold underline")
+        for column in ("id", "alert", "route", "status", "attempts", "next try", "last error"):
+            table.add_column(column)
+        for row in stuck[:50]:
+            table.add_row(
+                str(row["id"]),
+                str(row["alert_id"]),
+                row["route"],
+                row["status"],
+                str(row["attempts"]),
+                row["next_attempt_at"] or "",
+                row["last_error"] or "",
+            )
+        console.print(table)
+    return 0

@@ -1,0 +1,237 @@
+"""Notifications: alerts queued in the outbox (with their alert, atomically) and sent through
+Apprise with retries and backoff, one message each or as a digest per route."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from monitor.notify_config import NotifyConfig, Route, load_notify_config
+from monitor.store import Store, open_store, utc_now
+from monitor.store.outbox import later
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 300
+KIND_WORDS = {
+    "new": "new listing",
+    "changed": "listing changed",
+    "removed": "listing removed",
+    "relisted": "listing relisted",
+    "reposted": "offer reposted",
+    "source_failing": "source failing",
+    "source_changed_shape": "source changed shape",
+}
+# Apprise's message types, by severity.
+NOTIFY_TYPE = {"low": "info", "medium": "info", "high": "warning", "critical": "failure"}
+# Schemes that take extra HTTP headers (`+Header=value`): the idempotency key travels along.
+HEADER_SCHEMES = ("json", "jsons", "xml", "xmls", "form", "forms")
+
+
+def alert_message(alert: dict[str, Any], listing: dict[str, Any] | None) -> dict[str, Any]:
+    """Title and body of the message for one alert, as text a person reads anywhere."""
+    listing = listing or {}
+    severity = alert.get("severity") or "medium"
+    what = KIND_WORDS.get(alert["kind"], alert["kind"])
+    title = f"[{severity.upper()}] {what}: {alert.get('title') or alert.get('source')}"
+    lines = [f"{what} on {alert.get('source')}"]
+    categories = alert.get("categories")
+    if isinstance(categories, str):
+        categories = json.loads(categories or "[]")
+    facts = []
+    if categories:
+        facts.append("categories: " + ", ".join(categories))
+    for label, key in (("price", "price_text"), ("volume", "volume_text"), ("seller", "seller")):
+        if listing.get(key):
+            facts.append(f"{label}: {listing[key]}")
+    if facts:
+        lines.append(" · ".join(facts))
+    diff = alert.get("diff")
+    if isinstance(diff, str):
+        diff = json.loads(diff)
+    for name, (old, new) in (diff or {}).items():
+        if name not in ("text",):
+            lines.append(f"{name}: {old} -> {new}")
+    if alert.get("summary"):
+        lines.append(str(alert["summary"])[:400])
+    if listing.get("url"):
+        lines.append(listing["url"])
+    return {
+        "title": title[:250],
+        "body": "\n".join(lines),
+        "severity": severity,
+        "kind": alert["kind"],
+        "source": alert.get("source"),
+    }
+
+
+def enqueue_alert(
+    store: Store,
+    config: NotifyConfig,
+    alert_id: int,
+    alert: dict[str, Any],
+    listing: dict[str, Any] | None,
+    now: str,
+) -> int:
+    """Queue the messages of a new alert for every route that wants it (call inside the
+    alert's transaction). Returns how many were queued."""
+    if not config.routes:
+        return 0
+    categories = alert.get("categories") or []
+    if isinstance(categories, str):
+        categories = json.loads(categories or "[]")
+    brands = alert.get("brands") or []
+    if isinstance(brands, str):
+        brands = json.loads(brands or "[]")
+    queued = 0
+    message = None
+    for route in config.routes:
+        if not route.wants(alert, categories, brands):
+            continue
+        message = message or alert_message({**alert, "id": alert_id}, listing)
+        for index in range(len(route.urls)):
+            key = f"alert:{alert_id}:{route.name}:{index}"
+            payload = {**message, "alert_id": alert_id, "url_index": index, "key": key}
+            queued += store.enqueue_notification(alert_id, route.name, key, payload, now)
+    return queued
+
+
+@dataclass
+class DrainResult:
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    waiting: int = 0  # digest rows held until their digest is due
+    errors: list[str] = field(default_factory=list)
+
+
+def _send(url: str, key: str, title: str, body: str, severity: str) -> str | None:
+    """Send one message through Apprise; None when it went, else why not."""
+    import apprise
+
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in HEADER_SCHEMES:
+        url += ("&" if "?" in url else "?") + "+X-Heishi-Idempotency-Key=" + quote(key)
+    sender = apprise.Apprise()
+    if not sender.add(url):
+        return "not a valid Apprise URL"
+    with apprise.LogCapture(level=logging.WARNING) as captured:
+        ok = sender.notify(title=title, body=body, notify_type=NOTIFY_TYPE.get(severity, "info"))
+        problems = captured.getvalue().strip()
+    if ok:
+        return None
+    return problems.splitlines()[-1] if problems else "the receiver did not accept it"
+
+
+def _retry_at(config: NotifyConfig, attempts: int, now: str) -> str | None:
+    if attempts + 1 >= config.max_attempts:
+        return None
+    delay = min(config.backoff * (2**attempts), config.backoff_max)
+    return later(now, delay)
+
+
+def drain_outbox(
+    db: str | Path,
+    config: NotifyConfig | None = None,
+    *,
+    now: str | None = None,
+    limit: int = 200,
+) -> DrainResult:
+    """Send what is due in the outbox at `db`; failures are retried later with backoff."""
+    config = config if config is not None else load_notify_config()
+    now = now or utc_now()
+    result = DrainResult()
+    with open_store(db) as store:
+        with store.transaction():
+            claimed = store.claim_notifications(now, limit, LEASE_SECONDS)
+        singles: list[dict[str, Any]] = []
+        digests: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+        for row in claimed:
+            row["payload"] = json.loads(row["payload"] or "{}")
+            route = config.route(row["route"])
+            if route is None:
+                with store.transaction():
+                    store.mark_notification_failed(
+                        [row["id"]], f"route {row['route']!r} is no longer configured", None
+                    )
+                result.dead += 1
+                continue
+            if route.digest_seconds:
+                digests[(route.name, row["payload"].get("url_index", 0))].append(row)
+            else:
+                singles.append(row)
+        for row in singles:
+            route = config.route(row["route"])
+            assert route is not None
+            payload = row["payload"]
+            url = route.urls[min(payload.get("url_index", 0), len(route.urls) - 1)]
+            error = _send(
+                url,
+                row["idempotency_key"],
+                payload["title"],
+                payload["body"],
+                payload.get("severity", "medium"),
+            )
+            _record([row], error, config, store, now, result)
+        for (name, index), group in digests.items():
+            route = config.route(name)
+            assert route is not None
+            due_at = later(min(r["created_at"] for r in group), route.digest_seconds or 0)
+            if due_at > now and not any(r["attempts"] for r in group):
+                with store.transaction():
+                    store.release_notifications([r["id"] for r in group], due_at)
+                result.waiting += len(group)
+                continue
+            title, body = _digest(group)
+            key = f"digest:{name}:{index}:{group[0]['id']}-{group[-1]['id']}"
+            error = _send(
+                route.urls[index],
+                key,
+                title,
+                body,
+                max((r["payload"].get("severity", "low") for r in group), key=_rank),
+            )
+            _record(group, error, config, store, now, result)
+    return result
+
+
+def _rank(severity: str) -> int:
+    return ("low", "medium", "high", "critical").index(severity) if severity else 0
+
+
+def _digest(group: list[dict[str, Any]]) -> tuple[str, str]:
+    title = f"heishi: {len(group)} alert(s)"
+    body = "\n\n".join(f"{r['payload']['title']}\n{r['payload']['body']}" for r in group)
+    return title, body
+
+
+def _record(
+    group: list[dict[str, Any]],
+    error: str | None,
+    config: NotifyConfig,
+    store: Store,
+    now: str,
+    result: DrainResult,
+) -> None:
+    ids = [r["id"] for r in group]
+    with store.transaction():
+        if error is None:
+            store.mark_notification_sent(ids, now)
+            result.sent += len(ids)
+            return
+        retry_at = _retry_at(config, max(r["attempts"] for r in group), now)
+        store.mark_notification_failed(ids, error, retry_at)
+    log.warning("notification %s failed: %s", ids, error)
+    result.errors.append(error)
+    if retry_at is None:
+        result.dead += len(ids)
+    else:
+        result.failed += len(ids)
+
+
+__all__ = ["DrainResult", "Route", "alert_message", "drain_outbox", "enqueue_alert"]
