@@ -48,19 +48,32 @@ def parse_price_field(text: str | None) -> tuple[float | None, str | None]:
     return float(found["amount"]), currency
 
 
+def _field(obj: Any, name: str, default: Any = None) -> Any:
+    """A field of a matcher result, whether it is a dataclass or plain data."""
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
 def listing_state(item: dict[str, Any]) -> dict[str, Any]:
-    """The stored state of a listing as seen now, from a spider item with its match."""
-    match = as_dict(item.get("match")) or {}
-    extraction = match.get("extraction") or {}
-    prices = extraction.get("prices") or []
-    volumes = extraction.get("volumes") or []
+    """The stored state of a listing as seen now, from a spider item with its match.
+
+    On the hot path of every sweep (most listings are unchanged), so it reads the match
+    result in place instead of converting it."""
+    match = item.get("match") or {}
+    extraction = _field(match, "extraction") or {}
+    prices = _field(extraction, "prices") or []
+    volumes = _field(extraction, "volumes") or []
     price_text = item.get("price_text") or None
-    price, currency = parse_price_field(price_text)
+    price, currency = parse_price_field(price_text) if price_text else (None, None)
     if price is None and prices:
-        price_text = price_text or prices[0]["text"]
-        price, currency = prices[0]["amount"], prices[0]["currency"]
-    volume = max(volumes, key=lambda v: v["count"]) if volumes else None
-    contacts = sorted({f"{c['kind']}:{c['value']}" for c in extraction.get("contacts") or []})
+        price_text = price_text or _field(prices[0], "text")
+        price, currency = _field(prices[0], "amount"), _field(prices[0], "currency")
+    volume = max(volumes, key=lambda v: _field(v, "count")) if volumes else None
+    contacts = sorted(
+        {f"{_field(c, 'kind')}:{_field(c, 'value')}" for c in _field(extraction, "contacts") or []}
+    )
+    categories = sorted(_field(match, "categories") or [])
     state = {
         "url": item.get("url"),
         "title": (item.get("title") or "").strip(),
@@ -69,12 +82,12 @@ def listing_state(item: dict[str, Any]) -> dict[str, Any]:
         "price_text": price_text,
         "price": price,
         "currency": currency,
-        "volume": volume["count"] if volume else None,
-        "volume_text": volume["text"] if volume else None,
+        "volume": _field(volume, "count") if volume else None,
+        "volume_text": _field(volume, "text") if volume else None,
         "contacts": json.dumps(contacts, ensure_ascii=False) if contacts else None,
-        "categories": json.dumps(sorted(match.get("categories") or []), ensure_ascii=False),
-        "score": float(match.get("score") or 0.0),
-        "matched": 1 if match.get("alert") else 0,
+        "categories": json.dumps(categories, ensure_ascii=False) if categories else "[]",
+        "score": float(_field(match, "score") or 0.0),
+        "matched": 1 if _field(match, "alert") else 0,
         "posted_at": item.get("posted_at") or None,
     }
     state["content_hash"] = content_hash(state)
@@ -86,8 +99,8 @@ def listing_state(item: dict[str, Any]) -> dict[str, Any]:
 
 def content_hash(state: dict[str, Any]) -> str:
     """A hash over the tracked fields only: an unchanged listing hashes the same."""
-    payload = json.dumps([state.get(f) for f in TRACKED_FIELDS], ensure_ascii=False)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    payload = "\x1f".join("\x00" if v is None else str(v) for v in map(state.get, TRACKED_FIELDS))
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
 def field_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:

@@ -42,6 +42,7 @@ class SweepRecorder:
         kind: str,
         url: str | None = None,
         removed_after_sweeps: int = 1,
+        batch_size: int = 200,
     ) -> None:
         self.db_path = Path(db_path)
         self.source = source
@@ -54,6 +55,8 @@ class SweepRecorder:
         self.alert_ids: list[int] = []
         self.recorded = 0
         self.notify_config: Any = None
+        self.batch_size = max(1, batch_size)
+        self.pending: list[dict[str, Any]] = []
 
     def open(self) -> int:
         from monitor.notify_config import load_notify_config
@@ -64,54 +67,85 @@ class SweepRecorder:
         log.info("run %s of %s opened in %s", self.run_id, self.source, self.db_path)
         return self.run_id
 
-    def record(self, item: dict[str, Any]) -> list[int]:
-        """Store one listing as seen now; returns the ids of alerts it raised."""
+    def record(self, item: dict[str, Any]) -> None:
+        """Take one listing as seen now; written with the next batch (see `flush`)."""
         assert self.store is not None and self.run_id is not None, "open() first"
-        site_id = str(item["site_id"])
-        state = changes.listing_state(item)
-        match = changes.as_dict(item.get("match")) or {}
-        now = utc_now()
-        raised: list[int] = []
+        self.pending.append(item)
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> list[int]:
+        """Write the listings taken so far in one transaction; returns the alerts raised.
+
+        One transaction per batch keeps a large sweep fast; a crash loses at most the batch
+        being written, which the next sweep writes again (nothing is marked removed)."""
         store = self.store
+        assert store is not None and self.run_id is not None, "open() first"
+        if not self.pending:
+            return []
+        batch, self.pending = self.pending, []
+        now = utc_now()
+        raised: list[int | None] = []
         with store.transaction():
-            current = store.listing_by_key(self.source, site_id)
-            if current is None:
-                listing_id = store.insert_listing(self.source, site_id, state, self.run_id, now)
-                version_id = store.insert_version(listing_id, 1, self.run_id, now, state, None)
-                self._write_details(version_id, listing_id, item, match)
-                self.counts["new"] += 1
-                if state["matched"]:
-                    raised.append(self._alert("new", listing_id, version_id, state, match, now))
-            else:
-                listing_id = current["id"]
-                was_removed = current["status"] == "removed"
-                if was_removed:
-                    self.counts["relisted"] += 1
-                if current["content_hash"] != state["content_hash"]:
-                    version = current["version"] + 1
-                    diff = changes.field_diff(current, state)
-                    version_id = store.insert_version(
-                        listing_id, version, self.run_id, now, state, diff
-                    )
-                    store.update_listing(listing_id, state, version, self.run_id, now)
-                    self._write_details(version_id, listing_id, item, match)
-                    self.counts["changed"] += 1
-                    raised += self._change_alerts(
-                        current, state, match, listing_id, version_id, diff, was_removed, now
-                    )
-                else:
-                    store.touch_listing(listing_id, self.run_id, now, state["url"])
-                    version_id = store.current_version_id(listing_id)
-                    if not was_removed:
+            current = store.listings_by_keys(self.source, [str(i["site_id"]) for i in batch])
+            unchanged: list[int] = []
+            for item in batch:
+                site_id = str(item["site_id"])
+                state = changes.listing_state(item)
+                row = current.get(site_id)
+                if row is not None and row["content_hash"] == state["content_hash"]:
+                    if row["status"] != "removed":
+                        unchanged.append(row["id"])
                         self.counts["unchanged"] += 1
-                    elif state["matched"]:
-                        raised.append(
-                            self._alert("relisted", listing_id, version_id, state, match, now)
-                        )
-        self.recorded += 1
-        raised = [a for a in raised if a is not None]
-        self.alert_ids += raised
-        return raised
+                        continue
+                match = changes.as_dict(item.get("match")) or {}
+                raised += self._apply(site_id, row, state, match, item, now)
+                current[site_id] = store.listing_by_key(self.source, site_id)
+            store.touch_listings(unchanged, self.run_id, now)
+        self.recorded += len(batch)
+        alert_ids = [a for a in raised if a is not None]
+        self.alert_ids += alert_ids
+        return alert_ids
+
+    def _apply(
+        self,
+        site_id: str,
+        current: dict[str, Any] | None,
+        state: dict[str, Any],
+        match: dict[str, Any],
+        item: dict[str, Any],
+        now: str,
+    ) -> list[int | None]:
+        """A listing that is new, changed or back: versions, matches and alerts."""
+        store = self.store
+        assert store is not None and self.run_id is not None
+        if current is None:
+            listing_id = store.insert_listing(self.source, site_id, state, self.run_id, now)
+            version_id = store.insert_version(listing_id, 1, self.run_id, now, state, None)
+            self._write_details(version_id, listing_id, item, match)
+            self.counts["new"] += 1
+            if state["matched"]:
+                return [self._alert("new", listing_id, version_id, state, match, now)]
+            return []
+        listing_id = current["id"]
+        was_removed = current["status"] == "removed"
+        if was_removed:
+            self.counts["relisted"] += 1
+        if current["content_hash"] == state["content_hash"]:  # back, unchanged
+            store.touch_listings([listing_id], self.run_id, now)
+            if state["matched"]:
+                version_id = store.current_version_id(listing_id)
+                return [self._alert("relisted", listing_id, version_id, state, match, now)]
+            return []
+        version = current["version"] + 1
+        diff = changes.field_diff(current, state)
+        version_id = store.insert_version(listing_id, version, self.run_id, now, state, diff)
+        store.update_listing(listing_id, state, version, self.run_id, now)
+        self._write_details(version_id, listing_id, item, match)
+        self.counts["changed"] += 1
+        return self._change_alerts(
+            current, state, match, listing_id, version_id, diff, was_removed, now
+        )
 
     def _change_alerts(
         self,
@@ -193,6 +227,7 @@ class SweepRecorder:
         `error` is a failure the crawl itself could not record (it never started, say)."""
         store = self.store
         assert store is not None and self.run_id is not None, "open() first"
+        self.flush()
         last_good = store.last_good_run(self.source, self.run_id)
         verdict = changes.judge_run(
             stats, finish_reason, self.recorded, last_good["items"] if last_good else None

@@ -19,7 +19,8 @@ WRITER = textwrap.dedent(
     from monitor.ingest import SweepRecorder
 
     db, count = sys.argv[1], int(sys.argv[2])
-    recorder = SweepRecorder(db, source="forum", kind="forum")
+    # Small batches: the kills land between commits and inside them.
+    recorder = SweepRecorder(db, source="forum", kind="forum", batch_size=3)
     recorder.open()
     for i in range(count):
         recorder.record(listing(str(i), f"身份证料 第{i}批", price=f"{900 + i}元"))

@@ -78,13 +78,30 @@ class ListingQueries:
             (*(state.get(c) for c in STATE_COLUMNS), version, now, run_id, listing_id),
         )
 
-    def touch_listing(self: Store, listing_id: int, run_id: int, now: str, url: str) -> None:
+    def touch_listings(self: Store, listing_ids: list[int], run_id: int, now: str) -> None:
         """Seen again unchanged: last_seen only (and back to live if it had been removed)."""
-        self.conn.execute(
+        self.conn.executemany(
             "UPDATE listings SET last_seen = ?, last_run_id = ?, missing_sweeps = 0, "
-            "status = 'live', removed_at = NULL, url = COALESCE(url, ?) WHERE id = ?",
-            (now, run_id, url, listing_id),
+            "status = 'live', removed_at = NULL WHERE id = ?",
+            [(now, run_id, listing_id) for listing_id in listing_ids],
         )
+
+    def listings_by_keys(
+        self: Store, source: str, site_ids: list[str]
+    ) -> dict[str, dict[str, Any]]:
+        """The current rows of these listings of `source`, by site id."""
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(site_ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            for row in rows.many(
+                self.conn,
+                f"SELECT * FROM listings WHERE source = ? AND site_id IN "
+                f"({', '.join('?' * len(chunk))})",
+                (source, *chunk),
+            ):
+                found[row["site_id"]] = row
+        return found
 
     def insert_matches(
         self: Store, version_id: int, listing_id: int, hits: Iterable[dict[str, Any]]
