@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +44,8 @@ class SweepRecorder:
         kind: str,
         url: str | None = None,
         removed_after_sweeps: int = 1,
-        batch_size: int = 200,
+        batch_size: int | None = None,
+        flush_seconds: float | None = None,
     ) -> None:
         self.db_path = Path(db_path)
         self.source = source
@@ -55,8 +58,16 @@ class SweepRecorder:
         self.alert_ids: list[int] = []
         self.recorded = 0
         self.notify_config: Any = None
-        self.batch_size = max(1, batch_size)
+        # A batch is written when it is full or old: fast sweeps, little lost to a crash.
+        env = os.environ
+        self.batch_size = max(1, batch_size or int(env.get("HEISHI_STORE_BATCH") or 200))
+        self.flush_seconds = (
+            flush_seconds
+            if flush_seconds is not None
+            else float(env.get("HEISHI_STORE_FLUSH") or 2)
+        )
         self.pending: list[dict[str, Any]] = []
+        self.pending_since = 0.0
 
     def open(self) -> int:
         from monitor.notify_config import load_notify_config
@@ -70,8 +81,13 @@ class SweepRecorder:
     def record(self, item: dict[str, Any]) -> None:
         """Take one listing as seen now; written with the next batch (see `flush`)."""
         assert self.store is not None and self.run_id is not None, "open() first"
+        if not self.pending:
+            self.pending_since = time.monotonic()
         self.pending.append(item)
-        if len(self.pending) >= self.batch_size:
+        if (
+            len(self.pending) >= self.batch_size
+            or time.monotonic() - self.pending_since >= self.flush_seconds
+        ):
             self.flush()
 
     def flush(self) -> list[int]:
@@ -125,7 +141,10 @@ class SweepRecorder:
             self._write_details(version_id, listing_id, item, match)
             self.counts["new"] += 1
             if state["matched"]:
-                return [self._alert("new", listing_id, version_id, state, match, now)]
+                return [
+                    self._alert("new", listing_id, version_id, state, match, now),
+                    *self._reposts(listing_id, version_id, state, match, now),
+                ]
             return []
         listing_id = current["id"]
         was_removed = current["status"] == "removed"
@@ -143,9 +162,33 @@ class SweepRecorder:
         store.update_listing(listing_id, state, version, self.run_id, now)
         self._write_details(version_id, listing_id, item, match)
         self.counts["changed"] += 1
-        return self._change_alerts(
+        raised = self._change_alerts(
             current, state, match, listing_id, version_id, diff, was_removed, now
         )
+        if state["matched"]:
+            raised += self._reposts(listing_id, version_id, state, match, now)
+        return raised
+
+    def _reposts(
+        self,
+        listing_id: int,
+        version_id: int,
+        state: dict[str, Any],
+        match: dict[str, Any],
+        now: str,
+    ) -> list[int | None]:
+        """A `reposted` alert when this offer is already up on another source or by another
+        seller; near-duplicates are linked into one cluster either way."""
+        from monitor.reposts import link_reposts
+
+        duplicates = link_reposts(self.store, listing_id, version_id, state, self.source)
+        if not duplicates:
+            return []
+        where = ", ".join(
+            f"#{d['id']} on {d['source']} ({d['seller'] or '?'})" for d in duplicates[:5]
+        )
+        summary = f"same offer as {where}"
+        return [self._alert("reposted", listing_id, version_id, state, match, now, summary=summary)]
 
     def _change_alerts(
         self,
@@ -187,9 +230,11 @@ class SweepRecorder:
         match: dict[str, Any] | None,
         now: str,
         diff: dict[str, Any] | None = None,
+        summary: str | None = None,
     ) -> int | None:
         key_part = {
             "new": f"{listing_id}",
+            "reposted": f"{listing_id}",
             "changed": f"{listing_id}:{version_id}",
         }.get(kind, f"{listing_id}:{self.run_id}")
         brands = (match or {}).get("brands") or []
@@ -201,7 +246,7 @@ class SweepRecorder:
             "version_id": version_id,
             "run_id": self.run_id,
             "title": state.get("title"),
-            "summary": "; ".join((match or {}).get("reasons") or [])[:500] or None,
+            "summary": summary or "; ".join((match or {}).get("reasons") or [])[:500] or None,
             "categories": state.get("categories"),
             "brands": json.dumps(brands, ensure_ascii=False) if brands else None,
             "diff": diff or None,

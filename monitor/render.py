@@ -33,6 +33,7 @@ KIND_TITLES = {
     "changed": "Changed listings",
     "removed": "Removed listings",
     "relisted": "Relisted listings",
+    "reposted": "Reposted offers (same offer elsewhere)",
     "source_failing": "Sources failing",
     "source_changed_shape": "Sources whose pages changed shape",
 }

@@ -187,3 +187,39 @@ def test_evidence_reference_is_kept_with_the_version_but_is_not_a_change(db_path
     assert outcome.counts["unchanged"] == 1
     (evidence,) = rows(db_path, "SELECT evidence FROM listing_versions")
     assert json.loads(evidence[0]) == {"page": "ab/abcd.html.gz"}
+
+
+def test_same_offer_on_another_source_is_a_repost_linked_in_one_cluster(db_path):
+    text = "全新四件套：身份证+银行卡+手机卡+U盾 开户人本人配合过人脸 现货30套，{p}元一套 量大优惠"
+    forum = {**listing("t1", "出 身份证四件套 30套", text=text.format(p=3000)), "seller": "老王"}
+    sweep(db_path, [forum], source="forum")
+    channel = {
+        **listing("m9", "四件套 现货 便宜出", text=text.format(p=2800) + " 飞机 @dada"),
+        "seller": "dada",
+    }
+    other = listing(
+        "m10",
+        "出 车主数据 全国 一手",
+        text="全国车主数据 车架号 车牌 手机号 姓名 一手 实时 800元一万条",
+    )
+    sweep(db_path, [channel, other], source="channel")
+    alerts = rows(db_path, "SELECT kind, source, summary FROM alerts WHERE kind = 'reposted'")
+    assert len(alerts) == 1
+    kind, source, summary = alerts[0]
+    assert source == "channel" and "#1 on forum (老王)" in summary
+    clusters = dict(rows(db_path, "SELECT site_id, cluster_id FROM listings"))
+    assert clusters["t1"] == clusters["m9"] == 1
+    assert clusters["m10"] is None
+
+
+def test_same_seller_showing_an_offer_twice_on_one_source_is_not_a_repost(db_path):
+    text = "全新四件套：身份证+银行卡+手机卡+U盾 开户人本人配合过人脸 现货30套，3000元一套 量大优惠"
+    sweep(
+        db_path,
+        [
+            listing("1", "出 身份证四件套", text=text),
+            listing("2", "出 身份证四件套 置顶", text=text),
+        ],
+    )
+    assert rows(db_path, "SELECT count(*) FROM alerts WHERE kind = 'reposted'") == [(0,)]
+    assert rows(db_path, "SELECT DISTINCT cluster_id FROM listings") == [(1,)]

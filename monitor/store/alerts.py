@@ -10,7 +10,15 @@ from monitor.store import rows
 if TYPE_CHECKING:
     from monitor.store.connection import Store
 
-ALERT_KINDS = ("new", "changed", "removed", "relisted", "source_failing", "source_changed_shape")
+ALERT_KINDS = (
+    "new",
+    "changed",
+    "removed",
+    "relisted",
+    "reposted",
+    "source_failing",
+    "source_changed_shape",
+)
 ALERT_STATUSES = ("open", "acknowledged", "confirmed", "dismissed", "escalated", "resolved")
 SEVERITIES = ("low", "medium", "high", "critical")
 

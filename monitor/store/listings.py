@@ -79,11 +79,16 @@ class ListingQueries:
         )
 
     def touch_listings(self: Store, listing_ids: list[int], run_id: int, now: str) -> None:
-        """Seen again unchanged: last_seen only (and back to live if it had been removed)."""
+        """Seen again unchanged: last_seen only (and back to live if it had been removed).
+        The hot path of a sweep: it sets as few columns (and so indexes) as it can."""
         self.conn.executemany(
-            "UPDATE listings SET last_seen = ?, last_run_id = ?, missing_sweeps = 0, "
-            "status = 'live', removed_at = NULL WHERE id = ?",
+            "UPDATE listings SET last_seen = ?, last_run_id = ? WHERE id = ?",
             [(now, run_id, listing_id) for listing_id in listing_ids],
+        )
+        self.conn.executemany(
+            "UPDATE listings SET missing_sweeps = 0, status = 'live', removed_at = NULL "
+            "WHERE id = ? AND (missing_sweeps != 0 OR status != 'live')",
+            [(listing_id,) for listing_id in listing_ids],
         )
 
     def listings_by_keys(

@@ -10,6 +10,10 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from monitor.store.clusters import migrate_0005_clusters
+from monitor.store.operations import migrate_0003_schedule
+from monitor.store.review import review_migration
+
 if TYPE_CHECKING:
     from monitor.store.connection import Store
 
@@ -267,6 +271,9 @@ def _v2_operations(store: Store) -> None:
 MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0001_core", _v1),
     ("0002_operations", _v2_operations),
+    ("0003_schedule", migrate_0003_schedule),
+    ("0004_review", review_migration),
+    ("0005_clusters", migrate_0005_clusters),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,111 @@
+"""Reposted offers: the same listing text on another source or by another seller.
+
+Each matched listing version gets a MinHash signature (datasketch) over character 3-grams of
+its normalised title and text. Signatures are cut into LSH bands stored in SQLite
+(`lsh_bands`), so candidates are found with an indexed lookup however large the store grows;
+candidates are then confirmed by their estimated Jaccard similarity. Near-duplicates are linked
+into one cluster (`listings.cluster_id`, the smallest listing id in it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+
+NUM_PERM = 64
+BANDS = 16  # 16 bands of 4 rows: pairs above ~0.5 Jaccard become candidates
+ROWS = NUM_PERM // BANDS
+# Estimated Jaccard at which two listings are the same offer: a copied offer with a new
+# title, price and contact still shares about half of its 3-grams.
+DEFAULT_THRESHOLD = 0.5
+_NOISE = re.compile(r"[\W_]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Signature:
+    values: np.ndarray  # uint32[NUM_PERM]
+
+    def to_bytes(self) -> bytes:
+        return self.values.astype("<u4").tobytes()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> Signature:
+        return cls(np.frombuffer(blob, dtype="<u4"))
+
+    def bands(self) -> list[tuple[int, int]]:
+        """(band number, band key) pairs for the LSH index."""
+        raw = self.values.astype("<u4").tobytes()
+        width = ROWS * 4
+        return [(band, _band_key(raw[band * width : (band + 1) * width])) for band in range(BANDS)]
+
+    def similarity(self, other: Signature) -> float:
+        """Estimated Jaccard similarity of the two shingle sets."""
+        return float(np.mean(self.values == other.values))
+
+
+def _band_key(chunk: bytes) -> int:
+    """A band's rows as one signed 64-bit key (SQLite's INTEGER)."""
+    return int.from_bytes(hashlib.blake2b(chunk, digest_size=8).digest(), "little", signed=True)
+
+
+def shingles(text: str, size: int = 3) -> set[bytes]:
+    """Character n-grams of the text with case, width and punctuation folded away."""
+    folded = _NOISE.sub("", unicodedata.normalize("NFKC", text).lower())
+    if len(folded) <= size:
+        return {folded.encode()} if folded else set()
+    return {folded[i : i + size].encode() for i in range(len(folded) - size + 1)}
+
+
+def signature(title: str, text: str) -> Signature | None:
+    """The MinHash signature of a listing, or None when it has too little text to compare."""
+    from datasketch import MinHash
+
+    grams = shingles(f"{title} {text}")
+    if len(grams) < 8:
+        return None
+    minhash = MinHash(num_perm=NUM_PERM, seed=1)
+    minhash.update_batch(list(grams))
+    return Signature(minhash.hashvalues.astype(np.uint32))
+
+
+def link_reposts(
+    store: object,
+    listing_id: int,
+    version_id: int,
+    state: dict,
+    source: str,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> list[dict]:
+    """Index a matched listing's signature and link it with its near-duplicates (inside the
+    caller's transaction). Returns the duplicates on another source or by another seller:
+    the ones that make this a repost."""
+    import json
+
+    found = signature(state.get("title") or "", state.get("text") or "")
+    if found is None:
+        return []
+    bands = found.bands()
+    categories = set(json.loads(state.get("categories") or "[]"))
+    duplicates = []
+    for candidate in store.signature_candidates(listing_id, bands):  # type: ignore[attr-defined]
+        theirs = set(json.loads(candidate["categories"] or "[]"))
+        if categories and theirs and not categories & theirs:
+            continue  # same template, different goods: not the same offer
+        if found.similarity(Signature.from_bytes(candidate["signature"])) >= threshold:
+            duplicates.append(candidate)
+    store.save_signature(listing_id, version_id, found.to_bytes(), bands)  # type: ignore[attr-defined]
+    if not duplicates:
+        return []
+    store.join_cluster(  # type: ignore[attr-defined]
+        [listing_id, *(d["id"] for d in duplicates)],
+        [d["cluster_id"] for d in duplicates if d["cluster_id"]],
+    )
+    return [
+        d
+        for d in duplicates
+        if d["source"] != source or (d["seller"] or "") != (state.get("seller") or "")
+    ]

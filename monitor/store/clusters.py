@@ -1,0 +1,84 @@
+"""Near-duplicate clusters: MinHash signatures and their LSH bands (see monitor/reposts.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from monitor.store import rows
+
+if TYPE_CHECKING:
+    from monitor.store.connection import Store
+
+
+def migrate_0005_clusters(store: Store) -> None:
+    db = store.db
+    db["listing_signatures"].create(
+        {"listing_id": int, "version_id": int, "signature": bytes},
+        pk="listing_id",
+        foreign_keys=[("listing_id", "listings", "id"), ("version_id", "listing_versions", "id")],
+    )
+    db["lsh_bands"].create(
+        {"band": int, "key": int, "listing_id": int},
+        foreign_keys=[("listing_id", "listings", "id")],
+    )
+    db["lsh_bands"].create_index(["band", "key"])
+    db["lsh_bands"].create_index(["listing_id"])
+    db["listings"].create_index(["cluster_id"], if_not_exists=True)
+
+
+class ClusterQueries:
+    """Methods of Store for `listing_signatures`, `lsh_bands` and `listings.cluster_id`."""
+
+    def save_signature(
+        self: Store, listing_id: int, version_id: int, blob: bytes, bands: list[tuple[int, int]]
+    ) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO listing_signatures (listing_id, version_id, signature) "
+            "VALUES (?, ?, ?)",
+            (listing_id, version_id, blob),
+        )
+        self.conn.execute("DELETE FROM lsh_bands WHERE listing_id = ?", (listing_id,))
+        self.conn.executemany(
+            "INSERT INTO lsh_bands (band, key, listing_id) VALUES (?, ?, ?)",
+            [(band, key, listing_id) for band, key in bands],
+        )
+
+    def signature_candidates(
+        self: Store, listing_id: int, bands: list[tuple[int, int]]
+    ) -> list[dict[str, Any]]:
+        """Live matched listings sharing an LSH band with these bands, with their signature."""
+        where = " OR ".join("(b.band = ? AND b.key = ?)" for _ in bands)
+        params = [value for pair in bands for value in pair]
+        return rows.many(
+            self.conn,
+            "SELECT l.id, l.source, l.seller, l.cluster_id, l.categories, l.title, s.signature "
+            "FROM listings l JOIN listing_signatures s ON s.listing_id = l.id "
+            f"WHERE l.id IN (SELECT DISTINCT b.listing_id FROM lsh_bands b WHERE {where}) "
+            "AND l.id != ? AND l.status = 'live' AND l.matched = 1",
+            (*params, listing_id),
+        )
+
+    def join_cluster(self: Store, listing_ids: list[int], cluster_ids: list[int]) -> int:
+        """Put these listings, and every member of these clusters, in one cluster."""
+        cluster = min([*listing_ids, *cluster_ids])
+        members = set(listing_ids)
+        if cluster_ids:
+            marks = ", ".join("?" * len(cluster_ids))
+            members |= {
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT id FROM listings WHERE cluster_id IN ({marks})", cluster_ids
+                )
+            }
+        self.conn.executemany(
+            "UPDATE listings SET cluster_id = ? WHERE id = ?", [(cluster, m) for m in members]
+        )
+        return cluster
+
+    def cluster_members(self: Store, cluster_id: int) -> list[dict[str, Any]]:
+        return rows.many(
+            self.conn,
+            "SELECT id, source, site_id, seller, title, url, status FROM listings "
+            "WHERE cluster_id = ? ORDER BY id",
+            (cluster_id,),
+        )

@@ -1,0 +1,376 @@
+"""What reviewers need from the store: the alert queue (filters, sorting, paging), related
+listings, triage written to the audit trail, and the web users.
+
+Every triage action writes one `alert_events` row in the same transaction as the change it
+records, so the trail never misses a change and never shows one that did not happen.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from monitor.store import rows
+
+if TYPE_CHECKING:
+    from monitor.store.connection import Store
+
+USER_ROLES = ("viewer", "reviewer", "admin")
+QUEUE_SORTS = {
+    "created": "a.id",
+    "updated": "a.updated_at",
+    "severity": "CASE a.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 "
+    "WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END",
+    "status": "a.status",
+    "source": "a.source",
+    "price": "l.price",
+    "volume": "l.volume",
+    "title": "a.title",
+}
+RELATED_LIMIT = 25
+
+
+@dataclass
+class QueueFilters:
+    """What the reviewer asked the queue for; empty fields do not filter."""
+
+    status: str | None = None
+    severity: str | None = None
+    category: str | None = None
+    source: str | None = None
+    kind: str | None = None
+    brand: str | None = None
+    assignee: str | None = None
+    since: str | None = None  # created_at >= since (a date or a time)
+    until: str | None = None  # created_at < the day after `until`
+    text: str | None = None  # words in the title or the listing's text
+    ids: list[int] = field(default_factory=list)
+
+
+def _queue_where(filters: QueueFilters) -> tuple[str, list[Any]]:
+    sql, params = " WHERE 1", []
+    for column, value in (
+        ("a.status", filters.status),
+        ("a.severity", filters.severity),
+        ("a.source", filters.source),
+        ("a.kind", filters.kind),
+    ):
+        if value:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    if filters.assignee == "-":
+        sql += " AND a.assignee IS NULL"
+    elif filters.assignee:
+        sql += " AND a.assignee = ?"
+        params.append(filters.assignee)
+    if filters.category:
+        sql += " AND EXISTS (SELECT 1 FROM json_each(a.categories) WHERE value = ?)"
+        params.append(filters.category)
+    if filters.brand == "*":
+        sql += " AND a.brands IS NOT NULL AND a.brands NOT IN ('', '[]')"
+    elif filters.brand:
+        sql += " AND EXISTS (SELECT 1 FROM json_each(a.brands) WHERE value = ?)"
+        params.append(filters.brand)
+    if filters.since:
+        sql += " AND a.created_at >= ?"
+        params.append(filters.since)
+    if filters.until:
+        # A date means the whole day: everything before the next day starts.
+        sql += " AND a.created_at < date(?, '+1 day')"
+        params.append(filters.until[:10])
+    if filters.text:
+        like = "%" + filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like += "%"
+        sql += " AND (a.title LIKE ? ESCAPE '\\' OR l.text LIKE ? ESCAPE '\\')"
+        params += [like, like]
+    if filters.ids:
+        sql += f" AND a.id IN ({', '.join('?' * len(filters.ids))})"
+        params += filters.ids
+    return sql, params
+
+
+class ReviewQueries:
+    """Methods of Store for reviewing alerts and for the web users."""
+
+    # --- the queue -----------------------------------------------------------------------
+
+    def review_queue(
+        self: Store,
+        filters: QueueFilters,
+        *,
+        sort: str = "created",
+        descending: bool = True,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of alerts matching `filters`, and how many match in all."""
+        where, params = _queue_where(filters)
+        joined = " FROM alerts a LEFT JOIN listings l ON l.id = a.listing_id"
+        total = self.conn.execute(f"SELECT COUNT(*){joined}{where}", params).fetchone()[0]
+        order = QUEUE_SORTS.get(sort, QUEUE_SORTS["created"])
+        direction = "DESC" if descending else "ASC"
+        sql = (
+            "SELECT a.id, a.kind, a.severity, a.status, a.assignee, a.source, a.listing_id, "
+            "a.version_id, a.created_at, a.updated_at, a.title, a.summary, a.categories, "
+            "a.brands, l.price_text, l.price, l.currency, l.volume, l.volume_text, l.seller, "
+            f"l.status AS listing_status, l.url{joined}{where} "
+            f"ORDER BY {order} IS NULL, {order} {direction}, a.id {direction} "
+            "LIMIT ? OFFSET ?"
+        )
+        found = rows.many(self.conn, sql, (*params, int(limit), int(offset)))
+        return found, total
+
+    def queue_choices(self: Store) -> dict[str, list[str]]:
+        """The values the queue's filters can take in this store."""
+        conn = self.conn
+
+        def column(sql: str) -> list[str]:
+            return [r[0] for r in conn.execute(sql) if r[0]]
+
+        return {
+            "sources": column("SELECT DISTINCT source FROM alerts ORDER BY 1"),
+            "categories": column(
+                "SELECT DISTINCT c.value FROM alerts, json_each(alerts.categories) c ORDER BY 1"
+            ),
+            "brands": column(
+                "SELECT DISTINCT b.value FROM alerts, json_each(alerts.brands) b "
+                "WHERE alerts.brands IS NOT NULL AND json_valid(alerts.brands) ORDER BY 1"
+            ),
+            "assignees": column("SELECT DISTINCT assignee FROM alerts ORDER BY 1"),
+            "kinds": column("SELECT DISTINCT kind FROM alerts ORDER BY 1"),
+        }
+
+    def alert_status_counts(self: Store) -> dict[str, int]:
+        return dict(self.conn.execute("SELECT status, COUNT(*) FROM alerts GROUP BY status"))
+
+    def alert(self: Store, alert_id: int) -> dict[str, Any] | None:
+        return rows.one(self.conn, "SELECT * FROM alerts WHERE id = ?", (alert_id,))
+
+    def alerts_of_listing(self: Store, listing_id: int) -> list[dict[str, Any]]:
+        return rows.many(
+            self.conn,
+            "SELECT id, kind, severity, status, created_at, version_id FROM alerts "
+            "WHERE listing_id = ? ORDER BY id",
+            (listing_id,),
+        )
+
+    def neighbour_alerts(self: Store, alert_id: int, status: str | None) -> dict[str, int | None]:
+        """The previous and next alert (by id) in the same status, for moving through a queue."""
+        cond, params = ("AND status = ?", [status]) if status else ("", [])
+        older = self.conn.execute(
+            f"SELECT MAX(id) FROM alerts WHERE id < ? {cond}", (alert_id, *params)
+        ).fetchone()[0]
+        newer = self.conn.execute(
+            f"SELECT MIN(id) FROM alerts WHERE id > ? {cond}", (alert_id, *params)
+        ).fetchone()[0]
+        return {"older": older, "newer": newer}
+
+    # --- one listing ---------------------------------------------------------------------
+
+    def version(self: Store, version_id: int) -> dict[str, Any] | None:
+        return rows.one(self.conn, "SELECT * FROM listing_versions WHERE id = ?", (version_id,))
+
+    def pii_of_version(self: Store, version_id: int) -> list[dict[str, Any]]:
+        """Personal data quoted in a version: kind and masked form (never the digest)."""
+        return rows.many(
+            self.conn,
+            "SELECT kind, masked FROM pii_hashes WHERE version_id = ? ORDER BY id",
+            (version_id,),
+        )
+
+    def related_listings(self: Store, listing_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Other listings with the same seller, a shared contact, or in the same cluster,
+        each with its latest alert."""
+        this = self.listing(listing_id)
+        if this is None:
+            return {"seller": [], "contact": [], "cluster": []}
+        columns = (
+            "SELECT l.id, l.source, l.site_id, l.title, l.seller, l.price_text, l.volume_text, "
+            "l.status, l.last_seen, l.contacts, "
+            "(SELECT MAX(a.id) FROM alerts a WHERE a.listing_id = l.id) AS alert_id "
+            "FROM listings l WHERE l.id != ?"
+        )
+        found: dict[str, list[dict[str, Any]]] = {"seller": [], "contact": [], "cluster": []}
+        if this.get("seller"):
+            found["seller"] = rows.many(
+                self.conn,
+                f"{columns} AND l.seller = ? ORDER BY l.last_seen DESC LIMIT {RELATED_LIMIT}",
+                (listing_id, this["seller"]),
+            )
+        contacts = _json_list(this.get("contacts"))
+        if contacts:
+            marks = ", ".join("?" * len(contacts))
+            found["contact"] = rows.many(
+                self.conn,
+                f"{columns} AND l.contacts IS NOT NULL AND EXISTS (SELECT 1 FROM "
+                f"json_each(l.contacts) c WHERE c.value IN ({marks})) "
+                f"ORDER BY l.last_seen DESC LIMIT {RELATED_LIMIT}",
+                (listing_id, *contacts),
+            )
+        if this.get("cluster_id") is not None:
+            found["cluster"] = rows.many(
+                self.conn,
+                f"{columns} AND l.cluster_id = ? ORDER BY l.last_seen DESC LIMIT {RELATED_LIMIT}",
+                (listing_id, this["cluster_id"]),
+            )
+        return found
+
+    # --- triage --------------------------------------------------------------------------
+
+    def triage_alerts(
+        self: Store,
+        alert_ids: list[int],
+        status: str,
+        *,
+        actor: str,
+        now: str,
+        note: str | None = None,
+        reason: str | None = None,
+    ) -> int:
+        """Set the status of each alert, one audit event each; returns how many changed.
+        An alert already in `status` is left alone (no event)."""
+        changed = 0
+        with self.transaction():
+            for alert_id in alert_ids:
+                old = self.conn.execute(
+                    "SELECT status FROM alerts WHERE id = ?", (alert_id,)
+                ).fetchone()
+                if old is None or old[0] == status:
+                    continue
+                self.conn.execute(
+                    "UPDATE alerts SET status = ?, updated_at = ? WHERE id = ?",
+                    (status, now, alert_id),
+                )
+                self._event(alert_id, "status", actor, now, old[0], status, note, reason)
+                changed += 1
+        return changed
+
+    def assign_alerts(
+        self: Store, alert_ids: list[int], assignee: str | None, *, actor: str, now: str
+    ) -> int:
+        """Give alerts to `assignee` (None: to nobody); the trail notes who had them before."""
+        changed = 0
+        with self.transaction():
+            for alert_id in alert_ids:
+                old = self.conn.execute(
+                    "SELECT assignee, status FROM alerts WHERE id = ?", (alert_id,)
+                ).fetchone()
+                if old is None or old[0] == assignee:
+                    continue
+                self.conn.execute(
+                    "UPDATE alerts SET assignee = ?, updated_at = ? WHERE id = ?",
+                    (assignee, now, alert_id),
+                )
+                note = f"{old[0] or 'nobody'} → {assignee or 'nobody'}"
+                self._event(alert_id, "assign", actor, now, old[1], old[1], note, None)
+                changed += 1
+        return changed
+
+    def add_alert_note(self: Store, alert_id: int, note: str, *, actor: str, now: str) -> None:
+        with self.transaction():
+            status = self.conn.execute(
+                "SELECT status FROM alerts WHERE id = ?", (alert_id,)
+            ).fetchone()
+            if status is not None:
+                self.conn.execute("UPDATE alerts SET updated_at = ? WHERE id = ?", (now, alert_id))
+                self._event(alert_id, "note", actor, now, status[0], status[0], note, None)
+
+    def _event(
+        self: Store,
+        alert_id: int,
+        action: str,
+        actor: str,
+        now: str,
+        old_status: str | None,
+        new_status: str | None,
+        note: str | None,
+        reason: str | None,
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO alert_events (alert_id, at, actor, action, old_status, new_status, "
+            "note, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (alert_id, now, actor, action, old_status, new_status, note or None, reason),
+        )
+
+    # --- sources -------------------------------------------------------------------------
+
+    def source_health(self: Store, recent: int = 8) -> list[dict[str, Any]]:
+        """Each source with its latest run and the items of its last `recent` runs."""
+        sources = rows.many(
+            self.conn,
+            "SELECT s.*, r.started_at AS last_started, r.finished_at AS last_finished, "
+            "r.items AS last_items, r.pages AS last_pages, r.errors AS last_errors, "
+            "r.duration AS last_duration, r.error AS last_error, "
+            "(SELECT COUNT(*) FROM listings l WHERE l.source = s.name AND l.status = 'live') "
+            "AS live_listings, "
+            "(SELECT COUNT(*) FROM alerts a WHERE a.source = s.name AND a.status = 'open') "
+            "AS open_alerts "
+            "FROM sources s LEFT JOIN runs r ON r.id = s.last_run_id ORDER BY s.name",
+        )
+        for source in sources:
+            source["recent_runs"] = rows.many(
+                self.conn,
+                "SELECT id, started_at, status, items, errors, new, changed, removed, error "
+                "FROM runs WHERE source = ? ORDER BY id DESC LIMIT ?",
+                (source["name"], recent),
+            )
+        return sources
+
+    # --- users ---------------------------------------------------------------------------
+
+    def user(self: Store, name: str) -> dict[str, Any] | None:
+        return rows.one(self.conn, "SELECT * FROM users WHERE name = ?", (name,))
+
+    def users(self: Store) -> list[dict[str, Any]]:
+        return rows.many(
+            self.conn, "SELECT name, role, created_at, disabled FROM users ORDER BY name"
+        )
+
+    def add_user(self: Store, name: str, role: str, password_hash: str, *, now: str) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO users (name, role, password_hash, created_at, disabled) "
+                "VALUES (?, ?, ?, ?, 0)",
+                (name, role, password_hash, now),
+            )
+
+    def update_user(
+        self: Store,
+        name: str,
+        *,
+        role: str | None = None,
+        disabled: bool | None = None,
+        password_hash: str | None = None,
+    ) -> None:
+        sets: dict[str, Any] = {}
+        if role is not None:
+            sets["role"] = role
+        if disabled is not None:
+            sets["disabled"] = int(disabled)
+        if password_hash is not None:
+            sets["password_hash"] = password_hash
+        if not sets:
+            return
+        with self.transaction():
+            self.conn.execute(
+                f"UPDATE users SET {', '.join(f'{k} = ?' for k in sets)} WHERE name = ?",
+                (*sets.values(), name),
+            )
+
+
+def _json_list(value: str | None) -> list[str]:
+    try:
+        found = json.loads(value) if value else []
+    except ValueError:
+        return []
+    return [str(v) for v in found] if isinstance(found, list) else []
+
+
+def review_migration(store: Store) -> None:
+    """0004_review: why an alert was dismissed, and indexes for the review pages."""
+    db = store.db
+    db["alert_events"].add_column("reason", str)  # dismissal reason: false_positive, ...
+    db["alerts"].create_index(["assignee"], if_not_exists=True)
+    db["listings"].create_index(["seller"], if_not_exists=True)
+    db["listings"].create_index(["cluster_id"], if_not_exists=True)
