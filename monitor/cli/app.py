@@ -11,11 +11,13 @@ import sys
 COMMAND_MODULES = (
     "monitor.cli.demo",
     "monitor.cli.sweep",
+    "monitor.cli.run",
     "monitor.cli.alerts",
     "monitor.cli.review",
     "monitor.cli.notify",
     "monitor.cli.sources",
     "monitor.cli.keywords",
+    "monitor.cli.web",
 )
 
 

@@ -1,0 +1,138 @@
+"""`heishi serve` (the review web app) and `heishi users add|list|disable` (who may use it)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from monitor.cli.app import add_db_option
+
+ROLES = ("viewer", "reviewer", "admin")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    serve = sub.add_parser("serve", help="the review web app: alert queue, alerts, sources")
+    add_db_option(serve)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8340, help="port (default 8340)")
+    serve.set_defaults(func=cmd_serve)
+
+    users = sub.add_parser("users", help="the web app's users and their roles")
+    actions = users.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = actions.add_parser(
+        "add", help="add a user (viewer reads, reviewer triages, admin manages users)"
+    )
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--role", choices=ROLES, required=True)
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    add_db_option(add)
+    add.set_defaults(func=cmd_users_add)
+    listing = actions.add_parser("list", help="the users, their roles and whether they may log in")
+    add_db_option(listing)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_users_list)
+    for name, helptext in (("disable", "stop a user logging in"), ("enable", "let them again")):
+        change = actions.add_parser(name, help=helptext)
+        change.add_argument("name", metavar="NAME")
+        add_db_option(change)
+        change.set_defaults(func=cmd_users_access, disabled=name == "disable")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from monitor.config import db_path
+    from monitor.web.app import create_app
+
+    path = db_path(args.db)
+    app = create_app(path)
+    with_users = _user_count(path)
+    print(f"heishi: reviewing {path} at http://{args.host}:{args.port}/", file=sys.stderr)
+    if not with_users:
+        print(
+            "hint: no users yet; add one with: heishi users add NAME --role admin", file=sys.stderr
+        )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", server_header=False)
+    return 0
+
+
+def _user_count(path) -> int:
+    from monitor.store import open_store
+
+    with open_store(path, readonly=True) as store:
+        return len(store.users())
+
+
+def _read_password(from_stdin: bool) -> str:
+    from monitor.errors import HeishiError
+    from monitor.web.auth import password_problem
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        import getpass
+
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise HeishiError("the two passwords differ")
+    problem = password_problem(password)
+    if problem:
+        raise HeishiError(problem)
+    return password
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from monitor.config import db_path
+    from monitor.errors import HeishiError
+    from monitor.store import open_store, utc_now
+    from monitor.web.admin import USER_NAME
+    from monitor.web.auth import hash_password
+
+    if not USER_NAME.match(args.name):
+        raise HeishiError(
+            f"{args.name!r} is not a user name", hint="use letters, digits, dots, dashes or @"
+        )
+    password = _read_password(args.password_stdin)
+    with open_store(db_path(args.db)) as store:
+        if store.user(args.name):
+            raise HeishiError(
+                f"there is already a user {args.name}", hint="change it on the web app's Users page"
+            )
+        store.add_user(args.name, args.role, hash_password(password), now=utc_now())
+    print(f"user {args.name} added ({args.role})")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    import json
+
+    from monitor.config import db_path
+    from monitor.store import open_store
+
+    with open_store(db_path(args.db), readonly=True) as store:
+        users = store.users()
+    if args.json:
+        for user in users:
+            print(json.dumps(user, ensure_ascii=False))
+        return 0
+    for user in users:
+        access = "disabled" if user["disabled"] else "active"
+        print(f"{user['name']:<20} {user['role']:<9} {access:<9} since {user['created_at']}")
+    return 0
+
+
+def cmd_users_access(args: argparse.Namespace) -> int:
+    from monitor.config import db_path
+    from monitor.errors import HeishiError
+    from monitor.store import open_store
+
+    with open_store(db_path(args.db)) as store:
+        if not store.user(args.name):
+            raise HeishiError(f"there is no user {args.name}")
+        store.update_user(args.name, disabled=args.disabled)
+    print(f"user {args.name} {'disabled' if args.disabled else 'enabled'}")
+    return 0

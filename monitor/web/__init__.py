@@ -1,0 +1,1 @@
+"""The review web app (`heishi serve`): the alert queue, alert pages, sources and keywords."""

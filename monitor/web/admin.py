@@ -1,0 +1,190 @@
+"""The sources page (health), the keywords page (the lists and a box to test a text), the
+users page (admins only), and logging in and out."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from starlette.responses import Response
+
+from monitor import config
+from monitor.store import utc_now
+from monitor.store.review import USER_ROLES
+from monitor.web import auth, text
+from monitor.web.endpoint import Context, endpoint, safe_next
+
+USER_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+
+
+# --- log in and out ----------------------------------------------------------------------
+
+
+@endpoint(None)
+def login(ctx: Context) -> Response:
+    next_url = safe_next(ctx.param("next") or ctx.field("next"))
+    if ctx.request.method == "GET":
+        if ctx.user:
+            return ctx.redirect(next_url)
+        return ctx.render("login.html", next_url=next_url, error=None, name="")
+    name, password = ctx.field("name"), ctx.form.get("password") if ctx.form else ""
+    password = password if isinstance(password, str) else ""
+    now = time.monotonic()
+    if ctx.web.throttle.blocked(name, now):
+        error = "Too many failed attempts for this name: wait half a minute."
+        return ctx.render("login.html", status=429, next_url=next_url, error=error, name=name)
+    with ctx.store() as store:
+        found = store.user(name) if name else None
+    ok = auth.verify_password(password, found["password_hash"] if found else None)
+    ok = ok and found is not None and not found["disabled"]
+    ctx.web.throttle.record(name, ok, now)
+    if not ok:
+        error = "Wrong name or password."
+        return ctx.render("login.html", status=401, next_url=next_url, error=error, name=name)
+    ctx.login(found["name"])
+    return ctx.redirect(next_url)
+
+
+@endpoint(None)
+def logout(ctx: Context) -> Response:
+    ctx.logout()
+    return ctx.redirect("/login")
+
+
+# --- sources -----------------------------------------------------------------------------
+
+
+@endpoint("viewer")
+def sources_page(ctx: Context) -> Response:
+    with ctx.store() as store:
+        sources = store.source_health()
+    for source in sources:
+        source["warning"] = _source_warning(source)
+    return ctx.render("sources.html", sources=sources)
+
+
+def _source_warning(source: dict[str, Any]) -> str | None:
+    """What an operator should look at first, in words."""
+    runs = source["recent_runs"]
+    if source.get("health") == "failing":
+        return f"failing {source.get('consecutive_failures') or 1} run(s) in a row"
+    completed = [r for r in runs if r["status"] in ("ok", "partial")]
+    if len(completed) >= 2 and (completed[0]["items"] or 0) == 0 and (completed[1]["items"] or 0):
+        return "yielded nothing this time"
+    if source.get("health") == "degraded":
+        return "last run was partial"
+    return None
+
+
+# --- keywords ----------------------------------------------------------------------------
+
+
+def keyword_lists() -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """Each keyword file's terms, and the watched brands, as the files say them."""
+    lists = []
+    brands: dict[str, list[str]] = {}
+    for path in sorted(Path(config.keywords_dir()).glob("*.toml")):
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            lists.append({"file": path.name, "error": str(exc), "terms": [], "patterns": []})
+            continue
+        if isinstance(data.get("brands"), dict):
+            brands.update({str(k): [str(a) for a in v] for k, v in data["brands"].items()})
+        terms = []
+        for term, spec in (data.get("terms") or {}).items():
+            spec = spec if isinstance(spec, dict) else {"weight": spec}
+            terms.append(
+                {
+                    "term": term,
+                    "weight": spec.get("weight"),
+                    "role": spec.get("role") or data.get("role") or "data",
+                    "aliases": [str(a) for a in spec.get("aliases") or []],
+                    "unless": [str(a) for a in spec.get("unless") or []],
+                }
+            )
+        lists.append(
+            {
+                "file": path.name,
+                "category": data.get("category"),
+                "description": data.get("description"),
+                "terms": terms,
+                "patterns": sorted((data.get("patterns") or {}).keys()),
+                "error": None,
+            }
+        )
+    return lists, brands
+
+
+@endpoint("viewer")
+def keywords_page(ctx: Context) -> Response:
+    """The lists; with a POSTed text, what the matcher finds in it and why."""
+    lists, brands = keyword_lists()
+    result = None
+    sample = {"title": ctx.field("title")[:500], "text": ctx.field("text")[:20000]}
+    if ctx.request.method == "POST" and (sample["title"] or sample["text"]):
+        from monitor.matcher import load_matcher
+
+        found = load_matcher().match(sample["title"], sample["text"])
+        hits = [dataclasses.asdict(h) for h in found.hits]
+        result = {
+            "match": found,
+            "title": text.highlighted(sample["title"], [h for h in hits if h["field"] == "title"]),
+            "text": text.highlighted(sample["text"], [h for h in hits if h["field"] == "text"]),
+            "hits": hits,
+        }
+    return ctx.render("keywords.html", lists=lists, brands=brands, sample=sample, result=result)
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+@endpoint("admin")
+def users_page(ctx: Context) -> Response:
+    error = None
+    if ctx.request.method == "POST":
+        error = _change_users(ctx)
+        if error is None:
+            return ctx.redirect("/users")
+    with ctx.store() as store:
+        users = store.users()
+    status = 400 if error else 200
+    return ctx.render("users.html", status=status, users=users, roles=USER_ROLES, error=error)
+
+
+def _change_users(ctx: Context) -> str | None:
+    """Add a user, or change one's role, password or access; returns a problem or None."""
+    name, action = ctx.field("name"), ctx.field("action")
+    password = ctx.form.get("password") if ctx.form else None
+    password = password if isinstance(password, str) and password else None
+    role = ctx.field("role") or None
+    if role is not None and role not in USER_ROLES:
+        return "Unknown role."
+    if password and auth.password_problem(password):
+        return auth.password_problem(password)
+    with ctx.store(write=True) as store:
+        found = store.user(name)
+        if action == "add":
+            if not USER_NAME.match(name):
+                return "A name is 1 to 64 letters, digits, dots, dashes or @."
+            if found:
+                return f"There is already a user {name}."
+            if not password:
+                return "A new user needs a password."
+            store.add_user(name, role or "viewer", auth.hash_password(password), now=utc_now())
+            return None
+        if not found:
+            return f"There is no user {name}."
+        if name == ctx.actor and (action == "disable" or (role and role != "admin")):
+            return "You cannot lock yourself out: ask another admin."
+        store.update_user(
+            name,
+            role=role,
+            disabled={"disable": True, "enable": False}.get(action),
+            password_hash=auth.hash_password(password) if password else None,
+        )
+    return None

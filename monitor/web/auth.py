@@ -1,0 +1,153 @@
+"""Who is asking: password hashes, the signed session cookie, CSRF tokens and roles.
+
+Passwords are hashed with scrypt and a per-user salt and compared in constant time. The
+session is a signed cookie (HttpOnly, SameSite=Lax) holding a random nonce and the user's
+name; each form carries a CSRF token derived from that nonce, so a form from another site
+(which cannot read the cookie) cannot carry a valid one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+SESSION_COOKIE = "heishi_session"
+SESSION_MAX_AGE = 12 * 3600  # a working day; then log in again
+ROLE_RANK = {"viewer": 1, "reviewer": 2, "admin": 3}
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+MIN_PASSWORD_LENGTH = 8
+
+
+# --- passwords ---------------------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    """`scrypt$N$r$p$salt$hash`, with a fresh 16-byte salt."""
+    salt = os.urandom(16)
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """Whether `password` matches `stored`; takes as long for an unknown user (stored None)."""
+    try:
+        scheme, n, r, p, salt, digest = (stored or "").split("$")
+        if scheme != "scrypt":
+            raise ValueError(scheme)
+        params = int(n), int(r), int(p)
+        salt_bytes, expected = bytes.fromhex(salt), bytes.fromhex(digest)
+    except ValueError:
+        _scrypt(password, b"\0" * 16, SCRYPT_N, SCRYPT_R, SCRYPT_P)  # same cost as a real check
+        return False
+    return hmac.compare_digest(_scrypt(password, salt_bytes, *params), expected)
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024, dklen=32
+    )
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
+    return None
+
+
+# --- the signing secret ------------------------------------------------------------------
+
+
+def web_secret(db_path: Path) -> bytes:
+    """$HEISHI_WEB_SECRET, else a key file beside the store (heishi.db -> heishi-web.key),
+    created once with mode 0600."""
+    explicit = os.environ.get("HEISHI_WEB_SECRET")
+    if explicit:
+        return explicit.encode("utf-8")
+    path = db_path.parent / f"{db_path.stem}-web.key"
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:  # O_EXCL: two servers starting at once agree on one key
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return bytes.fromhex(path.read_text().strip())
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return bytes.fromhex(key)
+
+
+# --- sessions and CSRF -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Session:
+    nonce: str  # random, new at each log-in; the CSRF token derives from it
+    user: str | None  # None before log-in
+
+
+class Sessions:
+    """Signs and reads session cookies, and derives their CSRF tokens."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+        self._serializer = URLSafeTimedSerializer(secret, salt="heishi-session")
+
+    def new(self, user: str | None = None) -> Session:
+        return Session(secrets.token_urlsafe(24), user)
+
+    def dump(self, session: Session) -> str:
+        return self._serializer.dumps({"n": session.nonce, "u": session.user})
+
+    def load(self, cookie: str | None) -> Session | None:
+        if not cookie:
+            return None
+        try:
+            data = self._serializer.loads(cookie, max_age=SESSION_MAX_AGE)
+        except BadSignature:  # also an expired one (SignatureExpired)
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("n"), str):
+            return None
+        user = data.get("u")
+        return Session(data["n"], user if isinstance(user, str) else None)
+
+    def csrf_token(self, session: Session) -> str:
+        return hmac.new(self._secret, b"csrf:" + session.nonce.encode(), "sha256").hexdigest()
+
+    def csrf_ok(self, session: Session | None, token: str | None) -> bool:
+        if session is None or not token:
+            return False
+        return hmac.compare_digest(self.csrf_token(session), token)
+
+
+def allowed(role: str | None, needed: str) -> bool:
+    """Whether a user of `role` may do what needs `needed` (viewer < reviewer < admin)."""
+    return ROLE_RANK.get(role or "", 0) >= ROLE_RANK[needed]
+
+
+class LoginThrottle:
+    """Slows password guessing: after a few failures a name must wait before trying again."""
+
+    def __init__(self, failures: int = 5, wait_seconds: float = 30.0) -> None:
+        self.failures = failures
+        self.wait_seconds = wait_seconds
+        self._failed: dict[str, tuple[int, float]] = {}
+
+    def blocked(self, name: str, now: float) -> bool:
+        count, last = self._failed.get(name, (0, 0.0))
+        return count >= self.failures and now - last < self.wait_seconds
+
+    def record(self, name: str, ok: bool, now: float) -> None:
+        if ok:
+            self._failed.pop(name, None)
+        else:
+            count, _ = self._failed.get(name, (0, 0.0))
+            self._failed[name] = (count + 1, now)

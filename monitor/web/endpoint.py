@@ -1,0 +1,224 @@
+"""What every page shares: the session, the user and their role, the CSRF check on every
+POST, a store opened for the request, and rendering a template.
+
+A view is a plain function `view(ctx) -> Response` wrapped by `@endpoint(role)`; it runs in a
+worker thread (SQLite is synchronous) after the wrapper has decided the request may run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import jinja2
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from monitor.store import Store, open_store
+from monitor.web import auth
+
+WEB_DIR = Path(__file__).resolve().parent
+
+
+@dataclass
+class Web:
+    """The app's configuration and shared parts (app.state.web)."""
+
+    db_path: Path
+    sessions: auth.Sessions
+    templates: jinja2.Environment
+    evidence_dir: Path
+    throttle: auth.LoginThrottle = field(default_factory=auth.LoginThrottle)
+
+    def store(self, *, write: bool = False) -> Store:
+        return open_store(self.db_path, readonly=not write)
+
+
+@dataclass
+class Context:
+    """One request as a view sees it."""
+
+    request: Request
+    web: Web
+    session: auth.Session
+    user: dict[str, Any] | None
+    form: FormData | None
+    session_changed: bool = False
+
+    @property
+    def actor(self) -> str:
+        return self.user["name"] if self.user else "anonymous"
+
+    @property
+    def role(self) -> str | None:
+        return self.user["role"] if self.user else None
+
+    def can(self, needed: str) -> bool:
+        return auth.allowed(self.role, needed)
+
+    @contextmanager
+    def store(self, *, write: bool = False) -> Iterator[Store]:
+        store = self.web.store(write=write)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def field(self, name: str, default: str = "") -> str:
+        value = self.form.get(name) if self.form is not None else None
+        return value.strip() if isinstance(value, str) else default
+
+    def fields(self, name: str) -> list[str]:
+        if self.form is None:
+            return []
+        return [v for v in self.form.getlist(name) if isinstance(v, str)]
+
+    def param(self, name: str, default: str = "") -> str:
+        return (self.request.query_params.get(name) or default).strip()
+
+    def login(self, user: str) -> None:
+        """A new session (and so a new CSRF token) for `user`: no fixation."""
+        self.session = self.web.sessions.new(user)
+        self.session_changed = True
+
+    def logout(self) -> None:
+        self.session = self.web.sessions.new(None)
+        self.session_changed = True
+
+    def url_with(self, **changes: Any) -> str:
+        """This page's URL with some query parameters changed (None removes one)."""
+        params = dict(self.request.query_params)
+        for key, value in changes.items():
+            if value is None or value == "":
+                params.pop(key, None)
+            else:
+                params[key] = str(value)
+        query = urlencode(params)
+        return self.request.url.path + (f"?{query}" if query else "")
+
+    def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        page = self.web.templates.get_template(template).render(
+            ctx=self,
+            user=self.user,
+            csrf=self.web.sessions.csrf_token(self.session),
+            path=self.request.url.path,
+            **values,
+        )
+        return HTMLResponse(page, status_code=status)
+
+    def redirect(self, url: str) -> RedirectResponse:
+        return RedirectResponse(url, status_code=303)
+
+    def refuse(self, status: int, message: str) -> HTMLResponse:
+        return self.render("error.html", status=status, status_code=status, message=message)
+
+
+View = Callable[[Context], Response]
+
+
+def endpoint(role: str | None = "viewer") -> Callable[[View], Callable]:
+    """Wrap a view: sessions, CSRF on every POST, log-in and `role` enforced here."""
+
+    def wrap(view: View) -> Callable:
+        async def handler(request: Request) -> Response:
+            web: Web = request.app.state.web
+            session = web.sessions.load(request.cookies.get(auth.SESSION_COOKIE))
+            fresh = session is None
+            if session is None:
+                session = web.sessions.new()
+            form = None
+            user = None
+            if session.user:
+                user = await run_in_threadpool(_active_user, web, session.user)
+            ctx = Context(request, web, session, user, None, session_changed=fresh)
+            if request.method == "POST":
+                if not _same_origin(request):
+                    return _with_cookie(
+                        ctx, ctx.refuse(403, "Refused: the form came from another site.")
+                    )
+                form = await request.form()
+                ctx.form = form
+                token = form.get("csrf")
+                if fresh or not web.sessions.csrf_ok(
+                    session, token if isinstance(token, str) else None
+                ):
+                    return _with_cookie(
+                        ctx,
+                        ctx.refuse(
+                            403,
+                            "Refused: the form's security token is missing or out of "
+                            "date. Reload the page and try again.",
+                        ),
+                    )
+            if role is not None:
+                if user is None:
+                    target = request.url.path
+                    if request.url.query and request.method == "GET":
+                        target += "?" + request.url.query
+                    return _with_cookie(ctx, ctx.redirect(f"/login?next={quote(target)}"))
+                if not auth.allowed(user["role"], role):
+                    return ctx.refuse(
+                        403, f"Your role ({user['role']}) may not do this; it needs {role}."
+                    )
+            response = await run_in_threadpool(view, ctx)
+            return _with_cookie(ctx, response)
+
+        handler.__name__ = view.__name__
+        handler.__doc__ = view.__doc__
+        return handler
+
+    return wrap
+
+
+def _active_user(web: Web, name: str) -> dict[str, Any] | None:
+    """The session's user as the store has it now: a disabled or deleted user is logged out."""
+    with web.store() as store:
+        found = store.user(name)
+    if not found or found.get("disabled"):
+        return None
+    return {"name": found["name"], "role": found["role"]}
+
+
+def _same_origin(request: Request) -> bool:
+    """A browser sends Origin with a POST (Referrer-Policy same-origin keeps it real, not
+    "null"); when there is one, it must be this server."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def _with_cookie(ctx: Context, response: Response) -> Response:
+    if ctx.session_changed:
+        response.set_cookie(
+            auth.SESSION_COOKIE,
+            ctx.web.sessions.dump(ctx.session),
+            max_age=auth.SESSION_MAX_AGE,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=ctx.request.url.scheme == "https",
+        )
+    return response
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after log-in: only a path on this server."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def static_version() -> str:
+    """A short hash of the static files, so browsers fetch them again after a change."""
+    digest = hashlib.sha256()
+    for path in sorted((WEB_DIR / "static").glob("*")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]

@@ -1,0 +1,161 @@
+// heishi review: keyboard moves, ticking alerts for bulk actions, and small conveniences.
+// Loaded from this server only; the page's Content-Security-Policy allows no inline script.
+(function () {
+  "use strict";
+
+  function typing(target) {
+    var tag = target && target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
+  }
+
+  // --- the queue --------------------------------------------------------------------------
+  function setUpQueue() {
+    var table = document.getElementById("queue");
+    if (!table) return;
+    var rows = Array.prototype.slice.call(table.querySelectorAll("tbody tr[data-href]"));
+    var current = -1;
+
+    function focusRow(index) {
+      if (!rows.length) return;
+      index = Math.max(0, Math.min(rows.length - 1, index));
+      if (current >= 0 && rows[current]) rows[current].classList.remove("current");
+      current = index;
+      rows[current].classList.add("current");
+      rows[current].scrollIntoView({ block: "nearest" });
+    }
+
+    rows.forEach(function (row, index) {
+      row.addEventListener("click", function (event) {
+        var target = event.target;
+        if (target.closest("a, input, button, select, label")) return;
+        if (target.closest("td.tick")) {
+          var box = row.querySelector("input[type=checkbox]");
+          if (box) { box.checked = !box.checked; updateBulk(); }
+          return;
+        }
+        if (window.getSelection && String(window.getSelection()).length) return;
+        window.location.href = row.getAttribute("data-href");
+      });
+      row.addEventListener("mouseenter", function () { focusRow(index); });
+    });
+
+    var bulk = document.getElementById("bulk");
+    var count = document.getElementById("bulk-count");
+    var apply = document.getElementById("bulk-apply");
+    var action = document.getElementById("bulk-action");
+    var tickAll = document.getElementById("tick-all");
+    var boxes = Array.prototype.slice.call(table.querySelectorAll("input[name=ids]"));
+
+    function updateBulk() {
+      if (!bulk) return;
+      var ticked = boxes.filter(function (b) { return b.checked; });
+      count.textContent = ticked.length + " ticked";
+      apply.disabled = ticked.length === 0;
+      bulk.classList.toggle("has-ticks", ticked.length > 0);
+      boxes.forEach(function (b) { b.closest("tr").classList.toggle("ticked", b.checked); });
+      if (tickAll) tickAll.checked = ticked.length > 0 && ticked.length === boxes.length;
+    }
+    function updateAction() {
+      if (!bulk) return;
+      bulk.classList.toggle("dismissing", action.value === "dismiss");
+      bulk.classList.toggle("assigning", action.value === "assign");
+    }
+    boxes.forEach(function (b) { b.addEventListener("change", updateBulk); });
+    if (tickAll) tickAll.addEventListener("change", function () {
+      boxes.forEach(function (b) { b.checked = tickAll.checked; });
+      updateBulk();
+    });
+    if (action) { action.addEventListener("change", updateAction); updateAction(); }
+    if (bulk) bulk.addEventListener("submit", function (event) {
+      var reason = document.getElementById("bulk-reason");
+      if (action.value === "dismiss" && !reason.value) {
+        event.preventDefault();
+        reason.focus();
+      }
+    });
+    updateBulk();
+
+    document.addEventListener("keydown", function (event) {
+      if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+      if (event.key === "j") { focusRow(current + 1); event.preventDefault(); }
+      else if (event.key === "k") { focusRow(current - 1); event.preventDefault(); }
+      else if ((event.key === "o" || event.key === "Enter") && current >= 0) {
+        window.location.href = rows[current].getAttribute("data-href");
+      } else if (event.key === "x" && current >= 0) {
+        var box = rows[current].querySelector("input[type=checkbox]");
+        if (box) { box.checked = !box.checked; updateBulk(); }
+      } else if (event.key === "/") {
+        var search = document.getElementById("search");
+        if (search) { search.focus(); search.select(); event.preventDefault(); }
+      }
+    });
+  }
+
+  // --- one alert --------------------------------------------------------------------------
+  function setUpAlert() {
+    var form = document.getElementById("triage-form");
+    var dismiss = document.getElementById("dismiss");
+    var reason = document.getElementById("dismiss-reason");
+    if (dismiss && reason) {
+      dismiss.addEventListener("click", function (event) {
+        if (!reason.value) {
+          event.preventDefault();
+          reason.parentElement.classList.add("needs-reason");
+          reason.focus();
+        }
+      });
+      reason.addEventListener("change", function () {
+        reason.parentElement.classList.remove("needs-reason");
+      });
+    }
+    document.addEventListener("keydown", function (event) {
+      if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+      var keyed = document.querySelector('[data-key="' + CSS.escape(event.key) + '"]');
+      if (event.key === "d" && reason) { reason.focus(); event.preventDefault(); return; }
+      if (event.key === "n") {
+        var note = document.getElementById("note");
+        if (note) { note.focus(); event.preventDefault(); }
+        return;
+      }
+      if (keyed && (form || keyed.tagName === "A")) { keyed.click(); event.preventDefault(); }
+    });
+  }
+
+  // --- anywhere ---------------------------------------------------------------------------
+  function setUpGlobal() {
+    var help = document.getElementById("help");
+    var helpButton = document.querySelector("[data-help]");
+    if (help && helpButton) helpButton.addEventListener("click", function () { help.showModal(); });
+    var print = document.querySelector("[data-print]");
+    if (print) print.addEventListener("click", function () { window.print(); });
+    var pendingG = false;
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && typing(event.target)) { event.target.blur(); return; }
+      if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+      if (event.key === "?" && help) {
+        help.showModal();
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        return;
+      }
+      if (pendingG) {
+        pendingG = false;
+        var to = { q: "/", s: "/sources", k: "/keywords" }[event.key];
+        if (to) { window.location.href = to; event.preventDefault(); }
+        event.stopImmediatePropagation();
+        return;
+      }
+      if (event.key === "g") {
+        pendingG = true;
+        event.stopImmediatePropagation();
+        window.setTimeout(function () { pendingG = false; }, 1200);
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setUpGlobal();
+    setUpQueue();
+    setUpAlert();
+  });
+})();
