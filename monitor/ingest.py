@@ -23,6 +23,15 @@ from monitor.store import Store, open_store, utc_now
 log = logging.getLogger(__name__)
 
 
+def failures_before_alert() -> int:
+    """Failed runs in a row before a source_failing alert: $HEISHI_FAILURES_BEFORE_ALERT,
+    else 1 (a one-off `heishi sweep` reports at once; `heishi run` sets it, default 3)."""
+    try:
+        return max(1, int(os.environ.get("HEISHI_FAILURES_BEFORE_ALERT") or 1))
+    except ValueError:
+        return 1
+
+
 @dataclass
 class RunOutcome:
     run_id: int
@@ -297,7 +306,10 @@ class SweepRecorder:
                 store.resolve_source_alerts(self.source, self.run_id, now)
             elif verdict.status == "failed":
                 kind = "source_changed_shape" if verdict.shape_changed else "source_failing"
-                if not store.open_alert_exists(kind, self.source):
+                # A changed shape alerts at once; a failing source after N failures in a row.
+                in_a_row = store.consecutive_failures(self.source) + 1  # this run included
+                due = kind == "source_changed_shape" or in_a_row >= failures_before_alert()
+                if due and not store.open_alert_exists(kind, self.source):
                     self.alert_ids.append(self._source_alert(kind, verdict.error, now))
             store.finish_run(
                 self.run_id,

@@ -1,0 +1,391 @@
+"""`heishi run` as a real process against real local sites, with intervals of seconds: runs
+come on time without overlapping, a hanging site is killed at the timeout, a crashing spider
+does not stop the others, SIGTERM leaves a consistent store, a restart resumes the schedule."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from monitor.demo.sites import DemoSites
+from monitor.store import utc_now
+from tests.servers import PROJECT_ROOT, closed_port_url, write_site
+
+HEISHI = [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
+DEMO_SITES = PROJECT_ROOT / "spiders" / "sites"
+
+
+def site_file(
+    demo: str, name: str, schedule: str, *, url: str | None = None, extra: str = ""
+) -> str:
+    """A copy of a demo site file under another name, not tagged demo, on `schedule`."""
+    text = (DEMO_SITES / f"{demo}.toml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^name = .*$", f'name = "{name}"', text)
+    text = re.sub(r"(?m)^tags = .*$", "", text)
+    text = re.sub(r"(?m)^schedule = .*$", f"schedule = {{ {schedule} }}", text)
+    if url is not None:
+        text = re.sub(r"(?m)^start_urls = .*$", f'start_urls = ["{url}"]', text)
+    return text + extra
+
+
+def child_env(base: Path, sites_dir: Path, demo: DemoSites | None = None) -> dict[str, str]:
+    return {
+        **os.environ,
+        **(demo.env() if demo else {}),
+        "HEISHI_SITES_DIR": str(sites_dir),
+        "HEISHI_SECRET_FILE": str(base / "secret.key"),
+        "HEISHI_CACHE_DIR": str(base / "cache"),
+    }
+
+
+def start_monitor(db: Path, env: dict[str, str], *args: str, nth: int = 1) -> subprocess.Popen:
+    """`heishi run` in the background, once it has claimed the store (the `nth` monitor)."""
+    log = (db.parent / f"monitor-{nth}.out").open("w")
+    proc = subprocess.Popen(
+        [*HEISHI, "run", "--db", str(db), "--heartbeat", "1s", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(lambda: proc.poll() is not None or monitor_started(db, nth), 30, "the monitor")
+    except BaseException:
+        proc.kill()
+        raise
+    assert proc.poll() is None, (db.parent / f"monitor-{nth}.out").read_text()
+    return proc
+
+
+def stop_monitor(proc: subprocess.Popen) -> tuple[int, float]:
+    """SIGTERM; the exit status and how long it took to exit."""
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=60)
+    return code, time.monotonic() - started
+
+
+def heishi(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*HEISHI, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    with closing(sqlite3.connect(db)) as conn, conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def monitor_started(db: Path, daemons: int = 1) -> bool:
+    """Has the `daemons`-th monitor on `db` claimed the store?"""
+    try:
+        return db.exists() and query(db, "SELECT count(*) FROM daemon") == [(daemons,)]
+    except sqlite3.OperationalError:  # not created yet
+        return False
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def assert_consistent(db: Path) -> None:
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    assert query(db, "SELECT id, source FROM runs WHERE status = 'running'") == []
+
+
+def runs_of(db: Path, source: str) -> list[dict]:
+    with closing(sqlite3.connect(db)) as conn:
+        conn.row_factory = sqlite3.Row
+        rows = conn.execute("SELECT * FROM runs WHERE source = ? ORDER BY id", (source,))
+        return [dict(row) for row in rows]
+
+
+class HangingServer:
+    """Accepts connections (the kernel completes the handshake) and never answers."""
+
+    def __enter__(self) -> HangingServer:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+
+
+# -- one monitor, five sources, thirty seconds ----------------------------------------------
+
+WINDOW = 40.0
+CRAWL_TIMEOUT = 15.0  # two busy cores, three crawls at once: a demo crawl may take 10 s
+
+
+@pytest.fixture(scope="module")
+def busy(tmp_path_factory):
+    """A monitor running t_forum and t_channel (demo sites, every 3 s), t_hang (never
+    answers) and t_down (closed port) every 6 s, and t_broken (its file broken once the
+    monitor has started) every 10 s, three crawls at a time, for WINDOW seconds; then SIGTERM."""
+    base = tmp_path_factory.getbasetemp()
+    tmp = tmp_path_factory.mktemp("busy")
+    sites_dir, db = tmp / "sites", tmp / "heishi.db"
+    every, slower, slowest = 'interval = "3s"', 'interval = "6s"', 'interval = "10s"'
+    with DemoSites(day=1) as demo, HangingServer() as hang:
+        forum = site_file("demo_forum", "t_forum", every).replace("max_pages = 5", "max_pages = 2")
+        write_site(sites_dir, "t_forum", forum)
+        write_site(sites_dir, "t_channel", site_file("demo_channel", "t_channel", every))
+        write_site(sites_dir, "t_hang", site_file("demo_forum", "t_hang", slower, url=hang.url))
+        down = closed_port_url() + "/forum.php"
+        write_site(sites_dir, "t_down", site_file("demo_forum", "t_down", slower, url=down))
+        write_site(sites_dir, "t_broken", site_file("demo_channel", "t_broken", slowest))
+        env = child_env(base, sites_dir, demo)
+        started = time.monotonic()
+        proc = start_monitor(
+            db,
+            env,
+            "--max-parallel",
+            "3",
+            "--timeout",
+            f"{CRAWL_TIMEOUT:g}s",
+            "--jitter",
+            "0.5s",
+            "--failures-before-alert",
+            "2",
+            "--stop-timeout",
+            "5s",
+        )
+        try:
+            # A crawl of t_broken now fails: its site file no longer loads.
+            write_site(
+                sites_dir,
+                "t_broken",
+                site_file("demo_channel", "t_broken", slowest) + '\n[selectors]\nitme = "div"\n',
+            )
+            second = heishi(env, "run", "--db", str(db), timeout=60)
+            status_live = json.loads(heishi(env, "status", "--db", str(db), "--json").stdout)
+            time.sleep(max(0.0, WINDOW - (time.monotonic() - started)))
+        finally:
+            stopped_at = utc_now()
+            code, stop_seconds = stop_monitor(proc)
+    status_after = json.loads(heishi(env, "status", "--db", str(db), "--json").stdout)
+    return {
+        "db": db,
+        "code": code,
+        "stopped_at": stopped_at,
+        "stop_seconds": stop_seconds,
+        "second": second,
+        "status_live": status_live,
+        "status_after": status_after,
+        "log": (tmp / "heishi-logs" / "heishi-run.log").read_text(encoding="utf-8"),
+    }
+
+
+def test_each_source_runs_on_its_interval_without_overlapping_itself(busy):
+    db = busy["db"]
+    for source in ("t_forum", "t_channel"):
+        runs = [r for r in runs_of(db, source) if r["finished_at"] < busy["stopped_at"]]
+        assert len(runs) >= 3, f"{source}: only {len(runs)} run(s) in {WINDOW:g} s"
+        assert all(r["status"] == "ok" for r in runs), runs
+        for before, after in zip(runs, runs[1:], strict=False):
+            assert after["started_at"] >= before["finished_at"], f"{source} overlapped itself"
+    assert "still crawling when its next turn came; that turn is skipped" in busy["log"]
+
+
+def test_a_hanging_site_is_killed_at_the_timeout_and_recorded_failed(busy):
+    runs = runs_of(busy["db"], "t_hang")
+    killed = [r for r in runs if r["error"] and "timeout" in r["error"]]
+    assert killed, runs
+    assert {r["status"] for r in runs} <= {"failed", "crashed"}
+    seconds = [float(s) for s in re.findall(r"t_hang: \w+ after ([\d.]+) s", busy["log"])]
+    # Killed at the timeout: SIGTERM, then SIGKILL five seconds later if it does not go.
+    # (The last one may have been cut short by the final SIGTERM.)
+    assert seconds and all(CRAWL_TIMEOUT <= s < CRAWL_TIMEOUT + 7 for s in seconds[:-1] or seconds)
+
+
+def test_crashing_and_failing_spiders_do_not_stop_the_others(busy):
+    db = busy["db"]
+    down = runs_of(db, "t_down")
+    assert len(down) >= 2 and {r["status"] for r in down} <= {"failed", "crashed"}
+    assert any("list page" in (r["error"] or "") for r in down)  # connection refused
+    broken = runs_of(db, "t_broken")
+    assert any("site file" in (r["error"] or "") for r in broken), broken
+    assert broken[-1]["status"] in ("failed", "crashed")
+    health = dict(query(db, "SELECT name, health FROM sources"))
+    assert health["t_down"] == health["t_hang"] == health["t_broken"] == "failing"
+    # The healthy sources kept completing runs after the others had started failing.
+    first_failure = min(r["finished_at"] for r in down + broken + runs_of(db, "t_hang"))
+    for source in ("t_forum", "t_channel"):
+        later = [r for r in runs_of(db, source) if r["started_at"] > first_failure]
+        assert any(r["status"] == "ok" for r in later), source
+
+
+def test_sigterm_exits_promptly_with_a_consistent_store(busy):
+    db = busy["db"]
+    assert busy["code"] == 0
+    assert busy["stop_seconds"] < 12
+    assert_consistent(db)
+    assert query(db, "SELECT count(*) FROM listings WHERE status != 'live'") == [(0,)]
+    assert query(db, "SELECT status FROM daemon") == [("stopped",)]
+
+
+def test_a_second_monitor_on_the_same_store_is_refused(busy):
+    assert busy["second"].returncode == 2
+    assert "already monitored by heishi run" in busy["second"].stderr
+
+
+def test_status_shows_sources_the_daemon_and_its_heartbeat(busy):
+    live, after = busy["status_live"], busy["status_after"]
+    assert live["daemon"]["live"] is True and live["daemon"]["status"] == "running"
+    assert live["daemon"]["settings"]["max_parallel"] == 3
+    assert after["daemon"]["live"] is False and after["daemon"]["status"] == "stopped"
+    sources = {s["name"]: s for s in after["sources"]}
+    assert set(sources) == {"t_forum", "t_channel", "t_hang", "t_down", "t_broken"}
+    forum = sources["t_forum"]
+    assert forum["schedule"] == "every 3s"
+    assert forum["last_run"]["items"] > 0 and forum["next_run_at"]
+    assert sources["t_down"]["consecutive_failures"] >= 2
+
+
+@pytest.mark.skipif(
+    not hasattr(__import__("monitor.ingest").ingest, "failures_before_alert"),
+    reason="monitor.ingest does not read HEISHI_FAILURES_BEFORE_ALERT yet",
+)
+def test_a_source_alerts_only_after_failing_the_set_number_of_times_in_a_row(busy):
+    db = busy["db"]
+    failed = [r["id"] for r in runs_of(db, "t_down")]
+    alerts = query(
+        db, "SELECT run_id FROM alerts WHERE kind = 'source_failing' AND source = ?", ("t_down",)
+    )
+    assert alerts == [(failed[1],)]  # --failures-before-alert 2: at the second failure, once
+
+
+# -- SIGTERM in the middle of a crawl ------------------------------------------------------
+
+
+def test_sigterm_in_the_middle_of_a_crawl_removes_nothing_and_leaves_no_run_open(tmp_path):
+    sites_dir, db = tmp_path / "sites", tmp_path / "heishi.db"
+    with DemoSites(day=1) as demo:
+        env = child_env(tmp_path, sites_dir, demo)
+        write_site(sites_dir, "t_forum", site_file("demo_forum", "t_forum", 'interval = "2s"'))
+        once = heishi(env, "run", "--once", "--db", str(db))
+        assert once.returncode == 0, once.stderr
+        listings = query(db, "SELECT count(*) FROM listings WHERE status = 'live'")[0][0]
+        versions = query(db, "SELECT count(*) FROM listing_versions")[0][0]
+        assert listings > 20
+        # The same source, slowed down so that the next crawl is still going when we stop.
+        slow = site_file(
+            "demo_forum", "t_forum", 'interval = "2s"', extra="download_delay = 0.4\n"
+        ).replace("concurrency = 8", "concurrency = 1")
+        write_site(sites_dir, "t_forum", slow)
+        proc = start_monitor(db, env, "--jitter", "0", "--stop-timeout", "3s", nth=2)
+        try:
+            wait_for(
+                lambda: query(db, "SELECT id FROM runs WHERE status = 'running'"),
+                30,
+                "a crawl in progress",
+            )
+            time.sleep(3)
+        finally:
+            code, seconds = stop_monitor(proc)
+    assert code == 0 and seconds < 10
+    assert_consistent(db)
+    # Closed by Scrapy as ended early ("shutdown"), or killed after --stop-timeout and closed
+    # as crashed: either way not a complete sweep, so nothing is removed.
+    first, *stopped = runs_of(db, "t_forum")
+    assert first["status"] == "ok" and stopped
+    assert {r["status"] for r in stopped} <= {"partial", "failed", "crashed"}
+    last = stopped[-1]
+    assert query(db, "SELECT count(*) FROM listings WHERE status = 'live'") == [(listings,)]
+    assert query(db, "SELECT count(*) FROM listing_versions") == [(versions,)]
+    # The interrupted crawl is due again as soon as the monitor restarts.
+    next_run = query(db, "SELECT next_run_at FROM sources WHERE name = 't_forum'")[0][0]
+    assert next_run <= last["finished_at"]
+
+
+# -- restarts --------------------------------------------------------------------------------
+
+
+def test_a_restart_honours_next_run_at_and_runs_a_missed_turn_once(tmp_path):
+    sites_dir, db = tmp_path / "sites", tmp_path / "heishi.db"
+    every = 'interval = "1m"'
+    with DemoSites(day=1) as demo:
+        env = child_env(tmp_path, sites_dir, demo)
+        forum = site_file("demo_forum", "t_forum", every).replace("max_pages = 5", "max_pages = 2")
+        write_site(sites_dir, "t_forum", forum)
+        write_site(sites_dir, "t_channel", site_file("demo_channel", "t_channel", every))
+        # First start: neither source ever ran, so both run at once.
+        proc = start_monitor(db, env, "--jitter", "2s")
+        try:
+            wait_for(
+                lambda: query(db, "SELECT count(*) FROM runs WHERE status = 'ok'") == [(2,)],
+                40,
+                "a first run of both sources",
+            )
+        finally:
+            assert stop_monitor(proc)[0] == 0
+        planned = dict(query(db, "SELECT name, next_run_at FROM sources"))
+        first_starts = dict(query(db, "SELECT source, started_at FROM runs"))
+        for name in planned:
+            assert planned[name] > first_starts[name]  # a minute after its first run
+
+        # Restarted within the minute: nothing runs (no burst), the plan is kept.
+        proc = start_monitor(db, env, "--jitter", "2s", nth=2)
+        try:
+            time.sleep(5)
+            assert query(db, "SELECT count(*) FROM runs") == [(2,)]
+            assert dict(query(db, "SELECT name, next_run_at FROM sources")) == planned
+        finally:
+            assert stop_monitor(proc)[0] == 0
+
+        # Down for ten minutes (ten missed turns): t_forum runs once soon after the restart.
+        query(db, "UPDATE sources SET next_run_at = '2000-01-01T00:00:00Z' WHERE name = 't_forum'")
+        proc = start_monitor(db, env, "--jitter", "2s", nth=3)
+        try:
+            wait_for(
+                lambda: query(db, "SELECT count(*) FROM runs WHERE status = 'ok'") == [(3,)],
+                40,
+                "the missed run",
+            )
+            time.sleep(3)
+        finally:
+            assert stop_monitor(proc)[0] == 0
+    assert [r["status"] for r in runs_of(db, "t_forum")] == ["ok", "ok"]
+    assert len(runs_of(db, "t_channel")) == 1
+    next_forum = query(db, "SELECT next_run_at FROM sources WHERE name = 't_forum'")[0][0]
+    assert next_forum > runs_of(db, "t_forum")[-1]["started_at"]
+
+
+def test_run_once_sweeps_what_is_due_then_nothing_until_the_next_turn(tmp_path):
+    sites_dir, db = tmp_path / "sites", tmp_path / "heishi.db"
+    with DemoSites(day=1) as demo:
+        env = child_env(tmp_path, sites_dir, demo)
+        write_site(
+            sites_dir, "t_channel", site_file("demo_channel", "t_channel", 'cron = "0 3 * * *"')
+        )
+        first = heishi(env, "run", "--once", "--db", str(db))
+        assert first.returncode == 0, first.stderr
+        assert "1 of 1 source(s) due" in first.stderr
+        again = heishi(env, "run", "--once", "--db", str(db))
+        assert again.returncode == 0, again.stderr
+        assert "0 of 1 source(s) due" in again.stderr
+    assert [r["status"] for r in runs_of(db, "t_channel")] == ["ok"]
+    assert query(db, "SELECT status FROM daemon") == [("stopped",), ("stopped",)]
+    log = (tmp_path / "heishi-logs" / "heishi-run.log").read_text(encoding="utf-8")
+    assert "t_channel: ok in" in log
