@@ -54,8 +54,11 @@ _PER_AFTER = re.compile(r"^(\d+(?:万|w|k)?(?:粉|赞|人|个|条|张|单))")
 
 _VOLUME = re.compile(
     r"(?<![\d.a-z])" + _NUM + r"\s?(亿|千万|百万|万|w|千|k|m)?\s?"
-    r"(条|行|rows|records|户|人|份|组|量|用户|数据|级|gb|g|tb|t)?(?![a-z])"
+    r"(条|行|rows|records|户(?![籍口型主])|人|份|组|单|套|量|用户|数据|级|gb|g|tb|t)?(?![a-z])"
 )
+# Units that count records only with a multiplier: 300万户 is households, 6142 户 is not.
+_DEVICE_CAPACITIES = frozenset({16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1000.0, 1024.0, 2000.0})
+_NEEDS_MULT = frozenset({"户", "级", "量", "数据", "用户"})
 _CN_VOLUME = re.compile(r"([一二两三四五六七八九十百千]+)(万|亿)(条|级|量|用户|数据|人|户)?")
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
 _CN_DIGITS.update({"〇": 0, "两": 2, "幺": 1})
@@ -64,7 +67,7 @@ _QQ = re.compile(
     r"(?<![a-z])(?:qq|扣扣|企鹅|q)(?:号|群)?[:：]?\s?([0-9]{4,11}|[零一二三四五六七八九〇幺]{5,11})"
 )
 _WECHAT = re.compile(
-    r"(?<![a-z])(?:微信|薇信|威信|徽信|vx|v信|wx|weixin|wechat|薇|威|v)(?:号)?[:：]?\s?"
+    r"(?<![a-z])(?:(?:微信|薇信|威信|徽信|vx|v信|wx|weixin|wechat|薇|威)(?:号)?[:：]?\s?|v(?:号|[:：]\s?|\s))"
     r"([a-z][-_a-z0-9]{5,19}|[0-9]{5,11}|[零一二三四五六七八九〇幺]{5,11})(?![a-z0-9])"
 )
 _TELEGRAM = re.compile(
@@ -172,6 +175,7 @@ def _per_around(text: str, start: int, end: int) -> str | None:
 def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
     text = norm.text
     out: list[Volume] = []
+    volume_spans: list[tuple[int, int]] = []
     for match in _VOLUME.finditer(text):
         number, mult, unit = match.group(1), match.group(2), match.group(3)
         if not mult and not unit:
@@ -180,12 +184,16 @@ def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
             continue
         if mult in ("k", "m", "千") and unit not in ("条", "rows", "records", "行", "用户", "户"):
             continue  # 20-35k is a salary, 5m a length
-        if unit in ("级", "量", "数据", "用户") and not mult:
+        if unit in _NEEDS_MULT and not mult:
             continue
         if unit in ("g", "gb", "t", "tb"):
             if mult:
                 continue
             size = _number(number) * (1000 if unit.startswith("t") else 1)
+            if size in _DEVICE_CAPACITIES and not re.match(
+                r"(?:sql|csv|txt|压缩|数据)", text[match.end() : match.end() + 3]
+            ):
+                continue  # iPhone 14 128G, a 64g USB drive: storage, not a dump's size
             out.append(Volume(int(size), "G", _orig(norm, match)))
             taken.append(match.span())
             continue
@@ -196,7 +204,17 @@ def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
         if mult in ("千万", "百万"):
             count = _number(number) * {"千万": 10_000_000, "百万": 1_000_000}[mult]
         taken.append(match.span())
+        volume_spans.append(match.span())
         out.append(Volume(int(count), mult or unit, _orig(norm, match)))
+    for match in _PRICE_PER_COUNT.finditer(text):
+        # 一万条800: a price per ten thousand records, and ten thousand records on offer.
+        span = match.span(1)
+        if any(v_span == span for v_span in volume_spans):
+            continue
+        count = _count(match.group(1))
+        if count:
+            volume_spans.append(span)
+            out.append(Volume(count, "条", norm.original_slice(*span)))
     for match in _CN_VOLUME.finditer(text):
         if _overlaps(match.span(), taken):
             continue
@@ -208,6 +226,15 @@ def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
         count = value * (10_000 if match.group(2) == "万" else 100_000_000)
         out.append(Volume(count, match.group(2), _orig(norm, match)))
     return out
+
+
+def _count(text: str) -> int | None:
+    """Records in a per-count unit: 一万条 -> 10000, 5k条 -> 5000, 条 -> 1."""
+    m = re.fullmatch(r"(一|\d+(?:\.\d+)?)(万|w|千|k)?条", text)
+    if not m:
+        return None
+    number = 1.0 if m.group(1) == "一" else float(m.group(1))
+    return int(number * _MULT.get(m.group(2) or "", 1))
 
 
 def _chinese_number(text: str) -> int | None:

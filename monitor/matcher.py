@@ -9,23 +9,36 @@ Aho-Corasick pass, without jieba.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from monitor.errors import ConfigError
 from monitor.extract import extract_normalized
-from monitor.keywords import Entry, Keywords, load_keywords
+from monitor.keywords import Entry, Keywords, Pattern, load_keywords
 from monitor.match_result import MatchResult, TermHit
-from monitor.normalize import Normalized, normalize
-from monitor.scoring import score_hits
+from monitor.normalize import Normalized, normalize, quick_text
+from monitor.scoring import MIN_DATA, score_hits
 
 DEFAULT_THRESHOLD = 3.0
 MAX_HITS_PER_FIELD = 2000
 DATA_ROLES = frozenset({"data", "strong", "field", "subject", "generic"})
+_OFFER_ROLES = frozenset({"sale", "contact", "sample", "fresh", "strong"})
+# What a price, volume or contact needs (extract.py), in quick_text form (t.me -> tme).
+_FACT_HINT = re.compile(
+    r"[0-9@$¥〇幺]|[一二两三四五六七八九十百千][万亿]|[零一二三四五六七八九]{5}|tme"
+)
 _NEGATION_FILLER = r"(?:会|能|得|要|可|再|将|准|对外|随意|擅自|向第三方|向他人|任何|私自|\s){0,3}$"
+NEGATION_SCOPE = 12  # normalised characters a clause-level negator reaches back
+NEGATION_SCOPE_ENGLISH = 40  # English needs more ("may not use the Service to buy, sell")
+# A sale word in the passive is reported, not offered (数据在暗网被售卖, 遭倒卖).
+_PASSIVE = re.compile(r"(?:被|遭到?)(?:人|他人|公开|大量|非法|恶意|打包|转手|多次)?$")
+# Punctuation that ends a clause; 、 and English commas join coordinated verbs (出售、出租).
+_CLAUSE_BREAKS = frozenset("，。；！？;!?\n：:")
 
 
 @dataclass
@@ -64,12 +77,21 @@ class Matcher:
         self.keywords = keywords
         self.threshold = float(threshold)
         self._segmenter = segmenter
+        self._quick_automaton = None
         self._negation = None
         if keywords.negators:
             alternatives = "|".join(
                 re.escape(n) for n in sorted(keywords.negators, key=len, reverse=True)
             )
             self._negation = re.compile(r"(?:" + alternatives + r")" + _NEGATION_FILLER)
+        # Longer negators reach further, to the start of their clause (绝不会向任何第三方出售).
+        long_negators = [n for n in keywords.negators if len(n) >= 2]
+        self._negation_in_clause = None
+        if long_negators:
+            alternatives = "|".join(
+                re.escape(n) for n in sorted(long_negators, key=len, reverse=True)
+            )
+            self._negation_in_clause = re.compile(alternatives)
 
     def with_threshold(self, threshold: float) -> Matcher:
         """The same keyword lists with another alert threshold."""
@@ -86,10 +108,23 @@ class Matcher:
             self._segmenter = WordSegmenter(words, users, config.cache_dir())
         return self._segmenter
 
-    def match(self, title: str, text: str) -> MatchResult:
-        """Score, categories, hits with original offsets, extraction and reasons."""
+    def match(self, title: str, text: str, *, first_pass: bool = True) -> MatchResult:
+        """Score, categories, hits with original offsets, extraction and reasons.
+
+        The first pass decides, without offsets or jieba, texts that cannot alert (no data
+        that could be on offer); they get no hits and no extraction. `first_pass=False`
+        analyses every text in full.
+        """
         title = title if isinstance(title, str) else ""
         text = text if isinstance(text, str) else ""
+        if first_pass and not self._could_alert(quick_text(title + "\n" + text)):
+            return MatchResult(
+                score=0.0,
+                alert=False,
+                categories=[],
+                hits=[],
+                reasons=["first pass: no data on offer (nothing that could reach the threshold)"],
+            )
         fields = [("title", normalize(title)), ("text", normalize(text))]
         hits: list[Hit] = []
         for name, norm in fields:
@@ -133,21 +168,87 @@ class Matcher:
             brands=_brands(hits),
         )
 
+    @property
+    def quick_automaton(self):
+        """Every surface with separators dropped (as quick_text drops them) -> entry indices."""
+        if self._quick_automaton is None:
+            import ahocorasick
+
+            by_surface: dict[str, list[int]] = {}
+            for index, entry in enumerate(self.keywords.entries):
+                surface = quick_text(entry.surface)
+                if surface:
+                    by_surface.setdefault(surface, []).append(index)
+            automaton = ahocorasick.Automaton()
+            for surface, indices in by_surface.items():
+                automaton.add_word(surface, tuple(indices))
+            automaton.make_automaton()
+            self._quick_automaton = automaton
+        return self._quick_automaton
+
+    def _could_alert(self, quick: str) -> bool:
+        """False when no reading of the text could alert: too little data, or nothing offered.
+
+        Upper bounds of the scorer's data and offer parts (context ignored), from one
+        Aho-Corasick pass over quick_text; a watched brand always goes to the full analysis.
+        """
+        if not quick:
+            return False
+        entries = self.keywords.entries
+        data = generic = subject = 0.0
+        fields: dict[str, float] = {}
+        offer = False
+        for _, indices in self.quick_automaton.iter(quick):
+            for index in indices:
+                entry = entries[index]
+                role = entry.role
+                if role in _OFFER_ROLES:
+                    offer = True
+                    if role == "strong":
+                        data += entry.weight
+                elif role == "data":
+                    data += entry.weight
+                elif role == "generic":
+                    generic += entry.weight
+                elif role == "field":
+                    fields[entry.term] = max(0.4, entry.weight)
+                elif role == "subject":
+                    subject += entry.weight
+                elif role == "brand":
+                    return True
+                else:
+                    continue
+                if offer and data + 2 * generic + sum(fields.values()) >= MIN_DATA:
+                    return True  # decided: the full analysis follows anyway
+        offer = offer or len(fields) >= 2 or bool(_FACT_HINT.search(quick))
+        if not offer and not any(p.role in _OFFER_ROLES for p in self.keywords.patterns):
+            return False
+        bound = data + 2 * generic + (subject if generic else 0.0) + sum(fields.values())
+        for pattern in self.keywords.patterns:
+            if bound >= MIN_DATA and offer:
+                break
+            if pattern.role in _OFFER_ROLES | DATA_ROLES and pattern.regex.search(quick):
+                offer = offer or pattern.role in _OFFER_ROLES
+                bound += max(0.4, pattern.weight) if pattern.role != "subject" else 0.0
+        return offer and bound >= MIN_DATA
+
     def _scan(self, name: str, norm: Normalized) -> list[Hit]:
         text = norm.text
         if not text:
             return []
         entries = self.keywords.entries
-        found: list[tuple[int, int, tuple[int, ...]]] = []
-        for end_index, (surface, indices) in self.keywords.automaton.iter(text):
-            start = end_index - len(surface) + 1
-            found.append((start, end_index + 1, indices))
+        # (start, -end, indices): sorted, the longest hit at each start comes first.
+        found = [
+            (end_index - len(surface) + 1, -end_index - 1, indices)
+            for end_index, (surface, indices) in self.keywords.automaton.iter(text)
+        ]
+        found.sort()
         # Leftmost-longest: drop a hit lying inside a longer one (身份证 inside 身份证号).
-        found.sort(key=lambda item: (item[0], -item[1]))
         hits: list[Hit] = []
         max_end = -1
         max_start = -1
-        for start, end, indices in found:
+        for start, neg_end, indices in found:
+            end = -neg_end
             if end <= max_end and not (start == max_start and end == max_end):
                 continue
             if end > max_end:
@@ -163,16 +264,9 @@ class Matcher:
             for count, m in enumerate(pattern.regex.finditer(text)):
                 if count >= 50 or m.end() == m.start():
                     break
-                entry = Entry(
-                    term=pattern.name,
-                    surface=m.group(0),
-                    role=pattern.role,
-                    categories=pattern.categories,
-                    weight=pattern.weight,
-                    group=pattern.group,
-                    where=pattern.where,
+                hits.append(
+                    Hit(_pattern_entry(pattern, m.group(0)), name, norm, m.start(), m.end())
                 )
-                hits.append(Hit(entry, name, norm, m.start(), m.end()))
         return hits
 
     def _keep(self, hit: Hit, listing: str) -> bool:
@@ -184,10 +278,48 @@ class Matcher:
         return True
 
     def _is_negated(self, hit: Hit) -> bool:
+        """A sale word negated (不会出售, 不得将其出售、提供) or passive (被售卖): no offer."""
+        scope = NEGATION_SCOPE_ENGLISH if hit.entry.ascii else NEGATION_SCOPE
+        before = hit.norm.text[max(0, hit.start - scope) : hit.start]
+        if _PASSIVE.search(before):
+            return True
         if self._negation is None:
             return False
-        before = hit.norm.text[max(0, hit.start - 12) : hit.start]
-        return bool(self._negation.search(before))
+        if self._negation.search(before):
+            return True
+        if self._negation_in_clause is None:
+            return False
+        clause = before[_clause_start(hit.norm, hit.start, len(before)) :]
+        return bool(self._negation_in_clause.search(clause))
+
+
+@lru_cache(maxsize=4096)
+def _pattern_entry(pattern: Pattern, surface: str) -> Entry:
+    """The entry for one surface matched by a keyword pattern."""
+    return Entry(
+        term=pattern.name,
+        surface=surface,
+        role=pattern.role,
+        categories=pattern.categories,
+        weight=pattern.weight,
+        group=pattern.group,
+        where=pattern.where,
+    )
+
+
+def _clause_start(norm: Normalized, start: int, reach: int) -> int:
+    """How far into the `reach` characters before `start` the hit's clause begins."""
+    if start == 0:
+        return 0
+    origin = norm.origins[start]
+    first = norm.origins[start - reach] if reach else origin
+    segment = norm.original[first:origin]
+    cut = max(segment.rfind(c) for c in _CLAUSE_BREAKS)
+    if cut < 0:
+        return 0
+    boundary = first + cut + 1
+    index = bisect.bisect_left(norm.origins, boundary, start - reach, start)
+    return index - (start - reach)
 
 
 def _ascii_bounded(text: str, start: int, end: int) -> bool:

@@ -24,6 +24,7 @@ COMPOSE_AFTER = 10  # a generic noun this many characters after a subject makes 
 COMPOSE_BEFORE = 0
 FALLBACK_CATEGORY = "identity"
 NEGATED_SALE = -2.0
+MIN_DATA = 1.0  # below this, generic nouns alone: no alert
 DATA_VOLUME = 1000  # volumes from this many records count fully as an offer
 
 
@@ -108,8 +109,7 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
         value = min(2.5, _sum_by_term(sales))
         offer_parts.append((f"sale signal {', '.join(h.surface() for h in sales)}", value))
     strong = _distinct(by_role["strong"])
-    if strong:
-        offer_parts.append((f"offer implied by {', '.join(h.entry.term for h in strong)}", 1.0))
+    implied = f"offer implied by {', '.join(h.entry.term for h in strong)}" if strong else ""
     contact_words = _distinct(by_role["contact"])
     if extraction.contacts:
         shown = ", ".join(f"{c.kind} {c.value}" for c in extraction.contacts[:3])
@@ -131,6 +131,16 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
         offer_parts.append((f"freshness {', '.join(h.surface() for h in fresh)}", value))
     if len(fields) >= 2:
         offer_parts.append((f"{len(fields)} data fields listed", 0.75 if len(fields) >= 3 else 0.4))
+    # A strong term (社工库, 脱裤, 开盒) implies an offer only when something else backs it:
+    # alone, it is as likely the everyday sense (开盒有惊喜, 脱裤子放屁) or a mention.
+    backing = (
+        offer_parts
+        or fields
+        or len(_by_surface(by_role["strong"])) >= 2
+        or any(h.entry.weight >= 1.5 for h in by_role["data"] + generics)
+    )
+    if strong and backing:
+        offer_parts.append((implied, 1.0))
     offer = min(4.5, sum(v for _, v in offer_parts))
     for text, value in offer_parts:
         reasons.append(f"{text} +{value:g}")
@@ -149,6 +159,8 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
 
     # Strong data with a weak offer (精准, 保密) is still an offer; ordinary talk rarely has both.
     offers = offer >= 1.0 or (offer >= 0.5 and data >= 3.0)
+    # Weak data alone (发资料过来, 秒刷新) is not data on offer, whatever the offer looks like.
+    offers = offers and data >= MIN_DATA
     score = data + offer + penalty if data > 0 else 0.0
     if data > 0 and not offers:
         score = min(score, 2.0)

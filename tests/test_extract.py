@@ -13,7 +13,8 @@ def matcher():
 
 
 def ex(matcher, text):
-    return matcher.match("", text).extraction
+    # Full analysis: the first pass gives texts that cannot alert no extraction at all.
+    return matcher.match("", text, first_pass=False).extraction
 
 
 def test_prices_with_currency_and_unit(matcher):
@@ -72,3 +73,25 @@ def test_sample_freshness_and_fields(matcher):
     assert e.sample_offer
     assert "实时" in e.freshness
     assert {"姓名", "身份证号", "手机号", "车牌"} <= set(e.data_fields)
+
+
+def test_a_per_count_price_also_gives_the_volume(matcher):
+    e = ex(matcher, "身份证料 一万条800 单条0.3一单")
+    assert (10_000, "一万条") in {(v.count, v.text) for v in e.volumes}
+    assert (800.0, "一万条") in {(p.amount, p.per) for p in e.prices}
+    assert (0.3, "单") in {(p.amount, p.per) for p in e.prices}
+
+
+@pytest.mark.parametrize(
+    "text, count",
+    [("日出5000单", 5000), ("300万户", 3_000_000), ("100套", 100), ("2000份简历", 2000)],
+)
+def test_record_units_count(matcher, text, count):
+    assert max(v.count for v in ex(matcher, text).volumes) == count
+
+
+@pytest.mark.parametrize(
+    "text", ["查询样本：王** 440305199207216142 户籍 深圳", "共 6142 户 居民", "这个小区 800户"]
+)
+def test_households_and_id_digits_are_not_volumes(matcher, text):
+    assert ex(matcher, text).volumes == []

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "monitor.cli.sources",
     "monitor.cli.keywords",
     "monitor.cli.web",
+    "monitor.cli.bench",
 )
 
 

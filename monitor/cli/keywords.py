@@ -33,7 +33,8 @@ def cmd_test(args: argparse.Namespace) -> int:
     from monitor.matcher import load_matcher
 
     matcher = load_matcher(args.keywords, threshold=args.threshold)
-    result = matcher.match(args.title, args.text)
+    # Full analysis even for text the first pass would decide: show every hit and fact.
+    result = matcher.match(args.title, args.text, first_pass=False)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
         return 0
