@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor import changes
-from monitor.severity import severity
+from monitor.severity import DEFAULT_RULES, severity
 from monitor.store import Store, open_store, utc_now
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ class SweepRecorder:
         self.alert_ids: list[int] = []
         self.recorded = 0
         self.notify_config: Any = None
+        self.severity_rules: Any = None
         # A batch is written when it is full or old: fast sweeps, little lost to a crash.
         env = os.environ
         self.batch_size = max(1, batch_size or int(env.get("HEISHI_STORE_BATCH") or 200))
@@ -80,8 +81,11 @@ class SweepRecorder:
 
     def open(self) -> int:
         from monitor.notify_config import load_notify_config
+        from monitor.severity import load_rules
 
-        self.notify_config = load_notify_config()  # a broken config fails here, before crawling
+        # Broken configuration fails here, before crawling.
+        self.notify_config = load_notify_config()
+        self.severity_rules = load_rules()
         self.store = open_store(self.db_path)
         self.run_id = self.store.start_run(self.source, self.kind, self.url)
         log.info("run %s of %s opened in %s", self.run_id, self.source, self.db_path)
@@ -249,7 +253,7 @@ class SweepRecorder:
         brands = (match or {}).get("brands") or []
         alert = {
             "kind": kind,
-            "severity": severity(kind, state, match),
+            "severity": severity(kind, state, match, self.severity_rules or DEFAULT_RULES),
             "source": self.source,
             "listing_id": listing_id,
             "version_id": version_id,
@@ -345,7 +349,7 @@ class SweepRecorder:
         return self._raise(
             {
                 "kind": kind,
-                "severity": severity(kind, {}, None),
+                "severity": severity(kind, {}, None, self.severity_rules or DEFAULT_RULES),
                 "source": self.source,
                 "run_id": self.run_id,
                 "title": f"source {self.source} "

@@ -6,7 +6,9 @@ brand-protection teams triage first: their own brands, huge or fresh volumes, ve
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 LEVELS = ("low", "medium", "high", "critical")
@@ -28,6 +30,54 @@ class SeverityRules:
 
 
 DEFAULT_RULES = SeverityRules()
+RULE_KEYS = {"high_volume", "sensitive_categories", "sensitive_volume", "kind_floor"}
+
+
+def severity_file() -> Path:
+    """$HEISHI_SEVERITY_FILE, else severity.toml in the checkout (optional)."""
+    from monitor.config import PROJECT_ROOT
+
+    return Path(os.environ.get("HEISHI_SEVERITY_FILE") or PROJECT_ROOT / "severity.toml")
+
+
+def load_rules(path: str | Path | None = None) -> SeverityRules:
+    """Severity rules from a TOML file; missing file means the defaults.
+
+    ```toml
+    high_volume = 500000                         # records from which a listing is high
+    sensitive_categories = ["identity", "finance", "medical"]
+    sensitive_volume = 5000                      # ... or from this many, in these categories
+    kind_floor = { source_failing = "high" }     # fixed severity for some alert kinds
+    ```"""
+    import tomllib
+
+    from monitor.errors import ConfigError
+
+    path = Path(path) if path else severity_file()
+    if not path.exists():
+        return DEFAULT_RULES
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML: {exc}") from exc
+    for key in set(raw) - RULE_KEYS:
+        raise ConfigError(
+            str(path), f"unknown key (known: {', '.join(sorted(RULE_KEYS))})", key=key
+        )
+    floors = {**DEFAULT_RULES.kind_floor, **raw.get("kind_floor", {})}
+    for kind, level in floors.items():
+        if level not in LEVELS:
+            raise ConfigError(
+                str(path), f"{kind}: {level!r} is not one of {LEVELS}", key="kind_floor"
+            )
+    return SeverityRules(
+        high_volume=int(raw.get("high_volume", DEFAULT_RULES.high_volume)),
+        sensitive_categories=frozenset(
+            raw.get("sensitive_categories", DEFAULT_RULES.sensitive_categories)
+        ),
+        sensitive_volume=int(raw.get("sensitive_volume", DEFAULT_RULES.sensitive_volume)),
+        kind_floor=floors,
+    )
 
 
 def severity(

@@ -223,3 +223,35 @@ def test_same_seller_showing_an_offer_twice_on_one_source_is_not_a_repost(db_pat
     )
     assert rows(db_path, "SELECT count(*) FROM alerts WHERE kind = 'reposted'") == [(0,)]
     assert rows(db_path, "SELECT DISTINCT cluster_id FROM listings") == [(1,)]
+
+
+def test_severity_rules_come_from_a_file(db_path, tmp_path, monkeypatch):
+    rules = tmp_path / "severity.toml"
+    rules.write_text('high_volume = 100000\nkind_floor = { source_failing = "high" }\n')
+    monkeypatch.setenv("HEISHI_SEVERITY_FILE", str(rules))
+    sweep(db_path, [listing("1", "身份证四件套", volume=300_000)])
+    sweep(db_path, [], stats={"heishi/list_page_errors": 1})
+    assert rows(db_path, "SELECT kind, severity FROM alerts ORDER BY id") == [
+        ("new", "high"),
+        ("source_failing", "high"),
+    ]
+
+
+def test_default_severity_rises_with_volume_in_sensitive_categories(db_path):
+    sweep(
+        db_path,
+        [listing("1", "身份证四件套", volume=None), listing("2", "身份证料", volume=300_000)],
+    )
+    assert rows(db_path, "SELECT severity FROM alerts ORDER BY id") == [("medium",), ("high",)]
+
+
+def test_malformed_severity_file_names_file_and_key(tmp_path):
+    import pytest
+
+    from monitor.errors import ConfigError
+    from monitor.severity import load_rules
+
+    bad = tmp_path / "severity.toml"
+    bad.write_text('kind_floor = { removed = "urgent" }\n')
+    with pytest.raises(ConfigError, match=r"severity.toml \[kind_floor\]"):
+        load_rules(bad)
