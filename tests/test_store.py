@@ -32,7 +32,9 @@ def test_an_old_store_is_upgraded_in_place_and_keeps_its_data(db_path):
     sweep(db_path, [listing("1", "身份证四件套")])
     with open_store(db_path) as store:
         assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        applied = [r[0] for r in store.conn.execute("SELECT name FROM schema_migrations ORDER BY rowid")]
+        applied = [
+            r[0] for r in store.conn.execute("SELECT name FROM schema_migrations ORDER BY rowid")
+        ]
         assert applied == [name for name, _ in MIGRATIONS]
         assert "notifications" in store.db.table_names()
         assert "evidence" in store.db["listing_versions"].columns_dict
