@@ -8,6 +8,7 @@ HEISHI_DB (default monitor.config.db_path()). The store pipeline writes through 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -36,6 +37,9 @@ class SweepRunExtension:
         settings = crawler.settings
         if not settings.getbool("HEISHI_RECORD_RUNS", True):
             raise NotConfigured("HEISHI_RECORD_RUNS is off")
+        if os.environ.get("SCRAPY_CHECK"):
+            raise NotConfigured  # `scrapy check` runs contracts: nothing to record
+
         site = getattr(crawler.spidercls, "site", None)
         if site is None:
             raise NotConfigured("not a site spider")

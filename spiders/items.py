@@ -6,6 +6,7 @@ Fields are the item dict of docs/contracts.md; `match` and `pii` are filled by t
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 import scrapy
@@ -28,6 +29,27 @@ class ListingItem(scrapy.Item):
     extra = scrapy.Field()
     match = scrapy.Field()
     pii = scrapy.Field()
+    # The page the listing was read from, for evidence (spiders.pipelines.EvidencePipeline
+    # keeps it for matched listings and removes it): never exported nor stored as is.
+    page = scrapy.Field()
+    evidence = scrapy.Field()  # the stored evidence's reference (monitor.evidence)
+
+
+# Exported by feeds (FEED_EXPORT_FIELDS): every field but the transient `page`.
+EXPORTED_FIELDS = [name for name in ListingItem.fields if name != "page"]
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """A page as the spider saw it: decoded text, its charset, a screenshot when rendered."""
+
+    url: str
+    text: str
+    encoding: str
+    fetched_at: str
+    screenshot: bytes | None = None
+    screenshot_masked: int = 0  # text nodes masked in the screenshot
+    screenshot_url: str | None = None  # the page shown (a rendered list page, for instance)
 
 
 _COUNT = re.compile(r"(\d+(?:[.,]\d+)*)\s*([万wWkKmM亿]?)")

@@ -1,4 +1,5 @@
-"""Item pipelines, one job each, in this order: mask personal data, match, store.
+"""Item pipelines, one job each, in this order: mask personal data, match, keep evidence,
+store.
 
 Masking comes first so nothing in clear reaches the matcher's output or the store
 (docs/contracts.md). The matcher and the secret are loaded once per crawl.
@@ -6,6 +7,7 @@ Masking comes first so nothing in clear reaches the matcher's output or the stor
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from scrapy.exceptions import NotConfigured
@@ -63,6 +65,56 @@ class MatchPipeline:
         item["match"] = self.matcher.match(item.get("title") or "", item.get("text") or "")
         if item["match"].alert:
             self.stats.inc_value("heishi/items_matched")
+        return item
+
+
+class EvidencePipeline:
+    """Keeps the page (personal data masked, gzip) and the screenshot of every matched listing
+    in the store's evidence folder, and puts their reference in `item["evidence"]`
+    (monitor/evidence.py). Drops the transient `item["page"]` of every item.
+
+    Settings: HEISHI_EVIDENCE (default True), HEISHI_DB."""
+
+    def __init__(self, directory: Path | None, secret: bytes, stats: Any) -> None:
+        self.directory = directory
+        self.secret = secret
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        from monitor.config import db_path, install_secret
+        from monitor.evidence import evidence_dir
+
+        settings = crawler.settings
+        directory = None
+        if settings.getbool("HEISHI_EVIDENCE", True):
+            directory = evidence_dir(db_path(settings.get("HEISHI_DB")))
+        return cls(directory, install_secret(), crawler.stats)
+
+    def process_item(self, item: Any) -> Any:
+        page = item.pop("page", None)
+        match = item.get("match")
+        if self.directory is None or page is None or not getattr(match, "alert", False):
+            return item
+        from monitor.evidence import SCREENSHOT_SUFFIX, write_blob, write_page
+
+        page_path, masked = write_page(self.directory, page.text, page.encoding, self.secret)
+        screenshot = None
+        if page.screenshot:
+            screenshot = write_blob(self.directory, page.screenshot, SCREENSHOT_SUFFIX)
+            self.stats.inc_value("heishi/evidence_screenshots")
+            self.stats.inc_value("heishi/evidence_screenshot_pii_masked", page.screenshot_masked)
+        item["evidence"] = {
+            "page": page_path,
+            "screenshot": screenshot,
+            "screenshot_url": page.screenshot_url if screenshot else None,
+            "url": page.url,
+            "fetched_at": page.fetched_at,
+            "encoding": page.encoding,
+        }
+        self.stats.inc_value("heishi/evidence_pages")
+        if masked:
+            self.stats.inc_value("heishi/evidence_pii_masked", masked)
         return item
 
 

@@ -113,3 +113,12 @@ def clean_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+_PAGELET = re.compile(r"(<code\b[^>]*>)\s*<!--(.*?)-->\s*(</code>)", re.S)
+
+
+def uncomment_pagelets(html: str) -> str:
+    """HTML shipped inside comments in `<code>` blocks (Tieba's BigPipe pagelets, which its
+    JavaScript inserts into the page), made part of the page."""
+    return _PAGELET.sub(lambda m: f"<div>{m.group(2)}</div>", html)

@@ -25,8 +25,13 @@ HEISHI_CHROMIUM = os.environ.get("HEISHI_CHROMIUM") or "/usr/bin/chromium"
 ITEM_PIPELINES = {
     "spiders.pipelines.MaskPiiPipeline": 100,
     "spiders.pipelines.MatchPipeline": 200,
+    "spiders.pipelines.EvidencePipeline": 250,
     "spiders.pipelines.StorePipeline": 300,
 }
+# Keep the page (masked, gzip) of every matched listing beside the store, and a screenshot of
+# rendered pages (monitor/evidence.py).
+HEISHI_EVIDENCE = True
+HEISHI_EVIDENCE_SCREENSHOTS = True
 EXTENSIONS = {
     "spiders.extensions.SweepRunExtension": 100,
 }
@@ -35,6 +40,11 @@ DOWNLOADER_MIDDLEWARES = {
     "spiders.encoding.FixEncodingMiddleware": 600,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.retry.BackoffRetryMiddleware": 550,
+    # A site's `proxy` (and the SOCKS5 bridge), before Scrapy's HttpProxyMiddleware (750).
+    "spiders.proxy.SiteProxyMiddleware": 740,
+    # Cookies kept between runs (a jar per source beside the store) and a site's cookies file.
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "spiders.cookies.PersistentCookiesMiddleware": 700,
 }
 
 # -- politeness ---------------------------------------------------------------------------
@@ -87,3 +97,21 @@ PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 PLAYWRIGHT_ABORT_REQUEST = "spiders.rendering.skip_heavy_resources"
 
 FEED_EXPORT_ENCODING = "utf-8"
+# `scrapy check`: callbacks' contracts run against fixture pages served locally.
+SPIDER_CONTRACTS = {"spiders.contracts.FixtureContract": 10}
+# Every item field but the transient `page` (spiders.items.EXPORTED_FIELDS).
+FEED_EXPORT_FIELDS = [
+    "site_id",
+    "url",
+    "title",
+    "text",
+    "seller",
+    "price_text",
+    "posted_at",
+    "replies",
+    "views",
+    "extra",
+    "match",
+    "pii",
+    "evidence",
+]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import urllib.request
 from urllib.parse import quote
 
 from parsel import Selector
 
+from monitor.evidence import evidence_dir, read_blob
 from tests.servers import (
     LocalServer,
     html_page,
@@ -87,7 +90,11 @@ def test_marketplace_renders_search_pages_in_chromium(tmp_path):
     with LocalServer(market_pages()) as server:
         raw = urllib.request.urlopen(f"{server.url}/search?q={quote('身份证')}").read().decode()
         run = run_crawl(
-            "fixture_market", tmp_path, sites_dir=sites, env={"FIXTURE_URL": server.url}
+            "fixture_market",
+            tmp_path,
+            sites_dir=sites,
+            env={"FIXTURE_URL": server.url},
+            db=tmp_path / "heishi.db",
         )
         hits = dict(server.hits)
     # The listings are not in the HTML a plain download sees; only a browser finds them.
@@ -109,6 +116,19 @@ def test_marketplace_renders_search_pages_in_chromium(tmp_path):
     assert run.stats["playwright/page_count"] == 2
     assert run.stats["heishi/detail_pages_gone"] == 1
     assert run.stats.get("heishi/list_page_errors", 0) == 0
+    # Evidence: the detail page as fetched, and the screenshot of the rendered search page
+    # that showed the listing (the detail page itself was plain HTTP).
+    with sqlite3.connect(tmp_path / "heishi.db") as conn:
+        row = conn.execute(
+            "SELECT v.evidence FROM listing_versions v JOIN listings l ON l.id = v.listing_id "
+            "WHERE l.site_id = '11'"
+        ).fetchone()
+    evidence = json.loads(row[0])
+    assert evidence["url"] == f"{server.url}/item/11"
+    assert evidence["screenshot"].endswith(".png")
+    assert evidence["screenshot_url"] == f"{server.url}/search?q={quote('身份证')}"
+    png = read_blob(evidence_dir(tmp_path / "heishi.db"), evidence["screenshot"])
+    assert png.startswith(b"\x89PNG")
 
 
 def test_a_search_page_that_never_finishes_rendering_is_a_list_page_error(tmp_path):

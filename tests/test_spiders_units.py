@@ -96,3 +96,31 @@ def test_dates_become_iso_8601(text, iso):
 def test_a_title_is_the_first_line_trimmed():
     assert first_line_title("\n  出售 料子 \n第二行") == "出售 料子"
     assert first_line_title("长" * 80) == "长" * 59 + "…"
+
+
+def test_feeds_export_every_item_field_but_the_transient_page():
+    from spiders import settings
+    from spiders.items import EXPORTED_FIELDS
+
+    assert settings.FEED_EXPORT_FIELDS == EXPORTED_FIELDS
+    assert "page" not in settings.FEED_EXPORT_FIELDS and "evidence" in settings.FEED_EXPORT_FIELDS
+
+
+def test_a_login_form_is_submitted_with_its_hidden_fields():
+    from spiders.kinds.login import form_fields
+
+    form = Selector(
+        """<form><input type="hidden" name="formhash" value="abc"><input name="username">
+        <input type="password" name="password"><input type="checkbox" name="remember" checked>
+        <input type="checkbox" name="spam"><select name="q"><option value="1">a</option>
+        <option value="2" selected>b</option></select>
+        <button type="submit" name="loginsubmit" value="true">登录</button></form>"""
+    ).css("form")[0]
+    assert form_fields(form) == {
+        "formhash": "abc",
+        "username": "",
+        "password": "",
+        "remember": "on",
+        "q": "2",
+        "loginsubmit": "true",
+    }

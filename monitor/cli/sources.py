@@ -1,4 +1,5 @@
-"""`heishi sources list`: the configured sources and their health."""
+"""`heishi sources list`: the configured sources and their health; `heishi sources check
+NAME`: what a site file's selectors read from the site's first page, field by field."""
 
 from __future__ import annotations
 
@@ -15,6 +16,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_option(listing)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=cmd_list)
+    check = actions.add_parser(
+        "check",
+        help="fetch a source's first page and show what would be parsed (nothing is stored)",
+    )
+    check.add_argument("name", help="the source's name (see `heishi sources list`)")
+    check.add_argument(
+        "--rows", type=int, default=3, help="listings of the first page to read (default 3)"
+    )
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(func=cmd_check)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -61,3 +72,50 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
     Console().print(table)
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from monitor.errors import HeishiError
+    from spiders.check import check_site
+
+    result = check_site(args.name, rows=args.rows)
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        _render_check(result)
+    if not result.items:
+        reasons = "; ".join(result.problems) or "no listing was read"
+        stats = result.stats
+        if stats.get("heishi/list_page_errors"):
+            hint = "the site did not answer: check its address, the network or the `proxy`"
+        elif stats.get("heishi/blocked_pages"):
+            hint = "the site wants a log-in: see `login` and `cookies_file` in docs/site-files.md"
+        else:
+            hint = "fix the selectors in the site file (docs/site-files.md) and check again"
+        raise HeishiError(
+            f"nothing parsed from {result.source} ({result.url}): {reasons}", hint=hint
+        )
+    return 0
+
+
+def _render_check(result) -> None:  # noqa: ANN001 - spiders.check.SiteCheck
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        f"[bold]{result.source}[/bold] ({result.kind}) {result.url}\n"
+        f"list page: {result.rows} item row(s); next page: {result.next_page or '-'}"
+    )
+    for problem in result.problems:
+        console.print(f"[yellow]! {problem}[/yellow]")
+    for number, item in enumerate(result.items, 1):
+        table = Table(title=f"listing {number}", title_justify="left", box=None, show_header=False)
+        table.add_column("field", style="bold", no_wrap=True)
+        table.add_column("value", overflow="fold")
+        for name, value in item.items():
+            shown = "" if value is None else str(value)
+            if name == "text" and len(shown) > 400:
+                shown = shown[:400] + f"… ({len(shown)} characters)"
+            table.add_row(name, shown if shown else "[dim]none[/dim]")
+        console.print(table)

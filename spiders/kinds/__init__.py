@@ -9,6 +9,7 @@ SPIDER_CLASSES = {
     "forum": "spiders.kinds.forum.ForumSpider",
     "marketplace": "spiders.kinds.marketplace.MarketplaceSpider",
     "channel": "spiders.kinds.channel.ChannelSpider",
+    "paste": "spiders.kinds.paste.PasteSpider",
 }
 
 

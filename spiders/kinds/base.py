@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -19,8 +20,10 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from spiders.items import ListingItem, ListingLoader, first_line_title
-from spiders.selectors import XPATH_PREFIX, first_text, select
+from spiders.items import FetchedPage, ListingItem, ListingLoader, first_line_title
+from spiders.kinds.login import LoginMixin
+from spiders.rendering import screenshot_methods, screenshot_of
+from spiders.selectors import XPATH_PREFIX, first_text, select, uncomment_pagelets
 from spiders.sites import KINDS, Site
 
 # Words of a log-in or captcha wall, checked only on pages where the content was not found
@@ -41,7 +44,13 @@ WALL_MARKERS = (
     "cf-challenge",
 )
 _PASSWORD_FIELD = "input[type=password]"
+# Where sites send a visitor they want to log in or to verify.
+_WALL_URL = re.compile(
+    r"login|logon|signin|sign_in|sign-in|logging|passport|captcha|verify|challenge|ucp\.php",
+    re.I,
+)
 _GONE = (404, 410)
+_HTTP_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
 
 
 class SiteSpider(scrapy.Spider):
@@ -59,6 +68,12 @@ class SiteSpider(scrapy.Spider):
             custom["CONCURRENT_REQUESTS_PER_DOMAIN"] = site.concurrency
         if not site.autothrottle:
             custom["AUTOTHROTTLE_ENABLED"] = False
+        if site.download_timeout is not None:
+            custom["DOWNLOAD_TIMEOUT"] = site.download_timeout
+        if not (site.render or site.render_details):
+            # No page of this site is rendered: Scrapy's own HTTP handler, so no crawl starts
+            # Playwright's driver for nothing.
+            custom["DOWNLOAD_HANDLERS"] = {"http": _HTTP_HANDLER, "https": _HTTP_HANDLER}
         class_name = cls.__name__ + "_" + re.sub(r"\W", "_", site.name)
         return type(
             class_name, (cls,), {"name": site.name, "site": site, "custom_settings": custom}
@@ -80,6 +95,8 @@ class SiteSpider(scrapy.Spider):
             # "attached": a done marker is often an empty, invisible element.
             timeout = self.settings.getint("HEISHI_RENDER_WAIT_TIMEOUT", 20_000)
             methods.append(PageMethod("wait_for_selector", wait, state="attached", timeout=timeout))
+        if self.settings.getbool("HEISHI_EVIDENCE_SCREENSHOTS", True):
+            methods += screenshot_methods()
         return {"playwright": True, "playwright_page_methods": methods}
 
     def list_request(
@@ -139,22 +156,35 @@ class SiteSpider(scrapy.Spider):
 
     def is_blocked(self, response: Response, content_found: bool) -> bool:
         """Whether `response` is a log-in or captcha wall; counts it when it is."""
+        blocked = self.looks_blocked(response, content_found)
+        if blocked:
+            self.count_blocked(response)
+        return blocked
+
+    def looks_blocked(self, response: Response, content_found: bool) -> bool:
+        """Whether `response` is a log-in or captcha wall (nothing counted)."""
         if not isinstance(response, TextResponse):
             return False
         site = self.site
         text = response.text
-        blocked = bool(select(response, site.selectors.get("blocked"))) or any(
+        if select(response, site.selectors.get("blocked")) or any(
             marker in text for marker in site.blocked_text
+        ):
+            return True
+        if content_found:
+            return False
+        # Sent elsewhere, and the address says where: a log-in or verification page.
+        if response.meta.get("redirect_urls") and _WALL_URL.search(response.url):
+            return True
+        lowered = text.lower()
+        return bool(response.css(_PASSWORD_FIELD)) or any(
+            marker in lowered for marker in WALL_MARKERS
         )
-        if not blocked and not content_found:
-            lowered = text.lower()
-            blocked = bool(response.css(_PASSWORD_FIELD)) or any(
-                marker in lowered for marker in WALL_MARKERS
-            )
-        if blocked:
-            self.crawler.stats.inc_value("heishi/blocked_pages")
-            self.logger.warning("page looks like a log-in or captcha wall: %s", response.url)
-        return blocked
+
+    def count_blocked(self, response: Response) -> None:
+        self.crawler.stats.inc_value("heishi/blocked_pages")
+        self.logger.warning("page looks like a log-in or captcha wall: %s", response.url)
+        self.note_first_error(f"{response.url} is a log-in or captcha wall")
 
     def is_removed(self, response: Response) -> bool:
         """Whether a detail page says the listing was deleted (served with HTTP 200)."""
@@ -188,13 +218,19 @@ class SiteSpider(scrapy.Spider):
         return response.urljoin(value)
 
 
-class ListingSpider(SiteSpider):
+class ListingSpider(LoginMixin, SiteSpider):
     """List pages of items, each followed to its detail page (or read in place when the
     kind has no detail pages, or an item has no link)."""
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for url in self.site.start_urls:
-            yield self.list_request(url)
+        for request in self.with_log_in(self.start_requests_list()):
+            yield request
+
+    def start_requests_list(self) -> list[scrapy.Request]:
+        urls = self.site.start_urls
+        if self.settings.getint("HEISHI_CHECK_ROWS", 0):
+            urls = urls[:1]  # `heishi sources check`: the first page only
+        return [self.list_request(url) for url in urls]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -202,13 +238,28 @@ class ListingSpider(SiteSpider):
 
     def parse_list(self, response: Response) -> Iterator[Any]:
         sel = self.site.selectors
+        if self.site.commented_html and isinstance(response, TextResponse):
+            html = uncomment_pagelets(response.text)
+            response = response.replace(body=html.encode("utf-8"), encoding="utf-8")
         rows = select(response, sel["item"]) if isinstance(response, TextResponse) else []
-        if self.is_blocked(response, content_found=bool(rows)):
+        if self.looks_blocked(response, content_found=bool(rows)):
+            if self.can_log_in():
+                # The session expired (or there was none): log in, then read this page again.
+                yield from self.log_in([self.list_request_again(response)])
+                return
+            self.count_blocked(response)
             return
         if not rows:
             self.crawler.stats.inc_value("heishi/empty_list_pages")
             self.logger.warning("no items on list page %s", response.url)
+        self.crawler.stats.inc_value("heishi/list_rows", len(rows))
+        # `heishi sources check` looks at the first few rows of the first page only.
+        sample = self.settings.getint("HEISHI_CHECK_ROWS", 0)
+        if sample:
+            rows = rows[:sample]
         details = KINDS[self.site.kind].detail_pages
+        shot, masked = screenshot_of(response.meta)
+        list_screenshot = (response.url, shot, masked) if shot else None
         for row in rows:
             link = first_text(row, sel.get("item_link"))
             url = response.urljoin(link) if link else None
@@ -226,17 +277,33 @@ class ListingSpider(SiteSpider):
                 "views": first_text(row, sel.get("item_views")),
                 "posted_at": first_text(row, sel.get("item_posted")),
                 "extra": dict(response.meta.get("listing_extra") or {}),
+                # A rendered list page's screenshot stands for listings read over plain HTTP.
+                "list_screenshot": list_screenshot,
             }
             if details and url:
-                yield self.detail_request(url, listing)
+                yield self.detail_request(self.detail_url(url, site_id, response), listing)
             else:
                 item = self.build_item(row, listing, response)
                 if item is not None:
                     yield item
         yield from self.follow_next(response)
 
+    def list_request_again(self, response: Response) -> scrapy.Request:
+        """The request for this list page once more (where it was, before any redirect)."""
+        redirects = response.meta.get("redirect_urls") or ()
+        extra = {k: response.meta[k] for k in ("listing_extra",) if k in response.meta}
+        return self.list_request(
+            redirects[0] if redirects else response.url,
+            response.request.callback,  # type: ignore[union-attr]
+            int(response.meta.get("heishi_page", 1)),
+            **extra,
+        ).replace(dont_filter=True)
+
     def follow_next(self, response: Response) -> Iterator[scrapy.Request]:
         page = int(response.meta.get("heishi_page", 1))
+        if self.settings.getint("HEISHI_CHECK_ROWS", 0):
+            self.crawler.stats.set_value("heishi/check/next_page", self.next_page(response))
+            return
         if page >= self.site.max_pages:
             return
         url = self.next_page(response)
@@ -247,6 +314,10 @@ class ListingSpider(SiteSpider):
                 else {}
             )
             yield self.list_request(url, response.request.callback, page + 1, **extra)  # type: ignore[union-attr]
+
+    def detail_url(self, link: str, site_id: str, response: Response) -> str:
+        """The address a listing is read from (paste sites read the raw text instead)."""
+        return link
 
     def parse_detail(self, response: Response) -> Iterator[ListingItem]:
         listing = response.meta["listing"]
@@ -269,10 +340,13 @@ class ListingSpider(SiteSpider):
         listing: dict[str, Any],
         response: Response,
         page: Selector | Response | None = None,
+        text: str | None = None,
     ) -> ListingItem | None:
-        """The item from a detail page (`scope` = its first post) or a list item in place."""
+        """The item from a detail page (`scope` = its first post) or a list item in place;
+        `text` when the kind read it another way (a paste's raw text)."""
         sel = self.site.selectors
-        text = first_text(scope, sel.get("text"))
+        if text is None:
+            text = first_text(scope, sel.get("text"))
         if text is None:
             if self.is_blocked(response, content_found=False):
                 return None
@@ -299,4 +373,28 @@ class ListingSpider(SiteSpider):
                 loader.add_value(field, first_text(page, sel.get(name)))
             loader.add_value(field, listing.get(field))
         loader.add_value("extra", listing.get("extra") or {})
-        return loader.load_item()
+        item = loader.load_item()
+        item["page"] = fetched_page(response, listing.get("list_screenshot"))
+        return item
+
+
+def fetched_page(
+    response: Response, list_screenshot: tuple[str, bytes, int] | None = None
+) -> FetchedPage | None:
+    """The page an item was read from, as evidence; its screenshot when it was rendered,
+    else the screenshot of the rendered list page that led to it."""
+    if not isinstance(response, TextResponse):
+        return None
+    screenshot, masked = screenshot_of(response.meta)
+    screenshot_url = response.url if screenshot else None
+    if screenshot is None and list_screenshot is not None:
+        screenshot_url, screenshot, masked = list_screenshot
+    return FetchedPage(
+        url=response.url,
+        text=response.text,
+        encoding=response.encoding,
+        fetched_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        screenshot=screenshot,
+        screenshot_masked=masked,
+        screenshot_url=screenshot_url,
+    )

@@ -26,6 +26,18 @@ class Schedule:
     text: str = ""
 
 
+@dataclass(frozen=True)
+class Login:
+    """A form log-in: credentials come from environment variables, never from the file."""
+
+    url: str
+    username_env: str
+    password_env: str
+    form_selector: str = "xpath://form[.//input[@type='password']]"
+    username_field: str | None = None  # default: the form's first text or email input
+    password_field: str | None = None  # default: the form's password input
+
+
 class Where:
     """The file being read and a way to find a key's line in it, for error messages."""
 
@@ -154,3 +166,53 @@ def expand_env(
     if isinstance(value, dict):
         return {k: expand_env(v, env, where, k, key) for k, v in value.items()}
     return value
+
+
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def as_proxy(value: str, where: Where) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in _PROXY_SCHEMES or not parts.hostname or not parts.port:
+        raise where.error(
+            "proxy",
+            f"{value!r} is not a proxy address like socks5h://127.0.0.1:9050 or "
+            "http://127.0.0.1:8118",
+        )
+    return value
+
+
+def is_onion(url: str | None) -> bool:
+    """Whether `url` is a Tor hidden service."""
+    host = urlsplit(url or "").hostname or ""
+    return host.endswith(".onion")
+
+
+_LOGIN_KEYS = {
+    "url",
+    "username_env",
+    "password_env",
+    "form_selector",
+    "username_field",
+    "password_field",
+}
+
+
+def as_login(value: Any, where: Where) -> Login:
+    if not isinstance(value, dict):
+        raise where.error("login", "must be a table: { url = ..., username_env = ..., ... }")
+    unknown = sorted(set(value) - _LOGIN_KEYS)
+    if unknown:
+        raise where.error(unknown[0], "unknown key", "login")
+    for key in ("url", "username_env", "password_env"):
+        if key not in value:
+            raise where.error("login", f"needs {key}")
+    fields = {k: as_string(v, where, k, "login") for k, v in value.items()}
+    as_url(fields["url"], where, "login")
+    for key in ("username_env", "password_env"):
+        if not _ENV_NAME.match(fields[key]):
+            raise where.error(key, f"{fields[key]!r} is not an environment variable name", "login")
+    if "form_selector" in fields:
+        as_selector(fields["form_selector"], where, "form_selector", "login")
+    return Login(**fields)

@@ -18,16 +18,20 @@ from urllib.parse import urlsplit
 
 from monitor.errors import SiteFileError
 from spiders.sites.checks import (
+    Login,
     Schedule,
     Where,
     as_bool,
     as_int,
+    as_login,
+    as_proxy,
     as_schedule,
     as_selector,
     as_string,
     as_strings,
     as_url,
     expand_env,
+    is_onion,
     type_name,
 )
 from spiders.sites.presets import KINDS, PRESETS, SELECTOR_NAMES
@@ -63,6 +67,12 @@ class Site:
     id_pattern: str | None = None
     removed_text: tuple[str, ...] = ()
     blocked_text: tuple[str, ...] = ()
+    commented_html: bool = False
+    raw_url: str | None = None
+    proxy: str | None = None
+    download_timeout: float | None = None
+    login: Login | None = None
+    cookies_file: Path | None = None
 
     @property
     def url(self) -> str | None:
@@ -107,6 +117,12 @@ _KEYS = {
     "id_pattern",
     "removed_text",
     "blocked_text",
+    "commented_html",
+    "raw_url",
+    "proxy",
+    "download_timeout",
+    "login",
+    "cookies_file",
 }
 
 
@@ -246,6 +262,39 @@ def _build(raw: dict[str, Any], where: Where) -> Site:
             values[key] = as_strings(raw[key], where, key)
         elif preset:
             values[key] = getattr(preset, key)
+    if "commented_html" in raw:
+        values["commented_html"] = as_bool(raw["commented_html"], where, "commented_html")
+    elif preset:
+        values["commented_html"] = preset.commented_html
+    raw_url = raw.get("raw_url", preset.raw_url if preset else None)
+    if raw_url is not None:
+        raw_url = as_string(raw_url, where, "raw_url")
+        if "{id}" not in raw_url:
+            raise where.error("raw_url", "must contain {id} where the paste's id goes")
+        if not raw_url.startswith("/"):
+            as_url(raw_url, where, "raw_url")
+        values["raw_url"] = raw_url
+    if kind == "paste" and "raw_url" not in values and "text" not in selectors:
+        raise where.error("raw_url", "a paste site needs raw_url (or a `text` selector)")
+    if "download_timeout" in raw:
+        timeout = raw["download_timeout"]
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise where.error("download_timeout", "must be a number of seconds above 0")
+        values["download_timeout"] = float(timeout)
+    if "proxy" in raw:
+        values["proxy"] = as_proxy(as_string(raw["proxy"], where, "proxy"), where)
+    onion = [u for u in (*values.get("start_urls", ()), values.get("search_url")) if is_onion(u)]
+    if onion and "proxy" not in values:
+        raise where.error(
+            "start_urls" if "start_urls" in raw else "search_url",
+            f"{onion[0]} is a hidden service: set proxy (Tor's socks5h://127.0.0.1:9050 "
+            "or privoxy's http://127.0.0.1:8118)",
+        )
+    if "login" in raw:
+        values["login"] = as_login(raw["login"], where)
+    if "cookies_file" in raw:
+        cookies = Path(as_string(raw["cookies_file"], where, "cookies_file")).expanduser()
+        values["cookies_file"] = cookies if cookies.is_absolute() else where.path.parent / cookies
     return Site(**values)
 
 

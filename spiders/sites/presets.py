@@ -53,6 +53,7 @@ KINDS: dict[str, KindSpec] = {
     "channel": KindSpec(
         "channel", required=("item", "text"), default_preset="telegram", detail_pages=False
     ),
+    "paste": KindSpec("paste", required=("item", "item_link"), default_preset="pastebin"),
 }
 
 
@@ -63,6 +64,9 @@ class Preset:
     id_pattern: str | None = None
     removed_text: tuple[str, ...] = ()
     blocked_text: tuple[str, ...] = ()
+    # List pages that ship their HTML inside comments (Tieba's BigPipe pagelets).
+    commented_html: bool = False
+    raw_url: str | None = None  # paste sites: where a paste's raw text is, `{id}` for its id
 
 
 PRESETS: dict[str, Preset] = {
@@ -88,6 +92,86 @@ PRESETS: dict[str, Preset] = {
         id_pattern=r"(?:[?&]tid=|thread-)(\d+)",
         removed_text=("指定的主题不存在或已被删除", "指定的主題不存在或已被刪除"),
         blocked_text=("您需要先登录才能继续本操作", "您需要先登錄才能繼續本操作"),
+    ),
+    # phpBB 3 (prosilver): viewforum.php board pages and viewtopic.php topic pages.
+    "phpbb": Preset(
+        kinds=("forum",),
+        selectors={
+            # Announcements have a board block of their own; stickies and topics follow.
+            "item": (
+                "div.forumbg:not(.announcement) ul.topiclist li.row dl",
+                "ul.topiclist li.row dl",
+            ),
+            "item_link": ("a.topictitle::attr(href)",),
+            "item_title": ("a.topictitle",),
+            "item_author": ("div.topic-poster a.username", "a.username-coloured", "a.username"),
+            "item_replies": ("dd.posts",),
+            "item_views": ("dd.views",),
+            "item_posted": ("div.topic-poster time::attr(datetime)", "time::attr(datetime)"),
+            "next_page": (
+                "a.button[rel=next]::attr(href)",
+                "li.next a::attr(href)",
+                "a[rel=next]::attr(href)",
+            ),
+            "title": ("h2.topic-title a", "h2.topic-title", "h2 a"),
+            "post": ("div.post[id^=p]", "div.post"),
+            "text": ("div.postbody div.content",),
+            "author": (
+                "dl.postprofile a.username",
+                "dl.postprofile a.username-coloured",
+                "p.author a.username",
+                "p.author strong",
+            ),
+            "posted": ("p.author time::attr(datetime)", "p.author"),
+        },
+        id_pattern=r"[?&;]t=(\d+)",
+        removed_text=("The requested topic does not exist.", "所请求的主题不存在"),
+        blocked_text=(
+            "The board requires you to be registered and logged in",
+            "You must be registered and logged in",
+            "你需要注册并登录",
+        ),
+    ),
+    # Baidu Tieba style boards: /f?kw= thread lists and /p/<id> thread pages.
+    "tieba": Preset(
+        kinds=("forum",),
+        selectors={
+            # Sticky threads (thread_top) are the board's rules, not listings.
+            "item": ("li.j_thread_list:not(.thread_top)", "li.j_thread_list"),
+            "item_link": ("a.j_th_tit::attr(href)",),
+            "item_id": ("::attr(data-tid)",),
+            "item_title": ("a.j_th_tit",),
+            "item_author": ("a.frs-author-name", "span.tb_icon_author a"),
+            "item_replies": ("span.threadlist_rep_num",),
+            "item_posted": ("span.is_show_create_time",),
+            "next_page": ("a.next.pagination-item::attr(href)",),
+            "title": ("h3.core_title_txt", "h1.core_title_txt", ".core_title_txt"),
+            "post": ("div.l_post",),
+            "text": ("div.d_post_content",),
+            "author": ("a.p_author_name", "li.d_name a"),
+            "posted": (
+                "xpath:(.//span[contains(@class, 'tail-info')][contains(., ':')])[last()]",
+                "xpath:(.//span[contains(@class, 'tail-info')])[last()]",
+            ),
+        },
+        id_pattern=r"/p/(\d+)",
+        removed_text=("该贴已被删除", "該貼已被刪除", "该帖已被删除"),
+        blocked_text=("百度安全验证",),
+        commented_html=True,
+    ),
+    # A paste site's archive (pastebin.com/archive markup): links to pastes, each read raw.
+    "pastebin": Preset(
+        kinds=("paste",),
+        selectors={
+            "item": ("xpath://table[contains(@class, 'maintable')]//tr[td/a]",),
+            "item_link": ("td:first-child a::attr(href)",),
+            "item_title": ("td:first-child a",),
+            "item_posted": ("td:nth-child(2)",),
+            "blocked": ("#challenge-form",),
+        },
+        id_pattern=r"/([A-Za-z0-9]{4,})/?$",
+        removed_text=("This page is no longer available",),
+        raw_url="/raw/{id}",
     ),
     # Telegram's public channel preview, t.me/s/<channel>.
     "telegram": Preset(
