@@ -48,14 +48,18 @@ def secret_path() -> Path:
 
 def install_secret() -> bytes:
     """The key for hashing personal data; created once per install with mode 0600."""
-    path = secret_path()
+    return key_file(secret_path())
+
+
+def key_file(path: Path) -> bytes:
+    """A random 32-byte key kept in `path`, created once with mode 0600."""
     try:
         return bytes.fromhex(path.read_text().strip())
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
-    # O_EXCL: two processes starting at once must agree on one secret.
+    # O_EXCL: two processes starting at once must agree on one key.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

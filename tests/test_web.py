@@ -18,15 +18,9 @@ import pytest
 
 from monitor.ingest import SweepRecorder
 from monitor.match_result import Contact, Extraction, MatchResult, Price, TermHit, Volume
+from spiders.settings import PLAYWRIGHT_LAUNCH_OPTIONS
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+CHROMIUM_ARGS = PLAYWRIGHT_LAUNCH_OPTIONS["args"]
 PASSWORDS = {"ada": "admin-pass-1", "rita": "review-pass-1", "vic": "viewer-pass-1"}
 HOSTILE_TITLE = '出售 身份证 <script>window.__xss = 1; alert("t")</script> 四件套'
 HOSTILE_TEXT = '身份证 四件套 <img src=x onerror="window.__xss = 2; alert(2)"> 联系 @evil'

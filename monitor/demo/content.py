@@ -24,24 +24,10 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
+from monitor.keywords import CATEGORIES  # noqa: F401  (re-exported for the demo tests)
+
 SITES = ("forum", "market", "channel")
 DAYS = (1, 2, 3)
-CATEGORIES = (
-    "identity",
-    "finance",
-    "telecom",
-    "logistics",
-    "travel",
-    "vehicle",
-    "medical",
-    "education_jobs",
-    "real_estate",
-    "platform",
-    "corporate",
-    "accounts",
-    "traffic",
-    "scraping",
-)
 CHANGE_FIELDS = ("price", "volume", "title", "text")
 # The calendar date each demo day's sweep pretends to run on.
 DAY_DATES = {1: datetime(2026, 11, 20), 2: datetime(2026, 11, 21), 3: datetime(2026, 11, 22)}

@@ -69,20 +69,9 @@ def web_secret(db_path: Path) -> bytes:
     explicit = os.environ.get("HEISHI_WEB_SECRET")
     if explicit:
         return explicit.encode("utf-8")
-    path = db_path.parent / f"{db_path.stem}-web.key"
-    try:
-        return bytes.fromhex(path.read_text().strip())
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    try:  # O_EXCL: two servers starting at once agree on one key
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return bytes.fromhex(path.read_text().strip())
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return bytes.fromhex(key)
+    from monitor.config import key_file
+
+    return key_file(db_path.parent / f"{db_path.stem}-web.key")
 
 
 # --- sessions and CSRF -------------------------------------------------------------------
