@@ -3,11 +3,48 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "heishi.db"
+
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_vars(text: str, env: Mapping[str, str], missing: Callable[[str], Exception]) -> str:
+    """`${VAR}` and `${VAR:-default}` (default when unset or empty, as in the shell) in a
+    string from a data file; `$${` is a literal `${`. `missing(name)` is the error raised for
+    a variable that is unset and has no default."""
+
+    def replace(found: re.Match[str]) -> str:
+        name, default = found.group(1), found.group(2)
+        current = env.get(name)
+        if current:
+            return current
+        if default is not None:
+            return default
+        if current is not None:  # set but empty, and no default
+            return current
+        raise missing(name)
+
+    return _ENV_REFERENCE.sub(replace, text.replace("$${", "\0")).replace("\0", "${")
+
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def duration_seconds(text: str) -> int | None:
+    """Seconds in a duration written in a data file (`90s`, `30m`, `2h`, `1d`, `1h30m`), or
+    None when it is not one."""
+    found = _DURATION.match(text.strip()) if text and text.strip() else None
+    if not found or not any(found.groups()):
+        return None
+    days, hours, minutes, seconds = (int(g or 0) for g in found.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 
 
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -27,12 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor.config import PROJECT_ROOT
+from monitor.config import PROJECT_ROOT, duration_seconds, expand_vars
 from monitor.errors import ConfigError
 
 SEVERITIES = ("low", "medium", "high", "critical")
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 ROUTE_KEYS = {"name", "urls", "min_severity", "kinds", "categories", "brands_only", "digest"}
 SETTING_KEYS = {"max_attempts", "backoff", "backoff_max"}
 
@@ -80,14 +78,6 @@ def notify_file() -> Path:
     return Path(os.environ.get("HEISHI_NOTIFY_FILE") or PROJECT_ROOT / "notify.toml")
 
 
-def parse_duration(text: str) -> int | None:
-    found = _DURATION.match(text.strip()) if text else None
-    if not found or not any(found.groups()):
-        return None
-    days, hours, minutes, seconds = (int(g or 0) for g in found.groups())
-    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
-
-
 def load_notify_config(path: str | Path | None = None) -> NotifyConfig:
     """The routes in `path` (default notify_file()); no file means no routes."""
     path = Path(path) if path else notify_file()
@@ -125,7 +115,7 @@ def load_notify_config(path: str | Path | None = None) -> NotifyConfig:
         if severity not in SEVERITIES:
             raise fail(f"min_severity must be one of {', '.join(SEVERITIES)}", "min_severity")
         digest = spec.get("digest")
-        digest_seconds = parse_duration(digest) if digest else None
+        digest_seconds = duration_seconds(digest) if digest else None
         if digest and not digest_seconds:
             raise fail(f"digest {digest!r} is not a duration such as 30m, 1h, 1d", "digest")
         routes.append(
@@ -151,12 +141,10 @@ def load_notify_config(path: str | Path | None = None) -> NotifyConfig:
 
 
 def _expand(url: str, path: Path) -> str:
-    def value(found: re.Match[str]) -> str:
-        name, default = found.group(1), found.group(2)
-        if name in os.environ:
-            return os.environ[name]
-        if default is not None:
-            return default
-        raise NotifyConfigError(str(path), f"environment variable {name} is not set", key="urls")
-
-    return _ENV.sub(value, url)
+    return expand_vars(
+        url,
+        os.environ,
+        lambda name: NotifyConfigError(
+            str(path), f"environment variable {name} is not set", key="urls"
+        ),
+    )

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from monitor.config import duration_seconds, expand_vars
 from monitor.errors import SiteFileError
 from spiders.selectors import check_selector
 
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_INTERVAL = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
 
 
@@ -125,13 +124,11 @@ def as_schedule(value: Any, where: Where) -> Schedule:
         raise where.error("schedule", "needs exactly one of interval or cron")
     if "interval" in value:
         text = as_string(value["interval"], where, "interval", "schedule").strip()
-        found = _INTERVAL.match(text)
-        if not text or not found or not any(found.groups()):
+        seconds = duration_seconds(text)
+        if seconds is None:
             raise where.error(
                 "interval", f"{text!r} is not an interval like 30m, 2h, 1d", "schedule"
             )
-        d, h, m, s = (int(g or 0) for g in found.groups())
-        seconds = ((d * 24 + h) * 60 + m) * 60 + s
         if seconds <= 0:
             raise where.error("interval", "must be longer than zero", "schedule")
         return Schedule(interval_seconds=seconds, text=text)
@@ -147,20 +144,11 @@ def expand_env(
 ) -> Any:
     """`${VAR}` and `${VAR:-default}` in every string of a value (`$${` is a literal `${`)."""
     if isinstance(value, str):
-
-        def replace(found: re.Match[str]) -> str:
-            name, default = found.group(1), found.group(2)
-            current = env.get(name)
-            if current:
-                return current
-            if default is not None:
-                return default
-            if current is not None:  # set but empty, and no default
-                return current
-            raise where.error(key, f"environment variable {name} is not set", table)
-
-        escaped = value.replace("$${", "\0")
-        return _ENV.sub(replace, escaped).replace("\0", "${")
+        return expand_vars(
+            value,
+            env,
+            lambda name: where.error(key, f"environment variable {name} is not set", table),
+        )
     if isinstance(value, list):
         return [expand_env(v, env, where, key, table) for v in value]
     if isinstance(value, dict):
