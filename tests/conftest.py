@@ -24,3 +24,24 @@ def store(db_path):
 
     with open_store(db_path) as opened:
         yield opened
+
+
+@pytest.fixture(scope="module")
+def demo_sites():
+    """The three demo sites on free ports, on day 1, for the tests of one module."""
+    from monitor.demo.sites import DemoSites
+
+    with DemoSites(day=1) as running:
+        yield running
+
+
+@pytest.fixture
+def demo_day(demo_sites):
+    """Call with a day number to switch every demo site to it; back to day 1 afterwards."""
+
+    def switch(number: int):
+        demo_sites.set_day(number)
+        return demo_sites
+
+    yield switch
+    demo_sites.set_day(1)

@@ -20,21 +20,13 @@ from monitor.demo.sites import DemoSites
 
 
 @pytest.fixture(scope="module")
-def sites():
-    with DemoSites(day=1) as running:
-        yield running
+def sites(demo_sites):
+    return demo_sites
 
 
 @pytest.fixture
-def day(sites):
-    """Call with a day number to switch every site to it."""
-
-    def switch(number: int) -> DemoSites:
-        sites.set_day(number)
-        return sites
-
-    yield switch
-    sites.set_day(1)
+def day(demo_day):
+    return demo_day
 
 
 def get(url: str) -> tuple[int, dict[str, str], bytes]:

@@ -13,25 +13,18 @@ import pytest
 from parsel import Selector
 
 from monitor.demo import content
-from monitor.demo.sites import DemoSites
 from spiders.selectors import clean_text
 from tests.servers import run_crawl
 
 
 @pytest.fixture(scope="module")
-def sites():
-    with DemoSites(day=1) as running:
-        yield running
+def sites(demo_sites):
+    return demo_sites
 
 
 @pytest.fixture
-def day(sites):
-    def switch(number: int) -> DemoSites:
-        sites.set_day(number)
-        return sites
-
-    yield switch
-    sites.set_day(1)
+def day(demo_day):
+    return demo_day
 
 
 def expected(site: str, day: int) -> dict[str, content.Entry]:
