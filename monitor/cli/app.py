@@ -14,10 +14,16 @@ COMMAND_MODULES = (
     "monitor.cli.run",
     "monitor.cli.alerts",
     "monitor.cli.review",
+    "monitor.cli.search",
+    "monitor.cli.lookup",
+    "monitor.cli.export",
+    "monitor.cli.retrohunt",
     "monitor.cli.notify",
     "monitor.cli.sources",
     "monitor.cli.keywords",
     "monitor.cli.web",
+    "monitor.cli.datasette",
+    "monitor.cli.distributed",
     "monitor.cli.bench",
 )
 
