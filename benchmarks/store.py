@@ -41,6 +41,7 @@ def build_store(path: Path, listings: int, versions: int) -> None:
     )
     conn.execute("COMMIT")
     rng = random.Random(1)
+    ids = _IdBlocks()
     chunk = 50_000
     for start in range(0, listings, chunk):
         conn.execute("BEGIN")
@@ -48,9 +49,12 @@ def build_store(path: Path, listings: int, versions: int) -> None:
         version_rows = []
         for n in range(start, min(listings, start + chunk)):
             state = _state(n, rng.randint(100, 9000))
-            rows.append((n + 1, f"source{n % SOURCES}", str(n), *state.values(), versions))
+            # Listings of all sources arrive interleaved, as they do over months of sweeps;
+            # ids come from heishi's own per-source blocks.
+            listing_id = ids.take(f"source{n % SOURCES}")
+            rows.append((listing_id, f"source{n % SOURCES}", str(n), *state.values(), versions))
             for v in range(1, versions + 1):
-                version_rows.append((n + 1, v, 1, "2026-01-01T00:00:00Z", *state.values()))
+                version_rows.append((listing_id, v, 1, "2026-01-01T00:00:00Z", *state.values()))
         columns = ", ".join(_state(0, 0))
         conn.executemany(
             f"INSERT INTO listings (id, source, site_id, {columns}, version, status, first_seen, "
@@ -66,7 +70,33 @@ def build_store(path: Path, listings: int, versions: int) -> None:
         conn.execute("COMMIT")
         print(f"  built {min(listings, start + chunk):,} listings", end="\r", flush=True)
     print()
+    conn.executemany(
+        "UPDATE sources SET listing_id_next = ?, listing_id_end = ?, listing_id_block = ? "
+        "WHERE name = ?",
+        [(*block, name) for name, block in ids.blocks.items()],
+    )
     conn.close()
+
+
+class _IdBlocks:
+    """heishi's listing id allocation (monitor/store/listing_ids.py), replayed in memory so
+    the big store is laid out exactly as heishi would have written it."""
+
+    def __init__(self) -> None:
+        self.blocks: dict[str, list[int]] = {}  # source -> [next, end, size]
+        self.top = 0
+
+    def take(self, source: str) -> int:
+        from monitor.store.listing_ids import next_block_size
+
+        block = self.blocks.get(source)
+        if block is None or block[0] >= block[1]:
+            size = next_block_size(block[2] if block else None)
+            block = [self.top + 1, self.top + 1 + size, size]
+            self.top += size
+            self.blocks[source] = block
+        block[0] += 1
+        return block[0] - 1
 
 
 def _state(n: int, price: int) -> dict:
@@ -120,7 +150,7 @@ def main() -> None:
 
     cache = HERE / ".cache"
     cache.mkdir(exist_ok=True)
-    db = cache / f"store-{args.listings}-{args.versions_per_listing}.db"
+    db = cache / f"store-{args.listings}-{args.versions_per_listing}-blocks.db"
     if not db.exists():
         print(
             f"building {db} ({args.listings:,} listings, {args.listings * args.versions_per_listing:,} versions)"

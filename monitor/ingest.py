@@ -22,6 +22,9 @@ from monitor.store import Store, open_store, utc_now
 
 log = logging.getLogger(__name__)
 
+# The columns of a stored listing that a sweep reads for every listing it sees.
+_KEY_COLUMNS = ("id", "content_hash", "status", "missing_sweeps")
+
 
 def failures_before_alert() -> int:
     """Failed runs in a row before a source_failing alert: $HEISHI_FAILURES_BEFORE_ALERT,
@@ -116,8 +119,12 @@ class SweepRecorder:
         now = utc_now()
         raised: list[int | None] = []
         with store.transaction():
-            current = store.listings_by_keys(self.source, [str(i["site_id"]) for i in batch])
+            # Only what tells whether a listing changed; the full row just for those that did.
+            current = store.listings_by_keys(
+                self.source, [str(i["site_id"]) for i in batch], _KEY_COLUMNS
+            )
             unchanged: list[int] = []
+            revive: list[int] = []  # unchanged, but missed by a sweep since: live again
             for item in batch:
                 site_id = str(item["site_id"])
                 state = changes.listing_state(item)
@@ -125,12 +132,15 @@ class SweepRecorder:
                 if row is not None and row["content_hash"] == state["content_hash"]:
                     if row["status"] != "removed":
                         unchanged.append(row["id"])
+                        if row["missing_sweeps"]:
+                            revive.append(row["id"])
                         self.counts["unchanged"] += 1
                         continue
+                full = store.listing(row["id"]) if row is not None else None
                 match = changes.as_dict(item.get("match")) or {}
-                raised += self._apply(site_id, row, state, match, item, now)
+                raised += self._apply(site_id, full, state, match, item, now)
                 current[site_id] = store.listing_by_key(self.source, site_id)
-            store.touch_listings(unchanged, self.run_id, now)
+            store.touch_listings(unchanged, self.run_id, now, revive)
         self.recorded += len(batch)
         alert_ids = [a for a in raised if a is not None]
         self.alert_ids += alert_ids
@@ -164,7 +174,7 @@ class SweepRecorder:
         if was_removed:
             self.counts["relisted"] += 1
         if current["content_hash"] == state["content_hash"]:  # back, unchanged
-            store.touch_listings([listing_id], self.run_id, now)
+            store.touch_listings([listing_id], self.run_id, now, revive=[listing_id])
             if state["matched"]:
                 version_id = store.current_version_id(listing_id)
                 return [self._alert("relisted", listing_id, version_id, state, match, now)]

@@ -90,13 +90,18 @@ def link_reposts(
         return []
     bands = found.bands()
     categories = set(json.loads(state.get("categories") or "[]"))
-    duplicates = []
+    candidates = []
     for candidate in store.signature_candidates(listing_id, bands):  # type: ignore[attr-defined]
         theirs = set(json.loads(candidate["categories"] or "[]"))
         if categories and theirs and not categories & theirs:
             continue  # same template, different goods: not the same offer
-        if found.similarity(Signature.from_bytes(candidate["signature"])) >= threshold:
-            duplicates.append(candidate)
+        candidates.append(candidate)
+    duplicates = []
+    if candidates:
+        # All candidates at once: one array comparison instead of one per candidate.
+        theirs = np.frombuffer(b"".join(c["signature"] for c in candidates), dtype="<u4")
+        agree = (theirs.reshape(len(candidates), NUM_PERM) == found.values).mean(axis=1)
+        duplicates = [c for c, share in zip(candidates, agree, strict=True) if share >= threshold]
     store.save_signature(listing_id, version_id, found.to_bytes(), bands)  # type: ignore[attr-defined]
     if not duplicates:
         return []

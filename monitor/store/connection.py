@@ -12,7 +12,16 @@ from pathlib import Path
 import sqlite_utils
 
 from monitor.errors import StoreError
-from monitor.store import alerts, clusters, listings, operations, outbox, review, runs
+from monitor.store import (
+    alerts,
+    clusters,
+    listing_ids,
+    listings,
+    operations,
+    outbox,
+    review,
+    runs,
+)
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.schema import migrate
 
@@ -27,6 +36,7 @@ def busy_timeout_ms() -> int:
 class Store(
     runs.RunQueries,
     listings.ListingQueries,
+    listing_ids.ListingIdQueries,
     alerts.AlertQueries,
     outbox.OutboxQueries,
     review.ReviewQueries,

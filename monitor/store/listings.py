@@ -36,15 +36,17 @@ class ListingQueries:
     def insert_listing(
         self: Store, source: str, site_id: str, state: dict[str, Any], run_id: int, now: str
     ) -> int:
-        columns = ["source", "site_id", *STATE_COLUMNS, "status", "first_seen", "last_seen"]
-        values = [source, site_id, *(state.get(c) for c in STATE_COLUMNS), "live", now, now]
+        listing_id = self.next_listing_id(source)  # clustered by source: see listing_ids.py
+        columns = ["id", "source", "site_id", *STATE_COLUMNS, "status", "first_seen", "last_seen"]
+        values = [listing_id, source, site_id, *(state.get(c) for c in STATE_COLUMNS)]
+        values += ["live", now, now]
         columns += ["last_run_id", "missing_sweeps", "version"]
         values += [run_id, 0, 1]
-        cursor = self.conn.execute(
+        self.conn.execute(
             f"INSERT INTO listings ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             values,
         )
-        return int(cursor.lastrowid)
+        return listing_id
 
     def insert_version(
         self: Store,
@@ -78,30 +80,35 @@ class ListingQueries:
             (*(state.get(c) for c in STATE_COLUMNS), version, now, run_id, listing_id),
         )
 
-    def touch_listings(self: Store, listing_ids: list[int], run_id: int, now: str) -> None:
-        """Seen again unchanged: last_seen only (and back to live if it had been removed).
-        The hot path of a sweep: it sets as few columns (and so indexes) as it can."""
+    def touch_listings(
+        self: Store, listing_ids: list[int], run_id: int, now: str, revive: Iterable[int] = ()
+    ) -> None:
+        """Seen again unchanged: last_seen only. `revive` are those of them that had been
+        missed or removed, and are live again. The hot path of a sweep: it sets as few
+        columns (and so indexes) as it can."""
         self.conn.executemany(
             "UPDATE listings SET last_seen = ?, last_run_id = ? WHERE id = ?",
             [(now, run_id, listing_id) for listing_id in listing_ids],
         )
         self.conn.executemany(
             "UPDATE listings SET missing_sweeps = 0, status = 'live', removed_at = NULL "
-            "WHERE id = ? AND (missing_sweeps != 0 OR status != 'live')",
-            [(listing_id,) for listing_id in listing_ids],
+            "WHERE id = ?",
+            [(listing_id,) for listing_id in revive],
         )
 
     def listings_by_keys(
-        self: Store, source: str, site_ids: list[str]
+        self: Store, source: str, site_ids: list[str], columns: Iterable[str] = ("*",)
     ) -> dict[str, dict[str, Any]]:
-        """The current rows of these listings of `source`, by site id."""
+        """The current rows of these listings of `source`, by site id (only `columns`, and
+        site_id, when given: a sweep reads just what tells it whether a listing changed)."""
         found: dict[str, dict[str, Any]] = {}
         unique = list(dict.fromkeys(site_ids))
+        wanted = ", ".join(dict.fromkeys(["site_id", *columns]))
         for start in range(0, len(unique), 500):
             chunk = unique[start : start + 500]
             for row in rows.many(
                 self.conn,
-                f"SELECT * FROM listings WHERE source = ? AND site_id IN "
+                f"SELECT {wanted} FROM listings WHERE source = ? AND site_id IN "
                 f"({', '.join('?' * len(chunk))})",
                 (source, *chunk),
             ):

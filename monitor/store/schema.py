@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from monitor.store.clusters import migrate_0005_clusters
+from monitor.store.listing_ids import migrate_0007_listing_id_blocks
 from monitor.store.operations import migrate_0003_schedule
 from monitor.store.review import review_migration
 
@@ -274,6 +275,7 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0003_schedule", migrate_0003_schedule),
     ("0004_review", review_migration),
     ("0005_clusters", migrate_0005_clusters),
+    ("0007_listing_id_blocks", migrate_0007_listing_id_blocks),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

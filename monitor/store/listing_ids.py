@@ -1,0 +1,65 @@
+"""Listing ids handed out in blocks per source, so one source's listings sit together on disk.
+
+`listings` is a rowid table: rows are stored in id order. With one global counter, a source's
+listings end up scattered across the whole table (every other source's new listings are
+interleaved), and a sweep that touches 10,000 of them dirties almost as many pages. Giving each
+source runs of consecutive ids keeps its rows, and their index entries, on few pages, which is
+what makes the hot path of a sweep (unchanged listings: `last_seen` only) cheap on a big store.
+
+Blocks start small and double while the source keeps growing (256 ids, then 512, ... up to
+65,536), so a small source wastes few ids and a big one needs few blocks. Ids stay plain
+integers and keep their meaning everywhere else; only their order says "same source".
+Allocation happens inside the caller's write transaction, so concurrent writers never share a
+block.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from monitor.store.connection import Store
+
+FIRST_BLOCK = 256
+LARGEST_BLOCK = 65_536
+
+
+def next_block_size(previous: int | None) -> int:
+    """The size of a source's next block of ids, given the size of its last one."""
+    if not previous:
+        return FIRST_BLOCK
+    return min(LARGEST_BLOCK, previous * 2)
+
+
+def migrate_0007_listing_id_blocks(store: Store) -> None:
+    """Each source remembers its current block: the next id to give and where it ends."""
+    db = store.db
+    for column in ("listing_id_next", "listing_id_end", "listing_id_block"):
+        db["sources"].add_column(column, int)
+
+
+class ListingIdQueries:
+    """Methods of Store that hand out listing ids."""
+
+    def next_listing_id(self: Store, source: str) -> int:
+        """A fresh listing id for `source`, from its current block or a new one."""
+        conn = self.conn
+        row = conn.execute(
+            "SELECT listing_id_next, listing_id_end, listing_id_block FROM sources WHERE name = ?",
+            (source,),
+        ).fetchone()
+        following, end, block = row if row else (None, None, None)
+        if following is None or end is None or following >= end:
+            # A new block past every id in use and every block already handed out.
+            top = conn.execute(
+                "SELECT max(coalesce((SELECT max(id) FROM listings), 0), "
+                "coalesce((SELECT max(listing_id_end) - 1 FROM sources), 0))"
+            ).fetchone()[0]
+            block = next_block_size(block)
+            following, end = top + 1, top + 1 + block
+        conn.execute(
+            "UPDATE sources SET listing_id_next = ?, listing_id_end = ?, listing_id_block = ? "
+            "WHERE name = ?",
+            (following + 1, end, block, source),
+        )
+        return int(following)
