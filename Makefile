@@ -5,9 +5,9 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup chromium lint bench clean
+.PHONY: demo test setup chromium redis lint bench clean
 
-setup: $(STAMP) chromium
+setup: $(STAMP) chromium redis
 
 # Reinstall only when the project's dependencies change, so the second run takes seconds.
 $(STAMP): pyproject.toml
@@ -20,15 +20,24 @@ $(STAMP): pyproject.toml
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
+# Distributed crawling's tests start a real redis-server (the binary only; no service is used).
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
+
 demo: setup
 	$(VENV)/bin/heishi demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check monitor spiders tests
-	$(VENV)/bin/ruff format --check monitor spiders tests
+	$(VENV)/bin/ruff check monitor spiders tests benchmarks
+	$(VENV)/bin/ruff format --check monitor spiders tests benchmarks
 
 test: setup lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Every benchmark, one table of ratios against baselines measured in the same run; JSON in
+# benchmarks/results/. `make bench BENCH_ARGS="--quick"` or `BENCH_ARGS="--only crawl"`.
+bench: setup
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

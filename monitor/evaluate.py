@@ -1,4 +1,6 @@
-"""Measure the matcher on labelled listings (JSONL: id, title, text, label, categories)."""
+"""Measure the matcher on labelled listings (JSONL: id, title, text, label, categories, and
+optionally source and kind, the context that scoped keyword files see), and compare two
+versions of the keyword rules on them before a change goes live."""
 
 from __future__ import annotations
 
@@ -41,12 +43,23 @@ def evaluate(examples: list[dict], matcher=None, threshold: float | None = None)
         matcher = load_matcher(threshold=threshold)
     elif threshold is not None:
         matcher = matcher.with_threshold(threshold)
+    return _report(examples, predict(examples, matcher), matcher.threshold)
+
+
+def predict(examples: list[dict], matcher) -> list:
+    """The matcher's result for each example, in its source and kind when it names them."""
+    return [
+        matcher.match(row["title"], row["text"], source=row.get("source"), kind=row.get("kind"))
+        for row in examples
+    ]
+
+
+def _report(examples: list[dict], results: list, threshold: float) -> dict:
     tp = fp = fn = tn = 0
     exact = positives = 0
     per_cat: dict[str, dict[str, int]] = defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0})
     wrong: list[dict] = []
-    for row in examples:
-        result = matcher.match(row["title"], row["text"])
+    for row, result in zip(examples, results, strict=True):
         label = row["label"] == 1
         gold = set(row["categories"]) if label else set()
         predicted = set(result.categories) if result.alert else set()
@@ -101,7 +114,7 @@ def evaluate(examples: list[dict], matcher=None, threshold: float | None = None)
         }
     return {
         "examples": len(examples),
-        "threshold": matcher.threshold,
+        "threshold": threshold,
         "tp": tp,
         "fp": fp,
         "fn": fn,
@@ -118,3 +131,53 @@ def evaluate(examples: list[dict], matcher=None, threshold: float | None = None)
 def evaluate_file(path: str | Path, matcher=None, threshold: float | None = None) -> dict:
     """`evaluate` on the examples of a JSONL file."""
     return evaluate(read_examples(path), matcher=matcher, threshold=threshold)
+
+
+METRICS = ("precision", "recall", "f1", "category_exact", "tp", "fp", "fn", "tn")
+
+
+def compare_rules(examples: list[dict], new_matcher, old_matcher) -> dict:
+    """How the rules of `new_matcher` move the scores against `old_matcher`'s: both reports,
+    the deltas, and every example whose verdict or categories flipped."""
+    old_results = predict(examples, old_matcher)
+    new_results = predict(examples, new_matcher)
+    old = _report(examples, old_results, old_matcher.threshold)
+    new = _report(examples, new_results, new_matcher.threshold)
+    flipped = []
+    for row, before, after in zip(examples, old_results, new_results, strict=True):
+        label = row["label"] == 1
+        old_cats = sorted(before.categories) if before.alert else []
+        new_cats = sorted(after.categories) if after.alert else []
+        if before.alert == after.alert and old_cats == new_cats:
+            continue
+        if before.alert != after.alert:
+            change = {
+                (True, False): "new_false_positive",
+                (True, True): "new_true_positive",
+                (False, True): "new_miss",
+                (False, False): "fixed_false_positive",
+            }[(after.alert, label)]
+        else:
+            change = "categories_changed"
+        flipped.append(
+            {
+                "id": row["id"],
+                "change": change,
+                "label": row["label"],
+                "categories": sorted(row["categories"]) if label else [],
+                "title": row["title"],
+                "text": row["text"][:300],
+                "old": {"alert": before.alert, "score": before.score, "categories": old_cats},
+                "new": {"alert": after.alert, "score": after.score, "categories": new_cats},
+                "reasons": after.reasons,
+            }
+        )
+    order = ("new_false_positive", "new_miss", "categories_changed")
+    flipped.sort(key=lambda f: (order.index(f["change"]) if f["change"] in order else 9, f["id"]))
+    return {
+        "examples": len(examples),
+        "old": {**old, "rules_version": old_matcher.rules_version},
+        "new": {**new, "rules_version": new_matcher.rules_version},
+        "delta": {m: round(new[m] - old[m], 4) for m in METRICS},
+        "flipped": flipped,
+    }

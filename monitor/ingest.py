@@ -35,6 +35,23 @@ def failures_before_alert() -> int:
         return 1
 
 
+def raise_alert(
+    store: Store,
+    notify_config: Any,
+    alert: dict[str, Any],
+    listing: dict[str, Any] | None,
+    now: str,
+) -> int | None:
+    """Insert an alert (unless its dedupe_key exists) and queue its notifications, in the
+    caller's transaction: what every alert raised from a sweep or a retro-hunt goes through."""
+    alert_id = store.insert_alert(alert, now)
+    if alert_id is not None and notify_config is not None:
+        from monitor.notify import enqueue_alert
+
+        enqueue_alert(store, notify_config, alert_id, alert, listing, now)
+    return alert_id
+
+
 @dataclass
 class RunOutcome:
     run_id: int
@@ -71,6 +88,7 @@ class SweepRecorder:
         self.recorded = 0
         self.notify_config: Any = None
         self.severity_rules: Any = None
+        self.rules_version: str | None = None  # the keyword rules' id (monitor.rules_version)
         # A batch is written when it is full or old: fast sweeps, little lost to a crash.
         env = os.environ
         self.batch_size = max(1, batch_size or int(env.get("HEISHI_STORE_BATCH") or 200))
@@ -79,11 +97,12 @@ class SweepRecorder:
             if flush_seconds is not None
             else float(env.get("HEISHI_STORE_FLUSH") or 2)
         )
-        self.pending: list[dict[str, Any]] = []
+        self.pending: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (item, state)
         self.pending_since = 0.0
 
     def open(self) -> int:
         from monitor.notify_config import load_notify_config
+        from monitor.rules_version import record_rules_version
         from monitor.severity import load_rules
 
         # Broken configuration fails here, before crawling.
@@ -91,15 +110,20 @@ class SweepRecorder:
         self.severity_rules = load_rules()
         self.store = open_store(self.db_path)
         self.run_id = self.store.start_run(self.source, self.kind, self.url)
+        self.rules_version = record_rules_version(self.store)
         log.info("run %s of %s opened in %s", self.run_id, self.source, self.db_path)
         return self.run_id
 
     def record(self, item: dict[str, Any]) -> None:
         """Take one listing as seen now; written with the next batch (see `flush`)."""
+        self.record_state(item, changes.listing_state(item))
+
+    def record_state(self, item: dict[str, Any], state: dict[str, Any]) -> None:
+        """`record` for an item whose stored state (`changes.listing_state`) is known."""
         assert self.store is not None and self.run_id is not None, "open() first"
         if not self.pending:
             self.pending_since = time.monotonic()
-        self.pending.append(item)
+        self.pending.append((item, state))
         if (
             len(self.pending) >= self.batch_size
             or time.monotonic() - self.pending_since >= self.flush_seconds
@@ -121,13 +145,12 @@ class SweepRecorder:
         with store.transaction():
             # Only what tells whether a listing changed; the full row just for those that did.
             current = store.listings_by_keys(
-                self.source, [str(i["site_id"]) for i in batch], _KEY_COLUMNS
+                self.source, [str(item["site_id"]) for item, _ in batch], _KEY_COLUMNS
             )
             unchanged: list[int] = []
             revive: list[int] = []  # unchanged, but missed by a sweep since: live again
-            for item in batch:
+            for item, state in batch:
                 site_id = str(item["site_id"])
-                state = changes.listing_state(item)
                 row = current.get(site_id)
                 if row is not None and row["content_hash"] == state["content_hash"]:
                     if row["status"] != "removed":
@@ -158,6 +181,7 @@ class SweepRecorder:
         """A listing that is new, changed or back: versions, matches and alerts."""
         store = self.store
         assert store is not None and self.run_id is not None
+        state["rules_version"] = self.rules_version  # written with the version
         if current is None:
             listing_id = store.insert_listing(self.source, site_id, state, self.run_id, now)
             version_id = store.insert_version(listing_id, 1, self.run_id, now, state, None)
@@ -230,7 +254,9 @@ class SweepRecorder:
         assert store is not None
         if was_removed:
             return [self._alert("relisted", listing_id, version_id, state, match, now, diff)]
-        if state["matched"] and not store.alert_exists("new", listing_id):
+        if state["matched"] and not (
+            store.alert_exists("new", listing_id) or store.alert_exists("retrohunt", listing_id)
+        ):
             # It only now reads as a black-market listing: that is news, not a change.
             return [self._alert("new", listing_id, version_id, state, match, now)]
         return [self._alert("changed", listing_id, version_id, state, match, now, diff)]
@@ -240,7 +266,7 @@ class SweepRecorder:
     ) -> None:
         store = self.store
         assert store is not None
-        store.insert_matches(version_id, listing_id, match.get("hits") or [])
+        store.insert_matches(version_id, listing_id, match.get("hits") or [], self.rules_version)
         pii = [changes.as_dict(hit) for hit in item.get("pii") or []]
         store.insert_pii(version_id, listing_id, pii)
 
@@ -279,14 +305,8 @@ class SweepRecorder:
 
     def _raise(self, alert: dict[str, Any], listing: dict[str, Any] | None, now: str) -> int | None:
         """Insert an alert and queue its notifications, in the caller's transaction."""
-        store = self.store
-        assert store is not None
-        alert_id = store.insert_alert(alert, now)
-        if alert_id is not None and self.notify_config is not None:
-            from monitor.notify import enqueue_alert
-
-            enqueue_alert(store, self.notify_config, alert_id, alert, listing, now)
-        return alert_id
+        assert self.store is not None
+        return raise_alert(self.store, self.notify_config, alert, listing, now)
 
     def close(
         self, stats: dict[str, Any], finish_reason: str | None, error: str | None = None

@@ -5,7 +5,9 @@ and has a `[terms]` table whose keys are canonical terms and whose values are in
 `weight`, `aliases`, `role`, `categories`, `group`, `word`, `unless`, `absorbs`, `compose`,
 `pinyin`. A `[patterns]` table holds regular expressions (`regex`, `weight`, `role`,
 `categories`); `watchlist.toml` has `[brands]`; `negators` lists words that negate a sale
-signal right after them. keywords/README.md describes every key.
+signal right after them. `sources`, `kinds`, `exclude_sources` and `exclude_kinds` scope a
+file's terms, brands and patterns to some sources or spider kinds (monitor/keyword_scope.py).
+keywords/README.md describes every key.
 
 The compiled form (an Aho-Corasick automaton over normalised surface forms) is cached in
 `monitor.config.cache_dir()`, keyed by the files' contents, so a warm start skips pinyin and
@@ -19,6 +21,7 @@ import logging
 import pickle
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from re import _constants as _sre_constants  # type: ignore[attr-defined]
@@ -26,7 +29,9 @@ from re import _parser as _sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 from monitor.errors import KeywordFileError
+from monitor.keyword_scope import SCOPE_KEYS, Scope, read_scope
 from monitor.normalize import normalize_term
+from monitor.rules_version import version_of
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +78,17 @@ ENTRY_KEYS = {
     "pinyin",
 }
 PATTERN_KEYS = {"regex", "weight", "role", "categories", "group"}
-FILE_KEYS = {"category", "role", "description", "terms", "patterns", "brands", "negators"}
-COMPILE_VERSION = 3
+FILE_KEYS = {
+    "category",
+    "role",
+    "description",
+    "terms",
+    "patterns",
+    "brands",
+    "negators",
+    *SCOPE_KEYS,
+}
+COMPILE_VERSION = 4
 MAX_REGEX_LENGTH = 200
 
 
@@ -94,6 +108,7 @@ class Entry:
     absorbs: tuple[str, ...] = ()  # terms whose categories this one takes over (四件套)
     compose: bool = False  # a generic noun that turns a preceding subject into data
     where: str = ""  # file:line, for reasons and lint
+    scope: Scope | None = None  # None: applies to every source and kind
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,7 @@ class Pattern:
     weight: float
     group: str | None
     where: str
+    scope: Scope | None = None
 
 
 @dataclass
@@ -117,6 +133,8 @@ class Keywords:
     negators: tuple[str, ...] = ()
     digest: str = ""
     automaton: Any = None  # ahocorasick.Automaton: surface -> tuple of entry indices
+    scopes: list[Scope] = field(default_factory=list)  # of the scoped files, in file order
+    rules_version: str = ""  # monitor.rules_version: the id of these files' contents
 
     def word_terms(self) -> list[str]:
         """Surface forms that need a word-boundary check (jieba user words)."""
@@ -145,6 +163,7 @@ def load_keywords(directory: str | Path | None = None, *, use_cache: bool = True
         except OSError as exc:
             raise KeywordFileError(str(path), f"cannot read: {exc}") from exc
     digest = _digest(texts)
+    version = version_of({path.name: data for path, data in texts.items()}).id
     cache_path = config.cache_dir() / f"keywords-{digest}.pickle" if use_cache else None
     if cache_path is not None and cache_path.exists():
         try:
@@ -152,6 +171,7 @@ def load_keywords(directory: str | Path | None = None, *, use_cache: bool = True
                 cached = pickle.load(handle)
             if isinstance(cached, Keywords) and cached.digest == digest:
                 cached.directory = str(directory)
+                cached.rules_version = version
                 return cached
         except Exception as exc:  # a stale or truncated cache is rebuilt
             log.debug("ignoring keyword cache %s: %s", cache_path, exc)
@@ -160,6 +180,7 @@ def load_keywords(directory: str | Path | None = None, *, use_cache: bool = True
     if problems:
         raise problems[0]
     keywords.digest = digest
+    keywords.rules_version = version
     if cache_path is not None:
         tmp = cache_path.with_suffix(".tmp")
         try:
@@ -245,16 +266,19 @@ def _compile(
         _FileReader(path, text, data, keywords, negators, problems).read()
     keywords.negators = tuple(dict.fromkeys(negators))
     if build_automaton and not problems:
-        keywords.automaton = _automaton(keywords.entries)
+        keywords.automaton = surface_automaton(keywords.entries)
     return keywords
 
 
-def _automaton(entries: list[Entry]):
+def surface_automaton(entries: list[Entry], keep: Callable[[Entry], bool] | None = None):
+    """Normalised surface -> (surface, indices into `entries`), over the entries `keep` allows
+    (all by default): the matcher's main automaton, or one per scope."""
     import ahocorasick
 
     by_surface: dict[str, list[int]] = {}
     for index, entry in enumerate(entries):
-        by_surface.setdefault(entry.surface, []).append(index)
+        if keep is None or keep(entry):
+            by_surface.setdefault(entry.surface, []).append(index)
     automaton = ahocorasick.Automaton()
     for surface, indices in by_surface.items():
         automaton.add_word(surface, (surface, tuple(indices)))
@@ -272,6 +296,7 @@ class _FileReader:
         self.keywords = keywords
         self.negators = negators
         self.problems = problems
+        self.scope: Scope | None = None
 
     def error(self, message: str, *, needle: str | None = None, line: int | None = None, key=None):
         if line is None and needle is not None:
@@ -283,6 +308,9 @@ class _FileReader:
         for key in data:
             if key not in FILE_KEYS:
                 self.error(f"unknown key {key!r} (expected one of {sorted(FILE_KEYS)})", needle=key)
+        self.scope = read_scope(data, self.path.name, self.error)
+        if self.scope is not None:
+            self.keywords.scopes.append(self.scope)
         category = data.get("category")
         if category is not None and category not in CATEGORIES:
             self.error(f"unknown category {category!r}", needle="category", key="category")
@@ -379,6 +407,7 @@ class _FileReader:
                     absorbs=tuple(normalize_term(a) for a in lists["absorbs"]),
                     compose=bool(spec.get("compose", False)),
                     where=where,
+                    scope=self.scope,
                 )
             )
 
@@ -414,6 +443,7 @@ class _FileReader:
                 weight=float(weight),
                 group=spec.get("group"),
                 where=f"{self.path.name}:{line}",
+                scope=self.scope,
             )
         )
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from monitor.errors import ConfigError
 from monitor.extract import extract_normalized
-from monitor.keywords import Entry, Keywords, Pattern, load_keywords
+from monitor.keyword_scope import RuleView
+from monitor.keywords import Entry, Keywords, Pattern, load_keywords, surface_automaton
 from monitor.match_result import MatchResult, TermHit
 from monitor.normalize import Normalized, normalize, quick_text
 from monitor.scoring import MIN_DATA, score_hits
@@ -77,7 +78,10 @@ class Matcher:
         self.keywords = keywords
         self.threshold = float(threshold)
         self._segmenter = segmenter
-        self._quick_automaton = None
+        self._base_view = RuleView(keywords.automaton, keywords.patterns, keywords.entries)
+        self._scoped = bool(keywords.scopes)
+        self._views: dict[tuple[str | None, str | None], RuleView] = {}
+        self._views_by_scopes: dict[tuple[bool, ...], RuleView] = {}
         self._negation = None
         if keywords.negators:
             alternatives = "|".join(
@@ -95,7 +99,47 @@ class Matcher:
 
     def with_threshold(self, threshold: float) -> Matcher:
         """The same keyword lists with another alert threshold."""
-        return Matcher(self.keywords, threshold, self.segmenter)
+        other = Matcher(self.keywords, threshold, self.segmenter)
+        other._base_view, other._views = self._base_view, self._views
+        other._views_by_scopes = self._views_by_scopes
+        return other
+
+    @property
+    def rules_version(self) -> str:
+        """The id of the keyword files' contents (monitor.rules_version)."""
+        return self.keywords.rules_version
+
+    def view(self, source: str | None = None, kind: str | None = None) -> RuleView:
+        """The lists that apply to a listing of `source` swept by a `kind` spider; built once
+        per distinct set of applicable files, so scoping costs a dict lookup per text."""
+        if not self._scoped or (source is None and kind is None):
+            return self._base_view
+        view = self._views.get((source, kind))
+        if view is not None:
+            return view
+        scopes = self.keywords.scopes
+        applies = tuple(scope.applies(source, kind) for scope in scopes)
+        view = self._views_by_scopes.get(applies)
+        if view is None:
+            if all(applies):
+                view = self._base_view
+            else:
+                allowed = {scope: ok for scope, ok in zip(scopes, applies, strict=True)}
+
+                def keep(item: Entry | Pattern) -> bool:
+                    return item.scope is None or allowed[item.scope]
+
+                entries = self.keywords.entries
+                view = RuleView(
+                    surface_automaton(entries, keep),
+                    [p for p in self.keywords.patterns if keep(p)],
+                    entries,
+                    keep,
+                    tuple(s for s, ok in allowed.items() if not ok),
+                )
+            self._views_by_scopes[applies] = view
+        self._views[(source, kind)] = view
+        return view
 
     @property
     def segmenter(self):
@@ -108,16 +152,26 @@ class Matcher:
             self._segmenter = WordSegmenter(words, users, config.cache_dir())
         return self._segmenter
 
-    def match(self, title: str, text: str, *, first_pass: bool = True) -> MatchResult:
+    def match(
+        self,
+        title: str,
+        text: str,
+        *,
+        first_pass: bool = True,
+        source: str | None = None,
+        kind: str | None = None,
+    ) -> MatchResult:
         """Score, categories, hits with original offsets, extraction and reasons.
 
         The first pass decides, without offsets or jieba, texts that cannot alert (no data
         that could be on offer); they get no hits and no extraction. `first_pass=False`
-        analyses every text in full.
+        analyses every text in full. `source` and `kind` (the listing's site and spider kind)
+        choose the keyword files whose scope includes them; without them every file applies.
         """
         title = title if isinstance(title, str) else ""
         text = text if isinstance(text, str) else ""
-        if first_pass and not self._could_alert(quick_text(title + "\n" + text)):
+        view = self._base_view if not self._scoped else self.view(source, kind)
+        if first_pass and not self._could_alert(quick_text(title + "\n" + text), view):
             return MatchResult(
                 score=0.0,
                 alert=False,
@@ -128,7 +182,7 @@ class Matcher:
         fields = [("title", normalize(title)), ("text", normalize(text))]
         hits: list[Hit] = []
         for name, norm in fields:
-            hits.extend(self._scan(name, norm))
+            hits.extend(self._scan(name, norm, view))
         norms = [norm for _, norm in fields]
         if not any(h.entry.role in DATA_ROLES for h in hits):
             # First pass decides: no data vocabulary, no alert. Skip jieba and scoring.
@@ -170,23 +224,10 @@ class Matcher:
 
     @property
     def quick_automaton(self):
-        """Every surface with separators dropped (as quick_text drops them) -> entry indices."""
-        if self._quick_automaton is None:
-            import ahocorasick
+        """The first pass's automaton over every entry (see RuleView.quick_automaton)."""
+        return self._base_view.quick_automaton()
 
-            by_surface: dict[str, list[int]] = {}
-            for index, entry in enumerate(self.keywords.entries):
-                surface = quick_text(entry.surface)
-                if surface:
-                    by_surface.setdefault(surface, []).append(index)
-            automaton = ahocorasick.Automaton()
-            for surface, indices in by_surface.items():
-                automaton.add_word(surface, tuple(indices))
-            automaton.make_automaton()
-            self._quick_automaton = automaton
-        return self._quick_automaton
-
-    def _could_alert(self, quick: str) -> bool:
+    def _could_alert(self, quick: str, view: RuleView) -> bool:
         """False when no reading of the text could alert: too little data, or nothing offered.
 
         Upper bounds of the scorer's data and offer parts (context ignored), from one
@@ -198,7 +239,7 @@ class Matcher:
         data = generic = subject = 0.0
         fields: dict[str, float] = {}
         offer = False
-        for _, indices in self.quick_automaton.iter(quick):
+        for _, indices in view.quick_automaton().iter(quick):
             for index in indices:
                 entry = entries[index]
                 role = entry.role
@@ -221,10 +262,10 @@ class Matcher:
                 if offer and data + 2 * generic + sum(fields.values()) >= MIN_DATA:
                     return True  # decided: the full analysis follows anyway
         offer = offer or len(fields) >= 2 or bool(_FACT_HINT.search(quick))
-        if not offer and not any(p.role in _OFFER_ROLES for p in self.keywords.patterns):
+        if not offer and not any(p.role in _OFFER_ROLES for p in view.patterns):
             return False
         bound = data + 2 * generic + (subject if generic else 0.0) + sum(fields.values())
-        for pattern in self.keywords.patterns:
+        for pattern in view.patterns:
             if bound >= MIN_DATA and offer:
                 break
             if pattern.role in _OFFER_ROLES | DATA_ROLES and pattern.regex.search(quick):
@@ -232,7 +273,7 @@ class Matcher:
                 bound += max(0.4, pattern.weight) if pattern.role != "subject" else 0.0
         return offer and bound >= MIN_DATA
 
-    def _scan(self, name: str, norm: Normalized) -> list[Hit]:
+    def _scan(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
         text = norm.text
         if not text:
             return []
@@ -240,7 +281,7 @@ class Matcher:
         # (start, -end, indices): sorted, the longest hit at each start comes first.
         found = [
             (end_index - len(surface) + 1, -end_index - 1, indices)
-            for end_index, (surface, indices) in self.keywords.automaton.iter(text)
+            for end_index, (surface, indices) in view.automaton.iter(text)
         ]
         found.sort()
         # Leftmost-longest: drop a hit lying inside a longer one (身份证 inside 身份证号).
@@ -260,7 +301,7 @@ class Matcher:
                 hits.append(Hit(entry, name, norm, start, end))
             if len(hits) >= MAX_HITS_PER_FIELD:
                 break
-        for pattern in self.keywords.patterns:
+        for pattern in view.patterns:
             for count, m in enumerate(pattern.regex.finditer(text)):
                 if count >= 50 or m.end() == m.start():
                     break

@@ -24,6 +24,7 @@ KIND_WORDS = {
     "removed": "listing removed",
     "relisted": "listing relisted",
     "reposted": "offer reposted",
+    "retrohunt": "found by retro-hunt",
     "source_failing": "source failing",
     "source_changed_shape": "source changed shape",
 }

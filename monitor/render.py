@@ -34,6 +34,7 @@ KIND_TITLES = {
     "removed": "Removed listings",
     "relisted": "Relisted listings",
     "reposted": "Reposted offers (same offer elsewhere)",
+    "retrohunt": "Found by a retro-hunt (matched by changed keyword rules)",
     "source_failing": "Sources failing",
     "source_changed_shape": "Sources whose pages changed shape",
 }
@@ -209,7 +210,9 @@ def print_alerts(console: Console, alerts: Sequence[dict[str, Any]], store: Any)
     if not alerts:
         console.print("[dim]no alerts[/dim]")
         return
-    for kind, heading in KIND_TITLES.items():
+    # Known kinds in reading order, then any other kind under its own name: never dropped.
+    others = {a["kind"]: a["kind"] for a in alerts if a["kind"] not in KIND_TITLES}
+    for kind, heading in {**KIND_TITLES, **others}.items():
         group = [a for a in alerts if a["kind"] == kind]
         if not group:
             continue

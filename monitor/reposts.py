@@ -9,6 +9,7 @@ into one cluster (`listings.cluster_id`, the smallest listing id in it).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -22,6 +23,10 @@ ROWS = NUM_PERM // BANDS
 # Estimated Jaccard at which two listings are the same offer: a copied offer with a new
 # title, price and contact still shares about half of its 3-grams.
 DEFAULT_THRESHOLD = 0.5
+# A changed listing whose signature is this close to the one it was linked with keeps its
+# links (a new price or contact in the same text): they follow the text it was linked with
+# until that drifts by more than this.
+SAME_TEXT = 0.7
 _NOISE = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -67,9 +72,20 @@ def signature(title: str, text: str) -> Signature | None:
     grams = shingles(f"{title} {text}")
     if len(grams) < 8:
         return None
-    minhash = MinHash(num_perm=NUM_PERM, seed=1)
+    permutations, scheme = _permutations()
+    minhash = MinHash(num_perm=NUM_PERM, seed=1, permutations=permutations, scheme=scheme)
     minhash.update_batch(list(grams))
     return Signature(minhash.hashvalues.astype(np.uint32))
+
+
+@functools.cache
+def _permutations() -> tuple[object, str]:
+    """The hash permutations for seed 1 and their scheme, made once (datasketch would
+    rebuild them for every MinHash)."""
+    from datasketch import MinHash
+
+    template = MinHash(num_perm=NUM_PERM, seed=1)
+    return template.permutations, template.scheme
 
 
 def link_reposts(
@@ -87,6 +103,10 @@ def link_reposts(
 
     found = signature(state.get("title") or "", state.get("text") or "")
     if found is None:
+        return []
+    previous = store.saved_signature(listing_id)  # type: ignore[attr-defined]
+    if previous is not None and found.similarity(Signature.from_bytes(previous)) >= SAME_TEXT:
+        # A new price or contact in the same text: still the offer it was linked as.
         return []
     bands = found.bands()
     categories = set(json.loads(state.get("categories") or "[]"))

@@ -49,20 +49,26 @@ class MaskPiiPipeline:
 
 
 class MatchPipeline:
-    """Runs the keyword matcher over the masked title and text: `item["match"]`."""
+    """Runs the keyword matcher over the masked title and text: `item["match"]`. The site's
+    name and spider kind choose the keyword files scoped to them (keywords/README.md)."""
 
-    def __init__(self, stats: Any) -> None:
+    def __init__(self, stats: Any, source: str | None = None, kind: str | None = None) -> None:
         from monitor.matcher import load_matcher
 
         self.matcher = load_matcher()
         self.stats = stats
+        self.source = source
+        self.kind = kind
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler.stats)
+        site = getattr(crawler.spidercls, "site", None)
+        return cls(crawler.stats, getattr(site, "name", None), getattr(site, "kind", None))
 
     def process_item(self, item: Any) -> Any:
-        item["match"] = self.matcher.match(item.get("title") or "", item.get("text") or "")
+        item["match"] = self.matcher.match(
+            item.get("title") or "", item.get("text") or "", source=self.source, kind=self.kind
+        )
         if item["match"].alert:
             self.stats.inc_value("heishi/items_matched")
         return item

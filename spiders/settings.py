@@ -21,6 +21,10 @@ HEISHI_SITES_DIR = os.environ.get("HEISHI_SITES_DIR") or None
 # Record each crawl as a run in the store (the SweepRun extension); off for dry runs.
 HEISHI_RECORD_RUNS = True
 HEISHI_CHROMIUM = os.environ.get("HEISHI_CHROMIUM") or "/usr/bin/chromium"
+# Distributed crawling (spiders/distributed/): a Redis URL turns this crawl into a worker of a
+# sweep shared through Redis, whose items the single writer (`heishi writer`) stores. Unset: off.
+HEISHI_DISTRIBUTED_REDIS_URL = os.environ.get("HEISHI_DISTRIBUTED_REDIS_URL") or None
+ADDONS = {"spiders.distributed.addon.DistributedAddon": 0}
 
 ITEM_PIPELINES = {
     "spiders.pipelines.MaskPiiPipeline": 100,

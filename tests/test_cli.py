@@ -30,6 +30,40 @@ def test_help_imports_no_heavy_module():
     assert out.stdout.strip() == "[]"
 
 
+def test_top_level_help_imports_no_command_module():
+    code = (
+        "import sys; from monitor.cli.app import build_parser; build_parser().format_help();"
+        "print(sorted(m for m in sys.modules if m.startswith('monitor.cli.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['monitor.cli.app']"
+
+
+def test_command_table_matches_what_each_module_registers():
+    """The one-line table behind `heishi --help` says what the modules really register."""
+    import argparse
+    import importlib
+
+    from monitor.cli.app import COMMAND_MODULES, COMMANDS
+
+    registered = {}
+    for module in COMMAND_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register(sub)
+        for choice in sub._choices_actions:
+            registered[choice.dest] = (module, choice.help)
+    assert registered == COMMANDS
+
+
+def test_each_command_parses_with_only_its_module(db_path):
+    from monitor.cli.app import COMMANDS, build_parser
+
+    for name in COMMANDS:
+        parser = build_parser(name)
+        chosen = parser._subparsers._group_actions[0].choices[name]
+        assert chosen.get_default("func") is not None or chosen._subparsers, name
+
+
 def test_alerts_json_lists_alerts_with_filters(db_path):
     sweep(db_path, [listing("1", "身份证四件套"), listing("2", "银行卡料", volume=None)])
     sweep(db_path, [listing("1", "身份证四件套", price="300元")])

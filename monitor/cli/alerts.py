@@ -14,7 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--status", help="open, acknowledged, confirmed, dismissed, ...")
     parser.add_argument("--severity", choices=("low", "medium", "high", "critical"))
     parser.add_argument("--category", help="a category id, e.g. identity")
-    parser.add_argument("--kind", help="new, changed, removed, relisted, source_failing")
+    parser.add_argument(
+        "--kind", help="new, changed, removed, relisted, reposted, retrohunt, source_failing, ..."
+    )
     parser.add_argument("--source", help="a source name")
     parser.add_argument("--since", help="ISO date or time, e.g. 2026-11-01")
     parser.add_argument("--limit", type=int, default=200)

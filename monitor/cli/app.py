@@ -7,28 +7,67 @@ import argparse
 import importlib
 import sys
 
-# Modules that add subcommands, in the order `heishi --help` lists them.
-COMMAND_MODULES = (
-    "monitor.cli.demo",
-    "monitor.cli.sweep",
-    "monitor.cli.run",
-    "monitor.cli.alerts",
-    "monitor.cli.review",
-    "monitor.cli.search",
-    "monitor.cli.lookup",
-    "monitor.cli.export",
-    "monitor.cli.retrohunt",
-    "monitor.cli.notify",
-    "monitor.cli.sources",
-    "monitor.cli.keywords",
-    "monitor.cli.web",
-    "monitor.cli.datasette",
-    "monitor.cli.distributed",
-    "monitor.cli.bench",
-)
+# Every command: the module that registers it and its one-line help, in the order
+# `heishi --help` lists them. The top-level help reads only this table, and a command's module
+# is imported only when that command runs, so `heishi --help` starts nearly as fast as Python.
+# tests/test_cli.py checks the table against what each module registers.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": (
+        "monitor.cli.demo",
+        "run the local demo sites, sweep them over three days, show the alerts",
+    ),
+    "sweep": ("monitor.cli.sweep", "crawl sources into the store and show what changed"),
+    "run": (
+        "monitor.cli.run",
+        "crawl every source on its schedule until stopped (or --once, for cron)",
+    ),
+    "status": ("monitor.cli.run", "each source's last and next run, the outbox, the monitor"),
+    "alerts": ("monitor.cli.alerts", "list alerts (newest first)"),
+    "alert": ("monitor.cli.review", "show one alert, or change its status"),
+    "history": ("monitor.cli.review", "every version of a listing, as diffs"),
+    "search": (
+        "monitor.cli.search",
+        "full-text search of listings, current and past text (Chinese words segmented)",
+    ),
+    "lookup": (
+        "monitor.cli.lookup",
+        "whether a phone, ID or card number appeared in any listing (by keyed hash)",
+    ),
+    "export": (
+        "monitor.cli.export",
+        "export alerts or listings as CSV, JSON lines, STIX 2.1 or MISP (masked data only)",
+    ),
+    "retrohunt": (
+        "monitor.cli.retrohunt",
+        "re-match stored listings with the current keyword rules; alert on new matches",
+    ),
+    "notify": ("monitor.cli.notify", "send queued notifications, or show the outbox"),
+    "sources": ("monitor.cli.sources", "the configured sources"),
+    "keywords": ("monitor.cli.keywords", "try the matcher on a text; check keyword files"),
+    "eval": ("monitor.cli.keywords", "precision, recall and categories on labelled listings"),
+    "serve": ("monitor.cli.web", "the review web app: alert queue, alerts, sources"),
+    "users": ("monitor.cli.web", "the web app's users and their roles"),
+    "datasette": (
+        "monitor.cli.datasette",
+        "open the store read-only in Datasette, with heishi's views and canned queries",
+    ),
+    "writer": (
+        "monitor.cli.distributed",
+        "distributed crawling: write the workers' items into the store",
+    ),
+    "worker": ("monitor.cli.distributed", "distributed crawling: crawl open sweeps on this host"),
+    "distributed": ("monitor.cli.distributed", "start distributed sweeps and watch them"),
+    "bench": (
+        "monitor.cli.bench",
+        "benchmarks: every one in one table of ratios, or the matcher's alone",
+    ),
+}
+COMMAND_MODULES = tuple(dict.fromkeys(module for module, _ in COMMANDS.values()))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None, *, complete: bool = False) -> argparse.ArgumentParser:
+    """The parser for running `command` (its module imported, the others as one-line
+    entries), or with every module imported when `complete`."""
     parser = argparse.ArgumentParser(
         prog="heishi",
         description="黑市 heishi: find, match and monitor listings that sell stolen personal data.",
@@ -36,15 +75,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # a command module that is not part of this build
-        module.register(sub)
+    wanted = set(COMMAND_MODULES) if complete else {COMMANDS.get(command or "", ("",))[0]}
+    registered: set[str] = set()
+    for name, (module_name, help_text) in COMMANDS.items():
+        if name in registered:
+            continue
+        if module_name in wanted:
+            importlib.import_module(module_name).register(sub)
+            registered |= {n for n, (m, _) in COMMANDS.items() if m == module_name}
+        else:
+            sub.add_parser(name, help=help_text, add_help=False)
     return parser
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The command word in argv: the first argument that is not a top-level option."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg
+    return None
 
 
 def _version() -> str:
@@ -60,7 +109,7 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
 
 
 def run(argv: list[str]) -> int:
-    parser = build_parser()
+    parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -1,4 +1,5 @@
-"""`heishi bench matcher`: the matcher's speed against bare jieba.lcut (benchmarks/matcher.py)."""
+"""`heishi bench`: every benchmark in one table (benchmarks/__main__.py, as `make bench`);
+`heishi bench matcher`: the matcher's speed against bare jieba.lcut (benchmarks/matcher.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,19 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("bench", help="benchmarks: the matcher's speed")
-    actions = parser.add_subparsers(dest="action", metavar="BENCHMARK", required=True)
+    parser = sub.add_parser(
+        "bench",
+        help="benchmarks: every one in one table of ratios, or the matcher's alone",
+        description="Without BENCHMARK: every benchmark, one table, JSON in benchmarks/results/.",
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes (seconds, not minutes)")
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="NAME", help="run only these (repeatable)"
+    )
+    parser.add_argument("--results", metavar="DIR", help="JSON files (default benchmarks/results/)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON too")
+    parser.set_defaults(func=cmd_all)
+    actions = parser.add_subparsers(dest="action", metavar="BENCHMARK")
     matcher = actions.add_parser(
         "matcher",
         help="texts/s of the matcher vs bare jieba.lcut on listings and on forum traffic",
@@ -33,9 +45,24 @@ def cmd_matcher(args: argparse.Namespace) -> int:
     return 0
 
 
-def _benchmarks_matcher():
-    if str(CHECKOUT) not in sys.path and (CHECKOUT / "benchmarks" / "matcher.py").exists():
+def cmd_all(args: argparse.Namespace) -> int:
+    _checkout_on_path()
+    from benchmarks.__main__ import main
+
+    argv = ["--quick"] if args.quick else []
+    argv += [f"--only={name}" for name in args.only]
+    argv += [f"--results={args.results}"] if args.results else []
+    argv += ["--json"] if args.json else []
+    return main(argv)
+
+
+def _checkout_on_path() -> None:
+    if str(CHECKOUT) not in sys.path and (CHECKOUT / "benchmarks" / "__main__.py").exists():
         sys.path.insert(0, str(CHECKOUT))
+
+
+def _benchmarks_matcher():
+    _checkout_on_path()
     from benchmarks import matcher
 
     return matcher

@@ -14,10 +14,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     test.add_argument("--title", default="", help="the listing's title")
     test.add_argument("--keywords", metavar="DIR", help="keyword directory (default: keywords/)")
     test.add_argument("--threshold", type=float, help="alert threshold")
+    test.add_argument("--source", help="match as a listing of this source (scoped lists)")
+    test.add_argument("--kind", help="match as a listing of this spider kind: forum, ...")
     test.add_argument("--json", action="store_true")
     test.set_defaults(func=cmd_test)
     lint = actions.add_parser("lint", help="check keyword files; problems name file and line")
     lint.add_argument("dir", nargs="?", metavar="DIR")
+    lint.add_argument("--sites", metavar="DIR", help="site files that scoped sources must name")
     lint.add_argument("--json", action="store_true")
     lint.set_defaults(func=cmd_lint)
 
@@ -25,6 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     evaluate.add_argument("file", metavar="FILE.jsonl")
     evaluate.add_argument("--threshold", type=float, help="alert threshold")
     evaluate.add_argument("--keywords", metavar="DIR", help="keyword directory")
+    evaluate.add_argument(
+        "--against",
+        metavar="OLD_DIR",
+        help="compare with the rules in this keyword directory: deltas and flipped examples",
+    )
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_eval)
 
@@ -32,11 +40,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_test(args: argparse.Namespace) -> int:
     from monitor.matcher import load_matcher
 
+    if args.kind is not None:
+        from monitor.errors import HeishiError
+        from monitor.keyword_scope import spider_kinds
+
+        if args.kind not in spider_kinds():
+            raise HeishiError(
+                f"unknown spider kind {args.kind!r}", hint="one of " + ", ".join(spider_kinds())
+            )
     matcher = load_matcher(args.keywords, threshold=args.threshold)
     # Full analysis even for text the first pass would decide: show every hit and fact.
-    result = matcher.match(args.title, args.text, first_pass=False)
+    result = matcher.match(
+        args.title, args.text, first_pass=False, source=args.source, kind=args.kind
+    )
+    left_out = matcher.view(args.source, args.kind).excluded
     if args.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        report = result.to_dict()
+        report["rules_version"] = matcher.rules_version
+        report["lists_not_applied"] = [scope.file for scope in left_out]
+        print(json.dumps(report, ensure_ascii=False))
         return 0
     from rich.console import Console
     from rich.table import Table
@@ -82,6 +104,8 @@ def cmd_test(args: argparse.Namespace) -> int:
     for label, values in facts.items():
         if values:
             console.print(f"[bold]{label}:[/] {', '.join(values)}")
+    for scope in left_out:
+        console.print(f"[dim]not applied here: {scope.file} ({scope.describe()})[/]")
     console.print("[bold]reasons:[/]")
     for reason in result.reasons:
         console.print(f"  - {reason}", markup=False)
@@ -109,16 +133,18 @@ def highlighted(value: str, hits, field: str):
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
+    from monitor.keyword_scope import scope_warnings
     from monitor.keywords import lint_keywords
 
     problems = lint_keywords(args.dir)
+    warnings = scope_warnings(args.dir, args.sites)
     if args.json:
-        print(json.dumps({"problems": problems}, ensure_ascii=False))
+        print(json.dumps({"problems": problems, "warnings": warnings}, ensure_ascii=False))
     else:
-        for problem in problems:
+        for problem in problems + warnings:
             print(problem)
         if not problems:
-            print("keyword files OK")
+            print("keyword files OK" + (f" ({len(warnings)} warning(s))" if warnings else ""))
     return 1 if problems else 0
 
 
@@ -127,6 +153,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from monitor.matcher import load_matcher
 
     matcher = load_matcher(args.keywords, threshold=args.threshold)
+    if args.against:
+        return _compare(args, matcher)
     report = evaluate_file(args.file, matcher=matcher)
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
@@ -166,3 +194,51 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for reason in row["reasons"]:
             console.print(f"    - {reason}", markup=False)
     return 0
+
+
+def _compare(args: argparse.Namespace, matcher) -> int:
+    """`heishi eval FILE --against OLD_DIR`: old rules against the new, before going live."""
+    from monitor.evaluate import compare_rules, read_examples
+    from monitor.matcher import load_matcher
+
+    old_matcher = load_matcher(args.against, threshold=args.threshold)
+    report = compare_rules(read_examples(args.file), matcher, old_matcher)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    old, new, delta = report["old"], report["new"], report["delta"]
+    console.print(
+        f"{report['examples']} examples: old rules {old['rules_version'][:8]} ({args.against}) "
+        f"-> new rules {new['rules_version'][:8]} ({args.keywords or 'keywords/'})",
+        markup=False,
+    )
+    table = Table()
+    for column in ("metric", "old", "new", "delta"):
+        table.add_column(column, justify="right" if column != "metric" else "left")
+    for metric, change in delta.items():
+        if isinstance(old[metric], float):
+            cells = (f"{old[metric]:.3f}", f"{new[metric]:.3f}", f"{change:+.3f}")
+        else:
+            cells = (str(old[metric]), str(new[metric]), f"{change:+d}")
+        style = "" if not change else ("green" if _better(metric, change) else "red")
+        table.add_row(metric, *cells[:2], f"[{style}]{cells[2]}[/]" if style else cells[2])
+    console.print(table)
+    if not report["flipped"]:
+        console.print("no example changed its verdict or categories")
+    for row in report["flipped"]:
+        console.print(
+            f"[bold]{row['id']}[/] {row['change']}: score {row['old']['score']:g} -> "
+            f"{row['new']['score']:g}, categories {row['old']['categories']} -> "
+            f"{row['new']['categories']} (gold {row['categories']})"
+        )
+        console.print(f"  {row['title']} | {row['text'][:120]}", markup=False)
+    return 0
+
+
+def _better(metric: str, change: float) -> bool:
+    """Whether a move of `change` in `metric` is an improvement (fewer fp/fn is better)."""
+    return change < 0 if metric in ("fp", "fn") else change > 0

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import logging.handlers
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.cli.app import add_db_option
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -120,6 +120,9 @@ def default_log_file(db: Path) -> Path:
 
 def configure_logging(log_file: Path, *, verbose: bool = False) -> None:
     """Log to the terminal and to a rotating file (10 MB, five old files kept)."""
+    import logging
+    import logging.handlers
+
     log_file.parent.mkdir(parents=True, exist_ok=True)
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     to_file = logging.handlers.RotatingFileHandler(
@@ -216,6 +219,8 @@ def _ago(text: str | None, now: datetime) -> str:
 
 
 def print_status(report: dict[str, Any]) -> None:
+    from datetime import UTC, datetime
+
     from rich.console import Console
     from rich.table import Table
 

@@ -16,6 +16,7 @@ ALERT_KINDS = (
     "removed",
     "relisted",
     "reposted",
+    "retrohunt",
     "source_failing",
     "source_changed_shape",
 )

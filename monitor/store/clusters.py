@@ -43,6 +43,13 @@ class ClusterQueries:
             [(band, key, listing_id) for band, key in bands],
         )
 
+    def saved_signature(self: Store, listing_id: int) -> bytes | None:
+        """The signature this listing was last linked with, if any."""
+        row = self.conn.execute(
+            "SELECT signature FROM listing_signatures WHERE listing_id = ?", (listing_id,)
+        ).fetchone()
+        return row[0] if row else None
+
     def signature_candidates(
         self: Store, listing_id: int, bands: list[tuple[int, int]]
     ) -> list[dict[str, Any]]:
@@ -61,17 +68,17 @@ class ClusterQueries:
     def join_cluster(self: Store, listing_ids: list[int], cluster_ids: list[int]) -> int:
         """Put these listings, and every member of these clusters, in one cluster."""
         cluster = min([*listing_ids, *cluster_ids])
-        members = set(listing_ids)
-        if cluster_ids:
-            marks = ", ".join("?" * len(cluster_ids))
-            members |= {
-                r[0]
-                for r in self.conn.execute(
-                    f"SELECT id FROM listings WHERE cluster_id IN ({marks})", cluster_ids
-                )
-            }
+        # Only rows whose cluster changes are written: joining a big cluster stays cheap.
+        others = sorted(set(cluster_ids) - {cluster})
+        if others:
+            marks = ", ".join("?" * len(others))
+            self.conn.execute(
+                f"UPDATE listings SET cluster_id = ? WHERE cluster_id IN ({marks})",
+                (cluster, *others),
+            )
         self.conn.executemany(
-            "UPDATE listings SET cluster_id = ? WHERE id = ?", [(cluster, m) for m in members]
+            "UPDATE listings SET cluster_id = ? WHERE id = ? AND cluster_id IS NOT ?",
+            [(cluster, m, cluster) for m in set(listing_ids)],
         )
         return cluster
 

@@ -22,8 +22,11 @@ from monitor.store import (
     review,
     runs,
 )
+from monitor.store.analyst import AnalystQueries
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
+from monitor.store.retrohunt import RetrohuntQueries
 from monitor.store.schema import migrate
+from monitor.store.search import SearchQueries
 
 LOCK_RETRIES = 5
 
@@ -42,6 +45,9 @@ class Store(
     review.ReviewQueries,
     operations.OperationsQueries,
     clusters.ClusterQueries,
+    AnalystQueries,
+    RetrohuntQueries,
+    SearchQueries,
 ):
     """A heishi store: one SQLite file. Methods come from the per-table mixins."""
 

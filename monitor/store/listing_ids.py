@@ -31,11 +31,19 @@ def next_block_size(previous: int | None) -> int:
     return min(LARGEST_BLOCK, previous * 2)
 
 
-def migrate_0007_listing_id_blocks(store: Store) -> None:
-    """Each source remembers its current block: the next id to give and where it ends."""
+def migrate_0007_sweep_layout(store: Store) -> None:
+    """Each source remembers its current block of ids: the next id to give and where it ends.
+
+    And the columns a sweep sets on every unchanged listing (`last_seen`, `last_run_id`) leave
+    the indexes, so seeing a listing again rewrites its row and nothing else: removals find a
+    source's unseen listings through (source, status), and `last_seen` is read through other
+    filters (seller, cluster, search) or by a scan."""
     db = store.db
     for column in ("listing_id_next", "listing_id_end", "listing_id_block"):
         db["sources"].add_column(column, int)
+    store.conn.execute("DROP INDEX IF EXISTS idx_listings_last_seen")
+    store.conn.execute("DROP INDEX IF EXISTS idx_listings_source_status_last_run_id")
+    db["listings"].create_index(["source", "status"], if_not_exists=True)
 
 
 class ListingIdQueries:

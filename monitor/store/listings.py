@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from monitor.store.connection import Store
 
 STATE_COLUMNS = (*TRACKED_FIELDS, "url", "score", "matched", "posted_at", "content_hash")
-VERSION_ONLY_COLUMNS = ("evidence",)
+VERSION_ONLY_COLUMNS = ("evidence", "rules_version")
 
 
 class ListingQueries:
@@ -67,6 +67,7 @@ class ListingQueries:
             f"VALUES ({', '.join('?' * len(columns))})",
             values,
         )
+        self.index_version(int(cursor.lastrowid), listing_id, version, state)  # search index
         return int(cursor.lastrowid)
 
     def update_listing(
@@ -116,11 +117,15 @@ class ListingQueries:
         return found
 
     def insert_matches(
-        self: Store, version_id: int, listing_id: int, hits: Iterable[dict[str, Any]]
+        self: Store,
+        version_id: int,
+        listing_id: int,
+        hits: Iterable[dict[str, Any]],
+        rules_version: str | None = None,
     ) -> None:
         self.conn.executemany(
             "INSERT INTO matches (version_id, listing_id, term, category, weight, role, field, "
-            'start, "end", surface) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            'start, "end", surface, rules_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
             [
                 (
                     version_id,
@@ -133,6 +138,7 @@ class ListingQueries:
                     h.get("start"),
                     h.get("end"),
                     h.get("surface"),
+                    rules_version,
                 )
                 for h in hits
             ],
@@ -177,8 +183,14 @@ class ListingQueries:
         )
 
     def matches_of_version(self: Store, version_id: int) -> list[dict[str, Any]]:
+        """The hits of a version found by the latest rules that recorded any (a retro-hunt
+        adds hits under its own rules version and keeps the older ones)."""
         return rows.many(
-            self.conn, "SELECT * FROM matches WHERE version_id = ? ORDER BY id", (version_id,)
+            self.conn,
+            "SELECT * FROM matches WHERE version_id = ? AND rules_version IS (SELECT "
+            "rules_version FROM matches WHERE version_id = ? ORDER BY id DESC LIMIT 1) "
+            "ORDER BY id",
+            (version_id, version_id),
         )
 
     def current_version_id(self: Store, listing_id: int) -> int | None:

@@ -11,9 +11,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from monitor.store.clusters import migrate_0005_clusters
-from monitor.store.listing_ids import migrate_0007_listing_id_blocks
+from monitor.store.listing_ids import migrate_0007_sweep_layout
 from monitor.store.operations import migrate_0003_schedule
+from monitor.store.retrohunt import migrate_0009_rules
 from monitor.store.review import review_migration
+from monitor.store.search import migrate_0006_search
+from monitor.store.views import migrate_0008_views
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -275,7 +278,10 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0003_schedule", migrate_0003_schedule),
     ("0004_review", review_migration),
     ("0005_clusters", migrate_0005_clusters),
-    ("0007_listing_id_blocks", migrate_0007_listing_id_blocks),
+    ("0006_search", migrate_0006_search),
+    ("0007_sweep_layout", migrate_0007_sweep_layout),
+    ("0008_views", migrate_0008_views),
+    ("0009_rules", migrate_0009_rules),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,225 @@
+"""Distributed crawling: `heishi writer`, `heishi worker`, `heishi distributed sweep|status`.
+
+All of them need Redis: `--redis URL`, else $HEISHI_DISTRIBUTED_REDIS_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+from monitor.cli.app import add_db_option
+from monitor.errors import HeishiError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    writer = sub.add_parser(
+        "writer", help="distributed crawling: write the workers' items into the store"
+    )
+    _add_redis_option(writer)
+    add_db_option(writer)
+    writer.add_argument(
+        "--sweep-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="close a sweep still unfinished after S seconds as partial (default: never)",
+    )
+    writer.add_argument("--consumer", default="writer", help="the consumer name in Redis")
+    writer.add_argument(
+        "--until-idle",
+        action="store_true",
+        help="exit once no sweep is open and the stream is empty (for scripts)",
+    )
+    writer.set_defaults(func=cmd_writer)
+
+    worker = sub.add_parser("worker", help="distributed crawling: crawl open sweeps on this host")
+    _add_redis_option(worker)
+    worker.add_argument(
+        "--max-parallel", type=int, default=2, metavar="N", help="crawls at once (default 2)"
+    )
+    worker.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Scrapy or HEISHI_* setting for every crawl (repeatable)",
+    )
+    worker.add_argument("--name", help="this worker's name in Redis (default host:pid)")
+    worker.add_argument("--log-dir", metavar="DIR", help="keep each crawl's log here")
+    worker.set_defaults(func=cmd_worker)
+
+    group = sub.add_parser("distributed", help="start distributed sweeps and watch them")
+    commands = group.add_subparsers(dest="distributed_command", metavar="COMMAND")
+    sweep = commands.add_parser("sweep", help="start a distributed sweep of each source")
+    sweep.add_argument("sources", nargs="*", metavar="SOURCE", help="default: every enabled one")
+    _add_redis_option(sweep)
+    sweep.add_argument("--wait", action="store_true", help="wait until the writer closes them")
+    sweep.add_argument("--timeout", type=float, default=3600, help="seconds to --wait")
+    sweep.add_argument("--json", action="store_true", help="print one JSON object")
+    sweep.set_defaults(func=cmd_sweep)
+    status = commands.add_parser("status", help="open sweeps: queued and leased requests")
+    _add_redis_option(status)
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.set_defaults(func=cmd_status)
+    group.set_defaults(func=lambda args: group.print_help() or 0)
+
+
+def _add_redis_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--redis", metavar="URL", help="Redis (default: $HEISHI_DISTRIBUTED_REDIS_URL)"
+    )
+
+
+def _redis_url(args: argparse.Namespace) -> str:
+    url = args.redis or os.environ.get("HEISHI_DISTRIBUTED_REDIS_URL")
+    if not url:
+        raise HeishiError(
+            "distributed crawling needs a Redis",
+            hint="pass --redis redis://HOST:6379/0 or set HEISHI_DISTRIBUTED_REDIS_URL",
+        )
+    return url
+
+
+def _client(url: str) -> Any:
+    from monitor.distributed import connect
+
+    client = connect(url)
+    try:
+        client.ping()
+    except Exception as exc:
+        raise HeishiError(
+            f"cannot reach Redis at {url}: {exc}", hint="is redis-server running there?"
+        ) from None
+    return client
+
+
+def _stop_on_signals() -> list[bool]:
+    """A flag set by SIGTERM or SIGINT: loops finish their turn and stop cleanly."""
+    stopped: list[bool] = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.append(True))
+    return stopped
+
+
+def cmd_writer(args: argparse.Namespace) -> int:
+    import logging
+
+    from monitor import distributed as dist
+    from monitor.config import db_path
+    from monitor.writer import SweepWriter
+
+    url = _redis_url(args)
+    _client(url)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    writer = SweepWriter(url, db_path(args.db), args.consumer, sweep_timeout=args.sweep_timeout)
+    stopped = _stop_on_signals()
+    print(f"heishi writer: {url} -> {writer.db}", file=sys.stderr, flush=True)
+    while not stopped:
+        written = writer.step()
+        if args.until_idle and not written and not dist.open_sweeps(writer.client):
+            break
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import logging
+    from pathlib import Path
+
+    from spiders.distributed.worker import Worker
+
+    url = _redis_url(args)
+    _client(url)
+    for pair in args.settings:
+        if "=" not in pair:
+            raise HeishiError(f"--set needs KEY=VALUE, got {pair!r}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    worker = Worker(
+        url,
+        args.max_parallel,
+        args.settings,
+        name=args.name,
+        log_dir=Path(args.log_dir) if args.log_dir else None,
+    )
+    stopped = _stop_on_signals()
+    print(f"heishi worker {worker.name}: {url}", file=sys.stderr, flush=True)
+    worker.run(lambda: bool(stopped))
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from monitor import distributed as dist
+    from monitor.sources import source_refs
+    from spiders.sites import find_site
+
+    client = _client(_redis_url(args))
+    refs = source_refs(args.sources)
+    if not refs:
+        print("heishi: no enabled sources to sweep (see `heishi sources list`)", file=sys.stderr)
+        return 1
+    sweeps = {}
+    for ref in refs:
+        site = find_site(ref.name)
+        sweeps[ref.name] = dist.start_sweep(
+            client, site.name, site.kind, site.url, site.removed_after_sweeps
+        )
+    if args.wait:
+        deadline = time.monotonic() + args.timeout
+        while time.monotonic() < deadline:
+            if all(dist.sweep_info(client, s).get("state") == "closed" for s in sweeps.values()):
+                break
+            time.sleep(0.5)
+    records = [{"sweep": s, **dist.sweep_info(client, s)} for s in sweeps.values()]
+    _print_sweeps(records, args.json, "Distributed sweeps")
+    if args.wait:
+        if any(r.get("state") != "closed" for r in records):
+            print("heishi: timed out waiting for the writer", file=sys.stderr)
+            return 1
+        return 0 if all(r.get("status") != "failed" for r in records) else 1
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from monitor import distributed as dist
+
+    client = _client(_redis_url(args))
+    records = []
+    for sweep in dist.open_sweeps(client):
+        progress = dist.SweepQueue(client, sweep).progress()
+        records.append(
+            {
+                "sweep": sweep,
+                **dist.sweep_info(client, sweep),
+                "seeded": progress.seeded,
+                "queued": progress.queued,
+                "in_flight": progress.in_flight,
+            }
+        )
+    unwritten = client.xlen(dist.ITEM_STREAM) if client.exists(dist.ITEM_STREAM) else 0
+    if args.json:
+        print(json.dumps({"sweeps": records, "items_waiting": unwritten}, ensure_ascii=False))
+        return 0
+    _print_sweeps(records, False, f"Open sweeps ({unwritten} item(s) waiting for the writer)")
+    return 0
+
+
+def _print_sweeps(records: list[dict[str, Any]], as_json: bool, title: str) -> None:
+    if as_json:
+        print(json.dumps({"sweeps": records}, ensure_ascii=False, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    columns = ("sweep", "source", "state", "queued", "in_flight", "run_id", "status", "items")
+    for column in columns:
+        table.add_column(column)
+    for record in records:
+        table.add_row(*(str(record.get(c, "")) for c in columns))
+    Console().print(table)

@@ -1,0 +1,62 @@
+"""Exports of alerts and listings: CSV, JSON lines, a STIX 2.1 bundle, a MISP event.
+
+`export(store, fmt, what, filters, out)` streams records from the store into one writer;
+`write_atomically(path, ...)` puts the result in place only once it is complete.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from monitor.export.records import FIELDS, export_records
+
+FORMATS = ("csv", "jsonl", "stix", "misp")
+WHATS = ("alerts", "listings")
+
+
+def describe_filters(what: str, filters: dict[str, Any]) -> str:
+    """The filters in words, e.g. `status=open, category=identity` (or `all`)."""
+    parts = [f"{k}={v}" for k, v in sorted(filters.items()) if k != "matched_only" and v]
+    if filters.get("matched_only") is False:
+        parts.append("unmatched included")
+    return ", ".join(parts) or "all"
+
+
+def export(store: Any, fmt: str, what: str, filters: dict[str, Any], out: TextIO) -> int:
+    """Write the alerts or listings the filters select to `out`; returns how many."""
+    from monitor.export import misp, stix, tabular
+
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, not {fmt!r}")
+    records = export_records(store, what, filters)
+    if fmt == "csv":
+        return tabular.write_csv(records, FIELDS[what], out)
+    if fmt == "jsonl":
+        return tabular.write_jsonl(records, out)
+    description = describe_filters(what, filters)
+    if fmt == "stix":
+        return stix.write_stix(records, what, description, out)
+    return misp.write_misp(records, what, description, out)
+
+
+@contextmanager
+def write_atomically(path: str | os.PathLike[str], encoding: str = "utf-8") -> Iterator[TextIO]:
+    """A text file that appears at `path` only when the block finishes without error."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,261 @@
+"""The single writer of distributed sweeps: reads finished items from the Redis stream, writes
+them through monitor.ingest.SweepRecorder, and closes each sweep's run when the sweep is done.
+
+Only this process opens the SQLite store; workers (spiders/distributed/) only talk to Redis.
+It reads the stream as the consumer group `writers` and acknowledges (and deletes) entries
+only after the recorder committed them, so a writer that crashes reads them again when it
+restarts. An item seen twice in one sweep (a request redone after its worker died) is
+recorded once: the site ids committed per sweep are kept in Redis.
+
+A sweep is complete when its start requests were sent and no request is queued or leased:
+every request was acknowledged, so every item is already on the stream. The writer then
+reads the stream to its end and closes the run, judged like a single-process crawl
+(monitor.changes.judge_run over the stats the workers summed); requests given up after too
+many deliveries make it partial, so no live listing is ever marked removed because a worker
+died. See docs in README.md, "Crawling on several machines".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from monitor import distributed as dist
+from monitor.ingest import RunOutcome, SweepRecorder
+
+log = logging.getLogger(__name__)
+
+
+class _Counter:
+    """The `inc_value` of a stats collector, for the evidence step."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, int] = defaultdict(int)
+
+    def inc_value(self, name: str, count: int = 1) -> None:
+        self.values[name] += int(count)
+
+
+class SweepWriter:
+    """Consumes the item stream into the store at `db`."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        db: str | Path,
+        consumer: str = "writer",
+        batch: int = 200,
+        sweep_timeout: float | None = None,
+        max_deliveries: int = dist.DEFAULT_MAX_DELIVERIES,
+    ) -> None:
+        self.client = dist.connect(redis_url)
+        self.db = Path(db)
+        self.consumer = consumer
+        self.batch = batch
+        self.sweep_timeout = sweep_timeout
+        self.max_deliveries = max_deliveries
+        self.recorders: dict[str, SweepRecorder] = {}
+        self.local_stats: dict[str, _Counter] = defaultdict(_Counter)
+        self.outcomes: list[RunOutcome] = []
+        self.reading_own_pending = True  # first re-read what a crashed writer left unacked
+        self._evidence: Any = None
+        try:
+            self.client.xgroup_create(dist.ITEM_STREAM, dist.WRITER_GROUP, id="0", mkstream=True)
+        except Exception as exc:  # the group exists already
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self, should_stop: Callable[[], bool] = lambda: False, block: float = 1.0) -> None:
+        """Write until `should_stop()`; each turn waits up to `block` seconds for items."""
+        while not should_stop():
+            self.step(block)
+
+    def step(self, block: float = 1.0) -> int:
+        """One turn: open runs of new sweeps, write what arrived, close sweeps that are done."""
+        self.open_new_sweeps()
+        written = self.read(int(block * 1000))
+        self.close_finished_sweeps()
+        return written
+
+    def open_new_sweeps(self) -> None:
+        for sweep in dist.open_sweeps(self.client):
+            if sweep not in self.recorders:
+                self.open_run(sweep)
+
+    def open_run(self, sweep: str) -> SweepRecorder | None:
+        """The run of `sweep` in the store: a new one, or the one a crashed writer left."""
+        info = dist.sweep_info(self.client, sweep)
+        if info.get("state") != "open":
+            return None
+        recorder = SweepRecorder(
+            self.db,
+            source=info["source"],
+            kind=info["kind"],
+            url=info.get("url") or None,
+            removed_after_sweeps=int(info.get("removed_after_sweeps") or 1),
+        )
+        run_id = int(info.get("run_id") or 0)
+        if run_id and self._resume(recorder, sweep, run_id):
+            log.info("sweep %s: resumed run %s", sweep, run_id)
+        else:
+            run_id = recorder.open()
+            self.client.hset(dist.sweep_key(sweep), "run_id", run_id)
+            log.info("sweep %s: run %s opened", sweep, run_id)
+        self.recorders[sweep] = recorder
+        return recorder
+
+    def _resume(self, recorder: SweepRecorder, sweep: str, run_id: int) -> bool:
+        """Reattach `recorder` to a run still open in the store (this writer restarted).
+        SweepRecorder has no resume; its open() is reproduced here minus the new run."""
+        from monitor.notify_config import load_notify_config
+        from monitor.severity import load_rules
+        from monitor.store import open_store
+
+        store = open_store(self.db)
+        run = store.run(run_id)
+        if run is None or run["status"] != "running":
+            store.close()
+            if run is not None:  # closed in the store, not yet in Redis: finish that
+                dist.close_sweep(self.client, sweep, {"run_id": run_id, "status": run["status"]})
+                return True
+            return False
+        recorder.notify_config = load_notify_config()
+        recorder.severity_rules = load_rules()
+        recorder.store = store
+        recorder.run_id = run_id
+        recorder.recorded = int(self.client.scard(dist.sweep_key(sweep, "written")))
+        return True
+
+    # -- items ------------------------------------------------------------------------------
+
+    def read(self, block_ms: int | None) -> int:
+        """Write one batch from the stream; returns how many entries it held."""
+        start = "0" if self.reading_own_pending else ">"
+        reply = self.client.xreadgroup(
+            dist.WRITER_GROUP,
+            self.consumer,
+            {dist.ITEM_STREAM: start},
+            count=self.batch,
+            # BLOCK 0 would wait for ever: no wait at all is None.
+            block=None if self.reading_own_pending or not block_ms else block_ms,
+        )
+        entries = reply[0][1] if reply else []
+        if self.reading_own_pending and not entries:
+            self.reading_own_pending = False
+        if entries:
+            self.write(entries)
+        return len(entries)
+
+    def write(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        by_sweep: dict[str, list[tuple[bytes, dict[str, Any]]]] = defaultdict(list)
+        for entry_id, fields in entries:
+            if not fields:  # deleted while pending
+                continue
+            sweep, item = dist.decode_item(fields)
+            by_sweep[sweep].append((entry_id, item))
+        committed: dict[str, set[str]] = {}
+        for sweep, batch in by_sweep.items():
+            recorder = self.recorders.get(sweep) or self.open_run(sweep)
+            if recorder is None:
+                log.warning("%d item(s) of sweep %s, which is closed: dropped", len(batch), sweep)
+                continue
+            site_ids = [str(item["site_id"]) for _, item in batch]
+            seen = self.client.smismember(dist.sweep_key(sweep, "written"), site_ids)
+            fresh: set[str] = set()
+            for (_, item), site_id, already in zip(batch, site_ids, seen, strict=True):
+                if already or site_id in fresh:
+                    self.local_stats[sweep].inc_value("heishi/distributed/duplicate_items")
+                    continue
+                fresh.add(site_id)
+                recorder.record(self.keep_evidence(sweep, item))
+            recorder.flush()  # committed before anything is acknowledged
+            committed[sweep] = fresh
+        ids = [entry_id for entry_id, _ in entries]
+        with self.client.pipeline(transaction=True) as pipe:
+            for sweep, site_ids in committed.items():
+                if site_ids:
+                    pipe.sadd(dist.sweep_key(sweep, "written"), *site_ids)
+            pipe.xack(dist.ITEM_STREAM, dist.WRITER_GROUP, *ids)
+            pipe.xdel(dist.ITEM_STREAM, *ids)
+            pipe.execute()
+
+    def keep_evidence(self, sweep: str, item: dict[str, Any]) -> dict[str, Any]:
+        """Write a matched listing's page beside the store (spiders' EvidencePipeline)."""
+        page = item.pop("page", None)
+        if page is None:
+            return item
+        if self._evidence is None:
+            from monitor.config import install_secret
+            from monitor.evidence import evidence_dir
+            from spiders.pipelines import EvidencePipeline
+
+            self._evidence = EvidencePipeline(evidence_dir(self.db), install_secret(), None)
+        self._evidence.stats = self.local_stats[sweep]
+        # Workers send a page only with a matched listing; the pipeline reads `match.alert`.
+        probe = {"page": SimpleNamespace(**page), "match": SimpleNamespace(alert=True)}
+        evidence = self._evidence.process_item(probe).get("evidence")
+        if evidence:
+            item["evidence"] = evidence
+        return item
+
+    # -- closing ----------------------------------------------------------------------------
+
+    def close_finished_sweeps(self) -> None:
+        for sweep in list(self.recorders):
+            queue = dist.SweepQueue(self.client, sweep, max_deliveries=self.max_deliveries)
+            queue.requeue_expired()  # a dead worker's requests, for the live ones
+            progress = queue.progress()
+            info = dist.sweep_info(self.client, sweep)
+            age = time.time() - float(info.get("created") or time.time())
+            if progress.state != "open":
+                self.recorders.pop(sweep)
+            elif progress.drained:
+                self.close_run(sweep, "finished", age)
+            elif self.sweep_timeout is not None and age > self.sweep_timeout:
+                self.close_run(sweep, "timeout", age)
+
+    def close_run(self, sweep: str, finish_reason: str, age: float) -> RunOutcome:
+        """Write what is left on the stream, then judge and close the sweep's run."""
+        while self.read(None):
+            pass
+        recorder = self.recorders.pop(sweep)
+        stats: dict[str, Any] = dist.sweep_stats(self.client, sweep)
+        for name, value in self.local_stats.pop(sweep, _Counter()).values.items():
+            stats[name] = stats.get(name, 0) + value
+        stats["elapsed_time_seconds"] = age
+        lost = int(stats.get(dist.LOST_STAT, 0))
+        error = (
+            f"{lost} request(s) given up after {self.max_deliveries} deliveries "
+            "(their workers died or hung)"
+            if lost
+            else None
+        )
+        outcome = recorder.close(stats, finish_reason, error)
+        dist.close_sweep(
+            self.client,
+            sweep,
+            {
+                "run_id": outcome.run_id,
+                "status": outcome.status,
+                "error": outcome.error,
+                "items": outcome.items,
+                "counts": outcome.counts,
+            },
+        )
+        self.outcomes.append(outcome)
+        log.info(
+            "sweep %s: run %s %s, %d item(s) %s",
+            sweep,
+            outcome.run_id,
+            outcome.status,
+            outcome.items,
+            outcome.counts,
+        )
+        return outcome

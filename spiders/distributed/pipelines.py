@@ -1,0 +1,46 @@
+"""The last pipeline of a distributed worker: hand each finished item to the writer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+
+class HandoffPipeline:
+    """Adds each item (masked and matched) to the Redis stream the writer reads, with its
+    sweep id. The page of a matched listing goes along, so the writer keeps the evidence beside
+    its store; other pages are dropped here. Runs in place of the store pipeline."""
+
+    def __init__(self, client: Any, sweep: str, evidence: bool, stats: Any) -> None:
+        self.client = client
+        self.sweep = sweep
+        self.evidence = evidence
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        from monitor.distributed import connect
+        from spiders.distributed import redis_url
+
+        settings = crawler.settings
+        return cls(
+            connect(str(redis_url(settings))),
+            settings.get("HEISHI_DISTRIBUTED_SWEEP"),
+            settings.getbool("HEISHI_EVIDENCE", True),
+            crawler.stats,
+        )
+
+    def process_item(self, item: Any) -> Any:
+        from monitor.distributed import ITEM_STREAM, encode_item
+
+        data = dict(item)
+        page = data.pop("page", None)
+        if self.evidence and page is not None and getattr(data.get("match"), "alert", False):
+            data["page"] = page
+        # Synchronous on purpose: the request is acknowledged only after this returns.
+        self.client.xadd(ITEM_STREAM, encode_item(self.sweep, data))
+        self.stats.inc_value("heishi/items_handed_off")
+        item.pop("page", None)
+        return item

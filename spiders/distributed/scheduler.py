@@ -1,0 +1,232 @@
+"""scrapy-redis' scheduler made reliable: a request popped by a worker is leased, not gone.
+
+Plain scrapy-redis pops a request off the shared queue; when the worker dies before the
+response is handled, that request is lost and its listings look removed. Here a pop moves the
+request into the sweep's in-flight hash under a lease (monitor.distributed.SweepQueue), a
+heartbeat renews this worker's leases, and the request is acknowledged only when Scrapy has
+finished with it: its callback ran, the requests it yielded are queued and its items are on
+the stream. Leases of a dead worker expire and go back on the queue for another worker.
+
+What is subclassed or patched, and why:
+- `LeasedQueue` (scrapy-redis queue class): pops under a lease and never clears the shared
+  queue (scrapy-redis clears it when one worker closes, unless SCHEDULER_PERSIST).
+- `LeasedScheduler` (scrapy-redis Scheduler): keeps the lease of every request it hands to
+  the engine, acknowledges it when the engine is done with the request, gives back unfinished
+  leases when the crawl stops cleanly, and keeps the crawl open while other workers still hold
+  requests of the sweep. Scrapy 2.19 has no signal for "a scheduled request was fully
+  processed"; the engine's `_remove_request` (called once the download, callback, child
+  requests and item pipelines of a request are done) is wrapped for that, and the engine's
+  idle heartbeat is shortened so work other workers queue is picked up within a second.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
+from scrapy_redis.queue import Base
+from scrapy_redis.scheduler import Scheduler
+
+from monitor.distributed import (
+    DEFAULT_LEASE_SECONDS,
+    DEFAULT_MAX_DELIVERIES,
+    SweepQueue,
+    seeding_claimed,
+)
+
+if TYPE_CHECKING:
+    from scrapy import Request, Spider
+    from scrapy.crawler import Crawler
+
+log = logging.getLogger(__name__)
+
+# Stats that are not counts to add up across workers.
+_NOT_SUMMED = (
+    "memusage/",
+    "start_time",
+    "finish_time",
+    "elapsed_time_seconds",
+    "request_depth_max",
+)
+# Text stats kept once per sweep (the first worker to report one wins).
+_FIRST_ONLY = ("heishi/first_error",)
+
+
+class LeasedQueue(Base):
+    """The sweep's shared queue, as scrapy-redis' queue interface over SweepQueue."""
+
+    def __init__(self, server: Any, spider: Spider, key: str, serializer: Any = None) -> None:
+        super().__init__(server, spider, key, serializer)
+        settings = spider.settings
+        self.sweep = settings.get("HEISHI_DISTRIBUTED_SWEEP")
+        self.shared = SweepQueue(
+            server,
+            self.sweep,
+            lease_seconds=settings.getfloat(
+                "HEISHI_DISTRIBUTED_LEASE_SECONDS", DEFAULT_LEASE_SECONDS
+            ),
+            max_deliveries=settings.getint(
+                "HEISHI_DISTRIBUTED_MAX_DELIVERIES", DEFAULT_MAX_DELIVERIES
+            ),
+        )
+
+    def __len__(self) -> int:
+        return len(self.shared)
+
+    def push(self, request: Request) -> None:
+        if not self.shared.push(self._encode_request(request), request.priority):
+            log.info("sweep %s is closed: not queueing %s", self.sweep, request.url)
+
+    def pop(self, timeout: int = 0) -> Request | None:
+        found = self.pop_leased()
+        return found[0] if found else None
+
+    def pop_leased(self) -> tuple[Request, str] | None:
+        """The next request and its lease."""
+        found = self.shared.pop()
+        if found is None:
+            return None
+        lease, payload, deliveries = found
+        request = self._decode_request(payload)
+        if deliveries > 1:
+            log.info("request delivered again (%d): %s", deliveries, request.url)
+        return request, lease
+
+    def clear(self) -> None:
+        """Never: the queue belongs to the sweep, not to this worker (the writer drops it)."""
+
+
+class LeasedScheduler(Scheduler):
+    """scrapy-redis' Scheduler over LeasedQueue, acknowledging each request when done."""
+
+    crawler: Crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> LeasedScheduler:
+        scheduler = super().from_crawler(crawler)
+        scheduler.crawler = crawler
+        scheduler.leases: dict[Request, str] = {}
+        scheduler.sent_stats: dict[str, int] = {}
+        scheduler.heartbeat = None
+        crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
+        return scheduler
+
+    @property
+    def shared(self) -> SweepQueue:
+        return self.queue.shared
+
+    def open(self, spider: Spider) -> None:
+        super().open(spider)
+        if not isinstance(self.queue, LeasedQueue):
+            raise TypeError("LeasedScheduler needs SCHEDULER_QUEUE_CLASS = LeasedQueue")
+        engine = self.crawler.engine
+        done = getattr(engine, "_remove_request", None)
+        if done is None:  # a Scrapy without the hook: acknowledging would be guesswork
+            raise RuntimeError("this Scrapy's engine has no _remove_request to hook")
+
+        def remove_request(result: Any, request: Request) -> Any:
+            self.request_done(request)
+            return done(result, request=request)
+
+        engine._remove_request = remove_request  # type: ignore[method-assign]
+        # Ask the scheduler again soon when idle: others may queue work (default 5 s).
+        engine._SLOT_HEARTBEAT_INTERVAL = min(1.0, engine._SLOT_HEARTBEAT_INTERVAL)
+
+        from twisted.internet.task import LoopingCall
+
+        self.heartbeat = LoopingCall(self.beat)
+        self.heartbeat.start(max(0.2, self.shared.lease_seconds / 3), now=False)
+
+    def close(self, reason: str) -> None:
+        if self.heartbeat is not None and self.heartbeat.running:
+            self.heartbeat.stop()
+        unfinished = list(self.leases.values())
+        self.leases.clear()
+        try:
+            requeued, _ = self.shared.release(unfinished)
+            self.flush_stats()
+        except Exception:  # Redis gone: the leases expire and are requeued anyway
+            log.exception("could not give back %d lease(s)", len(unfinished))
+            return
+        if requeued:
+            log.info("gave back %d unfinished request(s) to sweep %s", requeued, self.shared.sweep)
+
+    def enqueue_request(self, request: Request) -> bool:
+        # scrapy-redis' own passes `spider=` to the stats, which Scrapy 2.19 deprecates.
+        if not request.dont_filter and self.df.request_seen(request):
+            self.df.log(request, self.spider)
+            return False
+        if self.stats:
+            self.stats.inc_value("scheduler/enqueued/redis")
+        self.queue.push(request)
+        return True
+
+    def next_request(self) -> Request | None:
+        found = self.queue.pop_leased()
+        if found is None:
+            return None
+        request, lease = found
+        self.leases[request] = lease
+        if self.stats:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request
+
+    def request_done(self, request: Request) -> None:
+        """The engine has finished with `request`: acknowledge its lease with the stats."""
+        lease = self.leases.pop(request, None)
+        if lease is None:
+            return
+        delta = self.stats_delta()
+        try:
+            self.shared.ack(lease, delta)
+        except Exception:  # the lease expires and another worker does the request again
+            log.exception("could not acknowledge %s", request.url)
+            return
+        self.sent_stats.update({k: self.sent_stats.get(k, 0) + v for k, v in delta.items()})
+
+    def beat(self) -> None:
+        """Renew this worker's leases, report its stats, requeue other workers' expired ones."""
+        try:
+            self.shared.renew(list(self.leases.values()))
+            self.flush_stats()
+            self.shared.requeue_expired()
+        except Exception:
+            log.exception("heartbeat of sweep %s failed", self.shared.sweep)
+
+    def stats_delta(self) -> dict[str, int]:
+        """Counts added since they were last reported."""
+        if not self.stats:
+            return {}
+        delta = {}
+        for name, value in self.stats.get_stats().items():
+            if isinstance(value, bool) or not isinstance(value, int):
+                continue
+            if name.startswith(_NOT_SUMMED):
+                continue
+            change = value - self.sent_stats.get(name, 0)
+            if change:
+                delta[name] = change
+        return delta
+
+    def flush_stats(self) -> None:
+        delta = self.stats_delta()
+        self.shared.add_stats(delta)
+        self.sent_stats.update({k: self.sent_stats.get(k, 0) + v for k, v in delta.items()})
+        if self.stats:
+            for name in _FIRST_ONLY:
+                value = self.stats.get_value(name)
+                if value:
+                    self.server.hsetnx(self.shared.keys["stats"], name, str(value))
+
+    def spider_idle(self, spider: Spider) -> None:
+        """Stay open while the sweep may still produce work for this worker."""
+        shared = self.shared
+        shared.requeue_expired()
+        progress = shared.progress()
+        if progress.state != "open" or progress.drained:
+            return  # done (or closed by the writer): let the crawl finish
+        if not progress.seeded and not seeding_claimed(self.server, shared.sweep):
+            return  # the seeding worker died: `heishi worker` starts a crawl that seeds again
+        raise DontCloseSpider

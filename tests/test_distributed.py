@@ -1,0 +1,252 @@
+"""Distributed crawling against a real redis-server on 127.0.0.1: two real worker processes
+and the single writer sweep the demo sites into one store; a worker SIGKILLed mid-crawl loses
+nothing; requests given up make the run partial; duplicates are written once."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor import distributed as dist
+from monitor.config import PROJECT_ROOT
+from monitor.demo import content
+
+REDIS_SERVER = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(
+    REDIS_SERVER is None,
+    reason="the redis-server binary is absent (`make setup` installs Debian's redis-server)",
+)
+HEISHI = [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    directory = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    argv = [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    argv += ["--appendonly", "no", "--dir", str(directory)]
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = dist.connect(url)
+
+    def answers() -> bool:
+        try:
+            return bool(client.ping())
+        except Exception:
+            return False
+
+    try:
+        wait_for(answers, 10, "redis-server")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.fixture
+def redis(redis_url):
+    client = dist.connect(redis_url)
+    client.flushall()
+    return client
+
+
+class Cluster:
+    """The writer and two workers as real processes, each in its own process group."""
+
+    def __init__(self, tmp: Path, env: dict[str, str], db: Path, *worker_args: str) -> None:
+        self.tmp, self.env, self.db = tmp, env, db
+        self.worker_args = worker_args
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, *args: str) -> subprocess.Popen:
+        log = open(self.tmp / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+        proc = subprocess.Popen(
+            [*HEISHI, *args],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        self.procs[name] = proc
+        return proc
+
+    def __enter__(self) -> Cluster:
+        self.start("writer", "writer", "--db", str(self.db))
+        for name in ("worker1", "worker2"):
+            self.start(
+                name, "worker", "--name", name, "--log-dir", str(self.tmp / name), *self.worker_args
+            )
+        return self
+
+    def kill(self, name: str) -> None:
+        os.killpg(self.procs[name].pid, signal.SIGKILL)
+        self.procs[name].wait(10)
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+
+
+def cluster_env(demo_sites, url: str) -> dict[str, str]:
+    return {**os.environ, **demo_sites.env(), "HEISHI_DISTRIBUTED_REDIS_URL": url}
+
+
+def stored(db: Path, source: str) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT site_id FROM listings WHERE source = ? AND status = 'live'", (source,)
+            )
+        ]
+
+
+def assert_every_listing_once(db: Path, sources: dict[str, str]) -> None:
+    with sqlite3.connect(db) as conn:
+        for source, site in sources.items():
+            expected = {str(e["site_id"]) for e in content.entries(site, day=1)}
+            ids = stored(db, source)
+            assert sorted(ids) == sorted(expected), source  # all there, none twice
+        assert conn.execute("SELECT count(*) FROM listings WHERE status != 'live'").fetchone() == (
+            0,
+        )
+        versions = conn.execute(
+            "SELECT count(*), count(DISTINCT listing_id) FROM listing_versions"
+        ).fetchone()
+        assert versions[0] == versions[1]  # one version per listing
+        assert conn.execute(
+            "SELECT count(*) FROM (SELECT dedupe_key FROM alerts GROUP BY 1 HAVING count(*) > 1)"
+        ).fetchone() == (0,)
+
+
+def runs(db: Path) -> dict[str, dict]:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        return {r["source"]: dict(r) for r in conn.execute("SELECT * FROM runs ORDER BY id")}
+
+
+def test_two_workers_sweep_the_demo_sites_into_one_store_once(
+    redis, redis_url, demo_sites, tmp_path
+):
+    sources = {"demo_forum": "forum", "demo_channel": "channel"}
+    if Path(os.environ.get("HEISHI_CHROMIUM") or "/usr/bin/chromium").exists():
+        sources["demo_market"] = "market"  # rendered by Chromium
+    db = tmp_path / "heishi.db"
+    env = cluster_env(demo_sites, redis_url)
+    with Cluster(tmp_path, env, db, "--max-parallel", str(len(sources))):
+        started = subprocess.run(
+            [*HEISHI, "distributed", "sweep", *sources, "--wait", "--timeout", "90", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert started.returncode == 0, started.stdout + started.stderr
+    sweeps = json.loads(started.stdout)["sweeps"]
+    assert {s["source"]: s["status"] for s in sweeps} == dict.fromkeys(sources, "ok")
+    assert_every_listing_once(db, sources)
+    by_source = runs(db)
+    assert {s: r["status"] for s, r in by_source.items()} == dict.fromkeys(sources, "ok")
+    for source, site in sources.items():
+        assert by_source[source]["items"] == len(content.entries(site, day=1))
+    # The writer kept the evidence of matched listings beside its store, as a local crawl does.
+    with sqlite3.connect(db) as conn:
+        missing = conn.execute(
+            "SELECT count(*) FROM listing_versions v JOIN listings l ON l.id = v.listing_id "
+            "WHERE l.matched AND v.evidence IS NULL"
+        ).fetchone()
+        pages = conn.execute("SELECT count(*) FROM listing_versions WHERE evidence IS NOT NULL")
+        assert missing == (0,) and pages.fetchone()[0] > 0
+    assert list((tmp_path / "heishi-evidence").rglob("*.html.gz"))
+    # Both workers crawled, and nothing of the sweeps is left in Redis.
+    assert list((tmp_path / "worker1").glob("*.log")) and list((tmp_path / "worker2").glob("*.log"))
+    assert dist.open_sweeps(redis) == [] and redis.xlen(dist.ITEM_STREAM) == 0
+
+
+def test_a_worker_killed_mid_crawl_loses_nothing(redis, redis_url, demo_sites, tmp_path):
+    db = tmp_path / "heishi.db"
+    env = cluster_env(demo_sites, redis_url)
+    slow = ["--set", "DOWNLOAD_DELAY=0.25", "--set", "HEISHI_DISTRIBUTED_LEASE_SECONDS=2"]
+    with Cluster(tmp_path, env, db, *slow) as cluster:
+        site = dist.start_sweep(redis, "demo_forum", "forum", None)
+        written = dist.sweep_key(site, "written")
+        wait_for(lambda: redis.scard(written) >= 3, 45, "the first listings")
+        leased = redis.hlen(dist.sweep_key(site, "inflight"))
+        cluster.kill("worker1")  # the worker and its crawl, without a chance to clean up
+        wait_for(lambda: dist.sweep_info(redis, site).get("state") == "closed", 60, "the sweep")
+        record = dist.sweep_info(redis, site)
+    assert leased >= 1  # it was killed with requests in hand
+    assert record["status"] == "ok", record
+    run = runs(db)["demo_forum"]
+    assert run["status"] == "ok" and run["removed"] == 0
+    assert_every_listing_once(db, {"demo_forum": "forum"})
+    stats = json.loads(run["stats"])
+    assert stats.get(dist.REQUEUED_STAT, 0) >= 1  # its leases expired and others did them
+    assert stats.get(dist.LOST_STAT, 0) == 0
+
+
+def test_requests_given_up_make_the_run_partial_and_duplicates_count_once(
+    redis, redis_url, db_path
+):
+    from monitor.writer import SweepWriter
+    from tests.test_ingest import listing, sweep
+
+    sweep(db_path, [listing("1", "身份证四件套"), listing("2", "银行卡料")], source="demo_forum")
+    writer = SweepWriter(redis_url, db_path, max_deliveries=1)
+    site = dist.start_sweep(redis, "demo_forum", "forum", None)
+    writer.step(block=0)
+    queue = dist.SweepQueue(redis, site, lease_seconds=0.2, max_deliveries=1)
+    queue.push(b"a request nobody finishes")
+    assert queue.pop() is not None  # leased by a worker that then dies
+    dist.mark_seeded(redis, site)
+    item = listing("1", "身份证四件套")
+    for _ in range(2):  # the same listing twice: a request redone after a lease expired
+        redis.xadd(dist.ITEM_STREAM, dist.encode_item(site, item))
+    time.sleep(0.3)
+    for _ in range(5):
+        writer.step(block=0.1)
+    (outcome,) = writer.outcomes
+    assert outcome.status == "partial" and "given up" in (outcome.error or "")
+    assert outcome.items == 1
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT site_id, status FROM listings ORDER BY site_id").fetchall() == [
+            ("1", "live"),
+            ("2", "live"),
+        ]  # not seen, but never marked removed
+        assert conn.execute("SELECT count(*) FROM listing_versions").fetchone() == (2,)
