@@ -22,9 +22,6 @@ from monitor.store import Store, open_store, utc_now
 
 log = logging.getLogger(__name__)
 
-# The columns of a stored listing that a sweep reads for every listing it sees.
-_KEY_COLUMNS = ("id", "content_hash", "status", "missing_sweeps")
-
 
 def failures_before_alert() -> int:
     """Failed runs in a row before a source_failing alert: $HEISHI_FAILURES_BEFORE_ALERT,
@@ -91,7 +88,7 @@ class SweepRecorder:
         self.rules_version: str | None = None  # the keyword rules' id (monitor.rules_version)
         # A batch is written when it is full or old: fast sweeps, little lost to a crash.
         env = os.environ
-        self.batch_size = max(1, batch_size or int(env.get("HEISHI_STORE_BATCH") or 200))
+        self.batch_size = max(1, batch_size or int(env.get("HEISHI_STORE_BATCH") or 1000))
         self.flush_seconds = (
             flush_seconds
             if flush_seconds is not None
@@ -142,28 +139,24 @@ class SweepRecorder:
         batch, self.pending = self.pending, []
         now = utc_now()
         raised: list[int | None] = []
+        # One listing seen twice in a batch (two URLs, a page crawled twice): its last view.
+        latest = {str(item["site_id"]): (item, state) for item, state in batch}
         with store.transaction():
-            # Only what tells whether a listing changed; the full row just for those that did.
-            current = store.listings_by_keys(
-                self.source, [str(item["site_id"]) for item, _ in batch], _KEY_COLUMNS
+            # Most listings are unchanged: one statement marks them seen and names them.
+            touched = store.touch_unchanged(
+                self.source,
+                [(site_id, state["content_hash"]) for site_id, (_, state) in latest.items()],
+                self.run_id,
+                now,
             )
-            unchanged: list[int] = []
-            revive: list[int] = []  # unchanged, but missed by a sweep since: live again
-            for item, state in batch:
-                site_id = str(item["site_id"])
-                row = current.get(site_id)
-                if row is not None and row["content_hash"] == state["content_hash"]:
-                    if row["status"] != "removed":
-                        unchanged.append(row["id"])
-                        if row["missing_sweeps"]:
-                            revive.append(row["id"])
-                        self.counts["unchanged"] += 1
-                        continue
-                full = store.listing(row["id"]) if row is not None else None
+            self.counts["unchanged"] += len(touched)
+            for site_id, (item, state) in latest.items():
+                if site_id in touched:
+                    continue
+                # New, changed, or back after removal: the full row, versions and alerts.
+                row = store.listing_by_key(self.source, site_id)
                 match = changes.as_dict(item.get("match")) or {}
-                raised += self._apply(site_id, full, state, match, item, now)
-                current[site_id] = store.listing_by_key(self.source, site_id)
-            store.touch_listings(unchanged, self.run_id, now, revive)
+                raised += self._apply(site_id, row, state, match, item, now)
         self.recorded += len(batch)
         alert_ids = [a for a in raised if a is not None]
         self.alert_ids += alert_ids

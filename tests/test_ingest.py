@@ -143,6 +143,40 @@ def test_same_listing_twice_in_one_sweep_is_one_listing_without_alert_storm(db_p
     assert rows(db_path, "SELECT count(*) FROM alerts") == [(1,)]
 
 
+def test_listing_seen_twice_in_a_batch_with_an_edit_between_ends_at_its_last_view(db_path):
+    sweep(db_path, [listing("1", "身份证四件套")])
+    edited = listing("1", "身份证四件套", price="300元")
+    outcome = sweep(db_path, [edited, listing("1", "身份证四件套")])
+    assert rows(db_path, "SELECT price_text, version FROM listings") == [("800元", 1)]
+    assert outcome.counts["unchanged"] == 1 and outcome.counts["changed"] == 0
+    sweep(db_path, [listing("1", "身份证四件套"), edited])
+    assert rows(db_path, "SELECT price_text, version FROM listings") == [("300元", 2)]
+
+
+def test_unchanged_listing_missed_once_is_seen_again_with_its_miss_count_reset(db_path):
+    """removed_after_sweeps=2: one complete sweep without it counts a miss; seeing it
+    unchanged again clears the miss, so a later single miss does not remove it."""
+
+    def sweep_twice_needed(items):
+        recorder = SweepRecorder(db_path, source="forum", kind="forum", removed_after_sweeps=2)
+        recorder.open()
+        for item in items:
+            recorder.record(item)
+        return recorder.close(dict(OK_STATS), "finished")
+
+    both = [listing("1", "身份证四件套"), listing("2", "银行卡料")]
+    sweep_twice_needed(both)
+    sweep_twice_needed(both[:1])
+    assert rows(db_path, "SELECT missing_sweeps FROM listings WHERE site_id = '2'") == [(1,)]
+    outcome = sweep_twice_needed(both)
+    assert outcome.counts["unchanged"] == 2
+    assert rows(db_path, "SELECT missing_sweeps, status FROM listings WHERE site_id = '2'") == [
+        (0, "live")
+    ]
+    sweep_twice_needed(both[:1])
+    assert rows(db_path, "SELECT status FROM listings WHERE site_id = '2'") == [("live",)]
+
+
 def test_run_left_running_by_a_dead_process_is_marked_crashed(db_path):
     recorder = SweepRecorder(db_path, source="forum", kind="forum")
     run_id = recorder.open()

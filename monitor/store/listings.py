@@ -97,6 +97,30 @@ class ListingQueries:
             [(listing_id,) for listing_id in revive],
         )
 
+    def touch_unchanged(
+        self: Store, source: str, seen: list[tuple[str, str]], run_id: int, now: str
+    ) -> set[str]:
+        """The hot path of a sweep, in one statement: of these (site id, content hash) pairs,
+        the live listings of `source` stored with that same hash are marked seen (last_seen
+        only; back to no missed sweeps). Returns their site ids; the others are new, changed
+        or removed, and need the full path."""
+        if not seen:
+            return set()
+        # CROSS JOIN keeps the pairs as the outer loop: one (source, site_id) index lookup
+        # each, instead of a scan of the source's listings.
+        touched = self.conn.execute(
+            "UPDATE listings SET last_seen = ?, last_run_id = ? WHERE id IN ("
+            "SELECT l.id FROM json_each(?) AS seen CROSS JOIN listings AS l "
+            "ON l.source = ? AND l.site_id = seen.value ->> 0 "
+            "AND l.content_hash = seen.value ->> 1 AND l.status = 'live') "
+            "RETURNING site_id, id, missing_sweeps",
+            (now, run_id, json.dumps(seen, ensure_ascii=False), source),
+        ).fetchall()
+        missed = [(listing_id,) for _, listing_id, missing in touched if missing]
+        if missed:
+            self.conn.executemany("UPDATE listings SET missing_sweeps = 0 WHERE id = ?", missed)
+        return {site_id for site_id, _, _ in touched}
+
     def listings_by_keys(
         self: Store, source: str, site_ids: list[str], columns: Iterable[str] = ("*",)
     ) -> dict[str, dict[str, Any]]:
