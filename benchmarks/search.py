@@ -8,8 +8,9 @@ everyday words, 60% forum chatter from jieba's dictionary (weighted by word freq
 sources of uneven size, a year of first/last seen dates, 10% of listings with a second text
 version and 20% with a price-only version. Building segments every text with jieba: minutes.
 
-A fixed set of queries (rare, common, two words, one run, phrase, OR, traditional characters,
-filters on source, category and since, sort by recent) each runs once to warm the page cache,
+A fixed set of queries (common: 身份证 is in about 257,000 versions; rare; two words; one run;
+phrase; OR; exclusion; traditional characters; filters on source, category and since; sort by
+recent) each runs once to warm the page cache,
 then `--repeat` times; the whole `search()` call is timed (parsing, FTS5, ranking, details,
 snippets). Prints p50/p95/max in ms and writes benchmarks/results/search.json.
 """
@@ -45,8 +46,10 @@ QUERIES: list[tuple[str, str, dict]] = [
     ("phrase", '"出售 银行卡"', {}),
     ("OR", "护照 OR 驾驶证", {}),
     ("exclusion", "银行卡 -四件套", {}),
-    ("rare", "社工库 开盒", {}),
-    ("rare chatter", "火锅 攻略", {}),
+    ("keyword pair", "社工库 开盒", {}),
+    ("rare word", "驾驶证", {}),
+    ("rare chatter", "火锅", {}),
+    ("rare pair, none both", "火锅 攻略", {}),
     ("no match", "量子纠缠 拓扑", {}),
     ("source filter", "身份证", {"source": "source42"}),
     ("small source", "银行卡", {"source": "source97"}),
