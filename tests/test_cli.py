@@ -168,3 +168,26 @@ def test_unknown_alert_and_listing_are_clear_errors(db_path):
     assert missing.returncode == 2 and "no alert 999" in missing.stderr
     nolisting = heishi("history", "forum:nope", "--db", str(db_path))
     assert nolisting.returncode == 2 and "no listing 'forum:nope'" in nolisting.stderr
+
+
+def test_alerts_of_every_kind_are_listed_for_people(db_path):
+    """Retro-hunt alerts, and a kind the renderer has no heading for, are never left out."""
+    from monitor.store import open_store
+
+    sweep(db_path, [listing("1", "身份证四件套")])
+    with open_store(db_path) as store, store.transaction():
+        for kind in ("retrohunt", "some_future_kind"):
+            store.insert_alert(
+                {
+                    "kind": kind,
+                    "severity": "high",
+                    "source": "forum",
+                    "title": f"{kind} 银行卡料",
+                    "dedupe_key": f"{kind}:1",
+                },
+                "2026-11-23T00:00:00Z",
+            )
+    result = heishi("alerts", "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    assert "retro-hunt" in result.stdout and "retrohunt 银行卡料" in result.stdout
+    assert "some_future_kind" in result.stdout
