@@ -43,6 +43,15 @@ _FACETS_SQL = (
 
 def migrate_0006_search(store: Store) -> None:
     """The FTS5 table, the trigger that keeps its facets current, existing versions indexed."""
+    versions = store.conn.execute("SELECT count(*) FROM listing_versions").fetchone()[0]
+    if versions > 20_000:
+        # A warning reaches the terminal even where logging is not set up: the wait is long.
+        log.warning(
+            "store %s: indexing %d stored versions for search, once (about 1 minute per "
+            "40,000 versions)",
+            store.path,
+            versions,
+        )
     store.rebuild_search_index()
     store.conn.execute(
         "CREATE TRIGGER listing_search_facets AFTER UPDATE OF categories ON listings "
@@ -124,7 +133,7 @@ class SearchQueries:
                 indexed += len(batch)
                 batch = []
                 if indexed % 50_000 < _BATCH:
-                    log.info("search index: %d versions indexed", indexed)
+                    log.warning("search index: %d versions indexed", indexed)
         if batch:
             self._insert_search_rows(batch)
             indexed += len(batch)
