@@ -80,9 +80,17 @@ def redis(redis_url):
 class Cluster:
     """The writer and two workers as real processes, each in its own process group."""
 
-    def __init__(self, tmp: Path, env: dict[str, str], db: Path, *worker_args: str) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        env: dict[str, str],
+        db: Path,
+        *worker_args: str,
+        workers: tuple[str, ...] = ("worker1", "worker2"),
+    ) -> None:
         self.tmp, self.env, self.db = tmp, env, db
         self.worker_args = worker_args
+        self.workers = workers
         self.procs: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, *args: str) -> subprocess.Popen:
@@ -101,11 +109,14 @@ class Cluster:
 
     def __enter__(self) -> Cluster:
         self.start("writer", "writer", "--db", str(self.db))
-        for name in ("worker1", "worker2"):
-            self.start(
-                name, "worker", "--name", name, "--log-dir", str(self.tmp / name), *self.worker_args
-            )
+        for name in self.workers:
+            self.start_worker(name)
         return self
+
+    def start_worker(self, name: str) -> subprocess.Popen:
+        return self.start(
+            name, "worker", "--name", name, "--log-dir", str(self.tmp / name), *self.worker_args
+        )
 
     def kill(self, name: str) -> None:
         os.killpg(self.procs[name].pid, signal.SIGKILL)
@@ -203,12 +214,15 @@ def test_a_worker_killed_mid_crawl_loses_nothing(redis, redis_url, demo_sites, t
     db = tmp_path / "heishi.db"
     env = cluster_env(demo_sites, redis_url)
     slow = ["--set", "DOWNLOAD_DELAY=0.25", "--set", "HEISHI_DISTRIBUTED_LEASE_SECONDS=2"]
-    with Cluster(tmp_path, env, db, *slow) as cluster:
+    # worker1 crawls alone until it is killed, so every lease in flight is its own; worker2
+    # joins afterwards and must finish the sweep from the queue and the expired leases.
+    with Cluster(tmp_path, env, db, *slow, workers=("worker1",)) as cluster:
         site = dist.start_sweep(redis, "demo_forum", "forum", None)
         written = dist.sweep_key(site, "written")
         wait_for(lambda: redis.scard(written) >= 3, 45, "the first listings")
         leased = redis.hlen(dist.sweep_key(site, "inflight"))
         cluster.kill("worker1")  # the worker and its crawl, without a chance to clean up
+        cluster.start_worker("worker2")
         wait_for(lambda: dist.sweep_info(redis, site).get("state") == "closed", 60, "the sweep")
         record = dist.sweep_info(redis, site)
     assert leased >= 1  # it was killed with requests in hand
