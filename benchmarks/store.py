@@ -57,14 +57,14 @@ def build_store(path: Path, listings: int, versions: int) -> None:
         rows = []
         version_rows = []
         for n in range(start, min(listings, start + chunk)):
-            state = _state(n, rng.randint(100, 9000))
+            state = _state_of(_item(n, rng.randint(100, 9000)))
             # Listings of all sources arrive interleaved, as they do over months of sweeps;
             # ids come from heishi's own per-source blocks.
             listing_id = ids.take(f"source{n % SOURCES}")
             rows.append((listing_id, f"source{n % SOURCES}", str(n), *state.values(), versions))
             for v in range(1, versions + 1):
                 version_rows.append((listing_id, v, 1, "2026-01-01T00:00:00Z", *state.values()))
-        columns = ", ".join(_state(0, 0))
+        columns = ", ".join(_state_of(_item(0, 0)))
         conn.executemany(
             f"INSERT INTO listings (id, source, site_id, {columns}, version, status, first_seen, "
             f"last_seen, last_run_id) VALUES ({', '.join('?' * (len(rows[0])))}, 'live', "
@@ -109,13 +109,6 @@ class _IdBlocks:
             self.blocks[source] = block
         block[0] += 1
         return block[0] - 1
-
-
-def _state(n: int, price: int) -> dict:
-    """The stored state of listing n at `price`, exactly as monitor.changes computes it."""
-    from monitor import changes
-
-    return {k: v for k, v in changes.listing_state(_item(n, price)).items() if k != "evidence"}
 
 
 # Words listings are made of: goods, their fields, sales talk and everyday words, so texts
@@ -169,6 +162,7 @@ def sweep_items(
 
 def measure(listings: int, versions: int, sweep: int, changed_share: float) -> dict:
     """Build (once) the big store, then time one sweep into it against the raw baselines."""
+    from monitor import changes
     from monitor.ingest import SweepRecorder
     from monitor.store import open_store
 
@@ -195,7 +189,7 @@ def measure(listings: int, versions: int, sweep: int, changed_share: float) -> d
         price = int(current_price[str(n)])
         items.append(_item(n, price + 1 if changed else price))
     started = time.perf_counter()
-    states = [_state_with_evidence(item) for item in items]
+    states = [changes.listing_state(item) for item in items]
     state_seconds = time.perf_counter() - started
     raw_seconds = _raw_insert_seconds(items)
     raw_update_seconds = _raw_update_seconds(db, len(items))
@@ -232,12 +226,6 @@ def measure(listings: int, versions: int, sweep: int, changed_share: float) -> d
         "ratio_end_to_end_vs_raw_insert": round(raw_seconds / (sweep_seconds + state_seconds), 3),
         "target": 0.5,
     }
-
-
-def _state_with_evidence(item: dict) -> dict:
-    from monitor import changes
-
-    return changes.listing_state(item)
 
 
 def _raw_insert_seconds(items: list[dict]) -> float:

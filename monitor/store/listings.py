@@ -121,25 +121,6 @@ class ListingQueries:
             self.conn.executemany("UPDATE listings SET missing_sweeps = 0 WHERE id = ?", missed)
         return {site_id for site_id, _, _ in touched}
 
-    def listings_by_keys(
-        self: Store, source: str, site_ids: list[str], columns: Iterable[str] = ("*",)
-    ) -> dict[str, dict[str, Any]]:
-        """The current rows of these listings of `source`, by site id (only `columns`, and
-        site_id, when given: a sweep reads just what tells it whether a listing changed)."""
-        found: dict[str, dict[str, Any]] = {}
-        unique = list(dict.fromkeys(site_ids))
-        wanted = ", ".join(dict.fromkeys(["site_id", *columns]))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            for row in rows.many(
-                self.conn,
-                f"SELECT {wanted} FROM listings WHERE source = ? AND site_id IN "
-                f"({', '.join('?' * len(chunk))})",
-                (source, *chunk),
-            ):
-                found[row["site_id"]] = row
-        return found
-
     def insert_matches(
         self: Store,
         version_id: int,

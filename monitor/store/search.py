@@ -2,7 +2,7 @@
 
 `listing_search` holds one row per version whose title or text differs from the version before
 it, its rowid the version's id. Versions that only changed price or seller add nothing, and a
-listing seen again unchanged (`touch_listings`, the hot path of every sweep) never touches the
+listing seen again unchanged (`touch_unchanged`, the hot path of every sweep) never touches the
 index. Old rows are kept when a listing changes, so text that only an older version had is
 still found. Column `facets` holds the listing's source and current categories as tokens; a
 trigger on `listings` rewrites them when the categories change (a changed listing, or a
