@@ -24,6 +24,36 @@ ALERT_STATUSES = ("open", "acknowledged", "confirmed", "dismissed", "escalated",
 SEVERITIES = ("low", "medium", "high", "critical")
 
 
+def alert_filters(
+    *,
+    status: str | None = None,
+    severity: str | None = None,
+    category: str | None = None,
+    kind: str | None = None,
+    source: str | None = None,
+    since: str | None = None,
+) -> tuple[str, list[Any]]:
+    """The `heishi alerts` filters over alerts `a`, as " AND ..." conditions and their
+    parameters: one definition for the list, the web queue's query and exports alike."""
+    sql, params = "", []
+    for column, value in (
+        ("a.status", status),
+        ("a.severity", severity),
+        ("a.kind", kind),
+        ("a.source", source),
+    ):
+        if value:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    if category:
+        sql += " AND EXISTS (SELECT 1 FROM json_each(a.categories) WHERE value = ?)"
+        params.append(category)
+    if since:
+        sql += " AND a.created_at >= ?"
+        params.append(since)
+    return sql, params
+
+
 class AlertQueries:
     """Methods of Store for `alerts` and `alert_events`."""
 
@@ -125,23 +155,18 @@ class AlertQueries:
             "l.title AS listing_title "
             "FROM alerts a LEFT JOIN listings l ON l.id = a.listing_id WHERE 1"
         )
-        params: list[Any] = []
-        for column, value in (
-            ("a.id", alert_id),
-            ("a.status", status),
-            ("a.severity", severity),
-            ("a.kind", kind),
-            ("a.source", source),
-        ):
-            if value:
-                sql += f" AND {column} = ?"
-                params.append(value)
-        if category:
-            sql += " AND EXISTS (SELECT 1 FROM json_each(a.categories) WHERE value = ?)"
-            params.append(category)
-        if since:
-            sql += " AND a.created_at >= ?"
-            params.append(since)
+        where, params = alert_filters(
+            status=status,
+            severity=severity,
+            category=category,
+            kind=kind,
+            source=source,
+            since=since,
+        )
+        sql += where
+        if alert_id:
+            sql += " AND a.id = ?"
+            params.append(alert_id)
         if run_ids is not None:
             sql += f" AND a.run_id IN ({', '.join('?' * len(run_ids))})"
             params.extend(run_ids)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.store.alerts import alert_filters
 from monitor.store.views import VIEWS
 
 if TYPE_CHECKING:
@@ -71,26 +72,18 @@ class AnalystQueries:
     ) -> Iterator[dict[str, Any]]:
         """Alerts with their listing's current state, oldest first, filtered as `heishi
         alerts` filters them; streamed."""
+        where, params = alert_filters(
+            status=status,
+            severity=severity,
+            category=category,
+            kind=kind,
+            source=source,
+            since=since,
+        )
         sql = (
             f"SELECT a.*, {_LISTING_COLUMNS} FROM alerts a "
-            "LEFT JOIN listings l ON l.id = a.listing_id WHERE 1"
+            f"LEFT JOIN listings l ON l.id = a.listing_id WHERE 1{where}"
         )
-        params: list[Any] = []
-        for column, value in (
-            ("a.status", status),
-            ("a.severity", severity),
-            ("a.kind", kind),
-            ("a.source", source),
-        ):
-            if value:
-                sql += f" AND {column} = ?"
-                params.append(value)
-        if category:
-            sql += " AND EXISTS (SELECT 1 FROM json_each(a.categories) WHERE value = ?)"
-            params.append(category)
-        if since:
-            sql += " AND a.created_at >= ?"
-            params.append(since)
         return _stream(self, sql + " ORDER BY a.id", params)
 
     def export_listings(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.store.alerts import alert_filters
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -49,32 +50,25 @@ class QueueFilters:
 
 
 def _queue_where(filters: QueueFilters) -> tuple[str, list[Any]]:
-    sql, params = " WHERE 1", []
-    for column, value in (
-        ("a.status", filters.status),
-        ("a.severity", filters.severity),
-        ("a.source", filters.source),
-        ("a.kind", filters.kind),
-    ):
-        if value:
-            sql += f" AND {column} = ?"
-            params.append(value)
+    where, params = alert_filters(
+        status=filters.status,
+        severity=filters.severity,
+        category=filters.category,
+        kind=filters.kind,
+        source=filters.source,
+        since=filters.since,
+    )
+    sql = " WHERE 1" + where
     if filters.assignee == "-":
         sql += " AND a.assignee IS NULL"
     elif filters.assignee:
         sql += " AND a.assignee = ?"
         params.append(filters.assignee)
-    if filters.category:
-        sql += " AND EXISTS (SELECT 1 FROM json_each(a.categories) WHERE value = ?)"
-        params.append(filters.category)
     if filters.brand == "*":
         sql += " AND a.brands IS NOT NULL AND a.brands NOT IN ('', '[]')"
     elif filters.brand:
         sql += " AND EXISTS (SELECT 1 FROM json_each(a.brands) WHERE value = ?)"
         params.append(filters.brand)
-    if filters.since:
-        sql += " AND a.created_at >= ?"
-        params.append(filters.since)
     if filters.until:
         # A date means the whole day: everything before the next day starts.
         sql += " AND a.created_at < date(?, '+1 day')"
