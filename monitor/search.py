@@ -24,9 +24,7 @@ matches scored by bm25: monitor/search_results.py) and monitor/store/search.py f
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 import threading
 from collections.abc import Iterable
@@ -78,26 +76,14 @@ class SearchSegmenter:
         return self._tokenizer
 
     def _build(self):
-        import jieba
+        from monitor.segment import private_tokenizer
 
-        from monitor.segment import USER_WORD_FREQ
-
-        jieba.setLogLevel(logging.WARNING)
-        dict_path = self.cache_dir / f"jieba-search-{DICTIONARY_MIN_FREQ}.dict"
-        meta_path = dict_path.with_suffix(".json")
-        if not dict_path.exists() or not meta_path.exists():
-            total = _write_search_dictionary(jieba, dict_path)
-            meta_path.write_text(json.dumps({"total": total}))
-        total = json.loads(meta_path.read_text())["total"]
-        tokenizer = jieba.Tokenizer(dictionary=str(dict_path))  # never jieba's global one
-        tokenizer.tmp_dir = str(self.cache_dir)  # its dictionary cache: fast warm starts
-        tokenizer.cache_file = dict_path.with_suffix(".cache").name
-        tokenizer.initialize()
-        for word in self.user_words:
-            tokenizer.add_word(word, USER_WORD_FREQ)
-        # Probabilities as with jieba's full dictionary (as monitor/segment.py does).
-        tokenizer.total = total + USER_WORD_FREQ * len(self.user_words)
-        return tokenizer
+        return private_tokenizer(
+            f"jieba-search-{DICTIONARY_MIN_FREQ}",
+            lambda word, freq: len(word) == 1 or freq >= DICTIONARY_MIN_FREQ,
+            self.user_words,
+            self.cache_dir,
+        )
 
     def automaton(self):
         if self._automaton is None:
@@ -137,26 +123,6 @@ class SearchSegmenter:
                     seen.add(term)
                     found.append(term)
         return found
-
-
-def _write_search_dictionary(jieba, path: Path) -> int:
-    """jieba's words seen at least DICTIONARY_MIN_FREQ times, and every single character;
-    returns the full dictionary's total frequency."""
-    source = Path(jieba.__file__).with_name("dict.txt")
-    total = 0
-    kept: list[str] = []
-    with source.open(encoding="utf-8") as handle:
-        for line in handle:
-            parts = line.split()
-            if len(parts) < 2:
-                continue
-            total += int(parts[1])
-            if len(parts[0]) == 1 or int(parts[1]) >= DICTIONARY_MIN_FREQ:
-                kept.append(f"{parts[0]} {parts[1]}\n")
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text("".join(kept), encoding="utf-8")
-    tmp.replace(path)
-    return max(total, 1)
 
 
 @lru_cache(maxsize=1)

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -44,26 +45,14 @@ class WordSegmenter:
         return self._tokenizer
 
     def _build(self):
-        import jieba
-
-        jieba.setLogLevel(logging.WARNING)
-        chars = sorted({c for term in self.boundary_terms for c in term if _CJK.match(c)})
-        key = hashlib.sha256(("".join(chars) + "|v1").encode()).hexdigest()[:16]
-        dict_path = self.cache_dir / f"jieba-{key}.dict"
-        meta_path = self.cache_dir / f"jieba-{key}.json"
-        if not dict_path.exists() or not meta_path.exists():
-            total = _write_cut_dictionary(jieba, set(chars), dict_path)
-            meta_path.write_text(json.dumps({"total": total}))
-        total = json.loads(meta_path.read_text())["total"]
-        tokenizer = jieba.Tokenizer(dictionary=str(dict_path))
-        tokenizer.tmp_dir = str(self.cache_dir)
-        tokenizer.cache_file = f"jieba-{key}.cache"
-        tokenizer.initialize()
-        for word in self.user_words:
-            tokenizer.add_word(word, USER_WORD_FREQ)
-        # Probabilities as with jieba's full dictionary, so paths compare as they would there.
-        tokenizer.total = total + USER_WORD_FREQ * len(self.user_words)
-        return tokenizer
+        chars = {c for term in self.boundary_terms for c in term if _CJK.match(c)}
+        key = hashlib.sha256(("".join(sorted(chars)) + "|v1").encode()).hexdigest()[:16]
+        return private_tokenizer(
+            f"jieba-{key}",
+            lambda word, _freq: len(word) == 1 or bool(chars.intersection(word)),
+            self.user_words,
+            self.cache_dir,
+        )
 
     def is_word(self, text: str, start: int, end: int) -> bool:
         """True when text[start:end] is one or more whole words of the surrounding text."""
@@ -78,8 +67,36 @@ class WordSegmenter:
         return (start - lo) in cuts and (end - lo) in cuts
 
 
-def _write_cut_dictionary(jieba, chars: set[str], path: Path) -> int:
-    """Write jieba's entries that matter for `chars`; return the full dictionary's total."""
+def private_tokenizer(
+    name: str, keep: Callable[[str, int], bool], user_words: list[str], cache_dir: Path
+):
+    """A jieba tokenizer of its own (never jieba's global one) over the entries of jieba's
+    dictionary that `keep(word, freq)` selects, with `user_words` at USER_WORD_FREQ.
+
+    The cut dictionary (`name`.dict), its full total (`name`.json) and jieba's cache of it
+    (`name`.cache) live in `cache_dir`, so a warm start only loads the cache. Word
+    probabilities are as with jieba's full dictionary, so paths compare as they would there."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    dict_path = cache_dir / f"{name}.dict"
+    meta_path = cache_dir / f"{name}.json"
+    if not dict_path.exists() or not meta_path.exists():
+        total = _write_dictionary(jieba, keep, dict_path)
+        meta_path.write_text(json.dumps({"total": total}))
+    total = json.loads(meta_path.read_text())["total"]
+    tokenizer = jieba.Tokenizer(dictionary=str(dict_path))
+    tokenizer.tmp_dir = str(cache_dir)
+    tokenizer.cache_file = f"{name}.cache"
+    tokenizer.initialize()
+    for word in user_words:
+        tokenizer.add_word(word, USER_WORD_FREQ)
+    tokenizer.total = total + USER_WORD_FREQ * len(user_words)
+    return tokenizer
+
+
+def _write_dictionary(jieba, keep: Callable[[str, int], bool], path: Path) -> int:
+    """Write jieba's entries that `keep` selects; return the full dictionary's total."""
     source = Path(jieba.__file__).with_name("dict.txt")
     total = 0
     kept: list[str] = []
@@ -90,7 +107,7 @@ def _write_cut_dictionary(jieba, chars: set[str], path: Path) -> int:
                 continue
             word, freq = parts[0], parts[1]
             total += int(freq)
-            if len(word) == 1 or chars.intersection(word):
+            if keep(word, int(freq)):
                 kept.append(f"{word} {freq}\n")
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text("".join(kept), encoding="utf-8")
