@@ -28,7 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SOURCES = 100
-LAYOUT = "v3"  # bump when the cached store's layout or texts change: it is rebuilt
+LAYOUT = "v4"  # bump when the cached store's layout or texts change: it is rebuilt
 CATEGORIES = ["identity", "finance", "telecom", "logistics", "vehicle", "platform"]
 
 
@@ -88,6 +88,42 @@ def build_store(path: Path, listings: int, versions: int) -> None:
     print("  indexing for search (as a store upgraded to the search index is)")
     with open_store(path) as store, store.transaction():
         store.rebuild_search_index()
+    add_signatures(path)
+
+
+def add_signatures(path: Path) -> None:
+    """Every matched listing's near-duplicate signature and LSH bands, as the sweeps that
+    stored it would have saved them (monitor/reposts.py), without linking clusters."""
+    from monitor.reposts import signature
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA cache_size = -1000000")  # 1 GB: band keys land all over the index
+    conn.execute("BEGIN")
+    cursor = conn.execute(
+        "SELECT l.id, l.title, l.text, (SELECT max(v.id) FROM listing_versions v "
+        "WHERE v.listing_id = l.id) FROM listings l WHERE l.matched = 1 "
+        "AND l.id NOT IN (SELECT listing_id FROM listing_signatures)"
+    )
+    done = 0
+    while chunk := cursor.fetchmany(20_000):
+        signatures, bands = [], []
+        for listing_id, title, text, version_id in chunk:
+            found = signature(title or "", text or "")
+            if found is None:
+                continue
+            signatures.append((listing_id, version_id, found.to_bytes()))
+            bands += [(band, key, listing_id) for band, key in found.bands()]
+        conn.executemany(
+            "INSERT INTO listing_signatures (listing_id, version_id, signature) VALUES (?, ?, ?)",
+            signatures,
+        )
+        conn.executemany("INSERT INTO lsh_bands (band, key, listing_id) VALUES (?, ?, ?)", bands)
+        done += len(chunk)
+        print(f"  signed {done:,} listings", end="\r", flush=True)
+    conn.execute("COMMIT")
+    conn.close()
+    print()
 
 
 class _IdBlocks:
@@ -195,8 +231,6 @@ def measure(listings: int, versions: int, sweep: int, changed_share: float) -> d
     raw_update_seconds = _raw_update_seconds(db, len(items))
     # One-time set-up of a crawl process, done before its first listing arrives in a real
     # sweep (the matcher has loaded jieba by then): not part of the sweep's writes.
-    import datasketch  # noqa: F401
-
     from monitor.search import index_row
 
     index_row("预热", "", "source7", [])

@@ -198,8 +198,10 @@ class SweepRecorder:
             return []
         version = current["version"] + 1
         diff = changes.field_diff(current, state)
-        version_id = store.insert_version(listing_id, version, self.run_id, now, state, diff)
-        store.update_listing(listing_id, state, version, self.run_id, now)
+        version_id = store.insert_version(
+            listing_id, version, self.run_id, now, state, diff, current
+        )
+        store.update_listing(listing_id, state, version, self.run_id, now, current)
         self._write_details(version_id, listing_id, item, match)
         self.counts["changed"] += 1
         raised = self._change_alerts(
@@ -247,9 +249,7 @@ class SweepRecorder:
         assert store is not None
         if was_removed:
             return [self._alert("relisted", listing_id, version_id, state, match, now, diff)]
-        if state["matched"] and not (
-            store.alert_exists("new", listing_id) or store.alert_exists("retrohunt", listing_id)
-        ):
+        if state["matched"] and not store.alert_exists(("new", "retrohunt"), listing_id):
             # It only now reads as a black-market listing: that is news, not a change.
             return [self._alert("new", listing_id, version_id, state, match, now)]
         return [self._alert("changed", listing_id, version_id, state, match, now, diff)]

@@ -1,7 +1,11 @@
 """Reposted offers: the same listing text on another source or by another seller.
 
-Each matched listing version gets a MinHash signature (datasketch) over character 3-grams of
-its normalised title and text. Signatures are cut into LSH bands stored in SQLite
+Each matched listing version gets a MinHash signature over character 3-grams of its normalised
+title and text: datasketch's MinHash (scheme affine32, seed 1, 64 permutations, sha1_hash32),
+computed here in one numpy step. datasketch itself is not imported at run time: importing it
+loads scipy (about 0.8 s for every crawl process) and its per-call set-up costs ten times the
+hashing; tests/test_reposts.py checks the values equal datasketch's bit for bit, so signatures
+stored by earlier versions stay comparable. Signatures are cut into LSH bands stored in SQLite
 (`lsh_bands`), so candidates are found with an indexed lookup however large the store grows;
 candidates are then confirmed by their estimated Jaccard similarity. Near-duplicates are linked
 into one cluster (`listings.cluster_id`, the smallest listing id in it).
@@ -67,25 +71,40 @@ def shingles(text: str, size: int = 3) -> set[bytes]:
 
 def signature(title: str, text: str) -> Signature | None:
     """The MinHash signature of a listing, or None when it has too little text to compare."""
-    from datasketch import MinHash
-
     grams = shingles(f"{title} {text}")
     if len(grams) < 8:
         return None
-    permutations, scheme = _permutations()
-    minhash = MinHash(num_perm=NUM_PERM, seed=1, permutations=permutations, scheme=scheme)
-    minhash.update_batch(list(grams))
-    return Signature(minhash.hashvalues.astype(np.uint32))
+    return Signature(minhash(grams))
+
+
+def minhash(grams: set[bytes]) -> np.ndarray:
+    """datasketch's `MinHash(num_perm=NUM_PERM, seed=1).update_batch(grams)` hash values
+    (scheme affine32): each gram's sha1_hash32, premixed by the MurmurHash3 finalizer, then
+    a * h + b mod 2^32 for every permutation, and the minimum per permutation."""
+    a, b = _permutations()
+    digests = b"".join(hashlib.sha1(gram).digest()[:4] for gram in grams)
+    hashes = _fmix32(np.frombuffer(digests, dtype="<u4").astype(np.uint32)).reshape(-1, 1)
+    with np.errstate(over="ignore"):  # uint32 wraparound is the modulo
+        return (hashes * a + b).min(axis=0)
+
+
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """The MurmurHash3 32-bit finalizer (datasketch's premix for scheme affine32)."""
+    with np.errstate(over="ignore"):
+        values = values ^ (values >> np.uint32(16))
+        values = values * np.uint32(0x85EBCA6B)
+        values = values ^ (values >> np.uint32(13))
+        values = values * np.uint32(0xC2B2AE35)
+        return values ^ (values >> np.uint32(16))
 
 
 @functools.cache
-def _permutations() -> tuple[object, str]:
-    """The hash permutations for seed 1 and their scheme, made once (datasketch would
-    rebuild them for every MinHash)."""
-    from datasketch import MinHash
-
-    template = MinHash(num_perm=NUM_PERM, seed=1)
-    return template.permutations, template.scheme
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's affine32 permutations for seed 1: odd multipliers a, offsets b."""
+    generator = np.random.RandomState(1)
+    a = generator.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
 
 
 def link_reposts(

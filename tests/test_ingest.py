@@ -289,3 +289,43 @@ def test_malformed_severity_file_names_file_and_key(tmp_path):
     bad.write_text('kind_floor = { removed = "urgent" }\n')
     with pytest.raises(ConfigError, match=r"severity.toml \[kind_floor\]"):
         load_rules(bad)
+
+
+def test_a_batch_indexes_its_versions_for_search_in_one_write(db_path):
+    # FTS5 writes its pending rows out as a segment at every statement savepoint: indexing
+    # each listing between the others' writes made one segment per listing.
+    items = [listing(str(n), f"出售身份证四件套 第{n}批", price=f"{100 + n}元") for n in range(60)]
+    recorder = SweepRecorder(db_path, source="forum", kind="forum", url="http://127.0.0.1/")
+    recorder.open()
+    assert recorder.store is not None
+    segment_writes: list[str] = []
+    recorder.store.conn.set_trace_callback(
+        lambda sql: segment_writes.append(sql) if "listing_search_data" in sql else None
+    )
+    for item in items:
+        recorder.record(item)
+    recorder.flush()
+    recorder.store.conn.set_trace_callback(None)
+    recorder.close(dict(OK_STATS), "finished")
+    assert 0 < len(segment_writes) <= 6, len(segment_writes)
+    found = rows(db_path, "SELECT count(*) FROM listing_search WHERE listing_search MATCH '身份证'")
+    assert found == [(60,)]
+
+
+def test_a_rolled_back_batch_leaves_nothing_in_the_search_index(db_path):
+    from monitor.store import open_store
+
+    with open_store(db_path) as store:
+        run_id = store.start_run("forum", "forum", None)
+        state = {"title": "出售银行卡", "text": "一手银行卡 私聊", "content_hash": "h"}
+        try:
+            with store.transaction():
+                listing_id = store.insert_listing("forum", "1", state, run_id, "2026-01-01")
+                store.insert_version(listing_id, 1, run_id, "2026-01-01", state, None)
+                raise RuntimeError("crash in the middle of a batch")
+        except RuntimeError:
+            pass
+        with store.transaction():  # the next transaction must not index the lost version
+            pass
+    assert rows(db_path, "SELECT count(*) FROM listing_search") == [(0,)]
+    assert rows(db_path, "SELECT count(*) FROM listing_versions") == [(0,)]

@@ -91,11 +91,14 @@ class AlertQueries:
             is not None
         )
 
-    def alert_exists(self: Store, kind: str, listing_id: int) -> bool:
+    def alert_exists(self: Store, kind: str | tuple[str, ...], listing_id: int) -> bool:
+        """Whether the listing has an alert of this kind (or of one of these kinds)."""
+        kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+        marks = ", ".join("?" * len(kinds))
         return (
             self.conn.execute(
-                "SELECT 1 FROM alerts WHERE kind = ? AND listing_id = ? LIMIT 1",
-                (kind, listing_id),
+                f"SELECT 1 FROM alerts WHERE listing_id = ? AND kind IN ({marks}) LIMIT 1",
+                (listing_id, *kinds),
             ).fetchone()
             is not None
         )

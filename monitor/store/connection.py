@@ -73,18 +73,23 @@ class Store(
                 time.sleep(0.2 * (attempt + 1))
         try:
             yield conn
+            self.write_pending_search()  # the versions' search rows, in this transaction
         except sqlite3.OperationalError as exc:
-            conn.execute("ROLLBACK")
+            self._rollback()
             raise _store_error(self.path, exc) from exc
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._rollback()
             raise
         else:
             try:
                 conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
-                conn.execute("ROLLBACK")
+                self._rollback()
                 raise _store_error(self.path, exc) from exc
+
+    def _rollback(self) -> None:
+        self.drop_pending_search()
+        self.conn.execute("ROLLBACK")
 
     def close(self) -> None:
         self.db.close()

@@ -56,7 +56,11 @@ class ListingQueries:
         now: str,
         state: dict[str, Any],
         diff: dict[str, Any] | None,
+        current: dict[str, Any] | None = None,
     ) -> int:
+        """Write a version of a listing and index its text for search. `current` is the
+        listing's row before this version (None for a new listing): its source and text
+        spare the search index two lookups."""
         columns = ["listing_id", "version", "run_id", "seen_at", *STATE_COLUMNS]
         columns += [*VERSION_ONLY_COLUMNS, "diff"]
         values = [listing_id, version, run_id, now, *(state.get(c) for c in STATE_COLUMNS)]
@@ -67,18 +71,37 @@ class ListingQueries:
             f"VALUES ({', '.join('?' * len(columns))})",
             values,
         )
-        self.index_version(int(cursor.lastrowid), listing_id, version, state)  # search index
-        return int(cursor.lastrowid)
+        version_id = int(cursor.lastrowid)
+        if current is not None:
+            previous = (current.get("title"), current.get("text"))
+            self.index_version(version_id, listing_id, version, state, current["source"], previous)
+        else:
+            self.index_version(version_id, listing_id, version, state)
+        return version_id
 
     def update_listing(
-        self: Store, listing_id: int, state: dict[str, Any], version: int, run_id: int, now: str
+        self: Store,
+        listing_id: int,
+        state: dict[str, Any],
+        version: int,
+        run_id: int,
+        now: str,
+        current: dict[str, Any] | None = None,
     ) -> None:
-        """A new version became current: the listing row takes its state."""
-        sets = ", ".join(f"{c} = ?" for c in STATE_COLUMNS)
+        """A new version became current: the listing row takes its state. With the row as it
+        was (`current`), only the columns whose value changed are written, so indexes on the
+        others (seller, status) are not rewritten for a new price."""
+        columns = [c for c in STATE_COLUMNS if current is None or state.get(c) != current.get(c)]
+        sets = [f"{c} = ?" for c in columns] + ["version = ?", "last_seen = ?", "last_run_id = ?"]
+        values = [*(state.get(c) for c in columns), version, now, run_id]
+        if current is None or (
+            current.get("status") != "live"
+            or current.get("missing_sweeps")
+            or current.get("removed_at") is not None
+        ):
+            sets.append("missing_sweeps = 0, status = 'live', removed_at = NULL")
         self.conn.execute(
-            f"UPDATE listings SET {sets}, version = ?, last_seen = ?, last_run_id = ?, "
-            "missing_sweeps = 0, status = 'live', removed_at = NULL WHERE id = ?",
-            (*(state.get(c) for c in STATE_COLUMNS), version, now, run_id, listing_id),
+            f"UPDATE listings SET {', '.join(sets)} WHERE id = ?", (*values, listing_id)
         )
 
     def touch_listings(

@@ -78,21 +78,51 @@ class SearchQueries:
     """Methods of Store for the search index `listing_search`."""
 
     def index_version(
-        self: Store, version_id: int, listing_id: int, version: int, state: dict[str, Any]
+        self: Store,
+        version_id: int,
+        listing_id: int,
+        version: int,
+        state: dict[str, Any],
+        source: str | None = None,
+        previous: tuple[str | None, str | None] | None = None,
     ) -> None:
-        """Index a version just written, unless its title and text are the previous one's."""
+        """Index a version just written, unless its title and text are the previous one's.
+        The caller may pass the listing's source and the previous version's (title, text);
+        otherwise they are read."""
         conn = self.conn
         title, text = state.get("title"), state.get("text")
         if version > 1:
-            previous = conn.execute(
-                "SELECT title, text FROM listing_versions WHERE listing_id = ? AND version = ?",
-                (listing_id, version - 1),
-            ).fetchone()
+            if previous is None:
+                row = conn.execute(
+                    "SELECT title, text FROM listing_versions WHERE listing_id = ? AND version = ?",
+                    (listing_id, version - 1),
+                ).fetchone()
+                previous = tuple(row) if row is not None else None
             if previous is not None and tuple(previous) == (title, text):
                 return
-        row = conn.execute("SELECT source FROM listings WHERE id = ?", (listing_id,)).fetchone()
-        source = row[0] if row else ""
-        self._insert_search_rows([(version_id, source, title, text, state.get("categories"))])
+        if source is None:
+            row = conn.execute("SELECT source FROM listings WHERE id = ?", (listing_id,)).fetchone()
+            source = row[0] if row else ""
+        indexed = (version_id, source, title, text, state.get("categories"))
+        if not conn.in_transaction:
+            self._insert_search_rows([indexed])
+            return
+        # Written together just before the transaction commits (Store.transaction): FTS5
+        # writes its pending rows out as a new segment at every statement savepoint, so rows
+        # inserted one by one between other writes made a segment per listing, and merging
+        # them was most of a sweep's writes.
+        pending = self.__dict__.setdefault("_search_pending", [])
+        pending.append(indexed)
+
+    def write_pending_search(self: Store) -> None:
+        """Index the versions written in this transaction (called before COMMIT)."""
+        pending = self.__dict__.pop("_search_pending", None)
+        if pending:
+            self._insert_search_rows(pending)
+
+    def drop_pending_search(self: Store) -> None:
+        """The transaction rolled back: its versions are gone, so is their indexing."""
+        self.__dict__.pop("_search_pending", None)
 
     def _insert_search_rows(self: Store, versions: list[tuple]) -> None:
         """(version id, source, title, text, categories JSON) -> rows of the index."""
