@@ -80,22 +80,26 @@ def signature(title: str, text: str) -> Signature | None:
 def minhash(grams: set[bytes]) -> np.ndarray:
     """datasketch's `MinHash(num_perm=NUM_PERM, seed=1).update_batch(grams)` hash values
     (scheme affine32): each gram's sha1_hash32, premixed by the MurmurHash3 finalizer, then
-    a * h + b mod 2^32 for every permutation, and the minimum per permutation."""
+    a * h + b mod 2^32 for every permutation, and the minimum per permutation. (uint32 array
+    arithmetic wraps around, which is the modulo; numpy does not warn for arrays.)"""
     a, b = _permutations()
-    digests = b"".join(hashlib.sha1(gram).digest()[:4] for gram in grams)
-    hashes = _fmix32(np.frombuffer(digests, dtype="<u4").astype(np.uint32)).reshape(-1, 1)
-    with np.errstate(over="ignore"):  # uint32 wraparound is the modulo
-        return (hashes * a + b).min(axis=0)
+    sha1 = hashlib.sha1
+    digests = b"".join([sha1(gram).digest()[:4] for gram in grams])
+    hashes = _fmix32(np.frombuffer(digests, dtype="<u4").astype(np.uint32))
+    return (hashes.reshape(-1, 1) * a + b).min(axis=0)
 
 
 def _fmix32(values: np.ndarray) -> np.ndarray:
     """The MurmurHash3 32-bit finalizer (datasketch's premix for scheme affine32)."""
-    with np.errstate(over="ignore"):
-        values = values ^ (values >> np.uint32(16))
-        values = values * np.uint32(0x85EBCA6B)
-        values = values ^ (values >> np.uint32(13))
-        values = values * np.uint32(0xC2B2AE35)
-        return values ^ (values >> np.uint32(16))
+    values = values ^ (values >> 16)
+    values = values * _FMIX_M1
+    values = values ^ (values >> 13)
+    values = values * _FMIX_M2
+    return values ^ (values >> 16)
+
+
+_FMIX_M1 = np.uint32(0x85EBCA6B)
+_FMIX_M2 = np.uint32(0xC2B2AE35)
 
 
 @functools.cache

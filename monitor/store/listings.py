@@ -186,20 +186,32 @@ class ListingQueries:
     ) -> list[dict[str, Any]]:
         """After a complete sweep: count one more miss for each live listing it did not see,
         and mark removed those missed `removed_after_sweeps` times. Returns the removed."""
-        self.conn.execute(
-            "UPDATE listings SET missing_sweeps = missing_sweeps + 1 "
+        # One pass over the source's live listings finds the missed ones (usually none); only
+        # those are written.
+        missed = self.conn.execute(
+            "SELECT id, missing_sweeps FROM listings "
             "WHERE source = ? AND status = 'live' AND last_run_id IS NOT ?",
             (source, run_id),
+        ).fetchall()
+        if not missed:
+            return []
+        self.conn.executemany(
+            "UPDATE listings SET missing_sweeps = missing_sweeps + 1 WHERE id = ?",
+            [(listing_id,) for listing_id, _ in missed],
         )
+        gone = [listing_id for listing_id, misses in missed if misses + 1 >= removed_after_sweeps]
+        if not gone:
+            return []
+        ids = json.dumps(gone)  # any number of them: one parameter, not one each
         removed = rows.many(
             self.conn,
-            "SELECT * FROM listings WHERE source = ? AND status = 'live' AND missing_sweeps >= ?",
-            (source, removed_after_sweeps),
+            "SELECT * FROM listings WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (ids,),
         )
         self.conn.execute(
             "UPDATE listings SET status = 'removed', removed_at = ? "
-            "WHERE source = ? AND status = 'live' AND missing_sweeps >= ?",
-            (now, source, removed_after_sweeps),
+            "WHERE id IN (SELECT value FROM json_each(?))",
+            (now, ids),
         )
         return removed
 
