@@ -4,9 +4,10 @@ Single characters like 出 (sell / 出现), 料 (data / 材料) and 收 (buy / �
 jieba makes them a word of their own. The tokenizer is private (never jieba's global one); its
 dictionary is jieba's own, cut down to the entries that decide those characters' boundaries
 (every word containing one of them, plus all single characters), with the keyword terms added
-by `add_word` at a high frequency. The cut dictionary and jieba's cache of it live in
-`monitor.config.cache_dir()`, so a warm start takes milliseconds instead of jieba's ~1.5 s.
-Only a small window around each ambiguous hit is segmented, so long texts stay cheap.
+by `add_word` at a high frequency. Cuts are made by monitor.wordcut (exactly jieba's, faster),
+built from the tokenizer once and cached in `monitor.config.cache_dir()` with the cut
+dictionary, so a warm start neither imports jieba nor loads its dictionary. Only a small window
+around each ambiguous hit is segmented, so long texts stay cheap.
 """
 
 from __future__ import annotations
@@ -35,24 +36,43 @@ class WordSegmenter:
         self.user_words = sorted({w for w in user_words if len(w) >= 2 and _CJK.search(w)})
         self.cache_dir = Path(cache_dir)
         self._tokenizer = None
-        self._lock = threading.Lock()
+        self._wordcut = None
+        self._lock = threading.RLock()  # wordcut() builds the tokenizer while holding it
 
     def tokenizer(self):
+        """The jieba tokenizer the cuts are made as (loaded only to build the word cut)."""
         if self._tokenizer is None:
             with self._lock:
                 if self._tokenizer is None:
                     self._tokenizer = self._build()
         return self._tokenizer
 
+    def _name(self) -> str:
+        chars = {c for term in self.boundary_terms for c in term if _CJK.match(c)}
+        return "jieba-" + hashlib.sha256(("".join(sorted(chars)) + "|v1").encode()).hexdigest()[:16]
+
     def _build(self):
         chars = {c for term in self.boundary_terms for c in term if _CJK.match(c)}
-        key = hashlib.sha256(("".join(sorted(chars)) + "|v1").encode()).hexdigest()[:16]
         return private_tokenizer(
-            f"jieba-{key}",
+            self._name(),
             lambda word, _freq: len(word) == 1 or bool(chars.intersection(word)),
             self.user_words,
             self.cache_dir,
         )
+
+    def wordcut(self):
+        """jieba's cut of this tokenizer, through monitor.wordcut (same words, faster, and a
+        warm start that neither imports jieba nor loads its dictionary)."""
+        if self._wordcut is None:
+            from monitor.wordcut import cached_wordcut
+
+            key = [jieba_dictionary_stamp(), f"user words at {USER_WORD_FREQ}", *self.user_words]
+            with self._lock:
+                if self._wordcut is None:
+                    self._wordcut = cached_wordcut(
+                        self._name(), key, self.cache_dir, self.tokenizer
+                    )
+        return self._wordcut
 
     def is_word(self, text: str, start: int, end: int) -> bool:
         """True when text[start:end] is one or more whole words of the surrounding text."""
@@ -61,7 +81,7 @@ class WordSegmenter:
         window = text[lo:hi]
         cuts = {0}
         pos = 0
-        for token in self.tokenizer().cut(window, HMM=False):
+        for token in self.wordcut().cut(window):
             pos += len(token)
             cuts.add(pos)
         return (start - lo) in cuts and (end - lo) in cuts
@@ -93,6 +113,22 @@ def private_tokenizer(
         tokenizer.add_word(word, USER_WORD_FREQ)
     tokenizer.total = total + USER_WORD_FREQ * len(user_words)
     return tokenizer
+
+
+def jieba_dictionary_stamp() -> str:
+    """What identifies jieba's installed dictionary (its path, size and time), found without
+    importing jieba (which takes a third of a second)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or spec.origin is None:
+        return "jieba-missing"
+    source = Path(spec.origin).with_name("dict.txt")
+    try:
+        stat = source.stat()
+    except OSError:
+        return f"{source}:missing"
+    return f"{source}:{stat.st_size}:{int(stat.st_mtime)}"
 
 
 def _write_dictionary(jieba, keep: Callable[[str, int], bool], path: Path) -> int:
