@@ -2,7 +2,7 @@
 1M listings and 5M versions, against raw sqlite3 `executemany` of the same rows, same run.
 
     python -m benchmarks.store [--listings 1000000] [--versions-per-listing 5] [--sweep 10000]
-                               [--repeats 3]
+                               [--repeats 5]
 
 The big store is built once (raw SQL into heishi's own schema, listing ids laid out by
 heishi's own allocator, a search index and near-duplicate signatures as sweeps would have
@@ -201,7 +201,7 @@ def sweep_items(
 
 
 def measure(
-    listings: int, versions: int, sweep: int, changed_share: float, repeats: int = 3
+    listings: int, versions: int, sweep: int, changed_share: float, repeats: int = 5
 ) -> dict:
     """Build (once) the big store, then time sweeps into it against the raw baselines."""
     cache = HERE / ".cache"
@@ -384,7 +384,7 @@ def main() -> None:
     parser.add_argument("--versions-per-listing", type=int, default=5)
     parser.add_argument("--sweep", type=int, default=10_000)
     parser.add_argument("--changed", type=float, default=0.01)
-    parser.add_argument("--repeats", type=int, default=3, help="sweeps of different sources")
+    parser.add_argument("--repeats", type=int, default=5, help="sweeps of different sources")
     args = parser.parse_args()
     result = measure(
         args.listings, args.versions_per_listing, args.sweep, args.changed, args.repeats
