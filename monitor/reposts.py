@@ -145,7 +145,8 @@ def link_reposts(
         theirs = np.frombuffer(b"".join(c["signature"] for c in candidates), dtype="<u4")
         agree = (theirs.reshape(len(candidates), NUM_PERM) == found.values).mean(axis=1)
         duplicates = [c for c, share in zip(candidates, agree, strict=True) if share >= threshold]
-    store.save_signature(listing_id, version_id, found.to_bytes(), bands)  # type: ignore[attr-defined]
+    old_bands = Signature.from_bytes(previous).bands() if previous is not None else []
+    store.save_signature(listing_id, version_id, found.to_bytes(), bands, old_bands)  # type: ignore[attr-defined]
     if not duplicates:
         return []
     store.join_cluster(  # type: ignore[attr-defined]

@@ -56,3 +56,79 @@ def test_computing_a_signature_does_not_import_datasketch_or_scipy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["False", "False"]
+
+
+def _offer(site_id: str, text: str) -> dict:
+    from monitor.match_result import MatchResult
+
+    match = MatchResult(score=5.0, alert=True, categories=["identity"], hits=[], reasons=["offer"])
+    return {
+        "site_id": site_id,
+        "url": f"http://127.0.0.1/t/{site_id}",
+        "title": "出售身份证四件套",
+        "text": text,
+        "seller": "老王",
+        "match": match,
+        "pii": [],
+    }
+
+
+def _sweep(db_path, items) -> None:
+    from monitor.ingest import SweepRecorder
+
+    recorder = SweepRecorder(db_path, source="forum", kind="forum", url="http://127.0.0.1/")
+    recorder.open()
+    for item in items:
+        recorder.record(item)
+    recorder.close({"finish_reason": "finished", "response_received_count": 1}, "finished")
+
+
+def _bands(db_path) -> list[tuple[int, int, int]]:
+    import sqlite3
+
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute("SELECT band, key, listing_id FROM lsh_bands ORDER BY 1, 2").fetchall()
+
+
+def test_a_rewritten_offer_replaces_its_bands_and_leaves_none_behind(db_path):
+    first = "全国身份证四件套 一手资源 量大从优 私聊 飞机 @abcdef 实时更新 可验 看样"
+    _sweep(db_path, [_offer("1", first)])
+    before = reposts.signature("出售身份证四件套", first)
+    assert before is not None
+    assert _bands(db_path) == sorted((b, k, 1) for b, k in before.bands())
+    rewritten = "银行卡四件套 对公账户 U盾 全套资料 支持验卡 包售后 联系 QQ 123456789"
+    _sweep(db_path, [_offer("1", rewritten)])  # far from the old text: signature replaced
+    after = reposts.signature("出售身份证四件套", rewritten)
+    assert after is not None and after.similarity(before) < reposts.SAME_TEXT
+    assert _bands(db_path) == sorted((b, k, 1) for b, k in after.bands())
+
+
+def test_an_older_store_gets_its_bands_in_one_btree(db_path):
+    import sqlite3
+
+    from monitor.store import open_store
+
+    text = "全国身份证四件套 一手资源 量大从优 私聊 飞机 @abcdef 实时更新 可验 看样"
+    _sweep(db_path, [_offer("1", text), _offer("2", text + " 新鲜")])
+    expected = _bands(db_path)
+    assert len(expected) == 2 * reposts.BANDS
+    with sqlite3.connect(db_path) as conn:  # undo migration 0010: bands as stores had them
+        conn.execute("DROP TABLE lsh_bands")
+        conn.execute(
+            "CREATE TABLE lsh_bands (band INTEGER, key INTEGER, listing_id INTEGER "
+            "REFERENCES listings(id))"
+        )
+        conn.executemany("INSERT INTO lsh_bands VALUES (?, ?, ?)", expected)
+        conn.execute("CREATE INDEX idx_lsh_bands_band_key ON lsh_bands (band, key)")
+        conn.execute("DELETE FROM schema_migrations WHERE name = '0010_compact_bands'")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.execute(f"PRAGMA user_version = {version - 1}")
+    open_store(db_path).close()
+    assert _bands(db_path) == expected
+    with sqlite3.connect(db_path) as conn:
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'lsh_bands'").fetchone()[0]
+        indexes = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'lsh_bands' "
+            "AND sql IS NOT NULL"
+        ).fetchall()
+    assert "WITHOUT ROWID" in sql and indexes == []

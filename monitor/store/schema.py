@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from monitor.store.clusters import migrate_0005_clusters
+from monitor.store.clusters import migrate_0005_clusters, migrate_0010_compact_bands
 from monitor.store.listing_ids import migrate_0007_sweep_layout
 from monitor.store.operations import migrate_0003_schedule
 from monitor.store.retrohunt import migrate_0009_rules
@@ -282,6 +282,7 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0007_sweep_layout", migrate_0007_sweep_layout),
     ("0008_views", migrate_0008_views),
     ("0009_rules", migrate_0009_rules),
+    ("0010_compact_bands", migrate_0010_compact_bands),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
