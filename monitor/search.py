@@ -24,6 +24,7 @@ matches scored by bm25: monitor/search_results.py) and monitor/store/search.py f
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -105,6 +106,22 @@ class SearchSegmenter:
                         self._dictionary_name(), key, self.cache_dir, self.tokenizer
                     )
         return self._wordcut
+
+    def fingerprint(self) -> str:
+        """What decides the words indexed: jieba's dictionary, the cut of it, the user words
+        and the keyword terms. An index made under another fingerprint misses words the new
+        keyword lists add, until `heishi search --reindex`."""
+        from monitor.segment import USER_WORD_FREQ, jieba_dictionary_identity
+
+        parts = [
+            f"search dictionary: min freq {DICTIONARY_MIN_FREQ}, user words at {USER_WORD_FREQ}",
+            jieba_dictionary_identity(),
+            "user words:",
+            *self.user_words,
+            "terms:",
+            *self.terms,
+        ]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
     def automaton(self):
         if self._automaton is None:
@@ -326,6 +343,15 @@ def _joined(words: list[str]) -> str:
 DEFAULT_WINDOW = 1000
 DF_SAMPLE = 1000
 SORTS = ("relevance", "recent")
+
+
+def index_is_current(store, segmenter=None) -> bool | None:
+    """Whether the store's search index was made with this segmentation (the current keyword
+    lists'); None when the store does not know (indexed before heishi recorded it)."""
+    recorded = store.search_segmentation()
+    if recorded is None:
+        return None
+    return recorded == (segmenter or default_segmenter()).fingerprint()
 
 
 def search(

@@ -116,19 +116,39 @@ def private_tokenizer(
 
 
 def jieba_dictionary_stamp() -> str:
-    """What identifies jieba's installed dictionary (its path, size and time), found without
-    importing jieba (which takes a third of a second)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("jieba")
-    if spec is None or spec.origin is None:
-        return "jieba-missing"
-    source = Path(spec.origin).with_name("dict.txt")
+    """What identifies jieba's installed dictionary here (its path, size and time), found
+    without importing jieba (which takes a third of a second)."""
+    source = _jieba_dictionary_file()
     try:
         stat = source.stat()
     except OSError:
         return f"{source}:missing"
     return f"{source}:{stat.st_size}:{int(stat.st_mtime)}"
+
+
+def jieba_dictionary_identity() -> str:
+    """jieba's version and its dictionary's size: what decides its words, the same on every
+    machine (the stamp also names the file's place and time)."""
+    import importlib.metadata
+
+    try:
+        version = importlib.metadata.version("jieba")
+    except importlib.metadata.PackageNotFoundError:
+        version = "missing"
+    try:
+        size = _jieba_dictionary_file().stat().st_size
+    except OSError:
+        size = 0
+    return f"jieba {version}, dictionary of {size} bytes"
+
+
+def _jieba_dictionary_file() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or spec.origin is None:
+        return Path("jieba-missing") / "dict.txt"
+    return Path(spec.origin).with_name("dict.txt")
 
 
 def _write_dictionary(jieba, keep: Callable[[str, int], bool], path: Path) -> int:

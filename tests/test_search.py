@@ -233,3 +233,39 @@ def test_ranking_is_fts5_bm25_with_title_weighted(db_path):
     assert [h.listing_id for h in hits] == [row[0] for row in fts5]
     assert [h.score for h in hits] == pytest.approx([row[1] for row in fts5], rel=1e-9)
     assert len(hits) == 5
+
+
+def test_search_says_when_new_keyword_lists_left_the_index_stale(market, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    keywords = tmp_path / "keywords"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "keywords", keywords)
+    env = {"HEISHI_KEYWORDS_DIR": str(keywords)}
+    same = heishi("search", "--db", str(market), "身份证", "--json", env=env)
+    assert json.loads(same.stdout)["index_current"] is True and "reindex" not in same.stderr
+    (keywords / "blueberry.toml").write_text(
+        'category = "identity"\n\n[terms]\n"蓝莓套餐" = { weight = 3.0 }\n', encoding="utf-8"
+    )
+    stale = heishi("search", "--db", str(market), "身份证", "--json", env=env)
+    assert stale.returncode == 0, stale.stderr
+    assert json.loads(stale.stdout)["index_current"] is False
+    assert "heishi search --reindex" in stale.stderr
+    rebuilt = heishi("search", "--db", str(market), "--reindex", env=env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    again = heishi("search", "--db", str(market), "身份证", "--json", env=env)
+    assert json.loads(again.stdout)["index_current"] is True
+    # The installed keyword lists lack the new term: to them this index is the stale one.
+    assert (
+        json.loads(heishi("search", "--db", str(market), "身份证", "--json").stdout)[
+            "index_current"
+        ]
+        is False
+    )
+
+
+def test_a_store_indexed_before_the_segmentation_was_recorded_is_not_called_stale(market):
+    with sqlite3.connect(market) as conn:
+        conn.execute("DELETE FROM search_state")
+    result = heishi("search", "--db", str(market), "身份证", "--json")
+    assert json.loads(result.stdout)["index_current"] is None and "reindex" not in result.stderr

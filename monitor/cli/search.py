@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from monitor.config import db_path
-    from monitor.search import QueryError, search
+    from monitor.search import QueryError, index_is_current, search
 
     path = db_path(args.db)
     if args.reindex:
@@ -57,6 +57,15 @@ def cmd_search(args: argparse.Namespace) -> int:
             limit=args.limit,
             sort=args.sort,
         )
+        current = index_is_current(store)
+    if current is False:
+        import sys
+
+        print(
+            "heishi: the search index was made with other keyword lists than the ones loaded "
+            "now, so words they add can be missed; rebuild it: heishi search --reindex",
+            file=sys.stderr,
+        )
     if args.json:
         print(
             json.dumps(
@@ -68,6 +77,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                     "ranked_versions": results.candidates,
                     "window": results.window,
                     "window_full": results.window_full,
+                    "index_current": current,
                     "results": [hit.as_json() for hit in results.hits],
                 },
                 ensure_ascii=False,

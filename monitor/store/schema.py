@@ -15,7 +15,7 @@ from monitor.store.listing_ids import migrate_0007_sweep_layout
 from monitor.store.operations import migrate_0003_schedule
 from monitor.store.retrohunt import migrate_0009_rules
 from monitor.store.review import review_migration
-from monitor.store.search import migrate_0006_search
+from monitor.store.search import migrate_0006_search, migrate_0011_search_state
 from monitor.store.views import migrate_0008_views
 
 if TYPE_CHECKING:
@@ -283,6 +283,7 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0008_views", migrate_0008_views),
     ("0009_rules", migrate_0009_rules),
     ("0010_compact_bands", migrate_0010_compact_bands),
+    ("0011_search_state", migrate_0011_search_state),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

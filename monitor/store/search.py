@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
@@ -59,6 +60,19 @@ def migrate_0006_search(store: Store) -> None:
         f"UPDATE listing_search SET facets = {_FACETS_SQL} "
         "WHERE rowid IN (SELECT id FROM listing_versions WHERE listing_id = new.id); END"
     )
+
+
+def migrate_0011_search_state(store: Store) -> None:
+    """`search_state`: which segmentation the index was built with (`segmentation`, see
+    SearchSegmenter.fingerprint), so a search can say when new keyword lists left it stale.
+    A store without versions has nothing indexed yet: it is current. An older one's is
+    unknown until its next `heishi search --reindex`."""
+    store.conn.execute(
+        "CREATE TABLE search_state (name TEXT PRIMARY KEY, value TEXT NOT NULL, "
+        "recorded_at TEXT NOT NULL)"
+    )
+    if store.conn.execute("SELECT 1 FROM listing_versions LIMIT 1").fetchone() is None:
+        store.record_search_segmentation()
 
 
 def _create_table(store: Store) -> None:
@@ -137,6 +151,28 @@ class SearchQueries:
             values,
         )
 
+    def record_search_segmentation(self: Store, fingerprint: str | None = None) -> None:
+        """The index is now made with this segmentation (default: the current keyword
+        lists')."""
+        from monitor.search import default_segmenter
+        from monitor.store.clock import utc_now
+
+        self.conn.execute(
+            "INSERT OR REPLACE INTO search_state (name, value, recorded_at) "
+            "VALUES ('segmentation', ?, ?)",
+            (fingerprint or default_segmenter().fingerprint(), utc_now()),
+        )
+
+    def search_segmentation(self: Store) -> str | None:
+        """The fingerprint of the segmentation the index was built with; None if unknown."""
+        try:
+            row = self.conn.execute(
+                "SELECT value FROM search_state WHERE name = 'segmentation'"
+            ).fetchone()
+        except sqlite3.OperationalError:  # a store older than migration 0011, read-only
+            return None
+        return row[0] if row else None
+
     def rebuild_search_index(self: Store) -> int:
         """Index every stored version anew (a new store, an old one, new keyword lists);
         returns the number of rows indexed. Run inside a transaction."""
@@ -167,6 +203,11 @@ class SearchQueries:
         if batch:
             self._insert_search_rows(batch)
             indexed += len(batch)
+        has_state = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'search_state'"
+        ).fetchone()
+        if has_state:  # (migration 0006 builds the index before 0011 makes the table)
+            self.record_search_segmentation()
         return indexed
 
     def search_window(
