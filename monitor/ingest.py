@@ -86,6 +86,7 @@ class SweepRecorder:
         self.notify_config: Any = None
         self.severity_rules: Any = None
         self.rules_version: str | None = None  # the keyword rules' id (monitor.rules_version)
+        self.pii_keys: set[str] = set()  # keys whose numbers this recorder has stored
         # A batch is written when it is full or old: fast sweeps, little lost to a crash.
         env = os.environ
         self.batch_size = max(1, batch_size or int(env.get("HEISHI_STORE_BATCH") or 1000))
@@ -262,6 +263,10 @@ class SweepRecorder:
         store.insert_matches(version_id, listing_id, match.get("hits") or [], self.rules_version)
         pii = [changes.as_dict(hit) for hit in item.get("pii") or []]
         store.insert_pii(version_id, listing_id, pii)
+        keys = {hit.get("key") for hit in pii if hit.get("key")} - self.pii_keys
+        if keys:  # which key hashed them: a look-up with another one is refused, not empty
+            store.record_pii_keys(keys, utc_now())
+            self.pii_keys |= keys
 
     def _alert(
         self,

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from monitor.errors import HeishiError
-from monitor.pii import canonical_digits, find_pii
+from monitor.pii import canonical_digits, find_pii, key_fingerprint
 
 KIND_NAMES = {"phone": "mobile number", "id_number": "ID number", "bank_card": "bank card number"}
 # What a person may type around the digits: spaces, dashes, dots, brackets, +86.
@@ -22,6 +22,10 @@ _ALLOWED = re.compile(r"[0-9Xx +\-().]+")
 
 class LookupInputError(HeishiError):
     """The number given to `heishi lookup` is not a valid number of its kind."""
+
+
+class LookupKeyError(HeishiError):
+    """The key given to `heishi lookup` did not hash this store's numbers."""
 
 
 @dataclass
@@ -50,6 +54,10 @@ class LookupResult:
     first_seen: str | None = None
     last_seen: str | None = None
     sightings: list[Sighting] = field(default_factory=list)
+    # Keys other than this one that hashed numbers here (None: hashed before keys were
+    # recorded): numbers they hashed cannot be found with this key.
+    other_keys: int = 0
+    key_checked: bool = True  # False: the store cannot tell which key hashed its numbers
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,9 +100,22 @@ def _why_invalid(kind: str, digits: str) -> str:
     return "its Luhn check fails"
 
 
-def lookup(store: Any, kind: str, number: str, secret: bytes) -> LookupResult:
-    """Where a number appeared, found by its keyed hash; works on a read-only store."""
+def lookup(
+    store: Any, kind: str, number: str, secret: bytes, key_source: str = "the key given"
+) -> LookupResult:
+    """Where a number appeared, found by its keyed hash; works on a read-only store.
+    Refused (LookupKeyError) when the store knows the keys that hashed its numbers and
+    `secret` is none of them: it would find nothing and look like an answer."""
     masked, digest = checked_number(kind, number, secret)
+    keys = store.pii_keys()
+    mine = key_fingerprint(secret)
+    known = [k for k in keys or [] if k is not None]
+    if known and mine not in known and None not in (keys or []):
+        raise LookupKeyError(
+            f"{key_source} is not the key this store's numbers were hashed with "
+            f"(its fingerprint is {mine}; the store's: {', '.join(known)})",
+            hint="set HEISHI_SECRET_FILE to the key file the crawls that wrote it use",
+        )
     rows = store.pii_sightings(kind, digest)
     sightings = [
         Sighting(
@@ -122,4 +143,6 @@ def lookup(store: Any, kind: str, number: str, secret: bytes) -> LookupResult:
         first_seen=min((s.first_seen for s in sightings if s.first_seen), default=None),
         last_seen=max((s.last_seen for s in sightings if s.last_seen), default=None),
         sightings=sightings,
+        other_keys=len([k for k in keys or [] if k != mine]),
+        key_checked=bool(keys) and mine in (keys or []),
     )

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 KINDS = ("id_number", "phone", "bank_card")
 
@@ -33,6 +33,16 @@ class PiiHit:
     digest: str  # hex HMAC-SHA256 of the digits with the install secret
     start: int
     end: int
+    key: str = ""  # key_fingerprint of the secret that made the digest
+
+
+def key_fingerprint(secret: bytes) -> str:
+    """Names a secret without revealing it (an HMAC of a fixed text): the store keeps the
+    fingerprints of the keys that hashed its numbers, so a look-up with another key fails
+    loudly instead of finding nothing."""
+    return hmac.new(
+        secret, b"heishi: the key that hashed personal data", hashlib.sha256
+    ).hexdigest()[:16]
 
 
 def id_checksum_ok(number: str) -> bool:
@@ -120,6 +130,9 @@ def find_pii(text: str, secret: bytes) -> list[PiiHit]:
         raw = match.group(1)
         taken.append((a, b))
         hits.append(PiiHit("phone", _mask(raw, 3, 4), digest_of("phone", raw, secret), a, b))
+    if hits:
+        key = key_fingerprint(secret)
+        hits = [replace(hit, key=key) for hit in hits]
     return sorted(hits, key=lambda h: h.start)
 
 

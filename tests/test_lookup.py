@@ -140,3 +140,68 @@ def test_cli_refuses_to_look_up_without_the_install_secret(analyst_db, tmp_path,
     result = heishi("lookup", "--db", str(db_path), "--phone", PHONE)
     assert result.returncode == 2 and "no install secret" in result.stderr
     assert not missing.exists()
+
+
+def test_the_store_names_the_key_that_hashed_its_numbers(analyst_db):
+    from monitor.pii import key_fingerprint
+
+    db_path, _ = analyst_db
+    with open_store(db_path, readonly=True) as store:
+        assert store.pii_keys() == [key_fingerprint(install_secret())]
+    assert find(db_path, "phone", PHONE).key_checked is True
+
+
+def test_a_lookup_with_another_key_is_refused_not_answered_empty(analyst_db, tmp_path):
+    from monitor.lookup import LookupKeyError
+
+    db_path, _ = analyst_db
+    with open_store(db_path, readonly=True) as store, pytest.raises(LookupKeyError) as error:
+        lookup(store, "phone", PHONE, b"\x01" * 32, key_source="the key in /tmp/other.key")
+    assert "/tmp/other.key" in str(error.value) and "not the key" in str(error.value)
+    other = tmp_path / "other.key"
+    other.write_text("02" * 32 + "\n")
+    env_result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from monitor.cli import main; sys.exit(main())",
+            "lookup",
+            "--db",
+            str(db_path),
+            "--phone",
+            PHONE,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HEISHI_SECRET_FILE": str(other)},
+        timeout=120,
+    )
+    assert env_result.returncode == 2
+    assert str(other) in env_result.stderr and "HEISHI_SECRET_FILE" in env_result.stderr
+    assert PHONE not in env_result.stderr + env_result.stdout
+
+
+def test_numbers_hashed_before_keys_were_recorded_are_looked_up_with_a_note(tmp_path):
+    import shutil
+    import sqlite3
+
+    from tests.analyst_store import build_store
+
+    db_path = tmp_path / "old.db"
+    build_store(db_path)
+    conn = sqlite3.connect(db_path, isolation_level=None)  # undo 0012, as in an older store
+    conn.execute("DROP TABLE pii_keys")
+    conn.execute("DELETE FROM schema_migrations WHERE name = '0012_pii_keys'")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    conn.execute(f"PRAGMA user_version = {version - 1}")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the copy below is then the whole store
+    conn.close()
+    copy = tmp_path / "copy.db"
+    shutil.copy(db_path, copy)
+    assert find(copy, "phone", PHONE).key_checked is False  # read-only: no table, no check
+    open_store(db_path).close()  # migrated: the old hashes' key is unknown
+    with open_store(db_path, readonly=True) as store:
+        assert store.pii_keys() == [None]
+        other = lookup(store, "phone", PHONE, b"\x01" * 32)  # cannot check, so not refused
+    assert other.found is False and other.other_keys == 1 and other.key_checked is False
+    assert find(db_path, "phone", PHONE).found is True

@@ -47,7 +47,19 @@ def cmd_lookup(args: argparse.Namespace) -> int:
         )
     secret = bytes.fromhex(key_path.read_text().strip())
     with open_store(db_path(args.db), readonly=True) as store:
-        result = lookup(store, kind, number, secret)
+        result = lookup(store, kind, number, secret, key_source=f"the key in {key_path}")
+    if result.other_keys:
+        print(
+            f"heishi: {result.other_keys} other key(s) also hashed numbers in this store; "
+            "numbers they hashed cannot be found with this one",
+            file=sys.stderr,
+        )
+    elif not result.key_checked and not result.found:
+        print(
+            "heishi: this store does not record which key hashed its numbers; if it was not "
+            f"the key in {key_path}, nothing can be found",
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
         return 0

@@ -24,6 +24,7 @@ from monitor.store import (
 )
 from monitor.store.analyst import AnalystQueries
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
+from monitor.store.pii_keys import PiiKeyQueries
 from monitor.store.retrohunt import RetrohuntQueries
 from monitor.store.schema import migrate
 from monitor.store.search import SearchQueries
@@ -48,6 +49,7 @@ class Store(
     AnalystQueries,
     RetrohuntQueries,
     SearchQueries,
+    PiiKeyQueries,
 ):
     """A heishi store: one SQLite file. Methods come from the per-table mixins."""
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from monitor.store.clusters import migrate_0005_clusters, migrate_0010_compact_bands
 from monitor.store.listing_ids import migrate_0007_sweep_layout
 from monitor.store.operations import migrate_0003_schedule
+from monitor.store.pii_keys import migrate_0012_pii_keys
 from monitor.store.retrohunt import migrate_0009_rules
 from monitor.store.review import review_migration
 from monitor.store.search import migrate_0006_search, migrate_0011_search_state
@@ -284,6 +285,7 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0009_rules", migrate_0009_rules),
     ("0010_compact_bands", migrate_0010_compact_bands),
     ("0011_search_state", migrate_0011_search_state),
+    ("0012_pii_keys", migrate_0012_pii_keys),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
