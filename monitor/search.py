@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -58,54 +57,31 @@ class QueryError(HeishiError):
 
 
 class SearchSegmenter:
-    """jieba with the keyword terms as user words (a private tokenizer), cut through
+    """jieba with the keyword terms as user words (a private dictionary), cut through
     monitor.wordcut (the same words, faster, and a warm start without loading jieba's
     dictionary); built once."""
 
     def __init__(self, user_words: Iterable[str], terms: Iterable[str], cache_dir: Path) -> None:
+        from monitor.segment import PrivateDictionary
+
         self.user_words = sorted({w for w in user_words if len(w) >= 2 and _CJK.search(w)})
         # Keyword surfaces looked for anywhere in a text (see `extra` in the module docstring).
         self.terms = sorted({t for t in terms if len(t) >= 2 and " " not in t})
         self.cache_dir = Path(cache_dir)
-        self._tokenizer = None
-        self._wordcut = None
-        self._automaton = None
-        self._lock = threading.RLock()  # wordcut() builds the tokenizer while holding it
-
-    def tokenizer(self):
-        """The jieba tokenizer the cuts are made as (loaded only to build the word cut)."""
-        if self._tokenizer is None:
-            with self._lock:
-                if self._tokenizer is None:
-                    self._tokenizer = self._build()
-        return self._tokenizer
-
-    def _build(self):
-        from monitor.segment import private_tokenizer
-
-        return private_tokenizer(
-            self._dictionary_name(),
+        self.dictionary = PrivateDictionary(
+            f"jieba-search-{DICTIONARY_MIN_FREQ}",
             lambda word, freq: len(word) == 1 or freq >= DICTIONARY_MIN_FREQ,
             self.user_words,
             self.cache_dir,
         )
+        self._automaton = None
 
-    @staticmethod
-    def _dictionary_name() -> str:
-        return f"jieba-search-{DICTIONARY_MIN_FREQ}"
+    def tokenizer(self):
+        """The jieba tokenizer the cuts are made as (loaded only to build the word cut)."""
+        return self.dictionary.tokenizer()
 
     def wordcut(self):
-        if self._wordcut is None:
-            from monitor.segment import USER_WORD_FREQ, jieba_dictionary_stamp
-            from monitor.wordcut import cached_wordcut
-
-            key = [jieba_dictionary_stamp(), f"user words at {USER_WORD_FREQ}", *self.user_words]
-            with self._lock:
-                if self._wordcut is None:
-                    self._wordcut = cached_wordcut(
-                        self._dictionary_name(), key, self.cache_dir, self.tokenizer
-                    )
-        return self._wordcut
+        return self.dictionary.wordcut()
 
     def fingerprint(self) -> str:
         """What decides the words indexed: jieba's dictionary, the cut of it, the user words

@@ -28,51 +28,60 @@ WINDOW = 8
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-class WordSegmenter:
-    """Decides whether a span of normalised text is a whole jieba word."""
+class PrivateDictionary:
+    """A private jieba tokenizer over the entries of jieba's dictionary that `keep(word,
+    freq)` selects, with `user_words`, and its word cut (monitor.wordcut), which is what cuts
+    text. The tokenizer is loaded only to build the word cut when the cache misses."""
 
-    def __init__(self, boundary_terms: list[str], user_words: list[str], cache_dir: Path) -> None:
-        self.boundary_terms = sorted(set(boundary_terms))
-        self.user_words = sorted({w for w in user_words if len(w) >= 2 and _CJK.search(w)})
+    def __init__(
+        self,
+        name: str,
+        keep: Callable[[str, int], bool],
+        user_words: list[str],
+        cache_dir: Path,
+    ) -> None:
+        self.name = name
+        self.keep = keep
+        self.user_words = user_words
         self.cache_dir = Path(cache_dir)
         self._tokenizer = None
         self._wordcut = None
         self._lock = threading.RLock()  # wordcut() builds the tokenizer while holding it
 
     def tokenizer(self):
-        """The jieba tokenizer the cuts are made as (loaded only to build the word cut)."""
         if self._tokenizer is None:
             with self._lock:
                 if self._tokenizer is None:
-                    self._tokenizer = self._build()
+                    self._tokenizer = private_tokenizer(
+                        self.name, self.keep, self.user_words, self.cache_dir
+                    )
         return self._tokenizer
 
-    def _name(self) -> str:
-        chars = {c for term in self.boundary_terms for c in term if _CJK.match(c)}
-        return "jieba-" + hashlib.sha256(("".join(sorted(chars)) + "|v1").encode()).hexdigest()[:16]
-
-    def _build(self):
-        chars = {c for term in self.boundary_terms for c in term if _CJK.match(c)}
-        return private_tokenizer(
-            self._name(),
-            lambda word, _freq: len(word) == 1 or bool(chars.intersection(word)),
-            self.user_words,
-            self.cache_dir,
-        )
-
     def wordcut(self):
-        """jieba's cut of this tokenizer, through monitor.wordcut (same words, faster, and a
-        warm start that neither imports jieba nor loads its dictionary)."""
         if self._wordcut is None:
             from monitor.wordcut import cached_wordcut
 
             key = [jieba_dictionary_stamp(), f"user words at {USER_WORD_FREQ}", *self.user_words]
             with self._lock:
                 if self._wordcut is None:
-                    self._wordcut = cached_wordcut(
-                        self._name(), key, self.cache_dir, self.tokenizer
-                    )
+                    self._wordcut = cached_wordcut(self.name, key, self.cache_dir, self.tokenizer)
         return self._wordcut
+
+
+class WordSegmenter:
+    """Decides whether a span of normalised text is a whole jieba word."""
+
+    def __init__(self, boundary_terms: list[str], user_words: list[str], cache_dir: Path) -> None:
+        self.boundary_terms = sorted(set(boundary_terms))
+        self.user_words = sorted({w for w in user_words if len(w) >= 2 and _CJK.search(w)})
+        chars = {c for term in self.boundary_terms for c in term if _CJK.match(c)}
+        key = hashlib.sha256(("".join(sorted(chars)) + "|v1").encode()).hexdigest()[:16]
+        self.dictionary = PrivateDictionary(
+            f"jieba-{key}",
+            lambda word, _freq: len(word) == 1 or bool(chars.intersection(word)),
+            self.user_words,
+            cache_dir,
+        )
 
     def is_word(self, text: str, start: int, end: int) -> bool:
         """True when text[start:end] is one or more whole words of the surrounding text."""
@@ -81,7 +90,7 @@ class WordSegmenter:
         window = text[lo:hi]
         cuts = {0}
         pos = 0
-        for token in self.wordcut().cut(window):
+        for token in self.dictionary.wordcut().cut(window):
             pos += len(token)
             cuts.add(pos)
         return (start - lo) in cuts and (end - lo) in cuts
