@@ -158,15 +158,18 @@ def test_warm_start_loads_caches_without_jieba(tmp_path):
     def dictionaries():  # jieba's cut dictionaries and the word cuts built from them
         return {p: p.stat().st_mtime_ns for p in config.cache_dir().glob("jieba-*")}
 
-    load_matcher().match("", "出售 身份证 料")  # builds every cache
+    warm = load_matcher()
+    warm.match("", "出售 身份证 料")
+    assert warm.segmenter.is_word("我出售资料", 1, 3)  # builds the boundary word cut
     caches = dictionaries()
     assert any(p.suffix == ".wordcut" for p in caches)
     code = (
         "import sys; from monitor.matcher import load_matcher; m=load_matcher(); "
-        "r=m.match('', '出售 身份证 料'); print('jieba' in sys.modules, r.alert)"
+        "r=m.match('', '出售 身份证 料'); w=m.segmenter.is_word('我出售资料', 1, 3); "
+        "print('jieba' in sys.modules, r.alert, w)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "True"]
+    assert out.stdout.split() == ["False", "True", "True"]
     assert dictionaries() == caches
 
 
