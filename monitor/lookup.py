@@ -107,10 +107,10 @@ def lookup(
     Refused (LookupKeyError) when the store knows the keys that hashed its numbers and
     `secret` is none of them: it would find nothing and look like an answer."""
     masked, digest = checked_number(kind, number, secret)
-    keys = store.pii_keys()
+    keys = store.pii_keys() or []  # None (a store older than the table): nothing to check
     mine = key_fingerprint(secret)
-    known = [k for k in keys or [] if k is not None]
-    if known and mine not in known and None not in (keys or []):
+    known = [k for k in keys if k is not None]
+    if known and mine not in known and None not in keys:
         raise LookupKeyError(
             f"{key_source} is not the key this store's numbers were hashed with "
             f"(its fingerprint is {mine}; the store's: {', '.join(known)})",
@@ -143,6 +143,6 @@ def lookup(
         first_seen=min((s.first_seen for s in sightings if s.first_seen), default=None),
         last_seen=max((s.last_seen for s in sightings if s.last_seen), default=None),
         sightings=sightings,
-        other_keys=len([k for k in keys or [] if k != mine]),
-        key_checked=bool(keys) and mine in (keys or []),
+        other_keys=len([k for k in keys if k != mine]),
+        key_checked=mine in keys,
     )

@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 
 FORMAT = "wordcut-v2"
 # jieba's block and whitespace patterns (jieba.re_han_default, jieba.re_skip_default).
-_HAN = re.compile("([\u4e00-\u9fd5a-zA-Z0-9+#&\\._%\\-]+)", re.U)
-_SKIP = re.compile("(\r\n|\\s)", re.U)
 _IN_BLOCK = re.compile("[\u4e00-\u9fd5a-zA-Z0-9+#&\\._%\\-]+", re.U)
+_HAN = re.compile(f"({_IN_BLOCK.pattern})", re.U)
+_SKIP = re.compile("(\r\n|\\s)", re.U)
 
 
 class WordCut:

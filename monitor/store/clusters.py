@@ -11,6 +11,8 @@ from monitor.store import rows
 if TYPE_CHECKING:
     from monitor.store.connection import Store
 
+log = logging.getLogger(__name__)
+
 
 def migrate_0005_clusters(store: Store) -> None:
     db = store.db
@@ -26,9 +28,6 @@ def migrate_0005_clusters(store: Store) -> None:
     db["lsh_bands"].create_index(["band", "key"])
     db["lsh_bands"].create_index(["listing_id"])
     db["listings"].create_index(["cluster_id"], if_not_exists=True)
-
-
-log = logging.getLogger(__name__)
 
 
 def migrate_0010_compact_bands(store: Store) -> None:

@@ -56,6 +56,8 @@ class Store(
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         self.db = db
         self.path = path
+        # Search rows of the versions written in the open transaction (SearchQueries).
+        self._search_pending: list[tuple] = []
 
     @property
     def conn(self) -> sqlite3.Connection:

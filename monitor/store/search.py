@@ -112,7 +112,7 @@ class SearchQueries:
                     (listing_id, version - 1),
                 ).fetchone()
                 previous = tuple(row) if row is not None else None
-            if previous is not None and tuple(previous) == (title, text):
+            if previous == (title, text):
                 return
         if source is None:
             row = conn.execute("SELECT source FROM listings WHERE id = ?", (listing_id,)).fetchone()
@@ -125,18 +125,17 @@ class SearchQueries:
         # writes its pending rows out as a new segment at every statement savepoint, so rows
         # inserted one by one between other writes made a segment per listing, and merging
         # them was most of a sweep's writes.
-        pending = self.__dict__.setdefault("_search_pending", [])
-        pending.append(indexed)
+        self._search_pending.append(indexed)
 
     def write_pending_search(self: Store) -> None:
         """Index the versions written in this transaction (called before COMMIT)."""
-        pending = self.__dict__.pop("_search_pending", None)
+        pending, self._search_pending = self._search_pending, []
         if pending:
             self._insert_search_rows(pending)
 
     def drop_pending_search(self: Store) -> None:
         """The transaction rolled back: its versions are gone, so is their indexing."""
-        self.__dict__.pop("_search_pending", None)
+        self._search_pending = []
 
     def _insert_search_rows(self: Store, versions: list[tuple]) -> None:
         """(version id, source, title, text, categories JSON) -> rows of the index."""
@@ -151,16 +150,15 @@ class SearchQueries:
             values,
         )
 
-    def record_search_segmentation(self: Store, fingerprint: str | None = None) -> None:
-        """The index is now made with this segmentation (default: the current keyword
-        lists')."""
+    def record_search_segmentation(self: Store) -> None:
+        """The index is now made with the current keyword lists' segmentation."""
         from monitor.search import default_segmenter
         from monitor.store.clock import utc_now
 
         self.conn.execute(
             "INSERT OR REPLACE INTO search_state (name, value, recorded_at) "
             "VALUES ('segmentation', ?, ?)",
-            (fingerprint or default_segmenter().fingerprint(), utc_now()),
+            (default_segmenter().fingerprint(), utc_now()),
         )
 
     def search_segmentation(self: Store) -> str | None:
