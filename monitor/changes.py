@@ -113,6 +113,56 @@ def field_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]
 
 
 @dataclass(frozen=True)
+class ListCoverage:
+    """How much of a source's list a sweep read: list pages that answered, and those of them
+    that held no listing. A sweep that read less than the last complete one may not judge
+    removals: what it did not read, it did not see."""
+
+    pages: int | None  # None: not counted (a run recorded before heishi counted them)
+    empty_pages: int
+
+    @classmethod
+    def of_stats(cls, stats: dict[str, Any]) -> ListCoverage:
+        pages = stats.get("heishi/list_pages")
+        return cls(
+            int(pages) if pages is not None else None, int(stats.get("heishi/empty_list_pages", 0))
+        )
+
+    @classmethod
+    def of_run(cls, run: dict[str, Any]) -> ListCoverage:
+        """From a stored run: its columns, else (an older run) its stats."""
+        if run.get("list_pages") is not None:
+            return cls(int(run["list_pages"]), int(run.get("empty_list_pages") or 0))
+        try:
+            stats = json.loads(run.get("stats") or "{}")
+        except ValueError:
+            stats = {}
+        return cls.of_stats(stats if isinstance(stats, dict) else {})
+
+    def columns(self) -> dict[str, int | None]:
+        return {"list_pages": self.pages, "empty_list_pages": self.empty_pages}
+
+    def shortfall(self, last: ListCoverage) -> str | None:
+        """Why this coverage is less than `last`'s, or None when it is not."""
+        problems = []
+        if self.empty_pages > last.empty_pages:
+            problems.append(
+                f"{self.empty_pages} list page(s) had no listings where the last complete "
+                f"sweep had {last.empty_pages} such"
+            )
+        if self.pages is not None and last.pages is not None and self.pages < last.pages:
+            problems.append(
+                f"read {self.pages} list page(s) where the last complete sweep read {last.pages}"
+            )
+        if not problems:
+            return None
+        return (
+            "; ".join(problems) + ": part of the list may be missing (if the site's list really "
+            "got shorter, set list_may_shrink = true in its site file)"
+        )
+
+
+@dataclass(frozen=True)
 class RunVerdict:
     status: str  # ok | partial | failed
     error: str | None
@@ -124,8 +174,12 @@ def judge_run(
     finish_reason: str | None,
     recorded: int,
     last_good_items: int | None,
+    last_good_coverage: ListCoverage | None = None,
+    *,
+    list_may_shrink: bool = False,
 ) -> RunVerdict:
-    """How a sweep ended. Only `ok` allows listings it did not see to be marked removed."""
+    """How a sweep ended. Only `ok` allows listings it did not see to be marked removed, and
+    only a sweep that read as much of the list as the last complete one is `ok`."""
     problems = []
     list_errors = int(stats.get("heishi/list_page_errors", 0))
     detail_errors = int(stats.get("heishi/detail_page_errors", 0))
@@ -172,4 +226,8 @@ def judge_run(
             f"{last_good_items}: the pages may have changed shape",
             shape_changed=True,
         )
+    if last_good_coverage is not None and not list_may_shrink:
+        shortfall = ListCoverage.of_stats(stats).shortfall(last_good_coverage)
+        if shortfall:
+            return RunVerdict("partial" if recorded else "failed", shortfall, shape_changed=True)
     return RunVerdict("ok", None)

@@ -293,6 +293,9 @@ class Monitor:
 
     def _log_result(self, result: SourceSweep) -> None:
         run = result.run or {}
+        if result.status == "busy":
+            log.info("%s: %s; this turn is skipped", result.source, result.error)
+            return
         if result.status in FAILED:
             failures = self._failures_in_a_row(result.source)
             log.warning(

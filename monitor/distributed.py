@@ -6,7 +6,8 @@ Keys (one sweep = one crawl of one source, spread over workers; `{id}` is its sw
 starts with the source's name, so two sweeps never share a queue or a duplicate filter):
 
     heishi:sweeps                 ZSET   open sweep ids, scored by creation time
-    heishi:sweep:{id}             HASH   source, kind, url, removed_after_sweeps, state
+    heishi:sweep:{id}             HASH   source, kind, url, removed_after_sweeps,
+                                         list_may_shrink, state
                                          (open | closed), seeded, run_id and the outcome
     heishi:sweep:{id}:queue       ZSET   requests waiting ("<deliveries>|<pickled request>",
                                          scored -priority, as scrapy-redis' PriorityQueue)
@@ -268,7 +269,12 @@ def new_sweep_id(source: str) -> str:
 
 
 def start_sweep(
-    client: Any, source: str, kind: str, url: str | None, removed_after_sweeps: int = 1
+    client: Any,
+    source: str,
+    kind: str,
+    url: str | None,
+    removed_after_sweeps: int = 1,
+    list_may_shrink: bool = False,
 ) -> str:
     """Register a new sweep of `source`; workers pick it up and the writer opens its run."""
     sweep = new_sweep_id(source)
@@ -281,6 +287,7 @@ def start_sweep(
                 "kind": kind,
                 "url": url or "",
                 "removed_after_sweeps": int(removed_after_sweeps),
+                "list_may_shrink": int(list_may_shrink),
                 "state": "open",
                 "created": now,
             },

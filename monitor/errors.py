@@ -57,3 +57,22 @@ class SourceError(HeishiError):
         self.url = url
         where = f"source {source!r}" + (f" ({url})" if url else "")
         super().__init__(f"{where}: {message}")
+
+
+class SourceBusyError(HeishiError):
+    """A source already has a live run: one crawl of a source at a time (the run lease)."""
+
+    def __init__(self, source: str, holder: dict) -> None:
+        self.source = source
+        self.holder = holder
+        super().__init__(
+            f"source {source!r} is already being crawled: run {holder.get('id')} "
+            f"(pid {holder.get('pid')} on {holder.get('host') or 'this host'}, "
+            f"since {holder.get('started_at')})",
+            hint="wait for that crawl to finish; it is skipped, not counted as a failure",
+        )
+
+
+class RunLeaseLost(StoreError):
+    """A run is no longer this process's to write: it was closed (marked crashed, say) while
+    the crawl still ran. Nothing more of it is written, so it never removes listings."""

@@ -72,12 +72,16 @@ class SweepRecorder:
         removed_after_sweeps: int = 1,
         batch_size: int | None = None,
         flush_seconds: float | None = None,
+        list_may_shrink: bool = False,
     ) -> None:
         self.db_path = Path(db_path)
         self.source = source
         self.kind = kind
         self.url = url
         self.removed_after_sweeps = max(1, int(removed_after_sweeps))
+        # The site file says its list can really get shorter: fewer list pages, or empty
+        # ones, do not make a run partial.
+        self.list_may_shrink = list_may_shrink
         self.store: Store | None = None
         self.run_id: int | None = None
         self.counts = {"new": 0, "changed": 0, "unchanged": 0, "removed": 0, "relisted": 0}
@@ -158,6 +162,8 @@ class SweepRecorder:
                 row = store.listing_by_key(self.source, site_id)
                 match = changes.as_dict(item.get("match")) or {}
                 raised += self._apply(site_id, row, state, match, item, now)
+            # Still this run's to write (else all of it rolls back), and its figures so far.
+            store.hold_run(self.run_id, {"items": self.recorded + len(batch), **self.counts}, now)
         self.recorded += len(batch)
         alert_ids = [a for a in raised if a is not None]
         self.alert_ids += alert_ids
@@ -316,7 +322,12 @@ class SweepRecorder:
         self.flush()
         last_good = store.last_good_run(self.source, self.run_id)
         verdict = changes.judge_run(
-            stats, finish_reason, self.recorded, last_good["items"] if last_good else None
+            stats,
+            finish_reason,
+            self.recorded,
+            last_good["items"] if last_good else None,
+            changes.ListCoverage.of_run(last_good) if last_good else None,
+            list_may_shrink=self.list_may_shrink,
         )
         if error:
             verdict = changes.RunVerdict(
@@ -335,14 +346,7 @@ class SweepRecorder:
                         self.alert_ids.append(
                             self._alert("removed", listing["id"], version_id, listing, None, now)
                         )
-                store.resolve_source_alerts(self.source, self.run_id, now)
-            elif verdict.status == "failed":
-                kind = "source_changed_shape" if verdict.shape_changed else "source_failing"
-                # A changed shape alerts at once; a failing source after N failures in a row.
-                in_a_row = store.consecutive_failures(self.source) + 1  # this run included
-                due = kind == "source_changed_shape" or in_a_row >= failures_before_alert()
-                if due and not store.open_alert_exists(kind, self.source):
-                    self.alert_ids.append(self._source_alert(kind, verdict.error, now))
+            self._health_alerts(verdict, now)
             store.finish_run(
                 self.run_id,
                 verdict.status,
@@ -355,9 +359,86 @@ class SweepRecorder:
                     "duration": float(stats.get("elapsed_time_seconds", 0.0)),
                     "error": verdict.error,
                     "stats": stats,
+                    **changes.ListCoverage.of_stats(stats).columns(),
                     **self.counts,
                 },
             )
+        return self._closed(verdict)
+
+    def record_failure(
+        self, status: str, error: str, finish_reason: str | None = None
+    ) -> RunOutcome:
+        """Record a crawl that ended without recording its run (it died, or never started):
+        a run closed as `status` with `error`, counted in the source's health and alerted on
+        as a failed run is. Takes no run lease, so it works while another crawl runs."""
+        self._load_rules()
+        self.store = store = open_store(self.db_path)
+        now = utc_now()
+        with store.transaction():
+            self.run_id = store.record_closed_run(
+                self.source,
+                self.kind,
+                self.url,
+                status,
+                {"error": error, "finish_reason": finish_reason, "items": 0, **self.counts},
+            )
+            verdict = changes.RunVerdict(status, error)
+            self._health_alerts(verdict, now)
+            store.count_run(self.run_id, status, now)
+        return self._closed(verdict)
+
+    def count_crashed(self, run_id: int, error: str | None) -> RunOutcome:
+        """A run this crawl opened and left running when it died, already marked crashed:
+        record why (`error`, from its exit), count it in the source's health and alert on
+        it as a failed run."""
+        self._load_rules()
+        self.store = store = open_store(self.db_path)
+        self.run_id = run_id
+        now = utc_now()
+        run = store.run(run_id) or {}
+        error = error or run.get("error")
+        with store.transaction():
+            store.set_run_error(run_id, error)
+            verdict = changes.RunVerdict("crashed", error)
+            self._health_alerts(verdict, now)
+            store.count_run(run_id, "crashed", now)
+        self.recorded = int(run.get("items") or 0)
+        return self._closed(verdict)
+
+    def _load_rules(self) -> None:
+        """Severity rules and notification routes for a failure record: the defaults (and
+        no notifications) when a file is broken, so the failure is recorded all the same."""
+        from monitor.errors import ConfigError
+        from monitor.notify_config import load_notify_config
+        from monitor.severity import load_rules
+
+        try:
+            self.severity_rules = load_rules()
+        except ConfigError:
+            self.severity_rules = DEFAULT_RULES
+        try:
+            self.notify_config = load_notify_config()
+        except ConfigError:
+            self.notify_config = None
+
+    def _health_alerts(self, verdict: changes.RunVerdict, now: str) -> None:
+        """A complete run resolves the source's health alerts; a failed one raises one once
+        it has failed often enough in a row (a changed shape at once). In the caller's
+        transaction, before the run is counted."""
+        store = self.store
+        assert store is not None and self.run_id is not None
+        if verdict.status == "ok":
+            store.resolve_source_alerts(self.source, self.run_id, now)
+        elif verdict.shape_changed or verdict.status in ("failed", "crashed"):
+            kind = "source_changed_shape" if verdict.shape_changed else "source_failing"
+            # A changed shape alerts at once; a failing source after N failures in a row.
+            in_a_row = store.consecutive_failures(self.source) + 1  # this run included
+            due = kind == "source_changed_shape" or in_a_row >= failures_before_alert()
+            if due and not store.open_alert_exists(kind, self.source):
+                self.alert_ids.append(self._source_alert(kind, verdict.error, now))
+
+    def _closed(self, verdict: changes.RunVerdict) -> RunOutcome:
+        assert self.store is not None and self.run_id is not None
         outcome = RunOutcome(
             run_id=self.run_id,
             source=self.source,
@@ -367,7 +448,7 @@ class SweepRecorder:
             counts=dict(self.counts),
             alert_ids=[a for a in self.alert_ids if a is not None],
         )
-        store.close()
+        self.store.close()
         self.store = None
         return outcome
 

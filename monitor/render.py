@@ -21,6 +21,8 @@ STATUS_STYLE = {
     "failed": "bold red",
     "crashed": "bold red",
     "running": "cyan",
+    "busy": "yellow",
+    "interrupted": "yellow",
 }
 SEVERITY_STYLE = {
     "low": "dim",

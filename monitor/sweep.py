@@ -10,6 +10,7 @@ starts, watches and reports, and records a failed run when a crawl died before i
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,8 @@ from typing import Any
 from monitor.config import PROJECT_ROOT
 
 DEFAULT_TIMEOUT = 600.0
+# `python -m spiders.crawl` exits with this when another crawl of the source holds its run.
+EXIT_SOURCE_BUSY = 3
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class SourceSweep:
     """How one source's sweep went, as recorded in the store."""
 
     source: str
-    status: str  # ok | partial | failed | crashed
+    status: str  # ok | partial | failed | crashed; busy: another crawl of it ran (skipped)
     run: dict[str, Any] | None
     returncode: int | None
     seconds: float
@@ -53,13 +56,26 @@ def log_dir(db: Path) -> Path:
     return path
 
 
-def _last_line(path: Path) -> str:
+def _exit_problem(returncode: int, log_path: Path) -> str:
+    """Why a crawl process ended badly, in words: the signal that killed it, or the error
+    line it printed (`heishi: ...`, else the last line of a traceback)."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"crawl process killed by {name}"
     try:
-        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+        lines = [ln.strip() for ln in log_path.read_text(errors="replace").splitlines()]
     except OSError:
-        return ""
-    errors = [ln for ln in lines if "ERROR" in ln or ln.startswith("heishi:")]
-    return (errors or lines or [""])[-1][-400:]
+        lines = []
+    said = [ln for ln in lines if ln.startswith("heishi:")]
+    if said:
+        return said[-1].removeprefix("heishi:").strip()[:400]
+    raised = [ln for ln in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b.*:", ln)]
+    if raised:
+        return f"crawl exited with code {returncode}: {raised[-1][:400]}"
+    return f"crawl exited with code {returncode}"
 
 
 class _Running:
@@ -120,6 +136,12 @@ def sweep_sources(
     while pending or running:
         while pending and len(running) < max(1, jobs):
             ref = pending.pop(0)
+            busy = _busy(ref, db)
+            if busy is not None:  # another crawl of it runs: not started, not a failure
+                results[ref.name] = busy
+                if on_done:
+                    on_done(busy)
+                continue
             if on_start:
                 on_start(ref)
             running.append(_Running(ref, db, child_env, extra_args))
@@ -138,30 +160,74 @@ def sweep_sources(
     return [results[ref.name] for ref in sources]
 
 
+def _busy(ref: SourceRef, db: Path) -> SourceSweep | None:
+    """A result for `ref` when another live crawl holds its run (checked before starting;
+    the crawl's own start_run is what enforces it)."""
+    from monitor.errors import SourceBusyError
+    from monitor.store import open_store
+
+    with open_store(db) as store:
+        holder = store.running_run(ref.name)
+    if holder is None:
+        return None
+    return SourceSweep(
+        source=ref.name,
+        status="busy",
+        run=None,
+        returncode=None,
+        seconds=0.0,
+        log_path=log_dir(db) / f"{ref.name}.log",
+        error=str(SourceBusyError(ref.name, holder)),
+    )
+
+
 def _result_of(job: _Running, db: Path, first_new_run: int, timeout: float) -> SourceSweep:
     from monitor.ingest import SweepRecorder
     from monitor.store import open_store
 
     seconds = time.monotonic() - job.started
     with open_store(db) as store:
-        runs = [r for r in store.latest_runs(first_new_run - 1) if r["source"] == job.ref.name]
+        # The run this crawl process opened: not another process's run of the same source.
+        runs = [
+            r
+            for r in store.latest_runs(first_new_run - 1)
+            if r["source"] == job.ref.name and r["pid"] == job.proc.pid
+        ]
         if runs and runs[-1]["status"] == "running":
             with store.transaction():
                 store.mark_crashed_runs(job.ref.name)
             runs[-1] = store.run(runs[-1]["id"])
+    if job.proc.returncode == EXIT_SOURCE_BUSY and not runs:
+        return SourceSweep(
+            source=job.ref.name,
+            status="busy",
+            run=None,
+            returncode=job.proc.returncode,
+            seconds=seconds,
+            log_path=job.log_path,
+            error=_exit_problem(job.proc.returncode, job.log_path),
+        )
     if job.timed_out:
         error = f"crawl killed after the {timeout:.0f} s timeout"
     elif job.proc.returncode != 0:
-        error = f"crawl exited with code {job.proc.returncode}: {_last_line(job.log_path)}"
+        error = _exit_problem(job.proc.returncode, job.log_path)
     else:
         error = None
-    if not runs or runs[-1]["status"] == "crashed":
+    if not runs:
         # The crawl never recorded an outcome: record the failure so source health shows it.
         recorder = SweepRecorder(db, source=job.ref.name, kind=job.ref.kind, url=job.ref.url)
-        recorder.open()
-        recorder.close({}, "crashed", error or "the crawl ended without recording its run")
+        outcome = recorder.record_failure(
+            "crashed", error or "the crawl ended without recording its run"
+        )
         with open_store(db) as store:
-            runs.append(store.run(recorder.run_id))
+            runs.append(store.run(outcome.run_id))
+    elif runs[-1]["status"] == "crashed":
+        # It opened its run and died: the run, now closed as crashed, is counted and alerted
+        # on as a failure (its own error says why; the exit status may say more).
+        recorder = SweepRecorder(db, source=job.ref.name, kind=job.ref.kind, url=job.ref.url)
+        recorder.count_crashed(runs[-1]["id"], error)
+        with open_store(db) as store:
+            runs[-1] = store.run(runs[-1]["id"])
     run = runs[-1]
     return SourceSweep(
         source=job.ref.name,

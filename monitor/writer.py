@@ -100,6 +100,7 @@ class SweepWriter:
             kind=info["kind"],
             url=info.get("url") or None,
             removed_after_sweeps=int(info.get("removed_after_sweeps") or 1),
+            list_may_shrink=info.get("list_may_shrink") == "1",
         )
         run_id = int(info.get("run_id") or 0)
         if run_id and self._resume(recorder, sweep, run_id):

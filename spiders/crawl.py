@@ -2,7 +2,8 @@
 
 What `heishi sweep` runs in a subprocess per source. Exit status: 0 when the crawl ran to its
 end (page errors included: the store judges the run), 2 for a site file that cannot be used
-(one line on stderr naming the file and key or line), 1 for anything unexpected.
+(one line on stderr naming the file and key or line), 3 when another crawl of the source is
+running (nothing was crawled), 1 for anything unexpected.
 Scrapy's log goes to stderr at INFO.
 """
 
@@ -39,7 +40,7 @@ def crawl(source: str, db: str | None = None, overrides: dict[str, str] | None =
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
-    from monitor.errors import SourceError
+    from monitor.errors import HeishiError, SourceError
     from spiders.sites import find_site
 
     settings = get_project_settings()
@@ -64,13 +65,16 @@ def crawl(source: str, db: str | None = None, overrides: dict[str, str] | None =
     from spiders.extensions import SweepRunExtension
 
     extension = SweepRunExtension.of(crawler) if getattr(crawler, "extensions", None) else None
+    if extension is not None and isinstance(extension.exception, HeishiError):
+        raise extension.exception  # another crawl of the source runs, a broken config file
     if extension is not None and extension.error:
         raise RuntimeError(extension.error)
     return crawler.stats.get_stats() if crawler.stats else {}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from monitor.errors import HeishiError, SiteFileError, SourceError
+    from monitor.errors import HeishiError, SiteFileError, SourceBusyError, SourceError
+    from monitor.sweep import EXIT_SOURCE_BUSY
 
     args = parse_args(argv)
     overrides = {}
@@ -90,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SiteFileError as exc:
         print(f"heishi: site file error: {exc}", file=sys.stderr)
         return 2
+    except SourceBusyError as exc:
+        print(f"heishi: {exc}", file=sys.stderr)
+        return EXIT_SOURCE_BUSY
     except (SourceError, HeishiError) as exc:
         print(f"heishi: {exc}", file=sys.stderr)
         return 2

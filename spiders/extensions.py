@@ -1,5 +1,6 @@
 """The run lifecycle of one crawl: a `runs` row opened when the spider opens, closed with the
-crawler's stats and finish reason when it closes (monitor.ingest.SweepRecorder judges it).
+crawler's stats and finish reason when it closes (monitor.ingest.SweepRecorder judges it);
+and how much of the source's list a crawl read (ListCoverageExtension).
 
 Settings: HEISHI_RECORD_RUNS (default True; False raises NotConfigured, for dry runs) and
 HEISHI_DB (default monitor.config.db_path()). The store pipeline writes through `recorder`.
@@ -31,6 +32,7 @@ class SweepRunExtension:
         self.opened = False
         self.outcome: RunOutcome | None = None
         self.error: str | None = None
+        self.exception: Exception | None = None  # why no run could be opened
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -52,6 +54,7 @@ class SweepRunExtension:
             kind=site.kind,
             url=site.url,
             removed_after_sweeps=site.removed_after_sweeps,
+            list_may_shrink=site.list_may_shrink,
         )
         extension = cls(crawler, recorder)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
@@ -71,6 +74,7 @@ class SweepRunExtension:
             run_id = self.recorder.open()
         except Exception as exc:
             # Without a run nothing can be stored: stop now rather than drop every item.
+            self.exception = exc
             self.error = f"cannot open a run in {self.recorder.db_path}: {exc}"
             log.error("%s", self.error)
             engine = self.crawler.engine
@@ -100,3 +104,32 @@ class SweepRunExtension:
             self.outcome.counts,
             f" ({self.outcome.error})" if self.outcome.error else "",
         )
+
+
+class ListCoverageExtension:
+    """Counts the list pages a crawl read (`heishi/list_pages`: distinct list pages that
+    answered, a page fetched again after a log-in counted once), so the store can tell a
+    sweep that read less of the list than the last complete one (a pager that vanished)
+    from one that read all of it. List requests are the ones with `heishi_page` in their
+    meta (spiders.kinds.base.SiteSpider.list_request). Also counts in distributed workers,
+    whose stats are summed for the writer."""
+
+    def __init__(self, stats: Any) -> None:
+        self.stats = stats
+        self.seen: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if getattr(crawler.spidercls, "site", None) is None:
+            raise NotConfigured("not a site spider")
+        extension = cls(crawler.stats)
+        crawler.signals.connect(extension.response_received, signal=signals.response_received)
+        return extension
+
+    def response_received(self, response: Any, request: Any, spider: Spider) -> None:
+        if "heishi_page" not in request.meta or response.status >= 400:
+            return
+        url = (request.meta.get("redirect_urls") or [request.url])[0]
+        if url not in self.seen:
+            self.seen.add(url)
+            self.stats.inc_value("heishi/list_pages")

@@ -38,6 +38,7 @@ HEISHI_EVIDENCE = True
 HEISHI_EVIDENCE_SCREENSHOTS = True
 EXTENSIONS = {
     "spiders.extensions.SweepRunExtension": 100,
+    "spiders.extensions.ListCoverageExtension": 110,
 }
 DOWNLOADER_MIDDLEWARES = {
     # After HttpCompression (590) so it sees the decompressed body.

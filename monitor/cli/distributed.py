@@ -167,7 +167,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     for ref in refs:
         site = find_site(ref.name)
         sweeps[ref.name] = dist.start_sweep(
-            client, site.name, site.kind, site.url, site.removed_after_sweeps
+            client,
+            site.name,
+            site.kind,
+            site.url,
+            site.removed_after_sweeps,
+            list_may_shrink=site.list_may_shrink,
         )
     if args.wait:
         deadline = time.monotonic() + args.timeout

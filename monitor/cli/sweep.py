@@ -45,6 +45,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             on_done=lambda r: status.update(f"{r.source}: {r.status}"),
         )
     run_ids = [r.run["id"] for r in results if r.run]
+    skipped = [r for r in results if r.status == "busy"]
+    for result in skipped:  # another crawl of it was running: nothing was crawled
+        print(f"heishi: {result.source} skipped: {result.error}", file=sys.stderr)
     with open_store(db) as store:
         alerts = store.alerts(run_ids=run_ids)
         if args.json:
@@ -52,7 +55,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 json.dumps(
                     {
                         "db": str(db),
-                        "runs": [r.run for r in results],
+                        "runs": [r.run for r in results if r.run],
+                        "skipped": [{"source": r.source, "error": r.error} for r in skipped],
                         "alerts": alerts,
                     },
                     ensure_ascii=False,
@@ -62,4 +66,4 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         else:
             console.print(sweep_table(results, title=f"Sweep into {db}"))
             print_alerts(console, alerts, store)
-    return 0 if all(r.status != "failed" for r in results) else 1
+    return 0 if all(r.status not in ("failed", "crashed", "busy") for r in results) else 1

@@ -185,12 +185,16 @@ class ListingQueries:
         self: Store, source: str, run_id: int, removed_after_sweeps: int, now: str
     ) -> list[dict[str, Any]]:
         """After a complete sweep: count one more miss for each live listing it did not see,
-        and mark removed those missed `removed_after_sweeps` times. Returns the removed."""
+        and mark removed those missed `removed_after_sweeps` times. Returns the removed.
+
+        Only this run's own sightings count: a listing last seen by an earlier run is missed,
+        one a later run saw is not (with the run lease there is no later run, but a run must
+        never remove what another saw)."""
         # One pass over the source's live listings finds the missed ones (usually none); only
         # those are written.
         missed = self.conn.execute(
             "SELECT id, missing_sweeps FROM listings "
-            "WHERE source = ? AND status = 'live' AND last_run_id IS NOT ?",
+            "WHERE source = ? AND status = 'live' AND (last_run_id IS NULL OR last_run_id < ?)",
             (source, run_id),
         ).fetchall()
         if not missed:

@@ -16,6 +16,7 @@ from monitor.store.operations import migrate_0003_schedule
 from monitor.store.pii_keys import migrate_0012_pii_keys
 from monitor.store.retrohunt import migrate_0009_rules
 from monitor.store.review import review_migration
+from monitor.store.runs import migrate_0013_run_leases, migrate_0014_list_coverage
 from monitor.store.search import migrate_0006_search, migrate_0011_search_state
 from monitor.store.views import migrate_0008_views
 
@@ -286,6 +287,8 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0010_compact_bands", migrate_0010_compact_bands),
     ("0011_search_state", migrate_0011_search_state),
     ("0012_pii_keys", migrate_0012_pii_keys),
+    ("0013_run_leases", migrate_0013_run_leases),
+    ("0014_list_coverage", migrate_0014_list_coverage),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

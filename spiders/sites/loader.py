@@ -63,6 +63,7 @@ class Site:
     schedule: Schedule | None = None
     enabled: bool = True
     removed_after_sweeps: int = 1
+    list_may_shrink: bool = False
     tags: tuple[str, ...] = ()
     id_pattern: str | None = None
     removed_text: tuple[str, ...] = ()
@@ -113,6 +114,7 @@ _KEYS = {
     "schedule",
     "enabled",
     "removed_after_sweeps",
+    "list_may_shrink",
     "tags",
     "id_pattern",
     "removed_text",
@@ -225,7 +227,7 @@ def _build(raw: dict[str, Any], where: Where) -> Site:
         except LookupError:
             raise where.error("encoding", f"unknown encoding {encoding!r}") from None
         values["encoding"] = encoding
-    for key in ("render", "render_details", "enabled", "autothrottle"):
+    for key in ("render", "render_details", "enabled", "autothrottle", "list_may_shrink"):
         if key in raw:
             values[key] = as_bool(raw[key], where, key)
     if "wait_selector" in raw:

@@ -1,0 +1,186 @@
+"""One live run per source: a second crawl of a source that is being crawled (a manual
+`heishi sweep`, the monitor's next turn, a monitor restarted after its crawls outlived it)
+is refused by the store's run lease, so no crawl ever marks another's listings removed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+import pytest
+
+from monitor.demo.sites import DemoSites
+from tests.test_run import (
+    HEISHI,
+    PROJECT_ROOT,
+    child_env,
+    heishi,
+    query,
+    runs_of,
+    site_file,
+    start_monitor,
+    stop_monitor,
+    wait_for,
+    write_site,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def slow_forum(schedule: str = 'interval = "1h"') -> str:
+    """The demo forum (43 threads on 3 pages), one request at a time, a fifth of a second
+    apart: a crawl takes about ten seconds, long enough to overlap."""
+    return site_file("demo_forum", "t_forum", schedule, extra="download_delay = 0.2\n").replace(
+        "concurrency = 8", "concurrency = 1"
+    )
+
+
+def crawl_running(db) -> list:
+    return query(db, "SELECT id, pid FROM runs WHERE status = 'running'")
+
+
+def removed(db) -> list:
+    return query(db, "SELECT site_id FROM listings WHERE status != 'live'")
+
+
+def test_a_manual_sweep_during_a_crawl_of_the_same_source_is_refused_and_removes_nothing(
+    tmp_path,
+):
+    sites_dir, db = tmp_path / "sites", tmp_path / "heishi.db"
+    with DemoSites(day=1) as demo:
+        env = child_env(tmp_path, sites_dir, demo)
+        write_site(sites_dir, "t_forum", site_file("demo_forum", "t_forum", 'interval = "1h"'))
+        first = heishi(env, "sweep", "t_forum", "--db", str(db))
+        assert first.returncode == 0, first.stderr
+        live = query(db, "SELECT count(*) FROM listings WHERE status = 'live'")[0][0]
+        assert live == 43
+        write_site(sites_dir, "t_forum", slow_forum())
+        log = (tmp_path / "first.out").open("w")
+        crawl = subprocess.Popen(
+            [*HEISHI, "sweep", "t_forum", "--db", str(db)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            # The first crawl is writing (it has seen some listings again) when the second starts.
+            wait_for(
+                lambda: (
+                    query(
+                        db,
+                        "SELECT count(*) FROM listings WHERE last_run_id = "
+                        "(SELECT max(id) FROM runs WHERE status = 'running')",
+                    )[0][0]
+                    >= 5
+                ),
+                60,
+                "the first crawl to be writing",
+            )
+            [(holder, pid)] = crawl_running(db)
+            second = heishi(env, "sweep", "t_forum", "--db", str(db), "--json")
+            assert crawl.wait(timeout=120) == 0, (tmp_path / "first.out").read_text()
+        finally:
+            if crawl.poll() is None:
+                crawl.kill()
+    assert removed(db) == []
+    assert query(db, "SELECT count(*) FROM alerts WHERE kind IN ('removed', 'relisted')") == [(0,)]
+    assert second.returncode == 1
+    assert f"already being crawled: run {holder} (pid {pid}" in second.stdout + second.stderr
+    assert "Traceback" not in second.stderr
+    # The refused sweep started no crawl and recorded no run; the first completed alone.
+    assert [(r["status"], r["removed"]) for r in runs_of(db, "t_forum")] == [("ok", 0), ("ok", 0)]
+
+
+def test_a_restarted_monitor_does_not_crawl_a_source_its_killed_predecessors_crawl_still_does(
+    tmp_path,
+):
+    sites_dir, db = tmp_path / "sites", tmp_path / "heishi.db"
+    with DemoSites(day=1) as demo:
+        env = child_env(tmp_path, sites_dir, demo)
+        write_site(sites_dir, "t_forum", site_file("demo_forum", "t_forum", 'interval = "1h"'))
+        first = heishi(env, "sweep", "t_forum", "--db", str(db))
+        assert first.returncode == 0, first.stderr
+        write_site(sites_dir, "t_forum", slow_forum('interval = "2s"'))
+        query(db, "UPDATE sources SET next_run_at = '2000-01-01T00:00:00Z'")
+        monitor = start_monitor(db, env, "--jitter", "0")
+        try:
+            wait_for(lambda: crawl_running(db), 60, "the monitor's crawl")
+        finally:
+            # The monitor alone dies; its crawl, in its own process group, goes on.
+            os.kill(monitor.pid, signal.SIGKILL)
+            monitor.wait(10)
+        [(orphan_run, orphan_pid)] = crawl_running(db)
+        restarted = start_monitor(db, env, "--jitter", "0", nth=2)
+        try:
+            # The orphan finishes its run alone; the next turn then crawls normally.
+            wait_for(
+                lambda: (
+                    query(db, "SELECT status FROM runs WHERE id = ?", (orphan_run,))
+                    != [("running",)]
+                ),
+                120,
+                "the orphaned crawl",
+            )
+            wait_for(
+                lambda: len([r for r in runs_of(db, "t_forum") if r["status"] == "ok"]) >= 3,
+                120,
+                "a turn after the orphan finished",
+            )
+        finally:
+            code, _ = stop_monitor(restarted)
+    assert code == 0
+    assert removed(db) == []
+    assert query(db, "SELECT count(*) FROM alerts WHERE kind IN ('removed', 'relisted')") == [(0,)]
+    # Its turns while the orphan ran were skipped, and said so.
+    log = (tmp_path / "heishi-logs" / "heishi-run.log").read_text(encoding="utf-8")
+    assert f"already being crawled: run {orphan_run} (pid {orphan_pid}" in log
+    runs = runs_of(db, "t_forum")
+    orphan = next(r for r in runs if r["id"] == orphan_run)
+    assert orphan["status"] == "ok" and orphan["pid"] == orphan_pid
+    # Never two runs of t_forum at once.
+    for before, after in zip(runs, runs[1:], strict=False):
+        assert after["started_at"] >= before["finished_at"], (before, after)
+
+
+def test_the_store_refuses_a_second_running_run_of_a_source(db_path):
+    from monitor.errors import SourceBusyError
+    from monitor.store import open_store
+
+    with open_store(db_path) as store:
+        first = store.start_run("forum", "forum", None)
+        with pytest.raises(SourceBusyError, match=rf"run {first} \(pid {os.getpid()}"):
+            store.start_run("forum", "forum", None)
+        other = store.start_run("channel", "channel", None)  # another source: its own lease
+        assert other > first
+
+
+def test_a_run_left_by_a_dead_process_is_taken_over_and_closed_as_crashed(db_path):
+    from monitor.store import open_store
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with open_store(db_path) as store:
+        stale = store.start_run("forum", "forum", None)
+        store.conn.execute("UPDATE runs SET pid = ?, pid_started = NULL", (gone.pid,))
+        fresh = store.start_run("forum", "forum", None)
+        assert store.run(stale)["status"] == "crashed"
+        assert store.run(fresh)["status"] == "running"
+
+
+def test_a_crawl_whose_run_was_closed_under_it_writes_nothing_more(db_path):
+    from monitor.errors import RunLeaseLost
+    from monitor.ingest import SweepRecorder
+    from monitor.store import open_store
+    from tests.test_ingest import listing
+
+    recorder = SweepRecorder(db_path, source="forum", kind="forum", batch_size=1)
+    run_id = recorder.open()
+    recorder.record(listing("1", "身份证四件套"))
+    with open_store(db_path) as store, store.transaction():
+        store.conn.execute("UPDATE runs SET status = 'crashed' WHERE id = ?", (run_id,))
+    with pytest.raises(RunLeaseLost, match="no longer running"):
+        recorder.record(listing("2", "银行卡料"))
+    with open_store(db_path) as store:
+        assert [r[0] for r in store.conn.execute("SELECT site_id FROM listings")] == ["1"]
