@@ -164,7 +164,7 @@ class ListCoverage:
 
 @dataclass(frozen=True)
 class RunVerdict:
-    status: str  # ok | partial | failed
+    status: str  # ok | partial | failed | interrupted (stopped: neither success nor failure)
     error: str | None
     shape_changed: bool = False
 
@@ -193,6 +193,10 @@ def judge_run(
     )
     exceptions = sum(int(v) for k, v in stats.items() if k.startswith("spider_exceptions/"))
     logged_errors = int(stats.get("log_count/ERROR", 0))
+    if finish_reason == "shutdown":
+        # SIGTERM or SIGINT (a monitor stopping, Ctrl-C): the sweep is incomplete, which
+        # says nothing about the source. A timeout is told apart by the runner (monitor.sweep).
+        return RunVerdict("interrupted", "crawl stopped (SIGTERM or SIGINT) before it finished")
     if finish_reason not in (None, "finished"):
         problems.append(f"crawl ended early ({finish_reason})")
     if list_errors:

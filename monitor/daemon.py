@@ -264,9 +264,13 @@ class Monitor:
             with open_store(self.db) as store:
                 store.source_started(name, plan.ref.kind, plan.ref.url, utc_now())
             log.info("%s: crawl started", name)
-            [result] = sweep_sources([plan.ref], self.db, jobs=1, timeout=self.settings.timeout)
-            self.results.append(result)
-            self._log_result(result)
+            results = sweep_sources(
+                [plan.ref], self.db, jobs=1, timeout=self.settings.timeout, stopping=self.stopping
+            )
+            if results:
+                result = results[0]
+                self.results.append(result)
+                self._log_result(result)
         except Exception:
             log.exception("%s: the crawl could not be run", name)
         finally:
@@ -295,6 +299,15 @@ class Monitor:
         run = result.run or {}
         if result.status == "busy":
             log.info("%s: %s; this turn is skipped", result.source, result.error)
+            return
+        if result.status == "interrupted":
+            log.info(
+                "%s: interrupted after %.1f s (run %s): %s",
+                result.source,
+                result.seconds,
+                run.get("id"),
+                result.error,
+            )
             return
         if result.status in FAILED:
             failures = self._failures_in_a_row(result.source)

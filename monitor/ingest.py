@@ -387,10 +387,12 @@ class SweepRecorder:
             store.count_run(self.run_id, status, now)
         return self._closed(verdict)
 
-    def count_crashed(self, run_id: int, error: str | None) -> RunOutcome:
-        """A run this crawl opened and left running when it died, already marked crashed:
-        record why (`error`, from its exit), count it in the source's health and alert on
-        it as a failed run."""
+    def count_failure(self, run_id: int, status: str, error: str | None) -> RunOutcome:
+        """A run this crawl opened that the runner knows more about than the crawl did: left
+        running when the crawl died (already marked crashed), closed as interrupted by a
+        timeout's SIGTERM, stopped with the monitor. Records it as `status` with `error`,
+        counts it in the source's health (an interrupted run does not count) and alerts on
+        it as on any failed run. A run already counted as interrupted is counted once."""
         self._load_rules()
         self.store = store = open_store(self.db_path)
         self.run_id = run_id
@@ -398,10 +400,10 @@ class SweepRecorder:
         run = store.run(run_id) or {}
         error = error or run.get("error")
         with store.transaction():
-            store.set_run_error(run_id, error)
-            verdict = changes.RunVerdict("crashed", error)
+            store.set_run_outcome(run_id, status, error)
+            verdict = changes.RunVerdict(status, error)
             self._health_alerts(verdict, now)
-            store.count_run(run_id, "crashed", now)
+            store.count_run(run_id, status, now)
         self.recorded = int(run.get("items") or 0)
         return self._closed(verdict)
 

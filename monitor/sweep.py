@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,7 +42,8 @@ class SourceSweep:
     """How one source's sweep went, as recorded in the store."""
 
     source: str
-    status: str  # ok | partial | failed | crashed; busy: another crawl of it ran (skipped)
+    # ok | partial | failed | crashed | interrupted; busy: another crawl of it ran (skipped)
+    status: str
     run: dict[str, Any] | None
     returncode: int | None
     seconds: float
@@ -94,16 +96,21 @@ class _Running:
             start_new_session=True,  # its own process group: a timeout kills the browser too
         )
         self.timed_out = False
+        self.stopped = False  # stopped on purpose (Ctrl-C, a monitor stopping): interrupted
 
     def kill(self) -> None:
+        """Stop the crawl at its timeout: SIGTERM to its group, SIGKILL 5 s later."""
         self.timed_out = True
+        self.terminate(grace=5)
+
+    def terminate(self, grace: float) -> None:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
                 os.killpg(self.proc.pid, sig)
             except ProcessLookupError:
                 return
             try:
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=grace)
                 return
             except subprocess.TimeoutExpired:
                 continue
@@ -119,8 +126,12 @@ def sweep_sources(
     extra_args: Sequence[str] = (),
     on_start: Callable[[SourceRef], None] | None = None,
     on_done: Callable[[SourceSweep], None] | None = None,
+    stopping: threading.Event | None = None,
 ) -> list[SourceSweep]:
-    """Sweep `sources` into the store at `db`, at most `jobs` at a time."""
+    """Sweep `sources` into the store at `db`, at most `jobs` at a time. Once `stopping` is
+    set (the monitor stops and signals the crawls itself) nothing new starts, and crawls that
+    end without closing their run are recorded as interrupted, not as failures. Ctrl-C stops
+    the crawls the same way, then raises KeyboardInterrupt."""
     from monitor.store import open_store
 
     db = Path(db).resolve()
@@ -133,7 +144,58 @@ def sweep_sources(
     pending = list(sources)
     running: list[_Running] = []
     results: dict[str, SourceSweep] = {}
+
+    def finished(job: _Running) -> None:
+        running.remove(job)
+        job.log.close()
+        if stopping is not None and stopping.is_set():
+            job.stopped = True
+        result = _result_of(job, db, first_new_run, timeout)
+        results[job.ref.name] = result
+        if on_done:
+            on_done(result)
+
+    try:
+        _sweep_loop(
+            pending,
+            running,
+            results,
+            db,
+            child_env,
+            extra_args,
+            jobs,
+            timeout,
+            on_start,
+            on_done,
+            stopping,
+            finished,
+        )
+    except KeyboardInterrupt:
+        for job in list(running):
+            job.stopped = True
+            job.terminate(grace=10)
+            finished(job)
+        raise
+    return [results[ref.name] for ref in sources if ref.name in results]
+
+
+def _sweep_loop(
+    pending: list[SourceRef],
+    running: list[_Running],
+    results: dict[str, SourceSweep],
+    db: Path,
+    child_env: dict[str, str],
+    extra_args: Sequence[str],
+    jobs: int,
+    timeout: float,
+    on_start: Callable[[SourceRef], None] | None,
+    on_done: Callable[[SourceSweep], None] | None,
+    stopping: threading.Event | None,
+    finished: Callable[[_Running], None],
+) -> None:
     while pending or running:
+        if stopping is not None and stopping.is_set():
+            pending.clear()  # a stopping monitor starts nothing new
         while pending and len(running) < max(1, jobs):
             ref = pending.pop(0)
             busy = _busy(ref, db)
@@ -151,13 +213,7 @@ def sweep_sources(
                 job.kill()
             if job.proc.poll() is None:
                 continue
-            running.remove(job)
-            job.log.close()
-            result = _result_of(job, db, first_new_run, timeout)
-            results[job.ref.name] = result
-            if on_done:
-                on_done(result)
-    return [results[ref.name] for ref in sources]
+            finished(job)
 
 
 def _busy(ref: SourceRef, db: Path) -> SourceSweep | None:
@@ -209,23 +265,33 @@ def _result_of(job: _Running, db: Path, first_new_run: int, timeout: float) -> S
         )
     if job.timed_out:
         error = f"crawl killed after the {timeout:.0f} s timeout"
+    elif job.stopped:
+        error = "crawl stopped before it finished (heishi was stopping)"
+        if job.proc.returncode == -signal.SIGKILL:
+            error += "; killed when it did not stop in time"
     elif job.proc.returncode != 0:
         error = _exit_problem(job.proc.returncode, job.log_path)
     else:
         error = None
+    # Stopped on purpose: not a failure of the source. Killed at the timeout: a failure.
+    status = "interrupted" if job.stopped and not job.timed_out else "crashed"
+    recorder = SweepRecorder(db, source=job.ref.name, kind=job.ref.kind, url=job.ref.url)
     if not runs:
-        # The crawl never recorded an outcome: record the failure so source health shows it.
-        recorder = SweepRecorder(db, source=job.ref.name, kind=job.ref.kind, url=job.ref.url)
+        # The crawl never recorded an outcome: record it, so source health shows it.
         outcome = recorder.record_failure(
-            "crashed", error or "the crawl ended without recording its run"
+            status, error or "the crawl ended without recording its run"
         )
         with open_store(db) as store:
             runs.append(store.run(outcome.run_id))
     elif runs[-1]["status"] == "crashed":
-        # It opened its run and died: the run, now closed as crashed, is counted and alerted
-        # on as a failure (its own error says why; the exit status may say more).
-        recorder = SweepRecorder(db, source=job.ref.name, kind=job.ref.kind, url=job.ref.url)
-        recorder.count_crashed(runs[-1]["id"], error)
+        # It opened its run and died: the run, marked crashed, is recorded as what it was,
+        # with the real reason, and counted.
+        recorder.count_failure(runs[-1]["id"], status, error)
+        with open_store(db) as store:
+            runs[-1] = store.run(runs[-1]["id"])
+    elif runs[-1]["status"] == "interrupted" and job.timed_out:
+        # Scrapy closed it as stopped (SIGTERM); it was the timeout's SIGTERM: a failure.
+        recorder.count_failure(runs[-1]["id"], "failed", error)
         with open_store(db) as store:
             runs[-1] = store.run(runs[-1]["id"])
     run = runs[-1]

@@ -89,8 +89,8 @@ def test_listing_is_removed_only_after_a_complete_sweep(db_path):
     )
     assert failed.status == "partial"
     assert rows(db_path, "SELECT status FROM listings ORDER BY id") == [("live",), ("live",)]
-    crashed = sweep(db_path, [listing("1", "身份证四件套")], reason="shutdown")
-    assert crashed.status == "partial"
+    stopped = sweep(db_path, [listing("1", "身份证四件套")], reason="shutdown")
+    assert stopped.status == "interrupted"
     assert rows(db_path, "SELECT status FROM listings WHERE site_id = '2'") == [("live",)]
     complete = sweep(db_path, [listing("1", "身份证四件套")])
     assert complete.status == "ok" and complete.counts["removed"] == 1

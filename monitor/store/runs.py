@@ -232,14 +232,25 @@ class RunQueries:
         )
         return int(cursor.lastrowid)
 
-    def set_run_error(self: Store, run_id: int, error: str | None) -> None:
-        self.conn.execute("UPDATE runs SET error = ? WHERE id = ?", (error, run_id))
+    def set_run_outcome(self: Store, run_id: int, status: str, error: str | None) -> None:
+        """Correct how a closed run ended (the runner knows what the crawl could not: that
+        it was killed at a timeout, or by a stopping monitor)."""
+        self.conn.execute(
+            "UPDATE runs SET status = ?, error = ?, finished_at = COALESCE(finished_at, ?) "
+            "WHERE id = ?",
+            (status, error, utc_now(), run_id),
+        )
 
     def count_run(self: Store, run_id: int, status: str, now: str) -> None:
         """A closed run in its source's health: a complete run resets the failures, a failed
-        one adds one."""
+        one adds one, an interrupted one changes neither."""
         source = self.conn.execute("SELECT source FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
-        if status in ("ok", "partial"):
+        if status == "interrupted":  # stopped: neither a success nor a failure of the source
+            self.conn.execute(
+                "UPDATE sources SET last_run_id = ?, last_status = ? WHERE name = ?",
+                (run_id, status, source),
+            )
+        elif status in ("ok", "partial"):
             self.conn.execute(
                 "UPDATE sources SET last_run_id = ?, last_status = ?, last_ok_at = ?, "
                 "consecutive_failures = 0, health = ? WHERE name = ?",
