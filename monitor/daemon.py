@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.errors import HeishiError
+from monitor.errors import HeishiError, StoreError
 from monitor.schedule import (
     Planned,
     first_run_time,
@@ -86,6 +86,7 @@ class Monitor:
         self.daemon_id: int | None = None
         self.results: list[SourceSweep] = []
         self.stopped_by: str | None = None
+        self.store_trouble: str | None = None  # a store that cannot be written, said once
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -150,13 +151,49 @@ class Monitor:
 
     def _heartbeat(self) -> None:
         from monitor.store import open_store
+        from monitor.store.connection import has_room
 
         while not self.stopping.wait(self.settings.heartbeat):
             try:
                 with open_store(self.db) as store:
                     store.daemon_heartbeat(self.daemon_id)
+            except StoreError as exc:
+                self.report_store_trouble(str(exc))
             except Exception:
                 log.exception("heartbeat failed")
+            else:
+                if self.store_trouble is not None and has_room(self.db):
+                    self.store_recovered()
+
+    def report_store_trouble(self, problem: str) -> None:
+        """The store cannot be written (a full disk): said in one line and, for a full disk,
+        one notification sent straight to the routes (the outbox is in that store), once
+        until a write succeeds again. The monitor keeps running; crawls fail meanwhile."""
+        with self._lock:
+            if self.store_trouble is not None:
+                log.debug("store still failing: %s", problem)
+                return
+            self.store_trouble = problem
+        log.error("%s; crawls fail until it is fixed", problem)
+        if problem.startswith("disk full ("):
+            from monitor.notify import send_now
+
+            errors = send_now(
+                kind="store_full",
+                title=f"heishi: {problem.split(':', 1)[0]}",
+                body=f"{problem}\nheishi run on {self.db} keeps running; every crawl fails "
+                "until there is room.",
+                severity="critical",
+                key=f"store_full:{self.daemon_id}:{int(time.time())}",
+            )
+            for error in errors:
+                log.warning("notification of the full disk failed: %s", error)
+
+    def store_recovered(self) -> None:
+        with self._lock:
+            problem, self.store_trouble = self.store_trouble, None
+        if problem is not None:
+            log.info("the store is writable again")
 
     # -- serving ---------------------------------------------------------------------------
 
@@ -271,6 +308,8 @@ class Monitor:
                 result = results[0]
                 self.results.append(result)
                 self._log_result(result)
+        except StoreError as exc:
+            self.report_store_trouble(str(exc))
         except Exception:
             log.exception("%s: the crawl could not be run", name)
         finally:
@@ -278,6 +317,8 @@ class Monitor:
             try:
                 with open_store(self.db) as store:
                     store.set_next_run(name, store_time(next_run))
+            except StoreError as exc:
+                self.report_store_trouble(str(exc))
             except Exception:
                 log.exception("%s: could not record the next run", name)
             with self._lock:
@@ -297,6 +338,8 @@ class Monitor:
 
     def _log_result(self, result: SourceSweep) -> None:
         run = result.run or {}
+        if (result.error or "").startswith("disk full ("):
+            self.report_store_trouble(result.error or "")
         if result.status == "busy":
             log.info("%s: %s; this turn is skipped", result.source, result.error)
             return
@@ -385,6 +428,9 @@ class Monitor:
             return
         try:
             result = drain_outbox(self.db)
+        except StoreError as exc:
+            self.report_store_trouble(str(exc))
+            return
         except Exception:
             log.exception("draining the notification outbox failed")
             return

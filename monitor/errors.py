@@ -73,6 +73,11 @@ class SourceBusyError(HeishiError):
         )
 
 
+class StoreFullError(StoreError):
+    """The disk holding the store (or its evidence folder) is full: SQLite rolled back the
+    transaction that did not fit, so nothing was half-written."""
+
+
 class RunLeaseLost(StoreError):
     """A run is no longer this process's to write: it was closed (marked crashed, say) while
     the crawl still ran. Nothing more of it is written, so it never removes listings."""

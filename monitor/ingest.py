@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from monitor import changes
+from monitor.errors import StoreError, StoreFullError
 from monitor.severity import DEFAULT_RULES, severity
 from monitor.store import Store, open_store, utc_now
+from monitor.store.connection import release_reserve
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ class SweepRecorder:
             else float(env.get("HEISHI_STORE_FLUSH") or 2)
         )
         self.pending: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (item, state)
+        # A batch that could not be written: the run is not complete, whatever it saw.
+        self.write_error: str | None = None
         self.pending_since = 0.0
 
     def open(self) -> int:
@@ -146,24 +150,31 @@ class SweepRecorder:
         raised: list[int | None] = []
         # One listing seen twice in a batch (two URLs, a page crawled twice): its last view.
         latest = {str(item["site_id"]): (item, state) for item, state in batch}
-        with store.transaction():
-            # Most listings are unchanged: one statement marks them seen and names them.
-            touched = store.touch_unchanged(
-                self.source,
-                [(site_id, state["content_hash"]) for site_id, (_, state) in latest.items()],
-                self.run_id,
-                now,
-            )
-            self.counts["unchanged"] += len(touched)
-            for site_id, (item, state) in latest.items():
-                if site_id in touched:
-                    continue
-                # New, changed, or back after removal: the full row, versions and alerts.
-                row = store.listing_by_key(self.source, site_id)
-                match = changes.as_dict(item.get("match")) or {}
-                raised += self._apply(site_id, row, state, match, item, now)
-            # Still this run's to write (else all of it rolls back), and its figures so far.
-            store.hold_run(self.run_id, {"items": self.recorded + len(batch), **self.counts}, now)
+        counted = dict(self.counts)
+        try:
+            with store.transaction():
+                # Most listings are unchanged: one statement marks them seen and names them.
+                touched = store.touch_unchanged(
+                    self.source,
+                    [(site_id, state["content_hash"]) for site_id, (_, state) in latest.items()],
+                    self.run_id,
+                    now,
+                )
+                self.counts["unchanged"] += len(touched)
+                for site_id, (item, state) in latest.items():
+                    if site_id in touched:
+                        continue
+                    # New, changed, or back after removal: the full row, versions and alerts.
+                    row = store.listing_by_key(self.source, site_id)
+                    match = changes.as_dict(item.get("match")) or {}
+                    raised += self._apply(site_id, row, state, match, item, now)
+                # Still this run's to write (else all of it rolls back), and its figures.
+                progress = {"items": self.recorded + len(batch), **self.counts}
+                store.hold_run(self.run_id, progress, now)
+        except StoreError as exc:  # rolled back (a full disk, the run taken away)
+            self.counts = counted
+            self.write_error = self.write_error or str(exc)
+            raise
         self.recorded += len(batch)
         alert_ids = [a for a in raised if a is not None]
         self.alert_ids += alert_ids
@@ -313,13 +324,25 @@ class SweepRecorder:
         return raise_alert(self.store, self.notify_config, alert, listing, now)
 
     def close(
-        self, stats: dict[str, Any], finish_reason: str | None, error: str | None = None
+        self,
+        stats: dict[str, Any],
+        finish_reason: str | None,
+        error: str | None = None,
+        *,
+        fatal: bool = False,
     ) -> RunOutcome:
         """Judge the run, mark removals after a complete sweep, raise health alerts.
-        `error` is a failure the crawl itself could not record (it never started, say)."""
+        `error` is a failure the crawl itself could not record (it never started, say);
+        `fatal` makes the run failed whatever it recorded (the disk filled up). A full disk
+        while closing closes the run as failed with as small a write as can be."""
         store = self.store
         assert store is not None and self.run_id is not None, "open() first"
-        self.flush()
+        try:
+            self.flush()
+        except StoreFullError:
+            pass  # the batch was rolled back; write_error says so
+        if self.write_error:  # a batch was lost: this run is not complete
+            error, fatal = "; ".join(dict.fromkeys(filter(None, [error, self.write_error]))), True
         last_good = store.last_good_run(self.source, self.run_id)
         verdict = changes.judge_run(
             stats,
@@ -331,10 +354,45 @@ class SweepRecorder:
         )
         if error:
             verdict = changes.RunVerdict(
-                "failed" if self.recorded == 0 else "partial",
+                "failed" if fatal or self.recorded == 0 else "partial",
                 "; ".join(filter(None, [error, verdict.error])),
             )
         now = utc_now()
+        raised = len(self.alert_ids)
+        try:
+            self._finish(verdict, stats, finish_reason, now)
+        except StoreFullError as exc:  # rolled back: no removals, no alerts
+            verdict = changes.RunVerdict("failed", error if fatal else str(exc))
+            self.counts["removed"] = 0
+            del self.alert_ids[raised:]
+            if release_reserve(self.db_path):
+                log.warning(
+                    "disk full: released the reserve beside %s to close run %s",
+                    self.db_path,
+                    self.run_id,
+                )
+            with store.transaction():  # status and error only: a few bytes, no new rows
+                store.finish_run(
+                    self.run_id,
+                    "failed",
+                    {
+                        "finish_reason": finish_reason,
+                        "error": verdict.error,
+                        "items": self.recorded,
+                    },
+                )
+        return self._closed(verdict)
+
+    def _finish(
+        self,
+        verdict: changes.RunVerdict,
+        stats: dict[str, Any],
+        finish_reason: str | None,
+        now: str,
+    ) -> None:
+        """Close the run as judged, in one transaction with the removals it allows."""
+        store = self.store
+        assert store is not None and self.run_id is not None
         with store.transaction():
             if verdict.status == "ok":
                 for listing in store.mark_missing(
@@ -363,7 +421,6 @@ class SweepRecorder:
                     **self.counts,
                 },
             )
-        return self._closed(verdict)
 
     def record_failure(
         self, status: str, error: str, finish_reason: str | None = None

@@ -27,6 +27,7 @@ KIND_WORDS = {
     "retrohunt": "found by retro-hunt",
     "source_failing": "source failing",
     "source_changed_shape": "source changed shape",
+    "store_full": "store's disk full",
 }
 # Apprise's message types, by severity.
 NOTIFY_TYPE = {"low": "info", "medium": "info", "high": "warning", "critical": "failure"}
@@ -199,6 +200,35 @@ def drain_outbox(
             )
             _record(group, error, config, store, now, result)
     return result
+
+
+def send_now(
+    *,
+    kind: str,
+    title: str,
+    body: str,
+    severity: str,
+    key: str,
+    config: NotifyConfig | None = None,
+) -> list[str]:
+    """Send one message straight to every route that wants an alert of `kind` and
+    `severity`, without the outbox: for what stops the outbox itself (the store's disk is
+    full). Returns the errors; nothing is retried."""
+    from monitor.errors import ConfigError
+
+    try:
+        config = config if config is not None else load_notify_config()
+    except ConfigError as exc:
+        return [str(exc)]
+    errors = []
+    for route in config.routes:
+        if not route.wants({"kind": kind, "severity": severity}, [], []):
+            continue
+        for index, url in enumerate(route.urls):
+            error = _send(url, f"{key}:{route.name}:{index}", title, body, severity)
+            if error:
+                errors.append(f"route {route.name}: {error}")
+    return errors
 
 
 def _rank(severity: str) -> int:

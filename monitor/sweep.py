@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from monitor.config import PROJECT_ROOT
 
@@ -83,8 +83,11 @@ def _exit_problem(returncode: int, log_path: Path) -> str:
 class _Running:
     def __init__(self, ref: SourceRef, db: Path, env: dict[str, str], extra: Sequence[str]):
         self.ref = ref
-        self.log_path = log_dir(db) / f"{ref.name}.log"
-        self.log = self.log_path.open("w")
+        self.log_path = db.parent / f"{db.stem}-logs" / f"{ref.name}.log"
+        try:
+            self.log: IO[str] = (log_dir(db) / f"{ref.name}.log").open("w")
+        except OSError:  # a full disk: the crawl runs (and fails) without its log
+            self.log = open(os.devnull, "w")  # noqa: SIM115 (closed when the crawl ends)
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "spiders.crawl", ref.name, "--db", str(db), *extra],
@@ -219,11 +222,14 @@ def _sweep_loop(
 def _busy(ref: SourceRef, db: Path) -> SourceSweep | None:
     """A result for `ref` when another live crawl holds its run (checked before starting;
     the crawl's own start_run is what enforces it)."""
-    from monitor.errors import SourceBusyError
+    from monitor.errors import SourceBusyError, StoreError
     from monitor.store import open_store
 
-    with open_store(db) as store:
-        holder = store.running_run(ref.name)
+    try:
+        with open_store(db) as store:
+            holder = store.running_run(ref.name)
+    except StoreError:  # the crawl will meet it too, and its run says so
+        return None
     if holder is None:
         return None
     return SourceSweep(
@@ -238,6 +244,25 @@ def _busy(ref: SourceRef, db: Path) -> SourceSweep | None:
 
 
 def _result_of(job: _Running, db: Path, first_new_run: int, timeout: float) -> SourceSweep:
+    """How the crawl ended, as recorded in the store (recording it when the crawl could
+    not). A store that cannot be written (a full disk) gives a failed result saying so."""
+    from monitor.errors import StoreError
+
+    try:
+        return _recorded_result(job, db, first_new_run, timeout)
+    except StoreError as exc:
+        return SourceSweep(
+            source=job.ref.name,
+            status="failed",
+            run=None,
+            returncode=job.proc.returncode,
+            seconds=time.monotonic() - job.started,
+            log_path=job.log_path,
+            error=str(exc),
+        )
+
+
+def _recorded_result(job: _Running, db: Path, first_new_run: int, timeout: float) -> SourceSweep:
     from monitor.ingest import SweepRecorder
     from monitor.store import open_store
 

@@ -69,6 +69,8 @@ def crawl(source: str, db: str | None = None, overrides: dict[str, str] | None =
         raise extension.exception  # another crawl of the source runs, a broken config file
     if extension is not None and extension.error:
         raise RuntimeError(extension.error)
+    if extension is not None and extension.fatal_error:
+        raise HeishiError(extension.fatal_error)  # the run is closed as failed with it
     return crawler.stats.get_stats() if crawler.stats else {}
 
 

@@ -8,6 +8,7 @@ HEISHI_DB (default monitor.config.db_path()). The store pipeline writes through 
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from pathlib import Path
@@ -33,6 +34,7 @@ class SweepRunExtension:
         self.outcome: RunOutcome | None = None
         self.error: str | None = None
         self.exception: Exception | None = None  # why no run could be opened
+        self.fatal_error: str | None = None  # why the crawl was stopped (a full disk)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -59,6 +61,7 @@ class SweepRunExtension:
         extension = cls(crawler, recorder)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(extension.item_error, signal=signals.item_error)
         return extension
 
     @classmethod
@@ -90,11 +93,41 @@ class SweepRunExtension:
         self.opened = True
         self.crawler.stats.set_value("heishi/run_id", run_id)
 
+    def stop_crawl(self, error: str, reason: str) -> None:
+        """Nothing more can be stored (the disk is full, the run was taken away): say so in
+        one line, once, and close the spider; the run is closed as failed with `error`."""
+        if self.fatal_error is not None:
+            return
+        self.fatal_error = error
+        log.error("%s", error)
+        engine = self.crawler.engine
+        if engine is not None:
+            from scrapy.utils.defer import deferred_from_coro
+
+            deferred_from_coro(engine.close_spider_async(reason=reason))
+
+    def item_error(self, item: Any, response: Any, spider: Spider, failure: Any) -> None:
+        """A pipeline that could not write a file (the evidence folder) on a full disk."""
+        error = getattr(failure, "value", None)
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            where = error.filename or self.recorder.db_path.parent
+            self.stop_crawl(f"disk full ({where}): {error.strerror}", "disk_full")
+
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if not self.opened:
             return
+        from monitor.errors import StoreError
+
         stats: dict[str, Any] = dict(self.crawler.stats.get_stats())
-        self.outcome = self.recorder.close(stats, reason)
+        try:
+            self.outcome = self.recorder.close(
+                stats, reason, self.fatal_error, fatal=self.fatal_error is not None
+            )
+        except StoreError as exc:  # not even a failed run could be written
+            self.exception = exc
+            self.error = str(exc)
+            log.error("run %s not closed: %s", self.recorder.run_id, exc)
+            return
         log.info(
             "run %s of %s: %s, %d item(s) %s%s",
             self.outcome.run_id,

@@ -125,11 +125,14 @@ class EvidencePipeline:
 
 
 class StorePipeline:
-    """Records each item in this crawl's run, through the SweepRunExtension's recorder."""
+    """Records each item in this crawl's run, through the SweepRunExtension's recorder. When
+    the store cannot take more (a full disk, a run closed under the crawl) the crawl stops
+    once, with one line saying why, and its run is closed as failed."""
 
-    def __init__(self, recorder: SweepRecorder, stats: Any) -> None:
+    def __init__(self, recorder: SweepRecorder, stats: Any, run: Any = None) -> None:
         self.recorder = recorder
         self.stats = stats
+        self.run = run  # the SweepRunExtension
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -138,10 +141,22 @@ class StorePipeline:
         extension = SweepRunExtension.of(crawler)
         if extension is None:
             raise NotConfigured("no SweepRunExtension: items are not stored")
-        return cls(extension.recorder, crawler.stats)
+        return cls(extension.recorder, crawler.stats, extension)
 
     def process_item(self, item: Any) -> Any:
-        alerts = self.recorder.record(dict(item))
+        from monitor.errors import StoreError
+
+        if self.run is not None and self.run.fatal_error is not None:
+            self.stats.inc_value("heishi/items_not_stored")
+            return item
+        try:
+            alerts = self.recorder.record(dict(item))
+        except StoreError as exc:
+            if self.run is None:
+                raise
+            self.stats.inc_value("heishi/items_not_stored")
+            self.run.stop_crawl(str(exc), "store_error")
+            return item
         self.stats.inc_value("heishi/items_stored")
         if alerts:
             self.stats.inc_value("heishi/alerts_raised", len(alerts))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from monitor.errors import StoreError
+from monitor.errors import StoreError, StoreFullError
 from monitor.store import (
     alerts,
     clusters,
@@ -58,6 +58,7 @@ class Store(
         self.path = path
         # Search rows of the versions written in the open transaction (SearchQueries).
         self._search_pending: list[tuple] = []
+        self.reserve_kept = False  # is the disk reserve beside the store in place?
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -92,8 +93,15 @@ class Store(
                 raise _store_error(self.path, exc) from exc
 
     def _rollback(self) -> None:
+        """Roll back the open transaction, if SQLite has not already: after a failed COMMIT
+        (a full disk) it has, and ROLLBACK would raise an error that hides the real one."""
         self.drop_pending_search()
-        self.conn.execute("ROLLBACK")
+        if not self.conn.in_transaction:
+            return
+        try:
+            self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the error being raised says what went wrong, not this one
 
     def close(self) -> None:
         self.db.close()
@@ -107,6 +115,11 @@ class Store(
 
 def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
     text = str(exc)
+    if "database or disk is full" in text or "disk is full" in text:
+        return StoreFullError(
+            f"disk full ({path}): {text}",
+            hint="free space on that disk (nothing was half-written; the next sweep retries)",
+        )
     if "readonly" in text or "read-only" in text:
         return StoreError(
             f"store {path} is read-only: {text}", hint="check the file's permissions or use --db"
@@ -117,6 +130,55 @@ def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
             hint="wait for the other heishi process to finish, then retry",
         )
     return StoreError(f"store {path}: {text}")
+
+
+# Beside the store, `<store>-reserve` holds this much disk: when the disk fills up, heishi
+# deletes it to close the runs it was writing as failed (a run left `running` would look in
+# progress), and makes it again once there is room.
+RESERVE_BYTES = 1 << 20
+
+
+def reserve_path(db: Path) -> Path:
+    return db.with_name(db.name + "-reserve")
+
+
+def keep_reserve(db: Path) -> bool:
+    """Make sure the reserve beside the store exists; False when the disk has no room."""
+    path = reserve_path(db)
+    try:
+        if path.stat().st_size >= RESERVE_BYTES:
+            return True
+    except FileNotFoundError:
+        pass
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            os.posix_fallocate(fd, 0, RESERVE_BYTES)
+        finally:
+            os.close(fd)
+    except OSError:
+        path.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def has_room(db: Path) -> bool:
+    """Is there room on the store's disk: its reserve in place and as much again free?"""
+    import shutil
+
+    try:
+        return keep_reserve(db) and shutil.disk_usage(db.parent).free >= RESERVE_BYTES
+    except OSError:
+        return False
+
+
+def release_reserve(db: Path) -> bool:
+    """Free the reserve (the disk is full); True when there was one to free."""
+    try:
+        reserve_path(db).unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def open_store(path: str | Path, *, readonly: bool = False) -> Store:
@@ -140,6 +202,7 @@ def open_store(path: str | Path, *, readonly: bool = False) -> Store:
         store = Store(db, path)
         if not readonly:
             migrate(store)
+            store.reserve_kept = keep_reserve(path)
         return store
     except sqlite3.DatabaseError as exc:
         raise _store_error(path, exc) from exc
