@@ -87,6 +87,7 @@ class Monitor:
         self.results: list[SourceSweep] = []
         self.stopped_by: str | None = None
         self.store_trouble: str | None = None  # a store that cannot be written, said once
+        self.store_id = "unknown"  # the store's id, in the keys of notifications sent directly
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -119,6 +120,7 @@ class Monitor:
                     hint="stop that one first (SIGTERM), or use another --db",
                 )
             self.daemon_id = row["id"]
+            self.store_id = store.store_id()
             closed = store.close_abandoned_runs()
         if closed:
             log.warning("%d run(s) left running by a previous monitor marked crashed", closed)
@@ -184,7 +186,7 @@ class Monitor:
                 body=f"{problem}\nheishi run on {self.db} keeps running; every crawl fails "
                 "until there is room.",
                 severity="critical",
-                key=f"store_full:{self.daemon_id}:{int(time.time())}",
+                key=f"heishi:{self.store_id}:store_full:{int(time.time())}",
             )
             for error in errors:
                 log.warning("notification of the full disk failed: %s", error)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from monitor.notify_config import NotifyConfig, Route, load_notify_config
+from monitor.notify_config import DEFAULT_TIMEOUT, NotifyConfig, Route, load_notify_config
 from monitor.store import Store, open_store, utc_now
 from monitor.store.outbox import later
 
@@ -97,7 +97,9 @@ def enqueue_alert(
             continue
         message = message or alert_message({**alert, "id": alert_id}, listing)
         for index in range(len(route.urls)):
-            key = f"alert:{alert_id}:{route.name}:{index}"
+            # The store's id makes the key unique across stores and installs: a receiver
+            # that drops repeated keys never drops another store's alert.
+            key = f"heishi:{store.store_id()}:alert:{alert_id}:{route.name}:{index}"
             payload = {**message, "alert_id": alert_id, "url_index": index, "key": key}
             queued += store.enqueue_notification(alert_id, route.name, key, payload, now)
     return queued
@@ -109,20 +111,38 @@ class DrainResult:
     failed: int = 0
     dead: int = 0
     waiting: int = 0  # digest rows held until their digest is due
+    deferred: int = 0  # not tried: their receiver failed earlier in this drain
     errors: list[str] = field(default_factory=list)
 
 
-def _send(url: str, key: str, title: str, body: str, severity: str) -> str | None:
+def _with_params(url: str, key: str, timeout: float) -> str:
+    """The URL as sent: the idempotency key as a header (webhook schemes), and the route's
+    timeout for connecting and for the answer (Apprise's `cto`/`rto`, unless the URL sets
+    them; its own default of 4 s makes a slow receiver get every message again)."""
+    params = []
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in HEADER_SCHEMES:
+        params.append("+X-Heishi-Idempotency-Key=" + quote(key))
+    query = url.split("?", 1)[1] if "?" in url else ""
+    given = {part.split("=", 1)[0] for part in query.split("&") if part}
+    if "rto" not in given:
+        params.append(f"rto={timeout:g}")
+    if "cto" not in given:
+        params.append(f"cto={min(timeout, 30):g}")
+    return url + ("&" if "?" in url else "?") + "&".join(params)
+
+
+def _send(
+    url: str, key: str, title: str, body: str, severity: str, timeout: float = DEFAULT_TIMEOUT
+) -> str | None:
     """Send one message through Apprise; None when it went, else why not."""
     import apprise
 
-    scheme = url.split("://", 1)[0].lower()
-    if scheme in HEADER_SCHEMES:
-        url += ("&" if "?" in url else "?") + "+X-Heishi-Idempotency-Key=" + quote(key)
+    url = _with_params(url, key, timeout)
     sender = apprise.Apprise()
     if not sender.add(url):
         return "not a valid Apprise URL"
-    with apprise.LogCapture(level=logging.WARNING) as captured:
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
         ok = sender.notify(title=title, body=body, notify_type=NOTIFY_TYPE.get(severity, "info"))
         problems = captured.getvalue().strip()
     if ok:
@@ -130,10 +150,16 @@ def _send(url: str, key: str, title: str, body: str, severity: str) -> str | Non
     return problems.splitlines()[-1] if problems else "the receiver did not accept it"
 
 
-def _retry_at(config: NotifyConfig, attempts: int, now: str) -> str | None:
-    if attempts + 1 >= config.max_attempts:
+def _retry_at(config: NotifyConfig, attempts: int, now: str, retry_since: str | None) -> str | None:
+    """When to try again after a failed attempt (the `attempts`-th before it): the backoff
+    doubles up to `backoff_max` and stays there, so a receiver that is down for days gets
+    the message when it is back; None (dead) after `give_up_after` of failures, or after
+    `max_attempts` when set. `heishi notify retry --dead` sends dead ones again."""
+    if config.max_attempts is not None and attempts + 1 >= config.max_attempts:
         return None
-    delay = min(config.backoff * (2**attempts), config.backoff_max)
+    if retry_since and later(retry_since, config.give_up_after) <= now:
+        return None  # failing since `retry_since`: for longer than give_up_after
+    delay = min(config.backoff * (2 ** min(attempts, 30)), config.backoff_max)
     return later(now, delay)
 
 
@@ -144,7 +170,9 @@ def drain_outbox(
     now: str | None = None,
     limit: int = 200,
 ) -> DrainResult:
-    """Send what is due in the outbox at `db`; failures are retried later with backoff."""
+    """Send what is due in the outbox at `db`; failures are retried later with backoff.
+    A receiver that fails is not tried again in this drain: its other messages wait for
+    the same retry (no attempt counted), so an outage costs one timeout per drain."""
     config = config if config is not None else load_notify_config()
     now = now or utc_now()
     result = DrainResult()
@@ -167,19 +195,32 @@ def drain_outbox(
                 digests[(route.name, row["payload"].get("url_index", 0))].append(row)
             else:
                 singles.append(row)
+        down: dict[tuple[str, int], str] = {}  # receivers that failed in this drain: retry at
+        held = [r["id"] for r in singles]
         for row in singles:
             route = config.route(row["route"])
             assert route is not None
             payload = row["payload"]
-            url = route.urls[min(payload.get("url_index", 0), len(route.urls) - 1)]
+            index = min(payload.get("url_index", 0), len(route.urls) - 1)
+            held.remove(row["id"])
+            if (route.name, index) in down:
+                with store.transaction():
+                    store.release_notifications([row["id"]], down[(route.name, index)])
+                result.deferred += 1
+                continue
+            if held:  # this drain keeps the rest while it waits for a slow receiver
+                store.extend_claims(held, later(max(now, utc_now()), LEASE_SECONDS))
             error = _send(
-                url,
+                route.urls[index],
                 row["idempotency_key"],
                 payload["title"],
                 payload["body"],
                 payload.get("severity", "medium"),
+                route.timeout,
             )
-            _record([row], error, config, store, now, result)
+            retry_at = _record([row], error, config, store, now, result)
+            if error is not None:
+                down[(route.name, index)] = retry_at or later(now, config.backoff)
         for (name, index), group in digests.items():
             route = config.route(name)
             assert route is not None
@@ -190,13 +231,14 @@ def drain_outbox(
                 result.waiting += len(group)
                 continue
             title, body = _digest(group)
-            key = f"digest:{name}:{index}:{group[0]['id']}-{group[-1]['id']}"
+            key = f"heishi:{store.store_id()}:digest:{name}:{index}:{group[0]['id']}-{group[-1]['id']}"
             error = _send(
                 route.urls[index],
                 key,
                 title,
                 body,
                 max((r["payload"].get("severity", "low") for r in group), key=_rank),
+                route.timeout,
             )
             _record(group, error, config, store, now, result)
     return result
@@ -225,7 +267,7 @@ def send_now(
         if not route.wants({"kind": kind, "severity": severity}, [], []):
             continue
         for index, url in enumerate(route.urls):
-            error = _send(url, f"{key}:{route.name}:{index}", title, body, severity)
+            error = _send(url, f"{key}:{route.name}:{index}", title, body, severity, route.timeout)
             if error:
                 errors.append(f"route {route.name}: {error}")
     return errors
@@ -248,21 +290,25 @@ def _record(
     store: Store,
     now: str,
     result: DrainResult,
-) -> None:
+) -> str | None:
+    """Record an attempt at sending `group`; returns when it is tried again (None: sent,
+    or given up)."""
     ids = [r["id"] for r in group]
     with store.transaction():
         if error is None:
             store.mark_notification_sent(ids, now)
             result.sent += len(ids)
-            return
-        retry_at = _retry_at(config, max(r["attempts"] for r in group), now)
-        store.mark_notification_failed(ids, error, retry_at)
+            return None
+        since = min((r.get("retry_since") or now) for r in group)  # failing since
+        retry_at = _retry_at(config, max(r["attempts"] for r in group), now, since)
+        store.mark_notification_failed(ids, error, retry_at, now)
     log.warning("notification %s failed: %s", ids, error)
     result.errors.append(error)
     if retry_at is None:
         result.dead += len(ids)
     else:
         result.failed += len(ids)
+    return retry_at
 
 
 __all__ = ["DrainResult", "Route", "alert_message", "drain_outbox", "enqueue_alert"]

@@ -298,8 +298,14 @@ def _recorded_result(job: _Running, db: Path, first_new_run: int, timeout: float
         error = _exit_problem(job.proc.returncode, job.log_path)
     else:
         error = None
-    # Stopped on purpose: not a failure of the source. Killed at the timeout: a failure.
-    status = "interrupted" if job.stopped and not job.timed_out else "crashed"
+    # Stopped on purpose: not a failure of the source. Killed at the timeout, or died: a
+    # failure. Refused to start (exit 2: a broken site or config file, a full disk): failed.
+    if job.stopped and not job.timed_out:
+        status = "interrupted"
+    elif job.proc.returncode == 2 and not job.timed_out:
+        status = "failed"
+    else:
+        status = "crashed"
     recorder = SweepRecorder(db, source=job.ref.name, kind=job.ref.kind, url=job.ref.url)
     if not runs:
         # The crawl never recorded an outcome: record it, so source health shows it.
@@ -327,5 +333,6 @@ def _recorded_result(job: _Running, db: Path, first_new_run: int, timeout: float
         returncode=job.proc.returncode,
         seconds=seconds,
         log_path=job.log_path,
-        error=run.get("error") or error,
+        # A run the crawl closed says itself what went wrong (nothing, when it completed).
+        error=run.get("error") or (None if run["status"] in ("ok", "partial") else error),
     )

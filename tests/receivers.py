@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class WebhookReceiver:
-    """An HTTP server that records every POST (JSON body and headers); can be taken down."""
+    """An HTTP server that records every POST (JSON body and headers); can be taken down.
+    `delay`: seconds it takes before answering (a slow receiver: it has the message at once);
+    `status`: what it answers (500 for a receiver that fails)."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, *, delay: float = 0.0, status: int = 200) -> None:
         self.received: list[dict] = []
         self.port = port
+        self.delay = delay
+        self.status = status
         self.server: ThreadingHTTPServer | None = None
+
+    def keys(self) -> list[str]:
+        """The idempotency keys received, in order (repeats included)."""
+        return [m["headers"].get("X-Heishi-Idempotency-Key", "") for m in self.received]
 
     def start(self) -> WebhookReceiver:
         received = self.received
+        receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
@@ -25,7 +35,9 @@ class WebhookReceiver:
                 received.append(
                     {"path": self.path, "headers": dict(self.headers), "json": json.loads(body)}
                 )
-                self.send_response(200)
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

@@ -16,6 +16,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     send.add_argument("--config", metavar="FILE", help="routes (default: $HEISHI_NOTIFY_FILE)")
     send.add_argument("--json", action="store_true")
     send.set_defaults(func=cmd_send)
+    retry = actions.add_parser(
+        "retry",
+        help="send now the messages waiting for a retry (--dead: the given-up ones too)",
+        description="Make messages that failed due now and send them: those waiting for "
+        "their next retry, or with --dead those given up (dead), as new. --since and --route "
+        "narrow it down.",
+    )
+    add_db_option(retry)
+    retry.add_argument("--dead", action="store_true", help="the given-up (dead) messages")
+    retry.add_argument(
+        "--since", metavar="WHEN", help="only messages created since (ISO date or time, 7d, 12h)"
+    )
+    retry.add_argument("--route", metavar="NAME", help="only this route's messages")
+    retry.add_argument("--config", metavar="FILE", help="routes (default: $HEISHI_NOTIFY_FILE)")
+    retry.add_argument("--json", action="store_true")
+    retry.set_defaults(func=cmd_retry)
     status = actions.add_parser("status", help="the outbox: pending, sent and dead messages")
     add_db_option(status)
     status.add_argument("--json", action="store_true")
@@ -34,6 +50,32 @@ def cmd_send(args: argparse.Namespace) -> int:
         print(
             f"sent {result.sent}, failed {result.failed} (will retry), dead {result.dead}, "
             f"held for digests {result.waiting}"
+        )
+        for error in dict.fromkeys(result.errors):
+            print(f"  {error}")
+    return 0 if not result.failed and not result.dead else 1
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    from monitor.config import db_path
+    from monitor.notify import drain_outbox
+    from monitor.notify_config import load_notify_config
+    from monitor.search import since_timestamp
+    from monitor.store import open_store, utc_now
+
+    config = load_notify_config(args.config)  # a broken file stops here, before any change
+    since = since_timestamp(args.since) if args.since else None
+    with open_store(db_path(args.db)) as store:
+        requeued = store.requeue_notifications(
+            utc_now(), dead=args.dead, since=since, route=args.route
+        )
+    result = drain_outbox(db_path(args.db), config)
+    if args.json:
+        print(json.dumps({"requeued": requeued, **result.__dict__}, ensure_ascii=False))
+    else:
+        print(
+            f"requeued {requeued}; sent {result.sent}, failed {result.failed} (will retry), "
+            f"dead {result.dead}"
         )
         for error in dict.fromkeys(result.errors):
             print(f"  {error}")

@@ -191,11 +191,14 @@ def status_report(store: Any) -> dict[str, Any]:
                 "next_run_at": row["next_run_at"],
             }
         )
+    outbox = store.outbox_counts()
     return {
         "db": str(store.path),
         "daemon": daemon,
         "sources": sources,
-        "outbox": store.outbox_counts(),
+        "outbox": outbox,
+        # Given-up messages: alerts nobody was told about (`heishi notify retry --dead`).
+        "dead_letters": store.dead_letters() if outbox.get("dead") else None,
     }
 
 
@@ -288,3 +291,11 @@ def print_status(report: dict[str, Any]) -> None:
     if outbox:
         parts = [f"{outbox.get(s, 0)} {s}" for s in ("pending", "sending", "sent", "dead")]
         console.print("outbox: " + ", ".join(parts))
+    dead = report.get("dead_letters")
+    if dead and dead["count"]:
+        console.print(
+            f"[bold red]{dead['count']} notification(s) given up[/bold red] (oldest "
+            f"{_ago(dead['oldest'], now)}; last error: {dead['last_error']}): "
+            "`heishi notify retry --dead` sends them again",
+            overflow="fold",
+        )

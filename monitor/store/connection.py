@@ -59,6 +59,7 @@ class Store(
         # Search rows of the versions written in the open transaction (SearchQueries).
         self._search_pending: list[tuple] = []
         self.reserve_kept = False  # is the disk reserve beside the store in place?
+        self._store_id: str | None = None  # OutboxQueries.store_id, read once
 
     @property
     def conn(self) -> sqlite3.Connection:

@@ -23,8 +23,33 @@ def later(now: str, seconds: float) -> str:
     return (moment + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def migrate_0015_outbox(store: Store) -> None:
+    """A random id for this store (`store_info`), so idempotency keys differ between stores
+    and installs; and when a notification first failed in its current series of attempts
+    (`retry_since`, reset by `heishi notify retry --dead`): it is given up after days."""
+    import secrets
+
+    conn = store.conn
+    conn.execute("CREATE TABLE store_info (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute("INSERT INTO store_info VALUES ('store_id', ?)", (secrets.token_hex(8),))
+    conn.execute("ALTER TABLE notifications ADD COLUMN retry_since TEXT")
+    conn.execute(
+        "UPDATE notifications SET retry_since = next_attempt_at WHERE status = 'pending' "
+        "AND attempts > 0"
+    )
+
+
 class OutboxQueries:
     """Methods of Store for `notifications`."""
+
+    def store_id(self: Store) -> str:
+        """This store's random id (in every idempotency key it makes)."""
+        if self._store_id is None:
+            row = self.conn.execute(
+                "SELECT value FROM store_info WHERE name = 'store_id'"
+            ).fetchone()
+            self._store_id = row[0] if row else "unknown"
+        return self._store_id
 
     def enqueue_notification(
         self: Store, alert_id: int | None, route: str, key: str, payload: dict[str, Any], now: str
@@ -55,6 +80,15 @@ class OutboxQueries:
         )
         return due
 
+    def extend_claims(self: Store, ids: list[int], until: str) -> None:
+        """Keep rows this sender still holds leased until `until` (a long drain renews them
+        before each send, so no other sender takes them meanwhile)."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE notifications SET next_attempt_at = ? WHERE id = ? AND status = 'sending'",
+                [(until, i) for i in ids],
+            )
+
     def mark_notification_sent(self: Store, ids: list[int], now: str) -> None:
         self.conn.executemany(
             "UPDATE notifications SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
@@ -63,14 +97,15 @@ class OutboxQueries:
         )
 
     def mark_notification_failed(
-        self: Store, ids: list[int], error: str, retry_at: str | None
+        self: Store, ids: list[int], error: str, retry_at: str | None, now: str | None = None
     ) -> None:
-        """One more failed attempt; due again at `retry_at`, or dead when it is None."""
+        """One more failed attempt (at `now`); due again at `retry_at`, or dead when None."""
         status = "pending" if retry_at else "dead"
         self.conn.executemany(
             "UPDATE notifications SET status = ?, attempts = attempts + 1, last_error = ?, "
-            "next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
-            [(status, error[:1000], retry_at, i) for i in ids],
+            "next_attempt_at = COALESCE(?, next_attempt_at), "
+            "retry_since = COALESCE(retry_since, ?) WHERE id = ?",
+            [(status, error[:1000], retry_at, now, i) for i in ids],
         )
 
     def release_notifications(self: Store, ids: list[int], due_at: str) -> None:
@@ -79,6 +114,48 @@ class OutboxQueries:
             "UPDATE notifications SET status = 'pending', next_attempt_at = ? WHERE id = ?",
             [(due_at, i) for i in ids],
         )
+
+    def requeue_notifications(
+        self: Store,
+        now: str,
+        *,
+        dead: bool = False,
+        since: str | None = None,
+        route: str | None = None,
+    ) -> int:
+        """`heishi notify retry`: messages waiting for a later try (a retry's backoff, a
+        receiver that failed earlier in a drain) are due now; with `dead`, given-up messages
+        too, as new (no attempts counted, given up again only after a new series of
+        failures). Only those created since `since`, of `route`, when given. Returns how
+        many."""
+        waiting = "(status = 'pending' AND next_attempt_at > ?)"
+        sql = "UPDATE notifications SET next_attempt_at = ?, " + (
+            "attempts = CASE WHEN status = 'dead' THEN 0 ELSE attempts END, "
+            "retry_since = CASE WHEN status = 'dead' THEN NULL ELSE retry_since END, "
+            "status = 'pending' "
+            if dead
+            else "status = status "
+        )
+        sql += f"WHERE ({waiting}" + (" OR status = 'dead')" if dead else ")")
+        params: list[Any] = [now, now]
+        if since:
+            sql += " AND created_at >= ?"
+            params.append(since)
+        if route:
+            sql += " AND route = ?"
+            params.append(route)
+        with self.transaction() as conn:
+            return conn.execute(sql, params).rowcount
+
+    def dead_letters(self: Store) -> dict[str, Any]:
+        """Messages given up: how many, the oldest, and the latest error (for status)."""
+        row = rows.one(
+            self.conn,
+            "SELECT count(*) AS count, min(created_at) AS oldest, "
+            "(SELECT last_error FROM notifications WHERE status = 'dead' ORDER BY id DESC "
+            "LIMIT 1) AS last_error FROM notifications WHERE status = 'dead'",
+        )
+        return row or {"count": 0, "oldest": None, "last_error": None}
 
     def outbox_counts(self: Store) -> dict[str, int]:
         return dict(self.conn.execute("SELECT status, count(*) FROM notifications GROUP BY status"))

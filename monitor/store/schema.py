@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from monitor.store.clusters import migrate_0005_clusters, migrate_0010_compact_bands
 from monitor.store.listing_ids import migrate_0007_sweep_layout
 from monitor.store.operations import migrate_0003_schedule
+from monitor.store.outbox import migrate_0015_outbox
 from monitor.store.pii_keys import migrate_0012_pii_keys
 from monitor.store.retrohunt import migrate_0009_rules
 from monitor.store.review import review_migration
@@ -289,6 +290,7 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0012_pii_keys", migrate_0012_pii_keys),
     ("0013_run_leases", migrate_0013_run_leases),
     ("0014_list_coverage", migrate_0014_list_coverage),
+    ("0015_outbox", migrate_0015_outbox),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
