@@ -47,6 +47,16 @@ def line_of(lines: Sequence[str], key: str, table: str | None = None, index: int
     return None
 
 
+def check_config_files() -> None:
+    """Load the severity rules and the notification routes, so a broken file stops a command
+    (naming file, line and key) before it starts any crawl."""
+    from monitor.notify_config import load_notify_config
+    from monitor.severity import load_rules
+
+    load_rules()
+    load_notify_config()
+
+
 def type_name(value: Any) -> str:
     return {dict: "a table", list: "a list", bool: "true/false", str: "a string"}.get(
         type(value), type(value).__name__

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.config_files import check_config_files
 from monitor.errors import HeishiError, StoreError
 from monitor.schedule import (
     Planned,
@@ -107,6 +108,7 @@ class Monitor:
         if hasattr(signal, "SIGHUP"):
             signal.signal(signal.SIGHUP, lambda *_: self._reload_requested.set())
         self.plans = self._load_plans()
+        check_config_files()  # a broken severity or notify file: refuse to start, naming it
         # Crawls inherit this, and the runner records crashed crawls in this process.
         os.environ["HEISHI_FAILURES_BEFORE_ALERT"] = str(self.settings.failures_before_alert)
         if self.settings.sites_dir:

@@ -107,15 +107,23 @@ class SweepRecorder:
         self.pending_since = 0.0
 
     def open(self) -> int:
+        """Open this sweep's run. Broken configuration (severity or notification rules) fails
+        here, before crawling: the run is recorded as failed with the file's error (so the
+        source's health shows it), and the ConfigError is raised."""
+        from monitor.errors import ConfigError
         from monitor.notify_config import load_notify_config
         from monitor.rules_version import record_rules_version
         from monitor.severity import load_rules
 
-        # Broken configuration fails here, before crawling.
-        self.notify_config = load_notify_config()
-        self.severity_rules = load_rules()
         self.store = open_store(self.db_path)
         self.run_id = self.store.start_run(self.source, self.kind, self.url)
+        try:
+            self.notify_config = load_notify_config()
+            self.severity_rules = load_rules()
+        except ConfigError as exc:
+            self._load_rules()  # what of them can be read, to alert on this failure
+            self.close({}, None, str(exc), fatal=True)
+            raise
         self.rules_version = record_rules_version(self.store)
         log.info("run %s of %s opened in %s", self.run_id, self.source, self.db_path)
         return self.run_id
@@ -352,9 +360,11 @@ class SweepRecorder:
             changes.ListCoverage.of_run(last_good) if last_good else None,
             list_may_shrink=self.list_may_shrink,
         )
-        if error:
+        if error and fatal:  # the crawl was stopped for it: what else it saw is beside it
+            verdict = changes.RunVerdict("failed", error)
+        elif error:
             verdict = changes.RunVerdict(
-                "failed" if fatal or self.recorded == 0 else "partial",
+                "failed" if self.recorded == 0 else "partial",
                 "; ".join(filter(None, [error, verdict.error])),
             )
         now = utc_now()

@@ -41,7 +41,8 @@ def severity_file() -> Path:
 
 
 def load_rules(path: str | Path | None = None) -> SeverityRules:
-    """Severity rules from a TOML file; missing file means the defaults.
+    """Severity rules from a TOML file; missing file means the defaults. Every key is checked
+    (monitor.config_files): a problem is a ConfigError naming the file, line and key.
 
     ```toml
     high_volume = 500000                         # records from which a listing is high
@@ -49,33 +50,33 @@ def load_rules(path: str | Path | None = None) -> SeverityRules:
     sensitive_volume = 5000                      # ... or from this many, in these categories
     kind_floor = { source_failing = "high" }     # fixed severity for some alert kinds
     ```"""
-    import tomllib
-
-    from monitor.errors import ConfigError
+    from monitor.config_files import TomlFile
+    from monitor.keywords import CATEGORIES
+    from monitor.store.alerts import ALERT_KINDS
 
     path = Path(path) if path else severity_file()
     if not path.exists():
         return DEFAULT_RULES
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), f"not valid TOML: {exc}") from exc
-    for key in set(raw) - RULE_KEYS:
-        raise ConfigError(
-            str(path), f"unknown key (known: {', '.join(sorted(RULE_KEYS))})", key=key
-        )
-    floors = {**DEFAULT_RULES.kind_floor, **raw.get("kind_floor", {})}
-    for kind, level in floors.items():
-        if level not in LEVELS:
-            raise ConfigError(
-                str(path), f"{kind}: {level!r} is not one of {LEVELS}", key="kind_floor"
-            )
+    rules = TomlFile.read(path)
+    raw = rules.data
+    rules.only(raw, RULE_KEYS)
+    floors = dict(DEFAULT_RULES.kind_floor)
+    given = rules.table(raw, "kind_floor")
+    rules.only(given, ALERT_KINDS, "kind_floor")
+    for kind in given:
+        floors[kind] = rules.choice(given, kind, "medium", LEVELS, table="kind_floor")
+    categories = rules.strings(raw, "sensitive_categories", choices=CATEGORIES, empty=True)
+    high_volume = rules.integer(raw, "high_volume", DEFAULT_RULES.high_volume, minimum=1)
+    sensitive_volume = rules.integer(
+        raw, "sensitive_volume", DEFAULT_RULES.sensitive_volume, minimum=1
+    )
+    assert high_volume is not None and sensitive_volume is not None
     return SeverityRules(
-        high_volume=int(raw.get("high_volume", DEFAULT_RULES.high_volume)),
-        sensitive_categories=frozenset(
-            raw.get("sensitive_categories", DEFAULT_RULES.sensitive_categories)
+        high_volume=high_volume,
+        sensitive_categories=(
+            frozenset(categories) if categories is not None else DEFAULT_RULES.sensitive_categories
         ),
-        sensitive_volume=int(raw.get("sensitive_volume", DEFAULT_RULES.sensitive_volume)),
+        sensitive_volume=sensitive_volume,
         kind_floor=floors,
     )
 

@@ -121,7 +121,7 @@ def test_a_monitor_whose_disk_fills_up_says_so_once_closes_the_run_and_keeps_run
         with DemoSites(day=1) as demo:
             env = {**child_env(tmp_path, sites_dir, demo), "HEISHI_NOTIFY_FILE": str(notify)}
             write_site(sites_dir, "t_forum", site_file("demo_forum", "t_forum", 'interval = "1h"'))
-            first = heishi(env, "sweep", "t_forum", "--db", str(db))
+            first = heishi(env, "sweep", "t_forum", "--db", str(db), "--create")
             assert first.returncode == 0, first.stderr
             assert (small_disk / "heishi.db-reserve").stat().st_size == 1 << 20
             # A second source, swept every few seconds into a disk with little room left:

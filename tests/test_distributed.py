@@ -108,7 +108,7 @@ class Cluster:
         return proc
 
     def __enter__(self) -> Cluster:
-        self.start("writer", "writer", "--db", str(self.db))
+        self.start("writer", "writer", "--db", str(self.db), "--create")
         for name in self.workers:
             self.start_worker(name)
         return self

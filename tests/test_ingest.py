@@ -287,7 +287,7 @@ def test_malformed_severity_file_names_file_and_key(tmp_path):
 
     bad = tmp_path / "severity.toml"
     bad.write_text('kind_floor = { removed = "urgent" }\n')
-    with pytest.raises(ConfigError, match=r"severity.toml \[kind_floor\]"):
+    with pytest.raises(ConfigError, match=r"severity.toml:1 \[kind_floor.removed\]"):
         load_rules(bad)
 
 

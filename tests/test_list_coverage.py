@@ -79,6 +79,7 @@ def sweep(tmp_path, server, db) -> dict:
         "shrinking",
         "--db",
         str(db),
+        "--create",
         "--json",
         env={"HEISHI_SITES_DIR": str(tmp_path / "sites"), "FIXTURE_URL": server.url},
     )

@@ -51,7 +51,7 @@ def test_a_manual_sweep_during_a_crawl_of_the_same_source_is_refused_and_removes
     with DemoSites(day=1) as demo:
         env = child_env(tmp_path, sites_dir, demo)
         write_site(sites_dir, "t_forum", site_file("demo_forum", "t_forum", 'interval = "1h"'))
-        first = heishi(env, "sweep", "t_forum", "--db", str(db))
+        first = heishi(env, "sweep", "t_forum", "--db", str(db), "--create")
         assert first.returncode == 0, first.stderr
         live = query(db, "SELECT count(*) FROM listings WHERE status = 'live'")[0][0]
         assert live == 43
@@ -100,7 +100,7 @@ def test_a_restarted_monitor_does_not_crawl_a_source_its_killed_predecessors_cra
     with DemoSites(day=1) as demo:
         env = child_env(tmp_path, sites_dir, demo)
         write_site(sites_dir, "t_forum", site_file("demo_forum", "t_forum", 'interval = "1h"'))
-        first = heishi(env, "sweep", "t_forum", "--db", str(db))
+        first = heishi(env, "sweep", "t_forum", "--db", str(db), "--create")
         assert first.returncode == 0, first.stderr
         write_site(sites_dir, "t_forum", slow_forum('interval = "2s"'))
         query(db, "UPDATE sources SET next_run_at = '2000-01-01T00:00:00Z'")

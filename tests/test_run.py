@@ -54,7 +54,7 @@ def start_monitor(db: Path, env: dict[str, str], *args: str, nth: int = 1) -> su
     """`heishi run` in the background, once it has claimed the store (the `nth` monitor)."""
     log = (db.parent / f"monitor-{nth}.out").open("w")
     proc = subprocess.Popen(
-        [*HEISHI, "run", "--db", str(db), "--heartbeat", "1s", *args],
+        [*HEISHI, "run", "--db", str(db), "--create", "--heartbeat", "1s", *args],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=log,
@@ -292,7 +292,7 @@ def test_sigterm_in_the_middle_of_a_crawl_removes_nothing_and_leaves_no_run_open
     with DemoSites(day=1) as demo:
         env = child_env(tmp_path, sites_dir, demo)
         write_site(sites_dir, "t_forum", site_file("demo_forum", "t_forum", 'interval = "2s"'))
-        once = heishi(env, "run", "--once", "--db", str(db))
+        once = heishi(env, "run", "--once", "--db", str(db), "--create")
         assert once.returncode == 0, once.stderr
         listings = query(db, "SELECT count(*) FROM listings WHERE status = 'live'")[0][0]
         versions = query(db, "SELECT count(*) FROM listing_versions")[0][0]
@@ -387,10 +387,10 @@ def test_run_once_sweeps_what_is_due_then_nothing_until_the_next_turn(tmp_path):
         write_site(
             sites_dir, "t_channel", site_file("demo_channel", "t_channel", 'cron = "0 3 * * *"')
         )
-        first = heishi(env, "run", "--once", "--db", str(db))
+        first = heishi(env, "run", "--once", "--db", str(db), "--create")
         assert first.returncode == 0, first.stderr
         assert "1 of 1 source(s) due" in first.stderr
-        again = heishi(env, "run", "--once", "--db", str(db))
+        again = heishi(env, "run", "--once", "--db", str(db), "--create")
         assert again.returncode == 0, again.stderr
         assert "0 of 1 source(s) due" in again.stderr
     assert [r["status"] for r in runs_of(db, "t_channel")] == ["ok"]

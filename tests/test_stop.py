@@ -73,7 +73,7 @@ def test_sigterm_to_the_monitor_mid_crawl_three_times_is_no_failure(tmp_path):
     with DemoSites(day=1) as demo:
         env = child_env(tmp_path, sites_dir, demo)
         write_site(sites_dir, "t_forum", site_file("demo_forum", "t_forum", 'interval = "1h"'))
-        first = heishi(env, "sweep", "t_forum", "--db", str(db))
+        first = heishi(env, "sweep", "t_forum", "--db", str(db), "--create")
         assert first.returncode == 0, first.stderr
         live = query(db, "SELECT count(*) FROM listings WHERE status = 'live'")[0][0]
         write_site(sites_dir, "t_forum", slow_forum())
@@ -130,7 +130,7 @@ def test_a_crawl_stopped_at_its_timeout_is_a_failure_that_says_so(tmp_path):
         # run itself when it gets the timeout's SIGTERM.
         write_site(sites_dir, "t_forum", slow_forum(delay=1.0))
         result = subprocess.run(
-            [*HEISHI, "sweep", "t_forum", "--db", str(db), "--timeout", "6"],
+            [*HEISHI, "sweep", "t_forum", "--db", str(db), "--create", "--timeout", "6"],
             cwd=PROJECT_ROOT,
             env=env,
             capture_output=True,
@@ -151,7 +151,7 @@ def test_ctrl_c_on_a_sweep_stops_its_crawls_and_records_them_interrupted(tmp_pat
         env = child_env(tmp_path, sites_dir, demo)
         write_site(sites_dir, "t_forum", slow_forum())
         sweep = subprocess.Popen(
-            [*HEISHI, "sweep", "t_forum", "--db", str(db)],
+            [*HEISHI, "sweep", "t_forum", "--db", str(db), "--create"],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -32,7 +32,7 @@ def test_sweep_of_a_site_that_is_down_fails_clearly_and_raises_a_health_alert(tm
     )
     db = tmp_path / "heishi.db"
     env = {"HEISHI_SITES_DIR": str(sites), "HEISHI_RETRY_BACKOFF_BASE": "0.05"}
-    result = heishi("sweep", "--db", str(db), "--json", env=env)
+    result = heishi("sweep", "--db", str(db), "--create", "--json", env=env)
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
     run = report["runs"][0]

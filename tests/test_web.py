@@ -515,7 +515,10 @@ def test_users_add_reads_the_password_from_stdin(tmp_path, monkeypatch, capsys):
     db = tmp_path / "heishi.db"
     monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
     assert (
-        main(["users", "add", "kim", "--role", "reviewer", "--password-stdin", "--db", str(db)])
+        main(
+            ["users", "add", "kim", "--role", "reviewer", "--password-stdin", "--db", str(db)]
+            + ["--create"]
+        )
         == 0
     )
     with open_store(db, readonly=True) as store:

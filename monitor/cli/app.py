@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 # Every command: the module that registers it and its one-line help, in the order
 # `heishi --help` lists them. The top-level help reads only this table, and a command's module
@@ -102,10 +103,32 @@ def _version() -> str:
     return f"heishi {__version__}"
 
 
-def add_db_option(parser: argparse.ArgumentParser) -> None:
+def add_db_option(parser: argparse.ArgumentParser, *, create: bool = False) -> None:
+    """--db; with `create`, also --create (a command that may make a new store)."""
     parser.add_argument(
         "--db", metavar="PATH", help="the store (default: $HEISHI_DB, else ./heishi.db)"
     )
+    if create:
+        parser.add_argument(
+            "--create",
+            action="store_true",
+            help="make a new store at --db if there is none (never made otherwise, so a "
+            "mistyped --db is an error, not a new empty store)",
+        )
+
+
+def store_path(args: argparse.Namespace) -> Path:
+    """The store of --db ($HEISHI_DB, ./heishi.db), which must exist unless --create."""
+    from monitor.config import db_path
+    from monitor.errors import StoreError
+
+    path = db_path(args.db)
+    if not path.exists() and not getattr(args, "create", False):
+        hint = "check --db and $HEISHI_DB"
+        if hasattr(args, "create"):
+            hint += "; pass --create to make a new store there"
+        raise StoreError(f"store {path} does not exist", hint=hint)
+    return path
 
 
 def run(argv: list[str]) -> int:
@@ -120,8 +143,17 @@ def run(argv: list[str]) -> int:
         print("heishi: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
+        import sqlite3
+
         from monitor.errors import HeishiError
 
+        if isinstance(exc, sqlite3.DatabaseError) and not args.debug:
+            # A store damaged past its first pages, read-only underneath us, ...: one line.
+            print(f"heishi: error: store {_db_of(args)}: {exc}", file=sys.stderr)
+            print(
+                "hint: check --db and $HEISHI_DB; rerun with --debug for details", file=sys.stderr
+            )
+            return 2
         if args.debug or not isinstance(exc, HeishiError):
             if not isinstance(exc, HeishiError):
                 print(f"heishi: unexpected error: {exc!r}", file=sys.stderr)
@@ -130,3 +162,9 @@ def run(argv: list[str]) -> int:
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
         return 2
+
+
+def _db_of(args: argparse.Namespace) -> str:
+    from monitor.config import db_path
+
+    return str(db_path(getattr(args, "db", None)))

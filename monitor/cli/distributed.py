@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-from monitor.cli.app import add_db_option
+from monitor.cli.app import add_db_option, store_path
 from monitor.errors import HeishiError
 
 
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "writer", help="distributed crawling: write the workers' items into the store"
     )
     _add_redis_option(writer)
-    add_db_option(writer)
+    add_db_option(writer, create=True)
     writer.add_argument(
         "--sweep-timeout",
         type=float,
@@ -112,13 +112,12 @@ def cmd_writer(args: argparse.Namespace) -> int:
     import logging
 
     from monitor import distributed as dist
-    from monitor.config import db_path
     from monitor.writer import SweepWriter
 
     url = _redis_url(args)
     _client(url)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    writer = SweepWriter(url, db_path(args.db), args.consumer, sweep_timeout=args.sweep_timeout)
+    writer = SweepWriter(url, store_path(args), args.consumer, sweep_timeout=args.sweep_timeout)
     stopped = _stop_on_signals()
     print(f"heishi writer: {url} -> {writer.db}", file=sys.stderr, flush=True)
     while not stopped:

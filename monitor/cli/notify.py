@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from monitor.cli.app import add_db_option
+from monitor.cli.app import add_db_option, store_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,11 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from monitor.config import db_path
     from monitor.notify import drain_outbox
     from monitor.notify_config import load_notify_config
 
-    result = drain_outbox(db_path(args.db), load_notify_config(args.config))
+    result = drain_outbox(store_path(args), load_notify_config(args.config))
     if args.json:
         print(json.dumps(result.__dict__, ensure_ascii=False))
     else:
@@ -57,7 +56,6 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
-    from monitor.config import db_path
     from monitor.notify import drain_outbox
     from monitor.notify_config import load_notify_config
     from monitor.search import since_timestamp
@@ -65,11 +63,11 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
     config = load_notify_config(args.config)  # a broken file stops here, before any change
     since = since_timestamp(args.since) if args.since else None
-    with open_store(db_path(args.db)) as store:
+    with open_store(store_path(args)) as store:
         requeued = store.requeue_notifications(
             utc_now(), dead=args.dead, since=since, route=args.route
         )
-    result = drain_outbox(db_path(args.db), config)
+    result = drain_outbox(store_path(args), config)
     if args.json:
         print(json.dumps({"requeued": requeued, **result.__dict__}, ensure_ascii=False))
     else:

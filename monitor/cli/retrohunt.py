@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from monitor.cli.app import add_db_option
+from monitor.cli.app import add_db_option, store_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +33,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_retrohunt(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from monitor.config import db_path
     from monitor.retrohunt import retrohunt
 
     since = _checked_date(args.since) if args.since else None
@@ -44,7 +43,7 @@ def cmd_retrohunt(args: argparse.Namespace) -> int:
             progress.update(task, completed=done, total=total)
 
         report = retrohunt(
-            db_path(args.db),
+            store_path(args),
             since=since,
             dry_run=args.dry_run,
             keywords_dir=args.keywords,

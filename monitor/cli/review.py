@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 
-from monitor.cli.app import add_db_option
+from monitor.cli.app import add_db_option, store_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -90,11 +90,10 @@ def cmd_alert_show(args: argparse.Namespace) -> int:
 
 
 def cmd_alert_set(args: argparse.Namespace) -> int:
-    from monitor.config import db_path
     from monitor.errors import HeishiError
     from monitor.store import open_store, utc_now
 
-    with open_store(db_path(args.db)) as store:
+    with open_store(store_path(args)) as store:
         if not store.alerts_by_ids([args.alert_id]):
             raise HeishiError(f"no alert {args.alert_id} in the store")
         with store.transaction():

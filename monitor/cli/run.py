@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from monitor.cli.app import add_db_option
+from monitor.cli.app import add_db_option, store_path
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "running it unattended.",
     )
     run.add_argument("sources", nargs="*", metavar="SOURCE", help="default: every enabled one")
-    add_db_option(run)
+    add_db_option(run, create=True)
     run.add_argument(
         "--once", action="store_true", help="sweep every source that is due, then exit"
     )
@@ -79,14 +79,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from monitor.config import db_path
     from monitor.daemon import Monitor, RunSettings
     from monitor.errors import HeishiError
     from monitor.schedule import parse_duration
 
     if args.max_parallel < 1 or args.failures_before_alert < 1:
         raise HeishiError("--max-parallel and --failures-before-alert must be at least 1")
-    db = db_path(args.db)
+    db = store_path(args)
     settings = RunSettings(
         db=db,
         sources=tuple(args.sources),

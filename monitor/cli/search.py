@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from monitor.cli.app import add_db_option
+from monitor.cli.app import add_db_option, store_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,7 +43,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     path = db_path(args.db)
     if args.reindex:
-        return _reindex(path, args.json)
+        return _reindex(store_path(args), args.json)
     query = " ".join(args.query).strip()
     if not query:
         raise QueryError("no query given", hint="e.g. heishi search 身份证 四件套")

@@ -6,13 +6,13 @@ import argparse
 import json
 import sys
 
-from monitor.cli.app import add_db_option
+from monitor.cli.app import add_db_option, store_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("sweep", help="crawl sources into the store and show what changed")
     parser.add_argument("sources", nargs="*", metavar="SOURCE", help="default: every enabled one")
-    add_db_option(parser)
+    add_db_option(parser, create=True)
     parser.add_argument("--jobs", type=int, default=3, help="crawls at once (default 3)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per crawl")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -22,16 +22,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from monitor.config import db_path
+    from monitor.config_files import check_config_files
     from monitor.keywords import load_keywords
     from monitor.render import print_alerts, sweep_table
     from monitor.sources import source_refs
     from monitor.store import open_store
     from monitor.sweep import sweep_sources
 
-    db = db_path(args.db)
     refs = source_refs(args.sources)
-    load_keywords()  # a broken keyword file stops here, before any crawl starts
+    load_keywords()  # a broken keyword or config file stops here, before any crawl starts
+    check_config_files()
+    db = store_path(args)
     if not refs:
         print("heishi: no enabled sources to sweep (see `heishi sources list`)", file=sys.stderr)
         return 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from monitor.cli.app import add_db_option
+from monitor.cli.app import add_db_option, store_path
 
 ROLES = ("viewer", "reviewer", "admin")
 
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-    add_db_option(add)
+    add_db_option(add, create=True)
     add.set_defaults(func=cmd_users_add)
     listing = actions.add_parser("list", help="the users, their roles and whether they may log in")
     add_db_option(listing)
@@ -86,7 +86,6 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
-    from monitor.config import db_path
     from monitor.errors import HeishiError
     from monitor.store import open_store, utc_now
     from monitor.web.admin import USER_NAME
@@ -97,7 +96,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
             f"{args.name!r} is not a user name", hint="use letters, digits, dots, dashes or @"
         )
     password = _read_password(args.password_stdin)
-    with open_store(db_path(args.db)) as store:
+    with open_store(store_path(args)) as store:
         if store.user(args.name):
             raise HeishiError(
                 f"there is already a user {args.name}", hint="change it on the web app's Users page"
@@ -126,11 +125,10 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
 
 def cmd_users_access(args: argparse.Namespace) -> int:
-    from monitor.config import db_path
     from monitor.errors import HeishiError
     from monitor.store import open_store
 
-    with open_store(db_path(args.db)) as store:
+    with open_store(store_path(args)) as store:
         if not store.user(args.name):
             raise HeishiError(f"there is no user {args.name}")
         store.update_user(args.name, disabled=args.disabled)

@@ -125,6 +125,23 @@ def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
         return StoreError(
             f"store {path} is read-only: {text}", hint="check the file's permissions or use --db"
         )
+    if "not a database" in text or "malformed" in text:
+        return StoreError(
+            f"store {path} is not a usable SQLite store: {text}",
+            hint="check --db and $HEISHI_DB; a damaged store: restore it from a backup",
+        )
+    if "unable to open" in text and not (
+        os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    ):
+        return StoreError(
+            f"store {path} is read-only here (the file or its folder cannot be written): {text}",
+            hint="check the permissions, or use a command that only reads",
+        )
+    if "unable to open" in text:
+        return StoreError(
+            f"store {path} cannot be opened: {text}",
+            hint="check --db, and that its folder exists and can be read (and written)",
+        )
     if "locked" in text:
         return StoreError(
             f"store {path} is locked by another process: {text}",
@@ -182,6 +199,21 @@ def release_reserve(db: Path) -> bool:
     return True
 
 
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection. A store in a folder nobody may write (a read-only mount, a
+    backup) cannot get the shared-memory file WAL reading needs: it is then read as
+    immutable, which is safe there because nothing can change it."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "unable to open" not in str(exc) or os.access(path.parent, os.W_OK):
+            raise
+        conn.close()
+        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, isolation_level=None)
+    return conn
+
+
 def open_store(path: str | Path, *, readonly: bool = False) -> Store:
     """Open (creating and upgrading as needed) the store at `path`."""
     path = Path(path)
@@ -189,12 +221,19 @@ def open_store(path: str | Path, *, readonly: bool = False) -> Store:
         if readonly:
             if not path.exists():
                 raise StoreError(f"store {path} does not exist", hint="run a sweep first")
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            conn = _connect_read_only(path)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
         conn.execute("PRAGMA foreign_keys = ON")
+        # Reads the header and the schema: a file that is not SQLite fails here, clearly.
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if readonly and not tables:
+            raise StoreError(
+                f"store {path} is not a heishi store (an empty SQLite file)",
+                hint="check --db and $HEISHI_DB",
+            )
         if not readonly:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.config import duration_seconds, expand_vars
+from monitor.config_files import line_of
 from monitor.errors import SiteFileError
 from spiders.selectors import check_selector
 
@@ -45,18 +46,7 @@ class Where:
         self.lines = text.splitlines()
 
     def line_of(self, key: str, table: str | None = None) -> int | None:
-        current: str | None = None
-        pattern = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*=""")
-        for number, line in enumerate(self.lines, 1):
-            header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
-            if header:
-                current = header.group(1).strip("\"'")
-                if table is None and current == key:
-                    return number
-                continue
-            if current == table and pattern.match(line):
-                return number
-        return None
+        return line_of(self.lines, key, table)
 
     def error(self, key: str, message: str, table: str | None = None) -> SiteFileError:
         name = f"{table}.{key}" if table else key
