@@ -338,11 +338,13 @@ class SweepRecorder:
         error: str | None = None,
         *,
         fatal: bool = False,
+        interrupted: bool = False,
     ) -> RunOutcome:
         """Judge the run, mark removals after a complete sweep, raise health alerts.
         `error` is a failure the crawl itself could not record (it never started, say);
-        `fatal` makes the run failed whatever it recorded (the disk filled up). A full disk
-        while closing closes the run as failed with as small a write as can be."""
+        `fatal` makes the run failed whatever it recorded (the disk filled up);
+        `interrupted` closes it as stopped from outside (no removals, no failure counted). A
+        full disk while closing closes the run as failed with as small a write as can be."""
         store = self.store
         assert store is not None and self.run_id is not None, "open() first"
         try:
@@ -360,7 +362,9 @@ class SweepRecorder:
             changes.ListCoverage.of_run(last_good) if last_good else None,
             list_may_shrink=self.list_may_shrink,
         )
-        if error and fatal:  # the crawl was stopped for it: what else it saw is beside it
+        if interrupted:  # stopped from outside: neither a success nor a failure
+            verdict = changes.RunVerdict("interrupted", error)
+        elif error and fatal:  # the crawl was stopped for it: what else it saw is beside it
             verdict = changes.RunVerdict("failed", error)
         elif error:
             verdict = changes.RunVerdict(

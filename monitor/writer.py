@@ -26,6 +26,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from monitor import distributed as dist
+from monitor.errors import SourceBusyError
 from monitor.ingest import RunOutcome, SweepRecorder
 
 log = logging.getLogger(__name__)
@@ -64,11 +65,7 @@ class SweepWriter:
         self.outcomes: list[RunOutcome] = []
         self.reading_own_pending = True  # first re-read what a crashed writer left unacked
         self._evidence: Any = None
-        try:
-            self.client.xgroup_create(dist.ITEM_STREAM, dist.WRITER_GROUP, id="0", mkstream=True)
-        except Exception as exc:  # the group exists already
-            if "BUSYGROUP" not in str(exc):
-                raise
+        self.ensure_group()
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -104,9 +101,16 @@ class SweepWriter:
         )
         run_id = int(info.get("run_id") or 0)
         if run_id and self._resume(recorder, sweep, run_id):
+            if recorder.store is None:  # closed already, or another writer's: nothing to do
+                return None
             log.info("sweep %s: resumed run %s", sweep, run_id)
         else:
-            run_id = recorder.open()
+            try:
+                run_id = recorder.open()
+            except SourceBusyError as exc:  # another sweep (or crawl) of the source runs
+                log.warning("sweep %s: %s; closed unswept", sweep, exc)
+                dist.close_sweep(self.client, sweep, {"status": "busy", "error": str(exc)})
+                return None
             self.client.hset(dist.sweep_key(sweep), "run_id", run_id)
             log.info("sweep %s: run %s opened", sweep, run_id)
         self.recorders[sweep] = recorder
@@ -127,11 +131,21 @@ class SweepWriter:
                 dist.close_sweep(self.client, sweep, {"run_id": run_id, "status": run["status"]})
                 return True
             return False
+        # The run becomes this writer's (its owner, a writer that died, is gone): otherwise
+        # the next sweep of the source would close it as crashed while it is being written.
+        run = store.take_over_run(run_id)
+        if run is None:
+            store.close()
+            log.warning("sweep %s: run %s belongs to another live writer", sweep, run_id)
+            return True
         recorder.notify_config = load_notify_config()
         recorder.severity_rules = load_rules()
         recorder.store = store
         recorder.run_id = run_id
-        recorder.recorded = int(self.client.scard(dist.sweep_key(sweep, "written")))
+        # Where the run got to, as its last committed batch recorded it.
+        recorder.recorded = int(run.get("items") or 0)
+        for name in recorder.counts:
+            recorder.counts[name] = int(run.get(name) or 0)
         return True
 
     # -- items ------------------------------------------------------------------------------
@@ -139,14 +153,20 @@ class SweepWriter:
     def read(self, block_ms: int | None) -> int:
         """Write one batch from the stream; returns how many entries it held."""
         start = "0" if self.reading_own_pending else ">"
-        reply = self.client.xreadgroup(
-            dist.WRITER_GROUP,
-            self.consumer,
-            {dist.ITEM_STREAM: start},
-            count=self.batch,
-            # BLOCK 0 would wait for ever: no wait at all is None.
-            block=None if self.reading_own_pending or not block_ms else block_ms,
-        )
+        try:
+            reply = self.client.xreadgroup(
+                dist.WRITER_GROUP,
+                self.consumer,
+                {dist.ITEM_STREAM: start},
+                count=self.batch,
+                # BLOCK 0 would wait for ever: no wait at all is None.
+                block=None if self.reading_own_pending or not block_ms else block_ms,
+            )
+        except Exception as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self.ensure_group()  # Redis lost the stream and its group: a new one
+            return 0
         entries = reply[0][1] if reply else []
         if self.reading_own_pending and not entries:
             self.reading_own_pending = False
@@ -205,6 +225,38 @@ class SweepWriter:
         if evidence:
             item["evidence"] = evidence
         return item
+
+    # -- Redis restarts ---------------------------------------------------------------------
+
+    def ensure_group(self) -> None:
+        """The consumer group on the item stream (gone if Redis lost its data)."""
+        try:
+            self.client.xgroup_create(dist.ITEM_STREAM, dist.WRITER_GROUP, id="0", mkstream=True)
+        except Exception as exc:  # the group exists already
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def after_redis_restart(self) -> None:
+        """Redis answers again after an outage: read what this writer had not acknowledged
+        once more, and close the runs of sweeps Redis no longer knows (it was restarted
+        without persistence) as interrupted: their items are gone, so they are not complete,
+        and no other writer will ever finish them."""
+        self.ensure_group()
+        self.reading_own_pending = True
+        for sweep in list(self.recorders):
+            if dist.sweep_info(self.client, sweep).get("state"):
+                continue
+            recorder = self.recorders.pop(sweep)
+            self.local_stats.pop(sweep, None)
+            outcome = recorder.close(
+                {},
+                "redis_lost",
+                "Redis lost this sweep (was it restarted without persistence? heishi needs "
+                "Redis with appendonly yes)",
+                interrupted=True,
+            )
+            self.outcomes.append(outcome)
+            log.warning("sweep %s: run %s interrupted: %s", sweep, outcome.run_id, outcome.error)
 
     # -- closing ----------------------------------------------------------------------------
 

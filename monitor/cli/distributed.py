@@ -112,6 +112,7 @@ def cmd_writer(args: argparse.Namespace) -> int:
     import logging
 
     from monitor import distributed as dist
+    from monitor.reconnect import Reconnecting
     from monitor.writer import SweepWriter
 
     url = _redis_url(args)
@@ -120,10 +121,17 @@ def cmd_writer(args: argparse.Namespace) -> int:
     writer = SweepWriter(url, store_path(args), args.consumer, sweep_timeout=args.sweep_timeout)
     stopped = _stop_on_signals()
     print(f"heishi writer: {url} -> {writer.db}", file=sys.stderr, flush=True)
-    while not stopped:
+    idle: list[bool] = []
+
+    def step() -> None:
         written = writer.step()
         if args.until_idle and not written and not dist.open_sweeps(writer.client):
-            break
+            idle.append(True)
+
+    # Through Redis restarts: wait for it, then resynchronise (monitor.reconnect).
+    Reconnecting("heishi writer", url, logging.getLogger("monitor.writer")).run(
+        step, lambda: bool(stopped or idle), on_back=writer.after_redis_restart
+    )
     return 0
 
 
@@ -174,19 +182,52 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             list_may_shrink=site.list_may_shrink,
         )
     if args.wait:
-        deadline = time.monotonic() + args.timeout
-        while time.monotonic() < deadline:
-            if all(dist.sweep_info(client, s).get("state") == "closed" for s in sweeps.values()):
-                break
-            time.sleep(0.5)
+        return _wait_for_sweeps(client, _redis_url(args), sweeps, args.timeout, args.json)
     records = [{"sweep": s, **dist.sweep_info(client, s)} for s in sweeps.values()]
     _print_sweeps(records, args.json, "Distributed sweeps")
-    if args.wait:
-        if any(r.get("state") != "closed" for r in records):
-            print("heishi: timed out waiting for the writer", file=sys.stderr)
-            return 1
-        return 0 if all(r.get("status") != "failed" for r in records) else 1
     return 0
+
+
+def _wait_for_sweeps(
+    client: Any, url: str, sweeps: dict[str, str], timeout: float, as_json: bool
+) -> int:
+    """Wait until the writer closes `sweeps` (through Redis restarts), then print them. A
+    sweep Redis no longer knows (restarted without persistence) ends the wait: it never
+    finishes."""
+    import logging
+
+    from monitor import distributed as dist
+    from monitor.reconnect import Reconnecting
+
+    logging.basicConfig(level=logging.WARNING, format="heishi: %(message)s")
+    deadline = time.monotonic() + timeout
+    records: dict[str, dict[str, str]] = {}
+    done: list[bool] = []
+
+    def look() -> None:
+        records.update({s: dist.sweep_info(client, s) for s in sweeps.values()})
+        if all((r.get("state") or "") in ("closed", "") for r in records.values()):
+            done.append(True)
+        else:
+            time.sleep(0.5)
+
+    Reconnecting("heishi distributed sweep", url, logging.getLogger("monitor.distributed")).run(
+        look, lambda: bool(done) or time.monotonic() > deadline
+    )
+    shown = [{"sweep": s, **records.get(s, {})} for s in sweeps.values()]
+    _print_sweeps(shown, as_json, "Distributed sweeps")
+    lost = [r["sweep"] for r in shown if not r.get("state")]
+    if lost:
+        print(
+            f"heishi: Redis lost sweep(s) {', '.join(lost)} (was it restarted without "
+            "persistence? run Redis with appendonly yes); sweep again",
+            file=sys.stderr,
+        )
+        return 1
+    if any(r.get("state") != "closed" for r in shown):
+        print("heishi: timed out waiting for the writer", file=sys.stderr)
+        return 1
+    return 0 if all(r.get("status") not in ("failed", "busy") for r in shown) else 1
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+
+log = logging.getLogger(__name__)
 
 
 class HandoffPipeline:
@@ -34,13 +37,16 @@ class HandoffPipeline:
 
     def process_item(self, item: Any) -> Any:
         from monitor.distributed import ITEM_STREAM, encode_item
+        from monitor.reconnect import through_outage
 
         data = dict(item)
         page = data.pop("page", None)
         if self.evidence and page is not None and getattr(data.get("match"), "alert", False):
             data["page"] = page
-        # Synchronous on purpose: the request is acknowledged only after this returns.
-        self.client.xadd(ITEM_STREAM, encode_item(self.sweep, data))
+        # Synchronous on purpose: the request is acknowledged only after this returns; a
+        # Redis restart is waited for (a minute), not a lost listing.
+        entry = encode_item(self.sweep, data)
+        through_outage(lambda: self.client.xadd(ITEM_STREAM, entry), "handing off an item", log, 60)
         self.stats.inc_value("heishi/items_handed_off")
         item.pop("page", None)
         return item

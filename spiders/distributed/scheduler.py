@@ -35,6 +35,7 @@ from monitor.distributed import (
     SweepQueue,
     seeding_claimed,
 )
+from monitor.reconnect import is_outage, through_outage
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -110,6 +111,7 @@ class LeasedScheduler(Scheduler):
         scheduler.leases: dict[Request, str] = {}
         scheduler.sent_stats: dict[str, int] = {}
         scheduler.heartbeat = None
+        scheduler.redis_down = False  # said once per outage
         crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
         return scheduler
 
@@ -155,16 +157,31 @@ class LeasedScheduler(Scheduler):
 
     def enqueue_request(self, request: Request) -> bool:
         # scrapy-redis' own passes `spider=` to the stats, which Scrapy 2.19 deprecates.
-        if not request.dont_filter and self.df.request_seen(request):
+        # A request found is never dropped for a Redis restart: it waits for it (a minute).
+        what = "queueing " + request.url
+        seen = not request.dont_filter and through_outage(
+            lambda: self.df.request_seen(request), what, log, 60
+        )
+        if seen:
             self.df.log(request, self.spider)
             return False
         if self.stats:
             self.stats.inc_value("scheduler/enqueued/redis")
-        self.queue.push(request)
+        through_outage(lambda: self.queue.push(request), what, log, 60)
         return True
 
     def next_request(self) -> Request | None:
-        found = self.queue.pop_leased()
+        try:
+            found = self.queue.pop_leased()
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            # Redis is restarting: nothing to hand out now; the engine asks again soon.
+            if not self.redis_down:
+                log.warning("sweep %s: Redis cannot be reached (%s)", self.shared.sweep, exc)
+            self.redis_down = True
+            return None
+        self.redis_down = False
         if found is None:
             return None
         request, lease = found
@@ -221,10 +238,16 @@ class LeasedScheduler(Scheduler):
                     self.server.hsetnx(self.shared.keys["stats"], name, str(value))
 
     def spider_idle(self, spider: Spider) -> None:
-        """Stay open while the sweep may still produce work for this worker."""
+        """Stay open while the sweep may still produce work for this worker (and while
+        Redis cannot be reached: it is restarting)."""
         shared = self.shared
-        shared.requeue_expired()
-        progress = shared.progress()
+        try:
+            shared.requeue_expired()
+            progress = shared.progress()
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            raise DontCloseSpider from None
         if progress.state != "open" or progress.drained:
             return  # done (or closed by the writer): let the crawl finish
         if not progress.seeded and not seeding_claimed(self.server, shared.sweep):

@@ -50,10 +50,17 @@ class Worker:
         self.failure_backoff = 30.0
 
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """Work until `should_stop()`, through Redis restarts (monitor.reconnect)."""
+        from monitor.reconnect import Reconnecting
+
+        def step() -> None:
+            self.step()
+            time.sleep(self.poll_seconds)
+
         try:
-            while not should_stop():
-                self.step()
-                time.sleep(self.poll_seconds)
+            Reconnecting(f"heishi worker {self.name}", self.redis_url, log).run(
+                step, should_stop, on_back=self.retry_after.clear
+            )
         finally:
             self.stop()
 
