@@ -188,6 +188,30 @@ class SweepRecorder:
         self.alert_ids += alert_ids
         return alert_ids
 
+    def complete_so_far(self, stats: dict[str, Any]) -> bool:
+        """Would the run be judged complete (`ok`) if it ended now, with these stats? Only
+        then is it worth checking missing listings: otherwise it removes nothing anyway."""
+        store = self.store
+        assert store is not None and self.run_id is not None, "open() first"
+        last_good = store.last_good_run(self.source, self.run_id)
+        verdict = changes.judge_run(
+            stats,
+            "finished",
+            self.recorded + len(self.pending),
+            last_good["items"] if last_good else None,
+            changes.ListCoverage.of_run(last_good) if last_good else None,
+            list_may_shrink=self.list_may_shrink,
+        )
+        return verdict.status == "ok" and self.write_error is None
+
+    def removal_candidates(self, limit: int) -> list[dict[str, Any]]:
+        """Live listings this sweep has not seen so far (after writing what it took), the
+        most recently seen first, at most `limit`: the crawl checks them on their own page."""
+        store = self.store
+        assert store is not None and self.run_id is not None, "open() first"
+        self.flush()
+        return store.removal_candidates(self.source, self.run_id, limit)
+
     def _apply(
         self,
         site_id: str,

@@ -27,10 +27,13 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.config import PROJECT_ROOT, expand_vars
 from monitor.errors import ConfigError
+
+if TYPE_CHECKING:
+    from monitor.config_files import TomlFile
 
 SEVERITIES = ("low", "medium", "high", "critical")
 # Messages a route can select that are not alerts in the store: the store's disk is full.
@@ -133,7 +136,7 @@ def load_notify_config(path: str | Path | None = None) -> NotifyConfig:
     )
 
 
-def _route(config: Any, spec: dict[str, Any], index: int, timeout: float) -> Route:
+def _route(config: TomlFile, spec: dict[str, Any], index: int, timeout: float) -> Route:
     """Route `index` (the `index`-th [[routes]] table), checked key by key."""
     from monitor.keywords import CATEGORIES
     from monitor.store.alerts import ALERT_KINDS

@@ -35,6 +35,7 @@ class SweepRunExtension:
         self.error: str | None = None
         self.exception: Exception | None = None  # why no run could be opened
         self.fatal_error: str | None = None  # why the crawl was stopped (a full disk)
+        self.checked_removals = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -62,6 +63,8 @@ class SweepRunExtension:
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(extension.item_error, signal=signals.item_error)
+        crawler.signals.connect(extension.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(extension.item_scraped, signal=signals.item_scraped)
         return extension
 
     @classmethod
@@ -92,6 +95,56 @@ class SweepRunExtension:
             return
         self.opened = True
         self.crawler.stats.set_value("heishi/run_id", run_id)
+
+    def spider_idle(self, spider: Spider) -> None:
+        """Before the crawl ends: the live listings it did not see on the list (at most
+        HEISHI_CHECK_REMOVALS, default 50, the most recently seen first) are fetched on their
+        own page. One that is still there is seen (a list that shifted while it was read, a
+        thread bumped to a page already read); one whose page is gone or says so is removed
+        when the run closes; one whose page fails makes the run partial. Forums and
+        marketplaces only: channels and pastes are read from their list."""
+        if self.checked_removals or not self.opened or self.fatal_error is not None:
+            return
+        self.checked_removals = True
+        site = getattr(spider, "site", None)
+        limit = self.crawler.settings.getint("HEISHI_CHECK_REMOVALS", 50)
+        if site is None or limit <= 0 or site.kind not in ("forum", "marketplace"):
+            return
+        stats = self.crawler.stats
+        from monitor.errors import StoreError
+
+        try:
+            if not self.recorder.complete_so_far(dict(stats.get_stats())):
+                return  # partial or failed whatever the pages say: it removes nothing
+            candidates = self.recorder.removal_candidates(limit)
+        except StoreError as exc:
+            self.stop_crawl(str(exc), "store_error")
+            return
+        if not candidates:
+            return
+        from scrapy.exceptions import DontCloseSpider
+
+        engine = self.crawler.engine
+        assert engine is not None
+        for listing in candidates:
+            meta = {
+                "site_id": listing["site_id"],
+                "url": listing["url"],
+                "title": listing["title"],
+                "seller": listing["seller"],
+                "posted_at": listing["posted_at"],
+                "extra": {},
+            }
+            request = spider.detail_request(listing["url"], meta)  # type: ignore[attr-defined]
+            request.meta["heishi_removal_check"] = True
+            engine.crawl(request.replace(dont_filter=True))
+        stats.inc_value("heishi/removal_checks", len(candidates))
+        log.info("checking %d listing(s) not on the list on their own page", len(candidates))
+        raise DontCloseSpider
+
+    def item_scraped(self, item: Any, response: Any, spider: Spider) -> None:
+        if response is not None and response.meta.get("heishi_removal_check"):
+            self.crawler.stats.inc_value("heishi/removal_checks_still_there")
 
     def stop_crawl(self, error: str, reason: str) -> None:
         """Nothing more can be stored (the disk is full, the run was taken away): say so in

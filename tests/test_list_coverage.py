@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import json
 
-from tests.servers import LocalServer, discuz_board, discuz_thread, html_page, write_site
+from tests.servers import (
+    LocalServer,
+    discuz_board,
+    discuz_removed,
+    discuz_thread,
+    html_page,
+    write_site,
+)
 from tests.test_run import query
 from tests.test_sweep import heishi
 
@@ -142,8 +149,38 @@ def test_a_list_that_may_shrink_removes_what_left_it(tmp_path):
     with LocalServer(board.pages) as server:
         board.pages = server.pages  # the server's own dict, changed in place between sweeps
         assert sweep(tmp_path, server, db)["run"]["status"] == "ok"
-        board.pager_gone()  # the board really lost its older threads
+        board.pager_gone()  # the board really lost its older threads: their pages say so
+        for page in range(2, PAGES + 1):
+            for t in threads(page):
+                path = f"/forum.php?mod=viewthread&tid={t['tid']}&extra=page%3D{page}"
+                board.pages[path] = gbk(discuz_removed())
         shrunk = sweep(tmp_path, server, db)
     assert shrunk["run"]["status"] == "ok"
     assert shrunk["run"]["removed"] == (PAGES - 1) * PER_PAGE
     assert live(db) == PER_PAGE
+
+
+def test_a_listing_missing_from_the_list_is_checked_on_its_own_page_before_it_is_removed(
+    tmp_path,
+):
+    write_site(tmp_path / "sites", "shrinking", SITE)
+    db = tmp_path / "heishi.db"
+    board = Board()
+    with LocalServer(board.pages) as server:
+        board.pages = server.pages
+        assert sweep(tmp_path, server, db)["run"]["status"] == "ok"
+        # The board shifted while it was read: thread 100 was bumped to a page the crawl had
+        # already read, so no list page it read shows it; its thread page is still there.
+        # Thread 101 was deleted: its thread page says so.
+        rows = [t for t in threads(1) if t["tid"] not in (100, 101)]
+        board.list_page(1, rows, PAGES)
+        deleted = "/forum.php?mod=viewthread&tid=101&extra=page%3D1"
+        board.pages[deleted] = gbk(discuz_removed())
+        after = sweep(tmp_path, server, db)
+    run = after["run"]
+    assert (run["status"], run["removed"]) == ("ok", 1)
+    stats = json.loads(run["stats"])
+    assert (stats["heishi/removal_checks"], stats["heishi/removal_checks_still_there"]) == (2, 1)
+    status = dict(query(db, "SELECT site_id, status FROM listings WHERE site_id IN ('100', '101')"))
+    assert status == {"100": "live", "101": "removed"}
+    assert [a["kind"] for a in after["alerts"]] == ["removed"]

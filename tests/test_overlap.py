@@ -156,17 +156,24 @@ def test_the_store_refuses_a_second_running_run_of_a_source(db_path):
         assert other > first
 
 
-def test_a_run_left_by_a_dead_process_is_taken_over_and_closed_as_crashed(db_path):
+@pytest.mark.parametrize("reaped", [True, False])
+def test_a_run_left_by_a_dead_process_is_taken_over_and_closed_as_crashed(db_path, reaped):
     from monitor.store import open_store
+    from monitor.store.runs import process_started
 
     gone = subprocess.Popen(["true"])
-    gone.wait()
+    if reaped:
+        gone.wait()
+    else:  # exited, not yet reaped: a zombie still has its pid
+        wait_for(lambda: open(f"/proc/{gone.pid}/stat").read().split(") ")[1][0] == "Z", 10, "exit")
+    started = None if reaped else process_started(gone.pid)
     with open_store(db_path) as store:
         stale = store.start_run("forum", "forum", None)
-        store.conn.execute("UPDATE runs SET pid = ?, pid_started = NULL", (gone.pid,))
+        store.conn.execute("UPDATE runs SET pid = ?, pid_started = ?", (gone.pid, started))
         fresh = store.start_run("forum", "forum", None)
         assert store.run(stale)["status"] == "crashed"
         assert store.run(fresh)["status"] == "running"
+    gone.wait()
 
 
 def test_a_crawl_whose_run_was_closed_under_it_writes_nothing_more(db_path):

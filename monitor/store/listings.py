@@ -219,6 +219,20 @@ class ListingQueries:
         )
         return removed
 
+    def removal_candidates(
+        self: Store, source: str, run_id: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """Live listings of `source` that run `run_id` has not seen (so far), the most
+        recently seen first: what the crawl checks on their own page before it may remove
+        them (a list that shifted while it was read hides listings that are still there)."""
+        return rows.many(
+            self.conn,
+            "SELECT id, site_id, url, title, seller, posted_at FROM listings "
+            "WHERE source = ? AND status = 'live' AND (last_run_id IS NULL OR last_run_id < ?) "
+            "ORDER BY last_seen DESC, id LIMIT ?",
+            (source, run_id, limit),
+        )
+
     def versions(self: Store, listing_id: int) -> list[dict[str, Any]]:
         return rows.many(
             self.conn,

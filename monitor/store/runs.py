@@ -40,14 +40,20 @@ def _pid_alive(pid: int | None) -> bool:
     return True
 
 
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def process_started(pid: int) -> str | None:
     """When process `pid` started (clock ticks since boot, from /proc), or None where /proc
     cannot tell: with the pid it names one process, so a reused pid is not taken for it."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
+    fields = _proc_stat(pid)
+    return fields[19] if fields and len(fields) > 19 else None
 
 
 def this_process() -> dict[str, Any]:
@@ -69,8 +75,12 @@ def owner_alive(run: dict[str, Any]) -> bool:
     pid = run.get("pid")
     if not _pid_alive(pid):
         return False
+    fields = _proc_stat(int(pid))
+    if fields and fields[0] == "Z":  # exited, not yet reaped by its parent
+        return False
     recorded = run.get("pid_started")
-    return recorded is None or process_started(int(pid)) in (None, recorded)
+    current = fields[19] if fields and len(fields) > 19 else None
+    return recorded is None or current is None or current == recorded
 
 
 def migrate_0013_run_leases(store: Store) -> None:
