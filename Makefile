@@ -4,8 +4,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
+SOAK_MINUTES ?= 10
 
-.PHONY: demo test setup chromium redis lint bench clean
+.PHONY: demo test setup chromium redis lint bench soak clean
 
 setup: $(STAMP) chromium redis
 
@@ -38,6 +39,11 @@ test: setup lint
 # benchmarks/results/. `make bench BENCH_ARGS="--quick"` or `BENCH_ARGS="--only crawl"`.
 bench: setup
 	$(PY) -m benchmarks $(BENCH_ARGS)
+
+# Not in CI: the monitor, a distributed writer and worker against the changing demo sites for
+# SOAK_MINUTES while every process is killed at random, then checks (tests/soak.py).
+soak: setup
+	$(PY) -m tests.soak --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
