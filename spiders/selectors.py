@@ -3,7 +3,8 @@
 A spec is one selector string or a list of them (the first that matches wins), so a site file
 can say `posted = ["em[id^=authposton] span::attr(title)", "em[id^=authposton]"]`.
 Text is read the way a person reads the page: `<br>` and block elements become line breaks,
-scripts and styles are dropped.
+scripts and styles are dropped, and so is text a browser never shows (`display:none`, and
+Discuz!'s anti-copy "jammer" noise).
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ _BLOCK_TAGS = frozenset(
     "th ul".split()
 )
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
+# As in a browser, line breaks in the HTML source are spaces (pages put one after every
+# `<br />`); only `<pre>` and `<textarea>` keep them.
+_PRE_TAGS = frozenset({"pre", "textarea"})
+_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
+# Text a reader never sees: hidden elements, and the random strings Discuz! X inserts after
+# each line of a post (`<font class="jammer">`, or a hidden span) to spoil copying.
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)
+_HIDDEN_CLASSES = frozenset({"jammer"})
 _translator = HTMLTranslator()
 
 Spec = str | Sequence[str]
@@ -85,23 +94,44 @@ def all_texts(node: Selector, spec: Spec | None) -> list[str]:
     return [t for t in (node_text(n) for n in select(node, spec)) if t]
 
 
-def _walk(el: etree._Element, parts: list[str]) -> None:
+def _walk(el: etree._Element, parts: list[str], top: bool = True, pre: bool = False) -> None:
     tag = el.tag if isinstance(el.tag, str) else ""
-    if tag in _SKIP_TAGS:
+    # A node a selector chose is read even when hidden; hidden parts inside it are not.
+    if tag in _SKIP_TAGS or (tag and not top and _is_hidden(el)):
         return
     if tag == "br":
         parts.append("\n")
     block = tag in _BLOCK_TAGS
     if block:
-        parts.append("\n")
+        _line_break(parts)
+    pre = pre or tag in _PRE_TAGS
     if tag and el.text:  # comments and processing instructions have no readable text
-        parts.append(el.text)
+        parts.append(el.text if pre else _HTML_SPACE.sub(" ", el.text))
     for child in el:
-        _walk(child, parts)
+        _walk(child, parts, top=False, pre=pre)
         if child.tail:
-            parts.append(child.tail)
+            parts.append(child.tail if pre else _HTML_SPACE.sub(" ", child.tail))
     if block:
-        parts.append("\n")
+        _line_break(parts)
+
+
+def _line_break(parts: list[str]) -> None:
+    """A block element's edge: a new line unless the text already ends one (nested blocks,
+    or a `<br>` before a block, make one break, as a browser shows them)."""
+    for part in reversed(parts):
+        stripped = part.rstrip(" ")
+        if stripped:
+            if not stripped.endswith("\n"):
+                parts.append("\n")
+            return
+
+
+def _is_hidden(el: etree._Element) -> bool:
+    style = el.get("style")
+    if style and _HIDDEN_STYLE.search(style):
+        return True
+    classes = el.get("class")
+    return bool(classes) and not _HIDDEN_CLASSES.isdisjoint(classes.split())
 
 
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u3000]+")

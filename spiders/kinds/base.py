@@ -171,7 +171,9 @@ class SiteSpider(scrapy.Spider):
             marker in text for marker in site.blocked_text
         ):
             return True
-        if content_found:
+        if content_found or self.looks_empty(response):
+            # A guest's page often carries a log-in form in its header (Discuz!): a page
+            # that says it has nothing to list is an empty source, not a wall.
             return False
         # Sent elsewhere, and the address says where: a log-in or verification page.
         if response.meta.get("redirect_urls") and _WALL_URL.search(response.url):
@@ -179,6 +181,16 @@ class SiteSpider(scrapy.Spider):
         lowered = text.lower()
         return bool(response.css(_PASSWORD_FIELD)) or any(
             marker in lowered for marker in WALL_MARKERS
+        )
+
+    def looks_empty(self, response: Response) -> bool:
+        """Whether a list page says its source has no listings at all (an empty board, a
+        channel with no posts): not a page whose rows the selectors no longer find."""
+        if not isinstance(response, TextResponse):
+            return False
+        site = self.site
+        return bool(select(response, site.selectors.get("empty"))) or any(
+            marker in response.text for marker in site.empty_text
         )
 
     def count_blocked(self, response: Response) -> None:
@@ -250,8 +262,12 @@ class ListingSpider(LoginMixin, SiteSpider):
             self.count_blocked(response)
             return
         if not rows:
-            self.crawler.stats.inc_value("heishi/empty_list_pages")
-            self.logger.warning("no items on list page %s", response.url)
+            if self.looks_empty(response):
+                self.crawler.stats.inc_value("heishi/source_empty_pages")
+                self.logger.info("list page says the source has no listings: %s", response.url)
+            else:
+                self.crawler.stats.inc_value("heishi/empty_list_pages")
+                self.logger.warning("no items on list page %s", response.url)
         self.crawler.stats.inc_value("heishi/list_rows", len(rows))
         # `heishi sources check` looks at the first few rows of the first page only.
         sample = self.settings.getint("HEISHI_CHECK_ROWS", 0)

@@ -67,6 +67,7 @@ class Site:
     id_pattern: str | None = None
     removed_text: tuple[str, ...] = ()
     blocked_text: tuple[str, ...] = ()
+    empty_text: tuple[str, ...] = ()
     commented_html: bool = False
     raw_url: str | None = None
     proxy: str | None = None
@@ -117,6 +118,7 @@ _KEYS = {
     "id_pattern",
     "removed_text",
     "blocked_text",
+    "empty_text",
     "commented_html",
     "raw_url",
     "proxy",
@@ -257,7 +259,7 @@ def _build(raw: dict[str, Any], where: Where) -> Site:
         except re.error as exc:
             raise where.error("id_pattern", f"bad regular expression: {exc}") from None
         values["id_pattern"] = pattern
-    for key in ("removed_text", "blocked_text"):
+    for key in ("removed_text", "blocked_text", "empty_text"):
         if key in raw:
             values[key] = as_strings(raw[key], where, key)
         elif preset:
