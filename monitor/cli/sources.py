@@ -1,5 +1,6 @@
-"""`heishi sources list`: the configured sources and their health; `heishi sources check
-NAME`: what a site file's selectors read from the site's first page, field by field."""
+"""`heishi sources list`: the configured sources and their health; `heishi sources new URL`:
+a draft site file from a site's list page; `heishi sources check NAME`: what a site file's
+selectors read from the site's first page, field by field."""
 
 from __future__ import annotations
 
@@ -16,6 +17,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_option(listing)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=cmd_list)
+    new = actions.add_parser(
+        "new",
+        help="draft a site file from a list page: rows, fields and next page found by structure",
+    )
+    new.add_argument("url", help="a list page of the site (a board, a channel, an archive)")
+    new.add_argument("--name", help="the source's name (default: from the host)")
+    new.add_argument("--kind", choices=("forum", "marketplace", "channel", "paste"))
+    new.add_argument("--render", action="store_true", help="render the page in Chromium first")
+    new.add_argument(
+        "--no-preset", action="store_true", help="read the page by structure even if a preset fits"
+    )
+    new.add_argument("--force", action="store_true", help="replace a site file of that name")
+    new.add_argument("--print", action="store_true", help="print the draft, write nothing")
+    new.add_argument("--json", action="store_true")
+    new.set_defaults(func=cmd_new)
     check = actions.add_parser(
         "check",
         help="fetch a source's first page and show what would be parsed (nothing is stored)",
@@ -74,6 +90,59 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    from urllib.parse import urlsplit
+
+    from monitor.config import sites_dir
+    from monitor.errors import HeishiError
+    from spiders.sites.draft import draft_site, write_draft
+    from spiders.sites.fetch import fetch_html
+
+    if urlsplit(args.url).scheme not in ("http", "https") or not urlsplit(args.url).netloc:
+        raise HeishiError(f"{args.url!r} is not an http(s) address")
+    page = fetch_html(args.url, render=args.render)
+    draft = draft_site(
+        args.url,
+        page.html,
+        name=args.name,
+        kind=args.kind,
+        render=args.render,
+        use_presets=not args.no_preset,
+        fetch=lambda url: fetch_html(url, render=args.render).html,
+    )
+    path = None if args.print else write_draft(draft, sites_dir(), force=args.force)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "name": draft.name,
+                    "kind": draft.kind,
+                    "preset": draft.preset,
+                    "path": str(path) if path else None,
+                    "rows": draft.rows,
+                    "selectors": draft.selectors,
+                    "keys": draft.keys,
+                    "missing": draft.missing,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return 0
+    if args.print:
+        print(draft.to_toml(), end="")
+        return 0
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console()
+    how = f"preset {draft.preset}" if draft.preset else "read by structure"
+    console.print(Text(f"wrote {path} ({draft.kind}, {how}, {draft.rows} rows on the page)"))
+    for note in draft.missing:
+        console.print(Text(f"! to do: {note}", style="yellow"))
+    console.print(Text(f"next: heishi sources check {draft.name}"))
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from monitor.errors import HeishiError
     from spiders.check import check_site
@@ -83,6 +152,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
         _render_check(result)
+    if result.empty:
+        # The page says there is nothing to list: an empty source, the selectors are fine.
+        return 0
     if not result.items:
         reasons = "; ".join(result.problems) or "no listing was read"
         stats = result.stats
@@ -101,21 +173,44 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _render_check(result) -> None:  # noqa: ANN001 - spiders.check.SiteCheck
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
     console.print(
-        f"[bold]{result.source}[/bold] ({result.kind}) {result.url}\n"
-        f"list page: {result.rows} item row(s); next page: {result.next_page or '-'}"
+        Text(f"{result.source} ({result.kind}) {result.url}\n", style="bold")
+        + Text(f"list page: {result.rows} item row(s); next page: {result.next_page or '-'}")
     )
+    if result.empty:
+        console.print(
+            Text("the page says this source has no listings: an empty source", style="green")
+        )
     for problem in result.problems:
-        console.print(f"[yellow]! {problem}[/yellow]")
+        console.print(Text(f"! {problem}", style="yellow"))
+    for warning in result.warnings:
+        console.print(Text(f"! {warning}", style="yellow"))
     for number, item in enumerate(result.items, 1):
-        table = Table(title=f"listing {number}", title_justify="left", box=None, show_header=False)
+        verdict = result.verdicts[number - 1] if number <= len(result.verdicts) else None
+        heading = f"listing {number}"
+        if verdict is not None:
+            heading += (
+                f": ALERT (score {verdict['score']:g}, {', '.join(verdict['categories']) or '-'})"
+                if verdict["alert"]
+                else f": no alert (score {verdict['score']:g})"
+            )
+        table = Table(title=heading, title_justify="left", box=None, show_header=False)
         table.add_column("field", style="bold", no_wrap=True)
         table.add_column("value", overflow="fold")
         for name, value in item.items():
-            shown = "" if value is None else str(value)
+            if isinstance(value, dict):
+                shown = json.dumps(value, ensure_ascii=False)
+            else:
+                shown = "" if value is None else str(value)
             if name == "text" and len(shown) > 400:
                 shown = shown[:400] + f"… ({len(shown)} characters)"
-            table.add_row(name, shown if shown else "[dim]none[/dim]")
+            table.add_row(name, Text(shown) if shown else Text("none", style="dim"))
+        if verdict is not None:
+            why = verdict["why"]
+            if verdict["terms"]:
+                why = f"{why}; terms: {', '.join(verdict['terms'])}"
+            table.add_row("why", Text(why))
         console.print(table)
