@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from lxml import etree
 from parsel import Selector, SelectorList
@@ -94,25 +95,38 @@ def all_texts(node: Selector, spec: Spec | None) -> list[str]:
     return [t for t in (node_text(n) for n in select(node, spec)) if t]
 
 
-def _walk(el: etree._Element, parts: list[str], top: bool = True, pre: bool = False) -> None:
-    tag = el.tag if isinstance(el.tag, str) else ""
-    # A node a selector chose is read even when hidden; hidden parts inside it are not.
-    if tag in _SKIP_TAGS or (tag and not top and _is_hidden(el)):
-        return
-    if tag == "br":
-        parts.append("\n")
-    block = tag in _BLOCK_TAGS
-    if block:
-        _line_break(parts)
-    pre = pre or tag in _PRE_TAGS
-    if tag and el.text:  # comments and processing instructions have no readable text
-        parts.append(el.text if pre else _HTML_SPACE.sub(" ", el.text))
-    for child in el:
-        _walk(child, parts, top=False, pre=pre)
-        if child.tail:
-            parts.append(child.tail if pre else _HTML_SPACE.sub(" ", child.tail))
-    if block:
-        _line_break(parts)
+_OPEN, _CLOSE, _TAIL = 0, 1, 2
+
+
+def _walk(root: etree._Element, parts: list[str]) -> None:
+    """Append the readable text under `root` to `parts`, depth first, without recursion (a
+    hostile page nests thousands of levels deep)."""
+    stack: list[tuple[int, Any, bool]] = [(_OPEN, root, False)]
+    while stack:
+        step, value, pre = stack.pop()
+        if step == _TAIL:
+            parts.append(value if pre else _HTML_SPACE.sub(" ", value))
+            continue
+        if step == _CLOSE:
+            _line_break(parts)
+            continue
+        el = value
+        tag = el.tag if isinstance(el.tag, str) else ""
+        # A node a selector chose is read even when hidden; hidden parts inside it are not.
+        if tag in _SKIP_TAGS or (tag and el is not root and _is_hidden(el)):
+            continue
+        if tag == "br":
+            parts.append("\n")
+        if tag in _BLOCK_TAGS:
+            _line_break(parts)
+            stack.append((_CLOSE, None, pre))
+        pre = pre or tag in _PRE_TAGS
+        if tag and el.text:  # comments and processing instructions have no readable text
+            parts.append(el.text if pre else _HTML_SPACE.sub(" ", el.text))
+        for child in reversed(list(el)):
+            if child.tail:
+                stack.append((_TAIL, child.tail, pre))
+            stack.append((_OPEN, child, pre))
 
 
 def _line_break(parts: list[str]) -> None:
