@@ -106,6 +106,9 @@ def check_site(
             "HEISHI_KEEP_COOKIES": "false",  # read the kept cookies, never write them
             "FEEDS": json.dumps({str(items_path): {"format": "jsonlines"}}),
             "LOG_LEVEL": "WARNING",
+            # One page at a time, first in first out: listings come back in the page's order.
+            "CONCURRENT_REQUESTS": "1",
+            "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
         }
         if sites_dir:
             overrides["HEISHI_SITES_DIR"] = str(sites_dir)
@@ -137,13 +140,10 @@ def check_site(
     ]
     if stats.get("heishi/first_error"):
         problems.append(f"first error: {stats['heishi/first_error']}")
-    # In the order of the list page (detail pages answer in any order).
-    items.sort(key=lambda item: (item.get("extra") or {}).get("check_row", 0))
-    shown = [masked_fields({k: item.get(k) for k in FIELDS if k in item}) for item in items]
-    for item in shown:
-        extra = {k: v for k, v in (item.pop("extra", None) or {}).items() if k != "check_row"}
-        if extra:
-            item["extra"] = extra
+    shown = [
+        masked_fields({k: item[k] for k in FIELDS if k in item and (k != "extra" or item[k])})
+        for item in items
+    ]
     check = SiteCheck(
         source=site.name,
         kind=site.kind,

@@ -276,16 +276,13 @@ class ListingSpider(LoginMixin, SiteSpider):
         details = KINDS[self.site.kind].detail_pages
         shot, masked = screenshot_of(response.meta)
         list_screenshot = (response.url, shot, masked) if shot else None
-        for number, row in enumerate(rows):
+        for row in rows:
             link = first_text(row, sel.get("item_link"))
             url = response.urljoin(link) if link else None
             site_id = self.listing_id(row, url)
             if not site_id or site_id in self.seen_ids:
                 continue
             self.seen_ids.add(site_id)
-            extra = dict(response.meta.get("listing_extra") or {})
-            if sample:  # `heishi sources check` shows listings in the order of the page
-                extra["check_row"] = number
             listing = {
                 "site_id": site_id,
                 "url": url or response.url,
@@ -295,7 +292,7 @@ class ListingSpider(LoginMixin, SiteSpider):
                 "replies": first_text(row, sel.get("item_replies")),
                 "views": first_text(row, sel.get("item_views")),
                 "posted_at": first_text(row, sel.get("item_posted")),
-                "extra": extra,
+                "extra": dict(response.meta.get("listing_extra") or {}),
                 # A rendered list page's screenshot stands for listings read over plain HTTP.
                 "list_screenshot": list_screenshot,
             }
