@@ -151,13 +151,20 @@ class SweepRecorder:
                 now,
             )
             self.counts["unchanged"] += len(touched)
+            counters = []
             for site_id, (item, state) in latest.items():
-                if site_id in touched:
-                    continue
-                # New, changed, or back after removal: the full row, versions and alerts.
-                row = store.listing_by_key(self.source, site_id)
-                match = changes.as_dict(item.get("match")) or {}
-                raised += self._apply(site_id, row, state, match, item, now)
+                listing_id = touched.get(site_id)
+                if listing_id is None:
+                    # New, changed, or back after removal: the full row, versions and alerts.
+                    row = store.listing_by_key(self.source, site_id)
+                    match = changes.as_dict(item.get("match")) or {}
+                    raised += self._apply(site_id, row, state, match, item, now)
+                    listing_id = state.get("listing_id")
+                views, replies = item.get("views"), item.get("replies")
+                if listing_id is not None and (views is not None or replies is not None):
+                    counters.append((listing_id, views, replies))
+            # Views and replies are observations over time, not versions (store.observations).
+            store.record_counters(counters, self.run_id, now)
         self.recorded += len(batch)
         alert_ids = [a for a in raised if a is not None]
         self.alert_ids += alert_ids
@@ -178,6 +185,7 @@ class SweepRecorder:
         state["rules_version"] = self.rules_version  # written with the version
         if current is None:
             listing_id = store.insert_listing(self.source, site_id, state, self.run_id, now)
+            state["listing_id"] = listing_id
             version_id = store.insert_version(listing_id, 1, self.run_id, now, state, None)
             self._write_details(version_id, listing_id, item, match)
             self.counts["new"] += 1
@@ -188,6 +196,7 @@ class SweepRecorder:
                 ]
             return []
         listing_id = current["id"]
+        state["listing_id"] = listing_id
         was_removed = current["status"] == "removed"
         if was_removed:
             self.counts["relisted"] += 1
@@ -221,16 +230,29 @@ class SweepRecorder:
         now: str,
     ) -> list[int | None]:
         """A `reposted` alert when this offer is already up on another source or by another
-        seller; near-duplicates are linked into one cluster either way."""
+        seller, or is a forward of (or was forwarded as) a message heishi has; near-duplicates
+        and forwards are linked into one cluster either way."""
         from monitor.reposts import link_reposts
 
-        duplicates = link_reposts(self.store, listing_id, version_id, state, self.source)
-        if not duplicates:
+        store = self.store
+        assert store is not None
+        duplicates = link_reposts(store, listing_id, version_id, state, self.source)
+        forwards = []
+        if state.get("extra") or str(state.get("url") or "").startswith("https://t.me/"):
+            known = {d["id"] for d in duplicates}
+            forwards = [f for f in store.forward_links(listing_id) if f["id"] not in known]
+            if forwards:
+                store.join_cluster(
+                    [listing_id, *(f["id"] for f in forwards)],
+                    [f["cluster_id"] for f in forwards if f["cluster_id"]],
+                )
+        # The forward is the repost; its origin, seen after it, is only linked.
+        origins = [f for f in forwards if f["direction"] == "from"]
+        if not duplicates and not origins:
             return []
-        where = ", ".join(
-            f"#{d['id']} on {d['source']} ({d['seller'] or '?'})" for d in duplicates[:5]
-        )
-        summary = f"same offer as {where}"
+        where = [f"#{f['id']} on {f['source']} (forwarded from it)" for f in origins]
+        where += [f"#{d['id']} on {d['source']} ({d['seller'] or '?'})" for d in duplicates]
+        summary = f"same offer as {', '.join(where[:5])}"
         return [self._alert("reposted", listing_id, version_id, state, match, now, summary=summary)]
 
     def _change_alerts(

@@ -252,6 +252,40 @@ def versions_view(versions: Sequence[dict[str, Any]]) -> Table:
     return table
 
 
+_BARS = "▁▂▃▄▅▆▇█"
+COUNTERS = ("views", "replies")
+
+
+def sparkline(values: Sequence[int | None]) -> str:
+    """Values as a line of block characters, lowest to highest (blank where unknown)."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return ""
+    low, high = min(known), max(known)
+    span = (high - low) or 1
+    return "".join(
+        " " if v is None else _BARS[round((v - low) / span * (len(_BARS) - 1))] for v in values
+    )
+
+
+def counters_view(observations: Sequence[dict[str, Any]]) -> Table:
+    """A listing's views and replies as they moved between sweeps, with a sparkline."""
+    table = Table(title="Counters", title_justify="left")
+    table.add_column("seen")
+    table.add_column("views", justify="right")
+    table.add_column("replies", justify="right")
+    for row in observations:
+        table.add_row(
+            row["seen_at"],
+            "" if row.get("views") is None else str(row["views"]),
+            "" if row.get("replies") is None else str(row["replies"]),
+        )
+    if len(observations) > 1:
+        trend = [sparkline([row.get(name) for row in observations]) for name in COUNTERS]
+        table.add_row(Text("trend", style="dim"), *trend)
+    return table
+
+
 def events_table(events: Sequence[dict[str, Any]]) -> Table:
     """An alert's audit trail."""
     table = Table(title="Audit trail", title_justify="left")

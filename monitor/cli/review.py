@@ -112,16 +112,19 @@ def cmd_history(args: argparse.Namespace) -> int:
     with open_store(db_path(args.db), readonly=True) as store:
         listing = _find_listing(store, args.listing)
         versions = store.versions(listing["id"])
+        observations = store.observations(listing["id"])
         if args.json:
             print(
                 json.dumps(
-                    {"listing": listing, "versions": versions}, ensure_ascii=False, default=str
+                    {"listing": listing, "versions": versions, "observations": observations},
+                    ensure_ascii=False,
+                    default=str,
                 )
             )
             return 0
         from rich.console import Console
 
-        from monitor.render import versions_view
+        from monitor.render import counters_view, versions_view
 
         console = Console()
         console.print(
@@ -130,4 +133,6 @@ def cmd_history(args: argparse.Namespace) -> int:
             f"last seen {listing['last_seen']}"
         )
         console.print(versions_view(versions))
+        if observations:
+            console.print(counters_view(observations))
     return 0

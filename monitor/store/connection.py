@@ -24,6 +24,8 @@ from monitor.store import (
 )
 from monitor.store.analyst import AnalystQueries
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
+from monitor.store.forwards import ForwardQueries
+from monitor.store.observations import ObservationQueries
 from monitor.store.pii_keys import PiiKeyQueries
 from monitor.store.retrohunt import RetrohuntQueries
 from monitor.store.schema import migrate
@@ -50,6 +52,8 @@ class Store(
     RetrohuntQueries,
     SearchQueries,
     PiiKeyQueries,
+    ObservationQueries,
+    ForwardQueries,
 ):
     """A heishi store: one SQLite file. Methods come from the per-table mixins."""
 

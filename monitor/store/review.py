@@ -174,18 +174,23 @@ class ReviewQueries:
         )
 
     def related_listings(self: Store, listing_id: int) -> dict[str, list[dict[str, Any]]]:
-        """Other listings with the same seller, a shared contact, or in the same cluster,
-        each with its latest alert."""
+        """Other listings with the same seller, a shared contact, in the same cluster, or
+        forwarded from or to it, each with its latest alert."""
         this = self.listing(listing_id)
         if this is None:
-            return {"seller": [], "contact": [], "cluster": []}
+            return {"seller": [], "contact": [], "cluster": [], "forward": []}
         columns = (
             "SELECT l.id, l.source, l.site_id, l.title, l.seller, l.price_text, l.volume_text, "
             "l.status, l.last_seen, l.contacts, "
             "(SELECT MAX(a.id) FROM alerts a WHERE a.listing_id = l.id) AS alert_id "
             "FROM listings l WHERE l.id != ?"
         )
-        found: dict[str, list[dict[str, Any]]] = {"seller": [], "contact": [], "cluster": []}
+        found: dict[str, list[dict[str, Any]]] = {
+            "seller": [],
+            "contact": [],
+            "cluster": [],
+            "forward": self.forward_links(listing_id),
+        }
         if this.get("seller"):
             found["seller"] = rows.many(
                 self.conn,

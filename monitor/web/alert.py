@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from monitor.store import Store, utc_now
 from monitor.web import text
+from monitor.web.chart import counter_charts
 from monitor.web.endpoint import Context, endpoint
 from monitor.web.queue import ACTIONS, DISMISS_REASONS, _assignee
 
@@ -51,6 +52,7 @@ def load_case(store: Store, alert_id: int) -> dict[str, Any] | None:
         "events": store.alert_events(alert_id),
         "related": store.related_listings(listing["id"]) if listing else {},
         "listing_alerts": store.alerts_of_listing(listing["id"]) if listing else [],
+        "observations": store.observations(listing["id"]) if listing else [],
     }
 
 
@@ -97,6 +99,7 @@ def alert_page(ctx: Context) -> Response:
         reasons=DISMISS_REASONS,
         changed_fields=text.changed_fields,
         terms=_terms(case["hits"]),
+        charts=counter_charts(case["observations"]),
     )
 
 
@@ -223,7 +226,7 @@ def case_document(ctx: Context, case: dict[str, Any]) -> dict[str, Any]:
 
     versions = []
     for version in case["versions"]:
-        entry = parsed(version, "contacts", "categories", "diff", "evidence")
+        entry = parsed(version, "contacts", "categories", "diff", "evidence", "extra")
         entry["evidence_files"] = {
             kind: {"path": ref, "sha256": _sha256(ctx, ref)}
             for kind, ref in _evidence_refs(version).items()
@@ -238,7 +241,7 @@ def case_document(ctx: Context, case: dict[str, Any]) -> dict[str, Any]:
             "note": "personal data in listings is masked; no column holds it in clear",
         },
         "alert": parsed(case["alert"], "categories", "brands", "diff"),
-        "listing": parsed(case["listing"], "contacts", "categories"),
+        "listing": parsed(case["listing"], "contacts", "categories", "extra"),
         "matches": [
             {k: h[k] for k in ("term", "category", "role", "weight", "field", "start", "end")}
             | {"surface": h["surface"]}
@@ -246,6 +249,7 @@ def case_document(ctx: Context, case: dict[str, Any]) -> dict[str, Any]:
         ],
         "personal_data": case["pii"],
         "versions": versions,
+        "observations": case["observations"],
         "events": case["events"],
         "related": {
             kind: [parsed(r, "contacts") for r in found] for kind, found in case["related"].items()
