@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor import changes
+from monitor import changes, source_health
 from monitor.severity import DEFAULT_RULES, severity
 from monitor.store import Store, open_store, utc_now
 
@@ -345,6 +345,7 @@ class SweepRecorder:
                 "failed" if self.recorded == 0 else "partial",
                 "; ".join(filter(None, [error, verdict.error])),
             )
+        cause, verdict = self._cause(stats, verdict, last_good)
         now = utc_now()
         with store.transaction():
             if verdict.status == "ok":
@@ -364,7 +365,13 @@ class SweepRecorder:
                 in_a_row = store.consecutive_failures(self.source) + 1  # this run included
                 due = kind == "source_changed_shape" or in_a_row >= failures_before_alert()
                 if due and not store.open_alert_exists(kind, self.source):
-                    self.alert_ids.append(self._source_alert(kind, verdict.error, now))
+                    self.alert_ids.append(self._source_alert(kind, verdict.error, now, cause))
+            elif cause is not None and cause.health == "empty":
+                # It had listings and now says it has none: worth a look, once.
+                if not store.open_alert_exists("source_failing", self.source):
+                    self.alert_ids.append(
+                        self._source_alert("source_failing", verdict.error, now, cause)
+                    )
             store.finish_run(
                 self.run_id,
                 verdict.status,
@@ -379,6 +386,7 @@ class SweepRecorder:
                     "stats": stats,
                     **self.counts,
                 },
+                health=source_health.health_of(verdict.status, cause),
             )
         outcome = RunOutcome(
             run_id=self.run_id,
@@ -393,17 +401,46 @@ class SweepRecorder:
         self.store = None
         return outcome
 
-    def _source_alert(self, kind: str, error: str | None, now: str) -> int | None:
+    def _cause(
+        self, stats: dict[str, Any], verdict: changes.RunVerdict, last_good: dict[str, Any] | None
+    ) -> tuple[source_health.Cause | None, changes.RunVerdict]:
+        """Why the run went as it did (monitor.source_health), and its verdict in those
+        words. A page that says the source is empty is no shape change: the run is complete
+        when it never had listings, partial (no removals) when it had some."""
+        cause = source_health.cause_of(stats, verdict.status, verdict.shape_changed, self.recorded)
+        if cause is None:
+            return None, verdict
+        line = source_health.describe(self.source, cause)
+        if cause.health == "empty":
+            if last_good and last_good["items"]:
+                return cause, changes.RunVerdict(
+                    "partial", f"{line} (the last complete sweep read {last_good['items']})"
+                )
+            return cause, changes.RunVerdict("ok", None)
+        if verdict.error:
+            verdict = changes.RunVerdict(
+                verdict.status, f"{line}; {verdict.error}", verdict.shape_changed
+            )
+        return cause, verdict
+
+    def _source_alert(
+        self,
+        kind: str,
+        error: str | None,
+        now: str,
+        cause: source_health.Cause | None = None,
+    ) -> int | None:
         store = self.store
         assert store is not None
+        says = cause.says if cause is not None else None
+        says = says or ("changed shape" if kind == "source_changed_shape" else "is failing")
         return self._raise(
             {
                 "kind": kind,
                 "severity": severity(kind, {}, None, self.severity_rules or DEFAULT_RULES),
                 "source": self.source,
                 "run_id": self.run_id,
-                "title": f"source {self.source} "
-                + ("changed shape" if kind == "source_changed_shape" else "is failing"),
+                "title": f"source {self.source} {says}",
                 "summary": error,
                 "dedupe_key": f"{kind}:{self.source}:{self.run_id}",
             },

@@ -251,7 +251,8 @@ def print_status(report: dict[str, Any]) -> None:
     for column in ("source", "schedule", "health", "last run", "listings", "next run"):
         table.add_column(column, no_wrap=True)
     errors = []
-    colours = {"ok": "green", "degraded": "yellow", "failing": "red"}
+    colours = {"ok": "green", "degraded": "yellow", "failing": "red", "empty": "yellow"}
+    colours |= dict.fromkeys(("login_wall", "captcha", "blocked", "changed_shape"), "red")
     for source in report["sources"]:
         last = source["last_run"]
         last_text, counts = "", ""
@@ -269,7 +270,7 @@ def print_status(report: dict[str, Any]) -> None:
             next_text = "due"
         else:
             next_text = _ago(source["next_run_at"], now)
-        health = source["health"] or "unknown"
+        health = (source["health"] or "unknown").replace("_", " ")
         if source["consecutive_failures"]:
             health += f" {source['consecutive_failures']}x"
         colour = colours.get(source["health"] or "", "dim")

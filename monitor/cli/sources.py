@@ -62,7 +62,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             "url": site.url or "",
             "enabled": getattr(site, "enabled", True),
             "demo": is_demo(site),
-            "health": health.get(site.name, {}).get("health", "never swept"),
+            "health": health.get(site.name, {}).get("health") or "never swept",
             "last_status": health.get(site.name, {}).get("last_status"),
         }
         for site in sites
@@ -72,22 +72,45 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
+    from monitor.source_health import CAUSES
+
+    fixes = {c.health: c.fix.replace("{codes}", "403, 429 or 451") for c in CAUSES.values()}
     table = Table(title="Sources", title_justify="left", box=None, header_style="bold underline")
     for column in ("name", "kind", "health", "last run"):
         table.add_column(column, no_wrap=True)
     table.add_column("url", overflow="fold", min_width=24)
     for row in rows:
         notes = [n for n, on in (("demo", row["demo"]), ("disabled", not row["enabled"])) if on]
+        colour = _HEALTH_COLOURS.get(row["health"], "")
+        shown = Text(row["health"].replace("_", " "), style=colour)
         table.add_row(
-            row["name"] + (f" [dim]({', '.join(notes)})[/dim]" if notes else ""),
+            Text(row["name"]) + (Text(f" ({', '.join(notes)})", style="dim") if notes else ""),
             row["kind"],
-            row["health"],
+            shown,
             row["last_status"] or "",
-            row["url"],
+            Text(row["url"]),
         )
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    # What to do about each cause, once.
+    for state in dict.fromkeys(row["health"] for row in rows):
+        if state in fixes and state != "failing":
+            console.print(Text(f"{state.replace('_', ' ')}: {fixes[state]}", style="dim"))
     return 0
+
+
+_HEALTH_COLOURS = {
+    "ok": "green",
+    "degraded": "yellow",
+    "empty": "yellow",
+    "failing": "red",
+    "login_wall": "red",
+    "captcha": "red",
+    "blocked": "red",
+    "changed_shape": "red",
+}
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -157,8 +180,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 0
     if not result.items:
         reasons = "; ".join(result.problems) or "no listing was read"
+        from monitor.source_health import cause_of
+
         stats = result.stats
-        if stats.get("heishi/list_page_errors"):
+        cause = cause_of(stats, "failed", False, 0)
+        if cause is not None and cause.health not in ("failing", "empty"):
+            hint = cause.fix
+        elif stats.get("heishi/list_page_errors"):
             hint = "the site did not answer: check its address, the network or the `proxy`"
         elif stats.get("heishi/blocked_pages"):
             hint = "the site wants a log-in: see `login` and `cookies_file` in docs/site-files.md"

@@ -63,9 +63,12 @@ class RunQueries:
                 crashed += 1
         return crashed
 
-    def finish_run(self: Store, run_id: int, status: str, fields: dict[str, Any]) -> None:
-        """Close a run with its status and figures, and update its source's health.
-        Runs inside the caller's transaction, together with the removals it allows."""
+    def finish_run(
+        self: Store, run_id: int, status: str, fields: dict[str, Any], health: str | None = None
+    ) -> None:
+        """Close a run with its status and figures, and update its source's health (`health`
+        names its cause: monitor.source_health). Runs inside the caller's transaction,
+        together with the removals it allows."""
         now = utc_now()
         values = {**fields, "status": status, "finished_at": now}
         if isinstance(values.get("stats"), dict):
@@ -78,14 +81,14 @@ class RunQueries:
             conn.execute(
                 "UPDATE sources SET last_run_id = ?, last_status = ?, last_ok_at = ?, "
                 "consecutive_failures = 0, health = ? WHERE name = ?",
-                (run_id, status, now, "ok" if status == "ok" else "degraded", source),
+                (run_id, status, now, health or ("ok" if status == "ok" else "degraded"), source),
             )
         else:
             conn.execute(
                 "UPDATE sources SET last_run_id = ?, last_status = ?, "
-                "consecutive_failures = consecutive_failures + 1, health = 'failing' "
+                "consecutive_failures = consecutive_failures + 1, health = ? "
                 "WHERE name = ?",
-                (run_id, status, source),
+                (run_id, status, health or "failing", source),
             )
 
     def run(self: Store, run_id: int) -> dict[str, Any] | None:

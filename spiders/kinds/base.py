@@ -43,6 +43,21 @@ WALL_MARKERS = (
     "just a moment",
     "cf-challenge",
 )
+# Of those, the words of a captcha or a bot check (the others ask for a log-in).
+CAPTCHA_MARKERS = (
+    "验证码",
+    "驗證碼",
+    "captcha",
+    "人机验证",
+    "安全验证",
+    "访问验证",
+    "are you a robot",
+    "just a moment",
+    "cf-challenge",
+)
+_CAPTCHA_URL = re.compile(r"captcha|verify|challenge", re.I)
+# HTTP answers that refuse a crawler (401 asks for a log-in instead).
+_REFUSING = (403, 429, 451)
 _PASSWORD_FIELD = "input[type=password]"
 # Where sites send a visitor they want to log in or to verify.
 _WALL_URL = re.compile(
@@ -126,6 +141,7 @@ class SiteSpider(scrapy.Spider):
             status = failure.value.response.status
             if status in (401, 403):
                 stats.inc_value("heishi/blocked_pages")
+            self.count_refusal(failure.value.response)
             problem = f"list page {request.url} answered HTTP {status}"
         else:
             problem = f"list page {request.url} failed: {failure.getErrorMessage()}"
@@ -193,7 +209,30 @@ class SiteSpider(scrapy.Spider):
             marker in response.text for marker in site.empty_text
         )
 
+    def count_refusal(self, response: Response) -> None:
+        """Why a list page answered an HTTP error, for source health: a bot check (a captcha
+        page sent with 403 or 503), a log-in (401), or a refusal (403, 429, 451)."""
+        stats = self.crawler.stats
+        if isinstance(response, TextResponse) and self.is_captcha(response):
+            stats.inc_value("heishi/captcha_pages")
+        elif response.status == 401:
+            stats.inc_value("heishi/login_walls")
+        elif response.status in _REFUSING:
+            stats.inc_value(f"heishi/http_refused/{response.status}")
+
+    def is_captcha(self, response: Response) -> bool:
+        """Whether a wall is a captcha or bot check rather than a log-in form."""
+        if _CAPTCHA_URL.search(response.url):
+            return True
+        lowered = response.text.lower() if isinstance(response, TextResponse) else ""
+        return any(marker in lowered for marker in CAPTCHA_MARKERS)
+
     def count_blocked(self, response: Response) -> None:
+        # Which wall, for source health: a captcha needs a person, a log-in needs credentials.
+        if self.is_captcha(response):
+            self.crawler.stats.inc_value("heishi/captcha_pages")
+        else:
+            self.crawler.stats.inc_value("heishi/login_walls")
         self.crawler.stats.inc_value("heishi/blocked_pages")
         self.logger.warning("page looks like a log-in or captcha wall: %s", response.url)
         self.note_first_error(f"{response.url} is a log-in or captcha wall")
