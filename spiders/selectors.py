@@ -29,11 +29,10 @@ _SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
 # As in a browser, line breaks in the HTML source are spaces (pages put one after every
 # `<br />`); only `<pre>` and `<textarea>` keep them.
 _PRE_TAGS = frozenset({"pre", "textarea"})
-_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 # Text a reader never sees: hidden elements, and the random strings Discuz! X inserts after
 # each line of a post (`<font class="jammer">`, or a hidden span) to spoil copying.
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)
-_HIDDEN_CLASSES = frozenset({"jammer"})
+_HIDDEN_CLASS = "jammer"
 _translator = HTMLTranslator()
 
 Spec = str | Sequence[str]
@@ -105,7 +104,7 @@ def _walk(root: etree._Element, parts: list[str]) -> None:
     while stack:
         step, value, pre = stack.pop()
         if step == _TAIL:
-            parts.append(value if pre else _HTML_SPACE.sub(" ", value))
+            parts.append(value if pre else _source_spaces(value))
             continue
         if step == _CLOSE:
             _line_break(parts)
@@ -122,11 +121,19 @@ def _walk(root: etree._Element, parts: list[str]) -> None:
             stack.append((_CLOSE, None, pre))
         pre = pre or tag in _PRE_TAGS
         if tag and el.text:  # comments and processing instructions have no readable text
-            parts.append(el.text if pre else _HTML_SPACE.sub(" ", el.text))
+            parts.append(el.text if pre else _source_spaces(el.text))
         for child in reversed(list(el)):
             if child.tail:
                 stack.append((_TAIL, child.tail, pre))
             stack.append((_OPEN, child, pre))
+
+
+def _source_spaces(text: str) -> str:
+    """Line breaks in the HTML source as the spaces a browser shows (clean_text collapses
+    runs of spaces later)."""
+    if "\n" in text or "\r" in text:
+        return text.replace("\r", " ").replace("\n", " ")
+    return text
 
 
 def _line_break(parts: list[str]) -> None:
@@ -145,7 +152,7 @@ def _is_hidden(el: etree._Element) -> bool:
     if style and _HIDDEN_STYLE.search(style):
         return True
     classes = el.get("class")
-    return bool(classes) and not _HIDDEN_CLASSES.isdisjoint(classes.split())
+    return bool(classes) and _HIDDEN_CLASS in classes and _HIDDEN_CLASS in classes.split()
 
 
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u3000]+")
