@@ -61,7 +61,7 @@ BOUNDARY = "\x00"  # a tag or a text-node boundary: separates, like a space
 DIGIT = re.compile(DIGIT_CLASS)
 # Digits and the separators between them, and a check letter that may end an ID.
 _RUN = re.compile(
-    DIGIT_CLASS + r"(?:[\W_]*+" + DIGIT_CLASS + r")*+(?:[\W_]{0,3}+[" + CHECK_LETTERS + "])?"
+    DIGIT_CLASS + r"(?:[\W_]*+" + DIGIT_CLASS + r")*+(?:[\W_]*+[" + CHECK_LETTERS + "])?"
 )
 _MARKUP = re.compile(
     r"<[^<>]*>|&(?:#[0-9]{1,8};?|#[xX][0-9a-fA-F]{1,7};?|[A-Za-z][A-Za-z0-9]{1,31};)"
@@ -130,8 +130,9 @@ def _runs(text: str, base: int) -> list[tuple[str, list[int], list[int], int | N
     for offset, char in enumerate(text):
         if "0" <= char <= "9":
             value: int | None = ord(char) - 48
-        elif char in CHECK_LETTERS:
-            check = base + offset  # only ever the last character of a match
+        elif char in CHECK_LETTERS:  # only ever the last character of a match
+            if len(counted) <= MAX_SEPARATORS:
+                check = base + offset
             break
         elif char == PAD:
             continue
