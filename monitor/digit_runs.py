@@ -83,6 +83,8 @@ Classify = Callable[[str], tuple[str, int] | None]
 
 def has_enough_digits(text: str, minimum: int) -> bool:
     """The cheap test before anything else: at least `minimum` digit characters."""
+    if len(text) < minimum:
+        return False
     if text.isascii():
         return sum(map(text.count, "0123456789")) >= minimum
     return len(DIGIT.findall(text)) >= minimum

@@ -22,7 +22,9 @@ text drawn by fonts that map letters to digit shapes, and frames in another proc
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -86,13 +88,14 @@ async def masked_screenshot(page: Any, keep: tuple[int, int] | None = None) -> M
         cdp = await page.context.new_cdp_session(page)
     except Exception as exc:  # not Chromium: no way to stop the page or read it natively
         return _refused(page, f"no DevTools session ({type(exc).__name__})")
-    undo: list[Any] = []
+    resume: list[Any] = []  # what lets the page run again, in reverse order
+    undo: list[Any] = []  # what puts the page back, in any order
     try:
         await cdp.send("Emulation.setScriptExecutionDisabled", {"value": True})
-        undo.append(partial(cdp.send, "Emulation.setScriptExecutionDisabled", {"value": False}))
+        resume.append(partial(cdp.send, "Emulation.setScriptExecutionDisabled", {"value": False}))
         await cdp.send("Animation.enable")
         await cdp.send("Animation.setPlaybackRate", {"playbackRate": 0})
-        undo.append(partial(cdp.send, "Animation.setPlaybackRate", {"playbackRate": 1}))
+        resume.append(partial(cdp.send, "Animation.setPlaybackRate", {"playbackRate": 1}))
         await cdp.send("DOM.getDocument", {"depth": 0})
         masked = 0
         for document in read_snapshot(await _snapshot(cdp)):
@@ -107,10 +110,12 @@ async def masked_screenshot(page: Any, keep: tuple[int, int] | None = None) -> M
     except Exception as exc:  # the page closed, navigated or answered oddly: no picture
         return _refused(page, f"{type(exc).__name__} while masking")
     finally:
-        for step in reversed(undo):
+        # The page may be gone by now: then there is nothing to put back.
+        await asyncio.gather(*(step() for step in undo), return_exceptions=True)
+        for step in reversed(resume):
             try:
                 await step()
-            except Exception:  # the page may be gone; nothing to put back then
+            except Exception:
                 break
         try:
             await cdp.detach()
@@ -150,14 +155,20 @@ async def _apply(cdp: Any, changes: Changes, undo: list[Any]) -> None:
         ids = dict(zip(touched, pushed["nodeIds"], strict=True))
     else:
         ids = {}
-    for node, value in changes.texts.items():
-        await _set(cdp, undo, "DOM.setNodeValue", {"nodeId": ids[node]}, value, doc.values[node])
+    # Sent together: Chromium answers each DOM edit only after a style pass.
+    edits = [
+        _set(cdp, undo, "DOM.setNodeValue", {"nodeId": ids[node]}, value, doc.values[node])
+        for node, value in changes.texts.items()
+    ]
     for (node, name), value in changes.attributes.items():
         before = dict(doc.attributes[node]).get(name, "")
-        await _set_attribute(cdp, undo, ids[node], name, value, before)
+        edits.append(_set_attribute(cdp, undo, ids[node], name, value, before))
     for node in hidden:
         before = dict(doc.attributes[node]).get("style")
-        await _set_attribute(cdp, undo, ids[node], "style", f"{before or ''}; {_HIDDEN}", before)
+        edits.append(
+            _set_attribute(cdp, undo, ids[node], "style", f"{before or ''}; {_HIDDEN}", before)
+        )
+    await asyncio.gather(*edits)
     if changes.form_values or changes.pseudo:
         world = await cdp.send(
             "Page.createIsolatedWorld", {"frameId": doc.frame_id, "worldName": "heishi-mask"}
@@ -180,11 +191,13 @@ async def _override_pseudo(
 ) -> None:
     doc = changes.document
     rules: dict[int, list[str]] = {}
+    marks = []
     for number, (pseudo, content) in enumerate(sorted(changes.pseudo.items())):
         host = hosts[pseudo]
-        await _set_attribute(cdp, undo, ids[host], MARK, str(number), None)
+        marks.append(_set_attribute(cdp, undo, ids[host], MARK, str(number), None))
         rule = f'[{MARK}="{number}"]::{doc.pseudo[pseudo]} {{ content: {css_string(content)} !important; }}'
         rules.setdefault(tree_scope(doc, host), []).append(rule)
+    await asyncio.gather(*marks)
     for scope, lines in rules.items():
         root = await _resolve(cdp, doc.backend_ids[scope], context)
         css = "@layer heishi-mask {\n" + "\n".join(lines) + "\n}"
@@ -196,17 +209,19 @@ async def _override_pseudo(
         undo.append(partial(_call, cdp, style["result"]["objectId"], remove, None))
 
 
-async def _set(
+def _set(
     cdp: Any, undo: list[Any], method: str, target: dict[str, Any], value: str, before: Any
-) -> None:
-    await cdp.send(method, {**target, "value": value})
+) -> Awaitable[Any]:
+    """The edit (to be awaited); how to undo it goes into `undo`."""
     undo.append(partial(cdp.send, method, {**target, "value": before or ""}))
+    return cdp.send(method, {**target, "value": value})  # type: ignore[no-any-return]
 
 
-async def _set_attribute(
+def _set_attribute(
     cdp: Any, undo: list[Any], node_id: int, name: str, value: str, before: str | None
-) -> None:
-    await cdp.send("DOM.setAttributeValue", {"nodeId": node_id, "name": name, "value": value})
+) -> Awaitable[Any]:
+    """The edit (to be awaited); how to undo it goes into `undo`."""
+    edit = cdp.send("DOM.setAttributeValue", {"nodeId": node_id, "name": name, "value": value})
     if before is None:
         undo.append(partial(cdp.send, "DOM.removeAttribute", {"nodeId": node_id, "name": name}))
     else:
@@ -217,6 +232,7 @@ async def _set_attribute(
                 {"nodeId": node_id, "name": name, "value": before},
             )
         )
+    return edit  # type: ignore[no-any-return]
 
 
 async def _resolve(cdp: Any, backend_id: int, context: int) -> str:

@@ -317,6 +317,9 @@ name = "hostile_forum"
 kind = "forum"
 preset = "discuz"
 start_urls = ["${FIXTURE_URL}/forum.php?mod=forumdisplay&fid=2"]
+
+[selectors]
+price = "span.price"
 """
 
 
@@ -331,7 +334,7 @@ def forum_page(title_markup: str, content: str) -> str:
 
 
 def hostile_forum(plants: list[Planted], rng: random.Random) -> tuple[dict, dict[str, str]]:
-    """The pages, and for each number in a listing's text, title or author: where it is."""
+    """The pages, and each number a listing's text, title, author or price quotes (its kind)."""
     pages: dict[str, object] = {}
     quoted: dict[str, str] = {}
     rows = []
@@ -339,7 +342,7 @@ def hostile_forum(plants: list[Planted], rng: random.Random) -> tuple[dict, dict
     extra = plants[THREADS * PER_THREAD :]
     for n, chunk in enumerate(chunks):
         tid = 300 + n
-        title_plant, author_plant = extra[2 * n], extra[2 * n + 1]
+        title_plant, author_plant, price_plant = extra[3 * n : 3 * n + 3]
         title = f"出售 全国 身份证 四件套 {title_plant.markup.strip()}"
         author = f"卖家{author_plant.markup.strip()}" if n % 2 else "老王"
         lines = "<br />".join(f"样本{rng.choice(_NAMES)}：{p.markup}" for p in chunk[:-2])
@@ -348,6 +351,7 @@ def hostile_forum(plants: list[Planted], rng: random.Random) -> tuple[dict, dict
 <div id="postlist"><div id="post_{tid}0"><table><tr>
 <td class="pls"><div class="authi"><a href="home.php?mod=space&amp;uid=1" class="xw1">{author}</a></div></td>
 <td class="plc"><div class="authi"><em id="authposton{tid}0">发表于 2024-5-1 12:30</em></div>
+<span class="price">800元 {price_plant.markup}</span>
 <table><tr><td class="t_f" id="postmessage_{tid}0">{SALE}<br />{lines}<br />{attributes}</td></tr></table>
 </td></tr></table></div></div>"""
         pages[thread_path(tid)] = html_page(forum_page(title, body))
@@ -357,7 +361,7 @@ def hostile_forum(plants: list[Planted], rng: random.Random) -> tuple[dict, dict
 <td class="by"><cite><a href="home.php?mod=space&amp;uid=1">{author}</a></cite><em><span>2024-5-1</span></em></td>
 <td class="num"><a href="#" class="xi2">3</a><em>99</em></td></tr></tbody>"""
         )
-        for p in [*chunk[:-2], title_plant] + ([author_plant] if n % 2 else []):
+        for p in [*chunk[:-2], title_plant, price_plant] + ([author_plant] if n % 2 else []):
             quoted[p.number] = p.kind
     board = f"""<table id="threadlisttableid">{"".join(rows)}</table>
 <div class="pg"><strong>1</strong></div>"""
@@ -403,7 +407,7 @@ def exports(db: Path) -> dict[str, str]:
 
 
 def test_a_crawl_of_a_thousand_disguised_numbers_leaves_none_readable(tmp_path):
-    plants = planted_numbers(THREADS * PER_THREAD + 2 * THREADS, seed=1015)
+    plants = planted_numbers(THREADS * PER_THREAD + 3 * THREADS, seed=1015)
     numbers = {p.number for p in plants}
     pages, quoted = hostile_forum(plants, random.Random(1016))
     assert len(numbers) >= 1000
@@ -417,6 +421,9 @@ def test_a_crawl_of_a_thousand_disguised_numbers_leaves_none_readable(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stats["heishi/items_stored"] == THREADS
     assert run.stats["heishi/evidence_pages"] == THREADS  # every listing matched
+    with sqlite3.connect(db) as conn:
+        prices = [r[0] for r in conn.execute("SELECT price_text FROM listings")]
+    assert len(prices) == THREADS and all(p.startswith("800元 ") for p in prices)
     artefacts = store_texts(db)
     for path in evidence_dir(db).rglob("*.gz"):
         artefacts[f"evidence {path.name}"] = gzip.decompress(path.read_bytes()).decode()
