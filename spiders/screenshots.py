@@ -98,11 +98,14 @@ async def masked_screenshot(page: Any, keep: tuple[int, int] | None = None) -> M
         resume.append(partial(cdp.send, "Animation.setPlaybackRate", {"playbackRate": 1}))
         await cdp.send("DOM.getDocument", {"depth": 0})
         masked = 0
-        for document in read_snapshot(await _snapshot(cdp)):
+        documents = read_snapshot(await _snapshot(cdp))
+        for document in documents:
             changes = mask_document(document, keep)
             masked += len(changes.hits)
             await _apply(cdp, changes, undo)
-        left = sum(len(readable_numbers(d, keep)) for d in read_snapshot(await _snapshot(cdp)))
+        if undo:  # something changed: read the page again (most pages quote no number)
+            documents = read_snapshot(await _snapshot(cdp))
+        left = sum(len(readable_numbers(d, keep)) for d in documents)
         if left:
             return _refused(page, f"{left} number(s) still readable after masking", masked)
         png = await page.screenshot(full_page=True, type="png")
