@@ -7,8 +7,8 @@ The rule (README, "Personal data"):
   circled `①`) or a Chinese numeral (`〇一二…九`, `幺`, `壹贰叁…`).
 - Digits written next to each other form a group. Groups separated only by separators form a
   run: spaces of any kind and any length, line breaks, invisible characters (zero-width
-  characters, soft hyphen, combining marks) and tag or text-node boundaries in a page, without
-  limit; punctuation and symbols (`.-/()+*·` and emoji), repeated at will, of at most 3
+  characters, soft hyphen, combining marks, Hangul fillers) and tag or text-node boundaries in
+  a page, without limit; punctuation and symbols (`.-/()+*·` and emoji), repeated at will, of at most 3
   different characters between two groups. A letter or an ideograph ends a run, so `tel13800138000` and `ID110105…` still read as numbers.
 - A number is one group or several consecutive whole groups of a run whose digits, taken
   together, are a valid number of a kind (monitor.pii decides); a trailing `X` may end an ID.
@@ -58,11 +58,17 @@ MAX_SEPARATORS = 3
 PAD = "\ue000"
 BOUNDARY = "\x00"  # a tag or a text-node boundary: separates, like a space
 
+# Letters that draw nothing (Hangul fillers): separators, as spaces are.
+BLANK_LETTERS = "\u115f\u1160\u3164\uffa0"
+
 DIGIT = re.compile(DIGIT_CLASS)
 # Digits and the separators between them, and a check letter that may end an ID.
+_SEPARATOR = r"[\W_" + BLANK_LETTERS + "]"
 _RUN = re.compile(
-    DIGIT_CLASS + r"(?:[\W_]*+" + DIGIT_CLASS + r")*+(?:[\W_]*+[" + CHECK_LETTERS + "])?"
-)
+    DIGIT_CLASS
+    + r"(?:" + _SEPARATOR + "*+" + DIGIT_CLASS + r")*+"
+    + r"(?:" + _SEPARATOR + "*+[" + CHECK_LETTERS + "])?"
+)  # fmt: skip
 _MARKUP = re.compile(
     r"<[^<>]*>|&(?:#[0-9]{1,8};?|#[xX][0-9a-fA-F]{1,7};?|[A-Za-z][A-Za-z0-9]{1,31};)"
 )
@@ -100,7 +106,7 @@ def _value(char: str) -> int | None:
 def _counted(char: str) -> bool:
     """A separator that counts against MAX_SEPARATORS (punctuation, symbols), as opposed to
     spaces, boundaries and invisible characters, which separate freely."""
-    if char.isspace() or char == BOUNDARY:
+    if char.isspace() or char == BOUNDARY or char in BLANK_LETTERS:
         return False
     return unicodedata.category(char) not in ("Cf", "Cc", "Mn", "Me", "Mc")
 

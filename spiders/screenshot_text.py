@@ -157,6 +157,7 @@ def mask_document(document: SnapshotDocument, keep: tuple[int, int]) -> Changes:
     """The changes that mask every personal number `document` shows or holds."""
     changes = Changes(document)
     flow, own = _flow(document)
+    shown = list(document.walk())  # user-agent shadow trees are Chromium's, left alone
     masked, hits = mask_segments([t for _, _, t in flow], PICTURE_KEY, keep, markup=True)
     changes.hits += hits
     for (what, node, before), after in zip(flow, masked, strict=True):
@@ -174,8 +175,8 @@ def mask_document(document: SnapshotDocument, keep: tuple[int, int]) -> Changes:
         if hits:
             changes.texts[node] = after
             changes.hits += hits
-    for node, pairs in enumerate(document.attributes):
-        for name, value in pairs:
+    for node in shown:
+        for name, value in document.attributes[node]:
             (after,), hits = mask_segments([value], PICTURE_KEY, keep, markup=True)
             if hits:
                 changes.attributes[(node, name)] = after
@@ -194,7 +195,7 @@ def readable_numbers(document: SnapshotDocument, keep: tuple[int, int]) -> list[
             segments.append(document.form_values[node])
         if document.types[node] == 3 and document.parent_name(node) == "OPTION":
             separate.append(document.values[node] or "")
-    separate += [value for pairs in document.attributes for _, value in pairs]
+        separate += [value for _, value in document.attributes[node]]
     _, hits = mask_segments(segments, PICTURE_KEY, keep, markup=True)
     for text in separate:
         hits += mask_segments([text], PICTURE_KEY, keep, markup=True)[1]

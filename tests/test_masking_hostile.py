@@ -73,6 +73,8 @@ _SEPARATORS = (
     "\u2060",
     "\ufeff",
     "\u200c\u200d",
+    "\u3164",
+    "\uffa0",
     "📞",
     "☎",
     " . ",
@@ -232,6 +234,7 @@ def in_attribute(planted: Planted, rng: random.Random) -> str:
 
 # -- reading what heishi wrote, as a person would --------------------------------------------
 
+_BLANK = "\u115f\u1160\u3164\uffa0"  # letters that draw nothing: read as spaces
 _CHINESE_VALUES = {c: i for digits in _CHINESE for i, c in enumerate(digits)}
 _TAG = re.compile(r"<[^<>]*>")
 _ATTRIBUTE_VALUE = re.compile(r"""=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""")
@@ -253,7 +256,7 @@ def readable(text: str) -> str:
             value = _CHINESE_VALUES.get(char)
         if value is not None:
             out.append(str(value))
-        elif char.isalnum():
+        elif char.isalnum() and char not in _BLANK:
             out.append(char.upper())
     return "".join(out)
 
@@ -470,7 +473,8 @@ input { font: 20px monospace; width: 320px; } canvas { display: block; }"""
 def shot_page(masked: bool) -> str:
     """A channel page that hides numbers from a screenshot: split across elements, in
     ::after content, in input values (attribute and property), in open and closed shadow
-    roots, in a canvas, and a MutationObserver and a timer that put them back. With
+    roots, in a canvas, written by CSS counters, typed into a textarea, and a
+    MutationObserver and a timer that put them back. With
     `masked`, the same page as it must look once masked, without any script."""
 
     def m(number: str) -> str:
@@ -480,7 +484,16 @@ def shot_page(masked: bool) -> str:
     after = m("13912345678")
     shadow_open, shadow_closed = m("18612345678"), m("17712345678")
     watched = m("15012345678")
+    counted, typed = m("13312345678"), m("13212345678")
     canvas = '<canvas width="300" height="30" style="visibility: hidden"></canvas>'
+    # CSS counters write digits no text node holds.
+    counters = (
+        f'#counted::after {{ content: " {counted}"; }}'
+        if masked
+        else "#counted { counter-reset: a 133 b 1234 c 5678; }"
+        ' #counted::after { content: " " counter(a) counter(b) counter(c); }'
+    )
+    textarea = f'<textarea id="ta" rows="1" cols="20">{typed if masked else ""}</textarea>'
     if masked:
         shadows = f"""<div><template shadowrootmode="open"><b>{shadow_open}</b></template></div>
 <div><template shadowrootmode="closed"><i>{shadow_closed}</i></template></div>"""
@@ -492,6 +505,7 @@ def shot_page(masked: bool) -> str:
         canvas = '<canvas id="cv" width="300" height="30"></canvas>'
         script = """<script>
 document.getElementById("typed").value = "13600136000";
+document.getElementById("ta").value = "13212345678";
 document.getElementById("open").attachShadow({mode: "open"}).innerHTML = "<b>18612345678</b>";
 document.getElementById("closed").attachShadow({mode: "closed"}).innerHTML = "<i>17712345678</i>";
 const pen = document.getElementById("cv").getContext("2d");
@@ -510,13 +524,14 @@ const ready = document.createElement("span"); ready.id = "ready"; document.body.
         else "<span>138</span><b>1234</b><i>5678</i>"
     )
     return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>数据日报</title>
-<style>{_SHOT_STYLE} #after::after {{ content: "备用 {after}"; }}</style></head>
+<style>{_SHOT_STYLE} #after::after {{ content: "备用 {after}"; }} {counters}</style></head>
 <body><section class="tgme_channel_history"><div class="tgme_widget_message_wrap">
 <div class="tgme_widget_message js-widget_message" data-post="shuju/7">
 <div class="tgme_widget_message_text js-message_text" dir="auto">{SALE}<br/>手机 {split_markup}</div>
 <a class="tgme_widget_message_date" href="/shuju/7"><time datetime="2024-05-01T08:00:00+00:00">08:00</time></a>
 </div></div></section>
 <p id="after">联系</p><p>{inputs}</p>{shadows}<p id="watched">{watched}</p>{canvas}
+<p id="counted">联络</p>{textarea}
 {script}</body></html>"""
 
 

@@ -99,6 +99,7 @@ DISGUISES = {
     "zero-width spaces": "138\u200b0013\u200b8000",
     "a soft hyphen and a word joiner": "138\u00ad0013\u20608000",
     "no-break and ideographic spaces": "138\u00a00013\u30008000",
+    "Hangul fillers (letters that draw nothing)": "138\u31640013\uffa08000",
     "a digit per space": "1 3 8 0 0 1 3 8 0 0 0",
     "runs of spaces": "138      0013        8000",
     "Chinese numerals": "幺三八零零幺三八零零零",
