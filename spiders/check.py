@@ -164,10 +164,11 @@ def check_site(
 def masked_fields(item: dict[str, Any]) -> dict[str, Any]:
     """The item's text fields with ID, phone and card numbers masked (as the store keeps
     them): a check's output is read and pasted by people."""
-    from monitor.pii import mask_pii
+    from monitor.pii import mask_keep, mask_pii
 
+    keep = mask_keep()  # the digits the team keeps ($HEISHI_PII_MASK_KEEP), as the store does
     return {
-        key: mask_pii(value, _DISPLAY_KEY)[0] if key in _PEOPLES_TEXT and value else value
+        key: mask_pii(value, _DISPLAY_KEY, keep)[0] if key in _PEOPLES_TEXT and value else value
         for key, value in item.items()
     }
 
