@@ -155,3 +155,49 @@ def test_check_tells_an_empty_channel_from_a_broken_selector(tmp_path):
     assert "no listings: an empty source" in empty.stdout
     assert fault.returncode == 2
     assert "selectors.item" in fault.stderr
+
+
+def test_a_page_javascript_builds_is_drafted_when_rendered(tmp_path):
+    from tests.servers import LocalServer, html_page, js_search_page, json_page
+
+    env = environment(tmp_path)
+    offers = [
+        {
+            "id": n,
+            "url": f"/item/{n}",
+            "title": f"出售 快递单号数据 第{n}批",
+            "price": f"{n}00元",
+            "seller": f"shop{n}",
+        }
+        for n in range(1, 6)
+    ]
+    pages = {
+        "/search?q=x": html_page(js_search_page("/api/search?q=x")),
+        "/api/search?q=x": json_page(offers),
+    }
+    with LocalServer(pages) as server:
+        plain = heishi(
+            "sources", "new", server.url + "/search?q=x", "--name", "js", "--print", env=env
+        )
+        rendered = heishi(
+            "sources",
+            "new",
+            server.url + "/search?q=x",
+            "--name",
+            "js",
+            "--kind",
+            "marketplace",
+            "--render",
+            "--print",
+            env=env,
+        )
+    assert plain.returncode == 0, plain.stderr
+    # Over plain HTTP the page has no rows yet: the draft says so, and what to try.
+    assert "# TODO item: no repeated rows" in plain.stdout and "--render" in plain.stdout
+    assert rendered.returncode == 0, rendered.stderr
+    draft = rendered.stdout
+    assert "render = true" in draft
+    assert 'item = "div#results > div.item"' in draft
+    assert 'wait_selector = "div#results > div.item"' in draft
+    assert 'item_link = "a.item-title::attr(href)"' in draft
+    assert "id_pattern = '/item/(\\d+)'" in draft
