@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from lxml import etree
 from parsel import Selector, SelectorList
@@ -85,23 +86,37 @@ def all_texts(node: Selector, spec: Spec | None) -> list[str]:
     return [t for t in (node_text(n) for n in select(node, spec)) if t]
 
 
-def _walk(el: etree._Element, parts: list[str]) -> None:
-    tag = el.tag if isinstance(el.tag, str) else ""
-    if tag in _SKIP_TAGS:
-        return
-    if tag == "br":
-        parts.append("\n")
-    block = tag in _BLOCK_TAGS
-    if block:
-        parts.append("\n")
-    if tag and el.text:  # comments and processing instructions have no readable text
-        parts.append(el.text)
-    for child in el:
-        _walk(child, parts)
-        if child.tail:
-            parts.append(child.tail)
-    if block:
-        parts.append("\n")
+_OPEN, _CLOSE, _TAIL = 0, 1, 2
+
+
+def _walk(root: etree._Element, parts: list[str]) -> None:
+    """Append the readable text under `root` to `parts`, depth first, without recursion (a
+    hostile page nests thousands of levels deep)."""
+    stack: list[tuple[int, Any]] = [(_OPEN, root)]
+    while stack:
+        step, value = stack.pop()
+        if step == _TAIL:
+            parts.append(value)
+            continue
+        if step == _CLOSE:
+            parts.append("\n")
+            continue
+        el = value
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in _SKIP_TAGS:
+            continue
+        if tag == "br":
+            parts.append("\n")
+        block = tag in _BLOCK_TAGS
+        if block:
+            parts.append("\n")
+            stack.append((_CLOSE, None))
+        if tag and el.text:  # comments and processing instructions have no readable text
+            parts.append(el.text)
+        for child in reversed(list(el)):
+            if child.tail:
+                stack.append((_TAIL, child.tail))
+            stack.append((_OPEN, child))
 
 
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u3000]+")
