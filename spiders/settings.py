@@ -42,8 +42,9 @@ EXTENSIONS = {
 DOWNLOADER_MIDDLEWARES = {
     # The site's network policy, before anything else sees a request (spiders/network.py).
     "spiders.network.NetworkPolicyMiddleware": 50,
-    # After HttpCompression (590) so it sees the decompressed body.
-    "spiders.encoding.FixEncodingMiddleware": 600,
+    # Responses pass middlewares from the highest number down: below HttpCompression (590)
+    # it sees the decompressed body, above MetaRefresh (580) which reads the text.
+    "spiders.encoding.FixEncodingMiddleware": 585,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.retry.BackoffRetryMiddleware": 550,
     # A site's `proxy` (and the SOCKS5 bridge), before Scrapy's HttpProxyMiddleware (750).

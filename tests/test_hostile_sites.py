@@ -5,6 +5,7 @@ Each is served by a real local server and crawled by a real crawl (Chromium incl
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -74,12 +75,14 @@ Handler = Callable[[BaseHTTPRequestHandler], None]
 
 
 def html(body: bytes | str, status: int = 200, headers: dict[str, str] | None = None) -> Handler:
+    """An answer with `body` (a str is sent in GBK); the Content-Type says GBK unless
+    `headers` says otherwise."""
     data = body.encode("gbk") if isinstance(body, str) else body
+    headers = {"Content-Type": "text/html; charset=gbk", **(headers or {})}
 
     def answer(request: BaseHTTPRequestHandler) -> None:
         request.send_response(status)
-        request.send_header("Content-Type", "text/html; charset=gbk")
-        for name, value in (headers or {}).items():
+        for name, value in headers.items():
             request.send_header(name, value)
         request.send_header("Content-Length", str(len(data)))
         request.end_headers()
@@ -361,6 +364,21 @@ def test_titles_and_texts_are_capped_the_cut_recorded_and_the_page_kept_whole(tm
     # The page is kept whole as evidence.
     page = read_blob(evidence_dir(db), json.loads(evidence)["page"])
     assert page.count("料".encode("gbk")) == 2_000_000
+
+
+def test_a_compressed_page_that_lies_about_its_charset_is_read_as_what_it_is(tmp_path):
+    # GBK bytes, gzip-compressed, declared UTF-8 by the header and by the page itself.
+    lying = thread(101, "出售 全国 身份证 四件套").replace(b"charset=gbk", b"charset=utf-8")
+    headers = {"Content-Encoding": "gzip", "Content-Type": "text/html; charset=utf-8"}
+    routes = {
+        BOARD: html(gzip.compress(board([101]).encode("gbk")), headers=headers),
+        thread_path(101): html(gzip.compress(lying), headers=headers),
+    }
+    with Server(routes) as site:
+        run = crawl(tmp_path, FORUM_SITE, site.url)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.by_id()["101"]["text"] == "出售 全国 身份证 四件套"
+    assert run.stats["heishi/reencoded/gb18030"] == 2
 
 
 # -- 9. rows that break parsers -------------------------------------------------------------
