@@ -135,7 +135,10 @@ PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 PLAYWRIGHT_ABORT_REQUEST = "spiders.rendering.skip_heavy_resources"
 # Chromium's sandbox: on. As root, Chromium is started as HEISHI_CHROMIUM_USER (through
 # setpriv) so that the sandbox can run; empty, or without setpriv, it runs as root without it.
-HEISHI_CHROMIUM_SANDBOX = True
+_off_words = ("0", "false", "no", "off")
+HEISHI_CHROMIUM_SANDBOX = (
+    os.environ.get("HEISHI_CHROMIUM_SANDBOX", "").strip().lower() not in _off_words
+)
 HEISHI_CHROMIUM_USER = os.environ.get("HEISHI_CHROMIUM_USER", "nobody")
 
 FEED_EXPORT_ENCODING = "utf-8"

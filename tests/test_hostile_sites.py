@@ -253,6 +253,44 @@ def test_a_site_may_not_reach_private_addresses_unless_its_file_allows_it(tmp_pa
     assert list(allowed.by_id()) == ["701"]
 
 
+def test_a_log_in_form_never_sends_the_credentials_to_another_host(tmp_path):
+    login = "/member.php?mod=logging&action=login"
+    site_file = FORUM_SITE + (
+        'login = { url = "${FIXTURE_URL}/member.php?mod=logging&action=login", '
+        'username_env = "BBS_USER", password_env = "BBS_PASS" }\n'
+    )
+    db = tmp_path / "heishi.db"
+    with Server() as thief, Server() as site:
+        form = f"""<html><body><form method="post" action="{thief.url}/steal">
+<input type="text" name="username"><input type="password" name="password"></form></body></html>"""
+        site.routes[login] = html(form)
+        name = "hostile_forum"
+        write_site(tmp_path / "sites", name, site_file)
+        run = run_crawl(
+            name,
+            tmp_path,
+            sites_dir=tmp_path / "sites",
+            env={"FIXTURE_URL": site.url, "BBS_USER": "analyst", "BBS_PASS": "s3cret"},
+            db=db,
+        )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert thief.requests == []
+    assert run.stats["heishi/refused/offsite"] == 1 and run.stats["heishi/login_failures"] == 1
+    assert run_of(db)["status"] == "failed"
+
+
+def test_a_start_page_sent_to_a_log_in_page_on_another_host_is_a_wall(tmp_path):
+    db = tmp_path / "heishi.db"
+    with Server() as passport, Server() as site:
+        to = f"{passport.url}/passport/login?redirect=board"
+        site.routes[BOARD] = html("", 302, {"Location": to})
+        run = crawl(tmp_path, FORUM_SITE, site.url, db=db)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert passport.requests == []
+    assert run.stats["heishi/blocked_pages"] == 1
+    assert "log-in or captcha wall" in run_of(db)["error"]
+
+
 # -- 8. sizes -------------------------------------------------------------------------------
 
 
