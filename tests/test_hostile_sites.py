@@ -32,6 +32,8 @@ from tests.servers import (
     discuz_thread,
     run_crawl,
     telegram_page,
+    tieba_board,
+    tieba_thread,
     write_site,
 )
 
@@ -469,6 +471,29 @@ network = { allow_private = true }
     assert run.returncode == 0, run.stderr[-3000:]
     assert sorted(run.by_id()) == ["11", "12", "13"]
     assert "嵌套" in run.by_id()["11"]["text"]
+
+
+def test_unclosed_comment_blocks_do_not_stall_a_tieba_board(tmp_path):
+    threads = [{"tid": 8800000001, "title": "出 四件套 实名 可验", "author": "料子哥"}]
+    page = tieba_board("数据", threads, None).replace("</body>", "<code><!-- 料" * 60_000)
+    thread_page = tieba_thread(8800000001, threads[0]["title"], "料子哥", "2024-05-01", "可验")
+    routes = {
+        "/f?kw=x": html(page.encode("utf-8"), headers={"Content-Type": "text/html; charset=utf-8"}),
+        "/p/8800000001": html(thread_page.encode("utf-8")),
+    }
+    site_file = """
+name = "hostile"
+kind = "forum"
+preset = "tieba"
+start_urls = ["${FIXTURE_URL}/f?kw=x"]
+network = { allow_private = true }
+"""
+    started = time.monotonic()
+    with Server(routes) as site:
+        run = crawl(tmp_path, site_file, site.url)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert list(run.by_id()) == ["8800000001"]
+    assert time.monotonic() - started < 60
 
 
 # -- 16. cookies ----------------------------------------------------------------------------
