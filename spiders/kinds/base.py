@@ -58,6 +58,7 @@ _WALL_URL = re.compile(
 )
 _GONE = (404, 410)
 _MAX_ID_CHARS = 512
+_ID_SOURCE_CHARS = 4096
 _HTTP_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
 
 
@@ -247,7 +248,8 @@ class SiteSpider(scrapy.Spider):
                 continue
             if not self.site.id_pattern:
                 return candidate
-            found = re.search(self.site.id_pattern, candidate)
+            # Ids are short: a hostile megabyte of "id" never meets the site's pattern whole.
+            found = re.search(self.site.id_pattern, candidate[:_ID_SOURCE_CHARS])
             if found:
                 return found.group(1) if found.groups() else found.group(0)
         return url
