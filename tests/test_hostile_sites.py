@@ -436,6 +436,24 @@ def test_a_row_with_a_script_link_hides_no_other_row(tmp_path):
     assert "spider_exceptions/ValueError" not in run.stats
 
 
+def test_absurd_counts_lose_the_count_not_the_listing(tmp_path):
+    threads = [
+        {"tid": 351, "title": "出售 料子 351", "author": "卖家", "replies": "9" * 400},
+        {"tid": 352, "title": "出售 料子 352", "author": "卖家", "views": "1.2.3"},
+        {"tid": 353, "title": "出售 料子 353", "author": "卖家", "replies": 7},
+    ]
+    routes = {BOARD: html(discuz_board(threads, 1, 1))}
+    routes.update({thread_path(t["tid"]): html(thread(t["tid"])) for t in threads})
+    with Server(routes) as site:
+        run = crawl(tmp_path, FORUM_SITE, site.url)
+    assert run.returncode == 0, run.stderr[-3000:]
+    items = run.by_id()
+    assert sorted(items) == ["351", "352", "353"]
+    assert items["351"].get("replies") is None and items["352"].get("views") is None
+    assert items["353"]["replies"] == 7
+    assert not any(k.startswith("spider_exceptions/") for k in run.stats)
+
+
 @pytest.mark.parametrize("depth", [5_000, 100_000])
 def test_deeply_nested_markup_hides_no_listing(tmp_path, depth):
     nest = "<div><span>" * depth + "深处" + "</span></div>" * depth
