@@ -97,6 +97,8 @@ DNSCACHE_ENABLED = True  # the address checked is the address connected to
 # What a listing keeps of a page's title and text; the rest is cut (marked, counted).
 HEISHI_MAX_TITLE_CHARS = 500
 HEISHI_MAX_TEXT_CHARS = 20_000
+# List rows read per page (a board shows tens): a page of a million links is not a sweep.
+HEISHI_MAX_ROWS_PER_PAGE = 1000
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # Scrapy 2.19's HTTP control port: not wanted on a monitor
 LOG_LEVEL = "INFO"

@@ -514,6 +514,28 @@ network = { allow_private = true }
     assert time.monotonic() - started < 60
 
 
+def test_a_page_of_a_thousand_rows_and_overlong_links_is_read_within_limits(tmp_path):
+    messages = [{"id": i, "text": f"出售 料子 第{i}批"} for i in range(1, 1101)]
+    page = telegram_page("liaozi", messages, None)
+    long_link = "https://t.me/liaozi/7?" + "x" * 5000
+    page = page.replace('href="https://t.me/liaozi/7"', f'href="{long_link}"')
+    site_file = """
+name = "hostile"
+kind = "channel"
+start_urls = ["${FIXTURE_URL}/s/liaozi"]
+network = { allow_private = true }
+"""
+    with Server({"/s/liaozi": html(page.encode("utf-8"))}) as site:
+        run = crawl(tmp_path, site_file, site.url)
+    assert run.returncode == 0, run.stderr[-3000:]
+    items = run.by_id()
+    assert len(items) == 1000 and "1000" in items and "1001" not in items
+    assert run.stats["heishi/rows_skipped/over_page_limit"] == 100
+    # The message with a 5,000-character link keeps its text, with the page's address.
+    assert items["7"]["text"] == "出售 料子 第7批" and items["7"]["url"] == f"{site.url}/s/liaozi"
+    assert run.stats["heishi/refused/bad_url"] == 1
+
+
 # -- 16. cookies ----------------------------------------------------------------------------
 
 

@@ -304,8 +304,7 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
         self.crawler.stats.inc_value("heishi/list_rows", len(rows))
         # `heishi sources check` looks at the first few rows of the first page only.
         sample = self.settings.getint("HEISHI_CHECK_ROWS", 0)
-        if sample:
-            rows = rows[:sample]
+        rows = rows[:sample] if sample else self.capped_rows(rows, response.url)
         shot, masked = screenshot_of(response.meta)
         list_screenshot = (response.url, shot, masked) if shot else None
         for number, row in enumerate(rows, 1):

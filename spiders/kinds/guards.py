@@ -2,8 +2,8 @@
 against the site's network policy before they are used, markup too deep to parse flattened,
 and a listing's long fields cut (spiders/limits.py).
 
-Stats: `heishi/rows_skipped/<reason>` (a row that could not be read: `refused_link`,
-`long_id`, or the exception's name), `heishi/refused/<reason>` (spiders/network.py),
+Stats: `heishi/rows_skipped/<reason>` (a row that was not read: `refused_link`, `long_id`,
+`over_page_limit`, or the exception's name), `heishi/refused/<reason>` (spiders/network.py),
 `heishi/deep_pages_flattened`, `heishi/truncated/<field>`.
 """
 
@@ -34,18 +34,31 @@ class PageGuardMixin:
             self.logger.warning("skipped %s", detail[:500])
 
     def link_refused(self, url: str, followed: bool) -> bool:
-        """Whether a link found on a page may not be used: a followed link must pass the
-        site's network policy (counted as refused), a stored one must at least be http(s)."""
+        """Whether a link found on a page may not be used (counted as refused when not): a
+        followed link must pass the site's network policy, a stored one be an http(s) address
+        of ordinary length."""
         guard = self.policy_guard()
-        if not followed:
-            if url.partition(":")[0].lower() in WEB_SCHEMES:
-                return False
-            if guard is not None:
-                guard.count(url, Refusal("scheme", "not an http(s) address"))
-            return True
-        if guard is None:
-            return url.partition(":")[0].lower() not in WEB_SCHEMES
-        return guard.refusal(url) is not None
+        limit = self.settings.getint("URLLENGTH_LIMIT", 2083)
+        refusal = None
+        if len(url) > limit:
+            refusal = Refusal("bad_url", f"longer than {limit} characters")
+        elif url.partition(":")[0].lower() not in WEB_SCHEMES:
+            refusal = Refusal("scheme", "not an http(s) address")
+        elif followed and guard is not None:
+            refusal = guard.policy.check(url)
+        if refusal is not None and guard is not None:
+            guard.count(url, refusal)
+        return refusal is not None
+
+    def capped_rows(self, rows: Any, url: str) -> Any:
+        """A list page's first HEISHI_MAX_ROWS_PER_PAGE rows; the rest are counted, skipped."""
+        limit = self.settings.getint("HEISHI_MAX_ROWS_PER_PAGE", 1000)
+        if len(rows) <= limit:
+            return rows
+        over = len(rows) - limit
+        self.crawler.stats.inc_value("heishi/rows_skipped/over_page_limit", over)
+        self.logger.warning("skipped %d rows past the first %d of %s", over, limit, url)
+        return rows[:limit]
 
     def policy_guard(self) -> NetworkPolicyMiddleware | None:
         if not hasattr(self, "_policy_guard"):
