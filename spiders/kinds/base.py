@@ -340,6 +340,10 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
         if len(site_id) > _MAX_ID_CHARS:
             self.skip_row("long_id")
             return None
+        detail = self.detail_url(url, site_id, response) if details and url else None
+        if detail is not None and detail != url and self.link_refused(detail, followed=True):
+            self.skip_row("refused_link")
+            return None
         self.seen_ids.add(site_id)
         listing = {
             "site_id": site_id,
@@ -354,11 +358,7 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
             # A rendered list page's screenshot stands for listings read over plain HTTP.
             "list_screenshot": list_screenshot,
         }
-        if details and url:
-            detail = self.detail_url(url, site_id, response)
-            if detail != url and self.link_refused(detail, followed=True):
-                self.skip_row("refused_link")
-                return None
+        if detail is not None:
             return self.detail_request(detail, listing)
         return self.build_item(row, listing, response)
 
