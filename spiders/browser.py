@@ -34,6 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scrapy.exceptions import DownloadCancelledError
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from spiders.network import RefusalCounter
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from playwright.async_api import Request as PlaywrightRequest
     from playwright.async_api import WebSocketRoute
     from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
     from scrapy.settings import BaseSettings
 
 log = logging.getLogger(__name__)
@@ -119,7 +121,7 @@ def _as_user_script() -> str:
 def chromium_user(settings: BaseSettings) -> pwd.struct_passwd | None:
     """The unprivileged user a root crawl starts Chromium as, or None (not root, or none
     usable: then Chromium runs as this process's user)."""
-    if os.geteuid() != 0 or not settings.getbool("HEISHI_CHROMIUM_SANDBOX", True):
+    if os.geteuid() != 0:
         return None
     name = settings.get("HEISHI_CHROMIUM_USER") or ""
     if not name or shutil.which("setpriv") is None:
@@ -228,6 +230,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self.config.launch_options = launch_options(
             self.config.launch_options, crawler.settings, self.policy, self.user_agent
         )
+        self.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
         self.skip_request = self.abort_request  # PLAYWRIGHT_ABORT_REQUEST, after the policy
         self.abort_request = self.refuse_request
 
@@ -259,6 +262,17 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             await socket_route.close(code=1008, reason="refused")
             return
         socket_route.connect_to_server()
+
+    async def download_request(self, request: Request) -> Response:  # type: ignore[override]
+        response = await super().download_request(request)
+        limit = request.meta.get("download_maxsize") or self.max_size
+        if request.meta.get("playwright") and limit and len(response.body) > limit:
+            # Chromium loaded it (within the navigation timeout): the spider will not parse it.
+            raise DownloadCancelledError(
+                f"Received {len(response.body)} bytes which is larger than download max size "
+                f"({limit}) in request {request}."
+            )
+        return response
 
     async def _create_browser_context(  # scrapy-playwright's, with our defaults and routes
         self, name: str, context_kwargs: dict | None, spider: Any = None

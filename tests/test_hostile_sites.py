@@ -47,6 +47,25 @@ network = { allow_private = true }  # the site is on 127.0.0.1
 max_pages = 1
 """
 
+MARKET_SITE = """
+name = "hostile"
+kind = "marketplace"
+search_url = "${FIXTURE_URL}/search?q={term}"
+search_terms = ["料"]
+render = true
+wait_selector = "#done"
+network = { allow_private = true }
+max_pages = 1
+
+[selectors]
+item = "div.item"
+item_id = "::attr(data-id)"
+item_link = "a::attr(href)"
+item_title = "a"
+title = "h1"
+text = "div.desc"
+"""
+
 
 def thread_path(tid: int) -> str:
     return f"/forum.php?mod=viewthread&tid={tid}&extra=page%3D1"
@@ -384,6 +403,19 @@ def test_an_endless_list_page_fails_the_run_naming_the_url_and_the_sites_limit(t
     assert "larger than the download limit of 1,048,576 bytes" in row["error"]
 
 
+def test_a_rendered_page_over_the_limit_is_not_parsed(tmp_path):
+    page = "<html><body><div id='done'></div><p>" + "料" * 400_000 + "</p></body></html>"
+    site_file = MARKET_SITE.replace(
+        "max_pages = 1\n", "max_pages = 1\ndownload_maxsize = 1048576\n"
+    )
+    db = tmp_path / "heishi.db"
+    with Server({"/search?q=%E6%96%99": html(page.encode("utf-8"))}) as site:
+        run = crawl(tmp_path, site_file, site.url, db=db)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stats.get("heishi/pages_too_large") == 1, run.stderr[-3000:]
+    assert "larger than the download limit of 1,048,576 bytes" in run_of(db)["error"]
+
+
 def test_titles_and_texts_are_capped_the_cut_recorded_and_the_page_kept_whole(tmp_path):
     title = "出售 全国 身份证 四件套 " + "标" * 1_000_000
     text = "出售全国身份证四件套，一手货源，可验。\n" + "料" * 2_000_000
@@ -567,25 +599,6 @@ def test_a_cookie_flood_is_capped_and_the_next_sweep_still_works(tmp_path):
 
 
 # -- 17. the browser ------------------------------------------------------------------------
-
-MARKET_SITE = """
-name = "hostile"
-kind = "marketplace"
-search_url = "${FIXTURE_URL}/search?q={term}"
-search_terms = ["料"]
-render = true
-wait_selector = "#done"
-network = { allow_private = true }
-max_pages = 1
-
-[selectors]
-item = "div.item"
-item_id = "::attr(data-id)"
-item_link = "a::attr(href)"
-item_title = "a"
-title = "h1"
-text = "div.desc"
-"""
 
 
 def probing_search_page(internal: str, internal2: str) -> str:
