@@ -10,7 +10,8 @@ the site's network policy, the sandbox, and one user agent.
   the proxy, and the checks below guard the rest.
 - **Every request a page makes** is checked against the same policy before it is sent
   (PLAYWRIGHT_ABORT_REQUEST runs after that), WebSockets too; refusals are counted in
-  `heishi/refused/<reason>`. Service workers are blocked and downloads refused.
+  `heishi/refused/<reason>`. Service workers are blocked, downloads refused, and WebRTC (UDP
+  to any address, past all of the above) removed from every page.
 - **The sandbox.** Chromium's sandbox is on (HEISHI_CHROMIUM_SANDBOX). As root, where it
   cannot run, Chromium is started as HEISHI_CHROMIUM_USER (default `nobody`) through
   `setpriv`; without that user or `setpriv` it falls back to root with `--no-sandbox`, and says
@@ -60,6 +61,13 @@ _SOCKET_SCHEMES = frozenset({"ws", "wss"})
 _LOCAL_SCHEMES = frozenset({"data", "blob", "about"})
 _CHROME_VERSION = re.compile(r"(?:Headless)?Chrome/[\d.]+")
 CONTEXT_DEFAULTS: dict[str, Any] = {"service_workers": "block", "accept_downloads": False}
+# WebRTC sends STUN/TURN packets over UDP to any address a page names (127.0.0.1 included),
+# past the host rules and request interception: listings need none of it. Run in every frame
+# and popup before the page's own scripts.
+NO_WEBRTC_SCRIPT = """for (const name of ["RTCPeerConnection", "webkitRTCPeerConnection",
+  "RTCIceTransport", "RTCDtlsTransport", "RTCSctpTransport"]) {
+  try { delete window[name]; } catch (e) {}
+}"""
 
 # -- the user agent -------------------------------------------------------------------------
 
@@ -280,4 +288,5 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         kwargs = {**CONTEXT_DEFAULTS, "user_agent": self.user_agent, **(context_kwargs or {})}
         wrapper = await super()._create_browser_context(name, kwargs, spider)
         await wrapper.context.route_web_socket(re.compile(".*"), self.refuse_websocket)
+        await wrapper.context.add_init_script(NO_WEBRTC_SCRIPT)
         return wrapper

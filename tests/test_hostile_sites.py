@@ -601,9 +601,10 @@ def test_a_cookie_flood_is_capped_and_the_next_sweep_still_works(tmp_path):
 # -- 17. the browser ------------------------------------------------------------------------
 
 
-def probing_search_page(internal: str, internal2: str) -> str:
+def probing_search_page(internal: str, internal2: str, stun: str) -> str:
     """A search page whose script reports its user agent, then probes local services every
-    way a page can: fetch, an image, an iframe, a WebSocket, and a redirect of its own."""
+    way a page can: fetch, an image, an iframe, a WebSocket, WebRTC (UDP to a STUN server at
+    `stun`), and a redirect of its own."""
     targets = [
         f"{internal}/fetch",
         f"http://localhost:{internal.rsplit(':', 1)[1]}/localhost",
@@ -618,17 +619,25 @@ def probing_search_page(internal: str, internal2: str) -> str:
 fetch("/ua?" + encodeURIComponent(navigator.userAgent));
 for (const url of {json.dumps(targets)}) fetch(url, {{mode: "no-cors"}}).catch(() => 0);
 try {{ new WebSocket("{internal.replace("http", "ws")}/socket"); }} catch (e) {{}}
+try {{ const rtc = new RTCPeerConnection({{iceServers: [{{urls: "stun:{stun}"}}]}});
+  rtc.createDataChannel("x"); rtc.createOffer().then(o => rtc.setLocalDescription(o));
+}} catch (e) {{}}
 setTimeout(() => {{ const d = document.createElement("div"); d.id = "done";
   document.body.appendChild(d); }}, 1500);
 </script></body></html>"""
 
 
 def test_a_rendered_page_reaches_no_other_local_service_and_one_user_agent_is_shown(tmp_path):
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(0.5)
+    stun = f"127.0.0.1:{udp.getsockname()[1]}"
     with Server() as internal, Server(host="127.0.0.2") as internal2, Server() as site:
         detail = "<html><body><h1>出售 料子 31</h1><div class='desc'>料子 可验</div></body></html>"
+        search = probing_search_page(internal.url, internal2.url, stun)
         site.routes.update(
             {
-                "/search?q=%E6%96%99": html(probing_search_page(internal.url, internal2.url)),
+                "/search?q=%E6%96%99": html(search),
                 "/bounce": html("", 302, {"Location": f"{internal.url}/bounced.js"}),
                 "/item/31": html(detail),
             }
@@ -637,6 +646,8 @@ def test_a_rendered_page_reaches_no_other_local_service_and_one_user_agent_is_sh
         reached = internal.paths() + internal2.paths()
         agents = {headers.get("user-agent") for _, headers in site.requests}
         reported = [path for path in site.paths() if path.startswith("/ua?")]
+    with udp, pytest.raises(TimeoutError):
+        udp.recvfrom(2048)  # no STUN packet ever came
     assert run.returncode == 0, run.stderr[-3000:]
     assert list(run.by_id()) == ["31"]
     assert reached == []
