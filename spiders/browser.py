@@ -48,7 +48,7 @@ from spiders.network_policy import (
 
 if TYPE_CHECKING:
     from playwright.async_api import Request as PlaywrightRequest
-    from playwright.async_api import WebSocketRoute
+    from playwright.async_api import Route, WebSocketRoute
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
     from scrapy.settings import BaseSettings
@@ -263,6 +263,16 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         skip = self.skip_request(request)
         return bool(await skip) if hasattr(skip, "__await__") else bool(skip)
 
+    async def route_other_pages(self, route: Route) -> None:
+        """The context's route: pages scrapy-playwright did not open (popups, `window.open`)
+        get the same check; its own pages' routes take precedence."""
+        refusal = self.refusal(route.request.url, _BROWSER_SCHEMES)
+        if refusal is not None:
+            self.refusals.count(route.request.url, refusal)
+            await route.abort()
+            return
+        await route.continue_()
+
     async def refuse_websocket(self, socket_route: WebSocketRoute) -> None:
         refusal = self.refusal(socket_route.url, _SOCKET_SCHEMES)
         if refusal is not None:
@@ -287,6 +297,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
     ) -> Any:
         kwargs = {**CONTEXT_DEFAULTS, "user_agent": self.user_agent, **(context_kwargs or {})}
         wrapper = await super()._create_browser_context(name, kwargs, spider)
+        await wrapper.context.route("**", self.route_other_pages)
         await wrapper.context.route_web_socket(re.compile(".*"), self.refuse_websocket)
         await wrapper.context.add_init_script(NO_WEBRTC_SCRIPT)
         return wrapper

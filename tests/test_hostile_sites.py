@@ -619,6 +619,7 @@ def probing_search_page(internal: str, internal2: str, stun: str) -> str:
 fetch("/ua?" + encodeURIComponent(navigator.userAgent));
 for (const url of {json.dumps(targets)}) fetch(url, {{mode: "no-cors"}}).catch(() => 0);
 try {{ new WebSocket("{internal.replace("http", "ws")}/socket"); }} catch (e) {{}}
+window.open("{internal}/popup");
 try {{ const rtc = new RTCPeerConnection({{iceServers: [{{urls: "stun:{stun}"}}]}});
   rtc.createDataChannel("x"); rtc.createOffer().then(o => rtc.setLocalDescription(o));
 }} catch (e) {{}}
@@ -652,6 +653,8 @@ def test_a_rendered_page_reaches_no_other_local_service_and_one_user_agent_is_sh
     assert list(run.by_id()) == ["31"]
     assert reached == []
     assert run.stats["heishi/refused/offsite"] >= 5  # fetches, image, iframe, WebSocket
+    for probe in ("fetch", "image.png", "frame", "socket", "popup"):
+        assert f"/{probe}: 127.0.0.1:{internal.port} is not one of the site's hosts" in run.stderr
     # Scrapy's requests (the detail page), Chromium's and the page's script: one agent.
     assert len(agents) == 1
     (agent,) = agents
