@@ -403,6 +403,28 @@ def test_an_endless_list_page_fails_the_run_naming_the_url_and_the_sites_limit(t
     assert "larger than the download limit of 1,048,576 bytes" in row["error"]
 
 
+def test_a_page_that_trickles_forever_is_cut_off_by_the_timeout(tmp_path):
+    def trickle(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", "text/html; charset=utf-8")
+        request.send_header("Transfer-Encoding", "chunked")
+        request.end_headers()
+        while True:  # 20 bytes a second, never done
+            request.wfile.write(b"2\r\n..\r\n")
+            request.wfile.flush()
+            time.sleep(0.1)
+
+    site_file = FORUM_SITE + "download_timeout = 2\n"
+    db = tmp_path / "heishi.db"
+    started = time.monotonic()
+    with Server({BOARD: trickle}) as site:
+        run = crawl(tmp_path, site_file, site.url, db=db)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert time.monotonic() - started < 60  # three tries of 2 s, and the crawl's start
+    error = run_of(db)["error"]
+    assert f"{site.url}{BOARD}" in error and "took longer than 2.0 seconds" in error
+
+
 def test_a_rendered_page_over_the_limit_is_not_parsed(tmp_path):
     page = "<html><body><div id='done'></div><p>" + "料" * 400_000 + "</p></body></html>"
     site_file = MARKET_SITE.replace(
