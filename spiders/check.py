@@ -39,6 +39,11 @@ PROBLEMS = {
     "heishi/detail_page_errors": "listing pages failed",
     "heishi/removed_pages": "listing pages said the listing was deleted",
     "heishi/detail_pages_gone": "listing pages answered 404/410",
+    "heishi/refused/offsite": "links to hosts that are not the site's were not followed: "
+    "list them in [network] allowed_hosts",
+    "heishi/refused/private_address": "loopback or private addresses were refused: "
+    "[network] allow_private = true if the site is on your own network",
+    "heishi/pages_too_large": "pages larger than the download limit (download_maxsize)",
 }
 
 # A field not read from any listing, and where to read it.

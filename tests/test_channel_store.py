@@ -36,7 +36,8 @@ def test_views_are_observations_extra_is_kept_and_forwards_link_to_their_origin(
         write_site(
             sites,
             name,
-            f'name = "{name}"\nkind = "channel"\nstart_urls = ["${{FIXTURE_URL}}{path}"]\nmax_pages = 2\n',
+            f'name = "{name}"\nkind = "channel"\nstart_urls = ["${{FIXTURE_URL}}{path}"]\nmax_pages = 2\n'
+            "network = { allow_private = true }\n",
         )
     channel = fixture_bytes("telegram", "s_channel.html")
     with MarkupSite("telegram") as server:

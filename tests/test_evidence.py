@@ -97,6 +97,7 @@ name = "evidence_forum"
 kind = "forum"
 preset = "discuz"
 start_urls = ["${FIXTURE_URL}/forum.php?mod=forumdisplay&fid=2"]
+network = { allow_private = true }  # the fixture site is on 127.0.0.1
 """
 
 
@@ -169,6 +170,7 @@ CHANNEL_SITE = """
 name = "evidence_channel"
 kind = "channel"
 start_urls = ["${FIXTURE_URL}/s/shuju"]
+network = { allow_private = true }  # the fixture site is on 127.0.0.1
 render = true
 wait_selector = "div.tgme_widget_message"
 max_pages = 1

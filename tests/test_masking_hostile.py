@@ -320,6 +320,7 @@ name = "hostile_forum"
 kind = "forum"
 preset = "discuz"
 start_urls = ["${FIXTURE_URL}/forum.php?mod=forumdisplay&fid=2"]
+network = { allow_private = true }
 
 [selectors]
 price = "span.price"
@@ -462,6 +463,7 @@ start_urls = ["${FIXTURE_URL}/s/shuju"]
 render = true
 wait_selector = "#ready"
 max_pages = 1
+network = { allow_private = true }
 """
 
 # Monospace: a masked digit takes the place of a digit, so the masked page lays out exactly as

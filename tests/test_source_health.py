@@ -15,15 +15,17 @@ from monitor.store import open_store
 from tests.markup_sites import MarkupSite, fixture_bytes
 from tests.servers import PROJECT_ROOT, Page, html_page, run_crawl, write_site
 
+LOCAL = "network = { allow_private = true }  # the fixture sites are on 127.0.0.1\n"
+
 
 def channel(name, path):
-    return f'name = "{name}"\nkind = "channel"\nstart_urls = ["${{FIXTURE_URL}}{path}"]\n'
+    return f'name = "{name}"\nkind = "channel"\nstart_urls = ["${{FIXTURE_URL}}{path}"]\n' + LOCAL
 
 
 def forum(name, preset, path):
     return (
         f'name = "{name}"\nkind = "forum"\npreset = "{preset}"\n'
-        f'start_urls = ["${{FIXTURE_URL}}{path}"]\nmax_pages = 1\n'
+        f'start_urls = ["${{FIXTURE_URL}}{path}"]\nmax_pages = 1\n' + LOCAL
     )
 
 

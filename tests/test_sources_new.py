@@ -201,3 +201,30 @@ def test_a_page_javascript_builds_is_drafted_when_rendered(tmp_path):
     assert 'wait_selector = "div#results > div.item"' in draft
     assert 'item_link = "a.item-title::attr(href)"' in draft
     assert "id_pattern = '/item/(\\d+)'" in draft
+
+
+def test_a_draft_fetches_only_the_sites_own_pages(tmp_path):
+    """A page's links are written by the people heishi watches: drafting follows none to
+    another host or port, and a redirect elsewhere is refused."""
+    from tests.servers import LocalServer, Page, html_page
+
+    env = environment(tmp_path)
+    with LocalServer() as elsewhere, LocalServer() as site:
+        rows = "".join(
+            f'<li class="row"><a class="title" href="{elsewhere.url}/admin/{n}">出售 数据 第{n}批</a>'
+            f'<span class="by">卖家{n}</span></li>'
+            for n in range(1, 5)
+        )
+        site.pages["/list"] = html_page(
+            f"<html><body><ul class='threads'>{rows}</ul></body></html>"
+        )
+        site.pages["/moved"] = Page(b"", 302, {"Location": elsewhere.url + "/list"})
+        drafted = heishi("sources", "new", site.url + "/list", "--name", "x", "--print", env=env)
+        moved = heishi("sources", "new", site.url + "/moved", "--name", "y", "--print", env=env)
+        reached = dict(elsewhere.hits)
+    assert drafted.returncode == 0, drafted.stderr
+    assert 'item = "ul.threads > li.row"' in drafted.stdout
+    assert "# TODO text: the first listing is on another site" in drafted.stdout
+    assert "network = { allow_private = true }" in drafted.stdout  # a site on 127.0.0.1
+    assert moved.returncode != 0 and "redirects to another site" in moved.stderr
+    assert reached == {}

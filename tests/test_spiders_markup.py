@@ -17,6 +17,7 @@ from tests.servers import run_crawl, write_site
 def site_file(name: str, kind: str, preset: str, urls: list[str], **keys: object) -> str:
     lines = [f'name = "{name}"', f'kind = "{kind}"', f'preset = "{preset}"']
     lines.append("start_urls = [" + ", ".join(f'"${{FIXTURE_URL}}{u}"' for u in urls) + "]")
+    lines.append("network = { allow_private = true }  # the fixture site is on 127.0.0.1")
     lines += [f"{key} = {value}" for key, value in keys.items()]
     return "\n".join(lines) + "\n"
 

@@ -90,6 +90,11 @@ def draft_site(
     draft = Draft(name=name or site_name(url), kind=kind or default_kind, url=url)
     if render:
         draft.keys["render"] = True
+    if _private(url):
+        # A site on this machine or the local network: crawls refuse such addresses unless
+        # the site file allows them (docs/site-files.md, Network policy).
+        draft.keys["network"] = {"allow_private": True}
+        draft.comments["network"] = "the site is on a private or loopback address"
     commented = bool(_PAGELETS.search(html))
     readable = uncomment_pagelets(html) if commented else html
     preset = _known_preset(url, html) if use_presets else None
@@ -129,6 +134,19 @@ def write_draft(draft: Draft, directory: Path, *, force: bool = False) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path.write_text(draft.to_toml(), encoding="utf-8")
     return path
+
+
+def _private(url: str) -> bool:
+    from spiders.network_policy import address_of, canonical_host, is_public
+
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = address_of(canonical_host(host))
+    except ValueError:
+        return False
+    return address is not None and not is_public(address)
 
 
 def _known_preset(url: str, html: str) -> str | None:
@@ -204,6 +222,10 @@ def _listing_page(
         draft.missing.append("text: where the listing's text is on its own page")
         return
     address = urljoin(draft.url, links[0])
+    if _host_and_port(address) != _host_and_port(draft.url):
+        # A page's links are its author's: only the site's own pages are fetched.
+        draft.missing.append(f"text: the first listing is on another site ({address})")
+        return
     try:
         html = fetch(address)
     except HeishiError as exc:
@@ -220,9 +242,17 @@ def _listing_page(
         draft.selectors["title"] = [title]
 
 
+def _host_and_port(url: str) -> tuple[str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return (parts.hostname or "", parts.port or default)
+
+
 def _toml(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
     if isinstance(value, list):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     text = str(value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from monitor.errors import SourceError
 
@@ -20,8 +21,31 @@ class FetchedHtml:
     encoding: str
 
 
+class _SameSite(urllib.request.HTTPRedirectHandler):
+    """Redirects only to the host and port asked for: a page cannot send the operator's
+    machine to another (a service on its network)."""
+
+    def __init__(self, url: str) -> None:
+        self.origin = _origin(url)
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201 - urllib's signature
+        if _origin(newurl) != self.origin:
+            raise SourceError("new", f"redirects to another site: {newurl}", url=req.full_url)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _origin(url: str) -> tuple[str, int | None]:
+    """Host and port; the default ports count as one (sites move from http to https)."""
+    parts = urlsplit(url)
+    port = parts.port if parts.port not in (80, 443) else None
+    return (parts.hostname or "", port)
+
+
 def fetch_html(url: str, *, render: bool = False, timeout: float = TIMEOUT) -> FetchedHtml:
-    """The page at `url` as text. Raises SourceError naming the URL when it cannot be read."""
+    """The page at `url` as text (redirects only within its site). Raises SourceError
+    naming the URL when it cannot be read."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise SourceError("new", "is not an http(s) address", url=url)
     if render:
         return _rendered(url, timeout)
     from scrapy.http import HtmlResponse
@@ -30,8 +54,9 @@ def fetch_html(url: str, *, render: bool = False, timeout: float = TIMEOUT) -> F
     from spiders.settings import USER_AGENT
 
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "*/*"})
+    opener = urllib.request.build_opener(_SameSite(url))
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 - http(s) only, checked by the caller
+        with opener.open(request, timeout=timeout) as answer:
             body = answer.read(MAX_BYTES + 1)
             final, content_type = answer.geturl(), answer.headers.get("Content-Type", "")
     except urllib.error.HTTPError as exc:

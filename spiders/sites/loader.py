@@ -24,6 +24,7 @@ from spiders.sites.checks import (
     as_bool,
     as_int,
     as_login,
+    as_network,
     as_proxy,
     as_schedule,
     as_selector,
@@ -74,6 +75,11 @@ class Site:
     download_timeout: float | None = None
     login: Login | None = None
     cookies_file: Path | None = None
+    # [network]: the site's own hosts may be on loopback/private addresses; more hosts it may
+    # be fetched from (spiders/network_policy.py).
+    allow_private: bool = False
+    allowed_hosts: tuple[str, ...] = ()
+    download_maxsize: int | None = None
 
     @property
     def url(self) -> str | None:
@@ -125,6 +131,8 @@ _KEYS = {
     "download_timeout",
     "login",
     "cookies_file",
+    "network",
+    "download_maxsize",
 }
 
 
@@ -294,10 +302,23 @@ def _build(raw: dict[str, Any], where: Where) -> Site:
         )
     if "login" in raw:
         values["login"] = as_login(raw["login"], where)
+    if "network" in raw:
+        values["allow_private"], values["allowed_hosts"] = as_network(raw["network"], where)
+    if "download_maxsize" in raw:
+        values["download_maxsize"] = as_int(
+            raw["download_maxsize"], where, "download_maxsize", 1024
+        )
     if "cookies_file" in raw:
         cookies = Path(as_string(raw["cookies_file"], where, "cookies_file")).expanduser()
         values["cookies_file"] = cookies if cookies.is_absolute() else where.path.parent / cookies
-    return Site(**values)
+    site = Site(**values)
+    from spiders.network_policy import BadHost, policy_for_site
+
+    try:
+        policy_for_site(site)
+    except BadHost as exc:
+        raise where.error("start_urls", f"a host the crawl cannot use: {exc}") from None
+    return site
 
 
 def load_sites(dir: str | os.PathLike[str] | None = None) -> list[Site]:
