@@ -18,9 +18,11 @@ from urllib.parse import quote, urlencode, urlsplit
 import jinja2
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from monitor.numbers import NotANumber, whole_number
 from monitor.store import Store, open_store
 from monitor.web import auth
 
@@ -207,6 +209,15 @@ def _with_cookie(ctx: Context, response: Response) -> Response:
             secure=ctx.request.url.scheme == "https",
         )
     return response
+
+
+def path_id(ctx: Context, name: str) -> int:
+    """An id from the URL's path; a path whose id is not one (`²`, too large for SQLite) is
+    a page that does not exist."""
+    try:
+        return whole_number(ctx.request.path_params.get(name))
+    except NotANumber:
+        raise HTTPException(404) from None
 
 
 def safe_next(target: str | None) -> str:
