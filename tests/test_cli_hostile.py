@@ -187,3 +187,58 @@ def test_sweep_of_a_hostile_page_prints_its_listing_as_inert_text(tmp_path):
     assert result.returncode == 0, result.stderr
     shown = assert_inert(result.stdout)
     assert "gpj.exe" in shown and MARKUP in shown  # the listing was alerted on, and printed
+
+
+# --- passwords (finding 19) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("nine-char", "at least 10 characters"),
+        ("password123", "most common"),
+        ("Password2026!", "most common"),
+        ("qwertyuiop", "most common"),
+        ("woaini1314", "most common"),
+        ("1212121212", "most common"),
+        ("abababababab", "4 different characters"),
+        ("!!Password!!99", "most common"),
+        ("i-am-kim-the-analyst", "user's name"),
+    ],
+)
+def test_users_add_refuses_short_and_common_passwords_clearly(tmp_path, password, reason):
+    db = tmp_path / "heishi.db"
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
+        + ["users", "add", "kim", "--role", "admin", "--password-stdin", "--db", str(db)],
+        input=f"{password}\n".encode(),
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert reason in result.stderr.decode() and b"Traceback" not in result.stderr
+    assert not db.exists() or not sqlite3.connect(db).execute("SELECT * FROM users").fetchall()
+
+
+def test_users_password_changes_it_with_the_same_rules(tmp_path):
+    from monitor.store import open_store
+    from monitor.web.auth import verify_password
+
+    db = tmp_path / "heishi.db"
+
+    def users(*args: str, password: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
+            + ["users", *args, "--password-stdin", "--db", str(db)],
+            input=f"{password}\n".encode(),
+            capture_output=True,
+            timeout=60,
+        )
+
+    assert users("add", "kim", "--role", "viewer", password="plum tree harbour").returncode == 0
+    refused = users("password", "kim", password="letmein123")
+    assert refused.returncode == 2 and b"most common" in refused.stderr
+    assert users("password", "kim", password="quiet lantern orbit").returncode == 0
+    with open_store(db, readonly=True) as store:
+        assert verify_password("quiet lantern orbit", store.user("kim")["password_hash"])
+    assert users("password", "nobody", password="quiet lantern orbit").returncode == 2

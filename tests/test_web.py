@@ -525,4 +525,4 @@ def test_users_add_reads_the_password_from_stdin(tmp_path, monkeypatch, capsys):
     assert (
         main(["users", "add", "lee", "--role", "viewer", "--password-stdin", "--db", str(db)]) == 2
     )
-    assert "at least 8" in capsys.readouterr().err
+    assert "at least 10" in capsys.readouterr().err

@@ -253,3 +253,33 @@ def test_whole_number_takes_ascii_digits_only_and_clamps_or_refuses_past_sqlite(
     assert whole_number("9" * 10_000, clamp=True) == SQLITE_MAX_INTEGER
     assert whole_number("500", maximum=100, clamp=True) == 100
     assert number_or("²", 7) == 7
+
+
+# --- passwords (finding 19) ----------------------------------------------------------------
+
+
+def test_users_page_refuses_short_and_common_passwords(web_db, client):
+    assert log_in(client, "ada").status_code == 303
+    csrf = token(client)
+    for name, password, reason in (
+        ("nina", "short-pw1", "at least 10 characters"),
+        ("nina", "Password123!", "most common"),
+        ("nina", "1q2w3e4r5t", "most common"),
+    ):
+        answer = client.post(
+            "/users",
+            data={
+                "csrf": csrf,
+                "action": "add",
+                "name": name,
+                "role": "viewer",
+                "password": password,
+            },
+        )
+        assert answer.status_code == 400 and reason in answer.text, password
+    answer = client.post(
+        "/users", data={"csrf": csrf, "action": "update", "name": "vic", "password": "qwertyuiop"}
+    )
+    assert answer.status_code == 400
+    with sqlite3.connect(web_db) as conn:
+        assert conn.execute("SELECT count(*) FROM users WHERE name = 'nina'").fetchone() == (0,)

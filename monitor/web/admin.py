@@ -164,8 +164,9 @@ def _change_users(ctx: Context) -> str | None:
     role = ctx.field("role") or None
     if role is not None and role not in USER_ROLES:
         return "Unknown role."
-    if password and auth.password_problem(password):
-        return auth.password_problem(password)
+    problem = auth.password_problem(password, name) if password else None
+    if problem:
+        return problem[0].upper() + problem[1:] + "."
     with ctx.store(write=True) as store:
         found = store.user(name)
         if action == "add":

@@ -8,6 +8,7 @@ name; each form carries a CSRF token derived from that nonce, so a form from ano
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -21,7 +22,9 @@ SESSION_COOKIE = "heishi_session"
 SESSION_MAX_AGE = 12 * 3600  # a working day; then log in again
 ROLE_RANK = {"viewer": 1, "reviewer": 2, "admin": 3}
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # scrypt reads all of it; a login form never needs more
+COMMON_PASSWORDS_PATH = Path(__file__).with_name("common_passwords.txt")
 
 
 # --- passwords ---------------------------------------------------------------------------
@@ -54,10 +57,33 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     )
 
 
-def password_problem(password: str) -> str | None:
+def password_problem(password: str, name: str | None = None) -> str | None:
+    """Why `password` may not be used (by the user `name`), or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"the password must have at most {MAX_PASSWORD_LENGTH} characters"
+    lowered = password.lower()
+    stem = lowered.strip(_NOT_LETTERS)
+    if lowered in common_passwords() or stem in common_passwords():
+        return "that password is one of the most common ones: choose another"
+    if len(set(lowered)) < 4:
+        return "the password must have at least 4 different characters"
+    if name and len(name) >= 3 and name.lower() in lowered:
+        return "the password must not contain the user's name"
     return None
+
+
+_NOT_LETTERS = "0123456789 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The deny-list shipped beside this module, lowercased."""
+    lines = COMMON_PASSWORDS_PATH.read_text(encoding="utf-8").splitlines()
+    return frozenset(
+        line.strip().lower() for line in lines if line.strip() and not line.startswith("#")
+    )
 
 
 # --- the signing secret ------------------------------------------------------------------
