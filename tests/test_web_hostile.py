@@ -21,7 +21,7 @@ import pytest
 from monitor.ingest import SweepRecorder
 from monitor.match_result import Extraction, MatchResult, TermHit
 
-PASSWORDS = {"ada": "ada-admin-pass-1", "rita": "rita-review-pass", "vic": "vic-viewer-pass"}
+PASSWORDS = {"ada": "copper-kettle-42", "rita": "silver-harbour-7", "vic": "amber-window-19"}
 HUGE = "9" * 30  # beyond SQLite's INTEGER
 
 
@@ -69,10 +69,17 @@ def build_store(db: Path) -> None:
 class Server:
     """uvicorn on 127.0.0.1, a free port, in a thread of this process."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, *, behind_proxy: bool = False) -> None:
         import uvicorn
 
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            proxy_headers=behind_proxy,  # as `heishi serve --behind-proxy 127.0.0.1`
+            forwarded_allow_ips="127.0.0.1",
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -283,3 +290,250 @@ def test_users_page_refuses_short_and_common_passwords(web_db, client):
     assert answer.status_code == 400
     with sqlite3.connect(web_db) as conn:
         assert conn.execute("SELECT count(*) FROM users WHERE name = 'nina'").fetchone() == (0,)
+
+
+# --- sessions end for good (finding 11) --------------------------------------------------
+
+
+def session_cookie(client: httpx.Client) -> str:
+    return client.cookies["heishi_session"]
+
+
+def replayed(base_url: str, cookie: str) -> httpx.Response:
+    """A request from elsewhere carrying a copied session cookie."""
+    with httpx.Client(base_url=base_url, cookies={"heishi_session": cookie}) as other:
+        return other.get("/sources")
+
+
+def users_cli(db: Path, *args: str, password: str | None = None) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
+        + ["users", *args, "--db", str(db)]
+        + (["--password-stdin"] if password else []),
+        input=f"{password}\n".encode() if password else None,
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_cookie_replayed_after_logout_is_refused_everywhere(base_url):
+    with httpx.Client(base_url=base_url) as first, httpx.Client(base_url=base_url) as second:
+        assert log_in(first, "vic").status_code == 303
+        assert log_in(second, "vic").status_code == 303  # the same user in another browser
+        copied = session_cookie(first)
+        assert replayed(base_url, copied).status_code == 200
+        assert first.post("/logout", data={"csrf": token(first)}).status_code == 303
+        answer = replayed(base_url, copied)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+        assert second.get("/sources").status_code == 303  # log-out ends every session
+        assert log_in(first, "vic").status_code == 303  # and a new log-in works
+        assert first.get("/sources").status_code == 200
+
+
+def test_a_cookie_replayed_after_a_password_change_is_refused(base_url, web_db):
+    with httpx.Client(base_url=base_url) as rita:
+        assert log_in(rita, "rita").status_code == 303
+        copied = session_cookie(rita)
+        users_cli(web_db, "password", "rita", password="violet-canyon-88")
+        assert replayed(base_url, copied).status_code == 303
+        assert log_in(rita, "rita", "violet-canyon-88").status_code == 303
+    with httpx.Client(base_url=base_url) as ada:  # an admin changes it on the users page
+        assert log_in(ada, "ada").status_code == 303
+        with httpx.Client(base_url=base_url) as rita:
+            assert log_in(rita, "rita", "violet-canyon-88").status_code == 303
+            copied = session_cookie(rita)
+        answer = ada.post(
+            "/users",
+            data={"csrf": token(ada), "action": "update", "name": "rita", "role": "reviewer"}
+            | {"password": PASSWORDS["rita"]},
+        )
+        assert answer.status_code == 303
+        assert replayed(base_url, copied).status_code == 303
+        assert ada.get("/users").status_code == 200  # the admin's own session goes on
+
+
+def test_an_admins_new_password_keeps_their_own_session_and_ends_the_others(base_url):
+    with httpx.Client(base_url=base_url) as ada, httpx.Client(base_url=base_url) as elsewhere:
+        assert log_in(ada, "ada").status_code == 303
+        assert log_in(elsewhere, "ada").status_code == 303
+        answer = ada.post(
+            "/users",
+            data={"csrf": token(ada), "action": "update", "name": "ada", "role": "admin"}
+            | {"password": "granite-meadow-5"},
+        )
+        assert answer.status_code == 303
+        assert ada.get("/users").status_code == 200
+        assert elsewhere.get("/users").status_code == 303
+        answer = ada.post(
+            "/users",
+            data={"csrf": token(ada), "action": "update", "name": "ada", "role": "admin"}
+            | {"password": PASSWORDS["ada"]},
+        )
+        assert answer.status_code == 303
+
+
+def test_a_cookie_replayed_after_disable_then_enable_is_refused(base_url, web_db):
+    with httpx.Client(base_url=base_url) as vic:
+        assert log_in(vic, "vic").status_code == 303
+        copied = session_cookie(vic)
+    users_cli(web_db, "disable", "vic")
+    users_cli(web_db, "enable", "vic")
+    assert replayed(base_url, copied).status_code == 303
+    with httpx.Client(base_url=base_url) as vic:
+        assert log_in(vic, "vic").status_code == 303
+        copied = session_cookie(vic)
+    with httpx.Client(base_url=base_url) as ada:
+        assert log_in(ada, "ada").status_code == 303
+        for action in ("disable", "enable"):
+            answer = ada.post("/users", data={"csrf": token(ada), "action": action, "name": "vic"})
+            assert answer.status_code == 303
+    assert replayed(base_url, copied).status_code == 303
+
+
+def test_a_session_cookie_without_a_generation_is_not_a_log_in(base_url, web_db):
+    """A cookie signed with the right key but made before generations existed (or by hand)."""
+    from monitor.web.auth import Sessions, web_secret
+
+    sessions = Sessions(web_secret(web_db))
+    old_style = sessions._serializer.dumps({"n": "x" * 32, "u": "ada"})
+    assert replayed(base_url, old_style).status_code == 303
+
+
+# --- password guessing and spraying (finding 12) -----------------------------------------
+
+FAST = {"first_wait": 0.25, "max_wait": 1.0}  # the default policy's shape, in test time
+
+
+@pytest.fixture
+def fresh_db(tmp_path) -> Path:
+    db = tmp_path / "heishi.db"
+    build_store(db)
+    return db
+
+
+def attempt(client: httpx.Client, name: str, password: str, **headers: str) -> httpx.Response:
+    form = client.get("/login")
+    return client.post(
+        "/login",
+        data={"csrf": csrf_of(form.text), "name": name, "password": password},
+        headers=headers,
+    )
+
+
+def test_failed_log_ins_slow_the_name_but_never_block_the_right_password(fresh_db):
+    from monitor.web.app import create_app
+    from monitor.web.throttle import LoginThrottle
+
+    with Server(create_app(fresh_db, throttle=LoginThrottle(**FAST))) as url:
+        with httpx.Client(base_url=url) as client:
+            for _ in range(5):
+                assert attempt(client, "rita", "not-her-password").status_code == 401
+            waited = attempt(client, "rita", PASSWORDS["rita"])  # right, but during the wait
+            assert waited.status_code == 429 and "wait" in waited.text
+            time.sleep(int(waited.headers["Retry-After"]))
+            assert attempt(client, "rita", PASSWORDS["rita"]).status_code == 303
+            client.cookies.clear()
+            assert attempt(client, "rita", "wrong-again").status_code == 401  # count cleared
+            for _ in range(10):  # a guessing run: the wait grows, then stops growing
+                answer = attempt(client, "rita", "guess")
+                if answer.status_code == 429:
+                    assert int(answer.headers["Retry-After"]) <= FAST["max_wait"]
+                    time.sleep(int(answer.headers["Retry-After"]))
+            time.sleep(FAST["max_wait"])
+            assert attempt(client, "rita", PASSWORDS["rita"]).status_code == 303  # never locked
+
+
+def test_spraying_many_names_from_one_address_is_slowed(fresh_db):
+    from monitor.web.app import create_app
+    from monitor.web.throttle import LoginThrottle
+
+    with Server(create_app(fresh_db, throttle=LoginThrottle(**FAST))) as url:
+        with httpx.Client(base_url=url) as client:
+            names = ["ada", "rita", "vic"] + [f"user{i}" for i in range(17)]
+            answers = [attempt(client, name, "Spring2026!").status_code for name in names]
+            assert answers[:10] == [401] * 10
+            assert answers.count(429) >= 9  # one try per wait once the address is past 10
+            refused = attempt(client, "ada", PASSWORDS["ada"])  # the right one waits too
+            assert refused.status_code == 429
+            time.sleep(int(refused.headers["Retry-After"]))
+            assert attempt(client, "ada", PASSWORDS["ada"]).status_code == 303
+
+
+def test_the_throttle_outlives_a_restart(fresh_db):
+    from monitor.web.app import create_app
+    from monitor.web.throttle import LoginThrottle
+
+    slow = LoginThrottle(first_wait=60.0)
+    with Server(create_app(fresh_db, throttle=slow)) as url, httpx.Client(base_url=url) as client:
+        for _ in range(5):
+            assert attempt(client, "vic", "guess").status_code == 401
+        assert attempt(client, "vic", "guess").status_code == 429
+    with Server(create_app(fresh_db, throttle=slow)) as url, httpx.Client(base_url=url) as client:
+        answer = attempt(client, "vic", PASSWORDS["vic"])
+        assert answer.status_code == 429 and 50 <= int(answer.headers["Retry-After"]) <= 60
+
+
+def test_invented_names_and_addresses_cannot_grow_the_throttle_without_bound(fresh_db):
+    """Behind a trusted proxy each attempt comes from another address with another name."""
+    from monitor.web.app import create_app
+    from monitor.web.throttle import LoginThrottle
+
+    app = create_app(fresh_db, throttle=LoginThrottle(max_rows=30, **FAST))
+    with Server(app, behind_proxy=True) as url, httpx.Client(base_url=url) as client:
+        for i in range(80):
+            address = f"10.{i // 250}.{i % 250}.7"
+            answer = attempt(client, f"nobody{i}", "guess", **{"X-Forwarded-For": address})
+            assert answer.status_code == 401
+        for _ in range(10):  # and each address is counted on its own
+            attempt(client, "vic", "guess", **{"X-Forwarded-For": "10.9.9.9"})
+        assert attempt(client, "vic", "guess", **{"X-Forwarded-For": "10.9.9.9"}).status_code == 429
+    with sqlite3.connect(fresh_db) as conn:
+        assert conn.execute("SELECT count(*) FROM login_failures").fetchone()[0] <= 30
+
+
+def test_heishi_serve_does_not_believe_x_forwarded_for_unless_told(fresh_db):
+    """Spraying with a new X-Forwarded-For each time is still one address."""
+    with ServeProcess(fresh_db) as served, httpx.Client(base_url=served.url) as client:
+        answers = [
+            attempt(client, f"user{i}", "Spring2026!", **{"X-Forwarded-For": f"10.0.0.{i}"})
+            for i in range(12)
+        ]
+        assert [a.status_code for a in answers][:10] == [401] * 10
+        assert answers[11].status_code == 429
+
+
+# --- huge forms and names (finding 6) ------------------------------------------------------
+
+
+def test_huge_log_in_names_are_refused_before_parsing_and_never_kept(fresh_db):
+    with ServeProcess(fresh_db) as served, httpx.Client(base_url=served.url) as client:
+        form = client.get("/login")
+        csrf = csrf_of(form.text)
+        before = served.rss_kib()
+        for i in range(150):
+            name = f"{i:03d}" + "x" * 900_000
+            answer = client.post("/login", data={"csrf": csrf, "name": name, "password": "x"})
+            assert answer.status_code == 413
+        grown_mib = (served.rss_kib() - before) / 1024
+        assert grown_mib < 30, f"the server grew by {grown_mib:.0f} MiB"
+        # A long name under the body cap is not a name: refused, not looked up, not kept.
+        long_name = "y" * 20_000
+        answer = client.post("/login", data={"csrf": csrf, "name": long_name, "password": "x"})
+        assert answer.status_code == 401 and long_name not in answer.text
+    with sqlite3.connect(fresh_db) as conn:
+        keys = [row[0] for row in conn.execute("SELECT key FROM login_failures")]
+    assert keys == ["addr:127.0.0.1"]
+
+
+def test_every_form_has_a_body_cap(web_db, vic):
+    csrf = token(vic)
+    first = alert_ids(web_db)[0]
+    big = {"csrf": csrf, "note": "注" * 30_000}
+    assert vic.post(f"/alerts/{first}/note", data=big).status_code == 413
+    chunked = vic.post(
+        "/keywords",
+        content=(b"x" * 65536 for _ in range(8)),  # no Content-Length: sent in chunks
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert chunked.status_code == 413

@@ -18,6 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )
     serve.add_argument("--port", type=int, default=8340, help="port (default 8340)")
+    serve.add_argument(
+        "--behind-proxy",
+        metavar="ADDRESSES",
+        help="believe X-Forwarded-For/-Proto from these proxy addresses (comma-separated, e.g. "
+        "127.0.0.1); without it the client is the address that connected (the log-in "
+        "throttle counts per client address)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     users = sub.add_parser("users", help="the web app's users and their roles")
@@ -66,7 +73,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(
             "hint: no users yet; add one with: heishi users add NAME --role admin", file=sys.stderr
         )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", server_header=False)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        server_header=False,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: any local process could
+        # then pose as any client. Only an operator's --behind-proxy turns it on.
+        proxy_headers=bool(args.behind_proxy),
+        forwarded_allow_ips=args.behind_proxy or None,
+    )
     return 0
 
 

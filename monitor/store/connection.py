@@ -28,6 +28,7 @@ from monitor.store.pii_keys import PiiKeyQueries
 from monitor.store.retrohunt import RetrohuntQueries
 from monitor.store.schema import migrate
 from monitor.store.search import SearchQueries
+from monitor.store.web_auth import WebAuthQueries
 
 LOCK_RETRIES = 5
 
@@ -50,6 +51,7 @@ class Store(
     RetrohuntQueries,
     SearchQueries,
     PiiKeyQueries,
+    WebAuthQueries,
 ):
     """A heishi store: one SQLite file. Methods come from the per-table mixins."""
 

@@ -4,6 +4,7 @@ users page (admins only), and logging in and out."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import time
 import tomllib
@@ -31,26 +32,40 @@ def login(ctx: Context) -> Response:
         if ctx.user:
             return ctx.redirect(next_url)
         return ctx.render("login.html", next_url=next_url, error=None, name="")
-    name, password = ctx.field("name"), ctx.form.get("password") if ctx.form else ""
+    # A name no user can have is never looked up, counted or kept, whatever its length.
+    name = ctx.field("name")
+    name_or_none = name if USER_NAME.match(name) else None
+    password = ctx.form.get("password") if ctx.form else ""
     password = password if isinstance(password, str) else ""
-    now = time.monotonic()
-    if ctx.web.throttle.blocked(name, now):
-        error = "Too many failed attempts for this name: wait half a minute."
-        return ctx.render("login.html", status=429, next_url=next_url, error=error, name=name)
-    with ctx.store() as store:
-        found = store.user(name) if name else None
-    ok = auth.verify_password(password, found["password_hash"] if found else None)
-    ok = ok and found is not None and not found["disabled"]
-    ctx.web.throttle.record(name, ok, now)
-    if not ok:
-        error = "Wrong name or password."
-        return ctx.render("login.html", status=401, next_url=next_url, error=error, name=name)
-    ctx.login(found["name"])
+    shown = name_or_none or ""
+    throttle, address = ctx.web.throttle, ctx.client_address
+    with ctx.store(write=True) as store:
+        wait = throttle.attempt(store, name_or_none, address, time.time())
+        if wait > 0:
+            seconds = math.ceil(wait)
+            error = f"Too many failed log-ins: wait {seconds} s, then try again."
+            page = ctx.render("login.html", status=429, next_url=next_url, error=error, name=shown)
+            page.headers["Retry-After"] = str(seconds)
+            return page
+        found = store.user(name_or_none) if name_or_none else None
+        ok = auth.verify_password(
+            password[: auth.MAX_PASSWORD_LENGTH], found["password_hash"] if found else None
+        )
+        ok = ok and found is not None and not found["disabled"]
+        if not ok:
+            error = "Wrong name or password."
+            return ctx.render("login.html", status=401, next_url=next_url, error=error, name=shown)
+        throttle.succeeded(store, found["name"], address)
+    ctx.login(found["name"], found["session_generation"])
     return ctx.redirect(next_url)
 
 
 @endpoint(None)
 def logout(ctx: Context) -> Response:
+    """Log out: every session of this user ends, here and in any other browser."""
+    if ctx.user:
+        with ctx.store(write=True) as store:
+            store.end_sessions(ctx.user["name"])
     ctx.logout()
     return ctx.redirect("/login")
 
@@ -188,4 +203,6 @@ def _change_users(ctx: Context) -> str | None:
             disabled={"disable": True, "enable": False}.get(action),
             password_hash=auth.hash_password(password) if password else None,
         )
+        if name == ctx.actor and password:  # one's own new password: this session goes on
+            ctx.login(name, store.user(name)["session_generation"])
     return None

@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from monitor.numbers import NotANumber, whole_number
 from monitor.store import Store, open_store
 from monitor.web import auth
+from monitor.web.throttle import LoginThrottle
 
 WEB_DIR = Path(__file__).resolve().parent
 
@@ -37,7 +38,7 @@ class Web:
     sessions: auth.Sessions
     templates: jinja2.Environment
     evidence_dir: Path
-    throttle: auth.LoginThrottle = field(default_factory=auth.LoginThrottle)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
     def store(self, *, write: bool = False) -> Store:
         return open_store(self.db_path, readonly=not write)
@@ -85,9 +86,16 @@ class Context:
     def param(self, name: str, default: str = "") -> str:
         return (self.request.query_params.get(name) or default).strip()
 
-    def login(self, user: str) -> None:
+    @property
+    def client_address(self) -> str:
+        """The address the connection came from: X-Forwarded-For only counts when `heishi
+        serve --behind-proxy` told the server to believe the proxy in front of it."""
+        client = self.request.client
+        return client.host if client else "unknown"
+
+    def login(self, user: str, generation: int) -> None:
         """A new session (and so a new CSRF token) for `user`: no fixation."""
-        self.session = self.web.sessions.new(user)
+        self.session = self.web.sessions.new(user, generation)
         self.session_changed = True
 
     def logout(self) -> None:
@@ -138,7 +146,7 @@ def endpoint(role: str | None = "viewer") -> Callable[[View], Callable]:
             form = None
             user = None
             if session.user:
-                user = await run_in_threadpool(_active_user, web, session.user)
+                user = await run_in_threadpool(_active_user, web, session)
             ctx = Context(request, web, session, user, None, session_changed=fresh)
             if request.method == "POST":
                 if not _same_origin(request):
@@ -179,11 +187,14 @@ def endpoint(role: str | None = "viewer") -> Callable[[View], Callable]:
     return wrap
 
 
-def _active_user(web: Web, name: str) -> dict[str, Any] | None:
-    """The session's user as the store has it now: a disabled or deleted user is logged out."""
+def _active_user(web: Web, session: auth.Session) -> dict[str, Any] | None:
+    """The session's user as the store has it now: a disabled or deleted user, or a session
+    their log-out, new password or disabling ended, is logged out."""
     with web.store() as store:
-        found = store.user(name)
+        found = store.user(session.user) if session.user else None
     if not found or found.get("disabled"):
+        return None
+    if found.get("session_generation") != session.generation:
         return None
     return {"name": found["name"], "role": found["role"]}
 
