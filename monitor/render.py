@@ -8,7 +8,6 @@ as markup (`[bold]`, `[link=...]`) or emoji codes.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -19,6 +18,8 @@ from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+
+from monitor.diffing import BoundedDiff
 
 # C0 controls but tab and newline, DEL, C1 controls (U+009B is CSI on some terminals), the
 # bidi marks, embeddings, overrides and isolates, and the line and paragraph separators.
@@ -130,18 +131,24 @@ def _money(alert: dict[str, Any]) -> str:
 
 
 _DIFF_TOKEN = re.compile(r"\d+(?:\.\d+)?|[A-Za-z_]+|\s+|.", re.S)
+CHANGE_SHOWN = 400  # characters of one removed or added stretch shown in a terminal
 
 
-def inline_diff(old: str | None, new: str | None, context: int = 12) -> Text:
+def inline_diff(
+    old: str | None, new: str | None, context: int = 12, differ: BoundedDiff | None = None
+) -> Text:
     """What changed between two texts, word by word: `old→new`, removals red and struck,
-    additions green, unchanged stretches cut to a little context."""
+    additions green, unchanged stretches cut to a little context and changed ones to
+    CHANGE_SHOWN characters. `differ` bounds the work (hostile text: monitor/diffing.py)."""
     old_tokens = _DIFF_TOKEN.findall(old or "")
     new_tokens = _DIFF_TOKEN.findall(new or "")
     out = Text()
-    opcodes = difflib.SequenceMatcher(None, old_tokens, new_tokens, autojunk=False).get_opcodes()
+    opcodes = (differ or BoundedDiff()).opcodes(old_tokens, new_tokens)
     for index, (op, i1, i2, j1, j2) in enumerate(opcodes):
         removed = printable("".join(old_tokens[i1:i2]).replace("\n", " "))
         added = printable("".join(new_tokens[j1:j2]).replace("\n", " "))
+        if op != "equal":
+            removed, added = _cut(removed), _cut(added)
         if op == "equal":
             if len(removed) > 2 * context:
                 head = removed[:context] if index else ""
@@ -158,14 +165,21 @@ def inline_diff(old: str | None, new: str | None, context: int = 12) -> Text:
     return out
 
 
-def diff_table(diff: dict[str, list[Any]]) -> Table:
+def _cut(changed: str) -> str:
+    if len(changed) <= CHANGE_SHOWN:
+        return changed
+    return f"{changed[:CHANGE_SHOWN]}…(+{len(changed) - CHANGE_SHOWN} characters)"
+
+
+def diff_table(diff: dict[str, list[Any]], differ: BoundedDiff | None = None) -> Table:
     """A field-level diff: short fields as old -> new, long text as an inline diff."""
     table = Table(show_header=False, box=None, padding=(0, 1))
     table.add_column("field", style="cyan", no_wrap=True)
     table.add_column("change", overflow="fold")
+    differ = differ or BoundedDiff()
     for name, (old, new) in diff.items():
         if name in ("title", "text") and old and new:
-            table.add_row(plain(name), inline_diff(old, new))
+            table.add_row(plain(name), inline_diff(old, new, differ=differ))
         else:
             change = plain(_short(old), style="red")
             change.append(" -> ")
@@ -276,6 +290,7 @@ def versions_view(versions: Sequence[dict[str, Any]]) -> Table:
     table.add_column("price")
     table.add_column("volume")
     table.add_column("changes")
+    differ = BoundedDiff()  # one work budget for the whole history
     for version in versions:
         diff = json.loads(version["diff"]) if version.get("diff") else None
         table.add_row(
@@ -283,7 +298,7 @@ def versions_view(versions: Sequence[dict[str, Any]]) -> Table:
             plain(version.get("seen_at") or ""),
             plain(version.get("price_text") or "—"),
             plain(version.get("volume_text") or "—"),
-            diff_table(diff) if diff else Text("first seen", style="dim"),
+            diff_table(diff, differ) if diff else Text("first seen", style="dim"),
         )
     return table
 

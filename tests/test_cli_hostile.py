@@ -242,3 +242,24 @@ def test_users_password_changes_it_with_the_same_rules(tmp_path):
     with open_store(db, readonly=True) as store:
         assert verify_password("quiet lantern orbit", store.user("kim")["password_hash"])
     assert users("password", "nobody", password="quiet lantern orbit").returncode == 2
+
+
+def test_alert_show_and_history_diff_repetitive_text_in_bounded_time(tmp_path):
+    import time
+
+    db = tmp_path / "heishi.db"
+    for text in ("a " * 8000, "a " * 4000 + "b " + "a " * 3999):
+        recorder = SweepRecorder(db, source="forum", kind="forum", url="http://127.0.0.1:9/")
+        recorder.open()
+        item = hostile_item("1", "5000元")
+        recorder.record({**item, "title": "出售 身份证 " + "a b " * 600, "text": text})
+        recorder.close({"finish_reason": "finished", "response_received_count": 1}, "finished")
+    with sqlite3.connect(db) as conn:
+        changed = conn.execute("SELECT id FROM alerts WHERE kind = 'changed'").fetchone()[0]
+    for args in (("alert", "show", str(changed)), ("history", "forum:1")):
+        started = time.monotonic()
+        result = heishi(*args, "--db", str(db))
+        took = time.monotonic() - started
+        assert result.returncode == 0, result.stderr
+        assert took < 15, f"{args[0]} took {took:.0f} s"
+        assert "+b" in result.stdout.decode() or "→b" in result.stdout.decode()

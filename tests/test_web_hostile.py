@@ -402,8 +402,6 @@ def test_a_session_cookie_without_a_generation_is_not_a_log_in(base_url, web_db)
 
 # --- password guessing and spraying (finding 12) -----------------------------------------
 
-FAST = {"first_wait": 0.25, "max_wait": 1.0}  # the default policy's shape, in test time
-
 
 @pytest.fixture
 def fresh_db(tmp_path) -> Path:
@@ -421,43 +419,55 @@ def attempt(client: httpx.Client, name: str, password: str, **headers: str) -> h
     )
 
 
+def retry_after(answer: httpx.Response) -> int:
+    assert answer.status_code == 429, answer.status_code
+    return int(answer.headers["Retry-After"])
+
+
 def test_failed_log_ins_slow_the_name_but_never_block_the_right_password(fresh_db):
     from monitor.web.app import create_app
     from monitor.web.throttle import LoginThrottle
 
-    with Server(create_app(fresh_db, throttle=LoginThrottle(**FAST))) as url:
-        with httpx.Client(base_url=url) as client:
-            for _ in range(5):
-                assert attempt(client, "rita", "not-her-password").status_code == 401
-            waited = attempt(client, "rita", PASSWORDS["rita"])  # right, but during the wait
-            assert waited.status_code == 429 and "wait" in waited.text
-            time.sleep(int(waited.headers["Retry-After"]))
-            assert attempt(client, "rita", PASSWORDS["rita"]).status_code == 303
-            client.cookies.clear()
-            assert attempt(client, "rita", "wrong-again").status_code == 401  # count cleared
-            for _ in range(10):  # a guessing run: the wait grows, then stops growing
-                answer = attempt(client, "rita", "guess")
-                if answer.status_code == 429:
-                    assert int(answer.headers["Retry-After"]) <= FAST["max_wait"]
-                    time.sleep(int(answer.headers["Retry-After"]))
-            time.sleep(FAST["max_wait"])
-            assert attempt(client, "rita", PASSWORDS["rita"]).status_code == 303  # never locked
+    throttle = LoginThrottle(first_wait=1.0, max_wait=2.0)
+    with (
+        Server(create_app(fresh_db, throttle=throttle)) as url,
+        httpx.Client(base_url=url) as client,
+    ):
+        for _ in range(5):
+            assert attempt(client, "rita", "not-her-password").status_code == 401
+        waited = attempt(client, "rita", PASSWORDS["rita"])  # right, but during the wait
+        assert "wait" in waited.text
+        time.sleep(retry_after(waited))
+        assert attempt(client, "rita", PASSWORDS["rita"]).status_code == 303
+        client.cookies.clear()
+        for _ in range(5):  # the success cleared the name's count: five more are free
+            assert attempt(client, "rita", "guess").status_code == 401
+        assert retry_after(attempt(client, "rita", "guess")) == 1
+        time.sleep(1)
+        assert attempt(client, "rita", "guess").status_code == 401
+        assert retry_after(attempt(client, "rita", "guess")) == 2  # the wait doubled
+        time.sleep(2)
+        assert attempt(client, "rita", "guess").status_code == 401
+        assert retry_after(attempt(client, "rita", "guess")) == 2  # and stops growing
+        time.sleep(2)
+        assert attempt(client, "rita", PASSWORDS["rita"]).status_code == 303  # never locked
 
 
 def test_spraying_many_names_from_one_address_is_slowed(fresh_db):
     from monitor.web.app import create_app
     from monitor.web.throttle import LoginThrottle
 
-    with Server(create_app(fresh_db, throttle=LoginThrottle(**FAST))) as url:
-        with httpx.Client(base_url=url) as client:
-            names = ["ada", "rita", "vic"] + [f"user{i}" for i in range(17)]
-            answers = [attempt(client, name, "Spring2026!").status_code for name in names]
-            assert answers[:10] == [401] * 10
-            assert answers.count(429) >= 9  # one try per wait once the address is past 10
-            refused = attempt(client, "ada", PASSWORDS["ada"])  # the right one waits too
-            assert refused.status_code == 429
-            time.sleep(int(refused.headers["Retry-After"]))
-            assert attempt(client, "ada", PASSWORDS["ada"]).status_code == 303
+    throttle = LoginThrottle(first_wait=3.0, max_wait=3.0)
+    with (
+        Server(create_app(fresh_db, throttle=throttle)) as url,
+        httpx.Client(base_url=url) as client,
+    ):
+        names = ["ada", "rita", "vic"] + [f"user{i}" for i in range(17)]
+        answers = [attempt(client, name, "Spring2026!").status_code for name in names]
+        assert answers == [401] * 10 + [429] * 10  # one address, twenty names
+        refused = attempt(client, "ada", PASSWORDS["ada"])  # the right one waits too
+        time.sleep(retry_after(refused))
+        assert attempt(client, "ada", PASSWORDS["ada"]).status_code == 303
 
 
 def test_the_throttle_outlives_a_restart(fresh_db):
@@ -479,17 +489,20 @@ def test_invented_names_and_addresses_cannot_grow_the_throttle_without_bound(fre
     from monitor.web.app import create_app
     from monitor.web.throttle import LoginThrottle
 
-    app = create_app(fresh_db, throttle=LoginThrottle(max_rows=30, **FAST))
+    app = create_app(fresh_db, throttle=LoginThrottle(max_rows=20))
     with Server(app, behind_proxy=True) as url, httpx.Client(base_url=url) as client:
-        for i in range(80):
+        for i in range(40):
             address = f"10.{i // 250}.{i % 250}.7"
             answer = attempt(client, f"nobody{i}", "guess", **{"X-Forwarded-For": address})
             assert answer.status_code == 401
-        for _ in range(10):  # and each address is counted on its own
-            attempt(client, "vic", "guess", **{"X-Forwarded-For": "10.9.9.9"})
-        assert attempt(client, "vic", "guess", **{"X-Forwarded-For": "10.9.9.9"}).status_code == 429
+        spraying = {"X-Forwarded-For": "10.9.9.9"}  # and each address is counted on its own
+        for i in range(10):
+            assert attempt(client, f"sprayed{i}", "guess", **spraying).status_code == 401
+        assert attempt(client, "sprayed10", "guess", **spraying).status_code == 429
+        other = {"X-Forwarded-For": "10.9.9.10"}
+        assert attempt(client, "sprayed10", "guess", **other).status_code == 401
     with sqlite3.connect(fresh_db) as conn:
-        assert conn.execute("SELECT count(*) FROM login_failures").fetchone()[0] <= 30
+        assert conn.execute("SELECT count(*) FROM login_failures").fetchone()[0] <= 20
 
 
 def test_heishi_serve_does_not_believe_x_forwarded_for_unless_told(fresh_db):
@@ -537,3 +550,131 @@ def test_every_form_has_a_body_cap(web_db, vic):
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert chunked.status_code == 413
+
+
+# --- a slow text on the keywords page (finding 5) -----------------------------------------
+
+SLOW_PATTERN = """# A pattern that backtracks: cubic in a run of digits with no 个号 after it.
+category = "accounts"
+
+[patterns]
+"slow digits" = { regex = '\\d+\\d+\\d+个号', weight = 1.0 }
+"""
+
+
+@pytest.fixture
+def slow_keywords(tmp_path) -> Path:
+    """The shipped keyword lists and one pattern that takes minutes on 2,000 digits, however
+    the shipped patterns are written."""
+    import shutil
+
+    from monitor.config import keywords_dir
+
+    directory = tmp_path / "keywords"
+    shutil.copytree(keywords_dir(), directory)
+    (directory / "slow.toml").write_text(SLOW_PATTERN, encoding="utf-8")
+    return directory
+
+
+def test_a_slow_keyword_test_neither_stalls_the_server_nor_runs_past_its_limit(
+    fresh_db, slow_keywords
+):
+    env = {"HEISHI_KEYWORDS_DIR": str(slow_keywords), "HEISHI_WEB_MATCH_SECONDS": "3"}
+    with ServeProcess(fresh_db, env) as served, httpx.Client(base_url=served.url) as vic:
+        assert log_in(vic, "vic").status_code == 303
+        csrf = token(vic)
+        warm = vic.post("/keywords", data={"csrf": csrf, "text": "出售 身份证 四件套"}, timeout=120)
+        assert warm.status_code == 200 and "Would alert" in warm.text
+        answers: list[tuple[httpx.Response, float]] = []
+
+        def slow_test() -> None:
+            started = time.monotonic()
+            text = "出售 身份证 四件套 " + "1" * 2000
+            answer = vic.post("/keywords", data={"csrf": csrf, "text": text}, timeout=60)
+            answers.append((answer, time.monotonic() - started))
+
+        poster = threading.Thread(target=slow_test)
+        poster.start()
+        time.sleep(0.5)
+        with httpx.Client(base_url=served.url, timeout=5) as other:
+            for _ in range(5):  # while the slow text is being matched
+                started = time.monotonic()
+                assert other.get("/login").status_code == 200
+                assert time.monotonic() - started < 2.0
+        poster.join(timeout=60)
+        answer, took = answers[0]
+        assert answer.status_code == 503 and "took longer than 3 s" in answer.text
+        assert took < 3 + 5
+        again = vic.post(
+            "/keywords", data={"csrf": csrf, "text": "出售 身份证 四件套"}, timeout=120
+        )
+        assert again.status_code == 200 and "Would alert" in again.text  # a new worker
+
+
+def test_the_keywords_page_caps_the_tested_text(vic):
+    page = vic.get("/keywords")
+    assert 'maxlength="20000"' in page.text
+    answer = vic.post(
+        "/keywords",
+        data={"csrf": csrf_of(page.text), "text": "身份证 " + "x" * 30_000},
+        timeout=120,
+    )
+    assert answer.status_code == 200
+    assert "x" * 19_996 in answer.text and "x" * 19_997 not in answer.text
+
+
+# --- diffs of hostile text take bounded time ------------------------------------------------
+
+REPEATED = "a " * 8000  # 16,000 characters of one word
+CHANGED = "a " * 4000 + "b " + "a " * 3999
+ALTERNATING = "a b " * 600  # against 1,200 copies of one word: SequenceMatcher goes cubic
+
+
+@pytest.fixture
+def repetitive_db(tmp_path) -> Path:
+    from monitor.store import open_store, utc_now
+    from monitor.web.auth import hash_password
+
+    db = tmp_path / "heishi.db"
+    for title, text in (
+        ("出 身份证 " + "a " * 1200, REPEATED),
+        ("出 身份证 " + ALTERNATING, CHANGED),
+    ):
+        recorder = SweepRecorder(db, source="forum", kind="forum", url="http://127.0.0.1:9/")
+        recorder.open()
+        recorder.record(listing("1", title, text))
+        recorder.close({"finish_reason": "finished", "response_received_count": 1}, "finished")
+    with open_store(db) as store:
+        store.add_user("vic", "viewer", hash_password(PASSWORDS["vic"]), now=utc_now())
+    return db
+
+
+def test_the_alert_page_diffs_repetitive_text_in_bounded_time(repetitive_db):
+    from monitor.web.app import create_app
+
+    with sqlite3.connect(repetitive_db) as conn:
+        changed = conn.execute("SELECT id FROM alerts WHERE kind = 'changed'").fetchone()[0]
+    with Server(create_app(repetitive_db)) as url, httpx.Client(base_url=url, timeout=120) as vic:
+        assert log_in(vic, "vic").status_code == 303
+        started = time.monotonic()
+        page = vic.get(f"/alerts/{changed}")
+        took = time.monotonic() - started
+    assert page.status_code == 200 and took < 5, f"{took:.1f} s"
+    assert "<ins>b </ins>" in page.text or "<ins>b</ins>" in page.text  # the change is shown
+
+
+def test_bounded_diff_matches_difflib_on_ordinary_text_and_stops_on_hostile_text():
+    import difflib
+
+    from monitor.diffing import BoundedDiff
+
+    old = list("出售身份证四件套，全新现货30套，5000元一套，联系薇信laomao。") * 5
+    new = list("出售身份证四件套，全新现货20套，3000元一套，联系QQ 12345。") * 5
+    exact = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    assert BoundedDiff().opcodes(old, new) == exact
+    hostile = BoundedDiff()
+    started = time.monotonic()
+    ops = hostile.opcodes(["a"] * 1200, ["a", "b"] * 600)
+    assert time.monotonic() - started < 2
+    assert hostile.left == 0 and ops[-1][0] in ("replace", "insert")
+    assert ops[0][:3] == ("equal", 0, 1)  # the common head still matched

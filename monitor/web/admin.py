@@ -18,8 +18,10 @@ from monitor.store import utc_now
 from monitor.store.review import USER_ROLES
 from monitor.web import auth, text
 from monitor.web.endpoint import Context, endpoint, safe_next
+from monitor.web.matching import MatchUnavailable
 
 USER_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+MAX_TEST_TITLE, MAX_TEST_TEXT = 500, 20_000  # characters of a text tested on the keywords page
 
 
 # --- log in and out ----------------------------------------------------------------------
@@ -137,22 +139,39 @@ def keyword_lists() -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
 
 @endpoint("viewer")
 def keywords_page(ctx: Context) -> Response:
-    """The lists; with a POSTed text, what the matcher finds in it and why."""
+    """The lists; with a POSTed text, what the matcher finds in it and why (matched in a
+    worker process with a time limit: monitor/web/matching.py)."""
     lists, brands = keyword_lists()
-    result = None
-    sample = {"title": ctx.field("title")[:500], "text": ctx.field("text")[:20000]}
+    result, error = None, None
+    sample = {
+        "title": ctx.field("title")[:MAX_TEST_TITLE],
+        "text": ctx.field("text")[:MAX_TEST_TEXT],
+    }
     if ctx.request.method == "POST" and (sample["title"] or sample["text"]):
-        from monitor.matcher import load_matcher
-
-        found = load_matcher().match(sample["title"], sample["text"])
-        hits = [dataclasses.asdict(h) for h in found.hits]
-        result = {
-            "match": found,
-            "title": text.highlighted(sample["title"], [h for h in hits if h["field"] == "title"]),
-            "text": text.highlighted(sample["text"], [h for h in hits if h["field"] == "text"]),
-            "hits": hits,
-        }
-    return ctx.render("keywords.html", lists=lists, brands=brands, sample=sample, result=result)
+        try:
+            found = ctx.web.matching.match(sample["title"], sample["text"])
+        except MatchUnavailable as exc:
+            error = f"Not tested: {exc}."
+        else:
+            hits = [dataclasses.asdict(h) for h in found.hits]
+            result = {
+                "match": found,
+                "title": text.highlighted(
+                    sample["title"], [h for h in hits if h["field"] == "title"]
+                ),
+                "text": text.highlighted(sample["text"], [h for h in hits if h["field"] == "text"]),
+                "hits": hits,
+            }
+    return ctx.render(
+        "keywords.html",
+        status=503 if error else 200,
+        lists=lists,
+        brands=brands,
+        sample=sample,
+        result=result,
+        error=error,
+        limits={"title": MAX_TEST_TITLE, "text": MAX_TEST_TEXT},
+    )
 
 
 # --- users -------------------------------------------------------------------------------

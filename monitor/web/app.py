@@ -8,7 +8,9 @@ read whole, up to a cap, before any view sees it (413 past the cap).
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -224,9 +226,16 @@ def create_app(db_path: str | Path, *, throttle: LoginThrottle | None = None) ->
         Route("/users", admin.users_page, methods=["GET", "POST"]),
         Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        web.matching.close()  # the keywords page's matcher processes end with the server
+
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
     )
     app.state.web = web
     return SecurityHeaders(BodyLimit(app))

@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from monitor.numbers import NotANumber, whole_number
 from monitor.store import Store, open_store
 from monitor.web import auth
+from monitor.web.matching import MatchWorkers
 from monitor.web.throttle import LoginThrottle
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -39,6 +40,7 @@ class Web:
     templates: jinja2.Environment
     evidence_dir: Path
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    matching: MatchWorkers = field(default_factory=MatchWorkers)
 
     def store(self, *, write: bool = False) -> Store:
         return open_store(self.db_path, readonly=not write)
