@@ -29,12 +29,15 @@ HOSTILE_TEXT = f"身份证 四件套 {ESCAPES}\r覆盖 {BIDI} [link=http://evil.
 NEVER_PRINTED = ("\x1b", "\x9b", "\u202e", "\u202c", "\x07", "\r")
 
 
-def heishi(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+def heishi(
+    *args: str, env: dict[str, str] | None = None, umask: int = -1
+) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())", *args],
         capture_output=True,
         env={**os.environ, "COLUMNS": "400", **(env or {})},
         timeout=180,
+        umask=umask,
     )
 
 
@@ -168,11 +171,14 @@ def channel_page(text: str) -> str:
 </section></main></body></html>"""
 
 
-def test_sweep_of_a_hostile_page_prints_its_listing_as_inert_text(tmp_path):
+HOSTILE_CHANNEL_TITLE = f"出售 身份证 四件套 {BIDI} {MARKUP} \x1b]0;pwned\x07"
+
+
+def sweep_hostile_channel(tmp_path: Path, db: Path, umask: int = -1):
+    """`heishi sweep` of a local channel whose one message is hostile."""
     from tests.servers import LocalServer, html_page, write_site
 
-    title = f"出售 身份证 四件套 {BIDI} {MARKUP} \x1b]0;pwned\x07"
-    text = f"{title}\n全新 身份证 四件套 现货 3000元 一套 {ESCAPES} 联系 @leaks_bot"
+    text = f"{HOSTILE_CHANNEL_TITLE}\n全新 身份证 四件套 现货 3000元 一套 {ESCAPES} 联系 @leaks_bot"
     with LocalServer({"/s/leaks": html_page(channel_page(text))}) as site:
         sites = tmp_path / "sites"
         write_site(
@@ -181,9 +187,11 @@ def test_sweep_of_a_hostile_page_prints_its_listing_as_inert_text(tmp_path):
             f'name = "leaks"\nkind = "channel"\nstart_urls = ["{site.url}/s/leaks"]\n'
             "autothrottle = false\nmax_pages = 1\n",
         )
-        result = heishi(
-            "sweep", "--db", str(tmp_path / "heishi.db"), env={"HEISHI_SITES_DIR": str(sites)}
-        )
+        return heishi("sweep", "--db", str(db), env={"HEISHI_SITES_DIR": str(sites)}, umask=umask)
+
+
+def test_sweep_of_a_hostile_page_prints_its_listing_as_inert_text(tmp_path):
+    result = sweep_hostile_channel(tmp_path, tmp_path / "heishi.db")
     assert result.returncode == 0, result.stderr
     shown = assert_inert(result.stdout)
     assert "gpj.exe" in shown and MARKUP in shown  # the listing was alerted on, and printed
@@ -263,3 +271,82 @@ def test_alert_show_and_history_diff_repetitive_text_in_bounded_time(tmp_path):
         assert result.returncode == 0, result.stderr
         assert took < 15, f"{args[0]} took {took:.0f} s"
         assert "+b" in result.stdout.decode() or "→b" in result.stdout.decode()
+
+
+# --- file modes (finding 14) ---------------------------------------------------------------
+
+
+def modes(root: Path, skip: set[str]) -> dict[str, str]:
+    """Every file and folder under `root` (but `skip`) with its mode, as `0o600`."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if relative.parts[0] in skip:
+            continue
+        found[str(relative)] = oct(path.stat().st_mode & 0o777)
+    return found
+
+
+def test_what_heishi_writes_is_private_whatever_the_umask(tmp_path):
+    import stat
+
+    from monitor.store import open_store
+
+    db = tmp_path / "data" / "heishi.db"
+    swept = sweep_hostile_channel(tmp_path, db, umask=0o022)
+    assert swept.returncode == 0, swept.stderr
+    exported = heishi(
+        "export",
+        "--format",
+        "csv",
+        "--db",
+        str(db),
+        "-o",
+        str(tmp_path / "out" / "a.csv"),
+        umask=0o022,
+    )
+    assert exported.returncode == 0, exported.stderr
+    # The library on its own (no `heishi` entry point): the web app's store and key.
+    library = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from monitor.web.app import create_app; create_app(sys.argv[1])",
+            str(tmp_path / "web" / "heishi.db"),
+        ],
+        capture_output=True,
+        umask=0o022,
+        timeout=120,
+    )
+    assert library.returncode == 0, library.stderr
+    found = modes(tmp_path, skip={"sites"})
+    assert {"data/heishi-logs/leaks.log", "data/heishi-evidence", "out/a.csv"} <= set(found)
+    assert "web/heishi-web.key" in found and "web/heishi.db" in found
+    wrong = {
+        name: mode
+        for name, mode in found.items()
+        if mode != ("0o700" if (tmp_path / name).is_dir() else "0o600")
+    }
+    assert wrong == {}
+    # The WAL and shared-memory files take the store's mode while it is open.
+    previous = os.umask(0o022)
+    try:
+        with open_store(db) as store, store.transaction():
+            store.conn.execute("UPDATE alerts SET status = status")
+            for suffix in ("-wal", "-shm"):
+                wal = Path(f"{db}{suffix}")
+                assert stat.S_IMODE(wal.stat().st_mode) == 0o600, suffix
+    finally:
+        os.umask(previous)
+
+
+def test_an_older_world_readable_store_is_closed_to_others(tmp_path):
+    import stat
+
+    from monitor.store import open_store
+
+    db = tmp_path / "heishi.db"
+    open_store(db).close()
+    os.chmod(db, 0o644)
+    open_store(db).close()
+    assert stat.S_IMODE(db.stat().st_mode) == 0o640  # a group the operator chose may still read

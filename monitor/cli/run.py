@@ -123,11 +123,14 @@ def configure_logging(log_file: Path, *, verbose: bool = False) -> None:
     import logging
     import logging.handlers
 
-    log_file.parent.mkdir(parents=True, exist_ok=True)
+    from monitor.file_modes import private_folder
+
+    private_folder(log_file.parent)
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     to_file = logging.handlers.RotatingFileHandler(
         log_file, maxBytes=10_000_000, backupCount=5, encoding="utf-8"
     )
+    os.chmod(log_file, 0o600)  # it quotes crawl errors; rotated files follow heishi's umask
     to_terminal = logging.StreamHandler(sys.stderr)
     root = logging.getLogger()
     for handler in (to_file, to_terminal):
