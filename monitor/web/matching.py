@@ -4,8 +4,10 @@ Matching a posted text is the one thing the web app does whose cost the poster c
 regular expression runs in C holding the GIL, so in a thread of the server one slow text
 (20,000 digits against a pattern that backtracks) would stall every other request; in a
 process it stalls nothing but itself. At most `workers` texts are matched at once; the next
-waits up to `queue_wait` seconds for a free worker, then is turned away (busy). A match that
-runs past `time_limit` seconds has its worker killed (a new one starts for the next text).
+`waiting` wait up to `queue_wait` seconds for a free worker, and any more are turned away at
+once (busy), so keyword tests never hold more than `workers + waiting` of the server's
+threads. A match that runs past `time_limit` seconds has its worker killed (a new one starts
+for the next text).
 """
 
 from __future__ import annotations
@@ -54,8 +56,10 @@ class MatchWorkers:
     workers: int = 1
     time_limit: float = field(default_factory=default_time_limit)
     queue_wait: float = 5.0
+    waiting: int = 2
 
     def __post_init__(self) -> None:
+        self._admitted = threading.BoundedSemaphore(self.workers + self.waiting)
         self._slots = threading.BoundedSemaphore(self.workers)
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
@@ -64,8 +68,17 @@ class MatchWorkers:
     def match(self, title: str, text: str) -> Any:
         """The matcher's MatchResult for a title and text; blocks (call it from a worker
         thread). Raises MatchUnavailable when busy or past the time limit."""
+        busy = MatchUnavailable("other texts are being matched: try again in a moment")
+        if not self._admitted.acquire(blocking=False):
+            raise busy
+        try:
+            return self._match_admitted(title, text, busy)
+        finally:
+            self._admitted.release()
+
+    def _match_admitted(self, title: str, text: str, busy: MatchUnavailable) -> Any:
         if not self._slots.acquire(timeout=self.queue_wait):
-            raise MatchUnavailable("other texts are being matched: try again in a moment")
+            raise busy
         worker = None
         try:
             worker = self._take()
