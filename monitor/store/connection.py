@@ -101,6 +101,12 @@ class Store(
     def close(self) -> None:
         self.db.close()
 
+    def limit_time(self, seconds: float) -> None:
+        """Interrupt any statement still running `seconds` from now (sqlite3.OperationalError
+        "interrupted"): for reads a person started, such as a web page's search."""
+        deadline = time.monotonic() + seconds
+        self.conn.set_progress_handler(lambda: time.monotonic() > deadline, 50_000)
+
     def __enter__(self) -> Store:
         return self
 

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.store import open_store
 from monitor.web import admin, alert, auth, queue
-from monitor.web.endpoint import WEB_DIR, Web, static_version
+from monitor.web.endpoint import QUERY_SECONDS, WEB_DIR, Web, static_version
 from monitor.web.throttle import LoginThrottle
 
 CSP = (
@@ -197,7 +197,12 @@ def _json_list(value: Any) -> list[Any]:
     return found if isinstance(found, list) else []
 
 
-def create_app(db_path: str | Path, *, throttle: LoginThrottle | None = None) -> ASGIApp:
+def create_app(
+    db_path: str | Path,
+    *,
+    throttle: LoginThrottle | None = None,
+    query_seconds: float = QUERY_SECONDS,
+) -> ASGIApp:
     """The web app over the store at `db_path` (created and migrated if needed)."""
     db_path = Path(db_path)
     open_store(db_path).close()  # create or upgrade once, before any read-only request
@@ -207,6 +212,7 @@ def create_app(db_path: str | Path, *, throttle: LoginThrottle | None = None) ->
         templates=templates(),
         evidence_dir=evidence_dir(db_path),
         throttle=throttle or LoginThrottle(),
+        query_seconds=query_seconds,
     )
     routes = [
         Route("/", queue.queue_page),

@@ -2,12 +2,15 @@
 POST, a store opened for the request, and rendering a template.
 
 A view is a plain function `view(ctx) -> Response` wrapped by `@endpoint(role)`; it runs in a
-worker thread (SQLite is synchronous) after the wrapper has decided the request may run.
+worker thread (SQLite is synchronous) after the wrapper has decided the request may run. No
+user has more than MAX_REQUESTS_PER_USER views running at once, and a view's reads of the
+store are interrupted after Web.query_seconds, so no one can hold the server's threads.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +32,8 @@ from monitor.web.matching import MatchWorkers
 from monitor.web.throttle import LoginThrottle
 
 WEB_DIR = Path(__file__).resolve().parent
+MAX_REQUESTS_PER_USER = 8  # a page, its evidence frame and screenshot, a few tabs
+QUERY_SECONDS = 10.0  # the longest a page's reads of the store may run
 
 
 @dataclass
@@ -41,6 +46,8 @@ class Web:
     evidence_dir: Path
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     matching: MatchWorkers = field(default_factory=MatchWorkers)
+    query_seconds: float = QUERY_SECONDS
+    in_flight: dict[str, int] = field(default_factory=dict)  # running views, per user name
 
     def store(self, *, write: bool = False) -> Store:
         return open_store(self.db_path, readonly=not write)
@@ -71,6 +78,8 @@ class Context:
     @contextmanager
     def store(self, *, write: bool = False) -> Iterator[Store]:
         store = self.web.store(write=write)
+        if not write:  # a search over a large store is stopped, not waited for
+            store.limit_time(self.web.query_seconds)
         try:
             yield store
         finally:
@@ -179,14 +188,34 @@ def endpoint(role: str | None = "viewer") -> Callable[[View], Callable]:
                     return ctx.refuse(
                         403, f"Your role ({user['role']}) may not do this; it needs {role}."
                     )
-            response = await run_in_threadpool(view, ctx)
-            return _with_cookie(ctx, response)
+            if user is None:
+                return _with_cookie(ctx, await _run(view, ctx))
+            name = user["name"]
+            if web.in_flight.get(name, 0) >= MAX_REQUESTS_PER_USER:
+                return ctx.refuse(429, "Too many requests at once: wait for the others.")
+            web.in_flight[name] = web.in_flight.get(name, 0) + 1
+            try:
+                return _with_cookie(ctx, await _run(view, ctx))
+            finally:
+                web.in_flight[name] -= 1
+                if not web.in_flight[name]:
+                    del web.in_flight[name]
 
         handler.__name__ = view.__name__
         handler.__doc__ = view.__doc__
         return handler
 
     return wrap
+
+
+async def _run(view: View, ctx: Context) -> Response:
+    """The view in a worker thread; a read the store interrupted is a 503 that says so."""
+    try:
+        return await run_in_threadpool(view, ctx)
+    except sqlite3.OperationalError as exc:
+        if "interrupted" not in str(exc):
+            raise
+        return ctx.refuse(503, "Looking that up took too long: narrow the filters and try again.")
 
 
 def _active_user(web: Web, session: auth.Session) -> dict[str, Any] | None:
