@@ -7,6 +7,7 @@ import argparse
 import json
 
 from monitor.cli.app import add_db_option
+from monitor.numbers import whole_number_argument
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     check.add_argument("name", help="the source's name (see `heishi sources list`)")
     check.add_argument(
-        "--rows", type=int, default=3, help="listings of the first page to read (default 3)"
+        "--rows",
+        type=whole_number_argument(maximum=1000),
+        default=3,
+        help="listings of the first page to read (default 3)",
     )
     check.add_argument("--json", action="store_true")
     check.set_defaults(func=cmd_check)
@@ -54,8 +58,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return 0
-    from rich.console import Console
     from rich.table import Table
+
+    from monitor.render import console, plain
 
     table = Table(title="Sources", title_justify="left", box=None, header_style="bold underline")
     for column in ("name", "kind", "health", "last run"):
@@ -63,14 +68,17 @@ def cmd_list(args: argparse.Namespace) -> int:
     table.add_column("url", overflow="fold", min_width=24)
     for row in rows:
         notes = [n for n, on in (("demo", row["demo"]), ("disabled", not row["enabled"])) if on]
+        name = plain(row["name"])
+        if notes:
+            name.append(f" ({', '.join(notes)})", style="dim")
         table.add_row(
-            row["name"] + (f" [dim]({', '.join(notes)})[/dim]" if notes else ""),
-            row["kind"],
-            row["health"],
-            row["last_status"] or "",
-            row["url"],
+            name,
+            plain(row["kind"]),
+            plain(row["health"]),
+            plain(row["last_status"] or ""),
+            plain(row["url"]),
         )
-    Console().print(table)
+    console().print(table)
     return 0
 
 
@@ -99,16 +107,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _render_check(result) -> None:  # noqa: ANN001 - spiders.check.SiteCheck
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from monitor.render import console as make_console
+    from monitor.render import plain
+
+    console = make_console()
     console.print(
-        f"[bold]{result.source}[/bold] ({result.kind}) {result.url}\n"
-        f"list page: {result.rows} item row(s); next page: {result.next_page or '-'}"
+        plain(result.source, style="bold")
+        + plain(
+            f" ({result.kind}) {result.url}\n"
+            f"list page: {result.rows} item row(s); next page: {result.next_page or '-'}"
+        )
     )
     for problem in result.problems:
-        console.print(f"[yellow]! {problem}[/yellow]")
+        console.print(plain(f"! {problem}", style="yellow"))
     for number, item in enumerate(result.items, 1):
         table = Table(title=f"listing {number}", title_justify="left", box=None, show_header=False)
         table.add_column("field", style="bold", no_wrap=True)
@@ -117,5 +130,5 @@ def _render_check(result) -> None:  # noqa: ANN001 - spiders.check.SiteCheck
             shown = "" if value is None else str(value)
             if name == "text" and len(shown) > 400:
                 shown = shown[:400] + f"… ({len(shown)} characters)"
-            table.add_row(name, shown if shown else "[dim]none[/dim]")
+            table.add_row(plain(name), plain(shown) if shown else plain("none", style="dim"))
         console.print(table)
