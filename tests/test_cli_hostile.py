@@ -185,7 +185,7 @@ def sweep_hostile_channel(tmp_path: Path, db: Path, umask: int = -1):
             sites,
             "leaks",
             f'name = "leaks"\nkind = "channel"\nstart_urls = ["{site.url}/s/leaks"]\n'
-            "autothrottle = false\nmax_pages = 1\n",
+            "autothrottle = false\nmax_pages = 1\nnetwork = { allow_private = true }\n",
         )
         return heishi("sweep", "--db", str(db), env={"HEISHI_SITES_DIR": str(sites)}, umask=umask)
 
