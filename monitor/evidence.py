@@ -24,6 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from monitor.file_modes import private_folder
+
 PAGE_SUFFIX = ".html.gz"
 SCREENSHOT_SUFFIX = ".png"
 
@@ -42,7 +44,7 @@ def write_blob(directory: str | os.PathLike[str], content: bytes, suffix: str) -
     target = Path(directory) / relative
     if target.exists():
         return relative
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(target.parent)  # 0700, like the store; blobs are 0600 (mkstemp)
     # mtime=0: the same content always compresses to the same bytes.
     data = gzip.compress(content, mtime=0) if suffix.endswith(".gz") else content
     # Written whole, then renamed: a crash never leaves a truncated blob under a valid name.

@@ -49,7 +49,9 @@ def mask_page(
 def _mask_document(
     text: str, secret: bytes, keep: tuple[int, int] | None
 ) -> tuple[str, list[PiiHit]]:
-    parser = lxml.html.HTMLParser(remove_comments=False, remove_pis=False)
+    # huge_tree: without it libxml2 silently drops text past about 10 MB, and the evidence would
+    # lose the rest of the page (downloads are capped, so the parse stays bounded).
+    parser = lxml.html.HTMLParser(remove_comments=False, remove_pis=False, huge_tree=True)
     doc = lxml.html.document_fromstring(text, parser=parser)
     # lxml makes up a doctype for a page without one: keep the page's rendering mode.
     doctype = doc.getroottree().docinfo.doctype if _DOCTYPE.match(text) else None

@@ -48,9 +48,16 @@ class SourceSweep:
 
 def log_dir(db: Path) -> Path:
     """Crawl logs live beside the store: heishi.db -> heishi-logs/."""
-    path = db.parent / f"{db.stem}-logs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    from monitor.file_modes import private_folder
+
+    return private_folder(db.parent / f"{db.stem}-logs", tighten=True)
+
+
+def _private_opener(path: str, flags: int) -> int:
+    """Open a log 0600: it quotes what hostile pages said."""
+    fd = os.open(path, flags, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
 
 
 def _last_line(path: Path) -> str:
@@ -66,7 +73,7 @@ class _Running:
     def __init__(self, ref: SourceRef, db: Path, env: dict[str, str], extra: Sequence[str]):
         self.ref = ref
         self.log_path = log_dir(db) / f"{ref.name}.log"
-        self.log = self.log_path.open("w")
+        self.log = open(self.log_path, "w", opener=_private_opener)  # noqa: SIM115
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "spiders.crawl", ref.name, "--db", str(db), *extra],

@@ -213,13 +213,14 @@ def _print_sweeps(records: list[dict[str, Any]], as_json: bool, title: str) -> N
     if as_json:
         print(json.dumps({"sweeps": records}, ensure_ascii=False, default=str))
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from monitor.render import console, plain
 
     table = Table(title=title)
     columns = ("sweep", "source", "state", "queued", "in_flight", "run_id", "status", "items")
     for column in columns:
         table.add_column(column)
     for record in records:
-        table.add_row(*(str(record.get(c, "")) for c in columns))
-    Console().print(table)
+        table.add_row(*(plain(record.get(c, "")) for c in columns))
+    console().print(table)

@@ -8,6 +8,7 @@ import argparse
 import json
 
 from monitor.cli.app import add_db_option
+from monitor.numbers import whole_number_argument
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,7 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     check.add_argument("name", help="the source's name (see `heishi sources list`)")
     check.add_argument(
-        "--rows", type=int, default=3, help="listings of the first page to read (default 3)"
+        "--rows",
+        type=whole_number_argument(maximum=1000),
+        default=3,
+        help="listings of the first page to read (default 3)",
     )
     check.add_argument("--json", action="store_true")
     check.set_defaults(func=cmd_check)
@@ -70,10 +74,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return 0
-    from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
 
+    from monitor.render import console, plain
     from monitor.source_health import CAUSES
 
     fixes = {c.health: c.fix.replace("{codes}", "403, 429 or 451") for c in CAUSES.values()}
@@ -83,21 +86,22 @@ def cmd_list(args: argparse.Namespace) -> int:
     table.add_column("url", overflow="fold", min_width=24)
     for row in rows:
         notes = [n for n, on in (("demo", row["demo"]), ("disabled", not row["enabled"])) if on]
-        colour = _HEALTH_COLOURS.get(row["health"], "")
-        shown = Text(row["health"].replace("_", " "), style=colour)
+        name = plain(row["name"])
+        if notes:
+            name.append(f" ({', '.join(notes)})", style="dim")
         table.add_row(
-            Text(row["name"]) + (Text(f" ({', '.join(notes)})", style="dim") if notes else ""),
-            row["kind"],
-            shown,
-            row["last_status"] or "",
-            Text(row["url"]),
+            name,
+            plain(row["kind"]),
+            plain(row["health"].replace("_", " "), style=_HEALTH_COLOURS.get(row["health"], "")),
+            plain(row["last_status"] or ""),
+            plain(row["url"]),
         )
-    console = Console()
-    console.print(table)
+    out = console()
+    out.print(table)
     # What to do about each cause, once.
     for state in dict.fromkeys(row["health"] for row in rows):
         if state in fixes and state != "failing":
-            console.print(Text(f"{state.replace('_', ' ')}: {fixes[state]}", style="dim"))
+            out.print(plain(f"{state.replace('_', ' ')}: {fixes[state]}", style="dim"))
     return 0
 
 
@@ -154,15 +158,14 @@ def cmd_new(args: argparse.Namespace) -> int:
     if args.print:
         print(draft.to_toml(), end="")
         return 0
-    from rich.console import Console
-    from rich.text import Text
+    from monitor.render import console, plain
 
-    console = Console()
+    out = console()
     how = f"preset {draft.preset}" if draft.preset else "read by structure"
-    console.print(Text(f"wrote {path} ({draft.kind}, {how}, {draft.rows} rows on the page)"))
+    out.print(plain(f"wrote {path} ({draft.kind}, {how}, {draft.rows} rows on the page)"))
     for note in draft.missing:
-        console.print(Text(f"! to do: {note}", style="yellow"))
-    console.print(Text(f"next: heishi sources check {draft.name}"))
+        out.print(plain(f"! to do: {note}", style="yellow"))
+    out.print(plain(f"next: heishi sources check {draft.name}"))
     return 0
 
 
@@ -179,9 +182,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         # The page says there is nothing to list: an empty source, the selectors are fine.
         return 0
     if not result.items:
-        reasons = "; ".join(result.problems) or "no listing was read"
         from monitor.source_health import cause_of
 
+        reasons = "; ".join(result.problems) or "no listing was read"
         stats = result.stats
         cause = cause_of(stats, "failed", False, 0)
         if cause is not None and cause.health not in ("failing", "empty"):
@@ -199,23 +202,27 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _render_check(result) -> None:  # noqa: ANN001 - spiders.check.SiteCheck
-    from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
 
-    console = Console()
+    from monitor.render import console as make_console
+    from monitor.render import plain
+
+    console = make_console()
     console.print(
-        Text(f"{result.source} ({result.kind}) {result.url}\n", style="bold")
-        + Text(f"list page: {result.rows} item row(s); next page: {result.next_page or '-'}")
+        plain(result.source, style="bold")
+        + plain(
+            f" ({result.kind}) {result.url}\n"
+            f"list page: {result.rows} item row(s); next page: {result.next_page or '-'}"
+        )
     )
     if result.empty:
         console.print(
-            Text("the page says this source has no listings: an empty source", style="green")
+            plain("the page says this source has no listings: an empty source", style="green")
         )
     for problem in result.problems:
-        console.print(Text(f"! {problem}", style="yellow"))
+        console.print(plain(f"! {problem}", style="yellow"))
     for warning in result.warnings:
-        console.print(Text(f"! {warning}", style="yellow"))
+        console.print(plain(f"! {warning}", style="yellow"))
     for number, item in enumerate(result.items, 1):
         verdict = result.verdicts[number - 1] if number <= len(result.verdicts) else None
         heading = f"listing {number}"
@@ -235,10 +242,10 @@ def _render_check(result) -> None:  # noqa: ANN001 - spiders.check.SiteCheck
                 shown = "" if value is None else str(value)
             if name == "text" and len(shown) > 400:
                 shown = shown[:400] + f"… ({len(shown)} characters)"
-            table.add_row(name, Text(shown) if shown else Text("none", style="dim"))
+            table.add_row(plain(name), plain(shown) if shown else plain("none", style="dim"))
         if verdict is not None:
             why = verdict["why"]
             if verdict["terms"]:
                 why = f"{why}; terms: {', '.join(verdict['terms'])}"
-            table.add_row("why", Text(why))
+            table.add_row(plain("why"), plain(why))
         console.print(table)

@@ -342,6 +342,7 @@ class ReviewQueries:
         disabled: bool | None = None,
         password_hash: str | None = None,
     ) -> None:
+        """Change a user; a new password, disabling or enabling ends their sessions."""
         sets: dict[str, Any] = {}
         if role is not None:
             sets["role"] = role
@@ -351,9 +352,12 @@ class ReviewQueries:
             sets["password_hash"] = password_hash
         if not sets:
             return
+        assignments = [f"{column} = ?" for column in sets]
+        if disabled is not None or password_hash is not None:
+            assignments.append("session_generation = session_generation + 1")
         with self.transaction():
             self.conn.execute(
-                f"UPDATE users SET {', '.join(f'{k} = ?' for k in sets)} WHERE name = ?",
+                f"UPDATE users SET {', '.join(assignments)} WHERE name = ?",
                 (*sets.values(), name),
             )
 

@@ -19,6 +19,7 @@ from monitor.store.retrohunt import migrate_0009_rules
 from monitor.store.review import review_migration
 from monitor.store.search import migrate_0006_search, migrate_0011_search_state
 from monitor.store.views import migrate_0008_views
+from monitor.store.web_auth import migrate_0013_web_sessions
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -287,6 +288,7 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0010_compact_bands", migrate_0010_compact_bands),
     ("0011_search_state", migrate_0011_search_state),
     ("0012_pii_keys", migrate_0012_pii_keys),
+    ("0013_web_sessions", migrate_0013_web_sessions),
     ("0015_observations", migrate_0015_observations),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
