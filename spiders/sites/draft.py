@@ -22,8 +22,9 @@ from parsel import Selector
 
 from monitor.errors import HeishiError
 from spiders.selectors import first_text, select, uncomment_pagelets
+from spiders.sites.listing_page import find_text_block, find_title
 from spiders.sites.presets import KINDS, PRESETS
-from spiders.sites.structure import find_list_shape, find_text_block, find_title
+from spiders.sites.structure import find_list_shape
 
 _PAGELETS = re.compile(r"<code\b[^>]*>\s*<!--", re.I)
 

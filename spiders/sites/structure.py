@@ -1,6 +1,6 @@
 """A list page's listings found by structure, for drafting a site file: the repeated rows,
-the fields inside them (link, title, author, date), the id in their links, the link to the
-next page, and on a listing's own page the block that holds its text.
+the fields inside them (link, title, author, date), the id in their links, and the link to
+the next page (a listing's own page is read by spiders.sites.listing_page).
 
 Rows are the largest group of same-tag siblings whose members each carry a link with text,
 outside navigation, headers and footers; rows whose ids share a numbered prefix
@@ -23,40 +23,27 @@ from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
 from spiders.selectors import first_text, node_text, select
+from spiders.sites.elements import (
+    NOISE_CLASS,
+    NUMBERED_ID,
+    STABLE_ID,
+    classed_block,
+    content_links,
+    css_ident,
+    in_furniture,
+    key_of,
+    tag_and_classes,
+    visible,
+)
 
-# Classes of rows that are not listings: board rules, announcements, ads.
-_NOISE_CLASS = re.compile(
-    r"^(sticky|stick|top|thread_top|pinned|announce|announcement|global-announce|ad|ads)$"
-    r"|^ad[_-]|[_-]ad$|advert|sponsor|promot",
-    re.I,
-)
-# Ids and classes of page furniture, where a run of links is a menu, not listings.
+# Prefixes of numbered ids that are not listings (sticky threads, ads).
 _NOISE_WORD = re.compile(r"stick|top|pin|announce|notice|^ad|[_-]ad|advert|sponsor", re.I)
-_FURNITURE = re.compile(
-    r"(^|[_-])(nav|menu|header|footer|sidebar|aside|breadcrumbs?|pager|pagination|pg|"
-    r"toptb|userbar|qmenu|scbar|search)([_-]|$)|^(hd|ft|nv)$",
-    re.I,
-)
-_FURNITURE_TAGS = frozenset({"nav", "header", "footer", "aside", "head"})
 _PROFILE_LINK = re.compile(
     r"uid=|[?&]u=\d|[?&](user|username|un)=|/u/|/user|member|space|profile|home/main|/people/",
     re.I,
 )
 _AUTHOR_CLASS = re.compile(r"author|username|user-name|user_name|poster|nickname", re.I)
-_CONTENT_HINT = re.compile(r"content|message|post|text|body|article|entry|msg|t_f|desc", re.I)
-# Parts of a post that are not its text: its tail, author box, signature, buttons.
-_NOT_CONTENT = re.compile(
-    r"tail|meta|info|author|profile|sign|reply|footer|btn|button|tool|rate|comment|share",
-    re.I,
-)
-_CONTENT_TAGS = frozenset(
-    {"div", "td", "article", "section", "p", "pre", "blockquote", "main", "cc"}
-)
-# Inline elements are no landmark: a field's selector names the nearest block with a class.
-_INLINE = frozenset({"span", "em", "i", "b", "font", "cite", "strong", "small", "u"})
 _NEXT_WORDS = ("下一页", "下页", "下一頁", "后页", "next", "next page", "next ›", "›", "»", ">")
-_STABLE_ID = re.compile(r"^[A-Za-z][\w-]*$")
-_NUMBERED_ID = re.compile(r"^(.*?[_-]?)\d+$")
 _translator = HTMLTranslator()
 
 
@@ -96,52 +83,6 @@ def find_list_shape(html: str) -> ListShape:
     shape.item_author = _author(rows, link_key)
     shape.item_posted = _dates(rows)
     return shape
-
-
-def find_text_block(html: str) -> str | None:
-    """The selector of the block that holds a listing's (or a thread's first post's) text:
-    the innermost element named like content with the most text."""
-    page = Selector(text=html)
-    best: tuple[int, str] | None = None
-    candidates = [
-        el
-        for el in page.root.iter()
-        if isinstance(el.tag, str) and _hints_content(el) and not _in_furniture(el)
-    ]
-    inner = set(candidates)
-    for el in candidates:
-        length = len(node_text(Selector(root=el)))
-        if length < 8:
-            continue
-        # The innermost: a block that holds another substantial candidate is its container.
-        if any(
-            d is not el and d in inner and len(node_text(Selector(root=d))) >= 8
-            for d in el.iterdescendants()
-        ):
-            continue
-        key = _key(el)
-        if best is None or length > best[0]:
-            best = (length, key)
-    return best[1] if best else None
-
-
-def find_title(html: str, title: str | None) -> str | None:
-    """The selector of the element whose text is the listing's title, when there is one."""
-    if not title:
-        return None
-    page = Selector(text=html)
-    found = [
-        el
-        for el in page.root.iter()
-        if isinstance(el.tag, str)
-        and el.tag not in ("title", "a", "meta")
-        and node_text(Selector(root=el)) == title
-    ]
-    for el in reversed(found):  # the innermost first
-        key = _key(el)
-        if len(page.css(key)) == 1 or key.startswith("#"):
-            return key
-    return None
 
 
 def id_pattern(links: list[str]) -> str | None:
@@ -192,7 +133,7 @@ def _distinct(pattern: str, links: list[str]) -> bool:
 def _best_group(root: etree._Element) -> tuple[list[etree._Element], str] | None:
     groups: list[tuple[float, list[etree._Element]]] = []
     for parent in root.iter():
-        if not isinstance(parent.tag, str) or _in_furniture(parent):
+        if not isinstance(parent.tag, str) or in_furniture(parent):
             continue
         by_tag: dict[str, list[etree._Element]] = {}
         for child in parent:
@@ -201,7 +142,7 @@ def _best_group(root: etree._Element) -> tuple[list[etree._Element], str] | None
         for tag, children in by_tag.items():
             if tag in ("script", "style", "option", "br", "input") or len(children) < 3:
                 continue
-            rows = [row for row in children if _content_links(row)]
+            rows = [row for row in children if content_links(row)]
             if len(rows) < 3:
                 continue
             texts = [len(node_text(Selector(root=row))) for row in rows]
@@ -228,7 +169,7 @@ def _rows_and_selector(
     prefixes = Counter(
         found.group(1)
         for row in children
-        if (found := _NUMBERED_ID.match(row.get("id") or "")) and found.group(1)
+        if (found := NUMBERED_ID.match(row.get("id") or "")) and found.group(1)
     )
     if prefixes:
         # Sticky threads and ads are numbered too: listings' prefixes win ties.
@@ -237,32 +178,32 @@ def _rows_and_selector(
         )
         if count >= 2:
             rows = [r for r in children if (r.get("id") or "").startswith(prefix)]
-            if all(_content_links(r) for r in rows):
+            if all(content_links(r) for r in rows):
                 return rows, f"{children[0].tag}[id^={prefix}]"
     tag = children[0].tag
     classes = [set((row.get("class") or "").split()) for row in children]
-    linked = [c for c, row in zip(classes, children, strict=True) if _content_links(row)]
+    linked = [c for c, row in zip(classes, children, strict=True) if content_links(row)]
     common = set.intersection(*linked) if linked else set()
-    common = {c for c in common if not _NOISE_CLASS.search(c)}
-    own = tag + "".join(f".{_css_ident(c)}" for c in sorted(common))
+    common = {c for c in common if not NOISE_CLASS.search(c)}
+    own = tag + "".join(f".{css_ident(c)}" for c in sorted(common))
     parent = children[0].getparent()
     path = _path_to(parent) if parent is not None else ""
     css = f"{path} > {own}" if path else own
     # The same selector may find rows of other lists too (an announcements block): every
     # row it finds that is marked sticky, an announcement or an ad is left out.
     found = [set((el.root.get("class") or "").split()) for el in Selector(root=root).css(css)]
-    noise = sorted({c for cs in [*classes, *found] for c in cs if _NOISE_CLASS.search(c)})
-    css += "".join(f":not(.{_css_ident(c)})" for c in noise)
+    noise = sorted({c for cs in [*classes, *found] for c in cs if NOISE_CLASS.search(c)})
+    css += "".join(f":not(.{css_ident(c)})" for c in noise)
     rows = [
         row
         for row, cs in zip(children, classes, strict=True)
         if common <= cs and not (cs & set(noise))
     ]
-    if all(_content_links(r) for r in rows):
+    if all(content_links(r) for r in rows):
         return rows, css
     # Rows without a link (a header row of a table): keep those with one, in XPath.
     xpath = _translator.css_to_xpath(css, prefix="//").removeprefix("descendant-or-self::")
-    return [r for r in rows if _content_links(r)], f"xpath:{xpath}[.//a[@href]]"
+    return [r for r in rows if content_links(r)], f"xpath:{xpath}[.//a[@href]]"
 
 
 def _path_to(el: etree._Element) -> str:
@@ -272,75 +213,17 @@ def _path_to(el: etree._Element) -> str:
     node: etree._Element | None = el
     while node is not None and isinstance(node.tag, str) and node.tag not in ("html", "body"):
         ident = node.get("id") or ""
-        if _STABLE_ID.match(ident) and not _NUMBERED_ID.match(ident):
-            steps.append(f"#{_css_ident(ident)}" if node is not el else f"{node.tag}#{ident}")
+        if STABLE_ID.match(ident) and not NUMBERED_ID.match(ident):
+            steps.append(f"#{css_ident(ident)}" if node is not el else f"{node.tag}#{ident}")
             break
-        steps.append(_tag_and_classes(node))
+        steps.append(tag_and_classes(node))
         if len(steps) >= 3:
             break
         node = node.getparent()
     return " > ".join(reversed(steps))
 
 
-def _tag_and_classes(el: etree._Element) -> str:
-    classes = [c for c in (el.get("class") or "").split() if not _NOISE_CLASS.search(c)]
-    return el.tag + "".join(f".{_css_ident(c)}" for c in classes)
-
-
-def _css_ident(name: str) -> str:
-    return re.sub(r"([^\w-])", r"\\\1", name)
-
-
-def _in_furniture(el: etree._Element) -> bool:
-    node: etree._Element | None = el
-    # The body's classes name the page (`pg_forumdisplay`), not a part of it.
-    while node is not None and isinstance(node.tag, str) and node.tag not in ("body", "html"):
-        if node.tag in _FURNITURE_TAGS:
-            return True
-        names = [node.get("id") or "", *(node.get("class") or "").split()]
-        if any(_FURNITURE.search(name) for name in names if name):
-            return True
-        node = node.getparent()
-    return False
-
-
-def _content_links(row: etree._Element) -> list[etree._Element]:
-    """Links in `row` (or `row` itself) that lead somewhere and say something."""
-    links = [row] if row.tag == "a" else []
-    links += row.iterdescendants("a")
-    return [
-        a
-        for a in links
-        if (href := (a.get("href") or "").strip())
-        and not href.startswith(("#", "javascript:", "mailto:"))
-        and len(node_text(Selector(root=a))) >= 2
-    ]
-
-
 # -- fields in a row -----------------------------------------------------------------------
-
-
-def _key(el: etree._Element, row: etree._Element | None = None) -> str:
-    """A selector for `el` that fits the same element in other rows or pages (inside `row`
-    when given: a field's selector is read within its row)."""
-    ident = el.get("id") or ""
-    numbered = _NUMBERED_ID.match(ident)
-    if numbered and numbered.group(1) and not numbered.group(1)[-1].isdigit():
-        return f"{el.tag}[id^={numbered.group(1)}]"
-    if _STABLE_ID.match(ident) and not el.get("class"):
-        return f"#{_css_ident(ident)}"
-    if el.get("class"):
-        return _tag_and_classes(el)
-    node = el.getparent()
-    for _ in range(4):
-        if node is None or node is row or not isinstance(node.tag, str):
-            break
-        if node.tag in ("body", "html"):
-            break
-        if node.get("class") and node.tag not in _INLINE:
-            return f"{_tag_and_classes(node)} {el.tag}"
-        node = node.getparent()
-    return el.tag
 
 
 def _title_link(rows: list[etree._Element]) -> str | None:
@@ -348,8 +231,8 @@ def _title_link(rows: list[etree._Element]) -> str | None:
     seen: dict[str, list[tuple[str, str]]] = {}
     for row in rows:
         keys_here: set[str] = set()
-        for a in _content_links(row):
-            key = _key(a, row)
+        for a in content_links(row):
+            key = key_of(a, row)
             if key in keys_here:
                 continue
             keys_here.add(key)
@@ -372,31 +255,22 @@ def _author(rows: list[etree._Element], title_key: str | None) -> str | None:
     the part of the row that holds it (a row also names its last poster)."""
     counts: Counter[str] = Counter()
     for row in rows:
-        for el in _visible(row):
+        for el in visible(row):
             href = el.get("href") or "" if el.tag == "a" else ""
             named = _AUTHOR_CLASS.search(el.get("class") or "")
             if not (_PROFILE_LINK.search(href) or (named and el.tag in ("a", "span"))):
                 continue
-            key = _key(el, row)
+            key = key_of(el, row)
             if key == title_key or not node_text(Selector(root=el)):
                 continue
             if " " not in key:  # its own classes only: say which part of the row it is in
-                holder = _classed_block(el, row)
-                key = f"{_tag_and_classes(holder)} {key}" if holder is not None else key
+                holder = classed_block(el, row)
+                key = f"{tag_and_classes(holder)} {key}" if holder is not None else key
             counts[key] += 1
             break
     if sum(counts.values()) < len(rows) / 2:
         return None
     return ", ".join(key for key, _ in counts.most_common())
-
-
-def _classed_block(el: etree._Element, row: etree._Element) -> etree._Element | None:
-    node = el.getparent()
-    while node is not None and node is not row:
-        if node.get("class") and node.tag not in _INLINE:
-            return node
-        node = node.getparent()
-    return None
 
 
 def _dates(rows: list[etree._Element]) -> list[str]:
@@ -407,18 +281,18 @@ def _dates(rows: list[etree._Element]) -> list[str]:
     by_attr: Counter[str] = Counter()
     by_text: Counter[str] = Counter()
     for row in rows:
-        for el in _visible(row):
+        for el in visible(row):
             if el.tag == "a" and el.get("href"):
                 continue
             if el.tag == "time" and el.get("datetime"):
-                by_attr[f"{_key(el, row)}::attr(datetime)"] += 1
+                by_attr[f"{key_of(el, row)}::attr(datetime)"] += 1
                 break
             if parse_date(el.get("title")) and re.search(r"\d", el.get("title") or ""):
-                by_attr[f"{_key(el, row)}::attr(title)"] += 1
+                by_attr[f"{key_of(el, row)}::attr(title)"] += 1
                 break
             own = (el.text or "").strip()
             if own and len(own) <= 25 and parse_date(own):
-                by_text[_key(el, row)] += 1
+                by_text[key_of(el, row)] += 1
                 break
     found = [k for k, n in by_attr.most_common(1)] + [k for k, n in by_text.most_common(1)]
     total = sum(by_attr.values()) + sum(by_text.values())
@@ -452,28 +326,3 @@ def _next_page(page: Selector) -> str | None:
 
 def _xpath_literal(text: str) -> str:
     return f"'{text}'" if "'" not in text else f'"{text}"'
-
-
-def _hints_content(el: etree._Element) -> bool:
-    names = [name for name in (el.get("id") or "", el.get("class") or "") if name]
-    return (
-        el.tag in _CONTENT_TAGS
-        and any(_CONTENT_HINT.search(name) for name in names)
-        and not any(_NOT_CONTENT.search(name) for name in names)
-    )
-
-
-def _visible(row: etree._Element) -> list[etree._Element]:
-    """The elements of `row` in document order, without hidden ones (`display:none`: a
-    responsive copy of the row, a tooltip) and what they hold."""
-    found: list[etree._Element] = []
-    stack = [row]
-    while stack:
-        el = stack.pop()
-        if not isinstance(el.tag, str):
-            continue
-        if el is not row and re.search(r"display\s*:\s*none", el.get("style") or "", re.I):
-            continue
-        found.append(el)
-        stack.extend(reversed(list(el)))
-    return found
