@@ -27,57 +27,20 @@ from twisted.python.failure import Failure
 from spiders.items import FetchedPage, ListingItem, ListingLoader, first_line_title
 from spiders.kinds.guards import PageGuardMixin
 from spiders.kinds.login import LoginMixin
+from spiders.kinds.walls import CAPTCHA_URL, WALL_URL, WallMixin
 from spiders.limits import download_failure_text, is_too_large
 from spiders.network import NON_WEB_HANDLERS, RequestRefused
 from spiders.screenshots import screenshot_methods, screenshot_of
 from spiders.selectors import XPATH_PREFIX, first_text, select, uncomment_pagelets
 from spiders.sites import KINDS, Site
 
-# Words of a log-in or captcha wall, checked only on pages where the content was not found
-# (ordinary pages carry "登录" links in their headers).
-WALL_MARKERS = (
-    "验证码",
-    "驗證碼",
-    "captcha",
-    "请先登录",
-    "请登录",
-    "登录后",
-    "请先登錄",
-    "人机验证",
-    "安全验证",
-    "访问验证",
-    "are you a robot",
-    "just a moment",
-    "cf-challenge",
-)
-# Of those, the words of a captcha or a bot check (the others ask for a log-in).
-CAPTCHA_MARKERS = (
-    "验证码",
-    "驗證碼",
-    "captcha",
-    "人机验证",
-    "安全验证",
-    "访问验证",
-    "are you a robot",
-    "just a moment",
-    "cf-challenge",
-)
-_CAPTCHA_URL = re.compile(r"captcha|verify|challenge", re.I)
-# HTTP answers that refuse a crawler (401 asks for a log-in instead).
-_REFUSING = (403, 429, 451)
-_PASSWORD_FIELD = "input[type=password]"
-# Where sites send a visitor they want to log in or to verify.
-_WALL_URL = re.compile(
-    r"login|logon|signin|sign_in|sign-in|logging|passport|captcha|verify|challenge|ucp\.php",
-    re.I,
-)
 _GONE = (404, 410)
 _MAX_ID_CHARS = 512
 _ID_SOURCE_CHARS = 4096
 _HTTP_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
 
 
-class SiteSpider(scrapy.Spider):
+class SiteSpider(WallMixin, scrapy.Spider):
     """A spider bound to one site file."""
 
     site: ClassVar[Site]
@@ -164,10 +127,10 @@ class SiteSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         redirects = request.meta.get("redirect_urls") or ()
         if failure.check(RequestRefused):
-            if redirects and _WALL_URL.search(request.url):
+            if redirects and WALL_URL.search(request.url):
                 # Sent to a log-in or verification page on another host: a wall.
                 stats.inc_value("heishi/blocked_pages")
-                captcha = _CAPTCHA_URL.search(request.url)
+                captcha = CAPTCHA_URL.search(request.url)
                 stats.inc_value("heishi/captcha_pages" if captcha else "heishi/login_walls")
                 self.note_first_error(f"{redirects[0]} sends to a log-in wall at {request.url}")
                 return
@@ -218,73 +181,6 @@ class SiteSpider(scrapy.Spider):
             self.crawler.stats.set_value("heishi/first_error", problem)
 
     # -- reading pages ----------------------------------------------------------------------
-
-    def is_blocked(self, response: Response, content_found: bool) -> bool:
-        """Whether `response` is a log-in or captcha wall; counts it when it is."""
-        blocked = self.looks_blocked(response, content_found)
-        if blocked:
-            self.count_blocked(response)
-        return blocked
-
-    def looks_blocked(self, response: Response, content_found: bool) -> bool:
-        """Whether `response` is a log-in or captcha wall (nothing counted)."""
-        if not isinstance(response, TextResponse):
-            return False
-        site = self.site
-        text = response.text
-        if select(response, site.selectors.get("blocked")) or any(
-            marker in text for marker in site.blocked_text
-        ):
-            return True
-        if content_found or self.looks_empty(response):
-            # A guest's page often carries a log-in form in its header (Discuz!): a page
-            # that says it has nothing to list is an empty source, not a wall.
-            return False
-        # Sent elsewhere, and the address says where: a log-in or verification page.
-        if response.meta.get("redirect_urls") and _WALL_URL.search(response.url):
-            return True
-        lowered = text.lower()
-        return bool(response.css(_PASSWORD_FIELD)) or any(
-            marker in lowered for marker in WALL_MARKERS
-        )
-
-    def looks_empty(self, response: Response) -> bool:
-        """Whether a list page says its source has no listings at all (an empty board, a
-        channel with no posts): not a page whose rows the selectors no longer find."""
-        if not isinstance(response, TextResponse):
-            return False
-        site = self.site
-        return bool(select(response, site.selectors.get("empty"))) or any(
-            marker in response.text for marker in site.empty_text
-        )
-
-    def count_refusal(self, response: Response) -> None:
-        """Why a list page answered an HTTP error, for source health: a bot check (a captcha
-        page sent with 403 or 503), a log-in (401), or a refusal (403, 429, 451)."""
-        stats = self.crawler.stats
-        if isinstance(response, TextResponse) and self.is_captcha(response):
-            stats.inc_value("heishi/captcha_pages")
-        elif response.status == 401:
-            stats.inc_value("heishi/login_walls")
-        elif response.status in _REFUSING:
-            stats.inc_value(f"heishi/http_refused/{response.status}")
-
-    def is_captcha(self, response: Response) -> bool:
-        """Whether a wall is a captcha or bot check rather than a log-in form."""
-        if _CAPTCHA_URL.search(response.url):
-            return True
-        lowered = response.text.lower() if isinstance(response, TextResponse) else ""
-        return any(marker in lowered for marker in CAPTCHA_MARKERS)
-
-    def count_blocked(self, response: Response) -> None:
-        # Which wall, for source health: a captcha needs a person, a log-in needs credentials.
-        if self.is_captcha(response):
-            self.crawler.stats.inc_value("heishi/captcha_pages")
-        else:
-            self.crawler.stats.inc_value("heishi/login_walls")
-        self.crawler.stats.inc_value("heishi/blocked_pages")
-        self.logger.warning("page looks like a log-in or captcha wall: %s", response.url)
-        self.note_first_error(f"{response.url} is a log-in or captcha wall")
 
     def is_removed(self, response: Response) -> bool:
         """Whether a detail page says the listing was deleted (served with HTTP 200)."""
