@@ -6,15 +6,13 @@ the matcher passes them in. `extract(text)` is the short way for one text.
 Listing text is hostile: every pattern here runs in time linear in the text. Repetitions are
 bounded (a number has at most 15 digits before its point) and a pattern that starts with a
 number starts only where a digit run starts (`(?<![\d.])`), so a page of 30,000 digits is
-read once, not once per digit; each pattern keeps its first MAX_MATCHES matches per field
-(benchmarks/worst_case.py measures this).
+read once, not once per digit; a field yields at most MAX_MATCHES prices, volumes and
+contacts each, so the overlap checks stay short (benchmarks/worst_case.py measures this).
 """
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections.abc import Iterator
 
 from monitor.match_result import Contact, Extraction, Price, Volume
 from monitor.normalize import Normalized
@@ -22,8 +20,9 @@ from monitor.normalize import Normalized
 # A number: at most 15 digits, 8 decimals (beyond that it is not a price or a count).
 _DIGITS = r"\d{1,15}(?:\.\d{1,8})?"
 _NUM = f"({_DIGITS})"
-# The start of a digit run: patterns that begin with a number are tried there only.
-_RUN_START = r"(?<![\d.])"
+# A number that starts a digit run (no digit or point before it). The look-behind comes after
+# the first digit so that the regex engine still skips ahead to digits quickly.
+_RUN_DIGITS = r"\d(?<![\d.]\d)\d{0,14}(?:\.\d{1,8})?"
 MAX_MATCHES = 50
 _MULT = {"万": 10_000, "w": 10_000, "千": 1_000, "k": 1_000, "亿": 100_000_000, "m": 1_000_000}
 _CURRENCY = {
@@ -58,12 +57,7 @@ _PRICE_BARE_PER = re.compile(
     r"(?<![\d.])" + _NUM + r"(?:/|一|每)(个月|月|天|日|周|年|条|单|张|次|套|份|个)"
 )
 _PRICE_PER_COUNT = re.compile(
-    r"((?:一|"
-    + _RUN_START
-    + _DIGITS
-    + r")(?:万|w|千|k)?条)[:：]?"
-    + _NUM
-    + r"(?![\d.]|万|w|条|元|块|u)"
+    r"((?:一|" + _RUN_DIGITS + r")(?:万|w|千|k)?条)[:：]?" + _NUM + r"(?![\d.]|万|w|条|元|块|u)"
 )
 # Both run on a few characters next to a price (_per_around).
 _PER_BEFORE = re.compile(
@@ -79,8 +73,10 @@ _VOLUME = re.compile(
 # Units that count records only with a multiplier: 300万户 is households, 6142 户 is not.
 _DEVICE_CAPACITIES = frozenset({16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1000.0, 1024.0, 2000.0})
 _NEEDS_MULT = frozenset({"户", "级", "量", "数据", "用户"})
+_CN_NUMERAL = "[一二两三四五六七八九十百千]"
+# Tried only where a run of numerals starts (the look-behind after the first one, as above).
 _CN_VOLUME = re.compile(
-    r"(?<![一二两三四五六七八九十百千])([一二两三四五六七八九十百千]{1,12})(万|亿)"
+    f"({_CN_NUMERAL}(?<!{_CN_NUMERAL}{_CN_NUMERAL}){_CN_NUMERAL}{{0,11}})(万|亿)"
     r"(条|级|量|用户|数据|人|户)?"
 )
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
@@ -136,12 +132,6 @@ def extract_normalized(
     return result
 
 
-def _first(matches: Iterator[re.Match[str]]) -> Iterator[re.Match[str]]:
-    """The first MAX_MATCHES matches: a page of ten thousand prices is not ten thousand
-    facts, and `taken` stays short."""
-    return itertools.islice(matches, MAX_MATCHES)
-
-
 def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
     return any(span[0] < b and a < span[1] for a, b in taken)
 
@@ -153,7 +143,9 @@ def _number(text: str) -> float:
 def _prices(norm: Normalized, taken: list[tuple[int, int]]) -> list[Price]:
     text = norm.text
     found: list[tuple[int, Price]] = []
-    for match in _first(_PRICE_AFTER.finditer(text)):
+    for match in _PRICE_AFTER.finditer(text):
+        if len(found) >= MAX_MATCHES:
+            break
         if _overlaps(match.span(), taken):
             continue
         amount = _number(match.group(1)) * _MULT.get(match.group(2) or "", 1)
@@ -162,7 +154,9 @@ def _prices(norm: Normalized, taken: list[tuple[int, int]]) -> list[Price]:
         currency = _CURRENCY[match.group(3)]
         taken.append(match.span())
         found.append((match.start(), Price(amount, currency, per, _orig(norm, match))))
-    for match in _first(_PRICE_BEFORE.finditer(text)):
+    for match in _PRICE_BEFORE.finditer(text):
+        if len(found) >= MAX_MATCHES:
+            break
         if _overlaps(match.span(), taken):
             continue
         amount = _number(match.group(2)) * _MULT.get(match.group(3) or "", 1)
@@ -171,7 +165,9 @@ def _prices(norm: Normalized, taken: list[tuple[int, int]]) -> list[Price]:
         found.append(
             (match.start(), Price(amount, _CURRENCY[match.group(1)], per, _orig(norm, match)))
         )
-    for match in _first(_PRICE_PER_COUNT.finditer(text)):
+    for match in _PRICE_PER_COUNT.finditer(text):
+        if len(found) >= MAX_MATCHES:
+            break
         if _overlaps(match.span(), taken):
             continue
         taken.append(match.span())
@@ -182,7 +178,9 @@ def _prices(norm: Normalized, taken: list[tuple[int, int]]) -> list[Price]:
             )
         )
     for regex in (_PRICE_LABEL, _PRICE_BARE_PER):
-        for match in _first(regex.finditer(text)):
+        for match in regex.finditer(text):
+            if len(found) >= MAX_MATCHES:
+                break
             if _overlaps(match.span(), taken):
                 continue
             per = match.group(2) if regex is _PRICE_BARE_PER else None
@@ -237,7 +235,9 @@ def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
         taken.append(match.span())
         volume_spans.append(match.span())
         out.append(Volume(int(count), mult or unit, _orig(norm, match)))
-    for match in _first(_PRICE_PER_COUNT.finditer(text)):
+    for match in _PRICE_PER_COUNT.finditer(text):
+        if len(out) >= MAX_MATCHES:
+            break
         # 一万条800: a price per ten thousand records, and ten thousand records on offer.
         span = match.span(1)
         if any(v_span == span for v_span in volume_spans):
@@ -246,7 +246,9 @@ def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
         if count:
             volume_spans.append(span)
             out.append(Volume(count, "条", norm.original_slice(*span)))
-    for match in _first(_CN_VOLUME.finditer(text)):
+    for match in _CN_VOLUME.finditer(text):
+        if len(out) >= MAX_MATCHES:
+            break
         if _overlaps(match.span(), taken):
             continue
         value = _chinese_number(match.group(1))
@@ -296,13 +298,17 @@ def _contacts(norm: Normalized, taken: list[tuple[int, int]]) -> list[Contact]:
         ("qq", _QQ),
         ("wechat", _WECHAT),
     ):
-        for match in _first(regex.finditer(text)):
+        for match in regex.finditer(text):
+            if len(out) >= MAX_MATCHES:
+                break
             if _overlaps(match.span(), taken):
                 continue
             taken.append(match.span())
             out.append(Contact(kind, _digits(match.group(1)), _orig(norm, match)))
     telegram_named = bool(re.search(r"tg|telegram|飞机|电报", text))
-    for match in _first(_AT.finditer(text)):
+    for match in _AT.finditer(text):
+        if len(out) >= MAX_MATCHES:
+            break
         if _overlaps(match.span(), taken):
             continue
         taken.append(match.span())
