@@ -38,7 +38,7 @@ from monitor.distributed import (
     SweepQueue,
     seeding_claimed,
 )
-from monitor.payload_signing import BadSignature, fingerprint, load_signer
+from monitor.payload_signing import fingerprint, load_signer
 from spiders.distributed import serializer as json_serializer
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class LeasedQueue(Base):
             lease, payload, deliveries = found
             try:
                 request = self._decode_request(payload)
-            except (BadSignature, json_serializer.UnsafeRequest) as exc:
+            except Exception as exc:  # BadSignature, UnsafeRequest: never stops the crawl
                 self.reject(lease, payload, exc)
                 continue
             if deliveries > 1:
