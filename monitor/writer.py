@@ -222,9 +222,12 @@ class SweepWriter:
         if self._evidence is None:
             from monitor.config import install_secret
             from monitor.evidence import evidence_dir
+            from monitor.pii import mask_keep
             from spiders.pipelines import EvidencePipeline
 
-            self._evidence = EvidencePipeline(evidence_dir(self.db), install_secret(), None)
+            self._evidence = EvidencePipeline(
+                evidence_dir(self.db), install_secret(), None, mask_keep()
+            )
         self._evidence.stats = self.local_stats[sweep]
         # Workers send a page only with a matched listing; the pipeline reads `match.alert`.
         probe = {"page": SimpleNamespace(**page), "match": SimpleNamespace(alert=True)}

@@ -6,7 +6,7 @@ Fields are the item dict of docs/contracts.md; `match` and `pii` are filled by t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import scrapy
@@ -44,10 +44,12 @@ class FetchedPage:
     """A page as the spider saw it: decoded text, its charset, a screenshot when rendered."""
 
     url: str
-    text: str
+    # Not in the repr: an error logged with its item must not print the page, which still
+    # holds personal numbers in clear until EvidencePipeline masks and stores it.
+    text: str = field(repr=False)
     encoding: str
     fetched_at: str
-    screenshot: bytes | None = None
+    screenshot: bytes | None = field(default=None, repr=False)
     screenshot_masked: int = 0  # text nodes masked in the screenshot
     screenshot_url: str | None = None  # the page shown (a rendered list page, for instance)
 

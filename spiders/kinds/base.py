@@ -22,7 +22,7 @@ from twisted.python.failure import Failure
 
 from spiders.items import FetchedPage, ListingItem, ListingLoader, first_line_title
 from spiders.kinds.login import LoginMixin
-from spiders.rendering import screenshot_methods, screenshot_of
+from spiders.screenshots import screenshot_methods, screenshot_of
 from spiders.selectors import XPATH_PREFIX, first_text, select, uncomment_pagelets
 from spiders.sites import KINDS, Site
 
