@@ -209,7 +209,7 @@ def test_the_queue_serializer_is_json_and_refuses_what_heishi_does_not_queue(tmp
 
     from spiders.distributed import serializer
     from spiders.kinds import spider_class
-    from spiders.rendering import MASK_PII_SCRIPT, screenshot_methods
+    from spiders.screenshots import masked_screenshot, screenshot_methods
     from spiders.sites import find_site
 
     site = find_site("demo_market")
@@ -240,13 +240,8 @@ def test_the_queue_serializer_is_json_and_refuses_what_heishi_does_not_queue(tmp
     assert again.headers[b"Referer"] == b"http://127.0.0.1/"
     assert again.meta["listing"]["list_screenshot"] == b"\x89PNG"
     methods = again.meta["playwright_page_methods"]
-    assert [m.method for m in methods] == [
-        "wait_for_selector",
-        "evaluate",
-        "screenshot",
-        "evaluate",
-    ]
-    assert methods[1].args == (MASK_PII_SCRIPT,)
+    assert [m.method for m in methods] == ["wait_for_selector", masked_screenshot]
+    assert methods[0].kwargs == {"state": "attached", "timeout": 100}
     (nested,) = again.meta["heishi_then"]
     assert isinstance(nested, FormRequest) and nested.body == login.body
 
@@ -259,6 +254,7 @@ def test_the_queue_serializer_is_json_and_refuses_what_heishi_does_not_queue(tmp
         tampered(_class="subprocess.Popen"),
         tampered(callback="__init__"),
         tampered(meta={"x": {"$pm": ["evaluate", ["fetch('http://127.0.0.1/')"]], "kw": {}}}),
+        tampered(meta={"x": {"$pm": ["os.system", ["touch /tmp/x"]], "kw": {}}}),
         tampered(meta={"x": {"$pm": ["goto", ["file:///etc/passwd"]], "kw": {}}}),
         tampered(meta={"x": {"$py": "os.system"}}),
         pickle.dumps(Touch(tmp_path / "ran")),
@@ -269,6 +265,9 @@ def test_the_queue_serializer_is_json_and_refuses_what_heishi_does_not_queue(tmp
     assert not (tmp_path / "ran").exists()
     with pytest.raises(serializer.UnsafeRequest, match="meta.when"):
         serializer.encode_request(Request("http://127.0.0.1/", meta={"when": object()}), spider)
+    with pytest.raises(serializer.UnsafeRequest, match="page function"):
+        unknown = {"playwright_page_methods": [PageMethod(os.system, "true")]}
+        serializer.encode_request(Request("http://127.0.0.1/", meta=unknown), spider)
 
 
 def test_no_module_that_reads_redis_imports_pickle():

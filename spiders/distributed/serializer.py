@@ -4,8 +4,9 @@ SCHEDULER_SERIALIZER: this module's `dumps` and `loads`).
 scrapy-redis falls back to pickle, and unpickling runs whatever the bytes say: anyone who could
 write to the queue ran code on every worker. Here a request is `Request.to_dict()` written as
 JSON, and only the types heishi's requests carry are understood: JSON's own, bytes, tuples,
-dicts with bytes keys (headers), scrapy-playwright's PageMethod (for the page methods heishi
-uses) and a nested Request (a log-in's `heishi_then`). Anything else is refused when queued
+dicts with bytes keys (headers), scrapy-playwright's PageMethod (the page methods heishi
+uses: Playwright's own by name, heishi's masked screenshot by its import path) and a nested
+Request (a log-in's `heishi_then`). Anything else is refused when queued
 (a programming error, named by its meta key) and when read (a hostile entry). Request classes
 are Scrapy's own, callbacks are spider method names. The queue signs what this module writes
 (spiders/distributed/scheduler.py, monitor.payload_signing).
@@ -26,8 +27,11 @@ REQUEST_CLASSES = {
     "scrapy.http.request.form.FormRequest": "scrapy.http.FormRequest",
     "scrapy.http.request.json_request.JsonRequest": "scrapy.http.JsonRequest",
 }
-# scrapy-playwright page methods heishi uses (spiders/kinds/base.py, spiders/rendering.py).
-PAGE_METHODS = frozenset({"wait_for_selector", "screenshot", "evaluate"})
+# scrapy-playwright page methods heishi uses (spiders/kinds/base.py, spiders/screenshots.py):
+# Playwright Page methods by name (never `evaluate`: it runs JavaScript), and functions by
+# their import path.
+PAGE_METHODS = frozenset({"wait_for_selector", "wait_for_load_state", "screenshot"})
+PAGE_FUNCTIONS = frozenset({"spiders.screenshots.masked_screenshot"})
 _CALLBACK = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 _MAX_DEPTH = 20
 
@@ -105,11 +109,14 @@ def _plain(value: Any, where: str, depth: int) -> Any:
     from scrapy_playwright.page import PageMethod
 
     if isinstance(value, PageMethod):
-        if not isinstance(value.method, str):
-            raise UnsafeRequest(f"{where}: a PageMethod calling a function cannot be queued")
+        method = value.method
+        if not isinstance(method, str):
+            method = f"{getattr(method, '__module__', '')}.{getattr(method, '__qualname__', '')}"
+            if method not in PAGE_FUNCTIONS:
+                raise UnsafeRequest(f"{where}: page function {method} cannot be queued")
         # The result is left out: the method runs again when the request is fetched.
         return {
-            "$pm": [value.method, _plain(list(value.args), where, depth + 1)],
+            "$pm": [method, _plain(list(value.args), where, depth + 1)],
             "kw": _plain(value.kwargs, where, depth + 1),
         }
     if isinstance(value, Request):
@@ -154,16 +161,16 @@ def _restore(value: Any, spider: Spider | None, depth: int) -> Any:
 
 
 def _page_method(body: Any, kwargs: Any, spider: Spider | None, depth: int) -> Any:
+    from scrapy.utils.misc import load_object
     from scrapy_playwright.page import PageMethod
-
-    from spiders.rendering import MASK_PII_SCRIPT, RESTORE_PII_SCRIPT
 
     method, args = body
     args = _restore(args, spider, depth + 1)
     kwargs = _restore(kwargs, spider, depth + 1)
-    if method not in PAGE_METHODS or not isinstance(args, list) or not isinstance(kwargs, dict):
-        raise UnsafeRequest(f"page method {str(method)[:40]!r} is not allowed")
-    # evaluate runs JavaScript in Chromium: only heishi's own masking scripts.
-    if method == "evaluate" and args not in ([MASK_PII_SCRIPT], [RESTORE_PII_SCRIPT]):
-        raise UnsafeRequest("page method evaluate with a script heishi did not write")
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise UnsafeRequest("a malformed page method")
+    if method in PAGE_FUNCTIONS:
+        return PageMethod(load_object(method), *args, **kwargs)
+    if method not in PAGE_METHODS:
+        raise UnsafeRequest(f"page method {str(method)[:60]!r} is not allowed")
     return PageMethod(method, *args, **kwargs)
