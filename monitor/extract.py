@@ -5,7 +5,7 @@ the matcher passes them in. `extract(text)` is the short way for one text.
 
 Listing text is hostile: every pattern here runs in time linear in the text. Repetitions are
 bounded (a number has at most 15 digits before its point) and a pattern that starts with a
-number starts only where a digit run starts (`(?<![\d.])`), so a page of 30,000 digits is
+number starts only where a digit run starts (`\d(?<![\d.]\d)`), so a page of 30,000 digits is
 read once, not once per digit; a field yields at most MAX_MATCHES prices, volumes and
 contacts each, so the overlap checks stay short (benchmarks/worst_case.py measures this).
 """
@@ -23,6 +23,9 @@ _NUM = f"({_DIGITS})"
 # A number that starts a digit run (no digit or point before it). The look-behind comes after
 # the first digit so that the regex engine still skips ahead to digits quickly.
 _RUN_DIGITS = r"\d(?<![\d.]\d)\d{0,14}(?:\.\d{1,8})?"
+_RUN_NUM = f"({_RUN_DIGITS})"
+# ... and not right after a letter either (3k, v2).
+_RUN_NUM_NOT_AFTER_LETTER = r"(\d(?<![\d.a-z]\d)\d{0,14}(?:\.\d{1,8})?)"
 MAX_MATCHES = 50
 _MULT = {"万": 10_000, "w": 10_000, "千": 1_000, "k": 1_000, "亿": 100_000_000, "m": 1_000_000}
 _CURRENCY = {
@@ -47,15 +50,13 @@ _PER = (
     r"|(?<=[元块u])(个月|月|天|年|条|单|张|次))"
 )
 _PRICE_AFTER = re.compile(
-    r"(?<![\d.a-z])" + _NUM + r"\s?(万|w|千|k)?\s?"
+    _RUN_NUM_NOT_AFTER_LETTER + r"\s?(万|w|千|k)?\s?"
     r"(元|块|rmb|cny|usdt|btc|usd|美元|美金|刀|xmr|eth|u(?![a-z]))"
     r"(?:\s?(?:" + _PER + r"|each|per\s(\w{1,20})))?"
 )
 _PRICE_BEFORE = re.compile(r"([¥$])\s?" + _NUM + r"(万|w|k)?(?:\s?" + _PER + r")?")
 _PRICE_LABEL = re.compile(r"(?:价格|售价|单价|报价|价)[:：]?" + _NUM + r"(?![\d.]|万|w|条)")
-_PRICE_BARE_PER = re.compile(
-    r"(?<![\d.])" + _NUM + r"(?:/|一|每)(个月|月|天|日|周|年|条|单|张|次|套|份|个)"
-)
+_PRICE_BARE_PER = re.compile(_RUN_NUM + r"(?:/|一|每)(个月|月|天|日|周|年|条|单|张|次|套|份|个)")
 _PRICE_PER_COUNT = re.compile(
     r"((?:一|" + _RUN_DIGITS + r")(?:万|w|千|k)?条)[:：]?" + _NUM + r"(?![\d.]|万|w|条|元|块|u)"
 )
@@ -67,7 +68,7 @@ _PER_BEFORE = re.compile(
 _PER_AFTER = re.compile(r"^(\d{1,8}(?:万|w|k)?(?:粉|赞|人|个|条|张|单))")
 
 _VOLUME = re.compile(
-    r"(?<![\d.a-z])" + _NUM + r"\s?(亿|千万|百万|万|w|千|k|m)?\s?"
+    _RUN_NUM_NOT_AFTER_LETTER + r"\s?(亿|千万|百万|万|w|千|k|m)?\s?"
     r"(条|行|rows|records|户(?![籍口型主])|人|份|组|单|套|量|用户|数据|级|gb|g|tb|t)?(?![a-z])"
 )
 # Units that count records only with a multiplier: 300万户 is households, 6142 户 is not.
@@ -93,7 +94,7 @@ _TELEGRAM = re.compile(
     r"(?<![a-z])(?:tg|telegram|飞机|纸飞机|电报|telegra\.m)(?:号)?[:：]?\s?@?([a-z][a-z0-9_]{4,31})"
 )
 _TME = re.compile(r"t\.me/([a-z0-9_]{5,32})")
-_AT = re.compile(r"(?<![a-z0-9.])@([a-z][a-z0-9_]{4,31})")
+_AT = re.compile(r"@(?<![a-z0-9.]@)([a-z][a-z0-9_]{4,31})")
 
 
 _WORTH_A_LOOK = re.compile(

@@ -181,15 +181,15 @@ class Matcher:
         """
         title = title if isinstance(title, str) else ""
         text = text if isinstance(text, str) else ""
-        cut = []
-        if self.max_chars is not None:
-            for name, value in (("title", title), ("text", text)):
-                if len(value) > self.max_chars:
-                    cut.append(
-                        f"{name} cut to its first {self.max_chars:,} of {len(value):,} characters"
-                    )
-            title, text = title[: self.max_chars], text[: self.max_chars]
-        result = self._match(title, text, first_pass, source, kind)
+        limit = self.max_chars
+        if limit is None or (len(title) <= limit and len(text) <= limit):
+            return self._match(title, text, first_pass, source, kind)
+        cut = [
+            f"{name} cut to its first {limit:,} of {len(value):,} characters"
+            for name, value in (("title", title), ("text", text))
+            if len(value) > limit
+        ]
+        result = self._match(title[:limit], text[:limit], first_pass, source, kind)
         result.reasons[:0] = cut
         return result
 
