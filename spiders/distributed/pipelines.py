@@ -10,11 +10,13 @@ if TYPE_CHECKING:
 
 class HandoffPipeline:
     """Adds each item (masked and matched) to the Redis stream the writer reads, with its
-    sweep id. The page of a matched listing goes along, so the writer keeps the evidence beside
-    its store; other pages are dropped here. Runs in place of the store pipeline."""
+    sweep id, signed with the installation's key. The page of a matched listing goes along, so
+    the writer keeps the evidence beside its store; other pages are dropped here. Runs in place
+    of the store pipeline."""
 
-    def __init__(self, client: Any, sweep: str, evidence: bool, stats: Any) -> None:
+    def __init__(self, client: Any, sweep: str, evidence: bool, stats: Any, signer: Any) -> None:
         self.client = client
+        self.signer = signer
         self.sweep = sweep
         self.evidence = evidence
         self.stats = stats
@@ -22,6 +24,7 @@ class HandoffPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         from monitor.distributed import connect
+        from monitor.payload_signing import load_signer
         from spiders.distributed import redis_url
 
         settings = crawler.settings
@@ -30,6 +33,7 @@ class HandoffPipeline:
             settings.get("HEISHI_DISTRIBUTED_SWEEP"),
             settings.getbool("HEISHI_EVIDENCE", True),
             crawler.stats,
+            load_signer(settings),
         )
 
     def process_item(self, item: Any) -> Any:
@@ -40,7 +44,7 @@ class HandoffPipeline:
         if self.evidence and page is not None and getattr(data.get("match"), "alert", False):
             data["page"] = page
         # Synchronous on purpose: the request is acknowledged only after this returns.
-        self.client.xadd(ITEM_STREAM, encode_item(self.sweep, data))
+        self.client.xadd(ITEM_STREAM, encode_item(self.signer, self.sweep, data))
         self.stats.inc_value("heishi/items_handed_off")
         item.pop("page", None)
         return item
