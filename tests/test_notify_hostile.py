@@ -73,6 +73,7 @@ name = "hostile_channel"
 kind = "channel"
 start_urls = ["${FIXTURE_URL}/s/leaks"]
 max_pages = 1
+network = { allow_private = true }
 """
 
 

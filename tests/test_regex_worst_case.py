@@ -78,6 +78,7 @@ name = "digits_channel"
 kind = "channel"
 start_urls = ["${FIXTURE_URL}/s/digits"]
 max_pages = 1
+network = { allow_private = true }
 """
 
 
