@@ -412,3 +412,37 @@ def test_redacted_urls_keep_everything_but_the_password():
         == "rediss://user:***@host:6380/1?ssl_ca_certs=/ca.pem"
     )
     assert dist.redacted("redis://10.0.0.5:6379/0") == "redis://10.0.0.5:6379/0"
+
+
+def test_a_matched_page_crosses_redis_with_its_numbers_masked(redis_server):
+    """A worker hands a matched listing's page to the writer through Redis, which may persist
+    it: the numbers it quotes are masked before it leaves the worker."""
+    from monitor.match_result import MatchResult
+    from monitor.payload_signing import load_signer
+    from spiders.distributed.pipelines import HandoffPipeline
+    from spiders.items import FetchedPage
+
+    class Counts(dict):
+        def inc_value(self, name: str, count: int = 1) -> None:
+            self[name] = self.get(name, 0) + count
+
+    client = dist.connect(redis_server)
+    signer = load_signer()
+    counts = Counts()
+    pipeline = HandoffPipeline(client, "sweep-1", True, counts, signer, b"k" * 32, (2, 2))
+    page = FetchedPage(
+        url="http://127.0.0.1/thread-1.html",
+        text="<html><body><p>联系 138 0013 8000，样本 <b>110105</b>19491231002X"
+        '<span title="6222021008123456784"></span></p></body></html>',
+        encoding="utf-8",
+        fetched_at="2026-12-02T00:00:00+00:00",
+    )
+    match = MatchResult(score=0.99, alert=True, categories=["identity"], hits=[], reasons=[])
+    pipeline.process_item({"site_id": "1", "title": "出售 身份证", "page": page, "match": match})
+    ((_, fields),) = client.xrange(dist.ITEM_STREAM)
+    _, item = dist.decode_item(signer, fields)
+    digits = re.sub(r"\D", "", json.dumps(item, ensure_ascii=False))
+    assert "联系" in item["page"]["text"]  # the page went along
+    for number in ("13800138000", "11010519491231002", "6222021008123456784"):
+        assert number not in digits
+    assert counts["heishi/evidence_pii_masked"] == 3
