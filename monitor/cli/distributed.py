@@ -1,6 +1,8 @@
-"""Distributed crawling: `heishi writer`, `heishi worker`, `heishi distributed sweep|status`.
+"""Distributed crawling: `heishi writer`, `heishi worker`, `heishi distributed
+sweep|status|keygen`.
 
-All of them need Redis: `--redis URL`, else $HEISHI_DISTRIBUTED_REDIS_URL.
+All but keygen need Redis: `--redis URL`, else $HEISHI_DISTRIBUTED_REDIS_URL; all but status
+and keygen need the shared key ($HEISHI_DISTRIBUTED_KEY_FILE, monitor.payload_signing).
 """
 
 from __future__ import annotations
@@ -68,6 +70,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_redis_option(status)
     status.add_argument("--json", action="store_true", help="print one JSON object")
     status.set_defaults(func=cmd_status)
+    keygen = commands.add_parser(
+        "keygen", help="make the key that signs what the machines of a sweep put in Redis"
+    )
+    keygen.add_argument(
+        "file", metavar="FILE", help="where to write it (mode 0600, never replaced)"
+    )
+    keygen.set_defaults(func=cmd_keygen)
     group.set_defaults(func=lambda args: group.print_help() or 0)
 
 
@@ -88,14 +97,37 @@ def _redis_url(args: argparse.Namespace) -> str:
 
 
 def _client(url: str) -> Any:
-    from monitor.distributed import connect
+    from urllib.parse import urlsplit
 
-    client = connect(url)
+    from redis.exceptions import AuthenticationError, AuthorizationError, ResponseError
+
+    from monitor.distributed import connect, redacted
+
+    shown = redacted(url)
+    hint = (
+        "put the password of redis-server's requirepass in the URL: redis://:PASSWORD@HOST:6379/0"
+    )
     try:
+        client = connect(url)
         client.ping()
+    except (AuthenticationError, AuthorizationError, ResponseError) as exc:
+        refused = isinstance(exc, AuthenticationError | AuthorizationError) or any(
+            code in str(exc) for code in ("NOAUTH", "WRONGPASS")
+        )
+        if not refused:
+            raise HeishiError(f"Redis at {shown} answered with an error: {exc}") from None
+        try:
+            has_password = urlsplit(url).password is not None
+        except ValueError:
+            has_password = False
+        if has_password:
+            raise HeishiError(f"Redis at {shown} refused the password", hint=hint) from None
+        raise HeishiError(f"Redis at {shown} needs a password", hint=hint) from None
     except Exception as exc:
         raise HeishiError(
-            f"cannot reach Redis at {url}: {exc}", hint="is redis-server running there?"
+            f"cannot reach Redis at {shown}: {exc}",
+            hint="is redis-server running there? rediss:// URLs need TLS on the server and "
+            "?ssl_ca_certs=FILE for a private CA",
         ) from None
     return client
 
@@ -120,7 +152,7 @@ def cmd_writer(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     writer = SweepWriter(url, db_path(args.db), args.consumer, sweep_timeout=args.sweep_timeout)
     stopped = _stop_on_signals()
-    print(f"heishi writer: {url} -> {writer.db}", file=sys.stderr, flush=True)
+    print(f"heishi writer: {dist.redacted(url)} -> {writer.db}", file=sys.stderr, flush=True)
     while not stopped:
         written = writer.step()
         if args.until_idle and not written and not dist.open_sweeps(writer.client):
@@ -132,6 +164,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import logging
     from pathlib import Path
 
+    from monitor.distributed import redacted
     from spiders.distributed.worker import Worker
 
     url = _redis_url(args)
@@ -148,16 +181,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
         log_dir=Path(args.log_dir) if args.log_dir else None,
     )
     stopped = _stop_on_signals()
-    print(f"heishi worker {worker.name}: {url}", file=sys.stderr, flush=True)
+    print(f"heishi worker {worker.name}: {redacted(url)}", file=sys.stderr, flush=True)
     worker.run(lambda: bool(stopped))
     return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from monitor import distributed as dist
+    from monitor.payload_signing import load_signer
     from monitor.sources import source_refs
     from spiders.sites import find_site
 
+    signer = load_signer()
     client = _client(_redis_url(args))
     refs = source_refs(args.sources)
     if not refs:
@@ -167,7 +202,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     for ref in refs:
         site = find_site(ref.name)
         sweeps[ref.name] = dist.start_sweep(
-            client, site.name, site.kind, site.url, site.removed_after_sweeps
+            client, signer, site.name, site.kind, site.url, site.removed_after_sweeps
         )
     if args.wait:
         deadline = time.monotonic() + args.timeout
@@ -224,3 +259,18 @@ def _print_sweeps(records: list[dict[str, Any]], as_json: bool, title: str) -> N
     for record in records:
         table.add_row(*(plain(record.get(c, "")) for c in columns))
     console().print(table)
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from monitor.payload_signing import KEY_SETTING, generate_key_file
+
+    path = Path(args.file)
+    generate_key_file(path)
+    print(
+        f"wrote a new distributed key to {path} (mode 0600); copy it to every machine that runs "
+        f"heishi writer, worker or distributed sweep, and set {KEY_SETTING}={path} there",
+        file=sys.stderr,
+    )
+    return 0
