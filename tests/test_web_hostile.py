@@ -554,18 +554,18 @@ def test_every_form_has_a_body_cap(web_db, vic):
 
 # --- a slow text on the keywords page (finding 5) -----------------------------------------
 
-SLOW_PATTERN = """# A pattern that backtracks: cubic in a run of digits with no 个号 after it.
-category = "accounts"
-
-[patterns]
-"slow digits" = { regex = '\\d+\\d+\\d+个号', weight = 1.0 }
-"""
+# Patterns the keyword files' budget accepts (bounded, at most 1,000 ways to match at one
+# position) that still take seconds together on a long run of digits with no 个号 after it.
+SLOW_PATTERN = 'category = "accounts"\n\n[patterns]\n' + "".join(
+    f"\"slow digits {i}\" = {{ regex = '\\d{{1,10}}\\d{{1,10}}\\d{{1,10}}个号{i}', weight = 1.0 }}\n"
+    for i in range(60)
+)
 
 
 @pytest.fixture
 def slow_keywords(tmp_path) -> Path:
-    """The shipped keyword lists and one pattern that takes minutes on 2,000 digits, however
-    the shipped patterns are written."""
+    """The shipped keyword lists and patterns that take several seconds on 19,000 digits,
+    however the shipped patterns are written."""
     import shutil
 
     from monitor.config import keywords_dir
@@ -598,7 +598,7 @@ def test_slow_keyword_tests_neither_stall_the_server_nor_run_past_their_limit(
         first, csrf = clients[0]
         warm = first.post("/keywords", data={"csrf": csrf, "text": "出售 身份证 四件套"})
         assert warm.status_code == 200 and "Would alert" in warm.text
-        slow_text = "出售 身份证 四件套 " + "1" * 2000
+        slow_text = "出售 身份证 四件套 " + "1" * 19_000
 
         def slow_test(i: int) -> tuple[httpx.Response, float]:
             client, csrf = clients[i % len(clients)]
