@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from monitor.store.clusters import migrate_0005_clusters, migrate_0010_compact_bands
 from monitor.store.listing_ids import migrate_0007_sweep_layout
-from monitor.store.observations import migrate_0015_observations
+from monitor.store.observations import migrate_0016_observations
 from monitor.store.operations import migrate_0003_schedule
 from monitor.store.pii_keys import migrate_0012_pii_keys
 from monitor.store.retrohunt import migrate_0009_rules
@@ -289,7 +289,7 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0011_search_state", migrate_0011_search_state),
     ("0012_pii_keys", migrate_0012_pii_keys),
     ("0013_web_sessions", migrate_0013_web_sessions),
-    ("0015_observations", migrate_0015_observations),
+    ("0016_observations", migrate_0016_observations),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
