@@ -90,6 +90,7 @@ max_pages = {board_pages(threads)}
 concurrency = {concurrency}
 download_delay = 0
 autothrottle = false
+network = {{ allow_private = true }}
 """
 
 

@@ -37,7 +37,7 @@ from typing import Any
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SUMMARY = "summary.json"
 # Figures where a smaller value is better (for colouring the change column).
-LOWER_IS_BETTER_UNITS = {"s", "ms", "MB"}
+LOWER_IS_BETTER_UNITS = {"s", "ms", "MB", "x per doubling"}
 
 
 def row(

@@ -91,6 +91,10 @@ def listing_state(item: dict[str, Any]) -> dict[str, Any]:
         "posted_at": item.get("posted_at") or None,
     }
     state["content_hash"] = content_hash(state)
+    # The spider's extra fields (a message's forward, signature, poll: docs/schema.md), kept
+    # with the listing but not tracked: they never make a version on their own.
+    extra = item.get("extra")
+    state["extra"] = json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
     # Where the page as fetched is kept (not tracked: a refetch is not a change).
     evidence = item.get("evidence")
     state["evidence"] = json.dumps(evidence, ensure_ascii=False) if evidence else None

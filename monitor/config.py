@@ -94,7 +94,9 @@ def key_file(path: Path) -> bytes:
         return bytes.fromhex(path.read_text().strip())
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from monitor.file_modes import private_folder
+
+    private_folder(path.parent)
     key = secrets.token_hex(32)
     # O_EXCL: two processes starting at once must agree on one key.
     try:

@@ -7,18 +7,24 @@ starts with the source's name, so two sweeps never share a queue or a duplicate 
 
     heishi:sweeps                 ZSET   open sweep ids, scored by creation time
     heishi:sweep:{id}             HASH   source, kind, url, removed_after_sweeps,
-                                         list_may_shrink, state
-                                         (open | closed), seeded, run_id and the outcome
-    heishi:sweep:{id}:queue       ZSET   requests waiting ("<deliveries>|<pickled request>",
+                                         list_may_shrink, created and their signature
+                                         `sig`, state (open | closed), seeded, run_id
+                                         (signed: `run_sig`) and the outcome
+    heishi:sweep:{id}:queue       ZSET   requests waiting ("<deliveries>|<signed request>",
                                          scored -priority, as scrapy-redis' PriorityQueue)
-    heishi:sweep:{id}:inflight    HASH   lease id -> "<deliveries>|<score>|<pickled request>"
+    heishi:sweep:{id}:inflight    HASH   lease id -> "<deliveries>|<score>|<signed request>"
     heishi:sweep:{id}:leases      ZSET   lease id -> expiry (Redis server time)
     heishi:sweep:{id}:dupefilter  SET    request fingerprints (scrapy-redis RFPDupeFilter)
     heishi:sweep:{id}:seeding     STRING the worker sending the start requests (with a TTL)
     heishi:sweep:{id}:stats       HASH   crawl stats summed over the workers
     heishi:sweep:{id}:written     SET    site ids the writer has committed in this sweep
-    heishi:items                  STREAM finished items (fields `sweep`, `item`), read by the
-                                         consumer group `writers`
+    heishi:items                  STREAM finished items (fields `sweep`, `site_id`, `item`,
+                                         `sig`), read by the consumer group `writers`
+
+Requests are JSON (spiders/distributed/serializer.py), never pickle. Requests, items, sweep
+records and run ids are signed with the installation's shared key (monitor.payload_signing);
+an entry that does not verify is counted (REJECTED_STAT), logged without its contents and
+dropped, and makes its sweep's run partial: someone without the key wrote to this Redis.
 
 A popped request moves to `inflight` under a lease in one script; the worker renews its leases
 while it works and acknowledges each request once its response was handled (child requests
@@ -31,11 +37,17 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import logging
+import re
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from monitor.payload_signing import BadSignature, Signer
+
+log = logging.getLogger(__name__)
 
 PREFIX = "heishi"
 ACTIVE_SWEEPS = f"{PREFIX}:sweeps"
@@ -46,6 +58,12 @@ DEFAULT_MAX_DELIVERIES = 3
 # Stats the workers add up in the sweep's stats hash.
 LOST_STAT = "heishi/distributed/lost_requests"
 REQUEUED_STAT = "heishi/distributed/requeued_requests"
+# Queue and stream entries refused: unsigned, badly signed or malformed.
+REJECTED_STAT = "heishi/distributed/rejected_entries"
+# The fields of a sweep's record its signature covers, in this order.
+SIGNED_FIELDS = ("source", "kind", "url", "removed_after_sweeps", "list_may_shrink", "created")
+# Sweep ids name Redis keys and log files: `<source>-<time>-<hex>`, nothing else.
+_SWEEP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,150}$")
 # Closed sweeps' records stay this long for `heishi distributed status`.
 CLOSED_TTL_SECONDS = 7 * 24 * 3600
 
@@ -55,8 +73,27 @@ def sweep_key(sweep: str, part: str | None = None) -> str:
     return f"{PREFIX}:sweep:{sweep}" + (f":{part}" if part else "")
 
 
+def redacted(url: str) -> str:
+    """`url` fit for a log: its password replaced by ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user = parts.username or ""
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:
+        return "<a Redis URL that cannot be parsed>"
+
+
 def connect(url: str) -> Any:
-    """A Redis client for `url` (bytes replies; requests are pickled)."""
+    """A Redis client for `url` (bytes replies): redis://[:PASSWORD@]HOST:PORT/DB, or
+    rediss:// for TLS (`?ssl_ca_certs=FILE` to trust a private CA)."""
     import redis
 
     return redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10)
@@ -75,8 +112,11 @@ local top = redis.call('ZPOPMIN', KEYS[1])
 if #top == 0 then return false end
 local member, score = top[1], top[2]
 local sep = string.find(member, '|', 1, true)
-local deliveries = tonumber(string.sub(member, 1, sep - 1)) + 1
-local payload = string.sub(member, sep + 1)
+local deliveries, payload = 1, member
+if sep then
+  deliveries = (tonumber(string.sub(member, 1, sep - 1)) or 0) + 1
+  payload = string.sub(member, sep + 1)
+end
 redis.call('HSET', KEYS[2], ARGV[1], deliveries .. '|' .. score .. '|' .. payload)
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[1])
 return {payload, deliveries}
@@ -128,11 +168,13 @@ for _, id in ipairs(ids) do
   local value = redis.call('HGET', KEYS[1], id)
   redis.call('HDEL', KEYS[1], id)
   redis.call('ZREM', KEYS[2], id)
-  if value then
-    local a = string.find(value, '|', 1, true)
-    local b = string.find(value, '|', a + 1, true)
-    local deliveries = tonumber(string.sub(value, 1, a - 1))
-    local score = string.sub(value, a + 1, b - 1)
+  local a = value and string.find(value, '|', 1, true)
+  local b = a and string.find(value, '|', a + 1, true)
+  local deliveries = a and b and tonumber(string.sub(value, 1, a - 1))
+  local score = b and string.sub(value, a + 1, b - 1)
+  if value and not (deliveries and tonumber(score)) then
+    lost = lost + 1  -- not written by _POP: nothing to put back
+  elseif value then
     local payload = string.sub(value, b + 1)
     if ARGV[2] == 'release' then deliveries = deliveries - 1 end
     if deliveries >= tonumber(ARGV[1]) then
@@ -270,31 +312,74 @@ def new_sweep_id(source: str) -> str:
 
 def start_sweep(
     client: Any,
+    signer: Signer,
     source: str,
     kind: str,
     url: str | None,
     removed_after_sweeps: int = 1,
     list_may_shrink: bool = False,
 ) -> str:
-    """Register a new sweep of `source`; workers pick it up and the writer opens its run."""
+    """Register a new sweep of `source`, signed; workers pick it up and the writer opens its
+    run."""
     sweep = new_sweep_id(source)
+    if not valid_sweep_id(sweep):
+        raise ValueError(f"source name {source!r} cannot name a sweep")
     now = time.time()
+    record = {
+        "source": source,
+        "kind": kind,
+        "url": url or "",
+        "removed_after_sweeps": str(int(removed_after_sweeps)),
+        "list_may_shrink": str(int(list_may_shrink)),
+        "created": repr(now),
+    }
     with client.pipeline(transaction=True) as pipe:
         pipe.hset(
             sweep_key(sweep),
-            mapping={
-                "source": source,
-                "kind": kind,
-                "url": url or "",
-                "removed_after_sweeps": int(removed_after_sweeps),
-                "list_may_shrink": int(list_may_shrink),
-                "state": "open",
-                "created": now,
-            },
+            mapping={**record, "sig": _record_mac(signer, sweep, record), "state": "open"},
         )
         pipe.zadd(ACTIVE_SWEEPS, {sweep: now})
         pipe.execute()
     return sweep
+
+
+def valid_sweep_id(sweep: str) -> bool:
+    """Whether `sweep` has the shape of a sweep id (it names keys and log files)."""
+    return bool(_SWEEP_ID.match(sweep)) and ".." not in sweep
+
+
+def _record_mac(signer: Signer, sweep: str, record: dict[str, str]) -> str:
+    return signer.mac("sweep", sweep, _record_payload(record))
+
+
+def verified_sweep_info(client: Any, signer: Signer, sweep: str) -> dict[str, str] | None:
+    """A sweep's record when its signature holds (its run_id only when signed too); None for
+    an unknown sweep or one registered without the key (logged, never acted on)."""
+    info = sweep_info(client, sweep) if valid_sweep_id(sweep) else {}
+    if not info:
+        return None
+    if not signer.valid("sweep", sweep, _record_payload(info), info.get("sig") or None):
+        log.warning("sweep %.80r: its record is not signed with this installation's key", sweep)
+        return None
+    if info.get("run_id") and not signer.valid(
+        "run", sweep, info["run_id"].encode(), info.get("run_sig") or None
+    ):
+        log.warning("sweep %s: its run_id is not signed; ignored", sweep)
+        del info["run_id"]
+    return info
+
+
+def _record_payload(info: dict[str, str]) -> bytes:
+    return json.dumps([info.get(name, "") for name in SIGNED_FIELDS]).encode()
+
+
+def record_run_id(client: Any, signer: Signer, sweep: str, run_id: int) -> None:
+    """The store's run of a sweep, signed (a writer that restarts resumes it)."""
+    text = str(int(run_id))
+    client.hset(
+        sweep_key(sweep),
+        mapping={"run_id": text, "run_sig": signer.mac("run", sweep, text.encode())},
+    )
 
 
 def open_sweeps(client: Any) -> list[str]:
@@ -374,19 +459,33 @@ def _restore(value: Any) -> Any:
     return value
 
 
-def encode_item(sweep: str, item: dict[str, Any]) -> dict[str, str]:
-    """The stream entry for one finished item (already masked and matched)."""
+def encode_item(signer: Signer, sweep: str, item: dict[str, Any]) -> dict[str, str]:
+    """The stream entry for one finished item (already masked and matched), signed."""
+    payload = json.dumps(_plain(item), ensure_ascii=False)
     return {
         "sweep": sweep,
         "site_id": str(item.get("site_id")),
-        "item": json.dumps(_plain(item), ensure_ascii=False),
+        "item": payload,
+        "sig": signer.mac("item", sweep, payload.encode()),
     }
 
 
-def decode_item(fields: dict[Any, Any]) -> tuple[str, dict[str, Any]]:
-    """(sweep id, item dict) from a stream entry."""
-    plain = {_text(k): _text(v) for k, v in fields.items()}
-    return plain["sweep"], _restore(json.loads(plain["item"]))
+def decode_item(signer: Signer, fields: dict[Any, Any]) -> tuple[str, dict[str, Any]]:
+    """(sweep id, item dict) from a stream entry; BadSignature for an entry that is not
+    signed with this installation's key or is malformed (nothing of it is decoded then)."""
+    raw = {_text(k): v for k, v in fields.items()}
+    sweep, payload, mac = _text(raw.get("sweep")), raw.get("item"), raw.get("sig")
+    if isinstance(payload, str):
+        payload = payload.encode()
+    if not isinstance(payload, bytes) or not signer.valid("item", sweep, payload, mac):
+        raise BadSignature("an item not signed with this installation's key")
+    try:
+        item = _restore(json.loads(payload))
+    except (ValueError, TypeError) as exc:  # signed by us: a bug, not an attack
+        raise BadSignature(f"a signed item that is not JSON: {exc}") from None
+    if not isinstance(item, dict) or item.get("site_id") is None:
+        raise BadSignature("a signed item without a site_id")
+    return sweep, item
 
 
 def _text(value: Any) -> str:

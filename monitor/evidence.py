@@ -4,8 +4,10 @@ A store `heishi.db` keeps its evidence in `heishi-evidence/`, content-addressed:
 is the SHA-256 of its content (before compression), in a folder named after the hash's first
 two hex digits (`ab/abcdef….html.gz`), so the same page fetched twice is stored once and a
 file can be checked against its name. Pages are gzip-compressed; screenshots are PNG as
-Chromium made them. Personal data in a page is masked (monitor.pii.mask_pii) before it is
-written: the evidence folder, like the store, never holds it in clear.
+Chromium made them. Personal data in a page is masked (monitor.evidence_masking: from the
+parsed page, scripts and styles dropped) before it is written, and screenshots are taken of
+a masked page (spiders/screenshots.py): the evidence folder, like the store, never holds it
+in clear.
 
 A version refers to its evidence with a small dict (`listing_versions.evidence`, JSON):
 `{"page": "ab/ab….html.gz", "screenshot": "cd/cd….png" or None, "screenshot_url": ...,
@@ -21,6 +23,8 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from monitor.file_modes import private_folder
 
 PAGE_SUFFIX = ".html.gz"
 SCREENSHOT_SUFFIX = ".png"
@@ -40,7 +44,7 @@ def write_blob(directory: str | os.PathLike[str], content: bytes, suffix: str) -
     target = Path(directory) / relative
     if target.exists():
         return relative
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(target.parent)  # 0700, like the store; blobs are 0600 (mkstemp)
     # mtime=0: the same content always compresses to the same bytes.
     data = gzip.compress(content, mtime=0) if suffix.endswith(".gz") else content
     # Written whole, then renamed: a crash never leaves a truncated blob under a valid name.
@@ -72,13 +76,18 @@ def read_blob(directory: str | os.PathLike[str], relative: str) -> bytes:
 
 
 def write_page(
-    directory: str | os.PathLike[str], text: str, encoding: str, secret: bytes
+    directory: str | os.PathLike[str],
+    text: str,
+    encoding: str,
+    secret: bytes,
+    keep: tuple[int, int] | None = None,
 ) -> tuple[str, int]:
-    """Mask personal data in a decoded page, then store it in its own `encoding`
-    (compressed). Returns the blob's relative path and how many items were masked."""
-    from monitor.pii import mask_pii
+    """Mask personal data in a decoded page (monitor.evidence_masking), then store it in its
+    own `encoding` (compressed). Returns the blob's relative path and how many items were
+    masked."""
+    from monitor.evidence_masking import mask_page
 
-    masked, hits = mask_pii(text, secret)
+    masked, hits = mask_page(text, secret, keep)
     try:
         content = masked.encode(encoding, errors="xmlcharrefreplace")
     except LookupError:

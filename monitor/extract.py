@@ -1,7 +1,13 @@
-"""Prices, volumes and contacts in listing text (normalised by monitor.normalize).
+r"""Prices, volumes and contacts in listing text (normalised by monitor.normalize).
 
 Sample offers, freshness and data fields come from keyword hits (roles sample, fresh, field);
 the matcher passes them in. `extract(text)` is the short way for one text.
+
+Listing text is hostile: every pattern here runs in time linear in the text. Repetitions are
+bounded (a number has at most 15 digits before its point) and a pattern that starts with a
+number starts only where a digit run starts (`\d(?<![\d.]\d)`), so a page of 30,000 digits is
+read once, not once per digit; a field yields at most MAX_MATCHES prices, volumes and
+contacts each, so the overlap checks stay short (benchmarks/worst_case.py measures this).
 """
 
 from __future__ import annotations
@@ -11,7 +17,16 @@ import re
 from monitor.match_result import Contact, Extraction, Price, Volume
 from monitor.normalize import Normalized
 
-_NUM = r"(\d+(?:\.\d+)?)"
+# A number: at most 15 digits, 8 decimals (beyond that it is not a price or a count).
+_DIGITS = r"\d{1,15}(?:\.\d{1,8})?"
+_NUM = f"({_DIGITS})"
+# A number that starts a digit run (no digit or point before it). The look-behind comes after
+# the first digit so that the regex engine still skips ahead to digits quickly.
+_RUN_DIGITS = r"\d(?<![\d.]\d)\d{0,14}(?:\.\d{1,8})?"
+_RUN_NUM = f"({_RUN_DIGITS})"
+# ... and not right after a letter either (3k, v2).
+_RUN_NUM_NOT_AFTER_LETTER = r"(\d(?<![\d.a-z]\d)\d{0,14}(?:\.\d{1,8})?)"
+MAX_MATCHES = 50
 _MULT = {"万": 10_000, "w": 10_000, "千": 1_000, "k": 1_000, "亿": 100_000_000, "m": 1_000_000}
 _CURRENCY = {
     "元": "CNY",
@@ -35,31 +50,36 @@ _PER = (
     r"|(?<=[元块u])(个月|月|天|年|条|单|张|次))"
 )
 _PRICE_AFTER = re.compile(
-    r"(?<![\d.a-z])" + _NUM + r"\s?(万|w|千|k)?\s?"
+    _RUN_NUM_NOT_AFTER_LETTER + r"\s?(万|w|千|k)?\s?"
     r"(元|块|rmb|cny|usdt|btc|usd|美元|美金|刀|xmr|eth|u(?![a-z]))"
-    r"(?:\s?(?:" + _PER + r"|each|per\s(\w+)))?"
+    r"(?:\s?(?:" + _PER + r"|each|per\s(\w{1,20})))?"
 )
 _PRICE_BEFORE = re.compile(r"([¥$])\s?" + _NUM + r"(万|w|k)?(?:\s?" + _PER + r")?")
 _PRICE_LABEL = re.compile(r"(?:价格|售价|单价|报价|价)[:：]?" + _NUM + r"(?![\d.]|万|w|条)")
-_PRICE_BARE_PER = re.compile(
-    r"(?<![\d.])" + _NUM + r"(?:/|一|每)(个月|月|天|日|周|年|条|单|张|次|套|份|个)"
-)
+_PRICE_BARE_PER = re.compile(_RUN_NUM + r"(?:/|一|每)(个月|月|天|日|周|年|条|单|张|次|套|份|个)")
 _PRICE_PER_COUNT = re.compile(
-    r"((?:一|\d+(?:\.\d+)?)(?:万|w|千|k)?条)[:：]?" + _NUM + r"(?![\d.]|万|w|条|元|块|u)"
+    r"((?:一|" + _RUN_DIGITS + r")(?:万|w|千|k)?条)[:：]?" + _NUM + r"(?![\d.]|万|w|条|元|块|u)"
 )
+# Both run on a few characters next to a price (_per_around).
 _PER_BEFORE = re.compile(
-    r"((?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千]+)(?:万|w|k|千)?(?:条|人|粉|赞|个|张|单))$"
+    r"((?:\d{1,8}(?:\.\d{1,4})?|[一二两三四五六七八九十百千]{1,8})(?:万|w|k|千)?"
+    r"(?:条|人|粉|赞|个|张|单))$"
 )
-_PER_AFTER = re.compile(r"^(\d+(?:万|w|k)?(?:粉|赞|人|个|条|张|单))")
+_PER_AFTER = re.compile(r"^(\d{1,8}(?:万|w|k)?(?:粉|赞|人|个|条|张|单))")
 
 _VOLUME = re.compile(
-    r"(?<![\d.a-z])" + _NUM + r"\s?(亿|千万|百万|万|w|千|k|m)?\s?"
+    _RUN_NUM_NOT_AFTER_LETTER + r"\s?(亿|千万|百万|万|w|千|k|m)?\s?"
     r"(条|行|rows|records|户(?![籍口型主])|人|份|组|单|套|量|用户|数据|级|gb|g|tb|t)?(?![a-z])"
 )
 # Units that count records only with a multiplier: 300万户 is households, 6142 户 is not.
 _DEVICE_CAPACITIES = frozenset({16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1000.0, 1024.0, 2000.0})
 _NEEDS_MULT = frozenset({"户", "级", "量", "数据", "用户"})
-_CN_VOLUME = re.compile(r"([一二两三四五六七八九十百千]+)(万|亿)(条|级|量|用户|数据|人|户)?")
+_CN_NUMERAL = "[一二两三四五六七八九十百千]"
+# Tried only where a run of numerals starts (the look-behind after the first one, as above).
+_CN_VOLUME = re.compile(
+    f"({_CN_NUMERAL}(?<!{_CN_NUMERAL}{_CN_NUMERAL}){_CN_NUMERAL}{{0,11}})(万|亿)"
+    r"(条|级|量|用户|数据|人|户)?"
+)
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
 _CN_DIGITS.update({"〇": 0, "两": 2, "幺": 1})
 
@@ -74,7 +94,7 @@ _TELEGRAM = re.compile(
     r"(?<![a-z])(?:tg|telegram|飞机|纸飞机|电报|telegra\.m)(?:号)?[:：]?\s?@?([a-z][a-z0-9_]{4,31})"
 )
 _TME = re.compile(r"t\.me/([a-z0-9_]{5,32})")
-_AT = re.compile(r"(?<![a-z0-9.])@([a-z][a-z0-9_]{4,31})")
+_AT = re.compile(r"@(?<![a-z0-9.]@)([a-z][a-z0-9_]{4,31})")
 
 
 _WORTH_A_LOOK = re.compile(
@@ -125,6 +145,8 @@ def _prices(norm: Normalized, taken: list[tuple[int, int]]) -> list[Price]:
     text = norm.text
     found: list[tuple[int, Price]] = []
     for match in _PRICE_AFTER.finditer(text):
+        if len(found) >= MAX_MATCHES:
+            break
         if _overlaps(match.span(), taken):
             continue
         amount = _number(match.group(1)) * _MULT.get(match.group(2) or "", 1)
@@ -134,6 +156,8 @@ def _prices(norm: Normalized, taken: list[tuple[int, int]]) -> list[Price]:
         taken.append(match.span())
         found.append((match.start(), Price(amount, currency, per, _orig(norm, match))))
     for match in _PRICE_BEFORE.finditer(text):
+        if len(found) >= MAX_MATCHES:
+            break
         if _overlaps(match.span(), taken):
             continue
         amount = _number(match.group(2)) * _MULT.get(match.group(3) or "", 1)
@@ -143,6 +167,8 @@ def _prices(norm: Normalized, taken: list[tuple[int, int]]) -> list[Price]:
             (match.start(), Price(amount, _CURRENCY[match.group(1)], per, _orig(norm, match)))
         )
     for match in _PRICE_PER_COUNT.finditer(text):
+        if len(found) >= MAX_MATCHES:
+            break
         if _overlaps(match.span(), taken):
             continue
         taken.append(match.span())
@@ -154,6 +180,8 @@ def _prices(norm: Normalized, taken: list[tuple[int, int]]) -> list[Price]:
         )
     for regex in (_PRICE_LABEL, _PRICE_BARE_PER):
         for match in regex.finditer(text):
+            if len(found) >= MAX_MATCHES:
+                break
             if _overlaps(match.span(), taken):
                 continue
             per = match.group(2) if regex is _PRICE_BARE_PER else None
@@ -179,7 +207,9 @@ def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
     for match in _VOLUME.finditer(text):
         number, mult, unit = match.group(1), match.group(2), match.group(3)
         if not mult and not unit:
-            continue
+            continue  # a bare number: cheap to pass over, so not counted against the cap
+        if len(out) >= MAX_MATCHES:
+            break
         if _overlaps(match.span(), taken):
             continue
         if mult in ("k", "m", "千") and unit not in ("条", "rows", "records", "行", "用户", "户"):
@@ -207,6 +237,8 @@ def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
         volume_spans.append(match.span())
         out.append(Volume(int(count), mult or unit, _orig(norm, match)))
     for match in _PRICE_PER_COUNT.finditer(text):
+        if len(out) >= MAX_MATCHES:
+            break
         # 一万条800: a price per ten thousand records, and ten thousand records on offer.
         span = match.span(1)
         if any(v_span == span for v_span in volume_spans):
@@ -216,6 +248,8 @@ def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
             volume_spans.append(span)
             out.append(Volume(count, "条", norm.original_slice(*span)))
     for match in _CN_VOLUME.finditer(text):
+        if len(out) >= MAX_MATCHES:
+            break
         if _overlaps(match.span(), taken):
             continue
         value = _chinese_number(match.group(1))
@@ -230,7 +264,7 @@ def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
 
 def _count(text: str) -> int | None:
     """Records in a per-count unit: 一万条 -> 10000, 5k条 -> 5000, 条 -> 1."""
-    m = re.fullmatch(r"(一|\d+(?:\.\d+)?)(万|w|千|k)?条", text)
+    m = re.fullmatch(r"(一|" + _DIGITS + r")(万|w|千|k)?条", text)
     if not m:
         return None
     number = 1.0 if m.group(1) == "一" else float(m.group(1))
@@ -266,12 +300,16 @@ def _contacts(norm: Normalized, taken: list[tuple[int, int]]) -> list[Contact]:
         ("wechat", _WECHAT),
     ):
         for match in regex.finditer(text):
+            if len(out) >= MAX_MATCHES:
+                break
             if _overlaps(match.span(), taken):
                 continue
             taken.append(match.span())
             out.append(Contact(kind, _digits(match.group(1)), _orig(norm, match)))
     telegram_named = bool(re.search(r"tg|telegram|飞机|电报", text))
     for match in _AT.finditer(text):
+        if len(out) >= MAX_MATCHES:
+            break
         if _overlaps(match.span(), taken):
             continue
         taken.append(match.span())

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor import changes
+from monitor import changes, source_health
 from monitor.errors import StoreError, StoreFullError
 from monitor.severity import DEFAULT_RULES, severity
 from monitor.store import Store, open_store, utc_now
@@ -169,13 +169,20 @@ class SweepRecorder:
                     now,
                 )
                 self.counts["unchanged"] += len(touched)
+                counters = []
                 for site_id, (item, state) in latest.items():
-                    if site_id in touched:
-                        continue
-                    # New, changed, or back after removal: the full row, versions and alerts.
-                    row = store.listing_by_key(self.source, site_id)
-                    match = changes.as_dict(item.get("match")) or {}
-                    raised += self._apply(site_id, row, state, match, item, now)
+                    listing_id = touched.get(site_id)
+                    if listing_id is None:
+                        # New, changed, or back after removal: full row, versions and alerts.
+                        row = store.listing_by_key(self.source, site_id)
+                        match = changes.as_dict(item.get("match")) or {}
+                        raised += self._apply(site_id, row, state, match, item, now)
+                        listing_id = state.get("listing_id")
+                    views, replies = item.get("views"), item.get("replies")
+                    if listing_id is not None and (views is not None or replies is not None):
+                        counters.append((listing_id, views, replies))
+                # Views and replies are observations over time, not versions (observations).
+                store.record_counters(counters, self.run_id, now)
                 # Still this run's to write (else all of it rolls back), and its figures.
                 progress = {"items": self.recorded + len(batch), **self.counts}
                 store.hold_run(self.run_id, progress, now)
@@ -227,6 +234,7 @@ class SweepRecorder:
         state["rules_version"] = self.rules_version  # written with the version
         if current is None:
             listing_id = store.insert_listing(self.source, site_id, state, self.run_id, now)
+            state["listing_id"] = listing_id
             version_id = store.insert_version(listing_id, 1, self.run_id, now, state, None)
             self._write_details(version_id, listing_id, item, match)
             self.counts["new"] += 1
@@ -237,6 +245,7 @@ class SweepRecorder:
                 ]
             return []
         listing_id = current["id"]
+        state["listing_id"] = listing_id
         was_removed = current["status"] == "removed"
         if was_removed:
             self.counts["relisted"] += 1
@@ -270,16 +279,29 @@ class SweepRecorder:
         now: str,
     ) -> list[int | None]:
         """A `reposted` alert when this offer is already up on another source or by another
-        seller; near-duplicates are linked into one cluster either way."""
+        seller, or is a forward of (or was forwarded as) a message heishi has; near-duplicates
+        and forwards are linked into one cluster either way."""
         from monitor.reposts import link_reposts
 
-        duplicates = link_reposts(self.store, listing_id, version_id, state, self.source)
-        if not duplicates:
+        store = self.store
+        assert store is not None
+        duplicates = link_reposts(store, listing_id, version_id, state, self.source)
+        forwards = []
+        if state.get("extra") or str(state.get("url") or "").startswith("https://t.me/"):
+            known = {d["id"] for d in duplicates}
+            forwards = [f for f in store.forward_links(listing_id) if f["id"] not in known]
+            if forwards:
+                store.join_cluster(
+                    [listing_id, *(f["id"] for f in forwards)],
+                    [f["cluster_id"] for f in forwards if f["cluster_id"]],
+                )
+        # The forward is the repost; its origin, seen after it, is only linked.
+        origins = [f for f in forwards if f["direction"] == "from"]
+        if not duplicates and not origins:
             return []
-        where = ", ".join(
-            f"#{d['id']} on {d['source']} ({d['seller'] or '?'})" for d in duplicates[:5]
-        )
-        summary = f"same offer as {where}"
+        where = [f"#{f['id']} on {f['source']} (forwarded from it)" for f in origins]
+        where += [f"#{d['id']} on {d['source']} ({d['seller'] or '?'})" for d in duplicates]
+        summary = f"same offer as {', '.join(where[:5])}"
         return [self._alert("reposted", listing_id, version_id, state, match, now, summary=summary)]
 
     def _change_alerts(
@@ -395,10 +417,13 @@ class SweepRecorder:
                 "failed" if self.recorded == 0 else "partial",
                 "; ".join(filter(None, [error, verdict.error])),
             )
+        cause: source_health.Cause | None = None
+        if not (interrupted or fatal):  # why it went as it did, in the source's words
+            cause, verdict = self._cause(stats, verdict, last_good)
         now = utc_now()
         raised = len(self.alert_ids)
         try:
-            self._finish(verdict, stats, finish_reason, now)
+            self._finish(verdict, stats, finish_reason, now, cause)
         except StoreFullError as exc:  # rolled back: no removals, no alerts
             verdict = changes.RunVerdict("failed", error if fatal else str(exc))
             self.counts["removed"] = 0
@@ -427,6 +452,7 @@ class SweepRecorder:
         stats: dict[str, Any],
         finish_reason: str | None,
         now: str,
+        cause: source_health.Cause | None,
     ) -> None:
         """Close the run as judged, in one transaction with the removals it allows."""
         store = self.store
@@ -442,7 +468,7 @@ class SweepRecorder:
                         self.alert_ids.append(
                             self._alert("removed", listing["id"], version_id, listing, None, now)
                         )
-            self._health_alerts(verdict, now)
+            self._health_alerts(verdict, now, cause)
             store.finish_run(
                 self.run_id,
                 verdict.status,
@@ -458,6 +484,7 @@ class SweepRecorder:
                     **changes.ListCoverage.of_stats(stats).columns(),
                     **self.counts,
                 },
+                health=source_health.health_of(verdict.status, cause),
             )
 
     def record_failure(
@@ -518,9 +545,15 @@ class SweepRecorder:
         except ConfigError:
             self.notify_config = None
 
-    def _health_alerts(self, verdict: changes.RunVerdict, now: str) -> None:
+    def _health_alerts(
+        self,
+        verdict: changes.RunVerdict,
+        now: str,
+        cause: source_health.Cause | None = None,
+    ) -> None:
         """A complete run resolves the source's health alerts; a failed one raises one once
-        it has failed often enough in a row (a changed shape at once). In the caller's
+        it has failed often enough in a row (a changed shape at once, a list read short
+        too); a source that had listings and says it has none, once. In the caller's
         transaction, before the run is counted."""
         store = self.store
         assert store is not None and self.run_id is not None
@@ -532,7 +565,13 @@ class SweepRecorder:
             in_a_row = store.consecutive_failures(self.source) + 1  # this run included
             due = kind == "source_changed_shape" or in_a_row >= failures_before_alert()
             if due and not store.open_alert_exists(kind, self.source):
-                self.alert_ids.append(self._source_alert(kind, verdict.error, now))
+                self.alert_ids.append(self._source_alert(kind, verdict.error, now, cause))
+        elif cause is not None and cause.health == "empty":
+            # It had listings and now says it has none: worth a look, once.
+            if not store.open_alert_exists("source_failing", self.source):
+                self.alert_ids.append(
+                    self._source_alert("source_failing", verdict.error, now, cause)
+                )
 
     def _closed(self, verdict: changes.RunVerdict) -> RunOutcome:
         assert self.store is not None and self.run_id is not None
@@ -549,17 +588,46 @@ class SweepRecorder:
         self.store = None
         return outcome
 
-    def _source_alert(self, kind: str, error: str | None, now: str) -> int | None:
+    def _cause(
+        self, stats: dict[str, Any], verdict: changes.RunVerdict, last_good: dict[str, Any] | None
+    ) -> tuple[source_health.Cause | None, changes.RunVerdict]:
+        """Why the run went as it did (monitor.source_health), and its verdict in those
+        words. A page that says the source is empty is no shape change: the run is complete
+        when it never had listings, partial (no removals) when it had some."""
+        cause = source_health.cause_of(stats, verdict.status, verdict.shape_changed, self.recorded)
+        if cause is None:
+            return None, verdict
+        line = source_health.describe(self.source, cause)
+        if cause.health == "empty":
+            if last_good and last_good["items"]:
+                return cause, changes.RunVerdict(
+                    "partial", f"{line} (the last complete sweep read {last_good['items']})"
+                )
+            return cause, changes.RunVerdict("ok", None)
+        if verdict.error:
+            verdict = changes.RunVerdict(
+                verdict.status, f"{line}; {verdict.error}", verdict.shape_changed
+            )
+        return cause, verdict
+
+    def _source_alert(
+        self,
+        kind: str,
+        error: str | None,
+        now: str,
+        cause: source_health.Cause | None = None,
+    ) -> int | None:
         store = self.store
         assert store is not None
+        says = cause.says if cause is not None else None
+        says = says or ("changed shape" if kind == "source_changed_shape" else "is failing")
         return self._raise(
             {
                 "kind": kind,
                 "severity": severity(kind, {}, None, self.severity_rules or DEFAULT_RULES),
                 "source": self.source,
                 "run_id": self.run_id,
-                "title": f"source {self.source} "
-                + ("changed shape" if kind == "source_changed_shape" else "is failing"),
+                "title": f"source {self.source} {says}",
                 "summary": error,
                 "dedupe_key": f"{kind}:{self.source}:{self.run_id}",
             },

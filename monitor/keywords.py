@@ -24,13 +24,12 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from re import _constants as _sre_constants  # type: ignore[attr-defined]
-from re import _parser as _sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 from monitor.errors import KeywordFileError
 from monitor.keyword_scope import SCOPE_KEYS, Scope, read_scope
 from monitor.normalize import normalize_term
+from monitor.regex_budget import regex_problem  # noqa: F401 (its home was here)
 from monitor.rules_version import version_of
 
 log = logging.getLogger(__name__)
@@ -88,8 +87,7 @@ FILE_KEYS = {
     "negators",
     *SCOPE_KEYS,
 }
-COMPILE_VERSION = 4
-MAX_REGEX_LENGTH = 200
+COMPILE_VERSION = 5  # 5: patterns checked by monitor.regex_budget
 
 
 @dataclass(frozen=True)
@@ -446,59 +444,6 @@ class _FileReader:
                 scope=self.scope,
             )
         )
-
-
-def regex_problem(source: str) -> str | None:
-    """Why a keyword regex is refused (invalid, too long, or open to catastrophic backtracking)."""
-    if not isinstance(source, str) or not source:
-        return "regex must be a non-empty string"
-    if len(source) > MAX_REGEX_LENGTH:
-        return f"regex longer than {MAX_REGEX_LENGTH} characters"
-    try:
-        parsed = _sre_parse.parse(source)
-    except re.error as exc:
-        return f"invalid regex: {exc}"
-    if _nested_repeat(parsed, inside_repeat=False):
-        return "nested or ambiguous repetition (catastrophic backtracking), e.g. (a+)+"
-    return None
-
-
-def _nested_repeat(parsed, inside_repeat: bool) -> bool:
-    """True when an unbounded repeat contains another repeat or an alternation."""
-    for op, arg in parsed:
-        name = str(op)
-        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            low, high, sub = arg
-            unbounded = high == _sre_constants.MAXREPEAT or high > 50
-            if inside_repeat and unbounded:
-                return True
-            if unbounded and _has_branch(sub):
-                return True
-            if _nested_repeat(sub, inside_repeat or unbounded):
-                return True
-        elif name == "SUBPATTERN":
-            if _nested_repeat(arg[-1], inside_repeat):
-                return True
-        elif name == "BRANCH":
-            for branch in arg[1]:
-                if _nested_repeat(branch, inside_repeat):
-                    return True
-        elif name in ("ASSERT", "ASSERT_NOT"):
-            if _nested_repeat(arg[1], inside_repeat):
-                return True
-    return False
-
-
-def _has_branch(parsed) -> bool:
-    for op, arg in parsed:
-        name = str(op)
-        if name == "BRANCH":
-            return True
-        if name == "SUBPATTERN" and _has_branch(arg[-1]):
-            return True
-        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and _has_branch(arg[2]):
-            return True
-    return False
 
 
 def _pinyin_forms(term: str) -> list[str]:

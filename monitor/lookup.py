@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from monitor.errors import HeishiError
-from monitor.pii import canonical_digits, find_pii, key_fingerprint
+from monitor.pii import canonical_digits, find_pii, key_fingerprint, mask_keep
 
 KIND_NAMES = {"phone": "mobile number", "id_number": "ID number", "bank_card": "bank card number"}
 # What a person may type around the digits: spaces, dashes, dots, brackets, +86.
@@ -74,7 +74,7 @@ def checked_number(kind: str, number: str, secret: bytes) -> tuple[str, str]:
             hint="e.g. heishi lookup --phone 13800138000",
         )
     digits = canonical_digits(kind, folded)
-    hits = find_pii(digits, secret)
+    hits = find_pii(digits, secret, mask_keep())
     whole = [h for h in hits if h.start == 0 and h.end == len(digits)]
     if not whole:
         raise LookupInputError(f"not a valid {name}: {_why_invalid(kind, digits)}")

@@ -26,6 +26,9 @@ from monitor.normalize import Normalized, normalize, quick_text
 from monitor.scoring import MIN_DATA, score_hits
 
 DEFAULT_THRESHOLD = 3.0
+# The matcher reads at most this many characters of a title and of a text (a hostile page can
+# be megabytes); $HEISHI_MATCH_MAX_CHARS changes it, 0 turns the cap off.
+DEFAULT_MAX_CHARS = 50_000
 MAX_HITS_PER_FIELD = 2000
 DATA_ROLES = frozenset({"data", "strong", "field", "subject", "generic"})
 _OFFER_ROLES = frozenset({"sale", "contact", "sample", "fresh", "strong"})
@@ -74,9 +77,16 @@ class Hit:
 class Matcher:
     """Matches listings against one directory's keyword lists."""
 
-    def __init__(self, keywords: Keywords, threshold: float = DEFAULT_THRESHOLD, segmenter=None):
+    def __init__(
+        self,
+        keywords: Keywords,
+        threshold: float = DEFAULT_THRESHOLD,
+        segmenter=None,
+        max_chars: int | None = DEFAULT_MAX_CHARS,
+    ):
         self.keywords = keywords
         self.threshold = float(threshold)
+        self.max_chars = max_chars or None
         self._segmenter = segmenter
         self._base_view = RuleView(keywords.automaton, keywords.patterns, keywords.entries)
         self._scoped = bool(keywords.scopes)
@@ -99,7 +109,7 @@ class Matcher:
 
     def with_threshold(self, threshold: float) -> Matcher:
         """The same keyword lists with another alert threshold."""
-        other = Matcher(self.keywords, threshold, self.segmenter)
+        other = Matcher(self.keywords, threshold, self.segmenter, self.max_chars)
         other._base_view, other._views = self._base_view, self._views
         other._views_by_scopes = self._views_by_scopes
         return other
@@ -167,9 +177,25 @@ class Matcher:
         that could be on offer); they get no hits and no extraction. `first_pass=False`
         analyses every text in full. `source` and `kind` (the listing's site and spider kind)
         choose the keyword files whose scope includes them; without them every file applies.
+        A title or text longer than `max_chars` is read up to there, and the reasons say so.
         """
         title = title if isinstance(title, str) else ""
         text = text if isinstance(text, str) else ""
+        limit = self.max_chars
+        if limit is None or (len(title) <= limit and len(text) <= limit):
+            return self._match(title, text, first_pass, source, kind)
+        cut = [
+            f"{name} cut to its first {limit:,} of {len(value):,} characters"
+            for name, value in (("title", title), ("text", text))
+            if len(value) > limit
+        ]
+        result = self._match(title[:limit], text[:limit], first_pass, source, kind)
+        result.reasons[:0] = cut
+        return result
+
+    def _match(
+        self, title: str, text: str, first_pass: bool, source: str | None, kind: str | None
+    ) -> MatchResult:
         view = self._base_view if not self._scoped else self.view(source, kind)
         if first_pass and not self._could_alert(quick_text(title + "\n" + text), view):
             return MatchResult(
@@ -196,7 +222,8 @@ class Matcher:
                 brands=_brands(hits),
             )
         listing = "\n".join(norm.text for norm in norms)
-        hits = [h for h in hits if self._keep(h, listing)]
+        unless_found: dict[tuple[str, ...], bool] = {}  # once per listing, not once per hit
+        hits = [h for h in hits if self._keep(h, listing, unless_found)]
         for hit in hits:
             if hit.entry.role == "sale" and self._is_negated(hit):
                 hit.negated = True
@@ -310,10 +337,14 @@ class Matcher:
                 )
         return hits
 
-    def _keep(self, hit: Hit, listing: str) -> bool:
+    def _keep(self, hit: Hit, listing: str, unless_found: dict[tuple[str, ...], bool]) -> bool:
         entry = hit.entry
-        if entry.unless and any(u in listing for u in entry.unless):
-            return False
+        if entry.unless:
+            found = unless_found.get(entry.unless)
+            if found is None:
+                found = unless_found[entry.unless] = any(u in listing for u in entry.unless)
+            if found:
+                return False
         if entry.word and not self.segmenter.is_word(hit.norm.text, hit.start, hit.end):
             return False
         return True
@@ -403,6 +434,22 @@ def default_threshold() -> float:
         ) from None
 
 
+def max_chars() -> int:
+    """$HEISHI_MATCH_MAX_CHARS (0: no cap), else DEFAULT_MAX_CHARS."""
+    raw = os.environ.get("HEISHI_MATCH_MAX_CHARS")
+    if not raw:
+        return DEFAULT_MAX_CHARS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(
+            "HEISHI_MATCH_MAX_CHARS", f"not a number of characters: {raw!r}", hint="e.g. 50000"
+        )
+    return value
+
+
 def load_matcher(keywords_dir: str | Path | None = None, threshold: float | None = None) -> Matcher:
     """The matcher for a keywords directory, built once per process and directory."""
     from monitor import config
@@ -412,7 +459,7 @@ def load_matcher(keywords_dir: str | Path | None = None, threshold: float | None
     with _CACHE_LOCK:
         matcher = _CACHE.get(key)
         if matcher is None:
-            matcher = Matcher(load_keywords(directory), default_threshold())
+            matcher = Matcher(load_keywords(directory), default_threshold(), None, max_chars())
             _CACHE[key] = matcher
     wanted = default_threshold() if threshold is None else float(threshold)
     return matcher if wanted == matcher.threshold else matcher.with_threshold(wanted)

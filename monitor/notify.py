@@ -1,5 +1,9 @@
 """Notifications: alerts queued in the outbox (with their alert, atomically) and sent through
-Apprise with retries and backoff, one message each or as a digest per route."""
+Apprise with retries and backoff, one message each or as a digest per route.
+
+Every title and body is made inert just before it is sent (monitor.notify_text.neutralise: no
+live link, mention, markup or control character from a listing) and handed to Apprise as
+plain text, so channels that render HTML or Markdown escape it for themselves."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from monitor.notify_config import DEFAULT_TIMEOUT, NotifyConfig, Route, load_notify_config
+from monitor.notify_text import neutralise
 from monitor.store import Store, open_store, utc_now
 from monitor.store.outbox import later
 
@@ -33,6 +38,11 @@ KIND_WORDS = {
 NOTIFY_TYPE = {"low": "info", "medium": "info", "high": "warning", "critical": "failure"}
 # Schemes that take extra HTTP headers (`+Header=value`): the idempotency key travels along.
 HEADER_SCHEMES = ("json", "jsons", "xml", "xmls", "form", "forms")
+# Length caps (characters): a listing's fields, one message, a digest of many.
+TITLE_CHARS = 250
+FIELD_CHARS = 200
+BODY_CHARS = 4000
+DIGEST_CHARS = 16000
 
 
 def alert_message(alert: dict[str, Any], listing: dict[str, Any] | None) -> dict[str, Any]:
@@ -50,7 +60,7 @@ def alert_message(alert: dict[str, Any], listing: dict[str, Any] | None) -> dict
         facts.append("categories: " + ", ".join(categories))
     for label, key in (("price", "price_text"), ("volume", "volume_text"), ("seller", "seller")):
         if listing.get(key):
-            facts.append(f"{label}: {listing[key]}")
+            facts.append(f"{label}: {str(listing[key])[:FIELD_CHARS]}")
     if facts:
         lines.append(" · ".join(facts))
     diff = alert.get("diff")
@@ -58,14 +68,14 @@ def alert_message(alert: dict[str, Any], listing: dict[str, Any] | None) -> dict
         diff = json.loads(diff)
     for name, (old, new) in (diff or {}).items():
         if name not in ("text",):
-            lines.append(f"{name}: {old} -> {new}")
+            lines.append(f"{name}: {str(old)[:FIELD_CHARS]} → {str(new)[:FIELD_CHARS]}")
     if alert.get("summary"):
         lines.append(str(alert["summary"])[:400])
     if listing.get("url"):
-        lines.append(listing["url"])
+        lines.append(str(listing["url"])[:FIELD_CHARS])
     return {
-        "title": title[:250],
-        "body": "\n".join(lines),
+        "title": title[:TITLE_CHARS],
+        "body": "\n".join(lines)[:BODY_CHARS],
         "severity": severity,
         "kind": alert["kind"],
         "source": alert.get("source"),
@@ -133,17 +143,30 @@ def _with_params(url: str, key: str, timeout: float) -> str:
 
 
 def _send(
-    url: str, key: str, title: str, body: str, severity: str, timeout: float = DEFAULT_TIMEOUT
+    url: str,
+    key: str,
+    title: str,
+    body: str,
+    severity: str,
+    limit: int = BODY_CHARS,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> str | None:
-    """Send one message through Apprise; None when it went, else why not."""
+    """Send one message through Apprise, made inert, as plain text, waiting `timeout` for
+    the receiver; None when it went, else why not."""
     import apprise
+    from apprise import NotifyFormat
 
     url = _with_params(url, key, timeout)
     sender = apprise.Apprise()
     if not sender.add(url):
         return "not a valid Apprise URL"
     with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
-        ok = sender.notify(title=title, body=body, notify_type=NOTIFY_TYPE.get(severity, "info"))
+        ok = sender.notify(
+            title=neutralise(title, TITLE_CHARS),
+            body=neutralise(body, limit),
+            body_format=NotifyFormat.TEXT,
+            notify_type=NOTIFY_TYPE.get(severity, "info"),
+        )
         problems = captured.getvalue().strip()
     if ok:
         return None
@@ -216,7 +239,7 @@ def drain_outbox(
                 payload["title"],
                 payload["body"],
                 payload.get("severity", "medium"),
-                route.timeout,
+                timeout=route.timeout,
             )
             retry_at = _record([row], error, config, store, now, result)
             if error is not None:
@@ -238,7 +261,8 @@ def drain_outbox(
                 title,
                 body,
                 max((r["payload"].get("severity", "low") for r in group), key=_rank),
-                route.timeout,
+                DIGEST_CHARS,
+                timeout=route.timeout,
             )
             _record(group, error, config, store, now, result)
     return result
@@ -267,7 +291,9 @@ def send_now(
         if not route.wants({"kind": kind, "severity": severity}, [], []):
             continue
         for index, url in enumerate(route.urls):
-            error = _send(url, f"{key}:{route.name}:{index}", title, body, severity, route.timeout)
+            error = _send(
+                url, f"{key}:{route.name}:{index}", title, body, severity, timeout=route.timeout
+            )
             if error:
                 errors.append(f"route {route.name}: {error}")
     return errors
@@ -278,9 +304,18 @@ def _rank(severity: str) -> int:
 
 
 def _digest(group: list[dict[str, Any]]) -> tuple[str, str]:
+    """One message for a group of alerts: as many as fit in DIGEST_CHARS, then how many more."""
     title = f"heishi: {len(group)} alert(s)"
-    body = "\n\n".join(f"{r['payload']['title']}\n{r['payload']['body']}" for r in group)
-    return title, body
+    parts: list[str] = []
+    size = 0
+    for shown, row in enumerate(group):
+        part = neutralise(f"{row['payload']['title']}\n{row['payload']['body']}", BODY_CHARS)
+        if parts and size + len(part) + 2 > DIGEST_CHARS - 100:
+            parts.append(f"… and {len(group) - shown} more alert(s): see `heishi alerts`")
+            break
+        parts.append(part)
+        size += len(part) + 2
+    return title, "\n\n".join(parts)
 
 
 def _record(

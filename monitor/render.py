@@ -1,8 +1,13 @@
-"""Rendering for people: sweep tables, alerts with highlighted matches, field diffs (rich)."""
+"""Rendering for people: sweep tables, alerts with highlighted matches, field diffs (rich).
+
+Titles, texts, sellers, contacts, URLs and errors come from hostile pages. Each reaches rich
+through `plain()` (or `printable()`): control characters and bidi overrides cannot move the
+cursor, recolour or retitle the terminal, or reorder what is shown, and rich never reads them
+as markup (`[bold]`, `[link=...]`) or emoji codes.
+"""
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -14,6 +19,14 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from monitor.diffing import BoundedDiff
+
+# C0 controls but tab and newline, DEL, C1 controls (U+009B is CSI on some terminals), the
+# bidi marks, embeddings, overrides and isolates, and the line and paragraph separators.
+_UNSAFE_FOR_TERMINALS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]"
+)
+REPLACEMENT = "\ufffd"  # one for one, so match spans into the text stay right
 HIT_STYLE = "bold black on yellow"
 STATUS_STYLE = {
     "ok": "green",
@@ -42,6 +55,25 @@ KIND_TITLES = {
 }
 
 
+def printable(value: Any) -> str:
+    """`value` as text a terminal shows as it is: each control character (but tab and
+    newline) and each bidi control replaced by U+FFFD."""
+    text = "" if value is None else str(value)
+    return _UNSAFE_FOR_TERMINALS.sub(REPLACEMENT, text)
+
+
+def plain(value: Any, style: str = "") -> Text:
+    """`value` (a title, a seller, a URL ...) as rich Text: printable, and never read as
+    markup or emoji; for every string that came from a page or a person."""
+    return Text(printable(value), style=style)
+
+
+def console(**options: Any) -> Console:
+    """A rich Console for heishi's output; emoji codes are not expanded (`:warning:` in a
+    title stays text even inside markup)."""
+    return Console(emoji=False, **options)
+
+
 def highlighted(text: str, spans: Iterable[tuple[int, int]], limit: int | None = None) -> Text:
     """`text` with each (start, end) span highlighted; cut around the first span to `limit`."""
     spans = sorted((s, e) for s, e in spans if 0 <= s < e <= len(text))
@@ -50,7 +82,7 @@ def highlighted(text: str, spans: Iterable[tuple[int, int]], limit: int | None =
         first = spans[0][0] if spans else 0
         offset = max(0, min(first - limit // 4, len(text) - limit))
         text = text[offset : offset + limit]
-    rendered = Text(text.replace("\n", " "))
+    rendered = plain(text.replace("\n", " "))
     for start, end in spans:
         start, end = start - offset, end - offset
         if end > 0 and start < len(text):
@@ -60,7 +92,7 @@ def highlighted(text: str, spans: Iterable[tuple[int, int]], limit: int | None =
     return rendered
 
 
-def sweep_table(results: Sequence[Any], title: str = "Sweep") -> Group:
+def sweep_table(results: Sequence[Any], title: str | Text = "Sweep") -> Group:
     """One row per source swept (status, counts, timing); problems listed under the table."""
     table = Table(
         title=title, title_justify="left", box=None, padding=(0, 1), header_style="bold underline"
@@ -73,8 +105,8 @@ def sweep_table(results: Sequence[Any], title: str = "Sweep") -> Group:
     for result in results:
         run = result.run or {}
         table.add_row(
-            result.source,
-            Text(result.status, style=STATUS_STYLE.get(result.status, "")),
+            plain(result.source),
+            plain(result.status, style=STATUS_STYLE.get(result.status, "")),
             str(run.get("items") or 0),
             str(run.get("new") or 0),
             str(run.get("changed") or 0),
@@ -84,9 +116,9 @@ def sweep_table(results: Sequence[Any], title: str = "Sweep") -> Group:
             f"{result.seconds:.1f}s",
         )
         if result.error:
-            line = Text(f"  {result.source}: ", style="bold")
-            line.append(result.error, style=STATUS_STYLE.get(result.status, ""))
-            line.append(f"  (log: {result.log_path})", style="dim")
+            line = plain(f"  {result.source}: ", style="bold")
+            line.append(printable(result.error), style=STATUS_STYLE.get(result.status, ""))
+            line.append(printable(f"  (log: {result.log_path})"), style="dim")
             problems.append(line)
     return Group(table, *problems)
 
@@ -101,18 +133,24 @@ def _money(alert: dict[str, Any]) -> str:
 
 
 _DIFF_TOKEN = re.compile(r"\d+(?:\.\d+)?|[A-Za-z_]+|\s+|.", re.S)
+CHANGE_SHOWN = 400  # characters of one removed or added stretch shown in a terminal
 
 
-def inline_diff(old: str | None, new: str | None, context: int = 12) -> Text:
+def inline_diff(
+    old: str | None, new: str | None, context: int = 12, differ: BoundedDiff | None = None
+) -> Text:
     """What changed between two texts, word by word: `old→new`, removals red and struck,
-    additions green, unchanged stretches cut to a little context."""
+    additions green, unchanged stretches cut to a little context and changed ones to
+    CHANGE_SHOWN characters. `differ` bounds the work (hostile text: monitor/diffing.py)."""
     old_tokens = _DIFF_TOKEN.findall(old or "")
     new_tokens = _DIFF_TOKEN.findall(new or "")
     out = Text()
-    opcodes = difflib.SequenceMatcher(None, old_tokens, new_tokens, autojunk=False).get_opcodes()
+    opcodes = (differ or BoundedDiff()).opcodes(old_tokens, new_tokens)
     for index, (op, i1, i2, j1, j2) in enumerate(opcodes):
-        removed = "".join(old_tokens[i1:i2]).replace("\n", " ")
-        added = "".join(new_tokens[j1:j2]).replace("\n", " ")
+        removed = printable("".join(old_tokens[i1:i2]).replace("\n", " "))
+        added = printable("".join(new_tokens[j1:j2]).replace("\n", " "))
+        if op != "equal":
+            removed, added = _cut(removed), _cut(added)
         if op == "equal":
             if len(removed) > 2 * context:
                 head = removed[:context] if index else ""
@@ -129,19 +167,26 @@ def inline_diff(old: str | None, new: str | None, context: int = 12) -> Text:
     return out
 
 
-def diff_table(diff: dict[str, list[Any]]) -> Table:
+def _cut(changed: str) -> str:
+    if len(changed) <= CHANGE_SHOWN:
+        return changed
+    return f"{changed[:CHANGE_SHOWN]}…(+{len(changed) - CHANGE_SHOWN} characters)"
+
+
+def diff_table(diff: dict[str, list[Any]], differ: BoundedDiff | None = None) -> Table:
     """A field-level diff: short fields as old -> new, long text as an inline diff."""
     table = Table(show_header=False, box=None, padding=(0, 1))
     table.add_column("field", style="cyan", no_wrap=True)
     table.add_column("change", overflow="fold")
+    differ = differ or BoundedDiff()
     for name, (old, new) in diff.items():
         if name in ("title", "text") and old and new:
-            table.add_row(name, inline_diff(old, new))
+            table.add_row(plain(name), inline_diff(old, new, differ=differ))
         else:
-            change = Text(_short(old), style="red")
+            change = plain(_short(old), style="red")
             change.append(" -> ")
             change.append(_short(new), style="green")
-            table.add_row(name, change)
+            table.add_row(plain(name), change)
     return table
 
 
@@ -150,10 +195,10 @@ def _short(value: Any, limit: int = 70) -> str:
         return "—"
     if isinstance(value, str) and value.startswith("["):
         try:
-            value = ", ".join(json.loads(value))
+            value = ", ".join(str(v) for v in json.loads(value))
         except (ValueError, TypeError):
             pass
-    text = str(value).replace("\n", " ")
+    text = printable(value).replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -165,24 +210,25 @@ def alert_panel(alert: dict[str, Any], hits: Sequence[dict[str, Any]]) -> Panel:
     body: list[Any] = [highlighted(title, title_spans)]
     meta = Text()
     meta.append(f"#{alert['id']} ", style="dim")
-    meta.append(alert.get("severity", ""), style=SEVERITY_STYLE.get(alert.get("severity"), ""))
-    meta.append(f"  {alert.get('source')}", style="cyan")
-    categories = json.loads(alert["categories"]) if alert.get("categories") else []
+    severity = alert.get("severity") or ""
+    meta.append(printable(severity), style=SEVERITY_STYLE.get(severity, ""))
+    meta.append(printable(f"  {alert.get('source')}"), style="cyan")
+    categories = _categories(alert)
     if categories:
-        meta.append("  " + ", ".join(categories), style="magenta")
+        meta.append(printable("  " + ", ".join(categories)), style="magenta")
     money = _money(alert)
     if money:
-        meta.append("  " + money, style="bold")
+        meta.append(printable("  " + money), style="bold")
     body.append(meta)
     text = alert.get("listing_text") or ""
     if text and alert["kind"] not in ("source_failing", "source_changed_shape"):
         body.append(highlighted(text, text_spans, limit=140))
     if alert.get("summary"):
-        body.append(Text(alert["summary"], style="dim"))
+        body.append(plain(alert["summary"], style="dim"))
     if alert.get("diff"):
         body.append(diff_table(json.loads(alert["diff"])))
     if alert.get("url"):
-        body.append(Text(alert["url"], style="dim underline"))
+        body.append(plain(alert["url"], style="dim underline"))
     return Panel(Group(*body), expand=True, border_style="dim")
 
 
@@ -192,19 +238,24 @@ def alert_line(alert: dict[str, Any], hits: Sequence[dict[str, Any]]) -> Text:
     line = Text()
     line.append(f"#{alert['id']:<4}", style="dim")
     severity = alert.get("severity") or ""
-    line.append(f"{severity:<9}", style=SEVERITY_STYLE.get(severity, ""))
-    line.append(f"{alert.get('source') or ''}  ", style="cyan")
+    line.append(printable(f"{severity:<9}"), style=SEVERITY_STYLE.get(severity, ""))
+    line.append(printable(f"{alert.get('source') or ''}  "), style="cyan")
     title = alert.get("listing_title") or alert.get("title") or ""
     line.append_text(
         highlighted(title, [(h["start"], h["end"]) for h in hits if h["field"] == "title"])
     )
-    categories = json.loads(alert["categories"]) if alert.get("categories") else []
+    categories = _categories(alert)
     if categories:
-        line.append("  " + ", ".join(categories), style="magenta")
+        line.append(printable("  " + ", ".join(categories)), style="magenta")
     money = "  ".join(filter(None, [alert.get("price_text"), alert.get("volume_text")]))
     if money:
-        line.append(f"  {money}", style="bold")
+        line.append(printable(f"  {money}"), style="bold")
     return line
+
+
+def _categories(alert: dict[str, Any]) -> list[str]:
+    found = json.loads(alert["categories"]) if alert.get("categories") else []
+    return [str(c) for c in found] if isinstance(found, list) else []
 
 
 def print_alerts(console: Console, alerts: Sequence[dict[str, Any]], store: Any) -> None:
@@ -218,14 +269,13 @@ def print_alerts(console: Console, alerts: Sequence[dict[str, Any]], store: Any)
         group = [a for a in alerts if a["kind"] == kind]
         if not group:
             continue
-        console.rule(f"[bold]{heading}[/bold] ({len(group)})", align="left")
+        console.rule(plain(f"{heading} ({len(group)})", style="bold"), align="left")
         if kind.startswith("source_"):
             for alert in group:
-                console.print(
-                    f"  [bold red]{alert['source']}[/bold red] [dim]#{alert['id']}[/dim] "
-                    f"{alert.get('summary') or ''}",
-                    highlight=False,
-                )
+                line = plain(f"  {alert['source']}", style="bold red")
+                line.append(f" #{alert['id']} ", style="dim")
+                line.append(printable(alert.get("summary") or ""))
+                console.print(line, highlight=False)
             continue
         for alert in sorted(group, key=lambda a: a["id"]):
             hits = store.matches_of_version(alert["version_id"]) if alert.get("version_id") else []
@@ -242,15 +292,50 @@ def versions_view(versions: Sequence[dict[str, Any]]) -> Table:
     table.add_column("price")
     table.add_column("volume")
     table.add_column("changes")
+    differ = BoundedDiff()  # one work budget for the whole history
     for version in versions:
         diff = json.loads(version["diff"]) if version.get("diff") else None
         table.add_row(
-            str(version["version"]),
-            version.get("seen_at") or "",
-            version.get("price_text") or "—",
-            version.get("volume_text") or "—",
-            diff_table(diff) if diff else Text("first seen", style="dim"),
+            plain(version["version"]),
+            plain(version.get("seen_at") or ""),
+            plain(version.get("price_text") or "—"),
+            plain(version.get("volume_text") or "—"),
+            diff_table(diff, differ) if diff else Text("first seen", style="dim"),
         )
+    return table
+
+
+_BARS = "▁▂▃▄▅▆▇█"
+COUNTERS = ("views", "replies")
+
+
+def sparkline(values: Sequence[int | None]) -> str:
+    """Values as a line of block characters, lowest to highest (blank where unknown)."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return ""
+    low, high = min(known), max(known)
+    span = (high - low) or 1
+    return "".join(
+        " " if v is None else _BARS[round((v - low) / span * (len(_BARS) - 1))] for v in values
+    )
+
+
+def counters_view(observations: Sequence[dict[str, Any]]) -> Table:
+    """A listing's views and replies as they moved between sweeps, with a sparkline."""
+    table = Table(title="Counters", title_justify="left")
+    table.add_column("seen")
+    table.add_column("views", justify="right")
+    table.add_column("replies", justify="right")
+    for row in observations:
+        table.add_row(
+            row["seen_at"],
+            "" if row.get("views") is None else str(row["views"]),
+            "" if row.get("replies") is None else str(row["replies"]),
+        )
+    if len(observations) > 1:
+        trend = [sparkline([row.get(name) for row in observations]) for name in COUNTERS]
+        table.add_row(Text("trend", style="dim"), *trend)
     return table
 
 
@@ -264,6 +349,15 @@ def events_table(events: Sequence[dict[str, Any]]) -> Table:
         if event.get("old_status"):
             change = f"{event['old_status']} -> {change}"
         table.add_row(
-            event["at"], event.get("actor") or "", event["action"], change, event.get("note") or ""
+            *(
+                plain(value)
+                for value in (
+                    event["at"],
+                    event.get("actor"),
+                    event["action"],
+                    change,
+                    event.get("note"),
+                )
+            )
         )
     return table

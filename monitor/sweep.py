@@ -53,9 +53,16 @@ class SourceSweep:
 
 def log_dir(db: Path) -> Path:
     """Crawl logs live beside the store: heishi.db -> heishi-logs/."""
-    path = db.parent / f"{db.stem}-logs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    from monitor.file_modes import private_folder
+
+    return private_folder(db.parent / f"{db.stem}-logs", tighten=True)
+
+
+def _private_opener(path: str, flags: int) -> int:
+    """Open a log 0600: it quotes what hostile pages said."""
+    fd = os.open(path, flags, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
 
 
 def _exit_problem(returncode: int, log_path: Path) -> str:
@@ -85,7 +92,9 @@ class _Running:
         self.ref = ref
         self.log_path = db.parent / f"{db.stem}-logs" / f"{ref.name}.log"
         try:
-            self.log: IO[str] = (log_dir(db) / f"{ref.name}.log").open("w")
+            self.log: IO[str] = open(  # noqa: SIM115 (closed when the crawl ends)
+                log_dir(db) / f"{ref.name}.log", "w", opener=_private_opener
+            )
         except OSError:  # a full disk: the crawl runs (and fails) without its log
             self.log = open(os.devnull, "w")  # noqa: SIM115 (closed when the crawl ends)
         self.started = time.monotonic()

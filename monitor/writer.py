@@ -13,6 +13,11 @@ reads the stream to its end and closes the run, judged like a single-process cra
 (monitor.changes.judge_run over the stats the workers summed); requests given up after too
 many deliveries make it partial, so no live listing is ever marked removed because a worker
 died. See docs in README.md, "Crawling on several machines".
+
+Everything read from Redis is checked against the installation's key first
+(monitor.payload_signing): a sweep whose record is not signed gets no run, and a stream entry
+that is unsigned, badly signed or malformed is counted, logged without its contents,
+acknowledged and deleted, and makes its sweep's run partial. No entry stops the writer.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 from monitor import distributed as dist
 from monitor.errors import SourceBusyError
 from monitor.ingest import RunOutcome, SweepRecorder
+from monitor.payload_signing import BadSignature, load_signer
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,7 @@ class SweepWriter:
         sweep_timeout: float | None = None,
         max_deliveries: int = dist.DEFAULT_MAX_DELIVERIES,
     ) -> None:
+        self.signer = load_signer()
         self.client = dist.connect(redis_url)
         self.db = Path(db)
         self.consumer = consumer
@@ -63,6 +70,8 @@ class SweepWriter:
         self.recorders: dict[str, SweepRecorder] = {}
         self.local_stats: dict[str, _Counter] = defaultdict(_Counter)
         self.outcomes: list[RunOutcome] = []
+        self.rejected = 0  # stream entries refused, over every sweep
+        self.refused_sweeps: set[str] = set()  # open sweeps whose record is not signed
         self.reading_own_pending = True  # first re-read what a crashed writer left unacked
         self._evidence: Any = None
         self.ensure_group()
@@ -83,12 +92,15 @@ class SweepWriter:
 
     def open_new_sweeps(self) -> None:
         for sweep in dist.open_sweeps(self.client):
-            if sweep not in self.recorders:
+            if sweep not in self.recorders and sweep not in self.refused_sweeps:
                 self.open_run(sweep)
 
     def open_run(self, sweep: str) -> SweepRecorder | None:
         """The run of `sweep` in the store: a new one, or the one a crashed writer left."""
-        info = dist.sweep_info(self.client, sweep)
+        info = dist.verified_sweep_info(self.client, self.signer, sweep)
+        if info is None:
+            self.refused_sweeps.add(sweep)
+            return None
         if info.get("state") != "open":
             return None
         recorder = SweepRecorder(
@@ -111,7 +123,7 @@ class SweepWriter:
                 log.warning("sweep %s: %s; closed unswept", sweep, exc)
                 dist.close_sweep(self.client, sweep, {"status": "busy", "error": str(exc)})
                 return None
-            self.client.hset(dist.sweep_key(sweep), "run_id", run_id)
+            dist.record_run_id(self.client, self.signer, sweep, run_id)
             log.info("sweep %s: run %s opened", sweep, run_id)
         self.recorders[sweep] = recorder
         return recorder
@@ -179,7 +191,11 @@ class SweepWriter:
         for entry_id, fields in entries:
             if not fields:  # deleted while pending
                 continue
-            sweep, item = dist.decode_item(fields)
+            try:
+                sweep, item = dist.decode_item(self.signer, fields)
+            except BadSignature as exc:
+                self.reject(entry_id, fields, exc)
+                continue
             by_sweep[sweep].append((entry_id, item))
         committed: dict[str, set[str]] = {}
         for sweep, batch in by_sweep.items():
@@ -207,6 +223,18 @@ class SweepWriter:
             pipe.xdel(dist.ITEM_STREAM, *ids)
             pipe.execute()
 
+    def reject(self, entry_id: bytes, fields: dict[Any, Any], problem: Exception) -> None:
+        """Count a stream entry that is not ours against its sweep (when that is a sweep of
+        ours); it is acknowledged and deleted with the rest of the batch."""
+        self.rejected += 1
+        claimed = fields.get(b"sweep", fields.get("sweep", b""))
+        sweep = claimed.decode("utf-8", "replace") if isinstance(claimed, bytes) else str(claimed)
+        if sweep in self.recorders:
+            self.local_stats[sweep].inc_value(dist.REJECTED_STAT)
+        size = sum(len(v) for v in fields.values() if isinstance(v, bytes | str))
+        name = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        log.warning("dropped stream entry %s (%d bytes): %s", name, size, problem)
+
     def keep_evidence(self, sweep: str, item: dict[str, Any]) -> dict[str, Any]:
         """Write a matched listing's page beside the store (spiders' EvidencePipeline)."""
         page = item.pop("page", None)
@@ -215,9 +243,12 @@ class SweepWriter:
         if self._evidence is None:
             from monitor.config import install_secret
             from monitor.evidence import evidence_dir
+            from monitor.pii import mask_keep
             from spiders.pipelines import EvidencePipeline
 
-            self._evidence = EvidencePipeline(evidence_dir(self.db), install_secret(), None)
+            self._evidence = EvidencePipeline(
+                evidence_dir(self.db), install_secret(), None, mask_keep()
+            )
         self._evidence.stats = self.local_stats[sweep]
         # Workers send a page only with a matched listing; the pipeline reads `match.alert`.
         probe = {"page": SimpleNamespace(**page), "match": SimpleNamespace(alert=True)}
@@ -265,7 +296,7 @@ class SweepWriter:
             queue = dist.SweepQueue(self.client, sweep, max_deliveries=self.max_deliveries)
             queue.requeue_expired()  # a dead worker's requests, for the live ones
             progress = queue.progress()
-            info = dist.sweep_info(self.client, sweep)
+            info = dist.verified_sweep_info(self.client, self.signer, sweep) or {}
             age = time.time() - float(info.get("created") or time.time())
             if progress.state != "open":
                 self.recorders.pop(sweep)
@@ -284,12 +315,20 @@ class SweepWriter:
             stats[name] = stats.get(name, 0) + value
         stats["elapsed_time_seconds"] = age
         lost = int(stats.get(dist.LOST_STAT, 0))
-        error = (
-            f"{lost} request(s) given up after {self.max_deliveries} deliveries "
-            "(their workers died or hung)"
-            if lost
-            else None
-        )
+        rejected = int(stats.get(dist.REJECTED_STAT, 0))
+        problems = []
+        if lost:
+            problems.append(
+                f"{lost} request(s) given up after {self.max_deliveries} deliveries "
+                "(their workers died or hung)"
+            )
+        if rejected:
+            # Someone without the key wrote to this Redis: the sweep may be incomplete.
+            problems.append(
+                f"{rejected} queue or stream entr(y/ies) not signed with this installation's "
+                "key were dropped"
+            )
+        error = "; ".join(problems) or None
         outcome = recorder.close(stats, finish_reason, error)
         dist.close_sweep(
             self.client,

@@ -6,7 +6,7 @@ Fields are the item dict of docs/contracts.md; `match` and `pii` are filled by t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import scrapy
@@ -44,15 +44,18 @@ class FetchedPage:
     """A page as the spider saw it: decoded text, its charset, a screenshot when rendered."""
 
     url: str
-    text: str
+    # Not in the repr: an error logged with its item must not print the page, which still
+    # holds personal numbers in clear until EvidencePipeline masks and stores it.
+    text: str = field(repr=False)
     encoding: str
     fetched_at: str
-    screenshot: bytes | None = None
+    screenshot: bytes | None = field(default=None, repr=False)
     screenshot_masked: int = 0  # text nodes masked in the screenshot
     screenshot_url: str | None = None  # the page shown (a rendered list page, for instance)
 
 
 _COUNT = re.compile(r"(\d+(?:[.,]\d+)*)\s*([万wWkKmM亿]?)")
+_MAX_COUNT = 1e15
 _MULTIPLIERS = {"": 1, "k": 1_000, "w": 10_000, "万": 10_000, "m": 1_000_000, "亿": 100_000_000}
 
 
@@ -60,11 +63,15 @@ def parse_count(text: str | int | None) -> int | None:
     """A count as a page shows it: 1,234 / 1.2K / 3.4万 / 12 回复 -> int."""
     if text is None or isinstance(text, int):
         return text
-    found = _COUNT.search(str(text))
+    found = _COUNT.search(str(text)[:200])
     if not found:
         return None
-    number = float(found.group(1).replace(",", ""))
-    return int(round(number * _MULTIPLIERS[found.group(2).lower()]))
+    try:
+        number = float(found.group(1).replace(",", "")) * _MULTIPLIERS[found.group(2).lower()]
+    except ValueError:  # "1.2.3"
+        return None
+    # A page may show anything: no count is larger than this (nor infinite).
+    return int(round(number)) if number < _MAX_COUNT else None
 
 
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

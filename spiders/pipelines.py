@@ -19,29 +19,41 @@ if TYPE_CHECKING:
 
 
 class MaskPiiPipeline:
-    """Masks ID numbers, phone numbers and bank cards in title, text and seller; the hits
-    (masked form and keyed digest) go to `item["pii"]`."""
+    """Masks ID numbers, phone numbers and bank cards in title, text, seller, price and the
+    string values of `extra`; the hits (masked form and keyed digest) go to `item["pii"]`.
 
-    def __init__(self, secret: bytes, stats: Any) -> None:
+    Settings: HEISHI_PII_MASK_KEEP (environment; digits a masked number keeps)."""
+
+    FIELDS = ("text", "title", "seller", "price_text")
+
+    def __init__(self, secret: bytes, stats: Any, keep: tuple[int, int] | None = None) -> None:
         from monitor.pii import mask_pii
 
         self.mask_pii = mask_pii
         self.secret = secret
         self.stats = stats
+        self.keep = keep
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         from monitor.config import install_secret
+        from monitor.pii import mask_keep
 
-        return cls(install_secret(), crawler.stats)
+        return cls(install_secret(), crawler.stats, mask_keep())
 
     def process_item(self, item: Any) -> Any:
         hits: list[Any] = []
-        for field in ("text", "title", "seller"):
+        for field in self.FIELDS:
             value = item.get(field)
-            if value:
-                item[field], found = self.mask_pii(value, self.secret)
+            if value and isinstance(value, str):
+                item[field], found = self.mask_pii(value, self.secret, self.keep)
                 hits += found
+        extra = item.get("extra")
+        if isinstance(extra, dict):
+            for name, value in extra.items():
+                if isinstance(value, str):
+                    extra[name], found = self.mask_pii(value, self.secret, self.keep)
+                    hits += found
         item["pii"] = hits
         if hits:
             self.stats.inc_value("heishi/pii_masked", len(hits))
@@ -81,21 +93,29 @@ class EvidencePipeline:
 
     Settings: HEISHI_EVIDENCE (default True), HEISHI_DB."""
 
-    def __init__(self, directory: Path | None, secret: bytes, stats: Any) -> None:
+    def __init__(
+        self,
+        directory: Path | None,
+        secret: bytes,
+        stats: Any,
+        keep: tuple[int, int] | None = None,
+    ) -> None:
         self.directory = directory
         self.secret = secret
         self.stats = stats
+        self.keep = keep
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         from monitor.config import db_path, install_secret
         from monitor.evidence import evidence_dir
+        from monitor.pii import mask_keep
 
         settings = crawler.settings
         directory = None
         if settings.getbool("HEISHI_EVIDENCE", True):
             directory = evidence_dir(db_path(settings.get("HEISHI_DB")))
-        return cls(directory, install_secret(), crawler.stats)
+        return cls(directory, install_secret(), crawler.stats, mask_keep())
 
     def process_item(self, item: Any) -> Any:
         page = item.pop("page", None)
@@ -104,7 +124,9 @@ class EvidencePipeline:
             return item
         from monitor.evidence import SCREENSHOT_SUFFIX, write_blob, write_page
 
-        page_path, masked = write_page(self.directory, page.text, page.encoding, self.secret)
+        page_path, masked = write_page(
+            self.directory, page.text, page.encoding, self.secret, self.keep
+        )
         screenshot = None
         if page.screenshot:
             screenshot = write_blob(self.directory, page.screenshot, SCREENSHOT_SUFFIX)

@@ -40,6 +40,10 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return result
 
     def process_exception(self, request: Request, exception: Exception) -> Request | None:
+        from spiders.network import resolver_refusal
+
+        if resolver_refusal(request, exception) is not None:
+            return None  # refused by the network policy: asking again changes nothing
         result = super().process_exception(request, exception)
         if result is not None:
             self._schedule_backoff(result, None)

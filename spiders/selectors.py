@@ -3,13 +3,15 @@
 A spec is one selector string or a list of them (the first that matches wins), so a site file
 can say `posted = ["em[id^=authposton] span::attr(title)", "em[id^=authposton]"]`.
 Text is read the way a person reads the page: `<br>` and block elements become line breaks,
-scripts and styles are dropped.
+scripts and styles are dropped, and so is text a browser never shows (`display:none`, and
+Discuz!'s anti-copy "jammer" noise).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from lxml import etree
 from parsel import Selector, SelectorList
@@ -24,6 +26,13 @@ _BLOCK_TAGS = frozenset(
     "th ul".split()
 )
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
+# As in a browser, line breaks in the HTML source are spaces (pages put one after every
+# `<br />`); only `<pre>` and `<textarea>` keep them.
+_PRE_TAGS = frozenset({"pre", "textarea"})
+# Text a reader never sees: hidden elements, and the random strings Discuz! X inserts after
+# each line of a post (`<font class="jammer">`, or a hidden span) to spoil copying.
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)
+_HIDDEN_CLASS = "jammer"
 _translator = HTMLTranslator()
 
 Spec = str | Sequence[str]
@@ -85,23 +94,65 @@ def all_texts(node: Selector, spec: Spec | None) -> list[str]:
     return [t for t in (node_text(n) for n in select(node, spec)) if t]
 
 
-def _walk(el: etree._Element, parts: list[str]) -> None:
-    tag = el.tag if isinstance(el.tag, str) else ""
-    if tag in _SKIP_TAGS:
-        return
-    if tag == "br":
-        parts.append("\n")
-    block = tag in _BLOCK_TAGS
-    if block:
-        parts.append("\n")
-    if tag and el.text:  # comments and processing instructions have no readable text
-        parts.append(el.text)
-    for child in el:
-        _walk(child, parts)
-        if child.tail:
-            parts.append(child.tail)
-    if block:
-        parts.append("\n")
+_OPEN, _CLOSE, _TAIL = 0, 1, 2
+
+
+def _walk(root: etree._Element, parts: list[str]) -> None:
+    """Append the readable text under `root` to `parts`, depth first, without recursion (a
+    hostile page nests thousands of levels deep)."""
+    stack: list[tuple[int, Any, bool]] = [(_OPEN, root, False)]
+    while stack:
+        step, value, pre = stack.pop()
+        if step == _TAIL:
+            parts.append(value if pre else _source_spaces(value))
+            continue
+        if step == _CLOSE:
+            _line_break(parts)
+            continue
+        el = value
+        tag = el.tag if isinstance(el.tag, str) else ""
+        # A node a selector chose is read even when hidden; hidden parts inside it are not.
+        if tag in _SKIP_TAGS or (tag and el is not root and _is_hidden(el)):
+            continue
+        if tag == "br":
+            parts.append("\n")
+        if tag in _BLOCK_TAGS:
+            _line_break(parts)
+            stack.append((_CLOSE, None, pre))
+        pre = pre or tag in _PRE_TAGS
+        if tag and el.text:  # comments and processing instructions have no readable text
+            parts.append(el.text if pre else _source_spaces(el.text))
+        for child in reversed(list(el)):
+            if child.tail:
+                stack.append((_TAIL, child.tail, pre))
+            stack.append((_OPEN, child, pre))
+
+
+def _source_spaces(text: str) -> str:
+    """Line breaks in the HTML source as the spaces a browser shows (clean_text collapses
+    runs of spaces later)."""
+    if "\n" in text or "\r" in text:
+        return text.replace("\r", " ").replace("\n", " ")
+    return text
+
+
+def _line_break(parts: list[str]) -> None:
+    """A block element's edge: a new line unless the text already ends one (nested blocks,
+    or a `<br>` before a block, make one break, as a browser shows them)."""
+    for part in reversed(parts):
+        stripped = part.rstrip(" ")
+        if stripped:
+            if not stripped.endswith("\n"):
+                parts.append("\n")
+            return
+
+
+def _is_hidden(el: etree._Element) -> bool:
+    style = el.get("style")
+    if style and _HIDDEN_STYLE.search(style):
+        return True
+    classes = el.get("class")
+    return bool(classes) and _HIDDEN_CLASS in classes and _HIDDEN_CLASS in classes.split()
 
 
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u3000]+")
@@ -115,10 +166,38 @@ def clean_text(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
-_PAGELET = re.compile(r"(<code\b[^>]*>)\s*<!--(.*?)-->\s*(</code>)", re.S)
+_PAGELET_END = re.compile(r"-->\s*</code>")
+_SPACE = " \t\n\r\f\v"
 
 
 def uncomment_pagelets(html: str) -> str:
     """HTML shipped inside comments in `<code>` blocks (Tieba's BigPipe pagelets, which its
-    JavaScript inserts into the page), made part of the page."""
-    return _PAGELET.sub(lambda m: f"<div>{m.group(2)}</div>", html)
+    JavaScript inserts into the page), made part of the page.
+
+    `<code ...>`, blanks, `<!--`, the pagelet, `-->`, blanks, `</code>` -- found by scanning
+    forward once (a regular expression with a lazy `.*?` took quadratic time on a page of
+    unclosed `<code><!--`: seconds for 100 KB)."""
+    out: list[str] = []
+    done = position = 0
+    while True:
+        start = html.find("<code", position)
+        if start < 0:
+            break
+        position = start + 5
+        if position < len(html) and (html[position].isalnum() or html[position] == "_"):
+            continue  # <codex>, not <code>
+        tag_end = html.find(">", position)
+        if tag_end < 0:
+            break  # no tag closes from here on
+        body = tag_end + 1
+        while body < len(html) and html[body] in _SPACE:
+            body += 1
+        if not html.startswith("<!--", body):
+            continue
+        end = _PAGELET_END.search(html, body + 4)
+        if end is None:
+            break  # no pagelet closes from here on
+        out += [html[done:start], "<div>", html[body + 4 : end.start()], "</div>"]
+        done = position = end.end()
+    out.append(html[done:])
+    return "".join(out)

@@ -41,8 +41,11 @@ EXTENSIONS = {
     "spiders.extensions.ListCoverageExtension": 110,
 }
 DOWNLOADER_MIDDLEWARES = {
-    # After HttpCompression (590) so it sees the decompressed body.
-    "spiders.encoding.FixEncodingMiddleware": 600,
+    # The site's network policy, before anything else sees a request (spiders/network.py).
+    "spiders.network.NetworkPolicyMiddleware": 50,
+    # Responses pass middlewares from the highest number down: below HttpCompression (590)
+    # it sees the decompressed body, above MetaRefresh (580) which reads the text.
+    "spiders.encoding.FixEncodingMiddleware": 585,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.retry.BackoffRetryMiddleware": 550,
     # A site's `proxy` (and the SOCKS5 bridge), before Scrapy's HttpProxyMiddleware (750).
@@ -56,7 +59,10 @@ DOWNLOADER_MIDDLEWARES = {
 # robots.txt: off by default (the demo sites have none); set ROBOTSTXT_OBEY = True (or
 # `--set ROBOTSTXT_OBEY=true`) to honour it.
 ROBOTSTXT_OBEY = False
-USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+# One user agent for Scrapy and Chromium. A crawl that renders pages claims the Chrome version
+# its Chromium really is (spiders.browser.browser_user_agent), so headers, navigator.userAgent
+# and the browser's client hints agree.
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 # Scrapy starts this many asyncio workers for every page's output (default 100). heishi's item
@@ -76,6 +82,24 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 HEISHI_RETRY_BACKOFF_BASE = 1.0
 HEISHI_RETRY_BACKOFF_MAX = 30.0
 COOKIES_ENABLED = True
+# Caps on the cookies a site may leave (spiders/cookies.py): per domain, per cookie (name and
+# value, bytes), and for the whole jar (bytes); the rest are dropped and counted.
+HEISHI_COOKIES_PER_DOMAIN = 50
+HEISHI_COOKIE_MAX_BYTES = 4096
+HEISHI_COOKIE_JAR_MAX_BYTES = 32768
+# -- hostile pages ------------------------------------------------------------------------
+# A page larger than this is cut off and fails (decompressed size too: gzip/brotli bombs);
+# a site file's `download_maxsize` overrides it. Scrapy warns above DOWNLOAD_WARNSIZE.
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+# Names that resolve to loopback or private addresses are refused (spiders/network.py).
+TWISTED_DNS_RESOLVER = "spiders.network.PublicAddressResolver"
+DNSCACHE_ENABLED = True  # the address checked is the address connected to
+# What a listing keeps of a page's title and text; the rest is cut (marked, counted).
+HEISHI_MAX_TITLE_CHARS = 500
+HEISHI_MAX_TEXT_CHARS = 20_000
+# List rows read per page (a board shows tens): a page of a million links is not a sweep.
+HEISHI_MAX_ROWS_PER_PAGE = 1000
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # Scrapy 2.19's HTTP control port: not wanted on a monitor
 LOG_LEVEL = "INFO"
@@ -83,15 +107,21 @@ LOG_LEVEL = "INFO"
 # -- Chromium through scrapy-playwright (only requests with meta playwright=True use it) -----
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 DOWNLOAD_HANDLERS = {
-    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
-    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "http": "spiders.browser.BrowserDownloadHandler",
+    "https": "spiders.browser.BrowserDownloadHandler",
+    # Never file:, data:, ftp: or s3: (spiders/network.py).
+    "file": None,
+    "data": None,
+    "ftp": None,
+    "s3": None,
 }
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
     "executable_path": HEISHI_CHROMIUM,
     "headless": True,
+    # The sandbox, the user Chromium runs as, the addresses it may reach and its user agent
+    # are added by spiders.browser.BrowserDownloadHandler.
     "args": [
-        "--no-sandbox",
         "--disable-gpu",
         "--disable-background-networking",
         "--disable-component-update",
@@ -103,7 +133,16 @@ PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 20_000  # ms
 # How long a rendered page may take to show the site's `wait_selector` (ms).
 HEISHI_RENDER_WAIT_TIMEOUT = 20_000
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+# Every request a rendered page makes is checked against the site's network policy first
+# (spiders.browser), then this decides whether to skip it.
 PLAYWRIGHT_ABORT_REQUEST = "spiders.rendering.skip_heavy_resources"
+# Chromium's sandbox: on. As root, Chromium is started as HEISHI_CHROMIUM_USER (through
+# setpriv) so that the sandbox can run; empty, or without setpriv, it runs as root without it.
+_off_words = ("0", "false", "no", "off")
+HEISHI_CHROMIUM_SANDBOX = (
+    os.environ.get("HEISHI_CHROMIUM_SANDBOX", "").strip().lower() not in _off_words
+)
+HEISHI_CHROMIUM_USER = os.environ.get("HEISHI_CHROMIUM_USER", "nobody")
 
 FEED_EXPORT_ENCODING = "utf-8"
 # `scrapy check`: callbacks' contracts run against fixture pages served locally.

@@ -10,6 +10,13 @@ def _isolated_install(tmp_path_factory, monkeypatch):
     """Each test gets its own install secret; the jieba cache is shared across the session."""
     home = tmp_path_factory.getbasetemp()
     monkeypatch.setenv("HEISHI_SECRET_FILE", str(home / "secret.key"))
+    # The key distributed sweeps sign Redis entries with: one per session, never the user's.
+    distributed_key = home / "distributed.key"
+    if not distributed_key.exists():
+        from monitor.payload_signing import generate_key_file
+
+        generate_key_file(distributed_key)
+    monkeypatch.setenv("HEISHI_DISTRIBUTED_KEY_FILE", str(distributed_key))
     monkeypatch.setenv("HEISHI_CACHE_DIR", str(home / "cache"))
 
 

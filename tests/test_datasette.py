@@ -166,3 +166,70 @@ def test_a_sweep_can_write_while_datasette_serves_and_datasette_sees_it(datasett
         datasette, "/store.json", sql="select title from listings where source = 'late_source'"
     )
     assert rows["rows"] == [["新到 身份证 料"]]
+
+
+def status_with_host(base: str, host: str, path: str = "/-/versions.json") -> int:
+    request = urllib.request.Request(base + path, headers={"Host": host})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as refused:
+        return refused.code
+
+
+def test_requests_for_another_host_name_are_refused(datasette):
+    """A page elsewhere whose name was rebound to 127.0.0.1 (DNS rebinding) gets nothing."""
+    port = datasette.rsplit(":", 1)[1]
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost", f"[::1]:{port}"):
+        assert status_with_host(datasette, host) == 200, host
+    for host in ("evil.example", f"evil.example:{port}", f"127.0.0.1.evil.example:{port}", ""):
+        assert status_with_host(datasette, host) == 400, host
+        assert status_with_host(datasette, host, "/store/users.json") == 400, host
+
+
+def test_dangerous_sqlite_functions_are_refused(datasette):
+    """Debian's SQLite has fts3_tokenizer(), which hands out (and takes) a C pointer."""
+    for sql in (
+        "select hex(fts3_tokenizer('simple'))",
+        "select fts3_tokenizer('simple', x'0000000000000000')",
+        "select load_extension('/tmp/x.so')",
+    ):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            get_json(datasette, "/store.json", sql=sql)
+        assert refused.value.code in (400, 403), sql
+        assert "not authorized" in refused.value.read().decode(), sql
+    assert get_json(datasette, "/store.json", sql="select lower('OK')")["rows"] == [["ok"]]
+
+
+def test_more_host_names_can_be_allowed(store_path):
+    db_path, _ = store_path
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
+        + ["datasette", "--db", str(db_path), "--port", str(port)]
+        + ["--allow-host", "heishi.internal"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "HEISHI_DATASETTE_HOSTS": "datasette.lan, other.lan"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                get_json(base, "/-/versions.json")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"datasette did not start: {process.stdout.read().decode()}")
+                time.sleep(0.2)
+        for host in ("heishi.internal", f"heishi.internal:{port}", "datasette.lan", "other.lan"):
+            assert status_with_host(base, host) == 200, host
+        assert status_with_host(base, "evil.example") == 400
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

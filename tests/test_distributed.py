@@ -21,6 +21,7 @@ import pytest
 from monitor import distributed as dist
 from monitor.config import PROJECT_ROOT
 from monitor.demo import content
+from monitor.payload_signing import load_signer
 
 REDIS_SERVER = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(
@@ -217,7 +218,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing(redis, redis_url, demo_sites, t
     # worker1 crawls alone until it is killed, so every lease in flight is its own; worker2
     # joins afterwards and must finish the sweep from the queue and the expired leases.
     with Cluster(tmp_path, env, db, *slow, workers=("worker1",)) as cluster:
-        site = dist.start_sweep(redis, "demo_forum", "forum", None)
+        site = dist.start_sweep(redis, load_signer(), "demo_forum", "forum", None)
         written = dist.sweep_key(site, "written")
         wait_for(lambda: redis.scard(written) >= 3, 45, "the first listings")
         leased = redis.hlen(dist.sweep_key(site, "inflight"))
@@ -243,7 +244,8 @@ def test_requests_given_up_make_the_run_partial_and_duplicates_count_once(
 
     sweep(db_path, [listing("1", "身份证四件套"), listing("2", "银行卡料")], source="demo_forum")
     writer = SweepWriter(redis_url, db_path, max_deliveries=1)
-    site = dist.start_sweep(redis, "demo_forum", "forum", None)
+    signer = load_signer()
+    site = dist.start_sweep(redis, signer, "demo_forum", "forum", None)
     writer.step(block=0)
     queue = dist.SweepQueue(redis, site, lease_seconds=0.2, max_deliveries=1)
     queue.push(b"a request nobody finishes")
@@ -251,7 +253,7 @@ def test_requests_given_up_make_the_run_partial_and_duplicates_count_once(
     dist.mark_seeded(redis, site)
     item = listing("1", "身份证四件套")
     for _ in range(2):  # the same listing twice: a request redone after a lease expired
-        redis.xadd(dist.ITEM_STREAM, dist.encode_item(site, item))
+        redis.xadd(dist.ITEM_STREAM, dist.encode_item(signer, site, item))
     time.sleep(0.3)
     for _ in range(5):
         writer.step(block=0.1)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import html
 import json
+import re
 import sqlite3
 
 import pytest
@@ -54,8 +56,40 @@ def test_a_page_is_masked_before_it_is_stored_in_its_own_charset(tmp_path):
     raw = gzip.decompress((tmp_path / relative).read_bytes())
     assert PHONE.encode() not in raw
     text = raw.decode("gb18030")
-    assert "138*****678" in text or "138****5678" in text
+    assert "13*******78" in text
     assert "身份证四件套" in text
+
+
+def test_a_page_is_masked_from_its_parsed_document_not_its_markup(tmp_path):
+    page = (
+        "<!DOCTYPE html><html><head><title>出售 13912345678</title>"
+        '<style>p::after { content: "13712345678"; }</style></head><body>'
+        "<p>手机 139<b></b>1234<!-- -->5678，备用 &#49;&#x33;&#56;1234&nbsp;5678</p>"
+        "<p>卡号 6222   0212\n3456  7890  128</p><xmp>电话 <i>136</i>12345678</xmp>"
+        '<img alt="ID 11010519491231002X" src="data:image/svg+xml,<svg><text>135</text></svg>">'
+        '<input value="１３５１２３４５６７８" onfocus="alert(13412345678)">'
+        '<a href="tel:+8613312345678" data-x="<b>132</b>12345678">电话</a>'
+        "<script>document.write('13112345678')</script><!-- 15012345678 --></body></html>"
+    )
+    relative, masked = write_page(tmp_path, page, "utf-8", b"k" * 32)
+    stored = read_blob(tmp_path, relative).decode()
+    assert masked == 10
+    assert stored.startswith("<!DOCTYPE html>")
+    for clear in ("13912345678", "13812345678", "6222021234567890128", "13612345678",
+                  "11010519491231002X", "13512345678", "13312345678", "13212345678",
+                  "13712345678", "13112345678", "13412345678", "15012345678"):  # fmt: skip
+        digits = re.sub(r"<[^>]*>|[^0-9X]", "", html.unescape(stored.replace("１", "1")))
+        assert clear not in digits
+    assert "<script" not in stored and "<style" not in stored and "onfocus" not in stored
+    assert "data:image/svg" not in stored
+    assert "手机 13*<b></b>****<!-- -->**78" in stored and "出售 13*******78" in stored
+    assert 'alt="ID 11**************2X"' in stored and 'href="tel:+8613*******78"' in stored
+
+
+def test_a_page_that_is_not_markup_is_masked_as_text(tmp_path):
+    relative, masked = write_page(tmp_path, "paste 138 0013 8000\n&#49;3900139000", "utf-8", b"k")
+    assert masked == 2
+    assert read_blob(tmp_path, relative).decode() == "paste 13* **** **00\n&#49;3*******00"
 
 
 FORUM_SITE = """
@@ -63,6 +97,7 @@ name = "evidence_forum"
 kind = "forum"
 preset = "discuz"
 start_urls = ["${FIXTURE_URL}/forum.php?mod=forumdisplay&fid=2"]
+network = { allow_private = true }  # the fixture site is on 127.0.0.1
 """
 
 
@@ -121,7 +156,7 @@ def test_a_matched_listing_keeps_its_masked_page_and_an_unmatched_one_nothing(tm
     assert folder == tmp_path / "store" / "heishi-evidence"
     stored = read_page(db, first_ref)
     assert "身份证四件套" in stored and 'charset=gbk"' in stored
-    assert PHONE not in stored and "138" in stored
+    assert PHONE not in stored and "13*******78" in stored
     for path in folder.rglob("*.gz"):
         assert PHONE.encode() not in gzip.decompress(path.read_bytes())
     assert len(list(folder.rglob("*.html.gz"))) == 2
@@ -135,6 +170,7 @@ CHANNEL_SITE = """
 name = "evidence_channel"
 kind = "channel"
 start_urls = ["${FIXTURE_URL}/s/shuju"]
+network = { allow_private = true }  # the fixture site is on 127.0.0.1
 render = true
 wait_selector = "div.tgme_widget_message"
 max_pages = 1

@@ -69,8 +69,9 @@ def test_catastrophic_regex_is_refused(kwdir, regex):
 
 
 def test_safe_regexes_are_accepted():
-    assert regex_problem(r"\d+个号") is None
-    assert regex_problem(r"(?<![\d.])\d+(?:万|w)?粉") is None
+    assert regex_problem(r"(?<![\d.])\d{1,12}个号") is None
+    assert regex_problem(r"(?<![\d.])\d{1,12}(?:万|w)?粉") is None
+    assert regex_problem(r"(?:\d{1,3},){1,4}\d{3}") is None
 
 
 def test_warm_load_uses_the_compiled_cache(kwdir):

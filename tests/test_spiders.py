@@ -86,6 +86,7 @@ name = "fixture_forum"
 kind = "forum"
 preset = "discuz"
 start_urls = ["${FIXTURE_URL}/forum.php?mod=forumdisplay&fid=2"]
+network = { allow_private = true }  # the fixture site is on 127.0.0.1
 max_pages = 3
 """
 
@@ -183,6 +184,7 @@ CHANNEL_SITE = """
 name = "fixture_channel"
 kind = "channel"
 start_urls = ["${FIXTURE_URL}/s/shuju"]
+network = { allow_private = true }  # the fixture site is on 127.0.0.1
 max_pages = 3
 """
 
@@ -243,7 +245,7 @@ def test_crawl_exits_2_naming_the_file_and_key_of_a_bad_site_file(tmp_path):
     run = run_crawl("bad", tmp_path, sites_dir=sites, env={"FIXTURE_URL": "http://127.0.0.1:9"})
     assert run.returncode == 2
     last = run.stderr.strip().splitlines()[-1]
-    assert last == f"heishi: site file error: {path}:6 [max_pages]: must be at least 1"
+    assert last == f"heishi: site file error: {path}:7 [max_pages]: must be at least 1"
 
     run = run_crawl("nothing", tmp_path, sites_dir=sites)
     assert run.returncode == 2

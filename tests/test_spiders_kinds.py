@@ -23,6 +23,7 @@ name = "fixture_phpbb"
 kind = "forum"
 preset = "phpbb"
 start_urls = ["${FIXTURE_URL}/viewforum.php?f=2"]
+network = { allow_private = true }  # the fixture site is on 127.0.0.1
 max_pages = 2
 """
 
@@ -75,6 +76,7 @@ name = "fixture_tieba"
 kind = "forum"
 preset = "tieba"
 start_urls = ["${FIXTURE_URL}/f?kw=%E6%95%B0%E6%8D%AE&ie=utf-8"]
+network = { allow_private = true }  # the fixture site is on 127.0.0.1
 max_pages = 2
 """
 
@@ -156,6 +158,7 @@ PASTE_SITE = """
 name = "fixture_paste"
 kind = "paste"
 start_urls = ["${FIXTURE_URL}/archive"]
+network = { allow_private = true }  # the fixture site is on 127.0.0.1
 """
 
 
@@ -197,6 +200,6 @@ def test_paste_kind_reads_each_paste_raw(tmp_path):
         len(items["Xy98Zw76"]["text"]) <= 150
         and items["Xy98Zw76"]["title"] == "hotel 2023 dump sample"
     )
-    assert run.stats["heishi/truncated_texts"] == 1
+    assert run.stats["heishi/truncated/text"] == 1
     assert run.stats["heishi/detail_pages_gone"] == 1
     assert "/Ab12Cd34" not in hits  # only the raw text is fetched

@@ -83,6 +83,7 @@ name = "members"
 kind = "forum"
 preset = "discuz"
 start_urls = ["${FIXTURE_URL}/forum.php?mod=forumdisplay&fid=2"]
+network = { allow_private = true }  # the fixture site is on 127.0.0.1
 """
 LOGIN_SITE = (
     SITE

@@ -24,6 +24,7 @@ MARKET_SITE = """
 name = "fixture_market"
 kind = "marketplace"
 search_url = "${FIXTURE_URL}/search?q={term}"
+network = { allow_private = true }  # the fixture site is on 127.0.0.1
 search_terms = ["身份证", "手机号"]
 render = true
 wait_selector = "#results-done"

@@ -195,3 +195,20 @@ def test_an_onion_address_without_a_proxy_is_a_site_file_error(tmp_path):
     with pytest.raises(SiteFileError) as caught:
         load_site(bad, env={"ONION": ONION, "PROXY": "tor://127.0.0.1"})
     assert caught.value.key == "proxy"
+
+
+def test_an_onion_forum_is_rendered_by_chromium_through_the_socks5_proxy(tmp_path):
+    sites = tmp_path / "sites"
+    write_site(sites, "fixture_onion", ONION_SITE + "render = true\n")
+    with LocalServer(forum_pages()) as site, OnionSocksProxy(_site_port(site)) as proxy:
+        run = run_crawl(
+            "fixture_onion",
+            tmp_path,
+            sites_dir=sites,
+            env={"ONION": ONION, "PROXY": proxy.url},
+        )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert sorted(run.by_id()) == EXPECTED
+    # Chromium handed the proxy the name (nothing resolved here), and only the onion's.
+    assert set(proxy.connections) == {f"{ONION}:80"}
+    assert proxy.refused == []

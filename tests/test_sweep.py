@@ -28,7 +28,7 @@ def test_sweep_of_a_site_that_is_down_fails_clearly_and_raises_a_health_alert(tm
     write_site(
         sites,
         "gone_channel",
-        f'name = "gone_channel"\nkind = "channel"\nstart_urls = ["http://127.0.0.1:{port}/s/x"]\n',
+        f'name = "gone_channel"\nkind = "channel"\nstart_urls = ["http://127.0.0.1:{port}/s/x"]\nnetwork = {{ allow_private = true }}\n',
     )
     db = tmp_path / "heishi.db"
     env = {"HEISHI_SITES_DIR": str(sites), "HEISHI_RETRY_BACKOFF_BASE": "0.05"}

@@ -436,7 +436,7 @@ def test_admin_adds_a_reviewer_who_can_then_log_in(base_url, page, chromium):
     form = page.locator("form", has=page.locator("input[name=action][value=add]"))
     form.locator("input[name=name]").fill("newbie")
     form.locator("select[name=role]").select_option("reviewer")
-    form.locator("input[name=password]").fill("newbie-pass-1")
+    form.locator("input[name=password]").fill("kettle-mirror-7")
     form.locator("button[type=submit]").click()
     assert "newbie" in page.locator("table.users").inner_text()
     other = chromium.new_context().new_page()
@@ -446,7 +446,7 @@ def test_admin_adds_a_reviewer_who_can_then_log_in(base_url, page, chromium):
     other.fill("input[name=password]", "wrong password")
     other.click("button[type=submit]")
     assert "Wrong name or password" in other.locator(".flash.error").inner_text()
-    other.fill("input[name=password]", "newbie-pass-1")
+    other.fill("input[name=password]", "kettle-mirror-7")
     other.click("button[type=submit]")
     other.wait_for_url(base_url + "/")
     assert "newbie" in other.locator(".topbar .user").inner_text()
@@ -528,4 +528,4 @@ def test_users_add_reads_the_password_from_stdin(tmp_path, monkeypatch, capsys):
     assert (
         main(["users", "add", "lee", "--role", "viewer", "--password-stdin", "--db", str(db)]) == 2
     )
-    assert "at least 8" in capsys.readouterr().err
+    assert "at least 10" in capsys.readouterr().err

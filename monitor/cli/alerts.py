@@ -6,6 +6,7 @@ import argparse
 import json
 
 from monitor.cli.app import add_db_option
+from monitor.numbers import whole_number_argument
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--source", help="a source name")
     parser.add_argument("--since", help="ISO date or time, e.g. 2026-11-01")
-    parser.add_argument("--limit", type=int, default=200)
+    parser.add_argument("--limit", type=whole_number_argument(), default=200)
     parser.add_argument("--json", action="store_true", help="print JSON lines, one alert each")
     parser.set_defaults(func=cmd_alerts)
 
@@ -44,9 +45,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
                 alert["diff"] = json.loads(alert["diff"]) if alert.get("diff") else None
                 print(json.dumps(alert, ensure_ascii=False, default=str))
             return 0
-        from rich.console import Console
+        from monitor.render import console, print_alerts
 
-        from monitor.render import print_alerts
-
-        print_alerts(Console(), alerts, store)
+        print_alerts(console(), alerts, store)
     return 0

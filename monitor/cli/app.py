@@ -158,9 +158,12 @@ def run(argv: list[str]) -> int:
             if not isinstance(exc, HeishiError):
                 print(f"heishi: unexpected error: {exc!r}", file=sys.stderr)
             raise
-        print(f"heishi: error: {exc}", file=sys.stderr)
+        from monitor.render import printable
+
+        # Errors quote URLs, page text and file content: never raw on the terminal.
+        print(f"heishi: error: {printable(exc)}", file=sys.stderr)
         if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
+            print(f"hint: {printable(exc.hint)}", file=sys.stderr)
         return 2
 
 

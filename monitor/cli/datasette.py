@@ -15,6 +15,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_option(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8001, help="port (0: any free one)")
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests for this host name (repeatable; also $HEISHI_DATASETTE_HOSTS); "
+        "loopback names and --host are always answered, any other Host header is refused",
+    )
     parser.set_defaults(func=cmd_datasette)
 
 
@@ -34,4 +42,4 @@ def cmd_datasette(args: argparse.Namespace) -> int:
             "views may be missing until a sweep upgrades it",
             file=sys.stderr,
         )
-    return serve(path, args.host, args.port)
+    return serve(path, args.host, args.port, args.allow_host)

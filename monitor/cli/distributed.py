@@ -1,6 +1,8 @@
-"""Distributed crawling: `heishi writer`, `heishi worker`, `heishi distributed sweep|status`.
+"""Distributed crawling: `heishi writer`, `heishi worker`, `heishi distributed
+sweep|status|keygen`.
 
-All of them need Redis: `--redis URL`, else $HEISHI_DISTRIBUTED_REDIS_URL.
+All but keygen need Redis: `--redis URL`, else $HEISHI_DISTRIBUTED_REDIS_URL; all but status
+and keygen need the shared key ($HEISHI_DISTRIBUTED_KEY_FILE, monitor.payload_signing).
 """
 
 from __future__ import annotations
@@ -68,6 +70,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_redis_option(status)
     status.add_argument("--json", action="store_true", help="print one JSON object")
     status.set_defaults(func=cmd_status)
+    keygen = commands.add_parser(
+        "keygen", help="make the key that signs what the machines of a sweep put in Redis"
+    )
+    keygen.add_argument(
+        "file", metavar="FILE", help="where to write it (mode 0600, never replaced)"
+    )
+    keygen.set_defaults(func=cmd_keygen)
     group.set_defaults(func=lambda args: group.print_help() or 0)
 
 
@@ -88,14 +97,37 @@ def _redis_url(args: argparse.Namespace) -> str:
 
 
 def _client(url: str) -> Any:
-    from monitor.distributed import connect
+    from urllib.parse import urlsplit
 
-    client = connect(url)
+    from redis.exceptions import AuthenticationError, AuthorizationError, ResponseError
+
+    from monitor.distributed import connect, redacted
+
+    shown = redacted(url)
+    hint = (
+        "put the password of redis-server's requirepass in the URL: redis://:PASSWORD@HOST:6379/0"
+    )
     try:
+        client = connect(url)
         client.ping()
+    except (AuthenticationError, AuthorizationError, ResponseError) as exc:
+        refused = isinstance(exc, AuthenticationError | AuthorizationError) or any(
+            code in str(exc) for code in ("NOAUTH", "WRONGPASS")
+        )
+        if not refused:
+            raise HeishiError(f"Redis at {shown} answered with an error: {exc}") from None
+        try:
+            has_password = urlsplit(url).password is not None
+        except ValueError:
+            has_password = False
+        if has_password:
+            raise HeishiError(f"Redis at {shown} refused the password", hint=hint) from None
+        raise HeishiError(f"Redis at {shown} needs a password", hint=hint) from None
     except Exception as exc:
         raise HeishiError(
-            f"cannot reach Redis at {url}: {exc}", hint="is redis-server running there?"
+            f"cannot reach Redis at {shown}: {exc}",
+            hint="is redis-server running there? rediss:// URLs need TLS on the server and "
+            "?ssl_ca_certs=FILE for a private CA",
         ) from None
     return client
 
@@ -112,15 +144,17 @@ def cmd_writer(args: argparse.Namespace) -> int:
     import logging
 
     from monitor import distributed as dist
+    from monitor.config import db_path
     from monitor.reconnect import Reconnecting
     from monitor.writer import SweepWriter
 
     url = _redis_url(args)
     _client(url)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    writer = SweepWriter(url, store_path(args), args.consumer, sweep_timeout=args.sweep_timeout)
+    writer = SweepWriter(url, db_path(args.db), args.consumer, sweep_timeout=args.sweep_timeout)
+    store_path(args)  # after the key is checked (the writer's own), before anything is written
     stopped = _stop_on_signals()
-    print(f"heishi writer: {url} -> {writer.db}", file=sys.stderr, flush=True)
+    print(f"heishi writer: {dist.redacted(url)} -> {writer.db}", file=sys.stderr, flush=True)
     idle: list[bool] = []
 
     def step() -> None:
@@ -129,7 +163,7 @@ def cmd_writer(args: argparse.Namespace) -> int:
             idle.append(True)
 
     # Through Redis restarts: wait for it, then resynchronise (monitor.reconnect).
-    Reconnecting("heishi writer", url, logging.getLogger("monitor.writer")).run(
+    Reconnecting("heishi writer", dist.redacted(url), logging.getLogger("monitor.writer")).run(
         step, lambda: bool(stopped or idle), on_back=writer.after_redis_restart
     )
     return 0
@@ -139,6 +173,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import logging
     from pathlib import Path
 
+    from monitor.distributed import redacted
     from spiders.distributed.worker import Worker
 
     url = _redis_url(args)
@@ -155,16 +190,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
         log_dir=Path(args.log_dir) if args.log_dir else None,
     )
     stopped = _stop_on_signals()
-    print(f"heishi worker {worker.name}: {url}", file=sys.stderr, flush=True)
+    print(f"heishi worker {worker.name}: {redacted(url)}", file=sys.stderr, flush=True)
     worker.run(lambda: bool(stopped))
     return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from monitor import distributed as dist
+    from monitor.payload_signing import load_signer
     from monitor.sources import source_refs
     from spiders.sites import find_site
 
+    signer = load_signer()
     client = _client(_redis_url(args))
     refs = source_refs(args.sources)
     if not refs:
@@ -175,6 +212,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         site = find_site(ref.name)
         sweeps[ref.name] = dist.start_sweep(
             client,
+            signer,
             site.name,
             site.kind,
             site.url,
@@ -211,9 +249,9 @@ def _wait_for_sweeps(
         else:
             time.sleep(0.5)
 
-    Reconnecting("heishi distributed sweep", url, logging.getLogger("monitor.distributed")).run(
-        look, lambda: bool(done) or time.monotonic() > deadline
-    )
+    Reconnecting(
+        "heishi distributed sweep", dist.redacted(url), logging.getLogger("monitor.distributed")
+    ).run(look, lambda: bool(done) or time.monotonic() > deadline)
     shown = [{"sweep": s, **records.get(s, {})} for s in sweeps.values()]
     _print_sweeps(shown, as_json, "Distributed sweeps")
     lost = [r["sweep"] for r in shown if not r.get("state")]
@@ -258,13 +296,29 @@ def _print_sweeps(records: list[dict[str, Any]], as_json: bool, title: str) -> N
     if as_json:
         print(json.dumps({"sweeps": records}, ensure_ascii=False, default=str))
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from monitor.render import console, plain
 
     table = Table(title=title)
     columns = ("sweep", "source", "state", "queued", "in_flight", "run_id", "status", "items")
     for column in columns:
         table.add_column(column)
     for record in records:
-        table.add_row(*(str(record.get(c, "")) for c in columns))
-    Console().print(table)
+        table.add_row(*(plain(record.get(c, "")) for c in columns))
+    console().print(table)
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from monitor.payload_signing import KEY_SETTING, generate_key_file
+
+    path = Path(args.file)
+    generate_key_file(path)
+    print(
+        f"wrote a new distributed key to {path} (mode 0600); copy it to every machine that runs "
+        f"heishi writer, worker or distributed sweep, and set {KEY_SETTING}={path} there",
+        file=sys.stderr,
+    )
+    return 0

@@ -60,16 +60,21 @@ def cmd_test(args: argparse.Namespace) -> int:
         report["lists_not_applied"] = [scope.file for scope in left_out]
         print(json.dumps(report, ensure_ascii=False))
         return 0
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console()
+    from monitor.render import console as make_console
+    from monitor.render import plain
+
+    console = make_console()
     verdict = "[bold red]ALERT[/]" if result.alert else "[green]no alert[/]"
     console.print(
-        f"{verdict}  score [bold]{result.score:g}[/] (threshold {matcher.threshold:g})  "
-        f"categories: {', '.join(result.categories) or '-'}"
-        + (f"  brands: {', '.join(result.brands)}" if result.brands else "")
+        f"{verdict}  score [bold]{result.score:g}[/] (threshold {matcher.threshold:g})  ",
+        plain(
+            f"categories: {', '.join(result.categories) or '-'}"
+            + (f"  brands: {', '.join(result.brands)}" if result.brands else "")
+        ),
+        sep="",
     )
     for name, value in (("title", args.title), ("text", args.text)):
         if not value:
@@ -80,13 +85,18 @@ def cmd_test(args: argparse.Namespace) -> int:
         table.add_column(column)
     for hit in result.hits:
         table.add_row(
-            hit.field,
-            hit.term,
-            hit.surface,
-            hit.role,
-            hit.category or "",
-            f"{hit.weight:g}",
-            f"{hit.start}-{hit.end}",
+            *(
+                plain(value)
+                for value in (
+                    hit.field,
+                    hit.term,
+                    hit.surface,
+                    hit.role,
+                    hit.category or "",
+                    f"{hit.weight:g}",
+                    f"{hit.start}-{hit.end}",
+                )
+            )
         )
     console.print(table)
     ex = result.extraction
@@ -103,18 +113,18 @@ def cmd_test(args: argparse.Namespace) -> int:
     }
     for label, values in facts.items():
         if values:
-            console.print(f"[bold]{label}:[/] {', '.join(values)}")
+            console.print(plain(f"{label}:", style="bold"), plain(", ".join(values)))
     for scope in left_out:
-        console.print(f"[dim]not applied here: {scope.file} ({scope.describe()})[/]")
+        console.print(plain(f"not applied here: {scope.file} ({scope.describe()})", style="dim"))
     console.print("[bold]reasons:[/]")
     for reason in result.reasons:
-        console.print(f"  - {reason}", markup=False)
+        console.print(plain(f"  - {reason}"))
     return 0
 
 
 def highlighted(value: str, hits, field: str):
     """`value` as rich Text with the matched spans styled by role."""
-    from rich.text import Text
+    from monitor.render import plain
 
     styles = {
         "context": "underline blue",
@@ -125,7 +135,7 @@ def highlighted(value: str, hits, field: str):
         "sample": "yellow",
         "fresh": "yellow",
     }
-    text = Text(value)
+    text = plain(value)
     for hit in hits:
         if hit.field == field and hit.end > hit.start:
             text.stylize(styles.get(hit.role, "bold red"), hit.start, hit.end)
@@ -159,10 +169,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
         return 0
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from monitor.render import console as make_console
+    from monitor.render import plain
+
+    console = make_console()
     console.print(
         f"{report['examples']} examples, threshold {report['threshold']:g}: "
         f"precision [bold]{report['precision']:.3f}[/]  recall [bold]{report['recall']:.3f}[/]  "
@@ -174,7 +186,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         table.add_column(column)
     for name, cell in report["categories"].items():
         table.add_row(
-            name,
+            plain(name),
             str(cell["tp"]),
             str(cell["fp"]),
             str(cell["fn"]),
@@ -187,12 +199,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         console.print(f"[bold]misclassified ({len(report['misclassified'])}):[/]")
     for row in report["misclassified"]:
         console.print(
-            f"[bold]{row['id']}[/] {row['kind']} score {row['score']:g} "
-            f"gold {row['categories']} predicted {row['predicted']}"
+            plain(row["id"], style="bold"),
+            plain(
+                f"{row['kind']} score {row['score']:g} "
+                f"gold {row['categories']} predicted {row['predicted']}"
+            ),
         )
-        console.print(f"  {row['title']} | {row['text'][:120]}", markup=False)
+        console.print(plain(f"  {row['title']} | {row['text'][:120]}"))
         for reason in row["reasons"]:
-            console.print(f"    - {reason}", markup=False)
+            console.print(plain(f"    - {reason}"))
     return 0
 
 
@@ -206,15 +221,19 @@ def _compare(args: argparse.Namespace, matcher) -> int:
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
         return 0
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from monitor.render import console as make_console
+    from monitor.render import plain
+
+    console = make_console()
     old, new, delta = report["old"], report["new"], report["delta"]
     console.print(
-        f"{report['examples']} examples: old rules {old['rules_version'][:8]} ({args.against}) "
-        f"-> new rules {new['rules_version'][:8]} ({args.keywords or 'keywords/'})",
-        markup=False,
+        plain(
+            f"{report['examples']} examples: old rules {old['rules_version'][:8]} "
+            f"({args.against}) -> new rules {new['rules_version'][:8]} "
+            f"({args.keywords or 'keywords/'})"
+        )
     )
     table = Table()
     for column in ("metric", "old", "new", "delta"):
@@ -231,11 +250,14 @@ def _compare(args: argparse.Namespace, matcher) -> int:
         console.print("no example changed its verdict or categories")
     for row in report["flipped"]:
         console.print(
-            f"[bold]{row['id']}[/] {row['change']}: score {row['old']['score']:g} -> "
-            f"{row['new']['score']:g}, categories {row['old']['categories']} -> "
-            f"{row['new']['categories']} (gold {row['categories']})"
+            plain(row["id"], style="bold"),
+            plain(
+                f"{row['change']}: score {row['old']['score']:g} -> "
+                f"{row['new']['score']:g}, categories {row['old']['categories']} -> "
+                f"{row['new']['categories']} (gold {row['categories']})"
+            ),
         )
-        console.print(f"  {row['title']} | {row['text'][:120]}", markup=False)
+        console.print(plain(f"  {row['title']} | {row['text'][:120]}"))
     return 0
 
 

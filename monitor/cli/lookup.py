@@ -68,30 +68,39 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 
 
 def _print_result(result) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from monitor.lookup import KIND_NAMES
+    from monitor.render import console as make_console
+    from monitor.render import plain
 
-    console = Console()
-    name = KIND_NAMES[result.kind]
+    console = make_console()
+    line = plain(f"{KIND_NAMES[result.kind]} ") + plain(result.masked, style="bold")
     if not result.found:
-        console.print(f"{name} [bold]{result.masked}[/bold]: not seen in any listing")
+        console.print(line + plain(": not seen in any listing"))
         return
     console.print(
-        f"{name} [bold]{result.masked}[/bold]: in {result.listings} listing(s), "
-        f"{result.versions} version(s), on {', '.join(result.sources)}; "
-        f"first seen {result.first_seen}, last seen {result.last_seen}"
+        line
+        + plain(
+            f": in {result.listings} listing(s), {result.versions} version(s), on "
+            f"{', '.join(result.sources)}; first seen {result.first_seen}, "
+            f"last seen {result.last_seen}"
+        )
     )
     table = Table("listing", "source", "title", "status", "versions", "first seen", "last seen")
     for s in result.sightings:
         table.add_row(
-            str(s.listing_id),
-            f"{s.source}:{s.site_id}",
-            s.title or "",
-            s.status + ("" if s.in_current_version else " (no longer quoted)"),
-            str(s.versions),
-            s.first_seen or "",
-            s.last_seen or "",
+            *(
+                plain(value)
+                for value in (
+                    s.listing_id,
+                    f"{s.source}:{s.site_id}",
+                    s.title or "",
+                    s.status + ("" if s.in_current_version else " (no longer quoted)"),
+                    s.versions,
+                    s.first_seen or "",
+                    s.last_seen or "",
+                )
+            )
         )
     console.print(table)

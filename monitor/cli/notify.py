@@ -50,8 +50,10 @@ def cmd_send(args: argparse.Namespace) -> int:
             f"sent {result.sent}, failed {result.failed} (will retry), dead {result.dead}, "
             f"held for digests {result.waiting}"
         )
+        from monitor.render import printable
+
         for error in dict.fromkeys(result.errors):
-            print(f"  {error}")
+            print(f"  {printable(error)}")
     return 0 if not result.failed and not result.dead else 1
 
 
@@ -90,10 +92,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"counts": counts, "waiting": stuck}, ensure_ascii=False, default=str))
         return 0
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from monitor.render import console as make_console
+    from monitor.render import plain
+
+    console = make_console()
     console.print(
         "outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty")
     )
@@ -103,13 +107,18 @@ def cmd_status(args: argparse.Namespace) -> int:
             table.add_column(column)
         for row in stuck[:50]:
             table.add_row(
-                str(row["id"]),
-                str(row["alert_id"]),
-                row["route"],
-                row["status"],
-                str(row["attempts"]),
-                row["next_attempt_at"] or "",
-                row["last_error"] or "",
+                *(
+                    plain(row[column] if row[column] is not None else "")
+                    for column in (
+                        "id",
+                        "alert_id",
+                        "route",
+                        "status",
+                        "attempts",
+                        "next_attempt_at",
+                        "last_error",
+                    )
+                )
             )
         console.print(table)
     return 0

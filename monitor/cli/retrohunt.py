@@ -6,6 +6,7 @@ import argparse
 import json
 
 from monitor.cli.app import add_db_option, store_path
+from monitor.numbers import whole_number_argument
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--keywords", metavar="DIR", help="keyword directory (default: keywords/)")
     parser.add_argument("--threshold", type=float, help="alert threshold")
-    parser.add_argument("--batch", type=int, default=500, help="versions per transaction")
+    parser.add_argument(
+        "--batch", type=whole_number_argument(), default=500, help="versions per transaction"
+    )
     parser.add_argument(
         "--all", action="store_true", help="also list versions whose score alone moved"
     )
@@ -31,12 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_retrohunt(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    from monitor.render import console
     from monitor.retrohunt import retrohunt
 
     since = _checked_date(args.since) if args.since else None
-    errors = Console(stderr=True)
+    errors = console(stderr=True)
     with _progress(errors) as (progress, task):
 
         def advance(done: int, total: int) -> None:
@@ -54,7 +56,7 @@ def cmd_retrohunt(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
         return 0
-    print_report(Console(), report, show_score_changes=args.all)
+    print_report(console(), report, show_score_changes=args.all)
     return 0
 
 
@@ -96,7 +98,8 @@ def _checked_date(text: str) -> str:
 def print_report(console, report, *, show_score_changes: bool = False) -> None:
     """The would-be or made changes as a table, with a one-line summary above it."""
     from rich.table import Table
-    from rich.text import Text
+
+    from monitor.render import plain
 
     counts = report.counts()
     verb = "would change" if report.dry_run else "changed"
@@ -124,13 +127,15 @@ def print_report(console, report, *, show_score_changes: bool = False) -> None:
             "already_alerted": "alerted before",
         }.get(change.alert or "", "")
         table.add_row(
-            f"{change.source}:{change.site_id} #{change.listing_id}",
+            plain(f"{change.source}:{change.site_id} #{change.listing_id}"),
             f"{change.version}{'' if change.current else ' (old)'}",
-            Text(change.change.replace("_", " "), style=styles.get(change.change, "")),
+            plain(change.change.replace("_", " "), style=styles.get(change.change, "")),
             f"{change.old['score']:g} -> {change.new['score']:g}",
-            f"{','.join(change.old['categories']) or '-'} -> "
-            f"{','.join(change.new['categories']) or '-'}",
-            alert,
-            change.title[:60],
+            plain(
+                f"{','.join(change.old['categories']) or '-'} -> "
+                f"{','.join(change.new['categories']) or '-'}"
+            ),
+            plain(alert),
+            plain(change.title[:60]),
         )
     console.print(table)

@@ -7,6 +7,7 @@ import json
 import os
 
 from monitor.cli.app import add_db_option, store_path
+from monitor.numbers import whole_number_argument
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,14 +16,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     show = actions.add_parser(
         "show", help="an alert, its listing's versions as diffs, its audit trail"
     )
-    show.add_argument("alert_id", type=int, metavar="ID")
+    show.add_argument("alert_id", type=whole_number_argument(), metavar="ID")
     add_db_option(show)
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_alert_show)
     change = actions.add_parser(
         "set", help="set an alert's status, with a note for the audit trail"
     )
-    change.add_argument("alert_id", type=int, metavar="ID")
+    change.add_argument("alert_id", type=whole_number_argument(), metavar="ID")
     change.add_argument(
         "status",
         choices=("open", "acknowledged", "confirmed", "dismissed", "escalated", "resolved"),
@@ -42,9 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _find_listing(store, ref: str) -> dict:
     from monitor.errors import HeishiError
+    from monitor.numbers import NotANumber, whole_number
 
     if ref.isdigit():
-        found = store.listing(int(ref))
+        try:
+            found = store.listing(whole_number(ref))
+        except NotANumber as exc:
+            raise HeishiError(f"no listing: {exc}", hint="use an id or SOURCE:SITE_ID") from None
     elif ":" in ref:
         source, site_id = ref.split(":", 1)
         found = store.listing_by_key(source, site_id)
@@ -76,11 +81,9 @@ def cmd_alert_show(args: argparse.Namespace) -> int:
                 )
             )
             return 0
-        from rich.console import Console
+        from monitor.render import alert_panel, console, events_table, versions_view
 
-        from monitor.render import alert_panel, events_table, versions_view
-
-        console = Console()
+        console = console()
         hits = store.matches_of_version(alert["version_id"]) if alert.get("version_id") else []
         console.print(alert_panel(alert, hits))
         if versions:
@@ -111,22 +114,29 @@ def cmd_history(args: argparse.Namespace) -> int:
     with open_store(db_path(args.db), readonly=True) as store:
         listing = _find_listing(store, args.listing)
         versions = store.versions(listing["id"])
+        observations = store.observations(listing["id"])
         if args.json:
             print(
                 json.dumps(
-                    {"listing": listing, "versions": versions}, ensure_ascii=False, default=str
+                    {"listing": listing, "versions": versions, "observations": observations},
+                    ensure_ascii=False,
+                    default=str,
                 )
             )
             return 0
-        from rich.console import Console
+        from monitor.render import console, counters_view, plain, versions_view
 
-        from monitor.render import versions_view
-
-        console = Console()
-        console.print(
-            f"[bold]{listing['title']}[/bold]  [cyan]{listing['source']}:{listing['site_id']}"
-            f"[/cyan]  {listing['status']}  first seen {listing['first_seen']}, "
-            f"last seen {listing['last_seen']}"
+        console = console()
+        header = plain(listing["title"], style="bold")
+        header.append_text(plain(f"  {listing['source']}:{listing['site_id']}", style="cyan"))
+        header.append_text(
+            plain(
+                f"  {listing['status']}  first seen {listing['first_seen']}, "
+                f"last seen {listing['last_seen']}"
+            )
         )
+        console.print(header)
         console.print(versions_view(versions))
+        if observations:
+            console.print(counters_view(observations))
     return 0

@@ -122,11 +122,14 @@ def configure_logging(log_file: Path, *, verbose: bool = False) -> None:
     import logging
     import logging.handlers
 
-    log_file.parent.mkdir(parents=True, exist_ok=True)
+    from monitor.file_modes import private_folder
+
+    private_folder(log_file.parent)
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     to_file = logging.handlers.RotatingFileHandler(
         log_file, maxBytes=10_000_000, backupCount=5, encoding="utf-8"
     )
+    os.chmod(log_file, 0o600)  # it quotes crawl errors; rotated files follow heishi's umask
     to_terminal = logging.StreamHandler(sys.stderr)
     root = logging.getLogger()
     for handler in (to_file, to_terminal):
@@ -220,40 +223,51 @@ def _ago(text: str | None, now: datetime) -> str:
     return f"{span} ago" if seconds > 0 else f"in {span}"
 
 
+def _shown(value: Any) -> str:
+    """A value from the store inside rich markup: printable, brackets escaped."""
+    from rich.markup import escape
+
+    from monitor.render import printable
+
+    return escape(printable(value))
+
+
 def print_status(report: dict[str, Any]) -> None:
     from datetime import UTC, datetime
 
-    from rich.console import Console
     from rich.table import Table
 
+    from monitor.render import console as make_console
+    from monitor.render import plain
     from monitor.store import utc_now
 
-    console = Console()
+    console = make_console()
     now = datetime.now(UTC)
     daemon = report["daemon"]
     if daemon is None:
-        console.print(f"monitor: [dim]never run on {report['db']}[/dim]")
+        console.print(f"monitor: [dim]never run on {_shown(report['db'])}[/dim]")
     elif daemon["live"]:
         console.print(
-            f"monitor: [green]running[/green], pid {daemon['pid']} on {daemon['host']}, "
+            f"monitor: [green]running[/green], pid {daemon['pid']} on {_shown(daemon['host'])}, "
             f"started {_ago(daemon['started_at'], now)}, "
             f"heartbeat {_ago(daemon['heartbeat_at'], now)}"
         )
     elif daemon["status"] == "running":
         console.print(
-            f"monitor: [red]not responding[/red] (pid {daemon['pid']} on {daemon['host']}, "
+            f"monitor: [red]not responding[/red] (pid {daemon['pid']} on {_shown(daemon['host'])}, "
             f"last heartbeat {_ago(daemon['heartbeat_at'], now)})"
         )
     else:
         console.print(
-            f"monitor: [yellow]not running[/yellow] ({daemon['status']} "
-            f"{_ago(daemon['heartbeat_at'], now)}, pid {daemon['pid']} on {daemon['host']})"
+            f"monitor: [yellow]not running[/yellow] ({_shown(daemon['status'])} "
+            f"{_ago(daemon['heartbeat_at'], now)}, pid {daemon['pid']} on {_shown(daemon['host'])})"
         )
     table = Table(box=None, header_style="bold underline", title_justify="left")
     for column in ("source", "schedule", "health", "last run", "listings", "next run"):
         table.add_column(column, no_wrap=True)
     errors = []
-    colours = {"ok": "green", "degraded": "yellow", "failing": "red"}
+    colours = {"ok": "green", "degraded": "yellow", "failing": "red", "empty": "yellow"}
+    colours |= dict.fromkeys(("login_wall", "captcha", "blocked", "changed_shape"), "red")
     for source in report["sources"]:
         last = source["last_run"]
         last_text, counts = "", ""
@@ -271,21 +285,21 @@ def print_status(report: dict[str, Any]) -> None:
             next_text = "due"
         else:
             next_text = _ago(source["next_run_at"], now)
-        health = source["health"] or "unknown"
+        health = (source["health"] or "unknown").replace("_", " ")
         if source["consecutive_failures"]:
             health += f" {source['consecutive_failures']}x"
         colour = colours.get(source["health"] or "", "dim")
         table.add_row(
-            source["name"],
-            source["schedule"] or "",
-            f"[{colour}]{health}[/{colour}]",
+            plain(source["name"]),
+            plain(source["schedule"] or ""),
+            plain(health, style=colour),
             last_text,
             counts,
             next_text,
         )
     console.print(table)
     for name, error in errors:
-        console.print(f"[dim]{name}: {error}[/dim]", overflow="ellipsis", no_wrap=True)
+        console.print(plain(f"{name}: {error}", style="dim"), overflow="ellipsis", no_wrap=True)
     outbox = report["outbox"]
     if outbox:
         parts = [f"{outbox.get(s, 0)} {s}" for s in ("pending", "sending", "sent", "dead")]

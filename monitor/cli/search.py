@@ -6,6 +6,7 @@ import argparse
 import json
 
 from monitor.cli.app import add_db_option, store_path
+from monitor.numbers import whole_number_argument
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--since", help="only listings last seen since then: ISO date or time, or 7d, 12h"
     )
-    parser.add_argument("--limit", type=int, default=20, help="listings to show (default 20)")
+    parser.add_argument(
+        "--limit", type=whole_number_argument(), default=20, help="listings to show (default 20)"
+    )
     parser.add_argument("--sort", choices=("relevance", "recent"), default="relevance")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
     parser.add_argument(
@@ -118,36 +121,35 @@ def _reindex(path, as_json: bool) -> int:
 
 
 def _print_results(results) -> None:
-    from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
 
-    from monitor.render import highlighted
+    from monitor.render import console as make_console
+    from monitor.render import highlighted, plain
 
-    console = Console()
+    console = make_console()
     if not results.hits:
-        console.print(f"no listing matches {results.query!r}")
+        console.print(plain(f"no listing matches {results.query!r}"))
         return
-    table = Table(title=f"Search: {results.query}", show_lines=True)
+    table = Table(title=plain(f"Search: {results.query}"), show_lines=True)
     table.add_column("#", justify="right")
     table.add_column("listing")
     table.add_column("found in")
     table.add_column("title / text", overflow="fold")
     table.add_column("last seen")
     for rank, hit in enumerate(results.hits, 1):
-        where = Text(f"#{hit.listing_id}\n{hit.source}")
+        where = plain(f"#{hit.listing_id}\n{hit.source}")
         if hit.status != "live":
-            where.append(f"\n{hit.status}", style="red")
+            where.append_text(plain(f"\n{hit.status}", style="red"))
         if hit.current:
-            found = Text("current text", style="green")
+            found = plain("current text", style="green")
         else:
-            found = Text(f"version {hit.found_in_version}\nno longer current", style="yellow")
+            found = plain(f"version {hit.found_in_version}\nno longer current", style="yellow")
             found.append(f"\n(now v{hit.version})", style="dim")
         body = highlighted(hit.title.text, hit.title.spans)
         body.stylize("bold")
         body.append("\n")
         body.append_text(highlighted(hit.text.text, hit.text.spans))
-        table.add_row(str(rank), where, found, body, (hit.last_seen or "")[:10])
+        table.add_row(str(rank), where, found, body, plain((hit.last_seen or "")[:10]))
     console.print(table)
     how = "ranked by bm25" if results.sort == "relevance" else "newest first"
     note = f"{len(results.hits)} listings, {how}, from {results.candidates} matching versions"
@@ -156,4 +158,4 @@ def _print_results(results) -> None:
             f" (the newest {results.window}: more match; narrow with --source, --category, "
             "--since or more words, or use --sort recent)"
         )
-    console.print(note, style="dim")
+    console.print(plain(note), style="dim")

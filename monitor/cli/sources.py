@@ -1,5 +1,6 @@
-"""`heishi sources list`: the configured sources and their health; `heishi sources check
-NAME`: what a site file's selectors read from the site's first page, field by field."""
+"""`heishi sources list`: the configured sources and their health; `heishi sources new URL`:
+a draft site file from a site's list page; `heishi sources check NAME`: what a site file's
+selectors read from the site's first page, field by field."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 import json
 
 from monitor.cli.app import add_db_option
+from monitor.numbers import whole_number_argument
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,13 +18,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_option(listing)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=cmd_list)
+    new = actions.add_parser(
+        "new",
+        help="draft a site file from a list page: rows, fields and next page found by structure",
+    )
+    new.add_argument("url", help="a list page of the site (a board, a channel, an archive)")
+    new.add_argument("--name", help="the source's name (default: from the host)")
+    new.add_argument("--kind", choices=("forum", "marketplace", "channel", "paste"))
+    new.add_argument("--render", action="store_true", help="render the page in Chromium first")
+    new.add_argument(
+        "--no-preset", action="store_true", help="read the page by structure even if a preset fits"
+    )
+    new.add_argument("--force", action="store_true", help="replace a site file of that name")
+    new.add_argument("--print", action="store_true", help="print the draft, write nothing")
+    new.add_argument("--json", action="store_true")
+    new.set_defaults(func=cmd_new)
     check = actions.add_parser(
         "check",
         help="fetch a source's first page and show what would be parsed (nothing is stored)",
     )
     check.add_argument("name", help="the source's name (see `heishi sources list`)")
     check.add_argument(
-        "--rows", type=int, default=3, help="listings of the first page to read (default 3)"
+        "--rows",
+        type=whole_number_argument(maximum=1000),
+        default=3,
+        help="listings of the first page to read (default 3)",
     )
     check.add_argument("--json", action="store_true")
     check.set_defaults(func=cmd_check)
@@ -46,7 +66,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             "url": site.url or "",
             "enabled": getattr(site, "enabled", True),
             "demo": is_demo(site),
-            "health": health.get(site.name, {}).get("health", "never swept"),
+            "health": health.get(site.name, {}).get("health") or "never swept",
             "last_status": health.get(site.name, {}).get("last_status"),
         }
         for site in sites
@@ -54,23 +74,98 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return 0
-    from rich.console import Console
     from rich.table import Table
 
+    from monitor.render import console, plain
+    from monitor.source_health import CAUSES
+
+    fixes = {c.health: c.fix.replace("{codes}", "403, 429 or 451") for c in CAUSES.values()}
     table = Table(title="Sources", title_justify="left", box=None, header_style="bold underline")
     for column in ("name", "kind", "health", "last run"):
         table.add_column(column, no_wrap=True)
     table.add_column("url", overflow="fold", min_width=24)
     for row in rows:
         notes = [n for n, on in (("demo", row["demo"]), ("disabled", not row["enabled"])) if on]
+        name = plain(row["name"])
+        if notes:
+            name.append(f" ({', '.join(notes)})", style="dim")
         table.add_row(
-            row["name"] + (f" [dim]({', '.join(notes)})[/dim]" if notes else ""),
-            row["kind"],
-            row["health"],
-            row["last_status"] or "",
-            row["url"],
+            name,
+            plain(row["kind"]),
+            plain(row["health"].replace("_", " "), style=_HEALTH_COLOURS.get(row["health"], "")),
+            plain(row["last_status"] or ""),
+            plain(row["url"]),
         )
-    Console().print(table)
+    out = console()
+    out.print(table)
+    # What to do about each cause, once.
+    for state in dict.fromkeys(row["health"] for row in rows):
+        if state in fixes and state != "failing":
+            out.print(plain(f"{state.replace('_', ' ')}: {fixes[state]}", style="dim"))
+    return 0
+
+
+_HEALTH_COLOURS = {
+    "ok": "green",
+    "degraded": "yellow",
+    "empty": "yellow",
+    "failing": "red",
+    "login_wall": "red",
+    "captcha": "red",
+    "blocked": "red",
+    "changed_shape": "red",
+}
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from urllib.parse import urlsplit
+
+    from monitor.config import sites_dir
+    from monitor.errors import HeishiError
+    from spiders.sites.draft import draft_site, write_draft
+    from spiders.sites.fetch import fetch_html
+
+    if urlsplit(args.url).scheme not in ("http", "https") or not urlsplit(args.url).netloc:
+        raise HeishiError(f"{args.url!r} is not an http(s) address")
+    page = fetch_html(args.url, render=args.render)
+    draft = draft_site(
+        args.url,
+        page.html,
+        name=args.name,
+        kind=args.kind,
+        render=args.render,
+        use_presets=not args.no_preset,
+        fetch=lambda url: fetch_html(url, render=args.render).html,
+    )
+    path = None if args.print else write_draft(draft, sites_dir(), force=args.force)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "name": draft.name,
+                    "kind": draft.kind,
+                    "preset": draft.preset,
+                    "path": str(path) if path else None,
+                    "rows": draft.rows,
+                    "selectors": draft.selectors,
+                    "keys": draft.keys,
+                    "missing": draft.missing,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return 0
+    if args.print:
+        print(draft.to_toml(), end="")
+        return 0
+    from monitor.render import console, plain
+
+    out = console()
+    how = f"preset {draft.preset}" if draft.preset else "read by structure"
+    out.print(plain(f"wrote {path} ({draft.kind}, {how}, {draft.rows} rows on the page)"))
+    for note in draft.missing:
+        out.print(plain(f"! to do: {note}", style="yellow"))
+    out.print(plain(f"next: heishi sources check {draft.name}"))
     return 0
 
 
@@ -83,10 +178,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
         _render_check(result)
+    if result.empty:
+        # The page says there is nothing to list: an empty source, the selectors are fine.
+        return 0
     if not result.items:
+        from monitor.source_health import cause_of
+
         reasons = "; ".join(result.problems) or "no listing was read"
         stats = result.stats
-        if stats.get("heishi/list_page_errors"):
+        cause = cause_of(stats, "failed", False, 0)
+        if cause is not None and cause.health not in ("failing", "empty"):
+            hint = cause.fix
+        elif stats.get("heishi/list_page_errors"):
             hint = "the site did not answer: check its address, the network or the `proxy`"
         elif stats.get("heishi/blocked_pages"):
             hint = "the site wants a log-in: see `login` and `cookies_file` in docs/site-files.md"
@@ -99,23 +202,50 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _render_check(result) -> None:  # noqa: ANN001 - spiders.check.SiteCheck
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from monitor.render import console as make_console
+    from monitor.render import plain
+
+    console = make_console()
     console.print(
-        f"[bold]{result.source}[/bold] ({result.kind}) {result.url}\n"
-        f"list page: {result.rows} item row(s); next page: {result.next_page or '-'}"
+        plain(result.source, style="bold")
+        + plain(
+            f" ({result.kind}) {result.url}\n"
+            f"list page: {result.rows} item row(s); next page: {result.next_page or '-'}"
+        )
     )
+    if result.empty:
+        console.print(
+            plain("the page says this source has no listings: an empty source", style="green")
+        )
     for problem in result.problems:
-        console.print(f"[yellow]! {problem}[/yellow]")
+        console.print(plain(f"! {problem}", style="yellow"))
+    for warning in result.warnings:
+        console.print(plain(f"! {warning}", style="yellow"))
     for number, item in enumerate(result.items, 1):
-        table = Table(title=f"listing {number}", title_justify="left", box=None, show_header=False)
+        verdict = result.verdicts[number - 1] if number <= len(result.verdicts) else None
+        heading = f"listing {number}"
+        if verdict is not None:
+            heading += (
+                f": ALERT (score {verdict['score']:g}, {', '.join(verdict['categories']) or '-'})"
+                if verdict["alert"]
+                else f": no alert (score {verdict['score']:g})"
+            )
+        table = Table(title=heading, title_justify="left", box=None, show_header=False)
         table.add_column("field", style="bold", no_wrap=True)
         table.add_column("value", overflow="fold")
         for name, value in item.items():
-            shown = "" if value is None else str(value)
+            if isinstance(value, dict):
+                shown = json.dumps(value, ensure_ascii=False)
+            else:
+                shown = "" if value is None else str(value)
             if name == "text" and len(shown) > 400:
                 shown = shown[:400] + f"… ({len(shown)} characters)"
-            table.add_row(name, shown if shown else "[dim]none[/dim]")
+            table.add_row(plain(name), plain(shown) if shown else plain("none", style="dim"))
+        if verdict is not None:
+            why = verdict["why"]
+            if verdict["terms"]:
+                why = f"{why}; terms: {', '.join(verdict['terms'])}"
+            table.add_row(plain("why"), plain(why))
         console.print(table)

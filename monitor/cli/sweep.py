@@ -7,24 +7,29 @@ import json
 import sys
 
 from monitor.cli.app import add_db_option, store_path
+from monitor.numbers import whole_number_argument
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("sweep", help="crawl sources into the store and show what changed")
     parser.add_argument("sources", nargs="*", metavar="SOURCE", help="default: every enabled one")
     add_db_option(parser, create=True)
-    parser.add_argument("--jobs", type=int, default=3, help="crawls at once (default 3)")
+    parser.add_argument(
+        "--jobs",
+        type=whole_number_argument(maximum=256),
+        default=3,
+        help="crawls at once (default 3)",
+    )
     parser.add_argument("--timeout", type=float, default=600, help="seconds per crawl")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=cmd_sweep)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from monitor.config_files import check_config_files
     from monitor.keywords import load_keywords
-    from monitor.render import print_alerts, sweep_table
+    from monitor.render import console as make_console
+    from monitor.render import plain, print_alerts, sweep_table
     from monitor.sources import source_refs
     from monitor.store import open_store
     from monitor.sweep import sweep_sources
@@ -36,14 +41,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if not refs:
         print("heishi: no enabled sources to sweep (see `heishi sources list`)", file=sys.stderr)
         return 1
-    console = Console(stderr=args.json)
-    with console.status(f"sweeping {len(refs)} source(s) into {db}") as status:
+    console = make_console(stderr=args.json)
+    with console.status(plain(f"sweeping {len(refs)} source(s) into {db}")) as status:
         results = sweep_sources(
             refs,
             db,
             jobs=args.jobs,
             timeout=args.timeout,
-            on_done=lambda r: status.update(f"{r.source}: {r.status}"),
+            on_done=lambda r: status.update(plain(f"{r.source}: {r.status}")),
         )
     run_ids = [r.run["id"] for r in results if r.run]
     skipped = [r for r in results if r.status == "busy"]
@@ -65,6 +70,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 )
             )
         else:
-            console.print(sweep_table(results, title=f"Sweep into {db}"))
+            console.print(sweep_table(results, title=plain(f"Sweep into {db}")))
             print_alerts(console, alerts, store)
     return 0 if all(r.status not in ("failed", "crashed", "busy") for r in results) else 1

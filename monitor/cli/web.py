@@ -1,4 +1,5 @@
-"""`heishi serve` (the review web app) and `heishi users add|list|disable` (who may use it)."""
+"""`heishi serve` (the review web app) and `heishi users add|list|password|disable|enable`
+(who may use it)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )
     serve.add_argument("--port", type=int, default=8340, help="port (default 8340)")
+    serve.add_argument(
+        "--behind-proxy",
+        metavar="ADDRESSES",
+        help="believe X-Forwarded-For/-Proto from these proxy addresses (comma-separated, e.g. "
+        "127.0.0.1); without it the client is the address that connected (the log-in "
+        "throttle counts per client address)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     users = sub.add_parser("users", help="the web app's users and their roles")
@@ -31,6 +39,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_db_option(add, create=True)
     add.set_defaults(func=cmd_users_add)
+    password = actions.add_parser(
+        "password", help="set a user's password (their sessions end: they log in again)"
+    )
+    password.add_argument("name", metavar="NAME")
+    password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    add_db_option(password)
+    password.set_defaults(func=cmd_users_password)
     listing = actions.add_parser("list", help="the users, their roles and whether they may log in")
     add_db_option(listing)
     listing.add_argument("--json", action="store_true")
@@ -56,7 +73,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(
             "hint: no users yet; add one with: heishi users add NAME --role admin", file=sys.stderr
         )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", server_header=False)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        server_header=False,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: any local process could
+        # then pose as any client. Only an operator's --behind-proxy turns it on.
+        proxy_headers=bool(args.behind_proxy),
+        forwarded_allow_ips=args.behind_proxy or None,
+    )
     return 0
 
 
@@ -67,7 +94,7 @@ def _user_count(path) -> int:
         return len(store.users())
 
 
-def _read_password(from_stdin: bool) -> str:
+def _read_password(from_stdin: bool, name: str) -> str:
     from monitor.errors import HeishiError
     from monitor.web.auth import password_problem
 
@@ -79,9 +106,9 @@ def _read_password(from_stdin: bool) -> str:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Again: ") != password:
             raise HeishiError("the two passwords differ")
-    problem = password_problem(password)
+    problem = password_problem(password, name)
     if problem:
-        raise HeishiError(problem)
+        raise HeishiError(problem, hint="use a long passphrase of several unrelated words")
     return password
 
 
@@ -95,7 +122,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
         raise HeishiError(
             f"{args.name!r} is not a user name", hint="use letters, digits, dots, dashes or @"
         )
-    password = _read_password(args.password_stdin)
+    password = _read_password(args.password_stdin, args.name)
     with open_store(store_path(args)) as store:
         if store.user(args.name):
             raise HeishiError(
@@ -103,6 +130,21 @@ def cmd_users_add(args: argparse.Namespace) -> int:
             )
         store.add_user(args.name, args.role, hash_password(password), now=utc_now())
     print(f"user {args.name} added ({args.role})")
+    return 0
+
+
+def cmd_users_password(args: argparse.Namespace) -> int:
+    from monitor.config import db_path
+    from monitor.errors import HeishiError
+    from monitor.store import open_store
+    from monitor.web.auth import hash_password
+
+    with open_store(db_path(args.db)) as store:
+        if not store.user(args.name):
+            raise HeishiError(f"there is no user {args.name}")
+        password = _read_password(args.password_stdin, args.name)
+        store.update_user(args.name, password_hash=hash_password(password))
+    print(f"user {args.name}: password changed")
     return 0
 
 

@@ -48,14 +48,16 @@ def export(store: Any, fmt: str, what: str, filters: dict[str, Any], out: TextIO
 def write_atomically(path: str | os.PathLike[str], encoding: str = "utf-8") -> Iterator[TextIO]:
     """A text file that appears at `path` only when the block finishes without error."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    from monitor.file_modes import private_folder
+
+    private_folder(target.parent)
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, 0o644)
+        os.chmod(temp, 0o600)  # listings and contacts are for its owner to pass on
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

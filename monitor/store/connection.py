@@ -12,6 +12,7 @@ from pathlib import Path
 import sqlite_utils
 
 from monitor.errors import StoreError, StoreFullError
+from monitor.file_modes import create_private_file, no_world_access, private_folder
 from monitor.store import (
     alerts,
     clusters,
@@ -24,10 +25,13 @@ from monitor.store import (
 )
 from monitor.store.analyst import AnalystQueries
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
+from monitor.store.forwards import ForwardQueries
+from monitor.store.observations import ObservationQueries
 from monitor.store.pii_keys import PiiKeyQueries
 from monitor.store.retrohunt import RetrohuntQueries
 from monitor.store.schema import migrate
 from monitor.store.search import SearchQueries
+from monitor.store.web_auth import WebAuthQueries
 
 LOCK_RETRIES = 5
 
@@ -50,6 +54,9 @@ class Store(
     RetrohuntQueries,
     SearchQueries,
     PiiKeyQueries,
+    WebAuthQueries,
+    ObservationQueries,
+    ForwardQueries,
 ):
     """A heishi store: one SQLite file. Methods come from the per-table mixins."""
 
@@ -106,6 +113,12 @@ class Store(
 
     def close(self) -> None:
         self.db.close()
+
+    def limit_time(self, seconds: float) -> None:
+        """Interrupt any statement still running `seconds` from now (sqlite3.OperationalError
+        "interrupted"): for reads a person started, such as a web page's search."""
+        deadline = time.monotonic() + seconds
+        self.conn.set_progress_handler(lambda: time.monotonic() > deadline, 50_000)
 
     def __enter__(self) -> Store:
         return self
@@ -223,7 +236,11 @@ def open_store(path: str | Path, *, readonly: bool = False) -> Store:
                 raise StoreError(f"store {path} does not exist", hint="run a sweep first")
             conn = _connect_read_only(path)
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # The store holds password hashes: created 0600 (its WAL and shared-memory files
+            # take the store's mode), an older world-readable one is closed to others.
+            private_folder(path.parent)
+            if not create_private_file(path):
+                no_world_access(path, f"{path}-wal", f"{path}-shm")
             conn = sqlite3.connect(str(path), isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
         conn.execute("PRAGMA foreign_keys = ON")

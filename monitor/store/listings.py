@@ -16,7 +16,15 @@ from monitor.store.schema import TRACKED_FIELDS
 if TYPE_CHECKING:
     from monitor.store.connection import Store
 
-STATE_COLUMNS = (*TRACKED_FIELDS, "url", "score", "matched", "posted_at", "content_hash")
+STATE_COLUMNS = (
+    *TRACKED_FIELDS,
+    "url",
+    "score",
+    "matched",
+    "posted_at",
+    "content_hash",
+    "extra",  # not tracked: kept with the listing and each version it gets
+)
 VERSION_ONLY_COLUMNS = ("evidence", "rules_version")
 
 
@@ -122,13 +130,13 @@ class ListingQueries:
 
     def touch_unchanged(
         self: Store, source: str, seen: list[tuple[str, str]], run_id: int, now: str
-    ) -> set[str]:
+    ) -> dict[str, int]:
         """The hot path of a sweep, in one statement: of these (site id, content hash) pairs,
         the live listings of `source` stored with that same hash are marked seen (last_seen
-        only; back to no missed sweeps). Returns their site ids; the others are new, changed
-        or removed, and need the full path."""
+        only; back to no missed sweeps). Returns their site ids (with their listing ids); the
+        others are new, changed or removed, and need the full path."""
         if not seen:
-            return set()
+            return {}
         # CROSS JOIN keeps the pairs as the outer loop: one (source, site_id) index lookup
         # each, instead of a scan of the source's listings.
         touched = self.conn.execute(
@@ -142,7 +150,7 @@ class ListingQueries:
         missed = [(listing_id,) for _, listing_id, missing in touched if missing]
         if missed:
             self.conn.executemany("UPDATE listings SET missing_sweeps = 0 WHERE id = ?", missed)
-        return {site_id for site_id, _, _ in touched}
+        return {site_id: listing_id for site_id, listing_id, _ in touched}
 
     def insert_matches(
         self: Store,

@@ -174,18 +174,23 @@ class ReviewQueries:
         )
 
     def related_listings(self: Store, listing_id: int) -> dict[str, list[dict[str, Any]]]:
-        """Other listings with the same seller, a shared contact, or in the same cluster,
-        each with its latest alert."""
+        """Other listings with the same seller, a shared contact, in the same cluster, or
+        forwarded from or to it, each with its latest alert."""
         this = self.listing(listing_id)
         if this is None:
-            return {"seller": [], "contact": [], "cluster": []}
+            return {"seller": [], "contact": [], "cluster": [], "forward": []}
         columns = (
             "SELECT l.id, l.source, l.site_id, l.title, l.seller, l.price_text, l.volume_text, "
             "l.status, l.last_seen, l.contacts, "
             "(SELECT MAX(a.id) FROM alerts a WHERE a.listing_id = l.id) AS alert_id "
             "FROM listings l WHERE l.id != ?"
         )
-        found: dict[str, list[dict[str, Any]]] = {"seller": [], "contact": [], "cluster": []}
+        found: dict[str, list[dict[str, Any]]] = {
+            "seller": [],
+            "contact": [],
+            "cluster": [],
+            "forward": self.forward_links(listing_id),
+        }
         if this.get("seller"):
             found["seller"] = rows.many(
                 self.conn,
@@ -337,6 +342,7 @@ class ReviewQueries:
         disabled: bool | None = None,
         password_hash: str | None = None,
     ) -> None:
+        """Change a user; a new password, disabling or enabling ends their sessions."""
         sets: dict[str, Any] = {}
         if role is not None:
             sets["role"] = role
@@ -346,9 +352,12 @@ class ReviewQueries:
             sets["password_hash"] = password_hash
         if not sets:
             return
+        assignments = [f"{column} = ?" for column in sets]
+        if disabled is not None or password_hash is not None:
+            assignments.append("session_generation = session_generation + 1")
         with self.transaction():
             self.conn.execute(
-                f"UPDATE users SET {', '.join(f'{k} = ?' for k in sets)} WHERE name = ?",
+                f"UPDATE users SET {', '.join(assignments)} WHERE name = ?",
                 (*sets.values(), name),
             )
 

@@ -207,10 +207,13 @@ class RunQueries:
             )
             return self.run(run_id)
 
-    def finish_run(self: Store, run_id: int, status: str, fields: dict[str, Any]) -> None:
-        """Close a run with its status and figures, and update its source's health.
-        Runs inside the caller's transaction, together with the removals it allows; raises
-        RunLeaseLost (rolling all of it back) when the run is no longer running."""
+    def finish_run(
+        self: Store, run_id: int, status: str, fields: dict[str, Any], health: str | None = None
+    ) -> None:
+        """Close a run with its status and figures, and update its source's health (`health`
+        names its cause: monitor.source_health). Runs inside the caller's transaction,
+        together with the removals it allows; raises RunLeaseLost (rolling all of it back)
+        when the run is no longer running."""
         now = utc_now()
         values = {**fields, "status": status, "finished_at": now}
         if isinstance(values.get("stats"), dict):
@@ -222,7 +225,7 @@ class RunQueries:
         )
         if closed.rowcount == 0:
             self.hold_run(run_id)  # raises RunLeaseLost, naming what the run became
-        self.count_run(run_id, status, now)
+        self.count_run(run_id, status, now, health)
 
     def record_closed_run(
         self: Store, source: str, kind: str, url: str | None, status: str, fields: dict[str, Any]
@@ -251,7 +254,9 @@ class RunQueries:
             (status, error, utc_now(), run_id),
         )
 
-    def count_run(self: Store, run_id: int, status: str, now: str) -> None:
+    def count_run(
+        self: Store, run_id: int, status: str, now: str, health: str | None = None
+    ) -> None:
         """A closed run in its source's health: a complete run resets the failures, a failed
         one adds one, an interrupted one changes neither."""
         source = self.conn.execute("SELECT source FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
@@ -264,14 +269,14 @@ class RunQueries:
             self.conn.execute(
                 "UPDATE sources SET last_run_id = ?, last_status = ?, last_ok_at = ?, "
                 "consecutive_failures = 0, health = ? WHERE name = ?",
-                (run_id, status, now, "ok" if status == "ok" else "degraded", source),
+                (run_id, status, now, health or ("ok" if status == "ok" else "degraded"), source),
             )
         else:
             self.conn.execute(
                 "UPDATE sources SET last_run_id = ?, last_status = ?, "
-                "consecutive_failures = consecutive_failures + 1, health = 'failing' "
+                "consecutive_failures = consecutive_failures + 1, health = ? "
                 "WHERE name = ?",
-                (run_id, status, source),
+                (run_id, status, health or "failing", source),
             )
 
     def run(self: Store, run_id: int) -> dict[str, Any] | None:

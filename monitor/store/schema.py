@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from monitor.store.clusters import migrate_0005_clusters, migrate_0010_compact_bands
 from monitor.store.listing_ids import migrate_0007_sweep_layout
+from monitor.store.observations import migrate_0016_observations
 from monitor.store.operations import migrate_0003_schedule
 from monitor.store.outbox import migrate_0015_outbox
 from monitor.store.pii_keys import migrate_0012_pii_keys
@@ -20,6 +21,7 @@ from monitor.store.review import review_migration
 from monitor.store.runs import migrate_0013_run_leases, migrate_0014_list_coverage
 from monitor.store.search import migrate_0006_search, migrate_0011_search_state
 from monitor.store.views import migrate_0008_views
+from monitor.store.web_auth import migrate_0013_web_sessions
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -288,9 +290,11 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0010_compact_bands", migrate_0010_compact_bands),
     ("0011_search_state", migrate_0011_search_state),
     ("0012_pii_keys", migrate_0012_pii_keys),
+    ("0013_web_sessions", migrate_0013_web_sessions),
     ("0013_run_leases", migrate_0013_run_leases),
     ("0014_list_coverage", migrate_0014_list_coverage),
     ("0015_outbox", migrate_0015_outbox),
+    ("0016_observations", migrate_0016_observations),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -4,6 +4,7 @@ users page (admins only), and logging in and out."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import time
 import tomllib
@@ -17,8 +18,10 @@ from monitor.store import utc_now
 from monitor.store.review import USER_ROLES
 from monitor.web import auth, text
 from monitor.web.endpoint import Context, endpoint, safe_next
+from monitor.web.matching import MatchUnavailable
 
 USER_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+MAX_TEST_TITLE, MAX_TEST_TEXT = 500, 20_000  # characters of a text tested on the keywords page
 
 
 # --- log in and out ----------------------------------------------------------------------
@@ -31,26 +34,40 @@ def login(ctx: Context) -> Response:
         if ctx.user:
             return ctx.redirect(next_url)
         return ctx.render("login.html", next_url=next_url, error=None, name="")
-    name, password = ctx.field("name"), ctx.form.get("password") if ctx.form else ""
+    # A name no user can have is never looked up, counted or kept, whatever its length.
+    name = ctx.field("name")
+    name_or_none = name if USER_NAME.match(name) else None
+    password = ctx.form.get("password") if ctx.form else ""
     password = password if isinstance(password, str) else ""
-    now = time.monotonic()
-    if ctx.web.throttle.blocked(name, now):
-        error = "Too many failed attempts for this name: wait half a minute."
-        return ctx.render("login.html", status=429, next_url=next_url, error=error, name=name)
-    with ctx.store() as store:
-        found = store.user(name) if name else None
-    ok = auth.verify_password(password, found["password_hash"] if found else None)
-    ok = ok and found is not None and not found["disabled"]
-    ctx.web.throttle.record(name, ok, now)
-    if not ok:
-        error = "Wrong name or password."
-        return ctx.render("login.html", status=401, next_url=next_url, error=error, name=name)
-    ctx.login(found["name"])
+    shown = name_or_none or ""
+    throttle, address = ctx.web.throttle, ctx.client_address
+    with ctx.store(write=True) as store:
+        wait = throttle.attempt(store, name_or_none, address, time.time())
+        if wait > 0:
+            seconds = math.ceil(wait)
+            error = f"Too many failed log-ins: wait {seconds} s, then try again."
+            page = ctx.render("login.html", status=429, next_url=next_url, error=error, name=shown)
+            page.headers["Retry-After"] = str(seconds)
+            return page
+        found = store.user(name_or_none) if name_or_none else None
+        ok = auth.verify_password(
+            password[: auth.MAX_PASSWORD_LENGTH], found["password_hash"] if found else None
+        )
+        ok = ok and found is not None and not found["disabled"]
+        if not ok:
+            error = "Wrong name or password."
+            return ctx.render("login.html", status=401, next_url=next_url, error=error, name=shown)
+        throttle.succeeded(store, found["name"], address)
+    ctx.login(found["name"], found["session_generation"])
     return ctx.redirect(next_url)
 
 
 @endpoint(None)
 def logout(ctx: Context) -> Response:
+    """Log out: every session of this user ends, here and in any other browser."""
+    if ctx.user:
+        with ctx.store(write=True) as store:
+            store.end_sessions(ctx.user["name"])
     ctx.logout()
     return ctx.redirect("/login")
 
@@ -122,22 +139,39 @@ def keyword_lists() -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
 
 @endpoint("viewer")
 def keywords_page(ctx: Context) -> Response:
-    """The lists; with a POSTed text, what the matcher finds in it and why."""
+    """The lists; with a POSTed text, what the matcher finds in it and why (matched in a
+    worker process with a time limit: monitor/web/matching.py)."""
     lists, brands = keyword_lists()
-    result = None
-    sample = {"title": ctx.field("title")[:500], "text": ctx.field("text")[:20000]}
+    result, error = None, None
+    sample = {
+        "title": ctx.field("title")[:MAX_TEST_TITLE],
+        "text": ctx.field("text")[:MAX_TEST_TEXT],
+    }
     if ctx.request.method == "POST" and (sample["title"] or sample["text"]):
-        from monitor.matcher import load_matcher
-
-        found = load_matcher().match(sample["title"], sample["text"])
-        hits = [dataclasses.asdict(h) for h in found.hits]
-        result = {
-            "match": found,
-            "title": text.highlighted(sample["title"], [h for h in hits if h["field"] == "title"]),
-            "text": text.highlighted(sample["text"], [h for h in hits if h["field"] == "text"]),
-            "hits": hits,
-        }
-    return ctx.render("keywords.html", lists=lists, brands=brands, sample=sample, result=result)
+        try:
+            found = ctx.web.matching.match(sample["title"], sample["text"])
+        except MatchUnavailable as exc:
+            error = f"Not tested: {exc}."
+        else:
+            hits = [dataclasses.asdict(h) for h in found.hits]
+            result = {
+                "match": found,
+                "title": text.highlighted(
+                    sample["title"], [h for h in hits if h["field"] == "title"]
+                ),
+                "text": text.highlighted(sample["text"], [h for h in hits if h["field"] == "text"]),
+                "hits": hits,
+            }
+    return ctx.render(
+        "keywords.html",
+        status=503 if error else 200,
+        lists=lists,
+        brands=brands,
+        sample=sample,
+        result=result,
+        error=error,
+        limits={"title": MAX_TEST_TITLE, "text": MAX_TEST_TEXT},
+    )
 
 
 # --- users -------------------------------------------------------------------------------
@@ -164,8 +198,9 @@ def _change_users(ctx: Context) -> str | None:
     role = ctx.field("role") or None
     if role is not None and role not in USER_ROLES:
         return "Unknown role."
-    if password and auth.password_problem(password):
-        return auth.password_problem(password)
+    problem = auth.password_problem(password, name) if password else None
+    if problem:
+        return problem[0].upper() + problem[1:] + "."
     with ctx.store(write=True) as store:
         found = store.user(name)
         if action == "add":
@@ -187,4 +222,6 @@ def _change_users(ctx: Context) -> str | None:
             disabled={"disable": True, "enable": False}.get(action),
             password_hash=auth.hash_password(password) if password else None,
         )
+        if name == ctx.actor and password:  # one's own new password: this session goes on
+            ctx.login(name, store.user(name)["session_generation"])
     return None

@@ -12,9 +12,11 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from monitor.numbers import number_or
 from monitor.store import Store, utc_now
 from monitor.web import text
-from monitor.web.endpoint import Context, endpoint
+from monitor.web.chart import counter_charts
+from monitor.web.endpoint import Context, endpoint, path_id
 from monitor.web.queue import ACTIONS, DISMISS_REASONS, _assignee
 
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
@@ -28,7 +30,7 @@ IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": 
 
 
 def _alert_id(ctx: Context) -> int:
-    return int(ctx.request.path_params["alert_id"])
+    return path_id(ctx, "alert_id")
 
 
 def load_case(store: Store, alert_id: int) -> dict[str, Any] | None:
@@ -51,6 +53,7 @@ def load_case(store: Store, alert_id: int) -> dict[str, Any] | None:
         "events": store.alert_events(alert_id),
         "related": store.related_listings(listing["id"]) if listing else {},
         "listing_alerts": store.alerts_of_listing(listing["id"]) if listing else [],
+        "observations": store.observations(listing["id"]) if listing else [],
     }
 
 
@@ -97,6 +100,7 @@ def alert_page(ctx: Context) -> Response:
         reasons=DISMISS_REASONS,
         changed_fields=text.changed_fields,
         terms=_terms(case["hits"]),
+        charts=counter_charts(case["observations"]),
     )
 
 
@@ -106,9 +110,9 @@ def _compared_versions(ctx: Context, versions: list[dict], shown: dict | None) -
     if len(versions) < 2:
         return None
     by_number = {v["version"]: v for v in versions}
-    a, b = ctx.param("a"), ctx.param("b")
-    if a.isdigit() and b.isdigit() and int(a) in by_number and int(b) in by_number:
-        return by_number[int(a)], by_number[int(b)]
+    a, b = number_or(ctx.param("a"), 0), number_or(ctx.param("b"), 0)
+    if a in by_number and b in by_number:
+        return by_number[a], by_number[b]
     newer = shown if shown and shown["version"] > 1 else versions[-1]
     return by_number[newer["version"] - 1], newer
 
@@ -223,7 +227,7 @@ def case_document(ctx: Context, case: dict[str, Any]) -> dict[str, Any]:
 
     versions = []
     for version in case["versions"]:
-        entry = parsed(version, "contacts", "categories", "diff", "evidence")
+        entry = parsed(version, "contacts", "categories", "diff", "evidence", "extra")
         entry["evidence_files"] = {
             kind: {"path": ref, "sha256": _sha256(ctx, ref)}
             for kind, ref in _evidence_refs(version).items()
@@ -238,7 +242,7 @@ def case_document(ctx: Context, case: dict[str, Any]) -> dict[str, Any]:
             "note": "personal data in listings is masked; no column holds it in clear",
         },
         "alert": parsed(case["alert"], "categories", "brands", "diff"),
-        "listing": parsed(case["listing"], "contacts", "categories"),
+        "listing": parsed(case["listing"], "contacts", "categories", "extra"),
         "matches": [
             {k: h[k] for k in ("term", "category", "role", "weight", "field", "start", "end")}
             | {"surface": h["surface"]}
@@ -246,6 +250,7 @@ def case_document(ctx: Context, case: dict[str, Any]) -> dict[str, Any]:
         ],
         "personal_data": case["pii"],
         "versions": versions,
+        "observations": case["observations"],
         "events": case["events"],
         "related": {
             kind: [parsed(r, "contacts") for r in found] for kind, found in case["related"].items()
@@ -317,7 +322,7 @@ def _sha256(ctx: Context, ref: str) -> str | None:
 def _version_evidence(ctx: Context, kind: str) -> tuple[bytes | None, str | None]:
     """A version's evidence file of `kind`, and the page's encoding when it was recorded."""
     with ctx.store() as store:
-        version = store.version(int(ctx.request.path_params["version_id"]))
+        version = store.version(path_id(ctx, "version_id"))
     refs = _evidence_refs(version)
     encoding = refs.get("encoding")
     if encoding and not re.fullmatch(r"[A-Za-z0-9_.:-]{1,40}", encoding):

@@ -2,12 +2,15 @@
 
 `create_app(db_path)` builds it; `heishi serve` runs it with uvicorn. Every response carries
 security headers with a strict Content-Security-Policy (scripts and styles only from this
-server, nothing inline); the raw evidence page sets its own, stricter one.
+server, nothing inline); the raw evidence page sets its own, stricter one. A request body is
+read whole, up to a cap, before any view sees it (413 past the cap).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.store import open_store
 from monitor.web import admin, alert, auth, queue
-from monitor.web.endpoint import WEB_DIR, Web, static_version
+from monitor.web.endpoint import QUERY_SECONDS, WEB_DIR, Web, static_version
+from monitor.web.throttle import LoginThrottle
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -67,6 +71,77 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+# The largest body a form may send: the keywords page takes a listing's text (20,000
+# characters, up to 9 bytes each once form-encoded); every other form is small.
+MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES_BY_PATH = {"/keywords": 256 * 1024}
+# A body past its cap is still read (and dropped) up to this, so the client reads the 413
+# instead of a reset connection; past this the connection is closed at once.
+DRAIN_BYTES = 1024 * 1024
+
+
+class BodyLimit:
+    """Reads a request's body before the app does and answers 413 past the cap, so no form
+    (a log-in with a 900 KB name, say) is parsed, kept or counted."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        limit = MAX_BODY_BYTES_BY_PATH.get(scope["path"], MAX_BODY_BYTES)
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared[:20]) > DRAIN_BYTES:
+            await _too_large(send, limit)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while size <= DRAIN_BYTES:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size <= limit:
+                chunks.append(chunk)
+            else:  # a body longer than the cap (chunked, or longer than it said): dropped
+                chunks.clear()
+            if not message.get("more_body"):
+                break
+        if size > limit:
+            await _too_large(send, limit)
+            return
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    text = f"Refused: the form is larger than {limit // 1024} KB.".encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(text)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": text})
 
 
 def evidence_dir(db_path: Path) -> Path:
@@ -122,7 +197,12 @@ def _json_list(value: Any) -> list[Any]:
     return found if isinstance(found, list) else []
 
 
-def create_app(db_path: str | Path) -> ASGIApp:
+def create_app(
+    db_path: str | Path,
+    *,
+    throttle: LoginThrottle | None = None,
+    query_seconds: float = QUERY_SECONDS,
+) -> ASGIApp:
     """The web app over the store at `db_path` (created and migrated if needed)."""
     db_path = Path(db_path)
     open_store(db_path).close()  # create or upgrade once, before any read-only request
@@ -131,31 +211,40 @@ def create_app(db_path: str | Path) -> ASGIApp:
         sessions=auth.Sessions(auth.web_secret(db_path)),
         templates=templates(),
         evidence_dir=evidence_dir(db_path),
+        throttle=throttle or LoginThrottle(),
+        query_seconds=query_seconds,
     )
     routes = [
         Route("/", queue.queue_page),
         Route("/login", admin.login, methods=["GET", "POST"]),
         Route("/logout", admin.logout, methods=["POST"]),
         Route("/alerts/bulk", queue.bulk_triage, methods=["POST"]),
-        Route("/alerts/{alert_id:int}", alert.alert_page),
-        Route("/alerts/{alert_id:int}/triage", alert.triage, methods=["POST"]),
-        Route("/alerts/{alert_id:int}/assign", alert.assign, methods=["POST"]),
-        Route("/alerts/{alert_id:int}/note", alert.add_note, methods=["POST"]),
-        Route("/alerts/{alert_id:int}/case.json", alert.case_json),
-        Route("/alerts/{alert_id:int}/case", alert.case_page),
-        Route("/evidence/{version_id:int}/page", alert.evidence_page),
-        Route("/evidence/{version_id:int}/screenshot", alert.evidence_screenshot),
+        Route("/alerts/{alert_id}", alert.alert_page),
+        Route("/alerts/{alert_id}/triage", alert.triage, methods=["POST"]),
+        Route("/alerts/{alert_id}/assign", alert.assign, methods=["POST"]),
+        Route("/alerts/{alert_id}/note", alert.add_note, methods=["POST"]),
+        Route("/alerts/{alert_id}/case.json", alert.case_json),
+        Route("/alerts/{alert_id}/case", alert.case_page),
+        Route("/evidence/{version_id}/page", alert.evidence_page),
+        Route("/evidence/{version_id}/screenshot", alert.evidence_screenshot),
         Route("/sources", admin.sources_page),
         Route("/keywords", admin.keywords_page, methods=["GET", "POST"]),
         Route("/users", admin.users_page, methods=["GET", "POST"]),
         Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        web.matching.close()  # the keywords page's matcher processes end with the server
+
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
     )
     app.state.web = web
-    return SecurityHeaders(app)
+    return SecurityHeaders(BodyLimit(app))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

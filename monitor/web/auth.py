@@ -1,13 +1,16 @@
 """Who is asking: password hashes, the signed session cookie, CSRF tokens and roles.
 
 Passwords are hashed with scrypt and a per-user salt and compared in constant time. The
-session is a signed cookie (HttpOnly, SameSite=Lax) holding a random nonce and the user's
-name; each form carries a CSRF token derived from that nonce, so a form from another site
-(which cannot read the cookie) cannot carry a valid one.
+session is a signed cookie (HttpOnly, SameSite=Lax) holding a random nonce, the user's name
+and the user's session generation when it was issued; every request checks that generation
+against the store's, so logging out, a new password, or disabling the user ends every session
+already issued, even a copied cookie. Each form carries a CSRF token derived from the nonce,
+so a form from another site (which cannot read the cookie) cannot carry a valid one.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -21,7 +24,9 @@ SESSION_COOKIE = "heishi_session"
 SESSION_MAX_AGE = 12 * 3600  # a working day; then log in again
 ROLE_RANK = {"viewer": 1, "reviewer": 2, "admin": 3}
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # scrypt reads all of it; a login form never needs more
+COMMON_PASSWORDS_PATH = Path(__file__).with_name("common_passwords.txt")
 
 
 # --- passwords ---------------------------------------------------------------------------
@@ -54,10 +59,33 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     )
 
 
-def password_problem(password: str) -> str | None:
+def password_problem(password: str, name: str | None = None) -> str | None:
+    """Why `password` may not be used (by the user `name`), or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"the password must have at most {MAX_PASSWORD_LENGTH} characters"
+    lowered = password.lower()
+    stem = lowered.strip(_NOT_LETTERS)
+    if lowered in common_passwords() or stem in common_passwords():
+        return "that password is one of the most common ones: choose another"
+    if len(set(lowered)) < 4:
+        return "the password must have at least 4 different characters"
+    if name and len(name) >= 3 and name.lower() in lowered:
+        return "the password must not contain the user's name"
     return None
+
+
+_NOT_LETTERS = "0123456789 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The deny-list shipped beside this module, lowercased."""
+    lines = COMMON_PASSWORDS_PATH.read_text(encoding="utf-8").splitlines()
+    return frozenset(
+        line.strip().lower() for line in lines if line.strip() and not line.startswith("#")
+    )
 
 
 # --- the signing secret ------------------------------------------------------------------
@@ -81,6 +109,7 @@ def web_secret(db_path: Path) -> bytes:
 class Session:
     nonce: str  # random, new at each log-in; the CSRF token derives from it
     user: str | None  # None before log-in
+    generation: int | None = None  # the user's session generation when it was issued
 
 
 class Sessions:
@@ -90,11 +119,13 @@ class Sessions:
         self._secret = secret
         self._serializer = URLSafeTimedSerializer(secret, salt="heishi-session")
 
-    def new(self, user: str | None = None) -> Session:
-        return Session(secrets.token_urlsafe(24), user)
+    def new(self, user: str | None = None, generation: int | None = None) -> Session:
+        return Session(secrets.token_urlsafe(24), user, generation)
 
     def dump(self, session: Session) -> str:
-        return self._serializer.dumps({"n": session.nonce, "u": session.user})
+        return self._serializer.dumps(
+            {"n": session.nonce, "u": session.user, "g": session.generation}
+        )
 
     def load(self, cookie: str | None) -> Session | None:
         if not cookie:
@@ -105,8 +136,10 @@ class Sessions:
             return None
         if not isinstance(data, dict) or not isinstance(data.get("n"), str):
             return None
-        user = data.get("u")
-        return Session(data["n"], user if isinstance(user, str) else None)
+        user, generation = data.get("u"), data.get("g")
+        if not isinstance(user, str) or type(generation) is not int:
+            return Session(data["n"], None)  # not logged in (or a cookie older than generations)
+        return Session(data["n"], user, generation)
 
     def csrf_token(self, session: Session) -> str:
         return hmac.new(self._secret, b"csrf:" + session.nonce.encode(), "sha256").hexdigest()
@@ -120,23 +153,3 @@ class Sessions:
 def allowed(role: str | None, needed: str) -> bool:
     """Whether a user of `role` may do what needs `needed` (viewer < reviewer < admin)."""
     return ROLE_RANK.get(role or "", 0) >= ROLE_RANK[needed]
-
-
-class LoginThrottle:
-    """Slows password guessing: after a few failures a name must wait before trying again."""
-
-    def __init__(self, failures: int = 5, wait_seconds: float = 30.0) -> None:
-        self.failures = failures
-        self.wait_seconds = wait_seconds
-        self._failed: dict[str, tuple[int, float]] = {}
-
-    def blocked(self, name: str, now: float) -> bool:
-        count, last = self._failed.get(name, (0, 0.0))
-        return count >= self.failures and now - last < self.wait_seconds
-
-    def record(self, name: str, ok: bool, now: float) -> None:
-        if ok:
-            self._failed.pop(name, None)
-        else:
-            count, _ = self._failed.get(name, (0, 0.0))
-            self._failed[name] = (count + 1, now)

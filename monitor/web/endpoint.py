@@ -2,12 +2,15 @@
 POST, a store opened for the request, and rendering a template.
 
 A view is a plain function `view(ctx) -> Response` wrapped by `@endpoint(role)`; it runs in a
-worker thread (SQLite is synchronous) after the wrapper has decided the request may run.
+worker thread (SQLite is synchronous) after the wrapper has decided the request may run. No
+user has more than MAX_REQUESTS_PER_USER views running at once, and a view's reads of the
+store are interrupted after Web.query_seconds, so no one can hold the server's threads.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,13 +21,19 @@ from urllib.parse import quote, urlencode, urlsplit
 import jinja2
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from monitor.numbers import NotANumber, whole_number
 from monitor.store import Store, open_store
 from monitor.web import auth
+from monitor.web.matching import MatchWorkers
+from monitor.web.throttle import LoginThrottle
 
 WEB_DIR = Path(__file__).resolve().parent
+MAX_REQUESTS_PER_USER = 8  # a page, its evidence frame and screenshot, a few tabs
+QUERY_SECONDS = 10.0  # the longest a page's reads of the store may run
 
 
 @dataclass
@@ -35,7 +44,10 @@ class Web:
     sessions: auth.Sessions
     templates: jinja2.Environment
     evidence_dir: Path
-    throttle: auth.LoginThrottle = field(default_factory=auth.LoginThrottle)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    matching: MatchWorkers = field(default_factory=MatchWorkers)
+    query_seconds: float = QUERY_SECONDS
+    in_flight: dict[str, int] = field(default_factory=dict)  # running views, per user name
 
     def store(self, *, write: bool = False) -> Store:
         return open_store(self.db_path, readonly=not write)
@@ -66,6 +78,8 @@ class Context:
     @contextmanager
     def store(self, *, write: bool = False) -> Iterator[Store]:
         store = self.web.store(write=write)
+        if not write:  # a search over a large store is stopped, not waited for
+            store.limit_time(self.web.query_seconds)
         try:
             yield store
         finally:
@@ -83,9 +97,16 @@ class Context:
     def param(self, name: str, default: str = "") -> str:
         return (self.request.query_params.get(name) or default).strip()
 
-    def login(self, user: str) -> None:
+    @property
+    def client_address(self) -> str:
+        """The address the connection came from: X-Forwarded-For only counts when `heishi
+        serve --behind-proxy` told the server to believe the proxy in front of it."""
+        client = self.request.client
+        return client.host if client else "unknown"
+
+    def login(self, user: str, generation: int) -> None:
         """A new session (and so a new CSRF token) for `user`: no fixation."""
-        self.session = self.web.sessions.new(user)
+        self.session = self.web.sessions.new(user, generation)
         self.session_changed = True
 
     def logout(self) -> None:
@@ -136,7 +157,7 @@ def endpoint(role: str | None = "viewer") -> Callable[[View], Callable]:
             form = None
             user = None
             if session.user:
-                user = await run_in_threadpool(_active_user, web, session.user)
+                user = await run_in_threadpool(_active_user, web, session)
             ctx = Context(request, web, session, user, None, session_changed=fresh)
             if request.method == "POST":
                 if not _same_origin(request):
@@ -167,8 +188,18 @@ def endpoint(role: str | None = "viewer") -> Callable[[View], Callable]:
                     return ctx.refuse(
                         403, f"Your role ({user['role']}) may not do this; it needs {role}."
                     )
-            response = await run_in_threadpool(view, ctx)
-            return _with_cookie(ctx, response)
+            if user is None:
+                return _with_cookie(ctx, await _run(view, ctx))
+            name = user["name"]
+            if web.in_flight.get(name, 0) >= MAX_REQUESTS_PER_USER:
+                return ctx.refuse(429, "Too many requests at once: wait for the others.")
+            web.in_flight[name] = web.in_flight.get(name, 0) + 1
+            try:
+                return _with_cookie(ctx, await _run(view, ctx))
+            finally:
+                web.in_flight[name] -= 1
+                if not web.in_flight[name]:
+                    del web.in_flight[name]
 
         handler.__name__ = view.__name__
         handler.__doc__ = view.__doc__
@@ -177,11 +208,24 @@ def endpoint(role: str | None = "viewer") -> Callable[[View], Callable]:
     return wrap
 
 
-def _active_user(web: Web, name: str) -> dict[str, Any] | None:
-    """The session's user as the store has it now: a disabled or deleted user is logged out."""
+async def _run(view: View, ctx: Context) -> Response:
+    """The view in a worker thread; a read the store interrupted is a 503 that says so."""
+    try:
+        return await run_in_threadpool(view, ctx)
+    except sqlite3.OperationalError as exc:
+        if "interrupted" not in str(exc):
+            raise
+        return ctx.refuse(503, "Looking that up took too long: narrow the filters and try again.")
+
+
+def _active_user(web: Web, session: auth.Session) -> dict[str, Any] | None:
+    """The session's user as the store has it now: a disabled or deleted user, or a session
+    their log-out, new password or disabling ended, is logged out."""
     with web.store() as store:
-        found = store.user(name)
+        found = store.user(session.user) if session.user else None
     if not found or found.get("disabled"):
+        return None
+    if found.get("session_generation") != session.generation:
         return None
     return {"name": found["name"], "role": found["role"]}
 
@@ -207,6 +251,15 @@ def _with_cookie(ctx: Context, response: Response) -> Response:
             secure=ctx.request.url.scheme == "https",
         )
     return response
+
+
+def path_id(ctx: Context, name: str) -> int:
+    """An id from the URL's path; a path whose id is not one (`²`, too large for SQLite) is
+    a page that does not exist."""
+    try:
+        return whole_number(ctx.request.path_params.get(name))
+    except NotANumber:
+        raise HTTPException(404) from None
 
 
 def safe_next(target: str | None) -> str:

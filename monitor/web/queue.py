@@ -6,12 +6,14 @@ import re
 
 from starlette.responses import Response
 
+from monitor.numbers import SQLITE_MAX_INTEGER, number_or
 from monitor.store import utc_now
 from monitor.store.alerts import ALERT_STATUSES, SEVERITIES
 from monitor.store.review import QUEUE_SORTS, QueueFilters
 from monitor.web.endpoint import Context, endpoint, safe_next
 
 PAGE_SIZES = (25, 50, 100, 200)
+MAX_BULK = 1000  # alerts ticked at once (a page shows at most 200)
 # Triage actions and the status each one sets.
 ACTIONS = {
     "acknowledge": "acknowledged",
@@ -55,9 +57,10 @@ def queue_page(ctx: Context) -> Response:
     sort = ctx.param("sort", "created")
     sort = sort if sort in QUEUE_SORTS else "created"
     descending = ctx.param("dir", "desc") != "asc"
-    per_page = int(ctx.param("per", "50")) if ctx.param("per", "50").isdigit() else 50
+    per_page = number_or(ctx.param("per"), 50)
     per_page = per_page if per_page in PAGE_SIZES else 50
-    page = max(1, int(ctx.param("page", "1")) if ctx.param("page", "1").isdigit() else 1)
+    # A page past the end shows nothing; one whose offset SQLite cannot bind is clamped.
+    page = number_or(ctx.param("page"), 1, maximum=SQLITE_MAX_INTEGER // per_page, clamp=True)
     with ctx.store() as store:
         alerts, total = store.review_queue(
             filters,
@@ -95,7 +98,7 @@ def queue_page(ctx: Context) -> Response:
 @endpoint("reviewer")
 def bulk_triage(ctx: Context) -> Response:
     """One action on every alert ticked in the queue; one audit event per alert changed."""
-    ids = sorted({int(v) for v in ctx.fields("ids") if v.isdigit()})
+    ids = sorted({n for n in (number_or(v, 0) for v in ctx.fields("ids")[:MAX_BULK]) if n})
     action = ctx.field("action")
     back = safe_next(ctx.field("back") or "/")
     if not ids:
@@ -140,7 +143,7 @@ def _assignee(ctx: Context, store) -> str | None | bool:
 def _done_message(ctx: Context) -> str | None:
     """`done=action:count`, left by a bulk action, as a sentence (never echoed raw)."""
     action, _, count = ctx.param("done").partition(":")
-    if action not in (*ACTIONS, "assign") or not count.isdigit():
+    if action not in (*ACTIONS, "assign") or not count.isascii() or not count.isdigit():
         return None
     verb = "assigned" if action == "assign" else ACTIONS[action]
     return f"{count} alert{'s' if count != '1' else ''} {verb}."

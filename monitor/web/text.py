@@ -6,13 +6,14 @@ of the text on its own and wrapping it in markup of our own; no text is ever ins
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from markupsafe import Markup, escape
+
+from monitor.diffing import BoundedDiff
 
 # Fields compared between two versions, in the order a reviewer reads them.
 DIFF_FIELDS = ("title", "price_text", "volume_text", "seller", "contacts", "categories", "text")
@@ -62,13 +63,14 @@ def field_value(version: dict[str, Any], name: str) -> str:
     return "" if value is None else str(value)
 
 
-def side_by_side(old: str, new: str) -> list[dict[str, Any]]:
+def side_by_side(old: str, new: str, differ: BoundedDiff | None = None) -> list[dict[str, Any]]:
     """Rows of a side-by-side diff of two texts: each row has `left`, `right` (HTML) and
-    `op` (equal, replace, delete, insert). Changed lines show what changed word by word."""
+    `op` (equal, replace, delete, insert). Changed lines show what changed word by word,
+    while `differ`'s work budget lasts (hostile text: monitor/diffing.py)."""
     old_lines, new_lines = old.splitlines() or [""], new.splitlines() or [""]
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    differ = differ or BoundedDiff()
     table: list[dict[str, Any]] = []
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    for op, i1, i2, j1, j2 in differ.opcodes(old_lines, new_lines):
         if op == "equal":
             for line in old_lines[i1:i2]:
                 table.append({"op": "equal", "left": escape(line), "right": escape(line)})
@@ -78,7 +80,7 @@ def side_by_side(old: str, new: str) -> list[dict[str, Any]]:
             a = left[index] if index < len(left) else None
             b = right[index] if index < len(right) else None
             if a is not None and b is not None:
-                marked_a, marked_b = _inline(a, b)
+                marked_a, marked_b = _inline(a, b, differ)
                 table.append({"op": "replace", "left": marked_a, "right": marked_b})
             elif a is not None:
                 table.append({"op": "delete", "left": _whole(a, "del"), "right": Markup("")})
@@ -91,12 +93,12 @@ def _whole(line: str | None, tag: str) -> Markup:
     return Markup(f"<{tag}>{escape(line or '')}</{tag}>")
 
 
-def _inline(old: str, new: str) -> tuple[Markup, Markup]:
+def _inline(old: str, new: str, differ: BoundedDiff) -> tuple[Markup, Markup]:
     """Two versions of a line, the removed words in <del>, the added ones in <ins>."""
     a, b = _TOKEN.findall(old), _TOKEN.findall(new)
     left: list[str] = []
     right: list[str] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in differ.opcodes(a, b):
         removed, added = "".join(a[i1:i2]), "".join(b[j1:j2])
         if op == "equal":
             left.append(str(escape(removed)))
@@ -112,10 +114,11 @@ def _inline(old: str, new: str) -> tuple[Markup, Markup]:
 def version_diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
     """The fields that differ between two versions, each with its side-by-side rows."""
     fields = []
+    differ = BoundedDiff()  # one budget for the page
     for name in DIFF_FIELDS:
         a, b = field_value(old, name), field_value(new, name)
         if a != b:
-            fields.append({"field": name, "rows": side_by_side(a, b)})
+            fields.append({"field": name, "rows": side_by_side(a, b, differ)})
     return fields
 
 

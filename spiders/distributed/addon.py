@@ -44,10 +44,15 @@ class DistributedAddon:
         return cls(crawler)
 
     def update_settings(self, settings: BaseSettings) -> None:
-        from monitor.distributed import sweep_key
+        from monitor.distributed import redacted, sweep_key, valid_sweep_id
+        from monitor.errors import HeishiError
+        from monitor.payload_signing import load_signer
 
         url = redis_url(settings)
-        sweep = settings.get("HEISHI_DISTRIBUTED_SWEEP") or self._new_sweep(url)
+        signer = load_signer(settings)  # no shared key, no distributed crawl
+        sweep = settings.get("HEISHI_DISTRIBUTED_SWEEP") or self._new_sweep(url, signer)
+        if not valid_sweep_id(sweep):
+            raise HeishiError(f"HEISHI_DISTRIBUTED_SWEEP {sweep[:80]!r} is not a sweep id")
         settings.set("HEISHI_DISTRIBUTED_SWEEP", sweep, priority="cmdline")
         settings.set("HEISHI_DISTRIBUTED_REDIS_URL", url, priority="cmdline")
         for name, value in {
@@ -55,6 +60,8 @@ class DistributedAddon:
             "SCHEDULER": f"{_HERE}.scheduler.LeasedScheduler",
             "SCHEDULER_QUEUE_CLASS": f"{_HERE}.scheduler.LeasedQueue",
             "SCHEDULER_QUEUE_KEY": sweep_key(sweep, "queue"),
+            # JSON, never scrapy-redis' default pickle (LeasedQueue also signs and checks).
+            "SCHEDULER_SERIALIZER": f"{_HERE}.serializer",
             "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
             "SCHEDULER_DUPEFILTER_KEY": sweep_key(sweep, "dupefilter"),
             # Belt and braces: scrapy-redis clears the queue on close unless told to keep it.
@@ -75,11 +82,13 @@ class DistributedAddon:
         middlewares = dict(settings.getdict("SPIDER_MIDDLEWARES"))
         middlewares[f"{_HERE}.middlewares.SeedOnceMiddleware"] = 10
         _override(settings, "SPIDER_MIDDLEWARES", middlewares)
-        log.info("distributed sweep %s through %s", sweep, url)
+        log.info("distributed sweep %s through %s", sweep, redacted(str(url)))
 
-    def _new_sweep(self, url: str | None) -> str:
+    def _new_sweep(self, url: str | None, signer: Any) -> str:
         from monitor.distributed import connect, start_sweep
 
         site = self.crawler.spidercls.site  # type: ignore[attr-defined]
         client = connect(str(url))
-        return start_sweep(client, site.name, site.kind, site.url, site.removed_after_sweeps)
+        return start_sweep(
+            client, signer, site.name, site.kind, site.url, site.removed_after_sweeps
+        )

@@ -9,7 +9,9 @@ the stream. Leases of a dead worker expire and go back on the queue for another 
 
 What is subclassed or patched, and why:
 - `LeasedQueue` (scrapy-redis queue class): pops under a lease and never clears the shared
-  queue (scrapy-redis clears it when one worker closes, unless SCHEDULER_PERSIST).
+  queue (scrapy-redis clears it when one worker closes, unless SCHEDULER_PERSIST). Requests are
+  JSON (spiders/distributed/serializer.py, never scrapy-redis' pickle) signed with the
+  installation's key; an entry that does not verify is acknowledged, counted and dropped.
 - `LeasedScheduler` (scrapy-redis Scheduler): keeps the lease of every request it hands to
   the engine, acknowledges it when the engine is done with the request, gives back unfinished
   leases when the crawl stops cleanly, and keeps the crawl open while other workers still hold
@@ -32,10 +34,13 @@ from scrapy_redis.scheduler import Scheduler
 from monitor.distributed import (
     DEFAULT_LEASE_SECONDS,
     DEFAULT_MAX_DELIVERIES,
+    REJECTED_STAT,
     SweepQueue,
     seeding_claimed,
 )
+from monitor.payload_signing import fingerprint, load_signer
 from monitor.reconnect import is_outage, through_outage
+from spiders.distributed import serializer as json_serializer
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -53,15 +58,19 @@ _NOT_SUMMED = (
 )
 # Text stats kept once per sweep (the first worker to report one wins).
 _FIRST_ONLY = ("heishi/first_error",)
+# Rejected entries dropped in one pop before it gives the engine a turn.
+_REJECTS_PER_POP = 100
 
 
 class LeasedQueue(Base):
     """The sweep's shared queue, as scrapy-redis' queue interface over SweepQueue."""
 
     def __init__(self, server: Any, spider: Spider, key: str, serializer: Any = None) -> None:
-        super().__init__(server, spider, key, serializer)
+        # Never pickle, whatever SCHEDULER_SERIALIZER says.
+        super().__init__(server, spider, key, json_serializer)
         settings = spider.settings
         self.sweep = settings.get("HEISHI_DISTRIBUTED_SWEEP")
+        self.signer = load_signer(settings)
         self.shared = SweepQueue(
             server,
             self.sweep,
@@ -76,6 +85,14 @@ class LeasedQueue(Base):
     def __len__(self) -> int:
         return len(self.shared)
 
+    def _encode_request(self, request: Request) -> bytes:
+        payload = json_serializer.encode_request(request, self.spider)
+        return self.signer.wrap("request", self.sweep, payload)
+
+    def _decode_request(self, encoded_request: bytes) -> Request:
+        payload = self.signer.unwrap("request", self.sweep, encoded_request)
+        return json_serializer.decode_request(payload, self.spider)
+
     def push(self, request: Request) -> None:
         if not self.shared.push(self._encode_request(request), request.priority):
             log.info("sweep %s is closed: not queueing %s", self.sweep, request.url)
@@ -85,15 +102,29 @@ class LeasedQueue(Base):
         return found[0] if found else None
 
     def pop_leased(self) -> tuple[Request, str] | None:
-        """The next request and its lease."""
-        found = self.shared.pop()
-        if found is None:
-            return None
-        lease, payload, deliveries = found
-        request = self._decode_request(payload)
-        if deliveries > 1:
-            log.info("request delivered again (%d): %s", deliveries, request.url)
-        return request, lease
+        """The next request and its lease; entries that do not verify are dropped."""
+        for _ in range(_REJECTS_PER_POP):
+            found = self.shared.pop()
+            if found is None:
+                return None
+            lease, payload, deliveries = found
+            try:
+                request = self._decode_request(payload)
+            except Exception as exc:  # BadSignature, UnsafeRequest: never stops the crawl
+                self.reject(lease, payload, exc)
+                continue
+            if deliveries > 1:
+                log.info("request delivered again (%d): %s", deliveries, request.url)
+            return request, lease
+        return None
+
+    def reject(self, lease: str, payload: bytes, problem: Exception) -> None:
+        """Drop a queue entry that is not a request of ours, counting it in the sweep."""
+        log.warning(
+            "sweep %s: dropped a queue entry (%s): %s", self.sweep, fingerprint(payload), problem
+        )
+        # Added to the sweep's stats with the acknowledgement; the writer reports it.
+        self.shared.ack(lease, {REJECTED_STAT: 1})
 
     def clear(self) -> None:
         """Never: the queue belongs to the sweep, not to this worker (the writer drops it)."""

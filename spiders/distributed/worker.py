@@ -6,6 +6,11 @@ the Redis URL, at most `max_parallel` at a time (the Twisted reactor runs once p
 each crawl gets its own, as in `heishi sweep`). A crawl stays until its sweep has no request
 queued or leased anywhere, then exits. SIGTERM stops the crawls cleanly: their unfinished
 requests go back on the queue at once instead of when their leases expire.
+
+Only sweeps whose record is signed with the installation's key are crawled (anyone else who
+can write to Redis could otherwise name the source, and the log file, of a crawl). The Redis
+URL, which may hold a password, reaches the crawls through their environment, not their
+command line (which every user of the machine can read).
 """
 
 from __future__ import annotations
@@ -35,7 +40,10 @@ class Worker:
         log_dir: Path | None = None,
         poll_seconds: float = 0.5,
     ) -> None:
+        from monitor.payload_signing import load_signer
+
         self.redis_url = redis_url
+        self.signer = load_signer()
         self.client = dist.connect(redis_url)
         self.max_parallel = max(1, max_parallel)
         self.overrides = list(overrides)  # KEY=VALUE settings for every crawl
@@ -58,7 +66,7 @@ class Worker:
             time.sleep(self.poll_seconds)
 
         try:
-            Reconnecting(f"heishi worker {self.name}", self.redis_url, log).run(
+            Reconnecting(f"heishi worker {self.name}", dist.redacted(self.redis_url), log).run(
                 step, should_stop, on_back=self.retry_after.clear
             )
         finally:
@@ -82,18 +90,22 @@ class Worker:
                 self._start(sweep)
 
     def _start(self, sweep: str) -> None:
-        source = dist.sweep_info(self.client, sweep).get("source")
+        info = dist.verified_sweep_info(self.client, self.signer, sweep)
+        source = info.get("source") if info else None
         if not source:
+            # Unsigned or unknown: not ours to crawl (logged once, then skipped).
+            self.retry_after[sweep] = float("inf")
             return
         settings = [
-            f"HEISHI_DISTRIBUTED_REDIS_URL={self.redis_url}",
             f"HEISHI_DISTRIBUTED_SWEEP={sweep}",
             f"HEISHI_DISTRIBUTED_WORKER={self.name}/{self.started}",
             *self.overrides,
         ]
-        argv = [sys.executable, "-m", "spiders.crawl", source]
+        argv = [sys.executable, "-m", "spiders.crawl"]
         for pair in settings:
             argv += ["--set", pair]
+        argv += ["--", source]
+        env = {**os.environ, "HEISHI_DISTRIBUTED_REDIS_URL": self.redis_url}
         output: IO[bytes] | int = subprocess.DEVNULL
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -102,7 +114,7 @@ class Worker:
 
         # Same process group as this worker: killing the worker's group kills its crawls.
         self.crawls[sweep] = subprocess.Popen(
-            argv, cwd=PROJECT_ROOT, stdout=output, stderr=output, stdin=subprocess.DEVNULL
+            argv, cwd=PROJECT_ROOT, env=env, stdout=output, stderr=output, stdin=subprocess.DEVNULL
         )
         self.started += 1
         log.info("worker %s: crawling %s (sweep %s)", self.name, source, sweep)

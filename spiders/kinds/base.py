@@ -4,6 +4,10 @@ counting, detail pages, ids, and telling a log-in or captcha wall from a real pa
 A kind's spider is a class bound to one site file (`for_site`), so `scrapy crawl demo_forum`
 runs the forum spider on demo_forum.toml. Stats (docs/contracts.md): `heishi/list_page_errors`
 for list pages that failed to download, `heishi/blocked_pages` for walls.
+
+Pages are hostile input: each list row is read on its own (a row that cannot be read is
+counted in `heishi/rows_skipped/<reason>` and the page goes on), links are checked against
+the site's network policy before they are followed, and a listing's fields are capped.
 """
 
 from __future__ import annotations
@@ -21,39 +25,22 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from spiders.items import FetchedPage, ListingItem, ListingLoader, first_line_title
+from spiders.kinds.guards import PageGuardMixin
 from spiders.kinds.login import LoginMixin
-from spiders.rendering import screenshot_methods, screenshot_of
+from spiders.kinds.walls import CAPTCHA_URL, WALL_URL, WallMixin
+from spiders.limits import download_failure_text, is_too_large
+from spiders.network import NON_WEB_HANDLERS, RequestRefused
+from spiders.screenshots import screenshot_methods, screenshot_of
 from spiders.selectors import XPATH_PREFIX, first_text, select, uncomment_pagelets
 from spiders.sites import KINDS, Site
 
-# Words of a log-in or captcha wall, checked only on pages where the content was not found
-# (ordinary pages carry "登录" links in their headers).
-WALL_MARKERS = (
-    "验证码",
-    "驗證碼",
-    "captcha",
-    "请先登录",
-    "请登录",
-    "登录后",
-    "请先登錄",
-    "人机验证",
-    "安全验证",
-    "访问验证",
-    "are you a robot",
-    "just a moment",
-    "cf-challenge",
-)
-_PASSWORD_FIELD = "input[type=password]"
-# Where sites send a visitor they want to log in or to verify.
-_WALL_URL = re.compile(
-    r"login|logon|signin|sign_in|sign-in|logging|passport|captcha|verify|challenge|ucp\.php",
-    re.I,
-)
 _GONE = (404, 410)
+_MAX_ID_CHARS = 512
+_ID_SOURCE_CHARS = 4096
 _HTTP_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
 
 
-class SiteSpider(scrapy.Spider):
+class SiteSpider(WallMixin, scrapy.Spider):
     """A spider bound to one site file."""
 
     site: ClassVar[Site]
@@ -70,14 +57,31 @@ class SiteSpider(scrapy.Spider):
             custom["AUTOTHROTTLE_ENABLED"] = False
         if site.download_timeout is not None:
             custom["DOWNLOAD_TIMEOUT"] = site.download_timeout
+        if site.download_maxsize is not None:
+            custom["DOWNLOAD_MAXSIZE"] = site.download_maxsize
         if not (site.render or site.render_details):
             # No page of this site is rendered: Scrapy's own HTTP handler, so no crawl starts
             # Playwright's driver for nothing.
-            custom["DOWNLOAD_HANDLERS"] = {"http": _HTTP_HANDLER, "https": _HTTP_HANDLER}
+            custom["DOWNLOAD_HANDLERS"] = {
+                "http": _HTTP_HANDLER,
+                "https": _HTTP_HANDLER,
+                **NON_WEB_HANDLERS,
+            }
         class_name = cls.__name__ + "_" + re.sub(r"\W", "_", site.name)
         return type(
             class_name, (cls,), {"name": site.name, "site": site, "custom_settings": custom}
         )
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> Any:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        if cls.site.render or cls.site.render_details:
+            from spiders.browser import browser_user_agent
+
+            # Scrapy's requests and Chromium's claim the same browser (UserAgentMiddleware
+            # reads the spider's `user_agent`).
+            spider.user_agent = browser_user_agent(crawler.settings)
+        return spider
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -120,21 +124,42 @@ class SiteSpider(scrapy.Spider):
 
     def list_page_failed(self, failure: Failure) -> None:
         stats = self.crawler.stats
-        stats.inc_value("heishi/list_page_errors")
         request = failure.request  # type: ignore[attr-defined]
+        redirects = request.meta.get("redirect_urls") or ()
+        if failure.check(RequestRefused):
+            if redirects and WALL_URL.search(request.url):
+                # Sent to a log-in or verification page on another host: a wall.
+                stats.inc_value("heishi/blocked_pages")
+                captcha = CAPTCHA_URL.search(request.url)
+                stats.inc_value("heishi/captcha_pages" if captcha else "heishi/login_walls")
+                self.note_first_error(f"{redirects[0]} sends to a log-in wall at {request.url}")
+                return
+            if int(request.meta.get("heishi_page", 1)) > 1:
+                return  # a later page's link or redirect: counted as refused, not the list
+        stats.inc_value("heishi/list_page_errors")
         if failure.check(HttpError):
             status = failure.value.response.status
             if status in (401, 403):
                 stats.inc_value("heishi/blocked_pages")
+            self.count_refusal(failure.value.response)
             problem = f"list page {request.url} answered HTTP {status}"
         else:
-            problem = f"list page {request.url} failed: {failure.getErrorMessage()}"
+            where = f"{redirects[0]} (redirected to {request.url})" if redirects else request.url
+            if failure.check(RequestRefused):
+                problem = f"list page {where} refused: {failure.value.refusal.detail}"
+            else:
+                if is_too_large(failure):
+                    stats.inc_value("heishi/pages_too_large")
+                text = download_failure_text(failure, request, self.settings)
+                problem = f"list page {where} failed: {text}"
         self.logger.error(problem)
         self.note_first_error(problem)
 
     def detail_page_failed(self, failure: Failure) -> None:
         stats = self.crawler.stats
         request = failure.request  # type: ignore[attr-defined]
+        if failure.check(RequestRefused):
+            return  # counted and logged as refused: a link the site may not send us to
         if failure.check(HttpError) and failure.value.response.status in _GONE:
             # A removed listing: the store notices it is missing after a complete sweep.
             stats.inc_value("heishi/detail_pages_gone")
@@ -143,7 +168,10 @@ class SiteSpider(scrapy.Spider):
             )
             return
         stats.inc_value("heishi/detail_page_errors")
-        problem = f"detail page {request.url} failed: {failure.getErrorMessage()}"
+        if is_too_large(failure):
+            stats.inc_value("heishi/pages_too_large")
+        text = download_failure_text(failure, request, self.settings)
+        problem = f"detail page {request.url} failed: {text}"
         self.logger.warning(problem)
         self.note_first_error(problem)
 
@@ -153,38 +181,6 @@ class SiteSpider(scrapy.Spider):
             self.crawler.stats.set_value("heishi/first_error", problem)
 
     # -- reading pages ----------------------------------------------------------------------
-
-    def is_blocked(self, response: Response, content_found: bool) -> bool:
-        """Whether `response` is a log-in or captcha wall; counts it when it is."""
-        blocked = self.looks_blocked(response, content_found)
-        if blocked:
-            self.count_blocked(response)
-        return blocked
-
-    def looks_blocked(self, response: Response, content_found: bool) -> bool:
-        """Whether `response` is a log-in or captcha wall (nothing counted)."""
-        if not isinstance(response, TextResponse):
-            return False
-        site = self.site
-        text = response.text
-        if select(response, site.selectors.get("blocked")) or any(
-            marker in text for marker in site.blocked_text
-        ):
-            return True
-        if content_found:
-            return False
-        # Sent elsewhere, and the address says where: a log-in or verification page.
-        if response.meta.get("redirect_urls") and _WALL_URL.search(response.url):
-            return True
-        lowered = text.lower()
-        return bool(response.css(_PASSWORD_FIELD)) or any(
-            marker in lowered for marker in WALL_MARKERS
-        )
-
-    def count_blocked(self, response: Response) -> None:
-        self.crawler.stats.inc_value("heishi/blocked_pages")
-        self.logger.warning("page looks like a log-in or captcha wall: %s", response.url)
-        self.note_first_error(f"{response.url} is a log-in or captcha wall")
 
     def is_removed(self, response: Response) -> bool:
         """Whether a detail page says the listing was deleted (served with HTTP 200)."""
@@ -201,7 +197,8 @@ class SiteSpider(scrapy.Spider):
                 continue
             if not self.site.id_pattern:
                 return candidate
-            found = re.search(self.site.id_pattern, candidate)
+            # Ids are short: a hostile megabyte of "id" never meets the site's pattern whole.
+            found = re.search(self.site.id_pattern, candidate[:_ID_SOURCE_CHARS])
             if found:
                 return found.group(1) if found.groups() else found.group(0)
         return url
@@ -218,7 +215,7 @@ class SiteSpider(scrapy.Spider):
         return response.urljoin(value)
 
 
-class ListingSpider(LoginMixin, SiteSpider):
+class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
     """List pages of items, each followed to its detail page (or read in place when the
     kind has no detail pages, or an item has no link)."""
 
@@ -241,6 +238,7 @@ class ListingSpider(LoginMixin, SiteSpider):
         if self.site.commented_html and isinstance(response, TextResponse):
             html = uncomment_pagelets(response.text)
             response = response.replace(body=html.encode("utf-8"), encoding="utf-8")
+        self.readable(response)
         rows = select(response, sel["item"]) if isinstance(response, TextResponse) else []
         if self.looks_blocked(response, content_found=bool(rows)):
             if self.can_log_in():
@@ -250,43 +248,72 @@ class ListingSpider(LoginMixin, SiteSpider):
             self.count_blocked(response)
             return
         if not rows:
-            self.crawler.stats.inc_value("heishi/empty_list_pages")
-            self.logger.warning("no items on list page %s", response.url)
+            if self.looks_empty(response):
+                self.crawler.stats.inc_value("heishi/source_empty_pages")
+                self.logger.info("list page says the source has no listings: %s", response.url)
+            else:
+                self.crawler.stats.inc_value("heishi/empty_list_pages")
+                self.logger.warning("no items on list page %s", response.url)
         self.crawler.stats.inc_value("heishi/list_rows", len(rows))
         # `heishi sources check` looks at the first few rows of the first page only.
         sample = self.settings.getint("HEISHI_CHECK_ROWS", 0)
-        if sample:
-            rows = rows[:sample]
-        details = KINDS[self.site.kind].detail_pages
+        rows = rows[:sample] if sample else self.capped_rows(rows, response.url)
         shot, masked = screenshot_of(response.meta)
         list_screenshot = (response.url, shot, masked) if shot else None
-        for row in rows:
-            link = first_text(row, sel.get("item_link"))
-            url = response.urljoin(link) if link else None
-            site_id = self.listing_id(row, url)
-            if not site_id or site_id in self.seen_ids:
+        for number, row in enumerate(rows, 1):
+            # One row's trouble (a hostile link, odd markup) never costs the page's others.
+            try:
+                result = self.read_row(row, response, list_screenshot)
+            except Exception as exc:
+                self.skip_row(type(exc).__name__, f"row {number} of {response.url}: {exc!r}")
                 continue
-            self.seen_ids.add(site_id)
-            listing = {
-                "site_id": site_id,
-                "url": url or response.url,
-                "title": first_text(row, sel.get("item_title")),
-                "seller": first_text(row, sel.get("item_author")),
-                "price_text": first_text(row, sel.get("item_price")),
-                "replies": first_text(row, sel.get("item_replies")),
-                "views": first_text(row, sel.get("item_views")),
-                "posted_at": first_text(row, sel.get("item_posted")),
-                "extra": dict(response.meta.get("listing_extra") or {}),
-                # A rendered list page's screenshot stands for listings read over plain HTTP.
-                "list_screenshot": list_screenshot,
-            }
-            if details and url:
-                yield self.detail_request(self.detail_url(url, site_id, response), listing)
-            else:
-                item = self.build_item(row, listing, response)
-                if item is not None:
-                    yield item
+            if result is not None:
+                yield result
         yield from self.follow_next(response)
+
+    def read_row(
+        self,
+        row: Selector,
+        response: Response,
+        list_screenshot: tuple[str, bytes, int] | None,
+    ) -> scrapy.Request | ListingItem | None:
+        """A list row: the request for its detail page, or its item read in place."""
+        sel = self.site.selectors
+        details = KINDS[self.site.kind].detail_pages
+        link = first_text(row, sel.get("item_link"))
+        url = response.urljoin(link) if link else None
+        if url is not None and self.link_refused(url, followed=details):
+            if details:
+                self.skip_row("refused_link")
+                return None
+            url = None  # read in place: the listing keeps the list page's address
+        site_id = self.listing_id(row, url)
+        if not site_id or site_id in self.seen_ids:
+            return None
+        if len(site_id) > _MAX_ID_CHARS:
+            self.skip_row("long_id")
+            return None
+        detail = self.detail_url(url, site_id, response) if details and url else None
+        if detail is not None and detail != url and self.link_refused(detail, followed=True):
+            self.skip_row("refused_link")
+            return None
+        self.seen_ids.add(site_id)
+        listing = {
+            "site_id": site_id,
+            "url": url or response.url,
+            "title": first_text(row, sel.get("item_title")),
+            "seller": first_text(row, sel.get("item_author")),
+            "price_text": first_text(row, sel.get("item_price")),
+            "replies": first_text(row, sel.get("item_replies")),
+            "views": first_text(row, sel.get("item_views")),
+            "posted_at": first_text(row, sel.get("item_posted")),
+            "extra": dict(response.meta.get("listing_extra") or {}),
+            # A rendered list page's screenshot stands for listings read over plain HTTP.
+            "list_screenshot": list_screenshot,
+        }
+        if detail is not None:
+            return self.detail_request(detail, listing)
+        return self.build_item(row, listing, response)
 
     def list_request_again(self, response: Response) -> scrapy.Request:
         """The request for this list page once more (where it was, before any redirect)."""
@@ -307,7 +334,7 @@ class ListingSpider(LoginMixin, SiteSpider):
         if page >= self.site.max_pages:
             return
         url = self.next_page(response)
-        if url and url != response.url:
+        if url and url != response.url and not self.link_refused(url, followed=True):
             extra = (
                 {"listing_extra": response.meta["listing_extra"]}
                 if "listing_extra" in response.meta
@@ -324,6 +351,7 @@ class ListingSpider(LoginMixin, SiteSpider):
         if not isinstance(response, TextResponse):
             self.crawler.stats.inc_value("heishi/detail_page_errors")
             return
+        self.readable(response)
         if self.is_removed(response):
             self.crawler.stats.inc_value("heishi/removed_pages")
             self.logger.info("listing removed: %s", response.url)
@@ -374,6 +402,7 @@ class ListingSpider(LoginMixin, SiteSpider):
             loader.add_value(field, listing.get(field))
         loader.add_value("extra", listing.get("extra") or {})
         item = loader.load_item()
+        self.cap(item)
         item["page"] = fetched_page(response, listing.get("list_screenshot"))
         return item
 

@@ -11,6 +11,7 @@ from spiders.items import ListingItem
 from spiders.kinds.base import ListingSpider
 
 # Dumps can be huge; the matcher needs the beginning (where sellers describe what it is).
+# A paste keeps more of its text than other listings (HEISHI_MAX_TEXT_CHARS).
 MAX_TEXT_CHARS = 200_000
 
 
@@ -27,6 +28,9 @@ class PasteSpider(ListingSpider):
         @returns items 0 0
         """
         yield from super().parse_list(response)
+
+    def max_text_chars(self) -> int:
+        return self.settings.getint("HEISHI_PASTE_MAX_CHARS", MAX_TEXT_CHARS)
 
     def detail_url(self, link: str, site_id: str, response: Response) -> str:
         if not self.site.raw_url:
@@ -46,11 +50,7 @@ class PasteSpider(ListingSpider):
         if self.is_removed(response):
             self.crawler.stats.inc_value("heishi/removed_pages")
             return
-        limit = self.settings.getint("HEISHI_PASTE_MAX_CHARS", MAX_TEXT_CHARS)
-        text = response.text
-        if len(text) > limit:
-            self.crawler.stats.inc_value("heishi/truncated_texts")
-            text = text[:limit]
+        text = response.text  # cut at HEISHI_PASTE_MAX_CHARS by build_item (ListingSpider.cap)
         if not text.strip():
             self.crawler.stats.inc_value("heishi/unparsed_pages")
             return

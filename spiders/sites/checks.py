@@ -194,3 +194,33 @@ def as_login(value: Any, where: Where) -> Login:
     if "form_selector" in fields:
         as_selector(fields["form_selector"], where, "form_selector", "login")
     return Login(**fields)
+
+
+_NETWORK_KEYS = {"allow_private", "allowed_hosts"}
+
+
+def as_network(value: Any, where: Where) -> tuple[bool, tuple[str, ...]]:
+    """`[network]`: (allow_private, allowed_hosts), each host checked."""
+    from spiders.network_policy import BadHost, split_host_port
+
+    if not isinstance(value, dict):
+        raise where.error(
+            "network", "must be a table: { allow_private = true, allowed_hosts = [...] }"
+        )
+    unknown = sorted(set(value) - _NETWORK_KEYS)
+    if unknown:
+        raise where.error(unknown[0], "unknown key (use allow_private or allowed_hosts)", "network")
+    allow_private = value.get("allow_private", False)
+    if not isinstance(allow_private, bool):
+        raise where.error(
+            "allow_private", f"must be true or false, not {type_name(allow_private)}", "network"
+        )
+    hosts = as_strings(value.get("allowed_hosts", []), where, "allowed_hosts", "network")
+    for host in hosts:
+        try:
+            split_host_port(host.removeprefix("*."))
+        except BadHost as exc:
+            raise where.error(
+                "allowed_hosts", f"{exc} (write host, host:port or *.domain)", "network"
+            ) from None
+    return allow_private, hosts

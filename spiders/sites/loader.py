@@ -24,6 +24,7 @@ from spiders.sites.checks import (
     as_bool,
     as_int,
     as_login,
+    as_network,
     as_proxy,
     as_schedule,
     as_selector,
@@ -68,12 +69,18 @@ class Site:
     id_pattern: str | None = None
     removed_text: tuple[str, ...] = ()
     blocked_text: tuple[str, ...] = ()
+    empty_text: tuple[str, ...] = ()
     commented_html: bool = False
     raw_url: str | None = None
     proxy: str | None = None
     download_timeout: float | None = None
     login: Login | None = None
     cookies_file: Path | None = None
+    # [network]: the site's own hosts may be on loopback/private addresses; more hosts it may
+    # be fetched from (spiders/network_policy.py).
+    allow_private: bool = False
+    allowed_hosts: tuple[str, ...] = ()
+    download_maxsize: int | None = None
 
     @property
     def url(self) -> str | None:
@@ -119,12 +126,15 @@ _KEYS = {
     "id_pattern",
     "removed_text",
     "blocked_text",
+    "empty_text",
     "commented_html",
     "raw_url",
     "proxy",
     "download_timeout",
     "login",
     "cookies_file",
+    "network",
+    "download_maxsize",
 }
 
 
@@ -259,7 +269,7 @@ def _build(raw: dict[str, Any], where: Where) -> Site:
         except re.error as exc:
             raise where.error("id_pattern", f"bad regular expression: {exc}") from None
         values["id_pattern"] = pattern
-    for key in ("removed_text", "blocked_text"):
+    for key in ("removed_text", "blocked_text", "empty_text"):
         if key in raw:
             values[key] = as_strings(raw[key], where, key)
         elif preset:
@@ -294,10 +304,23 @@ def _build(raw: dict[str, Any], where: Where) -> Site:
         )
     if "login" in raw:
         values["login"] = as_login(raw["login"], where)
+    if "network" in raw:
+        values["allow_private"], values["allowed_hosts"] = as_network(raw["network"], where)
+    if "download_maxsize" in raw:
+        values["download_maxsize"] = as_int(
+            raw["download_maxsize"], where, "download_maxsize", 1024
+        )
     if "cookies_file" in raw:
         cookies = Path(as_string(raw["cookies_file"], where, "cookies_file")).expanduser()
         values["cookies_file"] = cookies if cookies.is_absolute() else where.path.parent / cookies
-    return Site(**values)
+    site = Site(**values)
+    from spiders.network_policy import BadHost, policy_for_site
+
+    try:
+        policy_for_site(site)
+    except BadHost as exc:
+        raise where.error("start_urls", f"a host the crawl cannot use: {exc}") from None
+    return site
 
 
 def load_sites(dir: str | os.PathLike[str] | None = None) -> list[Site]:

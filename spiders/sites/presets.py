@@ -19,6 +19,7 @@ LIST_SELECTORS = (
     "item_views",
     "item_posted",
     "next_page",
+    "empty",
 )
 DETAIL_SELECTORS = (
     "post",
@@ -64,6 +65,9 @@ class Preset:
     id_pattern: str | None = None
     removed_text: tuple[str, ...] = ()
     blocked_text: tuple[str, ...] = ()
+    # What a list page says when the source has no listings at all (an empty board or
+    # channel), as opposed to a page whose rows the selectors no longer find.
+    empty_text: tuple[str, ...] = ()
     # List pages that ship their HTML inside comments (Tieba's BigPipe pagelets).
     commented_html: bool = False
     raw_url: str | None = None  # paste sites: where a paste's raw text is, `{id}` for its id
@@ -80,31 +84,50 @@ PRESETS: dict[str, Preset] = {
             "item_author": ("td.by cite a",),
             "item_replies": ("td.num a",),
             "item_views": ("td.num em",),
+            # Recent dates are "3 小时前" with the date in a title; older ones are plain.
             "item_posted": ("td.by em span::attr(title)", "td.by em"),
             "next_page": ("div.pg a.nxt::attr(href)",),
             "title": ("#thread_subject",),
             "post": ("div[id^=post_]",),
             "text": ("td.t_f",),
-            "author": ("div.authi a.xw1",),
-            "posted": ("em[id^=authposton] span::attr(title)", "em[id^=authposton]"),
+            # Author left of the post (`authoronleft`, the default), else above it; an
+            # anonymous post has only text where the name would be.
+            "author": ("div.authi a.xw1", "td.plc div.authi a.xi2", "td.pls div.pi"),
+            # X2.5 to X3.5 write `authorposton<pid>`; `authposton` is X2's.
+            "posted": (
+                "em[id^=authorposton] span::attr(title)",
+                "em[id^=authorposton]",
+                "em[id^=authposton] span::attr(title)",
+                "em[id^=authposton]",
+            ),
             "blocked": ("#messagelogin",),
         },
         id_pattern=r"(?:[?&]tid=|thread-)(\d+)",
         removed_text=("指定的主题不存在或已被删除", "指定的主題不存在或已被刪除"),
-        blocked_text=("您需要先登录才能继续本操作", "您需要先登錄才能繼續本操作"),
+        blocked_text=(
+            "您需要先登录才能继续本操作",
+            "您需要先登錄才能繼續本操作",
+            "您尚未登录，没有权限访问该版块",
+            "您尚未登錄，沒有權限訪問該版塊",
+        ),
+        empty_text=("本版块或指定的范围内尚无主题", "本版塊或指定的範圍內尚無主題"),
     ),
     # phpBB 3 (prosilver): viewforum.php board pages and viewtopic.php topic pages.
     "phpbb": Preset(
         kinds=("forum",),
         selectors={
-            # Announcements have a board block of their own; stickies and topics follow.
+            # Announcements have a board block of their own; stickies and topics follow. The
+            # second form is for boards whose only rows are announcements (and never reads
+            # a subforum list, `ul.topiclist.forums`).
             "item": (
                 "div.forumbg:not(.announcement) ul.topiclist li.row dl",
-                "ul.topiclist li.row dl",
+                "ul.topiclist.topics li.row:not(.announce):not(.global-announce) dl",
             ),
             "item_link": ("a.topictitle::attr(href)",),
             "item_title": ("a.topictitle",),
-            "item_author": ("div.topic-poster a.username", "a.username-coloured", "a.username"),
+            # Members are `a.username` or `a.username-coloured` (group colours), guests a
+            # `span.username`; the row's last poster is a different name.
+            "item_author": ("div.topic-poster .username, div.topic-poster .username-coloured",),
             "item_replies": ("dd.posts",),
             "item_views": ("dd.views",),
             "item_posted": ("div.topic-poster time::attr(datetime)", "time::attr(datetime)"),
@@ -117,9 +140,8 @@ PRESETS: dict[str, Preset] = {
             "post": ("div.post[id^=p]", "div.post"),
             "text": ("div.postbody div.content",),
             "author": (
-                "dl.postprofile a.username",
-                "dl.postprofile a.username-coloured",
-                "p.author a.username",
+                "dl.postprofile dt .username, dl.postprofile dt .username-coloured",
+                "p.author .username, p.author .username-coloured",
                 "p.author strong",
             ),
             "posted": ("p.author time::attr(datetime)", "p.author"),
@@ -129,8 +151,10 @@ PRESETS: dict[str, Preset] = {
         blocked_text=(
             "The board requires you to be registered and logged in",
             "You must be registered and logged in",
+            "You do not have the required permissions to view or read topics",
             "你需要注册并登录",
         ),
+        empty_text=("There are no topics or posts in this forum.",),
     ),
     # Baidu Tieba style boards: /f?kw= thread lists and /p/<id> thread pages.
     "tieba": Preset(
@@ -192,6 +216,8 @@ PRESETS: dict[str, Preset] = {
                 "a.tme_messages_more[data-before]::attr(data-before)",
                 "link[rel=prev]::attr(href)",
             ),
+            # A channel with no posts at all (or none before `?before=`).
+            "empty": (".tme_no_messages_found",),
         },
         id_pattern=r"(\d+)$",
     ),

@@ -1,0 +1,177 @@
+"""The network policy (spiders/network_policy.py) in Scrapy: a downloader middleware that
+checks every request before it is sent (start pages, links, redirects, meta refreshes,
+log-in forms), and a DNS resolver that refuses names resolving to non-public addresses.
+
+A refused request is never sent. It is counted in `heishi/refused/<reason>` (`scheme`,
+`bad_url`, `private_address`, `offsite`), logged once per URL, and reaches the request's
+errback as `RequestRefused` (an IgnoreRequest): only a refused start page fails the run.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest, NotConfigured
+from scrapy.resolver import CachingThreadedResolver
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.error import DNSLookupError
+from twisted.internet.interfaces import IResolverSimple
+from zope.interface import implementer
+
+from spiders.network_policy import (
+    NetworkPolicy,
+    Refusal,
+    address_kind,
+    is_public,
+    policy_for_site,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from twisted.internet.defer import Deferred
+
+log = logging.getLogger(__name__)
+
+# Scrapy's download handlers for anything but the web are switched off: a page's `file://`,
+# `data:`, `ftp://` or `s3://` link must never be fetched (DOWNLOAD_HANDLERS).
+NON_WEB_HANDLERS: dict[str, None] = {"file": None, "data": None, "ftp": None, "s3": None}
+# URLs whose refusal is logged one by one; past that, only the stats count them.
+_LOGGED_URLS = 1000
+
+
+class RequestRefused(IgnoreRequest):
+    """A request the site's network policy does not allow."""
+
+    def __init__(self, url: str | None, refusal: Refusal) -> None:
+        self.url = url
+        self.refusal = refusal
+        self.counted = False
+        where = f"{url} refused" if url else "refused"
+        super().__init__(f"{where}: {refusal.detail}")
+
+    @property
+    def reason(self) -> str:
+        return self.refusal.reason
+
+
+class RefusalCounter:
+    """Counts refusals in `heishi/refused/<reason>` and logs each refused URL once."""
+
+    def __init__(self, stats: Any) -> None:
+        self.stats = stats
+        self.logged: set[str] = set()
+
+    def count(self, url: str, refusal: Refusal) -> None:
+        self.stats.inc_value(f"heishi/refused/{refusal.reason}")
+        if url not in self.logged and len(self.logged) < _LOGGED_URLS:
+            self.logged.add(url)
+            log.warning("refused %s: %s", url[:300], refusal.detail)
+
+
+class NetworkPolicyMiddleware:
+    """Downloader middleware (first in line): refuses requests the site's policy does not
+    allow, and counts refusals the resolver made."""
+
+    def __init__(self, crawler: Crawler, policy: NetworkPolicy) -> None:
+        self.crawler = crawler
+        self.policy = policy
+        self.refusals = RefusalCounter(crawler.stats)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        site = getattr(crawler.spidercls, "site", None)
+        if site is None:
+            raise NotConfigured("not a site spider")
+        if os.environ.get("SCRAPY_CHECK"):
+            # `scrapy check` reads its own fixture pages, served on 127.0.0.1, and no more.
+            fixtures = NetworkPolicy.build(["http://127.0.0.1/"], allow_private=True)
+            PublicAddressResolver.register(fixtures)
+            raise NotConfigured
+        policy = policy_for_site(site)
+        PublicAddressResolver.register(policy)
+        return cls(crawler, policy)
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> NetworkPolicyMiddleware | None:
+        """The crawler's instance of this middleware, if it is enabled."""
+        engine = getattr(crawler, "engine", None)
+        downloader = getattr(engine, "downloader", None)
+        for middleware in getattr(getattr(downloader, "middleware", None), "middlewares", ()):
+            if isinstance(middleware, cls):
+                return middleware
+        return None
+
+    def refusal(self, url: str) -> Refusal | None:
+        """Why `url` may not be fetched (counted and logged), or None."""
+        refusal = self.policy.check(url)
+        if refusal is not None:
+            self.count(url, refusal)
+        return refusal
+
+    def process_request(self, request: Request) -> None:
+        refusal = self.refusal(request.url)
+        if refusal is not None:
+            refused = RequestRefused(request.url, refusal)
+            refused.counted = True
+            raise refused
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        if isinstance(exception, RequestRefused) and not exception.counted:
+            exception.counted = True
+            self.count(request.url, exception.refusal)
+        refusal = resolver_refusal(request, exception)
+        if refusal is not None:
+            # The name resolved to an address the policy refuses: say so, not "DNS failed".
+            self.count(request.url, refusal)
+            refused = RequestRefused(request.url, refusal)
+            refused.counted = True
+            raise refused
+
+    def count(self, url: str, refusal: Refusal) -> None:
+        self.refusals.count(url, refusal)
+
+
+@implementer(IResolverSimple)
+class PublicAddressResolver(CachingThreadedResolver):
+    """Scrapy's caching resolver (TWISTED_DNS_RESOLVER), refusing names that resolve to
+    non-public addresses unless a crawl's policy allows that name (its own hosts with
+    `allow_private`, its proxy). The resolver is the process's: crawls register their
+    policies with it. The address checked is the address connected to (cached per name)."""
+
+    policies: ClassVar[list[NetworkPolicy]] = []
+    refused: ClassVar[dict[str, Refusal]] = {}  # by name, for the middleware to explain
+
+    @classmethod
+    def register(cls, policy: NetworkPolicy) -> None:
+        cls.policies.append(policy)
+
+    def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:  # noqa: N802
+        resolved = super().getHostByName(name, timeout)
+        resolved.addCallback(self._checked, name)
+        return resolved
+
+    def _checked(self, address: str, name: str) -> str:
+        ip = ipaddress.ip_address(address)
+        if is_public(ip) or any(p.may_resolve_to(name, ip) for p in self.policies):
+            return address
+        self.refused[name] = Refusal(
+            "private_address",
+            f"{name} resolves to {address}, a {address_kind(ip)} address "
+            "(a site on your own network needs [network] allow_private = true)",
+        )
+        # A lookup failure to Twisted (never retried as such: see resolver_refusal).
+        raise DNSLookupError(f"{name}: refused address")
+
+
+def resolver_refusal(request: Request, exception: Exception) -> Refusal | None:
+    """The resolver's refusal behind a request's DNS failure, if that is what it was."""
+    lookup = (DNSLookupError, CannotResolveHostError)
+    if not isinstance(exception, lookup) or not PublicAddressResolver.refused:
+        return None
+    return PublicAddressResolver.refused.get(urlparse_cached(request).hostname or "")
