@@ -359,7 +359,19 @@ class Soak:
                 "HEISHI_RETRY_BACKOFF_BASE": "0.2",
             }
             redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
-            self.env_distributed = {**self.env, "HEISHI_DISTRIBUTED_REDIS_URL": redis_url}
+            key = self.dir / "distributed.key"  # the key the writer and workers share
+            subprocess.run(
+                [*HEISHI, "distributed", "keygen", str(key)],
+                cwd=PROJECT_ROOT,
+                env=self.env,
+                check=True,
+                capture_output=True,
+            )
+            self.env_distributed = {
+                **self.env,
+                "HEISHI_DISTRIBUTED_REDIS_URL": redis_url,
+                "HEISHI_DISTRIBUTED_KEY_FILE": str(key),
+            }
             try:
                 self.chaos()
                 self.settle()

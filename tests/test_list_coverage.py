@@ -26,6 +26,7 @@ name = "shrinking"
 kind = "forum"
 preset = "discuz"
 autothrottle = false
+network = { allow_private = true }
 start_urls = ["${FIXTURE_URL}/forum.php?mod=forumdisplay&fid=2"]
 max_pages = 5
 """
@@ -117,7 +118,8 @@ def test_list_pages_that_go_empty_or_a_pager_that_vanishes_remove_nothing(tmp_pa
         assert empty["run"]["status"] == "partial" and empty["run"]["removed"] == 0
         assert "2 list page(s) had no listings" in empty["run"]["error"]
         assert (first["run"]["list_pages"], empty["run"]["empty_list_pages"]) == (PAGES, 2)
-        assert query(db, "SELECT health FROM sources") == [("degraded",)]
+        # The source's health names the cause (monitor.source_health).
+        assert query(db, "SELECT health FROM sources") == [("changed_shape",)]
 
         board.whole()
         board.pager_gone()
