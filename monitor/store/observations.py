@@ -30,7 +30,7 @@ _MOVED = (
 )
 
 
-def migrate_0016_observations(store: Store) -> None:
+def migrate_0017_observations(store: Store) -> None:
     """Counters over time, the latest counters on the listing, a listing's `extra`, and the
     indexes that tie forwarded messages to their origin."""
     db = store.db

@@ -23,7 +23,7 @@ def later(now: str, seconds: float) -> str:
     return (moment + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def migrate_0015_outbox(store: Store) -> None:
+def migrate_0016_outbox(store: Store) -> None:
     """A random id for this store (`store_info`), so idempotency keys differ between stores
     and installs; and when a notification first failed in its current series of attempts
     (`retry_since`, reset by `heishi notify retry --dead`): it is given up after days."""

@@ -83,7 +83,7 @@ def owner_alive(run: dict[str, Any]) -> bool:
     return recorded is None or current is None or current == recorded
 
 
-def migrate_0013_run_leases(store: Store) -> None:
+def migrate_0014_run_leases(store: Store) -> None:
     """Who owns a running run (host, the process's start time) and its heartbeat; at most one
     running run per source. A store with two running runs of a source keeps the newest."""
     conn = store.conn
@@ -91,7 +91,7 @@ def migrate_0013_run_leases(store: Store) -> None:
         conn.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
     conn.execute(
         "UPDATE runs SET status = 'crashed', finished_at = COALESCE(finished_at, started_at), "
-        "error = 'another run of this source was running (closed by migration 0013)' "
+        "error = 'another run of this source was running (closed by migration 0014)' "
         "WHERE status = 'running' AND id < (SELECT max(id) FROM runs AS newer "
         "WHERE newer.source = runs.source AND newer.status = 'running')"
     )
@@ -100,7 +100,7 @@ def migrate_0013_run_leases(store: Store) -> None:
     )
 
 
-def migrate_0014_list_coverage(store: Store) -> None:
+def migrate_0015_list_coverage(store: Store) -> None:
     """How much of its source's list each run read (monitor.changes.ListCoverage)."""
     for column in ("list_pages", "empty_list_pages"):
         store.conn.execute(f"ALTER TABLE runs ADD COLUMN {column} INTEGER")

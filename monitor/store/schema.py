@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 from monitor.store.clusters import migrate_0005_clusters, migrate_0010_compact_bands
 from monitor.store.listing_ids import migrate_0007_sweep_layout
-from monitor.store.observations import migrate_0016_observations
+from monitor.store.observations import migrate_0017_observations
 from monitor.store.operations import migrate_0003_schedule
-from monitor.store.outbox import migrate_0015_outbox
+from monitor.store.outbox import migrate_0016_outbox
 from monitor.store.pii_keys import migrate_0012_pii_keys
 from monitor.store.retrohunt import migrate_0009_rules
 from monitor.store.review import review_migration
-from monitor.store.runs import migrate_0013_run_leases, migrate_0014_list_coverage
+from monitor.store.runs import migrate_0014_run_leases, migrate_0015_list_coverage
 from monitor.store.search import migrate_0006_search, migrate_0011_search_state
 from monitor.store.views import migrate_0008_views
 from monitor.store.web_auth import migrate_0013_web_sessions
@@ -291,10 +291,10 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0011_search_state", migrate_0011_search_state),
     ("0012_pii_keys", migrate_0012_pii_keys),
     ("0013_web_sessions", migrate_0013_web_sessions),
-    ("0013_run_leases", migrate_0013_run_leases),
-    ("0014_list_coverage", migrate_0014_list_coverage),
-    ("0015_outbox", migrate_0015_outbox),
-    ("0016_observations", migrate_0016_observations),
+    ("0014_run_leases", migrate_0014_run_leases),
+    ("0015_list_coverage", migrate_0015_list_coverage),
+    ("0016_outbox", migrate_0016_outbox),
+    ("0017_observations", migrate_0017_observations),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
