@@ -103,8 +103,18 @@ def _read_password(from_stdin: bool, name: str) -> str:
     else:
         import getpass
 
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
+        if not sys.stdin.isatty():
+            raise HeishiError(
+                "no terminal to ask for the password on",
+                hint="pipe the password in and add --password-stdin "
+                "(e.g. ... --password-stdin < password.txt)",
+            )
+        try:
+            password = getpass.getpass("Password: ")
+            again = getpass.getpass("Again: ")
+        except EOFError:
+            raise HeishiError("no password given (the input ended)") from None
+        if again != password:
             raise HeishiError("the two passwords differ")
     problem = password_problem(password, name)
     if problem:

@@ -23,6 +23,7 @@ from monitor.store import (
     review,
     runs,
 )
+from monitor.store.alert_groups import AlertGroupQueries
 from monitor.store.analyst import AnalystQueries
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.forwards import ForwardQueries
@@ -46,6 +47,7 @@ class Store(
     listings.ListingQueries,
     listing_ids.ListingIdQueries,
     alerts.AlertQueries,
+    AlertGroupQueries,
     outbox.OutboxQueries,
     review.ReviewQueries,
     operations.OperationsQueries,
