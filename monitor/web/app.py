@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.store import open_store
-from monitor.web import admin, alert, auth, queue
+from monitor.web import admin, alert, auth, lookup_page, queue
 from monitor.web.endpoint import QUERY_SECONDS, WEB_DIR, Web, static_version
 from monitor.web.throttle import LoginThrottle
 
@@ -74,9 +74,10 @@ class SecurityHeaders:
 
 
 # The largest body a form may send: the keywords page takes a listing's text (20,000
-# characters, up to 9 bytes each once form-encoded); every other form is small.
+# characters, up to 9 bytes each once form-encoded), the look-up page a customer list;
+# every other form is small.
 MAX_BODY_BYTES = 64 * 1024
-MAX_BODY_BYTES_BY_PATH = {"/keywords": 256 * 1024}
+MAX_BODY_BYTES_BY_PATH = {"/keywords": 256 * 1024, "/lookup": 1024 * 1024}
 # A body past its cap is still read (and dropped) up to this, so the client reads the 413
 # instead of a reset connection; past this the connection is closed at once.
 DRAIN_BYTES = 1024 * 1024
@@ -230,6 +231,7 @@ def create_app(
         Route("/sources", admin.sources_page),
         Route("/keywords", admin.keywords_page, methods=["GET", "POST"]),
         Route("/users", admin.users_page, methods=["GET", "POST"]),
+        Route("/lookup", lookup_page.lookup_page, methods=["GET", "POST"]),
         Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
 
