@@ -42,6 +42,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "monitor.cli.retrohunt",
         "re-match stored listings with the current keyword rules; alert on new matches",
     ),
+    "stats": (
+        "monitor.cli.stats",
+        "trends: alerts per day, confirm/dismiss rates, reviewer throughput, source health",
+    ),
     "notify": ("monitor.cli.notify", "send queued notifications, or show the outbox"),
     "sources": ("monitor.cli.sources", "the configured sources"),
     "keywords": ("monitor.cli.keywords", "try the matcher on a text; check keyword files"),

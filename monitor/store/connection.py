@@ -32,6 +32,7 @@ from monitor.store.pii_keys import PiiKeyQueries
 from monitor.store.retrohunt import RetrohuntQueries
 from monitor.store.schema import migrate
 from monitor.store.search import SearchQueries
+from monitor.store.stats import StatsQueries
 from monitor.store.web_auth import WebAuthQueries
 
 LOCK_RETRIES = 5
@@ -55,6 +56,7 @@ class Store(
     AnalystQueries,
     RetrohuntQueries,
     SearchQueries,
+    StatsQueries,
     PiiKeyQueries,
     WebAuthQueries,
     ObservationQueries,

@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.store import open_store
-from monitor.web import admin, alert, auth, lookup_page, queue
+from monitor.web import admin, alert, auth, lookup_page, queue, stats_page
 from monitor.web.endpoint import QUERY_SECONDS, WEB_DIR, Web, static_version
 from monitor.web.throttle import LoginThrottle
 
@@ -232,6 +232,7 @@ def create_app(
         Route("/keywords", admin.keywords_page, methods=["GET", "POST"]),
         Route("/users", admin.users_page, methods=["GET", "POST"]),
         Route("/lookup", lookup_page.lookup_page, methods=["GET", "POST"]),
+        Route("/stats", stats_page.stats_page),
         Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
 
