@@ -34,8 +34,10 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     filters = alert_filter_values(args)
     with open_store(db_path(args.db), readonly=True) as store:
         if args.group:
+            from monitor.store.review import QueueFilters
+
             filters["status"] = filters["status"] or "open"
-            groups, total = store.alert_groups(limit=args.limit, **filters)
+            groups, total = store.alert_groups(QueueFilters(**filters), limit=args.limit)
             if args.json:
                 for group in groups:
                     print(json.dumps(group, ensure_ascii=False, default=str))

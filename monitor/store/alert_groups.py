@@ -1,6 +1,7 @@
 """Alerts grouped per listing: one row for a listing's new, changed, removed and relisted
-alerts, as `heishi alerts --group` and the API's `group=1` show them. Alerts without a
-listing (a failing source) are a group of their own."""
+alerts, as `heishi alerts --group` and the API's `group=1` show them, filtered as the review
+queue filters (QueueFilters). Alerts without a listing (a failing source) are a group of their
+own."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
-from monitor.store.alerts import alert_filters
+from monitor.store.review import QueueFilters, _queue_where
 from monitor.vocabulary import SEVERITIES
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
 
+_JOINED = " FROM alerts a LEFT JOIN listings l ON l.id = a.listing_id"
 _SEVERITY_RANK = (
     "CASE a.severity " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(SEVERITIES)) + " END"
 )
@@ -24,21 +26,21 @@ class AlertGroupQueries:
 
     def alert_groups(
         self: Store,
+        filters: QueueFilters,
         *,
         limit: int | None = None,
         offset: int = 0,
-        **filters: Any,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Groups of the alerts matching `filters` (those of `alert_filters`), the group with
-        the newest alert first, and how many groups there are. Each group holds its alerts'
-        ids, kinds and statuses (oldest first), the highest severity, the first and last
-        time, and the listing's title, seller and state from its newest alert."""
-        where, params = alert_filters(**filters)
+        """Groups of the alerts matching `filters`, the group with the newest alert first, and
+        how many groups there are. Each group holds its alerts' ids, kinds and statuses
+        (oldest first), the highest severity, the first and last time, and the listing's
+        title, seller and state from its newest alert."""
+        where, params = _queue_where(filters)
         grouped = (
             "SELECT coalesce(a.listing_id, -a.id) AS group_key, max(a.id) AS latest_id, "
             f"count(*) AS alert_count, max({_SEVERITY_RANK}) AS severity_rank, "
             "min(a.created_at) AS first_at, max(a.created_at) AS last_at "
-            f"FROM alerts a WHERE 1{where} GROUP BY group_key"
+            f"{_JOINED}{where} GROUP BY group_key"
         )
         total = self.conn.execute(f"SELECT count(*) FROM ({grouped})", params).fetchone()[0]
         sql = (
@@ -76,9 +78,9 @@ class AlertGroupQueries:
             for row in rows.many(
                 self.conn,
                 "SELECT coalesce(a.listing_id, -a.id) AS group_key, a.id, a.kind, a.severity, "
-                "a.status, a.created_at, a.categories FROM alerts a "
-                f"WHERE coalesce(a.listing_id, -a.id) IN ({marks}){where} ORDER BY a.id",
-                (*chunk, *params),
+                f"a.status, a.created_at, a.categories{_JOINED}"
+                f"{where} AND coalesce(a.listing_id, -a.id) IN ({marks}) ORDER BY a.id",
+                (*params, *chunk),
             ):
                 found.setdefault(row.pop("group_key"), []).append(row)
         return found

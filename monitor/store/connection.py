@@ -25,6 +25,7 @@ from monitor.store import (
 )
 from monitor.store.alert_groups import AlertGroupQueries
 from monitor.store.analyst import AnalystQueries
+from monitor.store.api_tokens import ApiTokenQueries
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.forwards import ForwardQueries
 from monitor.store.observations import ObservationQueries
@@ -59,6 +60,7 @@ class Store(
     StatsQueries,
     PiiKeyQueries,
     WebAuthQueries,
+    ApiTokenQueries,
     ObservationQueries,
     ForwardQueries,
 ):

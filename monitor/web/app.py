@@ -19,13 +19,13 @@ import jinja2
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.store import open_store
-from monitor.web import admin, alert, auth, lookup_page, queue, stats_page
+from monitor.web import admin, alert, api_routes, auth, lookup_page, queue, stats_page
 from monitor.web.endpoint import QUERY_SECONDS, WEB_DIR, Web, static_version
 from monitor.web.throttle import LoginThrottle
 
@@ -233,6 +233,7 @@ def create_app(
         Route("/users", admin.users_page, methods=["GET", "POST"]),
         Route("/lookup", lookup_page.lookup_page, methods=["GET", "POST"]),
         Route("/stats", stats_page.stats_page),
+        *api_routes.ROUTES,
         Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
 
@@ -252,6 +253,9 @@ def create_app(
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     status = getattr(exc, "status_code", 500)
+    if request.url.path.startswith("/api/"):  # programs read JSON, not a page
+        message = {404: "there is no such call", 405: "not allowed here"}.get(status, "error")
+        return JSONResponse({"error": message}, status_code=status)
     page = request.app.state.web.templates.get_template("error.html").render(
         ctx=None,
         user=None,
