@@ -135,7 +135,7 @@ def stacked_bars(
     slot = (width - 2 * PAD) / max(len(days), 1)
     bar = max(1.0, slot * 0.8)
     parts = [
-        f'<svg class="stats-chart" viewBox="0 0 {width} {height}" '
+        f'<svg class="stats-chart{" fluid" if fluid else ""}" viewBox="0 0 {width} {height}" '
         + ('width="100%" ' if fluid else f'width="{width}" height="{height}" ')
         + f'role="img" aria-label="{escape(label)}">',
         f'<line x1="{PAD}" y1="{base}" x2="{width - PAD}" y2="{base}" '
