@@ -196,6 +196,7 @@ def test_alerts_group_puts_a_listings_alerts_in_one_row(desk, capsys):
     f1 = next(g for g in groups if g["alert_ids"] == [ids[("f1", "new")], ids[("f1", "changed")]])
     assert f1["kinds"] == ["new", "changed"] and f1["severity"] == "high"
     assert f1["seller"] == "老猫数据" and f1["categories"] == ["identity"]
+    assert f1["alerts"][1]["categories"] == ["identity"]  # JSON values, not JSON text
     assert len(groups) == 2  # f1 (two open alerts) and f3; the rest are triaged
     assert run(["alerts", "--group", "--db", str(db)]) == 0
     out = capsys.readouterr().out

@@ -60,9 +60,9 @@ class AlertGroupQueries:
             group["alerts"] = members.get(group["group_key"], [])
             group["alert_ids"] = [m["id"] for m in group["alerts"]]
             group["kinds"] = [m["kind"] for m in group["alerts"]]
-            group["categories"] = sorted(
-                {c for m in group["alerts"] for c in _json_list(m["categories"])}
-            )
+            for member in group["alerts"]:
+                member["categories"] = _json_list(member["categories"])
+            group["categories"] = sorted({c for m in group["alerts"] for c in m["categories"]})
             del group["group_key"]
         return groups, total
 
