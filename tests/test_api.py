@@ -273,6 +273,11 @@ def test_tokens_are_stored_only_hashed_and_refused_when_revoked_or_disabled(base
     data = b"".join(p.read_bytes() for p in db.parent.glob("heishi.db*"))
     assert token.encode() not in data
     assert call(base_url, "GET", "/api/alerts", token)[0] == 200
+    with sqlite3.connect(db) as conn:
+        used = conn.execute(
+            "SELECT last_used_at FROM api_tokens WHERE prefix = ?", (token[:12],)
+        ).fetchone()[0]
+    assert used is not None
     assert call(base_url, "GET", "/api/alerts", token[:-1] + "x")[0] == 401
     assert call(base_url, "GET", "/api/alerts", "not-even-a-token")[0] == 401
     assert run(["users", "token", "vic", "--revoke", "--db", str(db)]) == 0
