@@ -77,6 +77,14 @@ def test_every_cell_is_read_and_each_numbers_kind_told_from_it(analyst_db):
     assert_masked(json.dumps(report.to_dict(), ensure_ascii=False))
 
 
+def test_a_list_past_the_cap_is_refused_whole():
+    from monitor.bulk_lookup import BulkLookupError
+
+    with pytest.raises(BulkLookupError, match="more than 3 cells"):
+        read_cells("1,2\n3,4\n", max_cells=3)
+    assert len(read_cells("1,2\n3,4\n", max_cells=4)) == 4
+
+
 def test_a_kind_given_accepts_only_that_kind():
     secret = b"k" * 32
     assert number_in(PHONE, secret, "phone")[0] == "phone"

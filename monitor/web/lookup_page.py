@@ -13,7 +13,13 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from monitor.bulk_lookup import BulkLookupError, BulkReport, bulk_lookup, read_cells
+from monitor.bulk_lookup import (
+    WEB_MAX_CELLS,
+    BulkLookupError,
+    BulkReport,
+    bulk_lookup,
+    read_cells,
+)
 from monitor.errors import HeishiError
 from monitor.lookup import KIND_NAMES
 from monitor.web.endpoint import Context, endpoint
@@ -40,7 +46,7 @@ def lookup_page(ctx: Context) -> Response:
             status=503,
         )
     try:
-        cells = read_cells(text)
+        cells = read_cells(text, max_cells=WEB_MAX_CELLS)
         with ctx.store() as store:
             report = bulk_lookup(store, cells, secret, source=source)
             alert_of = _latest_alerts(store, report)
@@ -65,6 +71,7 @@ def _page(
         error=error,
         kind_names=KIND_NAMES,
         max_upload=MAX_UPLOAD_BYTES,
+        max_cells=WEB_MAX_CELLS,
     )
 
 
