@@ -66,7 +66,12 @@ def evaluate(examples: list[dict], matcher=None, threshold: float | None = None)
         matcher = load_matcher(threshold=threshold)
     elif threshold is not None:
         matcher = matcher.with_threshold(threshold)
-    return _report(examples, predict(examples, matcher), matcher.threshold)
+    return _report(examples, predict(examples, matcher), _threshold(matcher))
+
+
+def _threshold(matcher) -> float:
+    """The threshold the verdict score is held against (the model's, else the rules')."""
+    return float(getattr(matcher, "alert_threshold", matcher.threshold))
 
 
 def predict(examples: list[dict], matcher) -> list:
@@ -238,8 +243,8 @@ def compare_rules(examples: list[dict], new_matcher, old_matcher) -> dict:
     the deltas, and every example whose verdict or categories flipped."""
     old_results = predict(examples, old_matcher)
     new_results = predict(examples, new_matcher)
-    old = _report(examples, old_results, old_matcher.threshold)
-    new = _report(examples, new_results, new_matcher.threshold)
+    old = _report(examples, old_results, _threshold(old_matcher))
+    new = _report(examples, new_results, _threshold(new_matcher))
     flipped = []
     for row, before, after in zip(examples, old_results, new_results, strict=True):
         label = row["label"] == 1
