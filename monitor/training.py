@@ -320,6 +320,34 @@ def train(
     }
 
 
+def _digest(rows: list[dict[str, Any]]) -> str:
+    lines = (f"{r['label']}\t{r.get('title', '')}\t{r['text']}" for r in rows)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def demo_rows() -> list[dict[str, Any]]:
+    """The demo sites' listings and ordinary posts (monitor/demo), each distinct version once:
+    labelled texts of the project's own, which the demo and its tests expect to hold."""
+    from monitor.demo.content import DAYS, SITES, entries
+
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for site in SITES:
+        for day in DAYS:
+            for entry in entries(site, day):
+                key = (entry["title"], entry["text"])
+                rows.setdefault(
+                    key,
+                    {
+                        "id": f"demo-{site}-{entry['site_id']}-{day}",
+                        "title": entry["title"],
+                        "text": entry["text"],
+                        "label": entry["label"],
+                        "categories": entry["categories"],
+                    },
+                )
+    return list(rows.values())
+
+
 def train_files(
     keywords_dir: str | Path | None = None,
     extra_train: list[dict[str, Any]] | None = None,
@@ -342,6 +370,9 @@ def train_files(
             rows = read_examples(path)
             sets.append(file_record(path, len(rows)))
             train_rows = train_rows + rows
+    demo = demo_rows()
+    sets.append({"name": "demo sites (monitor/demo)", "rows": len(demo), "sha256": _digest(demo)})
+    train_rows = train_rows + demo
     sets.append(file_record(dev_path, len(dev_rows)))
     if extra_train:
         digest = hashlib.sha256(
