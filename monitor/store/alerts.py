@@ -137,6 +137,8 @@ class AlertQueries:
             "VALUES (?, ?, ?, 'status', ?, ?, ?)",
             (alert_id, now, actor, old[0] if old else None, status, note),
         )
+        if status == "dismissed":
+            self.mark_twins_of_dismissed(alert_id)  # type: ignore[attr-defined]
 
     def alerts(
         self: Store,
