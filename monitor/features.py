@@ -35,8 +35,15 @@ class Features:
 
     values: dict[str, float] = field(default_factory=dict)
     surfaces: dict[str, str] = field(default_factory=dict)
+    hits: dict[str, Any] = field(default_factory=dict)  # feature -> the keyword hit behind it
     ngram_starts: dict[str, int] = field(default_factory=dict)  # in the normalised listing
     norms: list[Any] = field(default_factory=list)  # the listing's Normalized title and text
+    # The text n-grams are read from and what each one counts (see listing_features). When
+    # `ngrams_listed` is False the n-grams are not in `values`: the model finds the ones it
+    # knows itself, scoring as it goes (Model.decide), so the crawl builds no n-gram names.
+    ngram_text: str = ""
+    ngram_weight: float = 1.0
+    ngrams_listed: bool = False
 
     def add(self, name: str, value: float = 1.0, surface: str | None = None) -> None:
         if value > self.values.get(name, 0.0):
@@ -48,6 +55,8 @@ class Features:
         """The words behind a feature as the listing writes them ('' when none)."""
         if name in self.surfaces:
             return self.surfaces[name]
+        if name in self.hits:
+            return str(self.hits[name].surface())
         start = self.ngram_starts.get(name[len(NGRAM_PREFIX) :])
         if start is None:
             return ""
@@ -59,33 +68,9 @@ class Features:
         return ""
 
 
-class NgramIndex:
-    """The n-grams a model knows, found in a text by one Aho-Corasick pass."""
-
-    def __init__(self, grams: list[str]) -> None:
-        import ahocorasick
-
-        self.automaton = ahocorasick.Automaton()
-        for gram in grams:
-            self.automaton.add_word(gram, len(gram))
-        self.empty = not grams
-        if not self.empty:
-            self.automaton.make_automaton()
-
-    def find(self, text: str) -> dict[str, int]:
-        """Each known n-gram of `text` and where it first starts."""
-        if self.empty:
-            return {}
-        found: dict[str, int] = {}
-        for end, length in self.automaton.iter(text):
-            start = end - length + 1
-            found.setdefault(text[start : end + 1], start)
-        return found
-
-
 def all_ngrams(text: str) -> dict[str, int]:
     """Every n-gram of `text` (no whitespace inside) and where it first starts: training's
-    view of what NgramIndex finds."""
+    view of the n-grams the model finds (Model.decide)."""
     found: dict[str, int] = {}
     for size in NGRAM_SIZES:
         for start in range(len(text) - size + 1):
@@ -106,53 +91,73 @@ def listing_features(
     scored: Scored,
     rules_alert: bool,
     norms: list[Normalized],
-    ngrams: NgramIndex | None,
+    list_ngrams: bool = True,
 ) -> Features:
-    """The features of one listing the matcher analysed in full (`norms`: title, text)."""
-    out = Features(norms=list(norms))
+    """The features of one listing the matcher analysed in full (`norms`: title, text); with
+    `list_ngrams`, every n-gram too (training), else only the text they are read from."""
+    out = Features(norms=norms)
     _rule_features(out, hits, scored, rules_alert)
     _extraction_features(out, extraction)
     listing = "\n".join(norm.text for norm in norms)
     length = len(listing)
-    out.add("length:" + next((name for limit, name in _LENGTHS if length < limit), ">=200"))
-    text = ngram_text(listing)
-    grams = all_ngrams(text) if ngrams is None else ngrams.find(text)
-    out.ngram_starts = grams
-    values = out.values
+    out.values["length:" + next((name for limit, name in _LENGTHS if length < limit), ">=200")] = 1
+    out.ngram_text = ngram_text(listing)
     # A long text has many n-grams: each counts less, so that length alone (a news paragraph)
     # does not add up to an offer.
-    weight = math.sqrt(NGRAM_LENGTH / max(NGRAM_LENGTH, length))
-    for gram in grams:
-        values[NGRAM_PREFIX + gram] = weight
+    out.ngram_weight = math.sqrt(NGRAM_LENGTH / max(NGRAM_LENGTH, length))
+    if list_ngrams:
+        out.ngram_starts = all_ngrams(out.ngram_text)
+        out.ngrams_listed = True
+        values, weight = out.values, out.ngram_weight
+        for gram in out.ngram_starts:
+            values[NGRAM_PREFIX + gram] = weight
     return out
 
 
 def _rule_features(out: Features, hits: list[Hit], scored: Scored, rules_alert: bool) -> None:
-    out.add("rules:score", min(scored.score, 12.0) / 6.0)
-    out.add("rules:data", min(scored.data, 6.0) / 3.0)
+    values, found = out.values, out.hits
+    values["rules:score"] = min(scored.score, 12.0) / 6.0
+    values["rules:data"] = min(scored.data, 6.0) / 3.0
     if scored.offers:
-        out.add("rules:offer")
+        values["rules:offer"] = 1.0
     if rules_alert:
-        out.add("rules:alert")
+        values["rules:alert"] = 1.0
     roles: dict[str, int] = {}
     for hit in hits:
         entry = hit.entry
         role = "negated" if hit.negated else entry.role
         if role == "exclusion":
             continue
-        surface = hit.surface()
         roles[role] = roles.get(role, 0) + 1
-        out.add(f"term:{role}:{entry.term}", 1.0, surface)
-        if role == "context" and entry.group:
-            out.add(f"context:{entry.group}", 1.0, surface)
-        if role in _DATA_ROLES:
-            for category in entry.categories:
-                out.add(f"category:{category}", 1.0, surface)
-                out.add(f"category:{category}:{role}", 1.0, surface)
+        key = (role, entry.term, entry.group, entry.categories)
+        names = _NAMES.get(key)
+        if names is None:
+            names = _NAMES[key] = _feature_names(role, entry.term, entry.group, entry.categories)
+        if names[0] in values:
+            continue  # the same term again: present once, shown as first written
+        for name in names:
+            if name not in values:
+                values[name] = 1.0
+                found[name] = hit
     for role, count in roles.items():
-        out.add(f"role:{role}", 1.0)
+        values["role:" + role] = 1.0
         if count >= 3:
-            out.add(f"role:{role}:3+", 1.0)
+            values[f"role:{role}:3+"] = 1.0
+
+
+# (role, term, group, categories) -> the features a hit of that entry sets, the term's first.
+_NAMES: dict[tuple[str, str, str | None, tuple[str, ...]], tuple[str, ...]] = {}
+
+
+def _feature_names(
+    role: str, term: str, group: str | None, categories: tuple[str, ...]
+) -> tuple[str, ...]:
+    names = [f"term:{role}:{term}"]
+    if role == "context" and group:
+        names.append("context:" + group)
+    elif role in _DATA_ROLES:
+        names.extend("category:" + category for category in categories)
+    return tuple(names)
 
 
 def _extraction_features(out: Features, extraction: Extraction) -> None:

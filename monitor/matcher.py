@@ -304,7 +304,7 @@ class Matcher:
             return result
         model = self.model if features_out is None else None
         features = listing_features(
-            hits, extraction, scored, bool(alert), norms, model.ngrams if model else None
+            hits, extraction, scored, bool(alert), norms, list_ngrams=model is None
         )
         if features_out is not None:
             features_out.append(features)
@@ -431,7 +431,7 @@ class Matcher:
 def _decide(model: Model, result: MatchResult, features: Features) -> MatchResult:
     """The model's verdict: its probability against its threshold; a watched brand keeps the
     rules' alert. The reasons say which features moved the score, as written."""
-    probability = model.probability(features)
+    probability, categories, pushes = model.decide(features)
     rules_alert = result.alert
     alert = probability >= model.threshold
     result.reasons.append(
@@ -441,7 +441,7 @@ def _decide(model: Model, result: MatchResult, features: Features) -> MatchResul
     if not alert and rules_alert and result.brands:
         alert = True
         result.reasons.append(f"watched brand {', '.join(result.brands)}: the rules' alert holds")
-    moved = model.explain(features)
+    moved = model.explain(features, pushes)
     if moved:
         result.reasons.append(
             "moved by: "
@@ -450,7 +450,7 @@ def _decide(model: Model, result: MatchResult, features: Features) -> MatchResul
             )
         )
     if alert:
-        result.categories = model.predict_categories(features) or result.categories
+        result.categories = categories or model.predict_categories(features) or result.categories
     result.alert = alert
     result.probability = round(probability, 4)
     result.model_version = model.version
@@ -531,6 +531,14 @@ def default_threshold() -> float:
         ) from None
 
 
+def model_enabled() -> bool:
+    """$HEISHI_MODEL: "off" makes the rules alone decide, even where a model file exists."""
+    raw = os.environ.get("HEISHI_MODEL", "on").strip().lower()
+    if raw not in ("on", "off"):
+        raise ConfigError("HEISHI_MODEL", f"not on or off: {raw!r}", hint="on (default) or off")
+    return raw == "on"
+
+
 def max_chars() -> int:
     """$HEISHI_MATCH_MAX_CHARS (0: no cap), else DEFAULT_MAX_CHARS."""
     raw = os.environ.get("HEISHI_MATCH_MAX_CHARS")
@@ -561,7 +569,7 @@ def load_matcher(keywords_dir: str | Path | None = None, threshold: float | None
                 default_threshold(),
                 None,
                 max_chars(),
-                load_model(directory),
+                load_model(directory) if model_enabled() else None,
             )
             _CACHE[key] = matcher
     wanted = default_threshold() if threshold is None else float(threshold)

@@ -28,11 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from monitor.errors import ConfigError
-from monitor.features import NGRAM_PREFIX, Features, NgramIndex
+from monitor.features import NGRAM_PREFIX, Features
 
 MODEL_FILE = "model.json"
 FORMAT = "heishi-model-1"
-EXPLAIN = 5  # features shown per direction in a listing's reasons
+EXPLAIN = 4  # features shown per direction in a listing's reasons
+MOVED = 0.05  # a smaller push on the alert margin is not worth explaining
+MOVED_NGRAM = 0.3  # an n-gram pushing less is never among the few explained
 
 
 @dataclass(frozen=True)
@@ -63,46 +65,134 @@ class Model:
     categories: dict[str, LinearModel]
     category_threshold: float
     data: dict[str, Any] = field(default_factory=dict)  # the whole file, as read
-    _ngrams: NgramIndex | None = None
+    # ahocorasick.Automaton: n-gram -> (n-gram, length - 1, alert weight, category cells,
+    # whether its weight is large enough to explain)
+    _ngrams: Any = None
+    # feature -> ((0, alert weight), (1 + i, weight of category i), ...): one pass over a
+    # listing's features gives every margin.
+    _table: dict[str, tuple[tuple[int, float], ...]] = field(default_factory=dict)
+    _biases: list[float] = field(default_factory=list)
+    _names: list[str] = field(default_factory=list)
+    _category_margin: float = 0.0  # the category threshold as a margin (its logit)
 
-    @property
-    def ngrams(self) -> NgramIndex:
-        """The n-grams any weight uses, as one automaton (built on first use)."""
-        if self._ngrams is None:
-            names = set(self.alert.weights)
-            for model in self.categories.values():
-                names.update(model.weights)
-            grams = sorted(n[len(NGRAM_PREFIX) :] for n in names if n.startswith(NGRAM_PREFIX))
-            self._ngrams = NgramIndex(grams)
-        return self._ngrams
+    def __post_init__(self) -> None:
+        self._names = sorted(self.categories)
+        p = min(max(self.category_threshold, 1e-9), 1 - 1e-9)
+        self._category_margin = math.log(p / (1 - p))
+        models = [self.alert, *(self.categories[n] for n in self._names)]
+        self._biases = [m.bias for m in models]
+        rows: dict[str, list[tuple[int, float]]] = {}
+        for index, model in enumerate(models):
+            for name, weight in model.weights.items():
+                rows.setdefault(name, []).append((index, weight))
+        self._table = {name: tuple(row) for name, row in rows.items()}
+        grams = [n for n in self._table if n.startswith(NGRAM_PREFIX)]
+        if grams:
+            import ahocorasick
+
+            self._ngrams = ahocorasick.Automaton()
+            for name in grams:
+                gram = name[len(NGRAM_PREFIX) :]
+                row = self._table[name]
+                alert = row[0][1] if row[0][0] == 0 else 0.0
+                categories = tuple(cell for cell in row if cell[0] != 0)
+                big = abs(alert) >= MOVED_NGRAM  # may be worth explaining
+                self._ngrams.add_word(gram, (gram, len(gram) - 1, alert, categories, big))
+            self._ngrams.make_automaton()
+
+    def margins(
+        self, features: Features, moved: list[tuple[float, str]] | None = None
+    ) -> list[float]:
+        """[alert margin, margin of each category in name order], in one pass; `moved`
+        collects the alert contributions large enough to explain."""
+        totals = list(self._biases)
+        table = self._table
+        for name, value in features.values.items():
+            row = table.get(name)
+            if row is None:
+                continue
+            for index, weight in row:
+                totals[index] += weight * value
+            if moved is not None and row[0][0] == 0:
+                push = row[0][1] * value
+                if push >= MOVED or push <= -MOVED:
+                    moved.append((push, name))
+        if not features.ngrams_listed and self._ngrams is not None and features.ngram_text:
+            self._ngram_margins(features, totals, moved)
+        return totals
+
+    def _ngram_margins(
+        self, features: Features, totals: list[float], moved: list[tuple[float, str]] | None
+    ) -> None:
+        """Add the known n-grams of the listing (each once) to the margins, finding them
+        with one Aho-Corasick pass; remember where each starts, for explanations."""
+        starts = features.ngram_starts
+        alert = 0.0
+        rows = []
+        strong = []
+        for end, (gram, back, weight, row, big) in self._ngrams.iter(features.ngram_text):
+            if gram in starts:
+                continue
+            starts[gram] = end - back
+            alert += weight
+            if row:
+                rows.append(row)
+            if big:
+                strong.append((weight, gram))
+        value = features.ngram_weight
+        totals[0] += alert * value
+        for row in rows:
+            for index, weight in row:
+                totals[index] += weight * value
+        if moved is not None:
+            for weight, gram in strong:
+                push = weight * value
+                if push >= MOVED or push <= -MOVED:
+                    moved.append((push, NGRAM_PREFIX + gram))
+
+    def decide(self, features: Features) -> tuple[float, list[str], list[tuple[float, str]]]:
+        """The alert probability, the categories (empty below the threshold) and the alert
+        contributions that explain it (feature, push) for `explain`."""
+        moved: list[tuple[float, str]] = []
+        totals = self.margins(features, moved)
+        probability = sigmoid(totals[0])
+        if probability < self.threshold:
+            return probability, [], moved
+        return probability, self._categories(totals), moved
+
+    def _categories(self, totals: list[float]) -> list[str]:
+        """The categories whose margin reaches the category threshold's (at least the
+        likeliest one), likeliest first: margins compare as probabilities do."""
+        if not self._names:
+            return []
+        ranked = sorted(zip(totals[1:], self._names, strict=True), reverse=True)
+        floor = self._category_margin
+        return [name for margin, name in ranked if margin >= floor] or [ranked[0][1]]
 
     def probability(self, features: Features) -> float:
         """P(the listing offers personal data), calibrated."""
-        return sigmoid(self.alert.margin(features.values))
+        return sigmoid(self.margins(features)[0])
 
-    def explain(self, features: Features, limit: int = EXPLAIN) -> list[tuple[str, str, float]]:
+    def explain(
+        self,
+        features: Features,
+        moved: list[tuple[float, str]] | None = None,
+        limit: int = EXPLAIN,
+    ) -> list[tuple[str, str, float]]:
         """The features that moved the score most, as (feature, words as written, weight),
         the strongest push towards an alert first, then the strongest push away."""
-        weights = self.alert.weights
-        moved = [
-            (name, weights[name] * value)
-            for name, value in features.values.items()
-            if name in weights and abs(weights[name] * value) >= 0.05
-        ]
-        up = sorted((m for m in moved if m[1] > 0), key=lambda m: -m[1])[:limit]
-        down = sorted((m for m in moved if m[1] < 0), key=lambda m: m[1])[:limit]
-        return [(name, features.as_written(name), round(w, 2)) for name, w in up + down]
+        if moved is None:
+            moved = []
+            self.margins(features, moved)
+        moved.sort()
+        up = [m for m in reversed(moved[-limit:]) if m[0] > 0]
+        down = [m for m in moved[:limit] if m[0] < 0]
+        return [(name, features.as_written(name), round(w, 2)) for w, name in up + down]
 
     def predict_categories(self, features: Features) -> list[str]:
         """Every category whose probability reaches the category threshold (at least the
         likeliest one), likeliest first."""
-        scored = {c: sigmoid(m.margin(features.values)) for c, m in self.categories.items()}
-        if not scored:
-            return []
-        chosen = [c for c, p in scored.items() if p >= self.category_threshold]
-        if not chosen:
-            chosen = [max(scored, key=scored.__getitem__)]
-        return sorted(chosen, key=lambda c: -scored[c])
+        return self._categories(self.margins(features))
 
     def to_dict(self) -> dict[str, Any]:
         return self.data

@@ -43,7 +43,9 @@ OWN_SETS = tuple(
     Path(__file__).resolve().parent.parent / "tests" / "data" / name
     for name in ("listings.jsonl", "hard_negatives.jsonl", "public_text.jsonl")
 )
-MIN_WEIGHT = 0.005  # smaller weights are dropped from the file: they never move a score
+MIN_WEIGHT = 0.005
+MIN_NGRAM_WEIGHT = 0.05
+CATEGORY_C = 3.0  # L1 category models need less regularisation than the L2 alert model  # smaller weights are dropped from the file: they never move a score
 
 
 @dataclass
@@ -168,7 +170,10 @@ def _fit_categories(X, cats: list[set[str]], labels: list[int], c: float) -> dic
         y = np.array([int(name in cats[i]) for i in offers])
         if y.sum() == 0 or y.sum() == len(y):
             continue
-        model = LogisticRegression(C=c, max_iter=3000, solver="liblinear").fit(Xo, y)
+        # L1: a category turns on a few words, and a sparse model keeps scoring cheap.
+        model = LogisticRegression(
+            C=c * CATEGORY_C, l1_ratio=1.0, max_iter=3000, solver="liblinear"
+        ).fit(Xo, y)
         models[name] = (np.asarray(model.coef_[0]), float(model.intercept_[0]))
     return models
 
@@ -200,10 +205,12 @@ def _category_threshold(X, models, cats: list[set[str]], labels: list[int]) -> t
 
 
 def _weights_dict(vocabulary: list[str], weights) -> dict[str, float]:
+    """The weights worth keeping: an n-gram's only when it can move a score (each one kept
+    is one more the crawl-time automaton finds), any other feature's unless negligible."""
     return {
         name: round(float(w), 4)
         for name, w in zip(vocabulary, weights, strict=True)
-        if abs(w) >= MIN_WEIGHT
+        if abs(w) >= (MIN_NGRAM_WEIGHT if name.startswith(NGRAM_PREFIX) else MIN_WEIGHT)
     }
 
 
