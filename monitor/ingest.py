@@ -239,10 +239,12 @@ class SweepRecorder:
             self._write_details(version_id, listing_id, item, match)
             self.counts["new"] += 1
             if state["matched"]:
-                return [
+                raised = [
                     self._alert("new", listing_id, version_id, state, match, now),
                     *self._reposts(listing_id, version_id, state, match, now),
                 ]
+                store.mark_dismissed_twins(listing_id)  # its cluster is known only now
+                return raised
             return []
         listing_id = current["id"]
         state["listing_id"] = listing_id
@@ -370,7 +372,11 @@ class SweepRecorder:
             "diff": diff or None,
             "dedupe_key": f"{kind}:{key_part}",
         }
-        return self._raise(alert, state, now)
+        alert_id = self._raise(alert, state, now)
+        if alert_id is not None and kind in ("changed", "relisted"):
+            assert self.store is not None
+            self.store.mark_dismissed_twins(listing_id)
+        return alert_id
 
     def _raise(self, alert: dict[str, Any], listing: dict[str, Any] | None, now: str) -> int | None:
         """Insert an alert and queue its notifications, in the caller's transaction."""

@@ -50,6 +50,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sources": ("monitor.cli.sources", "the configured sources"),
     "keywords": ("monitor.cli.keywords", "try the matcher on a text; check keyword files"),
     "eval": ("monitor.cli.keywords", "precision, recall and categories on labelled listings"),
+    "learn": (
+        "monitor.cli.learn",
+        "retrain the model from confirmed and dismissed alerts; --adopt to use it",
+    ),
     "serve": ("monitor.cli.web", "the review web app: alert queue, alerts, sources"),
     "users": ("monitor.cli.web", "the web app's users and their roles"),
     "datasette": (
