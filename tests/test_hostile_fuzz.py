@@ -35,6 +35,7 @@ import string
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from collections import Counter
@@ -536,9 +537,40 @@ def private_addresses_are_refused(pages: list[HostilePage], sites: Path) -> None
             assert policy.check(url) is not None, (page.source, url)
 
 
-def files_on_disk(db: Path) -> dict[str, str]:
-    """The store file and its WAL as bytes, the evidence decompressed, every log."""
-    found: dict[str, str] = {}
+class WalWatcher:
+    """Copies the store's write-ahead log while the crawls write it (SQLite empties it when
+    the last connection closes): each fill of it, up to the moment it starts over."""
+
+    def __init__(self, db: Path) -> None:
+        self.wal = db.parent / f"{db.name}-wal"
+        self.copies: list[bytes] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+
+    def watch(self) -> None:
+        while not self.stop.wait(0.2):
+            try:
+                data = self.wal.read_bytes()
+            except OSError:
+                continue
+            if self.copies and len(data) >= len(self.copies[-1]):
+                self.copies[-1] = data  # the same fill, grown
+            elif data:
+                self.copies.append(data)  # started over from its beginning
+
+    def __enter__(self) -> WalWatcher:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def files_on_disk(db: Path, wal: list[bytes]) -> dict[str, str]:
+    """The store file and its WAL (as copied while it was written) as bytes, the evidence
+    decompressed, every log."""
+    found = {f"WAL copy {n}": data.decode("utf-8", "ignore") for n, data in enumerate(wal)}
     for path in db.parent.glob(db.name + "*"):
         if path.is_file():
             found[f"file {path.name}"] = path.read_bytes().decode("utf-8", "ignore")
@@ -569,11 +601,12 @@ def fuzz(workdir: Path, seed: int, count: int) -> list[str]:
             write_site(sites, page.source, page.site_file)
         private_addresses_are_refused(world.pages, sites)
         started = time.monotonic()
-        run = heishi(
-            env,
-            "run", "--once", "--db", str(db), "--create", "--jitter", "0",
-            "--max-parallel", "2", "--timeout", "120s",
-        )  # fmt: skip
+        with WalWatcher(db) as wal:
+            run = heishi(
+                env,
+                "run", "--once", "--db", str(db), "--create", "--jitter", "0",
+                "--max-parallel", "2", "--timeout", "120s",
+            )  # fmt: skip
         seconds = time.monotonic() - started
         reached = dict(internal.hits)
     output = run.stdout + run.stderr
@@ -593,7 +626,9 @@ def fuzz(workdir: Path, seed: int, count: int) -> list[str]:
         problems += accounting(conn, page)
     conn.close()
 
-    artefacts = files_on_disk(db)
+    if not wal.copies:
+        problems.append("the store's WAL was never seen written")
+    artefacts = files_on_disk(db, wal.copies)
     artefacts.update(store_texts(db))
     artefacts["monitor output"] = output
     artefacts.update(exports(db))
