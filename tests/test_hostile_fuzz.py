@@ -89,7 +89,6 @@ class World:
     pages: list[HostilePage]
     routes: dict[str, Page]
     numbers: set[str]
-    canary: str  # text of a local file a `file:` link points at
 
 
 def tag(rng: random.Random) -> str:
@@ -504,7 +503,7 @@ def build_world(seed: int, count: int, base: str, internal: str, canary: Path) -
             page, more = hostile_channel(n, rng, numbers, base, internal)
         pages.append(page)
         routes.update(more)
-    return World(pages, routes, {p.number for p in numbers.used}, canary.read_text())
+    return World(pages, routes, {p.number for p in numbers.used})
 
 
 # -- running and reading --------------------------------------------------------------------
@@ -622,6 +621,14 @@ def fuzz(workdir: Path, seed: int, count: int) -> list[str]:
         problems.append(f"integrity: {integrity}")
     if conn.execute("PRAGMA foreign_key_check").fetchall():
         problems.append("foreign keys broken")
+    monitor = conn.execute("SELECT status FROM daemon ORDER BY id DESC").fetchone()
+    if monitor is None or monitor["status"] != "stopped":
+        problems.append(f"the monitor did not mark itself stopped: {monitor and dict(monitor)}")
+    unsound = conn.execute(
+        "SELECT source, status, error FROM runs WHERE status NOT IN ('ok', 'partial')"
+    ).fetchall()
+    if unsound:
+        problems.append(f"runs neither ok nor partial: {[tuple(r) for r in unsound]}")
     for page in world.pages:
         problems += accounting(conn, page)
     conn.close()
