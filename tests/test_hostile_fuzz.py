@@ -39,8 +39,10 @@ import threading
 import time
 import zlib
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from monitor.evidence import evidence_dir
 from tests.disguises import (
@@ -89,6 +91,7 @@ class World:
     pages: list[HostilePage]
     routes: dict[str, Page]
     numbers: set[str]
+    undealt: list[str]  # hostilities and encodings no row got (a run too small for them all)
 
 
 def tag(rng: random.Random) -> str:
@@ -98,6 +101,31 @@ def tag(rng: random.Random) -> str:
 def marker_of(rng: random.Random) -> str:
     # Characters GB2312 and Big5 both have: a page in either encoding can say them.
     return f"大量出售{tag(rng)}"
+
+
+class Deck:
+    """Every card once in a random order, then cards at random: a run with enough rows deals
+    every hostility (and every encoding) at least once."""
+
+    def __init__(self, cards: Iterable[Any], rng: random.Random) -> None:
+        self.cards = list(cards)
+        self.rng = rng
+        self.left = rng.sample(self.cards, len(self.cards))
+
+    def draw(self) -> Any:
+        return self.left.pop() if self.left else self.rng.choice(self.cards)
+
+
+@dataclass
+class Decks:
+    board: Deck
+    message: Deck
+    encoding: Deck
+
+    def undealt(self) -> list[str]:
+        return [
+            str(card) for deck in (self.board, self.message, self.encoding) for card in deck.left
+        ]
 
 
 class Numbers:
@@ -236,7 +264,13 @@ def numbers_text(numbers: Numbers, rng: random.Random, count: int) -> str:
 
 
 def hostile_board(
-    n: int, rng: random.Random, numbers: Numbers, base: str, internal: str, canary: Path
+    n: int,
+    rng: random.Random,
+    numbers: Numbers,
+    decks: Decks,
+    base: str,
+    internal: str,
+    canary: Path,
 ) -> tuple[HostilePage, dict[str, Page]]:
     source = f"fuzz_board_{n}"
     prefix = f"/b{n}/"
@@ -253,13 +287,7 @@ max_pages = 2
     )
     routes: dict[str, Page] = {}
     rows_markup = []
-    kinds = (
-        [("stored", k) for k in DETAIL_KINDS]
-        + [("link", k) for k in ROW_LINKS]
-        + [("lost", k) for k in DETAIL_LOSSES]
-        + [("odd", "duplicate row"), ("odd", "row without a link")]
-    )
-    chosen = [("stored", "plain")] + [rng.choice(kinds) for _ in range(rng.randint(10, 18))]
+    chosen = [("stored", "plain")] + [decks.board.draw() for _ in range(rng.randint(10, 18))]
     stored_tids: list[int] = []
     lost_here: set[str] = set()
     for index, (group, hostility) in enumerate(chosen):
@@ -288,7 +316,7 @@ max_pages = 2
             page.rows.append(Row("no_id", hostility))
         else:
             marker = marker_of(rng)
-            encoding = rng.choice(list(ENCODINGS))
+            encoding = decks.encoding.draw()
             text = f"{SALE}<br />{marker}<br />{numbers_text(numbers, rng, rng.randint(1, 3))}"
             if encoding == "gbk with broken bytes":
                 digits = numbers.take().number
@@ -340,11 +368,17 @@ max_pages = 2
     board = f"""<table id="threadlisttableid">{"".join(rows_markup)}</table>
 <div class="pg"><strong>1</strong>{next_link}</div>"""
     routes[f"{prefix}{BOARD}"] = encoded(
-        forum_markup("数据交流", board), rng.choice(list(ENCODINGS)), rng
+        forum_markup("数据交流", board), decks.encoding.draw(), rng
     )
     return page, routes
 
 
+BOARD_ROWS = (
+    [("stored", kind) for kind in DETAIL_KINDS]
+    + [("link", kind) for kind in ROW_LINKS]
+    + [("lost", kind) for kind in DETAIL_LOSSES]
+    + [("odd", "duplicate row"), ("odd", "row without a link")]
+)
 DETAIL_FATES = {
     "redirect to another local port": "detail_refused",
     "redirect to cloud metadata": "detail_refused",
@@ -412,7 +446,7 @@ def message_markup(channel: str, post: str, inner: str, date_href: str, classes:
 
 
 def hostile_channel(
-    n: int, rng: random.Random, numbers: Numbers, base: str, internal: str
+    n: int, rng: random.Random, numbers: Numbers, decks: Decks, base: str, internal: str
 ) -> tuple[HostilePage, dict[str, Page]]:
     source = f"fuzz_channel_{n}"
     channel = f"shuju{n}"
@@ -428,8 +462,7 @@ max_pages = 1
 """,
     )
     messages = []
-    kinds = [*MESSAGE_KINDS, *MESSAGE_SKIPS]
-    chosen = ["plain"] + [rng.choice(kinds) for _ in range(rng.randint(10, 16))]
+    chosen = ["plain"] + [decks.message.draw() for _ in range(rng.randint(10, 16))]
     posted: list[int] = []
     for index, kind in enumerate(chosen):
         post = 100 + index
@@ -485,7 +518,7 @@ max_pages = 1
             posted.append(post)
     markup = f"""<!DOCTYPE html><html><head><title>数据日报 – Telegram</title></head>
 <body><section class="tgme_channel_history">{"".join(messages)}</section></body></html>"""
-    encoding = rng.choice(list(ENCODINGS))
+    encoding = decks.encoding.draw()
     for row in page.rows:
         if row.fate == "stored":
             row.hostility += f", page in {encoding}"
@@ -495,15 +528,18 @@ max_pages = 1
 def build_world(seed: int, count: int, base: str, internal: str, canary: Path) -> World:
     rng = random.Random(seed)
     numbers = Numbers(seed)
+    decks = Decks(
+        Deck(BOARD_ROWS, rng), Deck([*MESSAGE_KINDS, *MESSAGE_SKIPS], rng), Deck(ENCODINGS, rng)
+    )
     pages, routes = [], {}
     for n in range(count):
         if n % 2 == 0:
-            page, more = hostile_board(n, rng, numbers, base, internal, canary)
+            page, more = hostile_board(n, rng, numbers, decks, base, internal, canary)
         else:
-            page, more = hostile_channel(n, rng, numbers, base, internal)
+            page, more = hostile_channel(n, rng, numbers, decks, base, internal)
         pages.append(page)
         routes.update(more)
-    return World(pages, routes, {p.number for p in numbers.used})
+    return World(pages, routes, {p.number for p in numbers.used}, decks.undealt())
 
 
 # -- running and reading --------------------------------------------------------------------
@@ -599,6 +635,8 @@ def fuzz(workdir: Path, seed: int, count: int) -> list[str]:
         for page in world.pages:
             write_site(sites, page.source, page.site_file)
         private_addresses_are_refused(world.pages, sites)
+        if world.undealt and count >= 6:  # six pages are rows enough for every hostility
+            problems.append(f"never dealt: {world.undealt}")
         started = time.monotonic()
         with WalWatcher(db) as wal:
             run = heishi(
@@ -718,8 +756,18 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="heishi-fuzz-") as folder:
         home = Path(args.dir or folder)
         home.mkdir(parents=True, exist_ok=True)
-        os.environ.setdefault("HEISHI_SECRET_FILE", str(home / "secret.key"))
-        os.environ.setdefault("HEISHI_CACHE_DIR", str(home / "cache"))
+        # As tests/conftest.py does: nothing of the developer's install (notification routes
+        # above all) reaches the run.
+        for name in [n for n in os.environ if n.startswith("HEISHI_")]:
+            del os.environ[name]
+        os.environ.update(
+            {
+                "HEISHI_SECRET_FILE": str(home / "secret.key"),
+                "HEISHI_CACHE_DIR": str(home / "cache"),
+                "HEISHI_NOTIFY_FILE": str(home / "no-notify.toml"),
+                "HEISHI_SEVERITY_FILE": str(home / "no-severity.toml"),
+            }
+        )
         problems = fuzz(home, args.seed, args.count)
     for problem in problems:
         print(problem)
