@@ -89,10 +89,10 @@ def _utf16_order(body: bytes) -> str | None:
     sample = body[:4096]
     if len(sample) < 16 or sample[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return None  # a BOM is read by Scrapy itself
-    pairs = len(sample) // 2
     for order, nul_at in (("utf-16-le", 1), ("utf-16-be", 0)):
+        # A few tags are enough: a page may open with a title of thousands of CJK characters.
         nuls = sample[nul_at::2].count(0)
-        if nuls >= max(4, pairs // 20) and sample[1 - nul_at :: 2].count(0) * 4 <= nuls:
+        if nuls >= 8 and sample[1 - nul_at :: 2].count(0) * 4 <= nuls:
             try:
                 body[: len(body) - len(body) % 2].decode(order)
             except UnicodeDecodeError:
