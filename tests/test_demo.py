@@ -13,6 +13,9 @@ from rich.console import Console
 from monitor.demo import content
 from monitor.demo.run import DEMO_SOURCES, run_demo
 
+# With pytest-xdist: in the process that runs tests/test_web_demo.py, which reads the same
+# session demo run (tests/conftest.py, demo_run), so it runs once.
+pytestmark = pytest.mark.xdist_group("demo")
 SITE_OF = {"demo_forum": "forum", "demo_market": "market", "demo_channel": "channel"}
 
 

@@ -24,6 +24,9 @@ from monitor.store import utc_now
 from tests.servers import PROJECT_ROOT, closed_port_url, write_site
 
 HEISHI = [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
+# With pytest-xdist: every test of this file in one process, so the busy monitor (half a
+# minute of real crawls, shared by seven tests) runs once.
+pytestmark = pytest.mark.xdist_group("test_run")
 DEMO_SITES = PROJECT_ROOT / "spiders" / "sites"
 
 

@@ -8,6 +8,9 @@ import pytest
 
 from tests.test_web import Server, chromium, log_in  # noqa: F401  (fixtures)
 
+# With pytest-xdist: in the process that runs tests/test_demo.py (the same session demo run).
+pytestmark = pytest.mark.xdist_group("demo")
+
 
 @pytest.fixture(scope="module")
 def demo_url(demo_run):
