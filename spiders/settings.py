@@ -78,9 +78,10 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
-# Exponential backoff before each retry (spiders/retry.py): base * 2**(n-1) s, capped.
-HEISHI_RETRY_BACKOFF_BASE = 1.0
-HEISHI_RETRY_BACKOFF_MAX = 30.0
+# Exponential backoff before each retry (spiders/retry.py): base * 2**(n-1) s, capped. From
+# the environment too, so that a monitor or a sweep passes it to every crawl it starts.
+HEISHI_RETRY_BACKOFF_BASE = float(os.environ.get("HEISHI_RETRY_BACKOFF_BASE") or 1.0)
+HEISHI_RETRY_BACKOFF_MAX = float(os.environ.get("HEISHI_RETRY_BACKOFF_MAX") or 30.0)
 COOKIES_ENABLED = True
 # Caps on the cookies a site may leave (spiders/cookies.py): per domain, per cookie (name and
 # value, bytes), and for the whole jar (bytes); the rest are dropped and counted.
