@@ -196,7 +196,12 @@ def busy(tmp_path_factory, warm_cache):
         down = closed_port_url() + "/forum.php"
         write_site(sites_dir, "t_down", site_file("demo_forum", "t_down", slower, url=down))
         write_site(sites_dir, "t_broken", site_file("demo_channel", "t_broken", slowest))
-        env = child_env(base, sites_dir, demo, cache=warm_cache)
+        # t_down's crawls give up on its refused connection after 0.1 + 0.2 s of backoff, not
+        # 1 + 2 s: the monitor passes the setting to every crawl it starts.
+        env = {
+            **child_env(base, sites_dir, demo, cache=warm_cache),
+            "HEISHI_RETRY_BACKOFF_BASE": "0.1",
+        }
         started = time.monotonic()
         proc = start_monitor(
             db,
