@@ -298,7 +298,7 @@ def test_reviewer_filters_the_queue_reads_the_diff_confirms_and_sees_the_trail(
     page.goto(base_url + "/?q=3000")
     page.locator("#queue tbody tr", has_text="changed").first.click()
     page.wait_for_url("**/alerts/*")
-    changed = int(page.url.rsplit("/", 1)[1])
+    changed = int(page.url.rsplit("/", 1)[1].split("?")[0])
     price_diff = page.locator("table.sxs[data-field=price_text]")
     assert price_diff.locator("del").inner_text() == "5000"
     assert price_diff.locator("ins").inner_text() == "3000"
@@ -307,7 +307,10 @@ def test_reviewer_filters_the_queue_reads_the_diff_confirms_and_sees_the_trail(
 
     page.fill("#triage-note", "seller known from last month")
     page.click("button[value=confirm]")
-    page.wait_for_url(f"**/alerts/{changed}**")
+    # Opened from the queue: the decision opens the queue's next alert, and says so.
+    page.wait_for_url(lambda url: f"/alerts/{changed}?" not in url)
+    assert page.locator("#done").inner_text() == f"Alert #{changed} confirmed."
+    page.goto(base_url + f"/alerts/{changed}")
     assert page.locator(".alert-head .status").inner_text() == "confirmed"
     trail = page.locator("#trail").inner_text()
     assert "rita" in trail and "confirmed" in trail and "seller known from last month" in trail

@@ -25,6 +25,7 @@ from monitor.store import (
 )
 from monitor.store.analyst import AnalystQueries
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
+from monitor.store.desk import DeskQueries
 from monitor.store.forwards import ForwardQueries
 from monitor.store.observations import ObservationQueries
 from monitor.store.pii_keys import PiiKeyQueries
@@ -48,6 +49,7 @@ class Store(
     alerts.AlertQueries,
     outbox.OutboxQueries,
     review.ReviewQueries,
+    DeskQueries,
     operations.OperationsQueries,
     clusters.ClusterQueries,
     AnalystQueries,

@@ -149,17 +149,6 @@ class ReviewQueries:
             (listing_id,),
         )
 
-    def neighbour_alerts(self: Store, alert_id: int, status: str | None) -> dict[str, int | None]:
-        """The previous and next alert (by id) in the same status, for moving through a queue."""
-        cond, params = ("AND status = ?", [status]) if status else ("", [])
-        older = self.conn.execute(
-            f"SELECT MAX(id) FROM alerts WHERE id < ? {cond}", (alert_id, *params)
-        ).fetchone()[0]
-        newer = self.conn.execute(
-            f"SELECT MIN(id) FROM alerts WHERE id > ? {cond}", (alert_id, *params)
-        ).fetchone()[0]
-        return {"older": older, "newer": newer}
-
     # --- one listing ---------------------------------------------------------------------
 
     def version(self: Store, version_id: int) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.store import open_store
-from monitor.web import admin, alert, auth, queue
+from monitor.web import admin, alert, auth, case, evidence, queue, triage
 from monitor.web.endpoint import QUERY_SECONDS, WEB_DIR, Web, static_version
 from monitor.web.throttle import LoginThrottle
 
@@ -220,13 +220,13 @@ def create_app(
         Route("/logout", admin.logout, methods=["POST"]),
         Route("/alerts/bulk", queue.bulk_triage, methods=["POST"]),
         Route("/alerts/{alert_id}", alert.alert_page),
-        Route("/alerts/{alert_id}/triage", alert.triage, methods=["POST"]),
-        Route("/alerts/{alert_id}/assign", alert.assign, methods=["POST"]),
-        Route("/alerts/{alert_id}/note", alert.add_note, methods=["POST"]),
-        Route("/alerts/{alert_id}/case.json", alert.case_json),
-        Route("/alerts/{alert_id}/case", alert.case_page),
-        Route("/evidence/{version_id}/page", alert.evidence_page),
-        Route("/evidence/{version_id}/screenshot", alert.evidence_screenshot),
+        Route("/alerts/{alert_id}/triage", triage.triage, methods=["POST"]),
+        Route("/alerts/{alert_id}/assign", triage.assign, methods=["POST"]),
+        Route("/alerts/{alert_id}/note", triage.add_note, methods=["POST"]),
+        Route("/alerts/{alert_id}/case.json", case.case_json),
+        Route("/alerts/{alert_id}/case", case.case_page),
+        Route("/evidence/{version_id}/page", evidence.evidence_page),
+        Route("/evidence/{version_id}/screenshot", evidence.evidence_screenshot),
         Route("/sources", admin.sources_page),
         Route("/keywords", admin.keywords_page, methods=["GET", "POST"]),
         Route("/users", admin.users_page, methods=["GET", "POST"]),

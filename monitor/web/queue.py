@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.responses import Response
 
@@ -31,41 +34,104 @@ DISMISS_REASONS = {
     "other": "Other (see the note)",
 }
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DIGITS = re.compile(r"^[0-9]{1,19}$")
 
 
-def queue_filters(ctx: Context) -> QueueFilters:
-    """The queue's filters from the query string; unknown values are ignored."""
-    status = ctx.param("status", "open")
-    date = {k: ctx.param(k) for k in ("since", "until")}
-    return QueueFilters(
+# The query parameters that make a queue what it is: carried from the queue to every alert
+# opened from it and back, so "next", "← Queue" and the alert after a triage stay in it.
+QUEUE_PARAMS = (
+    "status", "severity", "category", "source", "kind", "brand", "assignee", "since", "until",
+    "q", "sort", "dir", "per", "page",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """One queue as the reviewer asked for it: filters, order and page."""
+
+    filters: QueueFilters
+    status_param: str
+    sort: str
+    descending: bool
+    per_page: int
+    page: int
+    query: str  # the parameters above as a query string (always with its status)
+    from_queue: bool  # whether the request named a queue (an alert opened from one)
+
+    def url(self, path: str = "/", **extra: str) -> str:
+        """`path` with this queue's parameters (and `extra` ones) attached."""
+        query = "&".join(q for q in (self.query, urlencode(extra)) if q)
+        return path + (f"?{query}" if query else "")
+
+
+def queue_view(params: Mapping[str, str]) -> QueueView:
+    """The queue that query parameters describe; unknown values are ignored."""
+
+    def param(name: str, default: str = "") -> str:
+        value = params.get(name)
+        return (value if isinstance(value, str) else default).strip() or default
+
+    status = param("status", "open")
+    date = {k: param(k) for k in ("since", "until")}
+    filters = QueueFilters(
         status=status if status in ALERT_STATUSES else None,
-        severity=ctx.param("severity") if ctx.param("severity") in SEVERITIES else None,
-        category=ctx.param("category")[:40] or None,
-        source=ctx.param("source")[:100] or None,
-        kind=ctx.param("kind")[:40] or None,
-        brand=ctx.param("brand")[:100] or None,
-        assignee=ctx.param("assignee")[:100] or None,
+        severity=param("severity") if param("severity") in SEVERITIES else None,
+        category=param("category")[:40] or None,
+        source=param("source")[:100] or None,
+        kind=param("kind")[:40] or None,
+        brand=param("brand")[:100] or None,
+        assignee=param("assignee")[:100] or None,
         since=date["since"] if _DATE.match(date["since"]) else None,
         until=date["until"] if _DATE.match(date["until"]) else None,
-        text=ctx.param("q")[:200] or None,
+        text=param("q")[:200] or None,
     )
+    sort = param("sort", "created")
+    per_page = number_or(param("per"), 50)
+    per_page = per_page if per_page in PAGE_SIZES else 50
+    # A page past the end shows nothing; one whose offset SQLite cannot bind is clamped.
+    page = number_or(param("page"), 1, maximum=SQLITE_MAX_INTEGER // per_page, clamp=True)
+    kept = [("status", status[:40])]
+    kept += [(k, param(k)[:200]) for k in QUEUE_PARAMS if k != "status" and param(k)]
+    return QueueView(
+        filters=filters,
+        status_param=status,
+        sort=sort if sort in QUEUE_SORTS else "created",
+        descending=param("dir", "desc") != "asc",
+        per_page=per_page,
+        page=page,
+        query=urlencode(kept),
+        from_queue=any(name in params for name in QUEUE_PARAMS),
+    )
+
+
+def queue_of_form(ctx: Context) -> QueueView:
+    """The queue an alert's form was posted from (its hidden `queue` field)."""
+    return queue_view(dict(parse_qsl(ctx.field("queue")[:2000])))
+
+
+def neighbours(order: list[int], alert_id: int) -> dict[str, int | None]:
+    """The alerts before and after `alert_id` in a queue's order, and its place (1-based;
+    0 when it is not in the queue, whose first alert is then "next")."""
+    try:
+        index = order.index(alert_id)
+    except ValueError:
+        return {"previous": None, "next": order[0] if order else None, "position": 0}
+    return {
+        "previous": order[index - 1] if index > 0 else None,
+        "next": order[index + 1] if index + 1 < len(order) else None,
+        "position": index + 1,
+    }
 
 
 @endpoint("viewer")
 def queue_page(ctx: Context) -> Response:
-    filters = queue_filters(ctx)
-    sort = ctx.param("sort", "created")
-    sort = sort if sort in QUEUE_SORTS else "created"
-    descending = ctx.param("dir", "desc") != "asc"
-    per_page = number_or(ctx.param("per"), 50)
-    per_page = per_page if per_page in PAGE_SIZES else 50
-    # A page past the end shows nothing; one whose offset SQLite cannot bind is clamped.
-    page = number_or(ctx.param("page"), 1, maximum=SQLITE_MAX_INTEGER // per_page, clamp=True)
+    view = queue_view(ctx.request.query_params)
+    filters, per_page, page = view.filters, view.per_page, view.page
     with ctx.store() as store:
         alerts, total = store.review_queue(
             filters,
-            sort=sort,
-            descending=descending,
+            sort=view.sort,
+            descending=view.descending,
             limit=per_page,
             offset=(page - 1) * per_page,
         )
@@ -75,12 +141,13 @@ def queue_page(ctx: Context) -> Response:
     pages = max(1, -(-total // per_page))
     return ctx.render(
         "queue.html",
+        view=view,
         alerts=alerts,
         total=total,
         filters=filters,
-        status_param=ctx.param("status", "open"),
-        sort=sort,
-        descending=descending,
+        status_param=view.status_param,
+        sort=view.sort,
+        descending=view.descending,
         page=page,
         pages=pages,
         per_page=per_page,
@@ -91,7 +158,7 @@ def queue_page(ctx: Context) -> Response:
         severities=SEVERITIES,
         reasons=DISMISS_REASONS,
         users=users,
-        done=_done_message(ctx),
+        done=done_message(ctx),
     )
 
 
@@ -140,10 +207,15 @@ def _assignee(ctx: Context, store) -> str | None | bool:
     return name if found and not found["disabled"] else False
 
 
-def _done_message(ctx: Context) -> str | None:
-    """`done=action:count`, left by a bulk action, as a sentence (never echoed raw)."""
-    action, _, count = ctx.param("done").partition(":")
-    if action not in (*ACTIONS, "assign") or not count.isascii() or not count.isdigit():
+def done_message(ctx: Context) -> str | None:
+    """`done=action:count[:alert]`, left by a triage, as a sentence (never echoed raw)."""
+    action, _, rest = ctx.param("done").partition(":")
+    count, _, alert = rest.partition(":")
+    if action not in (*ACTIONS, "assign") or not _DIGITS.match(count):
         return None
     verb = "assigned" if action == "assign" else ACTIONS[action]
+    if _DIGITS.match(alert) and count == "1":
+        return f"Alert #{alert} {verb}."
+    if _DIGITS.match(alert) and count == "0":
+        return f"Alert #{alert} was already {verb}."
     return f"{count} alert{'s' if count != '1' else ''} {verb}."

@@ -1,0 +1,190 @@
+"""The review desk in a real Chromium against a real server on 127.0.0.1: a reviewer works
+through a filtered queue with the keyboard (keys counted), the filters travel with every
+alert and back, and next/previous stay inside the filtered queue."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.test_web import Server, chromium, item, sweep  # noqa: F401  (fixtures)
+
+PASSWORD = "review-desk-pass-1"
+TRIAGED = 20
+REASON_KEYS = ("false_positive", "news_or_warning", "duplicate", "out_of_scope", "other")
+
+
+def build_desk_store(db: Path) -> None:
+    """26 identity listings of high severity (the queue the reviewer works through), and
+    others the filter leaves out: identity of medium severity, vehicle of high."""
+    from monitor.store import open_store, utc_now
+    from monitor.web.auth import hash_password
+
+    wanted = [
+        item(f"id{n}", f"出售 身份证 四件套 第{n}批", f"身份证 四件套 {n}套 联系 @seller{n}",
+             terms=[("身份证", "identity"), ("四件套", "identity")], seller=f"卖家{n}")
+        for n in range(26)
+    ]  # fmt: skip
+    medium = [
+        item(f"m{n}", f"身份证 料子 第{n}批", "身份证 料子 出售",
+             terms=[("身份证", "identity")], seller=f"中{n}")
+        for n in range(4)
+    ]  # fmt: skip
+    vehicle = [
+        item(f"v{n}", f"车主 资料 第{n}批", "车险 车主 资料 出售",
+             terms=[("车主", "vehicle")], seller=f"车{n}")
+        for n in range(4)
+    ]  # fmt: skip
+    # Interleaved, so the wanted alerts' ids are not consecutive.
+    mixed = [x for group in zip(wanted[:4], medium, vehicle, strict=True) for x in group]
+    sweep(db, "forum", mixed + wanted[4:])
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE alerts SET severity = 'high'")
+        conn.execute("UPDATE alerts SET severity = 'medium' WHERE title LIKE '身份证 料子%'")
+    with open_store(db) as store:
+        store.add_user("rita", "reviewer", hash_password(PASSWORD), now=utc_now())
+
+
+@pytest.fixture(scope="module")
+def desk_db(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("desk") / "heishi.db"
+    build_desk_store(db)
+    return db
+
+
+@pytest.fixture(scope="module")
+def desk_url(desk_db) -> Iterator[str]:
+    with Server(desk_db) as url:
+        yield url
+
+
+@pytest.fixture
+def page(chromium, desk_url):  # noqa: F811
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    opened.goto(desk_url + "/login")
+    opened.fill("input[name=name]", "rita")
+    opened.fill("input[name=password]", PASSWORD)
+    opened.click("button[type=submit]")
+    opened.wait_for_url(lambda url: "/login" not in url)
+    yield opened
+    context.close()
+
+
+def alerts_where(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(f"SELECT id, status, severity, categories FROM alerts {sql}").fetchall()
+
+
+def shown_alert(page) -> int:
+    return int(re.split(r"[?#]", page.url.split("/alerts/")[1])[0])
+
+
+FILTERED = "/?status=open&category=identity&severity=high&sort=created&dir=asc"
+
+
+def test_a_reviewer_triages_twenty_alerts_of_a_filtered_queue_at_two_keys_each(
+    desk_url, desk_db, page
+):
+    wanted = [row[0] for row in alerts_where(desk_db, "WHERE severity = 'high' AND "
+              "categories LIKE '%identity%' ORDER BY id")]  # fmt: skip
+    untouched = {row[0] for row in alerts_where(desk_db, "")} - set(wanted[:TRIAGED])
+    page.goto(desk_url + FILTERED)
+    keys = []  # every key pressed, alert by alert
+
+    def press(key: str, navigates: bool) -> None:
+        keys.append(key)
+        if navigates:
+            with page.expect_navigation():
+                page.keyboard.press(key)
+        else:
+            page.keyboard.press(key)
+
+    press("o", navigates=True)  # opens the queue's first alert
+    visited, per_alert = [], []
+    for n in range(TRIAGED):
+        alert = shown_alert(page)
+        visited.append(alert)
+        assert "category=identity" in page.url and "severity=high" in page.url
+        before = len(keys)
+        if n % 2 == 0:
+            press("c", navigates=False)
+            assert page.locator("#armed-hint").is_visible()  # one press only arms it
+            assert "again" in page.locator("#armed-hint").inner_text()
+            press("c", navigates=True)
+        else:
+            press("d", navigates=False)
+            press(str(1 + (n // 2) % 5), navigates=True)
+        per_alert.append(len(keys) - before)
+        if n + 1 < TRIAGED:
+            assert f"Alert #{alert}" in page.locator("#done").inner_text()
+    assert visited == wanted[:TRIAGED]  # the filtered queue, in its order, none skipped
+    assert max(per_alert) <= 2
+    print(f"keys per alert: {len(keys) / TRIAGED:.2f} with opening the first, "
+          f"{sum(per_alert) / TRIAGED:.2f} per decision")  # fmt: skip
+    assert len(keys) <= 2 * TRIAGED + 1
+
+    with sqlite3.connect(desk_db) as conn:
+        events = conn.execute(
+            "SELECT alert_id, actor, new_status, reason FROM alert_events "
+            "WHERE action = 'status' ORDER BY alert_id"
+        ).fetchall()
+    expected = []
+    for n, alert in enumerate(visited):
+        if n % 2 == 0:
+            expected.append((alert, "rita", "confirmed", None))
+        else:
+            expected.append((alert, "rita", "dismissed", REASON_KEYS[(n // 2) % 5]))
+    assert events == sorted(expected)
+    assert {row[0] for row in alerts_where(desk_db, "WHERE status = 'open'")} == untouched
+
+
+def test_filters_travel_with_the_alert_and_back_and_next_stays_in_the_queue(
+    desk_url, desk_db, page
+):
+    queue = "/?status=all&category=identity&severity=high&sort=created&dir=desc"
+    page.goto(desk_url + queue)
+    rows = page.locator("#queue tbody tr")
+    first, second = (int(rows.nth(i).locator(".c-id a").inner_text()) for i in (0, 1))
+    page.keyboard.press("j")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert shown_alert(page) == first
+    assert "1 of" in page.locator("#position").inner_text()
+    with page.expect_navigation():
+        page.keyboard.press("]")
+    assert shown_alert(page) == second
+    (_, _, severity, categories), = alerts_where(desk_db, f"WHERE id = {second}")  # fmt: skip
+    assert severity == "high" and "identity" in categories
+    assert "<kbd>" in page.locator("#previous").inner_html()
+    with page.expect_navigation():
+        page.keyboard.press("[")
+    assert shown_alert(page) == first
+    with page.expect_navigation():
+        page.keyboard.press("u")
+    assert page.url.startswith(desk_url + "/?")
+    assert page.locator("select[name=severity]").input_value() == "high"
+    assert page.locator("select[name=category]").input_value() == "identity"
+    assert page.locator(".tabs a[aria-current]").inner_text().startswith("all")
+    page.goto(desk_url + f"/alerts/{second}?" + queue.split("?")[1])
+    page.locator("#to-queue").click()
+    assert "severity=high" in page.url and "dir=desc" in page.url
+
+
+def test_an_alert_opened_on_its_own_stays_open_after_a_decision(desk_url, desk_db, page):
+    (alert, *_), = alerts_where(desk_db, "WHERE title LIKE '车主%' ORDER BY id LIMIT 1")  # fmt: skip
+    page.goto(desk_url + f"/alerts/{alert}")
+    assert page.locator("#triage-form input[name=queue]").count() == 0
+    page.keyboard.press("e")
+    page.keyboard.press("Escape")  # cancelled: nothing happens
+    assert page.locator("#armed-hint").is_hidden()
+    page.keyboard.press("a")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert shown_alert(page) == alert
+    assert page.locator(".alert-head .status").inner_text() == "acknowledged"
