@@ -1,30 +1,149 @@
-"""What the review desk needs from the store beyond the plain queue (monitor/store/review.py):
-the filtered queue's order, for moving from one alert to the next without going back to it.
+"""What the review desk needs from the store beyond the plain queue (monitor/store/review.py).
+
+The desk's queue has one row per listing: the alerts a filter selects are grouped by their
+listing (an alert about no listing, a failing source, is a group of its own), so a listing's
+new, changed and relisted alerts are read and decided together. A group is keyed by its
+listing id (or minus the alert's id) and shown through its newest alert.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
-from monitor.store.review import QUEUE_SORTS, QueueFilters, _queue_where
+from monitor.store import rows
+from monitor.store.review import QueueFilters, _queue_where
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
+
+_SEVERITY_RANK = (
+    "CASE a.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 "
+    "WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END"
+)
+SEVERITY_OF_RANK = {4: "critical", 3: "high", 2: "medium", 1: "low"}
+# How a group sorts, by the queue's sort keys (monitor.store.review.QUEUE_SORTS): by its
+# newest alert, its latest change, its most severe alert, or its listing.
+GROUP_SORTS = {
+    "created": "g.newest",
+    "updated": "g.updated",
+    "severity": "g.severity",
+    "status": "a.status",
+    "source": "a.source",
+    "price": "l.price",
+    "volume": "l.volume",
+    "title": "a.title",
+}
+
+
+def _groups_sql(filters: QueueFilters) -> tuple[str, list[Any]]:
+    """A CTE `g`: one row per group of the alerts `filters` selects."""
+    where, params = _queue_where(filters)
+    sql = (
+        "WITH g AS (SELECT coalesce(a.listing_id, -a.id) AS listing_key, max(a.id) AS newest, "
+        f"max({_SEVERITY_RANK}) AS severity, max(a.updated_at) AS updated, "
+        "count(*) AS alert_count, json_group_array(a.id) AS alert_ids "
+        f"FROM alerts a LEFT JOIN listings l ON l.id = a.listing_id{where} "
+        "GROUP BY listing_key) "
+    )
+    return sql, params
+
+
+def _order(sort: str, descending: bool) -> str:
+    column = GROUP_SORTS.get(sort, GROUP_SORTS["created"])
+    direction = "DESC" if descending else "ASC"
+    return f"ORDER BY {column} IS NULL, {column} {direction}, g.newest {direction}"
 
 
 class DeskQueries:
     """Methods of Store for the review desk."""
 
+    def desk_queue(
+        self: Store,
+        filters: QueueFilters,
+        *,
+        sort: str = "created",
+        descending: bool = True,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the queue, a row per listing, and how many rows there are in all.
+        Each row is its newest alert's, with `severity` the group's highest, `alert_count`,
+        and `alerts`: the group's alerts (id, kind, severity, status, created_at), oldest
+        first."""
+        groups, params = _groups_sql(filters)
+        total = self.conn.execute(f"{groups}SELECT count(*) FROM g", params).fetchone()[0]
+        sql = (
+            f"{groups}SELECT a.id, a.kind, g.severity AS severity_rank, a.status, a.assignee, "
+            "a.source, a.listing_id, a.version_id, a.created_at, a.updated_at, a.title, "
+            "a.summary, a.categories, a.brands, g.alert_count, g.alert_ids, g.listing_key, "
+            "l.price_text, l.price, l.currency, l.volume, l.volume_text, l.seller, "
+            "l.status AS listing_status, l.url, l.version AS listing_version "
+            "FROM g JOIN alerts a ON a.id = g.newest LEFT JOIN listings l ON l.id = a.listing_id "
+            f"{_order(sort, descending)} LIMIT ? OFFSET ?"
+        )
+        found = rows.many(self.conn, sql, (*params, int(limit), int(offset)))
+        members = self._alerts_by_id([i for row in found for i in json.loads(row["alert_ids"])])
+        for row in found:
+            row["severity"] = SEVERITY_OF_RANK.get(row.pop("severity_rank"))
+            ids = sorted(json.loads(row.pop("alert_ids")))
+            row["alerts"] = [members[i] for i in ids if i in members]
+        return found, total
+
     def queue_order(
         self: Store, filters: QueueFilters, *, sort: str = "created", descending: bool = True
-    ) -> list[int]:
-        """The ids of the alerts `filters` selects, in the queue's order (as review_queue
-        pages them): where an alert stands in its queue, and which comes next."""
-        where, params = _queue_where(filters)
-        order = QUEUE_SORTS.get(sort, QUEUE_SORTS["created"])
-        direction = "DESC" if descending else "ASC"
+    ) -> list[tuple[int, int]]:
+        """The queue's rows in order, as (listing key, newest alert id): where a listing
+        stands in its queue, and which comes next."""
+        groups, params = _groups_sql(filters)
         sql = (
-            f"SELECT a.id FROM alerts a LEFT JOIN listings l ON l.id = a.listing_id{where} "
-            f"ORDER BY {order} IS NULL, {order} {direction}, a.id {direction}"
+            f"{groups}SELECT g.listing_key, g.newest FROM g JOIN alerts a ON a.id = g.newest "
+            f"LEFT JOIN listings l ON l.id = a.listing_id {_order(sort, descending)}"
         )
-        return [row[0] for row in self.conn.execute(sql, params)]
+        return [(key, newest) for key, newest in self.conn.execute(sql, params)]
+
+    def queue_group(self: Store, filters: QueueFilters, alert: dict[str, Any]) -> list[dict]:
+        """The alerts of `alert`'s listing that `filters` selects (the queue's row of it),
+        and `alert` itself, oldest first."""
+        if not alert.get("listing_id"):
+            return list(self._alerts_by_id([alert["id"]]).values())
+        where, params = _queue_where(filters)
+        ids = {
+            row[0]
+            for row in self.conn.execute(
+                "SELECT a.id FROM alerts a LEFT JOIN listings l ON l.id = a.listing_id"
+                f"{where} AND a.listing_id = ?",
+                (*params, alert["listing_id"]),
+            )
+        }
+        ids.add(alert["id"])
+        found = self._alerts_by_id(sorted(ids))
+        return [found[i] for i in sorted(found)]
+
+    def alerts_of_same_listing(self: Store, alert_id: int, candidates: list[int]) -> list[int]:
+        """Those of `candidates` that are alerts about the same listing as `alert_id`."""
+        if not candidates:
+            return []
+        marks = ", ".join("?" * len(candidates))
+        return [
+            row[0]
+            for row in self.conn.execute(
+                f"SELECT b.id FROM alerts a JOIN alerts b ON b.listing_id = a.listing_id "
+                f"WHERE a.id = ? AND b.id IN ({marks}) ORDER BY b.id",
+                (alert_id, *candidates),
+            )
+        ]
+
+    def _alerts_by_id(self: Store, ids: list[int]) -> dict[int, dict[str, Any]]:
+        found: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for row in rows.many(
+                self.conn,
+                "SELECT id, kind, severity, status, created_at, listing_id, version_id "
+                f"FROM alerts WHERE id IN ({marks})",
+                tuple(chunk),
+            ):
+                found[row["id"]] = row
+        return found

@@ -13,7 +13,14 @@ from monitor.web import text
 from monitor.web.chart import counter_charts
 from monitor.web.endpoint import Context, endpoint, path_id
 from monitor.web.evidence import evidence_refs
-from monitor.web.queue import ACTIONS, DISMISS_REASONS, done_message, neighbours, queue_view
+from monitor.web.queue import (
+    ACTIONS,
+    DISMISS_REASONS,
+    done_message,
+    listing_key,
+    neighbours,
+    queue_view,
+)
 
 
 def load_case(store: Store, alert_id: int) -> dict[str, Any] | None:
@@ -49,6 +56,13 @@ def alert_page(ctx: Context) -> Response:
         if case is None:
             return ctx.refuse(404, f"There is no alert {alert_id}.")
         order = store.queue_order(view.filters, sort=view.sort, descending=view.descending)
+        # The queue's row of this listing: its alerts in this alert's status are decided
+        # together with it.
+        group = [
+            a
+            for a in store.queue_group(view.filters, case["alert"])
+            if a["status"] == case["alert"]["status"]
+        ]
         users = [u["name"] for u in store.users() if not u["disabled"]]
     version = case["version"]
     versions = case["versions"]
@@ -79,7 +93,8 @@ def alert_page(ctx: Context) -> Response:
         diff=diff,
         evidence=evidence_refs(version),
         view=view,
-        around=neighbours(order, alert_id),
+        around=neighbours(order, listing_key(case["alert"])),
+        group=group,
         queue_size=len(order),
         done=done_message(ctx),
         users=users,

@@ -109,18 +109,31 @@ def queue_of_form(ctx: Context) -> QueueView:
     return queue_view(dict(parse_qsl(ctx.field("queue")[:2000])))
 
 
-def neighbours(order: list[int], alert_id: int) -> dict[str, int | None]:
-    """The alerts before and after `alert_id` in a queue's order, and its place (1-based;
-    0 when it is not in the queue, whose first alert is then "next")."""
+def listing_key(alert: dict) -> int:
+    """The queue row an alert belongs to: its listing's (minus its own id without one)."""
+    return alert["listing_id"] or -alert["id"]
+
+
+def neighbours(order: list[tuple[int, int]], key: int) -> dict[str, int | None]:
+    """The rows before and after the listing `key` in a queue's order (each as its newest
+    alert), and its place (1-based; 0 when it is not in the queue, whose first row is then
+    "next")."""
+    keys = [k for k, _ in order]
     try:
-        index = order.index(alert_id)
+        index = keys.index(key)
     except ValueError:
-        return {"previous": None, "next": order[0] if order else None, "position": 0}
+        return {"previous": None, "next": order[0][1] if order else None, "position": 0}
     return {
-        "previous": order[index - 1] if index > 0 else None,
-        "next": order[index + 1] if index + 1 < len(order) else None,
+        "previous": order[index - 1][1] if index > 0 else None,
+        "next": order[index + 1][1] if index + 1 < len(order) else None,
         "position": index + 1,
     }
+
+
+def posted_ids(ctx: Context, name: str = "ids") -> list[int]:
+    """Alert ids from a form: each field one id, or several joined by commas (a row)."""
+    values = [v for field in ctx.fields(name)[:MAX_BULK] for v in field.split(",")[:MAX_BULK]]
+    return sorted({n for n in (number_or(v.strip(), 0) for v in values[:MAX_BULK]) if n})
 
 
 @endpoint("viewer")
@@ -128,7 +141,7 @@ def queue_page(ctx: Context) -> Response:
     view = queue_view(ctx.request.query_params)
     filters, per_page, page = view.filters, view.per_page, view.page
     with ctx.store() as store:
-        alerts, total = store.review_queue(
+        alerts, total = store.desk_queue(
             filters,
             sort=view.sort,
             descending=view.descending,
@@ -165,7 +178,7 @@ def queue_page(ctx: Context) -> Response:
 @endpoint("reviewer")
 def bulk_triage(ctx: Context) -> Response:
     """One action on every alert ticked in the queue; one audit event per alert changed."""
-    ids = sorted({n for n in (number_or(v, 0) for v in ctx.fields("ids")[:MAX_BULK]) if n})
+    ids = posted_ids(ctx)
     action = ctx.field("action")
     back = safe_next(ctx.field("back") or "/")
     if not ids:
@@ -174,7 +187,7 @@ def bulk_triage(ctx: Context) -> Response:
     now = utc_now()
     with ctx.store(write=True) as store:
         if action == "assign":
-            assignee = _assignee(ctx, store)
+            assignee = assignee_of_form(ctx, store)
             if assignee is False:
                 return ctx.refuse(400, "No such user to assign to.")
             changed = store.assign_alerts(ids, assignee, actor=ctx.actor, now=now)
@@ -196,7 +209,7 @@ def bulk_triage(ctx: Context) -> Response:
     return ctx.redirect(f"{back}{separator}done={action}:{changed}")
 
 
-def _assignee(ctx: Context, store) -> str | None | bool:
+def assignee_of_form(ctx: Context, store) -> str | None | bool:
     """The user named in the form (`me` is the actor, empty is nobody); False if unknown."""
     name = ctx.field("assignee")
     if name == "me":

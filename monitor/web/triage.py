@@ -11,7 +11,16 @@ from starlette.responses import Response
 
 from monitor.store import utc_now
 from monitor.web.endpoint import Context, endpoint, path_id
-from monitor.web.queue import ACTIONS, DISMISS_REASONS, _assignee, neighbours, queue_of_form
+from monitor.web.queue import (
+    ACTIONS,
+    DISMISS_REASONS,
+    QueueView,
+    assignee_of_form,
+    listing_key,
+    neighbours,
+    posted_ids,
+    queue_of_form,
+)
 
 
 @endpoint("reviewer")
@@ -26,14 +35,17 @@ def triage(ctx: Context) -> Response:
         return ctx.refuse(400, "Dismissing needs a reason.")
     view = queue_of_form(ctx) if ctx.field("queue") else None
     with ctx.store(write=True) as store:
-        if store.alert(alert_id) is None:
+        alert = store.alert(alert_id)
+        if alert is None:
             return ctx.refuse(404, f"There is no alert {alert_id}.")
+        # The listing's other alerts the page showed in its row: decided together.
+        group = [alert_id, *store.alerts_of_same_listing(alert_id, posted_ids(ctx, "group"))]
         following = None
         if view is not None:
             order = store.queue_order(view.filters, sort=view.sort, descending=view.descending)
-            following = neighbours(order, alert_id)["next"]
+            following = neighbours(order, listing_key(alert))["next"]
         changed = store.triage_alerts(
-            [alert_id],
+            sorted(set(group)),
             ACTIONS[action],
             actor=ctx.actor,
             now=utc_now(),
@@ -42,9 +54,17 @@ def triage(ctx: Context) -> Response:
         )
         if note and not changed:  # already in that status: keep the note all the same
             store.add_alert_note(alert_id, note, actor=ctx.actor, now=utc_now())
+    if len(set(group)) > 1:
+        return _after(ctx, view, alert_id, following, f"{action}:{changed}")
+    return _after(ctx, view, alert_id, following, f"{action}:{changed}:{alert_id}")
+
+
+def _after(
+    ctx: Context, view: QueueView | None, alert_id: int, following: int | None, done: str
+) -> Response:
+    """Where a decision leads: the queue's next alert, else the queue, else the alert."""
     if view is None:
         return ctx.redirect(f"/alerts/{alert_id}#trail")
-    done = f"{action}:{changed}:{alert_id}"
     if following is not None and following != alert_id:
         return ctx.redirect(view.url(f"/alerts/{following}", done=done))
     return ctx.redirect(view.url("/", done=done))
@@ -56,10 +76,11 @@ def assign(ctx: Context) -> Response:
     with ctx.store(write=True) as store:
         if store.alert(alert_id) is None:
             return ctx.refuse(404, f"There is no alert {alert_id}.")
-        assignee = _assignee(ctx, store)
+        assignee = assignee_of_form(ctx, store)
         if assignee is False:
             return ctx.refuse(400, "No such user to assign to.")
-        store.assign_alerts([alert_id], assignee, actor=ctx.actor, now=utc_now())
+        group = [alert_id, *store.alerts_of_same_listing(alert_id, posted_ids(ctx, "group"))]
+        store.assign_alerts(sorted(set(group)), assignee, actor=ctx.actor, now=utc_now())
     return ctx.redirect(_back_to(ctx, alert_id))
 
 
