@@ -231,3 +231,42 @@ def test_a_listings_alerts_share_one_row_and_one_decision_decides_them_all(desk_
         ).fetchall()
     assert events == [(i, "rita", "open", "dismissed", "duplicate") for i in sorted(ids)]
     assert page.locator(".listing-title").inner_text() == "某酒店 入住记录 10万"  # the next row
+
+
+def test_the_alert_opens_on_what_changed_since_the_reviewer_last_looked(desk_url, desk_db, page):
+    def offer(price: str, volume: str) -> dict:
+        return item("s1", f"银行 客户 资料 {volume} {price}", f"银行 客户 资料 {volume}，{price}",
+                    terms=[("客户", "finance")], seller="老李", price=price)  # fmt: skip
+
+    sweep(desk_db, "shop", [offer("800元", "5万")])
+    queue = desk_url + "/?status=all&source=shop"
+    page.goto(queue)
+    row = page.locator("#queue tbody tr")
+    assert "unseen" in row.get_attribute("class")  # never opened
+    with page.expect_navigation():
+        row.locator(".title-link").click()
+    assert page.locator("#since").count() == 0  # one version: nothing changed since
+    sweep(desk_db, "shop", [offer("600元", "8万")])  # version 2, and a "changed" alert
+    page.goto(queue)
+    mark = page.locator("#queue tbody tr .since-mark")
+    assert mark.inner_text() == "changed since you looked (v1 → v2)"
+    sweep(desk_db, "shop", [offer("500元", "8万")])  # version 3
+    with page.expect_navigation():
+        page.locator("#queue tbody tr .title-link").click()
+    since = page.locator("#since")
+    assert "you saw version 1" in since.inner_text()
+    assert since.locator("h3").inner_text() == "Version 1 → 3"
+    price = since.locator("table.sxs[data-field=price_text]")
+    assert price.locator("del").inner_text() == "800"
+    assert price.locator("ins").inner_text() == "500"
+    page.goto(queue)
+    assert page.locator("#queue tbody tr .since-mark").count() == 0  # seen now
+    assert "unseen" not in page.locator("#queue tbody tr").get_attribute("class")
+    with sqlite3.connect(desk_db) as conn:
+        assert conn.execute(
+            "SELECT v.user, v.version FROM listing_views v JOIN listings l ON l.id = v.listing_id "
+            "WHERE l.site_id = 's1'"
+        ).fetchall() == [("rita", 3)]
+    page.goto(desk_url + page.locator("#queue tbody tr .title-link").get_attribute("href"))
+    assert page.locator("#since").count() == 0  # nothing new since: the usual diff
+    assert page.locator("#history #diff h3").inner_text() == "Version 2 → 3"

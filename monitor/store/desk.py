@@ -4,6 +4,10 @@ The desk's queue has one row per listing: the alerts a filter selects are groupe
 listing (an alert about no listing, a failing source, is a group of its own), so a listing's
 new, changed and relisted alerts are read and decided together. A group is keyed by its
 listing id (or minus the alert's id) and shown through its newest alert.
+
+Each reviewer's last-seen version of each listing (`listing_views`) lets the alert page open
+on what changed since they last looked and the queue mark the listings that did; each user's
+display name, language and time zone live on `users` (migration 0018_review_desk).
 """
 
 from __future__ import annotations
@@ -36,6 +40,19 @@ GROUP_SORTS = {
 }
 
 
+def migrate_0018_review_desk(store: Store) -> None:
+    """The last version of each listing each reviewer saw, and the users' preferences."""
+    conn = store.conn
+    conn.execute(
+        "CREATE TABLE listing_views (user TEXT NOT NULL, listing_id INTEGER NOT NULL "
+        "REFERENCES listings (id) ON DELETE CASCADE, version INTEGER NOT NULL, "
+        "seen_at TEXT NOT NULL, PRIMARY KEY (user, listing_id)) WITHOUT ROWID"
+    )
+    conn.execute("CREATE INDEX listing_views_listing ON listing_views (listing_id)")
+    for column in ("display_name", "language", "time_zone"):
+        conn.execute(f"ALTER TABLE users ADD COLUMN {column} TEXT")
+
+
 def _groups_sql(filters: QueueFilters) -> tuple[str, list[Any]]:
     """A CTE `g`: one row per group of the alerts `filters` selects."""
     where, params = _queue_where(filters)
@@ -66,11 +83,12 @@ class DeskQueries:
         descending: bool = True,
         limit: int = 50,
         offset: int = 0,
+        viewer: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
         """One page of the queue, a row per listing, and how many rows there are in all.
         Each row is its newest alert's, with `severity` the group's highest, `alert_count`,
-        and `alerts`: the group's alerts (id, kind, severity, status, created_at), oldest
-        first."""
+        `alerts`: the group's alerts (id, kind, severity, status, created_at), oldest first,
+        and `seen_version`: the listing's version `viewer` last saw (None: never)."""
         groups, params = _groups_sql(filters)
         total = self.conn.execute(f"{groups}SELECT count(*) FROM g", params).fetchone()[0]
         sql = (
@@ -78,11 +96,13 @@ class DeskQueries:
             "a.source, a.listing_id, a.version_id, a.created_at, a.updated_at, a.title, "
             "a.summary, a.categories, a.brands, g.alert_count, g.alert_ids, g.listing_key, "
             "l.price_text, l.price, l.currency, l.volume, l.volume_text, l.seller, "
-            "l.status AS listing_status, l.url, l.version AS listing_version "
+            "l.status AS listing_status, l.url, l.version AS listing_version, "
+            "lv.version AS seen_version "
             "FROM g JOIN alerts a ON a.id = g.newest LEFT JOIN listings l ON l.id = a.listing_id "
+            "LEFT JOIN listing_views lv ON lv.listing_id = a.listing_id AND lv.user = ? "
             f"{_order(sort, descending)} LIMIT ? OFFSET ?"
         )
-        found = rows.many(self.conn, sql, (*params, int(limit), int(offset)))
+        found = rows.many(self.conn, sql, (*params, viewer, int(limit), int(offset)))
         members = self._alerts_by_id([i for row in found for i in json.loads(row["alert_ids"])])
         for row in found:
             row["severity"] = SEVERITY_OF_RANK.get(row.pop("severity_rank"))
@@ -147,3 +167,23 @@ class DeskQueries:
             ):
                 found[row["id"]] = row
         return found
+
+    # --- since you last looked -----------------------------------------------------------
+
+    def seen_version(self: Store, user: str, listing_id: int) -> dict[str, Any] | None:
+        """The version of a listing `user` last saw, and when (None: never)."""
+        return rows.one(
+            self.conn,
+            "SELECT version, seen_at FROM listing_views WHERE user = ? AND listing_id = ?",
+            (user, listing_id),
+        )
+
+    def mark_seen(self: Store, user: str, listing_id: int, version: int, *, now: str) -> None:
+        """`user` has now seen `version` of a listing (a later one is never taken back)."""
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO listing_views (user, listing_id, version, seen_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (user, listing_id) DO UPDATE SET "
+                "version = max(version, excluded.version), seen_at = excluded.seen_at",
+                (user, listing_id, version, now),
+            )

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from monitor.numbers import number_or
-from monitor.store import Store
+from monitor.store import Store, utc_now
 from monitor.web import text
 from monitor.web.chart import counter_charts
 from monitor.web.endpoint import Context, endpoint, path_id
@@ -55,6 +55,8 @@ def alert_page(ctx: Context) -> Response:
         case = load_case(store, alert_id)
         if case is None:
             return ctx.refuse(404, f"There is no alert {alert_id}.")
+        listing = case["listing"]
+        seen = store.seen_version(ctx.actor, listing["id"]) if listing and ctx.user else None
         order = store.queue_order(view.filters, sort=view.sort, descending=view.descending)
         # The queue's row of this listing: its alerts in this alert's status are decided
         # together with it.
@@ -79,8 +81,11 @@ def alert_page(ctx: Context) -> Response:
             masked,
         ),
     }
-    compare = _compared_versions(ctx, versions, version)
+    compare, since = _compared_versions(ctx, versions, version, seen)
     diff = text.version_diff(compare[0], compare[1]) if compare else []
+    if listing and ctx.user:  # what this reviewer has now seen of the listing
+        with ctx.store(write=True) as store:
+            store.mark_seen(ctx.actor, listing["id"], listing["version"], now=utc_now())
     return ctx.render(
         "alert.html",
         case=case,
@@ -91,6 +96,7 @@ def alert_page(ctx: Context) -> Response:
         body=body,
         compare=compare,
         diff=diff,
+        since=since,
         evidence=evidence_refs(version),
         view=view,
         around=neighbours(order, listing_key(case["alert"])),
@@ -106,17 +112,24 @@ def alert_page(ctx: Context) -> Response:
     )
 
 
-def _compared_versions(ctx: Context, versions: list[dict], shown: dict | None) -> tuple | None:
-    """The two versions to compare: ?a=&b= version numbers, else the shown one and the one
-    before it (or the last two)."""
+def _compared_versions(
+    ctx: Context, versions: list[dict], shown: dict | None, seen: dict | None
+) -> tuple[tuple | None, dict | None]:
+    """The two versions to compare, and the reviewer's last view when they are that view's
+    version and the current one. ?a=&b= version numbers choose; else, when the listing
+    changed since this reviewer last saw it, that version and the current one; else the shown
+    one and the one before it (or the last two)."""
     if len(versions) < 2:
-        return None
+        return None, None
     by_number = {v["version"]: v for v in versions}
     a, b = number_or(ctx.param("a"), 0), number_or(ctx.param("b"), 0)
     if a in by_number and b in by_number:
-        return by_number[a], by_number[b]
-    newer = shown if shown and shown["version"] > 1 else versions[-1]
-    return by_number[newer["version"] - 1], newer
+        return (by_number[a], by_number[b]), None
+    latest = versions[-1]
+    if seen and seen["version"] < latest["version"] and seen["version"] in by_number:
+        return (by_number[seen["version"]], latest), seen
+    newer = shown if shown and shown["version"] > 1 else latest
+    return (by_number[newer["version"] - 1], newer), None
 
 
 def terms_of(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -147,6 +147,7 @@ def queue_page(ctx: Context) -> Response:
             descending=view.descending,
             limit=per_page,
             offset=(page - 1) * per_page,
+            viewer=ctx.actor,
         )
         choices = store.queue_choices()
         counts = store.alert_status_counts()
