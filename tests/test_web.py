@@ -223,7 +223,8 @@ def chromium():
 
 @pytest.fixture
 def page(chromium):
-    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    # These tests read the English page (Simplified Chinese is the default): they ask for it.
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
     opened = context.new_page()
     opened.set_default_timeout(10_000)
     yield opened
@@ -449,7 +450,7 @@ def test_admin_adds_a_reviewer_who_can_then_log_in(base_url, page, chromium):
     form.locator("input[name=password]").fill("kettle-mirror-7")
     form.locator("button[type=submit]").click()
     assert "newbie" in page.locator("table.users").inner_text()
-    other = chromium.new_context().new_page()
+    other = chromium.new_context(locale="en-US").new_page()
     other.set_default_timeout(10_000)
     other.goto(base_url + "/login")
     other.fill("input[name=name]", "newbie")

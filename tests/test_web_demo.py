@@ -27,7 +27,7 @@ def demo_url(tmp_path_factory):
 
 
 def test_demo_store_reviewed_in_the_browser(demo_url, chromium):  # noqa: F811
-    page = chromium.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    page = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="en-US").new_page()
     page.set_default_timeout(10_000)
     log_in(page, demo_url, "rita")
     assert page.locator("#queue tbody tr").count() >= 25

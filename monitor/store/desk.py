@@ -168,6 +168,21 @@ class DeskQueries:
                 found[row["id"]] = row
         return found
 
+    # --- users' preferences ------------------------------------------------------------
+
+    def set_user_preferences(self: Store, name: str, **changes: str | None) -> None:
+        """Set a user's `display_name`, `language` or `time_zone` (None clears one)."""
+        allowed = {
+            k: v for k, v in changes.items() if k in ("display_name", "language", "time_zone")
+        }
+        if not allowed:
+            return
+        assignments = ", ".join(f"{column} = ?" for column in allowed)
+        with self.transaction():
+            self.conn.execute(
+                f"UPDATE users SET {assignments} WHERE name = ?", (*allowed.values(), name)
+            )
+
     # --- since you last looked -----------------------------------------------------------
 
     def seen_version(self: Store, user: str, listing_id: int) -> dict[str, Any] | None:

@@ -312,7 +312,9 @@ class ReviewQueries:
 
     def users(self: Store) -> list[dict[str, Any]]:
         return rows.many(
-            self.conn, "SELECT name, role, created_at, disabled FROM users ORDER BY name"
+            self.conn,
+            "SELECT name, role, created_at, disabled, display_name, language, time_zone "
+            "FROM users ORDER BY name",
         )
 
     def add_user(self: Store, name: str, role: str, password_hash: str, *, now: str) -> None:

@@ -13,6 +13,7 @@ from monitor.web import text
 from monitor.web.chart import counter_charts
 from monitor.web.endpoint import Context, endpoint, path_id
 from monitor.web.evidence import evidence_refs
+from monitor.web.i18n import _
 from monitor.web.queue import (
     ACTIONS,
     DISMISS_REASONS,
@@ -20,6 +21,7 @@ from monitor.web.queue import (
     listing_key,
     neighbours,
     queue_view,
+    user_names,
 )
 
 
@@ -54,7 +56,7 @@ def alert_page(ctx: Context) -> Response:
     with ctx.store() as store:
         case = load_case(store, alert_id)
         if case is None:
-            return ctx.refuse(404, f"There is no alert {alert_id}.")
+            return ctx.refuse(404, _("There is no alert %(id)s.") % {"id": alert_id})
         listing = case["listing"]
         seen = store.seen_version(ctx.actor, listing["id"]) if listing and ctx.user else None
         order = store.queue_order(view.filters, sort=view.sort, descending=view.descending)
@@ -65,7 +67,8 @@ def alert_page(ctx: Context) -> Response:
             for a in store.queue_group(view.filters, case["alert"])
             if a["status"] == case["alert"]["status"]
         ]
-        users = [u["name"] for u in store.users() if not u["disabled"]]
+        everyone = store.users()
+    users = [u["name"] for u in everyone if not u["disabled"]]
     version = case["version"]
     versions = case["versions"]
     masked = [p["masked"] for p in case["pii"]]
@@ -104,6 +107,7 @@ def alert_page(ctx: Context) -> Response:
         queue_size=len(order),
         done=done_message(ctx),
         users=users,
+        names=user_names(everyone),
         actions=ACTIONS,
         reasons=DISMISS_REASONS,
         changed_fields=text.changed_fields,

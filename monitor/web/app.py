@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.store import open_store
-from monitor.web import admin, alert, auth, case, evidence, queue, triage
+from monitor.web import admin, alert, auth, case, evidence, i18n, queue, triage
 from monitor.web.endpoint import QUERY_SECONDS, WEB_DIR, Web, static_version
+from monitor.web.i18n import _
+from monitor.web.labels import label
 from monitor.web.throttle import LoginThrottle
 
 CSP = (
@@ -161,22 +162,12 @@ def templates() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = _when
+    i18n.install(env)
+    env.filters["label"] = label
     env.filters["number"] = _number
     env.filters["json_list"] = _json_list
     env.globals["static_version"] = static_version()
     return env
-
-
-def _when(value: str | None, full: bool = False) -> str:
-    """2026-11-23T08:00:00Z as 11-23 08:00 (or the full date and time)."""
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    return moment.strftime("%Y-%m-%d %H:%M" if full else "%m-%d %H:%M")
 
 
 def _number(value: Any) -> str:
@@ -230,6 +221,7 @@ def create_app(
         Route("/sources", admin.sources_page),
         Route("/keywords", admin.keywords_page, methods=["GET", "POST"]),
         Route("/users", admin.users_page, methods=["GET", "POST"]),
+        Route("/preferences", admin.preferences_page, methods=["GET", "POST"]),
         Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
     ]
 
@@ -249,12 +241,14 @@ def create_app(
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     status = getattr(exc, "status_code", 500)
+    i18n.use(i18n.page_locale(request.headers.get("accept-language")))
+    messages = {404: _("There is no such page."), 405: _("Not allowed here.")}
     page = request.app.state.web.templates.get_template("error.html").render(
         ctx=None,
         user=None,
         csrf="",
         path=request.url.path,
         status_code=status,
-        message={404: "There is no such page.", 405: "Not allowed here."}.get(status, "Error."),
+        message=messages.get(status, _("Error.")),
     )
     return HTMLResponse(page, status_code=status)

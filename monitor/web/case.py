@@ -11,7 +11,8 @@ from monitor.store import utc_now
 from monitor.web.alert import load_case, terms_of
 from monitor.web.endpoint import Context, endpoint, path_id
 from monitor.web.evidence import evidence_refs, evidence_sha256
-from monitor.web.queue import DISMISS_REASONS
+from monitor.web.i18n import _
+from monitor.web.queue import DISMISS_REASONS, user_names
 
 
 def case_document(ctx: Context, case: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +69,7 @@ def case_json(ctx: Context) -> Response:
     with ctx.store() as store:
         case = load_case(store, alert_id)
     if case is None:
-        return ctx.refuse(404, f"There is no alert {alert_id}.")
+        return ctx.refuse(404, _("There is no alert %(id)s.") % {"id": alert_id})
     return JSONResponse(
         case_document(ctx, case),
         headers={"Content-Disposition": f'attachment; filename="heishi-case-{alert_id}.json"'},
@@ -80,8 +81,9 @@ def case_page(ctx: Context) -> Response:
     alert_id = path_id(ctx, "alert_id")
     with ctx.store() as store:
         case = load_case(store, alert_id)
+        names = user_names(store.users())
     if case is None:
-        return ctx.refuse(404, f"There is no alert {alert_id}.")
+        return ctx.refuse(404, _("There is no alert %(id)s.") % {"id": alert_id})
     document = case_document(ctx, case)
     return ctx.render(
         "case.html",
@@ -92,4 +94,5 @@ def case_page(ctx: Context) -> Response:
         version=case["version"],
         terms=terms_of(case["hits"]),
         reasons=DISMISS_REASONS,
+        names=names,
     )

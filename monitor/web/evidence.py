@@ -13,6 +13,7 @@ from typing import Any
 from starlette.responses import Response
 
 from monitor.web.endpoint import Context, endpoint, path_id
+from monitor.web.i18n import _
 
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 # The raw page as fetched is hostile: no script, no request anywhere, only inline styles and
@@ -81,7 +82,7 @@ def evidence_page(ctx: Context) -> Response:
     """The page as fetched, for a sandboxed frame: its own CSP forbids script and requests."""
     content, encoding = _version_evidence(ctx, "page")
     if content is None:
-        return ctx.refuse(404, "No stored page for this version.")
+        return ctx.refuse(404, _("No stored page for this version."))
     return Response(
         content,
         media_type=f"text/html; charset={encoding}" if encoding else "text/html",
@@ -97,10 +98,10 @@ def evidence_page(ctx: Context) -> Response:
 def evidence_screenshot(ctx: Context) -> Response:
     content, _ = _version_evidence(ctx, "screenshot")
     if content is None:
-        return ctx.refuse(404, "No screenshot for this version.")
+        return ctx.refuse(404, _("No screenshot for this version."))
     media = next((t for magic, t in IMAGE_TYPES.items() if content.startswith(magic)), None)
     if media is None:
-        return ctx.refuse(415, "The stored screenshot is not an image.")
+        return ctx.refuse(415, _("The stored screenshot is not an image."))
     return Response(
         content,
         media_type=media,

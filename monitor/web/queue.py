@@ -14,6 +14,8 @@ from monitor.store import utc_now
 from monitor.store.alerts import ALERT_STATUSES, SEVERITIES
 from monitor.store.review import QUEUE_SORTS, QueueFilters
 from monitor.web.endpoint import Context, endpoint, safe_next
+from monitor.web.i18n import N_, _, ngettext
+from monitor.web.labels import label
 
 PAGE_SIZES = (25, 50, 100, 200)
 MAX_BULK = 1000  # alerts ticked at once (a page shows at most 200)
@@ -26,12 +28,13 @@ ACTIONS = {
     "resolve": "resolved",
     "reopen": "open",
 }
+# Why an alert was dismissed; the order gives each its number key on the alert page.
 DISMISS_REASONS = {
-    "false_positive": "False positive: not an offer of data",
-    "news_or_warning": "News, court report or anti-fraud warning",
-    "duplicate": "Duplicate of another alert",
-    "out_of_scope": "Real, but out of our scope",
-    "other": "Other (see the note)",
+    "false_positive": N_("False positive: not an offer of data"),
+    "news_or_warning": N_("News, court report or anti-fraud warning"),
+    "duplicate": N_("Duplicate of another alert"),
+    "out_of_scope": N_("Real, but out of our scope"),
+    "other": N_("Other (see the note)"),
 }
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DIGITS = re.compile(r"^[0-9]{1,19}$")
@@ -151,7 +154,8 @@ def queue_page(ctx: Context) -> Response:
         )
         choices = store.queue_choices()
         counts = store.alert_status_counts()
-        users = [u["name"] for u in store.users() if not u["disabled"]]
+        everyone = store.users()
+    users = [u["name"] for u in everyone if not u["disabled"]]
     pages = max(1, -(-total // per_page))
     return ctx.render(
         "queue.html",
@@ -172,6 +176,7 @@ def queue_page(ctx: Context) -> Response:
         severities=SEVERITIES,
         reasons=DISMISS_REASONS,
         users=users,
+        names=user_names(everyone),
         done=done_message(ctx),
     )
 
@@ -183,19 +188,19 @@ def bulk_triage(ctx: Context) -> Response:
     action = ctx.field("action")
     back = safe_next(ctx.field("back") or "/")
     if not ids:
-        return ctx.refuse(400, "No alerts were ticked.")
+        return ctx.refuse(400, _("No alerts were ticked."))
     note = ctx.field("note")[:2000] or None
     now = utc_now()
     with ctx.store(write=True) as store:
         if action == "assign":
             assignee = assignee_of_form(ctx, store)
             if assignee is False:
-                return ctx.refuse(400, "No such user to assign to.")
+                return ctx.refuse(400, _("No such user to assign to."))
             changed = store.assign_alerts(ids, assignee, actor=ctx.actor, now=now)
         elif action in ACTIONS:
             reason = ctx.field("reason")
             if action == "dismiss" and reason not in DISMISS_REASONS:
-                return ctx.refuse(400, "Dismissing needs a reason.")
+                return ctx.refuse(400, _("Dismissing needs a reason."))
             changed = store.triage_alerts(
                 ids,
                 ACTIONS[action],
@@ -205,7 +210,7 @@ def bulk_triage(ctx: Context) -> Response:
                 reason=reason if action == "dismiss" else None,
             )
         else:
-            return ctx.refuse(400, "Unknown action.")
+            return ctx.refuse(400, _("Unknown action."))
     separator = "&" if "?" in back else "?"
     return ctx.redirect(f"{back}{separator}done={action}:{changed}")
 
@@ -223,13 +228,22 @@ def assignee_of_form(ctx: Context, store) -> str | None | bool:
 
 def done_message(ctx: Context) -> str | None:
     """`done=action:count[:alert]`, left by a triage, as a sentence (never echoed raw)."""
-    action, _, rest = ctx.param("done").partition(":")
-    count, _, alert = rest.partition(":")
+    action, _sep, rest = ctx.param("done").partition(":")
+    count, _sep, alert = rest.partition(":")
     if action not in (*ACTIONS, "assign") or not _DIGITS.match(count):
         return None
-    verb = "assigned" if action == "assign" else ACTIONS[action]
+    status = label("assigned" if action == "assign" else ACTIONS[action])
     if _DIGITS.match(alert) and count == "1":
-        return f"Alert #{alert} {verb}."
+        return _("Alert #%(id)s %(status)s.") % {"id": alert, "status": status}
     if _DIGITS.match(alert) and count == "0":
-        return f"Alert #{alert} was already {verb}."
-    return f"{count} alert{'s' if count != '1' else ''} {verb}."
+        return _("Alert #%(id)s was already %(status)s.") % {"id": alert, "status": status}
+    number = int(count)
+    return ngettext("%(num)d alert %(status)s.", "%(num)d alerts %(status)s.", number) % {
+        "num": number,
+        "status": status,
+    }
+
+
+def user_names(users: list[dict]) -> dict[str, str]:
+    """Each user's name as the page shows it: their display name where they have one."""
+    return {u["name"]: u.get("display_name") or u["name"] for u in users}

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from monitor.store import utc_now
 from monitor.web.endpoint import Context, endpoint, path_id
+from monitor.web.i18n import _
 from monitor.web.queue import (
     ACTIONS,
     DISMISS_REASONS,
@@ -30,14 +31,14 @@ def triage(ctx: Context) -> Response:
     note = ctx.field("note")[:2000] or None
     reason = ctx.field("reason")
     if action not in ACTIONS:
-        return ctx.refuse(400, "Unknown action.")
+        return ctx.refuse(400, _("Unknown action."))
     if action == "dismiss" and reason not in DISMISS_REASONS:
-        return ctx.refuse(400, "Dismissing needs a reason.")
+        return ctx.refuse(400, _("Dismissing needs a reason."))
     view = queue_of_form(ctx) if ctx.field("queue") else None
     with ctx.store(write=True) as store:
         alert = store.alert(alert_id)
         if alert is None:
-            return ctx.refuse(404, f"There is no alert {alert_id}.")
+            return ctx.refuse(404, _("There is no alert %(id)s.") % {"id": alert_id})
         # The listing's other alerts the page showed in its row: decided together.
         group = [alert_id, *store.alerts_of_same_listing(alert_id, posted_ids(ctx, "group"))]
         following = None
@@ -75,10 +76,10 @@ def assign(ctx: Context) -> Response:
     alert_id = path_id(ctx, "alert_id")
     with ctx.store(write=True) as store:
         if store.alert(alert_id) is None:
-            return ctx.refuse(404, f"There is no alert {alert_id}.")
+            return ctx.refuse(404, _("There is no alert %(id)s.") % {"id": alert_id})
         assignee = assignee_of_form(ctx, store)
         if assignee is False:
-            return ctx.refuse(400, "No such user to assign to.")
+            return ctx.refuse(400, _("No such user to assign to."))
         group = [alert_id, *store.alerts_of_same_listing(alert_id, posted_ids(ctx, "group"))]
         store.assign_alerts(sorted(set(group)), assignee, actor=ctx.actor, now=utc_now())
     return ctx.redirect(_back_to(ctx, alert_id))
@@ -92,7 +93,7 @@ def add_note(ctx: Context) -> Response:
         return ctx.redirect(_back_to(ctx, alert_id, anchor=""))
     with ctx.store(write=True) as store:
         if store.alert(alert_id) is None:
-            return ctx.refuse(404, f"There is no alert {alert_id}.")
+            return ctx.refuse(404, _("There is no alert %(id)s.") % {"id": alert_id})
         store.add_alert_note(alert_id, note, actor=ctx.actor, now=utc_now())
     return ctx.redirect(_back_to(ctx, alert_id))
 

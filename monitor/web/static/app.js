@@ -49,7 +49,7 @@
     function updateBulk() {
       if (!bulk) return;
       var ticked = boxes.filter(function (b) { return b.checked; });
-      count.textContent = ticked.length + " ticked";
+      count.textContent = (count.getAttribute("data-ticked") || "{n}").replace("{n}", ticked.length);
       apply.disabled = ticked.length === 0;
       bulk.classList.toggle("has-ticks", ticked.length > 0);
       boxes.forEach(function (b) { b.closest("tr").classList.toggle("ticked", b.checked); });
