@@ -17,9 +17,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-# Playwright cannot download browsers here; heishi drives Debian's Chromium instead.
+# Playwright cannot download browsers here; heishi drives Debian's Chromium instead. Without a
+# CJK font Chromium draws every Chinese character of a screenshot as an empty box: install one
+# unless the machine has one already.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@fc-list :lang=zh family 2>/dev/null | grep -q . || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq fonts-noto-cjk; }
 
 # Distributed crawling's tests start a real redis-server (the binary only; no service is used).
 redis:
