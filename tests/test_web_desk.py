@@ -270,3 +270,31 @@ def test_the_alert_opens_on_what_changed_since_the_reviewer_last_looked(desk_url
     page.goto(desk_url + page.locator("#queue tbody tr .title-link").get_attribute("href"))
     assert page.locator("#since").count() == 0  # nothing new since: the usual diff
     assert page.locator("#history #diff h3").inner_text() == "Version 2 → 3"
+
+
+def test_the_queue_search_is_heishi_search_traditional_finds_simplified_and_hits_are_marked(
+    desk_url, desk_db, page
+):
+    from monitor.search import search
+    from monitor.store import open_store
+
+    with open_store(desk_db, readonly=True) as store:
+        wanted = {hit.listing_id for hit in search(store, "身份證", limit=1000).hits}
+    with sqlite3.connect(desk_db) as conn:
+        alerted = {row[0] for row in conn.execute("SELECT DISTINCT listing_id FROM alerts")}
+    assert len(wanted & alerted) > 25  # the CLI's search finds them by the traditional form
+    page.goto(desk_url + "/?status=all&q=身份證&per=100")
+    rows = page.locator("#queue tbody tr")
+    assert rows.count() == len(wanted & alerted)
+    marks = page.locator("#queue tbody tr .title-link mark.search").all_inner_texts()
+    assert len(marks) == rows.count() and set(marks) == {"身份证"}
+    # A word only the text has: found, and shown where it stands in the text.
+    page.goto(desk_url + "/?status=all&q=@seller7")
+    assert page.locator("#queue tbody tr").count() == 1
+    snippet = page.locator("#queue tbody tr .snippet")
+    assert snippet.locator("mark.search").inner_text() == "seller7"
+    assert "<mark" not in page.locator("#queue tbody tr .title-link").inner_html()
+    # A query that cannot be searched says why, and shows nothing.
+    page.goto(desk_url + '/?status=all&q="身份证')
+    assert "cannot be run" in page.locator("#search-error").inner_text()
+    assert page.locator("#queue tbody tr td.empty").count() == 1

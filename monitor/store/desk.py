@@ -84,11 +84,13 @@ class DeskQueries:
         limit: int = 50,
         offset: int = 0,
         viewer: str | None = None,
+        with_text: bool = False,
     ) -> tuple[list[dict[str, Any]], int]:
         """One page of the queue, a row per listing, and how many rows there are in all.
         Each row is its newest alert's, with `severity` the group's highest, `alert_count`,
         `alerts`: the group's alerts (id, kind, severity, status, created_at), oldest first,
-        and `seen_version`: the listing's version `viewer` last saw (None: never)."""
+        `seen_version`: the listing's version `viewer` last saw (None: never), and with
+        `with_text`, `listing_text`: the listing's current text."""
         groups, params = _groups_sql(filters)
         total = self.conn.execute(f"{groups}SELECT count(*) FROM g", params).fetchone()[0]
         sql = (
@@ -97,7 +99,7 @@ class DeskQueries:
             "a.summary, a.categories, a.brands, g.alert_count, g.alert_ids, g.listing_key, "
             "l.price_text, l.price, l.currency, l.volume, l.volume_text, l.seller, "
             "l.status AS listing_status, l.url, l.version AS listing_version, "
-            "lv.version AS seen_version "
+            f"lv.version AS seen_version{', l.text AS listing_text' if with_text else ''} "
             "FROM g JOIN alerts a ON a.id = g.newest LEFT JOIN listings l ON l.id = a.listing_id "
             "LEFT JOIN listing_views lv ON lv.listing_id = a.listing_id AND lv.user = ? "
             f"{_order(sort, descending)} LIMIT ? OFFSET ?"

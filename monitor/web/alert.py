@@ -14,15 +14,8 @@ from monitor.web.chart import counter_charts
 from monitor.web.endpoint import Context, endpoint, path_id
 from monitor.web.evidence import evidence_refs
 from monitor.web.i18n import _
-from monitor.web.queue import (
-    ACTIONS,
-    DISMISS_REASONS,
-    done_message,
-    listing_key,
-    neighbours,
-    queue_view,
-    user_names,
-)
+from monitor.web.queue import ACTIONS, DISMISS_REASONS, done_message, user_names
+from monitor.web.queue_view import listing_key, neighbours, queue_view
 
 
 def load_case(store: Store, alert_id: int) -> dict[str, Any] | None:

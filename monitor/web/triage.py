@@ -12,16 +12,8 @@ from starlette.responses import Response
 from monitor.store import utc_now
 from monitor.web.endpoint import Context, endpoint, path_id
 from monitor.web.i18n import _
-from monitor.web.queue import (
-    ACTIONS,
-    DISMISS_REASONS,
-    QueueView,
-    assignee_of_form,
-    listing_key,
-    neighbours,
-    posted_ids,
-    queue_of_form,
-)
+from monitor.web.queue import ACTIONS, DISMISS_REASONS, assignee_of_form, posted_ids
+from monitor.web.queue_view import QueueView, listing_key, neighbours, queue_of_form
 
 
 @endpoint("reviewer")
