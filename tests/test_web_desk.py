@@ -14,6 +14,10 @@ import pytest
 from tests.test_web import Server, chromium, item, sweep  # noqa: F401  (fixtures)
 
 PASSWORD = "review-desk-pass-1"
+LONG_TITLES = (
+    "专业 定制 爬虫 采集 各大平台 用户数据 电商 外卖 点评 小红书 抖音 快手 微博 实时更新 一手 可验 支持担保",
+    "Custom scraping of any platform: marketplace, delivery and review app user data, 爬虫",
+)
 TRIAGED = 20
 REASON_KEYS = ("false_positive", "news_or_warning", "duplicate", "out_of_scope", "other")
 
@@ -50,6 +54,13 @@ def build_desk_store(db: Path) -> None:
                  terms=[("开房", "travel")], seller="酒店哥")
             for site_id, title in hotels
         ])  # fmt: skip
+    # Long titles, as sellers write them, for the narrow screens.
+    sweep(db, "longshop", [
+        item("L1", LONG_TITLES[0], "定制 爬虫 采集 各平台 用户数据", terms=[("爬虫", "scraping")],
+             price="2000元", seller="采集工作室"),
+        item("L2", LONG_TITLES[1], "custom scraping of any platform, 爬虫 to order",
+             terms=[("爬虫", "scraping")], price="1500元", seller="scraper_studio"),
+    ])  # fmt: skip
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE alerts SET severity = 'high' WHERE source = 'forum'")
         conn.execute("UPDATE alerts SET severity = 'medium' WHERE title LIKE '身份证 料子%'")
@@ -298,3 +309,51 @@ def test_the_queue_search_is_heishi_search_traditional_finds_simplified_and_hits
     page.goto(desk_url + '/?status=all&q="身份证')
     assert "cannot be run" in page.locator("#search-error").inner_text()
     assert page.locator("#queue tbody tr td.empty").count() == 1
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_the_queue_and_the_alert_page_fit_phones_and_tablets(desk_url, desk_db, chromium, locale):  # noqa: F811
+    with sqlite3.connect(desk_db) as conn:
+        alert = conn.execute("SELECT id FROM alerts WHERE source = 'longshop'").fetchone()[0]
+    fits = "document.documentElement.scrollWidth <= window.innerWidth"
+    for width in (390, 820):
+        context = chromium.new_context(viewport={"width": width, "height": 844}, locale=locale)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(desk_url + "/login")
+        page.fill("input[name=name]", "rita")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/login" not in url)
+        for path in ("/?status=all&per=100", f"/alerts/{alert}?status=all", "/?q=身份證"):
+            page.goto(desk_url + path)
+            assert page.evaluate(fits), (
+                width,
+                path,
+                page.evaluate("document.documentElement.scrollWidth"),
+            )
+        page.goto(desk_url + "/?status=all&per=100")
+        rows = page.locator("#queue tbody tr")
+        if width == 390:  # cards: no table head, each row a box of its own
+            assert page.locator("#queue thead").is_hidden()
+            assert rows.first.evaluate("row => getComputedStyle(row).display") == "flex"
+            assert page.locator("#filter-box").get_attribute("open") is None  # folded away
+        else:
+            assert page.locator("#queue thead").is_visible()
+            lines = page.locator("#queue .title-link").evaluate_all(
+                "links => links.map(a => [a.title, "
+                "Math.round(a.getBoundingClientRect().height / parseFloat(getComputedStyle(a).lineHeight))])"
+            )
+            for title, shown in lines:
+                assert shown <= 2, (title, shown)
+            for title in LONG_TITLES:  # the long ones are whole within two lines, not cut
+                link = page.locator("#queue .title-link", has_text=title[:20])
+                assert link.evaluate("a => a.scrollHeight <= a.clientHeight + 1"), title
+        # The alert page: one column, the decision right after the title.
+        page.goto(desk_url + f"/alerts/{alert}?status=all")
+        title_box = page.locator("#listing-title").bounding_box()
+        triage_box = page.locator("#triage").bounding_box()
+        text_box = page.locator("#listing-text").bounding_box()
+        assert title_box["y"] < triage_box["y"] < text_box["y"]
+        assert triage_box["width"] > width * 0.85
+        context.close()

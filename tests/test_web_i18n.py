@@ -183,6 +183,8 @@ def test_a_browser_that_asks_for_english_gets_english_and_a_user_may_choose(
     page = browser_page(chromium, i18n_url, "ada", PASSWORDS["ada"], locale="en-US")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator(".topbar nav a").first.inner_text() == "Queue"
+    # Labels of literal values too: the template was compiled while rendering Chinese.
+    assert page.locator(".tabs a").first.inner_text().startswith("all")
     # The top bar's switch: this user reads Chinese from now on, whatever the browser says.
     with page.expect_navigation():
         page.locator(".lang-switch button[value=zh_CN]").click()

@@ -163,7 +163,9 @@ def templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     i18n.install(env)
-    env.filters["label"] = label
+    # Per request, never folded into the compiled template: `'all'|label` on a literal would
+    # otherwise keep the language of the first page that compiled it.
+    env.filters["label"] = jinja2.pass_context(lambda _context, value: label(value))
     env.filters["number"] = _number
     env.filters["json_list"] = _json_list
     env.globals["static_version"] = static_version()

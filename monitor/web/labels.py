@@ -54,6 +54,16 @@ LABELS = {
     "context": N_("context"),
     "exclusion": N_("exclusion"),
     "brand": N_("brand"),
+    "field": N_("data field"),
+    "contact": N_("contact"),
+    "sample": N_("sample"),
+    "fresh": N_("freshness"),
+    "generic": N_("generic"),
+    "strong": N_("strong"),
+    "subject": N_("subject"),
+    # counters of a listing
+    "views": N_("views"),
+    "replies": N_("replies"),
     # listing fields compared between versions
     "title": N_("title"),
     "text": N_("text"),

@@ -12,6 +12,10 @@
   function setUpQueue() {
     var table = document.getElementById("queue");
     if (!table) return;
+    // On a phone the filters fold away unless some are set, so the rows come first.
+    var filterBox = document.getElementById("filter-box");
+    if (filterBox && window.matchMedia("(max-width: 600px)").matches &&
+        filterBox.getAttribute("data-active") === "0") filterBox.open = false;
     var rows = Array.prototype.slice.call(table.querySelectorAll("tbody tr[data-href]"));
     var current = -1;
 
