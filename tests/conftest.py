@@ -7,8 +7,18 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _isolated_install(tmp_path_factory, monkeypatch):
-    """Each test gets its own install secret; the jieba cache is shared across the session."""
+    """Each test gets its own install secret; the jieba cache is shared across the session.
+
+    Nothing from the developer's own install reaches a test: every HEISHI_* variable is
+    dropped, and the notification and severity files point at files that do not exist, so a
+    real notify.toml in the checkout can never receive a test's alerts."""
+    import os
+
     home = tmp_path_factory.getbasetemp()
+    for name in [n for n in os.environ if n.startswith("HEISHI_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HEISHI_NOTIFY_FILE", str(home / "no-notify.toml"))
+    monkeypatch.setenv("HEISHI_SEVERITY_FILE", str(home / "no-severity.toml"))
     monkeypatch.setenv("HEISHI_SECRET_FILE", str(home / "secret.key"))
     # The key distributed sweeps sign Redis entries with: one per session, never the user's.
     distributed_key = home / "distributed.key"
