@@ -217,6 +217,29 @@ def test_an_alert_opened_on_its_own_stays_open_after_a_decision(desk_url, desk_d
         page.keyboard.press("Enter")
     assert shown_alert(page) == alert
     assert page.locator(".alert-head .status").inner_text() == "acknowledged"
+    page.keyboard.press("m")
+    with page.expect_navigation():
+        page.keyboard.press("m")  # assigned to me
+    assert "rita" in page.locator(".alert-head").inner_text()
+    page.keyboard.press("n")
+    page.keyboard.type("checked the seller's other posts")
+    with page.expect_navigation():
+        page.keyboard.press("Control+Enter")
+    page.keyboard.press("r")
+    with page.expect_navigation():
+        page.keyboard.press("r")
+    assert page.locator(".alert-head .status").inner_text() == "resolved"
+    with sqlite3.connect(desk_db) as conn:
+        assert conn.execute(
+            "SELECT action, new_status, note FROM alert_events WHERE alert_id = ? "
+            "AND actor = 'rita' ORDER BY id",
+            (alert,),
+        ).fetchall() == [
+            ("status", "acknowledged", None),
+            ("assign", "acknowledged", "nobody → rita"),
+            ("note", "acknowledged", "checked the seller's other posts"),
+            ("status", "resolved", None),
+        ]
 
 
 def test_a_listings_alerts_share_one_row_and_one_decision_decides_them_all(desk_url, desk_db, page):
@@ -357,3 +380,15 @@ def test_the_queue_and_the_alert_page_fit_phones_and_tablets(desk_url, desk_db, 
         assert title_box["y"] < triage_box["y"] < text_box["y"]
         assert triage_box["width"] > width * 0.85
         context.close()
+
+
+def test_search_highlights_escape_every_segment_of_hostile_text():
+    from monitor.search_results import hit_spans
+    from monitor.web.text import marked
+
+    hostile = '<img src=x onerror="alert(1)">身份證<script>x()</script>'
+    html = str(marked(hostile, hit_spans(hostile, ["身份证"])))
+    assert html == (
+        "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;"
+        '<mark class="hit search">身份證</mark>&lt;script&gt;x()&lt;/script&gt;'
+    )

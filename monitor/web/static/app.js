@@ -154,10 +154,22 @@
     function submit(button) {
       if (sent) return;
       disarm();
-      form.requestSubmit(button);
+      if (button.hasAttribute("data-assign-me")) {
+        var who = button.form.querySelector("select[name=assignee]");
+        if (who) who.value = "me";
+      }
+      if (button.form !== form) sent = true;  // the triage form counts its own submit
+      button.form.requestSubmit(button);
     }
 
     document.addEventListener("keydown", function (event) {
+      if ((event.ctrlKey || event.metaKey) && event.key === "Enter" && event.target.tagName === "TEXTAREA" &&
+          event.target.form && event.target.closest("#triage")) {
+        if (event.target.id === "triage-note") return;  // a decision still needs its key
+        event.preventDefault();
+        event.target.form.requestSubmit();
+        return;
+      }
       if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
       var key = event.key;
       var again = armed && (key === armed.key || key === "Enter" || (armed.button === dismiss && key === "d"));
@@ -165,7 +177,7 @@
         submit(armed.button); event.preventDefault(); return;
       }
       if (form && armed && key === "Escape") { disarm(); event.preventDefault(); return; }
-      var button = form && form.querySelector('[data-arm="' + CSS.escape(key) + '"]');
+      var button = form && document.querySelector('#triage [data-arm="' + CSS.escape(key) + '"]');
       if (button) { arm(button, key); event.preventDefault(); return; }
       if (form && dismiss && reason && /^[1-9]$/.test(key)) {
         var option = reasonOptions()[Number(key) - 1];
