@@ -27,6 +27,7 @@ from monitor.store.alert_groups import AlertGroupQueries
 from monitor.store.analyst import AnalystQueries
 from monitor.store.api_tokens import ApiTokenQueries
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
+from monitor.store.desk import DeskQueries
 from monitor.store.forwards import ForwardQueries
 from monitor.store.observations import ObservationQueries
 from monitor.store.pii_keys import PiiKeyQueries
@@ -52,6 +53,7 @@ class Store(
     AlertGroupQueries,
     outbox.OutboxQueries,
     review.ReviewQueries,
+    DeskQueries,
     operations.OperationsQueries,
     clusters.ClusterQueries,
     AnalystQueries,
