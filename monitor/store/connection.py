@@ -14,6 +14,7 @@ import sqlite_utils
 from monitor.errors import StoreError, StoreFullError
 from monitor.file_modes import create_private_file, no_world_access, private_folder
 from monitor.store import (
+    actors,
     alerts,
     clusters,
     listing_ids,
@@ -23,6 +24,7 @@ from monitor.store import (
     review,
     runs,
 )
+from monitor.store.actor_reads import ActorReadQueries
 from monitor.store.analyst import AnalystQueries
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.forwards import ForwardQueries
@@ -57,6 +59,8 @@ class Store(
     WebAuthQueries,
     ObservationQueries,
     ForwardQueries,
+    actors.ActorQueries,
+    ActorReadQueries,
 ):
     """A heishi store: one SQLite file. Methods come from the per-table mixins."""
 

@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from monitor.store.actors import migrate_0021_actors
 from monitor.store.clusters import migrate_0005_clusters, migrate_0010_compact_bands
 from monitor.store.listing_ids import migrate_0007_sweep_layout
 from monitor.store.observations import migrate_0017_observations
@@ -295,6 +296,7 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0015_list_coverage", migrate_0015_list_coverage),
     ("0016_outbox", migrate_0016_outbox),
     ("0017_observations", migrate_0017_observations),
+    ("0021_actors", migrate_0021_actors),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
