@@ -22,6 +22,15 @@ ACTOR_SORTS = {
 class ActorReadQueries:
     """Methods of Store that read the actor tables."""
 
+    def has_actor_tables(self: Store) -> bool:
+        """False for a store opened read-only that predates migration 0021_actors."""
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sellers'"
+            ).fetchone()
+            is not None
+        )
+
     def listing_cluster(self: Store, listing_id: int) -> int | None:
         row = self.conn.execute(
             "SELECT cluster_id FROM listings WHERE id = ?", (listing_id,)
