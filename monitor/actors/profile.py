@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 LISTINGS_SHOWN = 200
 ALERTS_SHOWN = 200
 VERSIONS_READ = 2000
+WEEKS = 26  # activity is shown for the 26 weeks up to the latest active one
 
 
 @dataclass
@@ -73,12 +74,30 @@ def load_actor(store: Store, actor_id: int) -> ActorProfile | None:
         prices=_price_changes(versions),
         volume_max=max((v["volume"] for v in versions if v["volume"]), default=None),
         volume_live=sum(x["volume"] or 0 for x in listings if x["status"] == "live"),
-        weeks=store.actor_weeks(resolved),
+        weeks=_every_week(store.actor_weeks(resolved, WEEKS)),
         listings_shown=listings,
         alerts=store.actor_alerts(resolved, ALERTS_SHOWN),
         triage=store.actor_triage(resolved),
         watches=store.watches_of_actor(resolved),
     )
+
+
+def _every_week(active: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The WEEKS weeks up to the latest active one, a quiet week as zeros (so the chart's
+    gaps are real ones)."""
+    from datetime import date, timedelta
+
+    if not active:
+        return []
+    by_week = {row["week"]: row for row in active}
+    last = date.fromisoformat(active[-1]["week"])
+    weeks = [(last - timedelta(weeks=n)).isoformat() for n in range(WEEKS - 1, -1, -1)]
+    first_active = min(by_week)
+    return [
+        by_week.get(week) or {"week": week, "new_listings": 0, "versions": 0, "alerts": 0}
+        for week in weeks
+        if week >= first_active
+    ]
 
 
 def _categories(listings: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -221,17 +221,14 @@ def _print_profile(profile: Any) -> None:
             )
         out.print(contacts)
     if profile.links:
-        links = Table(title="Links", title_justify="left")
-        for column in ("since", "seller", "other", "why"):
-            links.add_column(column)
-        for link in profile.links:
-            links.add_row(
-                plain(link["since"]),
-                plain(f"{link['seller']} @ {link['seller_source']}"),
-                plain(f"{link['other']} @ {link['other_source']}"),
-                plain(link_reason(link)),
-            )
-        out.print(links)
+        out.print(plain("Links", style="italic"), highlight=False)
+        for link in profile.links:  # one line each, however narrow the terminal
+            line = plain(f"  {link['since']}  ", style="dim")
+            line.append_text(plain(f"{link['seller']} @ {link['seller_source']}", style="bold"))
+            line.append(" — ")
+            line.append_text(plain(f"{link['other']} @ {link['other_source']}", style="bold"))
+            line.append_text(plain(f": {link_reason(link)}"))
+            out.print(line, highlight=False, soft_wrap=True)
     listings = Table(title="Listings", title_justify="left")
     for column in ("id", "source", "seller", "title", "price", "volume", "status", "last seen"):
         listings.add_column(column)

@@ -81,7 +81,7 @@ class ActorReadQueries:
             self.conn,
             "SELECT c.id, c.kind, c.value, c.digest IS NOT NULL AS hashed, c.sellers, "
             "c.listings AS all_listings, sum(sc.listings) AS listings, "
-            "group_concat(s.handle, ', ') AS used_by, min(sc.first_seen) AS first_seen, "
+            "group_concat(s.handle || ' @ ' || s.source, ', ') AS used_by, min(sc.first_seen) AS first_seen, "
             "max(sc.last_seen) AS last_seen "
             "FROM sellers s JOIN seller_contacts sc ON sc.seller_id = s.id "
             "JOIN contacts c ON c.id = sc.contact_id WHERE s.actor_id = ? "
