@@ -244,7 +244,7 @@ class SweepRecorder:
                     self._alert("new", listing_id, version_id, state, match, now),
                     *self._reposts(listing_id, version_id, state, match, now),
                 ]
-            return raised + self._actors(listing_id, version_id, state, item, match, now)
+            return raised + self._actors(listing_id, version_id, state, item, match, now, True)
         listing_id = current["id"]
         state["listing_id"] = listing_id
         was_removed = current["status"] == "removed"
@@ -269,7 +269,7 @@ class SweepRecorder:
         )
         if state["matched"]:
             raised += self._reposts(listing_id, version_id, state, match, now)
-        return raised + self._actors(listing_id, version_id, state, item, match, now)
+        return raised + self._actors(listing_id, version_id, state, item, match, now, False)
 
     def _actors(
         self,
@@ -279,6 +279,7 @@ class SweepRecorder:
         item: dict[str, Any],
         match: dict[str, Any],
         now: str,
+        new_listing: bool,
     ) -> list[int | None]:
         """Link the version's seller and contacts (after its cluster is known), and raise
         `actor_seen` when it is newly linked to a watched actor or contact."""
@@ -294,6 +295,7 @@ class SweepRecorder:
             state=state,
             pii=[changes.as_dict(hit) for hit in item.get("pii") or []],
             now=now,
+            new_listing=new_listing,
         )
         alert = watch_alert(
             store,

@@ -233,8 +233,15 @@ def test_rebuilding_from_stored_versions_gives_what_the_sweeps_built(db_path):
             item("6", "卡", seller="强子", categories=["finance"], text=f"电话 {PHONE}"),
         ],
     )
+    counts = (
+        "SELECT kind, value, digest, listings, versions, sellers, first_seen FROM contacts",
+        "SELECT source, handle, listings, versions, first_seen FROM sellers",
+        "SELECT c.value, s.handle, sc.listings, sc.first_seen FROM seller_contacts sc "
+        "JOIN contacts c ON c.id = sc.contact_id JOIN sellers s ON s.id = sc.seller_id",
+    )
     with open_store(db_path) as store:
         groups, built_links = actor_groups(store), links(store)
+        built = [set(store.conn.execute(sql)) for sql in counts]
         contacts = set(store.conn.execute("SELECT kind, value, digest, listings FROM contacts"))
         assert ("phone",) in {(c[0],) for c in contacts}
         assert not any(PHONE in str(c) for c in contacts)  # a number only hashed and masked
@@ -248,10 +255,7 @@ def test_rebuilding_from_stored_versions_gives_what_the_sweeps_built(db_path):
             }
         )
         assert links(store) == built_links
-        assert (
-            set(store.conn.execute("SELECT kind, value, digest, listings FROM contacts"))
-            == contacts
-        )
+        assert [set(store.conn.execute(sql)) for sql in counts] == built
 
 
 def test_a_store_from_before_actors_is_linked_when_it_is_opened(db_path, monkeypatch):

@@ -39,11 +39,12 @@ def backfill(store: Store, *, progress: bool = False) -> int:
     last = 0
     done = 0
     started = time.monotonic()
+    ids: dict[tuple, int] = {}  # seller and contact ids by key, for this transaction
     while True:
         batch = rows.many(
             conn,
-            "SELECT v.id, v.listing_id, l.source, v.seller, v.contacts, v.title, v.text, "
-            "v.url, v.extra, v.seen_at FROM listing_versions v "
+            "SELECT v.id, v.listing_id, v.version, l.source, l.cluster_id, v.seller, v.contacts, "
+            "v.title, v.text, v.url, v.extra, v.seen_at FROM listing_versions v "
             "JOIN listings l ON l.id = v.listing_id WHERE v.id > ? ORDER BY v.id LIMIT ?",
             (last, BATCH),
         )
@@ -59,11 +60,15 @@ def backfill(store: Store, *, progress: bool = False) -> int:
                 state=version,
                 pii=phones.get(version["id"], ()),
                 now=version["seen_at"] or "",
+                new_listing=version["version"] == 1,
+                ids=ids,
+                counters=False,
             )
         last = batch[-1]["id"]
         done += len(batch)
         if progress and done % (BATCH * 20) == 0:
             log.warning("linked %d versions (%.0f/s)", done, done / (time.monotonic() - started))
+    store.recount_actors()
     return done
 
 

@@ -46,24 +46,48 @@ def link_version(
     state: Mapping[str, Any],
     pii: Iterable[Mapping[str, Any]],
     now: str,
+    new_listing: bool = False,
+    ids: dict[tuple, int] | None = None,
+    counters: bool = True,
 ) -> Sighting:
     """Record the seller and contacts this version names and link its seller to the sellers
     it shares a contact, payment address or cluster with. In the caller's transaction, after
-    the version (and its cluster) is written."""
+    the version (and its cluster) is written; the listing's current version, so versions of
+    one listing come in order. `new_listing`: its first version (nothing to compare with);
+    `ids`: seller and contact ids by key, kept by a caller that links many versions in one
+    transaction (the backfill), which also counts afterwards (`counters` False, then
+    `Store.recount_actors`); `state["cluster_id"]`, when there, spares a look-up."""
     identities = identities_of(state, pii)
     seller_id = None
-    newly_linked = False
+    newly_linked = new_listing
     if identities.handle:
-        seller_id = store.seller_id(source, identities.handle, now)
-        newly_linked = store.name_seller(listing_id, version_id, seller_id, now)
+        seller_id = _cached(ids, ("seller", source, identities.handle))
+        if seller_id is None:
+            seller_id = store.seller_id(source, identities.handle, now)
+            _keep(ids, ("seller", source, identities.handle), seller_id)
+        newly_linked |= store.name_seller(listing_id, version_id, seller_id, now, counters)
     else:
         store.clear_listing_seller(listing_id)
     sighting = Sighting(seller_id, None)
+    named_before = (
+        store.listing_contact_ids(listing_id) if identities.contacts and not new_listing else set()
+    )
     for ref in identities.contacts:
-        contact_id = store.contact_id(ref, now)
+        contact_id = _cached(ids, ("contact", ref.kind, ref.key))
+        if contact_id is None:
+            contact_id = store.contact_id(ref, now)
+            _keep(ids, ("contact", ref.kind, ref.key), contact_id)
         sighting.contact_ids.append(contact_id)
-        new_for_listing, new_for_seller = store.name_contact(
-            listing_id, version_id, contact_id, ref.origin, seller_id, now
+        new_for_listing = contact_id not in named_before
+        new_for_seller = store.name_contact(
+            listing_id,
+            version_id,
+            contact_id,
+            ref.origin,
+            seller_id,
+            now,
+            new_for_listing,
+            counters,
         )
         newly_linked |= new_for_listing
         if seller_id is not None and new_for_seller:
@@ -80,7 +104,10 @@ def link_version(
                         listing_id=listing_id,
                     )
     if seller_id is not None:
-        cluster_id = store.listing_cluster(listing_id)
+        if "cluster_id" in state:
+            cluster_id = state["cluster_id"]
+        else:
+            cluster_id = store.listing_cluster(listing_id)
         if cluster_id is not None:
             sellers = store.cluster_sellers(cluster_id, LINK_LIMIT + 1)
             if len(sellers) <= LINK_LIMIT:
@@ -93,9 +120,19 @@ def link_version(
                         cluster_id=cluster_id,
                         listing_id=listing_id,
                     )
-        sighting.actor_id = store.actor_of(seller_id)
+        if ids is None:  # the backfill raises no alert: it needs no actor
+            sighting.actor_id = store.actor_of(seller_id)
     sighting.newly_linked = newly_linked
     return sighting
+
+
+def _cached(ids: dict[tuple, int] | None, key: tuple) -> int | None:
+    return ids.get(key) if ids is not None else None
+
+
+def _keep(ids: dict[tuple, int] | None, key: tuple, value: int) -> None:
+    if ids is not None:
+        ids[key] = value
 
 
 def watch_alert(

@@ -153,31 +153,41 @@ class ActorQueries:
         return int(cursor.lastrowid)
 
     def name_seller(
-        self: Store, listing_id: int, version_id: int, seller_id: int, now: str
+        self: Store,
+        listing_id: int,
+        version_id: int,
+        seller_id: int,
+        now: str,
+        counters: bool = True,
     ) -> bool:
-        """This version names this seller. Returns whether the listing never named it
-        before (its count of listings grows then)."""
-        new_for_listing = (
-            self.conn.execute(
-                "SELECT 1 FROM listing_sellers WHERE seller_id = ? AND listing_id = ? LIMIT 1",
-                (seller_id, listing_id),
-            ).fetchone()
-            is None
-        )
+        """This version (the listing's current one) names this seller. Returns whether the
+        listing never named it before (its count of listings grows then). `counters` False:
+        the seller's counts and times are left for `recount_actors`."""
         self.conn.execute(
             "INSERT OR IGNORE INTO listing_sellers (listing_id, version_id, seller_id) "
             "VALUES (?, ?, ?)",
             (listing_id, version_id, seller_id),
         )
-        self.conn.execute(
-            "UPDATE sellers SET versions = versions + 1, listings = listings + ?, "
-            "first_seen = min(first_seen, ?), last_seen = max(last_seen, ?) WHERE id = ?",
-            (int(new_for_listing), now, now, seller_id),
-        )
-        self.conn.execute(
+        # The common case, a listing that keeps its seller, costs no look-up: only a listing
+        # whose seller changed can be naming this one for the first time.
+        changed = self.conn.execute(
             "UPDATE listings SET seller_id = ? WHERE id = ? AND seller_id IS NOT ?",
             (seller_id, listing_id, seller_id),
+        ).rowcount
+        new_for_listing = bool(changed) and (
+            self.conn.execute(
+                "SELECT 1 FROM listing_sellers WHERE seller_id = ? AND listing_id = ? "
+                "AND version_id != ? LIMIT 1",
+                (seller_id, listing_id, version_id),
+            ).fetchone()
+            is None
         )
+        if counters:
+            self.conn.execute(
+                "UPDATE sellers SET versions = versions + 1, listings = listings + ?, "
+                "first_seen = min(first_seen, ?), last_seen = max(last_seen, ?) WHERE id = ?",
+                (int(new_for_listing), now, now, seller_id),
+            )
         return new_for_listing
 
     def clear_listing_seller(self: Store, listing_id: int) -> None:
@@ -187,6 +197,15 @@ class ActorQueries:
             (listing_id,),
         )
 
+    def listing_contact_ids(self: Store, listing_id: int) -> set[int]:
+        """The contacts any version of this listing named so far."""
+        return {
+            row[0]
+            for row in self.conn.execute(
+                "SELECT contact_id FROM listing_contacts WHERE listing_id = ?", (listing_id,)
+            )
+        }
+
     def name_contact(
         self: Store,
         listing_id: int,
@@ -195,16 +214,13 @@ class ActorQueries:
         origin: str,
         seller_id: int | None,
         now: str,
-    ) -> tuple[bool, bool]:
-        """This version names this contact (by this seller, if any). Returns (new for the
-        listing, new for the seller)."""
-        new_for_listing = (
-            self.conn.execute(
-                "SELECT 1 FROM listing_contacts WHERE contact_id = ? AND listing_id = ? LIMIT 1",
-                (contact_id, listing_id),
-            ).fetchone()
-            is None
-        )
+        new_for_listing: bool,
+        counters: bool = True,
+    ) -> bool:
+        """This version names this contact (by this seller, if any), which the listing named
+        before or not (`new_for_listing`, from `listing_contact_ids`). Returns whether the
+        seller never named it before. `counters` False: counts and times are left for
+        `recount_actors`."""
         self.conn.execute(
             "INSERT OR IGNORE INTO listing_contacts (listing_id, version_id, contact_id, origin) "
             "VALUES (?, ?, ?, ?)",
@@ -214,22 +230,58 @@ class ActorQueries:
         if seller_id is not None:
             cursor = self.conn.execute(
                 "INSERT OR IGNORE INTO seller_contacts (contact_id, seller_id, first_seen, "
-                "last_seen) VALUES (?, ?, ?, ?)",
-                (contact_id, seller_id, now, now),
+                "last_seen, listings) VALUES (?, ?, ?, ?, ?)",
+                (contact_id, seller_id, now, now, int(new_for_listing)),
             )
             new_for_seller = cursor.rowcount == 1
+            if counters and not new_for_seller:
+                self.conn.execute(
+                    "UPDATE seller_contacts SET listings = listings + ?, "
+                    "last_seen = max(last_seen, ?) WHERE contact_id = ? AND seller_id = ?",
+                    (int(new_for_listing), now, contact_id, seller_id),
+                )
+        if counters:
             self.conn.execute(
-                "UPDATE seller_contacts SET listings = listings + ?, "
-                "last_seen = max(last_seen, ?) WHERE contact_id = ? AND seller_id = ?",
-                (int(new_for_listing), now, contact_id, seller_id),
+                "UPDATE contacts SET versions = versions + 1, listings = listings + ?, "
+                "sellers = sellers + ?, first_seen = coalesce(min(first_seen, ?), ?), "
+                "last_seen = coalesce(max(last_seen, ?), ?) WHERE id = ?",
+                (int(new_for_listing), int(new_for_seller), now, now, now, now, contact_id),
             )
-        self.conn.execute(
-            "UPDATE contacts SET versions = versions + 1, listings = listings + ?, "
-            "sellers = sellers + ?, first_seen = coalesce(min(first_seen, ?), ?), "
-            "last_seen = coalesce(max(last_seen, ?), ?) WHERE id = ?",
-            (int(new_for_listing), int(new_for_seller), now, now, now, now, contact_id),
+        return new_for_seller
+
+    def recount_actors(self: Store) -> None:
+        """Counts, first and last seen of every seller, contact and seller-contact pair from
+        the rows that tie them to versions (what a sweep keeps up one version at a time). A
+        sighting's time is its version's, or the listing's last sweep for a current version."""
+        sighting = (
+            "CASE WHEN v.version = l.version THEN max(l.last_seen, v.seen_at) ELSE v.seen_at END"
         )
-        return new_for_listing, new_for_seller
+        self.conn.execute(
+            "UPDATE sellers SET (listings, versions, first_seen, last_seen) = ("
+            f"SELECT count(DISTINCT ls.listing_id), count(*), min(v.seen_at), max({sighting}) "
+            "FROM listing_sellers ls JOIN listing_versions v ON v.id = ls.version_id "
+            "JOIN listings l ON l.id = ls.listing_id WHERE ls.seller_id = sellers.id) "
+            "WHERE EXISTS (SELECT 1 FROM listing_sellers WHERE seller_id = sellers.id)"
+        )
+        self.conn.execute(
+            "UPDATE contacts SET (listings, versions, first_seen, last_seen) = ("
+            f"SELECT count(DISTINCT lc.listing_id), count(*), min(v.seen_at), max({sighting}) "
+            "FROM listing_contacts lc JOIN listing_versions v ON v.id = lc.version_id "
+            "JOIN listings l ON l.id = lc.listing_id WHERE lc.contact_id = contacts.id) "
+            "WHERE EXISTS (SELECT 1 FROM listing_contacts WHERE contact_id = contacts.id)"
+        )
+        self.conn.execute(
+            "UPDATE contacts SET sellers = (SELECT count(*) FROM seller_contacts "
+            "WHERE contact_id = contacts.id)"
+        )
+        self.conn.execute(
+            "UPDATE seller_contacts SET (listings, first_seen, last_seen) = ("
+            f"SELECT count(DISTINCT lc.listing_id), min(v.seen_at), max({sighting}) "
+            "FROM listing_contacts lc JOIN listing_sellers ls ON ls.listing_id = lc.listing_id "
+            "AND ls.version_id = lc.version_id JOIN listing_versions v ON v.id = lc.version_id "
+            "JOIN listings l ON l.id = lc.listing_id WHERE lc.contact_id = "
+            "seller_contacts.contact_id AND ls.seller_id = seller_contacts.seller_id)"
+        )
 
     def contact_sellers(self: Store, contact_id: int, limit: int) -> list[int]:
         """Sellers that named this contact (at most `limit`), earliest first."""
