@@ -130,18 +130,23 @@ def cmd_actors(args: argparse.Namespace) -> int:
     from monitor.render import console, plain
 
     table = Table(title=f"Actors ({len(actors)})", title_justify="left")
-    for column in ("id", "name", "aliases", "sources", "listings", "contacts", "alerts", "seen"):
+    for column in (
+        "id",
+        "aliases (seller @ source)",
+        "listings",
+        "contacts",
+        "alerts",
+        "last seen",
+    ):
         table.add_column(column, justify="right" if column in ("id", "listings") else "left")
     for actor in actors:
         table.add_row(
             plain(actor["actor_id"]),
-            plain(actor["name"], style="bold"),
-            plain(actor["aliases"]),
-            plain(actor["source_names"], style="cyan"),
+            plain((actor["aliases"] or "").replace(", ", "\n"), style="bold"),
             plain(actor["listings"]),
             plain(actor["contacts"]),
             plain(f"{actor['alerts']} ({actor['open_alerts']} open)"),
-            plain(f"{(actor['first_seen'] or '')[:10]} → {(actor['last_seen'] or '')[:10]}"),
+            plain((actor["last_seen"] or "")[:10]),
         )
     console().print(table)
     return 0
