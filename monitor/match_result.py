@@ -63,6 +63,10 @@ class MatchResult:
     reasons: list[str]  # human-readable, e.g. "data noun 身份证 + sale signal 出 + volume 300万"
     extraction: Extraction = field(default_factory=Extraction)
     brands: list[str] = field(default_factory=list)  # watched brands named in the listing
+    # The learned score (monitor/model.py) when the keyword directory has a model: the
+    # calibrated probability the alert was decided on, and the model file's version.
+    probability: float | None = None
+    model_version: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

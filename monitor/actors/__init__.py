@@ -4,6 +4,7 @@ links connect.
 
 `identities` reads what a listing version names (pure functions), `linking` writes it into
 the store as a sweep ingests the version (and raises `actor_seen` alerts for watches),
-`backfill` does the same for versions stored before, `profile` assembles an actor for its
-page, the command line and exports, and `graph` draws its links as SVG.
+`backfill` does the same for versions stored before, and `profile` assembles an actor for its
+page (monitor/web/actor.py, its link graph in monitor/web/actor_graph.py), the command line
+and exports.
 """

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from monitor.actors.graph import link_graph
 from monitor.actors.profile import load_actor
 from monitor.store import utc_now
-from monitor.web.chart import price_chart, week_bars
+from monitor.web.actor_graph import link_graph
+from monitor.web.chart import price_chart, stacked_bars
 from monitor.web.endpoint import Context, endpoint, path_id
+from monitor.web.i18n import _
 
 SORTS = ("alerts", "listings", "recent", "sources")
 
@@ -32,7 +33,7 @@ def actor_page(ctx: Context) -> Response:
     with ctx.store() as store:
         profile = load_actor(store, actor_id)
     if profile is None:
-        return ctx.refuse(404, f"There is no actor {actor_id}.")
+        return ctx.refuse(404, _("There is no actor %(id)s.") % {"id": actor_id})
     if profile.actor_id != actor_id:  # merged into a larger actor since the link was made
         return ctx.redirect(f"/actors/{profile.actor_id}")
     return ctx.render(
@@ -40,7 +41,7 @@ def actor_page(ctx: Context) -> Response:
         actor=profile,
         graph=link_graph(profile.aliases, profile.links),
         prices=price_chart(profile.prices),
-        weeks=week_bars(profile.weeks),
+        weeks=_week_chart(profile.weeks),
     )
 
 
@@ -50,7 +51,7 @@ def watch_actor(ctx: Context) -> Response:
     with ctx.store(write=True) as store:
         resolved = store.resolve_actor(actor_id)
         if resolved is None:
-            return ctx.refuse(404, f"There is no actor {actor_id}.")
+            return ctx.refuse(404, _("There is no actor %(id)s.") % {"id": actor_id})
         with store.transaction():
             store.add_watch(
                 seller_id=resolved,
@@ -67,7 +68,7 @@ def watch_contact(ctx: Context) -> Response:
     back = path_id(ctx, "actor_id")
     with ctx.store(write=True) as store:
         if store.contact(contact_id) is None:
-            return ctx.refuse(404, f"There is no contact {contact_id}.")
+            return ctx.refuse(404, _("There is no contact %(id)s.") % {"id": contact_id})
         with store.transaction():
             store.add_watch(
                 contact_id=contact_id,
@@ -85,5 +86,17 @@ def end_watch(ctx: Context) -> Response:
     with ctx.store(write=True) as store:
         with store.transaction():
             if not store.end_watch(watch_id, by=ctx.actor, now=utc_now()):
-                return ctx.refuse(404, f"There is no open watch {watch_id}.")
+                return ctx.refuse(404, _("There is no open watch %(id)s.") % {"id": watch_id})
     return ctx.redirect(f"/actors/{back}#watches")
+
+
+def _week_chart(weeks: list[dict]) -> object:
+    """Versions seen (new or changed listings) and alerts, per week, as stacked bars."""
+    if not weeks:
+        return None
+    days = [w["week"] for w in weeks]
+    series = [
+        ("versions", {w["week"]: w["versions"] for w in weeks}),
+        ("alerts", {w["week"]: w["alerts"] for w in weeks}),
+    ]
+    return stacked_bars(days, series, label=_("Activity per week"), width=340, height=130)
