@@ -12,6 +12,7 @@ ALERT_KINDS = (
     "relisted",
     "reposted",
     "retrohunt",
+    "actor_seen",
     "source_failing",
     "source_changed_shape",
 )

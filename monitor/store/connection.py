@@ -14,6 +14,7 @@ import sqlite_utils
 from monitor.errors import StoreError, StoreFullError
 from monitor.file_modes import create_private_file, no_world_access, private_folder
 from monitor.store import (
+    actors,
     alerts,
     clusters,
     listing_ids,
@@ -23,6 +24,7 @@ from monitor.store import (
     review,
     runs,
 )
+from monitor.store.actor_reads import ActorReadQueries
 from monitor.store.alert_groups import AlertGroupQueries
 from monitor.store.analyst import AnalystQueries
 from monitor.store.api_tokens import ApiTokenQueries
@@ -65,6 +67,8 @@ class Store(
     ApiTokenQueries,
     ObservationQueries,
     ForwardQueries,
+    actors.ActorQueries,
+    ActorReadQueries,
 ):
     """A heishi store: one SQLite file. Methods come from the per-table mixins."""
 

@@ -7,7 +7,6 @@ records, so the trail never misses a change and never shows one that did not hap
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -179,7 +178,7 @@ class ReviewQueries:
             return {"seller": [], "contact": [], "cluster": [], "forward": []}
         columns = (
             "SELECT l.id, l.source, l.site_id, l.title, l.seller, l.price_text, l.volume_text, "
-            "l.status, l.last_seen, l.contacts, "
+            "l.status, l.last_seen, l.contacts, l.seller_id, "
             "(SELECT MAX(a.id) FROM alerts a WHERE a.listing_id = l.id) AS alert_id "
             "FROM listings l WHERE l.id != ?"
         )
@@ -195,16 +194,18 @@ class ReviewQueries:
                 f"{columns} AND l.seller = ? ORDER BY l.last_seen DESC LIMIT {RELATED_LIMIT}",
                 (listing_id, this["seller"]),
             )
-        contacts = _json_list(this.get("contacts"))
-        if contacts:
-            marks = ", ".join("?" * len(contacts))
-            found["contact"] = rows.many(
-                self.conn,
-                f"{columns} AND l.contacts IS NOT NULL AND EXISTS (SELECT 1 FROM "
-                f"json_each(l.contacts) c WHERE c.value IN ({marks})) "
-                f"ORDER BY l.last_seen DESC LIMIT {RELATED_LIMIT}",
-                (listing_id, *contacts),
-            )
+        # Through the contacts index (monitor/store/actors.py): the contacts written in this
+        # listing's current version (not the channel it was posted in, which every message
+        # there shares), and the listings any version of which named one.
+        found["contact"] = rows.many(
+            self.conn,
+            f"{columns} AND l.id IN (SELECT other.listing_id FROM listing_contacts mine "
+            "JOIN listing_contacts other ON other.contact_id = mine.contact_id "
+            "WHERE mine.listing_id = ? AND mine.origin = 'text' AND mine.version_id = ("
+            "SELECT v.id FROM listing_versions v WHERE v.listing_id = ? AND v.version = ?)) "
+            f"ORDER BY l.last_seen DESC LIMIT {RELATED_LIMIT}",
+            (listing_id, listing_id, listing_id, this["version"]),
+        )
         if this.get("cluster_id") is not None:
             found["cluster"] = rows.many(
                 self.conn,
@@ -360,14 +361,6 @@ class ReviewQueries:
                 f"UPDATE users SET {', '.join(assignments)} WHERE name = ?",
                 (*sets.values(), name),
             )
-
-
-def _json_list(value: str | None) -> list[str]:
-    try:
-        found = json.loads(value) if value else []
-    except ValueError:
-        return []
-    return [str(v) for v in found] if isinstance(found, list) else []
 
 
 def review_migration(store: Store) -> None:

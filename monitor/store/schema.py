@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from monitor.store.actors import migrate_0021_actors
 from monitor.store.api_tokens import migrate_0019_api_tokens
 from monitor.store.clusters import (
     migrate_0005_clusters,
@@ -304,6 +305,7 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0018_review_desk", migrate_0018_review_desk),
     ("0019_api_tokens", migrate_0019_api_tokens),
     ("0020_dismissed_twins", migrate_0020_dismissed_twins),
+    ("0021_actors", migrate_0021_actors),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

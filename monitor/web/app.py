@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.store import open_store
 from monitor.web import (
+    actor,
     admin,
     alert,
     api_routes,
@@ -233,6 +234,15 @@ def create_app(
         Route("/alerts/{alert_id}/case", case.case_page),
         Route("/evidence/{version_id}/page", evidence.evidence_page),
         Route("/evidence/{version_id}/screenshot", evidence.evidence_screenshot),
+        Route("/actors", actor.actors_page),
+        Route("/actors/{actor_id}", actor.actor_page),
+        Route("/actors/{actor_id}/watch", actor.watch_actor, methods=["POST"]),
+        Route(
+            "/actors/{actor_id}/contacts/{contact_id}/watch",
+            actor.watch_contact,
+            methods=["POST"],
+        ),
+        Route("/actors/{actor_id}/watches/{watch_id}/end", actor.end_watch, methods=["POST"]),
         Route("/sources", admin.sources_page),
         Route("/keywords", admin.keywords_page, methods=["GET", "POST"]),
         Route("/users", admin.users_page, methods=["GET", "POST"]),

@@ -60,6 +60,7 @@ def case_document(ctx: Context, case: dict[str, Any]) -> dict[str, Any]:
         "related": {
             kind: [parsed(r, "contacts") for r in found] for kind, found in case["related"].items()
         },
+        "actor": case.get("actor"),  # the seller's actor: /actors/ID, `heishi actor show ID`
     }
 
 

@@ -86,6 +86,49 @@ def _day(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M")
 
 
+def price_chart(prices: list[dict[str, Any]]) -> Markup | None:
+    """Prices an actor asked over time, one dot per price (a listing's first and each
+    changed one), in its most used currency; None when it never named a price."""
+    by_currency: dict[str, list[tuple[float, float]]] = {}
+    for row in prices:
+        moment = _moment(row.get("seen_at"))
+        if moment is not None and row.get("price") is not None:
+            by_currency.setdefault(row.get("currency") or "?", []).append((moment, row["price"]))
+    if not by_currency:
+        return None
+    currency, points = max(by_currency.items(), key=lambda item: len(item[1]))
+    times = [t for t, _ in points]
+    values = [v for _, v in points]
+    t0, t1, low, high = min(times), max(times), min(values), max(values)
+    inner_w, inner_h = WIDTH - 2 * PAD, HEIGHT - 2 * LABEL
+
+    def x(t: float) -> float:
+        return PAD + (inner_w * (t - t0) / (t1 - t0) if t1 > t0 else inner_w / 2)
+
+    def y(v: float) -> float:
+        return LABEL + (inner_h * (high - v) / (high - low) if high > low else inner_h / 2)
+
+    dots = "".join(
+        f'<circle cx="{x(t):.1f}" cy="{y(v):.1f}" r="2.5" fill="currentColor">'
+        f"<title>{escape(_day(t))}: {v:,.2f} {escape(currency)}</title></circle>"
+        for t, v in points
+    )
+    return Markup(
+        f'<svg class="counter-chart price-chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
+        f'height="{HEIGHT}" role="img" aria-label="prices asked over time ({escape(currency)})">'
+        f'<line x1="{PAD}" y1="{HEIGHT - LABEL}" x2="{WIDTH - PAD}" y2="{HEIGHT - LABEL}" '
+        f'stroke="currentColor" stroke-opacity="0.25"/>{dots}'
+        f'<text x="{PAD}" y="10" font-size="10" fill="currentColor">{high:,.0f} '
+        f"{escape(currency)} max</text>"
+        f'<text x="{WIDTH - PAD}" y="10" font-size="10" text-anchor="end" fill="currentColor">'
+        f"{low:,.0f} min</text>"
+        f'<text x="{PAD}" y="{HEIGHT - 2}" font-size="10" fill="currentColor">{escape(_day(t0))}</text>'
+        f'<text x="{WIDTH - PAD}" y="{HEIGHT - 2}" font-size="10" text-anchor="end" '
+        f'fill="currentColor">{escape(_day(t1))}</text>'
+        "</svg>"
+    )
+
+
 # --- the statistics page's charts ----------------------------------------------------------
 
 # Fill colours by value (severities and statuses as the queue shows them), then a palette for

@@ -28,6 +28,7 @@ LABELS = {
     "relisted": N_("relisted"),
     "reposted": N_("reposted"),
     "retrohunt": N_("retrohunt"),
+    "actor_seen": N_("actor seen"),
     "source_failing": N_("source failing"),
     "source_changed_shape": N_("source changed shape"),
     # categories (MISSION.md)
