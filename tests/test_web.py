@@ -540,3 +540,27 @@ def test_users_add_reads_the_password_from_stdin(tmp_path, monkeypatch, capsys):
         main(["users", "add", "lee", "--role", "viewer", "--password-stdin", "--db", str(db)]) == 2
     )
     assert "at least 10" in capsys.readouterr().err
+
+
+def test_users_add_refuses_a_name_the_web_log_in_would_refuse(tmp_path, monkeypatch, capsys):
+    import io
+
+    from monitor.cli import main
+    from monitor.store import open_store
+    from monitor.web.auth import is_user_name
+
+    db = tmp_path / "heishi.db"
+    errors = {}
+    for name in ("ＡＤＡ", "ada\n", "ada lee", "x" * 65):  # full-width, newline, space, too long
+        monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
+        add = ["users", "add", name, "--role", "admin", "--password-stdin", "--db", str(db)]
+        assert main([*add, "--create"]) == 2, name
+        assert not is_user_name(name)  # the log-in page's check says the same
+        errors[name] = capsys.readouterr().err
+        assert "is not a user name" in errors[name] and "Traceback" not in errors[name]
+    assert "reads as 'ADA'" in errors["ＡＤＡ"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
+    add = ["users", "add", "王芳", "--role", "reviewer", "--password-stdin", "--db", str(db)]
+    assert main([*add, "--create"]) == 0  # Chinese names are names
+    with open_store(db, readonly=True) as store:
+        assert [u["name"] for u in store.users()] == ["王芳"]
