@@ -492,6 +492,27 @@ def test_store_queue_sorts_pages_and_filters(web_db):
         assert store.review_queue(QueueFilters(text="100%_"))[1] == 0
 
 
+def test_the_queues_since_is_read_as_every_since_is(web_db):
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.store import open_store
+    from monitor.web.queue_view import queue_view
+
+    assert queue_view({"since": "2026-11-01"}).filters.since == "2026-11-01T00:00:00Z"
+    assert queue_view({"since": "2026-11-01T08:00+08:00"}).filters.since == "2026-11-01T00:00:00Z"
+    week = datetime.strptime(queue_view({"since": "7d"}).filters.since, "%Y-%m-%dT%H:%M:%SZ")
+    expected = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=7)
+    assert abs((week - expected).total_seconds()) < 60
+    unread = queue_view({"since": "soon"})
+    assert unread.filters.since is None and "soon" in (unread.since_error or "")
+    assert unread.since_text == "soon"  # shown back as written
+    with open_store(web_db, readonly=True) as store:
+        everything = store.desk_queue(queue_view({}).filters)[1]
+        assert everything > 0
+        assert store.desk_queue(queue_view({"since": "3650d"}).filters)[1] == everything
+        assert store.desk_queue(queue_view({"since": "2999-01-01"}).filters)[1] == 0
+
+
 def test_passwords_are_salted_scrypt_hashes():
     from monitor.web.auth import hash_password, verify_password
 

@@ -78,6 +78,7 @@ def queue_page(ctx: Context) -> Response:
         names=user_names(everyone),
         done=done_message(ctx),
         search_error=view.search_error,
+        since_error=view.since_error,
     )
 
 
