@@ -6,6 +6,7 @@ unchanged."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -45,6 +46,7 @@ def stats_page(ctx: Context) -> Response:
     except HeishiError as exc:
         return ctx.refuse(400, str(exc))
     series = chart_series(stats, by)
+    series_label = _series_label(by)
     return ctx.render(
         "stats.html",
         stats=stats,
@@ -60,8 +62,9 @@ def stats_page(ctx: Context) -> Response:
             width=1200,
             height=240,
             fluid=True,
-            shown=label,
+            shown=series_label,
         ),
+        series_label=series_label,
         legend=[(name, colour_of(name, i), sum(c.values())) for i, (name, c) in enumerate(series)],
         reasons=DISMISS_REASONS,
         share_bar=share_bar,
@@ -104,6 +107,14 @@ def chart_series(stats: Stats, by: str) -> list[tuple[str, dict[str, int]]]:
                 other[day] = other.get(day, 0) + count
         series.append(("other", other))
     return series
+
+
+def _series_label(by: str) -> Callable[[str], str]:
+    """How the main chart names its series: severities, statuses and categories by their
+    translated labels, sources by their own names (forum_a stays forum_a)."""
+    if by != "source":
+        return label
+    return lambda name: label(name) if name == "other" else name
 
 
 def _health_chart(stats: Stats, source: Any) -> Any:
