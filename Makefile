@@ -31,8 +31,10 @@ redis:
 # The web page's message catalogues (monitor/web/i18n.py says how to add a string): every
 # string extracted into messages.pot, merged into each language's .po, then compiled to .mo.
 WEB := monitor/web
+# Labels of the closed vocabularies the page shows (dismissal reasons), marked with N_().
+LABELLED := monitor/vocabulary.py
 translations: $(STAMP)
-	$(VENV)/bin/pybabel -q extract -F $(WEB)/babel.cfg -o $(WEB)/locale/messages.pot --no-location --sort-output --omit-header $(WEB)
+	$(VENV)/bin/pybabel -q extract -F $(WEB)/babel.cfg -o $(WEB)/locale/messages.pot --no-location --sort-output --omit-header $(WEB) $(LABELLED)
 	$(VENV)/bin/pybabel -q update -i $(WEB)/locale/messages.pot -d $(WEB)/locale --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date -w 100
 	$(VENV)/bin/pybabel -q compile -d $(WEB)/locale --statistics
 
