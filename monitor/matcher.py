@@ -158,7 +158,9 @@ class Matcher:
             from monitor.segment import WordSegmenter
 
             words = [e.surface for e in self.keywords.entries if e.word]
-            users = [e.surface for e in self.keywords.entries if e.role != "context"]
+            users = [
+                e.surface for e in self.keywords.entries if e.role != "context" and not e.variant
+            ]
             self._segmenter = WordSegmenter(words, users, config.cache_dir())
         return self._segmenter
 
@@ -328,6 +330,8 @@ class Matcher:
                 hits.append(Hit(entry, name, norm, start, end))
             if len(hits) >= MAX_HITS_PER_FIELD:
                 break
+        if _REPEATED_LETTER.search(text):
+            hits.extend(self._repeated_letter_hits(name, norm, view))
         for pattern in view.patterns:
             for count, m in enumerate(pattern.regex.finditer(text)):
                 if count >= 50 or m.end() == m.start():
@@ -335,6 +339,21 @@ class Matcher:
                 hits.append(
                     Hit(_pattern_entry(pattern, m.group(0)), name, norm, m.start(), m.end())
                 )
+        return hits
+
+    def _repeated_letter_hits(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
+        """Latin words with letters repeated (sssgk, fulllz, qqq) that are a keyword once the
+        repeats are removed from both (sgk, fullz, qq)."""
+        index = view.repeat_index()
+        hits: list[Hit] = []
+        for match in _LATIN_WORD_WITH_REPEAT.finditer(norm.text):
+            word = match.group(0)
+            for entry_index in index.get(_REPEATS.sub(r"\1", word), ()):
+                entry = self.keywords.entries[entry_index]
+                if entry.surface != word:
+                    hits.append(Hit(entry, name, norm, match.start(), match.end()))
+            if len(hits) >= MAX_HITS_PER_FIELD:
+                break
         return hits
 
     def _keep(self, hit: Hit, listing: str, unless_found: dict[tuple[str, ...], bool]) -> bool:
@@ -395,9 +414,11 @@ def _clause_start(norm: Normalized, start: int, reach: int) -> int:
 
 
 def _ascii_bounded(text: str, start: int, end: int) -> bool:
-    if start > 0 and _is_word_char(text[start - 1]) and _is_word_char(text[start]):
+    """A Latin term does not continue a word: no letter next to its letters, no digit next
+    to its digits (sfz2要素 and 1db2 match; feedback does not hold db, nor 14件套 4件套)."""
+    if start > 0 and _same_kind(text[start - 1], text[start]):
         return False
-    if end < len(text) and _is_word_char(text[end]) and _is_word_char(text[end - 1]):
+    if end < len(text) and _same_kind(text[end], text[end - 1]):
         # Allow an English plural: "account" in "accounts".
         rest = text[end : end + 3]
         if not re.match(r"(?:s|es)(?![a-z0-9])", rest):
@@ -405,8 +426,17 @@ def _ascii_bounded(text: str, start: int, end: int) -> bool:
     return True
 
 
-def _is_word_char(char: str) -> bool:
-    return char < "\x80" and char.isalnum()
+def _same_kind(a: str, b: str) -> bool:
+    """Both ASCII letters or both digits."""
+    if a >= "\x80" or b >= "\x80":
+        return False
+    return (a.isalpha() and b.isalpha()) or (a.isdigit() and b.isdigit())
+
+
+# A Latin word with a letter repeated, and the repeats (monitor.normalize keeps them).
+_REPEATED_LETTER = re.compile(r"([a-z])\1")
+_LATIN_WORD_WITH_REPEAT = re.compile(r"(?<![a-z])[a-z]{0,30}?([a-z])\1[a-z]{0,30}(?![a-z])")
+_REPEATS = re.compile(r"([a-z])\1+")
 
 
 def _unique(items) -> list[str]:
