@@ -39,7 +39,7 @@ class Volume:
 
 @dataclass(frozen=True)
 class Contact:
-    kind: str  # qq | wechat | telegram | other
+    kind: str  # qq | wechat | telegram | line | whatsapp | signal | email | url | phone | other
     value: str  # normalised handle or number
     text: str  # as written
 

@@ -34,7 +34,8 @@ DATA_ROLES = frozenset({"data", "strong", "field", "subject", "generic"})
 _OFFER_ROLES = frozenset({"sale", "contact", "sample", "fresh", "strong"})
 # What a price, volume or contact needs (extract.py), in quick_text form (t.me -> tme).
 _FACT_HINT = re.compile(
-    r"[0-9@$¥〇幺]|[一二两三四五六七八九十百千][万亿]|[零一二三四五六七八九]{5}|tme"
+    r"[0-9@$¥〇幺]|[一二两三四五六七八九十百千][万亿块元毛角]|[零一二三四五六七八九]{5}|tme"
+    r"|(?:每|一|单)(?:条|次|张|份|单|人|套|号|户|个)[一二两三四五六七八九十百千]{2}|www|http"
 )
 _NEGATION_FILLER = r"(?:会|能|得|要|可|再|将|准|对外|随意|擅自|向第三方|向他人|任何|私自|\s){0,3}$"
 NEGATION_SCOPE = 12  # normalised characters a clause-level negator reaches back
@@ -43,6 +44,10 @@ NEGATION_SCOPE_ENGLISH = 40  # English needs more ("may not use the Service to b
 _PASSIVE = re.compile(r"(?:被|遭到?)(?:人|他人|公开|大量|非法|恶意|打包|转手|多次)?$")
 # Punctuation that ends a clause; 、 and English commas join coordinated verbs (出售、出租).
 _CLAUSE_BREAKS = frozenset("，。；！？;!?\n：:")
+# An `unless` word cancels a term in the same clause (not across a colon: 四件套：纯棉), this
+# many original characters away at most.
+UNLESS_REACH = 20
+_UNLESS_BREAKS = "，。；！？;!?\n"
 
 
 @dataclass
@@ -223,9 +228,7 @@ class Matcher:
                 extraction=extract_normalized(norms),
                 brands=_brands(hits),
             )
-        listing = "\n".join(norm.text for norm in norms)
-        unless_found: dict[tuple[str, ...], bool] = {}  # once per listing, not once per hit
-        hits = [h for h in hits if self._keep(h, listing, unless_found)]
+        hits = [h for h in hits if self._keep(h)]
         for hit in hits:
             if hit.entry.role == "sale" and self._is_negated(hit):
                 hit.negated = True
@@ -356,14 +359,10 @@ class Matcher:
                 break
         return hits
 
-    def _keep(self, hit: Hit, listing: str, unless_found: dict[tuple[str, ...], bool]) -> bool:
+    def _keep(self, hit: Hit) -> bool:
         entry = hit.entry
-        if entry.unless:
-            found = unless_found.get(entry.unless)
-            if found is None:
-                found = unless_found[entry.unless] = any(u in listing for u in entry.unless)
-            if found:
-                return False
+        if entry.unless and _cancelled(hit, entry.unless):
+            return False
         if entry.word and not self.segmenter.is_word(hit.norm.text, hit.start, hit.end):
             return False
         return True
@@ -396,6 +395,26 @@ def _pattern_entry(pattern: Pattern, surface: str) -> Entry:
         group=pattern.group,
         where=pattern.where,
     )
+
+
+def _cancelled(hit: Hit, unless: tuple[str, ...]) -> bool:
+    """An `unless` word in this occurrence's clause, within UNLESS_REACH characters of it:
+    纯棉床上四件套 is bedding, and cancels only itself, not the 四件套 of another clause."""
+    norm = hit.norm
+    a, b = norm.to_original(hit.start, hit.end)
+    original = norm.original
+    low, high = max(0, a - UNLESS_REACH), min(len(original), b + UNLESS_REACH)
+    before, after = original[low:a], original[b:high]
+    cut = max(before.rfind(c) for c in _UNLESS_BREAKS)
+    first = low + cut + 1 if cut >= 0 else low
+    stops = [i for i in (after.find(c) for c in _UNLESS_BREAKS) if i >= 0]
+    last = b + min(stops) if stops else high
+    window = norm.text[
+        bisect.bisect_left(norm.origins, first, 0, hit.start) : bisect.bisect_left(
+            norm.origins, last, hit.end
+        )
+    ]
+    return any(u in window for u in unless)
 
 
 def _clause_start(norm: Normalized, start: int, reach: int) -> int:

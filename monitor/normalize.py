@@ -83,6 +83,7 @@ _SPACED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:[ .\-_/:,][a-z](?![a-z0-9]))
 _DOUBLED_RUN = re.compile(f"(?:([{_CJK_CHAR}])\\1{{1,2}}){{2,}}")
 _SPACED_HINT = re.compile(r"[a-z][ .\-_/:,][a-z](?![a-z0-9])(?<![a-z0-9].{3})")
 _AT_REGEX = re.compile(_AT_INSIDE)
+_MASK_RUN = re.compile(r"\*{1,12}")
 
 
 @dataclass(frozen=True)
@@ -237,9 +238,13 @@ def _compact(original: str, text: str, origins) -> Normalized:
             pieces.append(text[pos:a])
             spans.append(origins[pos:a])
         if 0 < a and b < n and text[a - 1] in _ASCII_ALNUM and text[b] in _ASCII_ALNUM:
-            # Keep one separator between English words and numbers ("20 m rows", "1.3").
-            pieces.append(text[a] if text[a] in ".,:-/_" and b == a + 1 else " ")
-            spans.append((origins[a],))
+            if _MASK_RUN.fullmatch(text, a, b) and text[a - 1].isdigit() and text[b].isdigit():
+                pieces.append(text[a:b])  # a masked number keeps its stars: 138****5621
+                spans.append(origins[a:b])
+            else:
+                # Keep one separator between English words and numbers ("20 m rows", "1.3").
+                pieces.append(text[a] if text[a] in ".,:-/_" and b == a + 1 else " ")
+                spans.append((origins[a],))
         pos = b
     if pos == 0:
         return Normalized(original, text, tuple(origins))
@@ -266,7 +271,10 @@ def _compact_by_character(original: str, text: str, origins) -> Normalized:
             j += 1
         left = out_chars[-1] if out_chars else ""
         right = text[j] if j < n else ""
-        if left and right and _is_ascii_alnum(left) and _is_ascii_alnum(right):
+        if left.isdigit() and right.isdigit() and _MASK_RUN.fullmatch(text, i, j):
+            out_chars.extend(text[i:j])
+            out_origins.extend(origins[i:j])
+        elif left and right and _is_ascii_alnum(left) and _is_ascii_alnum(right):
             keep = text[i] if text[i] in ".,:-/_" and j == i + 1 else " "
             out_chars.append(keep)
             out_origins.append(origins[i])

@@ -26,6 +26,7 @@ FALLBACK_CATEGORY = "identity"
 NEGATED_SALE = -2.0
 MIN_DATA = 1.0  # below this, generic nouns alone: no alert
 DATA_VOLUME = 1000  # volumes from this many records count fully as an offer
+CONTACT_WEIGHTS = {"url": 0.5, "email": 1.0}  # every other kind of contact: 1.5
 
 
 @dataclass
@@ -113,7 +114,10 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
     contact_words = _distinct(by_role["contact"])
     if extraction.contacts:
         shown = ", ".join(f"{c.kind} {c.value}" for c in extraction.contacts[:3])
-        offer_parts.append((f"contact {shown}", 1.5))
+        # A messenger, a handle or a number reaches the seller; a mail address or a link
+        # is as often the site's own.
+        value = max(CONTACT_WEIGHTS.get(c.kind, 1.5) for c in extraction.contacts)
+        offer_parts.append((f"contact {shown}", value))
     elif contact_words:
         offer_parts.append((f"contact channel {contact_words[0].surface()}", 1.0))
     if extraction.prices:
