@@ -59,7 +59,7 @@ _PRICE_BEFORE = re.compile(r"([¥$])\s?" + _NUM + r"(万|w|k)?(?:\s?" + _PER + r
 _PRICE_LABEL = re.compile(r"(?:价格|售价|单价|报价|价)[:：]?" + _NUM + r"(?![\d.]|万|w|条)")
 _PRICE_BARE_PER = re.compile(_RUN_NUM + r"(?:/|一|每)(个月|月|天|日|周|年|条|单|张|次|套|份|个)")
 _PRICE_PER_COUNT = re.compile(
-    r"((?:一|" + _RUN_DIGITS + r")(?:万|w|千|k)?条)[:：]?" + _NUM + r"(?![\d.]|万|w|条|元|块|u)"
+    r"((?:一|每|" + _RUN_DIGITS + r")(?:万|w|千|k)?条)[:：]?" + _NUM + r"(?![\d.]|万|w|条|元|块|u)"
 )
 # Both run on a few characters next to a price (_per_around).
 _PER_BEFORE = re.compile(
@@ -318,10 +318,10 @@ def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
 
 def _count(text: str) -> int | None:
     """Records in a per-count unit: 一万条 -> 10000, 5k条 -> 5000, 条 -> 1."""
-    m = re.fullmatch(r"(一|" + _DIGITS + r")(万|w|千|k)?条", text)
+    m = re.fullmatch(r"(一|每|" + _DIGITS + r")(万|w|千|k)?条", text)
     if not m:
         return None
-    number = 1.0 if m.group(1) == "一" else float(m.group(1))
+    number = 1.0 if m.group(1) in ("一", "每") else float(m.group(1))
     return int(number * _MULT.get(m.group(2) or "", 1))
 
 

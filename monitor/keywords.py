@@ -77,7 +77,7 @@ ENTRY_KEYS = {
     "compose",
     "pinyin",
 }
-PATTERN_KEYS = {"regex", "weight", "role", "categories", "group"}
+PATTERN_KEYS = {"regex", "weight", "role", "categories", "group", "compose"}
 FILE_KEYS = {
     "category",
     "role",
@@ -88,7 +88,7 @@ FILE_KEYS = {
     "negators",
     *SCOPE_KEYS,
 }
-COMPILE_VERSION = 6  # 6: generated variants (pinyin, initials, digits for numerals)
+COMPILE_VERSION = 7  # 7: patterns may compose with a subject
 # Roles whose Chinese terms also match as written in pinyin, initials or a mix (身fen证, kfjl).
 VARIANT_ROLES = frozenset({"data", "strong", "field", "subject"})
 _NUMERALS = {c: str(i) for i, c in enumerate("零一二三四五六七八九")}
@@ -125,6 +125,7 @@ class Pattern:
     group: str | None
     where: str
     scope: Scope | None = None
+    compose: bool = False  # like a term's compose: a subject just before makes it its data
 
 
 @dataclass
@@ -444,6 +445,9 @@ class _FileReader:
         if not isinstance(cats, list) or any(c not in CATEGORIES for c in cats):
             self.error(f"pattern {name!r}: unknown category", needle=name, key=name)
             return
+        if not isinstance(spec.get("compose", False), bool):
+            self.error(f"pattern {name!r}: compose must be true or false", needle=name, key=name)
+            return
         line = _line_of(self.text, name, _section_line(self.text, "patterns"))
         self.keywords.patterns.append(
             Pattern(
@@ -455,6 +459,7 @@ class _FileReader:
                 group=spec.get("group"),
                 where=f"{self.path.name}:{line}",
                 scope=self.scope,
+                compose=bool(spec.get("compose", False)),
             )
         )
 

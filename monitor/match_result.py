@@ -20,6 +20,7 @@ class TermHit:
     end: int
     surface: str  # the original characters, e.g. "身 份 證"
     role: str = "term"  # term | sale | context | exclusion | brand ...
+    group: str | None = None  # the keyword's group; for context cues, the genre (report ...)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,12 @@ class MatchResult:
     reasons: list[str]  # human-readable, e.g. "data noun 身份证 + sale signal 出 + volume 300万"
     extraction: Extraction = field(default_factory=Extraction)
     brands: list[str] = field(default_factory=list)  # watched brands named in the listing
+    # The rules' parts of the score (data, offer, context) and whether data is on offer, for
+    # readers that weigh the rules themselves (a learned score, an analyst's query).
+    rules: dict[str, float] = field(default_factory=dict)
+    # Genre cues found (report, guide, review, policy, job, goods ...) -> their summed weight:
+    # discussion of the trade rather than a seller's post.
+    genres: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -76,6 +76,7 @@ class Hit:
             end=b,
             surface=self.norm.original[a:b],
             role="negated" if self.negated else entry.role,
+            group=entry.group,
         )
 
 
@@ -252,6 +253,13 @@ class Matcher:
             reasons=reasons,
             extraction=extraction,
             brands=_brands(hits),
+            rules={
+                "data": scored.data,
+                "offer": scored.offer,
+                "context": scored.context,
+                "offers": 1.0 if scored.offers else 0.0,
+            },
+            genres=scored.genres,
         )
 
     @property
@@ -296,7 +304,8 @@ class Matcher:
         offer = offer or len(fields) >= 2 or bool(_FACT_HINT.search(quick))
         if not offer and not any(p.role in _OFFER_ROLES for p in view.patterns):
             return False
-        bound = data + 2 * generic + (subject if generic else 0.0) + sum(fields.values())
+        listed = generic or len(fields) >= 2  # what turns a subject into data (scoring.py)
+        bound = data + 2 * generic + (subject if listed else 0.0) + sum(fields.values())
         for pattern in view.patterns:
             if bound >= MIN_DATA and offer:
                 break
@@ -394,6 +403,7 @@ def _pattern_entry(pattern: Pattern, surface: str) -> Entry:
         weight=pattern.weight,
         group=pattern.group,
         where=pattern.where,
+        compose=pattern.compose,
     )
 
 

@@ -237,7 +237,10 @@ def _compact(original: str, text: str, origins) -> Normalized:
         if a > pos:
             pieces.append(text[pos:a])
             spans.append(origins[pos:a])
-        if 0 < a and b < n and text[a - 1] in _ASCII_ALNUM and text[b] in _ASCII_ALNUM:
+        if b == a + 1 and text[a] == "/" and 0 < a and text[a - 1].isdigit():
+            pieces.append("/")  # a price per unit: 0.8/条
+            spans.append((origins[a],))
+        elif 0 < a and b < n and text[a - 1] in _ASCII_ALNUM and text[b] in _ASCII_ALNUM:
             if _MASK_RUN.fullmatch(text, a, b) and text[a - 1].isdigit() and text[b].isdigit():
                 pieces.append(text[a:b])  # a masked number keeps its stars: 138****5621
                 spans.append(origins[a:b])
@@ -271,7 +274,10 @@ def _compact_by_character(original: str, text: str, origins) -> Normalized:
             j += 1
         left = out_chars[-1] if out_chars else ""
         right = text[j] if j < n else ""
-        if left.isdigit() and right.isdigit() and _MASK_RUN.fullmatch(text, i, j):
+        if j == i + 1 and char == "/" and left.isdigit():
+            out_chars.append("/")
+            out_origins.append(origins[i])
+        elif left.isdigit() and right.isdigit() and _MASK_RUN.fullmatch(text, i, j):
             out_chars.extend(text[i:j])
             out_origins.extend(origins[i:j])
         elif left and right and _is_ascii_alnum(left) and _is_ascii_alnum(right):
