@@ -66,24 +66,33 @@ _CUED_NUMBER = re.compile(
 )
 _MASKED_MOBILE = re.compile(r"1[3-9][0-9][0-9*]{4}[0-9]{4}")
 _TELEGRAM_NAMED = re.compile(r"tg|telegram|飞机|电报")
+_WECHAT_HINT = re.compile(r"[微薇威徽vw]")
+_DIGIT = re.compile(r"[0-9]")
 
 
 def find_contacts(norm: Normalized, taken: list[tuple[int, int]]) -> list[Contact]:
     """Contacts in one normalised field; their spans go to `taken`."""
     text = norm.text
     out: list[Contact] = []
-    for kind, regex in (
-        ("telegram", _TME),
-        ("telegram", _TELEGRAM),
-        ("qq", _QQ),
-        ("wechat", _WECHAT),
-        ("line", _LINE),
-        ("whatsapp", _MESSENGER),
-        ("email", _EMAIL),
-        ("url", _URL),
-        ("phone", _CUED_NUMBER),
+    telegram_named = bool(_TELEGRAM_NAMED.search(text))
+    has_digit = bool(_DIGIT.search(text))
+    # Each pattern is tried only when the text holds what it needs (cheap substring checks).
+    for kind, regex, worth_it in (
+        ("telegram", _TME, ".me" in text),
+        ("telegram", _TELEGRAM, telegram_named),
+        ("qq", _QQ, "q" in text or "扣扣" in text or "企鹅" in text),
+        ("wechat", _WECHAT, bool(_WECHAT_HINT.search(text))),
+        ("line", _LINE, "line" in text),
+        (
+            "whatsapp",
+            _MESSENGER,
+            has_digit and ("wa" in text or "whatsapp" in text or "signal" in text),
+        ),
+        ("email", _EMAIL, "@" in text),
+        ("url", _URL, "http" in text or "www." in text),
+        ("phone", _CUED_NUMBER, has_digit),
     ):
-        if regex is _EMAIL and "@" not in text:
+        if not worth_it:
             continue
         for match in regex.finditer(text):
             if len(out) >= MAX_MATCHES:
@@ -95,7 +104,6 @@ def find_contacts(norm: Normalized, taken: list[tuple[int, int]]) -> list[Contac
                 continue
             taken.append(match.span())
             out.append(contact)
-    telegram_named = bool(_TELEGRAM_NAMED.search(text))
     for match in _AT.finditer(text) if "@" in text else ():
         if len(out) >= MAX_MATCHES:
             break

@@ -89,6 +89,7 @@ _CN_MONEY = re.compile(
     f"({_CN_NUMERAL}(?<!{_CN_NUMERAL}{_CN_NUMERAL})[一二两三四五六七八九十百千万]{{0,7}})"
     r"(块|元|毛|角)(钱|[一二三四五六七八九](?![十百千万亿]))?"
 )
+_CN_MONEY_HINT = re.compile(r"[一二两三四五六七八九十百千万][块元毛角]")  # in every _CN_MONEY
 _DIGIT_DIMES = re.compile(_RUN_NUM + r"(毛|角)")
 _UNIT = r"(条|次|张|份|单|人|套|号|户|个号|个账号|个)"
 _PRICE_AFTER_UNIT = re.compile(
@@ -204,7 +205,14 @@ def _loose_prices(
     """Prices in Chinese numerals or 毛, and bare amounts after a unit (see _CN_MONEY)."""
     text = norm.text
     found: list[tuple[int, Price]] = []
-    for regex in (_CN_MONEY, _DIGIT_DIMES, _PRICE_AFTER_UNIT):
+    dimes = "毛" in text or "角" in text
+    for regex, worth_it in (
+        (_CN_MONEY, bool(_CN_MONEY_HINT.search(text))),
+        (_DIGIT_DIMES, dimes),
+        (_PRICE_AFTER_UNIT, "每" in text or "一" in text or "单" in text),
+    ):
+        if not worth_it:
+            continue
         for match in regex.finditer(text):
             if len(found) >= room:
                 return found

@@ -88,7 +88,7 @@ FILE_KEYS = {
     "negators",
     *SCOPE_KEYS,
 }
-COMPILE_VERSION = 7  # 7: patterns may compose with a subject
+COMPILE_VERSION = 8  # 8: patterns carry the characters one of which a match needs
 # Roles whose Chinese terms also match as written in pinyin, initials or a mix (身fen证, kfjl).
 VARIANT_ROLES = frozenset({"data", "strong", "field", "subject"})
 _NUMERALS = {c: str(i) for i, c in enumerate("零一二三四五六七八九")}
@@ -126,6 +126,8 @@ class Pattern:
     where: str
     scope: Scope | None = None
     compose: bool = False  # like a term's compose: a subject just before makes it its data
+    # Characters one of which every match contains: a text without any is not searched.
+    hint: frozenset[str] | None = None
 
 
 @dataclass
@@ -460,8 +462,57 @@ class _FileReader:
                 where=f"{self.path.name}:{line}",
                 scope=self.scope,
                 compose=bool(spec.get("compose", False)),
+                hint=required_characters(source),
             )
         )
+
+
+def required_characters(source: str) -> frozenset[str] | None:
+    """Characters one of which every match of the pattern contains (the fewest such set among
+    its top-level parts that must match: a literal, a class of literals, alternatives that
+    start with literals), or None when no part gives one."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    try:
+        parsed = _parser.parse(source)
+    except Exception:  # noqa: BLE001 - a pattern regex_problem() let through; no hint then
+        return None
+    best: frozenset[str] | None = None
+    for op, av in parsed:
+        chars = _first_characters(_parser, op, av)
+        if chars and (best is None or len(chars) < len(best)):
+            best = chars
+    return best
+
+
+def _first_characters(parser, op, av) -> frozenset[str] | None:
+    """The characters one of which starts every match of one parsed item (None: unknown)."""
+    constants = parser  # re._parser re-exports the opcode constants
+    if op is constants.LITERAL:
+        return frozenset({chr(av)})
+    if op is constants.IN:
+        if all(kind is constants.LITERAL for kind, _ in av):
+            return frozenset(chr(value) for _, value in av)
+        return None
+    if op in (constants.MAX_REPEAT, constants.MIN_REPEAT):
+        low, _high, item = av
+        return _first_of_sequence(parser, item) if low >= 1 else None
+    if op is constants.SUBPATTERN:
+        return _first_of_sequence(parser, av[-1])
+    if op is constants.BRANCH:
+        found: set[str] = set()
+        for alternative in av[1]:
+            chars = _first_of_sequence(parser, alternative)
+            if not chars:
+                return None
+            found |= chars
+        return frozenset(found)
+    return None
+
+
+def _first_of_sequence(parser, sequence) -> frozenset[str] | None:
+    items = list(sequence)
+    return _first_characters(parser, *items[0]) if items else None
 
 
 def _pinyin_forms(term: str) -> list[str]:

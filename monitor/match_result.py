@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Literal
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any, Literal
 
 Field = Literal["title", "text"]
 
@@ -21,6 +21,17 @@ class TermHit:
     surface: str  # the original characters, e.g. "身 份 證"
     role: str = "term"  # term | sale | context | exclusion | brand ...
     group: str | None = None  # the keyword's group; for context cues, the genre (report ...)
+
+
+def term_hit(**values: Any) -> TermHit:
+    """A TermHit made without the frozen dataclass's __init__ (a field at a time through
+    object.__setattr__): the matcher makes one per hit of every listing. Same object."""
+    hit = TermHit.__new__(TermHit)
+    hit.__dict__.update(_TERM_HIT_DEFAULTS, **values)
+    return hit
+
+
+_TERM_HIT_DEFAULTS = {f.name: f.default for f in fields(TermHit) if f.default is not MISSING}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,8 +22,8 @@ from monitor.errors import ConfigError
 from monitor.extract import extract_normalized
 from monitor.keyword_scope import RuleView
 from monitor.keywords import Entry, Keywords, Pattern, load_keywords, surface_automaton
-from monitor.match_result import MatchResult, TermHit
-from monitor.normalize import Normalized, normalize, quick_text
+from monitor.match_result import MatchResult, TermHit, term_hit
+from monitor.normalize import Normalized, normalize, quick_copies, quick_fold
 from monitor.scoring import MIN_DATA, score_hits
 
 DEFAULT_THRESHOLD = 3.0
@@ -37,11 +38,15 @@ _FACT_HINT = re.compile(
     r"[0-9@$¥〇幺]|[一二两三四五六七八九十百千][万亿块元毛角]|[零一二三四五六七八九]{5}|tme"
     r"|(?:每|一|单)(?:条|次|张|份|单|人|套|号|户|个)[一二两三四五六七八九十百千]{2}|www|http"
 )
-_NEGATION_FILLER = r"(?:会|能|得|要|可|再|将|准|对外|随意|擅自|向第三方|向他人|任何|私自|\s){0,3}$"
+# Words between a negator and the sale word it negates (不会随意出售), at most three.
+_NEGATION_FILLERS = ("会", "能", "得", "要", "可", "再", "将", "准", "对外", "随意", "擅自")
+_NEGATION_FILLERS += ("向第三方", "向他人", "任何", "私自")
 NEGATION_SCOPE = 12  # normalised characters a clause-level negator reaches back
 NEGATION_SCOPE_ENGLISH = 40  # English needs more ("may not use the Service to buy, sell")
 # A sale word in the passive is reported, not offered (数据在暗网被售卖, 遭倒卖).
-_PASSIVE = re.compile(r"(?:被|遭到?)(?:人|他人|公开|大量|非法|恶意|打包|转手|多次)?$")
+# ... read on the reversed text before the sale word, so that one match at its start decides
+# (a search with $ would try every position): 被(他人)售卖 is 卖售(人他)被 reversed.
+_PASSIVE_REVERSED = re.compile(r"(?:人|人他|开公|量大|法非|意恶|包打|手转|次多)?(?:被|遭|到遭)")
 # Punctuation that ends a clause; 、 and English commas join coordinated verbs (出售、出租).
 _CLAUSE_BREAKS = frozenset("，。；！？;!?\n：:")
 # An `unless` word cancels a term in the same clause (not across a colon: 四件套：纯棉), this
@@ -50,7 +55,7 @@ UNLESS_REACH = 20
 _UNLESS_BREAKS = "，。；！？;!?\n"
 
 
-@dataclass
+@dataclass(slots=True)
 class Hit:
     """A keyword entry found at text[start:end] of one normalised field."""
 
@@ -60,18 +65,26 @@ class Hit:
     start: int
     end: int
     negated: bool = False
+    _span: tuple[int, int] | None = dataclass_field(default=None, repr=False, compare=False)
+
+    def original_span(self) -> tuple[int, int]:
+        """Where the hit is in the original field (computed once)."""
+        if self._span is None:
+            self._span = self.norm.to_original(self.start, self.end)
+        return self._span
 
     def surface(self) -> str:
-        return self.norm.original_slice(self.start, self.end)
+        a, b = self.original_span()
+        return self.norm.original[a:b]
 
     def to_term_hit(self) -> TermHit:
-        a, b = self.norm.to_original(self.start, self.end)
+        a, b = self.original_span()
         entry = self.entry
-        return TermHit(
+        return term_hit(
             term=entry.term,
             category=entry.categories[0] if entry.categories else None,
             weight=entry.weight,
-            field=self.field,  # type: ignore[arg-type]
+            field=self.field,
             start=a,
             end=b,
             surface=self.norm.original[a:b],
@@ -98,12 +111,15 @@ class Matcher:
         self._scoped = bool(keywords.scopes)
         self._views: dict[tuple[str | None, str | None], RuleView] = {}
         self._views_by_scopes: dict[tuple[bool, ...], RuleView] = {}
-        self._negation = None
+        self._negation_reversed = None
         if keywords.negators:
             alternatives = "|".join(
-                re.escape(n) for n in sorted(keywords.negators, key=len, reverse=True)
+                re.escape(n[::-1]) for n in sorted(keywords.negators, key=len, reverse=True)
             )
-            self._negation = re.compile(r"(?:" + alternatives + r")" + _NEGATION_FILLER)
+            fillers = "|".join(re.escape(f[::-1]) for f in _NEGATION_FILLERS)
+            self._negation_reversed = re.compile(
+                r"(?:" + fillers + r"|\s){0,3}(?:" + alternatives + r")"
+            )
         # Longer negators reach further, to the start of their clause (绝不会向任何第三方出售).
         long_negators = [n for n in keywords.negators if len(n) >= 2]
         self._negation_in_clause = None
@@ -205,7 +221,7 @@ class Matcher:
         self, title: str, text: str, first_pass: bool, source: str | None, kind: str | None
     ) -> MatchResult:
         view = self._base_view if not self._scoped else self.view(source, kind)
-        if first_pass and not self._could_alert(quick_text(title + "\n" + text), view):
+        if first_pass and not self._passes_first(title + "\n" + text, view):
             return MatchResult(
                 score=0.0,
                 alert=False,
@@ -230,14 +246,24 @@ class Matcher:
                 brands=_brands(hits),
             )
         hits = [h for h in hits if self._keep(h)]
-        for hit in hits:
-            if hit.entry.role == "sale" and self._is_negated(hit):
-                hit.negated = True
+        sample_offer = False
+        freshness: dict[str, None] = {}
+        data_fields: dict[str, None] = {}
+        for hit in hits:  # one pass: negation, and what the extraction records from hits
+            role = hit.entry.role
+            if role == "sale":
+                hit.negated = self._is_negated(hit)
+            elif role == "sample":
+                sample_offer = True
+            elif role == "fresh":
+                freshness[hit.entry.term] = None
+            elif role == "field":
+                data_fields[hit.entry.term] = None
         extraction = extract_normalized(
             norms,
-            sample_offer=any(h.entry.role == "sample" and not h.negated for h in hits),
-            freshness=_unique(h.entry.term for h in hits if h.entry.role == "fresh"),
-            data_fields=_unique(h.entry.term for h in hits if h.entry.role == "field"),
+            sample_offer=sample_offer,
+            freshness=list(freshness),
+            data_fields=list(data_fields),
         )
         scored = score_hits(hits, extraction)
         alert = scored.score >= self.threshold and scored.offers and scored.data > 0
@@ -266,6 +292,15 @@ class Matcher:
     def quick_automaton(self):
         """The first pass's automaton over every entry (see RuleView.quick_automaton)."""
         return self._base_view.quick_automaton()
+
+    def _passes_first(self, listing: str, view: RuleView) -> bool:
+        """The first pass over quick_text, the folded text first and its copies (without @,
+        without repeated letters) only when that alone cannot alert."""
+        quick = quick_fold(listing)
+        if self._could_alert(quick, view):
+            return True
+        copies = quick_copies(quick)
+        return bool(copies) and self._could_alert(quick + "\n" + copies, view)
 
     def _could_alert(self, quick: str, view: RuleView) -> bool:
         """False when no reading of the text could alert: too little data, or nothing offered.
@@ -302,16 +337,26 @@ class Matcher:
                 if offer and data + 2 * generic + sum(fields.values()) >= MIN_DATA:
                     return True  # decided: the full analysis follows anyway
         offer = offer or len(fields) >= 2 or bool(_FACT_HINT.search(quick))
-        if not offer and not any(p.role in _OFFER_ROLES for p in view.patterns):
-            return False
         listed = generic or len(fields) >= 2  # what turns a subject into data (scoring.py)
         bound = data + 2 * generic + (subject if listed else 0.0) + sum(fields.values())
-        for pattern in view.patterns:
-            if bound >= MIN_DATA and offer:
-                break
-            if pattern.role in _OFFER_ROLES | DATA_ROLES and pattern.regex.search(quick):
-                offer = offer or pattern.role in _OFFER_ROLES
-                bound += max(0.4, pattern.weight) if pattern.role != "subject" else 0.0
+        offer_patterns, data_patterns = view.patterns_by_role(_OFFER_ROLES, DATA_ROLES)
+        present: set[str] | None = None
+        # Offer patterns first: most texts have no offer, and then data does not matter.
+        for patterns in (offer_patterns, data_patterns):
+            for pattern in patterns:
+                if bound >= MIN_DATA and offer:
+                    return True
+                if offer and pattern.role not in DATA_ROLES:
+                    continue  # nothing more to learn from a pure offer pattern
+                if pattern.hint is not None:
+                    present = set(quick) if present is None else present
+                    if pattern.hint.isdisjoint(present):
+                        continue
+                if pattern.regex.search(quick):
+                    offer = offer or pattern.role in _OFFER_ROLES
+                    bound += max(0.4, pattern.weight) if pattern.role != "subject" else 0.0
+            if not offer:
+                return False
         return offer and bound >= MIN_DATA
 
     def _scan(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
@@ -344,7 +389,11 @@ class Matcher:
                 break
         if _REPEATED_LETTER.search(text):
             hits.extend(self._repeated_letter_hits(name, norm, view))
+        present = set(text)
         for pattern in view.patterns:
+            hint = pattern.hint
+            if hint is not None and hint.isdisjoint(present):
+                continue  # nothing every match of it needs
             for count, m in enumerate(pattern.regex.finditer(text)):
                 if count >= 50 or m.end() == m.start():
                     break
@@ -380,11 +429,12 @@ class Matcher:
         """A sale word negated (不会出售, 不得将其出售、提供) or passive (被售卖): no offer."""
         scope = NEGATION_SCOPE_ENGLISH if hit.entry.ascii else NEGATION_SCOPE
         before = hit.norm.text[max(0, hit.start - scope) : hit.start]
-        if _PASSIVE.search(before):
+        backwards = before[::-1]
+        if _PASSIVE_REVERSED.match(backwards):
             return True
-        if self._negation is None:
+        if self._negation_reversed is None:
             return False
-        if self._negation.search(before):
+        if self._negation_reversed.match(backwards):
             return True
         if self._negation_in_clause is None:
             return False

@@ -180,7 +180,8 @@ def _refine(norm: Normalized) -> Normalized:
     drop: set[int] = set()
     extend: dict[int, int] = {}  # kept index -> the deleted index whose span it takes over
     if "@" in text:
-        drop.update(match.start() for match in _AT_REGEX.finditer(text))
+        for match in _AT_REGEX.finditer(text):
+            drop.add(match.start())
     if _SPACED_HINT.search(text):
         for match in _SPACED_LETTERS.finditer(text):
             drop.update(range(match.start() + 1, match.end(), 2))
@@ -209,8 +210,8 @@ def _refine(norm: Normalized) -> Normalized:
 
 def _simplified(text: str) -> str:
     """Traditional to simplified, keeping the length (one character for one)."""
-    if not _BEYOND_LATIN.search(text):
-        return text  # nothing Chinese: skip OpenCC
+    if not _BEYOND_LATIN.search(text) or _traditional_characters().isdisjoint(text):
+        return text  # nothing Chinese, or nothing traditional: skip OpenCC
     # OpenCC takes UTF-8: lone surrogates (bytes mis-decoded with surrogateescape) become '?'.
     safe = text.encode("utf-8", "replace").decode("utf-8") if _SURROGATE.search(text) else text
     converted = _t2s().convert(safe)
@@ -241,7 +242,12 @@ def _compact(original: str, text: str, origins) -> Normalized:
             pieces.append("/")  # a price per unit: 0.8/条
             spans.append((origins[a],))
         elif 0 < a and b < n and text[a - 1] in _ASCII_ALNUM and text[b] in _ASCII_ALNUM:
-            if _MASK_RUN.fullmatch(text, a, b) and text[a - 1].isdigit() and text[b].isdigit():
+            if (
+                text[a] == "*"
+                and text[a - 1].isdigit()
+                and text[b].isdigit()
+                and _MASK_RUN.fullmatch(text, a, b)
+            ):
                 pieces.append(text[a:b])  # a masked number keeps its stars: 138****5621
                 spans.append(origins[a:b])
             else:
@@ -324,12 +330,30 @@ def quick_text(original: str) -> str:
     them (a superset of what it finds).
     """
     quick = quick_fold(original)
+    copies = quick_copies(quick)
+    return quick + "\n" + copies if copies else quick
+
+
+def quick_copies(quick: str) -> str:
+    """What quick_text adds to a folded text: copies without the @ and the repeated letters
+    that `normalize` or the matcher see through ('' when there are none)."""
     copies = []
     if "@" in quick and _AT_REGEX.search(quick):
         copies.append(_AT_REGEX.sub("", quick))
     if _LATIN_DOUBLE.search(quick) or (_CJK_DOUBLE.search(quick) and _DOUBLED_RUN.search(quick)):
         copies.append(_QUICK_REPEATS.sub(r"\1", quick))
-    return "\n".join([quick, *copies]) if copies else quick
+    return "\n".join(copies)
+
+
+@lru_cache(maxsize=1)
+def _traditional_characters() -> frozenset[str]:
+    """Chinese characters that simplify to another (from the quick table): a text with none
+    of them needs no OpenCC."""
+    return frozenset(
+        chr(code)
+        for code, value in _quick_table().items()
+        if 0x3400 <= code <= 0x9FFF and value and len(value) == 1 and value >= "\u3400"
+    )
 
 
 def quick_fold(original: str) -> str:
