@@ -68,6 +68,7 @@ def ordinary_texts(limit: int | None = None) -> dict[str, list[str]]:
 
 def run(limit: int | None = None, worst: int = 15) -> dict:
     """Match every text; count alerts per corpus; keep the `worst` alerts."""
+    from monitor.evaluate import verdict_score
     from monitor.matcher import load_matcher
     from monitor.pii import mask_pii
 
@@ -87,7 +88,7 @@ def run(limit: int | None = None, worst: int = 15) -> dict:
                 {
                     "corpus": name,
                     "line": number,
-                    "score": round(_verdict_score(result), 4),
+                    "score": round(verdict_score(result), 4),
                     "categories": result.categories,
                     "text": mask_pii(text[:160], b"ordinary-bench")[0],
                     "reasons": result.reasons[:6],
@@ -109,12 +110,6 @@ def run(limit: int | None = None, worst: int = 15) -> dict:
     alerts.sort(key=lambda a: -a["score"])
     report["worst"] = alerts[:worst]
     return report
-
-
-def _verdict_score(result) -> float:
-    """What decided the alert: the learned probability when there is one, else the score."""
-    probability = getattr(result, "probability", None)
-    return float(probability if probability is not None else result.score)
 
 
 def render(report: dict) -> str:

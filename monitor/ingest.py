@@ -195,6 +195,11 @@ class SweepRecorder:
         self.alert_ids += alert_ids
         return alert_ids
 
+    def written_in_this_run(self, site_ids: list[str]) -> set[str]:
+        """Which of these listings this run has already written (a batch delivered again)."""
+        assert self.store is not None and self.run_id is not None, "open() first"
+        return self.store.seen_in_run(self.source, site_ids, self.run_id)
+
     def complete_so_far(self, stats: dict[str, Any]) -> bool:
         """Would the run be judged complete (`ok`) if it ended now, with these stats? Only
         then is it worth checking missing listings: otherwise it removes nothing anyway."""
@@ -239,10 +244,12 @@ class SweepRecorder:
             self._write_details(version_id, listing_id, item, match)
             self.counts["new"] += 1
             if state["matched"]:
-                return [
+                raised = [
                     self._alert("new", listing_id, version_id, state, match, now),
                     *self._reposts(listing_id, version_id, state, match, now),
                 ]
+                store.mark_dismissed_twins(listing_id)  # its cluster is known only now
+                return raised
             return []
         listing_id = current["id"]
         state["listing_id"] = listing_id
@@ -370,7 +377,11 @@ class SweepRecorder:
             "diff": diff or None,
             "dedupe_key": f"{kind}:{key_part}",
         }
-        return self._raise(alert, state, now)
+        alert_id = self._raise(alert, state, now)
+        if alert_id is not None and kind in ("changed", "relisted"):
+            assert self.store is not None
+            self.store.mark_dismissed_twins(listing_id)
+        return alert_id
 
     def _raise(self, alert: dict[str, Any], listing: dict[str, Any] | None, now: str) -> int | None:
         """Insert an alert and queue its notifications, in the caller's transaction."""

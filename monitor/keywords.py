@@ -31,26 +31,11 @@ from monitor.errors import KeywordFileError
 from monitor.keyword_scope import SCOPE_KEYS, Scope, read_scope
 from monitor.normalize import normalize_term
 from monitor.regex_budget import regex_problem  # noqa: F401 (its home was here)
-from monitor.rules_version import version_of
+from monitor.rules_version import model_file, version_of
+from monitor.vocabulary import CATEGORIES  # noqa: F401 (defined there once)
 
 log = logging.getLogger(__name__)
 
-CATEGORIES = (
-    "identity",
-    "finance",
-    "telecom",
-    "logistics",
-    "travel",
-    "vehicle",
-    "medical",
-    "education_jobs",
-    "real_estate",
-    "platform",
-    "corporate",
-    "accounts",
-    "traffic",
-    "scraping",
-)
 ROLES = (
     "data",  # a data noun: what is sold (车主信息)
     "strong",  # a data noun that is itself an offer (社工库, 刷单): implies a sale
@@ -170,7 +155,10 @@ def load_keywords(directory: str | Path | None = None, *, use_cache: bool = True
         except OSError as exc:
             raise KeywordFileError(str(path), f"cannot read: {exc}") from exc
     digest = _digest(texts)
-    version = version_of({path.name: data for path, data in texts.items()}).id
+    # The model file beside the lists is part of the rules (monitor/model.py).
+    version = version_of(
+        {path.name: data for path, data in texts.items()} | model_file(directory)
+    ).id
     cache_path = config.cache_dir() / f"keywords-{digest}.pickle" if use_cache else None
     if cache_path is not None and cache_path.exists():
         try:

@@ -81,6 +81,10 @@ class MatchResult:
     # Genre cues found (report, guide, review, policy, job, goods ...) -> their summed weight:
     # discussion of the trade rather than a seller's post.
     genres: dict[str, float] = field(default_factory=dict)
+    # The learned score (monitor/model.py) when the keyword directory has a model: the
+    # calibrated probability the alert was decided on, and the model file's version.
+    probability: float | None = None
+    model_version: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

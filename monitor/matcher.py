@@ -20,9 +20,11 @@ from pathlib import Path
 
 from monitor.errors import ConfigError
 from monitor.extract import extract_normalized
+from monitor.features import Features, listing_features
 from monitor.keyword_scope import RuleView
 from monitor.keywords import Entry, Keywords, Pattern, load_keywords, surface_automaton
 from monitor.match_result import MatchResult, TermHit, term_hit
+from monitor.model import Model, load_model
 from monitor.normalize import Normalized, normalize, quick_copies, quick_fold
 from monitor.scoring import MIN_DATA, score_hits
 
@@ -102,9 +104,11 @@ class Matcher:
         threshold: float = DEFAULT_THRESHOLD,
         segmenter=None,
         max_chars: int | None = DEFAULT_MAX_CHARS,
+        model: Model | None = None,
     ):
         self.keywords = keywords
         self.threshold = float(threshold)
+        self.model = model  # the learned score decides the alert when there is one
         self.max_chars = max_chars or None
         self._segmenter = segmenter
         self._base_view = RuleView(keywords.automaton, keywords.patterns, keywords.entries)
@@ -131,15 +135,32 @@ class Matcher:
 
     def with_threshold(self, threshold: float) -> Matcher:
         """The same keyword lists with another alert threshold."""
-        other = Matcher(self.keywords, threshold, self.segmenter, self.max_chars)
+        other = Matcher(self.keywords, threshold, self.segmenter, self.max_chars, self.model)
         other._base_view, other._views = self._base_view, self._views
         other._views_by_scopes = self._views_by_scopes
         return other
 
     @property
     def rules_version(self) -> str:
-        """The id of the keyword files' contents (monitor.rules_version)."""
+        """The id of the keyword files' contents and model (monitor.rules_version)."""
         return self.keywords.rules_version
+
+    @property
+    def model_version(self) -> str | None:
+        """The learned score's version, None when the alert is the rules' alone."""
+        return self.model.version if self.model is not None else None
+
+    @property
+    def alert_threshold(self) -> float:
+        """What the verdict score must reach: the model's probability threshold, else the
+        rules' score threshold."""
+        return self.model.threshold if self.model is not None else self.threshold
+
+    def without_model(self) -> Matcher:
+        """The same keyword lists deciding alone (the rules' score and threshold)."""
+        other = self.with_threshold(self.threshold)
+        other.model = None
+        return other
 
     def view(self, source: str | None = None, kind: str | None = None) -> RuleView:
         """The lists that apply to a listing of `source` swept by a `kind` spider; built once
@@ -203,22 +224,49 @@ class Matcher:
         choose the keyword files whose scope includes them; without them every file applies.
         A title or text longer than `max_chars` is read up to there, and the reasons say so.
         """
+        return self._match_capped(title, text, first_pass, source, kind, None)
+
+    def analyse(
+        self, title: str, text: str, *, source: str | None = None, kind: str | None = None
+    ) -> tuple[MatchResult, Features | None]:
+        """For training (monitor/training.py): the rules' verdict and the listing's features
+        with every n-gram (None when the first pass decides the text cannot alert)."""
+        collected: list[Features] = []
+        rules = self.without_model()
+        result = rules._match_capped(title, text, True, source, kind, collected)
+        return result, (collected[0] if collected else None)
+
+    def _match_capped(
+        self,
+        title: str,
+        text: str,
+        first_pass: bool,
+        source: str | None,
+        kind: str | None,
+        features_out: list[Features] | None,
+    ) -> MatchResult:
         title = title if isinstance(title, str) else ""
         text = text if isinstance(text, str) else ""
         limit = self.max_chars
         if limit is None or (len(title) <= limit and len(text) <= limit):
-            return self._match(title, text, first_pass, source, kind)
+            return self._match(title, text, first_pass, source, kind, features_out)
         cut = [
             f"{name} cut to its first {limit:,} of {len(value):,} characters"
             for name, value in (("title", title), ("text", text))
             if len(value) > limit
         ]
-        result = self._match(title[:limit], text[:limit], first_pass, source, kind)
+        result = self._match(title[:limit], text[:limit], first_pass, source, kind, features_out)
         result.reasons[:0] = cut
         return result
 
     def _match(
-        self, title: str, text: str, first_pass: bool, source: str | None, kind: str | None
+        self,
+        title: str,
+        text: str,
+        first_pass: bool,
+        source: str | None,
+        kind: str | None,
+        features_out: list[Features] | None = None,
     ) -> MatchResult:
         view = self._base_view if not self._scoped else self.view(source, kind)
         if first_pass and not self._passes_first(title + "\n" + text, view):
@@ -228,6 +276,8 @@ class Matcher:
                 categories=[],
                 hits=[],
                 reasons=["first pass: no data on offer (nothing that could reach the threshold)"],
+                probability=None if self.model is None else 0.0,
+                model_version=self.model_version,
             )
         fields = [("title", normalize(title)), ("text", normalize(text))]
         hits: list[Hit] = []
@@ -244,6 +294,8 @@ class Matcher:
                 reasons=["no data vocabulary"],
                 extraction=extract_normalized(norms),
                 brands=_brands(hits),
+                probability=None if self.model is None else 0.0,
+                model_version=self.model_version,
             )
         hits = [h for h in hits if self._keep(h)]
         sample_offer = False
@@ -271,7 +323,7 @@ class Matcher:
             f"score {scored.score:g} {'≥' if alert else '<'} threshold {self.threshold:g}"
             + ("" if scored.offers or not scored.data else " (no offer: data named, nothing sold)")
         ]
-        return MatchResult(
+        result = MatchResult(
             score=scored.score,
             alert=bool(alert),
             categories=scored.categories if alert else scored.categories,
@@ -287,6 +339,17 @@ class Matcher:
             },
             genres=scored.genres,
         )
+        if features_out is None and self.model is None:
+            return result
+        model = self.model if features_out is None else None
+        features = listing_features(
+            hits, extraction, scored, bool(alert), norms, list_ngrams=model is None
+        )
+        if features_out is not None:
+            features_out.append(features)
+            return result
+        assert model is not None
+        return _decide(model, result, features)
 
     @property
     def quick_automaton(self):
@@ -442,6 +505,40 @@ class Matcher:
         return bool(self._negation_in_clause.search(clause))
 
 
+def _decide(model: Model, result: MatchResult, features: Features) -> MatchResult:
+    """The model's verdict: its probability against its threshold; a watched brand keeps the
+    rules' alert. The reasons say which features moved the score, as written."""
+    probability, categories, pushes = model.decide(features)
+    rules_alert = result.alert
+    alert = probability >= model.threshold
+    result.reasons.append(
+        f"model {model.version[:8]}: probability {probability:.2f} "
+        f"{'≥' if alert else '<'} threshold {model.threshold:.2f}"
+    )
+    if not alert and rules_alert and result.brands:
+        alert = True
+        result.reasons.append(f"watched brand {', '.join(result.brands)}: the rules' alert holds")
+    moved = model.explain(features, pushes)
+    if moved:
+        result.reasons.append(
+            "moved by: "
+            + ", ".join(
+                f"{written or _feature_label(name)} {weight:+g}" for name, written, weight in moved
+            )
+        )
+    if alert:
+        result.categories = categories or model.predict_categories(features) or result.categories
+    result.alert = alert
+    result.probability = round(probability, 4)
+    result.model_version = model.version
+    return result
+
+
+def _feature_label(name: str) -> str:
+    """A feature with no words behind it, in the reader's terms (rules:offer -> rules offer)."""
+    return "(" + name.replace(":", " ") + ")"
+
+
 @lru_cache(maxsize=4096)
 def _pattern_entry(pattern: Pattern, surface: str) -> Entry:
     """The entry for one surface matched by a keyword pattern."""
@@ -543,6 +640,14 @@ def default_threshold() -> float:
         ) from None
 
 
+def model_enabled() -> bool:
+    """$HEISHI_MODEL: "off" makes the rules alone decide, even where a model file exists."""
+    raw = os.environ.get("HEISHI_MODEL", "on").strip().lower()
+    if raw not in ("on", "off"):
+        raise ConfigError("HEISHI_MODEL", f"not on or off: {raw!r}", hint="on (default) or off")
+    return raw == "on"
+
+
 def max_chars() -> int:
     """$HEISHI_MATCH_MAX_CHARS (0: no cap), else DEFAULT_MAX_CHARS."""
     raw = os.environ.get("HEISHI_MATCH_MAX_CHARS")
@@ -568,7 +673,13 @@ def load_matcher(keywords_dir: str | Path | None = None, threshold: float | None
     with _CACHE_LOCK:
         matcher = _CACHE.get(key)
         if matcher is None:
-            matcher = Matcher(load_keywords(directory), default_threshold(), None, max_chars())
+            matcher = Matcher(
+                load_keywords(directory),
+                default_threshold(),
+                None,
+                max_chars(),
+                load_model(directory) if model_enabled() else None,
+            )
             _CACHE[key] = matcher
     wanted = default_threshold() if threshold is None else float(threshold)
     return matcher if wanted == matcher.threshold else matcher.with_threshold(wanted)

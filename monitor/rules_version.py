@@ -1,4 +1,5 @@
-"""A stable id for the keyword rules in force: a hash of the keyword files' names and bytes.
+"""A stable id for the keyword rules in force: a hash of the keyword files' names and bytes,
+and of the learned score's model file (keywords/model.json, monitor/model.py) when there is one.
 
 Stored with each listing version and match (`rules_version` columns) and in `rule_sets`, so
 a match can be traced to the rules that produced it and `heishi retrohunt` knows which
@@ -44,6 +45,18 @@ class RulesVersion:
         return [{"name": f.name, "sha256": f.sha256[:16], "bytes": f.size} for f in self.files]
 
 
+MODEL_FILE = "model.json"  # monitor.model.MODEL_FILE (not imported: this module stays light)
+
+
+def model_file(directory: str | Path) -> dict[str, bytes]:
+    """{name: bytes} of the directory's model file, {} when it has none: part of the rules."""
+    path = Path(directory) / MODEL_FILE
+    try:
+        return {MODEL_FILE: path.read_bytes()} if path.is_file() else {}
+    except OSError:
+        return {}  # unreadable: loading the matcher reports it
+
+
 def version_of(files: dict[str, bytes], directory: str = "") -> RulesVersion:
     """The rules version of keyword files given as {file name: bytes}."""
     hasher = hashlib.sha256(b"heishi-rules\0")
@@ -69,7 +82,7 @@ def rules_version(directory: str | Path | None = None) -> RulesVersion:
             raise KeywordFileError(str(path), f"cannot read: {exc}") from exc
     if not files:
         raise KeywordFileError(str(directory), "no keyword files (*.toml) in this directory")
-    return version_of(files, str(directory))
+    return version_of(files | model_file(directory), str(directory))
 
 
 def record_rules_version(store: Any, directory: str | Path | None = None) -> str | None:

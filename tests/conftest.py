@@ -7,8 +7,18 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _isolated_install(tmp_path_factory, monkeypatch):
-    """Each test gets its own install secret; the jieba cache is shared across the session."""
+    """Each test gets its own install secret; the jieba cache is shared across the session.
+
+    Nothing from the developer's own install reaches a test: every HEISHI_* variable is
+    dropped, and the notification and severity files point at files that do not exist, so a
+    real notify.toml in the checkout can never receive a test's alerts."""
+    import os
+
     home = tmp_path_factory.getbasetemp()
+    for name in [n for n in os.environ if n.startswith("HEISHI_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HEISHI_NOTIFY_FILE", str(home / "no-notify.toml"))
+    monkeypatch.setenv("HEISHI_SEVERITY_FILE", str(home / "no-severity.toml"))
     monkeypatch.setenv("HEISHI_SECRET_FILE", str(home / "secret.key"))
     # The key distributed sweeps sign Redis entries with: one per session, never the user's.
     distributed_key = home / "distributed.key"
@@ -52,3 +62,16 @@ def demo_day(demo_sites):
 
     yield switch
     demo_sites.set_day(1)
+
+
+# Tests that judge real processes against the clock (a daemon's turns on short intervals,
+# stops within a deadline, a server's answer while another request burns CPU) and failed
+# under load: `make test` runs them alone after the rest, which runs on two workers
+# (pytest-xdist), so another test's load never pushes one past its deadline.
+SERIAL_MODULES = {"test_run", "test_stop", "test_web_hostile"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SERIAL_MODULES:
+            item.add_marker(pytest.mark.serial)

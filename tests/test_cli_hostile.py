@@ -245,7 +245,8 @@ def test_users_password_changes_it_with_the_same_rules(tmp_path):
             timeout=60,
         )
 
-    assert users("add", "kim", "--role", "viewer", password="plum tree harbour").returncode == 0
+    created = users("add", "kim", "--role", "viewer", "--create", password="plum tree harbour")
+    assert created.returncode == 0, created.stderr
     refused = users("password", "kim", password="letmein123")
     assert refused.returncode == 2 and b"most common" in refused.stderr
     assert users("password", "kim", password="quiet lantern orbit").returncode == 0

@@ -67,3 +67,50 @@ def test_eval_and_keywords_commands(tmp_path, capsys):
     args = parser.parse_args(["keywords", "lint", str(bad)])
     assert args.func(args) == 1
     assert "x.toml:3" in capsys.readouterr().out
+
+
+def test_report_has_category_micro_f1_genres_and_a_curve(tmp_path):
+    rows = [
+        {**ROWS[0], "genre": "offer"},
+        {**ROWS[1], "genre": "offer"},
+        {
+            "id": "n2",
+            "title": "警方通报",
+            "text": "出售 身份证 料 一手 QQ 12345",
+            "label": 0,
+            "categories": [],
+            "genre": "news",
+        },
+        {**ROWS[2], "genre": "advert"},
+    ]
+    path = tmp_path / "eval.jsonl"
+    write(path, rows)
+    report = evaluate_file(path)
+    # One category right (vehicle), one missed (identity of p2), the news alert counts as fp.
+    cats = report["categories"]
+    tp = sum(c["tp"] for c in cats.values())
+    fp = sum(c["fp"] for c in cats.values())
+    fn = sum(c["fn"] for c in cats.values())
+    assert tp >= 1 and fn >= 1
+    assert report["category_micro_f1"] == round(2 * tp / (2 * tp + fp + fn), 4)
+    genres = report["genres"]
+    assert genres["advert"] == {"texts": 1, "false_alerts": 0, "rate": 0.0}
+    assert genres["news"]["texts"] == 1 and genres["news"]["false_alerts"] == report["fp"]
+    assert genres["offer"]["alerts"] == report["tp"]
+    curve = report["curve"]
+    assert curve and [p["threshold"] for p in curve] == sorted(p["threshold"] for p in curve)
+    assert curve[0]["alerts"] >= curve[-1]["alerts"]
+    assert all(0.0 <= p["precision"] <= 1.0 and 0.0 <= p["recall"] <= 1.0 for p in curve)
+
+
+def test_eval_takes_a_named_split(capsys):
+    from monitor.cli.keywords import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["eval", "--set", "dev", "--json"])
+    assert args.func(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["examples"] >= 400  # the dev split of tests/data/eval
+    assert {"offer", "news", "review"} <= set(report["genres"])
+    assert "category_micro_f1" in report and report["curve"]

@@ -224,11 +224,13 @@ def test_a_hanging_site_is_killed_at_the_timeout_and_recorded_failed(busy):
 def test_crashing_and_failing_spiders_do_not_stop_the_others(busy):
     db = busy["db"]
     down = runs_of(db, "t_down")
-    assert len(down) >= 2 and {r["status"] for r in down} <= {"failed", "crashed"}
+    # The last crawl may have been cut short by stopping the monitor (interrupted).
+    assert len(down) >= 2 and {r["status"] for r in down[:-1]} <= {"failed", "crashed"}
+    assert down[-1]["status"] in ("failed", "crashed", "interrupted")
     assert any("list page" in (r["error"] or "") for r in down)  # connection refused
     broken = runs_of(db, "t_broken")
     assert any("site file" in (r["error"] or "") for r in broken), broken
-    assert broken[-1]["status"] in ("failed", "crashed")
+    assert broken[-1]["status"] in ("failed", "crashed", "interrupted")
     health = dict(query(db, "SELECT name, health FROM sources"))
     assert health["t_down"] == health["t_hang"] == health["t_broken"] == "failing"
     # The healthy sources kept completing runs after the others had started failing.

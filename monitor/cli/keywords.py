@@ -25,7 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     lint.set_defaults(func=cmd_lint)
 
     evaluate = sub.add_parser("eval", help="precision, recall and categories on labelled listings")
-    evaluate.add_argument("file", metavar="FILE.jsonl")
+    evaluate.add_argument("file", metavar="FILE.jsonl", nargs="?", help="a labelled file")
+    evaluate.add_argument(
+        "--set",
+        dest="eval_set",
+        metavar="test|dev|train|PATH",
+        help="a split of tests/data/eval (or a path): the same as giving FILE",
+    )
     evaluate.add_argument("--threshold", type=float, help="alert threshold")
     evaluate.add_argument("--keywords", metavar="DIR", help="keyword directory")
     evaluate.add_argument(
@@ -159,9 +165,13 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from monitor.evaluate import evaluate_file
+    from monitor.errors import HeishiError
+    from monitor.evaluate import eval_set_path, evaluate_file
     from monitor.matcher import load_matcher
 
+    if (args.file is None) == (args.eval_set is None):
+        raise HeishiError("give one labelled set", hint="FILE.jsonl or --set test|dev|train|PATH")
+    args.file = str(eval_set_path(args.file or args.eval_set))
     matcher = load_matcher(args.keywords, threshold=args.threshold)
     if args.against:
         return _compare(args, matcher)
@@ -175,12 +185,34 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from monitor.render import plain
 
     console = make_console()
+    model = report.get("model_version")
     console.print(
-        f"{report['examples']} examples, threshold {report['threshold']:g}: "
+        f"{report['examples']} examples, threshold {report['threshold']:g}"
+        f"{f' (model {model[:8]})' if model else ' (rules score)'}: "
         f"precision [bold]{report['precision']:.3f}[/]  recall [bold]{report['recall']:.3f}[/]  "
         f"F1 [bold]{report['f1']:.3f}[/]  category_exact [bold]{report['category_exact']:.3f}[/]"
+        f"  category micro-F1 [bold]{report['category_micro_f1']:.3f}[/]"
         f"  (tp {report['tp']}, fp {report['fp']}, fn {report['fn']}, tn {report['tn']})"
     )
+    genres = Table(title="alerts per genre (false alerts for every genre but offer)")
+    for column in ("genre", "texts", "alerts", "rate"):
+        genres.add_column(column)
+    for name, cell in report["genres"].items():
+        alerts = cell.get("false_alerts", cell.get("alerts", 0))
+        genres.add_row(plain(name), str(cell["texts"]), str(alerts), f"{cell['rate']:.1%}")
+    console.print(genres)
+    curve = Table(title="precision/recall over thresholds")
+    for column in ("threshold", "precision", "recall", "F1", "alerts"):
+        curve.add_column(column, justify="right")
+    for point in report["curve"]:
+        curve.add_row(
+            f"{point['threshold']:g}",
+            f"{point['precision']:.3f}",
+            f"{point['recall']:.3f}",
+            f"{point['f1']:.3f}",
+            str(point["alerts"]),
+        )
+    console.print(curve)
     table = Table(title="per category")
     for column in ("category", "tp", "fp", "fn", "precision", "recall", "f1"):
         table.add_column(column)

@@ -6,22 +6,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.vocabulary import ALERT_KINDS, ALERT_STATUSES, SEVERITIES  # noqa: F401 (defined there)
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
-
-ALERT_KINDS = (
-    "new",
-    "changed",
-    "removed",
-    "relisted",
-    "reposted",
-    "retrohunt",
-    "source_failing",
-    "source_changed_shape",
-)
-ALERT_STATUSES = ("open", "acknowledged", "confirmed", "dismissed", "escalated", "resolved")
-SEVERITIES = ("low", "medium", "high", "critical")
 
 
 def alert_filters(
@@ -119,6 +107,27 @@ class AlertQueries:
             )
         return len(open_ids)
 
+    def reviewed_listings(self: Store) -> list[dict[str, Any]]:
+        """The listings of confirmed and dismissed alerts (the review team's labels): id,
+        status, title, text and categories; the latest decision per listing wins."""
+        cursor = self.conn.execute(
+            "SELECT l.id, a.status, l.title, l.text, a.categories FROM alerts a "
+            "JOIN listings l ON l.id = a.listing_id "
+            "WHERE a.status IN ('confirmed', 'dismissed') ORDER BY a.updated_at, a.id"
+        )
+        latest: dict[int, dict[str, Any]] = {}
+        for listing_id, status, title, text, categories in cursor:
+            latest[listing_id] = {
+                "id": f"store-{listing_id}",
+                "label": 1 if status == "confirmed" else 0,
+                "title": title or "",
+                "text": text or "",
+                "categories": json.loads(categories)
+                if categories and status == "confirmed"
+                else [],
+            }
+        return list(latest.values())
+
     def set_alert_status(
         self: Store,
         alert_id: int,
@@ -137,6 +146,8 @@ class AlertQueries:
             "VALUES (?, ?, ?, 'status', ?, ?, ?)",
             (alert_id, now, actor, old[0] if old else None, status, note),
         )
+        if status == "dismissed":
+            self.mark_twins_of_dismissed(alert_id)  # type: ignore[attr-defined]
 
     def alerts(
         self: Store,

@@ -51,8 +51,50 @@ def migrate_0010_compact_bands(store: Store) -> None:
     conn.execute("ALTER TABLE lsh_bands_compact RENAME TO lsh_bands")
 
 
+def migrate_0020_dismissed_twins(store: Store) -> None:
+    """`alerts.dismissed_twin_of`: the dismissed alert whose listing is a near-duplicate (same
+    cluster) of this alert's listing, so the queue can show "the team dismissed its twin"."""
+    store.db["alerts"].add_column("dismissed_twin_of", int)
+
+
+_UNDECIDED = "('open', 'acknowledged')"
+
+
 class ClusterQueries:
     """Methods of Store for `listing_signatures`, `lsh_bands` and `listings.cluster_id`."""
+
+    def mark_dismissed_twins(self: Store, listing_id: int) -> int:
+        """Mark the undecided alerts of `listing_id` as twins of the latest dismissed alert on
+        another listing of its cluster; returns how many were marked."""
+        row = self.conn.execute(
+            "SELECT a.id FROM listings l "
+            "JOIN listings other ON other.cluster_id = l.cluster_id AND other.id != l.id "
+            "JOIN alerts a ON a.listing_id = other.id AND a.status = 'dismissed' "
+            "WHERE l.id = ? AND l.cluster_id IS NOT NULL ORDER BY a.updated_at DESC, a.id DESC "
+            "LIMIT 1",
+            (listing_id,),
+        ).fetchone()
+        if row is None:
+            return 0
+        cursor = self.conn.execute(
+            f"UPDATE alerts SET dismissed_twin_of = ? WHERE listing_id = ? "
+            f"AND status IN {_UNDECIDED} AND dismissed_twin_of IS NULL",
+            (row[0], listing_id),
+        )
+        return cursor.rowcount
+
+    def mark_twins_of_dismissed(self: Store, alert_id: int) -> int:
+        """After alert `alert_id` was dismissed: mark the undecided alerts of the other
+        listings of its listing's cluster; returns how many were marked."""
+        cursor = self.conn.execute(
+            f"UPDATE alerts SET dismissed_twin_of = ? WHERE status IN {_UNDECIDED} "
+            "AND dismissed_twin_of IS NULL AND listing_id IN ("
+            "SELECT other.id FROM alerts a JOIN listings l ON l.id = a.listing_id "
+            "JOIN listings other ON other.cluster_id = l.cluster_id AND other.id != l.id "
+            "WHERE a.id = ? AND l.cluster_id IS NOT NULL)",
+            (alert_id, alert_id),
+        )
+        return cursor.rowcount
 
     def save_signature(
         self: Store,

@@ -1,0 +1,187 @@
+"""The learned score: keywords/model.json read by monitor/model.py, decided by the matcher with
+a plain dot product, part of the rules version, and never scikit-learn or numpy in a crawl."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import ConfigError
+from monitor.keywords import load_keywords
+from monitor.matcher import Matcher, load_matcher
+from monitor.model import FORMAT, load_model, model_version, write_model
+from monitor.rules_version import rules_version
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYWORDS = ROOT / "keywords"
+OFFER = ("出身份证四件套", "全新身份证四件套 一手料 可验 QQ 88661234 每套300")
+NEWS = ("警方破获一起倒卖个人信息案", "记者从警方获悉，犯罪嫌疑人在网上出售身份证信息，已被抓获。")
+
+
+def keyword_copy(tmp_path: Path, model: dict | None) -> Path:
+    """The project's keyword lists in tmp_path, with `model` (contents) as its model file."""
+    directory = tmp_path / "keywords"
+    directory.mkdir()
+    for path in KEYWORDS.glob("*.toml"):
+        shutil.copy(path, directory / path.name)
+    if model is not None:
+        write_model(model, directory / "model.json")
+    return directory
+
+
+def tiny_model(threshold: float = 0.5, **weights: float) -> dict:
+    """A hand-made model over rule features: enough to show how decisions are made."""
+    return {
+        "format": FORMAT,
+        "threshold": threshold,
+        "alert": {"bias": -2.0, "weights": weights},
+        "categories": {
+            "threshold": 0.5,
+            "models": {
+                "identity": {"bias": -1.0, "weights": {"category:identity": 3.0}},
+                "telecom": {"bias": -1.0, "weights": {"contact:qq": 0.2}},
+            },
+        },
+        "features": sorted(weights),
+    }
+
+
+def test_the_shipped_model_decides_the_alert_and_says_what_moved_it():
+    if not (KEYWORDS / "model.json").exists():
+        pytest.skip("no model shipped in keywords/")
+    matcher = load_matcher(KEYWORDS)
+    assert matcher.model is not None and matcher.alert_threshold == matcher.model.threshold
+    offer = matcher.match(*OFFER)
+    assert offer.alert and offer.probability is not None
+    assert offer.probability >= matcher.model.threshold
+    assert offer.model_version == matcher.model.version
+    assert "identity" in offer.categories
+    moved = next(r for r in offer.reasons if r.startswith("moved by: "))
+    assert "身份证" in moved or "四件套" in moved  # the words as the listing writes them
+    news = matcher.match(*NEWS)
+    assert not news.alert and news.probability is not None
+    assert news.probability < matcher.model.threshold
+
+
+def test_a_hand_made_model_decides_with_a_dot_product(tmp_path):
+    # Only the rules' alert and a QQ contact count: 2.5 + 1.0 - 2.0 -> sigmoid(1.5) = 0.82.
+    model = tiny_model(0.8, **{"rules:alert": 2.5, "contact:qq": 1.0})
+    matcher = load_matcher(keyword_copy(tmp_path, model))
+    result = matcher.match(*OFFER)
+    assert result.alert and result.probability == pytest.approx(0.8176, abs=1e-4)
+    assert result.categories == ["identity"]  # identity 0.88 >= 0.5; telecom 0.31 is not
+    assert any("QQ" in r and "+1" in r for r in result.reasons if r.startswith("moved by"))
+    # Without the contact the probability is sigmoid(0.5) = 0.62 < 0.8: no alert, whatever
+    # the rules say.
+    without_qq = matcher.match(OFFER[0], "全新身份证四件套 一手料 可验 每套300 私聊")
+    assert without_qq.probability == pytest.approx(0.6225, abs=1e-4)
+    assert not without_qq.alert
+    assert (
+        matcher.without_model().match(OFFER[0], "全新身份证四件套 一手料 可验 每套300 私聊").alert
+    )
+
+
+def test_a_watched_brand_keeps_the_rules_alert(tmp_path):
+    directory = keyword_copy(tmp_path, tiny_model(0.99, **{"rules:alert": 1.0}))
+    matcher = load_matcher(directory)
+    title, text = "星河银行储户资料", "星河银行 储户信息 姓名 身份证 手机号 十万条 一手 QQ 88661234"
+    result = matcher.match(title, text)
+    assert result.brands == ["星河银行"]
+    assert matcher.without_model().match(title, text).alert
+    assert result.probability is not None and result.probability < 0.99
+    assert result.alert
+    assert any("watched brand 星河银行" in r for r in result.reasons)
+    # The same listing without the brand does not alert: the model says no.
+    assert not matcher.match("储户资料", text.replace("星河银行", "")).alert
+
+
+def test_the_model_is_part_of_the_rules_version(tmp_path):
+    directory = keyword_copy(tmp_path, None)
+    without = rules_version(directory).id
+    assert load_keywords(directory, use_cache=False).rules_version == without
+    write_model(tiny_model(0.5, **{"rules:alert": 1.0}), directory / "model.json")
+    first = rules_version(directory).id
+    assert first != without
+    assert load_keywords(directory).rules_version == first
+    write_model(tiny_model(0.6, **{"rules:alert": 1.0}), directory / "model.json")
+    assert rules_version(directory).id not in (without, first)
+    assert Matcher(load_keywords(directory)).rules_version == rules_version(directory).id
+
+
+def test_a_model_file_edited_by_hand_or_malformed_names_the_file(tmp_path):
+    directory = keyword_copy(tmp_path, tiny_model(0.5, **{"rules:alert": 1.0}))
+    path = directory / "model.json"
+    data = json.loads(path.read_text())
+    assert data["version"] == model_version(data)
+    data["threshold"] = 0.1
+    path.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match="do not match its version") as caught:
+        load_model(directory)
+    assert str(path) in str(caught.value)
+    path.write_text("{not json")
+    with pytest.raises(ConfigError, match="cannot read the model"):
+        load_model(directory)
+    path.write_text(json.dumps({"format": "other"}))
+    with pytest.raises(ConfigError, match="not a heishi model file"):
+        load_model(directory)
+
+
+IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)", re.M)
+TRAINING_ONLY = {"sklearn", "scipy", "joblib", "threadpoolctl"}
+
+
+def test_matching_with_the_model_imports_no_numpy_or_scikit_learn():
+    code = (
+        "import sys; from monitor.matcher import load_matcher; m = load_matcher();"
+        f"r = m.match({OFFER[0]!r}, {OFFER[1]!r}); assert r.probability is not None;"
+        "print(sorted({n.split('.')[0] for n in sys.modules} & {'numpy', 'sklearn', 'scipy'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_crawl_imports_no_scikit_learn(demo_sites, tmp_path):
+    """A real sweep of the demo forum; every Python process of it reports its imports
+    (PYTHONPROFILEIMPORTTIME), and none is scikit-learn or what only training needs. (numpy
+    is there: monitor/reposts.py computes MinHash signatures with it; the model does not.)"""
+    assert (KEYWORDS / "model.json").exists(), "the project ships a model"
+    db = tmp_path / "heishi.db"
+    env = {
+        **os.environ,
+        **demo_sites.env(),
+        "HEISHI_DB": str(db),
+        "PYTHONPROFILEIMPORTTIME": "1",
+        "COLUMNS": "120",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
+        + ["sweep", "demo_forum", "--db", str(db), "--create"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    crawl_log = (tmp_path / "heishi-logs" / "demo_forum.log").read_text()
+    crawl_modules = set(IMPORT_LINE.findall(crawl_log))
+    # The crawl matched with the model: the check below looks at the right process.
+    assert {"monitor.matcher", "monitor.model", "monitor.features", "scrapy"} <= crawl_modules
+    assert not {m.split(".")[0] for m in crawl_modules} & TRAINING_ONLY
+    # The sweep's own process (it stores what the crawls found) loads none either.
+    sweep_modules = {m.split(".")[0] for m in IMPORT_LINE.findall(result.stderr)}
+    assert "monitor" in sweep_modules and not sweep_modules & TRAINING_ONLY
+    with sqlite3.connect(db) as conn:
+        alerts = conn.execute("SELECT COUNT(*) FROM alerts WHERE kind = 'new'").fetchone()[0]
+    assert alerts > 0
