@@ -99,7 +99,7 @@ ORDINARY = [
 
 @pytest.fixture(scope="module")
 def matcher():
-    return load_matcher()
+    return load_matcher().without_model()  # the rules alone (the model: tests/test_model.py)
 
 
 def _found(matcher, text: str) -> dict[str, list[str]]:
