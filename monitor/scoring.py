@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 
 COMPOSE_AFTER = 10  # a generic noun this many characters after a subject makes it data
 COMPOSE_BEFORE = 0
-# A subject followed by these names the buyer the data is for, not whose data it is.
-_BUYER_AFTER = re.compile(r".{0,4}?(?:专用|精准|推广|获客|必备|营销|拉客|引流|抢着要|招商|适用)")
+# A subject followed by these (within BUYER_REACH characters) names the buyer the data is for,
+# not whose data it is.
+_BUYER_WORDS = re.compile(r"专用|精准|推广|获客|必备|营销|拉客|引流|抢着要|招商|适用")
+BUYER_REACH = 4
 FIELD_LIST = 0.5  # what two or more data fields add to a subject with no generic noun after it
 FIELD_LIST_REACH = 30  # ... when they follow it within this many characters
 FALLBACK_CATEGORY = "identity"
@@ -85,9 +87,19 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
     fields = _distinct(by_role["field"])
     # Partners that make a subject data: generic nouns, and data of a service that takes any
     # sector's data (某书博主数据采集 is the platform's data, collected).
-    partners = generics + [h for h in by_role["data"] + by_role["strong"] if h.entry.compose]
-    for subject in by_role["subject"]:
-        if _BUYER_AFTER.match(subject.norm.text, subject.end):
+    subjects = by_role["subject"]
+    partners = (
+        generics + [h for h in by_role["data"] + by_role["strong"] if h.entry.compose]
+        if subjects
+        else []
+    )
+    buyers: dict[int, list[int]] = {}  # per field text: where buyer words start
+    for subject in subjects:
+        text = subject.norm.text
+        starts = buyers.get(id(text))
+        if starts is None:
+            starts = buyers[id(text)] = [m.start() for m in _BUYER_WORDS.finditer(text)]
+        if any(0 <= start - subject.end <= BUYER_REACH for start in starts):
             continue  # who buys it (保险精准, 装修必备, 医药代表专用), not whose data it is
         partner = _compose_partner(subject, partners)
         if partner is not None:
@@ -109,7 +121,8 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
         for category in subject.entry.categories:
             per_category[category].append(weight)
             labels[category].append(label)
-    _sector_of_insider(by_role["subject"], composed, per_category, labels)
+    if subjects:
+        _sector_of_insider(subjects, composed, per_category, labels)
     category_scores = {c: _spread(ws) for c, ws in per_category.items()}
     generic_score = _spread([h.entry.weight for h in _distinct(generics)])
     # One weak field name alone (手机, 地址) is not data on offer; two or more, or 身份证, are.
