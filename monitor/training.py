@@ -45,7 +45,7 @@ OWN_SETS = tuple(
 )
 MIN_WEIGHT = 0.005
 MIN_NGRAM_WEIGHT = 0.05
-CATEGORY_C = 3.0  # L1 category models need less regularisation than the L2 alert model  # smaller weights are dropped from the file: they never move a score
+CATEGORY_C = 3.0  # L1 category models need less regularisation than the L2 alert model
 
 
 @dataclass
