@@ -122,6 +122,16 @@ def _rule_features(out: Features, hits: list[Hit], scored: Scored, rules_alert: 
         values["rules:offer"] = 1.0
     if rules_alert:
         values["rules:alert"] = 1.0
+    # The rules' offer and context parts and their genre cues (discussion, not an offer),
+    # where the rules report them.
+    offer = getattr(scored, "offer", 0.0)
+    if offer:
+        values["rules:offer_part"] = min(offer, 6.0) / 3.0
+    context = getattr(scored, "context", 0.0)
+    if context:
+        values["rules:context"] = min(-context, 12.0) / 4.0
+    for genre in getattr(scored, "genres", None) or ():
+        values["genre:" + genre] = 1.0
     roles: dict[str, int] = {}
     for hit in hits:
         entry = hit.entry
