@@ -148,6 +148,8 @@ class Model:
         if not features.ngrams_listed and self._ngrams is not None and features.ngram_text:
             starts = features.ngram_starts
             total = 0.0
+            strong: list[tuple[float, str]] = []
+            cut = MOVED_NGRAM / value if moved is not None else math.inf
             for end, (gram, back, weight, categories) in self._ngrams.iter(features.ngram_text):
                 if gram in starts:
                     continue
@@ -155,13 +157,11 @@ class Model:
                 total += weight
                 if categories:
                     grams.append(categories)
+                if weight >= cut or weight <= -cut:
+                    strong.append((weight, gram))
             alert += total * value
             if moved is not None:
-                weights = self.alert.weights
-                for gram in starts:
-                    push = weights.get(NGRAM_PREFIX + gram, 0.0) * value
-                    if push >= MOVED_NGRAM or push <= -MOVED_NGRAM:
-                        moved.append((push, NGRAM_PREFIX + gram))
+                moved.extend((weight * value, NGRAM_PREFIX + gram) for weight, gram in strong)
         return _Scored(alert, later, grams, value)
 
     def _add_categories(self, scored: _Scored, totals: list[float]) -> None:
