@@ -34,19 +34,6 @@ def expand_vars(text: str, env: Mapping[str, str], missing: Callable[[str], Exce
     return _ENV_REFERENCE.sub(replace, text.replace("$${", "\0")).replace("\0", "${")
 
 
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-
-
-def duration_seconds(text: str) -> int | None:
-    """Seconds in a duration written in a data file (`90s`, `30m`, `2h`, `1d`, `1h30m`), or
-    None when it is not one."""
-    found = _DURATION.match(text.strip()) if text and text.strip() else None
-    if not found or not any(found.groups()):
-        return None
-    days, hours, minutes, seconds = (int(g or 0) for g in found.groups())
-    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
-
-
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The store's path: --db, else $HEISHI_DB, else ./heishi.db."""
     return Path(explicit or os.environ.get("HEISHI_DB") or DEFAULT_DB)

@@ -19,8 +19,8 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
-from monitor.config import duration_seconds
 from monitor.errors import ConfigError
+from monitor.timespec import duration_seconds
 
 _HEADER = re.compile(r"^\s*\[(\[)?\s*([^\]]+?)\s*\]")
 

@@ -195,6 +195,11 @@ class SweepRecorder:
         self.alert_ids += alert_ids
         return alert_ids
 
+    def written_in_this_run(self, site_ids: list[str]) -> set[str]:
+        """Which of these listings this run has already written (a batch delivered again)."""
+        assert self.store is not None and self.run_id is not None, "open() first"
+        return self.store.seen_in_run(self.source, site_ids, self.run_id)
+
     def complete_so_far(self, stats: dict[str, Any]) -> bool:
         """Would the run be judged complete (`ok`) if it ended now, with these stats? Only
         then is it worth checking missing listings: otherwise it removes nothing anyway."""

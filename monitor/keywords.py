@@ -31,25 +31,10 @@ from monitor.keyword_scope import SCOPE_KEYS, Scope, read_scope
 from monitor.normalize import normalize_term
 from monitor.regex_budget import regex_problem  # noqa: F401 (its home was here)
 from monitor.rules_version import model_file, version_of
+from monitor.vocabulary import CATEGORIES  # noqa: F401 (defined there once)
 
 log = logging.getLogger(__name__)
 
-CATEGORIES = (
-    "identity",
-    "finance",
-    "telecom",
-    "logistics",
-    "travel",
-    "vehicle",
-    "medical",
-    "education_jobs",
-    "real_estate",
-    "platform",
-    "corporate",
-    "accounts",
-    "traffic",
-    "scraping",
-)
 ROLES = (
     "data",  # a data noun: what is sold (车主信息)
     "strong",  # a data noun that is itself an offer (社工库, 刷单): implies a sale

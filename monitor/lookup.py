@@ -107,6 +107,13 @@ def lookup(
     Refused (LookupKeyError) when the store knows the keys that hashed its numbers and
     `secret` is none of them: it would find nothing and look like an answer."""
     masked, digest = checked_number(kind, number, secret)
+    keys = checked_key(store, secret, key_source)
+    return found_number(store, kind, masked, digest, keys, key_fingerprint(secret))
+
+
+def checked_key(store: Any, secret: bytes, key_source: str) -> list[str | None]:
+    """The fingerprints of the keys that hashed this store's numbers; LookupKeyError when
+    the store knows them and `secret` is none of them."""
     keys = store.pii_keys() or []  # None (a store older than the table): nothing to check
     mine = key_fingerprint(secret)
     known = [k for k in keys if k is not None]
@@ -116,6 +123,13 @@ def lookup(
             f"(its fingerprint is {mine}; the store's: {', '.join(known)})",
             hint="set HEISHI_SECRET_FILE to the key file the crawls that wrote it use",
         )
+    return keys
+
+
+def found_number(
+    store: Any, kind: str, masked: str, digest: str, keys: list[str | None], mine: str
+) -> LookupResult:
+    """The listings that quoted the number with this digest, as a LookupResult."""
     rows = store.pii_sightings(kind, digest)
     sightings = [
         Sighting(

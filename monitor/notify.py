@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from monitor.notify_config import DEFAULT_TIMEOUT, NotifyConfig, Route, load_notify_config
 from monitor.notify_text import neutralise
@@ -45,8 +46,35 @@ BODY_CHARS = 4000
 DIGEST_CHARS = 16000
 
 
+def base_url(environ: dict[str, str] | None = None) -> str | None:
+    """$HEISHI_BASE_URL, the address people open the review web page at (e.g.
+    https://heishi.example.com or .../heishi), or None when unset or not an http(s) address
+    (a warning then says so: messages go out without their link)."""
+    value = (os.environ if environ is None else environ).get("HEISHI_BASE_URL", "").strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() or not c.isprintable() for c in value)
+    ):
+        log.warning("HEISHI_BASE_URL %r is not an http(s) address: messages carry no link", value)
+        return None
+    return value.rstrip("/")
+
+
+def alert_link(alert_id: int, base: str | None = None) -> str | None:
+    """The alert's page in the review web page, when HEISHI_BASE_URL says where that is."""
+    base = base if base is not None else base_url()
+    return f"{base}/alerts/{int(alert_id)}" if base else None
+
+
 def alert_message(alert: dict[str, Any], listing: dict[str, Any] | None) -> dict[str, Any]:
-    """Title and body of the message for one alert, as text a person reads anywhere."""
+    """Title and body of the message for one alert, as text a person reads anywhere, and
+    the link to its page (sent as it is, after the text is made inert)."""
     listing = listing or {}
     severity = alert.get("severity") or "medium"
     what = KIND_WORDS.get(alert["kind"], alert["kind"])
@@ -73,13 +101,17 @@ def alert_message(alert: dict[str, Any], listing: dict[str, Any] | None) -> dict
         lines.append(str(alert["summary"])[:400])
     if listing.get("url"):
         lines.append(str(listing["url"])[:FIELD_CHARS])
-    return {
+    message = {
         "title": title[:TITLE_CHARS],
         "body": "\n".join(lines)[:BODY_CHARS],
         "severity": severity,
         "kind": alert["kind"],
         "source": alert.get("source"),
     }
+    link = alert_link(alert["id"]) if alert.get("id") is not None else None
+    if link:
+        message["link"] = link
+    return message
 
 
 def enqueue_alert(
@@ -150,9 +182,13 @@ def _send(
     severity: str,
     limit: int = BODY_CHARS,
     timeout: float = DEFAULT_TIMEOUT,
+    link: str | None = None,
+    inert: bool = True,
 ) -> str | None:
     """Send one message through Apprise, made inert, as plain text, waiting `timeout` for
-    the receiver; None when it went, else why not."""
+    the receiver; None when it went, else why not. `link` (the alert's page, from our own
+    setting) is added after the text is made inert, so it stays a working address; a body
+    already made inert part by part (a digest) is sent with `inert` False."""
     import apprise
     from apprise import NotifyFormat
 
@@ -161,9 +197,12 @@ def _send(
     if not sender.add(url):
         return "not a valid Apprise URL"
     with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
+        text = neutralise(body, limit) if inert else body
+        if link:
+            text = f"{text}\n{link}"
         ok = sender.notify(
             title=neutralise(title, TITLE_CHARS),
-            body=neutralise(body, limit),
+            body=text,
             body_format=NotifyFormat.TEXT,
             notify_type=NOTIFY_TYPE.get(severity, "info"),
         )
@@ -240,6 +279,7 @@ def drain_outbox(
                 payload["body"],
                 payload.get("severity", "medium"),
                 timeout=route.timeout,
+                link=_checked_link(payload),
             )
             retry_at = _record([row], error, config, store, now, result)
             if error is not None:
@@ -263,6 +303,7 @@ def drain_outbox(
                 max((r["payload"].get("severity", "low") for r in group), key=_rank),
                 DIGEST_CHARS,
                 timeout=route.timeout,
+                inert=False,
             )
             _record(group, error, config, store, now, result)
     return result
@@ -299,6 +340,20 @@ def send_now(
     return errors
 
 
+def _checked_link(payload: dict[str, Any]) -> str | None:
+    """The payload's link, if it is one heishi made (an http(s) address of one alert's page):
+    a row written by hand into the outbox does not get a live link out."""
+    link = payload.get("link")
+    if not isinstance(link, str) or len(link) > 2000:
+        return None
+    parts = urlsplit(link)
+    if parts.scheme not in ("http", "https") or not parts.path.rsplit("/alerts/", 1)[-1].isdigit():
+        return None
+    if any(c.isspace() or not c.isprintable() for c in link):
+        return None
+    return link
+
+
 def _rank(severity: str) -> int:
     return ("low", "medium", "high", "critical").index(severity) if severity else 0
 
@@ -310,8 +365,13 @@ def _digest(group: list[dict[str, Any]]) -> tuple[str, str]:
     size = 0
     for shown, row in enumerate(group):
         part = neutralise(f"{row['payload']['title']}\n{row['payload']['body']}", BODY_CHARS)
+        link = _checked_link(row["payload"])
+        if link:
+            part = f"{part}\n{link}"
         if parts and size + len(part) + 2 > DIGEST_CHARS - 100:
-            parts.append(f"… and {len(group) - shown} more alert(s): see `heishi alerts`")
+            parts.append(
+                neutralise(f"… and {len(group) - shown} more alert(s): see `heishi alerts`")
+            )
             break
         parts.append(part)
         size += len(part) + 2

@@ -213,6 +213,12 @@ def alert_panel(alert: dict[str, Any], hits: Sequence[dict[str, Any]]) -> Panel:
     severity = alert.get("severity") or ""
     meta.append(printable(severity), style=SEVERITY_STYLE.get(severity, ""))
     meta.append(printable(f"  {alert.get('source')}"), style="cyan")
+    if alert.get("listing_id"):
+        meta.append(printable(f"  listing {alert['listing_id']}"))
+        if alert.get("site_id"):
+            meta.append(printable(f" ({alert.get('source')}:{alert['site_id']})"), style="dim")
+    if alert.get("seller"):
+        meta.append(printable(f"  seller {alert['seller']}"), style="bold")
     categories = _categories(alert)
     if categories:
         meta.append(printable("  " + ", ".join(categories)), style="magenta")

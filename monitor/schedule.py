@@ -27,26 +27,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.errors import HeishiError, SiteFileError
 from monitor.sweep import SourceRef
+from monitor.timespec import parse_duration  # noqa: F401  (re-exported for callers)
 
 log = logging.getLogger(__name__)
 
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 JITTER_SHARE = 0.1  # jitter never exceeds this share of a source's period
-
-
-def parse_duration(text: str | float | int) -> float:
-    """Seconds in `90`, `90s`, `30m`, `2h`, `1d`, `1h30m`; HeishiError otherwise."""
-    if isinstance(text, int | float):
-        seconds = float(text)
-    else:
-        found = _DURATION.match(text.strip())
-        if not text.strip() or not found or not any(found.groups()):
-            raise HeishiError(f"{text!r} is not a duration", hint="write 90s, 30m, 2h or 1d")
-        d, h, m = (int(g or 0) for g in found.groups()[:3])
-        seconds = ((d * 24 + h) * 60 + m) * 60 + float(found.group(4) or 0)
-    if seconds <= 0:
-        raise HeishiError(f"{text!r} is not a duration longer than zero")
-    return seconds
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from monitor.search_results import (
     hit_from_row,
     make_snippet,
 )
+from monitor.timespec import since_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -411,24 +412,3 @@ def _document_frequency(store, term: tuple[str, ...], totals: dict) -> float:
         return float(len(newest))
     span = totals["max_rowid"] - newest[-1] + 1
     return min(float(totals["rows"]), DF_SAMPLE * totals["max_rowid"] / max(span, 1))
-
-
-def since_timestamp(since: str) -> str:
-    """`--since` as the store's time format: an ISO date or time, or a duration (7d, 12h)."""
-    from datetime import UTC, datetime, timedelta
-
-    from monitor.config import duration_seconds
-
-    seconds = duration_seconds(since)
-    if seconds is not None:
-        return (datetime.now(UTC) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    try:
-        parsed = datetime.fromisoformat(since.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise QueryError(
-            f"--since {since!r} is neither a date nor a duration",
-            hint="e.g. 2026-11-01, 2026-11-01T08:00:00Z or 7d",
-        ) from exc
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC)
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")

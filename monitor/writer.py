@@ -205,15 +205,22 @@ class SweepWriter:
                 continue
             site_ids = [str(item["site_id"]) for _, item in batch]
             seen = self.client.smismember(dist.sweep_key(sweep, "written"), site_ids)
+            # Redis forgets a batch's written mark when it went away after the store committed
+            # the batch and before it took the acknowledgement (the entries come back): the
+            # store remembers, so such an item is not counted twice in the run.
+            unmarked = [
+                site_id for site_id, already in zip(site_ids, seen, strict=True) if not already
+            ]
+            stored = recorder.written_in_this_run(unmarked)
             fresh: set[str] = set()
             for (_, item), site_id, already in zip(batch, site_ids, seen, strict=True):
-                if already or site_id in fresh:
+                if already or site_id in fresh or site_id in stored:
                     self.local_stats[sweep].inc_value("heishi/distributed/duplicate_items")
                     continue
                 fresh.add(site_id)
                 recorder.record(self.keep_evidence(sweep, item))
             recorder.flush()  # committed before anything is acknowledged
-            committed[sweep] = fresh
+            committed[sweep] = fresh | stored
         ids = [entry_id for entry_id, _ in entries]
         with self.client.pipeline(transaction=True) as pipe:
             for sweep, site_ids in committed.items():

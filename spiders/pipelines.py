@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 
 
 class MaskPiiPipeline:
-    """Masks ID numbers, phone numbers and bank cards in title, text, seller, price and the
-    string values of `extra`; the hits (masked form and keyed digest) go to `item["pii"]`.
+    """Masks ID numbers, phone numbers and bank cards in title, text, seller, price and every
+    string in `extra`, however deep (a channel message's quoted reply, poll, documents, link
+    preview and forwarder are nested there); the hits (masked form and keyed digest) go to
+    `item["pii"]`.
 
     Settings: HEISHI_PII_MASK_KEEP (environment; digits a masked number keeps)."""
 
@@ -50,14 +52,23 @@ class MaskPiiPipeline:
                 hits += found
         extra = item.get("extra")
         if isinstance(extra, dict):
-            for name, value in extra.items():
-                if isinstance(value, str):
-                    extra[name], found = self.mask_pii(value, self.secret, self.keep)
-                    hits += found
+            item["extra"] = self.masked(extra, hits)
         item["pii"] = hits
         if hits:
             self.stats.inc_value("heishi/pii_masked", len(hits))
         return item
+
+    def masked(self, value: Any, hits: list[Any]) -> Any:
+        """`value` with every string in it masked, in dicts and lists at any depth."""
+        if isinstance(value, str):
+            text, found = self.mask_pii(value, self.secret, self.keep)
+            hits += found
+            return text
+        if isinstance(value, dict):
+            return {name: self.masked(inner, hits) for name, inner in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.masked(inner, hits) for inner in value]
+        return value
 
 
 class MatchPipeline:

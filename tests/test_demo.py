@@ -139,7 +139,6 @@ def test_demo_output_shows_sweeps_and_alert_groups(demo):
     ):
         assert heading in out
     assert "->" in out
-    assert result.seconds < 90
     assert {s.name for s in DEMO_SOURCES} == set(SITE_OF)
 
 

@@ -266,3 +266,35 @@ def test_requests_given_up_make_the_run_partial_and_duplicates_count_once(
             ("2", "live"),
         ]  # not seen, but never marked removed
         assert conn.execute("SELECT count(*) FROM listing_versions").fetchone() == (2,)
+
+
+def test_items_written_again_after_redis_lost_their_acknowledgement_count_once(
+    redis, redis_url, db_path
+):
+    """Redis went away after the store committed a batch and before it took the writer's
+    acknowledgement (tests/test_redis_restart.py met it: a run of 43 listings said 47): the
+    entries come back without their written mark, and the store knows them."""
+    from monitor.writer import SweepWriter
+    from tests.test_ingest import listing
+
+    writer = SweepWriter(redis_url, db_path)
+    signer = load_signer()
+    site = dist.start_sweep(redis, signer, "demo_forum", "forum", None)
+    writer.step(block=0)
+    items = [listing(str(n), f"身份证四件套 {n}") for n in (1, 2, 3)]
+    for item in items:
+        redis.xadd(dist.ITEM_STREAM, dist.encode_item(signer, site, item))
+    writer.step(block=0.1)
+    redis.delete(dist.sweep_key(site, "written"))  # lost with the acknowledgement
+    for item in [*items, listing("4", "身份证四件套 4")]:
+        redis.xadd(dist.ITEM_STREAM, dist.encode_item(signer, site, item))
+    dist.mark_seeded(redis, site)
+    for _ in range(5):
+        writer.step(block=0.1)
+    (outcome,) = writer.outcomes
+    assert outcome.status == "ok"
+    assert outcome.items == 4
+    assert outcome.counts["new"] == 4 and outcome.counts["unchanged"] == 0
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM listing_versions").fetchone() == (4,)
+        assert conn.execute("SELECT count(*) FROM alerts WHERE kind = 'new'").fetchone() == (4,)

@@ -29,6 +29,7 @@ from tests.servers import (
     PROJECT_ROOT,
     CrawlRun,
     discuz_board,
+    discuz_removed,
     discuz_thread,
     run_crawl,
     telegram_page,
@@ -475,6 +476,30 @@ def test_a_compressed_page_that_lies_about_its_charset_is_read_as_what_it_is(tmp
     assert run.stats["heishi/reencoded/gb18030"] == 2
 
 
+def test_pages_in_utf16_without_a_mark_or_big5_said_to_be_gbk_are_read(tmp_path):
+    # Found by tests/test_hostile_fuzz.py: both were read as mojibake, so nothing matched.
+    big5_page = discuz_thread(102, "出售 個資 102", "賣家", "2024-5-1 12:30", "台灣 個資 大量出售")
+    routes = {
+        BOARD: html(board([101, 102])),
+        # UTF-16 without a byte order mark, said to be UTF-8 by the header.
+        thread_path(101): html(
+            discuz_thread(101, "出售 料子 101", "卖家", "2024-5-1 12:30", "大量出售 料子")
+            .replace("charset=gbk", "charset=utf-8")
+            .encode("utf-16-le"),
+            headers={"Content-Type": "text/html; charset=utf-8"},
+        ),
+        # Big5 bytes, said to be GBK by the header and by the page.
+        thread_path(102): html(big5_page.encode("big5", "xmlcharrefreplace")),
+    }
+    with Server(routes) as site:
+        run = crawl(tmp_path, FORUM_SITE, site.url)
+    assert run.returncode == 0, run.stderr[-3000:]
+    items = run.by_id()
+    assert items["101"]["text"] == "大量出售 料子"
+    assert items["102"]["text"] == "台灣 個資 大量出售" and items["102"]["seller"] == "賣家"
+    assert run.stats["heishi/reencoded/utf-16-le"] == 1 and run.stats["heishi/reencoded/big5"] == 1
+
+
 # -- 9. rows that break parsers -------------------------------------------------------------
 
 
@@ -488,6 +513,81 @@ def test_a_row_with_a_script_link_hides_no_other_row(tmp_path):
     assert sorted(run.by_id()) == ["301", "304", "305"]
     assert run.stats["heishi/rows_skipped/refused_link"] == 2
     assert "spider_exceptions/ValueError" not in run.stats
+
+
+def test_every_row_of_a_list_page_is_stored_or_skipped_with_a_reason(tmp_path):
+    # Found by tests/test_hostile_fuzz.py: rows whose own page was refused, gone, deleted,
+    # failed or had no text, duplicate rows, rows without an id and rows whose page
+    # redirected where another's had (Scrapy's duplicate filter) left no trace in the stats.
+    tids = [451, 452, 453, 454, 455, 456, 457, 458, 459]
+    page = board(tids, {458: None})
+    page = page.replace('href="None"', "")  # a row without a link (so without an id)
+    duplicate = page.split("<tbody")[2].split("</tbody>")[0]  # row 451 once more
+    page = page.replace("</table>", f"<tbody{duplicate}</tbody></table>", 1)
+    with Server() as internal, Server() as site:
+        site.routes.update(
+            {
+                BOARD: html(page),
+                thread_path(451): html(thread(451)),
+                thread_path(452): html(thread(452)),
+                thread_path(453): html("", 302, {"Location": f"{internal.url}/moved"}),
+                thread_path(459): html("", 302, {"Location": f"{internal.url}/moved"}),
+                thread_path(454): html("<h1>Not Found</h1>", 404),
+                thread_path(455): html(discuz_removed()),
+                thread_path(456): html(thread(456).replace(b'class="t_f"', b'class="t_g"')),
+                thread_path(457): html("<h1>boom</h1>", 500),
+            }
+        )
+        db = tmp_path / "heishi.db"
+        run = crawl(tmp_path, FORUM_SITE, site.url, db=db)
+        assert internal.requests == []
+    assert run.returncode == 0, run.stderr[-3000:]
+    skipped = {
+        key.rsplit("/", 1)[1]: value
+        for key, value in run.stats.items()
+        if key.startswith("heishi/rows_skipped/")
+    }
+    assert skipped == {
+        "duplicate": 1,
+        "no_id": 1,
+        "detail_refused": 1,
+        "detail_gone": 1,
+        "detail_removed": 1,
+        "no_text": 1,
+        "detail_failed": 1,
+        "duplicate_page": 1,
+    }
+    assert run.stats["heishi/items_stored"] == 2
+    assert run.stats["heishi/list_rows"] == 10 == 2 + sum(skipped.values())
+
+
+def test_every_message_of_a_channel_page_is_stored_or_skipped_with_a_reason(tmp_path):
+    messages = [{"id": i, "text": f"出售 料子 第{i}批"} for i in (21, 22, 23)]
+    page = telegram_page("liaozi", messages, None)
+    # A service message, a sticker without text, and message 21 once more.
+    first = page.split('<div class="tgme_widget_message_wrap">')[1]
+    service = first.replace("js-widget_message", "js-widget_message service_message").replace(
+        'data-post="liaozi/21"', 'data-post="liaozi/24"'
+    )
+    sticker = first.replace('data-post="liaozi/21"', 'data-post="liaozi/25"').replace(
+        '<div class="tgme_widget_message_text js-message_text" dir="auto">出售 料子 第21批</div>',
+        '<i class="tgme_widget_message_sticker"></i>',
+    )
+    extra = "".join(f'<div class="tgme_widget_message_wrap">{m}' for m in (service, sticker, first))
+    page = page.replace("</section>", extra + "</section>")
+    site_file = """
+name = "hostile"
+kind = "channel"
+start_urls = ["${FIXTURE_URL}/s/liaozi"]
+network = { allow_private = true }
+"""
+    with Server({"/s/liaozi": html(page.encode("utf-8"))}) as site:
+        run = crawl(tmp_path, site_file, site.url, db=tmp_path / "heishi.db")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stats["heishi/items_stored"] == 3
+    assert run.stats["heishi/rows_skipped/no_text"] == 2
+    assert run.stats["heishi/rows_skipped/duplicate"] == 1
+    assert run.stats["heishi/list_rows"] == 6
 
 
 def test_absurd_counts_lose_the_count_not_the_listing(tmp_path):

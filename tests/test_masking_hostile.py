@@ -15,18 +15,11 @@ from __future__ import annotations
 
 import base64
 import gzip
-import html
 import json
 import os
 import random
-import re
 import sqlite3
-import subprocess
-import sys
 import tempfile
-import unicodedata
-from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 
 from monitor.config import install_secret
@@ -34,255 +27,17 @@ from monitor.evidence import evidence_dir, read_blob, write_page
 from monitor.lookup import lookup
 from monitor.pii import digest_of, mask_pii
 from monitor.store import open_store
+from tests.disguises import (
+    NAMES,
+    Planted,
+    clear_numbers,
+    exports,
+    in_attribute,
+    leaks,
+    planted_numbers,
+    store_texts,
+)
 from tests.servers import LocalServer, html_page, run_crawl, write_site
-
-# -- the disguises --------------------------------------------------------------------------
-
-_REGIONS = ("110105", "310104", "440305", "320102", "510107", "330106", "420111", "370202")
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHINESE = ("零一二三四五六七八九", "〇幺二三四五六七八九", "零壹贰叁肆伍陆柒捌玖")
-_SCRIPTS = {
-    "ascii": lambda d: str(d),
-    "full width": lambda d: chr(0xFF10 + d),
-    "math bold": lambda d: chr(0x1D7CE + d),
-    "double struck": lambda d: chr(0x1D7D8 + d),
-    "circled": lambda d: "⓪①②③④⑤⑥⑦⑧⑨"[d],
-    "superscript": lambda d: "⁰¹²³⁴⁵⁶⁷⁸⁹"[d],
-    "arabic-indic": lambda d: chr(0x0660 + d),
-}
-# Between groups: spaces of every kind, invisible characters, punctuation and symbols (at
-# most three different ones, as the masking rule says; any length).
-_SEPARATORS = (
-    " ",
-    "   ",
-    "-",
-    " - ",
-    ".",
-    "·",
-    "/",
-    "—",
-    "_",
-    "~",
-    "\t",
-    "\u00a0",
-    "\u3000",
-    "\u2009",
-    "\u200b",
-    "\u200b\u200b",
-    "\u00ad",
-    "\u2060",
-    "\ufeff",
-    "\u200c\u200d",
-    "\u3164",
-    "\uffa0",
-    "📞",
-    "☎",
-    " . ",
-    "------",
-)
-_PREFIXES = {
-    "phone": ("", "tel", "TEL:", "Tel.", "电话", "电话：", "手机", "手机号:", "mobile:", "☎",
-              "+86 ", "+86-", "0086 ", "86", "(+86)", "联系方式 "),
-    "id_number": ("", "ID", "ID:", "身份证", "身份证号：", "证件号", "sfz", "No."),
-    "bank_card": ("", "卡号", "card:", "银行卡", "卡", "No."),
-}  # fmt: skip
-_SUFFIXES = ("", "，", "。", " ", "（微信同号）", "！", " 可查", "\n")
-_EMPTY_TAGS = (
-    "<b></b>",
-    "<span></span>",
-    "<i></i>",
-    "<!---->",
-    "<wbr>",
-    "<font></font>",
-    "<em></em>",
-)
-_ATTRIBUTES = ("title", "alt", "data-phone", "placeholder", "aria-label", "value")
-_NAMES = ("张*", "李*", "王*", "赵*", "陈*", "刘*")
-
-
-@dataclass(frozen=True)
-class Planted:
-    kind: str
-    number: str  # the digits a look-up types (an ID with its X)
-    text: str  # as the listing's text reads it
-    markup: str  # as the page's HTML writes it
-
-
-def id_number(rng: random.Random) -> str:
-    born = date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 55))
-    first = rng.choice(_REGIONS) + born.strftime("%Y%m%d") + f"{rng.randrange(1000):03d}"
-    check = "10X98765432"[sum(int(d) * w for d, w in zip(first, _ID_WEIGHTS, strict=False)) % 11]
-    return first + check
-
-
-def card_number(rng: random.Random) -> str:
-    length = rng.choice((16, 16, 17, 18, 19, 19))
-    partial = rng.choice(("62", "4", "5"))
-    while len(partial) < length - 1:
-        partial += str(rng.randrange(10))
-    total = 0
-    for i, char in enumerate(reversed(partial)):
-        d = int(char) * (2 if i % 2 == 0 else 1)
-        total += d - 9 if d > 9 else d
-    return partial + str((10 - total % 10) % 10)
-
-
-def phone_number(rng: random.Random) -> str:
-    return "1" + rng.choice("3456789") + "".join(str(rng.randrange(10)) for _ in range(9))
-
-
-def _chunks(digits: list[str], kind: str, rng: random.Random) -> list[str]:
-    style = rng.random()
-    if style < 0.3:
-        return ["".join(digits)]
-    if style < 0.6:
-        sizes = {"phone": (3, 4, 4), "id_number": (6, 8, 4)}.get(kind, (4,) * 5)
-    elif style < 0.75:
-        sizes = (1,) * len(digits)
-    else:
-        cuts = sorted(rng.sample(range(1, len(digits)), rng.randrange(1, 4)))
-        sizes = tuple(b - a for a, b in zip([0, *cuts], [*cuts, len(digits)], strict=False))
-    out, pos = [], 0
-    for size in sizes:
-        if pos < len(digits):
-            out.append("".join(digits[pos : pos + size]))
-            pos += size
-    if pos < len(digits):
-        out[-1] += "".join(digits[pos:])
-    return out
-
-
-def written(kind: str, number: str, rng: random.Random) -> tuple[str, list[str], str, str]:
-    """(prefix, the number's chunks with their separators, suffix, separator style)."""
-    script = rng.choice([*_SCRIPTS, "chinese", "mixed", "ascii", "ascii"])
-    chinese = rng.choice(_CHINESE)
-
-    def glyph(char: str) -> str:
-        if char == "X":
-            return rng.choice("XxＸｘ")
-        d = int(char)
-        chosen = rng.choice([*_SCRIPTS, "chinese"]) if script == "mixed" else script
-        return chinese[d] if chosen == "chinese" else _SCRIPTS[chosen](d)
-
-    digits = [glyph(c) for c in number]
-    chunks = _chunks(digits, kind, rng)
-    one = rng.choice(_SEPARATORS)
-    pieces: list[str] = []
-    for i, chunk in enumerate(chunks):
-        if i:
-            pieces.append(one if rng.random() < 0.7 else rng.choice(_SEPARATORS))
-        pieces.append(chunk)
-    return rng.choice(_PREFIXES[kind]), pieces, rng.choice(_SUFFIXES), script
-
-
-def as_markup(pieces: list[str], rng: random.Random) -> str:
-    """The number's pieces as a hostile page writes them: tags between digits, character
-    references, chunks in their own elements, spaces as runs or &nbsp;."""
-    out = []
-    for piece in pieces:
-        if piece.strip(" \t\u00a0") == "" and piece:
-            out.append(rng.choice(("&nbsp;", "  &nbsp; ", piece, "&#32;")))
-            continue
-        chars = []
-        for char in piece:
-            roll = rng.random()
-            if roll < 0.15:
-                chars.append(f"&#{ord(char)};")
-            elif roll < 0.25:
-                chars.append(f"&#x{ord(char):x};")
-            else:
-                chars.append(html.escape(char))
-            if rng.random() < 0.2:
-                chars.append(rng.choice(_EMPTY_TAGS))
-        text = "".join(chars)
-        out.append(f"<span>{text}</span>" if rng.random() < 0.3 else text)
-    return "".join(out)
-
-
-def plant(kind: str, number: str, rng: random.Random) -> Planted:
-    prefix, pieces, suffix, _ = written(kind, number, rng)
-    text = prefix + "".join(pieces) + suffix
-    markup = html.escape(prefix) + as_markup(pieces, rng) + html.escape(suffix)
-    return Planted(kind, number, text, markup)
-
-
-def planted_numbers(count: int, seed: int) -> list[Planted]:
-    rng = random.Random(seed)
-    made: dict[str, Planted] = {}
-    makers = (("phone", phone_number), ("id_number", id_number), ("bank_card", card_number))
-    while len(made) < count:
-        kind, make = makers[len(made) % 3]
-        number = make(rng)
-        if number not in made:
-            made[number] = plant(kind, number, rng)
-    return list(made.values())
-
-
-def in_attribute(planted: Planted, rng: random.Random) -> str:
-    """An element that carries the number in an attribute only."""
-    name = rng.choice(_ATTRIBUTES)
-    value = "".join(
-        f"&#{ord(c)};" if c.isdigit() and rng.random() < 0.2 else html.escape(c, quote=True)
-        for c in planted.text.strip()
-    )
-    if name == "value":
-        return f'<input type="text" value="{value}">'
-    if name == "alt":
-        return f'<img alt="{value}" src="/nothing.png">'
-    return f'<span {name}="{value}">联系方式</span>'
-
-
-# -- reading what heishi wrote, as a person would --------------------------------------------
-
-_BLANK = "\u115f\u1160\u3164\uffa0"  # letters that draw nothing: read as spaces
-_CHINESE_VALUES = {c: i for digits in _CHINESE for i, c in enumerate(digits)}
-_TAG = re.compile(r"<[^<>]*>")
-_ATTRIBUTE_VALUE = re.compile(r"""=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""")
-_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
-_DIGIT_RUN = re.compile(r"[0-9X]{11,}")
-
-
-def readable(text: str) -> str:
-    """`text` as a reader sees it, every digit folded to ASCII and separators dropped (letters
-    kept: they end a number)."""
-    text = _JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    for _ in range(3):
-        text = html.unescape(_TAG.sub(_tag_values, text))
-    out = []
-    for char in unicodedata.normalize("NFKC", text):
-        value = unicodedata.digit(char, None)
-        if value is None:
-            value = _CHINESE_VALUES.get(char)
-        if value is not None:
-            out.append(str(value))
-        elif char.isalnum() and char not in _BLANK:
-            out.append(char.upper())
-    return "".join(out)
-
-
-def _tag_values(tag: re.Match[str]) -> str:
-    """A tag reads as nothing (it splits no number), its attribute values each as a word of
-    their own (ƎvalueƎ: a letter on each side, so no value joins the text around it)."""
-    values = ["".join(v) for v in _ATTRIBUTE_VALUE.findall(tag.group())]
-    return "".join(f"Ǝ{value}Ǝ" for value in values)
-
-
-def clear_numbers(text: str, numbers: set[str]) -> set[str]:
-    """Which of `numbers` can be read in `text`."""
-    found = set()
-    for run in _DIGIT_RUN.findall(readable(text)):
-        for length in (11, 16, 17, 18, 19):
-            for start in range(len(run) - length + 1):
-                if run[start : start + length] in numbers:
-                    found.add(run[start : start + length])
-    return found
-
-
-def leaks(artefacts: dict[str, str], numbers: set[str]) -> dict[str, list[str]]:
-    found = {name: sorted(clear_numbers(text, numbers)) for name, text in artefacts.items()}
-    return {name: numbers[:5] for name, numbers in found.items() if numbers}
-
 
 # -- the fast variant ------------------------------------------------------------------------
 
@@ -292,13 +47,13 @@ def test_a_thousand_disguised_numbers_are_masked_in_text_and_in_pages(tmp_path):
     numbers = {p.number for p in plants}
     rng = random.Random(16)
     secret = install_secret()
-    texts = [f"{rng.choice(_NAMES)} {p.text}" for p in plants]
+    texts = [f"{rng.choice(NAMES)} {p.text}" for p in plants]
     masked = [mask_pii(text, secret) for text in texts]
     digests = {hit.digest for _, hits in masked for hit in hits}
     missing = [p.number for p in plants if digest_of(p.kind, p.number, secret) not in digests]
     assert missing[:5] == [] and len(missing) == 0
     page = "<!DOCTYPE html><html><body>" + "".join(
-        f"<p>{rng.choice(_NAMES)} {p.markup}</p>{in_attribute(p, rng)}" for p in plants
+        f"<p>{rng.choice(NAMES)} {p.markup}</p>{in_attribute(p, rng)}" for p in plants
     )
     relative, _ = write_page(tmp_path, page + "</body></html>", "utf-8", secret)
     stored = read_blob(tmp_path, relative).decode("utf-8")
@@ -349,7 +104,7 @@ def hostile_forum(plants: list[Planted], rng: random.Random) -> tuple[dict, dict
         title_plant, author_plant, price_plant = extra[3 * n : 3 * n + 3]
         title = f"出售 全国 身份证 四件套 {title_plant.markup.strip()}"
         author = f"卖家{author_plant.markup.strip()}" if n % 2 else "老王"
-        lines = "<br />".join(f"样本{rng.choice(_NAMES)}：{p.markup}" for p in chunk[:-2])
+        lines = "<br />".join(f"样本{rng.choice(NAMES)}：{p.markup}" for p in chunk[:-2])
         attributes = "".join(in_attribute(p, rng) for p in chunk[-2:])
         body = f"""<h1 class="ts"><span id="thread_subject">{title}</span></h1>
 <div id="postlist"><div id="post_{tid}0"><table><tr>
@@ -371,43 +126,6 @@ def hostile_forum(plants: list[Planted], rng: random.Random) -> tuple[dict, dict
 <div class="pg"><strong>1</strong></div>"""
     pages["/forum.php?mod=forumdisplay&fid=2"] = html_page(forum_page("数据交流", board))
     return pages, quoted
-
-
-def store_texts(db: Path) -> dict[str, str]:
-    """Every value of every table (search index included) and every search term."""
-    texts: dict[str, str] = {}
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for table in tables:
-            values = []
-            for row in conn.execute(f'SELECT * FROM "{table}"'):
-                for value in row:
-                    if isinstance(value, bytes):
-                        value = value.decode("utf-8", "ignore")
-                    values.append(str(value))
-            texts[f"table {table}"] = "\n".join(values)
-        conn.execute("CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, listing_search, row)")
-        texts["search terms"] = "\n".join(r[0] for r in conn.execute("SELECT term FROM terms"))
-    finally:
-        conn.close()
-    return texts
-
-
-def exports(db: Path) -> dict[str, str]:
-    out = {}
-    for what in (["--what", "alerts"], ["--what", "listings", "--all-listings"]):
-        for form in ("csv", "jsonl", "stix", "misp"):
-            result = subprocess.run(
-                [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
-                + ["export", "--db", str(db), "--format", form, *what],
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            assert result.returncode == 0, result.stderr[-2000:]
-            out[f"export {form} {what[1]}"] = result.stdout + result.stderr
-    return out
 
 
 def test_a_crawl_of_a_thousand_disguised_numbers_leaves_none_readable(tmp_path):
@@ -442,6 +160,67 @@ def test_a_crawl_of_a_thousand_disguised_numbers_leaves_none_readable(tmp_path):
         ]
     assert missed == []
     assert len(quoted) >= 1000
+
+
+CHANNEL = """
+name = "hostile_channel"
+kind = "channel"
+start_urls = ["${FIXTURE_URL}/s/shuju"]
+network = { allow_private = true }
+"""
+
+
+def channel_message(post: int, parts: str) -> str:
+    return f"""<div class="tgme_widget_message_wrap"><div class="tgme_widget_message js-widget_message" data-post="shuju/{post}">
+{parts}<div class="tgme_widget_message_text js-message_text" dir="auto">{SALE}</div>
+<a class="tgme_widget_message_date" href="https://t.me/shuju/{post}"><time datetime="2024-05-01T08:00:00+00:00">08:00</time></a>
+</div></div>"""
+
+
+def test_numbers_in_the_nested_parts_of_a_channel_message_are_masked(tmp_path):
+    """Found by tests/test_hostile_fuzz.py: a quoted reply, a poll, documents, a link preview
+    and a forwarder are kept in `extra` as nested values, which were stored in clear."""
+    plants = planted_numbers(11, seed=2016)
+    m = [p.markup for p in plants]
+    parts = [
+        f"""<a class="tgme_widget_message_reply" href="https://t.me/shuju/1">
+<div class="tgme_widget_message_text js-message_reply_text" dir="auto">回复 {m[0]}</div></a>""",
+        f"""<div class="tgme_widget_message_poll"><div class="tgme_widget_message_poll_question">要哪个 {m[1]}</div>
+<div class="tgme_widget_message_poll_option_text">{m[2]}</div></div>""",
+        f"""<div class="tgme_widget_message_document"><div class="tgme_widget_message_document_title">样本{m[3]}.xlsx</div>
+<div class="tgme_widget_message_document_extra">{m[4]}</div></div>""",
+        f"""<a class="tgme_widget_message_link_preview" href="https://example.com/"><div class="link_preview_site_name">查询 {m[5]}</div>
+<div class="link_preview_title">社工库 {m[6]}</div><div class="link_preview_description">免费 {m[7]}</div></a>""",
+        f"""<div class="tgme_widget_message_forwarded_from">Forwarded from <a class="tgme_widget_message_forwarded_from_name" href="https://t.me/other/5">料子{m[8]}</a>
+<span class="tgme_widget_message_forwarded_from_author">客服{m[9]}</span></div>""",
+        f'<span class="tgme_widget_message_from_author">客服{m[10]}</span>',
+    ]
+    messages = "".join(channel_message(10 + i, part) for i, part in enumerate(parts))
+    page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>数据日报</title></head>
+<body><section class="tgme_channel_history">{messages}</section></body></html>"""
+    sites = tmp_path / "sites"
+    write_site(sites, "hostile_channel", CHANNEL)
+    db = tmp_path / "heishi.db"
+    with LocalServer({"/s/shuju": html_page(page)}) as server:
+        run = run_crawl(
+            "hostile_channel", tmp_path, sites_dir=sites, env={"FIXTURE_URL": server.url}, db=db
+        )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stats["heishi/items_stored"] == len(parts)
+    with sqlite3.connect(db) as conn:
+        extras = [json.loads(r[0]) for r in conn.execute("SELECT extra FROM listings")]
+    assert {key for extra in extras for key in extra} >= {
+        "reply_to", "poll", "documents", "link_preview", "forwarded_from", "author_signature"
+    }  # fmt: skip
+    numbers = {p.number for p in plants}
+    artefacts = store_texts(db)
+    artefacts["items feed"] = json.dumps(run.items, ensure_ascii=False)
+    assert leaks(artefacts, numbers) == {}
+    with open_store(db, readonly=True) as store:
+        missed = [
+            p.number for p in plants if not lookup(store, p.kind, p.number, install_secret()).found
+        ]
+    assert missed == []
 
 
 def test_the_scanner_finds_a_number_left_in_clear(tmp_path):

@@ -126,15 +126,25 @@ def test_a_redis_restart_with_persistence_is_waited_out_and_the_sweep_completes(
         wait_for(lambda: written(client) >= 5, 60, "the first listings written")
         redis_server.kill()
         writer = cluster.procs["writer"]
+        said = tmp_path / "sweep.out"
         wait_for(
             lambda: "cannot be reached" in logs(tmp_path, "writer") or writer.poll() is not None,
             30,
             "the writer to notice",
         )
+        # `heishi distributed sweep --wait` meets the outage too, and waits it out.
+        wait_for(
+            lambda: "cannot be reached" in said.read_text() or sweep.poll() is not None,
+            30,
+            "the waiting sweep command to notice",
+        )
+        assert sweep.poll() is None, said.read_text()
         redis_server.start()  # the same port, the same append-only file
-        assert sweep.wait(180) == 0, (tmp_path / "sweep.out").read_text()
+        assert sweep.wait(180) == 0, said.read_text()
         alive = {name: proc.poll() is None for name, proc in cluster.procs.items()}
     assert alive == {"writer": True, "worker1": True, "worker2": True}
+    assert "heishi distributed sweep: Redis at redis://127.0.0.1:" in said.read_text()
+    assert "Traceback" not in said.read_text()
     every = logs(tmp_path, "writer", "worker1", "worker2")
     assert "Traceback" not in every
     assert "is back after" in logs(tmp_path, "writer")

@@ -38,6 +38,22 @@ BIG5_TEXT = "<p>台灣 個資 最新一批，含 姓名 身分證字號 電話 �
         ("text/html; charset=utf-8", GBK_TEXT.encode("utf-8"), "身份证"),
         ("text/html; charset=iso-8859-1", GBK_TEXT.encode("utf-8"), "身份证"),
         ("text/html; charset=gbk", GBK_TEXT.encode("utf-8"), "身份证"),
+        # Big5 said to be GBK: its characters land in GBK's user-defined (private) areas.
+        ("text/html; charset=gbk", BIG5_TEXT.encode("big5"), "身分證字號"),
+        ("text/html; charset=gb2312", BIG5_TEXT.encode("big5"), "身分證字號"),
+        # UTF-16 without a byte order mark, said to be something else or nothing.
+        ("text/html; charset=utf-8", BIG5_TEXT.encode("utf-16-le"), "身分證字號"),
+        ("text/html; charset=gbk", GBK_TEXT.encode("utf-16-be"), "身份证"),
+        ("text/html", GBK_TEXT.encode("utf-16-le"), "身份证"),
+        # Its first 4 KB nearly all CJK (a huge title): found by tests/test_hostile_fuzz.py.
+        (
+            "text/html; charset=utf-8",
+            ("<html><head><title>" + "标" * 3000 + "</title></head><p>身份证</p>").encode(
+                "utf-16-le"
+            ),
+            "身份证",
+        ),
+        ("text/html; charset=utf-8", b"\xff\xfe" + GBK_TEXT.encode("utf-16-le"), "身份证"),
     ],
 )
 def test_pages_that_lie_about_their_charset_are_decoded_as_what_they_are(

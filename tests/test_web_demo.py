@@ -27,7 +27,7 @@ def demo_url(tmp_path_factory):
 
 
 def test_demo_store_reviewed_in_the_browser(demo_url, chromium):  # noqa: F811
-    page = chromium.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    page = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="en-US").new_page()
     page.set_default_timeout(10_000)
     log_in(page, demo_url, "rita")
     assert page.locator("#queue tbody tr").count() >= 25
@@ -46,8 +46,12 @@ def test_demo_store_reviewed_in_the_browser(demo_url, chromium):  # noqa: F811
     assert price.locator("ins").inner_text() == "3000"
     assert page.locator("#listing-text mark.hit").count() >= 3
     assert page.locator("#listing-text mark.pii").count() >= 1  # the quoted ID number, masked
+    dismissed = page.url.split("/alerts/")[1].split("?")[0]
     page.select_option("#dismiss-reason", "duplicate")
     page.click("button[value=dismiss]")
+    # Opened from a filtered queue: the next alert of that queue opens (or the queue).
+    assert page.locator("#done, .flash.ok").first.inner_text() == f"Alert #{dismissed} dismissed."
+    page.goto(demo_url + f"/alerts/{dismissed}")
     assert page.locator(".alert-head .status").inner_text() == "dismissed"
     assert "Duplicate of another alert" in page.locator("#trail").inner_text()
 

@@ -42,6 +42,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "monitor.cli.retrohunt",
         "re-match stored listings with the current keyword rules; alert on new matches",
     ),
+    "stats": (
+        "monitor.cli.stats",
+        "trends: alerts per day, confirm/dismiss rates, reviewer throughput, source health",
+    ),
     "notify": ("monitor.cli.notify", "send queued notifications, or show the outbox"),
     "sources": ("monitor.cli.sources", "the configured sources"),
     "keywords": ("monitor.cli.keywords", "try the matcher on a text; check keyword files"),
@@ -137,7 +141,10 @@ def store_path(args: argparse.Namespace) -> Path:
 
 def run(argv: list[str]) -> int:
     parser = build_parser(_command_of(argv))
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage error (2) or --help (0): a code, as from a command
+        return exc.code if isinstance(exc.code, int) else 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
@@ -158,11 +165,20 @@ def run(argv: list[str]) -> int:
                 "hint: check --db and $HEISHI_DB; rerun with --debug for details", file=sys.stderr
             )
             return 2
-        if args.debug or not isinstance(exc, HeishiError):
-            if not isinstance(exc, HeishiError):
-                print(f"heishi: unexpected error: {exc!r}", file=sys.stderr)
-            raise
         from monitor.render import printable
+
+        if args.debug:
+            raise
+        if not isinstance(exc, HeishiError):
+            # A failure no check foresaw (a file that cannot be written, a defect): one line,
+            # the traceback on request.
+            if isinstance(exc, OSError) and exc.strerror:
+                what = exc.strerror + (f": {exc.filename}" if exc.filename else "")
+            else:
+                what = f"unexpected error: {exc!r}"
+            print(f"heishi: error: {printable(what)}", file=sys.stderr)
+            print("hint: rerun with --debug to see where it happened", file=sys.stderr)
+            return 1
 
         # Errors quote URLs, page text and file content: never raw on the terminal.
         print(f"heishi: error: {printable(exc)}", file=sys.stderr)

@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from monitor.cli.app import add_db_option
+from monitor.cli.options import add_alert_filters, alert_filter_values
+from monitor.vocabulary import ALERT_STATUSES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,15 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--what", choices=("alerts", "listings"), default="alerts")
     parser.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     parser.add_argument("--bom", action="store_true", help="CSV: start with a UTF-8 BOM (Excel)")
-    parser.add_argument(
-        "--status", help="alerts: open, acknowledged, ...; listings: live or removed"
-    )
-    parser.add_argument("--severity", choices=("low", "medium", "high", "critical"))
-    parser.add_argument("--category", help="a category id, e.g. identity")
-    parser.add_argument("--kind", help="alert kind: new, changed, removed, relisted, ...")
-    parser.add_argument("--source", help="a source name")
-    parser.add_argument(
-        "--since", help="ISO date or time: alerts raised, or listings last seen, since then"
+    add_alert_filters(
+        parser,
+        statuses=(*ALERT_STATUSES, "live", "removed"),
+        since_what="alerts raised, or listings last seen,",
     )
     parser.add_argument(
         "--all-listings",
@@ -41,14 +38,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from monitor.export import export, write_atomically
     from monitor.store import open_store
 
-    filters = {
-        "status": args.status,
-        "severity": args.severity,
-        "category": args.category,
-        "kind": args.kind,
-        "source": args.source,
-        "since": args.since,
-    }
+    filters = alert_filter_values(args)
     if args.what == "listings":
         filters["matched_only"] = not args.all_listings
     bom = args.bom and args.format == "csv"

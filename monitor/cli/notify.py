@@ -6,6 +6,7 @@ import argparse
 import json
 
 from monitor.cli.app import add_db_option, store_path
+from monitor.cli.options import add_since_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,9 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_db_option(retry)
     retry.add_argument("--dead", action="store_true", help="the given-up (dead) messages")
-    retry.add_argument(
-        "--since", metavar="WHEN", help="only messages created since (ISO date or time, 7d, 12h)"
-    )
+    add_since_option(retry, "messages created")
     retry.add_argument("--route", metavar="NAME", help="only this route's messages")
     retry.add_argument("--config", metavar="FILE", help="routes (default: $HEISHI_NOTIFY_FILE)")
     retry.add_argument("--json", action="store_true")
@@ -60,11 +59,10 @@ def cmd_send(args: argparse.Namespace) -> int:
 def cmd_retry(args: argparse.Namespace) -> int:
     from monitor.notify import drain_outbox
     from monitor.notify_config import load_notify_config
-    from monitor.search import since_timestamp
     from monitor.store import open_store, utc_now
 
     config = load_notify_config(args.config)  # a broken file stops here, before any change
-    since = since_timestamp(args.since) if args.since else None
+    since = args.since
     with open_store(store_path(args)) as store:
         requeued = store.requeue_notifications(
             utc_now(), dead=args.dead, since=since, route=args.route

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from monitor.cli.app import add_db_option, store_path
+from monitor.cli.options import add_since_option
 from monitor.numbers import whole_number_argument
 
 
@@ -15,9 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="re-match stored listings with the current keyword rules; alert on new matches",
     )
     add_db_option(parser)
-    parser.add_argument(
-        "--since", metavar="DATE", help="only versions seen since then (ISO date or time)"
-    )
+    add_since_option(parser, "versions seen")
     parser.add_argument(
         "--dry-run", action="store_true", help="show what would change; write nothing"
     )
@@ -37,7 +36,7 @@ def cmd_retrohunt(args: argparse.Namespace) -> int:
     from monitor.render import console
     from monitor.retrohunt import retrohunt
 
-    since = _checked_date(args.since) if args.since else None
+    since = args.since
     errors = console(stderr=True)
     with _progress(errors) as (progress, task):
 
@@ -79,20 +78,6 @@ def _progress(console):
             yield progress, progress.add_task("retrohunt", total=None)
 
     return bar()
-
-
-def _checked_date(text: str) -> str:
-    from datetime import datetime
-
-    from monitor.errors import HeishiError
-
-    try:
-        datetime.fromisoformat(text)
-    except ValueError:
-        raise HeishiError(
-            f"--since {text!r} is not a date", hint="e.g. 2026-11-01 or 2026-11-01T08:00:00Z"
-        ) from None
-    return text
 
 
 def print_report(console, report, *, show_score_changes: bool = False) -> None:

@@ -1,4 +1,5 @@
-"""`heishi alert show ID`, `heishi alert set ID STATUS --note`, `heishi history LISTING`."""
+"""`heishi alert show ID`, `heishi alert set ID [ID ...] VERB --note` (or `--from-queue` with
+the filters of `heishi alerts`), `heishi history LISTING`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import json
 import os
 
 from monitor.cli.app import add_db_option, store_path
+from monitor.cli.options import add_alert_filters, alert_filter_values
 from monitor.numbers import whole_number_argument
+from monitor.vocabulary import ALERT_STATUSES, DISMISS_REASONS, TRIAGE_VERBS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,18 +23,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_option(show)
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_alert_show)
+    verbs = ", ".join(v for v in TRIAGE_VERBS if v not in ALERT_STATUSES)
     change = actions.add_parser(
-        "set", help="set an alert's status, with a note for the audit trail"
+        "set",
+        help="triage alerts: set their status, with a note for the audit trail",
+        description="heishi alert set ID [ID ...] VERB, or heishi alert set --from-queue VERB "
+        f"with the filters of `heishi alerts`. VERB is {verbs}, or a status "
+        f"({', '.join(ALERT_STATUSES)}).",
     )
-    change.add_argument("alert_id", type=whole_number_argument(), metavar="ID")
     change.add_argument(
-        "status",
-        choices=("open", "acknowledged", "confirmed", "dismissed", "escalated", "resolved"),
+        "words",
+        nargs="+",
+        metavar="ID... VERB",
+        help="the alert ids, then what to do (confirm, dismiss, ack, escalate, resolve, reopen "
+        "or a status word)",
     )
     change.add_argument("--note", help="why (kept in the audit trail)")
     change.add_argument(
+        "--reason", choices=DISMISS_REASONS, help="why a dismissed alert is not a real one"
+    )
+    change.add_argument(
         "--actor", default=os.environ.get("USER") or "cli", help="who (default $USER)"
     )
+    change.add_argument(
+        "--from-queue",
+        action="store_true",
+        help="every alert the filters select (only open ones unless --status says otherwise), "
+        "instead of ids",
+    )
+    change.add_argument(
+        "--dry-run", action="store_true", help="say which alerts would change; change nothing"
+    )
+    add_alert_filters(change)
     add_db_option(change)
     change.set_defaults(func=cmd_alert_set)
     history = sub.add_parser("history", help="every version of a listing, as diffs")
@@ -63,6 +86,7 @@ def _find_listing(store, ref: str) -> dict:
 def cmd_alert_show(args: argparse.Namespace) -> int:
     from monitor.config import db_path
     from monitor.errors import HeishiError
+    from monitor.json_columns import decoded, decoded_rows
     from monitor.store import open_store
 
     with open_store(db_path(args.db), readonly=True) as store:
@@ -72,10 +96,18 @@ def cmd_alert_show(args: argparse.Namespace) -> int:
         alert = alerts[0]
         versions = store.versions(alert["listing_id"]) if alert.get("listing_id") else []
         events = store.alert_events(alert["id"])
+        hits = store.matches_of_version(alert["version_id"]) if alert.get("version_id") else []
         if args.json:
+            listing = store.listing(alert["listing_id"]) if alert.get("listing_id") else None
             print(
                 json.dumps(
-                    {"alert": alert, "versions": versions, "events": events},
+                    {
+                        "alert": decoded(alert),
+                        "listing": decoded(listing) if listing else None,
+                        "matches": hits,
+                        "versions": decoded_rows(versions),
+                        "events": events,
+                    },
                     ensure_ascii=False,
                     default=str,
                 )
@@ -84,7 +116,6 @@ def cmd_alert_show(args: argparse.Namespace) -> int:
         from monitor.render import alert_panel, console, events_table, versions_view
 
         console = console()
-        hits = store.matches_of_version(alert["version_id"]) if alert.get("version_id") else []
         console.print(alert_panel(alert, hits))
         if versions:
             console.print(versions_view(versions))
@@ -95,16 +126,86 @@ def cmd_alert_show(args: argparse.Namespace) -> int:
 def cmd_alert_set(args: argparse.Namespace) -> int:
     from monitor.errors import HeishiError
     from monitor.store import open_store, utc_now
+    from monitor.vocabulary import status_of_verb
 
+    ids, verb = _ids_and_verb(args)
+    status = status_of_verb(verb)
+    if status is None:
+        raise HeishiError(
+            f"{verb!r} is not a triage verb or status",
+            hint="use confirm, dismiss, ack, escalate, resolve, reopen or one of "
+            + ", ".join(ALERT_STATUSES),
+        )
+    if args.reason and status != "dismissed":
+        raise HeishiError("--reason is for dismissing", hint="drop --reason, or dismiss")
     with open_store(store_path(args)) as store:
-        if not store.alerts_by_ids([args.alert_id]):
-            raise HeishiError(f"no alert {args.alert_id} in the store")
-        with store.transaction():
-            store.set_alert_status(
-                args.alert_id, args.status, actor=args.actor, note=args.note, now=utc_now()
-            )
-    print(f"alert {args.alert_id}: {args.status}")
+        if args.from_queue:
+            filters = alert_filter_values(args)
+            filters["status"] = filters["status"] or "open"
+            ids = [a["id"] for a in store.alerts(**filters)]
+            if not ids:
+                print("no alert matches those filters")
+                return 0
+        else:
+            missing = sorted(set(ids) - {a["id"] for a in store.alerts_by_ids(ids)})
+            if missing:
+                raise HeishiError(
+                    f"no alert {', '.join(str(i) for i in missing)} in the store",
+                    hint="nothing was changed",
+                )
+        before = {a["id"]: a["status"] for a in store.alerts_by_ids(ids)}
+        to_change = [i for i in ids if before[i] != status]
+        if args.dry_run:
+            print(f"would set {len(to_change)} of {len(ids)} alert(s) to {status}")
+            for alert_id in to_change:
+                print(f"alert {alert_id}: {before[alert_id]} -> {status}")
+            return 0
+        now = utc_now()
+        store.triage_alerts(
+            ids, status, actor=args.actor, now=now, note=args.note, reason=args.reason
+        )
+        if args.note:  # already in that status: keep the note all the same
+            for alert_id in ids:
+                if before[alert_id] == status:
+                    store.add_alert_note(alert_id, args.note, actor=args.actor, now=now)
+    for alert_id in ids:
+        unchanged = " (already)" if before[alert_id] == status else ""
+        print(f"alert {alert_id}: {status}{unchanged}")
+    if len(ids) > 1:
+        print(f"{len(to_change)} of {len(ids)} alert(s) set to {status}")
     return 0
+
+
+def _ids_and_verb(args: argparse.Namespace) -> tuple[list[int], str]:
+    """The alert ids and the verb from `alert set`'s words: IDS... VERB, or VERB alone
+    with --from-queue."""
+    from monitor.errors import HeishiError
+    from monitor.numbers import NotANumber, whole_number
+
+    *numbers, verb = args.words
+    given = [name for name, value in alert_filter_values(args).items() if value]
+    if given and not args.from_queue:
+        raise HeishiError(
+            f"--{given[0]} selects alerts only with --from-queue",
+            hint="add --from-queue, or give alert ids alone",
+        )
+    if args.from_queue:
+        if numbers:
+            raise HeishiError(
+                "give either alert ids or --from-queue, not both",
+                hint="heishi alert set --from-queue confirm --source NAME",
+            )
+        return [], verb
+    if not numbers:
+        raise HeishiError(
+            "which alerts? give their ids before the verb, or --from-queue",
+            hint="heishi alert set 70 71 confirm",
+        )
+    try:
+        ids = [whole_number(n) for n in numbers]
+    except NotANumber as exc:
+        raise HeishiError(f"not an alert id: {exc}") from None
+    return list(dict.fromkeys(ids)), verb
 
 
 def cmd_history(args: argparse.Namespace) -> int:

@@ -6,7 +6,9 @@ import argparse
 import json
 
 from monitor.cli.app import add_db_option, store_path
+from monitor.cli.options import add_since_option
 from monitor.numbers import whole_number_argument
+from monitor.vocabulary import CATEGORIES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,10 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_option(parser)
     parser.add_argument("query", nargs="*", help='e.g. 身份证 四件套, "手持 身份证", 护照 OR 驾照')
     parser.add_argument("--source", help="only listings of this source")
-    parser.add_argument("--category", help="only listings now in this category, e.g. identity")
     parser.add_argument(
-        "--since", help="only listings last seen since then: ISO date or time, or 7d, 12h"
+        "--category",
+        choices=CATEGORIES,
+        metavar="CATEGORY",
+        help="only listings now in this category: " + ", ".join(CATEGORIES),
     )
+    add_since_option(parser, "listings last seen")
     parser.add_argument(
         "--limit", type=whole_number_argument(), default=20, help="listings to show (default 20)"
     )

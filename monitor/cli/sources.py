@@ -83,7 +83,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     table = Table(title="Sources", title_justify="left", box=None, header_style="bold underline")
     for column in ("name", "kind", "health", "last run"):
         table.add_column(column, no_wrap=True)
-    table.add_column("url", overflow="fold", min_width=24)
+    table.add_column("url", no_wrap=True)
     for row in rows:
         notes = [n for n, on in (("demo", row["demo"]), ("disabled", not row["enabled"])) if on]
         name = plain(row["name"])
@@ -97,6 +97,13 @@ def cmd_list(args: argparse.Namespace) -> int:
             plain(row["url"]),
         )
     out = console()
+    # A URL is printed whole on one line, however narrow the terminal or pipe (80 columns),
+    # so it can be copied: the table is as wide as its widest row needs.
+    from rich.measure import Measurement
+
+    needed = Measurement.get(out, out.options.update(width=10_000), table).maximum
+    if needed > out.width:
+        out = console(width=needed)
     out.print(table)
     # What to do about each cause, once.
     for state in dict.fromkeys(row["health"] for row in rows):

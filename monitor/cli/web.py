@@ -52,6 +52,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_option(listing)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=cmd_users_list)
+    token = actions.add_parser(
+        "token",
+        help="make an API token for a user (shown once), or --revoke every token they have",
+        description="A token lets a program (a SIEM, a ticketing system) use the JSON API under "
+        "/api/ as this user, with this user's role: send it as `Authorization: Bearer TOKEN`. "
+        "Only its hash is stored; it is printed once. A disabled user's tokens are refused.",
+    )
+    token.add_argument("name", metavar="NAME")
+    token.add_argument("--revoke", action="store_true", help="revoke all of the user's tokens")
+    token.add_argument("--json", action="store_true")
+    add_db_option(token)
+    token.set_defaults(func=cmd_users_token)
     for name, helptext in (("disable", "stop a user logging in"), ("enable", "let them again")):
         change = actions.add_parser(name, help=helptext)
         change.add_argument("name", metavar="NAME")
@@ -103,8 +115,18 @@ def _read_password(from_stdin: bool, name: str) -> str:
     else:
         import getpass
 
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
+        if not sys.stdin.isatty():
+            raise HeishiError(
+                "no terminal to ask for the password on",
+                hint="pipe the password in and add --password-stdin "
+                "(e.g. ... --password-stdin < password.txt)",
+            )
+        try:
+            password = getpass.getpass("Password: ")
+            again = getpass.getpass("Again: ")
+        except EOFError:
+            raise HeishiError("no password given (the input ended)") from None
+        if again != password:
             raise HeishiError("the two passwords differ")
     problem = password_problem(password, name)
     if problem:
@@ -163,6 +185,43 @@ def cmd_users_list(args: argparse.Namespace) -> int:
     for user in users:
         access = "disabled" if user["disabled"] else "active"
         print(f"{user['name']:<20} {user['role']:<9} {access:<9} since {user['created_at']}")
+    return 0
+
+
+def cmd_users_token(args: argparse.Namespace) -> int:
+    import json
+
+    from monitor.errors import HeishiError
+    from monitor.store import open_store, utc_now
+    from monitor.web.tokens import new_token
+
+    with open_store(store_path(args)) as store:
+        user = store.user(args.name)
+        if not user:
+            raise HeishiError(f"there is no user {args.name}", hint="heishi users list")
+        if args.revoke:
+            revoked = store.revoke_api_tokens(args.name, now=utc_now())
+            if args.json:
+                print(json.dumps({"user": args.name, "revoked": revoked}, ensure_ascii=False))
+            else:
+                print(f"user {args.name}: {revoked} token(s) revoked")
+            return 0
+        if user["disabled"]:
+            raise HeishiError(
+                f"user {args.name} is disabled: a token would be refused",
+                hint=f"heishi users enable {args.name}",
+            )
+        token, digest, prefix = new_token()
+        store.add_api_token(args.name, digest, prefix, now=utc_now())
+    if args.json:
+        print(json.dumps({"user": args.name, "role": user["role"], "token": token}))
+    else:
+        print(token)
+        print(
+            f"an API token for {args.name} ({user['role']}); it is shown only this once: "
+            "keep it where the program that uses it reads it",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -6,22 +6,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.vocabulary import ALERT_KINDS, ALERT_STATUSES, SEVERITIES  # noqa: F401 (defined there)
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
-
-ALERT_KINDS = (
-    "new",
-    "changed",
-    "removed",
-    "relisted",
-    "reposted",
-    "retrohunt",
-    "source_failing",
-    "source_changed_shape",
-)
-ALERT_STATUSES = ("open", "acknowledged", "confirmed", "dismissed", "escalated", "resolved")
-SEVERITIES = ("low", "medium", "high", "critical")
 
 
 def alert_filters(

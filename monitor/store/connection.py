@@ -23,14 +23,18 @@ from monitor.store import (
     review,
     runs,
 )
+from monitor.store.alert_groups import AlertGroupQueries
 from monitor.store.analyst import AnalystQueries
+from monitor.store.api_tokens import ApiTokenQueries
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
+from monitor.store.desk import DeskQueries
 from monitor.store.forwards import ForwardQueries
 from monitor.store.observations import ObservationQueries
 from monitor.store.pii_keys import PiiKeyQueries
 from monitor.store.retrohunt import RetrohuntQueries
 from monitor.store.schema import migrate
 from monitor.store.search import SearchQueries
+from monitor.store.stats import StatsQueries
 from monitor.store.web_auth import WebAuthQueries
 
 LOCK_RETRIES = 5
@@ -46,15 +50,19 @@ class Store(
     listings.ListingQueries,
     listing_ids.ListingIdQueries,
     alerts.AlertQueries,
+    AlertGroupQueries,
     outbox.OutboxQueries,
     review.ReviewQueries,
+    DeskQueries,
     operations.OperationsQueries,
     clusters.ClusterQueries,
     AnalystQueries,
     RetrohuntQueries,
     SearchQueries,
+    StatsQueries,
     PiiKeyQueries,
     WebAuthQueries,
+    ApiTokenQueries,
     ObservationQueries,
     ForwardQueries,
 ):

@@ -38,6 +38,17 @@ class ListingQueries:
             (source, site_id),
         )
 
+    def seen_in_run(self: Store, source: str, site_ids: list[str], run_id: int) -> set[str]:
+        """Which of these listings of `source` the run `run_id` has already written."""
+        if not site_ids:
+            return set()
+        found = self.conn.execute(
+            "SELECT l.site_id FROM json_each(?) AS seen CROSS JOIN listings AS l "
+            "ON l.source = ? AND l.site_id = seen.value WHERE l.last_run_id = ?",
+            (json.dumps(site_ids, ensure_ascii=False), source, run_id),
+        ).fetchall()
+        return {site_id for (site_id,) in found}
+
     def listing(self: Store, listing_id: int) -> dict[str, Any] | None:
         return rows.one(self.conn, "SELECT * FROM listings WHERE id = ?", (listing_id,))
 

@@ -45,7 +45,10 @@ class QueueFilters:
     assignee: str | None = None
     since: str | None = None  # created_at >= since (a date or a time)
     until: str | None = None  # created_at < the day after `until`
-    text: str | None = None  # words in the title or the listing's text
+    text: str | None = None  # words in the title or the listing's text (LIKE)
+    # The same words as a full-text search (monitor.search.parse_query's FTS5 expression):
+    # alerts whose listing has, or had, a version that matches; replaces `text` when set.
+    match: str | None = None
     ids: list[int] = field(default_factory=list)
 
 
@@ -73,7 +76,13 @@ def _queue_where(filters: QueueFilters) -> tuple[str, list[Any]]:
         # A date means the whole day: everything before the next day starts.
         sql += " AND a.created_at < date(?, '+1 day')"
         params.append(filters.until[:10])
-    if filters.text:
+    if filters.match:
+        sql += (
+            " AND a.listing_id IN (SELECT v.listing_id FROM listing_search s "
+            "JOIN listing_versions v ON v.id = s.rowid WHERE listing_search MATCH ?)"
+        )
+        params.append(filters.match)
+    elif filters.text:
         like = "%" + filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         like += "%"
         sql += " AND (a.title LIKE ? ESCAPE '\\' OR l.text LIKE ? ESCAPE '\\')"
@@ -149,17 +158,6 @@ class ReviewQueries:
             "WHERE listing_id = ? ORDER BY id",
             (listing_id,),
         )
-
-    def neighbour_alerts(self: Store, alert_id: int, status: str | None) -> dict[str, int | None]:
-        """The previous and next alert (by id) in the same status, for moving through a queue."""
-        cond, params = ("AND status = ?", [status]) if status else ("", [])
-        older = self.conn.execute(
-            f"SELECT MAX(id) FROM alerts WHERE id < ? {cond}", (alert_id, *params)
-        ).fetchone()[0]
-        newer = self.conn.execute(
-            f"SELECT MIN(id) FROM alerts WHERE id > ? {cond}", (alert_id, *params)
-        ).fetchone()[0]
-        return {"older": older, "newer": newer}
 
     # --- one listing ---------------------------------------------------------------------
 
@@ -324,7 +322,9 @@ class ReviewQueries:
 
     def users(self: Store) -> list[dict[str, Any]]:
         return rows.many(
-            self.conn, "SELECT name, role, created_at, disabled FROM users ORDER BY name"
+            self.conn,
+            "SELECT name, role, created_at, disabled, display_name, language, time_zone "
+            "FROM users ORDER BY name",
         )
 
     def add_user(self: Store, name: str, role: str, password_hash: str, *, now: str) -> None:

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,20 +60,27 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     )
 
 
-def password_problem(password: str, name: str | None = None) -> str | None:
-    """Why `password` may not be used (by the user `name`), or None."""
+def password_problem(
+    password: str, name: str | None = None, gettext: Callable[[str], str] = lambda text: text
+) -> str | None:
+    """Why `password` may not be used (by the user `name`), or None; in the language of
+    `gettext` (the web page's), English by default (the command line)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
+        return gettext("the password must have at least %(count)d characters") % {
+            "count": MIN_PASSWORD_LENGTH
+        }
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"the password must have at most {MAX_PASSWORD_LENGTH} characters"
+        return gettext("the password must have at most %(count)d characters") % {
+            "count": MAX_PASSWORD_LENGTH
+        }
     lowered = password.lower()
     stem = lowered.strip(_NOT_LETTERS)
     if lowered in common_passwords() or stem in common_passwords():
-        return "that password is one of the most common ones: choose another"
+        return gettext("that password is one of the most common ones: choose another")
     if len(set(lowered)) < 4:
-        return "the password must have at least 4 different characters"
+        return gettext("the password must have at least 4 different characters")
     if name and len(name) >= 3 and name.lower() in lowered:
-        return "the password must not contain the user's name"
+        return gettext("the password must not contain the user's name")
     return None
 
 

@@ -84,3 +84,100 @@ def _svg(name: str, points: list[tuple[float, int]]) -> Markup:
 
 def _day(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+# --- the statistics page's charts ----------------------------------------------------------
+
+# Fill colours by value (severities and statuses as the queue shows them), then a palette for
+# sources and categories. Presentation attributes, not styles: the CSP allows them.
+COLOURS = {
+    "low": "#98a2b3",
+    "medium": "#f79009",
+    "high": "#d92d20",
+    "critical": "#7a271a",
+    "open": "#2e62d9",
+    "acknowledged": "#7d8799",
+    "confirmed": "#c4320a",
+    "escalated": "#7a271a",
+    "dismissed": "#c7ccd4",
+    "resolved": "#12b76a",
+    "ok": "#12b76a",
+    "failed": "#d92d20",
+}
+PALETTE = (
+    "#2e62d9", "#f79009", "#12b76a", "#9e77ed", "#d92d20", "#0e9384",
+    "#ee46bc", "#667085", "#b54708", "#4e5ba6", "#66c61c", "#155b75",
+)  # fmt: skip
+BARS_HEIGHT, AXIS = 180, 18
+
+
+def colour_of(value: str, index: int) -> str:
+    return COLOURS.get(value) or PALETTE[index % len(PALETTE)]
+
+
+def stacked_bars(
+    days: list[str],
+    series: list[tuple[str, dict[str, int]]],
+    *,
+    label: str,
+    width: int = 720,
+    height: int = BARS_HEIGHT,
+    fluid: bool = False,
+    dates: bool = True,
+) -> Markup:
+    """One bar per day, stacked by series (name, {day: count}); each segment carries its
+    day, series and count (data-* and a tooltip), and the axis its largest total. `fluid`
+    charts take their container's width (the height follows); small ones go without `dates`."""
+    totals = [sum(counts.get(day, 0) for _, counts in series) for day in days]
+    top = max(totals, default=0) or 1
+    base = height - (AXIS if dates else 2)  # the axis line
+    inner_h = base - AXIS
+    slot = (width - 2 * PAD) / max(len(days), 1)
+    bar = max(1.0, slot * 0.8)
+    parts = [
+        f'<svg class="stats-chart{" fluid" if fluid else ""}" viewBox="0 0 {width} {height}" '
+        + ('width="100%" ' if fluid else f'width="{width}" height="{height}" ')
+        + f'role="img" aria-label="{escape(label)}">',
+        f'<line x1="{PAD}" y1="{base}" x2="{width - PAD}" y2="{base}" '
+        'stroke="currentColor" stroke-opacity="0.3"/>',
+        f'<text x="{PAD}" y="11" font-size="10" fill="currentColor">{top:,} max</text>',
+    ]
+    for index, day in enumerate(days):
+        x = PAD + index * slot + (slot - bar) / 2
+        y = base
+        for number, (name, counts) in enumerate(series):
+            count = counts.get(day, 0)
+            if not count:
+                continue
+            tall = inner_h * count / top
+            y -= tall
+            parts.append(
+                f'<rect class="seg" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{tall:.1f}" '
+                f'fill="{colour_of(name, number)}" data-day="{escape(day)}" '
+                f'data-series="{escape(name)}" data-value="{count}">'
+                f"<title>{escape(day)} · {escape(name)}: {count:,}</title></rect>"
+            )
+    step = max(1, -(-len(days) // 8))  # at most about 8 dates under the axis
+    for index in range(0, len(days) if dates else 0, step):
+        x = PAD + index * slot + slot / 2
+        parts.append(
+            f'<text x="{x:.1f}" y="{height - 4}" font-size="10" text-anchor="middle" '
+            f'fill="currentColor">{escape(days[index][5:])}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def share_bar(share: float | None, *, width: int = 120, height: int = 12) -> Markup:
+    """A small horizontal bar for a share from 0 to 1 (a dismiss rate); empty for none."""
+    if share is None:
+        return Markup("")
+    share = min(max(share, 0.0), 1.0)
+    fill = "#d92d20" if share >= 0.5 else "#f79009" if share >= 0.2 else "#12b76a"
+    return Markup(
+        f'<svg class="share-bar" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'role="img" aria-label="{share * 100:.0f}%" data-value="{share:.3f}">'
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="currentColor" '
+        'fill-opacity="0.08"/>'
+        f'<rect x="0" y="0" width="{width * share:.1f}" height="{height}" fill="{fill}"/></svg>'
+    )

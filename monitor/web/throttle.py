@@ -50,6 +50,13 @@ class LoginThrottle:
             max_rows=self.max_rows,
         )
 
+    def wait_for(self, store: Store, address: str, now: float) -> float:
+        """Seconds the client at `address` must still wait, counting nothing (a request that
+        brings a valid API token is held back by its address's failures all the same)."""
+        return store.login_wait(
+            {address_key(address): self.address_failures_free}, now, delay=self.wait_after
+        )
+
     def succeeded(self, store: Store, name: str, address: str) -> None:
         store.login_succeeded([name_key(name)], [address_key(address)])
 

@@ -159,21 +159,33 @@ class SiteSpider(WallMixin, scrapy.Spider):
         stats = self.crawler.stats
         request = failure.request  # type: ignore[attr-defined]
         if failure.check(RequestRefused):
-            return  # counted and logged as refused: a link the site may not send us to
+            # Counted and logged as refused: a redirect or refresh the site may not send us to.
+            self.listing_lost(request.meta, "detail_refused")
+            return
         if failure.check(HttpError) and failure.value.response.status in _GONE:
             # A removed listing: the store notices it is missing after a complete sweep.
             stats.inc_value("heishi/detail_pages_gone")
+            self.listing_lost(request.meta, "detail_gone")
             self.logger.info(
                 "listing gone (HTTP %s): %s", failure.value.response.status, request.url
             )
             return
         stats.inc_value("heishi/detail_page_errors")
+        self.listing_lost(request.meta, "detail_failed")
         if is_too_large(failure):
             stats.inc_value("heishi/pages_too_large")
         text = download_failure_text(failure, request, self.settings)
         problem = f"detail page {request.url} failed: {text}"
         self.logger.warning(problem)
         self.note_first_error(problem)
+
+    def listing_lost(self, meta: dict[str, Any], reason: str) -> None:
+        """A list row whose listing was not read after all (its page was refused, failed, is
+        gone or says so, or had no text): counted in `heishi/rows_skipped/<reason>` like a
+        row that could not be read, so every row of a list page is stored or counted. A
+        listing checked on its own page for removal is no row of this sweep's list."""
+        if not meta.get("heishi_removal_check"):
+            self.crawler.stats.inc_value(f"heishi/rows_skipped/{reason}")
 
     def note_first_error(self, problem: str) -> None:
         """Keep the first failure in the stats, so the run's error can name its URL."""
@@ -233,6 +245,18 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
         super().__init__(*args, **kwargs)
         self.seen_ids: set[str] = set()
 
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> Any:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.request_dropped, signal=scrapy.signals.request_dropped)
+        return spider
+
+    def request_dropped(self, request: scrapy.Request) -> None:
+        """A listing's page that Scrapy's duplicate filter dropped: another row's page (or
+        one that redirected there) had already asked for that address."""
+        if "listing" in request.meta:
+            self.listing_lost(request.meta, "duplicate_page")
+
     def parse_list(self, response: Response) -> Iterator[Any]:
         sel = self.site.selectors
         if self.site.commented_html and isinstance(response, TextResponse):
@@ -288,7 +312,11 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
                 return None
             url = None  # read in place: the listing keeps the list page's address
         site_id = self.listing_id(row, url)
-        if not site_id or site_id in self.seen_ids:
+        if not site_id:
+            self.skip_row("no_id")
+            return None
+        if site_id in self.seen_ids:
+            self.skip_row("duplicate")  # on this page or an earlier one (a shifted list)
             return None
         if len(site_id) > _MAX_ID_CHARS:
             self.skip_row("long_id")
@@ -350,10 +378,12 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
         listing = response.meta["listing"]
         if not isinstance(response, TextResponse):
             self.crawler.stats.inc_value("heishi/detail_page_errors")
+            self.listing_lost(response.meta, "detail_failed")
             return
         self.readable(response)
         if self.is_removed(response):
             self.crawler.stats.inc_value("heishi/removed_pages")
+            self.listing_lost(response.meta, "detail_removed")
             self.logger.info("listing removed: %s", response.url)
             return
         posts = select(response, self.site.selectors.get("post"))
@@ -377,8 +407,10 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
             text = first_text(scope, sel.get("text"))
         if text is None:
             if self.is_blocked(response, content_found=False):
+                self.listing_lost(response.meta, "blocked")
                 return None
             self.crawler.stats.inc_value("heishi/unparsed_pages")
+            self.listing_lost(response.meta, "no_text")
             self.logger.warning("no text found for %s on %s", listing["site_id"], response.url)
             return None
         loader = ListingLoader()

@@ -51,6 +51,7 @@ class ChannelSpider(ListingSpider):
             stats = self.crawler.stats
             stats.inc_value("heishi/skipped_messages")
             stats.inc_value(f"heishi/skipped_messages/{reason}")
+            self.listing_lost(response.meta, "no_text")
             self.logger.debug("message %s skipped: %s", listing["site_id"], reason)
             return None
         listing["extra"] = {**(listing.get("extra") or {}), **message.extra()}

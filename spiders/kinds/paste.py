@@ -49,10 +49,12 @@ class PasteSpider(ListingSpider):
             return
         if self.is_removed(response):
             self.crawler.stats.inc_value("heishi/removed_pages")
+            self.listing_lost(response.meta, "detail_removed")
             return
         text = response.text  # cut at HEISHI_PASTE_MAX_CHARS by build_item (ListingSpider.cap)
         if not text.strip():
             self.crawler.stats.inc_value("heishi/unparsed_pages")
+            self.listing_lost(response.meta, "no_text")
             return
         item = self.build_item(response, response.meta["listing"], response, text=text)
         if item is not None:

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from monitor.config import duration_seconds, expand_vars
+from monitor.config import expand_vars
 from monitor.config_files import line_of
 from monitor.errors import SiteFileError
+from monitor.timespec import duration_seconds
 from spiders.selectors import check_selector
 
 _CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
@@ -121,7 +122,7 @@ def as_schedule(value: Any, where: Where) -> Schedule:
             )
         if seconds <= 0:
             raise where.error("interval", "must be longer than zero", "schedule")
-        return Schedule(interval_seconds=seconds, text=text)
+        return Schedule(interval_seconds=int(seconds), text=text)
     text = as_string(value["cron"], where, "cron", "schedule").strip()
     fields = text.split()
     if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
