@@ -317,7 +317,7 @@ def train(
             "sets": training_sets or [],
             "rows": len(rows_final),
             "final_fit": final_fit,
-            "rules_version": matcher.keywords.rules_version,
+            "rules_version": keyword_lists_version(matcher.keywords.directory),
             "target_precision": TARGET_PRECISION,
             "c": c,
             "min_df": min_df,
@@ -326,6 +326,15 @@ def train(
         },
         "figures": {"search": search, "dev_category_exact_scored": round(dev_exact, 4)},
     }
+
+
+def keyword_lists_version(directory: str | Path) -> str:
+    """The version of a directory's keyword lists alone (not of the model file beside them,
+    which the rules version includes): what a model was trained against."""
+    from monitor.keywords import keyword_files
+    from monitor.rules_version import version_of
+
+    return version_of({p.name: p.read_bytes() for p in keyword_files(Path(directory))}).id
 
 
 def _digest(rows: list[dict[str, Any]]) -> str:
