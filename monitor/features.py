@@ -189,7 +189,7 @@ def _extraction_features(out: Features, extraction: Extraction) -> None:
     if extraction.sample_offer:
         out.add("sample")
     if extraction.freshness:
-        out.add("fresh", 1.0, extraction.freshness[0])
+        out.add("fresh")  # the words themselves are term:fresh:... features
     fields = len(extraction.data_fields)
     if fields:
-        out.add(f"fields:{min(fields, 4)}", 1.0, ", ".join(extraction.data_fields[:4]))
+        out.add(f"fields:{min(fields, 4)}")

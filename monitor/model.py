@@ -204,15 +204,28 @@ class Model:
         moved: list[tuple[float, str]] | None = None,
         limit: int = EXPLAIN,
     ) -> list[tuple[str, str, float]]:
-        """The features that moved the score most, as (feature, words as written, weight),
-        the strongest push towards an alert first, then the strongest push away."""
+        """The features that moved the score most, as (feature, words as written, weight):
+        up to `limit` with words behind them each way (strongest push towards an alert first,
+        then away), and the two strongest without words (the rules' score, a length)."""
         if moved is None:
             moved = []
             self.margins(features, moved)
-        moved.sort()
-        up = [m for m in reversed(moved[-limit:]) if m[0] > 0]
-        down = [m for m in moved[:limit] if m[0] < 0]
-        return [(name, features.as_written(name), round(w, 2)) for w, name in up + down]
+        moved.sort(key=lambda m: -abs(m[0]))
+        up: list[tuple[str, str, float]] = []
+        down: list[tuple[str, str, float]] = []
+        bare: list[tuple[str, str, float]] = []
+        shown: set[str] = set()
+        for push, name in moved:
+            written = features.as_written(name)
+            if written and written in shown:
+                continue  # the same words through another feature (a term and its n-gram)
+            side = bare if not written else (up if push > 0 else down)
+            if len(side) < (2 if side is bare else limit):
+                side.append((name, written, round(push, 2)))
+                shown.add(written)
+            if len(up) >= limit and len(down) >= limit and len(bare) >= 2:
+                break
+        return up + down + bare
 
     def predict_categories(self, features: Features) -> list[str]:
         """Every category whose probability reaches the category threshold (at least the
