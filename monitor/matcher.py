@@ -518,7 +518,8 @@ def _decide(model: Model, result: MatchResult, features: Features) -> MatchResul
     if not alert and rules_alert and result.brands:
         alert = True
         result.reasons.append(f"watched brand {', '.join(result.brands)}: the rules' alert holds")
-    moved = model.explain(features, pushes)
+    # Explained: alerts and near misses; a text far below the threshold needs no reasons.
+    moved = model.explain(features, pushes) if probability >= model.threshold / 2 else []
     if moved:
         result.reasons.append(
             "moved by: "

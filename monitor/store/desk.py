@@ -100,8 +100,8 @@ class DeskQueries:
         sql = (
             f"{groups}SELECT a.id, a.kind, g.severity AS severity_rank, a.status, a.assignee, "
             "a.source, a.listing_id, a.version_id, a.created_at, a.updated_at, a.title, "
-            "a.summary, a.categories, a.brands, g.alert_count, g.alert_ids, g.listing_key, "
-            "g.first_at, g.last_at, l.site_id, "
+            "a.summary, a.categories, a.brands, a.dismissed_twin_of, g.alert_count, "
+            "g.alert_ids, g.listing_key, g.first_at, g.last_at, l.site_id, "
             "l.price_text, l.price, l.currency, l.volume, l.volume_text, l.seller, "
             "l.status AS listing_status, l.url, l.version AS listing_version, "
             f"lv.version AS seen_version{', l.text AS listing_text' if with_text else ''} "
