@@ -31,8 +31,10 @@ redis:
 # The web page's message catalogues (monitor/web/i18n.py says how to add a string): every
 # string extracted into messages.pot, merged into each language's .po, then compiled to .mo.
 WEB := monitor/web
+# Labels of the closed vocabularies the page shows (dismissal reasons), marked with N_().
+LABELLED := monitor/vocabulary.py
 translations: $(STAMP)
-	$(VENV)/bin/pybabel -q extract -F $(WEB)/babel.cfg -o $(WEB)/locale/messages.pot --no-location --sort-output --omit-header $(WEB)
+	$(VENV)/bin/pybabel -q extract -F $(WEB)/babel.cfg -o $(WEB)/locale/messages.pot --no-location --sort-output --omit-header $(WEB) $(LABELLED)
 	$(VENV)/bin/pybabel -q update -i $(WEB)/locale/messages.pot -d $(WEB)/locale --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date -w 100
 	$(VENV)/bin/pybabel -q compile -d $(WEB)/locale --statistics
 
@@ -43,8 +45,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check monitor spiders tests benchmarks
 	$(VENV)/bin/ruff format --check monitor spiders tests benchmarks
 
+# Two workers for most of the suite, then the tests judged against the clock on their own
+# (marker `serial`, tests/conftest.py). Exit code 5 is "none of these were selected".
 test: setup lint
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(VENV)/bin/pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Every benchmark, one table of ratios against baselines measured in the same run; JSON in
 # benchmarks/results/. `make bench BENCH_ARGS="--quick"` or `BENCH_ARGS="--only crawl"`.

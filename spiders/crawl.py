@@ -113,5 +113,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def exit_without_teardown(code: int) -> None:
+    """Exit with `code` the quick way once the crawl is over: exit handlers run and output is
+    flushed, but the interpreter is not torn down (freeing Scrapy, Twisted, jieba's dictionary
+    and the matcher object by object costs a crawl process 0.5-1 s of CPU, and gains nothing:
+    the store, the log and the feeds are closed by then). A thread still running (none is,
+    after a crawl) gets the ordinary exit, which waits for it."""
+    import atexit
+    import os
+    import threading
+
+    if any(
+        t.is_alive() and not t.daemon and t is not threading.main_thread()
+        for t in threading.enumerate()
+    ):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said on it
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_without_teardown(main())

@@ -492,6 +492,27 @@ def test_store_queue_sorts_pages_and_filters(web_db):
         assert store.review_queue(QueueFilters(text="100%_"))[1] == 0
 
 
+def test_the_queues_since_is_read_as_every_since_is(web_db):
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.store import open_store
+    from monitor.web.queue_view import queue_view
+
+    assert queue_view({"since": "2026-11-01"}).filters.since == "2026-11-01T00:00:00Z"
+    assert queue_view({"since": "2026-11-01T08:00+08:00"}).filters.since == "2026-11-01T00:00:00Z"
+    week = datetime.strptime(queue_view({"since": "7d"}).filters.since, "%Y-%m-%dT%H:%M:%SZ")
+    expected = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=7)
+    assert abs((week - expected).total_seconds()) < 60
+    unread = queue_view({"since": "soon"})
+    assert unread.filters.since is None and "soon" in (unread.since_error or "")
+    assert unread.since_text == "soon"  # shown back as written
+    with open_store(web_db, readonly=True) as store:
+        everything = store.desk_queue(queue_view({}).filters)[1]
+        assert everything > 0
+        assert store.desk_queue(queue_view({"since": "3650d"}).filters)[1] == everything
+        assert store.desk_queue(queue_view({"since": "2999-01-01"}).filters)[1] == 0
+
+
 def test_passwords_are_salted_scrypt_hashes():
     from monitor.web.auth import hash_password, verify_password
 
@@ -540,3 +561,27 @@ def test_users_add_reads_the_password_from_stdin(tmp_path, monkeypatch, capsys):
         main(["users", "add", "lee", "--role", "viewer", "--password-stdin", "--db", str(db)]) == 2
     )
     assert "at least 10" in capsys.readouterr().err
+
+
+def test_users_add_refuses_a_name_the_web_log_in_would_refuse(tmp_path, monkeypatch, capsys):
+    import io
+
+    from monitor.cli import main
+    from monitor.store import open_store
+    from monitor.web.auth import is_user_name
+
+    db = tmp_path / "heishi.db"
+    errors = {}
+    for name in ("ＡＤＡ", "ada\n", "ada lee", "x" * 65):  # full-width, newline, space, too long
+        monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
+        add = ["users", "add", name, "--role", "admin", "--password-stdin", "--db", str(db)]
+        assert main([*add, "--create"]) == 2, name
+        assert not is_user_name(name)  # the log-in page's check says the same
+        errors[name] = capsys.readouterr().err
+        assert "is not a user name" in errors[name] and "Traceback" not in errors[name]
+    assert "reads as 'ADA'" in errors["ＡＤＡ"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
+    add = ["users", "add", "王芳", "--role", "reviewer", "--password-stdin", "--db", str(db)]
+    assert main([*add, "--create"]) == 0  # Chinese names are names
+    with open_store(db, readonly=True) as store:
+        assert [u["name"] for u in store.users()] == ["王芳"]

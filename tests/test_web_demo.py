@@ -4,22 +4,21 @@ sources page shows that the channel is down on day 2."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from rich.console import Console
 
 from tests.test_web import Server, chromium, log_in  # noqa: F401  (fixtures)
 
+# The demo runs once per session (tests/conftest.py): its users share one worker.
+pytestmark = pytest.mark.xdist_group("demo")
+
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory):
-    from monitor.demo.run import run_demo
+def demo_url(demo_run):
+    """The store the session's demo run left after day 2 (tests/conftest.py), served."""
     from monitor.store import open_store, utc_now
     from monitor.web.auth import hash_password
 
-    db = tmp_path_factory.mktemp("web-demo") / "heishi.db"
-    run_demo(db, console=Console(file=io.StringIO()), days=(1, 2))
+    db = demo_run.day_two
     with open_store(db) as store:
         store.add_user("rita", "reviewer", hash_password("review-pass-1"), now=utc_now())
     with Server(db) as url:

@@ -14,6 +14,7 @@ import pytest
 from tests.test_web import Server, chromium, item, sweep  # noqa: F401  (fixtures)
 
 WEB = Path(__file__).resolve().parent.parent / "monitor" / "web"
+VOCABULARY = WEB.parent / "vocabulary.py"  # the labels of dismissal reasons
 PO = WEB / "locale" / "zh_CN" / "LC_MESSAGES" / "messages.po"
 PASSWORDS = {"ada": "admin-i18n-pass-1", "rita": "review-i18n-pass-1"}
 RAISED_AT = "2026-11-23T08:00:00Z"  # 16:00 in Beijing
@@ -30,8 +31,9 @@ def catalogue():
 
 
 def extracted_ids() -> set:
-    """Every string the web page's code and templates mark, as `make translations` finds them."""
-    from babel.messages.extract import extract_from_dir
+    """Every string the web page's code and templates (and the vocabulary's labels) mark, as
+    `make translations` finds them."""
+    from babel.messages.extract import extract_from_dir, extract_from_file
     from babel.messages.frontend import parse_mapping_cfg
 
     with (WEB / "babel.cfg").open() as handle:
@@ -40,6 +42,8 @@ def extracted_ids() -> set:
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(WEB), method_map, options_map
     ):
+        found.add(message if isinstance(message, str) else tuple(message))
+    for _line, message, _comments, _context in extract_from_file("python", str(VOCABULARY)):
         found.add(message if isinstance(message, str) else tuple(message))
     return found
 

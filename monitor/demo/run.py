@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,8 +51,10 @@ def run_demo(
     replace: bool = False,
     days: tuple[int, ...] = DEMO_DAYS,
     timeout: float = 120,
+    on_day: Callable[[DemoDay], None] | None = None,
 ) -> DemoResult:
-    """Start the demo sites, sweep them day by day into `db`, print what happened."""
+    """Start the demo sites, sweep them day by day into `db`, print what happened.
+    `on_day` is called after each day's sweep, the store as that day left it."""
     from monitor.demo.sites import DemoSites
     from monitor.render import print_alerts, sweep_table
     from monitor.store import open_store
@@ -86,6 +89,8 @@ def run_demo(
                 console.print(sweep_table(results, title=f"Day {day}: sweep"))
                 print_alerts(console, alerts, store)
             result.days.append(DemoDay(day, results, alerts))
+            if on_day is not None:
+                on_day(result.days[-1])
     result.seconds = time.monotonic() - started
     console.print(
         f"\n[bold]done[/bold] in {result.seconds:.1f}s. Store: [cyan]{db}[/cyan]\n"

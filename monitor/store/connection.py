@@ -25,7 +25,6 @@ from monitor.store import (
     runs,
 )
 from monitor.store.actor_reads import ActorReadQueries
-from monitor.store.alert_groups import AlertGroupQueries
 from monitor.store.analyst import AnalystQueries
 from monitor.store.api_tokens import ApiTokenQueries
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
@@ -52,7 +51,6 @@ class Store(
     listings.ListingQueries,
     listing_ids.ListingIdQueries,
     alerts.AlertQueries,
-    AlertGroupQueries,
     outbox.OutboxQueries,
     review.ReviewQueries,
     DeskQueries,

@@ -3,7 +3,9 @@
 The desk's queue has one row per listing: the alerts a filter selects are grouped by their
 listing (an alert about no listing, a failing source, is a group of its own), so a listing's
 new, changed and relisted alerts are read and decided together. A group is keyed by its
-listing id (or minus the alert's id) and shown through its newest alert.
+listing id (or minus the alert's id) and shown through its newest alert. `desk_queue` is the
+one implementation of that grouping: the web queue reads it directly, `heishi alerts --group`
+and the API's `group=1` through `alert_groups`, which shapes its rows as they print them.
 
 Each reviewer's last-seen version of each listing (`listing_views`) lets the alert page open
 on what changed since they last looked and the queue mark the listings that did; each user's
@@ -59,7 +61,8 @@ def _groups_sql(filters: QueueFilters) -> tuple[str, list[Any]]:
     sql = (
         "WITH g AS (SELECT coalesce(a.listing_id, -a.id) AS listing_key, max(a.id) AS newest, "
         f"max({_SEVERITY_RANK}) AS severity, max(a.updated_at) AS updated, "
-        "count(*) AS alert_count, json_group_array(a.id) AS alert_ids "
+        "count(*) AS alert_count, json_group_array(a.id) AS alert_ids, "
+        "min(a.created_at) AS first_at, max(a.created_at) AS last_at "
         f"FROM alerts a LEFT JOIN listings l ON l.id = a.listing_id{where} "
         "GROUP BY listing_key) "
     )
@@ -81,22 +84,24 @@ class DeskQueries:
         *,
         sort: str = "created",
         descending: bool = True,
-        limit: int = 50,
+        limit: int | None = 50,
         offset: int = 0,
         viewer: str | None = None,
         with_text: bool = False,
     ) -> tuple[list[dict[str, Any]], int]:
-        """One page of the queue, a row per listing, and how many rows there are in all.
-        Each row is its newest alert's, with `severity` the group's highest, `alert_count`,
-        `alerts`: the group's alerts (id, kind, severity, status, created_at), oldest first,
-        `seen_version`: the listing's version `viewer` last saw (None: never), and with
-        `with_text`, `listing_text`: the listing's current text."""
+        """One page of the queue (`limit` None: all of it), a row per listing, and how many
+        rows there are in all. Each row is its newest alert's, with `severity` the group's
+        highest, `alert_count`, `first_at` and `last_at` (its oldest and newest alert's
+        times), `alerts`: the group's alerts (id, kind, severity, status, created_at,
+        categories), oldest first, `seen_version`: the listing's version `viewer` last saw
+        (None: never), and with `with_text`, `listing_text`: the listing's current text."""
         groups, params = _groups_sql(filters)
         total = self.conn.execute(f"{groups}SELECT count(*) FROM g", params).fetchone()[0]
         sql = (
             f"{groups}SELECT a.id, a.kind, g.severity AS severity_rank, a.status, a.assignee, "
             "a.source, a.listing_id, a.version_id, a.created_at, a.updated_at, a.title, "
-            "a.summary, a.categories, a.brands, g.alert_count, g.alert_ids, g.listing_key, "
+            "a.summary, a.categories, a.brands, a.dismissed_twin_of, g.alert_count, "
+            "g.alert_ids, g.listing_key, g.first_at, g.last_at, l.site_id, "
             "l.price_text, l.price, l.currency, l.volume, l.volume_text, l.seller, "
             "l.status AS listing_status, l.url, l.version AS listing_version, "
             f"lv.version AS seen_version{', l.text AS listing_text' if with_text else ''} "
@@ -104,7 +109,8 @@ class DeskQueries:
             "LEFT JOIN listing_views lv ON lv.listing_id = a.listing_id AND lv.user = ? "
             f"{_order(sort, descending)} LIMIT ? OFFSET ?"
         )
-        found = rows.many(self.conn, sql, (*params, viewer, int(limit), int(offset)))
+        page = (*params, viewer, -1 if limit is None else int(limit), int(offset))
+        found = rows.many(self.conn, sql, page)
         members = self._alerts_by_id([i for row in found for i in json.loads(row["alert_ids"])])
         for row in found:
             row["severity"] = SEVERITY_OF_RANK.get(row.pop("severity_rank"))
@@ -163,12 +169,24 @@ class DeskQueries:
             marks = ", ".join("?" * len(chunk))
             for row in rows.many(
                 self.conn,
-                "SELECT id, kind, severity, status, created_at, listing_id, version_id "
-                f"FROM alerts WHERE id IN ({marks})",
+                "SELECT id, kind, severity, status, created_at, listing_id, version_id, "
+                f"categories FROM alerts WHERE id IN ({marks})",
                 tuple(chunk),
             ):
+                row["categories"] = _json_list(row["categories"])
                 found[row["id"]] = row
         return found
+
+    def alert_groups(
+        self: Store, filters: QueueFilters, *, limit: int | None = None, offset: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The queue's rows (desk_queue, newest first) as `heishi alerts --group` and the
+        API's `group=1` give them: each the group's `latest_id`, `alert_count`, highest
+        `severity`, `first_at` and `last_at`, `alert_ids`, `kinds` and `alerts` (oldest
+        first), every category of its alerts, and the listing's title, seller and state from
+        its newest alert; and how many groups there are."""
+        found, total = self.desk_queue(filters, limit=limit, offset=offset)
+        return [_group_entry(row) for row in found], total
 
     # --- users' preferences ------------------------------------------------------------
 
@@ -204,3 +222,39 @@ class DeskQueries:
                 "version = max(version, excluded.version), seen_at = excluded.seen_at",
                 (user, listing_id, version, now),
             )
+
+
+def _group_entry(row: dict[str, Any]) -> dict[str, Any]:
+    members = row["alerts"]
+    return {
+        "listing_id": row["listing_id"],
+        "latest_id": row["id"],
+        "alert_count": row["alert_count"],
+        "severity": row["severity"],
+        "first_at": row["first_at"],
+        "last_at": row["last_at"],
+        "source": row["source"],
+        "title": row["title"],
+        "categories": sorted({c for member in members for c in member["categories"]}),
+        "seller": row["seller"],
+        "url": row["url"],
+        "site_id": row["site_id"],
+        "price_text": row["price_text"],
+        "volume_text": row["volume_text"],
+        "listing_status": row["listing_status"],
+        "alerts": [
+            {key: member[key] for key in ("id", "kind", "severity", "status", "created_at")}
+            | {"categories": member["categories"]}
+            for member in members
+        ],
+        "alert_ids": [member["id"] for member in members],
+        "kinds": [member["kind"] for member in members],
+    }
+
+
+def _json_list(value: str | None) -> list[str]:
+    try:
+        found = json.loads(value) if value else []
+    except ValueError:
+        return []
+    return [str(v) for v in found] if isinstance(found, list) else []

@@ -115,7 +115,8 @@ class ReviewQueries:
         sql = (
             "SELECT a.id, a.kind, a.severity, a.status, a.assignee, a.source, a.listing_id, "
             "a.version_id, a.created_at, a.updated_at, a.title, a.summary, a.categories, "
-            "a.brands, l.price_text, l.price, l.currency, l.volume, l.volume_text, l.seller, "
+            "a.brands, a.dismissed_twin_of, l.price_text, l.price, l.currency, l.volume, "
+            "l.volume_text, l.seller, "
             f"l.status AS listing_status, l.url{joined}{where} "
             f"ORDER BY {order} IS NULL, {order} {direction}, a.id {direction} "
             "LIMIT ? OFFSET ?"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 import time
 import tomllib
 import unicodedata
@@ -18,19 +17,12 @@ from monitor import config
 from monitor.store import utc_now
 from monitor.store.review import USER_ROLES
 from monitor.web import auth, i18n, text
+from monitor.web.auth import is_user_name
 from monitor.web.endpoint import Context, endpoint, safe_next
 from monitor.web.i18n import _
 from monitor.web.matching import MatchUnavailable
 
-# A log-in name: letters (of any script: 王芳), digits, dots, dashes, @ and underscores; a
-# name that Unicode would fold into another (full-width ＡＤＡ for ada) is not one.
-USER_NAME = re.compile(r"^[\w.@-]{1,64}$")
 MAX_DISPLAY_NAME = 64
-
-
-def is_user_name(name: str) -> bool:
-    """Whether `name` may be a user's log-in name."""
-    return bool(USER_NAME.match(name)) and unicodedata.normalize("NFKC", name) == name
 
 
 def display_name_of(text: str) -> str | None:

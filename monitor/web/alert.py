@@ -9,12 +9,13 @@ from starlette.responses import Response
 
 from monitor.numbers import number_or
 from monitor.store import Store, utc_now
+from monitor.vocabulary import DISMISS_REASONS
 from monitor.web import text
 from monitor.web.chart import counter_charts
 from monitor.web.endpoint import Context, endpoint, path_id
 from monitor.web.evidence import evidence_refs
 from monitor.web.i18n import _
-from monitor.web.queue import ACTIONS, DISMISS_REASONS, done_message, user_names
+from monitor.web.queue import ACTIONS, done_message, user_names
 from monitor.web.queue_view import listing_key, neighbours, queue_view
 
 

@@ -14,7 +14,9 @@ import functools
 import hashlib
 import hmac
 import os
+import re
 import secrets
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +60,33 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(
         password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024, dklen=32
     )
+
+
+# A log-in name: letters (of any script: 王芳), digits, dots, dashes, @ and underscores; a
+# name that Unicode would fold into another (full-width ＡＤＡ for ADA) is not one.
+USER_NAME = re.compile(r"[\w.@-]{1,64}")
+
+
+def is_user_name(name: str) -> bool:
+    """Whether `name` may be a user's log-in name: the one check of the log-in page, the
+    users page and `heishi users add`."""
+    return user_name_problem(name) is None
+
+
+def user_name_problem(name: str) -> str | None:
+    """Why `name` may not be a log-in name (in English, for the command line), or None."""
+    if not USER_NAME.fullmatch(name):
+        return (
+            f"{name!r} is not a user name: use 1 to 64 letters (Chinese too), digits, dots, "
+            "dashes, underscores or @"
+        )
+    folded = unicodedata.normalize("NFKC", name)
+    if folded != name:
+        return (
+            f"{name!r} is not a user name: it holds full-width or other look-alike characters "
+            f"that Unicode reads as {folded!r}, and the web page's log-in refuses them"
+        )
+    return None
 
 
 def password_problem(

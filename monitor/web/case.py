@@ -8,11 +8,12 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from monitor.store import utc_now
+from monitor.vocabulary import DISMISS_REASONS
 from monitor.web.alert import load_case, terms_of
 from monitor.web.endpoint import Context, endpoint, path_id
 from monitor.web.evidence import evidence_refs, evidence_sha256
 from monitor.web.i18n import _
-from monitor.web.queue import DISMISS_REASONS, user_names
+from monitor.web.queue import user_names
 
 
 def case_document(ctx: Context, case: dict[str, Any]) -> dict[str, Any]:

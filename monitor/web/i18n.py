@@ -3,7 +3,8 @@
 Strings live in gettext message catalogues (monitor/web/locale/LANG/LC_MESSAGES/messages.po,
 compiled to .mo beside it by `make translations`), never in templates as literals: templates
 write `{{ _("Queue") }}`, Python code marks strings with `_()` (translated now) or `N_()`
-(translated where shown). A request's language is its user's choice, else the browser's
+(translated where shown; monitor/vocabulary.py marks its labels so too, and `make
+translations` reads it). A request's language is its user's choice, else the browser's
 Accept-Language, else Simplified Chinese; its time zone the user's, else HEISHI_TIME_ZONE
 (default Asia/Shanghai). Both are held in a context variable for the request's rendering, so
 one shared Jinja environment serves every language at once.
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import gettext
-import os
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,18 +27,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import jinja2
 
+from monitor import config
+from monitor.vocabulary import N_ as N_  # marks a string: translated where shown
+
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "messages"
 LANGUAGES = {"zh_CN": "简体中文", "en": "English"}  # each in its own words
 DEFAULT_LANGUAGE = "zh_CN"
-DEFAULT_TIME_ZONE = "Asia/Shanghai"
+DEFAULT_TIME_ZONE = config.DEFAULT_TIME_ZONE
 # Time zones offered on the preferences page first; any IANA name is accepted.
 COMMON_ZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "UTC")
-
-
-def N_(message: str) -> str:  # noqa: N802  (the gettext convention)
-    """Marks a string for the catalogue without translating it (translated where shown)."""
-    return message
 
 
 @functools.cache
@@ -51,7 +49,7 @@ def translations(language: str) -> gettext.NullTranslations:
 
 def time_zone_setting() -> str:
     """$HEISHI_TIME_ZONE: the zone the page shows times in (default Asia/Shanghai)."""
-    return (os.environ.get("HEISHI_TIME_ZONE") or DEFAULT_TIME_ZONE).strip()
+    return config.time_zone_name()
 
 
 def zone(name: str | None) -> ZoneInfo | None:

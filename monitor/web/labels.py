@@ -91,6 +91,17 @@ LABELS = {
     "forum": N_("forum"),
     "market": N_("market"),
     "channel": N_("channel"),
+    # what the statistics break alerts down by ("status" is above), and their chart series
+    "severity": N_("severity"),
+    "source": N_("source"),
+    "category": N_("category"),
+    "other": N_("other"),
+    "actions": N_("actions"),
+    "partial or other": N_("partial or other"),
+    # kinds of personal number (the number look-up)
+    "phone": N_("mobile number"),
+    "id_number": N_("ID number"),
+    "bank_card": N_("bank card number"),
 }
 
 

@@ -9,9 +9,10 @@ from starlette.responses import Response
 from monitor.numbers import number_or
 from monitor.store import utc_now
 from monitor.store.alerts import ALERT_STATUSES, SEVERITIES
+from monitor.vocabulary import DISMISS_REASONS
 from monitor.web import text
 from monitor.web.endpoint import Context, endpoint, safe_next
-from monitor.web.i18n import N_, _, ngettext
+from monitor.web.i18n import _, ngettext
 from monitor.web.labels import label
 from monitor.web.queue_view import PAGE_SIZES, queue_view
 
@@ -24,14 +25,6 @@ ACTIONS = {
     "dismiss": "dismissed",
     "resolve": "resolved",
     "reopen": "open",
-}
-# Why an alert was dismissed; the order gives each its number key on the alert page.
-DISMISS_REASONS = {
-    "false_positive": N_("False positive: not an offer of data"),
-    "news_or_warning": N_("News, court report or anti-fraud warning"),
-    "duplicate": N_("Duplicate of another alert"),
-    "out_of_scope": N_("Real, but out of our scope"),
-    "other": N_("Other (see the note)"),
 }
 _DIGITS = re.compile(r"^[0-9]{1,19}$")
 
@@ -85,6 +78,7 @@ def queue_page(ctx: Context) -> Response:
         names=user_names(everyone),
         done=done_message(ctx),
         search_error=view.search_error,
+        since_error=view.since_error,
     )
 
 

@@ -14,6 +14,7 @@ from monitor.errors import HeishiError
 from monitor.numbers import SQLITE_MAX_INTEGER, number_or
 from monitor.store.alerts import ALERT_STATUSES, SEVERITIES
 from monitor.store.review import QUEUE_SORTS, QueueFilters
+from monitor.timespec import since_timestamp
 from monitor.web.endpoint import Context
 from monitor.web.i18n import _
 
@@ -43,6 +44,8 @@ class QueueView:
     from_queue: bool  # whether the request named a queue (an alert opened from one)
     highlights: list[str] = field(default_factory=list)  # the searched words, normalised
     search_error: str | None = None  # why the words cannot be searched
+    since_text: str = ""  # `since` as written: a date, a time or a duration (7d)
+    since_error: str | None = None  # why `since` cannot be read (the queue is not cut by it)
 
     def url(self, path: str = "/", **extra: str) -> str:
         """`path` with this queue's parameters (and `extra` ones) attached."""
@@ -58,7 +61,9 @@ def queue_view(params: Mapping[str, str]) -> QueueView:
         return (value if isinstance(value, str) else default).strip() or default
 
     status = param("status", "open")
-    date = {k: param(k) for k in ("since", "until")}
+    until = param("until")
+    since_text = param("since")[:40]
+    since, since_error = _since(since_text)
     filters = QueueFilters(
         status=status if status in ALERT_STATUSES else None,
         severity=param("severity") if param("severity") in SEVERITIES else None,
@@ -67,8 +72,8 @@ def queue_view(params: Mapping[str, str]) -> QueueView:
         kind=param("kind")[:40] or None,
         brand=param("brand")[:100] or None,
         assignee=param("assignee")[:100] or None,
-        since=date["since"] if _DATE.match(date["since"]) else None,
-        until=date["until"] if _DATE.match(date["until"]) else None,
+        since=since,
+        until=until if _DATE.match(until) else None,
         text=param("q")[:200] or None,
     )
     sort = param("sort", "created")
@@ -90,7 +95,21 @@ def queue_view(params: Mapping[str, str]) -> QueueView:
         from_queue=any(name in params for name in QUEUE_PARAMS),
         highlights=highlights,
         search_error=search_error,
+        since_text=since_text,
+        since_error=since_error,
     )
+
+
+def _since(text: str) -> tuple[str | None, str | None]:
+    """`since` read as `heishi alerts --since` and the API read it (monitor/timespec.py): a
+    date, a time or a duration back from now, in the store's time; and why it cannot be."""
+    if not text:
+        return None, None
+    try:
+        return since_timestamp(text), None
+    except HeishiError:
+        why = _("“%(since)s” is not a date, a time or a duration such as 7d: not used.")
+        return None, why % {"since": text}
 
 
 def _searched(filters: QueueFilters) -> tuple[QueueFilters, list[str], str | None]:

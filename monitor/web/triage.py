@@ -10,9 +10,10 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from monitor.store import utc_now
+from monitor.vocabulary import DISMISS_REASONS
 from monitor.web.endpoint import Context, endpoint, path_id
 from monitor.web.i18n import _
-from monitor.web.queue import ACTIONS, DISMISS_REASONS, assignee_of_form, posted_ids
+from monitor.web.queue import ACTIONS, assignee_of_form, posted_ids
 from monitor.web.queue_view import QueueView, listing_key, neighbours, queue_of_form
 
 
