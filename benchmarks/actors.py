@@ -34,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 RESULTS = HERE / "results" / "actors.json"
-LAYOUT = "v1"  # bump when the cached store's layout changes: it is rebuilt
+LAYOUT = "v2"  # bump when the cached store's layout changes: it is rebuilt
 TARGET_MS = 20.0
 SOURCES = 50
 CHUNK = 50_000

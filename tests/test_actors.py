@@ -234,7 +234,8 @@ def test_rebuilding_from_stored_versions_gives_what_the_sweeps_built(db_path):
         ],
     )
     counts = (
-        "SELECT kind, value, digest, listings, versions, sellers, first_seen FROM contacts",
+        "SELECT kind, value, digest, listings, versions, sellers, sources, first_seen "
+        "FROM contacts",
         "SELECT source, handle, listings, versions, first_seen FROM sellers",
         "SELECT c.value, s.handle, sc.listings, sc.first_seen FROM seller_contacts sc "
         "JOIN contacts c ON c.id = sc.contact_id JOIN sellers s ON s.id = sc.seller_id",

@@ -26,8 +26,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-# Contact kinds: what the extractor finds, e-mail, a mobile number (hashed), payment addresses.
-TEXT_KINDS = ("telegram", "qq", "wechat", "other", "email", "phone")
+# Contact kinds: what the extractor finds (monitor/contacts.py; a web link is no one's
+# identity), a mobile number (hashed), payment addresses.
+TEXT_KINDS = (
+    "telegram",
+    "qq",
+    "wechat",
+    "line",
+    "whatsapp",
+    "signal",
+    "email",
+    "other",
+    "phone",
+)
 PAYMENT_KINDS = ("trc20", "btc", "eth")
 KINDS = TEXT_KINDS + PAYMENT_KINDS
 HASHED_KINDS = frozenset({"phone"})  # personal numbers: a keyed hash, shown masked
@@ -152,7 +163,9 @@ def text_contacts(contacts: Any) -> list[ContactRef]:
             continue
         kind, _, value = entry.partition(":")
         value = value.strip().lower()[:MAX_HANDLE]
-        if kind in TEXT_KINDS and value and kind not in HASHED_KINDS:
+        # A masked number (13*******00) stands for many numbers: it identifies no one. A
+        # mobile number counts through its keyed hash instead (phone_contacts).
+        if kind in TEXT_KINDS and value and kind not in HASHED_KINDS and "*" not in value:
             out.append(ContactRef(kind, value))
     return out
 
@@ -183,7 +196,11 @@ def _extracted(field: str) -> tuple[tuple[str, str], ...]:
     from monitor.normalize import normalize
 
     found = extract_normalized([normalize(field)]).contacts
-    return tuple((c.kind, c.value.lower()) for c in found if c.kind in TEXT_KINDS)
+    return tuple(
+        (c.kind, c.value.lower())
+        for c in found
+        if c.kind in TEXT_KINDS and c.kind not in HASHED_KINDS and "*" not in c.value
+    )
 
 
 def _extra(extra: Any) -> dict[str, Any]:

@@ -85,6 +85,7 @@ def link_version(
             contact_id,
             ref.origin,
             seller_id,
+            source,
             now,
             new_for_listing,
             counters,

@@ -38,18 +38,19 @@ FROM members m
 LEFT JOIN alert_counts ac ON ac.actor_id = m.actor_id
 LEFT JOIN contact_counts cc ON cc.actor_id = m.actor_id
 ORDER BY alerts DESC, m.listings DESC, m.actor_id""",
-    # One row per contact: on how many sources, by how many sellers and actors it was seen.
+    # One row per contact a listing named: on how many sources, by how many sellers and actors
+    # it was seen (the counts kept with the contact; names and actors read for each row).
     "v_actor_contacts": """
-SELECT c.id AS contact_id, c.kind, c.value,
-       count(DISTINCT l.source) AS sources, group_concat(DISTINCT l.source) AS source_names,
-       c.sellers, count(DISTINCT s.actor_id) AS actors, c.listings, c.versions,
-       c.first_seen, c.last_seen
+SELECT c.id AS contact_id, c.kind, c.value, c.sources,
+       (SELECT group_concat(source) FROM (SELECT DISTINCT l.source FROM listing_contacts lc
+        JOIN listings l ON l.id = lc.listing_id WHERE lc.contact_id = c.id)) AS source_names,
+       c.sellers,
+       (SELECT count(DISTINCT s.actor_id) FROM seller_contacts sc
+        JOIN sellers s ON s.id = sc.seller_id WHERE sc.contact_id = c.id) AS actors,
+       c.listings, c.versions, c.first_seen, c.last_seen
 FROM contacts c
-JOIN listing_contacts lc ON lc.contact_id = c.id
-JOIN listings l ON l.id = lc.listing_id
-LEFT JOIN sellers s ON s.id = l.seller_id
-GROUP BY c.id
-ORDER BY sources DESC, c.listings DESC, c.id""",
+WHERE c.listings > 0
+ORDER BY c.sources DESC, c.listings DESC, c.id""",
     # Every link between two sellers: who, why (the shared contact or cluster), since when.
     "v_seller_links": """
 SELECT k.id AS link_id, a.actor_id, k.reason,
