@@ -108,6 +108,34 @@ def demo_run(tmp_path_factory):
     return DemoRun(result, out.getvalue(), day_two)
 
 
+@pytest.fixture(scope="session")
+def warm_cache(tmp_path_factory) -> Path:
+    """The session's cache folder (HEISHI_CACHE_DIR) with the matcher's and the search
+    index's jieba dictionaries built: a crawl that finds them cold spends some 3.5 s of CPU
+    building them (each of three crawls started at once does), which on two busy cores can
+    outlast a short crawl timeout."""
+    import os
+    import subprocess
+    import sys
+
+    cache = tmp_path_factory.getbasetemp() / "cache"
+    build = (
+        "from monitor.matcher import load_matcher; from monitor.search import index_row;"
+        "load_matcher().segmenter.is_word('出售身份证', 2, 5);"
+        "index_row('出售 身份证', '四件套', 'warm', [])"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEISHI_")}
+    subprocess.run(
+        [sys.executable, "-c", build],
+        env={**env, "HEISHI_CACHE_DIR": str(cache)},
+        cwd=Path(__file__).resolve().parent.parent,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return cache
+
+
 # Tests that judge real processes against the clock (a daemon's turns on short intervals,
 # stops within a deadline, a server's answer while another request burns CPU) and failed
 # under load: `make test` runs them alone after the rest, which runs on two workers

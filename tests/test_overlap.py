@@ -113,7 +113,16 @@ def test_a_restarted_monitor_does_not_crawl_a_source_its_killed_predecessors_cra
             monitor.wait(10)
         [(orphan_run, orphan_pid)] = crawl_running(db)
         restarted = start_monitor(db, env, "--jitter", "0", nth=2)
+        log_path = tmp_path / "heishi-logs" / "heishi-run.log"
         try:
+            # Its turn meets the orphan's run and is skipped. The orphan read its site file
+            # when it started: the crawls after it may be fast again.
+            wait_for(
+                lambda: "already being crawled" in log_path.read_text(encoding="utf-8"),
+                60,
+                "a turn of the restarted monitor refused",
+            )
+            write_site(sites_dir, "t_forum", site_file("demo_forum", "t_forum", 'interval = "2s"'))
             # The orphan finishes its run alone; the next turn then crawls normally.
             wait_for(
                 lambda: (
@@ -134,7 +143,7 @@ def test_a_restarted_monitor_does_not_crawl_a_source_its_killed_predecessors_cra
     assert removed(db) == []
     assert query(db, "SELECT count(*) FROM alerts WHERE kind IN ('removed', 'relisted')") == [(0,)]
     # Its turns while the orphan ran were skipped, and said so.
-    log = (tmp_path / "heishi-logs" / "heishi-run.log").read_text(encoding="utf-8")
+    log = log_path.read_text(encoding="utf-8")
     assert f"already being crawled: run {orphan_run} (pid {orphan_pid}" in log
     runs = runs_of(db, "t_forum")
     orphan = next(r for r in runs if r["id"] == orphan_run)

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from monitor.source_health import cause_of, health_of
 from monitor.store import open_store
@@ -60,24 +61,39 @@ def test_each_cause_has_its_own_health_and_wording(tmp_path):
     write_site(sites, "refusing", forum("refusing", "phpbb", "/viewforum.php?f=403"))
     write_site(sites, "throttling", forum("throttling", "phpbb", "/viewforum.php?f=429"))
 
-    with MarkupSite("telegram") as server:
-        sweep(tmp_path, db, "quiet", server)
-        sweep(tmp_path, db, "daily", server)
-        # The channel's messages are gone: its page now says so.
-        server.pages["/s/shuju_daily"] = Page(
-            fixture_bytes("telegram", "s_empty.html"), 200, {"Content-Type": "text/html"}
-        )
-        sweep(tmp_path, db, "daily", server)
-    with MarkupSite("discuz") as server:
-        sweep(tmp_path, db, "walled", server)
-    with MarkupSite("tieba") as server:
-        server.redirect("/f?kw=captcha&ie=utf-8", "/static/captcha/tuxing.html?ak=demo")
-        sweep(tmp_path, db, "checked", server)
-    with MarkupSite("phpbb") as server:
-        server.pages["/viewforum.php?f=403"] = html_page("<h1>Forbidden</h1>", status=403)
-        server.pages["/viewforum.php?f=429"] = html_page("<h1>Too Many Requests</h1>", status=429)
-        sweep(tmp_path, db, "refusing", server)
-        sweep(tmp_path, db, "throttling", server)
+    with (
+        MarkupSite("telegram") as telegram,
+        MarkupSite("discuz") as discuz,
+        MarkupSite("tieba") as tieba,
+        MarkupSite("phpbb") as phpbb,
+    ):
+        tieba.redirect("/f?kw=captcha&ie=utf-8", "/static/captcha/tuxing.html?ak=demo")
+        phpbb.pages["/viewforum.php?f=403"] = html_page("<h1>Forbidden</h1>", status=403)
+        phpbb.pages["/viewforum.php?f=429"] = html_page("<h1>Too Many Requests</h1>", status=429)
+
+        def daily() -> None:
+            sweep(tmp_path, db, "daily", telegram)
+            # The channel's messages are gone: its page now says so.
+            telegram.pages["/s/shuju_daily"] = Page(
+                fixture_bytes("telegram", "s_empty.html"), 200, {"Content-Type": "text/html"}
+            )
+            sweep(tmp_path, db, "daily", telegram)
+
+        # The sources are independent (daily's two sweeps stay in order): two crawls at a
+        # time into the one store, as a sweep runs them.
+        with ThreadPoolExecutor(2) as pool:
+            jobs = [pool.submit(daily)] + [
+                pool.submit(sweep, tmp_path, db, name, server)
+                for name, server in (
+                    ("quiet", telegram),
+                    ("walled", discuz),
+                    ("checked", tieba),
+                    ("refusing", phpbb),
+                    ("throttling", phpbb),
+                )
+            ]
+            for job in jobs:
+                job.result()
 
     # A channel that never had posts: a complete, quiet sweep, no alert.
     health, run, alerts = state(db, "quiet")

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from spiders.sites import load_site
 from tests.markup_sites import KW, MarkupSite
@@ -41,17 +42,29 @@ PAGES = {
 PRESET_OF = {"paste": "pastebin"}
 
 
+def in_pairs(work, cases):
+    """`work(*case)` for every case, two at a time (each case has its own local server and
+    its own site file); the results in the cases' order."""
+    with ThreadPoolExecutor(2) as pool:
+        return [job.result() for job in [pool.submit(work, *case) for case in cases]]
+
+
 def test_sources_new_recognises_every_preset_and_the_draft_works_unedited(tmp_path):
     env = environment(tmp_path)
-    for fixture, path in PAGES.items():
+
+    def new_and_check(fixture, path):
         name = f"new_{fixture}"
         with MarkupSite(fixture) as server:
             started = time.monotonic()
             drafted = heishi("sources", "new", server.url + path, "--name", name, "--json", env=env)
-            assert drafted.returncode == 0, drafted.stderr
-            draft = json.loads(drafted.stdout)
             checked = heishi("sources", "check", name, "--json", env=env)
-            took = time.monotonic() - started
+            return name, drafted, checked, time.monotonic() - started
+
+    for (fixture, _), (name, drafted, checked, took) in zip(
+        PAGES.items(), in_pairs(new_and_check, PAGES.items()), strict=True
+    ):
+        assert drafted.returncode == 0, drafted.stderr
+        draft = json.loads(drafted.stdout)
         assert draft["preset"] == PRESET_OF.get(fixture, fixture), draft
         assert draft["rows"] >= 3 and draft["missing"] == []
         assert checked.returncode == 0, checked.stderr
@@ -85,7 +98,8 @@ def test_structure_alone_finds_rows_fields_and_next_page_of_each_forum(tmp_path)
         ("phpbb", PAGES["phpbb"]): ["201", "226", "229", "231"],
         ("tieba", PAGES["tieba"]): ["8912345598", "8912345602", "8912345603", "8912345605"],
     }
-    for number, ((fixture, path), ids) in enumerate(expected.items()):
+
+    def draft_check_and_crawl(number, fixture, path):
         name = f"shape_{fixture}_{number}"
         with MarkupSite(fixture) as server:
             site_file = drafted_by_structure(tmp_path, server, path, name, env)
@@ -104,6 +118,12 @@ def test_structure_alone_finds_rows_fields_and_next_page_of_each_forum(tmp_path)
                 sites_dir=tmp_path / "sites",
                 settings={"HEISHI_SITES_DIR": str(tmp_path / "sites")},
             )
+        return text, checked, crawl
+
+    cases = [(number, *case) for number, case in enumerate(expected)]
+    for ((fixture, path), ids), (text, checked, crawl) in zip(
+        expected.items(), in_pairs(draft_check_and_crawl, cases), strict=True
+    ):
         assert checked.returncode == 0, checked.stderr
         assert "no posted_at" not in checked.stdout and "no title" not in checked.stdout
         assert "no next page found" not in checked.stdout
