@@ -6,7 +6,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 SOAK_MINUTES ?= 10
 
-.PHONY: demo test setup chromium redis lint bench soak clean
+.PHONY: demo test setup chromium redis lint bench soak clean translations
 
 setup: $(STAMP) chromium redis
 
@@ -17,13 +17,26 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-# Playwright cannot download browsers here; heishi drives Debian's Chromium instead.
+# Playwright cannot download browsers here; heishi drives Debian's Chromium instead. Without a
+# CJK font Chromium draws every Chinese character of a screenshot as an empty box: install one
+# unless the machine has one already.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@fc-list :lang=zh family 2>/dev/null | grep -q . || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq fonts-noto-cjk; }
 
 # Distributed crawling's tests start a real redis-server (the binary only; no service is used).
 redis:
 	@command -v redis-server >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
+
+# The web page's message catalogues (monitor/web/i18n.py says how to add a string): every
+# string extracted into messages.pot, merged into each language's .po, then compiled to .mo.
+WEB := monitor/web
+# Labels of the closed vocabularies the page shows (dismissal reasons), marked with N_().
+LABELLED := monitor/vocabulary.py
+translations: $(STAMP)
+	$(VENV)/bin/pybabel -q extract -F $(WEB)/babel.cfg -o $(WEB)/locale/messages.pot --no-location --sort-output --omit-header $(WEB) $(LABELLED)
+	$(VENV)/bin/pybabel -q update -i $(WEB)/locale/messages.pot -d $(WEB)/locale --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date -w 100
+	$(VENV)/bin/pybabel -q compile -d $(WEB)/locale --statistics
 
 demo: setup
 	$(VENV)/bin/heishi demo
@@ -32,8 +45,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check monitor spiders tests benchmarks
 	$(VENV)/bin/ruff format --check monitor spiders tests benchmarks
 
+# Two workers for most of the suite, then the tests judged against the clock on their own
+# (marker `serial`, tests/conftest.py). Exit code 5 is "none of these were selected".
 test: setup lint
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(VENV)/bin/pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Every benchmark, one table of ratios against baselines measured in the same run; JSON in
 # benchmarks/results/. `make bench BENCH_ARGS="--quick"` or `BENCH_ARGS="--only crawl"`.

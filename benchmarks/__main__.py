@@ -22,7 +22,16 @@ from typing import Any
 
 from benchmarks import table
 
-BENCHMARKS = ("matcher", "ordinary", "crawl", "store", "search", "startup", "worst_case")
+BENCHMARKS = (
+    "matcher",
+    "ordinary",
+    "crawl",
+    "store",
+    "search",
+    "actors",
+    "startup",
+    "worst_case",
+)
 
 
 def run_benchmark(name: str, quick: bool, module_name: str | None = None) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import re
 import secrets
@@ -10,6 +12,9 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "heishi.db"
+DEFAULT_TIME_ZONE = "Asia/Shanghai"  # where the team works
+
+log = logging.getLogger(__name__)
 
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -37,6 +42,24 @@ def expand_vars(text: str, env: Mapping[str, str], missing: Callable[[str], Exce
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The store's path: --db, else $HEISHI_DB, else ./heishi.db."""
     return Path(explicit or os.environ.get("HEISHI_DB") or DEFAULT_DB)
+
+
+def time_zone_name() -> str:
+    """The install's time zone, an IANA name: $HEISHI_TIME_ZONE, else the deprecated
+    $HEISHI_TIMEZONE (an older name of the same setting), else Asia/Shanghai."""
+    name = os.environ.get("HEISHI_TIME_ZONE", "").strip()
+    if name:
+        return name
+    old = os.environ.get("HEISHI_TIMEZONE", "").strip()
+    if old:
+        _warn_deprecated_time_zone()
+        return old
+    return DEFAULT_TIME_ZONE
+
+
+@functools.cache
+def _warn_deprecated_time_zone() -> None:
+    log.warning("HEISHI_TIMEZONE is deprecated: set HEISHI_TIME_ZONE instead (the same value)")
 
 
 def keywords_dir() -> Path:

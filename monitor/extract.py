@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 
-from monitor.match_result import Contact, Extraction, Price, Volume
+from monitor.contacts import find_contacts
+from monitor.match_result import Extraction, Price, Volume
 from monitor.normalize import Normalized
 
 # A number: at most 15 digits, 8 decimals (beyond that it is not a price or a count).
@@ -58,7 +59,7 @@ _PRICE_BEFORE = re.compile(r"([¥$])\s?" + _NUM + r"(万|w|k)?(?:\s?" + _PER + r
 _PRICE_LABEL = re.compile(r"(?:价格|售价|单价|报价|价)[:：]?" + _NUM + r"(?![\d.]|万|w|条)")
 _PRICE_BARE_PER = re.compile(_RUN_NUM + r"(?:/|一|每)(个月|月|天|日|周|年|条|单|张|次|套|份|个)")
 _PRICE_PER_COUNT = re.compile(
-    r"((?:一|" + _RUN_DIGITS + r")(?:万|w|千|k)?条)[:：]?" + _NUM + r"(?![\d.]|万|w|条|元|块|u)"
+    r"((?:一|每|" + _RUN_DIGITS + r")(?:万|w|千|k)?条)[:：]?" + _NUM + r"(?![\d.]|万|w|条|元|块|u)"
 )
 # Both run on a few characters next to a price (_per_around).
 _PER_BEFORE = re.compile(
@@ -82,23 +83,28 @@ _CN_VOLUME = re.compile(
 )
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
 _CN_DIGITS.update({"〇": 0, "两": 2, "幺": 1})
-
-_QQ = re.compile(
-    r"(?<![a-z])(?:qq|扣扣|企鹅|q)(?:号|群)?[:：]?\s?([0-9]{4,11}|[零一二三四五六七八九〇幺]{5,11})"
+# Prices written loosely: in Chinese numerals (五十块, 两毛, 一块五), in 毛/角 (5毛), or a bare
+# amount after a unit (一次20, 每条两毛, 一套三十: two numerals at least, so 一人一份 is not one).
+_CN_MONEY = re.compile(
+    f"({_CN_NUMERAL}(?<!{_CN_NUMERAL}{_CN_NUMERAL})[一二两三四五六七八九十百千万]{{0,7}})"
+    r"(块|元|毛|角)(钱|[一二三四五六七八九](?![十百千万亿]))?"
 )
-_WECHAT = re.compile(
-    r"(?<![a-z])(?:(?:微信|薇信|威信|徽信|vx|v信|wx|weixin|wechat|薇|威)(?:号)?[:：]?\s?|v(?:号|[:：]\s?|\s))"
-    r"([a-z][-_a-z0-9]{5,19}|[0-9]{5,11}|[零一二三四五六七八九〇幺]{5,11})(?![a-z0-9])"
+_CN_MONEY_HINT = re.compile(r"[一二两三四五六七八九十百千万][块元毛角]")  # in every _CN_MONEY
+_DIGIT_DIMES = re.compile(_RUN_NUM + r"(毛|角)")
+_UNIT = r"(条|次|张|份|单|人|套|号|户|个号|个账号|个)"
+_PRICE_AFTER_UNIT = re.compile(
+    r"(?:每|一|单)" + _UNIT + r"[:：]?"
+    r"(\d{1,6}(?:\.\d{1,4})?|[一二两三四五六七八九十百千]{2,6})"
+    r"(?![\d.]|[一二两三四五六七八九十百千万亿]|分|小时|天|岁|年|米|公|斤|%|个|次|人|多|号"
+    r"|楼|层|元|块|u|毛|角|条|份|张|套|w|万|k|g|m)"
 )
-_TELEGRAM = re.compile(
-    r"(?<![a-z])(?:tg|telegram|飞机|纸飞机|电报|telegra\.m)(?:号)?[:：]?\s?@?([a-z][a-z0-9_]{4,31})"
-)
-_TME = re.compile(r"t\.me/([a-z0-9_]{5,32})")
-_AT = re.compile(r"@(?<![a-z0-9.]@)([a-z][a-z0-9_]{4,31})")
+_UNIT_BEFORE = re.compile(r"(?:每|一|单)" + _UNIT + r"[:：]?$")
 
-
+# Something to extract: a digit, a handle, a Chinese count or price, a contact cue or a link.
 _WORTH_A_LOOK = re.compile(
     r"[0-9@$¥〇幺]|[一二两三四五六七八九十百千][万亿]|[零一二三四五六七八九]{5}|t\.me"
+    r"|[一二两三四五六七八九十百千][块元毛角]|微信|薇|扣扣|企鹅|飞机|电报|tg|line|www\.|http"
+    r"|(?:每|一|单)(?:条|次|张|份|单|人|套|号|户|个)[一二两三四五六七八九十百千]"
 )
 
 
@@ -126,7 +132,7 @@ def extract_normalized(
         if not _WORTH_A_LOOK.search(norm.text):
             continue  # no digit, handle or contact word: nothing to extract
         taken: list[tuple[int, int]] = []
-        result.contacts.extend(_contacts(norm, taken))
+        result.contacts.extend(find_contacts(norm, taken))
         result.prices.extend(_prices(norm, taken))
         result.volumes.extend(_volumes(norm, taken))
     result.contacts = list({(c.kind, c.value): c for c in result.contacts}.values())
@@ -178,6 +184,7 @@ def _prices(norm: Normalized, taken: list[tuple[int, int]]) -> list[Price]:
                 Price(_number(match.group(2)), "CNY", match.group(1), _orig(norm, match)),
             )
         )
+    found.extend(_loose_prices(norm, taken, MAX_MATCHES - len(found)))
     for regex in (_PRICE_LABEL, _PRICE_BARE_PER):
         for match in regex.finditer(text):
             if len(found) >= MAX_MATCHES:
@@ -190,6 +197,61 @@ def _prices(norm: Normalized, taken: list[tuple[int, int]]) -> list[Price]:
                 (match.start(), Price(_number(match.group(1)), "CNY", per, _orig(norm, match)))
             )
     return [p for _, p in sorted(found, key=lambda item: item[0])]
+
+
+def _loose_prices(
+    norm: Normalized, taken: list[tuple[int, int]], room: int
+) -> list[tuple[int, Price]]:
+    """Prices in Chinese numerals or 毛, and bare amounts after a unit (see _CN_MONEY)."""
+    text = norm.text
+    found: list[tuple[int, Price]] = []
+    dimes = "毛" in text or "角" in text
+    for regex, worth_it in (
+        (_CN_MONEY, bool(_CN_MONEY_HINT.search(text))),
+        (_DIGIT_DIMES, dimes),
+        (_PRICE_AFTER_UNIT, "每" in text or "一" in text or "单" in text),
+    ):
+        if not worth_it:
+            continue
+        for match in regex.finditer(text):
+            if len(found) >= room:
+                return found
+            if _overlaps(match.span(), taken):
+                continue
+            if regex is _PRICE_AFTER_UNIT:
+                amount = _amount(match.group(2))
+                per: str | None = match.group(1)
+            else:
+                amount = _amount(match.group(1))
+                if amount is not None and match.group(2) in ("毛", "角"):
+                    amount /= 10
+                extra = match.group(3) if regex is _CN_MONEY else None
+                if amount == 1 and match.group(2) == "块" and not extra:
+                    continue  # 一块: "together" as often as one yuan
+                if amount is not None and extra and extra != "钱":
+                    amount += _CN_DIGITS[extra] / (10 if match.group(2) in ("块", "元") else 100)
+                before = _UNIT_BEFORE.search(text[max(0, match.start() - 6) : match.start()])
+                per = before.group(1) if before else _per_around(text, *match.span())
+            if not amount:
+                continue
+            taken.append(match.span())
+            found.append((match.start(), Price(amount, "CNY", per, _orig(norm, match))))
+    return found
+
+
+def _amount(text: str) -> float | None:
+    """12 -> 12.0, 两百 -> 200.0, 三万 -> 30000.0, 一块 -> None (not a number)."""
+    if text[0].isdigit():
+        return float(text)
+    if "万" in text:
+        high, _, low = text.partition("万")
+        high_value = _chinese_number(high) if high else 1
+        low_value = _chinese_number(low) if low else 0
+        if high_value is None or low_value is None:
+            return None
+        return float(high_value * 10_000 + low_value)
+    value = _chinese_number(text)
+    return float(value) if value is not None else None
 
 
 def _per_around(text: str, start: int, end: int) -> str | None:
@@ -264,10 +326,10 @@ def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
 
 def _count(text: str) -> int | None:
     """Records in a per-count unit: 一万条 -> 10000, 5k条 -> 5000, 条 -> 1."""
-    m = re.fullmatch(r"(一|" + _DIGITS + r")(万|w|千|k)?条", text)
+    m = re.fullmatch(r"(一|每|" + _DIGITS + r")(万|w|千|k)?条", text)
     if not m:
         return None
-    number = 1.0 if m.group(1) == "一" else float(m.group(1))
+    number = 1.0 if m.group(1) in ("一", "每") else float(m.group(1))
     return int(number * _MULT.get(m.group(2) or "", 1))
 
 
@@ -284,38 +346,6 @@ def _chinese_number(text: str) -> int | None:
         else:
             return None
     return total + (digit or 0) or None
-
-
-def _digits(value: str) -> str:
-    return "".join(str(_CN_DIGITS[c]) if c in _CN_DIGITS else c for c in value)
-
-
-def _contacts(norm: Normalized, taken: list[tuple[int, int]]) -> list[Contact]:
-    text = norm.text
-    out: list[Contact] = []
-    for kind, regex in (
-        ("telegram", _TME),
-        ("telegram", _TELEGRAM),
-        ("qq", _QQ),
-        ("wechat", _WECHAT),
-    ):
-        for match in regex.finditer(text):
-            if len(out) >= MAX_MATCHES:
-                break
-            if _overlaps(match.span(), taken):
-                continue
-            taken.append(match.span())
-            out.append(Contact(kind, _digits(match.group(1)), _orig(norm, match)))
-    telegram_named = bool(re.search(r"tg|telegram|飞机|电报", text))
-    for match in _AT.finditer(text):
-        if len(out) >= MAX_MATCHES:
-            break
-        if _overlaps(match.span(), taken):
-            continue
-        taken.append(match.span())
-        kind = "telegram" if telegram_named else "other"
-        out.append(Contact(kind, match.group(1), _orig(norm, match)))
-    return out
 
 
 def _orig(norm: Normalized, match: re.Match[str]) -> str:

@@ -122,6 +122,16 @@ def _rule_features(out: Features, hits: list[Hit], scored: Scored, rules_alert: 
         values["rules:offer"] = 1.0
     if rules_alert:
         values["rules:alert"] = 1.0
+    # The rules' offer and context parts and their genre cues (discussion, not an offer),
+    # where the rules report them.
+    offer = getattr(scored, "offer", 0.0)
+    if offer:
+        values["rules:offer_part"] = min(offer, 6.0) / 3.0
+    context = getattr(scored, "context", 0.0)
+    if context:
+        values["rules:context"] = min(-context, 12.0) / 4.0
+    for genre in getattr(scored, "genres", None) or ():
+        values["genre:" + genre] = 1.0
     roles: dict[str, int] = {}
     for hit in hits:
         entry = hit.entry
@@ -179,7 +189,7 @@ def _extraction_features(out: Features, extraction: Extraction) -> None:
     if extraction.sample_offer:
         out.add("sample")
     if extraction.freshness:
-        out.add("fresh", 1.0, extraction.freshness[0])
+        out.add("fresh")  # the words themselves are term:fresh:... features
     fields = len(extraction.data_fields)
     if fields:
-        out.add(f"fields:{min(fields, 4)}", 1.0, ", ".join(extraction.data_fields[:4]))
+        out.add(f"fields:{min(fields, 4)}")

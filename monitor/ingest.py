@@ -243,14 +243,14 @@ class SweepRecorder:
             version_id = store.insert_version(listing_id, 1, self.run_id, now, state, None)
             self._write_details(version_id, listing_id, item, match)
             self.counts["new"] += 1
+            raised: list[int | None] = []
             if state["matched"]:
                 raised = [
                     self._alert("new", listing_id, version_id, state, match, now),
                     *self._reposts(listing_id, version_id, state, match, now),
                 ]
                 store.mark_dismissed_twins(listing_id)  # its cluster is known only now
-                return raised
-            return []
+            return raised + self._actors(listing_id, version_id, state, item, match, now, True)
         listing_id = current["id"]
         state["listing_id"] = listing_id
         was_removed = current["status"] == "removed"
@@ -275,7 +275,46 @@ class SweepRecorder:
         )
         if state["matched"]:
             raised += self._reposts(listing_id, version_id, state, match, now)
-        return raised
+        return raised + self._actors(listing_id, version_id, state, item, match, now, False)
+
+    def _actors(
+        self,
+        listing_id: int,
+        version_id: int,
+        state: dict[str, Any],
+        item: dict[str, Any],
+        match: dict[str, Any],
+        now: str,
+        new_listing: bool,
+    ) -> list[int | None]:
+        """Link the version's seller and contacts (after its cluster is known), and raise
+        `actor_seen` when it is newly linked to a watched actor or contact."""
+        from monitor.actors.linking import link_version, watch_alert
+
+        store = self.store
+        assert store is not None
+        sighting = link_version(
+            store,
+            listing_id=listing_id,
+            version_id=version_id,
+            source=self.source,
+            state=state,
+            pii=[changes.as_dict(hit) for hit in item.get("pii") or []],
+            now=now,
+            new_listing=new_listing,
+        )
+        alert = watch_alert(
+            store,
+            sighting,
+            source=self.source,
+            listing_id=listing_id,
+            version_id=version_id,
+            run_id=self.run_id,
+            state=state,
+            match=match,
+            rules=self.severity_rules or DEFAULT_RULES,
+        )
+        return [self._raise(alert, state, now)] if alert else []
 
     def _reposts(
         self,
@@ -469,6 +508,8 @@ class SweepRecorder:
         store = self.store
         assert store is not None and self.run_id is not None
         with store.transaction():
+            # Sellers and contacts of the listings it saw again were seen now.
+            store.record_actor_sightings(self.source, self.run_id, now)
             if verdict.status == "ok":
                 for listing in store.mark_missing(
                     self.source, self.run_id, self.removed_after_sweeps, now

@@ -71,19 +71,47 @@ class RuleView:
     keep: Any = None  # Callable[[Entry], bool] | None: which entries this view holds
     excluded: tuple[Scope, ...] = ()
     _quick: Any = field(default=None, repr=False)
+    _repeats: Any = field(default=None, repr=False)
+    _by_role: Any = field(default=None, repr=False)
+
+    def patterns_by_role(self, offer_roles, data_roles) -> tuple[list[Pattern], list[Pattern]]:
+        """This view's patterns that show an offer, and those that name data (the first pass
+        reads them in that order); computed once."""
+        if self._by_role is None:
+            self._by_role = (
+                [p for p in self.patterns if p.role in offer_roles],
+                [p for p in self.patterns if p.role in data_roles and p.role not in offer_roles],
+            )
+        return self._by_role
+
+    def repeat_index(self) -> dict[str, tuple[int, ...]]:
+        """One-word Latin surfaces without repeated letters (sgk, fulz, q) -> entry indices,
+        for words written with letters repeated (monitor.matcher)."""
+        if self._repeats is None:
+            import re
+
+            index: dict[str, list[int]] = {}
+            for position, entry in enumerate(self.entries):
+                if self.keep is not None and not self.keep(entry):
+                    continue
+                if re.fullmatch(r"[a-z]{2,30}", entry.surface):
+                    key = re.sub(r"([a-z])\1+", r"\1", entry.surface)
+                    index.setdefault(key, []).append(position)
+            self._repeats = {key: tuple(value) for key, value in index.items()}
+        return self._repeats
 
     def quick_automaton(self):
         """Every surface with separators dropped (as quick_text drops them) -> entry indices."""
         if self._quick is None:
             import ahocorasick
 
-            from monitor.normalize import quick_text
+            from monitor.normalize import quick_fold
 
             by_surface: dict[str, list[int]] = {}
             for index, entry in enumerate(self.entries):
                 if self.keep is not None and not self.keep(entry):
                     continue
-                surface = quick_text(entry.surface)
+                surface = quick_fold(entry.surface)
                 if surface:
                     by_surface.setdefault(surface, []).append(index)
             automaton = ahocorasick.Automaton()

@@ -17,6 +17,7 @@ automaton building.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import pickle
 import re
@@ -61,7 +62,7 @@ ENTRY_KEYS = {
     "compose",
     "pinyin",
 }
-PATTERN_KEYS = {"regex", "weight", "role", "categories", "group"}
+PATTERN_KEYS = {"regex", "weight", "role", "categories", "group", "compose"}
 FILE_KEYS = {
     "category",
     "role",
@@ -72,7 +73,11 @@ FILE_KEYS = {
     "negators",
     *SCOPE_KEYS,
 }
-COMPILE_VERSION = 5  # 5: patterns checked by monitor.regex_budget
+COMPILE_VERSION = 8  # 8: patterns carry the characters one of which a match needs
+# Roles whose Chinese terms also match as written in pinyin, initials or a mix (身fen证, kfjl).
+VARIANT_ROLES = frozenset({"data", "strong", "field", "subject"})
+_NUMERALS = {c: str(i) for i, c in enumerate("零一二三四五六七八九")}
+_NUMERALS.update({"两": "2", "十": "10"})
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,7 @@ class Entry:
     compose: bool = False  # a generic noun that turns a preceding subject into data
     where: str = ""  # file:line, for reasons and lint
     scope: Scope | None = None  # None: applies to every source and kind
+    variant: bool = False  # generated from the term (pinyin, initials, digits): not a jieba word
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,9 @@ class Pattern:
     group: str | None
     where: str
     scope: Scope | None = None
+    compose: bool = False  # like a term's compose: a subject just before makes it its data
+    # Characters one of which every match contains: a text without any is not searched.
+    hint: frozenset[str] | None = None
 
 
 @dataclass
@@ -192,6 +201,8 @@ def lint_keywords(directory: str | Path | None = None) -> list[str]:
     messages = [str(p) for p in problems]
     seen: dict[tuple[str, str], str] = {}
     for entry in keywords.entries:
+        if entry.variant:
+            continue
         key = (entry.surface, entry.role)
         if key in seen and seen[key] != entry.where and entry.role != "exclusion":
             messages.append(f"{entry.where}: {entry.surface!r} is also listed at {seen[key]}")
@@ -250,6 +261,7 @@ def _compile(
             problems.append(KeywordFileError(str(path), f"invalid TOML: {message}", line=line))
             continue
         _FileReader(path, text, data, keywords, negators, problems).read()
+    keywords.entries = _without_clashing_variants(keywords.entries)
     keywords.negators = tuple(dict.fromkeys(negators))
     if build_automaton and not problems:
         keywords.automaton = surface_automaton(keywords.entries)
@@ -374,11 +386,14 @@ class _FileReader:
             self.error(f"{term!r}: the term is empty after normalisation", needle=term, key=term)
             return
         surfaces = [canonical] + [normalize_term(a) for a in lists["aliases"]]
-        if spec.get("pinyin", role in ("data", "strong", "subject") and len(canonical) >= 3):
-            surfaces.extend(_pinyin_forms(canonical))
+        variants = [v for s in surfaces for v in _digit_forms(s)]
+        if spec.get("pinyin", role in VARIANT_ROLES and len(canonical) >= 3):
+            variants.extend(_pinyin_forms(canonical))
         where = self.where(term, section)
         group = spec.get("group")
-        for surface in dict.fromkeys(s for s in surfaces if s):
+        written = dict.fromkeys(s for s in surfaces if s)
+        generated = dict.fromkeys(v for v in variants if v and v not in written)
+        for surface, variant in [*((s, False) for s in written), *((v, True) for v in generated)]:
             self.keywords.entries.append(
                 Entry(
                     term=term,
@@ -394,6 +409,7 @@ class _FileReader:
                     compose=bool(spec.get("compose", False)),
                     where=where,
                     scope=self.scope,
+                    variant=variant,
                 )
             )
 
@@ -419,6 +435,9 @@ class _FileReader:
         if not isinstance(cats, list) or any(c not in CATEGORIES for c in cats):
             self.error(f"pattern {name!r}: unknown category", needle=name, key=name)
             return
+        if not isinstance(spec.get("compose", False), bool):
+            self.error(f"pattern {name!r}: compose must be true or false", needle=name, key=name)
+            return
         line = _line_of(self.text, name, _section_line(self.text, "patterns"))
         self.keywords.patterns.append(
             Pattern(
@@ -430,15 +449,103 @@ class _FileReader:
                 group=spec.get("group"),
                 where=f"{self.path.name}:{line}",
                 scope=self.scope,
+                compose=bool(spec.get("compose", False)),
+                hint=required_characters(source),
             )
         )
 
 
+def required_characters(source: str) -> frozenset[str] | None:
+    """Characters one of which every match of the pattern contains (the fewest such set among
+    its top-level parts that must match: a literal, a class of literals, alternatives that
+    start with literals), or None when no part gives one."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    try:
+        parsed = _parser.parse(source)
+    except Exception:  # noqa: BLE001 - a pattern regex_problem() let through; no hint then
+        return None
+    best: frozenset[str] | None = None
+    for op, av in parsed:
+        chars = _first_characters(_parser, op, av)
+        if chars and (best is None or len(chars) < len(best)):
+            best = chars
+    return best
+
+
+def _first_characters(parser, op, av) -> frozenset[str] | None:
+    """The characters one of which starts every match of one parsed item (None: unknown)."""
+    constants = parser  # re._parser re-exports the opcode constants
+    if op is constants.LITERAL:
+        return frozenset({chr(av)})
+    if op is constants.IN:
+        if all(kind is constants.LITERAL for kind, _ in av):
+            return frozenset(chr(value) for _, value in av)
+        return None
+    if op in (constants.MAX_REPEAT, constants.MIN_REPEAT):
+        low, _high, item = av
+        return _first_of_sequence(parser, item) if low >= 1 else None
+    if op is constants.SUBPATTERN:
+        return _first_of_sequence(parser, av[-1])
+    if op is constants.BRANCH:
+        found: set[str] = set()
+        for alternative in av[1]:
+            chars = _first_of_sequence(parser, alternative)
+            if not chars:
+                return None
+            found |= chars
+        return frozenset(found)
+    return None
+
+
+def _first_of_sequence(parser, sequence) -> frozenset[str] | None:
+    items = list(sequence)
+    return _first_characters(parser, *items[0]) if items else None
+
+
 def _pinyin_forms(term: str) -> list[str]:
-    """Full pinyin of a Chinese term (shenfenzheng), used as an alias when long enough."""
+    """A Chinese term as sellers write it in pinyin: in full when long enough (shenfenzheng,
+    also with its syllables apart: shen fen zheng, she-gong-ku), by initials for three to six
+    characters (kfjl, sjt), and, for three or four, pinyin for some characters (身fen证)."""
     if not re.fullmatch(r"[\u4e00-\u9fff]+", term):
         return []
     from pypinyin import Style, lazy_pinyin
 
-    full = "".join(lazy_pinyin(term, style=Style.NORMAL))
-    return [full] if len(full) >= 8 else []
+    syllables = lazy_pinyin(term, style=Style.NORMAL)
+    if len(syllables) != len(term) or not all(s.isascii() and s.isalpha() for s in syllables):
+        return []
+    forms: list[str] = []
+    full = "".join(syllables)
+    if len(full) >= 8:
+        forms.append(full)
+        forms.extend(sep.join(syllables) for sep in (" ", "-", "_", "."))
+    if 3 <= len(term) <= 6:
+        forms.append("".join(s[0] for s in syllables))
+    if 3 <= len(term) <= 4:
+        for mask in itertools.product((False, True), repeat=len(term)):
+            if any(mask) and not all(mask):
+                forms.append(
+                    "".join(s if m else c for c, s, m in zip(term, syllables, mask, strict=True))
+                )
+    return forms
+
+
+def _digit_forms(surface: str) -> list[str]:
+    """The surface with its one Chinese numeral written as a digit (四件套 -> 4件套)."""
+    found = [c for c in surface if c in _NUMERALS]
+    if len(found) != 1:
+        return []  # none, or a compound number (三十): leave it
+    return [surface.replace(found[0], _NUMERALS[found[0]])]
+
+
+def _without_clashing_variants(entries: list[Entry]) -> list[Entry]:
+    """Drop a generated variant that is written elsewhere or that two terms generate (the
+    heavier keeps it), so a variant never shadows a listed word."""
+    written = {e.surface for e in entries if not e.variant}
+    best: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.variant and entry.surface not in written:
+            current = best.get(entry.surface)
+            if current is None or entry.weight > current.weight:
+                best[entry.surface] = entry
+    return [e for e in entries if not e.variant or best.get(e.surface) is e]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Literal
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any, Literal
 
 Field = Literal["title", "text"]
 
@@ -20,6 +20,18 @@ class TermHit:
     end: int
     surface: str  # the original characters, e.g. "身 份 證"
     role: str = "term"  # term | sale | context | exclusion | brand ...
+    group: str | None = None  # the keyword's group; for context cues, the genre (report ...)
+
+
+def term_hit(**values: Any) -> TermHit:
+    """A TermHit made without the frozen dataclass's __init__ (a field at a time through
+    object.__setattr__): the matcher makes one per hit of every listing. Same object."""
+    hit = TermHit.__new__(TermHit)
+    hit.__dict__.update(_TERM_HIT_DEFAULTS, **values)
+    return hit
+
+
+_TERM_HIT_DEFAULTS = {f.name: f.default for f in fields(TermHit) if f.default is not MISSING}
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,7 @@ class Volume:
 
 @dataclass(frozen=True)
 class Contact:
-    kind: str  # qq | wechat | telegram | other
+    kind: str  # qq | wechat | telegram | line | whatsapp | signal | email | url | phone | other
     value: str  # normalised handle or number
     text: str  # as written
 
@@ -63,6 +75,12 @@ class MatchResult:
     reasons: list[str]  # human-readable, e.g. "data noun 身份证 + sale signal 出 + volume 300万"
     extraction: Extraction = field(default_factory=Extraction)
     brands: list[str] = field(default_factory=list)  # watched brands named in the listing
+    # The rules' parts of the score (data, offer, context) and whether data is on offer, for
+    # readers that weigh the rules themselves (a learned score, an analyst's query).
+    rules: dict[str, float] = field(default_factory=dict)
+    # Genre cues found (report, guide, review, policy, job, goods ...) -> their summed weight:
+    # discussion of the trade rather than a seller's post.
+    genres: dict[str, float] = field(default_factory=dict)
     # The learned score (monitor/model.py) when the keyword directory has a model: the
     # calibrated probability the alert was decided on, and the model file's version.
     probability: float | None = None

@@ -14,6 +14,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,9 +23,9 @@ from monitor.extract import extract_normalized
 from monitor.features import Features, listing_features
 from monitor.keyword_scope import RuleView
 from monitor.keywords import Entry, Keywords, Pattern, load_keywords, surface_automaton
-from monitor.match_result import MatchResult, TermHit
+from monitor.match_result import MatchResult, TermHit, term_hit
 from monitor.model import Model, load_model
-from monitor.normalize import Normalized, normalize, quick_text
+from monitor.normalize import Normalized, normalize, quick_copies, quick_fold
 from monitor.scoring import MIN_DATA, score_hits
 
 DEFAULT_THRESHOLD = 3.0
@@ -36,18 +37,27 @@ DATA_ROLES = frozenset({"data", "strong", "field", "subject", "generic"})
 _OFFER_ROLES = frozenset({"sale", "contact", "sample", "fresh", "strong"})
 # What a price, volume or contact needs (extract.py), in quick_text form (t.me -> tme).
 _FACT_HINT = re.compile(
-    r"[0-9@$¥〇幺]|[一二两三四五六七八九十百千][万亿]|[零一二三四五六七八九]{5}|tme"
+    r"[0-9@$¥〇幺]|[一二两三四五六七八九十百千][万亿块元毛角]|[零一二三四五六七八九]{5}|tme"
+    r"|(?:每|一|单)(?:条|次|张|份|单|人|套|号|户|个)[一二两三四五六七八九十百千]{2}|www|http"
 )
-_NEGATION_FILLER = r"(?:会|能|得|要|可|再|将|准|对外|随意|擅自|向第三方|向他人|任何|私自|\s){0,3}$"
+# Words between a negator and the sale word it negates (不会随意出售), at most three.
+_NEGATION_FILLERS = ("会", "能", "得", "要", "可", "再", "将", "准", "对外", "随意", "擅自")
+_NEGATION_FILLERS += ("向第三方", "向他人", "任何", "私自")
 NEGATION_SCOPE = 12  # normalised characters a clause-level negator reaches back
 NEGATION_SCOPE_ENGLISH = 40  # English needs more ("may not use the Service to buy, sell")
 # A sale word in the passive is reported, not offered (数据在暗网被售卖, 遭倒卖).
-_PASSIVE = re.compile(r"(?:被|遭到?)(?:人|他人|公开|大量|非法|恶意|打包|转手|多次)?$")
+# ... read on the reversed text before the sale word, so that one match at its start decides
+# (a search with $ would try every position): 被(他人)售卖 is 卖售(人他)被 reversed.
+_PASSIVE_REVERSED = re.compile(r"(?:人|人他|开公|量大|法非|意恶|包打|手转|次多)?(?:被|遭|到遭)")
 # Punctuation that ends a clause; 、 and English commas join coordinated verbs (出售、出租).
 _CLAUSE_BREAKS = frozenset("，。；！？;!?\n：:")
+# An `unless` word cancels a term in the same clause (not across a colon: 四件套：纯棉), this
+# many original characters away at most.
+UNLESS_REACH = 20
+_UNLESS_BREAKS = "，。；！？;!?\n"
 
 
-@dataclass
+@dataclass(slots=True)
 class Hit:
     """A keyword entry found at text[start:end] of one normalised field."""
 
@@ -57,22 +67,31 @@ class Hit:
     start: int
     end: int
     negated: bool = False
+    _span: tuple[int, int] | None = dataclass_field(default=None, repr=False, compare=False)
+
+    def original_span(self) -> tuple[int, int]:
+        """Where the hit is in the original field (computed once)."""
+        if self._span is None:
+            self._span = self.norm.to_original(self.start, self.end)
+        return self._span
 
     def surface(self) -> str:
-        return self.norm.original_slice(self.start, self.end)
+        a, b = self.original_span()
+        return self.norm.original[a:b]
 
     def to_term_hit(self) -> TermHit:
-        a, b = self.norm.to_original(self.start, self.end)
+        a, b = self.original_span()
         entry = self.entry
-        return TermHit(
+        return term_hit(
             term=entry.term,
             category=entry.categories[0] if entry.categories else None,
             weight=entry.weight,
-            field=self.field,  # type: ignore[arg-type]
+            field=self.field,
             start=a,
             end=b,
             surface=self.norm.original[a:b],
             role="negated" if self.negated else entry.role,
+            group=entry.group,
         )
 
 
@@ -96,12 +115,15 @@ class Matcher:
         self._scoped = bool(keywords.scopes)
         self._views: dict[tuple[str | None, str | None], RuleView] = {}
         self._views_by_scopes: dict[tuple[bool, ...], RuleView] = {}
-        self._negation = None
+        self._negation_reversed = None
         if keywords.negators:
             alternatives = "|".join(
-                re.escape(n) for n in sorted(keywords.negators, key=len, reverse=True)
+                re.escape(n[::-1]) for n in sorted(keywords.negators, key=len, reverse=True)
             )
-            self._negation = re.compile(r"(?:" + alternatives + r")" + _NEGATION_FILLER)
+            fillers = "|".join(re.escape(f[::-1]) for f in _NEGATION_FILLERS)
+            self._negation_reversed = re.compile(
+                r"(?:" + fillers + r"|\s){0,3}(?:" + alternatives + r")"
+            )
         # Longer negators reach further, to the start of their clause (绝不会向任何第三方出售).
         long_negators = [n for n in keywords.negators if len(n) >= 2]
         self._negation_in_clause = None
@@ -179,7 +201,9 @@ class Matcher:
             from monitor.segment import WordSegmenter
 
             words = [e.surface for e in self.keywords.entries if e.word]
-            users = [e.surface for e in self.keywords.entries if e.role != "context"]
+            users = [
+                e.surface for e in self.keywords.entries if e.role != "context" and not e.variant
+            ]
             self._segmenter = WordSegmenter(words, users, config.cache_dir())
         return self._segmenter
 
@@ -245,7 +269,7 @@ class Matcher:
         features_out: list[Features] | None = None,
     ) -> MatchResult:
         view = self._base_view if not self._scoped else self.view(source, kind)
-        if first_pass and not self._could_alert(quick_text(title + "\n" + text), view):
+        if first_pass and not self._passes_first(title + "\n" + text, view):
             return MatchResult(
                 score=0.0,
                 alert=False,
@@ -273,17 +297,25 @@ class Matcher:
                 probability=None if self.model is None else 0.0,
                 model_version=self.model_version,
             )
-        listing = "\n".join(norm.text for norm in norms)
-        unless_found: dict[tuple[str, ...], bool] = {}  # once per listing, not once per hit
-        hits = [h for h in hits if self._keep(h, listing, unless_found)]
-        for hit in hits:
-            if hit.entry.role == "sale" and self._is_negated(hit):
-                hit.negated = True
+        hits = [h for h in hits if self._keep(h)]
+        sample_offer = False
+        freshness: dict[str, None] = {}
+        data_fields: dict[str, None] = {}
+        for hit in hits:  # one pass: negation, and what the extraction records from hits
+            role = hit.entry.role
+            if role == "sale":
+                hit.negated = self._is_negated(hit)
+            elif role == "sample":
+                sample_offer = True
+            elif role == "fresh":
+                freshness[hit.entry.term] = None
+            elif role == "field":
+                data_fields[hit.entry.term] = None
         extraction = extract_normalized(
             norms,
-            sample_offer=any(h.entry.role == "sample" and not h.negated for h in hits),
-            freshness=_unique(h.entry.term for h in hits if h.entry.role == "fresh"),
-            data_fields=_unique(h.entry.term for h in hits if h.entry.role == "field"),
+            sample_offer=sample_offer,
+            freshness=list(freshness),
+            data_fields=list(data_fields),
         )
         scored = score_hits(hits, extraction)
         alert = scored.score >= self.threshold and scored.offers and scored.data > 0
@@ -299,6 +331,13 @@ class Matcher:
             reasons=reasons,
             extraction=extraction,
             brands=_brands(hits),
+            rules={
+                "data": scored.data,
+                "offer": scored.offer,
+                "context": scored.context,
+                "offers": 1.0 if scored.offers else 0.0,
+            },
+            genres=scored.genres,
         )
         if features_out is None and self.model is None:
             return result
@@ -316,6 +355,15 @@ class Matcher:
     def quick_automaton(self):
         """The first pass's automaton over every entry (see RuleView.quick_automaton)."""
         return self._base_view.quick_automaton()
+
+    def _passes_first(self, listing: str, view: RuleView) -> bool:
+        """The first pass over quick_text, the folded text first and its copies (without @,
+        without repeated letters) only when that alone cannot alert."""
+        quick = quick_fold(listing)
+        if self._could_alert(quick, view):
+            return True
+        copies = quick_copies(quick)
+        return bool(copies) and self._could_alert(quick + "\n" + copies, view)
 
     def _could_alert(self, quick: str, view: RuleView) -> bool:
         """False when no reading of the text could alert: too little data, or nothing offered.
@@ -352,15 +400,26 @@ class Matcher:
                 if offer and data + 2 * generic + sum(fields.values()) >= MIN_DATA:
                     return True  # decided: the full analysis follows anyway
         offer = offer or len(fields) >= 2 or bool(_FACT_HINT.search(quick))
-        if not offer and not any(p.role in _OFFER_ROLES for p in view.patterns):
-            return False
-        bound = data + 2 * generic + (subject if generic else 0.0) + sum(fields.values())
-        for pattern in view.patterns:
-            if bound >= MIN_DATA and offer:
-                break
-            if pattern.role in _OFFER_ROLES | DATA_ROLES and pattern.regex.search(quick):
-                offer = offer or pattern.role in _OFFER_ROLES
-                bound += max(0.4, pattern.weight) if pattern.role != "subject" else 0.0
+        listed = generic or len(fields) >= 2  # what turns a subject into data (scoring.py)
+        bound = data + 2 * generic + (subject if listed else 0.0) + sum(fields.values())
+        offer_patterns, data_patterns = view.patterns_by_role(_OFFER_ROLES, DATA_ROLES)
+        present: set[str] | None = None
+        # Offer patterns first: most texts have no offer, and then data does not matter.
+        for patterns in (offer_patterns, data_patterns):
+            for pattern in patterns:
+                if bound >= MIN_DATA and offer:
+                    return True
+                if offer and pattern.role not in DATA_ROLES:
+                    continue  # nothing more to learn from a pure offer pattern
+                if pattern.hint is not None:
+                    present = set(quick) if present is None else present
+                    if pattern.hint.isdisjoint(present):
+                        continue
+                if pattern.regex.search(quick):
+                    offer = offer or pattern.role in _OFFER_ROLES
+                    bound += max(0.4, pattern.weight) if pattern.role != "subject" else 0.0
+            if not offer:
+                return False
         return offer and bound >= MIN_DATA
 
     def _scan(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
@@ -391,7 +450,13 @@ class Matcher:
                 hits.append(Hit(entry, name, norm, start, end))
             if len(hits) >= MAX_HITS_PER_FIELD:
                 break
+        if _REPEATED_LETTER.search(text):
+            hits.extend(self._repeated_letter_hits(name, norm, view))
+        present = set(text)
         for pattern in view.patterns:
+            hint = pattern.hint
+            if hint is not None and hint.isdisjoint(present):
+                continue  # nothing every match of it needs
             for count, m in enumerate(pattern.regex.finditer(text)):
                 if count >= 50 or m.end() == m.start():
                     break
@@ -400,14 +465,25 @@ class Matcher:
                 )
         return hits
 
-    def _keep(self, hit: Hit, listing: str, unless_found: dict[tuple[str, ...], bool]) -> bool:
+    def _repeated_letter_hits(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
+        """Latin words with letters repeated (sssgk, fulllz, qqq) that are a keyword once the
+        repeats are removed from both (sgk, fullz, qq)."""
+        index = view.repeat_index()
+        hits: list[Hit] = []
+        for match in _LATIN_WORD_WITH_REPEAT.finditer(norm.text):
+            word = match.group(0)
+            for entry_index in index.get(_REPEATS.sub(r"\1", word), ()):
+                entry = self.keywords.entries[entry_index]
+                if entry.surface != word:
+                    hits.append(Hit(entry, name, norm, match.start(), match.end()))
+            if len(hits) >= MAX_HITS_PER_FIELD:
+                break
+        return hits
+
+    def _keep(self, hit: Hit) -> bool:
         entry = hit.entry
-        if entry.unless:
-            found = unless_found.get(entry.unless)
-            if found is None:
-                found = unless_found[entry.unless] = any(u in listing for u in entry.unless)
-            if found:
-                return False
+        if entry.unless and _cancelled(hit, entry.unless):
+            return False
         if entry.word and not self.segmenter.is_word(hit.norm.text, hit.start, hit.end):
             return False
         return True
@@ -416,11 +492,12 @@ class Matcher:
         """A sale word negated (不会出售, 不得将其出售、提供) or passive (被售卖): no offer."""
         scope = NEGATION_SCOPE_ENGLISH if hit.entry.ascii else NEGATION_SCOPE
         before = hit.norm.text[max(0, hit.start - scope) : hit.start]
-        if _PASSIVE.search(before):
+        backwards = before[::-1]
+        if _PASSIVE_REVERSED.match(backwards):
             return True
-        if self._negation is None:
+        if self._negation_reversed is None:
             return False
-        if self._negation.search(before):
+        if self._negation_reversed.match(backwards):
             return True
         if self._negation_in_clause is None:
             return False
@@ -441,7 +518,8 @@ def _decide(model: Model, result: MatchResult, features: Features) -> MatchResul
     if not alert and rules_alert and result.brands:
         alert = True
         result.reasons.append(f"watched brand {', '.join(result.brands)}: the rules' alert holds")
-    moved = model.explain(features, pushes)
+    # Explained: alerts and near misses; a text far below the threshold needs no reasons.
+    moved = model.explain(features, pushes) if probability >= model.threshold / 2 else []
     if moved:
         result.reasons.append(
             "moved by: "
@@ -473,7 +551,28 @@ def _pattern_entry(pattern: Pattern, surface: str) -> Entry:
         weight=pattern.weight,
         group=pattern.group,
         where=pattern.where,
+        compose=pattern.compose,
     )
+
+
+def _cancelled(hit: Hit, unless: tuple[str, ...]) -> bool:
+    """An `unless` word in this occurrence's clause, within UNLESS_REACH characters of it:
+    纯棉床上四件套 is bedding, and cancels only itself, not the 四件套 of another clause."""
+    norm = hit.norm
+    a, b = norm.to_original(hit.start, hit.end)
+    original = norm.original
+    low, high = max(0, a - UNLESS_REACH), min(len(original), b + UNLESS_REACH)
+    before, after = original[low:a], original[b:high]
+    cut = max(before.rfind(c) for c in _UNLESS_BREAKS)
+    first = low + cut + 1 if cut >= 0 else low
+    stops = [i for i in (after.find(c) for c in _UNLESS_BREAKS) if i >= 0]
+    last = b + min(stops) if stops else high
+    window = norm.text[
+        bisect.bisect_left(norm.origins, first, 0, hit.start) : bisect.bisect_left(
+            norm.origins, last, hit.end
+        )
+    ]
+    return any(u in window for u in unless)
 
 
 def _clause_start(norm: Normalized, start: int, reach: int) -> int:
@@ -492,9 +591,11 @@ def _clause_start(norm: Normalized, start: int, reach: int) -> int:
 
 
 def _ascii_bounded(text: str, start: int, end: int) -> bool:
-    if start > 0 and _is_word_char(text[start - 1]) and _is_word_char(text[start]):
+    """A Latin term does not continue a word: no letter next to its letters, no digit next
+    to its digits (sfz2要素 and 1db2 match; feedback does not hold db, nor 14件套 4件套)."""
+    if start > 0 and _same_kind(text[start - 1], text[start]):
         return False
-    if end < len(text) and _is_word_char(text[end]) and _is_word_char(text[end - 1]):
+    if end < len(text) and _same_kind(text[end], text[end - 1]):
         # Allow an English plural: "account" in "accounts".
         rest = text[end : end + 3]
         if not re.match(r"(?:s|es)(?![a-z0-9])", rest):
@@ -502,8 +603,17 @@ def _ascii_bounded(text: str, start: int, end: int) -> bool:
     return True
 
 
-def _is_word_char(char: str) -> bool:
-    return char < "\x80" and char.isalnum()
+def _same_kind(a: str, b: str) -> bool:
+    """Both ASCII letters or both digits."""
+    if a >= "\x80" or b >= "\x80":
+        return False
+    return (a.isalpha() and b.isalpha()) or (a.isdigit() and b.isdigit())
+
+
+# A Latin word with a letter repeated, and the repeats (monitor.normalize keeps them).
+_REPEATED_LETTER = re.compile(r"([a-z])\1")
+_LATIN_WORD_WITH_REPEAT = re.compile(r"(?<![a-z])[a-z]{0,30}?([a-z])\1[a-z]{0,30}(?![a-z])")
+_REPEATS = re.compile(r"([a-z])\1+")
 
 
 def _unique(items) -> list[str]:

@@ -37,6 +37,16 @@ MOVED = 0.05  # a smaller push on the alert margin is not worth explaining
 MOVED_NGRAM = 0.3  # an n-gram pushing less is never among the few explained
 
 
+@dataclass
+class _Scored:
+    """A listing's alert margin and the category weights its features carry."""
+
+    alert: float
+    features: list[tuple[tuple[tuple[int, float], ...], float]]
+    ngrams: list[tuple[tuple[int, float], ...]]
+    ngram_value: float
+
+
 @dataclass(frozen=True)
 class LinearModel:
     bias: float
@@ -65,12 +75,11 @@ class Model:
     categories: dict[str, LinearModel]
     category_threshold: float
     data: dict[str, Any] = field(default_factory=dict)  # the whole file, as read
-    # ahocorasick.Automaton: n-gram -> (n-gram, length - 1, alert weight, category cells,
-    # whether its weight is large enough to explain)
+    # ahocorasick.Automaton: n-gram -> (n-gram, length - 1, alert weight, category cells)
     _ngrams: Any = None
     # feature -> ((0, alert weight), (1 + i, weight of category i), ...): one pass over a
     # listing's features gives every margin.
-    _table: dict[str, tuple[tuple[int, float], ...]] = field(default_factory=dict)
+    _table: dict[str, tuple[float, tuple[tuple[int, float], ...]]] = field(default_factory=dict)
     _biases: list[float] = field(default_factory=list)
     _names: list[str] = field(default_factory=list)
     _category_margin: float = 0.0  # the category threshold as a margin (its logit)
@@ -81,11 +90,19 @@ class Model:
         self._category_margin = math.log(p / (1 - p))
         models = [self.alert, *(self.categories[n] for n in self._names)]
         self._biases = [m.bias for m in models]
-        rows: dict[str, list[tuple[int, float]]] = {}
+        cells: dict[str, list[tuple[int, float]]] = {}
         for index, model in enumerate(models):
             for name, weight in model.weights.items():
-                rows.setdefault(name, []).append((index, weight))
-        self._table = {name: tuple(row) for name, row in rows.items()}
+                cells.setdefault(name, []).append((index, weight))
+        # feature -> (alert weight, ((category index, weight), ...)): the alert margin needs
+        # one addition per feature; the categories are added up only for an alert.
+        self._table = {
+            name: (
+                row[0][1] if row[0][0] == 0 else 0.0,
+                tuple(cell for cell in row if cell[0] != 0),
+            )
+            for name, row in cells.items()
+        }
         grams = [n for n in self._table if n.startswith(NGRAM_PREFIX)]
         if grams:
             import ahocorasick
@@ -93,71 +110,79 @@ class Model:
             self._ngrams = ahocorasick.Automaton()
             for name in grams:
                 gram = name[len(NGRAM_PREFIX) :]
-                row = self._table[name]
-                alert = row[0][1] if row[0][0] == 0 else 0.0
-                categories = tuple(cell for cell in row if cell[0] != 0)
-                big = abs(alert) >= MOVED_NGRAM  # may be worth explaining
-                self._ngrams.add_word(gram, (gram, len(gram) - 1, alert, categories, big))
+                alert, categories = self._table[name]
+                self._ngrams.add_word(gram, (gram, len(gram) - 1, alert, categories))
             self._ngrams.make_automaton()
 
     def margins(
         self, features: Features, moved: list[tuple[float, str]] | None = None
     ) -> list[float]:
-        """[alert margin, margin of each category in name order], in one pass; `moved`
-        collects the alert contributions large enough to explain."""
+        """[alert margin, margin of each category in name order]; `moved` collects the alert
+        contributions large enough to explain."""
+        scored = self._scored(features, moved)
         totals = list(self._biases)
-        table = self._table
-        for name, value in features.values.items():
-            row = table.get(name)
-            if row is None:
-                continue
-            for index, weight in row:
-                totals[index] += weight * value
-            if moved is not None and row[0][0] == 0:
-                push = row[0][1] * value
-                if push >= MOVED or push <= -MOVED:
-                    moved.append((push, name))
-        if not features.ngrams_listed and self._ngrams is not None and features.ngram_text:
-            self._ngram_margins(features, totals, moved)
+        totals[0] = scored.alert
+        self._add_categories(scored, totals)
         return totals
 
-    def _ngram_margins(
-        self, features: Features, totals: list[float], moved: list[tuple[float, str]] | None
-    ) -> None:
-        """Add the known n-grams of the listing (each once) to the margins, finding them
-        with one Aho-Corasick pass; remember where each starts, for explanations."""
-        starts = features.ngram_starts
-        alert = 0.0
-        rows = []
-        strong = []
-        for end, (gram, back, weight, row, big) in self._ngrams.iter(features.ngram_text):
-            if gram in starts:
+    def _scored(self, features: Features, moved: list[tuple[float, str]] | None) -> _Scored:
+        """The alert margin, and what the category margins are made of, in one pass over the
+        listing's rule features and one Aho-Corasick pass over its text for the n-grams."""
+        table = self._table
+        alert = self._biases[0]
+        later: list[tuple[tuple[tuple[int, float], ...], float]] = []
+        for name, value in features.values.items():
+            entry = table.get(name)
+            if entry is None:
                 continue
-            starts[gram] = end - back
-            alert += weight
-            if row:
-                rows.append(row)
-            if big:
-                strong.append((weight, gram))
-        value = features.ngram_weight
-        totals[0] += alert * value
-        for row in rows:
-            for index, weight in row:
-                totals[index] += weight * value
-        if moved is not None:
-            for weight, gram in strong:
+            weight, categories = entry
+            if weight:
                 push = weight * value
-                if push >= MOVED or push <= -MOVED:
-                    moved.append((push, NGRAM_PREFIX + gram))
+                alert += push
+                if moved is not None and (push >= MOVED or push <= -MOVED):
+                    moved.append((push, name))
+            if categories:
+                later.append((categories, value))
+        grams: list[tuple[tuple[int, float], ...]] = []
+        value = features.ngram_weight
+        if not features.ngrams_listed and self._ngrams is not None and features.ngram_text:
+            starts = features.ngram_starts
+            total = 0.0
+            strong: list[tuple[float, str]] = []
+            cut = MOVED_NGRAM / value if moved is not None else math.inf
+            for end, (gram, back, weight, categories) in self._ngrams.iter(features.ngram_text):
+                if gram in starts:
+                    continue
+                starts[gram] = end - back
+                total += weight
+                if categories:
+                    grams.append(categories)
+                if weight >= cut or weight <= -cut:
+                    strong.append((weight, gram))
+            alert += total * value
+            if moved is not None:
+                moved.extend((weight * value, NGRAM_PREFIX + gram) for weight, gram in strong)
+        return _Scored(alert, later, grams, value)
+
+    def _add_categories(self, scored: _Scored, totals: list[float]) -> None:
+        for categories, value in scored.features:
+            for index, weight in categories:
+                totals[index] += weight * value
+        value = scored.ngram_value
+        for categories in scored.ngrams:
+            for index, weight in categories:
+                totals[index] += weight * value
 
     def decide(self, features: Features) -> tuple[float, list[str], list[tuple[float, str]]]:
         """The alert probability, the categories (empty below the threshold) and the alert
-        contributions that explain it (feature, push) for `explain`."""
+        contributions that explain it, as (push, feature), for `explain`."""
         moved: list[tuple[float, str]] = []
-        totals = self.margins(features, moved)
-        probability = sigmoid(totals[0])
+        scored = self._scored(features, moved)
+        probability = sigmoid(scored.alert)
         if probability < self.threshold:
             return probability, [], moved
+        totals = list(self._biases)
+        self._add_categories(scored, totals)
         return probability, self._categories(totals), moved
 
     def _categories(self, totals: list[float]) -> list[str]:
@@ -179,15 +204,28 @@ class Model:
         moved: list[tuple[float, str]] | None = None,
         limit: int = EXPLAIN,
     ) -> list[tuple[str, str, float]]:
-        """The features that moved the score most, as (feature, words as written, weight),
-        the strongest push towards an alert first, then the strongest push away."""
+        """The features that moved the score most, as (feature, words as written, weight):
+        up to `limit` with words behind them each way (strongest push towards an alert first,
+        then away), and the two strongest without words (the rules' score, a length)."""
         if moved is None:
             moved = []
             self.margins(features, moved)
-        moved.sort()
-        up = [m for m in reversed(moved[-limit:]) if m[0] > 0]
-        down = [m for m in moved[:limit] if m[0] < 0]
-        return [(name, features.as_written(name), round(w, 2)) for w, name in up + down]
+        moved.sort(key=lambda m: -abs(m[0]))
+        up: list[tuple[str, str, float]] = []
+        down: list[tuple[str, str, float]] = []
+        bare: list[tuple[str, str, float]] = []
+        shown: set[str] = set()
+        for push, name in moved:
+            written = features.as_written(name)
+            if written and written in shown:
+                continue  # the same words through another feature (a term and its n-gram)
+            side = bare if not written else (up if push > 0 else down)
+            if len(side) < (2 if side is bare else limit):
+                side.append((name, written, round(push, 2)))
+                shown.add(written)
+            if len(up) >= limit and len(down) >= limit and len(bare) >= 2:
+                break
+        return up + down + bare
 
     def predict_categories(self, features: Features) -> list[str]:
         """Every category whose probability reaches the category threshold (at least the

@@ -1,11 +1,15 @@
 """Normalise listing text for matching, keeping a map back to the original characters.
 
 Sellers obfuscate: full-width characters (ＱＱ：８８６６), traditional characters (身分證),
-separators, zero-width characters and emoji inside words (身 份 证, 身-份-证, 身😀份证).
-`normalize` undoes those and records, for every normalised character, which original character
-it came from, so a match in the normalised text highlights the right span of the original.
-Look-alikes, homophones and pinyin (薇信, 扣扣, sfz) are aliases in the keyword lists, matched
-against this normalised text.
+separators, zero-width characters and emoji inside words (身 份 证, 身-份-证, 身😀份证),
+enclosed and styled numerals and letters (④件套, ⑷, ⒋, ❹, ⓿, ⒮⒢⒦, 🅢), financial numerals
+(肆件套, 玖), doubled characters (身身份份证证), separators between single letters (s.g.k,
+s-f-z, s_g_k) and an @ inside a word (身@份证). `normalize` undoes those and records, for every
+normalised character, which original characters it came from, so a match in the normalised
+text highlights the words as written. Look-alikes, homophones, pinyin and digits for numerals
+(薇信, 扣扣, sfz, shenfenzheng, 4件套) are variants in the keyword lists (monitor.keywords),
+matched against this normalised text; a Latin word with repeated letters (sssgk) is looked up
+by the matcher with its repeats removed.
 """
 
 from __future__ import annotations
@@ -27,20 +31,80 @@ _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 _BEYOND_LATIN = re.compile("[\u2e80-\U0010ffff]")
 
 
+def _extra_folds() -> dict[str, str]:
+    """Numerals and letters that NFKC leaves alone or wraps in brackets: what they stand for."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    folds: dict[str, str] = {}
+    for first, values in (
+        (0x249C, letters),  # ⒜..⒵ (NFKC: "(a)")
+        (0x1F150, letters),  # 🅐..🅩 negative circled
+        (0x1F170, letters),  # 🅰..🆉 negative squared
+        (0x1F1E6, letters),  # regional indicators 🇦..🇿
+        (0x3220, "一二三四五六七八九十"),  # ㈠..㈩ (NFKC: "(一)")
+    ):
+        folds.update({chr(first + i): value for i, value in enumerate(values)})
+    for first, start, count in (
+        (0x2474, 1, 20),  # ⑴..⒇ (NFKC: "(1)")
+        (0x2488, 1, 20),  # ⒈..⒛ (NFKC: "1.")
+        (0x24EB, 11, 10),  # ⓫..⓴
+        (0x24F5, 1, 10),  # ⓵..⓾
+        (0x2776, 1, 10),  # ❶..❿
+        (0x2780, 1, 10),  # ➀..➉
+        (0x278A, 1, 10),  # ➊..➓
+    ):
+        folds.update({chr(first + i): str(start + i) for i in range(count)})
+    folds["⓿"] = "0"
+    # Financial numerals (大写数字) that mean nothing else; 伍 陆 拾 are words too (队伍,
+    # 大陆, 收拾) and are read as numerals only next to another numeral (_numeral_context).
+    folds.update(dict(zip("壹贰貳叁叄肆柒捌玖", "一二二三三四七八九", strict=True)))
+    return folds
+
+
+_EXTRA_FOLD = _extra_folds()
+# The keys of _EXTRA_FOLD as ranges (a class of ranges is searched many times faster).
+_EXTRA_CHARS = re.compile(
+    "[\u2474-\u24b5\u24eb-\u24ff\u2776-\u2793\u3220-\u3229壹贰貳叁叄肆柒捌玖"
+    "\U0001f150-\U0001f169\U0001f170-\U0001f189\U0001f1e6-\U0001f1ff]"
+)
+_ASTRAL_LETTERS = {ord(c): v for c, v in _EXTRA_FOLD.items() if ord(c) > 0xFFFF}
+_NUMERAL_WORDS = re.compile(
+    "(?<=[0-9零一二两三四五六七八九十百千万])[伍陆陸拾]|[伍陆陸拾](?=[0-9一二三四五六七八九十百千万亿件条元块])"
+)
+_NUMERAL_CHARS = re.compile("[伍陆陸拾]")
+_NUMERAL_OF = {"伍": "五", "陆": "六", "陸": "六", "拾": "十"}
+_CJK_CHAR = "\u3400-\u4dbf\u4e00-\u9fff"
+# Characters the refinements below delete from the normalised text:
+# - an @ between two Chinese characters (身@份证) or inside a short Latin word (s@gk; a handle
+#   after @ has at least five letters, so tg@handle keeps its @);
+# - the separators between single Latin letters (s.g.k, s-f-z, s_g_k, v x);
+# - the second of each doubled Chinese character in a run of two or more (身身份份证证).
+_AT_INSIDE = f"(?<=[{_CJK_CHAR}])@(?=[{_CJK_CHAR}])|(?<=[a-z])@(?=[a-z]{{1,3}}(?![a-z0-9@.]))"
+_SPACED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:[ .\-_/:,][a-z](?![a-z0-9])){1,30}")
+_DOUBLED_RUN = re.compile(f"(?:([{_CJK_CHAR}])\\1{{1,2}}){{2,}}")
+_SPACED_HINT = re.compile(r"[a-z][ .\-_/:,][a-z](?![a-z0-9])(?<![a-z0-9].{3})")
+_AT_REGEX = re.compile(_AT_INSIDE)
+_MASK_RUN = re.compile(r"\*{1,12}")
+
+
 @dataclass(frozen=True)
 class Normalized:
-    """A normalised string and, per character, the index of its original character."""
+    """A normalised string and, per character, the index of its original character.
+
+    `ends`, when set, holds per character the end of its original span where that is more
+    than one character (a doubled 身身 normalised to 身)."""
 
     original: str
     text: str
     origins: tuple[int, ...]
+    ends: tuple[int, ...] | None = None
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """The span of the original text that produced text[start:end]."""
         if not self.text or start >= end:
             pos = self.origins[start] if start < len(self.origins) else len(self.original)
             return pos, pos
-        return self.origins[start], self.origins[end - 1] + 1
+        last = self.ends[end - 1] if self.ends is not None else self.origins[end - 1] + 1
+        return self.origins[start], last
 
     def original_slice(self, start: int, end: int) -> str:
         """The original characters behind text[start:end]."""
@@ -60,6 +124,9 @@ def _fold(char: str) -> str:
     """Full width to half width, compatibility forms, lower case; '' for invisible characters."""
     if char < "\x80":
         return char.lower()
+    extra = _EXTRA_FOLD.get(char)
+    if extra is not None:
+        return extra
     category = unicodedata.category(char)
     if category in ("Cf", "Mn", "Me", "Cs", "Co"):
         return ""  # zero-width joiners, variation selectors, combining marks, bad surrogates
@@ -84,9 +151,13 @@ def _is_ascii_alnum(char: str) -> bool:
 def normalize(original: str) -> Normalized:
     """Normalise `original` for matching: see the module docstring."""
     lowered = original.lower()
-    if len(lowered) == len(original) and unicodedata.is_normalized("NFKC", original):
+    if (
+        len(lowered) == len(original)
+        and unicodedata.is_normalized("NFKC", original)
+        and not _EXTRA_CHARS.search(original)
+    ):
         # Fast path: nothing to fold; invisible characters are dropped as separators below.
-        return _compact(original, _simplified(lowered), range(len(original)))
+        return _refine(_compact(original, _simplified(lowered), range(len(original))))
     chars: list[str] = []
     origins: list[int] = []
     for index, char in enumerate(original):
@@ -97,13 +168,50 @@ def normalize(original: str) -> Normalized:
         elif folded:
             chars.extend(folded)
             origins.extend([index] * len(folded))
-    return _compact(original, _simplified("".join(chars)), origins)
+    return _refine(_compact(original, _simplified("".join(chars)), origins))
+
+
+def _refine(norm: Normalized) -> Normalized:
+    """Numerals in context (伍件套), then the deletions of _AT_INSIDE's comment, if any."""
+    text = norm.text
+    if _NUMERAL_CHARS.search(text) and _NUMERAL_WORDS.search(text):
+        text = _NUMERAL_WORDS.sub(lambda m: _NUMERAL_OF[m.group(0)], text)
+        norm = Normalized(norm.original, text, norm.origins, norm.ends)
+    drop: set[int] = set()
+    extend: dict[int, int] = {}  # kept index -> the deleted index whose span it takes over
+    if "@" in text:
+        for match in _AT_REGEX.finditer(text):
+            drop.add(match.start())
+    if _SPACED_HINT.search(text):
+        for match in _SPACED_LETTERS.finditer(text):
+            drop.update(range(match.start() + 1, match.end(), 2))
+    for match in _DOUBLED_RUN.finditer(text) if _CJK_DOUBLE.search(text) else ():
+        i = match.start()
+        while i < match.end():
+            j = i + 1
+            while j < match.end() and text[j] == text[i]:
+                drop.add(j)
+                j += 1
+            extend[i] = j - 1
+            i = j
+    if not drop:
+        return norm
+    origins = norm.origins
+    ends = norm.ends or tuple(o + 1 for o in origins)
+    kept = [i for i in range(len(text)) if i not in drop]
+    new_ends = tuple(ends[extend.get(i, i)] for i in kept)
+    return Normalized(
+        norm.original,
+        "".join(text[i] for i in kept),
+        tuple(origins[i] for i in kept),
+        new_ends if extend or norm.ends is not None else None,
+    )
 
 
 def _simplified(text: str) -> str:
     """Traditional to simplified, keeping the length (one character for one)."""
-    if not _BEYOND_LATIN.search(text):
-        return text  # nothing Chinese: skip OpenCC
+    if not _BEYOND_LATIN.search(text) or _traditional_characters().isdisjoint(text):
+        return text  # nothing Chinese, or nothing traditional: skip OpenCC
     # OpenCC takes UTF-8: lone surrogates (bytes mis-decoded with surrogateescape) become '?'.
     safe = text.encode("utf-8", "replace").decode("utf-8") if _SURROGATE.search(text) else text
     converted = _t2s().convert(safe)
@@ -130,10 +238,22 @@ def _compact(original: str, text: str, origins) -> Normalized:
         if a > pos:
             pieces.append(text[pos:a])
             spans.append(origins[pos:a])
-        if 0 < a and b < n and text[a - 1] in _ASCII_ALNUM and text[b] in _ASCII_ALNUM:
-            # Keep one separator between English words and numbers ("20 m rows", "1.3").
-            pieces.append(text[a] if text[a] in ".,:-/_" and b == a + 1 else " ")
+        if b == a + 1 and text[a] == "/" and 0 < a and text[a - 1].isdigit():
+            pieces.append("/")  # a price per unit: 0.8/条
             spans.append((origins[a],))
+        elif 0 < a and b < n and text[a - 1] in _ASCII_ALNUM and text[b] in _ASCII_ALNUM:
+            if (
+                text[a] == "*"
+                and text[a - 1].isdigit()
+                and text[b].isdigit()
+                and _MASK_RUN.fullmatch(text, a, b)
+            ):
+                pieces.append(text[a:b])  # a masked number keeps its stars: 138****5621
+                spans.append(origins[a:b])
+            else:
+                # Keep one separator between English words and numbers ("20 m rows", "1.3").
+                pieces.append(text[a] if text[a] in ".,:-/_" and b == a + 1 else " ")
+                spans.append((origins[a],))
         pos = b
     if pos == 0:
         return Normalized(original, text, tuple(origins))
@@ -160,7 +280,13 @@ def _compact_by_character(original: str, text: str, origins) -> Normalized:
             j += 1
         left = out_chars[-1] if out_chars else ""
         right = text[j] if j < n else ""
-        if left and right and _is_ascii_alnum(left) and _is_ascii_alnum(right):
+        if j == i + 1 and char == "/" and left.isdigit():
+            out_chars.append("/")
+            out_origins.append(origins[i])
+        elif left.isdigit() and right.isdigit() and _MASK_RUN.fullmatch(text, i, j):
+            out_chars.extend(text[i:j])
+            out_origins.extend(origins[i:j])
+        elif left and right and _is_ascii_alnum(left) and _is_ascii_alnum(right):
             keep = text[i] if text[i] in ".,:-/_" and j == i + 1 else " "
             out_chars.append(keep)
             out_origins.append(origins[i])
@@ -186,7 +312,12 @@ def _separator_runs() -> re.Pattern[str]:
 
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # emoji and the like: separators
-_QUICK_TABLE_VERSION = 1
+_QUICK_TABLE_VERSION = 2
+# Latin letters repeated (sssgk: the matcher looks such words up without repeats) or a run of
+# doubled Chinese characters (normalize collapses those).
+_LATIN_DOUBLE = re.compile(r"([a-z])\1")
+_CJK_DOUBLE = re.compile(f"([{_CJK_CHAR}])\\1")
+_QUICK_REPEATS = re.compile(r"([^\W\d_])\1+")
 
 
 def quick_text(original: str) -> str:
@@ -194,9 +325,42 @@ def quick_text(original: str) -> str:
 
     For the matcher's first pass only: per character the same folding and simplification as
     `normalize` (traditional to simplified one character at a time), so every term that
-    `normalize` lets match is found here too, once spaces are taken out of the term.
+    `normalize` lets match is found here too, once spaces are taken out of the term. Where
+    `normalize` deletes an @ or doubled characters, the text is followed by a copy without
+    them (a superset of what it finds).
     """
-    return _ASTRAL.sub("", original).translate(_quick_table())
+    quick = quick_fold(original)
+    copies = quick_copies(quick)
+    return quick + "\n" + copies if copies else quick
+
+
+def quick_copies(quick: str) -> str:
+    """What quick_text adds to a folded text: copies without the @ and the repeated letters
+    that `normalize` or the matcher see through ('' when there are none)."""
+    copies = []
+    if "@" in quick and _AT_REGEX.search(quick):
+        copies.append(_AT_REGEX.sub("", quick))
+    if _LATIN_DOUBLE.search(quick) or (_CJK_DOUBLE.search(quick) and _DOUBLED_RUN.search(quick)):
+        copies.append(_QUICK_REPEATS.sub(r"\1", quick))
+    return "\n".join(copies)
+
+
+@lru_cache(maxsize=1)
+def _traditional_characters() -> frozenset[str]:
+    """Chinese characters that simplify to another (from the quick table): a text with none
+    of them needs no OpenCC."""
+    return frozenset(
+        chr(code)
+        for code, value in _quick_table().items()
+        if 0x3400 <= code <= 0x9FFF and value and len(value) == 1 and value >= "\u3400"
+    )
+
+
+def quick_fold(original: str) -> str:
+    """quick_text without the copies: the form of a keyword surface in the first pass."""
+    if _ASTRAL.search(original):
+        original = _ASTRAL.sub("", original.translate(_ASTRAL_LETTERS))
+    return original.translate(_quick_table())
 
 
 @lru_cache(maxsize=1)

@@ -31,6 +31,7 @@ KIND_WORDS = {
     "relisted": "listing relisted",
     "reposted": "offer reposted",
     "retrohunt": "found by retro-hunt",
+    "actor_seen": "watched actor seen",
     "source_failing": "source failing",
     "source_changed_shape": "source changed shape",
     "store_full": "store's disk full",

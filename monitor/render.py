@@ -50,6 +50,7 @@ KIND_TITLES = {
     "relisted": "Relisted listings",
     "reposted": "Reposted offers (same offer elsewhere)",
     "retrohunt": "Found by a retro-hunt (matched by changed keyword rules)",
+    "actor_seen": "Watched actors and contacts seen again",
     "source_failing": "Sources failing",
     "source_changed_shape": "Sources whose pages changed shape",
 }

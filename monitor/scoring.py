@@ -11,6 +11,7 @@ score = data + offer + context, where
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -22,10 +23,17 @@ if TYPE_CHECKING:
 
 COMPOSE_AFTER = 10  # a generic noun this many characters after a subject makes it data
 COMPOSE_BEFORE = 0
+# A subject followed by these (within BUYER_REACH characters) names the buyer the data is for,
+# not whose data it is.
+_BUYER_WORDS = re.compile(r"专用|精准|推广|获客|必备|营销|拉客|引流|抢着要|招商|适用")
+BUYER_REACH = 4
+FIELD_LIST = 0.5  # what two or more data fields add to a subject with no generic noun after it
+FIELD_LIST_REACH = 30  # ... when they follow it within this many characters
 FALLBACK_CATEGORY = "identity"
 NEGATED_SALE = -2.0
 MIN_DATA = 1.0  # below this, generic nouns alone: no alert
 DATA_VOLUME = 1000  # volumes from this many records count fully as an offer
+CONTACT_WEIGHTS = {"url": 0.5, "email": 1.0}  # every other kind of contact: 1.5
 
 
 @dataclass
@@ -35,6 +43,9 @@ class Scored:
     offers: bool
     categories: list[str]
     reasons: list[str] = field(default_factory=list)
+    offer: float = 0.0  # the offer part of the score
+    context: float = 0.0  # the context part (zero or negative)
+    genres: dict[str, float] = field(default_factory=dict)  # genre cue group -> its weight
 
 
 def _spread(weights: list[float], share: float = 0.25, cap: float = 1.0) -> float:
@@ -60,27 +71,60 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
     reasons: list[str] = []
     absorbed = {t for h in hits for t in h.entry.absorbs}
 
-    # WHAT: category evidence.
+    # WHAT: category evidence. Reasons name the words as the text writes them.
     per_category: dict[str, list[float]] = defaultdict(list)
     labels: dict[str, list[str]] = defaultdict(list)
+    generics = list(by_role["generic"])
     for hit in _distinct(by_role["data"] + by_role["strong"]):
         if (hit.entry.term in absorbed or hit.entry.surface in absorbed) and not hit.entry.absorbs:
             continue
+        if not hit.entry.categories:
+            generics.append(hit)  # data of no sector of its own (a leak file's name)
         for category in hit.entry.categories:
             per_category[category].append(hit.entry.weight)
-            labels[category].append(hit.entry.term)
-    generics = [h for h in by_role["generic"]]
-    for subject in by_role["subject"]:
-        partner = _compose_partner(subject, generics)
-        if partner is None:
-            continue
-        weight = subject.entry.weight + partner.entry.weight
+            labels[category].append(hit.surface())
+    composed: set[int] = set()
+    fields = _distinct(by_role["field"])
+    # Partners that make a subject data: generic nouns, and data of a service that takes any
+    # sector's data (某书博主数据采集 is the platform's data, collected).
+    subjects = by_role["subject"]
+    partners = (
+        generics + [h for h in by_role["data"] + by_role["strong"] if h.entry.compose]
+        if subjects
+        else []
+    )
+    buyers: dict[int, list[int]] = {}  # per field text: where buyer words start
+    for subject in subjects:
+        text = subject.norm.text
+        starts = buyers.get(id(text))
+        if starts is None:
+            starts = buyers[id(text)] = [m.start() for m in _BUYER_WORDS.finditer(text)]
+        if any(0 <= start - subject.end <= BUYER_REACH for start in starts):
+            continue  # who buys it (保险精准, 装修必备, 医药代表专用), not whose data it is
+        partner = _compose_partner(subject, partners)
+        if partner is not None:
+            added = partner.entry.weight if partner.entry.role == "generic" else 0.5
+            weight = subject.entry.weight + added
+            label = subject.surface() + "+" + partner.surface()
+        else:
+            # Whose data, then a list of its fields (体检中心客户 电话 年龄): that data.
+            listed = [
+                f
+                for f in fields
+                if f.field == subject.field and 0 <= f.start - subject.end <= FIELD_LIST_REACH
+            ]
+            if len(listed) < 2:
+                continue
+            weight = subject.entry.weight + FIELD_LIST
+            label = subject.surface() + "+" + "/".join(_unique(f.surface() for f in listed[:3]))
+        composed.add(id(subject))
         for category in subject.entry.categories:
             per_category[category].append(weight)
-            labels[category].append(subject.entry.term + "+" + partner.entry.term)
+            labels[category].append(label)
+    if subjects:
+        _sector_of_insider(subjects, composed, per_category, labels)
     category_scores = {c: _spread(ws) for c, ws in per_category.items()}
     generic_score = _spread([h.entry.weight for h in _distinct(generics)])
-    fields = _distinct(by_role["field"])
     # One weak field name alone (手机, 地址) is not data on offer; two or more, or 身份证, are.
     field_score = min(1.5, 0.4 * len(fields)) if len(fields) >= 2 else 0.0
     if fields and max(h.entry.weight for h in fields) >= 1.0:
@@ -94,10 +138,11 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
             f"+{category_scores[category]:g}"
         )
     if generic_score:
-        terms = ", ".join(_unique(h.entry.term for h in generics))
+        terms = ", ".join(_unique(h.surface() for h in generics))
         reasons.append(f"data (generic) {terms} +{generic_score:g}")
     if fields:
-        reasons.append(f"data fields {', '.join(h.entry.term for h in fields)} +{field_score:g}")
+        shown = ", ".join(_unique(h.surface() for h in fields))
+        reasons.append(f"data fields {shown} +{field_score:g}")
 
     # WHICH categories.
     categories = _categories(category_scores, generic_score, fields)
@@ -109,11 +154,16 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
         value = min(2.5, _sum_by_term(sales))
         offer_parts.append((f"sale signal {', '.join(h.surface() for h in sales)}", value))
     strong = _distinct(by_role["strong"])
-    implied = f"offer implied by {', '.join(h.entry.term for h in strong)}" if strong else ""
+    implied = (
+        f"offer implied by {', '.join(_unique(h.surface() for h in strong))}" if strong else ""
+    )
     contact_words = _distinct(by_role["contact"])
     if extraction.contacts:
-        shown = ", ".join(f"{c.kind} {c.value}" for c in extraction.contacts[:3])
-        offer_parts.append((f"contact {shown}", 1.5))
+        shown = ", ".join(f"{c.kind} {c.text}" for c in extraction.contacts[:3])
+        # A messenger, a handle or a number reaches the seller; a mail address or a link
+        # is as often the site's own.
+        value = max(CONTACT_WEIGHTS.get(c.kind, 1.5) for c in extraction.contacts)
+        offer_parts.append((f"contact {shown}", value))
     elif contact_words:
         offer_parts.append((f"contact channel {contact_words[0].surface()}", 1.0))
     if extraction.prices:
@@ -145,13 +195,16 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
     for text, value in offer_parts:
         reasons.append(f"{text} +{value:g}")
 
-    # Context that says it is not an offer.
+    # Context that says it is not an offer; its groups are genre cues (report, review ...).
     penalty = 0.0
     contexts = _by_surface(by_role["context"])
     penalty += _sum_by_term(contexts)
+    genres: dict[str, float] = defaultdict(float)
     for hit in contexts:
         group = f" ({hit.entry.group})" if hit.entry.group else ""
         reasons.append(f"context {hit.surface()}{group} {hit.entry.weight:g}")
+        if hit.entry.group:
+            genres[hit.entry.group] = round(genres[hit.entry.group] + hit.entry.weight, 2)
     for hit in _distinct(by_role["negated"]):
         penalty += NEGATED_SALE
         reasons.append(f"negated sale signal {hit.surface()} {NEGATED_SALE:g}")
@@ -165,7 +218,42 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
     if data > 0 and not offers:
         score = min(score, 2.0)
     score = round(max(0.0, min(score, 20.0)), 2)
-    return Scored(score, round(data, 2), offers, categories, reasons)
+    return Scored(
+        score,
+        round(data, 2),
+        offers,
+        categories,
+        reasons,
+        offer=round(offer, 2),
+        context=round(penalty, 2),
+        genres=dict(genres),
+    )
+
+
+# Sectors that an insider's access reaches (银行员工 -> finance, a carrier insider -> telecom).
+_INSIDER_SECTORS = frozenset(
+    {"finance", "telecom", "logistics", "travel", "vehicle", "medical", "education_jobs"}
+    | {"real_estate", "platform", "identity"}
+)
+
+
+def _sector_of_insider(
+    subjects: list[Hit],
+    composed: set[int],
+    per_category: dict[str, list[float]],
+    labels: dict[str, list[str]],
+) -> None:
+    """An insider's access (corporate data) is also data of the sector it names (某银行员工
+    查询, a carrier insider): that sector's subjects count as its data."""
+    if "corporate" not in per_category:
+        return
+    for subject in subjects:
+        if id(subject) in composed:
+            continue
+        for category in subject.entry.categories:
+            if category in _INSIDER_SECTORS:
+                per_category[category].append(subject.entry.weight)
+                labels[category].append(subject.surface())
 
 
 def _by_surface(hits: list[Hit]) -> list[Hit]:

@@ -7,17 +7,16 @@ the API's /api/stats; days are cut in a time zone (default Asia/Shanghai, where 
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.config import time_zone_name
 from monitor.errors import HeishiError
 from monitor.store import Store
 from monitor.store import stats as queries
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_SINCE_DAYS = 30
 DIMENSIONS = ("severity", "status", "source", "category")
 
@@ -88,9 +87,9 @@ class Stats:
 
 
 def timezone_offset(name: str | None = None, at: datetime | None = None) -> tuple[str, int]:
-    """The time zone (`name`, else $HEISHI_TIMEZONE, else Asia/Shanghai) and its offset
+    """The time zone (`name`, else $HEISHI_TIME_ZONE, else Asia/Shanghai) and its offset
     from UTC in minutes at `at` (now)."""
-    name = name or os.environ.get("HEISHI_TIMEZONE") or DEFAULT_TIMEZONE
+    name = name or time_zone_name()
     try:
         zone = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

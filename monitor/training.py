@@ -3,8 +3,9 @@ imports scikit-learn and numpy, and only `heishi learn` and `python -m monitor.t
 
 1. Every example goes through the matcher's rules (Matcher.analyse): its features, or None
    when the first pass decides it cannot alert (those never reach the model: score 0).
-2. Hyper-parameters (regularisation C, the n-grams' minimum document count) are chosen on the
-   dev split: the highest dev recall at precision >= TARGET_PRECISION, then F1.
+2. Hyper-parameters (L1 or L2 regularisation and its C, the n-grams' minimum document count)
+   are chosen on the dev split: the highest dev recall at precision >= TARGET_PRECISION, then
+   F1; an L1 model within SPARSE_SLACK of the best recall is preferred (it scores faster).
 3. The alert model is a logistic regression, calibrated by Platt scaling fitted on
    out-of-fold scores (5 folds), folded into its weights so scoring stays one dot product.
 4. The alert threshold is the lowest dev probability with precision >= TARGET_PRECISION; the
@@ -33,7 +34,10 @@ from monitor.model import FORMAT, MODEL_FILE, model_version
 log = logging.getLogger(__name__)
 
 TARGET_PRECISION = 0.97
-C_GRID = (0.3, 1.0, 3.0)
+# (penalty, C): L1 keeps a few hundred weights (cheap to score, each readable), L2 spreads
+# weight over every n-gram, which helps when the rules find less.
+PENALTY_GRID = (("l1", 1.0), ("l1", 3.0), ("l1", 10.0), ("l2", 0.3), ("l2", 1.0), ("l2", 3.0))
+SPARSE_SLACK = 0.02  # an L1 model this close in dev recall to the best is preferred (speed)
 MIN_DF_GRID = (2, 4)
 CATEGORY_THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
 FOLDS = 5
@@ -45,7 +49,7 @@ OWN_SETS = tuple(
 )
 MIN_WEIGHT = 0.005
 MIN_NGRAM_WEIGHT = 0.05
-CATEGORY_C = 3.0  # L1 category models need less regularisation than the L2 alert model  # smaller weights are dropped from the file: they never move a score
+CATEGORY_C = 3.0  # L1 category models need less regularisation than the L2 alert model
 
 
 @dataclass
@@ -100,14 +104,20 @@ def _matrix(features: list[dict[str, float] | None], vocabulary: list[str]):
     return csr_matrix((data, indices, indptr), shape=(len(features), len(vocabulary)))
 
 
-def _fit_alert(X, y, c: float):
-    """A logistic regression and its Platt scaling from out-of-fold scores, folded together:
-    (weights, bias) of one calibrated linear model."""
+def _fit_alert(X, y, c: float, penalty: str):
+    """A logistic regression (`penalty` l1 or l2) and its Platt scaling from out-of-fold
+    scores, folded together: (weights, bias) of one calibrated linear model."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    base = LogisticRegression(C=c, max_iter=3000, solver="liblinear")
+    base = LogisticRegression(
+        C=c,
+        l1_ratio=1.0 if penalty == "l1" else 0.0,
+        max_iter=3000,
+        solver="liblinear",
+        random_state=7,
+    )
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=7)
     margins = cross_val_predict(base, X, y, cv=folds, method="decision_function")
     platt = LogisticRegression(C=1e6, max_iter=1000).fit(margins.reshape(-1, 1), y)
@@ -127,6 +137,24 @@ def _probabilities(X, weights, bias):
 
 def _sets(rows: list[dict[str, Any]]) -> tuple[list[int], list[set[str]]]:
     return [int(r["label"] == 1) for r in rows], [set(r.get("categories") or []) for r in rows]
+
+
+def _choose(search: list[dict[str, Any]]) -> dict[str, Any]:
+    """The configuration with the best dev recall at the target precision (then F1); an L1
+    one within SPARSE_SLACK of it wins, since it scores faster for the same alerts."""
+
+    def rank(s: dict[str, Any]) -> tuple:
+        return (s["precision"] >= TARGET_PRECISION, s["recall"], s["f1"])
+
+    best = max(search, key=rank)
+    sparse = [
+        s
+        for s in search
+        if s["penalty"] == "l1"
+        and (s["precision"] >= TARGET_PRECISION) >= (best["precision"] >= TARGET_PRECISION)
+        and s["recall"] >= best["recall"] - SPARSE_SLACK
+    ]
+    return max(sparse, key=rank) if sparse else best
 
 
 def choose_threshold(probs: list[float], labels: list[int]) -> tuple[float, dict[str, float]]:
@@ -172,7 +200,7 @@ def _fit_categories(X, cats: list[set[str]], labels: list[int], c: float) -> dic
             continue
         # L1: a category turns on a few words, and a sparse model keeps scoring cheap.
         model = LogisticRegression(
-            C=c * CATEGORY_C, l1_ratio=1.0, max_iter=3000, solver="liblinear"
+            C=c * CATEGORY_C, l1_ratio=1.0, max_iter=3000, solver="liblinear", random_state=7
         ).fit(Xo, y)
         models[name] = (np.asarray(model.coef_[0]), float(model.intercept_[0]))
     return models
@@ -255,18 +283,22 @@ def train(
         vocabulary = _vocabulary([train_data.features[i] for i in in_train], min_df)
         X = _matrix([train_data.features[i] for i in in_train], vocabulary)
         y = np.array([labels_train[i] for i in in_train])
-        for c in C_GRID:
-            weights, bias = _fit_alert(X, y, c)
+        for penalty, c in PENALTY_GRID:
+            weights, bias = _fit_alert(X, y, c, penalty)
             probs = dev_probs(vocabulary, weights, bias)
             threshold, figures = choose_threshold(probs, labels_dev)
             search.append(
-                {"c": c, "min_df": min_df, "threshold": threshold, "features": len(vocabulary)}
+                {"penalty": penalty, "c": c, "min_df": min_df, "threshold": threshold}
+                | {"features": len(vocabulary), "weights": int((weights != 0).sum())}
                 | {k: round(v, 4) for k, v in figures.items()}
             )
-            say(f"  C={c:g} min_df={min_df}: dev at precision>={TARGET_PRECISION}: {search[-1]}")
-    best = max(search, key=lambda s: (s["precision"] >= TARGET_PRECISION, s["recall"], s["f1"]))
-    c, min_df, threshold = best["c"], best["min_df"], best["threshold"]
-    say(f"chosen: C={c:g}, n-grams in >= {min_df} texts, threshold {threshold:g}")
+            say(
+                f"  {penalty} C={c:g} min_df={min_df}: dev at precision>={TARGET_PRECISION}: "
+                f"{search[-1]}"
+            )
+    best = _choose(search)
+    c, min_df, threshold, penalty = best["c"], best["min_df"], best["threshold"], best["penalty"]
+    say(f"chosen: {penalty} C={c:g}, n-grams in >= {min_df} texts, threshold {threshold:g}")
 
     # Category threshold on dev, from the train-only category models.
     vocabulary = _vocabulary([train_data.features[i] for i in in_train], min_df)
@@ -294,7 +326,7 @@ def train(
     vocabulary = _vocabulary([feats_final[i] for i in scored], min_df)
     X = _matrix([feats_final[i] for i in scored], vocabulary)
     y = np.array([labels_final[i] for i in scored])
-    weights, bias = _fit_alert(X, y, c)
+    weights, bias = _fit_alert(X, y, c, penalty)
     category_models = _fit_categories(
         X, [cats_final[i] for i in scored], [labels_final[i] for i in scored], c
     )
@@ -316,8 +348,9 @@ def train(
             "sets": training_sets or [],
             "rows": len(rows_final),
             "final_fit": final_fit,
-            "rules_version": matcher.keywords.rules_version,
+            "rules_version": keyword_lists_version(matcher.keywords.directory),
             "target_precision": TARGET_PRECISION,
+            "penalty": penalty,
             "c": c,
             "min_df": min_df,
             "folds": FOLDS,
@@ -325,6 +358,15 @@ def train(
         },
         "figures": {"search": search, "dev_category_exact_scored": round(dev_exact, 4)},
     }
+
+
+def keyword_lists_version(directory: str | Path) -> str:
+    """The version of a directory's keyword lists alone (not of the model file beside them,
+    which the rules version includes): what a model was trained against."""
+    from monitor.keywords import keyword_files
+    from monitor.rules_version import version_of
+
+    return version_of({p.name: p.read_bytes() for p in keyword_files(Path(directory))}).id
 
 
 def _digest(rows: list[dict[str, Any]]) -> str:

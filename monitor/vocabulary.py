@@ -1,7 +1,14 @@
 """heishi's closed vocabularies, defined once: alert severities, statuses and kinds, the
-category ids, and the verbs a reviewer triages with."""
+category ids, the verbs a reviewer triages with and why an alert was dismissed."""
 
 from __future__ import annotations
+
+
+def N_(message: str) -> str:  # noqa: N802  (the gettext convention)
+    """Marks a label for the web page's message catalogue, which `make translations` also
+    reads from this file; the page translates it where shown."""
+    return message
+
 
 SEVERITIES = ("low", "medium", "high", "critical")
 ALERT_STATUSES = ("open", "acknowledged", "confirmed", "dismissed", "escalated", "resolved")
@@ -12,6 +19,7 @@ ALERT_KINDS = (
     "relisted",
     "reposted",
     "retrohunt",
+    "actor_seen",
     "source_failing",
     "source_changed_shape",
 )
@@ -43,8 +51,15 @@ TRIAGE_VERBS = {
     "reopen": "open",
     **{status: status for status in ALERT_STATUSES},
 }
-# Why a dismissed alert was not a real one (alert_events.reason); the web page labels each.
-DISMISS_REASONS = ("false_positive", "news_or_warning", "duplicate", "out_of_scope", "other")
+# Why a dismissed alert was not a real one (alert_events.reason), with its label; the order
+# gives each its number key on the alert page.
+DISMISS_REASONS = {
+    "false_positive": N_("False positive: not an offer of data"),
+    "news_or_warning": N_("News, court report or anti-fraud warning"),
+    "duplicate": N_("Duplicate of another alert"),
+    "out_of_scope": N_("Real, but out of our scope"),
+    "other": N_("Other (see the note)"),
+}
 # Statuses that record a reviewer's verdict on an alert (the statistics' confirm and dismiss
 # rates): confirmed or escalated is a true alert, dismissed a false one.
 CONFIRMING_STATUSES = ("confirmed", "escalated")

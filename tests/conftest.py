@@ -134,3 +134,16 @@ def warm_cache(tmp_path_factory) -> Path:
         timeout=300,
     )
     return cache
+
+
+# Tests that judge real processes against the clock (a daemon's turns on short intervals,
+# stops within a deadline, a server's answer while another request burns CPU) and failed
+# under load: `make test` runs them alone after the rest, which runs on two workers
+# (pytest-xdist), so another test's load never pushes one past its deadline.
+SERIAL_MODULES = {"test_run", "test_stop", "test_web_hostile"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SERIAL_MODULES:
+            item.add_marker(pytest.mark.serial)

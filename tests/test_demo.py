@@ -13,9 +13,9 @@ from rich.console import Console
 from monitor.demo import content
 from monitor.demo.run import DEMO_SOURCES, run_demo
 
-# With pytest-xdist: in the process that runs tests/test_web_demo.py, which reads the same
-# session demo run (tests/conftest.py, demo_run), so it runs once.
+# The demo runs once per session (tests/conftest.py): its users share one worker.
 pytestmark = pytest.mark.xdist_group("demo")
+
 SITE_OF = {"demo_forum": "forum", "demo_market": "market", "demo_channel": "channel"}
 
 
@@ -140,7 +140,6 @@ def test_demo_output_shows_sweeps_and_alert_groups(demo):
     ):
         assert heading in out
     assert "->" in out
-    assert result.seconds < 90
     assert {s.name for s in DEMO_SOURCES} == set(SITE_OF)
 
 

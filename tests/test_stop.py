@@ -149,7 +149,8 @@ def test_ctrl_c_on_a_sweep_stops_its_crawls_and_records_them_interrupted(tmp_pat
     sites_dir, db = tmp_path / "sites", tmp_path / "heishi.db"
     with DemoSites(day=1) as demo:
         env = child_env(tmp_path, sites_dir, demo)
-        write_site(sites_dir, "t_forum", slow_forum())
+        # Slow enough that the crawl is still going when Ctrl+C comes, on a loaded machine too.
+        write_site(sites_dir, "t_forum", slow_forum(delay=1.0))
         sweep = subprocess.Popen(
             [*HEISHI, "sweep", "t_forum", "--db", str(db), "--create"],
             cwd=PROJECT_ROOT,

@@ -223,7 +223,8 @@ def chromium():
 
 @pytest.fixture
 def page(chromium):
-    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    # These tests read the English page (Simplified Chinese is the default): they ask for it.
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
     opened = context.new_page()
     opened.set_default_timeout(10_000)
     yield opened
@@ -284,7 +285,8 @@ def test_reviewer_filters_the_queue_reads_the_diff_confirms_and_sees_the_trail(
     base_url, web_db, page
 ):
     log_in(page, base_url, "rita")
-    assert page.locator("#queue tbody tr").count() == 5
+    # One row per listing: the four-sets listing's new and changed alerts share one.
+    assert page.locator("#queue tbody tr").count() == 4
     page.select_option("select[name=source]", "market")
     page.click("#filters button[type=submit]")
     page.wait_for_url("**source=market**")
@@ -298,7 +300,7 @@ def test_reviewer_filters_the_queue_reads_the_diff_confirms_and_sees_the_trail(
     page.goto(base_url + "/?q=3000")
     page.locator("#queue tbody tr", has_text="changed").first.click()
     page.wait_for_url("**/alerts/*")
-    changed = int(page.url.rsplit("/", 1)[1])
+    changed = int(page.url.rsplit("/", 1)[1].split("?")[0])
     price_diff = page.locator("table.sxs[data-field=price_text]")
     assert price_diff.locator("del").inner_text() == "5000"
     assert price_diff.locator("ins").inner_text() == "3000"
@@ -307,17 +309,26 @@ def test_reviewer_filters_the_queue_reads_the_diff_confirms_and_sees_the_trail(
 
     page.fill("#triage-note", "seller known from last month")
     page.click("button[value=confirm]")
-    page.wait_for_url(f"**/alerts/{changed}**")
+    # Opened from the queue: the decision, on both alerts of the listing's row, opens the
+    # queue's next row (here none is left: the queue itself), and says so.
+    page.wait_for_url(lambda url: f"/alerts/{changed}?" not in url)
+    assert page.locator("#done").inner_text() == "2 alerts confirmed."
+    page.goto(base_url + f"/alerts/{changed}")
     assert page.locator(".alert-head .status").inner_text() == "confirmed"
     trail = page.locator("#trail").inner_text()
     assert "rita" in trail and "confirmed" in trail and "seller known from last month" in trail
     assert status_of(web_db, changed) == "confirmed"
+    first = alert_id(web_db, "出 身份证%", "new")  # the listing's other alert, in its row
+    assert status_of(web_db, first) == "confirmed"
     with sqlite3.connect(web_db) as conn:
         assert conn.execute(
-            "SELECT actor, old_status, new_status, note FROM alert_events "
-            "WHERE alert_id = ? AND action = 'status'",
-            (changed,),
-        ).fetchall() == [("rita", "open", "confirmed", "seller known from last month")]
+            "SELECT alert_id, actor, old_status, new_status, note FROM alert_events "
+            "WHERE alert_id IN (?, ?) AND action = 'status' ORDER BY alert_id",
+            (first, changed),
+        ).fetchall() == [
+            (first, "rita", "open", "confirmed", "seller known from last month"),
+            (changed, "rita", "open", "confirmed", "seller known from last month"),
+        ]
 
 
 def test_hostile_listing_text_is_shown_escaped_and_never_runs(base_url, web_db, outside, page):
@@ -376,9 +387,9 @@ def test_a_viewer_cannot_triage_even_with_a_valid_token(base_url, web_db, page):
 
 
 def test_bulk_dismissal_needs_a_reason_and_writes_one_event_per_alert(base_url, web_db, page):
-    log_in(page, base_url, "rita", "/?status=open&q=身份证")
+    log_in(page, base_url, "rita", "/?status=open")
     boxes = page.locator("#queue input[name=ids]")
-    ids = [int(boxes.nth(i).get_attribute("value")) for i in range(2)]
+    ids = [int(boxes.nth(i).get_attribute("value")) for i in range(2)]  # one alert a row
     for i in range(2):
         boxes.nth(i).check()
     assert page.locator("#bulk-count").inner_text() == "2 ticked"
@@ -439,7 +450,7 @@ def test_admin_adds_a_reviewer_who_can_then_log_in(base_url, page, chromium):
     form.locator("input[name=password]").fill("kettle-mirror-7")
     form.locator("button[type=submit]").click()
     assert "newbie" in page.locator("table.users").inner_text()
-    other = chromium.new_context().new_page()
+    other = chromium.new_context(locale="en-US").new_page()
     other.set_default_timeout(10_000)
     other.goto(base_url + "/login")
     other.fill("input[name=name]", "newbie")
@@ -471,7 +482,7 @@ def test_store_queue_sorts_pages_and_filters(web_db):
 
     with open_store(web_db, readonly=True) as store:
         everything, total = store.review_queue(QueueFilters(), sort="volume", limit=2)
-        assert total == 5 and len(everything) == 2
+        assert total == 5 and len(everything) == 2  # the plain queue: a row per alert
         assert everything[0]["volume"] == 300_000
         second, _ = store.review_queue(QueueFilters(), sort="volume", limit=2, offset=2)
         assert not {a["id"] for a in everything} & {a["id"] for a in second}
@@ -479,6 +490,27 @@ def test_store_queue_sorts_pages_and_filters(web_db):
         assert count == 1 and travel[0]["title"].startswith("某酒店")
         assert store.review_queue(QueueFilters(since="2999-01-01"))[1] == 0
         assert store.review_queue(QueueFilters(text="100%_"))[1] == 0
+
+
+def test_the_queues_since_is_read_as_every_since_is(web_db):
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.store import open_store
+    from monitor.web.queue_view import queue_view
+
+    assert queue_view({"since": "2026-11-01"}).filters.since == "2026-11-01T00:00:00Z"
+    assert queue_view({"since": "2026-11-01T08:00+08:00"}).filters.since == "2026-11-01T00:00:00Z"
+    week = datetime.strptime(queue_view({"since": "7d"}).filters.since, "%Y-%m-%dT%H:%M:%SZ")
+    expected = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=7)
+    assert abs((week - expected).total_seconds()) < 60
+    unread = queue_view({"since": "soon"})
+    assert unread.filters.since is None and "soon" in (unread.since_error or "")
+    assert unread.since_text == "soon"  # shown back as written
+    with open_store(web_db, readonly=True) as store:
+        everything = store.desk_queue(queue_view({}).filters)[1]
+        assert everything > 0
+        assert store.desk_queue(queue_view({"since": "3650d"}).filters)[1] == everything
+        assert store.desk_queue(queue_view({"since": "2999-01-01"}).filters)[1] == 0
 
 
 def test_passwords_are_salted_scrypt_hashes():
@@ -529,3 +561,27 @@ def test_users_add_reads_the_password_from_stdin(tmp_path, monkeypatch, capsys):
         main(["users", "add", "lee", "--role", "viewer", "--password-stdin", "--db", str(db)]) == 2
     )
     assert "at least 10" in capsys.readouterr().err
+
+
+def test_users_add_refuses_a_name_the_web_log_in_would_refuse(tmp_path, monkeypatch, capsys):
+    import io
+
+    from monitor.cli import main
+    from monitor.store import open_store
+    from monitor.web.auth import is_user_name
+
+    db = tmp_path / "heishi.db"
+    errors = {}
+    for name in ("ＡＤＡ", "ada\n", "ada lee", "x" * 65):  # full-width, newline, space, too long
+        monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
+        add = ["users", "add", name, "--role", "admin", "--password-stdin", "--db", str(db)]
+        assert main([*add, "--create"]) == 2, name
+        assert not is_user_name(name)  # the log-in page's check says the same
+        errors[name] = capsys.readouterr().err
+        assert "is not a user name" in errors[name] and "Traceback" not in errors[name]
+    assert "reads as 'ADA'" in errors["ＡＤＡ"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
+    add = ["users", "add", "王芳", "--role", "reviewer", "--password-stdin", "--db", str(db)]
+    assert main([*add, "--create"]) == 0  # Chinese names are names
+    with open_store(db, readonly=True) as store:
+        assert [u["name"] for u in store.users()] == ["王芳"]

@@ -8,7 +8,7 @@ import pytest
 
 from tests.test_web import Server, chromium, log_in  # noqa: F401  (fixtures)
 
-# With pytest-xdist: in the process that runs tests/test_demo.py (the same session demo run).
+# The demo runs once per session (tests/conftest.py): its users share one worker.
 pytestmark = pytest.mark.xdist_group("demo")
 
 
@@ -26,7 +26,7 @@ def demo_url(demo_run):
 
 
 def test_demo_store_reviewed_in_the_browser(demo_url, chromium):  # noqa: F811
-    page = chromium.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    page = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="en-US").new_page()
     page.set_default_timeout(10_000)
     log_in(page, demo_url, "rita")
     assert page.locator("#queue tbody tr").count() >= 25
@@ -45,8 +45,12 @@ def test_demo_store_reviewed_in_the_browser(demo_url, chromium):  # noqa: F811
     assert price.locator("ins").inner_text() == "3000"
     assert page.locator("#listing-text mark.hit").count() >= 3
     assert page.locator("#listing-text mark.pii").count() >= 1  # the quoted ID number, masked
+    dismissed = page.url.split("/alerts/")[1].split("?")[0]
     page.select_option("#dismiss-reason", "duplicate")
     page.click("button[value=dismiss]")
+    # Opened from a filtered queue: the next alert of that queue opens (or the queue).
+    assert page.locator("#done, .flash.ok").first.inner_text() == f"Alert #{dismissed} dismissed."
+    page.goto(demo_url + f"/alerts/{dismissed}")
     assert page.locator(".alert-head .status").inner_text() == "dismissed"
     assert "Duplicate of another alert" in page.locator("#trail").inner_text()
 

@@ -34,6 +34,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "monitor.cli.lookup",
         "whether a phone, ID or card number appeared in any listing (by keyed hash)",
     ),
+    "actors": ("monitor.cli.actors", "sellers grouped into actors across sources"),
+    "actor": (
+        "monitor.cli.actors",
+        "one actor: aliases, contacts, links, offers, activity; watch an actor or contact",
+    ),
     "export": (
         "monitor.cli.export",
         "export alerts or listings as CSV, JSON lines, STIX 2.1 or MISP (masked data only)",

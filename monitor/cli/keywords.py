@@ -63,6 +63,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     if args.json:
         report = result.to_dict()
         report["rules_version"] = matcher.rules_version
+        report["threshold"] = matcher.alert_threshold
         report["lists_not_applied"] = [scope.file for scope in left_out]
         print(json.dumps(report, ensure_ascii=False))
         return 0
@@ -74,8 +75,15 @@ def cmd_test(args: argparse.Namespace) -> int:
 
     console = make_console()
     verdict = "[bold red]ALERT[/]" if result.alert else "[green]no alert[/]"
+    learned = (
+        f"  probability [bold]{result.probability:.2f}[/] (model {matcher.model_version[:8]}, "
+        f"threshold {matcher.alert_threshold:.2f})"
+        if result.probability is not None and matcher.model_version
+        else ""
+    )
     console.print(
-        f"{verdict}  score [bold]{result.score:g}[/] (threshold {matcher.threshold:g})  ",
+        f"{verdict}  rules score [bold]{result.score:g}[/] (threshold {matcher.threshold:g})"
+        f"{learned}  ",
         plain(
             f"categories: {', '.join(result.categories) or '-'}"
             + (f"  brands: {', '.join(result.brands)}" if result.brands else "")

@@ -97,6 +97,7 @@ def cmd_alert_show(args: argparse.Namespace) -> int:
         versions = store.versions(alert["listing_id"]) if alert.get("listing_id") else []
         events = store.alert_events(alert["id"])
         hits = store.matches_of_version(alert["version_id"]) if alert.get("version_id") else []
+        actor = _actor(store, alert.get("listing_id"))
         if args.json:
             listing = store.listing(alert["listing_id"]) if alert.get("listing_id") else None
             print(
@@ -107,6 +108,7 @@ def cmd_alert_show(args: argparse.Namespace) -> int:
                         "matches": hits,
                         "versions": decoded_rows(versions),
                         "events": events,
+                        "actor": actor,
                     },
                     ensure_ascii=False,
                     default=str,
@@ -117,6 +119,8 @@ def cmd_alert_show(args: argparse.Namespace) -> int:
 
         console = console()
         console.print(alert_panel(alert, hits))
+        if actor:
+            console.print(_actor_line(actor), highlight=False)
         if versions:
             console.print(versions_view(versions))
         console.print(events_table(events))
@@ -216,10 +220,16 @@ def cmd_history(args: argparse.Namespace) -> int:
         listing = _find_listing(store, args.listing)
         versions = store.versions(listing["id"])
         observations = store.observations(listing["id"])
+        actor = _actor(store, listing["id"])
         if args.json:
             print(
                 json.dumps(
-                    {"listing": listing, "versions": versions, "observations": observations},
+                    {
+                        "listing": listing,
+                        "versions": versions,
+                        "observations": observations,
+                        "actor": actor,
+                    },
                     ensure_ascii=False,
                     default=str,
                 )
@@ -237,7 +247,28 @@ def cmd_history(args: argparse.Namespace) -> int:
             )
         )
         console.print(header)
+        if actor:
+            console.print(_actor_line(actor), highlight=False)
         console.print(versions_view(versions))
         if observations:
             console.print(counters_view(observations))
     return 0
+
+
+def _actor(store, listing_id: int | None) -> dict | None:
+    """The listing's seller and actor (None for an anonymous listing, or a store opened
+    read-only that predates actors)."""
+    if not listing_id or not store.has_actor_tables():
+        return None
+    return store.listing_actor(listing_id)
+
+
+def _actor_line(actor: dict):
+    from monitor.render import plain
+
+    line = plain(f"seller {actor['handle']} on {actor['source']}: actor {actor['actor_id']}")
+    if actor["sellers"] > 1:
+        line.append_text(
+            plain(f" ({actor['sellers']} aliases; heishi actor show {actor['actor_id']})")
+        )
+    return line

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--tz",
         metavar="ZONE",
-        help="cut days in this time zone (default $HEISHI_TIMEZONE, else Asia/Shanghai)",
+        help="cut days in this time zone (default $HEISHI_TIME_ZONE, else Asia/Shanghai)",
     )
     parser.add_argument(
         "--keywords",

@@ -137,13 +137,11 @@ def _read_password(from_stdin: bool, name: str) -> str:
 def cmd_users_add(args: argparse.Namespace) -> int:
     from monitor.errors import HeishiError
     from monitor.store import open_store, utc_now
-    from monitor.web.admin import USER_NAME
-    from monitor.web.auth import hash_password
+    from monitor.web.auth import hash_password, user_name_problem
 
-    if not USER_NAME.match(args.name):
-        raise HeishiError(
-            f"{args.name!r} is not a user name", hint="use letters, digits, dots, dashes or @"
-        )
+    problem = user_name_problem(args.name)  # the web log-in's own check
+    if problem:
+        raise HeishiError(problem, hint="for example: ada, rita.chen or 王芳")
     password = _read_password(args.password_stdin, args.name)
     with open_store(store_path(args)) as store:
         if store.user(args.name):

@@ -94,6 +94,7 @@ def run_demo(
     result.seconds = time.monotonic() - started
     console.print(
         f"\n[bold]done[/bold] in {result.seconds:.1f}s. Store: [cyan]{db}[/cyan]\n"
-        f"Try: [bold]heishi alerts --db {db}[/bold]"
+        f"Try: [bold]heishi alerts --db {db}[/bold]\n"
+        f"     [bold]heishi actors --db {db} --min-aliases 2[/bold] (one seller on two sources)"
     )
     return result

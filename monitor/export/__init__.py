@@ -38,10 +38,13 @@ def export(store: Any, fmt: str, what: str, filters: dict[str, Any], out: TextIO
         return tabular.write_csv(records, FIELDS[what], out)
     if fmt == "jsonl":
         return tabular.write_jsonl(records, out)
+    from monitor.export.actors import actor_lookup
+
     description = describe_filters(what, filters)
+    actors = actor_lookup(store) if store.has_actor_tables() else None
     if fmt == "stix":
-        return stix.write_stix(records, what, description, out)
-    return misp.write_misp(records, what, description, out)
+        return stix.write_stix(records, what, description, out, actors)
+    return misp.write_misp(records, what, description, out, actors)
 
 
 @contextmanager

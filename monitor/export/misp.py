@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TextIO
 
+from monitor.export.actors import ActorLookup, misp_alias_objects
+
 MISP_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/heishi/heishi#misp")
 # MISP threat levels: 1 high, 2 medium, 3 low, 4 undefined.
 THREAT_LEVEL = {"critical": 1, "high": 1, "medium": 2, "low": 3}
@@ -120,10 +122,21 @@ def alert_attribute(record: dict[str, Any]) -> dict[str, Any]:
     return attribute
 
 
-def write_misp(records: Iterable[dict[str, Any]], what: str, description: str, out: TextIO) -> int:
+def write_misp(
+    records: Iterable[dict[str, Any]],
+    what: str,
+    description: str,
+    out: TextIO,
+    actors: ActorLookup | None = None,
+) -> int:
     """A MISP event JSON of the records, written as they come; returns the records written.
-    Alerts about a source rather than a listing are left out, as in STIX."""
+    Alerts about a source rather than a listing are left out, as in STIX. With `actors`, a
+    `user-account` object for each alias of the actors behind them (monitor/export/actors.py)."""
+    from monitor.actors.identities import seller_handle
+
     out.write('{"Event": {"Attribute": [')
+    actor_ids: dict[int, None] = {}
+    offers: dict[str, list[str]] = {}
     seen: set[str] = set()
     listings: set[str] = set()
     categories: set[str] = set()
@@ -149,7 +162,19 @@ def write_misp(records: Iterable[dict[str, Any]], what: str, description: str, o
             out.write(("\n" if first else ",\n") + json.dumps(attribute, ensure_ascii=False))
             first = False
         categories.update(record.get("categories") or [])
+        handle = seller_handle(record.get("seller"))
+        if actors is not None and record.get("actor_id") is not None and handle:
+            actor_ids[record["actor_id"]] = None
+            alias = f"seller:{record['source']}:{handle}"
+            seller_uuid = _uuid(f"{listing_key}:seller")
+            if seller_uuid not in offers.setdefault(alias, []):
+                offers[alias].append(seller_uuid)
         count += 1
+    objects = []
+    for actor_id in actor_ids if actors is not None else ():
+        actor = actors(actor_id)  # type: ignore[misc]
+        if actor is not None:
+            objects += misp_alias_objects(actor, _uuid, _epoch, offers)
     newest = newest or int(datetime.now(UTC).timestamp())
     header = {
         "uuid": _uuid(f"event:{what}:{description}"),
@@ -163,5 +188,8 @@ def write_misp(records: Iterable[dict[str, Any]], what: str, description: str, o
         "Orgc": {"name": "heishi", "uuid": _uuid("org:heishi")},
         "Tag": [{"name": "tlp:amber"}] + [{"name": category_tag(c)} for c in sorted(categories)],
     }
-    out.write("\n], " + json.dumps(header, ensure_ascii=False)[1:-1] + "}}\n")
+    out.write("\n], ")
+    if objects:
+        out.write('"Object": ' + json.dumps(objects, ensure_ascii=False) + ", ")
+    out.write(json.dumps(header, ensure_ascii=False)[1:-1] + "}}\n")
     return count

@@ -14,6 +14,8 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+from monitor.export.actors import ActorLookup, stix_actor_objects
+
 HEISHI_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/heishi/heishi#stix")
 SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")  # STIX 2.1, 2.9
 IDENTITY_CREATED = "2026-01-01T00:00:00.000Z"
@@ -157,6 +159,21 @@ def alert_note(record: dict[str, Any], indicator_id: str) -> dict[str, Any]:
     }
 
 
+def _relationship(source: str, kind: str, target: str, record: dict[str, Any]) -> dict:
+    first = stix_time(record.get("first_seen"))
+    return {
+        "type": "relationship",
+        "spec_version": "2.1",
+        "id": _heishi_id("relationship", f"{source}:{kind}:{target}"),
+        "created_by_ref": IDENTITY_ID,
+        "created": first,
+        "modified": max(first, stix_time(record.get("last_seen"))),
+        "relationship_type": kind,
+        "source_ref": source,
+        "target_ref": target,
+    }
+
+
 class _BundleWriter:
     """Writes objects into the bundle's array as they come, each id once."""
 
@@ -178,10 +195,17 @@ class _BundleWriter:
         self.out.write(",\n" + json.dumps(obj, ensure_ascii=False, sort_keys=True))
 
 
-def write_stix(records: Iterable[dict[str, Any]], what: str, description: str, out: TextIO) -> int:
+def write_stix(
+    records: Iterable[dict[str, Any]],
+    what: str,
+    description: str,
+    out: TextIO,
+    actors: ActorLookup | None = None,
+) -> int:
     """A STIX 2.1 bundle of the records (alerts or listings); returns the records written.
     Alerts about a source rather than a listing (source_failing ...) are not threat data and
-    are left out."""
+    are left out. With `actors`, the threat-actor behind each offer and its aliases as
+    identities (monitor/export/actors.py)."""
     report_id = _heishi_id("report", f"{what}:{description}")
     bundle_id = _heishi_id("bundle", report_id)
     out.write(f'{{"type": "bundle", "id": "{bundle_id}", "objects": [\n')
@@ -196,6 +220,12 @@ def write_stix(records: Iterable[dict[str, Any]], what: str, description: str, o
         if indicator_id not in writer.seen:  # a listing with several alerts is described once
             for obj in listing_objects(record):
                 writer.add(obj)
+            actor = actors(record.get("actor_id")) if actors is not None else None
+            if actor is not None:
+                actor_id, objects = stix_actor_objects(actor, _heishi_id, stix_time, IDENTITY_ID)
+                for obj in objects:
+                    writer.add(obj)
+                writer.add(_relationship(indicator_id, "indicates", actor_id, record))
         if what == "alerts":
             writer.add(alert_note(record, indicator_id))
         count += 1

@@ -22,6 +22,16 @@ _LISTING_COLUMNS = (
     " (SELECT cv.id FROM listing_versions cv WHERE cv.listing_id = l.id "
     "  AND cv.version = l.version)) AS pii_quoted"
 )
+# The listing's seller and actor (migration 0021_actors), NULL in a store opened read-only
+# that has not been upgraded to it yet.
+_ACTOR_COLUMNS = (
+    ", l.seller_id, (SELECT s.actor_id FROM sellers s WHERE s.id = l.seller_id) AS actor_id"
+)
+_NO_ACTOR_COLUMNS = ", NULL AS seller_id, NULL AS actor_id"
+
+
+def _actor_columns(store: Store) -> str:
+    return _ACTOR_COLUMNS if store.has_actor_tables() else _NO_ACTOR_COLUMNS
 
 
 def _stream(store: Store, sql: str, params: list[Any]) -> Iterator[dict[str, Any]]:
@@ -81,7 +91,7 @@ class AnalystQueries:
             since=since,
         )
         sql = (
-            f"SELECT a.*, {_LISTING_COLUMNS} FROM alerts a "
+            f"SELECT a.*, {_LISTING_COLUMNS}{_actor_columns(self)} FROM alerts a "
             f"LEFT JOIN listings l ON l.id = a.listing_id WHERE 1{where}"
         )
         return _stream(self, sql + " ORDER BY a.id", params)
@@ -100,7 +110,10 @@ class AnalystQueries:
         """Listings in their current state, by id; streamed. `status` is the listing's
         (live, removed), `since` its last sighting; `severity` and `kind` keep listings
         with an alert of that severity or kind."""
-        sql = f"SELECT l.id AS listing_id, {_LISTING_COLUMNS} FROM listings l WHERE 1"
+        sql = (
+            f"SELECT l.id AS listing_id, {_LISTING_COLUMNS}{_actor_columns(self)} "
+            "FROM listings l WHERE 1"
+        )
         params: list[Any] = []
         if matched_only:
             sql += " AND l.matched = 1"

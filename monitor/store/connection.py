@@ -14,6 +14,7 @@ import sqlite_utils
 from monitor.errors import StoreError, StoreFullError
 from monitor.file_modes import create_private_file, no_world_access, private_folder
 from monitor.store import (
+    actors,
     alerts,
     clusters,
     listing_ids,
@@ -23,10 +24,11 @@ from monitor.store import (
     review,
     runs,
 )
-from monitor.store.alert_groups import AlertGroupQueries
+from monitor.store.actor_reads import ActorReadQueries
 from monitor.store.analyst import AnalystQueries
 from monitor.store.api_tokens import ApiTokenQueries
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
+from monitor.store.desk import DeskQueries
 from monitor.store.forwards import ForwardQueries
 from monitor.store.observations import ObservationQueries
 from monitor.store.pii_keys import PiiKeyQueries
@@ -49,9 +51,9 @@ class Store(
     listings.ListingQueries,
     listing_ids.ListingIdQueries,
     alerts.AlertQueries,
-    AlertGroupQueries,
     outbox.OutboxQueries,
     review.ReviewQueries,
+    DeskQueries,
     operations.OperationsQueries,
     clusters.ClusterQueries,
     AnalystQueries,
@@ -63,6 +65,8 @@ class Store(
     ApiTokenQueries,
     ObservationQueries,
     ForwardQueries,
+    actors.ActorQueries,
+    ActorReadQueries,
 ):
     """A heishi store: one SQLite file. Methods come from the per-table mixins."""
 

@@ -7,7 +7,6 @@ records, so the trail never misses a change and never shows one that did not hap
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +44,10 @@ class QueueFilters:
     assignee: str | None = None
     since: str | None = None  # created_at >= since (a date or a time)
     until: str | None = None  # created_at < the day after `until`
-    text: str | None = None  # words in the title or the listing's text
+    text: str | None = None  # words in the title or the listing's text (LIKE)
+    # The same words as a full-text search (monitor.search.parse_query's FTS5 expression):
+    # alerts whose listing has, or had, a version that matches; replaces `text` when set.
+    match: str | None = None
     ids: list[int] = field(default_factory=list)
 
 
@@ -73,7 +75,13 @@ def _queue_where(filters: QueueFilters) -> tuple[str, list[Any]]:
         # A date means the whole day: everything before the next day starts.
         sql += " AND a.created_at < date(?, '+1 day')"
         params.append(filters.until[:10])
-    if filters.text:
+    if filters.match:
+        sql += (
+            " AND a.listing_id IN (SELECT v.listing_id FROM listing_search s "
+            "JOIN listing_versions v ON v.id = s.rowid WHERE listing_search MATCH ?)"
+        )
+        params.append(filters.match)
+    elif filters.text:
         like = "%" + filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         like += "%"
         sql += " AND (a.title LIKE ? ESCAPE '\\' OR l.text LIKE ? ESCAPE '\\')"
@@ -107,7 +115,8 @@ class ReviewQueries:
         sql = (
             "SELECT a.id, a.kind, a.severity, a.status, a.assignee, a.source, a.listing_id, "
             "a.version_id, a.created_at, a.updated_at, a.title, a.summary, a.categories, "
-            "a.brands, l.price_text, l.price, l.currency, l.volume, l.volume_text, l.seller, "
+            "a.brands, a.dismissed_twin_of, l.price_text, l.price, l.currency, l.volume, "
+            "l.volume_text, l.seller, "
             f"l.status AS listing_status, l.url{joined}{where} "
             f"ORDER BY {order} IS NULL, {order} {direction}, a.id {direction} "
             "LIMIT ? OFFSET ?"
@@ -149,17 +158,6 @@ class ReviewQueries:
             (listing_id,),
         )
 
-    def neighbour_alerts(self: Store, alert_id: int, status: str | None) -> dict[str, int | None]:
-        """The previous and next alert (by id) in the same status, for moving through a queue."""
-        cond, params = ("AND status = ?", [status]) if status else ("", [])
-        older = self.conn.execute(
-            f"SELECT MAX(id) FROM alerts WHERE id < ? {cond}", (alert_id, *params)
-        ).fetchone()[0]
-        newer = self.conn.execute(
-            f"SELECT MIN(id) FROM alerts WHERE id > ? {cond}", (alert_id, *params)
-        ).fetchone()[0]
-        return {"older": older, "newer": newer}
-
     # --- one listing ---------------------------------------------------------------------
 
     def version(self: Store, version_id: int) -> dict[str, Any] | None:
@@ -181,7 +179,7 @@ class ReviewQueries:
             return {"seller": [], "contact": [], "cluster": [], "forward": []}
         columns = (
             "SELECT l.id, l.source, l.site_id, l.title, l.seller, l.price_text, l.volume_text, "
-            "l.status, l.last_seen, l.contacts, "
+            "l.status, l.last_seen, l.contacts, l.seller_id, "
             "(SELECT MAX(a.id) FROM alerts a WHERE a.listing_id = l.id) AS alert_id "
             "FROM listings l WHERE l.id != ?"
         )
@@ -197,16 +195,18 @@ class ReviewQueries:
                 f"{columns} AND l.seller = ? ORDER BY l.last_seen DESC LIMIT {RELATED_LIMIT}",
                 (listing_id, this["seller"]),
             )
-        contacts = _json_list(this.get("contacts"))
-        if contacts:
-            marks = ", ".join("?" * len(contacts))
-            found["contact"] = rows.many(
-                self.conn,
-                f"{columns} AND l.contacts IS NOT NULL AND EXISTS (SELECT 1 FROM "
-                f"json_each(l.contacts) c WHERE c.value IN ({marks})) "
-                f"ORDER BY l.last_seen DESC LIMIT {RELATED_LIMIT}",
-                (listing_id, *contacts),
-            )
+        # Through the contacts index (monitor/store/actors.py): the contacts written in this
+        # listing's current version (not the channel it was posted in, which every message
+        # there shares), and the listings any version of which named one.
+        found["contact"] = rows.many(
+            self.conn,
+            f"{columns} AND l.id IN (SELECT other.listing_id FROM listing_contacts mine "
+            "JOIN listing_contacts other ON other.contact_id = mine.contact_id "
+            "WHERE mine.listing_id = ? AND mine.origin = 'text' AND mine.version_id = ("
+            "SELECT v.id FROM listing_versions v WHERE v.listing_id = ? AND v.version = ?)) "
+            f"ORDER BY l.last_seen DESC LIMIT {RELATED_LIMIT}",
+            (listing_id, listing_id, listing_id, this["version"]),
+        )
         if this.get("cluster_id") is not None:
             found["cluster"] = rows.many(
                 self.conn,
@@ -323,7 +323,9 @@ class ReviewQueries:
 
     def users(self: Store) -> list[dict[str, Any]]:
         return rows.many(
-            self.conn, "SELECT name, role, created_at, disabled FROM users ORDER BY name"
+            self.conn,
+            "SELECT name, role, created_at, disabled, display_name, language, time_zone "
+            "FROM users ORDER BY name",
         )
 
     def add_user(self: Store, name: str, role: str, password_hash: str, *, now: str) -> None:
@@ -360,14 +362,6 @@ class ReviewQueries:
                 f"UPDATE users SET {', '.join(assignments)} WHERE name = ?",
                 (*sets.values(), name),
             )
-
-
-def _json_list(value: str | None) -> list[str]:
-    try:
-        found = json.loads(value) if value else []
-    except ValueError:
-        return []
-    return [str(v) for v in found] if isinstance(found, list) else []
 
 
 def review_migration(store: Store) -> None:

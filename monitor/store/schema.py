@@ -10,12 +10,14 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from monitor.store.actors import migrate_0021_actors
 from monitor.store.api_tokens import migrate_0019_api_tokens
 from monitor.store.clusters import (
     migrate_0005_clusters,
     migrate_0010_compact_bands,
     migrate_0020_dismissed_twins,
 )
+from monitor.store.desk import migrate_0018_review_desk
 from monitor.store.listing_ids import migrate_0007_sweep_layout
 from monitor.store.observations import migrate_0017_observations
 from monitor.store.operations import migrate_0003_schedule
@@ -300,8 +302,10 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0015_list_coverage", migrate_0015_list_coverage),
     ("0016_outbox", migrate_0016_outbox),
     ("0017_observations", migrate_0017_observations),
+    ("0018_review_desk", migrate_0018_review_desk),
     ("0019_api_tokens", migrate_0019_api_tokens),
     ("0020_dismissed_twins", migrate_0020_dismissed_twins),
+    ("0021_actors", migrate_0021_actors),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

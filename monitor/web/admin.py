@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 import time
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,22 @@ from starlette.responses import Response
 from monitor import config
 from monitor.store import utc_now
 from monitor.store.review import USER_ROLES
-from monitor.web import auth, text
+from monitor.web import auth, i18n, text
+from monitor.web.auth import is_user_name
 from monitor.web.endpoint import Context, endpoint, safe_next
+from monitor.web.i18n import _
 from monitor.web.matching import MatchUnavailable
 
-USER_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+MAX_DISPLAY_NAME = 64
+
+
+def display_name_of(text: str) -> str | None:
+    """A display name as typed: trimmed, printable, at most MAX_DISPLAY_NAME characters;
+    None for an empty one."""
+    cleaned = "".join(c for c in text if c.isprintable()).strip()[:MAX_DISPLAY_NAME]
+    return unicodedata.normalize("NFC", cleaned) or None
+
+
 MAX_TEST_TITLE, MAX_TEST_TEXT = 500, 20_000  # characters of a text tested on the keywords page
 
 
@@ -36,7 +47,7 @@ def login(ctx: Context) -> Response:
         return ctx.render("login.html", next_url=next_url, error=None, name="")
     # A name no user can have is never looked up, counted or kept, whatever its length.
     name = ctx.field("name")
-    name_or_none = name if USER_NAME.match(name) else None
+    name_or_none = name if is_user_name(name) else None
     password = ctx.form.get("password") if ctx.form else ""
     password = password if isinstance(password, str) else ""
     shown = name_or_none or ""
@@ -45,7 +56,9 @@ def login(ctx: Context) -> Response:
         wait = throttle.attempt(store, name_or_none, address, time.time())
         if wait > 0:
             seconds = math.ceil(wait)
-            error = f"Too many failed log-ins: wait {seconds} s, then try again."
+            error = _("Too many failed log-ins: wait %(seconds)s s, then try again.") % {
+                "seconds": seconds
+            }
             page = ctx.render("login.html", status=429, next_url=next_url, error=error, name=shown)
             page.headers["Retry-After"] = str(seconds)
             return page
@@ -55,7 +68,7 @@ def login(ctx: Context) -> Response:
         )
         ok = ok and found is not None and not found["disabled"]
         if not ok:
-            error = "Wrong name or password."
+            error = _("Wrong name or password.")
             return ctx.render("login.html", status=401, next_url=next_url, error=error, name=shown)
         throttle.succeeded(store, found["name"], address)
     ctx.login(found["name"], found["session_generation"])
@@ -88,12 +101,13 @@ def _source_warning(source: dict[str, Any]) -> str | None:
     """What an operator should look at first, in words."""
     runs = source["recent_runs"]
     if source.get("health") == "failing":
-        return f"failing {source.get('consecutive_failures') or 1} run(s) in a row"
+        failures = source.get("consecutive_failures") or 1
+        return _("failing %(count)s run(s) in a row") % {"count": failures}
     completed = [r for r in runs if r["status"] in ("ok", "partial")]
     if len(completed) >= 2 and (completed[0]["items"] or 0) == 0 and (completed[1]["items"] or 0):
-        return "yielded nothing this time"
+        return _("yielded nothing this time")
     if source.get("health") == "degraded":
-        return "last run was partial"
+        return _("last run was partial")
     return None
 
 
@@ -151,7 +165,7 @@ def keywords_page(ctx: Context) -> Response:
         try:
             found = ctx.web.matching.match(sample["title"], sample["text"])
         except MatchUnavailable as exc:
-            error = f"Not tested: {exc}."
+            error = _("Not tested: %(why)s.") % {"why": exc}
         else:
             hits = [dataclasses.asdict(h) for h in found.hits]
             result = {
@@ -191,37 +205,86 @@ def users_page(ctx: Context) -> Response:
 
 
 def _change_users(ctx: Context) -> str | None:
-    """Add a user, or change one's role, password or access; returns a problem or None."""
+    """Add a user, or change one's role, password, display name or access; returns a
+    problem or None."""
     name, action = ctx.field("name"), ctx.field("action")
     password = ctx.form.get("password") if ctx.form else None
     password = password if isinstance(password, str) and password else None
     role = ctx.field("role") or None
+    shown = display_name_of(ctx.field("display_name"))
     if role is not None and role not in USER_ROLES:
-        return "Unknown role."
-    problem = auth.password_problem(password, name) if password else None
+        return _("Unknown role.")
+    problem = auth.password_problem(password, name, _) if password else None
     if problem:
-        return problem[0].upper() + problem[1:] + "."
+        return problem[0].upper() + problem[1:] + _(".")
     with ctx.store(write=True) as store:
         found = store.user(name)
         if action == "add":
-            if not USER_NAME.match(name):
-                return "A name is 1 to 64 letters, digits, dots, dashes or @."
+            if not is_user_name(name):
+                return _("A name is 1 to 64 letters (Chinese too), digits, dots, dashes or @.")
             if found:
-                return f"There is already a user {name}."
+                return _("There is already a user %(name)s.") % {"name": name}
             if not password:
-                return "A new user needs a password."
+                return _("A new user needs a password.")
             store.add_user(name, role or "viewer", auth.hash_password(password), now=utc_now())
+            store.set_user_preferences(name, display_name=shown)
             return None
         if not found:
-            return f"There is no user {name}."
+            return _("There is no user %(name)s.") % {"name": name}
         if name == ctx.actor and (action == "disable" or (role and role != "admin")):
-            return "You cannot lock yourself out: ask another admin."
+            return _("You cannot lock yourself out: ask another admin.")
         store.update_user(
             name,
             role=role,
             disabled={"disable": True, "enable": False}.get(action),
             password_hash=auth.hash_password(password) if password else None,
         )
+        if action == "update":
+            store.set_user_preferences(name, display_name=shown)
         if name == ctx.actor and password:  # one's own new password: this session goes on
             ctx.login(name, store.user(name)["session_generation"])
+    return None
+
+
+# --- one's own preferences ---------------------------------------------------------------
+
+
+@endpoint("viewer")
+def preferences_page(ctx: Context) -> Response:
+    """The user's own display name, language and time zone (the language switch in the top
+    bar posts here too)."""
+    error = None
+    if ctx.request.method == "POST":
+        error = _save_preferences(ctx)
+        if error is None:
+            return ctx.redirect(safe_next(ctx.field("back") or "/preferences"))
+    with ctx.store() as store:
+        me = store.user(ctx.actor) or {}
+    return ctx.render(
+        "preferences.html",
+        status=400 if error else 200,
+        me=me,
+        error=error,
+        zones=i18n.zone_names(),
+        default_zone=i18n.time_zone_setting(),
+    )
+
+
+def _save_preferences(ctx: Context) -> str | None:
+    fields = ctx.form.keys() if ctx.form else []
+    changes: dict[str, Any] = {}
+    if "display_name" in fields:
+        changes["display_name"] = display_name_of(ctx.field("display_name"))
+    if "language" in fields:
+        language = ctx.field("language")
+        if language and language not in i18n.LANGUAGES:
+            return _("Unknown language.")
+        changes["language"] = language or None
+    if "time_zone" in fields:
+        zone = ctx.field("time_zone")
+        if zone and i18n.zone(zone) is None:
+            return _("%(zone)s is not a time zone (e.g. Asia/Shanghai).") % {"zone": zone[:64]}
+        changes["time_zone"] = zone or None
+    with ctx.store(write=True) as store:
+        store.set_user_preferences(ctx.actor, **changes)
     return None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,23 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.store import open_store
-from monitor.web import admin, alert, api_routes, auth, lookup_page, queue, stats_page
+from monitor.web import (
+    actor,
+    admin,
+    alert,
+    api_routes,
+    auth,
+    case,
+    evidence,
+    i18n,
+    lookup_page,
+    queue,
+    stats_page,
+    triage,
+)
 from monitor.web.endpoint import QUERY_SECONDS, WEB_DIR, Web, static_version
+from monitor.web.i18n import _
+from monitor.web.labels import label
 from monitor.web.throttle import LoginThrottle
 
 CSP = (
@@ -162,22 +176,14 @@ def templates() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = _when
+    i18n.install(env)
+    # Per request, never folded into the compiled template: `'all'|label` on a literal would
+    # otherwise keep the language of the first page that compiled it.
+    env.filters["label"] = jinja2.pass_context(lambda _context, value: label(value))
     env.filters["number"] = _number
     env.filters["json_list"] = _json_list
     env.globals["static_version"] = static_version()
     return env
-
-
-def _when(value: str | None, full: bool = False) -> str:
-    """2026-11-23T08:00:00Z as 11-23 08:00 (or the full date and time)."""
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    return moment.strftime("%Y-%m-%d %H:%M" if full else "%m-%d %H:%M")
 
 
 def _number(value: Any) -> str:
@@ -221,16 +227,26 @@ def create_app(
         Route("/logout", admin.logout, methods=["POST"]),
         Route("/alerts/bulk", queue.bulk_triage, methods=["POST"]),
         Route("/alerts/{alert_id}", alert.alert_page),
-        Route("/alerts/{alert_id}/triage", alert.triage, methods=["POST"]),
-        Route("/alerts/{alert_id}/assign", alert.assign, methods=["POST"]),
-        Route("/alerts/{alert_id}/note", alert.add_note, methods=["POST"]),
-        Route("/alerts/{alert_id}/case.json", alert.case_json),
-        Route("/alerts/{alert_id}/case", alert.case_page),
-        Route("/evidence/{version_id}/page", alert.evidence_page),
-        Route("/evidence/{version_id}/screenshot", alert.evidence_screenshot),
+        Route("/alerts/{alert_id}/triage", triage.triage, methods=["POST"]),
+        Route("/alerts/{alert_id}/assign", triage.assign, methods=["POST"]),
+        Route("/alerts/{alert_id}/note", triage.add_note, methods=["POST"]),
+        Route("/alerts/{alert_id}/case.json", case.case_json),
+        Route("/alerts/{alert_id}/case", case.case_page),
+        Route("/evidence/{version_id}/page", evidence.evidence_page),
+        Route("/evidence/{version_id}/screenshot", evidence.evidence_screenshot),
+        Route("/actors", actor.actors_page),
+        Route("/actors/{actor_id}", actor.actor_page),
+        Route("/actors/{actor_id}/watch", actor.watch_actor, methods=["POST"]),
+        Route(
+            "/actors/{actor_id}/contacts/{contact_id}/watch",
+            actor.watch_contact,
+            methods=["POST"],
+        ),
+        Route("/actors/{actor_id}/watches/{watch_id}/end", actor.end_watch, methods=["POST"]),
         Route("/sources", admin.sources_page),
         Route("/keywords", admin.keywords_page, methods=["GET", "POST"]),
         Route("/users", admin.users_page, methods=["GET", "POST"]),
+        Route("/preferences", admin.preferences_page, methods=["GET", "POST"]),
         Route("/lookup", lookup_page.lookup_page, methods=["GET", "POST"]),
         Route("/stats", stats_page.stats_page),
         *api_routes.ROUTES,
@@ -256,12 +272,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/api/"):  # programs read JSON, not a page
         message = {404: "there is no such call", 405: "not allowed here"}.get(status, "error")
         return JSONResponse({"error": message}, status_code=status)
+    i18n.use(i18n.page_locale(request.headers.get("accept-language")))
+    messages = {404: _("There is no such page."), 405: _("Not allowed here.")}
     page = request.app.state.web.templates.get_template("error.html").render(
         ctx=None,
         user=None,
         csrf="",
         path=request.url.path,
         status_code=status,
-        message={404: "There is no such page.", 405: "Not allowed here."}.get(status, "Error."),
+        message=messages.get(status, _("Error.")),
     )
     return HTMLResponse(page, status_code=status)

@@ -14,7 +14,10 @@ import functools
 import hashlib
 import hmac
 import os
+import re
 import secrets
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,20 +62,54 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     )
 
 
-def password_problem(password: str, name: str | None = None) -> str | None:
-    """Why `password` may not be used (by the user `name`), or None."""
+# A log-in name: letters (of any script: 王芳), digits, dots, dashes, @ and underscores; a
+# name that Unicode would fold into another (full-width ＡＤＡ for ADA) is not one.
+USER_NAME = re.compile(r"[\w.@-]{1,64}")
+
+
+def is_user_name(name: str) -> bool:
+    """Whether `name` may be a user's log-in name: the one check of the log-in page, the
+    users page and `heishi users add`."""
+    return user_name_problem(name) is None
+
+
+def user_name_problem(name: str) -> str | None:
+    """Why `name` may not be a log-in name (in English, for the command line), or None."""
+    if not USER_NAME.fullmatch(name):
+        return (
+            f"{name!r} is not a user name: use 1 to 64 letters (Chinese too), digits, dots, "
+            "dashes, underscores or @"
+        )
+    folded = unicodedata.normalize("NFKC", name)
+    if folded != name:
+        return (
+            f"{name!r} is not a user name: it holds full-width or other look-alike characters "
+            f"that Unicode reads as {folded!r}, and the web page's log-in refuses them"
+        )
+    return None
+
+
+def password_problem(
+    password: str, name: str | None = None, gettext: Callable[[str], str] = lambda text: text
+) -> str | None:
+    """Why `password` may not be used (by the user `name`), or None; in the language of
+    `gettext` (the web page's), English by default (the command line)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
+        return gettext("the password must have at least %(count)d characters") % {
+            "count": MIN_PASSWORD_LENGTH
+        }
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"the password must have at most {MAX_PASSWORD_LENGTH} characters"
+        return gettext("the password must have at most %(count)d characters") % {
+            "count": MAX_PASSWORD_LENGTH
+        }
     lowered = password.lower()
     stem = lowered.strip(_NOT_LETTERS)
     if lowered in common_passwords() or stem in common_passwords():
-        return "that password is one of the most common ones: choose another"
+        return gettext("that password is one of the most common ones: choose another")
     if len(set(lowered)) < 4:
-        return "the password must have at least 4 different characters"
+        return gettext("the password must have at least 4 different characters")
     if name and len(name) >= 3 and name.lower() in lowered:
-        return "the password must not contain the user's name"
+        return gettext("the password must not contain the user's name")
     return None
 
 

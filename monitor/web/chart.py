@@ -3,10 +3,14 @@ server: no script, no style attribute, nothing loaded (the pages' CSP allows non
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from markupsafe import Markup, escape
+
+from monitor.web.i18n import _
+from monitor.web.labels import label as shown_label
 
 WIDTH, HEIGHT, PAD = 320, 84, 6
 LABEL = 14  # room for the value labels above and dates below
@@ -61,20 +65,23 @@ def _svg(name: str, points: list[tuple[float, int]]) -> Markup:
         path.append(f"{x(t):.1f},{y(v):.1f}")
     dots = "".join(
         f'<circle cx="{x(t):.1f}" cy="{y(v):.1f}" r="2.5" fill="currentColor">'
-        f"<title>{escape(_day(t))}: {v:,} {escape(name)}</title></circle>"
+        f"<title>{escape(_day(t))}: {v:,} {escape(shown_label(name))}</title></circle>"
         for t, v in points
     )
-    label = escape(name)
+    label = escape(_("%(counter)s over time") % {"counter": shown_label(name)})
+    most = escape(_("max %(count)s") % {"count": f"{high:,}"})
+    least = escape(_("min %(count)s") % {"count": f"{low:,}"})
     return Markup(
         f'<svg class="counter-chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
-        f'height="{HEIGHT}" role="img" aria-label="{label} over time">'
+        f'height="{HEIGHT}" role="img" aria-label="{label}">'
         f'<line x1="{PAD}" y1="{HEIGHT - LABEL}" x2="{WIDTH - PAD}" y2="{HEIGHT - LABEL}" '
         f'stroke="currentColor" stroke-opacity="0.25"/>'
         f'<polyline points="{" ".join(path)}" fill="none" stroke="currentColor" stroke-width="1.5"/>'
         f"{dots}"
-        f'<text x="{PAD}" y="10" font-size="10" fill="currentColor">{high:,} max</text>'
+        f'<text x="{PAD}" y="10" font-size="10" fill="currentColor">'
+        f"{most}</text>"
         f'<text x="{WIDTH - PAD}" y="10" font-size="10" text-anchor="end" fill="currentColor">'
-        f"{low:,} min</text>"
+        f"{least}</text>"
         f'<text x="{PAD}" y="{HEIGHT - 2}" font-size="10" fill="currentColor">{escape(_day(t0))}</text>'
         f'<text x="{WIDTH - PAD}" y="{HEIGHT - 2}" font-size="10" text-anchor="end" '
         f'fill="currentColor">{escape(_day(t1))}</text>'
@@ -84,6 +91,49 @@ def _svg(name: str, points: list[tuple[float, int]]) -> Markup:
 
 def _day(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def price_chart(prices: list[dict[str, Any]]) -> Markup | None:
+    """Prices an actor asked over time, one dot per price (a listing's first and each
+    changed one), in its most used currency; None when it never named a price."""
+    by_currency: dict[str, list[tuple[float, float]]] = {}
+    for row in prices:
+        moment = _moment(row.get("seen_at"))
+        if moment is not None and row.get("price") is not None:
+            by_currency.setdefault(row.get("currency") or "?", []).append((moment, row["price"]))
+    if not by_currency:
+        return None
+    currency, points = max(by_currency.items(), key=lambda item: len(item[1]))
+    times = [t for t, _ in points]
+    values = [v for _, v in points]
+    t0, t1, low, high = min(times), max(times), min(values), max(values)
+    inner_w, inner_h = WIDTH - 2 * PAD, HEIGHT - 2 * LABEL
+
+    def x(t: float) -> float:
+        return PAD + (inner_w * (t - t0) / (t1 - t0) if t1 > t0 else inner_w / 2)
+
+    def y(v: float) -> float:
+        return LABEL + (inner_h * (high - v) / (high - low) if high > low else inner_h / 2)
+
+    dots = "".join(
+        f'<circle cx="{x(t):.1f}" cy="{y(v):.1f}" r="2.5" fill="currentColor">'
+        f"<title>{escape(_day(t))}: {v:,.2f} {escape(currency)}</title></circle>"
+        for t, v in points
+    )
+    return Markup(
+        f'<svg class="counter-chart price-chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
+        f'height="{HEIGHT}" role="img" aria-label="prices asked over time ({escape(currency)})">'
+        f'<line x1="{PAD}" y1="{HEIGHT - LABEL}" x2="{WIDTH - PAD}" y2="{HEIGHT - LABEL}" '
+        f'stroke="currentColor" stroke-opacity="0.25"/>{dots}'
+        f'<text x="{PAD}" y="10" font-size="10" fill="currentColor">{high:,.0f} '
+        f"{escape(currency)} max</text>"
+        f'<text x="{WIDTH - PAD}" y="10" font-size="10" text-anchor="end" fill="currentColor">'
+        f"{low:,.0f} min</text>"
+        f'<text x="{PAD}" y="{HEIGHT - 2}" font-size="10" fill="currentColor">{escape(_day(t0))}</text>'
+        f'<text x="{WIDTH - PAD}" y="{HEIGHT - 2}" font-size="10" text-anchor="end" '
+        f'fill="currentColor">{escape(_day(t1))}</text>'
+        "</svg>"
+    )
 
 
 # --- the statistics page's charts ----------------------------------------------------------
@@ -124,23 +174,26 @@ def stacked_bars(
     height: int = BARS_HEIGHT,
     fluid: bool = False,
     dates: bool = True,
+    shown: Callable[[str], str] = str,
 ) -> Markup:
     """One bar per day, stacked by series (name, {day: count}); each segment carries its
-    day, series and count (data-* and a tooltip), and the axis its largest total. `fluid`
-    charts take their container's width (the height follows); small ones go without `dates`."""
+    day, series and count (data-* and a tooltip naming the series as `shown` says), and the
+    axis its largest total. `fluid` charts take their container's width (the height follows);
+    small ones go without `dates`."""
     totals = [sum(counts.get(day, 0) for _, counts in series) for day in days]
     top = max(totals, default=0) or 1
     base = height - (AXIS if dates else 2)  # the axis line
     inner_h = base - AXIS
     slot = (width - 2 * PAD) / max(len(days), 1)
     bar = max(1.0, slot * 0.8)
+    most = escape(_("max %(count)s") % {"count": f"{top:,}"})
     parts = [
         f'<svg class="stats-chart{" fluid" if fluid else ""}" viewBox="0 0 {width} {height}" '
         + ('width="100%" ' if fluid else f'width="{width}" height="{height}" ')
         + f'role="img" aria-label="{escape(label)}">',
         f'<line x1="{PAD}" y1="{base}" x2="{width - PAD}" y2="{base}" '
         'stroke="currentColor" stroke-opacity="0.3"/>',
-        f'<text x="{PAD}" y="11" font-size="10" fill="currentColor">{top:,} max</text>',
+        f'<text x="{PAD}" y="11" font-size="10" fill="currentColor">{most}</text>',
     ]
     for index, day in enumerate(days):
         x = PAD + index * slot + (slot - bar) / 2
@@ -155,7 +208,7 @@ def stacked_bars(
                 f'<rect class="seg" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{tall:.1f}" '
                 f'fill="{colour_of(name, number)}" data-day="{escape(day)}" '
                 f'data-series="{escape(name)}" data-value="{count}">'
-                f"<title>{escape(day)} · {escape(name)}: {count:,}</title></rect>"
+                f"<title>{escape(day)} · {escape(shown(name))}: {count:,}</title></rect>"
             )
     step = max(1, -(-len(days) // 8))  # at most about 8 dates under the axis
     for index in range(0, len(days) if dates else 0, step):

@@ -27,7 +27,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from monitor.numbers import NotANumber, whole_number
 from monitor.store import Store, open_store
-from monitor.web import auth
+from monitor.web import auth, i18n
+from monitor.web.i18n import _
+from monitor.web.labels import label
 from monitor.web.matching import MatchWorkers
 from monitor.web.throttle import LoginThrottle
 
@@ -63,10 +65,18 @@ class Context:
     user: dict[str, Any] | None
     form: FormData | None
     session_changed: bool = False
+    locale: i18n.PageLocale = field(default_factory=i18n.current)
 
     @property
     def actor(self) -> str:
         return self.user["name"] if self.user else "anonymous"
+
+    @property
+    def shown_name(self) -> str:
+        """The user's display name (王芳), else their log-in name."""
+        if not self.user:
+            return ""
+        return self.user.get("display_name") or self.user["name"]
 
     @property
     def role(self) -> str | None:
@@ -125,6 +135,7 @@ class Context:
         return self.request.url.path + (f"?{query}" if query else "")
 
     def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        i18n.use(self.locale)
         page = self.web.templates.get_template(template).render(
             ctx=self,
             user=self.user,
@@ -158,11 +169,17 @@ def endpoint(role: str | None = "viewer") -> Callable[[View], Callable]:
             user = None
             if session.user:
                 user = await run_in_threadpool(_active_user, web, session)
-            ctx = Context(request, web, session, user, None, session_changed=fresh)
+            locale = i18n.page_locale(
+                request.headers.get("accept-language"),
+                user.get("language") if user else None,
+                user.get("time_zone") if user else None,
+            )
+            i18n.use(locale)  # messages made before the page renders are in its language too
+            ctx = Context(request, web, session, user, None, session_changed=fresh, locale=locale)
             if request.method == "POST":
                 if not _same_origin(request):
                     return _with_cookie(
-                        ctx, ctx.refuse(403, "Refused: the form came from another site.")
+                        ctx, ctx.refuse(403, _("Refused: the form came from another site."))
                     )
                 form = await request.form()
                 ctx.form = form
@@ -174,8 +191,10 @@ def endpoint(role: str | None = "viewer") -> Callable[[View], Callable]:
                         ctx,
                         ctx.refuse(
                             403,
-                            "Refused: the form's security token is missing or out of "
-                            "date. Reload the page and try again.",
+                            _(
+                                "Refused: the form's security token is missing or out of "
+                                "date. Reload the page and try again."
+                            ),
                         ),
                     )
             if role is not None:
@@ -186,13 +205,15 @@ def endpoint(role: str | None = "viewer") -> Callable[[View], Callable]:
                     return _with_cookie(ctx, ctx.redirect(f"/login?next={quote(target)}"))
                 if not auth.allowed(user["role"], role):
                     return ctx.refuse(
-                        403, f"Your role ({user['role']}) may not do this; it needs {role}."
+                        403,
+                        _("Your role (%(role)s) may not do this; it needs %(needed)s.")
+                        % {"role": label(user["role"]), "needed": label(role)},
                     )
             if user is None:
                 return _with_cookie(ctx, await _run(view, ctx))
             name = user["name"]
             if web.in_flight.get(name, 0) >= MAX_REQUESTS_PER_USER:
-                return ctx.refuse(429, "Too many requests at once: wait for the others.")
+                return ctx.refuse(429, _("Too many requests at once: wait for the others."))
             web.in_flight[name] = web.in_flight.get(name, 0) + 1
             try:
                 return _with_cookie(ctx, await _run(view, ctx))
@@ -215,7 +236,9 @@ async def _run(view: View, ctx: Context) -> Response:
     except sqlite3.OperationalError as exc:
         if "interrupted" not in str(exc):
             raise
-        return ctx.refuse(503, "Looking that up took too long: narrow the filters and try again.")
+        return ctx.refuse(
+            503, _("Looking that up took too long: narrow the filters and try again.")
+        )
 
 
 def _active_user(web: Web, session: auth.Session) -> dict[str, Any] | None:
@@ -227,7 +250,13 @@ def _active_user(web: Web, session: auth.Session) -> dict[str, Any] | None:
         return None
     if found.get("session_generation") != session.generation:
         return None
-    return {"name": found["name"], "role": found["role"]}
+    return {
+        "name": found["name"],
+        "role": found["role"],
+        "display_name": found.get("display_name"),
+        "language": found.get("language"),
+        "time_zone": found.get("time_zone"),
+    }
 
 
 def _same_origin(request: Request) -> bool:

@@ -21,8 +21,8 @@ from monitor.bulk_lookup import (
     read_cells,
 )
 from monitor.errors import HeishiError
-from monitor.lookup import KIND_NAMES
 from monitor.web.endpoint import Context, endpoint
+from monitor.web.i18n import _
 
 MAX_UPLOAD_BYTES = 1024 * 1024 - 16 * 1024  # the page's body cap less room for the form
 
@@ -36,13 +36,15 @@ def lookup_page(ctx: Context) -> Response:
     except HeishiError as exc:
         return _page(ctx, error=str(exc), status=400)
     if not text.strip():
-        return _page(ctx, error="Paste numbers or choose a file first.", status=400)
+        return _page(ctx, error=_("Paste numbers or choose a file first."), status=400)
     secret = _install_secret()
     if secret is None:
         return _page(
             ctx,
-            error="This server has no install secret (HEISHI_SECRET_FILE): the store's numbers "
-            "were hashed with the crawls' key, and nothing could be found without it.",
+            error=_(
+                "This server has no install secret (HEISHI_SECRET_FILE): the store's numbers "
+                "were hashed with the crawls' key, and nothing could be found without it."
+            ),
             status=503,
         )
     try:
@@ -69,7 +71,6 @@ def _page(
         report=report,
         alert_of=alert_of or {},
         error=error,
-        kind_names=KIND_NAMES,
         max_upload=MAX_UPLOAD_BYTES,
         max_cells=WEB_MAX_CELLS,
     )
@@ -81,17 +82,19 @@ def _submitted_list(ctx: Context) -> tuple[str, str]:
     upload: Any = ctx.form.get("file") if ctx.form is not None else None
     if isinstance(upload, UploadFile) and upload.filename:
         if pasted:
-            raise BulkLookupError("Paste numbers or choose a file, not both.")
+            raise BulkLookupError(_("Paste numbers or choose a file, not both."))
         data = upload.file.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
-            raise BulkLookupError(f"The file is larger than {MAX_UPLOAD_BYTES // 1024} KB.")
+            raise BulkLookupError(
+                _("The file is larger than %(size)s KB.") % {"size": MAX_UPLOAD_BYTES // 1024}
+            )
         for encoding in ("utf-8-sig", "gb18030"):
             try:
                 return data.decode(encoding), upload.filename[:200]
             except UnicodeDecodeError:
                 continue
-        raise BulkLookupError("The file is neither UTF-8 nor GB18030 text: save it as CSV.")
-    return pasted, "Pasted list"
+        raise BulkLookupError(_("The file is neither UTF-8 nor GB18030 text: save it as CSV."))
+    return pasted, _("Pasted list")
 
 
 def _install_secret() -> bytes | None:

@@ -21,6 +21,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from monitor.web.i18n import _
+
 log = logging.getLogger(__name__)
 
 START_SECONDS = 120.0  # a cold start imports and builds the matcher (jieba) once
@@ -68,7 +70,7 @@ class MatchWorkers:
     def match(self, title: str, text: str) -> Any:
         """The matcher's MatchResult for a title and text; blocks (call it from a worker
         thread). Raises MatchUnavailable when busy or past the time limit."""
-        busy = MatchUnavailable("other texts are being matched: try again in a moment")
+        busy = MatchUnavailable(_("other texts are being matched: try again in a moment"))
         if not self._admitted.acquire(blocking=False):
             raise busy
         try:
@@ -90,21 +92,22 @@ class MatchWorkers:
                 worker.kill()
                 worker = None
                 raise MatchUnavailable(
-                    f"matching this text took longer than {self.time_limit:g} s and was stopped"
+                    _("matching this text took longer than %(seconds)s s and was stopped")
+                    % {"seconds": f"{self.time_limit:g}"}
                 )
             status, payload = worker.conn.recv()
         except (EOFError, OSError) as exc:  # the worker died (killed, out of memory)
             if worker is not None:
                 worker.kill()
                 worker = None
-            raise MatchUnavailable("the matcher stopped: try again") from exc
+            raise MatchUnavailable(_("the matcher stopped: try again")) from exc
         finally:
             if worker is not None:
                 with self._lock:
                     self._idle.append(worker)
             self._slots.release()
         if status != "ok":
-            raise MatchUnavailable(f"the matcher failed: {payload}")
+            raise MatchUnavailable(_("the matcher failed: %(why)s") % {"why": payload})
         return payload
 
     def close(self) -> None:
@@ -131,7 +134,7 @@ class MatchWorkers:
             answer = "it stopped while starting"
         if answer != "ready":
             worker.kill()
-            raise MatchUnavailable(f"the matcher did not start: {answer}")
+            raise MatchUnavailable(_("the matcher did not start: %(why)s") % {"why": answer})
         return worker
 
 

@@ -6,13 +6,16 @@ import re
 
 from starlette.responses import Response
 
-from monitor.numbers import SQLITE_MAX_INTEGER, number_or
+from monitor.numbers import number_or
 from monitor.store import utc_now
 from monitor.store.alerts import ALERT_STATUSES, SEVERITIES
-from monitor.store.review import QUEUE_SORTS, QueueFilters
+from monitor.vocabulary import DISMISS_REASONS
+from monitor.web import text
 from monitor.web.endpoint import Context, endpoint, safe_next
+from monitor.web.i18n import _, ngettext
+from monitor.web.labels import label
+from monitor.web.queue_view import PAGE_SIZES, queue_view
 
-PAGE_SIZES = (25, 50, 100, 200)
 MAX_BULK = 1000  # alerts ticked at once (a page shows at most 200)
 # Triage actions and the status each one sets.
 ACTIONS = {
@@ -23,64 +26,45 @@ ACTIONS = {
     "resolve": "resolved",
     "reopen": "open",
 }
-DISMISS_REASONS = {
-    "false_positive": "False positive: not an offer of data",
-    "news_or_warning": "News, court report or anti-fraud warning",
-    "duplicate": "Duplicate of another alert",
-    "out_of_scope": "Real, but out of our scope",
-    "other": "Other (see the note)",
-}
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DIGITS = re.compile(r"^[0-9]{1,19}$")
 
 
-def queue_filters(ctx: Context) -> QueueFilters:
-    """The queue's filters from the query string; unknown values are ignored."""
-    status = ctx.param("status", "open")
-    date = {k: ctx.param(k) for k in ("since", "until")}
-    return QueueFilters(
-        status=status if status in ALERT_STATUSES else None,
-        severity=ctx.param("severity") if ctx.param("severity") in SEVERITIES else None,
-        category=ctx.param("category")[:40] or None,
-        source=ctx.param("source")[:100] or None,
-        kind=ctx.param("kind")[:40] or None,
-        brand=ctx.param("brand")[:100] or None,
-        assignee=ctx.param("assignee")[:100] or None,
-        since=date["since"] if _DATE.match(date["since"]) else None,
-        until=date["until"] if _DATE.match(date["until"]) else None,
-        text=ctx.param("q")[:200] or None,
-    )
+def posted_ids(ctx: Context, name: str = "ids") -> list[int]:
+    """Alert ids from a form: each field one id, or several joined by commas (a row)."""
+    values = [v for field in ctx.fields(name)[:MAX_BULK] for v in field.split(",")[:MAX_BULK]]
+    return sorted({n for n in (number_or(v.strip(), 0) for v in values[:MAX_BULK]) if n})
 
 
 @endpoint("viewer")
 def queue_page(ctx: Context) -> Response:
-    filters = queue_filters(ctx)
-    sort = ctx.param("sort", "created")
-    sort = sort if sort in QUEUE_SORTS else "created"
-    descending = ctx.param("dir", "desc") != "asc"
-    per_page = number_or(ctx.param("per"), 50)
-    per_page = per_page if per_page in PAGE_SIZES else 50
-    # A page past the end shows nothing; one whose offset SQLite cannot bind is clamped.
-    page = number_or(ctx.param("page"), 1, maximum=SQLITE_MAX_INTEGER // per_page, clamp=True)
+    view = queue_view(ctx.request.query_params)
+    filters, per_page, page = view.filters, view.per_page, view.page
     with ctx.store() as store:
-        alerts, total = store.review_queue(
+        alerts, total = store.desk_queue(
             filters,
-            sort=sort,
-            descending=descending,
+            sort=view.sort,
+            descending=view.descending,
             limit=per_page,
             offset=(page - 1) * per_page,
+            viewer=ctx.actor,
+            with_text=bool(view.highlights),
         )
         choices = store.queue_choices()
         counts = store.alert_status_counts()
-        users = [u["name"] for u in store.users() if not u["disabled"]]
+        everyone = store.users()
+    users = [u["name"] for u in everyone if not u["disabled"]]
+    if view.highlights:
+        _mark_hits(alerts, view.highlights)
     pages = max(1, -(-total // per_page))
     return ctx.render(
         "queue.html",
+        view=view,
         alerts=alerts,
         total=total,
         filters=filters,
-        status_param=ctx.param("status", "open"),
-        sort=sort,
-        descending=descending,
+        status_param=view.status_param,
+        sort=view.sort,
+        descending=view.descending,
         page=page,
         pages=pages,
         per_page=per_page,
@@ -91,30 +75,44 @@ def queue_page(ctx: Context) -> Response:
         severities=SEVERITIES,
         reasons=DISMISS_REASONS,
         users=users,
-        done=_done_message(ctx),
+        names=user_names(everyone),
+        done=done_message(ctx),
+        search_error=view.search_error,
+        since_error=view.since_error,
     )
+
+
+def _mark_hits(alerts: list[dict], highlights: list[str]) -> None:
+    """The searched words highlighted in each row's title, and where the text has them."""
+    from monitor.search_results import hit_spans, make_snippet
+
+    for row in alerts:
+        row["title_marked"] = text.marked(row["title"], hit_spans(row["title"] or "", highlights))
+        snippet = make_snippet(row.pop("listing_text", None), highlights, width=90)
+        if snippet.spans:
+            row["text_snippet"] = text.marked(snippet.text, snippet.spans)
 
 
 @endpoint("reviewer")
 def bulk_triage(ctx: Context) -> Response:
     """One action on every alert ticked in the queue; one audit event per alert changed."""
-    ids = sorted({n for n in (number_or(v, 0) for v in ctx.fields("ids")[:MAX_BULK]) if n})
+    ids = posted_ids(ctx)
     action = ctx.field("action")
     back = safe_next(ctx.field("back") or "/")
     if not ids:
-        return ctx.refuse(400, "No alerts were ticked.")
+        return ctx.refuse(400, _("No alerts were ticked."))
     note = ctx.field("note")[:2000] or None
     now = utc_now()
     with ctx.store(write=True) as store:
         if action == "assign":
-            assignee = _assignee(ctx, store)
+            assignee = assignee_of_form(ctx, store)
             if assignee is False:
-                return ctx.refuse(400, "No such user to assign to.")
+                return ctx.refuse(400, _("No such user to assign to."))
             changed = store.assign_alerts(ids, assignee, actor=ctx.actor, now=now)
         elif action in ACTIONS:
             reason = ctx.field("reason")
             if action == "dismiss" and reason not in DISMISS_REASONS:
-                return ctx.refuse(400, "Dismissing needs a reason.")
+                return ctx.refuse(400, _("Dismissing needs a reason."))
             changed = store.triage_alerts(
                 ids,
                 ACTIONS[action],
@@ -124,12 +122,12 @@ def bulk_triage(ctx: Context) -> Response:
                 reason=reason if action == "dismiss" else None,
             )
         else:
-            return ctx.refuse(400, "Unknown action.")
+            return ctx.refuse(400, _("Unknown action."))
     separator = "&" if "?" in back else "?"
     return ctx.redirect(f"{back}{separator}done={action}:{changed}")
 
 
-def _assignee(ctx: Context, store) -> str | None | bool:
+def assignee_of_form(ctx: Context, store) -> str | None | bool:
     """The user named in the form (`me` is the actor, empty is nobody); False if unknown."""
     name = ctx.field("assignee")
     if name == "me":
@@ -140,10 +138,24 @@ def _assignee(ctx: Context, store) -> str | None | bool:
     return name if found and not found["disabled"] else False
 
 
-def _done_message(ctx: Context) -> str | None:
-    """`done=action:count`, left by a bulk action, as a sentence (never echoed raw)."""
-    action, _, count = ctx.param("done").partition(":")
-    if action not in (*ACTIONS, "assign") or not count.isascii() or not count.isdigit():
+def done_message(ctx: Context) -> str | None:
+    """`done=action:count[:alert]`, left by a triage, as a sentence (never echoed raw)."""
+    action, _sep, rest = ctx.param("done").partition(":")
+    count, _sep, alert = rest.partition(":")
+    if action not in (*ACTIONS, "assign") or not _DIGITS.match(count):
         return None
-    verb = "assigned" if action == "assign" else ACTIONS[action]
-    return f"{count} alert{'s' if count != '1' else ''} {verb}."
+    status = label("assigned" if action == "assign" else ACTIONS[action])
+    if _DIGITS.match(alert) and count == "1":
+        return _("Alert #%(id)s %(status)s.") % {"id": alert, "status": status}
+    if _DIGITS.match(alert) and count == "0":
+        return _("Alert #%(id)s was already %(status)s.") % {"id": alert, "status": status}
+    number = int(count)
+    return ngettext("%(num)d alert %(status)s.", "%(num)d alerts %(status)s.", number) % {
+        "num": number,
+        "status": status,
+    }
+
+
+def user_names(users: list[dict]) -> dict[str, str]:
+    """Each user's name as the page shows it: their display name where they have one."""
+    return {u["name"]: u.get("display_name") or u["name"] for u in users}

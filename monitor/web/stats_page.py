@@ -1,10 +1,12 @@
 """The statistics page (/stats): alerts per day by severity, status, source or category as a
 stacked bar chart, confirm and dismiss rates per source and keyword, dismissal reasons,
-reviewer throughput and time to first triage, source health per day. Charts are SVG drawn
-here (monitor/web/chart.py): no script, nothing loaded, the page's CSP unchanged."""
+reviewer throughput and time to first triage, source health per day, days cut in the viewer's time zone. Charts
+are SVG drawn here (monitor/web/chart.py): no script, nothing loaded, the page's CSP
+unchanged."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -12,9 +14,11 @@ from starlette.responses import Response
 from monitor.errors import HeishiError
 from monitor.stats import DIMENSIONS, Stats, collect
 from monitor.timespec import since_timestamp
-from monitor.vocabulary import ALERT_STATUSES, SEVERITIES
+from monitor.vocabulary import ALERT_STATUSES, DISMISS_REASONS, SEVERITIES
 from monitor.web.chart import colour_of, share_bar, stacked_bars
 from monitor.web.endpoint import Context, endpoint
+from monitor.web.i18n import _
+from monitor.web.labels import label
 
 RANGES = ("7d", "30d", "90d", "365d")
 MAX_SERIES = 10  # sources or categories drawn apart; the rest are summed as "other"
@@ -30,14 +34,19 @@ def stats_page(ctx: Context) -> Response:
     try:
         since = since_timestamp(since_text)
     except HeishiError:
-        problem = f"“{since_text}” is not a date or a duration such as 7d: showing 30 days."
+        problem = _("“%(since)s” is not a date or a duration such as 7d: showing 30 days.") % {
+            "since": since_text
+        }
         since_text, since = "30d", since_timestamp("30d")
+    # Days are cut where the viewer lives (their time zone, else the install's) unless ?tz=.
+    zone = ctx.param("tz")[:64] or ctx.locale.zone_name
     try:
         with ctx.store() as store:
-            stats = collect(store, since=since, timezone=ctx.param("tz")[:64] or None)
+            stats = collect(store, since=since, timezone=zone)
     except HeishiError as exc:
         return ctx.refuse(400, str(exc))
     series = chart_series(stats, by)
+    series_label = _series_label(by)
     return ctx.render(
         "stats.html",
         stats=stats,
@@ -47,19 +56,28 @@ def stats_page(ctx: Context) -> Response:
         since_text=since_text,
         problem=problem,
         chart=stacked_bars(
-            stats.days, series, label=f"Alerts per day by {by}", width=1200, height=240, fluid=True
+            stats.days,
+            series,
+            label=_("Alerts per day by %(dimension)s") % {"dimension": label(by)},
+            width=1200,
+            height=240,
+            fluid=True,
+            shown=series_label,
         ),
+        series_label=series_label,
         legend=[(name, colour_of(name, i), sum(c.values())) for i, (name, c) in enumerate(series)],
+        reasons=DISMISS_REASONS,
         share_bar=share_bar,
         health=[(s, _health_chart(stats, s)) for s in stats.source_health],
         reviewer_charts={
             r.name: stacked_bars(
                 stats.days,
                 [("actions", r.per_day)],
-                label=f"{r.name}: actions per day",
+                label=_("%(name)s: actions per day") % {"name": r.name},
                 width=240,
                 height=40,
                 dates=False,
+                shown=label,
             )
             for r in stats.reviewers
         },  # fmt: skip
@@ -72,7 +90,7 @@ def stats_page(ctx: Context) -> Response:
 
 def chart_series(stats: Stats, by: str) -> list[tuple[str, dict[str, int]]]:
     """The series of the main chart: severities and statuses in their own order, sources and
-    categories largest first, past MAX_SERIES summed as "other"."""
+    categories largest first, past MAX_SERIES summed as "other" (labelled where shown)."""
     per_value = stats.by_day[by]
     if by == "severity":
         order = [s for s in reversed(SEVERITIES) if s in per_value]
@@ -91,6 +109,14 @@ def chart_series(stats: Stats, by: str) -> list[tuple[str, dict[str, int]]]:
     return series
 
 
+def _series_label(by: str) -> Callable[[str], str]:
+    """How the main chart names its series: severities, statuses and categories by their
+    translated labels, sources by their own names (forum_a stays forum_a)."""
+    if by != "source":
+        return label
+    return lambda name: label(name) if name == "other" else name
+
+
 def _health_chart(stats: Stats, source: Any) -> Any:
     ok = {d["day"]: d["ok"] for d in source.days}
     failed = {d["day"]: d["failed"] for d in source.days}
@@ -98,10 +124,11 @@ def _health_chart(stats: Stats, source: Any) -> Any:
     return stacked_bars(
         stats.days,
         [("ok", ok), ("failed", failed), ("partial or other", other)],
-        label=f"{source.source}: runs per day",
+        label=_("%(source)s: runs per day") % {"source": source.source},
         width=240,
         height=40,
         dates=False,
+        shown=label,
     )
 
 

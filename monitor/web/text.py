@@ -51,6 +51,21 @@ def highlighted(
     return Markup("".join(out))
 
 
+def marked(text: str | None, spans: Iterable[tuple[int, int]]) -> Markup:
+    """`text` with each [start, end) span (the words a search found) in <mark>."""
+    text = text or ""
+    out: list[str] = []
+    position = 0
+    for start, end in sorted(spans):
+        if start < position or not 0 <= start < end <= len(text):
+            continue
+        out.append(str(escape(text[position:start])))
+        out.append(f'<mark class="hit search">{escape(text[start:end])}</mark>')
+        position = end
+    out.append(str(escape(text[position:])))
+    return Markup("".join(out))
+
+
 def field_value(version: dict[str, Any], name: str) -> str:
     """A version's field as a reviewer reads it (JSON lists joined)."""
     value = version.get(name)

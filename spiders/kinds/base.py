@@ -36,6 +36,9 @@ from spiders.sites import KINDS, Site
 
 _GONE = (404, 410)
 _MAX_ID_CHARS = 512
+# A profile block is a few lines; a page that puts a book there is cut (it is only searched
+# for contacts).
+MAX_PROFILE_CHARS = 2000
 _ID_SOURCE_CHARS = 4096
 _HTTP_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
 
@@ -432,7 +435,13 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
             if page is not None:
                 loader.add_value(field, first_text(page, sel.get(name)))
             loader.add_value(field, listing.get(field))
-        loader.add_value("extra", listing.get("extra") or {})
+        extra = dict(listing.get("extra") or {})
+        profile = first_text(scope, sel.get("profile"))
+        if profile is None and page is not None:
+            profile = first_text(page, sel.get("profile"))
+        if profile:
+            extra["profile"] = profile[:MAX_PROFILE_CHARS]
+        loader.add_value("extra", extra)
         item = loader.load_item()
         self.cap(item)
         item["page"] = fetched_page(response, listing.get("list_screenshot"))

@@ -32,6 +32,9 @@ DETAIL_SELECTORS = (
     "views",
     "removed",
     "blocked",
+    # The seller's profile block beside the post (signature, contact fields): kept as
+    # `extra.profile`, where contacts link the seller to others (monitor/actors/).
+    "profile",
 )
 SELECTOR_NAMES = LIST_SELECTORS + DETAIL_SELECTORS
 

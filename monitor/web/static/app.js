@@ -12,6 +12,10 @@
   function setUpQueue() {
     var table = document.getElementById("queue");
     if (!table) return;
+    // On a phone the filters fold away unless some are set, so the rows come first.
+    var filterBox = document.getElementById("filter-box");
+    if (filterBox && window.matchMedia("(max-width: 600px)").matches &&
+        filterBox.getAttribute("data-active") === "0") filterBox.open = false;
     var rows = Array.prototype.slice.call(table.querySelectorAll("tbody tr[data-href]"));
     var current = -1;
 
@@ -49,7 +53,7 @@
     function updateBulk() {
       if (!bulk) return;
       var ticked = boxes.filter(function (b) { return b.checked; });
-      count.textContent = ticked.length + " ticked";
+      count.textContent = (count.getAttribute("data-ticked") || "{n}").replace("{n}", ticked.length);
       apply.disabled = ticked.length === 0;
       bulk.classList.toggle("has-ticks", ticked.length > 0);
       boxes.forEach(function (b) { b.closest("tr").classList.toggle("ticked", b.checked); });
@@ -79,8 +83,8 @@
       if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
       if (event.key === "j") { focusRow(current + 1); event.preventDefault(); }
       else if (event.key === "k") { focusRow(current - 1); event.preventDefault(); }
-      else if ((event.key === "o" || event.key === "Enter") && current >= 0) {
-        window.location.href = rows[current].getAttribute("data-href");
+      else if ((event.key === "o" || event.key === "Enter") && rows.length) {
+        window.location.href = rows[Math.max(current, 0)].getAttribute("data-href");
       } else if (event.key === "x" && current >= 0) {
         var box = rows[current].querySelector("input[type=checkbox]");
         if (box) { box.checked = !box.checked; updateBulk(); }
@@ -92,10 +96,17 @@
   }
 
   // --- one alert --------------------------------------------------------------------------
+  // A triage key arms its action (the button lights up and a line says what happens next);
+  // the same key again, or Enter, submits it. Dismissing takes d then a reason's number, or a
+  // number alone then the same number again: two keys for any decision.
   function setUpAlert() {
     var form = document.getElementById("triage-form");
     var dismiss = document.getElementById("dismiss");
     var reason = document.getElementById("dismiss-reason");
+    var hint = document.getElementById("armed-hint");
+    var armed = null;  // {key, button}
+    var sent = false;
+
     if (dismiss && reason) {
       dismiss.addEventListener("click", function (event) {
         if (!reason.value) {
@@ -108,16 +119,84 @@
         reason.parentElement.classList.remove("needs-reason");
       });
     }
+    if (form) form.addEventListener("submit", function (event) {
+      if (sent) { event.preventDefault(); return; }
+      sent = true;
+    });
+
+    function reasonOptions() {
+      return reason ? Array.prototype.filter.call(reason.options, function (o) { return o.value; }) : [];
+    }
+    function disarm() {
+      if (armed) armed.button.classList.remove("armed");
+      armed = null;
+      if (hint) { hint.hidden = true; hint.textContent = ""; }
+    }
+    function arm(button, key) {
+      disarm();
+      armed = { key: key, button: button };
+      button.classList.add("armed");
+      if (!hint) return;
+      if (button === dismiss) {
+        var options = reasonOptions();
+        if (!reason.value && options.length) reason.value = options[0].value;
+        var chosen = reason.options[reason.selectedIndex];
+        hint.textContent = hint.getAttribute("data-dismiss")
+          .replace("{numbers}", "1–" + options.length)
+          .replace("{reason}", chosen ? chosen.textContent.replace(/^\d+ · /, "") : "");
+      } else {
+        hint.textContent = hint.getAttribute("data-again")
+          .replace("{key}", key)
+          .replace("{action}", button.textContent.replace(/\s*\S$/, "").trim().toLowerCase());
+      }
+      hint.hidden = false;
+    }
+    function submit(button) {
+      if (sent) return;
+      disarm();
+      if (button.hasAttribute("data-assign-me")) {
+        var who = button.form.querySelector("select[name=assignee]");
+        if (who) who.value = "me";
+      }
+      if (button.form !== form) sent = true;  // the triage form counts its own submit
+      button.form.requestSubmit(button);
+    }
+
     document.addEventListener("keydown", function (event) {
+      if ((event.ctrlKey || event.metaKey) && event.key === "Enter" && event.target.tagName === "TEXTAREA" &&
+          event.target.form && event.target.closest("#triage")) {
+        if (event.target.id === "triage-note") return;  // a decision still needs its key
+        event.preventDefault();
+        event.target.form.requestSubmit();
+        return;
+      }
       if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
-      var keyed = document.querySelector('[data-key="' + CSS.escape(event.key) + '"]');
-      if (event.key === "d" && reason) { reason.focus(); event.preventDefault(); return; }
-      if (event.key === "n") {
+      var key = event.key;
+      var again = armed && (key === armed.key || key === "Enter" || (armed.button === dismiss && key === "d"));
+      if (form && again) {
+        submit(armed.button); event.preventDefault(); return;
+      }
+      if (form && armed && key === "Escape") { disarm(); event.preventDefault(); return; }
+      var button = form && document.querySelector('#triage [data-arm="' + CSS.escape(key) + '"]');
+      if (button) { arm(button, key); event.preventDefault(); return; }
+      if (form && dismiss && reason && /^[1-9]$/.test(key)) {
+        var option = reasonOptions()[Number(key) - 1];
+        if (!option) return;
+        var same = reason.value === option.value;
+        reason.value = option.value;
+        reason.parentElement.classList.remove("needs-reason");
+        if (armed && armed.button === dismiss && (armed.key === "d" || same)) submit(dismiss);
+        else arm(dismiss, key);
+        event.preventDefault();
+        return;
+      }
+      if (key === "n") {
         var note = document.getElementById("note");
         if (note) { note.focus(); event.preventDefault(); }
         return;
       }
-      if (keyed && (form || keyed.tagName === "A")) { keyed.click(); event.preventDefault(); }
+      var keyed = document.querySelector('a[data-key="' + CSS.escape(key) + '"]');
+      if (keyed) { disarm(); keyed.click(); event.preventDefault(); }
     });
   }
 

@@ -1,0 +1,92 @@
+"""Offers written in ways the lists were not first written for: the first pass keeps them for
+the full analysis, and the vocabulary names them by kind (whose data, which service, which
+offer verb), in Chinese and English."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.matcher import load_matcher
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    return load_matcher().without_model()  # the rules alone (the model: tests/test_model.py)
+
+
+def _alerts_through_the_first_pass(matcher, text: str, title: str = ""):
+    quick = matcher.match(title, text)
+    full = matcher.match(title, text, first_pass=False)
+    assert full.alert, full.reasons
+    assert quick.alert and quick.score == full.score, quick.reasons
+    return full
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("Exclusive sale: CN telecom subscriber DB, 12M rows. Price in DM.", "telecom"),
+        ("Escrow ok. Selling db of a Chinese shopping site.", "platform"),
+        ("fullz available, escrow accepted, vouches on the forum", "finance"),
+        ("Fresh combo list 2024, 40M lines, price in DM", "platform"),
+        ("[WTS] Chinese airline member data, 2024, 4.8M rows. Fresh, vouches available.", "travel"),
+    ],
+)
+def test_english_offers_pass_the_first_pass_and_alert(matcher, text, category):
+    assert category in _alerts_through_the_first_pass(matcher, text).categories
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("代过人脸 代实名认证 各大平台都行", "identity"),  # passing checks for others
+        ("人脸识别代过 支付宝实名 秒过 一次五十", "identity"),
+        ("社工库机器人出租 按月", "identity"),  # renting a query bot
+        ("查询机器人 输入手机号出姓名身份证 每日免费三次", "identity"),
+        (
+            "Telegram bot: send a Chinese plate, get owner name, ID, phone. 2 free lookups/day.",
+            None,
+        ),
+        ("可爬任意APP 数据采集 定制 按量计费", "scraping"),  # commissioned scraping
+        ("任意号码来电显示 改号软件 包月", "telecom"),
+        ("复制手机卡 接收对方短信 一张三百", "telecom"),
+        ("身份证生成器 批量生成 可过校验", "identity"),
+        ("信用卡套现 秒到 费率低", "finance"),
+        ("卖别人的身份证号", "identity"),  # a bare sale of someone else's data
+    ],
+)
+def test_services_that_sell_access_or_verification_alert(matcher, text, category):
+    result = _alerts_through_the_first_pass(matcher, text)
+    assert category is None or category in result.categories
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("老年人数据 全国 电话 年龄 每条两毛", "identity"),
+        ("储户信息 某农商行 定期到期 电话 金额 打包出", "finance"),
+        ("企业法人资料 新注册公司 电话 精准 私聊", "finance"),
+        ("医保用户 余额 电话 打包出", "medical"),
+        ("户主资料 全村 电话 一条五毛", "identity"),
+        ("体检中心客户 高血压 电话 年龄 每条三毛", "medical"),
+        ("某团 用户 订单 手机 地址 三千万 分批出", "platform"),
+        ("房主资料 小区 电话 面积 需要的私聊", "real_estate"),
+    ],
+)
+def test_whose_data_is_named_by_kind(matcher, text, category):
+    assert category in _alerts_through_the_first_pass(matcher, text).categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "一套现代化的污水处理系统投资七千万元",  # 套现 inside 一套现代化
+        "买粉色送给老婆的，她超喜欢，价格优惠",  # 买粉 inside 买粉色
+        "非常感谢携程工号84392的客服人员，帮助解决了信用卡担保的问题",
+        "百多辆出租车司机主动奉献爱心，价格全免",  # 出租 inside 出租车, 机主 inside 司机主动
+        "最可气的是电话费，我要详细的电话单，服务员只提供了一份，收费48元",
+        "赞比亚居民合作自建低价住房，政府提供帮助",  # 1、赞比亚 is no "N赞"
+    ],
+)
+def test_everyday_words_holding_a_keyword_do_not_alert(matcher, text):
+    assert not matcher.match("", text).alert, matcher.match("", text).reasons
