@@ -50,6 +50,13 @@ def writing(db) -> bool:
     return found[0][0] >= 3
 
 
+def take_ctrl_c() -> None:
+    """In the child before it starts: SIGINT back to its default, so that Python turns it
+    into KeyboardInterrupt. A shell starts background jobs (`make test &`, nohup) with SIGINT
+    ignored, a child inherits that, and Python then leaves it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def crawl_children(pid: int) -> list[int]:
     """Processes whose parent is `pid` and whose command line runs spiders.crawl."""
     found = []
@@ -158,6 +165,7 @@ def test_ctrl_c_on_a_sweep_stops_its_crawls_and_records_them_interrupted(tmp_pat
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=take_ctrl_c,
         )
         try:
             wait_for(lambda: db.exists() and writing(db), 60, "the crawl writing")
