@@ -49,13 +49,15 @@ def child_env(
     """The environment of a monitor or sweep: its own secret under `base`; the session's
     cache (tests/conftest.py sets HEISHI_CACHE_DIR for every test; a module fixture passes
     `cache`), so jieba's dictionaries are built once a session, not once a test (some 3.5 s
-    of CPU in each crawl that finds them cold)."""
+    of CPU in each crawl that finds them cold). Crawls write their listings at least every
+    half second (default 2 s): the tests that wait for a crawl to be writing see it sooner."""
     return {
         **os.environ,
         **(demo.env() if demo else {}),
         "HEISHI_SITES_DIR": str(sites_dir),
         "HEISHI_SECRET_FILE": str(base / "secret.key"),
         "HEISHI_CACHE_DIR": str(cache or os.environ["HEISHI_CACHE_DIR"]),
+        "HEISHI_STORE_FLUSH": "0.5",
     }
 
 
