@@ -156,7 +156,7 @@ def _rates(funcs: dict, texts: list[tuple[str, str]], rounds: int = 3) -> dict[s
 def warm_start(runs: int = 3) -> float:
     """Median seconds for a fresh process to load the matcher with every cache warm."""
     code = (
-        "import time; t = time.perf_counter(); from monitor.matcher import load_matcher; "
+        "import time; t = time.perf_counter(); from monitor.matching.matcher import load_matcher; "
         "load_matcher(); print(time.perf_counter() - t)"
     )
     times = []
@@ -174,7 +174,7 @@ def run(count: int = 3000, seed: int = 7, start_runs: int = 3) -> dict:
 
     import jieba
 
-    from monitor.matcher import load_matcher
+    from monitor.matching.matcher import load_matcher
 
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()

@@ -68,9 +68,9 @@ def ordinary_texts(limit: int | None = None) -> dict[str, list[str]]:
 
 def run(limit: int | None = None, worst: int = 15) -> dict:
     """Match every text; count alerts per corpus; keep the `worst` alerts."""
-    from monitor.evaluate import verdict_score
-    from monitor.matcher import load_matcher
-    from monitor.pii import mask_pii
+    from monitor.matching.evaluate import verdict_score
+    from monitor.matching.matcher import load_matcher
+    from monitor.privacy.pii import mask_pii
 
     matcher = load_matcher()
     corpora = ordinary_texts(limit)

@@ -1,4 +1,4 @@
-"""Search benchmark: time of `heishi search` (monitor.search.search) on a store of 1M listings.
+"""Search benchmark: time of `heishi search` (monitor.analysis.search.search) on a store of 1M listings.
 
     python -m benchmarks.search [--listings 1000000] [--repeat 15]
 
@@ -36,7 +36,7 @@ START = datetime(2025, 11, 1, tzinfo=UTC)
 DAYS = 365
 SEPARATORS = ["，", " ", "", "。", "！", "、", " | ", "\n"]
 
-# (label, query, options): options are keyword arguments of monitor.search.search.
+# (label, query, options): options are keyword arguments of monitor.analysis.search.search.
 QUERIES: list[tuple[str, str, dict]] = [
     ("common", "身份证", {}),
     ("common, traditional", "身份證", {}),
@@ -66,7 +66,7 @@ def _vocabulary(rng: random.Random) -> dict:
 
     import jieba
 
-    from monitor.keywords import load_keywords
+    from monitor.matching.keywords import load_keywords
 
     cjk = re.compile(r"^[\u4e00-\u9fff]+$")
     keywords = load_keywords()
@@ -132,7 +132,7 @@ def _at(fraction: float) -> str:
 
 def build_store(path: Path, listings: int) -> None:
     """heishi's schema, listings, versions and search index rows written with raw SQL."""
-    from monitor.search import default_segmenter, index_row
+    from monitor.analysis.search import default_segmenter, index_row
     from monitor.store import open_store
 
     tmp = path.with_suffix(".building")
@@ -225,7 +225,7 @@ def build_store(path: Path, listings: int) -> None:
 
 def _second_version(conn: sqlite3.Connection, item: tuple, segmenter) -> None:
     """Version 2 of a listing; indexed only when its text changed, as heishi does."""
-    from monitor.search import index_row
+    from monitor.analysis.search import index_row
 
     _, listing_id, seen, title, old_text, text, source, cats, price = item
     cursor = conn.execute(
@@ -272,7 +272,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 def measure(path: Path, repeat: int) -> dict:
     """Time every query `repeat` times after one warm-up; figures in ms."""
-    from monitor.search import default_segmenter, search
+    from monitor.analysis.search import default_segmenter, search
     from monitor.store import open_store
 
     started = time.perf_counter()
@@ -326,8 +326,8 @@ def measure(path: Path, repeat: int) -> dict:
 def ranking_checks(store) -> dict:
     """Outside the timings: FTS5's own full ranking of a common word (what the window avoids),
     and whether heishi's bm25 and FTS5's bm25() order the same window alike (top 20)."""
-    from monitor.search import DEFAULT_WINDOW, _document_frequency, parse_query
-    from monitor.search_results import bm25_scores
+    from monitor.analysis.search import DEFAULT_WINDOW, _document_frequency, parse_query
+    from monitor.analysis.search_results import bm25_scores
 
     expression = parse_query("身份证").expression
     started = time.perf_counter()

@@ -100,8 +100,8 @@ def build_store(path: Path, listings: int, versions: int) -> None:
 
 def add_signatures(path: Path) -> None:
     """Every matched listing's near-duplicate signature and LSH bands, as the sweeps that
-    stored it would have saved them (monitor/reposts.py), without linking clusters."""
-    from monitor.reposts import signature
+    stored it would have saved them (monitor/alerting/reposts.py), without linking clusters."""
+    from monitor.alerting.reposts import signature
 
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous = OFF")
@@ -224,7 +224,7 @@ def measure(
     raw_update_seconds = _raw_update_seconds(db, sweep)
     # One-time set-up of a crawl process, done before its first listing arrives in a real
     # sweep (the matcher has loaded jieba by then): not part of the sweep's writes.
-    from monitor.search import index_row
+    from monitor.analysis.search import index_row
 
     index_row("预热", "", "source7", [])
     # Sweeps of `repeats` different sources, each timed against its own raw run right before
@@ -261,8 +261,8 @@ def measure(
 
 def _one_sweep(db: Path, source: int, sweep: int, listings: int, changed_share: float) -> dict:
     """One source swept with `changed_share` of its listings repriced, and its raw baseline."""
-    from monitor import changes
-    from monitor.ingest import SweepRecorder
+    from monitor.alerting import changes
+    from monitor.alerting.ingest import SweepRecorder
     from monitor.store import open_store
 
     name = f"source{source}"
@@ -412,7 +412,7 @@ def main() -> None:
 
 
 def _state_of(item: dict) -> dict:
-    from monitor import changes
+    from monitor.alerting import changes
 
     return {k: v for k, v in changes.listing_state(item).items() if k != "evidence"}
 

@@ -48,10 +48,10 @@ MIN_SECONDS = 0.02  # a timing repeats its call until it lasts at least this lon
 
 def stages() -> dict[str, Callable[[str], object]]:
     """The work a listing's text goes through, each as one call on the text."""
+    from monitor.alerting.notify_text import neutralise
     from monitor.config import install_secret
-    from monitor.matcher import Matcher, load_matcher
-    from monitor.notify_text import neutralise
-    from monitor.pii import mask_pii
+    from monitor.matching.matcher import Matcher, load_matcher
+    from monitor.privacy.pii import mask_pii
 
     loaded = load_matcher()
     uncapped = Matcher(loaded.keywords, loaded.threshold, loaded.segmenter, max_chars=None)

@@ -104,7 +104,7 @@ def key_file(path: Path) -> bytes:
         return bytes.fromhex(path.read_text().strip())
     except FileNotFoundError:
         pass
-    from monitor.file_modes import private_folder
+    from monitor.privacy.file_modes import private_folder
 
     private_folder(path.parent)
     key = secrets.token_hex(32)

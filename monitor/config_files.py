@@ -50,8 +50,8 @@ def line_of(lines: Sequence[str], key: str, table: str | None = None, index: int
 def check_config_files() -> None:
     """Load the severity rules and the notification routes, so a broken file stops a command
     (naming file, line and key) before it starts any crawl."""
-    from monitor.notify_config import load_notify_config
-    from monitor.severity import load_rules
+    from monitor.alerting.notify_config import load_notify_config
+    from monitor.alerting.severity import load_rules
 
     load_rules()
     load_notify_config()

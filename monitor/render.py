@@ -19,7 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from monitor.diffing import BoundedDiff
+from monitor.alerting.diffing import BoundedDiff
 
 # C0 controls but tab and newline, DEL, C1 controls (U+009B is CSI on some terminals), the
 # bidi marks, embeddings, overrides and isolates, and the line and paragraph separators.
@@ -142,7 +142,7 @@ def inline_diff(
 ) -> Text:
     """What changed between two texts, word by word: `old→new`, removals red and struck,
     additions green, unchanged stretches cut to a little context and changed ones to
-    CHANGE_SHOWN characters. `differ` bounds the work (hostile text: monitor/diffing.py)."""
+    CHANGE_SHOWN characters. `differ` bounds the work (hostile text: monitor/alerting/diffing.py)."""
     old_tokens = _DIFF_TOKEN.findall(old or "")
     new_tokens = _DIFF_TOKEN.findall(new or "")
     out = Text()

@@ -169,7 +169,7 @@ def check_site(
 def masked_fields(item: dict[str, Any]) -> dict[str, Any]:
     """The item's text fields with ID, phone and card numbers masked (as the store keeps
     them): a check's output is read and pasted by people."""
-    from monitor.pii import mask_keep, mask_pii
+    from monitor.privacy.pii import mask_keep, mask_pii
 
     keep = mask_keep()  # the digits the team keeps ($HEISHI_PII_MASK_KEEP), as the store does
     return {
@@ -214,7 +214,7 @@ def field_warnings(site: Any, check: SiteCheck) -> list[str]:
 
 def alert_verdicts(source: str, kind: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """For each item: whether the matcher would raise an alert, its score and why."""
-    from monitor.matcher import load_matcher
+    from monitor.matching.matcher import load_matcher
 
     matcher = load_matcher()
     verdicts = []

@@ -80,8 +80,8 @@ def crawl(source: str, db: str | None = None, overrides: dict[str, str] | None =
 
 def main(argv: Sequence[str] | None = None) -> int:
     from monitor.errors import HeishiError, SiteFileError, SourceBusyError, SourceError
-    from monitor.file_modes import restrict_umask
-    from monitor.sweep import EXIT_SOURCE_BUSY
+    from monitor.privacy.file_modes import restrict_umask
+    from monitor.running.sweep import EXIT_SOURCE_BUSY
 
     restrict_umask()  # the store, evidence, cookies and logs it writes are private
     args = parse_args(argv)

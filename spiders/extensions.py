@@ -1,5 +1,5 @@
 """The run lifecycle of one crawl: a `runs` row opened when the spider opens, closed with the
-crawler's stats and finish reason when it closes (monitor.ingest.SweepRecorder judges it);
+crawler's stats and finish reason when it closes (monitor.alerting.ingest.SweepRecorder judges it);
 and how much of the source's list a crawl read (ListCoverageExtension).
 
 Settings: HEISHI_RECORD_RUNS (default True; False raises NotConfigured, for dry runs) and
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
 
-    from monitor.ingest import RunOutcome, SweepRecorder
+    from monitor.alerting.ingest import RunOutcome, SweepRecorder
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,8 @@ class SweepRunExtension:
         site = getattr(crawler.spidercls, "site", None)
         if site is None:
             raise NotConfigured("not a site spider")
+        from monitor.alerting.ingest import SweepRecorder
         from monitor.config import db_path
-        from monitor.ingest import SweepRecorder
 
         recorder = SweepRecorder(
             Path(db_path(settings.get("HEISHI_DB"))),

@@ -32,7 +32,7 @@ class ListingItem(scrapy.Item):
     # The page the listing was read from, for evidence (spiders.pipelines.EvidencePipeline
     # keeps it for matched listings and removes it): never exported nor stored as is.
     page = scrapy.Field()
-    evidence = scrapy.Field()  # the stored evidence's reference (monitor.evidence)
+    evidence = scrapy.Field()  # the stored evidence's reference (monitor.running.evidence)
 
 
 # Exported by feeds (FEED_EXPORT_FIELDS): every field but the transient `page`.

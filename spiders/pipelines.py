@@ -15,7 +15,7 @@ from scrapy.exceptions import NotConfigured
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
-    from monitor.ingest import SweepRecorder
+    from monitor.alerting.ingest import SweepRecorder
 
 
 class MaskPiiPipeline:
@@ -29,7 +29,7 @@ class MaskPiiPipeline:
     FIELDS = ("text", "title", "seller", "price_text")
 
     def __init__(self, secret: bytes, stats: Any, keep: tuple[int, int] | None = None) -> None:
-        from monitor.pii import mask_pii
+        from monitor.privacy.pii import mask_pii
 
         self.mask_pii = mask_pii
         self.secret = secret
@@ -39,7 +39,7 @@ class MaskPiiPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         from monitor.config import install_secret
-        from monitor.pii import mask_keep
+        from monitor.privacy.pii import mask_keep
 
         return cls(install_secret(), crawler.stats, mask_keep())
 
@@ -76,7 +76,7 @@ class MatchPipeline:
     name and spider kind choose the keyword files scoped to them (keywords/README.md)."""
 
     def __init__(self, stats: Any, source: str | None = None, kind: str | None = None) -> None:
-        from monitor.matcher import load_matcher
+        from monitor.matching.matcher import load_matcher
 
         self.matcher = load_matcher()
         self.stats = stats
@@ -100,7 +100,7 @@ class MatchPipeline:
 class EvidencePipeline:
     """Keeps the page (personal data masked, gzip) and the screenshot of every matched listing
     in the store's evidence folder, and puts their reference in `item["evidence"]`
-    (monitor/evidence.py). Drops the transient `item["page"]` of every item.
+    (monitor/running/evidence.py). Drops the transient `item["page"]` of every item.
 
     Settings: HEISHI_EVIDENCE (default True), HEISHI_DB."""
 
@@ -119,8 +119,8 @@ class EvidencePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         from monitor.config import db_path, install_secret
-        from monitor.evidence import evidence_dir
-        from monitor.pii import mask_keep
+        from monitor.privacy.pii import mask_keep
+        from monitor.running.evidence import evidence_dir
 
         settings = crawler.settings
         directory = None
@@ -133,7 +133,7 @@ class EvidencePipeline:
         match = item.get("match")
         if self.directory is None or page is None or not getattr(match, "alert", False):
             return item
-        from monitor.evidence import SCREENSHOT_SUFFIX, write_blob, write_page
+        from monitor.running.evidence import SCREENSHOT_SUFFIX, write_blob, write_page
 
         page_path, masked = write_page(
             self.directory, page.text, page.encoding, self.secret, self.keep

@@ -7,7 +7,7 @@ the text they generate (`::before`, `::after`, `::marker`, counters, `attr()`), 
 textarea values, attributes and same-process frames, each its own document.
 
 Text is read in rendering order (marker, before, shadow root, children, after) and masked as
-one text per document (monitor.pii.mask_segments), so a number split across elements, shadow
+one text per document (monitor.privacy.pii.mask_segments), so a number split across elements, shadow
 roots or generated content is found. Script and style text, and attribute values, are masked
 on their own.
 """
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.pii import PiiHit, mask_segments
+from monitor.privacy.pii import PiiHit, mask_segments
 
 # Digests of what is masked in a picture are never kept: any key does.
 PICTURE_KEY = b"heishi: screenshot masking, digests unused"

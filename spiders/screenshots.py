@@ -81,7 +81,7 @@ def screenshot_of(meta: dict[str, Any]) -> tuple[bytes | None, int]:
 
 async def masked_screenshot(page: Any, keep: tuple[int, int] | None = None) -> MaskedScreenshot:
     """A full-page PNG of `page` with every personal number masked, or none (see above)."""
-    from monitor.pii import mask_keep
+    from monitor.privacy.pii import mask_keep
 
     keep = keep or mask_keep()
     try:

@@ -33,7 +33,7 @@ ITEM_PIPELINES = {
     "spiders.pipelines.StorePipeline": 300,
 }
 # Keep the page (masked, gzip) of every matched listing beside the store, and a screenshot of
-# rendered pages (monitor/evidence.py).
+# rendered pages (monitor/running/evidence.py).
 HEISHI_EVIDENCE = True
 HEISHI_EVIDENCE_SCREENSHOTS = True
 EXTENSIONS = {

@@ -7,10 +7,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from monitor.alerting.ingest import SweepRecorder
 from monitor.config import install_secret
-from monitor.ingest import SweepRecorder
-from monitor.match_result import Contact, Extraction, MatchResult, Price, TermHit, Volume
-from monitor.pii import mask_pii
+from monitor.matching.match_result import Contact, Extraction, MatchResult, Price, TermHit, Volume
+from monitor.privacy.pii import mask_pii
 
 OK_STATS = {"finish_reason": "finished", "response_received_count": 3}
 

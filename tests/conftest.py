@@ -25,7 +25,7 @@ def _isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     # The key distributed sweeps sign Redis entries with: one per session, never the user's.
     distributed_key = home / "distributed.key"
     if not distributed_key.exists():
-        from monitor.payload_signing import generate_key_file
+        from monitor.running.payload_signing import generate_key_file
 
         generate_key_file(distributed_key)
     monkeypatch.setenv("HEISHI_DISTRIBUTED_KEY_FILE", str(distributed_key))
@@ -87,7 +87,7 @@ def demo_run(tmp_path_factory):
     from rich.console import Console
 
     from monitor.demo.run import run_demo
-    from monitor.evidence import evidence_dir
+    from monitor.running.evidence import evidence_dir
 
     folder = tmp_path_factory.mktemp("demo")
     db, day_two = folder / "heishi.db", folder / "day2" / "heishi.db"
@@ -120,7 +120,7 @@ def warm_cache(tmp_path_factory) -> Path:
 
     cache = tmp_path_factory.getbasetemp() / "cache"
     build = (
-        "from monitor.matcher import load_matcher; from monitor.search import index_row;"
+        "from monitor.matching.matcher import load_matcher; from monitor.analysis.search import index_row;"
         "load_matcher().segmenter.is_word('出售身份证', 2, 5);"
         "index_row('出售 身份证', '四件套', 'warm', [])"
     )

@@ -7,8 +7,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from monitor.ingest import SweepRecorder
-from monitor.match_result import Contact, Extraction, MatchResult, Price, TermHit
+from monitor.alerting.ingest import SweepRecorder
+from monitor.matching.match_result import Contact, Extraction, MatchResult, Price, TermHit
 
 OK_STATS = {"finish_reason": "finished", "response_received_count": 3}
 

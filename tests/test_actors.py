@@ -353,8 +353,8 @@ def test_a_watched_contact_alerts_when_a_listing_first_names_it(db_path):
 
 @pytest.mark.parametrize("kind", ["actor_seen"])
 def test_routes_and_severity_rules_know_the_new_alert_kind(kind, tmp_path):
-    from monitor.notify_config import load_notify_config
-    from monitor.severity import load_rules
+    from monitor.alerting.notify_config import load_notify_config
+    from monitor.alerting.severity import load_rules
 
     severity = tmp_path / "severity.toml"
     severity.write_text(f'kind_floor = {{ {kind} = "critical" }}\n')

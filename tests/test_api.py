@@ -350,7 +350,7 @@ def test_failed_tokens_are_throttled_per_address_like_log_ins(desk, capsys):
 
 
 def test_notifications_link_to_the_alert_page_when_the_base_url_is_set(tmp_path, monkeypatch):
-    from monitor.notify import drain_outbox
+    from monitor.alerting.notify import drain_outbox
     from tests.desk_store import item, sweep
     from tests.receivers import WebhookReceiver
 

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from monitor.bulk_lookup import bulk_lookup, number_in, read_cells
+from monitor.analysis.bulk_lookup import bulk_lookup, number_in, read_cells
 from monitor.config import install_secret
 from monitor.store import open_store
 from tests.analyst_store import CARD, ID_NUMBER, PHONE, build_shared_store
@@ -78,7 +78,7 @@ def test_every_cell_is_read_and_each_numbers_kind_told_from_it(analyst_db):
 
 
 def test_a_list_past_the_cap_is_refused_whole():
-    from monitor.bulk_lookup import BulkLookupError
+    from monitor.analysis.bulk_lookup import BulkLookupError
 
     with pytest.raises(BulkLookupError, match="more than 3 cells"):
         read_cells("1,2\n3,4\n", max_cells=3)

@@ -100,8 +100,8 @@ def test_locked_store_is_retried_then_a_clear_error(db_path, monkeypatch):
 
     import pytest
 
+    from monitor.alerting.ingest import SweepRecorder
     from monitor.errors import StoreError
-    from monitor.ingest import SweepRecorder
 
     sweep(db_path, [listing("1", "身份证四件套")])
     monkeypatch.setenv("HEISHI_DB_TIMEOUT", "0.1")

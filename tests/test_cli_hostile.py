@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.ingest import SweepRecorder
-from monitor.match_result import Extraction, MatchResult, Price, TermHit
+from monitor.alerting.ingest import SweepRecorder
+from monitor.matching.match_result import Extraction, MatchResult, Price, TermHit
 
 # What a page can carry to a terminal: clear the screen, retitle the window, a hyperlink to
 # elsewhere, a right-to-left override that reverses what follows, an 8-bit CSI, and markup

@@ -12,10 +12,10 @@ import subprocess
 
 import pytest
 
+from monitor.alerting.notify_config import load_notify_config
+from monitor.alerting.severity import load_rules
 from monitor.demo.sites import DemoSites
 from monitor.errors import ConfigError
-from monitor.notify_config import load_notify_config
-from monitor.severity import load_rules
 from tests.test_cli import heishi as heishi_cli
 from tests.test_ingest import listing, sweep
 from tests.test_run import (

@@ -16,7 +16,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     from tests.test_ingest import listing
-    from monitor.ingest import SweepRecorder
+    from monitor.alerting.ingest import SweepRecorder
 
     db, count = sys.argv[1], int(sys.argv[2])
     # Small batches: the kills land between commits and inside them.

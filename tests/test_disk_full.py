@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.alerting.ingest import SweepRecorder
 from monitor.demo.sites import DemoSites
 from monitor.errors import StoreError
-from monitor.ingest import SweepRecorder
 from tests.receivers import WebhookReceiver
 from tests.test_ingest import listing, sweep
 from tests.test_run import (

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor import distributed as dist
 from monitor.config import PROJECT_ROOT
 from monitor.demo import content
-from monitor.payload_signing import load_signer
+from monitor.running import distributed as dist
+from monitor.running.payload_signing import load_signer
 
 REDIS_SERVER = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(
@@ -239,7 +239,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing(redis, redis_url, demo_sites, t
 def test_requests_given_up_make_the_run_partial_and_duplicates_count_once(
     redis, redis_url, db_path
 ):
-    from monitor.writer import SweepWriter
+    from monitor.running.writer import SweepWriter
     from tests.test_ingest import listing, sweep
 
     sweep(db_path, [listing("1", "身份证四件套"), listing("2", "银行卡料")], source="demo_forum")
@@ -274,7 +274,7 @@ def test_items_written_again_after_redis_lost_their_acknowledgement_count_once(
     """Redis went away after the store committed a batch and before it took the writer's
     acknowledgement (tests/test_redis_restart.py met it: a run of 43 listings said 47): the
     entries come back without their written mark, and the store knows them."""
-    from monitor.writer import SweepWriter
+    from monitor.running.writer import SweepWriter
     from tests.test_ingest import listing
 
     writer = SweepWriter(redis_url, db_path)

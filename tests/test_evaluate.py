@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from monitor.evaluate import evaluate_file
+from monitor.matching.evaluate import evaluate_file
 
 
 def write(path, rows):

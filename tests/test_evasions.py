@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.matcher import load_matcher
-from monitor.normalize import normalize
+from monitor.matching.matcher import load_matcher
+from monitor.matching.normalize import normalize
 
 HOUBB = "houbb/sensitive-word src/test/java/com/github/houbb/sensitive/word/"
 TOOLGOOD = "toolgood/ToolGood.Words csharp/ToolGood.Words.Test/"

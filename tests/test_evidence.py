@@ -12,7 +12,7 @@ import sqlite3
 
 import pytest
 
-from monitor.evidence import evidence_dir, read_blob, read_page, write_blob, write_page
+from monitor.running.evidence import evidence_dir, read_blob, read_page, write_blob, write_page
 from tests.servers import (
     LocalServer,
     discuz_board,

@@ -222,7 +222,7 @@ def test_misp_event_loads_in_pymisp_with_valid_types_categories_and_tags(analyst
 def test_source_health_alerts_stay_out_of_stix_and_misp_but_not_csv(tmp_path):
     import stix2
 
-    from monitor.ingest import SweepRecorder
+    from monitor.alerting.ingest import SweepRecorder
 
     db_path = tmp_path / "heishi.db"
     recorder = SweepRecorder(db_path, source="down", kind="forum", url="http://127.0.0.1/")

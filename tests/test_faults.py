@@ -14,7 +14,7 @@ import time
 from monitor.config import PROJECT_ROOT
 from monitor.demo import content
 from monitor.demo.sites import DemoSites
-from monitor.sweep import SourceRef, sweep_sources
+from monitor.running.sweep import SourceRef, sweep_sources
 
 
 def start_crawl(db, env):

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor.evidence import evidence_dir
+from monitor.running.evidence import evidence_dir
 from tests.disguises import (
     NAMES,
     Planted,

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from monitor.evidence import evidence_dir, read_blob
+from monitor.running.evidence import evidence_dir, read_blob
 from spiders.cookies import cookie_jar_path
 from tests.servers import (
     PROJECT_ROOT,

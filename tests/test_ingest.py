@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from monitor.ingest import SweepRecorder
-from monitor.match_result import Extraction, MatchResult, Price, TermHit, Volume
+from monitor.alerting.ingest import SweepRecorder
+from monitor.matching.match_result import Extraction, MatchResult, Price, TermHit, Volume
 
 OK_STATS = {"finish_reason": "finished", "response_received_count": 3}
 
@@ -282,8 +282,8 @@ def test_default_severity_rises_with_volume_in_sensitive_categories(db_path):
 def test_malformed_severity_file_names_file_and_key(tmp_path):
     import pytest
 
+    from monitor.alerting.severity import load_rules
     from monitor.errors import ConfigError
-    from monitor.severity import load_rules
 
     bad = tmp_path / "severity.toml"
     bad.write_text('kind_floor = { removed = "urgent" }\n')

@@ -6,9 +6,9 @@ import os
 
 
 def test_a_test_never_reads_the_checkouts_own_notify_or_severity_file():
+    from monitor.alerting.notify_config import load_notify_config, notify_file
+    from monitor.alerting.severity import severity_file
     from monitor.config import PROJECT_ROOT
-    from monitor.notify_config import load_notify_config, notify_file
-    from monitor.severity import severity_file
 
     assert notify_file() != PROJECT_ROOT / "notify.toml" and not notify_file().exists()
     assert severity_file() != PROJECT_ROOT / "severity.toml" and not severity_file().exists()

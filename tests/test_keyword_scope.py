@@ -10,11 +10,11 @@ import pytest
 from monitor.cli.app import run
 from monitor.config import PROJECT_ROOT
 from monitor.errors import KeywordFileError
-from monitor.evaluate import compare_rules, read_examples
-from monitor.keyword_scope import scope_warnings
-from monitor.keywords import load_keywords
-from monitor.matcher import Matcher, load_matcher
-from monitor.rules_version import rules_version
+from monitor.matching.evaluate import compare_rules, read_examples
+from monitor.matching.keyword_scope import scope_warnings
+from monitor.matching.keywords import load_keywords
+from monitor.matching.matcher import Matcher, load_matcher
+from monitor.matching.rules_version import rules_version
 
 KEYWORDS = PROJECT_ROOT / "keywords"
 SITES = PROJECT_ROOT / "spiders" / "sites"

@@ -9,7 +9,7 @@ import pytest
 
 from monitor.config import PROJECT_ROOT
 from monitor.errors import KeywordFileError
-from monitor.keywords import lint_keywords, load_keywords, regex_problem
+from monitor.matching.keywords import lint_keywords, load_keywords, regex_problem
 
 KEYWORDS = PROJECT_ROOT / "keywords"
 

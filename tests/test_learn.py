@@ -8,7 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
-from monitor.rules_version import rules_version
+from monitor.matching.rules_version import rules_version
 from monitor.store import open_store
 from tests.test_ingest import listing, rows, sweep
 

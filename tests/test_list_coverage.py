@@ -118,7 +118,7 @@ def test_list_pages_that_go_empty_or_a_pager_that_vanishes_remove_nothing(tmp_pa
         assert empty["run"]["status"] == "partial" and empty["run"]["removed"] == 0
         assert "2 list page(s) had no listings" in empty["run"]["error"]
         assert (first["run"]["list_pages"], empty["run"]["empty_list_pages"]) == (PAGES, 2)
-        # The source's health names the cause (monitor.source_health).
+        # The source's health names the cause (monitor.running.source_health).
         assert query(db, "SELECT health FROM sources") == [("changed_shape",)]
 
         board.whole()

@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
+from monitor.analysis.lookup import LookupInputError, lookup
 from monitor.config import install_secret
-from monitor.lookup import LookupInputError, lookup
 from monitor.store import open_store
 from tests.analyst_store import CARD, ID_NUMBER, OLD_TIME, PHONE, build_shared_store
 
@@ -143,7 +143,7 @@ def test_cli_refuses_to_look_up_without_the_install_secret(analyst_db, tmp_path,
 
 
 def test_the_store_names_the_key_that_hashed_its_numbers(analyst_db):
-    from monitor.pii import key_fingerprint
+    from monitor.privacy.pii import key_fingerprint
 
     db_path, _ = analyst_db
     with open_store(db_path, readonly=True) as store:
@@ -152,7 +152,7 @@ def test_the_store_names_the_key_that_hashed_its_numbers(analyst_db):
 
 
 def test_a_lookup_with_another_key_is_refused_not_answered_empty(analyst_db, tmp_path):
-    from monitor.lookup import LookupKeyError
+    from monitor.analysis.lookup import LookupKeyError
 
     db_path, _ = analyst_db
     with open_store(db_path, readonly=True) as store, pytest.raises(LookupKeyError) as error:

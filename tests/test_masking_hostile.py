@@ -22,10 +22,10 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+from monitor.analysis.lookup import lookup
 from monitor.config import install_secret
-from monitor.evidence import evidence_dir, read_blob, write_page
-from monitor.lookup import lookup
-from monitor.pii import digest_of, mask_pii
+from monitor.privacy.pii import digest_of, mask_pii
+from monitor.running.evidence import evidence_dir, read_blob, write_page
 from monitor.store import open_store
 from tests.disguises import (
     NAMES,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.evaluate import evaluate_file
-from monitor.matcher import load_matcher
+from monitor.matching.evaluate import evaluate_file
+from monitor.matching.matcher import load_matcher
 
 DATA = Path(__file__).parent / "data"
 DEV = Path("/work/shared/eval/dev.jsonl")
@@ -158,7 +158,7 @@ def test_warm_start_loads_caches_without_jieba(tmp_path):
     def dictionaries():  # jieba's cut dictionaries and the word cuts built from them
         return {p: p.stat().st_mtime_ns for p in config.cache_dir().glob("jieba-*")}
 
-    from monitor.matcher import clear_cache
+    from monitor.matching.matcher import clear_cache
 
     clear_cache()  # a matcher made now, with this test's cache directory (an earlier test's
     warm = load_matcher()  # cached matcher may keep another one)
@@ -167,7 +167,7 @@ def test_warm_start_loads_caches_without_jieba(tmp_path):
     caches = dictionaries()
     assert any(p.suffix == ".wordcut" for p in caches)
     code = (
-        "import sys; from monitor.matcher import load_matcher; m=load_matcher(); "
+        "import sys; from monitor.matching.matcher import load_matcher; m=load_matcher(); "
         "r=m.match('', '出售 身份证 料'); w=m.segmenter.is_word('我出售资料', 1, 3); "
         "print('jieba' in sys.modules, r.alert, w)"
     )

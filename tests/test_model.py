@@ -1,4 +1,4 @@
-"""The learned score: keywords/model.json read by monitor/model.py, decided by the matcher with
+"""The learned score: keywords/model.json read by monitor/matching/model.py, decided by the matcher with
 a plain dot product, part of the rules version, and never scikit-learn or numpy in a crawl."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import ConfigError
-from monitor.keywords import load_keywords
-from monitor.matcher import Matcher, load_matcher
-from monitor.model import FORMAT, load_model, model_version, write_model
-from monitor.rules_version import rules_version
+from monitor.matching.keywords import load_keywords
+from monitor.matching.matcher import Matcher, load_matcher
+from monitor.matching.model import FORMAT, load_model, model_version, write_model
+from monitor.matching.rules_version import rules_version
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = ROOT / "keywords"
@@ -140,7 +140,7 @@ TRAINING_ONLY = {"sklearn", "scipy", "joblib", "threadpoolctl"}
 
 def test_matching_with_the_model_imports_no_numpy_or_scikit_learn():
     code = (
-        "import sys; from monitor.matcher import load_matcher; m = load_matcher();"
+        "import sys; from monitor.matching.matcher import load_matcher; m = load_matcher();"
         f"r = m.match({OFFER[0]!r}, {OFFER[1]!r}); assert r.probability is not None;"
         "print(sorted({n.split('.')[0] for n in sys.modules} & {'numpy', 'sklearn', 'scipy'}))"
     )
@@ -154,7 +154,7 @@ def test_matching_with_the_model_imports_no_numpy_or_scikit_learn():
 def test_a_crawl_imports_no_scikit_learn(demo_sites, tmp_path):
     """A real sweep of the demo forum; every Python process of it reports its imports
     (PYTHONPROFILEIMPORTTIME), and none is scikit-learn or what only training needs. (numpy
-    is there: monitor/reposts.py computes MinHash signatures with it; the model does not.)"""
+    is there: monitor/alerting/reposts.py computes MinHash signatures with it; the model does not.)"""
     assert (KEYWORDS / "model.json").exists(), "the project ships a model"
     db = tmp_path / "heishi.db"
     env = {
@@ -177,7 +177,12 @@ def test_a_crawl_imports_no_scikit_learn(demo_sites, tmp_path):
     crawl_log = (tmp_path / "heishi-logs" / "demo_forum.log").read_text()
     crawl_modules = set(IMPORT_LINE.findall(crawl_log))
     # The crawl matched with the model: the check below looks at the right process.
-    assert {"monitor.matcher", "monitor.model", "monitor.features", "scrapy"} <= crawl_modules
+    assert {
+        "monitor.matching.matcher",
+        "monitor.matching.model",
+        "monitor.matching.features",
+        "scrapy",
+    } <= crawl_modules
     assert not {m.split(".")[0] for m in crawl_modules} & TRAINING_ONLY
     # The sweep's own process (it stores what the crawls found) loads none either.
     sweep_modules = {m.split(".")[0] for m in IMPORT_LINE.findall(result.stderr)}

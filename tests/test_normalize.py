@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.normalize import normalize
+from monitor.matching.normalize import normalize
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ import unicodedata
 
 import pytest
 
-from monitor.notify import BODY_CHARS, DIGEST_CHARS, TITLE_CHARS, drain_outbox
-from monitor.notify_text import neutralise
+from monitor.alerting.notify import BODY_CHARS, DIGEST_CHARS, TITLE_CHARS, drain_outbox
+from monitor.alerting.notify_text import neutralise
 from tests.receivers import WebhookReceiver
 from tests.servers import LocalServer, html_page, run_crawl, telegram_page, write_site
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.matcher import load_matcher
+from monitor.matching.matcher import load_matcher
 
 
 @pytest.fixture(scope="module")

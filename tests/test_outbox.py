@@ -9,9 +9,9 @@ import sqlite3
 
 import pytest
 
+from monitor.alerting.notify import drain_outbox
+from monitor.alerting.notify_config import load_notify_config
 from monitor.errors import ConfigError
-from monitor.notify import drain_outbox
-from monitor.notify_config import load_notify_config
 from monitor.store.outbox import later
 from tests.receivers import WebhookReceiver
 from tests.test_cli import heishi

@@ -186,8 +186,8 @@ def test_a_run_left_by_a_dead_process_is_taken_over_and_closed_as_crashed(db_pat
 
 
 def test_a_crawl_whose_run_was_closed_under_it_writes_nothing_more(db_path):
+    from monitor.alerting.ingest import SweepRecorder
     from monitor.errors import RunLeaseLost
-    from monitor.ingest import SweepRecorder
     from monitor.store import open_store
     from tests.test_ingest import listing
 

@@ -11,8 +11,8 @@ from datetime import date
 
 import pytest
 
-from monitor.digit_runs import DIGIT
-from monitor.pii import (
+from monitor.matching.digit_runs import DIGIT
+from monitor.privacy.pii import (
     MaskSettingError,
     digest_of,
     id_birth_date_ok,
@@ -149,7 +149,7 @@ def test_empty_text():
 
 
 def test_the_list_of_other_digit_characters_is_the_unicode_database_s():
-    """monitor.digit_runs lists the characters with a digit value that \\d misses; a newer
+    """monitor.matching.digit_runs lists the characters with a digit value that \\d misses; a newer
     Unicode may add some."""
     missed = [
         hex(code)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor import distributed as dist
 from monitor.config import PROJECT_ROOT
+from monitor.running import distributed as dist
 from tests.test_distributed import (
     HEISHI,
     Cluster,
@@ -157,7 +157,7 @@ def test_pickles_pushed_into_a_live_sweep_run_nothing_and_the_sweep_completes(
 
 
 def test_unsigned_sweep_records_get_no_crawl_and_no_run(redis_server, tmp_path, db_path):
-    from monitor.writer import SweepWriter
+    from monitor.running.writer import SweepWriter
     from spiders.distributed.worker import Worker
 
     client = dist.connect(redis_server)
@@ -183,7 +183,7 @@ def test_unsigned_sweep_records_get_no_crawl_and_no_run(redis_server, tmp_path, 
 
 
 def test_signed_entries_are_bound_to_their_sweep_and_purpose():
-    from monitor.payload_signing import BadSignature, Signer
+    from monitor.running.payload_signing import BadSignature, Signer
 
     signer = Signer(os.urandom(32))
     other = Signer(os.urandom(32))
@@ -417,8 +417,8 @@ def test_redacted_urls_keep_everything_but_the_password():
 def test_a_matched_page_crosses_redis_with_its_numbers_masked(redis_server):
     """A worker hands a matched listing's page to the writer through Redis, which may persist
     it: the numbers it quotes are masked before it leaves the worker."""
-    from monitor.match_result import MatchResult
-    from monitor.payload_signing import load_signer
+    from monitor.matching.match_result import MatchResult
+    from monitor.running.payload_signing import load_signer
     from spiders.distributed.pipelines import HandoffPipeline
     from spiders.items import FetchedPage
 

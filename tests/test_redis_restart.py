@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor import distributed as dist
 from monitor.config import PROJECT_ROOT
+from monitor.running import distributed as dist
 from tests.test_distributed import (
     HEISHI,
     REDIS_SERVER,

@@ -17,8 +17,8 @@ import pytest
 from benchmarks.worst_case import CASES, seconds
 from monitor.config import PROJECT_ROOT
 from monitor.errors import ConfigError, KeywordFileError
-from monitor.keywords import load_keywords
-from monitor.matcher import Matcher, load_matcher
+from monitor.matching.keywords import load_keywords
+from monitor.matching.matcher import Matcher, load_matcher
 from tests.servers import LocalServer, html_page, run_crawl, telegram_page, write_site
 
 N = 2_000
@@ -54,7 +54,7 @@ def test_full_analysis_grows_linearly_on_hostile_text(uncapped, case):
 
 def test_every_pattern_alone_grows_linearly(uncapped):
     """Each keyword pattern and each extraction regex by itself, on every hostile string."""
-    from monitor import extract
+    from monitor.matching import extract
 
     patterns = [p.regex for p in uncapped.keywords.patterns]
     patterns += [v for v in vars(extract).values() if isinstance(v, re.Pattern)]
@@ -161,7 +161,7 @@ def test_the_matcher_reads_a_bounded_prefix_and_says_so(monkeypatch):
     short = capped.match("", "出售 身份证 四件套 价格 800元", first_pass=False)
     assert not any("cut to" in reason for reason in short.reasons)
 
-    from monitor.matcher import DEFAULT_MAX_CHARS, max_chars
+    from monitor.matching.matcher import DEFAULT_MAX_CHARS, max_chars
 
     monkeypatch.delenv("HEISHI_MATCH_MAX_CHARS", raising=False)
     assert max_chars() == DEFAULT_MAX_CHARS

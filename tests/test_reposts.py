@@ -9,7 +9,7 @@ import sys
 import numpy as np
 from datasketch import MinHash
 
-from monitor import reposts
+from monitor.alerting import reposts
 
 
 def _texts() -> list[str]:
@@ -59,7 +59,7 @@ def test_computing_a_signature_does_not_import_datasketch_or_scipy():
 
 
 def _offer(site_id: str, text: str) -> dict:
-    from monitor.match_result import MatchResult
+    from monitor.matching.match_result import MatchResult
 
     match = MatchResult(score=5.0, alert=True, categories=["identity"], hits=[], reasons=["offer"])
     return {
@@ -74,7 +74,7 @@ def _offer(site_id: str, text: str) -> dict:
 
 
 def _sweep(db_path, items) -> None:
-    from monitor.ingest import SweepRecorder
+    from monitor.alerting.ingest import SweepRecorder
 
     recorder = SweepRecorder(db_path, source="forum", kind="forum", url="http://127.0.0.1/")
     recorder.open()

@@ -11,12 +11,12 @@ import sqlite3
 
 import pytest
 
+from monitor.alerting.ingest import SweepRecorder
+from monitor.analysis.retrohunt import retrohunt
 from monitor.cli.app import run
 from monitor.config import PROJECT_ROOT
-from monitor.ingest import SweepRecorder
-from monitor.matcher import clear_cache, load_matcher
-from monitor.retrohunt import retrohunt
-from monitor.rules_version import rules_version
+from monitor.matching.matcher import clear_cache, load_matcher
+from monitor.matching.rules_version import rules_version
 from monitor.store import open_store
 
 OK_STATS = {"finish_reason": "finished", "response_received_count": 3}

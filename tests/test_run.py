@@ -323,8 +323,8 @@ def test_status_shows_sources_the_daemon_and_its_heartbeat(busy):
 
 
 @pytest.mark.skipif(
-    not hasattr(__import__("monitor.ingest").ingest, "failures_before_alert"),
-    reason="monitor.ingest does not read HEISHI_FAILURES_BEFORE_ALERT yet",
+    not hasattr(__import__("monitor.alerting.ingest").alerting.ingest, "failures_before_alert"),
+    reason="monitor.alerting.ingest does not read HEISHI_FAILURES_BEFORE_ALERT yet",
 )
 def test_a_source_alerts_only_after_failing_the_set_number_of_times_in_a_row(busy):
     db = busy["db"]

@@ -1,4 +1,4 @@
-"""Schedules, jitter and restarts (monitor.schedule), and the store's scheduling and daemon
+"""Schedules, jitter and restarts (monitor.running.schedule), and the store's scheduling and daemon
 state (monitor.store.operations), without crawling."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from monitor.errors import HeishiError
-from monitor.schedule import (
+from monitor.running.schedule import (
     SourceSchedule,
     cron_trigger,
     first_run_time,
@@ -189,7 +189,7 @@ def test_outbox_counts_by_status(store):
 
 
 def test_the_sources_to_run_skip_demo_disabled_and_broken_site_files(tmp_path):
-    from monitor.schedule import load_plans
+    from monitor.running.schedule import load_plans
     from tests.servers import PROJECT_ROOT, write_site
 
     demo = (PROJECT_ROOT / "spiders" / "sites" / "demo_channel.toml").read_text(encoding="utf-8")

@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from monitor.search import QueryError, parse_query, search
+from monitor.analysis.search import QueryError, parse_query, search
 from monitor.store import open_store
 from tests.test_cli import heishi
 from tests.test_ingest import listing, sweep

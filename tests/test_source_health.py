@@ -11,7 +11,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from monitor.source_health import cause_of, health_of
+from monitor.running.source_health import cause_of, health_of
 from monitor.store import open_store
 from tests.markup_sites import MarkupSite, fixture_bytes
 from tests.servers import PROJECT_ROOT, Page, html_page, run_crawl, write_site

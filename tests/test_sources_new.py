@@ -142,7 +142,7 @@ def test_check_masks_numbers_says_which_listings_alert_and_why(tmp_path):
         shown = heishi("sources", "check", "dz", "--rows", "4", env=env)
         as_json = heishi("sources", "check", "dz", "--rows", "4", "--json", env=env)
     assert shown.returncode == 0, shown.stderr
-    from monitor.pii import mask_pii
+    from monitor.privacy.pii import mask_pii
 
     assert "110105199003071239" not in shown.stdout + as_json.stdout
     assert mask_pii("110105199003071239", b"any key")[0] in shown.stdout  # 11**************39

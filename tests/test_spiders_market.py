@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from parsel import Selector
 
-from monitor.evidence import evidence_dir, read_blob
+from monitor.running.evidence import evidence_dir, read_blob
 from tests.servers import (
     LocalServer,
     html_page,

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from monitor.stats import collect
+from monitor.analysis.stats import collect
 from monitor.store import open_store
 from monitor.store.stats import CANNED_QUERIES
 from tests.desk_store import EXPECTED, build_desk_store

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.ingest import SweepRecorder
-from monitor.match_result import Contact, Extraction, MatchResult, Price, TermHit, Volume
+from monitor.alerting.ingest import SweepRecorder
+from monitor.matching.match_result import Contact, Extraction, MatchResult, Price, TermHit, Volume
 from spiders.settings import PLAYWRIGHT_LAUNCH_OPTIONS
 
 CHROMIUM_ARGS = PLAYWRIGHT_LAUNCH_OPTIONS["args"]

@@ -309,7 +309,7 @@ def test_the_alert_opens_on_what_changed_since_the_reviewer_last_looked(desk_url
 def test_the_queue_search_is_heishi_search_traditional_finds_simplified_and_hits_are_marked(
     desk_url, desk_db, page
 ):
-    from monitor.search import search
+    from monitor.analysis.search import search
     from monitor.store import open_store
 
     with open_store(desk_db, readonly=True) as store:
@@ -383,7 +383,7 @@ def test_the_queue_and_the_alert_page_fit_phones_and_tablets(desk_url, desk_db, 
 
 
 def test_search_highlights_escape_every_segment_of_hostile_text():
-    from monitor.search_results import hit_spans
+    from monitor.analysis.search_results import hit_spans
     from monitor.web.text import marked
 
     hostile = '<img src=x onerror="alert(1)">身份證<script>x()</script>'

@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor.ingest import SweepRecorder
-from monitor.match_result import Extraction, MatchResult, TermHit
+from monitor.alerting.ingest import SweepRecorder
+from monitor.matching.match_result import Extraction, MatchResult, TermHit
 
 PASSWORDS = {"ada": "copper-kettle-42", "rita": "silver-harbour-7", "vic": "amber-window-19"}
 HUGE = "9" * 30  # beyond SQLite's INTEGER
@@ -714,7 +714,7 @@ def test_the_alert_page_diffs_repetitive_text_in_bounded_time(repetitive_db):
 def test_bounded_diff_matches_difflib_on_ordinary_text_and_stops_on_hostile_text():
     import difflib
 
-    from monitor.diffing import BoundedDiff
+    from monitor.alerting.diffing import BoundedDiff
 
     old = list("出售身份证四件套，全新现货30套，5000元一套，联系薇信laomao。") * 5
     new = list("出售身份证四件套，全新现货20套，3000元一套，联系QQ 12345。") * 5

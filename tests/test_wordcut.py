@@ -1,4 +1,4 @@
-"""monitor.wordcut cuts exactly as jieba's precise mode without HMM does, on every text."""
+"""monitor.matching.wordcut cuts exactly as jieba's precise mode without HMM does, on every text."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.normalize import normalize
-from monitor.search import SearchSegmenter
-from monitor.wordcut import WordCut, cached_wordcut
+from monitor.analysis.search import SearchSegmenter
+from monitor.matching.normalize import normalize
+from monitor.matching.wordcut import WordCut, cached_wordcut
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORD_WORDS = ["身份证四件套", "社工库", "银行卡料", "快递单号", "开房记录", "实名手机卡"]

@@ -9,7 +9,7 @@ Telegram channel a message was posted in).
 
 Personal numbers never appear in clear: text is masked before it gets here, and a mobile
 number given as a contact is kept as the masked form it was written in plus its keyed hash
-(the `pii` hits of the version, monitor/pii.py), never its digits.
+(the `pii` hits of the version, monitor/privacy/pii.py), never its digits.
 
 Every pattern here runs in time linear in the text: each starts only where a word starts and
 its repetitions are bounded; a field yields at most MAX_CONTACTS contacts.
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-# Contact kinds: what the extractor finds (monitor/contacts.py; a web link is no one's
+# Contact kinds: what the extractor finds (monitor/matching/contacts.py; a web link is no one's
 # identity), a mobile number (hashed), payment addresses.
 TEXT_KINDS = (
     "telegram",
@@ -192,8 +192,8 @@ def profile_contacts(state: Mapping[str, Any]) -> list[ContactRef]:
 @lru_cache(maxsize=4096)
 def _extracted(field: str) -> tuple[tuple[str, str], ...]:
     """The extractor's contacts in one profile field (seller names repeat: cached)."""
-    from monitor.extract import extract_normalized
-    from monitor.normalize import normalize
+    from monitor.matching.extract import extract_normalized
+    from monitor.matching.normalize import normalize
 
     found = extract_normalized([normalize(field)]).contacts
     return tuple(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.actors.identities import identities_of
 
 if TYPE_CHECKING:
-    from monitor.severity import SeverityRules
+    from monitor.alerting.severity import SeverityRules
     from monitor.store.connection import Store
 
 LINK_LIMIT = 20
@@ -184,7 +184,7 @@ def actor_seen_severity(
 ) -> str:
     """As a `new` alert on the listing would be, and at least high (someone asked to be
     told); severity.toml's `kind_floor.actor_seen` fixes it instead."""
-    from monitor.severity import LEVELS, severity
+    from monitor.alerting.severity import LEVELS, severity
 
     if "actor_seen" in rules.kind_floor:
         return rules.kind_floor["actor_seen"]

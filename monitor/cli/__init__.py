@@ -7,7 +7,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     from monitor.cli.app import run
-    from monitor.file_modes import restrict_umask
+    from monitor.privacy.file_modes import restrict_umask
 
     restrict_umask()  # the store, logs, evidence and exports are for this user alone
     return run(sys.argv[1:] if argv is None else argv)

@@ -82,7 +82,7 @@ def parse_contact(text: str) -> tuple[str, str, str]:
         )
     if kind == "phone":
         from monitor.config import install_secret
-        from monitor.pii import digest_of, mask_keep
+        from monitor.privacy.pii import digest_of, mask_keep
 
         digits = "".join(c for c in value if c.isdigit())
         if len(digits) < 11:

@@ -2,7 +2,7 @@
 sweep|status|keygen`.
 
 All but keygen need Redis: `--redis URL`, else $HEISHI_DISTRIBUTED_REDIS_URL; all but status
-and keygen need the shared key ($HEISHI_DISTRIBUTED_KEY_FILE, monitor.payload_signing).
+and keygen need the shared key ($HEISHI_DISTRIBUTED_KEY_FILE, monitor.running.payload_signing).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def _client(url: str) -> Any:
 
     from redis.exceptions import AuthenticationError, AuthorizationError, ResponseError
 
-    from monitor.distributed import connect, redacted
+    from monitor.running.distributed import connect, redacted
 
     shown = redacted(url)
     hint = (
@@ -143,10 +143,10 @@ def _stop_on_signals() -> list[bool]:
 def cmd_writer(args: argparse.Namespace) -> int:
     import logging
 
-    from monitor import distributed as dist
     from monitor.config import db_path
-    from monitor.reconnect import Reconnecting
-    from monitor.writer import SweepWriter
+    from monitor.running import distributed as dist
+    from monitor.running.reconnect import Reconnecting
+    from monitor.running.writer import SweepWriter
 
     url = _redis_url(args)
     _client(url)
@@ -162,10 +162,10 @@ def cmd_writer(args: argparse.Namespace) -> int:
         if args.until_idle and not written and not dist.open_sweeps(writer.client):
             idle.append(True)
 
-    # Through Redis restarts: wait for it, then resynchronise (monitor.reconnect).
-    Reconnecting("heishi writer", dist.redacted(url), logging.getLogger("monitor.writer")).run(
-        step, lambda: bool(stopped or idle), on_back=writer.after_redis_restart
-    )
+    # Through Redis restarts: wait for it, then resynchronise (monitor.running.reconnect).
+    Reconnecting(
+        "heishi writer", dist.redacted(url), logging.getLogger("monitor.running.writer")
+    ).run(step, lambda: bool(stopped or idle), on_back=writer.after_redis_restart)
     return 0
 
 
@@ -173,7 +173,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import logging
     from pathlib import Path
 
-    from monitor.distributed import redacted
+    from monitor.running.distributed import redacted
     from spiders.distributed.worker import Worker
 
     url = _redis_url(args)
@@ -196,9 +196,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from monitor import distributed as dist
-    from monitor.payload_signing import load_signer
-    from monitor.sources import source_refs
+    from monitor.running import distributed as dist
+    from monitor.running.payload_signing import load_signer
+    from monitor.running.sources import source_refs
     from spiders.sites import find_site
 
     signer = load_signer()
@@ -234,8 +234,8 @@ def _wait_for_sweeps(
     finishes."""
     import logging
 
-    from monitor import distributed as dist
-    from monitor.reconnect import Reconnecting
+    from monitor.running import distributed as dist
+    from monitor.running.reconnect import Reconnecting
 
     logging.basicConfig(level=logging.WARNING, format="heishi: %(message)s")
     deadline = time.monotonic() + timeout
@@ -250,7 +250,9 @@ def _wait_for_sweeps(
             time.sleep(0.5)
 
     Reconnecting(
-        "heishi distributed sweep", dist.redacted(url), logging.getLogger("monitor.distributed")
+        "heishi distributed sweep",
+        dist.redacted(url),
+        logging.getLogger("monitor.running.distributed"),
     ).run(look, lambda: bool(done) or time.monotonic() > deadline)
     shown = [{"sweep": s, **records.get(s, {})} for s in sweeps.values()]
     _print_sweeps(shown, as_json, "Distributed sweeps")
@@ -269,7 +271,7 @@ def _wait_for_sweeps(
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from monitor import distributed as dist
+    from monitor.running import distributed as dist
 
     client = _client(_redis_url(args))
     records = []
@@ -312,7 +314,7 @@ def _print_sweeps(records: list[dict[str, Any]], as_json: bool, title: str) -> N
 def cmd_keygen(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from monitor.payload_signing import KEY_SETTING, generate_key_file
+    from monitor.running.payload_signing import KEY_SETTING, generate_key_file
 
     path = Path(args.file)
     generate_key_file(path)

@@ -44,11 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from monitor.matcher import load_matcher
+    from monitor.matching.matcher import load_matcher
 
     if args.kind is not None:
         from monitor.errors import HeishiError
-        from monitor.keyword_scope import spider_kinds
+        from monitor.matching.keyword_scope import spider_kinds
 
         if args.kind not in spider_kinds():
             raise HeishiError(
@@ -157,8 +157,8 @@ def highlighted(value: str, hits, field: str):
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from monitor.keyword_scope import scope_warnings
-    from monitor.keywords import lint_keywords
+    from monitor.matching.keyword_scope import scope_warnings
+    from monitor.matching.keywords import lint_keywords
 
     problems = lint_keywords(args.dir)
     warnings = scope_warnings(args.dir, args.sites)
@@ -174,8 +174,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from monitor.errors import HeishiError
-    from monitor.evaluate import eval_set_path, evaluate_file
-    from monitor.matcher import load_matcher
+    from monitor.matching.evaluate import eval_set_path, evaluate_file
+    from monitor.matching.matcher import load_matcher
 
     if (args.file is None) == (args.eval_set is None):
         raise HeishiError("give one labelled set", hint="FILE.jsonl or --set test|dev|train|PATH")
@@ -253,8 +253,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace, matcher) -> int:
     """`heishi eval FILE --against OLD_DIR`: old rules against the new, before going live."""
-    from monitor.evaluate import compare_rules, read_examples
-    from monitor.matcher import load_matcher
+    from monitor.matching.evaluate import compare_rules, read_examples
+    from monitor.matching.matcher import load_matcher
 
     old_matcher = load_matcher(args.against, threshold=args.threshold)
     report = compare_rules(read_examples(args.file), matcher, old_matcher)

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_learn(args: argparse.Namespace) -> int:
-    from monitor.learn import learn
+    from monitor.matching.learn import learn
     from monitor.render import console as make_console
     from monitor.render import plain
 

@@ -52,8 +52,8 @@ def _secret() -> tuple[bytes, Path]:
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
+    from monitor.analysis.lookup import lookup
     from monitor.config import db_path
-    from monitor.lookup import lookup
     from monitor.store import open_store
 
     kind, number = next(
@@ -75,7 +75,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 
 
 def _bulk(args: argparse.Namespace, kind: str | None) -> int:
-    from monitor.bulk_lookup import bulk_lookup, read_cells
+    from monitor.analysis.bulk_lookup import bulk_lookup, read_cells
     from monitor.config import db_path
     from monitor.errors import HeishiError
     from monitor.store import open_store
@@ -133,7 +133,7 @@ def _warn_about_keys(other_keys: int, key_checked: bool, found: bool, key_path: 
 def _print_result(result) -> None:
     from rich.table import Table
 
-    from monitor.lookup import KIND_NAMES
+    from monitor.analysis.lookup import KIND_NAMES
     from monitor.render import console as make_console
     from monitor.render import plain
 
@@ -173,7 +173,7 @@ def print_bulk_report(report) -> None:
     """What was read, then one row per (number, listing) where a number was seen."""
     from rich.table import Table
 
-    from monitor.lookup import KIND_NAMES
+    from monitor.analysis.lookup import KIND_NAMES
     from monitor.render import console as make_console
     from monitor.render import plain
 

@@ -38,8 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from monitor.notify import drain_outbox
-    from monitor.notify_config import load_notify_config
+    from monitor.alerting.notify import drain_outbox
+    from monitor.alerting.notify_config import load_notify_config
 
     result = drain_outbox(store_path(args), load_notify_config(args.config))
     if args.json:
@@ -57,8 +57,8 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
-    from monitor.notify import drain_outbox
-    from monitor.notify_config import load_notify_config
+    from monitor.alerting.notify import drain_outbox
+    from monitor.alerting.notify_config import load_notify_config
     from monitor.store import open_store, utc_now
 
     config = load_notify_config(args.config)  # a broken file stops here, before any change

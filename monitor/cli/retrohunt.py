@@ -33,8 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_retrohunt(args: argparse.Namespace) -> int:
+    from monitor.analysis.retrohunt import retrohunt
     from monitor.render import console
-    from monitor.retrohunt import retrohunt
 
     since = args.since
     errors = console(stderr=True)

@@ -79,9 +79,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from monitor.daemon import Monitor, RunSettings
     from monitor.errors import HeishiError
-    from monitor.schedule import parse_duration
+    from monitor.running.daemon import Monitor, RunSettings
+    from monitor.running.schedule import parse_duration
 
     if args.max_parallel < 1 or args.failures_before_alert < 1:
         raise HeishiError("--max-parallel and --failures-before-alert must be at least 1")
@@ -112,7 +112,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def default_log_file(db: Path) -> Path:
     """Beside the store: heishi.db -> heishi-logs/heishi-run.log."""
-    from monitor.sweep import log_dir
+    from monitor.running.sweep import log_dir
 
     return log_dir(db.resolve()) / "heishi-run.log"
 
@@ -122,7 +122,7 @@ def configure_logging(log_file: Path, *, verbose: bool = False) -> None:
     import logging
     import logging.handlers
 
-    from monitor.file_modes import private_folder
+    from monitor.privacy.file_modes import private_folder
 
     private_folder(log_file.parent)
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -206,7 +206,7 @@ def status_report(store: Any) -> dict[str, Any]:
 
 def _ago(text: str | None, now: datetime) -> str:
     """`3m ago`, `in 2h`: one unit is enough for a status line."""
-    from monitor.schedule import parse_time
+    from monitor.running.schedule import parse_time
 
     moment = parse_time(text)
     if moment is None:

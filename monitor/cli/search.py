@@ -46,8 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from monitor.analysis.search import QueryError, index_is_current, search
     from monitor.config import db_path
-    from monitor.search import QueryError, index_is_current, search
 
     path = db_path(args.db)
     if args.reindex:

@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from monitor.config import db_path
-    from monitor.sources import is_demo, load_site_files
+    from monitor.running.sources import is_demo, load_site_files
     from monitor.store import open_store
 
     sites = load_site_files()
@@ -77,7 +77,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from monitor.render import console, plain
-    from monitor.source_health import CAUSES
+    from monitor.running.source_health import CAUSES
 
     fixes = {c.health: c.fix.replace("{codes}", "403, 429 or 451") for c in CAUSES.values()}
     table = Table(title="Sources", title_justify="left", box=None, header_style="bold underline")
@@ -189,7 +189,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         # The page says there is nothing to list: an empty source, the selectors are fine.
         return 0
     if not result.items:
-        from monitor.source_health import cause_of
+        from monitor.running.source_health import cause_of
 
         reasons = "; ".join(result.problems) or "no listing was read"
         stats = result.stats

@@ -1,6 +1,6 @@
 """`heishi stats`: alerts per day by category, source, severity and status, what reviewers
 confirm and dismiss per source and keyword, reviewer throughput and time to first triage,
-source health over time (monitor/stats.py)."""
+source health over time (monitor/analysis/stats.py)."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from monitor.analysis.stats import collect
     from monitor.config import db_path
-    from monitor.stats import collect
     from monitor.store import open_store
 
     with open_store(db_path(args.db), readonly=True) as store:

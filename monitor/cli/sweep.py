@@ -27,12 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from monitor.config_files import check_config_files
-    from monitor.keywords import load_keywords
+    from monitor.matching.keywords import load_keywords
     from monitor.render import console as make_console
     from monitor.render import plain, print_alerts, sweep_table
-    from monitor.sources import source_refs
+    from monitor.running.sources import source_refs
+    from monitor.running.sweep import sweep_sources
     from monitor.store import open_store
-    from monitor.sweep import sweep_sources
 
     refs = source_refs(args.sources)
     load_keywords()  # a broken keyword or config file stops here, before any crawl starts

@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from monitor.errors import HeishiError
-from monitor.sweep import SourceRef, SourceSweep, sweep_sources
+from monitor.running.sweep import SourceRef, SourceSweep, sweep_sources
 
 DEMO_SOURCES = (
     SourceRef("demo_forum", "forum"),

@@ -51,7 +51,7 @@ def export(store: Any, fmt: str, what: str, filters: dict[str, Any], out: TextIO
 def write_atomically(path: str | os.PathLike[str], encoding: str = "utf-8") -> Iterator[TextIO]:
     """A text file that appears at `path` only when the block finishes without error."""
     target = Path(path)
-    from monitor.file_modes import private_folder
+    from monitor.privacy.file_modes import private_folder
 
     private_folder(target.parent)
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)

@@ -1,4 +1,4 @@
-"""Near-duplicate clusters: MinHash signatures and their LSH bands (see monitor/reposts.py)."""
+"""Near-duplicate clusters: MinHash signatures and their LSH bands (see monitor/alerting/reposts.py)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlite_utils
 
 from monitor.errors import StoreError, StoreFullError
-from monitor.file_modes import create_private_file, no_world_access, private_folder
+from monitor.privacy.file_modes import create_private_file, no_world_access, private_folder
 from monitor.store import (
     actors,
     alerts,

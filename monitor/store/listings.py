@@ -1,6 +1,6 @@
 """Listings, their versions, matches and hashed personal data.
 
-The write methods expect to run inside `Store.transaction()`: the caller (monitor.ingest)
+The write methods expect to run inside `Store.transaction()`: the caller (monitor.alerting.ingest)
 groups one listing's reads and writes into one transaction.
 """
 

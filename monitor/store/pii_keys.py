@@ -1,7 +1,7 @@
 """`pii_keys`: which keys hashed the personal numbers in `pii_hashes`.
 
-A number is found again only with the key that hashed it (monitor/pii.py). The store keeps
-each key's fingerprint (monitor.pii.key_fingerprint, which names a key without revealing it),
+A number is found again only with the key that hashed it (monitor/privacy/pii.py). The store keeps
+each key's fingerprint (monitor.privacy.pii.key_fingerprint, which names a key without revealing it),
 so `heishi lookup` with another key file is refused with a clear message instead of finding
 nothing, and says so when numbers were hashed under more than one key.
 """

@@ -35,7 +35,7 @@ def migrate_0009_rules(store: Store) -> None:
     db = store.db
     db["rule_sets"].create(
         {
-            "version": str,  # monitor.rules_version id: hash of the keyword files' contents
+            "version": str,  # monitor.matching.rules_version id: hash of the keyword files' contents
             "created_at": str,  # when this store first saw these rules
             "directory": str,
             "files": str,  # JSON list of {name, sha256, bytes}

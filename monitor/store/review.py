@@ -45,7 +45,7 @@ class QueueFilters:
     since: str | None = None  # created_at >= since (a date or a time)
     until: str | None = None  # created_at < the day after `until`
     text: str | None = None  # words in the title or the listing's text (LIKE)
-    # The same words as a full-text search (monitor.search.parse_query's FTS5 expression):
+    # The same words as a full-text search (monitor.analysis.search.parse_query's FTS5 expression):
     # alerts whose listing has, or had, a version that matches; replaces `text` when set.
     match: str | None = None
     ids: list[int] = field(default_factory=list)

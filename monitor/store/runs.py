@@ -101,7 +101,7 @@ def migrate_0014_run_leases(store: Store) -> None:
 
 
 def migrate_0015_list_coverage(store: Store) -> None:
-    """How much of its source's list each run read (monitor.changes.ListCoverage)."""
+    """How much of its source's list each run read (monitor.alerting.changes.ListCoverage)."""
     for column in ("list_pages", "empty_list_pages"):
         store.conn.execute(f"ALTER TABLE runs ADD COLUMN {column} INTEGER")
 
@@ -211,7 +211,7 @@ class RunQueries:
         self: Store, run_id: int, status: str, fields: dict[str, Any], health: str | None = None
     ) -> None:
         """Close a run with its status and figures, and update its source's health (`health`
-        names its cause: monitor.source_health). Runs inside the caller's transaction,
+        names its cause: monitor.running.source_health). Runs inside the caller's transaction,
         together with the removals it allows; raises RunLeaseLost (rolling all of it back)
         when the run is no longer running."""
         now = utc_now()

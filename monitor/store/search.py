@@ -1,4 +1,4 @@
-"""The search index: an FTS5 table over the text of listing versions (see monitor/search.py).
+"""The search index: an FTS5 table over the text of listing versions (see monitor/analysis/search.py).
 
 `listing_search` holds one row per version whose title or text differs from the version before
 it, its rowid the version's id. Versions that only changed price or seller add nothing, and a
@@ -8,7 +8,7 @@ still found. Column `facets` holds the listing's source and current categories a
 trigger on `listings` rewrites them when the categories change (a changed listing, or a
 retro-hunt), which is why the table keeps its content (FTS5 can update only such rows).
 
-Ranking (monitor/search.py, monitor/search_results.py) reads the newest matching rows with
+Ranking (monitor/analysis/search.py, monitor/analysis/search_results.py) reads the newest matching rows with
 their stored words (`search_window`) and scores them with bm25 itself: FTS5's bm25() first
 visits every row of every query word to count them, which for a common word (身份证, in hundreds
 of thousands of versions) is most of a search's time. Filters on source and category are facet
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 BM25_WEIGHTS = (4.0, 1.0, 0.5, 0.0)
 _BATCH = 2000
 
-# The facet tokens of listing `new` in SQL, as monitor.search.facet_token makes them.
+# The facet tokens of listing `new` in SQL, as monitor.analysis.search.facet_token makes them.
 _FACETS_SQL = (
     "'zs' || lower(hex(new.source)) || coalesce((SELECT ' ' || group_concat('zc' || "
     "lower(hex(value)), ' ') FROM json_each(CASE WHEN json_valid(new.categories) "
@@ -139,7 +139,7 @@ class SearchQueries:
 
     def _insert_search_rows(self: Store, versions: list[tuple]) -> None:
         """(version id, source, title, text, categories JSON) -> rows of the index."""
-        from monitor.search import index_row
+        from monitor.analysis.search import index_row
 
         values = []
         for version_id, source, title, text, categories in versions:
@@ -152,7 +152,7 @@ class SearchQueries:
 
     def record_search_segmentation(self: Store) -> None:
         """The index is now made with the current keyword lists' segmentation."""
-        from monitor.search import default_segmenter
+        from monitor.analysis.search import default_segmenter
         from monitor.store.clock import utc_now
 
         self.conn.execute(

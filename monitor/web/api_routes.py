@@ -10,9 +10,9 @@ from typing import Any
 
 from starlette.routing import Route
 
+from monitor.alerting.notify import alert_link
 from monitor.errors import HeishiError
 from monitor.json_columns import decoded, decoded_rows
-from monitor.notify import alert_link
 from monitor.store import utc_now
 from monitor.store.review import QUEUE_SORTS, QueueFilters
 from monitor.timespec import since_timestamp
@@ -199,7 +199,7 @@ def listing_history(ctx: ApiContext) -> dict[str, Any]:
 @api_endpoint("viewer", ("q", "source", "category", "since", "limit", "sort"))
 def search(ctx: ApiContext) -> dict[str, Any]:
     """Full-text search of listings, current and earlier text, as `heishi search`."""
-    from monitor.search import search as run_search
+    from monitor.analysis.search import search as run_search
 
     query = ctx.param("q")
     if not query:
@@ -232,7 +232,7 @@ def search(ctx: ApiContext) -> dict[str, Any]:
 @api_endpoint("viewer", ("since", "tz"))
 def stats(ctx: ApiContext) -> dict[str, Any]:
     """The statistics of `heishi stats` (default: the last 30 days, Beijing days)."""
-    from monitor.stats import collect
+    from monitor.analysis.stats import collect
 
     since = _since(ctx, "30d")
     with ctx.store() as store:

@@ -160,9 +160,9 @@ async def _too_large(send: Send, limit: int) -> None:
 
 
 def evidence_dir(db_path: Path) -> Path:
-    """Where evidence files live: monitor.evidence decides; beside the store otherwise."""
+    """Where evidence files live: monitor.running.evidence decides; beside the store otherwise."""
     try:
-        from monitor.evidence import evidence_dir as decided
+        from monitor.running.evidence import evidence_dir as decided
     except ImportError:
         return db_path.parent / f"{db_path.stem}-evidence"
     return Path(decided(db_path))

@@ -23,7 +23,7 @@ EVIDENCE_CSP = (
     "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 )
 IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
-# What a version's `evidence` JSON may name (monitor/evidence.py): files, and where and when
+# What a version's `evidence` JSON may name (monitor/running/evidence.py): files, and where and when
 # each was fetched.
 EVIDENCE_KEYS = ("page", "screenshot", "encoding", "url", "fetched_at", "screenshot_url")
 

@@ -1,5 +1,5 @@
 """The number look-up page: a customer list pasted or uploaded, checked against the keyed
-hashes of the numbers listings quoted, answered masked (monitor/bulk_lookup.py).
+hashes of the numbers listings quoted, answered masked (monitor/analysis/bulk_lookup.py).
 
 The numbers travel only in a POST body (never in a URL, so never in a log or the history),
 are used to compute their digests and are dropped with the request: the page shows them
@@ -13,7 +13,7 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from monitor.bulk_lookup import (
+from monitor.analysis.bulk_lookup import (
     WEB_MAX_CELLS,
     BulkLookupError,
     BulkReport,

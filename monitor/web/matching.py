@@ -141,7 +141,7 @@ class MatchWorkers:
 def _serve(conn: Connection) -> None:
     """A worker: build the matcher once, then match each (title, text) sent until the pipe
     closes."""
-    from monitor.matcher import load_matcher
+    from monitor.matching.matcher import load_matcher
 
     try:
         matcher = load_matcher()

@@ -84,7 +84,7 @@ def queue_page(ctx: Context) -> Response:
 
 def _mark_hits(alerts: list[dict], highlights: list[str]) -> None:
     """The searched words highlighted in each row's title, and where the text has them."""
-    from monitor.search_results import hit_spans, make_snippet
+    from monitor.analysis.search_results import hit_spans, make_snippet
 
     for row in alerts:
         row["title_marked"] = text.marked(row["title"], hit_spans(row["title"] or "", highlights))

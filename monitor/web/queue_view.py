@@ -1,6 +1,6 @@
 """Which queue a request names: its filters, order and page, from the query string of the
 queue page, of an alert opened from it, or of a form posted there; and where an alert stands
-in it. The queue's words are a full-text search (monitor/search.py), as `heishi search` runs
+in it. The queue's words are a full-text search (monitor/analysis/search.py), as `heishi search` runs
 it: normalised (traditional finds simplified, full-width finds half-width) and segmented."""
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def _searched(filters: QueueFilters) -> tuple[QueueFilters, list[str], str | Non
     the words cannot be searched (the queue is then empty)."""
     if not filters.text:
         return filters, [], None
-    from monitor.search import parse_query
+    from monitor.analysis.search import parse_query
 
     try:
         parsed = parse_query(filters.text)

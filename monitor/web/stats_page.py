@@ -11,8 +11,8 @@ from typing import Any
 
 from starlette.responses import Response
 
+from monitor.analysis.stats import DIMENSIONS, Stats, collect
 from monitor.errors import HeishiError
-from monitor.stats import DIMENSIONS, Stats, collect
 from monitor.timespec import since_timestamp
 from monitor.vocabulary import ALERT_STATUSES, DISMISS_REASONS, SEVERITIES
 from monitor.web.chart import colour_of, share_bar, stacked_bars

@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from monitor.diffing import BoundedDiff
+from monitor.alerting.diffing import BoundedDiff
 
 # Fields compared between two versions, in the order a reviewer reads them.
 DIFF_FIELDS = ("title", "price_text", "volume_text", "seller", "contacts", "categories", "text")
@@ -81,7 +81,7 @@ def field_value(version: dict[str, Any], name: str) -> str:
 def side_by_side(old: str, new: str, differ: BoundedDiff | None = None) -> list[dict[str, Any]]:
     """Rows of a side-by-side diff of two texts: each row has `left`, `right` (HTML) and
     `op` (equal, replace, delete, insert). Changed lines show what changed word by word,
-    while `differ`'s work budget lasts (hostile text: monitor/diffing.py)."""
+    while `differ`'s work budget lasts (hostile text: monitor/alerting/diffing.py)."""
     old_lines, new_lines = old.splitlines() or [""], new.splitlines() or [""]
     differ = differ or BoundedDiff()
     table: list[dict[str, Any]] = []

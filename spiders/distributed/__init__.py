@@ -8,7 +8,7 @@ to:
   one duplicate filter per sweep in Redis, popped requests leased until they are done;
 - `SeedOnceMiddleware`: one worker of a sweep sends the start requests;
 - `HandoffPipeline` instead of the store and evidence pipelines: finished items go to the
-  Redis stream that the single writer (monitor/writer.py, `heishi writer`) reads, so workers
+  Redis stream that the single writer (monitor/running/writer.py, `heishi writer`) reads, so workers
   never open the SQLite store. Masking and matching still run in the workers.
 
 HEISHI_DISTRIBUTED_SWEEP names the sweep to work on (`heishi worker` sets it); without it the

@@ -44,9 +44,9 @@ class DistributedAddon:
         return cls(crawler)
 
     def update_settings(self, settings: BaseSettings) -> None:
-        from monitor.distributed import redacted, sweep_key, valid_sweep_id
         from monitor.errors import HeishiError
-        from monitor.payload_signing import load_signer
+        from monitor.running.distributed import redacted, sweep_key, valid_sweep_id
+        from monitor.running.payload_signing import load_signer
 
         url = redis_url(settings)
         signer = load_signer(settings)  # no shared key, no distributed crawl
@@ -85,7 +85,7 @@ class DistributedAddon:
         log.info("distributed sweep %s through %s", sweep, redacted(str(url)))
 
     def _new_sweep(self, url: str | None, signer: Any) -> str:
-        from monitor.distributed import connect, start_sweep
+        from monitor.running.distributed import connect, start_sweep
 
         site = self.crawler.spidercls.site  # type: ignore[attr-defined]
         client = connect(str(url))

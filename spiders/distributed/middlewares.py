@@ -26,7 +26,7 @@ class SeedOnceMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        from monitor.distributed import DEFAULT_LEASE_SECONDS, connect
+        from monitor.running.distributed import DEFAULT_LEASE_SECONDS, connect
         from spiders.distributed import redis_url, worker_name
 
         settings = crawler.settings
@@ -38,7 +38,7 @@ class SeedOnceMiddleware:
         )
 
     async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
-        from monitor.distributed import claim_seeding, mark_seeded
+        from monitor.running.distributed import claim_seeding, mark_seeded
 
         if not claim_seeding(self.client, self.sweep, self.worker, self.claim_seconds):
             log.info("sweep %s: start requests are another worker's", self.sweep)

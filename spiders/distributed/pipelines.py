@@ -38,9 +38,9 @@ class HandoffPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         from monitor.config import install_secret
-        from monitor.distributed import connect
-        from monitor.payload_signing import load_signer
-        from monitor.pii import mask_keep
+        from monitor.privacy.pii import mask_keep
+        from monitor.running.distributed import connect
+        from monitor.running.payload_signing import load_signer
         from spiders.distributed import redis_url
 
         settings = crawler.settings
@@ -55,8 +55,8 @@ class HandoffPipeline:
         )
 
     def process_item(self, item: Any) -> Any:
-        from monitor.distributed import ITEM_STREAM, encode_item
-        from monitor.reconnect import through_outage
+        from monitor.running.distributed import ITEM_STREAM, encode_item
+        from monitor.running.reconnect import through_outage
 
         data = dict(item)
         page = data.pop("page", None)
@@ -75,7 +75,7 @@ class HandoffPipeline:
         (the writer masks it again, finding nothing, before keeping it as evidence)."""
         from dataclasses import replace
 
-        from monitor.evidence_masking import mask_page
+        from monitor.privacy.evidence_masking import mask_page
 
         text, hits = mask_page(page.text, self.secret, self.keep)
         self.stats.inc_value("heishi/evidence_pii_masked", len(hits))

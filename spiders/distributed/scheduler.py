@@ -2,7 +2,7 @@
 
 Plain scrapy-redis pops a request off the shared queue; when the worker dies before the
 response is handled, that request is lost and its listings look removed. Here a pop moves the
-request into the sweep's in-flight hash under a lease (monitor.distributed.SweepQueue), a
+request into the sweep's in-flight hash under a lease (monitor.running.distributed.SweepQueue), a
 heartbeat renews this worker's leases, and the request is acknowledged only when Scrapy has
 finished with it: its callback ran, the requests it yielded are queued and its items are on
 the stream. Leases of a dead worker expire and go back on the queue for another worker.
@@ -31,15 +31,15 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy_redis.queue import Base
 from scrapy_redis.scheduler import Scheduler
 
-from monitor.distributed import (
+from monitor.running.distributed import (
     DEFAULT_LEASE_SECONDS,
     DEFAULT_MAX_DELIVERIES,
     REJECTED_STAT,
     SweepQueue,
     seeding_claimed,
 )
-from monitor.payload_signing import fingerprint, load_signer
-from monitor.reconnect import is_outage, through_outage
+from monitor.running.payload_signing import fingerprint, load_signer
+from monitor.running.reconnect import is_outage, through_outage
 from spiders.distributed import serializer as json_serializer
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ uses: Playwright's own by name, heishi's masked screenshot by its import path) a
 Request (a log-in's `heishi_then`). Anything else is refused when queued
 (a programming error, named by its meta key) and when read (a hostile entry). Request classes
 are Scrapy's own, callbacks are spider method names. The queue signs what this module writes
-(spiders/distributed/scheduler.py, monitor.payload_signing).
+(spiders/distributed/scheduler.py, monitor.running.payload_signing).
 """
 
 from __future__ import annotations

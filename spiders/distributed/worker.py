@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
-from monitor import distributed as dist
+from monitor.running import distributed as dist
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Worker:
         log_dir: Path | None = None,
         poll_seconds: float = 0.5,
     ) -> None:
-        from monitor.payload_signing import load_signer
+        from monitor.running.payload_signing import load_signer
 
         self.redis_url = redis_url
         self.signer = load_signer()
@@ -58,8 +58,8 @@ class Worker:
         self.failure_backoff = 30.0
 
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
-        """Work until `should_stop()`, through Redis restarts (monitor.reconnect)."""
-        from monitor.reconnect import Reconnecting
+        """Work until `should_stop()`, through Redis restarts (monitor.running.reconnect)."""
+        from monitor.running.reconnect import Reconnecting
 
         def step() -> None:
             self.step()

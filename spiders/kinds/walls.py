@@ -1,7 +1,7 @@
 """Telling a page that is not the list it should be from one whose selectors broke: a log-in
 wall, a captcha or bot check, a site that refuses the crawler (HTTP 403, 429, 451), or a
 board or channel that says it is empty. Each is counted in its own stat, which
-monitor.source_health reads into the source's health: `heishi/blocked_pages` for walls (of
+monitor.running.source_health reads into the source's health: `heishi/blocked_pages` for walls (of
 them `heishi/login_walls` and `heishi/captcha_pages`), `heishi/http_refused/<status>`, and
 `heishi/source_empty_pages` (counted where the list page is read).
 """

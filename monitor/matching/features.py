@@ -1,0 +1,195 @@
+"""A listing as named features for the learned score (monitor/matching/model.py): the matcher's own work
+(keyword hits by category and role, the rules' score, extracted price, volume, contacts and
+sample offers, genre cues) plus character n-grams of the normalised text, and the text each
+feature came from, as written, for explanations.
+
+Everything here reuses what the matcher already computed for the listing; no second
+normalisation or segmentation. Character n-grams (2 and 3 characters, digits folded to 0) are
+found by one Aho-Corasick pass over the model's n-gram vocabulary at crawl time; training
+(monitor/matching/training.py) lists every n-gram instead, so both see the same features.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.matching.match_result import Extraction
+    from monitor.matching.matcher import Hit
+    from monitor.matching.normalize import Normalized
+    from monitor.matching.scoring import Scored
+
+NGRAM_SIZES = (2, 3)
+NGRAM_PREFIX = "ng:"
+NGRAM_LENGTH = 80  # listings up to this many characters count each n-gram fully
+_DIGITS = str.maketrans("0123456789", "0000000000")
+_DATA_ROLES = frozenset({"data", "strong", "field", "subject", "generic"})
+_LENGTHS = ((30, "<30"), (80, "30-80"), (200, "80-200"))
+
+
+@dataclass
+class Features:
+    """Feature name -> value (most are 1.0: present), and name -> the words behind it."""
+
+    values: dict[str, float] = field(default_factory=dict)
+    surfaces: dict[str, str] = field(default_factory=dict)
+    hits: dict[str, Any] = field(default_factory=dict)  # feature -> the keyword hit behind it
+    ngram_starts: dict[str, int] = field(default_factory=dict)  # in the normalised listing
+    norms: list[Any] = field(default_factory=list)  # the listing's Normalized title and text
+    # The text n-grams are read from and what each one counts (see listing_features). When
+    # `ngrams_listed` is False the n-grams are not in `values`: the model finds the ones it
+    # knows itself, scoring as it goes (Model.decide), so the crawl builds no n-gram names.
+    ngram_text: str = ""
+    ngram_weight: float = 1.0
+    ngrams_listed: bool = False
+
+    def add(self, name: str, value: float = 1.0, surface: str | None = None) -> None:
+        if value > self.values.get(name, 0.0):
+            self.values[name] = value
+        if surface and name not in self.surfaces:
+            self.surfaces[name] = surface
+
+    def as_written(self, name: str) -> str:
+        """The words behind a feature as the listing writes them ('' when none)."""
+        if name in self.surfaces:
+            return self.surfaces[name]
+        if name in self.hits:
+            return str(self.hits[name].surface())
+        start = self.ngram_starts.get(name[len(NGRAM_PREFIX) :])
+        if start is None:
+            return ""
+        size = len(name) - len(NGRAM_PREFIX)
+        for norm in self.norms:
+            if start < len(norm.text):
+                return str(norm.original_slice(start, min(len(norm.text), start + size)))
+            start -= len(norm.text) + 1  # the "\n" between title and text
+        return ""
+
+
+def all_ngrams(text: str) -> dict[str, int]:
+    """Every n-gram of `text` (no whitespace inside) and where it first starts: training's
+    view of the n-grams the model finds (Model.decide)."""
+    found: dict[str, int] = {}
+    for size in NGRAM_SIZES:
+        for start in range(len(text) - size + 1):
+            gram = text[start : start + size]
+            if not any(c.isspace() for c in gram):
+                found.setdefault(gram, start)
+    return found
+
+
+def ngram_text(listing: str) -> str:
+    """The text n-grams are read from: the normalised listing with every digit as 0."""
+    return listing.translate(_DIGITS)
+
+
+def listing_features(
+    hits: list[Hit],
+    extraction: Extraction,
+    scored: Scored,
+    rules_alert: bool,
+    norms: list[Normalized],
+    list_ngrams: bool = True,
+) -> Features:
+    """The features of one listing the matcher analysed in full (`norms`: title, text); with
+    `list_ngrams`, every n-gram too (training), else only the text they are read from."""
+    out = Features(norms=norms)
+    _rule_features(out, hits, scored, rules_alert)
+    _extraction_features(out, extraction)
+    listing = "\n".join(norm.text for norm in norms)
+    length = len(listing)
+    out.values["length:" + next((name for limit, name in _LENGTHS if length < limit), ">=200")] = 1
+    out.ngram_text = ngram_text(listing)
+    # A long text has many n-grams: each counts less, so that length alone (a news paragraph)
+    # does not add up to an offer.
+    out.ngram_weight = math.sqrt(NGRAM_LENGTH / max(NGRAM_LENGTH, length))
+    if list_ngrams:
+        out.ngram_starts = all_ngrams(out.ngram_text)
+        out.ngrams_listed = True
+        values, weight = out.values, out.ngram_weight
+        for gram in out.ngram_starts:
+            values[NGRAM_PREFIX + gram] = weight
+    return out
+
+
+def _rule_features(out: Features, hits: list[Hit], scored: Scored, rules_alert: bool) -> None:
+    values, found = out.values, out.hits
+    values["rules:score"] = min(scored.score, 12.0) / 6.0
+    values["rules:data"] = min(scored.data, 6.0) / 3.0
+    if scored.offers:
+        values["rules:offer"] = 1.0
+    if rules_alert:
+        values["rules:alert"] = 1.0
+    # The rules' offer and context parts and their genre cues (discussion, not an offer),
+    # where the rules report them.
+    offer = getattr(scored, "offer", 0.0)
+    if offer:
+        values["rules:offer_part"] = min(offer, 6.0) / 3.0
+    context = getattr(scored, "context", 0.0)
+    if context:
+        values["rules:context"] = min(-context, 12.0) / 4.0
+    for genre in getattr(scored, "genres", None) or ():
+        values["genre:" + genre] = 1.0
+    roles: dict[str, int] = {}
+    for hit in hits:
+        entry = hit.entry
+        role = "negated" if hit.negated else entry.role
+        if role == "exclusion":
+            continue
+        roles[role] = roles.get(role, 0) + 1
+        key = (role, entry.term, entry.group, entry.categories)
+        names = _NAMES.get(key)
+        if names is None:
+            names = _NAMES[key] = _feature_names(role, entry.term, entry.group, entry.categories)
+        if names[0] in values:
+            continue  # the same term again: present once, shown as first written
+        for name in names:
+            if name not in values:
+                values[name] = 1.0
+                found[name] = hit
+    for role, count in roles.items():
+        values["role:" + role] = 1.0
+        if count >= 3:
+            values[f"role:{role}:3+"] = 1.0
+
+
+# (role, term, group, categories) -> the features a hit of that entry sets, the term's first.
+_NAMES: dict[tuple[str, str, str | None, tuple[str, ...]], tuple[str, ...]] = {}
+
+
+def _feature_names(
+    role: str, term: str, group: str | None, categories: tuple[str, ...]
+) -> tuple[str, ...]:
+    names = [f"term:{role}:{term}"]
+    if role == "context" and group:
+        names.append("context:" + group)
+    elif role in _DATA_ROLES:
+        names.extend("category:" + category for category in categories)
+    return tuple(names)
+
+
+def _extraction_features(out: Features, extraction: Extraction) -> None:
+    for price in extraction.prices[:3]:
+        out.add("price", 1.0, price.text)
+        out.add(f"price:{price.currency}", 1.0, price.text)
+        if price.per:
+            out.add("price:per_unit", 1.0, price.text)
+    if extraction.volumes:
+        biggest = max(extraction.volumes, key=lambda v: v.count)
+        out.add("volume", 1.0, biggest.text)
+        digits = int(math.log10(max(1, biggest.count)))
+        out.add(f"volume:1e{min(digits, 8)}", 1.0, biggest.text)
+    for contact in extraction.contacts[:3]:
+        out.add("contact", 1.0, contact.text)
+        out.add(f"contact:{contact.kind}", 1.0, contact.text)
+    if len(extraction.contacts) >= 2:
+        out.add("contact:2+")
+    if extraction.sample_offer:
+        out.add("sample")
+    if extraction.freshness:
+        out.add("fresh")  # the words themselves are term:fresh:... features
+    fields = len(extraction.data_fields)
+    if fields:
+        out.add(f"fields:{min(fields, 4)}")

@@ -1,0 +1,204 @@
+"""Where a keyword file's lists apply: to some sources or spider kinds, or to all but some.
+
+A keyword file may set, at top level, `sources`, `kinds`, `exclude_sources` and
+`exclude_kinds` (lists of site-file names and spider kinds). The matcher is given the
+listing's source and kind and uses only the lists that apply: a `RuleView`, one per distinct
+set of applicable lists, built once by monitor/matching/matcher.py.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.matching.keywords import Entry, Pattern
+
+SCOPE_KEYS = ("sources", "kinds", "exclude_sources", "exclude_kinds")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where one keyword file's lists apply.
+
+    An unknown side of the context (source or kind None) does not restrict: with no context
+    at all every list applies."""
+
+    sources: frozenset[str] = frozenset()
+    kinds: frozenset[str] = frozenset()
+    exclude_sources: frozenset[str] = frozenset()
+    exclude_kinds: frozenset[str] = frozenset()
+    file: str = ""  # the keyword file's name, for lint and reasons
+
+    def applies(self, source: str | None, kind: str | None) -> bool:
+        """True when this file's lists apply to a listing of `source`, swept by `kind`."""
+        if source is not None and (
+            (self.sources and source not in self.sources) or source in self.exclude_sources
+        ):
+            return False
+        if kind is not None and (
+            (self.kinds and kind not in self.kinds) or kind in self.exclude_kinds
+        ):
+            return False
+        return True
+
+    def describe(self) -> str:
+        """E.g. 'kinds marketplace; not sources noisy_forum'."""
+        parts = [
+            f"{label} {', '.join(sorted(names))}"
+            for label, names in (
+                ("sources", self.sources),
+                ("kinds", self.kinds),
+                ("not sources", self.exclude_sources),
+                ("not kinds", self.exclude_kinds),
+            )
+            if names
+        ]
+        return "; ".join(parts)
+
+
+@dataclass
+class RuleView:
+    """The keyword lists that apply in one context (source, kind): an automaton over their
+    entries (indices into `Keywords.entries`), their patterns, and the files left out."""
+
+    automaton: Any
+    patterns: list[Pattern]
+    entries: list[Entry]
+    keep: Any = None  # Callable[[Entry], bool] | None: which entries this view holds
+    excluded: tuple[Scope, ...] = ()
+    _quick: Any = field(default=None, repr=False)
+    _repeats: Any = field(default=None, repr=False)
+    _by_role: Any = field(default=None, repr=False)
+
+    def patterns_by_role(self, offer_roles, data_roles) -> tuple[list[Pattern], list[Pattern]]:
+        """This view's patterns that show an offer, and those that name data (the first pass
+        reads them in that order); computed once."""
+        if self._by_role is None:
+            self._by_role = (
+                [p for p in self.patterns if p.role in offer_roles],
+                [p for p in self.patterns if p.role in data_roles and p.role not in offer_roles],
+            )
+        return self._by_role
+
+    def repeat_index(self) -> dict[str, tuple[int, ...]]:
+        """One-word Latin surfaces without repeated letters (sgk, fulz, q) -> entry indices,
+        for words written with letters repeated (monitor.matching.matcher)."""
+        if self._repeats is None:
+            import re
+
+            index: dict[str, list[int]] = {}
+            for position, entry in enumerate(self.entries):
+                if self.keep is not None and not self.keep(entry):
+                    continue
+                if re.fullmatch(r"[a-z]{2,30}", entry.surface):
+                    key = re.sub(r"([a-z])\1+", r"\1", entry.surface)
+                    index.setdefault(key, []).append(position)
+            self._repeats = {key: tuple(value) for key, value in index.items()}
+        return self._repeats
+
+    def quick_automaton(self):
+        """Every surface with separators dropped (as quick_text drops them) -> entry indices."""
+        if self._quick is None:
+            import ahocorasick
+
+            from monitor.matching.normalize import quick_fold
+
+            by_surface: dict[str, list[int]] = {}
+            for index, entry in enumerate(self.entries):
+                if self.keep is not None and not self.keep(entry):
+                    continue
+                surface = quick_fold(entry.surface)
+                if surface:
+                    by_surface.setdefault(surface, []).append(index)
+            automaton = ahocorasick.Automaton()
+            for surface, indices in by_surface.items():
+                automaton.add_word(surface, tuple(indices))
+            automaton.make_automaton()
+            self._quick = automaton
+        return self._quick
+
+
+def spider_kinds() -> tuple[str, ...]:
+    """The spider kinds a site file may name (spiders/sites/presets.py)."""
+    from spiders.sites.presets import KINDS
+
+    return tuple(KINDS)
+
+
+def read_scope(data: dict[str, Any], file: str, error: Callable[..., None]) -> Scope | None:
+    """The scope keys of one parsed keyword file, validated; None when it applies everywhere.
+
+    `error(message, needle=key, key=key)` records a problem at the key's line."""
+    names: dict[str, frozenset[str]] = {}
+    for key in SCOPE_KEYS:
+        if key not in data:
+            continue
+        value = data[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            error(f"{key} must be a list of names", needle=key, key=key)
+            continue
+        if not value:
+            error(f"{key} is empty (leave it out to apply everywhere)", needle=key, key=key)
+            continue
+        if key.endswith("kinds"):
+            known = spider_kinds()
+            for kind in value:
+                if kind not in known:
+                    error(
+                        f"unknown spider kind {kind!r} (known: {', '.join(known)})",
+                        needle=key,
+                        key=key,
+                    )
+        names[key] = frozenset(value)
+    if not names:
+        return None
+    for kept, dropped in (("sources", "exclude_sources"), ("kinds", "exclude_kinds")):
+        both = names.get(kept, frozenset()) & names.get(dropped, frozenset())
+        if both:
+            error(
+                f"{', '.join(sorted(both))} in both {kept} and {dropped}",
+                needle=dropped,
+                key=dropped,
+            )
+    return Scope(**names, file=file)
+
+
+def scope_warnings(
+    directory: str | Path | None = None, sites_dir: str | Path | None = None
+) -> list[str]:
+    """'file:line: warning: ...' for each scoped source name that no site file defines."""
+    from monitor import config
+    from monitor.errors import HeishiError
+    from monitor.matching.keywords import _line_of, keyword_files
+
+    directory = Path(directory) if directory is not None else config.keywords_dir()
+    sites_dir = Path(sites_dir) if sites_dir is not None else config.sites_dir()
+    scoped: list[tuple[Path, str, str, str]] = []  # (file, its text, key, source name)
+    for path in keyword_files(directory):
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue  # lint_keywords reports it
+        for key in ("sources", "exclude_sources"):
+            value = data.get(key)
+            if isinstance(value, list):
+                scoped += [(path, text, key, name) for name in value if isinstance(name, str)]
+    if not scoped:
+        return []
+    from spiders.sites import load_sites
+
+    try:
+        known = {site.name for site in load_sites(sites_dir)}
+    except HeishiError as exc:
+        return [f"{sites_dir}: warning: cannot check the scoped source names: {exc}"]
+    return [
+        f"{path}:{_line_of(text, key) or 1}: warning: {key}: no site file in {sites_dir} "
+        f"defines source {name!r}"
+        for path, text, key, name in scoped
+        if name not in known
+    ]

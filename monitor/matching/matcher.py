@@ -1,0 +1,692 @@
+"""Score a listing against the keyword lists: is it selling personal data, of which kinds, why.
+
+A listing alerts when it names data (a data noun, a subject plus a generic noun such as
+业主+名单, or several data fields) AND offers it (sale signals, price, volume, contact, sample,
+freshness), and the context does not say it is news, a police report, an anti-fraud warning, a
+privacy policy or a job advert. Texts without any data vocabulary are decided by one
+Aho-Corasick pass, without jieba.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import re
+import threading
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from functools import lru_cache
+from pathlib import Path
+
+from monitor.errors import ConfigError
+from monitor.matching.extract import extract_normalized
+from monitor.matching.features import Features, listing_features
+from monitor.matching.keyword_scope import RuleView
+from monitor.matching.keywords import Entry, Keywords, Pattern, load_keywords, surface_automaton
+from monitor.matching.match_result import MatchResult, TermHit, term_hit
+from monitor.matching.model import Model, load_model
+from monitor.matching.normalize import Normalized, normalize, quick_copies, quick_fold
+from monitor.matching.scoring import MIN_DATA, score_hits
+
+DEFAULT_THRESHOLD = 3.0
+# The matcher reads at most this many characters of a title and of a text (a hostile page can
+# be megabytes); $HEISHI_MATCH_MAX_CHARS changes it, 0 turns the cap off.
+DEFAULT_MAX_CHARS = 50_000
+MAX_HITS_PER_FIELD = 2000
+DATA_ROLES = frozenset({"data", "strong", "field", "subject", "generic"})
+_OFFER_ROLES = frozenset({"sale", "contact", "sample", "fresh", "strong"})
+# What a price, volume or contact needs (extract.py), in quick_text form (t.me -> tme).
+_FACT_HINT = re.compile(
+    r"[0-9@$¥〇幺]|[一二两三四五六七八九十百千][万亿块元毛角]|[零一二三四五六七八九]{5}|tme"
+    r"|(?:每|一|单)(?:条|次|张|份|单|人|套|号|户|个)[一二两三四五六七八九十百千]{2}|www|http"
+)
+# Words between a negator and the sale word it negates (不会随意出售), at most three.
+_NEGATION_FILLERS = ("会", "能", "得", "要", "可", "再", "将", "准", "对外", "随意", "擅自")
+_NEGATION_FILLERS += ("向第三方", "向他人", "任何", "私自")
+NEGATION_SCOPE = 12  # normalised characters a clause-level negator reaches back
+NEGATION_SCOPE_ENGLISH = 40  # English needs more ("may not use the Service to buy, sell")
+# A sale word in the passive is reported, not offered (数据在暗网被售卖, 遭倒卖).
+# ... read on the reversed text before the sale word, so that one match at its start decides
+# (a search with $ would try every position): 被(他人)售卖 is 卖售(人他)被 reversed.
+_PASSIVE_REVERSED = re.compile(r"(?:人|人他|开公|量大|法非|意恶|包打|手转|次多)?(?:被|遭|到遭)")
+# Punctuation that ends a clause; 、 and English commas join coordinated verbs (出售、出租).
+_CLAUSE_BREAKS = frozenset("，。；！？;!?\n：:")
+# An `unless` word cancels a term in the same clause (not across a colon: 四件套：纯棉), this
+# many original characters away at most.
+UNLESS_REACH = 20
+_UNLESS_BREAKS = "，。；！？;!?\n"
+
+
+@dataclass(slots=True)
+class Hit:
+    """A keyword entry found at text[start:end] of one normalised field."""
+
+    entry: Entry
+    field: str
+    norm: Normalized
+    start: int
+    end: int
+    negated: bool = False
+    _span: tuple[int, int] | None = dataclass_field(default=None, repr=False, compare=False)
+
+    def original_span(self) -> tuple[int, int]:
+        """Where the hit is in the original field (computed once)."""
+        if self._span is None:
+            self._span = self.norm.to_original(self.start, self.end)
+        return self._span
+
+    def surface(self) -> str:
+        a, b = self.original_span()
+        return self.norm.original[a:b]
+
+    def to_term_hit(self) -> TermHit:
+        a, b = self.original_span()
+        entry = self.entry
+        return term_hit(
+            term=entry.term,
+            category=entry.categories[0] if entry.categories else None,
+            weight=entry.weight,
+            field=self.field,
+            start=a,
+            end=b,
+            surface=self.norm.original[a:b],
+            role="negated" if self.negated else entry.role,
+            group=entry.group,
+        )
+
+
+class Matcher:
+    """Matches listings against one directory's keyword lists."""
+
+    def __init__(
+        self,
+        keywords: Keywords,
+        threshold: float = DEFAULT_THRESHOLD,
+        segmenter=None,
+        max_chars: int | None = DEFAULT_MAX_CHARS,
+        model: Model | None = None,
+    ):
+        self.keywords = keywords
+        self.threshold = float(threshold)
+        self.model = model  # the learned score decides the alert when there is one
+        self.max_chars = max_chars or None
+        self._segmenter = segmenter
+        self._base_view = RuleView(keywords.automaton, keywords.patterns, keywords.entries)
+        self._scoped = bool(keywords.scopes)
+        self._views: dict[tuple[str | None, str | None], RuleView] = {}
+        self._views_by_scopes: dict[tuple[bool, ...], RuleView] = {}
+        self._negation_reversed = None
+        if keywords.negators:
+            alternatives = "|".join(
+                re.escape(n[::-1]) for n in sorted(keywords.negators, key=len, reverse=True)
+            )
+            fillers = "|".join(re.escape(f[::-1]) for f in _NEGATION_FILLERS)
+            self._negation_reversed = re.compile(
+                r"(?:" + fillers + r"|\s){0,3}(?:" + alternatives + r")"
+            )
+        # Longer negators reach further, to the start of their clause (绝不会向任何第三方出售).
+        long_negators = [n for n in keywords.negators if len(n) >= 2]
+        self._negation_in_clause = None
+        if long_negators:
+            alternatives = "|".join(
+                re.escape(n) for n in sorted(long_negators, key=len, reverse=True)
+            )
+            self._negation_in_clause = re.compile(alternatives)
+
+    def with_threshold(self, threshold: float) -> Matcher:
+        """The same keyword lists with another alert threshold."""
+        other = Matcher(self.keywords, threshold, self.segmenter, self.max_chars, self.model)
+        other._base_view, other._views = self._base_view, self._views
+        other._views_by_scopes = self._views_by_scopes
+        return other
+
+    @property
+    def rules_version(self) -> str:
+        """The id of the keyword files' contents and model (monitor.matching.rules_version)."""
+        return self.keywords.rules_version
+
+    @property
+    def model_version(self) -> str | None:
+        """The learned score's version, None when the alert is the rules' alone."""
+        return self.model.version if self.model is not None else None
+
+    @property
+    def alert_threshold(self) -> float:
+        """What the verdict score must reach: the model's probability threshold, else the
+        rules' score threshold."""
+        return self.model.threshold if self.model is not None else self.threshold
+
+    def without_model(self) -> Matcher:
+        """The same keyword lists deciding alone (the rules' score and threshold)."""
+        other = self.with_threshold(self.threshold)
+        other.model = None
+        return other
+
+    def view(self, source: str | None = None, kind: str | None = None) -> RuleView:
+        """The lists that apply to a listing of `source` swept by a `kind` spider; built once
+        per distinct set of applicable files, so scoping costs a dict lookup per text."""
+        if not self._scoped or (source is None and kind is None):
+            return self._base_view
+        view = self._views.get((source, kind))
+        if view is not None:
+            return view
+        scopes = self.keywords.scopes
+        applies = tuple(scope.applies(source, kind) for scope in scopes)
+        view = self._views_by_scopes.get(applies)
+        if view is None:
+            if all(applies):
+                view = self._base_view
+            else:
+                allowed = {scope: ok for scope, ok in zip(scopes, applies, strict=True)}
+
+                def keep(item: Entry | Pattern) -> bool:
+                    return item.scope is None or allowed[item.scope]
+
+                entries = self.keywords.entries
+                view = RuleView(
+                    surface_automaton(entries, keep),
+                    [p for p in self.keywords.patterns if keep(p)],
+                    entries,
+                    keep,
+                    tuple(s for s, ok in allowed.items() if not ok),
+                )
+            self._views_by_scopes[applies] = view
+        self._views[(source, kind)] = view
+        return view
+
+    @property
+    def segmenter(self):
+        if self._segmenter is None:
+            from monitor import config
+            from monitor.matching.segment import WordSegmenter
+
+            words = [e.surface for e in self.keywords.entries if e.word]
+            users = [
+                e.surface for e in self.keywords.entries if e.role != "context" and not e.variant
+            ]
+            self._segmenter = WordSegmenter(words, users, config.cache_dir())
+        return self._segmenter
+
+    def match(
+        self,
+        title: str,
+        text: str,
+        *,
+        first_pass: bool = True,
+        source: str | None = None,
+        kind: str | None = None,
+    ) -> MatchResult:
+        """Score, categories, hits with original offsets, extraction and reasons.
+
+        The first pass decides, without offsets or jieba, texts that cannot alert (no data
+        that could be on offer); they get no hits and no extraction. `first_pass=False`
+        analyses every text in full. `source` and `kind` (the listing's site and spider kind)
+        choose the keyword files whose scope includes them; without them every file applies.
+        A title or text longer than `max_chars` is read up to there, and the reasons say so.
+        """
+        return self._match_capped(title, text, first_pass, source, kind, None)
+
+    def analyse(
+        self, title: str, text: str, *, source: str | None = None, kind: str | None = None
+    ) -> tuple[MatchResult, Features | None]:
+        """For training (monitor/matching/training.py): the rules' verdict and the listing's features
+        with every n-gram (None when the first pass decides the text cannot alert)."""
+        collected: list[Features] = []
+        rules = self.without_model()
+        result = rules._match_capped(title, text, True, source, kind, collected)
+        return result, (collected[0] if collected else None)
+
+    def _match_capped(
+        self,
+        title: str,
+        text: str,
+        first_pass: bool,
+        source: str | None,
+        kind: str | None,
+        features_out: list[Features] | None,
+    ) -> MatchResult:
+        title = title if isinstance(title, str) else ""
+        text = text if isinstance(text, str) else ""
+        limit = self.max_chars
+        if limit is None or (len(title) <= limit and len(text) <= limit):
+            return self._match(title, text, first_pass, source, kind, features_out)
+        cut = [
+            f"{name} cut to its first {limit:,} of {len(value):,} characters"
+            for name, value in (("title", title), ("text", text))
+            if len(value) > limit
+        ]
+        result = self._match(title[:limit], text[:limit], first_pass, source, kind, features_out)
+        result.reasons[:0] = cut
+        return result
+
+    def _match(
+        self,
+        title: str,
+        text: str,
+        first_pass: bool,
+        source: str | None,
+        kind: str | None,
+        features_out: list[Features] | None = None,
+    ) -> MatchResult:
+        view = self._base_view if not self._scoped else self.view(source, kind)
+        if first_pass and not self._passes_first(title + "\n" + text, view):
+            return MatchResult(
+                score=0.0,
+                alert=False,
+                categories=[],
+                hits=[],
+                reasons=["first pass: no data on offer (nothing that could reach the threshold)"],
+                probability=None if self.model is None else 0.0,
+                model_version=self.model_version,
+            )
+        fields = [("title", normalize(title)), ("text", normalize(text))]
+        hits: list[Hit] = []
+        for name, norm in fields:
+            hits.extend(self._scan(name, norm, view))
+        norms = [norm for _, norm in fields]
+        if not any(h.entry.role in DATA_ROLES for h in hits):
+            # First pass decides: no data vocabulary, no alert. Skip jieba and scoring.
+            return MatchResult(
+                score=0.0,
+                alert=False,
+                categories=[],
+                hits=[h.to_term_hit() for h in hits],
+                reasons=["no data vocabulary"],
+                extraction=extract_normalized(norms),
+                brands=_brands(hits),
+                probability=None if self.model is None else 0.0,
+                model_version=self.model_version,
+            )
+        hits = [h for h in hits if self._keep(h)]
+        sample_offer = False
+        freshness: dict[str, None] = {}
+        data_fields: dict[str, None] = {}
+        for hit in hits:  # one pass: negation, and what the extraction records from hits
+            role = hit.entry.role
+            if role == "sale":
+                hit.negated = self._is_negated(hit)
+            elif role == "sample":
+                sample_offer = True
+            elif role == "fresh":
+                freshness[hit.entry.term] = None
+            elif role == "field":
+                data_fields[hit.entry.term] = None
+        extraction = extract_normalized(
+            norms,
+            sample_offer=sample_offer,
+            freshness=list(freshness),
+            data_fields=list(data_fields),
+        )
+        scored = score_hits(hits, extraction)
+        alert = scored.score >= self.threshold and scored.offers and scored.data > 0
+        reasons = scored.reasons + [
+            f"score {scored.score:g} {'≥' if alert else '<'} threshold {self.threshold:g}"
+            + ("" if scored.offers or not scored.data else " (no offer: data named, nothing sold)")
+        ]
+        result = MatchResult(
+            score=scored.score,
+            alert=bool(alert),
+            categories=scored.categories if alert else scored.categories,
+            hits=[h.to_term_hit() for h in hits if h.entry.role != "exclusion"],
+            reasons=reasons,
+            extraction=extraction,
+            brands=_brands(hits),
+            rules={
+                "data": scored.data,
+                "offer": scored.offer,
+                "context": scored.context,
+                "offers": 1.0 if scored.offers else 0.0,
+            },
+            genres=scored.genres,
+        )
+        if features_out is None and self.model is None:
+            return result
+        model = self.model if features_out is None else None
+        features = listing_features(
+            hits, extraction, scored, bool(alert), norms, list_ngrams=model is None
+        )
+        if features_out is not None:
+            features_out.append(features)
+            return result
+        assert model is not None
+        return _decide(model, result, features)
+
+    @property
+    def quick_automaton(self):
+        """The first pass's automaton over every entry (see RuleView.quick_automaton)."""
+        return self._base_view.quick_automaton()
+
+    def _passes_first(self, listing: str, view: RuleView) -> bool:
+        """The first pass over quick_text, the folded text first and its copies (without @,
+        without repeated letters) only when that alone cannot alert."""
+        quick = quick_fold(listing)
+        if self._could_alert(quick, view):
+            return True
+        copies = quick_copies(quick)
+        return bool(copies) and self._could_alert(quick + "\n" + copies, view)
+
+    def _could_alert(self, quick: str, view: RuleView) -> bool:
+        """False when no reading of the text could alert: too little data, or nothing offered.
+
+        Upper bounds of the scorer's data and offer parts (context ignored), from one
+        Aho-Corasick pass over quick_text; a watched brand always goes to the full analysis.
+        """
+        if not quick:
+            return False
+        entries = self.keywords.entries
+        data = generic = subject = 0.0
+        fields: dict[str, float] = {}
+        offer = False
+        for _, indices in view.quick_automaton().iter(quick):
+            for index in indices:
+                entry = entries[index]
+                role = entry.role
+                if role in _OFFER_ROLES:
+                    offer = True
+                    if role == "strong":
+                        data += entry.weight
+                elif role == "data":
+                    data += entry.weight
+                elif role == "generic":
+                    generic += entry.weight
+                elif role == "field":
+                    fields[entry.term] = max(0.4, entry.weight)
+                elif role == "subject":
+                    subject += entry.weight
+                elif role == "brand":
+                    return True
+                else:
+                    continue
+                if offer and data + 2 * generic + sum(fields.values()) >= MIN_DATA:
+                    return True  # decided: the full analysis follows anyway
+        offer = offer or len(fields) >= 2 or bool(_FACT_HINT.search(quick))
+        listed = generic or len(fields) >= 2  # what turns a subject into data (scoring.py)
+        bound = data + 2 * generic + (subject if listed else 0.0) + sum(fields.values())
+        offer_patterns, data_patterns = view.patterns_by_role(_OFFER_ROLES, DATA_ROLES)
+        present: set[str] | None = None
+        # Offer patterns first: most texts have no offer, and then data does not matter.
+        for patterns in (offer_patterns, data_patterns):
+            for pattern in patterns:
+                if bound >= MIN_DATA and offer:
+                    return True
+                if offer and pattern.role not in DATA_ROLES:
+                    continue  # nothing more to learn from a pure offer pattern
+                if pattern.hint is not None:
+                    present = set(quick) if present is None else present
+                    if pattern.hint.isdisjoint(present):
+                        continue
+                if pattern.regex.search(quick):
+                    offer = offer or pattern.role in _OFFER_ROLES
+                    bound += max(0.4, pattern.weight) if pattern.role != "subject" else 0.0
+            if not offer:
+                return False
+        return offer and bound >= MIN_DATA
+
+    def _scan(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
+        text = norm.text
+        if not text:
+            return []
+        entries = self.keywords.entries
+        # (start, -end, indices): sorted, the longest hit at each start comes first.
+        found = [
+            (end_index - len(surface) + 1, -end_index - 1, indices)
+            for end_index, (surface, indices) in view.automaton.iter(text)
+        ]
+        found.sort()
+        # Leftmost-longest: drop a hit lying inside a longer one (身份证 inside 身份证号).
+        hits: list[Hit] = []
+        max_end = -1
+        max_start = -1
+        for start, neg_end, indices in found:
+            end = -neg_end
+            if end <= max_end and not (start == max_start and end == max_end):
+                continue
+            if end > max_end:
+                max_end, max_start = end, start
+            for index in indices:
+                entry = entries[index]
+                if entry.ascii and not _ascii_bounded(text, start, end):
+                    continue
+                hits.append(Hit(entry, name, norm, start, end))
+            if len(hits) >= MAX_HITS_PER_FIELD:
+                break
+        if _REPEATED_LETTER.search(text):
+            hits.extend(self._repeated_letter_hits(name, norm, view))
+        present = set(text)
+        for pattern in view.patterns:
+            hint = pattern.hint
+            if hint is not None and hint.isdisjoint(present):
+                continue  # nothing every match of it needs
+            for count, m in enumerate(pattern.regex.finditer(text)):
+                if count >= 50 or m.end() == m.start():
+                    break
+                hits.append(
+                    Hit(_pattern_entry(pattern, m.group(0)), name, norm, m.start(), m.end())
+                )
+        return hits
+
+    def _repeated_letter_hits(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
+        """Latin words with letters repeated (sssgk, fulllz, qqq) that are a keyword once the
+        repeats are removed from both (sgk, fullz, qq)."""
+        index = view.repeat_index()
+        hits: list[Hit] = []
+        for match in _LATIN_WORD_WITH_REPEAT.finditer(norm.text):
+            word = match.group(0)
+            for entry_index in index.get(_REPEATS.sub(r"\1", word), ()):
+                entry = self.keywords.entries[entry_index]
+                if entry.surface != word:
+                    hits.append(Hit(entry, name, norm, match.start(), match.end()))
+            if len(hits) >= MAX_HITS_PER_FIELD:
+                break
+        return hits
+
+    def _keep(self, hit: Hit) -> bool:
+        entry = hit.entry
+        if entry.unless and _cancelled(hit, entry.unless):
+            return False
+        if entry.word and not self.segmenter.is_word(hit.norm.text, hit.start, hit.end):
+            return False
+        return True
+
+    def _is_negated(self, hit: Hit) -> bool:
+        """A sale word negated (不会出售, 不得将其出售、提供) or passive (被售卖): no offer."""
+        scope = NEGATION_SCOPE_ENGLISH if hit.entry.ascii else NEGATION_SCOPE
+        before = hit.norm.text[max(0, hit.start - scope) : hit.start]
+        backwards = before[::-1]
+        if _PASSIVE_REVERSED.match(backwards):
+            return True
+        if self._negation_reversed is None:
+            return False
+        if self._negation_reversed.match(backwards):
+            return True
+        if self._negation_in_clause is None:
+            return False
+        clause = before[_clause_start(hit.norm, hit.start, len(before)) :]
+        return bool(self._negation_in_clause.search(clause))
+
+
+def _decide(model: Model, result: MatchResult, features: Features) -> MatchResult:
+    """The model's verdict: its probability against its threshold; a watched brand keeps the
+    rules' alert. The reasons say which features moved the score, as written."""
+    probability, categories, pushes = model.decide(features)
+    rules_alert = result.alert
+    alert = probability >= model.threshold
+    result.reasons.append(
+        f"model {model.version[:8]}: probability {probability:.2f} "
+        f"{'≥' if alert else '<'} threshold {model.threshold:.2f}"
+    )
+    if not alert and rules_alert and result.brands:
+        alert = True
+        result.reasons.append(f"watched brand {', '.join(result.brands)}: the rules' alert holds")
+    # Explained: alerts and near misses; a text far below the threshold needs no reasons.
+    moved = model.explain(features, pushes) if probability >= model.threshold / 2 else []
+    if moved:
+        result.reasons.append(
+            "moved by: "
+            + ", ".join(
+                f"{written or _feature_label(name)} {weight:+g}" for name, written, weight in moved
+            )
+        )
+    if alert:
+        result.categories = categories or model.predict_categories(features) or result.categories
+    result.alert = alert
+    result.probability = round(probability, 4)
+    result.model_version = model.version
+    return result
+
+
+def _feature_label(name: str) -> str:
+    """A feature with no words behind it, in the reader's terms (rules:offer -> rules offer)."""
+    return "(" + name.replace(":", " ") + ")"
+
+
+@lru_cache(maxsize=4096)
+def _pattern_entry(pattern: Pattern, surface: str) -> Entry:
+    """The entry for one surface matched by a keyword pattern."""
+    return Entry(
+        term=pattern.name,
+        surface=surface,
+        role=pattern.role,
+        categories=pattern.categories,
+        weight=pattern.weight,
+        group=pattern.group,
+        where=pattern.where,
+        compose=pattern.compose,
+    )
+
+
+def _cancelled(hit: Hit, unless: tuple[str, ...]) -> bool:
+    """An `unless` word in this occurrence's clause, within UNLESS_REACH characters of it:
+    纯棉床上四件套 is bedding, and cancels only itself, not the 四件套 of another clause."""
+    norm = hit.norm
+    a, b = norm.to_original(hit.start, hit.end)
+    original = norm.original
+    low, high = max(0, a - UNLESS_REACH), min(len(original), b + UNLESS_REACH)
+    before, after = original[low:a], original[b:high]
+    cut = max(before.rfind(c) for c in _UNLESS_BREAKS)
+    first = low + cut + 1 if cut >= 0 else low
+    stops = [i for i in (after.find(c) for c in _UNLESS_BREAKS) if i >= 0]
+    last = b + min(stops) if stops else high
+    window = norm.text[
+        bisect.bisect_left(norm.origins, first, 0, hit.start) : bisect.bisect_left(
+            norm.origins, last, hit.end
+        )
+    ]
+    return any(u in window for u in unless)
+
+
+def _clause_start(norm: Normalized, start: int, reach: int) -> int:
+    """How far into the `reach` characters before `start` the hit's clause begins."""
+    if start == 0:
+        return 0
+    origin = norm.origins[start]
+    first = norm.origins[start - reach] if reach else origin
+    segment = norm.original[first:origin]
+    cut = max(segment.rfind(c) for c in _CLAUSE_BREAKS)
+    if cut < 0:
+        return 0
+    boundary = first + cut + 1
+    index = bisect.bisect_left(norm.origins, boundary, start - reach, start)
+    return index - (start - reach)
+
+
+def _ascii_bounded(text: str, start: int, end: int) -> bool:
+    """A Latin term does not continue a word: no letter next to its letters, no digit next
+    to its digits (sfz2要素 and 1db2 match; feedback does not hold db, nor 14件套 4件套)."""
+    if start > 0 and _same_kind(text[start - 1], text[start]):
+        return False
+    if end < len(text) and _same_kind(text[end], text[end - 1]):
+        # Allow an English plural: "account" in "accounts".
+        rest = text[end : end + 3]
+        if not re.match(r"(?:s|es)(?![a-z0-9])", rest):
+            return False
+    return True
+
+
+def _same_kind(a: str, b: str) -> bool:
+    """Both ASCII letters or both digits."""
+    if a >= "\x80" or b >= "\x80":
+        return False
+    return (a.isalpha() and b.isalpha()) or (a.isdigit() and b.isdigit())
+
+
+# A Latin word with a letter repeated, and the repeats (monitor.matching.normalize keeps them).
+_REPEATED_LETTER = re.compile(r"([a-z])\1")
+_LATIN_WORD_WITH_REPEAT = re.compile(r"(?<![a-z])[a-z]{0,30}?([a-z])\1[a-z]{0,30}(?![a-z])")
+_REPEATS = re.compile(r"([a-z])\1+")
+
+
+def _unique(items) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _brands(hits: list[Hit]) -> list[str]:
+    return _unique(h.entry.term for h in hits if h.entry.role == "brand")
+
+
+_CACHE: dict[str, Matcher] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def default_threshold() -> float:
+    """$HEISHI_ALERT_THRESHOLD, else the calibrated default."""
+    raw = os.environ.get("HEISHI_ALERT_THRESHOLD")
+    if not raw:
+        return DEFAULT_THRESHOLD
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(
+            "HEISHI_ALERT_THRESHOLD", f"not a number: {raw!r}", hint="e.g. 3.0"
+        ) from None
+
+
+def model_enabled() -> bool:
+    """$HEISHI_MODEL: "off" makes the rules alone decide, even where a model file exists."""
+    raw = os.environ.get("HEISHI_MODEL", "on").strip().lower()
+    if raw not in ("on", "off"):
+        raise ConfigError("HEISHI_MODEL", f"not on or off: {raw!r}", hint="on (default) or off")
+    return raw == "on"
+
+
+def max_chars() -> int:
+    """$HEISHI_MATCH_MAX_CHARS (0: no cap), else DEFAULT_MAX_CHARS."""
+    raw = os.environ.get("HEISHI_MATCH_MAX_CHARS")
+    if not raw:
+        return DEFAULT_MAX_CHARS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(
+            "HEISHI_MATCH_MAX_CHARS", f"not a number of characters: {raw!r}", hint="e.g. 50000"
+        )
+    return value
+
+
+def load_matcher(keywords_dir: str | Path | None = None, threshold: float | None = None) -> Matcher:
+    """The matcher for a keywords directory, built once per process and directory."""
+    from monitor import config
+
+    directory = Path(keywords_dir) if keywords_dir is not None else config.keywords_dir()
+    key = str(directory.resolve())
+    with _CACHE_LOCK:
+        matcher = _CACHE.get(key)
+        if matcher is None:
+            matcher = Matcher(
+                load_keywords(directory),
+                default_threshold(),
+                None,
+                max_chars(),
+                load_model(directory) if model_enabled() else None,
+            )
+            _CACHE[key] = matcher
+    wanted = default_threshold() if threshold is None else float(threshold)
+    return matcher if wanted == matcher.threshold else matcher.with_threshold(wanted)
+
+
+def clear_cache() -> None:
+    """Forget loaded matchers (after keyword files changed)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()

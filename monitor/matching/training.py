@@ -1,0 +1,461 @@
+"""Train the learned score (monitor/matching/model.py) on labelled listings; the only module that
+imports scikit-learn and numpy, and only `heishi learn` and `python -m monitor.matching.training` call it.
+
+1. Every example goes through the matcher's rules (Matcher.analyse): its features, or None
+   when the first pass decides it cannot alert (those never reach the model: score 0).
+2. Hyper-parameters (L1 or L2 regularisation and its C, the n-grams' minimum document count)
+   are chosen on the dev split: the highest dev recall at precision >= TARGET_PRECISION, then
+   F1; an L1 model within SPARSE_SLACK of the best recall is preferred (it scores faster).
+3. The alert model is a logistic regression, calibrated by Platt scaling fitted on
+   out-of-fold scores (5 folds), folded into its weights so scoring stays one dot product.
+4. The alert threshold is the lowest dev probability with precision >= TARGET_PRECISION; the
+   category threshold the one with the best dev category exact. Categories are one-vs-rest
+   logistic regressions over the same features, trained on the offers.
+5. The final fit uses train and dev (more data; the threshold chosen on dev carries over as
+   a calibrated probability), unless `final_fit="train"`.
+
+    python -m monitor.matching.training [--out keywords/model.json] [--final-fit train|train+dev]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from monitor.matching.features import NGRAM_PREFIX
+from monitor.matching.model import FORMAT, MODEL_FILE, model_version
+
+log = logging.getLogger(__name__)
+
+TARGET_PRECISION = 0.97
+# (penalty, C): L1 keeps a few hundred weights (cheap to score, each readable), L2 spreads
+# weight over every n-gram, which helps when the rules find less.
+PENALTY_GRID = (("l1", 1.0), ("l1", 3.0), ("l1", 10.0), ("l2", 0.3), ("l2", 1.0), ("l2", 3.0))
+SPARSE_SLACK = 0.02  # an L1 model this close in dev recall to the best is preferred (speed)
+MIN_DF_GRID = (2, 4)
+CATEGORY_THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+FOLDS = 5
+# The project's own labelled texts (tests/data): its listings, hard negatives and real public
+# texts (privacy policies, news, real leak offers), trained on beside train.jsonl.
+OWN_SETS = tuple(
+    Path(__file__).resolve().parent.parent / "tests" / "data" / name
+    for name in ("listings.jsonl", "hard_negatives.jsonl", "public_text.jsonl")
+)
+MIN_WEIGHT = 0.005
+MIN_NGRAM_WEIGHT = 0.05
+CATEGORY_C = 3.0  # L1 category models need less regularisation than the L2 alert model
+
+
+@dataclass
+class Featurised:
+    """Labelled examples and their features (None: decided by the first pass)."""
+
+    rows: list[dict[str, Any]]
+    features: list[dict[str, float] | None]
+    rules_alert: list[bool] = field(default_factory=list)
+
+
+def featurise(rows: list[dict[str, Any]], matcher: Any) -> Featurised:
+    out = Featurised(rows, [])
+    for row in rows:
+        result, features = matcher.analyse(
+            row.get("title", ""), row["text"], source=row.get("source"), kind=row.get("kind")
+        )
+        out.features.append(features.values if features is not None else None)
+        out.rules_alert.append(result.alert)
+    return out
+
+
+def file_record(path: Path, rows: int) -> dict[str, Any]:
+    return {
+        "name": path.name,
+        "rows": rows,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
+
+
+def _vocabulary(features: list[dict[str, float] | None], min_df: int) -> list[str]:
+    """Feature names kept: every rule feature, and n-grams seen in at least `min_df` texts."""
+    counts: Counter[str] = Counter()
+    for values in features:
+        if values:
+            counts.update(values.keys())
+    return sorted(n for n, c in counts.items() if not n.startswith(NGRAM_PREFIX) or c >= min_df)
+
+
+def _matrix(features: list[dict[str, float] | None], vocabulary: list[str]):
+    from scipy.sparse import csr_matrix
+
+    index = {name: i for i, name in enumerate(vocabulary)}
+    data, indices, indptr = [], [], [0]
+    for values in features:
+        for name, value in (values or {}).items():
+            column = index.get(name)
+            if column is not None:
+                indices.append(column)
+                data.append(value)
+        indptr.append(len(indices))
+    return csr_matrix((data, indices, indptr), shape=(len(features), len(vocabulary)))
+
+
+def _fit_alert(X, y, c: float, penalty: str):
+    """A logistic regression (`penalty` l1 or l2) and its Platt scaling from out-of-fold
+    scores, folded together: (weights, bias) of one calibrated linear model."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    base = LogisticRegression(
+        C=c,
+        l1_ratio=1.0 if penalty == "l1" else 0.0,
+        max_iter=3000,
+        solver="liblinear",
+        random_state=7,
+    )
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=7)
+    margins = cross_val_predict(base, X, y, cv=folds, method="decision_function")
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(margins.reshape(-1, 1), y)
+    a, c0 = float(platt.coef_[0][0]), float(platt.intercept_[0])
+    base.fit(X, y)
+    weights = np.asarray(base.coef_[0]) * a
+    bias = float(base.intercept_[0]) * a + c0
+    return weights, bias
+
+
+def _probabilities(X, weights, bias):
+    import numpy as np
+
+    margin = X @ weights + bias
+    return 1.0 / (1.0 + np.exp(-margin))
+
+
+def _sets(rows: list[dict[str, Any]]) -> tuple[list[int], list[set[str]]]:
+    return [int(r["label"] == 1) for r in rows], [set(r.get("categories") or []) for r in rows]
+
+
+def _choose(search: list[dict[str, Any]]) -> dict[str, Any]:
+    """The configuration with the best dev recall at the target precision (then F1); an L1
+    one within SPARSE_SLACK of it wins, since it scores faster for the same alerts."""
+
+    def rank(s: dict[str, Any]) -> tuple:
+        return (s["precision"] >= TARGET_PRECISION, s["recall"], s["f1"])
+
+    best = max(search, key=rank)
+    sparse = [
+        s
+        for s in search
+        if s["penalty"] == "l1"
+        and (s["precision"] >= TARGET_PRECISION) >= (best["precision"] >= TARGET_PRECISION)
+        and s["recall"] >= best["recall"] - SPARSE_SLACK
+    ]
+    return max(sparse, key=rank) if sparse else best
+
+
+def choose_threshold(probs: list[float], labels: list[int]) -> tuple[float, dict[str, float]]:
+    """The lowest probability whose alerts reach TARGET_PRECISION (highest recall), and the
+    precision, recall and F1 there; 0.5 with the figures there when none does."""
+    positives = sum(labels)
+    best: tuple[float, dict[str, float]] | None = None
+    for t in sorted(set(round(p, 4) for p in probs if p > 0.05), reverse=True):
+        tp = sum(1 for p, y in zip(probs, labels, strict=True) if p >= t and y)
+        fp = sum(1 for p, y in zip(probs, labels, strict=True) if p >= t and not y)
+        precision = tp / (tp + fp) if tp + fp else 1.0
+        recall = tp / positives if positives else 1.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        if precision >= TARGET_PRECISION:
+            best = (t, {"precision": precision, "recall": recall, "f1": f1})
+    if best is None:
+        return 0.5, _figures_at(probs, labels, 0.5)
+    return best
+
+
+def _figures_at(probs: list[float], labels: list[int], t: float) -> dict[str, float]:
+    tp = sum(1 for p, y in zip(probs, labels, strict=True) if p >= t and y)
+    fp = sum(1 for p, y in zip(probs, labels, strict=True) if p >= t and not y)
+    positives = sum(labels)
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / positives if positives else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def _fit_categories(X, cats: list[set[str]], labels: list[int], c: float) -> dict[str, Any]:
+    """One-vs-rest logistic regressions over the offers: {category: (weights, bias)}."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    offers = [i for i, y in enumerate(labels) if y and cats[i]]
+    Xo = X[offers]
+    names = sorted({c for i in offers for c in cats[i]})
+    models = {}
+    for name in names:
+        y = np.array([int(name in cats[i]) for i in offers])
+        if y.sum() == 0 or y.sum() == len(y):
+            continue
+        # L1: a category turns on a few words, and a sparse model keeps scoring cheap.
+        model = LogisticRegression(
+            C=c * CATEGORY_C, l1_ratio=1.0, max_iter=3000, solver="liblinear", random_state=7
+        ).fit(Xo, y)
+        models[name] = (np.asarray(model.coef_[0]), float(model.intercept_[0]))
+    return models
+
+
+def _predict_categories(X, models: dict[str, Any], threshold: float) -> list[list[str]]:
+    names = list(models)
+    if not names:
+        return [[] for _ in range(X.shape[0])]
+    columns = [_probabilities(X, *models[n]) for n in names]
+    out = []
+    for row in range(X.shape[0]):
+        scored = {n: float(col[row]) for n, col in zip(names, columns, strict=True)}
+        chosen = [n for n, p in scored.items() if p >= threshold] or [max(scored, key=scored.get)]
+        out.append(chosen)
+    return out
+
+
+def _category_threshold(X, models, cats: list[set[str]], labels: list[int]) -> tuple[float, float]:
+    """The threshold with the best category exact over the offers of a split."""
+    offers = [i for i, y in enumerate(labels) if y]
+    best = (0.5, -1.0)
+    for t in CATEGORY_THRESHOLDS:
+        predicted = _predict_categories(X[offers], models, t)
+        exact = sum(set(p) == cats[i] for p, i in zip(predicted, offers, strict=True))
+        share = exact / len(offers) if offers else 1.0
+        if share > best[1] + 1e-9:
+            best = (t, share)
+    return best
+
+
+def _weights_dict(vocabulary: list[str], weights) -> dict[str, float]:
+    """The weights worth keeping: an n-gram's only when it can move a score (each one kept
+    is one more the crawl-time automaton finds), any other feature's unless negligible."""
+    return {
+        name: round(float(w), 4)
+        for name, w in zip(vocabulary, weights, strict=True)
+        if abs(w) >= (MIN_NGRAM_WEIGHT if name.startswith(NGRAM_PREFIX) else MIN_WEIGHT)
+    }
+
+
+def _scored_rows(data: Featurised) -> list[int]:
+    return [i for i, f in enumerate(data.features) if f is not None]
+
+
+def train(
+    train_rows: list[dict[str, Any]],
+    dev_rows: list[dict[str, Any]],
+    matcher: Any,
+    *,
+    final_fit: str = "train+dev",
+    training_sets: list[dict[str, Any]] | None = None,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """A model file's contents (without its version) trained on `train_rows`, tuned on
+    `dev_rows`, finally fitted on both (or on train alone)."""
+    import numpy as np
+
+    say = progress or (lambda message: log.info("%s", message))
+    train_data = featurise(train_rows, matcher)
+    dev_data = featurise(dev_rows, matcher)
+    labels_train, cats_train = _sets(train_rows)
+    labels_dev, cats_dev = _sets(dev_rows)
+    in_train = _scored_rows(train_data)
+    in_dev = _scored_rows(dev_data)
+    say(
+        f"{len(train_rows)} training and {len(dev_rows)} dev examples; the first pass "
+        f"decides {len(train_rows) - len(in_train)} and {len(dev_rows) - len(in_dev)} of them"
+    )
+
+    def dev_probs(vocabulary, weights, bias) -> list[float]:
+        X = _matrix([dev_data.features[i] for i in in_dev], vocabulary)
+        probs = [0.0] * len(dev_rows)
+        for i, p in zip(in_dev, _probabilities(X, weights, bias), strict=True):
+            probs[i] = float(p)
+        return probs
+
+    search = []
+    for min_df in MIN_DF_GRID:
+        vocabulary = _vocabulary([train_data.features[i] for i in in_train], min_df)
+        X = _matrix([train_data.features[i] for i in in_train], vocabulary)
+        y = np.array([labels_train[i] for i in in_train])
+        for penalty, c in PENALTY_GRID:
+            weights, bias = _fit_alert(X, y, c, penalty)
+            probs = dev_probs(vocabulary, weights, bias)
+            threshold, figures = choose_threshold(probs, labels_dev)
+            search.append(
+                {"penalty": penalty, "c": c, "min_df": min_df, "threshold": threshold}
+                | {"features": len(vocabulary), "weights": int((weights != 0).sum())}
+                | {k: round(v, 4) for k, v in figures.items()}
+            )
+            say(
+                f"  {penalty} C={c:g} min_df={min_df}: dev at precision>={TARGET_PRECISION}: "
+                f"{search[-1]}"
+            )
+    best = _choose(search)
+    c, min_df, threshold, penalty = best["c"], best["min_df"], best["threshold"], best["penalty"]
+    say(f"chosen: {penalty} C={c:g}, n-grams in >= {min_df} texts, threshold {threshold:g}")
+
+    # Category threshold on dev, from the train-only category models.
+    vocabulary = _vocabulary([train_data.features[i] for i in in_train], min_df)
+    X_train = _matrix([train_data.features[i] for i in in_train], vocabulary)
+    category_models = _fit_categories(
+        X_train,
+        [cats_train[i] for i in in_train],
+        [labels_train[i] for i in in_train],
+        c,
+    )
+    X_dev = _matrix([dev_data.features[i] for i in in_dev], vocabulary)
+    category_threshold, dev_exact = _category_threshold(
+        X_dev, category_models, [cats_dev[i] for i in in_dev], [labels_dev[i] for i in in_dev]
+    )
+    say(f"category threshold {category_threshold:g} (dev exact over scored offers {dev_exact:.3f})")
+
+    # The final fit.
+    if final_fit == "train":
+        rows_final, feats_final = train_rows, train_data.features
+    else:
+        rows_final = train_rows + dev_rows
+        feats_final = train_data.features + dev_data.features
+    labels_final, cats_final = _sets(rows_final)
+    scored = [i for i, f in enumerate(feats_final) if f is not None]
+    vocabulary = _vocabulary([feats_final[i] for i in scored], min_df)
+    X = _matrix([feats_final[i] for i in scored], vocabulary)
+    y = np.array([labels_final[i] for i in scored])
+    weights, bias = _fit_alert(X, y, c, penalty)
+    category_models = _fit_categories(
+        X, [cats_final[i] for i in scored], [labels_final[i] for i in scored], c
+    )
+    alert_weights = _weights_dict(vocabulary, weights)
+    models = {
+        name: {"bias": round(b, 4), "weights": _weights_dict(vocabulary, w)}
+        for name, (w, b) in sorted(category_models.items())
+    }
+    used = set(alert_weights)
+    for spec in models.values():
+        used.update(spec["weights"])
+    return {
+        "format": FORMAT,
+        "threshold": threshold,
+        "alert": {"bias": round(bias, 4), "weights": alert_weights},
+        "categories": {"threshold": category_threshold, "models": models},
+        "features": sorted(used),
+        "training": {
+            "sets": training_sets or [],
+            "rows": len(rows_final),
+            "final_fit": final_fit,
+            "rules_version": keyword_lists_version(matcher.keywords.directory),
+            "target_precision": TARGET_PRECISION,
+            "penalty": penalty,
+            "c": c,
+            "min_df": min_df,
+            "folds": FOLDS,
+            "first_pass_decided": len(rows_final) - len(scored),
+        },
+        "figures": {"search": search, "dev_category_exact_scored": round(dev_exact, 4)},
+    }
+
+
+def keyword_lists_version(directory: str | Path) -> str:
+    """The version of a directory's keyword lists alone (not of the model file beside them,
+    which the rules version includes): what a model was trained against."""
+    from monitor.matching.keywords import keyword_files
+    from monitor.matching.rules_version import version_of
+
+    return version_of({p.name: p.read_bytes() for p in keyword_files(Path(directory))}).id
+
+
+def _digest(rows: list[dict[str, Any]]) -> str:
+    lines = (f"{r['label']}\t{r.get('title', '')}\t{r['text']}" for r in rows)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def demo_rows() -> list[dict[str, Any]]:
+    """The demo sites' listings and ordinary posts (monitor/demo), each distinct version once:
+    labelled texts of the project's own, which the demo and its tests expect to hold."""
+    from monitor.demo.content import DAYS, SITES, entries
+
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for site in SITES:
+        for day in DAYS:
+            for entry in entries(site, day):
+                key = (entry["title"], entry["text"])
+                rows.setdefault(
+                    key,
+                    {
+                        "id": f"demo-{site}-{entry['site_id']}-{day}",
+                        "title": entry["title"],
+                        "text": entry["text"],
+                        "label": entry["label"],
+                        "categories": entry["categories"],
+                    },
+                )
+    return list(rows.values())
+
+
+def train_files(
+    keywords_dir: str | Path | None = None,
+    extra_train: list[dict[str, Any]] | None = None,
+    *,
+    final_fit: str = "train+dev",
+    progress: Any = None,
+    extra_name: str = "store labels",
+) -> dict[str, Any]:
+    """`train` on tests/data/eval train.jsonl (plus `extra_train`, e.g. the review team's
+    labels) and dev.jsonl, against the rules of `keywords_dir`."""
+    from monitor.matching.evaluate import eval_set_path, read_examples
+    from monitor.matching.matcher import load_matcher
+
+    matcher = load_matcher(keywords_dir).without_model()
+    train_path, dev_path = eval_set_path("train"), eval_set_path("dev")
+    train_rows, dev_rows = read_examples(train_path), read_examples(dev_path)
+    sets = [file_record(train_path, len(train_rows))]
+    for path in OWN_SETS:  # the project's own labelled texts train too (never the test split)
+        if path.is_file():
+            rows = read_examples(path)
+            sets.append(file_record(path, len(rows)))
+            train_rows = train_rows + rows
+    demo = demo_rows()
+    sets.append({"name": "demo sites (monitor/demo)", "rows": len(demo), "sha256": _digest(demo)})
+    train_rows = train_rows + demo
+    sets.append(file_record(dev_path, len(dev_rows)))
+    if extra_train:
+        digest = hashlib.sha256(
+            "\n".join(
+                f"{r['label']}\t{r.get('title', '')}\t{r['text']}" for r in extra_train
+            ).encode()
+        ).hexdigest()
+        sets.append({"name": extra_name, "rows": len(extra_train), "sha256": digest})
+        train_rows = train_rows + extra_train
+    return train(
+        train_rows, dev_rows, matcher, final_fit=final_fit, training_sets=sets, progress=progress
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from monitor import config
+    from monitor.matching.model import write_model
+
+    parser = argparse.ArgumentParser(
+        prog="python -m monitor.matching.training", description=__doc__
+    )
+    parser.add_argument("--keywords", metavar="DIR", help="keyword directory (default keywords/)")
+    parser.add_argument("--out", metavar="FILE", help=f"default: the directory's {MODEL_FILE}")
+    parser.add_argument("--final-fit", choices=("train", "train+dev"), default="train+dev")
+    args = parser.parse_args(argv)
+    directory = Path(args.keywords) if args.keywords else config.keywords_dir()
+    data = train_files(directory, final_fit=args.final_fit, progress=print)
+    out = Path(args.out) if args.out else directory / MODEL_FILE
+    version = write_model(data, out)
+    print(f"wrote {out}: model {version[:8]}, {len(data['features'])} features")
+    return 0
+
+
+__all__ = ["model_version", "train", "train_files", "choose_threshold"]
+
+if __name__ == "__main__":
+    sys.exit(main())
