@@ -17,7 +17,7 @@ from pathlib import Path
 
 from monitor.errors import HeishiError
 
-EVAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "eval"
+EVAL_DIR = Path(__file__).resolve().parent.parent.parent / "tests" / "data" / "eval"
 SPLITS = ("train", "dev", "test")
 CURVE_POINTS = 20
 

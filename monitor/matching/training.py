@@ -44,7 +44,7 @@ FOLDS = 5
 # The project's own labelled texts (tests/data): its listings, hard negatives and real public
 # texts (privacy policies, news, real leak offers), trained on beside train.jsonl.
 OWN_SETS = tuple(
-    Path(__file__).resolve().parent.parent / "tests" / "data" / name
+    Path(__file__).resolve().parent.parent.parent / "tests" / "data" / name
     for name in ("listings.jsonl", "hard_negatives.jsonl", "public_text.jsonl")
 )
 MIN_WEIGHT = 0.005
