@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.table import row
+from monitor.settings import child_environment
+from monitor.settings import current as current_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = 16
@@ -209,12 +211,11 @@ def measure(threads: int, repeat: bool = True, browser: bool = True) -> dict[str
         (sites / f"{SOURCE}.toml").write_text(
             site_file(SOURCE, URL_VAR, threads, CONCURRENCY), encoding="utf-8"
         )
-        env = {
-            **os.environ,
-            "HEISHI_SITES_DIR": str(sites),
-            "HEISHI_SECRET_FILE": str(work / "secret.key"),
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        }
+        given = current_settings().replace(
+            HEISHI_SITES_DIR=str(sites), HEISHI_SECRET_FILE=str(work / "secret.key")
+        )
+        env = child_environment(given)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         with LocalServer(site_pages(threads)) as server:
             env[URL_VAR] = server.url
             db = work / "heishi.db"

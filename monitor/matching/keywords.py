@@ -128,13 +128,6 @@ class Keywords:
     scopes: list[Scope] = field(default_factory=list)  # of the scoped files, in file order
     rules_version: str = ""  # monitor.matching.rules_version: the id of these files' contents
 
-    def word_terms(self) -> list[str]:
-        """Surface forms that need a word-boundary check (jieba user words)."""
-        return sorted({e.surface for e in self.entries if e.word})
-
-    def all_surfaces(self) -> list[str]:
-        return sorted({e.surface for e in self.entries})
-
 
 def keyword_files(directory: Path) -> list[Path]:
     return sorted(p for p in Path(directory).glob("*.toml") if p.is_file())

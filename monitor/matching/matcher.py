@@ -10,7 +10,6 @@ Aho-Corasick pass, without jieba.
 from __future__ import annotations
 
 import bisect
-import os
 import re
 import threading
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from dataclasses import field as dataclass_field
 from functools import lru_cache
 from pathlib import Path
 
-from monitor.errors import ConfigError
+from monitor import settings
 from monitor.matching.extract import extract_normalized
 from monitor.matching.features import Features, listing_features
 from monitor.matching.keyword_scope import RuleView
@@ -630,39 +629,18 @@ _CACHE_LOCK = threading.Lock()
 
 def default_threshold() -> float:
     """$HEISHI_ALERT_THRESHOLD, else the calibrated default."""
-    raw = os.environ.get("HEISHI_ALERT_THRESHOLD")
-    if not raw:
-        return DEFAULT_THRESHOLD
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(
-            "HEISHI_ALERT_THRESHOLD", f"not a number: {raw!r}", hint="e.g. 3.0"
-        ) from None
+    given = settings.current().alert_threshold
+    return DEFAULT_THRESHOLD if given is None else given
 
 
 def model_enabled() -> bool:
     """$HEISHI_MODEL: "off" makes the rules alone decide, even where a model file exists."""
-    raw = os.environ.get("HEISHI_MODEL", "on").strip().lower()
-    if raw not in ("on", "off"):
-        raise ConfigError("HEISHI_MODEL", f"not on or off: {raw!r}", hint="on (default) or off")
-    return raw == "on"
+    return settings.current().model
 
 
 def max_chars() -> int:
     """$HEISHI_MATCH_MAX_CHARS (0: no cap), else DEFAULT_MAX_CHARS."""
-    raw = os.environ.get("HEISHI_MATCH_MAX_CHARS")
-    if not raw:
-        return DEFAULT_MAX_CHARS
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ConfigError(
-            "HEISHI_MATCH_MAX_CHARS", f"not a number of characters: {raw!r}", hint="e.g. 50000"
-        )
-    return value
+    return settings.current().match_max_chars
 
 
 def load_matcher(keywords_dir: str | Path | None = None, threshold: float | None = None) -> Matcher:

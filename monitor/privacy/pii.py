@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from monitor import settings
 from monitor.errors import HeishiError
 from monitor.matching.digit_runs import (
     BOUNDARY,
@@ -73,10 +73,10 @@ def key_fingerprint(secret: bytes) -> str:
     ).hexdigest()[:16]
 
 
-def mask_keep(environ: dict[str, str] | None = None) -> tuple[int, int]:
+def mask_keep(given: settings.Settings | None = None) -> tuple[int, int]:
     """Digits a masked number keeps at its start and end: $HEISHI_PII_MASK_KEEP (`2,2`, or
     one number for both), at most 6 and 4."""
-    raw = (os.environ if environ is None else environ).get(KEEP_SETTING, "").strip()
+    raw = (given or settings.current()).pii_mask_keep
     if not raw:
         return DEFAULT_KEEP
     parts = [p.strip() for p in raw.split(",")]

@@ -61,9 +61,6 @@ class RetrohuntQueries:
         )
         return cursor.rowcount > 0
 
-    def rule_sets(self: Store) -> list[dict[str, Any]]:
-        return rows.many(self.conn, "SELECT * FROM rule_sets ORDER BY created_at, version")
-
     def _rematch_filter(
         self: Store, rules_version: str, since: str | None
     ) -> tuple[str, list[Any]]:

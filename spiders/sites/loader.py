@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.errors import SiteFileError
+from monitor.settings import variables
 from spiders.sites.checks import (
     Login,
     Schedule,
@@ -156,7 +157,7 @@ def load_site(path: str | os.PathLike[str], env: Mapping[str, str] | None = None
     unknown = sorted(set(raw) - _KEYS)
     if unknown:
         raise where.error(unknown[0], "unknown key", None)
-    raw = {k: expand_env(v, os.environ if env is None else env, where, k) for k, v in raw.items()}
+    raw = {k: expand_env(v, variables() if env is None else env, where, k) for k, v in raw.items()}
     return _build(raw, where)
 
 
