@@ -38,13 +38,13 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DownloadCancelledError
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
-from spiders.network import RefusalCounter
-from spiders.network_policy import (
+from monitor.sites.network_policy import (
     NetworkPolicy,
     Refusal,
     address_of,
     policy_for_site,
 )
+from spiders.network import RefusalCounter
 
 if TYPE_CHECKING:
     from playwright.async_api import Request as PlaywrightRequest

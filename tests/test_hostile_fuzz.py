@@ -559,8 +559,8 @@ def heishi(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.
 def private_addresses_are_refused(pages: list[HostilePage], sites: Path) -> None:
     """Before any crawl: each site's policy refuses the private addresses the pages link to,
     so the crawl never sends a packet off this machine even if a check below fails."""
-    from spiders.network_policy import policy_for_site
-    from spiders.sites import load_site
+    from monitor.sites import load_site
+    from monitor.sites.network_policy import policy_for_site
 
     for page in pages:
         policy = policy_for_site(load_site(sites / f"{page.source}.toml"))

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from monitor.errors import SiteFileError
-from spiders.sites import load_site, load_sites
-from spiders.sites.loader import find_site
+from monitor.sites import load_site, load_sites
+from monitor.sites.loader import find_site
 from tests.servers import PROJECT_ROOT, write_site
 
 FORUM = """

@@ -12,7 +12,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from spiders.sites import load_site
+from monitor.sites import load_site
 from tests.markup_sites import KW, MarkupSite
 from tests.servers import PROJECT_ROOT, run_crawl
 

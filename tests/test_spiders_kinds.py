@@ -3,8 +3,8 @@ a site file needs little more than the address."""
 
 from __future__ import annotations
 
-from spiders.selectors import uncomment_pagelets
-from spiders.sites import load_site
+from monitor.sites import load_site
+from monitor.sites.selectors import uncomment_pagelets
 from tests.servers import (
     LocalServer,
     html_page,

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from monitor.errors import SiteFileError
-from spiders.sites import load_site
+from monitor.sites import load_site
 from tests.servers import LocalServer, run_crawl, write_site
 from tests.test_spiders import forum_pages
 

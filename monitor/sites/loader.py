@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.errors import SiteFileError
-from spiders.sites.checks import (
+from monitor.sites.checks import (
     Login,
     Schedule,
     Where,
@@ -35,7 +35,7 @@ from spiders.sites.checks import (
     is_onion,
     type_name,
 )
-from spiders.sites.presets import KINDS, PRESETS, SELECTOR_NAMES
+from monitor.sites.presets import KINDS, PRESETS, SELECTOR_NAMES
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
@@ -77,7 +77,7 @@ class Site:
     login: Login | None = None
     cookies_file: Path | None = None
     # [network]: the site's own hosts may be on loopback/private addresses; more hosts it may
-    # be fetched from (spiders/network_policy.py).
+    # be fetched from (monitor/sites/network_policy.py).
     allow_private: bool = False
     allowed_hosts: tuple[str, ...] = ()
     download_maxsize: int | None = None
@@ -314,7 +314,7 @@ def _build(raw: dict[str, Any], where: Where) -> Site:
         cookies = Path(as_string(raw["cookies_file"], where, "cookies_file")).expanduser()
         values["cookies_file"] = cookies if cookies.is_absolute() else where.path.parent / cookies
     site = Site(**values)
-    from spiders.network_policy import BadHost, policy_for_site
+    from monitor.sites.network_policy import BadHost, policy_for_site
 
     try:
         policy_for_site(site)
