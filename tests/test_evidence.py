@@ -12,16 +12,10 @@ import sqlite3
 
 import pytest
 
+from monitor.demo.discuz_pages import discuz_board, discuz_thread
+from monitor.demo.local_server import LocalServer, html_page
 from monitor.running.evidence import evidence_dir, read_blob, read_page, write_blob, write_page
-from tests.servers import (
-    LocalServer,
-    discuz_board,
-    discuz_thread,
-    html_page,
-    run_crawl,
-    telegram_page,
-    write_site,
-)
+from tests.servers import run_crawl, telegram_page, write_site
 
 PHONE = "13812345678"
 SALE = f"出售全国身份证四件套，一手货源，可验\n手机 {PHONE} 联系QQ 88661234"

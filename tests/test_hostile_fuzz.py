@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.demo.local_server import LocalServer, Page
 from monitor.running.evidence import evidence_dir
 from tests.disguises import (
     NAMES,
@@ -54,7 +55,7 @@ from tests.disguises import (
     planted_numbers,
     store_texts,
 )
-from tests.servers import PROJECT_ROOT, LocalServer, Page, write_site
+from tests.servers import PROJECT_ROOT, write_site
 
 SEED = int(os.environ.get("HEISHI_FUZZ_SEED") or 1515)
 COUNT = int(os.environ.get("HEISHI_FUZZ_COUNT") or 6)
