@@ -200,7 +200,7 @@ def browser_sweep(work: Path, env: dict[str, str]) -> dict[str, Any]:
 def measure(threads: int, repeat: bool = True, browser: bool = True) -> dict[str, Any]:
     """Serve the site, run the crawls; every figure (see the module docstring)."""
     from benchmarks.crawl_site import board_pages, site_file, site_pages
-    from tests.servers import LocalServer
+    from monitor.demo.local_server import LocalServer
 
     report: dict[str, Any] = {"threads": threads, "board_pages": board_pages(threads)}
     report["concurrency"] = CONCURRENCY

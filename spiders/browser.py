@@ -39,13 +39,13 @@ from scrapy.exceptions import DownloadCancelledError
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from monitor.settings import child_environment, under_scrapy_check
-from spiders.network import RefusalCounter
-from spiders.network_policy import (
+from monitor.sites.network_policy import (
     NetworkPolicy,
     Refusal,
     address_of,
     policy_for_site,
 )
+from spiders.network import RefusalCounter
 
 if TYPE_CHECKING:
     from playwright.async_api import Request as PlaywrightRequest

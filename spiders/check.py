@@ -95,7 +95,7 @@ def check_site(
     """Crawl the first list page of `name` and up to `rows` of its listings in a subprocess
     (nothing is stored). Raises SiteFileError for a broken file, SourceError for an unknown
     name or a crawl that did not run."""
-    from spiders.sites import find_site
+    from monitor.sites import find_site
 
     try:
         site = find_site(name, sites_dir)

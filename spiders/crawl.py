@@ -45,7 +45,7 @@ def crawl(source: str, db: str | None = None, overrides: dict[str, str] | None =
     from scrapy.utils.project import get_project_settings
 
     from monitor.errors import HeishiError, SourceError
-    from spiders.sites import find_site
+    from monitor.sites import find_site
 
     settings = get_project_settings()
     for key, value in (overrides or {}).items():

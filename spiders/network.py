@@ -1,4 +1,4 @@
-"""The network policy (spiders/network_policy.py) in Scrapy: a downloader middleware that
+"""The network policy (monitor/sites/network_policy.py) in Scrapy: a downloader middleware that
 checks every request before it is sent (start pages, links, redirects, meta refreshes,
 log-in forms), and a DNS resolver that refuses names resolving to non-public addresses.
 
@@ -21,7 +21,7 @@ from twisted.internet.interfaces import IResolverSimple
 from zope.interface import implementer
 
 from monitor.settings import under_scrapy_check
-from spiders.network_policy import (
+from monitor.sites.network_policy import (
     NetworkPolicy,
     Refusal,
     address_kind,

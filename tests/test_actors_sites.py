@@ -18,18 +18,11 @@ import urllib.request
 
 import pytest
 
+from monitor.demo.discuz_pages import discuz_board, discuz_page
+from monitor.demo.local_server import LocalServer, html_page
 from monitor.store import open_store, utc_now
 from tests.receivers import WebhookReceiver
-from tests.servers import (
-    LocalServer,
-    discuz_board,
-    discuz_page,
-    esc,
-    html_page,
-    run_crawl,
-    telegram_page,
-    write_site,
-)
+from tests.servers import esc, run_crawl, telegram_page, write_site
 from tests.test_web import Server, chromium  # noqa: F401  (fixtures)
 
 FORUM_SITE = """name = "bbs_data"

@@ -199,7 +199,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from monitor.running import distributed as dist
     from monitor.running.payload_signing import load_signer
     from monitor.running.sources import source_refs
-    from spiders.sites import find_site
+    from monitor.sites import find_site
 
     signer = load_signer()
     client = _client(_redis_url(args))

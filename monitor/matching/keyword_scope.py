@@ -123,8 +123,8 @@ class RuleView:
 
 
 def spider_kinds() -> tuple[str, ...]:
-    """The spider kinds a site file may name (spiders/sites/presets.py)."""
-    from spiders.sites.presets import KINDS
+    """The spider kinds a site file may name (monitor/sites/presets.py)."""
+    from monitor.sites.presets import KINDS
 
     return tuple(KINDS)
 
@@ -190,7 +190,7 @@ def scope_warnings(
                 scoped += [(path, text, key, name) for name in value if isinstance(name, str)]
     if not scoped:
         return []
-    from spiders.sites import load_sites
+    from monitor.sites import load_sites
 
     try:
         known = {site.name for site in load_sites(sites_dir)}

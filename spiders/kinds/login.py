@@ -18,12 +18,12 @@ from parsel import Selector
 from scrapy.http import FormRequest, Response, TextResponse
 
 from monitor.settings import variables
-from spiders.selectors import XPATH_PREFIX
+from monitor.sites.selectors import XPATH_PREFIX
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
-    from spiders.sites import Site
+    from monitor.sites import Site
 
 
 class LoginMixin:
