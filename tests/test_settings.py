@@ -176,3 +176,20 @@ def test_failures_before_alert_has_one_default_and_one_off_sweeps_alert_at_once(
     assert failures_before_alert(from_environment({})) == ONE_OFF_FAILURES_BEFORE_ALERT == 1
     given = from_environment({"HEISHI_FAILURES_BEFORE_ALERT": "4"})
     assert failures_before_alert(given) == 4
+
+
+def test_the_tables_defaults_are_the_ones_the_code_falls_back_to():
+    from monitor.matching.matcher import DEFAULT_MAX_CHARS, DEFAULT_THRESHOLD
+    from monitor.privacy.pii import DEFAULT_KEEP
+    from monitor.running.distributed import DEFAULT_LEASE_SECONDS, DEFAULT_MAX_DELIVERIES
+    from spiders.kinds.paste import MAX_TEXT_CHARS
+
+    shown = {row.name: row.default for row in SETTINGS}
+    assert shown["HEISHI_ALERT_THRESHOLD"] == f"`{DEFAULT_THRESHOLD}`"
+    assert shown["HEISHI_MATCH_MAX_CHARS"] == f"`{DEFAULT_MAX_CHARS}`"
+    assert from_environment({}).match_max_chars == DEFAULT_MAX_CHARS
+    assert shown["HEISHI_PII_MASK_KEEP"] == "`{},{}`".format(*DEFAULT_KEEP)
+    crawl = settings.crawl_defaults(from_environment({}))
+    assert crawl["HEISHI_DISTRIBUTED_LEASE_SECONDS"] == DEFAULT_LEASE_SECONDS
+    assert crawl["HEISHI_DISTRIBUTED_MAX_DELIVERIES"] == DEFAULT_MAX_DELIVERIES
+    assert crawl["HEISHI_PASTE_MAX_CHARS"] == MAX_TEXT_CHARS
