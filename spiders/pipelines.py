@@ -66,7 +66,7 @@ class MaskPiiPipeline:
             return text
         if isinstance(value, dict):
             return {name: self.masked(inner, hits) for name, inner in value.items()}
-        if isinstance(value, list | tuple):
+        if isinstance(value, list | tuple[Any, ...]):
             return [self.masked(inner, hits) for inner in value]
         return value
 
@@ -183,7 +183,7 @@ class StorePipeline:
             self.stats.inc_value("heishi/items_not_stored")
             return item
         try:
-            alerts = self.recorder.record(dict(item))
+            self.recorder.record(dict(item))
         except StoreError as exc:
             if self.run is None:
                 raise
@@ -191,6 +191,4 @@ class StorePipeline:
             self.run.stop_crawl(str(exc), "store_error")
             return item
         self.stats.inc_value("heishi/items_stored")
-        if alerts:
-            self.stats.inc_value("heishi/alerts_raised", len(alerts))
         return item

@@ -8,6 +8,7 @@ Every value can be overridden per crawl: `scrapy crawl NAME -s KEY=VALUE`, or
 from __future__ import annotations
 
 import os
+from typing import Any
 
 BOT_NAME = "heishi"
 SPIDER_LOADER_CLASS = "spiders.spiderloader.SiteSpiderLoader"
@@ -117,7 +118,7 @@ DOWNLOAD_HANDLERS = {
     "s3": None,
 }
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
-PLAYWRIGHT_LAUNCH_OPTIONS = {
+PLAYWRIGHT_LAUNCH_OPTIONS: dict[str, Any] = {
     "executable_path": HEISHI_CHROMIUM,
     "headless": True,
     # The sandbox, the user Chromium runs as, the addresses it may reach and its user agent

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -241,7 +241,7 @@ def discuz_board(threads: list[dict[str, Any]], page: int, last: int, fid: int =
 
 
 def discuz_thread(
-    tid: int, title: str, author: str, when: str, text: str, replies: list[str] = ()
+    tid: int, title: str, author: str, when: str, text: str, replies: Sequence[str] = ()
 ) -> str:
     def post(pid: int, who: str, body: str) -> str:
         return f"""<div id="post_{pid}"><table><tr>
@@ -373,7 +373,7 @@ def phpbb_board(
     start: int,
     next_start: int | None,
     f: int = 2,
-    announcements: list[dict[str, Any]] = (),
+    announcements: Sequence[dict[str, Any]] = (),
 ) -> str:
     """viewforum.php?f=<f>&start=<start>; each topic: tid, title, author, replies, views."""
     nxt = ""

@@ -262,8 +262,8 @@ class SweepRecorder:
         if current["content_hash"] == state["content_hash"]:  # back, unchanged
             store.touch_listings([listing_id], self.run_id, now, revive=[listing_id])
             if state["matched"]:
-                version_id = store.current_version_id(listing_id)
-                return [self._alert("relisted", listing_id, version_id, state, match, now)]
+                current_id = store.current_version_id(listing_id)
+                return [self._alert("relisted", listing_id, current_id, state, match, now)]
             return []
         version = current["version"] + 1
         diff = changes.field_diff(current, state)
@@ -387,6 +387,11 @@ class SweepRecorder:
         if keys:  # which key hashed them: a look-up with another one is refused, not empty
             store.record_pii_keys(keys, utc_now())
             self.pii_keys |= keys
+
+    def _keep_alert_id(self, alert_id: int | None) -> None:
+        """Remember an alert raised in this run (None: it was raised before, by a rerun)."""
+        if alert_id is not None:
+            self.alert_ids.append(alert_id)
 
     def _alert(
         self,
@@ -520,7 +525,7 @@ class SweepRecorder:
                     self.counts["removed"] += 1
                     if listing["matched"]:
                         version_id = store.current_version_id(listing["id"])
-                        self.alert_ids.append(
+                        self._keep_alert_id(
                             self._alert("removed", listing["id"], version_id, listing, None, now)
                         )
             self._health_alerts(verdict, now, cause)
@@ -620,13 +625,11 @@ class SweepRecorder:
             in_a_row = store.consecutive_failures(self.source) + 1  # this run included
             due = kind == "source_changed_shape" or in_a_row >= failures_before_alert()
             if due and not store.open_alert_exists(kind, self.source):
-                self.alert_ids.append(self._source_alert(kind, verdict.error, now, cause))
+                self._keep_alert_id(self._source_alert(kind, verdict.error, now, cause))
         elif cause is not None and cause.health == "empty":
             # It had listings and now says it has none: worth a look, once.
             if not store.open_alert_exists("source_failing", self.source):
-                self.alert_ids.append(
-                    self._source_alert("source_failing", verdict.error, now, cause)
-                )
+                self._keep_alert_id(self._source_alert("source_failing", verdict.error, now, cause))
 
     def _closed(self, verdict: changes.RunVerdict) -> RunOutcome:
         assert self.store is not None and self.run_id is not None

@@ -18,6 +18,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -115,10 +116,10 @@ def link_reposts(
     store: object,
     listing_id: int,
     version_id: int,
-    state: dict,
+    state: dict[str, Any],
     source: str,
     threshold: float = DEFAULT_THRESHOLD,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Index a matched listing's signature and link it with its near-duplicates (inside the
     caller's transaction). Returns the duplicates on another source or by another seller:
     the ones that make this a repost."""
@@ -135,8 +136,8 @@ def link_reposts(
     categories = set(json.loads(state.get("categories") or "[]"))
     candidates = []
     for candidate in store.signature_candidates(listing_id, bands):  # type: ignore[attr-defined]
-        theirs = set(json.loads(candidate["categories"] or "[]"))
-        if categories and theirs and not categories & theirs:
+        their_categories = set(json.loads(candidate["categories"] or "[]"))
+        if categories and their_categories and not categories & their_categories:
             continue  # same template, different goods: not the same offer
         candidates.append(candidate)
     duplicates = []

@@ -11,7 +11,7 @@ from monitor.cli.app import add_db_option, store_path
 ROLES = ("viewer", "reviewer", "admin")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="the review web app: alert queue, alerts, sources")
     add_db_option(serve)
     serve.add_argument(

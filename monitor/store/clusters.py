@@ -16,18 +16,18 @@ log = logging.getLogger(__name__)
 
 def migrate_0005_clusters(store: Store) -> None:
     db = store.db
-    db["listing_signatures"].create(
+    db.table("listing_signatures").create(
         {"listing_id": int, "version_id": int, "signature": bytes},
         pk="listing_id",
         foreign_keys=[("listing_id", "listings", "id"), ("version_id", "listing_versions", "id")],
     )
-    db["lsh_bands"].create(
+    db.table("lsh_bands").create(
         {"band": int, "key": int, "listing_id": int},
         foreign_keys=[("listing_id", "listings", "id")],
     )
-    db["lsh_bands"].create_index(["band", "key"])
-    db["lsh_bands"].create_index(["listing_id"])
-    db["listings"].create_index(["cluster_id"], if_not_exists=True)
+    db.table("lsh_bands").create_index(["band", "key"])
+    db.table("lsh_bands").create_index(["listing_id"])
+    db.table("listings").create_index(["cluster_id"], if_not_exists=True)
 
 
 def migrate_0010_compact_bands(store: Store) -> None:
@@ -54,7 +54,7 @@ def migrate_0010_compact_bands(store: Store) -> None:
 def migrate_0020_dismissed_twins(store: Store) -> None:
     """`alerts.dismissed_twin_of`: the dismissed alert whose listing is a near-duplicate (same
     cluster) of this alert's listing, so the queue can show "the team dismissed its twin"."""
-    store.db["alerts"].add_column("dismissed_twin_of", int)
+    store.db.table("alerts").add_column("dismissed_twin_of", int)
 
 
 _UNDECIDED = "('open', 'acknowledged')"

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -74,7 +75,7 @@ class Store(
         self.db = db
         self.path = path
         # Search rows of the versions written in the open transaction (SearchQueries).
-        self._search_pending: list[tuple] = []
+        self._search_pending: list[tuple[Any, ...]] = []
         self.reserve_kept = False  # is the disk reserve beside the store in place?
         self._store_id: str | None = None  # OutboxQueries.store_id, read once
 

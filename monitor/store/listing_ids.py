@@ -40,10 +40,10 @@ def migrate_0007_sweep_layout(store: Store) -> None:
     filters (seller, cluster, search) or by a scan."""
     db = store.db
     for column in ("listing_id_next", "listing_id_end", "listing_id_block"):
-        db["sources"].add_column(column, int)
+        db.table("sources").add_column(column, int)
     store.conn.execute("DROP INDEX IF EXISTS idx_listings_last_seen")
     store.conn.execute("DROP INDEX IF EXISTS idx_listings_source_status_last_run_id")
-    db["listings"].create_index(["source", "status"], if_not_exists=True)
+    db.table("listings").create_index(["source", "status"], if_not_exists=True)
 
 
 class ListingIdQueries:

@@ -90,7 +90,7 @@ class ListingQueries:
             f"VALUES ({', '.join('?' * len(columns))})",
             values,
         )
-        version_id = int(cursor.lastrowid)
+        version_id = rows.inserted_id(cursor)
         if current is not None:
             previous = (current.get("title"), current.get("text"))
             self.index_version(version_id, listing_id, version, state, current["source"], previous)
@@ -286,4 +286,4 @@ class ListingQueries:
         if status:
             sql += " AND status = ?"
             params.append(status)
-        return self.conn.execute(sql, params).fetchone()[0]
+        return rows.count(self.conn, sql, params)

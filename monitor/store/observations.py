@@ -34,11 +34,13 @@ def migrate_0017_observations(store: Store) -> None:
     """Counters over time, the latest counters on the listing, a listing's `extra`, and the
     indexes that tie forwarded messages to their origin."""
     db = store.db
-    db["listings"].add_column("views", int)
-    db["listings"].add_column("replies", int)
-    db["listings"].add_column("extra", str)  # JSON: the spider's extra fields (docs/schema.md)
-    db["listing_versions"].add_column("extra", str)
-    db["listing_observations"].create(
+    db.table("listings").add_column("views", int)
+    db.table("listings").add_column("replies", int)
+    db.table("listings").add_column(
+        "extra", str
+    )  # JSON: the spider's extra fields (docs/schema.md)
+    db.table("listing_versions").add_column("extra", str)
+    db.table("listing_observations").create(
         {
             "id": int,
             "listing_id": int,
@@ -51,7 +53,7 @@ def migrate_0017_observations(store: Store) -> None:
         foreign_keys=[("listing_id", "listings", "id"), ("run_id", "runs", "id")],
         not_null={"listing_id", "seen_at"},
     )
-    db["listing_observations"].create_index(["listing_id", "seen_at"])
+    db.table("listing_observations").create_index(["listing_id", "seen_at"])
     from monitor.store.forwards import forward_indexes
 
     forward_indexes(store)

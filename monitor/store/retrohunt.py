@@ -33,7 +33,7 @@ DERIVED_COLUMNS = (
 
 def migrate_0009_rules(store: Store) -> None:
     db = store.db
-    db["rule_sets"].create(
+    db.table("rule_sets").create(
         {
             "version": str,  # monitor.matching.rules_version id: hash of the keyword files' contents
             "created_at": str,  # when this store first saw these rules
@@ -43,8 +43,8 @@ def migrate_0009_rules(store: Store) -> None:
         pk="version",
         not_null={"created_at"},
     )
-    db["listing_versions"].add_column("rules_version", str)
-    db["matches"].add_column("rules_version", str)
+    db.table("listing_versions").add_column("rules_version", str)
+    db.table("matches").add_column("rules_version", str)
 
 
 class RetrohuntQueries:
@@ -80,11 +80,12 @@ class RetrohuntQueries:
 
     def count_versions_to_rematch(self: Store, rules_version: str, since: str | None) -> int:
         where, params = self._rematch_filter(rules_version, since)
-        return self.conn.execute(
+        return rows.count(
+            self.conn,
             "SELECT COUNT(*) FROM listing_versions v JOIN listings l ON l.id = v.listing_id "
             f"WHERE {where}",
             params,
-        ).fetchone()[0]
+        )
 
     def versions_to_rematch(
         self: Store, rules_version: str, since: str | None, after_id: int, limit: int

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from monitor.store import rows
+
 if TYPE_CHECKING:
     from monitor.store.connection import Store
 
@@ -95,4 +97,4 @@ class WebAuthQueries:
             )
 
     def login_failure_count(self: Store) -> int:
-        return self.conn.execute("SELECT count(*) FROM login_failures").fetchone()[0]
+        return rows.count(self.conn, "SELECT count(*) FROM login_failures")

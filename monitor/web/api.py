@@ -101,12 +101,12 @@ class ApiContext:
 ApiView = Callable[[ApiContext], Any]
 
 
-def api_endpoint(role: str | None = "viewer", params: tuple[str, ...] = ()) -> Callable:
+def api_endpoint(role: str | None = "viewer", params: tuple[str, ...] = ()) -> Callable[..., Any]:
     """Wrap an API view: the token and the throttle (unless `role` is None: a public call),
     the role, the query parameters it takes (others are 400), a JSON body for POST, and
     the view's answer (a dict, or an ApiError) as JSON."""
 
-    def wrap(view: ApiView) -> Callable:
+    def wrap(view: ApiView) -> Callable[..., Any]:
         async def handler(request: Request) -> Response:
             web: Web = request.app.state.web
             ctx = ApiContext(request, web, None, allowed=params)
