@@ -120,7 +120,7 @@ def collect(
     params: dict[str, Any] = {"since": since, "utc_offset_minutes": offset}
 
     def read(sql: str) -> list[dict[str, Any]]:
-        return store.stats_rows(sql, **params)
+        return store.stats.rows(sql, **params)
 
     stats = Stats(
         since=since,

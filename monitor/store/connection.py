@@ -21,6 +21,7 @@ from monitor.store import (
     outbox,
     review,
     runs,
+    stats,
 )
 from monitor.store.actor_reads import ActorReadQueries
 from monitor.store.analyst import AnalystQueries
@@ -34,7 +35,6 @@ from monitor.store.pii_keys import PiiKeyQueries
 from monitor.store.retrohunt import RetrohuntQueries
 from monitor.store.schema import migrate
 from monitor.store.search import SearchQueries
-from monitor.store.stats import StatsQueries
 from monitor.store.web_auth import WebAuthQueries
 
 
@@ -57,7 +57,6 @@ class Store(
     AnalystQueries,
     RetrohuntQueries,
     SearchQueries,
-    StatsQueries,
     PiiKeyQueries,
     WebAuthQueries,
     ApiTokenQueries,
@@ -73,6 +72,7 @@ class Store(
         # Search rows of the versions written in the open transaction (SearchQueries).
         self._search_pending: list[tuple[Any, ...]] = []
         self._store_id: str | None = None  # OutboxQueries.store_id, read once
+        self.stats = stats.StatsQueries(self)
 
     def before_commit(self) -> None:
         self.write_pending_search()  # the versions' search rows, in this transaction
