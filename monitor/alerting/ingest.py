@@ -338,7 +338,7 @@ class SweepRecorder:
         forwards = []
         if state.get("extra") or str(state.get("url") or "").startswith("https://t.me/"):
             known = {d["id"] for d in duplicates}
-            forwards = [f for f in store.forward_links(listing_id) if f["id"] not in known]
+            forwards = [f for f in store.forwards.links(listing_id) if f["id"] not in known]
             if forwards:
                 store.join_cluster(
                     [listing_id, *(f["id"] for f in forwards)],

@@ -15,6 +15,7 @@ from monitor.store import (
     actors,
     alerts,
     clusters,
+    forwards,
     listing_ids,
     listings,
     operations,
@@ -29,7 +30,6 @@ from monitor.store.api_tokens import ApiTokenQueries
 from monitor.store.base import StoreConnection
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.desk import DeskQueries
-from monitor.store.forwards import ForwardQueries
 from monitor.store.observations import ObservationQueries
 from monitor.store.pii_keys import PiiKeyQueries
 from monitor.store.retrohunt import RetrohuntQueries
@@ -61,7 +61,6 @@ class Store(
     WebAuthQueries,
     ApiTokenQueries,
     ObservationQueries,
-    ForwardQueries,
     actors.ActorQueries,
     ActorReadQueries,
 ):
@@ -72,6 +71,7 @@ class Store(
         # Search rows of the versions written in the open transaction (SearchQueries).
         self._search_pending: list[tuple[Any, ...]] = []
         self._store_id: str | None = None  # OutboxQueries.store_id, read once
+        self.forwards = forwards.ForwardQueries(self)
         self.stats = stats.StatsQueries(self)
 
     def before_commit(self) -> None:

@@ -187,7 +187,7 @@ class ReviewQueries:
             "seller": [],
             "contact": [],
             "cluster": [],
-            "forward": self.forward_links(listing_id),
+            "forward": self.forwards.links(listing_id),
         }
         if this.get("seller"):
             found["seller"] = rows.many(
