@@ -156,9 +156,8 @@ def build_store(path: Path, listings: int) -> None:
         (_at(0),),
     )
     conn.execute("COMMIT")
-    later: list[
-        tuple[Any, ...]
-    ] = []  # second versions, written a few chunks later (their ids are newer)
+    # Second versions, written a few chunks later (their ids are newer).
+    later: list[tuple[Any, ...]] = []
     started = time.perf_counter()
     for chunk_start in range(0, listings, CHUNK):
         conn.execute("BEGIN")

@@ -66,7 +66,7 @@ class MaskPiiPipeline:
             return text
         if isinstance(value, dict):
             return {name: self.masked(inner, hits) for name, inner in value.items()}
-        if isinstance(value, list | tuple[Any, ...]):
+        if isinstance(value, list | tuple):
             return [self.masked(inner, hits) for inner in value]
         return value
 

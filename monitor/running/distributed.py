@@ -444,7 +444,7 @@ def _plain(value: Any) -> Any:
         return _plain(dataclasses.asdict(value))
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple[Any, ...]):
+    if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, bytes):
         return {"__bytes__": base64.b64encode(value).decode("ascii")}
