@@ -47,7 +47,6 @@ class Store(
     StoreConnection,
     runs.RunQueries,
     listings.ListingQueries,
-    listing_ids.ListingIdQueries,
     alerts.AlertQueries,
     outbox.OutboxQueries,
     review.ReviewQueries,
@@ -71,6 +70,7 @@ class Store(
         # Search rows of the versions written in the open transaction (SearchQueries).
         self._search_pending: list[tuple[Any, ...]] = []
         self._store_id: str | None = None  # OutboxQueries.store_id, read once
+        self.listing_ids = listing_ids.ListingIdQueries(self)
         self.forwards = forwards.ForwardQueries(self)
         self.stats = stats.StatsQueries(self)
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from monitor.store.base import QueryGroup
+
 if TYPE_CHECKING:
     from monitor.store.connection import Store
 
@@ -46,10 +48,10 @@ def migrate_0007_sweep_layout(store: Store) -> None:
     db.table("listings").create_index(["source", "status"], if_not_exists=True)
 
 
-class ListingIdQueries:
+class ListingIdQueries(QueryGroup):
     """Methods of Store that hand out listing ids."""
 
-    def next_listing_id(self: Store, source: str) -> int:
+    def next_id(self, source: str) -> int:
         """A fresh listing id for `source`, from its current block or a new one."""
         conn = self.conn
         row = conn.execute(

@@ -55,7 +55,7 @@ class ListingQueries:
     def insert_listing(
         self: Store, source: str, site_id: str, state: dict[str, Any], run_id: int, now: str
     ) -> int:
-        listing_id = self.next_listing_id(source)  # clustered by source: see listing_ids.py
+        listing_id = self.listing_ids.next_id(source)  # clustered by source: see listing_ids.py
         columns = ["id", "source", "site_id", *STATE_COLUMNS, "status", "first_seen", "last_seen"]
         values = [listing_id, source, site_id, *(state.get(c) for c in STATE_COLUMNS)]
         values += ["live", now, now]
