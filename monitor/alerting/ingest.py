@@ -385,7 +385,7 @@ class SweepRecorder:
         store.insert_pii(version_id, listing_id, pii)
         keys = {hit.get("key") for hit in pii if hit.get("key")} - self.pii_keys
         if keys:  # which key hashed them: a look-up with another one is refused, not empty
-            store.record_pii_keys(keys, utc_now())
+            store.pii_keys.record(keys, utc_now())
             self.pii_keys |= keys
 
     def _keep_alert_id(self, alert_id: int | None) -> None:

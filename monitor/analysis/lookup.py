@@ -114,7 +114,8 @@ def lookup(
 def checked_key(store: Any, secret: bytes, key_source: str) -> list[str | None]:
     """The fingerprints of the keys that hashed this store's numbers; LookupKeyError when
     the store knows them and `secret` is none of them."""
-    keys = store.pii_keys() or []  # None (a store older than the table): nothing to check
+    # None (a store older than the table): nothing to check.
+    keys = store.pii_keys.fingerprints() or []
     mine = key_fingerprint(secret)
     known = [k for k in keys if k is not None]
     if known and mine not in known and None not in keys:

@@ -20,6 +20,7 @@ from monitor.store import (
     listings,
     operations,
     outbox,
+    pii_keys,
     review,
     runs,
     stats,
@@ -31,7 +32,6 @@ from monitor.store.base import StoreConnection
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.desk import DeskQueries
 from monitor.store.observations import ObservationQueries
-from monitor.store.pii_keys import PiiKeyQueries
 from monitor.store.retrohunt import RetrohuntQueries
 from monitor.store.schema import migrate
 from monitor.store.search import SearchQueries
@@ -56,7 +56,6 @@ class Store(
     AnalystQueries,
     RetrohuntQueries,
     SearchQueries,
-    PiiKeyQueries,
     WebAuthQueries,
     ApiTokenQueries,
     ObservationQueries,
@@ -70,6 +69,7 @@ class Store(
         # Search rows of the versions written in the open transaction (SearchQueries).
         self._search_pending: list[tuple[Any, ...]] = []
         self._store_id: str | None = None  # OutboxQueries.store_id, read once
+        self.pii_keys = pii_keys.PiiKeyQueries(self)
         self.listing_ids = listing_ids.ListingIdQueries(self)
         self.forwards = forwards.ForwardQueries(self)
         self.stats = stats.StatsQueries(self)
