@@ -185,7 +185,7 @@ class SweepRecorder:
                     if listing_id is not None and (views is not None or replies is not None):
                         counters.append((listing_id, views, replies))
                 # Views and replies are observations over time, not versions (observations).
-                store.record_counters(counters, self.run_id, now)
+                store.observations.record(counters, self.run_id, now)
                 # Still this run's to write (else all of it rolls back), and its figures.
                 progress = {"items": self.recorded + len(batch), **self.counts}
                 store.hold_run(self.run_id, progress, now)

@@ -221,7 +221,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     with open_store(db_path(args.db), readonly=True) as store:
         listing = _find_listing(store, args.listing)
         versions = store.versions(listing["id"])
-        observations = store.observations(listing["id"])
+        observations = store.observations.of_listing(listing["id"])
         actor = _actor(store, listing["id"])
         if args.json:
             print(

@@ -18,6 +18,7 @@ from monitor.store import (
     forwards,
     listing_ids,
     listings,
+    observations,
     operations,
     outbox,
     pii_keys,
@@ -31,7 +32,6 @@ from monitor.store.api_tokens import ApiTokenQueries
 from monitor.store.base import StoreConnection
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.desk import DeskQueries
-from monitor.store.observations import ObservationQueries
 from monitor.store.retrohunt import RetrohuntQueries
 from monitor.store.schema import migrate
 from monitor.store.search import SearchQueries
@@ -58,7 +58,6 @@ class Store(
     SearchQueries,
     WebAuthQueries,
     ApiTokenQueries,
-    ObservationQueries,
     actors.ActorQueries,
     ActorReadQueries,
 ):
@@ -69,6 +68,7 @@ class Store(
         # Search rows of the versions written in the open transaction (SearchQueries).
         self._search_pending: list[tuple[Any, ...]] = []
         self._store_id: str | None = None  # OutboxQueries.store_id, read once
+        self.observations = observations.ObservationQueries(self)
         self.pii_keys = pii_keys.PiiKeyQueries(self)
         self.listing_ids = listing_ids.ListingIdQueries(self)
         self.forwards = forwards.ForwardQueries(self)

@@ -13,6 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -59,12 +60,10 @@ def migrate_0017_observations(store: Store) -> None:
     forward_indexes(store)
 
 
-class ObservationQueries:
-    """Methods of Store for `listing_observations`."""
+class ObservationQueries(QueryGroup):
+    """`store.observations`: the queries for `listing_observations`."""
 
-    def record_counters(
-        self: Store, seen: list[tuple[int, int | None, int | None]], run_id: int, now: str
-    ) -> int:
+    def record(self, seen: list[tuple[int, int | None, int | None]], run_id: int, now: str) -> int:
         """Keep (listing id, views, replies) as seen by a sweep: an observation for each
         listing whose counters moved, the listing's latest counters updated. Two statements
         for a whole batch, inside the caller's transaction. Returns the observations made."""
@@ -85,7 +84,7 @@ class ObservationQueries:
             )
         return int(moved)
 
-    def observations(self: Store, listing_id: int) -> list[dict[str, Any]]:
+    def of_listing(self, listing_id: int) -> list[dict[str, Any]]:
         """A listing's counters as they moved, oldest first."""
         return rows.many(
             self.conn,

@@ -39,7 +39,7 @@ def load_case(store: Store, alert_id: int) -> dict[str, Any] | None:
         "events": store.alert_events(alert_id),
         "related": store.related_listings(listing["id"]) if listing else {},
         "listing_alerts": store.alerts_of_listing(listing["id"]) if listing else [],
-        "observations": store.observations(listing["id"]) if listing else [],
+        "observations": store.observations.of_listing(listing["id"]) if listing else [],
         "actor": store.listing_actor(listing["id"]) if listing else None,
     }
 
