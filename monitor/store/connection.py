@@ -14,6 +14,7 @@ from monitor.privacy.file_modes import create_private_file, no_world_access, pri
 from monitor.store import (
     actors,
     alerts,
+    api_tokens,
     clusters,
     forwards,
     listing_ids,
@@ -28,7 +29,6 @@ from monitor.store import (
 )
 from monitor.store.actor_reads import ActorReadQueries
 from monitor.store.analyst import AnalystQueries
-from monitor.store.api_tokens import ApiTokenQueries
 from monitor.store.base import StoreConnection
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.desk import DeskQueries
@@ -57,7 +57,6 @@ class Store(
     RetrohuntQueries,
     SearchQueries,
     WebAuthQueries,
-    ApiTokenQueries,
     actors.ActorQueries,
     ActorReadQueries,
 ):
@@ -68,6 +67,7 @@ class Store(
         # Search rows of the versions written in the open transaction (SearchQueries).
         self._search_pending: list[tuple[Any, ...]] = []
         self._store_id: str | None = None  # OutboxQueries.store_id, read once
+        self.api_tokens = api_tokens.ApiTokenQueries(self)
         self.observations = observations.ObservationQueries(self)
         self.pii_keys = pii_keys.PiiKeyQueries(self)
         self.listing_ids = listing_ids.ListingIdQueries(self)

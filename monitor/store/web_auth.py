@@ -98,3 +98,18 @@ class WebAuthQueries:
 
     def login_failure_count(self: Store) -> int:
         return rows.count(self.conn, "SELECT count(*) FROM login_failures")
+
+    def login_wait(
+        self: Store, keys: dict[str, int], now: float, *, delay: Callable[[int, int], float]
+    ) -> float:
+        """Seconds still to wait before an attempt against `keys` (as claim_login_attempt
+        counts them), read without counting anything: for a request with a valid token."""
+        marks = ", ".join("?" * len(keys))
+        found = self.conn.execute(
+            f"SELECT key, failures, last_at FROM login_failures WHERE key IN ({marks})",
+            tuple(keys),
+        ).fetchall()
+        return max(
+            (last_at + delay(failures, keys[key]) - now for key, failures, last_at in found),
+            default=0.0,
+        )

@@ -198,7 +198,7 @@ def _authenticate(web: Web, request: Request) -> dict[str, Any]:
                 "(heishi users token NAME makes one)",
                 {"WWW-Authenticate": 'Bearer realm="heishi"'},
             )
-        owner = store.api_token_owner(token_hash(token)) if looks_like_token(token) else None
+        owner = store.api_tokens.owner(token_hash(token)) if looks_like_token(token) else None
     if owner is None or owner["revoked_at"] or owner["disabled"]:
         with web.store(write=True) as store:
             wait = web.throttle.attempt(store, None, address, now)  # counts a failure
@@ -212,7 +212,7 @@ def _authenticate(web: Web, request: Request) -> dict[str, Any]:
     minute_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60))
     if (owner["last_used_at"] or "") < minute_ago:  # a write at most once a minute per token
         with web.store(write=True) as store:
-            store.api_token_used(owner["token_id"], now=utc_now(), unless_since=minute_ago)
+            store.api_tokens.mark_used(owner["token_id"], now=utc_now(), unless_since=minute_ago)
     return {"name": owner["name"], "role": owner["role"]}
 
 
