@@ -26,6 +26,7 @@ from monitor.store import (
     review,
     runs,
     stats,
+    web_auth,
 )
 from monitor.store.actor_reads import ActorReadQueries
 from monitor.store.analyst import AnalystQueries
@@ -35,7 +36,6 @@ from monitor.store.desk import DeskQueries
 from monitor.store.retrohunt import RetrohuntQueries
 from monitor.store.schema import migrate
 from monitor.store.search import SearchQueries
-from monitor.store.web_auth import WebAuthQueries
 
 
 def busy_timeout_ms() -> int:
@@ -56,7 +56,6 @@ class Store(
     AnalystQueries,
     RetrohuntQueries,
     SearchQueries,
-    WebAuthQueries,
     actors.ActorQueries,
     ActorReadQueries,
 ):
@@ -67,6 +66,7 @@ class Store(
         # Search rows of the versions written in the open transaction (SearchQueries).
         self._search_pending: list[tuple[Any, ...]] = []
         self._store_id: str | None = None  # OutboxQueries.store_id, read once
+        self.web_auth = web_auth.WebAuthQueries(self)
         self.api_tokens = api_tokens.ApiTokenQueries(self)
         self.observations = observations.ObservationQueries(self)
         self.pii_keys = pii_keys.PiiKeyQueries(self)

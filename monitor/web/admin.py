@@ -79,7 +79,7 @@ def logout(ctx: Context) -> Response:
     """Log out: every session of this user ends, here and in any other browser."""
     if ctx.user:
         with ctx.store(write=True) as store:
-            store.end_sessions(ctx.user["name"])
+            store.web_auth.end_sessions(ctx.user["name"])
     ctx.logout()
     return ctx.redirect("/login")
 
