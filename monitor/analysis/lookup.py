@@ -131,7 +131,7 @@ def found_number(
     store: Any, kind: str, masked: str, digest: str, keys: list[str | None], mine: str
 ) -> LookupResult:
     """The listings that quoted the number with this digest, as a LookupResult."""
-    rows = store.pii_sightings(kind, digest)
+    rows = store.analyst.pii_sightings(kind, digest)
     sightings = [
         Sighting(
             listing_id=r["listing_id"],

@@ -14,6 +14,7 @@ from monitor.privacy.file_modes import create_private_file, no_world_access, pri
 from monitor.store import (
     actors,
     alerts,
+    analyst,
     api_tokens,
     clusters,
     forwards,
@@ -29,7 +30,6 @@ from monitor.store import (
     web_auth,
 )
 from monitor.store.actor_reads import ActorReadQueries
-from monitor.store.analyst import AnalystQueries
 from monitor.store.base import StoreConnection
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.desk import DeskQueries
@@ -53,7 +53,6 @@ class Store(
     DeskQueries,
     operations.OperationsQueries,
     clusters.ClusterQueries,
-    AnalystQueries,
     RetrohuntQueries,
     SearchQueries,
     actors.ActorQueries,
@@ -66,6 +65,7 @@ class Store(
         # Search rows of the versions written in the open transaction (SearchQueries).
         self._search_pending: list[tuple[Any, ...]] = []
         self._store_id: str | None = None  # OutboxQueries.store_id, read once
+        self.analyst = analyst.AnalystQueries(self)
         self.web_auth = web_auth.WebAuthQueries(self)
         self.api_tokens = api_tokens.ApiTokenQueries(self)
         self.observations = observations.ObservationQueries(self)
