@@ -24,6 +24,7 @@ from monitor.store import (
     operations,
     outbox,
     pii_keys,
+    retrohunt,
     review,
     runs,
     stats,
@@ -33,7 +34,6 @@ from monitor.store.actor_reads import ActorReadQueries
 from monitor.store.base import StoreConnection
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.desk import DeskQueries
-from monitor.store.retrohunt import RetrohuntQueries
 from monitor.store.schema import migrate
 from monitor.store.search import SearchQueries
 
@@ -53,7 +53,6 @@ class Store(
     DeskQueries,
     operations.OperationsQueries,
     clusters.ClusterQueries,
-    RetrohuntQueries,
     SearchQueries,
     actors.ActorQueries,
     ActorReadQueries,
@@ -65,6 +64,7 @@ class Store(
         # Search rows of the versions written in the open transaction (SearchQueries).
         self._search_pending: list[tuple[Any, ...]] = []
         self._store_id: str | None = None  # OutboxQueries.store_id, read once
+        self.retrohunt = retrohunt.RetrohuntQueries(self)
         self.analyst = analyst.AnalystQueries(self)
         self.web_auth = web_auth.WebAuthQueries(self)
         self.api_tokens = api_tokens.ApiTokenQueries(self)
