@@ -252,7 +252,7 @@ class SweepRecorder:
                     self._alert("new", listing_id, version_id, state, match, now),
                     *self._reposts(listing_id, version_id, state, match, now),
                 ]
-                store.mark_dismissed_twins(listing_id)  # its cluster is known only now
+                store.clusters.mark_dismissed_twins(listing_id)  # its cluster is known only now
             return raised + self._actors(listing_id, version_id, state, item, match, now, True)
         listing_id = current["id"]
         state["listing_id"] = listing_id
@@ -340,7 +340,7 @@ class SweepRecorder:
             known = {d["id"] for d in duplicates}
             forwards = [f for f in store.forwards.links(listing_id) if f["id"] not in known]
             if forwards:
-                store.join_cluster(
+                store.clusters.join_cluster(
                     [listing_id, *(f["id"] for f in forwards)],
                     [f["cluster_id"] for f in forwards if f["cluster_id"]],
                 )
@@ -427,7 +427,7 @@ class SweepRecorder:
         alert_id = self._raise(alert, state, now)
         if alert_id is not None and kind in ("changed", "relisted"):
             assert self.store is not None
-            self.store.mark_dismissed_twins(listing_id)
+            self.store.clusters.mark_dismissed_twins(listing_id)
         return alert_id
 
     def _raise(self, alert: dict[str, Any], listing: dict[str, Any] | None, now: str) -> int | None:

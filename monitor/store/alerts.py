@@ -147,7 +147,7 @@ class AlertQueries:
             (alert_id, now, actor, old[0] if old else None, status, note),
         )
         if status == "dismissed":
-            self.mark_twins_of_dismissed(alert_id)
+            self.clusters.mark_twins_of_dismissed(alert_id)
 
     def alerts(
         self: Store,

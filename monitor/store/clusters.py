@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -60,10 +61,10 @@ def migrate_0020_dismissed_twins(store: Store) -> None:
 _UNDECIDED = "('open', 'acknowledged')"
 
 
-class ClusterQueries:
-    """Methods of Store for `listing_signatures`, `lsh_bands` and `listings.cluster_id`."""
+class ClusterQueries(QueryGroup):
+    """`store.clusters`: the queries for `listing_signatures`, `lsh_bands` and `listings.cluster_id`."""
 
-    def mark_dismissed_twins(self: Store, listing_id: int) -> int:
+    def mark_dismissed_twins(self, listing_id: int) -> int:
         """Mark the undecided alerts of `listing_id` as twins of the latest dismissed alert on
         another listing of its cluster; returns how many were marked."""
         row = self.conn.execute(
@@ -83,7 +84,7 @@ class ClusterQueries:
         )
         return cursor.rowcount
 
-    def mark_twins_of_dismissed(self: Store, alert_id: int) -> int:
+    def mark_twins_of_dismissed(self, alert_id: int) -> int:
         """After alert `alert_id` was dismissed: mark the undecided alerts of the other
         listings of its listing's cluster; returns how many were marked."""
         cursor = self.conn.execute(
@@ -97,7 +98,7 @@ class ClusterQueries:
         return cursor.rowcount
 
     def save_signature(
-        self: Store,
+        self,
         listing_id: int,
         version_id: int,
         blob: bytes,
@@ -120,7 +121,7 @@ class ClusterQueries:
             [(band, key, listing_id) for band, key in bands],
         )
 
-    def saved_signature(self: Store, listing_id: int) -> bytes | None:
+    def saved_signature(self, listing_id: int) -> bytes | None:
         """The signature this listing was last linked with, if any."""
         row = self.conn.execute(
             "SELECT signature FROM listing_signatures WHERE listing_id = ?", (listing_id,)
@@ -128,7 +129,7 @@ class ClusterQueries:
         return row[0] if row else None
 
     def signature_candidates(
-        self: Store, listing_id: int, bands: list[tuple[int, int]]
+        self, listing_id: int, bands: list[tuple[int, int]]
     ) -> list[dict[str, Any]]:
         """Live matched listings sharing an LSH band with these bands, with their signature."""
         where = " OR ".join("(b.band = ? AND b.key = ?)" for _ in bands)
@@ -142,7 +143,7 @@ class ClusterQueries:
             (*params, listing_id),
         )
 
-    def join_cluster(self: Store, listing_ids: list[int], cluster_ids: list[int]) -> int:
+    def join_cluster(self, listing_ids: list[int], cluster_ids: list[int]) -> int:
         """Put these listings, and every member of these clusters, in one cluster."""
         cluster = min([*listing_ids, *cluster_ids])
         # Only rows whose cluster changes are written: joining a big cluster stays cheap.
@@ -159,7 +160,7 @@ class ClusterQueries:
         )
         return cluster
 
-    def cluster_members(self: Store, cluster_id: int) -> list[dict[str, Any]]:
+    def cluster_members(self, cluster_id: int) -> list[dict[str, Any]]:
         return rows.many(
             self.conn,
             "SELECT id, source, site_id, seller, title, url, status FROM listings "

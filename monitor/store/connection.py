@@ -52,7 +52,6 @@ class Store(
     review.ReviewQueries,
     DeskQueries,
     operations.OperationsQueries,
-    clusters.ClusterQueries,
     SearchQueries,
     actors.ActorQueries,
     ActorReadQueries,
@@ -64,6 +63,7 @@ class Store(
         # Search rows of the versions written in the open transaction (SearchQueries).
         self._search_pending: list[tuple[Any, ...]] = []
         self._store_id: str | None = None  # OutboxQueries.store_id, read once
+        self.clusters = clusters.ClusterQueries(self)
         self.retrohunt = retrohunt.RetrohuntQueries(self)
         self.analyst = analyst.AnalystQueries(self)
         self.web_auth = web_auth.WebAuthQueries(self)
