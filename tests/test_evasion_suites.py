@@ -77,6 +77,33 @@ TONE_MARKS = [
 ]
 
 
+# Chinese keywords with characters doubled (ToolGood's duplicate-word filter, houbb's
+# ignoreRepeat) or split by characters inserted between them (houbb's charIgnore:
+# 傻@冒, 狗+东西, <p>傻逼</p>, 毛---主---席; ToolGood's skip words: 我是【中]国【人).
+CHINESE_TERMS = ["身份证", "社工库", "开房记录", "银行卡", "车主信息", "征信报告"]
+INSERTED = ["@", "+", "---", "【", "]", " ", "*", "|", "·", "/", "🔥", "\u200b", "＠"]
+REPEAT = (
+    HOUBB + "bs/SensitiveWordBsRepeatTest.java; " + TOOLGOOD + "IllegalWords/IllegalWordsTest.cs"
+)
+IGNORED = HOUBB + "bs/SensitiveWordBsIgnoreCharTest.java; " + TOOLGOOD + "IssuesTest.cs (56)"
+DOUBLED = [("".join(c * 2 for c in term), term) for term in CHINESE_TERMS] + [
+    (term[0] * 3 + term[1:], term) for term in CHINESE_TERMS
+]
+SPLIT = [(mark.join(term), term) for term in CHINESE_TERMS for mark in INSERTED]
+# Initials split, repeated or in mixed case (ToolGood: al[]l, asssert, fFuck; houbb: fuCK).
+INITIALS_WRITTEN = [
+    (written, term)
+    for initials, term in INITIALS.items()
+    for written in (
+        *(mark.join(initials) for mark in (".", "-", "_", " ", "/", "*", "[]", "。", "、")),
+        "".join(c * 3 if i == 0 else c for i, c in enumerate(initials)),
+        "".join(c * 2 for c in initials),
+        initials[0] + initials.upper(),
+        initials.upper(),
+    )
+]
+
+
 @pytest.fixture(scope="module")
 def matcher():
     return load_matcher().without_model()  # the rules alone (the model: tests/test_model.py)
@@ -131,3 +158,18 @@ def test_accented_words_and_roman_numerals_in_ordinary_text_stay_harmless(matche
     for text in ("Café crème brûlée, Ⅱ号楼", "第Ⅲ章 Müller 的 naïve 问题", "Ⅻ月 façade"):
         assert not matcher.match("", text).alert
     assert normalize("Café Ⅻ").text == "cafe 12"
+
+
+@pytest.mark.parametrize("written, term", DOUBLED, ids=[c[0] for c in DOUBLED])
+def test_a_keyword_with_its_characters_repeated_is_found(matcher, written, term):
+    _assert_found(matcher, written, term, REPEAT)
+
+
+@pytest.mark.parametrize("written, term", SPLIT, ids=[repr(c[0]) for c in SPLIT])
+def test_a_keyword_split_by_inserted_characters_is_found(matcher, written, term):
+    _assert_found(matcher, written, term, IGNORED)
+
+
+@pytest.mark.parametrize("written, term", INITIALS_WRITTEN, ids=[c[0] for c in INITIALS_WRITTEN])
+def test_initials_split_repeated_or_in_mixed_case_are_found(matcher, written, term):
+    _assert_found(matcher, written, term, REPEAT)

@@ -8,6 +8,7 @@ set of applicable lists, built once by monitor/matching/matcher.py.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,6 +115,12 @@ class RuleView:
                 surface = quick_fold(entry.surface)
                 if surface:
                     by_surface.setdefault(surface, []).append(index)
+                # The copy of quick_text without repeated letters (czxx written cczzxxxx
+                # reads czx there; the matcher compares both without repeats).
+                if surface.isascii() and surface.isalpha():
+                    single = re.sub(r"([a-z])\1+", r"\1", surface)
+                    if single != surface:
+                        by_surface.setdefault(single, []).append(index)
             automaton = ahocorasick.Automaton()
             for surface, indices in by_surface.items():
                 automaton.add_word(surface, tuple(indices))
