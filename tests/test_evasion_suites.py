@@ -95,7 +95,7 @@ INITIALS_WRITTEN = [
     (written, term)
     for initials, term in INITIALS.items()
     for written in (
-        *(mark.join(initials) for mark in (".", "-", "_", " ", "/", "*", "[]", "。", "、")),
+        *(mark.join(initials) for mark in (".", "-", "_", " ", "/", "*", "[]", "@", "。", "、")),
         "".join(c * 3 if i == 0 else c for i, c in enumerate(initials)),
         "".join(c * 2 for c in initials),
         initials[0] + initials.upper(),

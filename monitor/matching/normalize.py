@@ -105,11 +105,14 @@ _NUMERAL_CHARS = re.compile("[伍陆陸拾]")
 _NUMERAL_OF = {"伍": "五", "陆": "六", "陸": "六", "拾": "十"}
 _CJK_CHAR = "\u3400-\u4dbf\u4e00-\u9fff"
 # Characters the refinements below delete from the normalised text:
-# - an @ between two Chinese characters (身@份证) or inside a short Latin word (s@gk; a handle
-#   after @ has at least five letters, so tg@handle keeps its @);
+# - an @ between two Chinese characters (身@份证) or inside a short Latin word (s@gk, s@g@k; a
+#   handle after @ has at least five letters, so tg@handle keeps its @);
 # - the separators between single Latin letters (s.g.k, s-f-z, s_g_k, v x);
 # - the second of each doubled Chinese character in a run of two or more (身身份份证证).
-_AT_INSIDE = f"(?<=[{_CJK_CHAR}])@(?=[{_CJK_CHAR}])|(?<=[a-z])@(?=[a-z]{{1,3}}(?![a-z0-9@.]))"
+_AT_INSIDE = (
+    f"(?<=[{_CJK_CHAR}])@(?=[{_CJK_CHAR}])"
+    "|(?<=[a-z])@(?=[a-z]{1,3}(?:@[a-z]{1,3}){0,8}(?![a-z0-9@.]))"
+)
 _SPACED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:[ .\-_/:,][a-z](?![a-z0-9])){1,30}")
 _DOUBLED_RUN = re.compile(f"(?:([{_CJK_CHAR}])\\1{{1,2}}){{2,}}")
 _SPACED_HINT = re.compile(r"[a-z][ .\-_/:,][a-z](?![a-z0-9])(?<![a-z0-9].{3})")
