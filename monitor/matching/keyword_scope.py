@@ -115,9 +115,11 @@ class RuleView:
                 surface = quick_fold(entry.surface)
                 if surface:
                     by_surface.setdefault(surface, []).append(index)
-                # The copy of quick_text without repeated letters (czxx written cczzxxxx
-                # reads czx there; the matcher compares both without repeats).
-                if surface.isascii() and surface.isalpha():
+                # The copy of quick_text without repeated letters: initials or pinyin with
+                # a double letter (czxx) written with more (cczzxxxx) read czx there, and the
+                # matcher compares both without repeats. Only generated forms: an English
+                # word without its double letter (pasenger) would count its data twice.
+                if entry.variant and surface.isascii() and surface.isalpha():
                     single = re.sub(r"([a-z])\1+", r"\1", surface)
                     if single != surface:
                         by_surface.setdefault(single, []).append(index)
