@@ -104,6 +104,49 @@ INITIALS_WRITTEN = [
 ]
 
 
+# Pinyin (ToolGood.Words PinyinMatchTest): a keyword's characters each written as itself, its
+# pinyin or its initial (北J, 北Ji, S东, Sdong), and full pinyin with its syllables grouped
+# any way and split by any separator (黑 龙 江, 黑龙 江 with FindWithSpace).
+PINYIN_MATCH = TOOLGOOD + "PinyinMatchTest/PinyinMatchTest.cs"
+PINYIN = [
+    ("身f证", "身份证"),
+    ("s份证", "身份证"),
+    ("sf证", "身份证"),
+    ("身份z", "身份证"),
+    ("sfzheng", "身份证"),
+    ("shenfz", "身份证"),
+    ("开f记录", "开房记录"),
+    ("kf记录", "开房记录"),
+    ("开房jl", "开房记录"),
+    ("kaifangjl", "开房记录"),
+    ("社g库", "社工库"),
+    ("sg库", "社工库"),
+    ("she工库", "社工库"),
+    ("车z信息", "车主信息"),
+    ("czxinxi", "车主信息"),
+    ("银h卡", "银行卡"),
+    ("kaifang jilu", "开房记录"),
+    ("kai fang jilu", "开房记录"),
+    ("kai-fang ji-lu", "开房记录"),
+    ("shen/fen/zheng", "身份证"),
+    ("shen,fen,zheng", "身份证"),
+    ("shen fen-zheng", "身份证"),
+    ("shenfen zheng", "身份证"),
+    ("she:gong:ku", "社工库"),
+    ("yin hang ka", "银行卡"),
+    ("che zhu xinxi", "车主信息"),
+    ("zhengxin baogao", "征信报告"),
+]
+# What PinyinMatchTest refuses (京 北, 黑龙 龙江, 江 黑): syllables out of order or repeated.
+PINYIN_REFUSED = [
+    ("zheng fen shen", "身份证"),
+    ("shen fen fen zheng", "身份证"),
+    ("jilu kaifang", "开房记录"),
+    ("证f身", "身份证"),
+    ("sf", "身份证"),
+]
+
+
 @pytest.fixture(scope="module")
 def matcher():
     return load_matcher().without_model()  # the rules alone (the model: tests/test_model.py)
@@ -173,3 +216,20 @@ def test_a_keyword_split_by_inserted_characters_is_found(matcher, written, term)
 @pytest.mark.parametrize("written, term", INITIALS_WRITTEN, ids=[c[0] for c in INITIALS_WRITTEN])
 def test_initials_split_repeated_or_in_mixed_case_are_found(matcher, written, term):
     _assert_found(matcher, written, term, REPEAT)
+
+
+@pytest.mark.parametrize("written, term", PINYIN, ids=[c[0] for c in PINYIN])
+def test_pinyin_initials_and_characters_mixed_or_grouped_anyhow_are_found(matcher, written, term):
+    _assert_found(matcher, written, term, PINYIN_MATCH)
+
+
+@pytest.mark.parametrize("written, term", PINYIN_REFUSED, ids=[c[0] for c in PINYIN_REFUSED])
+def test_pinyin_out_of_order_or_repeated_is_not_the_keyword(matcher, written, term):
+    assert term not in _found(matcher, written), PINYIN_MATCH
+
+
+def test_english_words_written_apart_are_joined_only_into_a_whole_keyword(matcher):
+    assert "业主信息" in _found(matcher, "Shenzhen home owners: name, phone")  # homeowners
+    for text in ("V: xx", "M members", "she gong", "open the kai fang window"):
+        found = _found(matcher, text)
+        assert not {"微信", "社工库", "开房记录"} & set(found), (text, found)

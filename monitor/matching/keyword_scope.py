@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +101,12 @@ class RuleView:
                     index.setdefault(key, []).append(position)
             self._repeats = {key: tuple(value) for key, value in index.items()}
         return self._repeats
+
+    @cached_property
+    def repeat_prefixes(self) -> frozenset[str]:
+        """Every prefix of a repeat_index key: the matcher joins Latin words written apart
+        (kaifang jilu, shen/fen/zheng) only while they still begin a keyword."""
+        return frozenset(key[:n] for key in self.repeat_index() for n in range(1, len(key) + 1))
 
     def quick_automaton(self):
         """Every surface with separators dropped (as quick_text drops them) -> entry indices."""

@@ -73,7 +73,7 @@ FILE_KEYS = {
     "negators",
     *SCOPE_KEYS,
 }
-COMPILE_VERSION = 8  # 8: patterns carry the characters one of which a match needs
+COMPILE_VERSION = 9  # 9: pinyin initials mixed with characters (身f证, sfzheng)
 # Roles whose Chinese terms also match as written in pinyin, initials or a mix (身fen证, kfjl).
 VARIANT_ROLES = frozenset({"data", "strong", "field", "subject"})
 _NUMERALS = {c: str(i) for i, c in enumerate("零一二三四五六七八九")}
@@ -505,8 +505,11 @@ def _first_of_sequence(parser, sequence) -> frozenset[str] | None:
 
 def _pinyin_forms(term: str) -> list[str]:
     """A Chinese term as sellers write it in pinyin: in full when long enough (shenfenzheng,
-    also with its syllables apart: shen fen zheng, she-gong-ku), by initials for three to six
-    characters (kfjl, sjt), and, for three or four, pinyin for some characters (身fen证)."""
+    also with its syllables apart: shen fen zheng, she-gong-ku; the matcher reads other
+    groupings), by initials for three to six characters (kfjl, sjt), and, for three or four,
+    each character as itself, its pinyin or its initial (身fen证, 身f证, s份证, sfzheng: the
+    北J, S东 and Sdong of ToolGood.Words' PinyinMatchTest); a form of Latin letters only
+    needs five of them (sgku would be too short to be safe)."""
     if not re.fullmatch(r"[\u4e00-\u9fff]+", term):
         return []
     from pypinyin import Style, lazy_pinyin
@@ -519,15 +522,19 @@ def _pinyin_forms(term: str) -> list[str]:
     if len(full) >= 8:
         forms.append(full)
         forms.extend(sep.join(syllables) for sep in (" ", "-", "_", "."))
+    initials = "".join(s[0] for s in syllables)
     if 3 <= len(term) <= 6:
-        forms.append("".join(s[0] for s in syllables))
+        forms.append(initials)
     if 3 <= len(term) <= 4:
-        for mask in itertools.product((False, True), repeat=len(term)):
-            if any(mask) and not all(mask):
-                forms.append(
-                    "".join(s if m else c for c, s, m in zip(term, syllables, mask, strict=True))
-                )
-    return forms
+        options = [(c, s, s[0]) for c, s in zip(term, syllables, strict=True)]
+        for choice in itertools.product(*options):
+            form = "".join(choice)
+            if form in (term, full, initials):
+                continue
+            if form.isascii() and len(form) < 5:
+                continue
+            forms.append(form)
+    return list(dict.fromkeys(forms))
 
 
 def _digit_forms(surface: str) -> list[str]:

@@ -452,6 +452,8 @@ class Matcher:
                 break
         if _REPEATED_LETTER.search(text):
             hits.extend(self._repeated_letter_hits(name, norm, view))
+        if _SEPARATED_LETTERS.search(text):
+            hits.extend(self._separated_latin_hits(name, norm, view))
         present = set(text)
         for pattern in view.patterns:
             hint = pattern.hint
@@ -476,6 +478,38 @@ class Matcher:
                 entry = self.keywords.entries[entry_index]
                 if entry.surface != word:
                     hits.append(Hit(entry, name, norm, match.start(), match.end()))
+            if len(hits) >= MAX_HITS_PER_FIELD:
+                break
+        return hits
+
+    def _separated_latin_hits(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
+        """Latin words written apart that are one keyword together, compared without repeats:
+        pinyin with its syllables grouped anyhow (kaifang jilu, shen/fen/zheng, 黑龙 江 in
+        ToolGood.Words' PinyinMatchTest). Up to eight words of two letters or more (single
+        letters apart are normalize's), each a single separator from the last, joined only
+        while they still begin a keyword."""
+        index, prefixes = view.repeat_index(), view.repeat_prefixes
+        text = norm.text
+        words = [m.span() for m in _LATIN_WORD.finditer(text)]
+        single: dict[str, str] = {}  # word -> the word without repeats
+        hits: list[Hit] = []
+        for i, (start, _) in enumerate(words):
+            key = ""
+            for j in range(i, min(i + 8, len(words))):
+                a, b = words[j]
+                if j > i and (a - words[j - 1][1] != 1 or text[a - 1] not in _WORD_SEPARATORS):
+                    break
+                word = text[a:b]
+                plain = single.get(word)
+                if plain is None:
+                    plain = single[word] = _REPEATS.sub(r"\1", word)
+                key += plain[1:] if key and key[-1] == plain[0] else plain
+                if key not in prefixes:
+                    break
+                for entry_index in index.get(key, ()) if j > i else ():
+                    entry = self.keywords.entries[entry_index]
+                    if entry.surface != text[start:b]:
+                        hits.append(Hit(entry, name, norm, start, b))
             if len(hits) >= MAX_HITS_PER_FIELD:
                 break
         return hits
@@ -614,6 +648,10 @@ def _same_kind(a: str, b: str) -> bool:
 _REPEATED_LETTER = re.compile(r"([a-z])\1")
 _LATIN_WORD_WITH_REPEAT = re.compile(r"(?<![a-z])[a-z]{0,30}?([a-z])\1[a-z]{0,30}(?![a-z])")
 _REPEATS = re.compile(r"([a-z])\1+")
+# Latin words one separator apart (normalize keeps one of these between Latin letters).
+_WORD_SEPARATORS = " .,:-/_"
+_SEPARATED_LETTERS = re.compile(r"[a-z][ .,:\-/_][a-z]")
+_LATIN_WORD = re.compile(r"(?<![a-z])[a-z]{2,40}(?![a-z])")
 
 
 def _unique(items) -> list[str]:
