@@ -233,3 +233,95 @@ def test_english_words_written_apart_are_joined_only_into_a_whole_keyword(matche
     for text in ("V: xx", "M members", "she gong", "open the kai fang window"):
         found = _found(matcher, text)
         assert not {"微信", "社工库", "开房记录"} & set(found), (text, found)
+
+
+# Contacts: the numbers, e-mails and links of houbb's checks (SensitiveWordBsNumTest: a number
+# in mixed numeral styles; SensitiveWordBsEmailTest; SensitiveWordBsUrlTest) and the same
+# evasions applied to other channels, written the ways sellers hide them.
+CONTACTS = [
+    (
+        "这个是我的微信：9⓿二肆⁹₈③⑸⒋➃㈤㊄",
+        "wechat",
+        "9024983544",
+        HOUBB + "bs/SensitiveWordBsNumTest.java",
+    ),
+    ("扣扣：⓵⓷⓼⓿⑤⑥⑦⑧", "qq", "13805678", HOUBB + "bs/SensitiveWordBsNumTest.java"),
+    ("vx ➊➌➑➊➋➌➍➎➏➐➑", "wechat", "13812345678", HOUBB + "bs/SensitiveWordBsNumTest.java"),
+    (
+        "楼主好人，邮箱 sensitiveword@xx.com",
+        "email",
+        "sensitiveword@xx.com",
+        HOUBB + "bs/SensitiveWordBsEmailTest.java",
+    ),
+    (
+        "邮箱 seller[at]proton.me",
+        "email",
+        "seller@proton.me",
+        HOUBB + "bs/SensitiveWordBsEmailTest.java",
+    ),
+    (
+        "mail: seller (at) proton (dot) me",
+        "email",
+        "seller@proton.me",
+        HOUBB + "bs/SensitiveWordBsEmailTest.java",
+    ),
+    (
+        "点击链接 https://www.baidu.com 查看答案",
+        "url",
+        "https://www.baidu.com",
+        HOUBB + "bs/SensitiveWordBsUrlTest.java",
+    ),
+    (
+        "频道 t.me/leak_shop_cn",
+        "telegram",
+        "leak_shop_cn",
+        HOUBB + "bs/SensitiveWordBsUrlNoPrefixTest.java",
+    ),
+    ("电话：13812345678", "phone", "13812345678", HOUBB + "bs/SensitiveWordBsNumTest.java"),
+    ("手机 138-1234-5678", "phone", "13812345678", HOUBB + "bs/SensitiveWordBsNumTest.java"),
+    ("热线 400-123-4567", "other", "4001234567", HOUBB + "bs/SensitiveWordBsNumTest.java"),
+    # a Latin letter glued before the cue (houbb bugs/b20260323 EnglishWordMatchTest: test微信test)
+    (
+        "身份证料 500u微信liao_shop88",
+        "wechat",
+        "liao_shop88",
+        HOUBB + "bugs/b20260323/EnglishWordMatchTest.java",
+    ),
+    (
+        "身份证料 500uQQ：8866123",
+        "qq",
+        "8866123",
+        HOUBB + "bugs/b20260323/EnglishWordMatchTest.java",
+    ),
+    (
+        "身份证料 500uvx：liao_shop88",
+        "wechat",
+        "liao_shop88",
+        HOUBB + "bugs/b20260323/EnglishWordMatchTest.java",
+    ),
+    (
+        "身份证料 500utg：liao_shop88",
+        "telegram",
+        "liao_shop88",
+        HOUBB + "bugs/b20260323/EnglishWordMatchTest.java",
+    ),
+]
+NOT_CONTACTS = [
+    ("你我.他你", HOUBB + "bs/SensitiveWordBsEmailTest.java emailTest"),
+    ("look at google.com for the answer", "an English 'at' is no spelled e-mail"),
+    ("你懂得：12345678", HOUBB + "bs/SensitiveWordBsNumLenTest.java: a bare number, no cue"),
+    ("faq 123456", "a word ending in q is no QQ cue"),
+]
+
+
+@pytest.mark.parametrize("text, kind, value, upstream", CONTACTS, ids=[c[0] for c in CONTACTS])
+def test_a_contact_written_to_slip_past_filters_is_extracted(matcher, text, kind, value, upstream):
+    contacts = matcher.match("", text, first_pass=False).extraction.contacts
+    assert any(c.kind == kind and c.value.startswith(value) for c in contacts), (upstream, contacts)
+    for contact in contacts:
+        assert contact.text in text  # shown as written
+
+
+@pytest.mark.parametrize("text, upstream", NOT_CONTACTS, ids=[c[0] for c in NOT_CONTACTS])
+def test_text_that_only_looks_like_a_contact_yields_none(matcher, text, upstream):
+    assert matcher.match("", text, first_pass=False).extraction.contacts == [], upstream
