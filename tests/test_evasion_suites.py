@@ -325,3 +325,33 @@ def test_a_contact_written_to_slip_past_filters_is_extracted(matcher, text, kind
 @pytest.mark.parametrize("text, upstream", NOT_CONTACTS, ids=[c[0] for c in NOT_CONTACTS])
 def test_text_that_only_looks_like_a_contact_yields_none(matcher, text, upstream):
     assert matcher.match("", text, first_pass=False).extraction.contacts == [], upstream
+
+
+# houbb bs/SensitiveWordBsAllowTest.java findAllowTest: with 三黄片 allowed, 三黄片黄片 still
+# holds 黄片. Here an `unless` word (纯棉, 床上: bedding) cancels only the occurrence of 四件套
+# it qualifies, in any order and with or without a clause break between them.
+ALLOW = HOUBB + "bs/SensitiveWordBsAllowTest.java findAllowTest"
+UNLESS_KEEPS_THE_OFFER = [
+    "出售身份证银行卡四件套，另有纯棉床上四件套",
+    "纯棉床上四件套特价，另出银行卡四件套",
+    "出售银行卡四件套和纯棉床上四件套",
+    "出银行卡四件套 纯棉床上四件套也有",
+]
+UNLESS_CANCELS_THE_BEDDING = [
+    "全新纯棉床上四件套出售 包邮",
+    "纯棉四件套 1.5m四件套 1.8m四件套 出售",
+    "四件套 纯棉 1.8米床 出售",
+]
+
+
+@pytest.mark.parametrize("text", UNLESS_KEEPS_THE_OFFER)
+def test_unless_cancels_only_the_occurrence_it_qualifies(matcher, text):
+    hits = [h for h in matcher.match("", text, first_pass=False).hits if h.term == "四件套"]
+    assert len(hits) == 1, ALLOW
+    offered = text.index("银行卡四件套") + len("银行卡")
+    assert (hits[0].start, hits[0].end) == (offered, offered + 3)
+
+
+@pytest.mark.parametrize("text", UNLESS_CANCELS_THE_BEDDING)
+def test_bedding_named_several_times_stays_bedding(matcher, text):
+    assert "四件套" not in _found(matcher, text), ALLOW

@@ -591,7 +591,8 @@ def _pattern_entry(pattern: Pattern, surface: str) -> Entry:
 
 def _cancelled(hit: Hit, unless: tuple[str, ...]) -> bool:
     """An `unless` word in this occurrence's clause, within UNLESS_REACH characters of it:
-    纯棉床上四件套 is bedding, and cancels only itself, not the 四件套 of another clause."""
+    纯棉床上四件套 is bedding, and cancels only itself, not the 四件套 of another clause or
+    one before it in the same clause."""
     norm = hit.norm
     a, b = norm.to_original(hit.start, hit.end)
     original = norm.original
@@ -601,11 +602,14 @@ def _cancelled(hit: Hit, unless: tuple[str, ...]) -> bool:
     first = low + cut + 1 if cut >= 0 else low
     stops = [i for i in (after.find(c) for c in _UNLESS_BREAKS) if i >= 0]
     last = b + min(stops) if stops else high
-    window = norm.text[
-        bisect.bisect_left(norm.origins, first, 0, hit.start) : bisect.bisect_left(
-            norm.origins, last, hit.end
-        )
-    ]
+    start = bisect.bisect_left(norm.origins, first, 0, hit.start)
+    end = bisect.bisect_left(norm.origins, last, hit.end)
+    # A word after this occurrence that stands before another occurrence of the term in reach
+    # is that one's (出银行卡四件套 纯棉床上四件套: the bedding is the second): modifiers come
+    # before the noun they qualify.
+    if norm.text.find(norm.text[hit.start : hit.end], hit.end, end) >= 0:
+        end = hit.end
+    window = norm.text[start:end]
     return any(u in window for u in unless)
 
 
