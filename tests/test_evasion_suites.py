@@ -188,6 +188,12 @@ def test_pinyin_with_tone_marks_reads_as_plain_pinyin(matcher, written, term):
     _assert_found(matcher, written, term, TOOLGOOD + "WordHelper/WordHelperTest.cs GetPinyin")
 
 
+def test_financial_numerals_give_prices_and_volumes(matcher):
+    result = matcher.match("", "出售身份证 壹佰万条 伍佰元", first_pass=False).extraction
+    assert [v.count for v in result.volumes] == [1_000_000], NUM_STYLES
+    assert [p.amount for p in result.prices] == [500.0], NUM_STYLES
+
+
 def test_styled_letters_and_numerals_keep_their_place_in_the_original():
     original = "出售 𝐬𝐟𝐳 Ⅳ件套 shēnfènzhèng"
     norm = normalize(original)

@@ -3,8 +3,9 @@
 Sellers obfuscate: full-width characters (ＱＱ：８８６６), traditional characters (身分證),
 separators, zero-width characters and emoji inside words (身 份 证, 身-份-证, 身😀份证),
 enclosed and styled numerals and letters (④件套, ⑷, ⒋, ❹, ⓿, Ⅳ, ⒮⒢⒦, 🅢, 𝐬𝐟𝐳), financial
-numerals (肆件套, 玖), accents and tone marks on Latin letters (shēnfènzhèng), doubled characters (身身份份证证), separators between single letters (s.g.k,
-s-f-z, s_g_k) and an @ inside a word (身@份证). `normalize` undoes those and records, for every
+numerals (肆件套, 玖, 壹佰万), accents and tone marks on Latin letters (shēnfènzhèng),
+doubled characters (身身份份证证), separators between single letters (s.g.k, s-f-z, s_g_k)
+and an @ inside a word (身@份证, s@g@k). `normalize` undoes those and records, for every
 normalised character, which original characters it came from, so a match in the normalised
 text highlights the words as written. Look-alikes, homophones, pinyin and digits for numerals
 (薇信, 扣扣, sfz, shenfenzheng, 4件套) are variants in the keyword lists (monitor.matching.keywords),
@@ -69,7 +70,7 @@ def _extra_folds() -> dict[str, str]:
             folds[chr(code)] = base[0].lower()
     # Financial numerals (大写数字) that mean nothing else; 伍 陆 拾 are words too (队伍,
     # 大陆, 收拾) and are read as numerals only next to another numeral (_numeral_context).
-    folds.update(dict(zip("壹贰貳叁叄肆柒捌玖", "一二二三三四七八九", strict=True)))
+    folds.update(dict(zip("壹贰貳叁叄肆柒捌玖佰仟", "一二二三三四七八九百千", strict=True)))
     return folds
 
 
@@ -77,7 +78,7 @@ _EXTRA_FOLD = _extra_folds()
 # The keys of _EXTRA_FOLD as ranges (a class of ranges is searched many times faster).
 _EXTRA_CHARS = re.compile(
     "[\u00c0-\u024f\u1e00-\u1eff\u2160-\u216b\u2170-\u217b"
-    "\u2474-\u24b5\u24eb-\u24ff\u2776-\u2793\u3220-\u3229壹贰貳叁叄肆柒捌玖"
+    "\u2474-\u24b5\u24eb-\u24ff\u2776-\u2793\u3220-\u3229壹贰貳叁叄肆柒捌玖佰仟"
     "\U0001f150-\U0001f169\U0001f170-\U0001f189\U0001f1e6-\U0001f1ff]"
 )
 
@@ -346,7 +347,7 @@ def _separator_runs() -> re.Pattern[str]:
 
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # emoji and the like: separators
-_QUICK_TABLE_VERSION = 3
+_QUICK_TABLE_VERSION = 4
 # Latin letters repeated (sssgk: the matcher looks such words up without repeats) or a run of
 # doubled Chinese characters (normalize collapses those).
 _LATIN_DOUBLE = re.compile(r"([a-z])\1")
