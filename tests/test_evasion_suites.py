@@ -286,6 +286,10 @@ CONTACTS = [
     ("电话：13812345678", "phone", "13812345678", HOUBB + "bs/SensitiveWordBsNumTest.java"),
     ("手机 138-1234-5678", "phone", "13812345678", HOUBB + "bs/SensitiveWordBsNumTest.java"),
     ("热线 400-123-4567", "other", "4001234567", HOUBB + "bs/SensitiveWordBsNumTest.java"),
+    ("扣扣 1234567===0001", "qq", "12345670001", HOUBB + "bugs/b118/Bug118Test.java"),
+    ("QQ：88 66 12 34", "qq", "88661234", HOUBB + "bugs/b118/Bug118Test.java"),
+    ("微信 138-1234-5678", "wechat", "13812345678", HOUBB + "bugs/b118/Bug118Test.java"),
+    ("QQ 88661234 20条", "qq", "88661234", HOUBB + "bugs/b118/Bug118Test.java"),
     # a Latin letter glued before the cue (houbb bugs/b20260323 EnglishWordMatchTest: test微信test)
     (
         "身份证料 500u微信liao_shop88",
@@ -317,6 +321,7 @@ NOT_CONTACTS = [
     ("look at google.com for the answer", "an English 'at' is no spelled e-mail"),
     ("你懂得：12345678", HOUBB + "bs/SensitiveWordBsNumLenTest.java: a bare number, no cue"),
     ("faq 123456", "a word ending in q is no QQ cue"),
+    ("QQ 8866 2024年", HOUBB + "bugs/b118/Bug118Test.java: a group then a year is no number"),
 ]
 
 

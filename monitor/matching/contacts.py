@@ -29,16 +29,25 @@ _LATIN_CUE = r"(?<![a-z])"
 # ... unless a colon follows it (500uvx：abc, 500uQQ：8866123; "faqq 123456" is no QQ).
 _GLUED_CUE = r"(?:vx|wx|weixin|wechat)(?=[:：])"
 
-_QQ = re.compile(
-    rf"(?:{_LATIN_CUE}(?:qq|q)|qq(?=[:：])|扣扣|企鹅)(?:号|群)?[:：]?\s?({_ACCOUNT_DIGITS}{{5,11}})"
-    r"(?![0-9])"
-)
-_WECHAT = re.compile(
+_QQ_CUE = rf"(?:{_LATIN_CUE}(?:qq|q)|qq(?=[:：])|扣扣|企鹅)(?:号|群)?[:：]?\s?"
+_WECHAT_CUE = (
     rf"(?:(?:微信|薇信|威信|徽信|{_LATIN_CUE}(?:vx|v信|wx|weixin|wechat)|{_GLUED_CUE}|薇|威)"
     r"(?:号)?[:：]?\s?"
     rf"|{_LATIN_CUE}v(?:号|[:：]\s?|\s))"
-    rf"([a-z][-_a-z0-9]{{5,19}}|[0-9]{{5,11}}|{_ACCOUNT_DIGITS}{{5,11}})(?![a-z0-9])"
 )
+_QQ = re.compile(rf"{_QQ_CUE}({_ACCOUNT_DIGITS}{{5,11}})(?![0-9])")
+_WECHAT = re.compile(
+    rf"{_WECHAT_CUE}([a-z][-_a-z0-9]{{5,19}}|[0-9]{{5,11}}|{_ACCOUNT_DIGITS}{{5,11}})(?![a-z0-9])"
+)
+# An account number split into groups (QQ 88 66 12 34, 微信 138-1234-5678, 1234567===0001 in
+# houbb's Bug118Test), tried before the patterns above; a group followed by a unit is a count
+# or a price (QQ 88661234 20条), so the number ends before it (_contact checks 6 to 11 digits).
+_SPLIT_DIGITS = (
+    r"([0-9]{2,7}(?:[- ][0-9]{2,4}){1,4})"
+    r"(?![0-9a-z]|[- ][0-9]|[条元块万千亿个人份套张次单号户年月日岁])"
+)
+_QQ_SPLIT = re.compile(_QQ_CUE + _SPLIT_DIGITS)
+_WECHAT_SPLIT = re.compile(_WECHAT_CUE + _SPLIT_DIGITS)
 _TELEGRAM = re.compile(
     rf"(?:{_LATIN_CUE}(?:tg|telegram|telegra\.m)|(?:tg|telegram)(?=[:：])|飞机|纸飞机|电报)"
     r"(?:号)?[:：]?\s?@?"
@@ -94,7 +103,9 @@ def find_contacts(norm: Normalized, taken: list[tuple[int, int]]) -> list[Contac
     for kind, regex, worth_it in (
         ("telegram", _TME, ".me" in text),
         ("telegram", _TELEGRAM, telegram_named),
+        ("qq", _QQ_SPLIT, has_digit and ("q" in text or "扣扣" in text or "企鹅" in text)),
         ("qq", _QQ, "q" in text or "扣扣" in text or "企鹅" in text),
+        ("wechat", _WECHAT_SPLIT, has_digit and bool(_WECHAT_HINT.search(text))),
         ("wechat", _WECHAT, bool(_WECHAT_HINT.search(text))),
         ("line", _LINE, "line" in text),
         (
@@ -152,6 +163,10 @@ def _contact(
     elif regex is _URL:
         found = _URL_AS_WRITTEN.search(written)
         value = (found.group(0) if found else value).rstrip(".,;)")
+    elif regex is _QQ_SPLIT or regex is _WECHAT_SPLIT:
+        value = re.sub(r"[- ]", "", value)
+        if not 6 <= len(value) <= 11:
+            return None
     elif kind in ("qq", "wechat"):
         value = "".join(_CN_DIGITS.get(c, c) for c in value)
     return Contact(kind, value, written)
