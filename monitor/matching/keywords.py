@@ -73,7 +73,7 @@ FILE_KEYS = {
     "negators",
     *SCOPE_KEYS,
 }
-COMPILE_VERSION = 9  # 9: pinyin initials mixed with characters (身f证, sfzheng)
+COMPILE_VERSION = 10  # 10: pinyin forms mix two of character, syllable, initial
 # Roles whose Chinese terms also match as written in pinyin, initials or a mix (身fen证, kfjl).
 VARIANT_ROLES = frozenset({"data", "strong", "field", "subject"})
 _NUMERALS = {c: str(i) for i, c in enumerate("零一二三四五六七八九")}
@@ -507,9 +507,9 @@ def _pinyin_forms(term: str) -> list[str]:
     """A Chinese term as sellers write it in pinyin: in full when long enough (shenfenzheng,
     also with its syllables apart: shen fen zheng, she-gong-ku; the matcher reads other
     groupings), by initials for three to six characters (kfjl, sjt), and, for three or four,
-    each character as itself, its pinyin or its initial (身fen证, 身f证, s份证, sfzheng: the
-    北J, S东 and Sdong of ToolGood.Words' PinyinMatchTest); a form of Latin letters only
-    needs five of them (sgku would be too short to be safe)."""
+    each character written two of three ways: as itself, its pinyin or its initial (身fen证,
+    身f证, s份证, sfzheng: the 北J, S东 and Sdong of ToolGood.Words' PinyinMatchTest); a form
+    of Latin letters only needs five of them (sgku would be too short to be safe)."""
     if not re.fullmatch(r"[\u4e00-\u9fff]+", term):
         return []
     from pypinyin import Style, lazy_pinyin
@@ -526,15 +526,23 @@ def _pinyin_forms(term: str) -> list[str]:
     if 3 <= len(term) <= 6:
         forms.append(initials)
     if 3 <= len(term) <= 4:
-        options = [(c, s, s[0]) for c, s in zip(term, syllables, strict=True)]
-        for choice in itertools.product(*options):
-            form = "".join(choice)
-            if form in (term, full, initials):
-                continue
-            if form.isascii() and len(form) < 5:
-                continue
-            forms.append(form)
+        # Two ways of writing mixed in one form (a third is rare, and would double the list).
+        for pair in ((0, 1), (0, 2), (1, 2)):
+            ways = [[(c, s, s[0])[k] for k in pair] for c, s in zip(term, syllables, strict=True)]
+            forms.extend(_mixed_forms(ways, term, full, initials))
     return list(dict.fromkeys(forms))
+
+
+def _mixed_forms(ways: list[list[str]], term: str, full: str, initials: str) -> list[str]:
+    """Every form taking one of its two ways per character, but the term, its full pinyin and
+    its initials (listed apart), and Latin-only forms shorter than five letters."""
+    forms = []
+    for choice in itertools.product(*ways):
+        form = "".join(choice)
+        if form in (term, full, initials) or (form.isascii() and len(form) < 5):
+            continue
+        forms.append(form)
+    return forms
 
 
 def _digit_forms(surface: str) -> list[str]:
