@@ -463,6 +463,8 @@ class Matcher:
                 break
         if _REPEATED_LETTER.search(text):
             hits.extend(self._repeated_letter_hits(name, norm, view))
+        if _SEPARATED_LETTERS.search(text):
+            hits.extend(self._separated_latin_hits(name, norm, view))
         present = set(text)
         for pattern in view.patterns:
             hint = pattern.hint
@@ -487,6 +489,38 @@ class Matcher:
                 entry = self.keywords.entries[entry_index]
                 if entry.surface != word:
                     hits.append(Hit(entry, name, norm, match.start(), match.end()))
+            if len(hits) >= MAX_HITS_PER_FIELD:
+                break
+        return hits
+
+    def _separated_latin_hits(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
+        """Latin words written apart that are one keyword together, compared without repeats:
+        pinyin with its syllables grouped anyhow (kaifang jilu, shen/fen/zheng, 黑龙 江 in
+        ToolGood.Words' PinyinMatchTest). Up to eight words of two letters or more (single
+        letters apart are normalize's), each a single separator from the last, joined only
+        while they still begin a keyword."""
+        index, prefixes = view.repeat_index(), view.repeat_prefixes
+        text = norm.text
+        words = [m.span() for m in _LATIN_WORD.finditer(text)]
+        single: dict[str, str] = {}  # word -> the word without repeats
+        hits: list[Hit] = []
+        for i, (start, _) in enumerate(words):
+            key = ""
+            for j in range(i, min(i + 8, len(words))):
+                a, b = words[j]
+                if j > i and (a - words[j - 1][1] != 1 or text[a - 1] not in _WORD_SEPARATORS):
+                    break
+                word = text[a:b]
+                plain = single.get(word)
+                if plain is None:
+                    plain = single[word] = _REPEATS.sub(r"\1", word)
+                key += plain[1:] if key and key[-1] == plain[0] else plain
+                if key not in prefixes:
+                    break
+                for entry_index in index.get(key, ()) if j > i else ():
+                    entry = self.keywords.entries[entry_index]
+                    if entry.surface != text[start:b]:
+                        hits.append(Hit(entry, name, norm, start, b))
             if len(hits) >= MAX_HITS_PER_FIELD:
                 break
         return hits
@@ -568,7 +602,8 @@ def _pattern_entry(pattern: Pattern, surface: str) -> Entry:
 
 def _cancelled(hit: Hit, unless: tuple[str, ...]) -> bool:
     """An `unless` word in this occurrence's clause, within UNLESS_REACH characters of it:
-    纯棉床上四件套 is bedding, and cancels only itself, not the 四件套 of another clause."""
+    纯棉床上四件套 is bedding, and cancels only itself, not the 四件套 of another clause or
+    one before it in the same clause."""
     norm = hit.norm
     a, b = norm.to_original(hit.start, hit.end)
     original = norm.original
@@ -578,11 +613,14 @@ def _cancelled(hit: Hit, unless: tuple[str, ...]) -> bool:
     first = low + cut + 1 if cut >= 0 else low
     stops = [i for i in (after.find(c) for c in _UNLESS_BREAKS) if i >= 0]
     last = b + min(stops) if stops else high
-    window = norm.text[
-        bisect.bisect_left(norm.origins, first, 0, hit.start) : bisect.bisect_left(
-            norm.origins, last, hit.end
-        )
-    ]
+    start = bisect.bisect_left(norm.origins, first, 0, hit.start)
+    end = bisect.bisect_left(norm.origins, last, hit.end)
+    # A word after this occurrence that stands before another occurrence of the term in reach
+    # is that one's (出银行卡四件套 纯棉床上四件套: the bedding is the second): modifiers come
+    # before the noun they qualify.
+    if norm.text.find(norm.text[hit.start : hit.end], hit.end, end) >= 0:
+        end = hit.end
+    window = norm.text[start:end]
     return any(u in window for u in unless)
 
 
@@ -625,6 +663,10 @@ def _same_kind(a: str, b: str) -> bool:
 _REPEATED_LETTER = re.compile(r"([a-z])\1")
 _LATIN_WORD_WITH_REPEAT = re.compile(r"(?<![a-z])[a-z]{0,30}?([a-z])\1[a-z]{0,30}(?![a-z])")
 _REPEATS = re.compile(r"([a-z])\1+")
+# Latin words one separator apart (normalize keeps one of these between Latin letters).
+_WORD_SEPARATORS = " .,:-/_"
+_SEPARATED_LETTERS = re.compile(r"[a-z][ .,:\-/_][a-z]")
+_LATIN_WORD = re.compile(r"(?<![a-z])[a-z]{2,40}(?![a-z])")
 
 
 def _unique(items) -> list[str]:
