@@ -90,3 +90,20 @@ def test_whose_data_is_named_by_kind(matcher, text, category):
 )
 def test_everyday_words_holding_a_keyword_do_not_alert(matcher, text):
     assert not matcher.match("", text).alert, matcher.match("", text).reasons
+
+
+@pytest.mark.parametrize(
+    "title, text",
+    [
+        ("储户", "城商行储户 存款到期 电话 金额 转化率高"),  # one field, its sector, no sale word
+        ("宝妈", "新生儿家庭 父母电话 月龄 一个月更新一次 三毛"),  # a price in words
+        ("业主", "新交房小区 业主电话 装修公司抢着要"),  # the buyer named, not the price
+        ("Exam takers", "Exam takers 2025, name, phone, ID number, 200k rows."),
+    ],
+)
+def test_the_first_pass_leaves_offers_without_a_sale_word_to_the_score(title, text):
+    """The first pass rules a text out only for naming too little data: whether it offers
+    that data is for the rules and the learned score to say."""
+    result = load_matcher().match(title, text)
+    assert not result.reasons[0].startswith("first pass"), result.reasons
+    assert result.probability is None or result.probability > 0.0
