@@ -130,7 +130,7 @@ def _style_features(values: dict[str, float], listing: str, written: str) -> Non
     values["style:sentences:" + ("0" if not sentences else "1-2" if sentences <= 2 else "3+")] = 1.0
     commas = sum(written.count(c) for c in "，,、；;")
     gaps = sum(written.count(c) for c in " \t|/　")
-    if gaps > commas + sentences:
+    if gaps >= 3 and gaps > commas + sentences:
         values["style:fragments"] = 1.0  # a run of fragments: 姓名 电话 地址 每条两毛
     if _DATE_PROSE.search(listing):
         values["style:dated"] = 1.0  # 2019年3月, 去年, 日前: a narrative of past events
@@ -164,6 +164,10 @@ def _rule_features(out: Features, hits: list[Hit], scored: Scored, rules_alert: 
         values["rules:context"] = min(-context, 12.0) / 4.0
     for genre in getattr(scored, "genres", None) or ():
         values["genre:" + genre] = 1.0
+    # The sectors the rules settle on (an insider's sector, a leak file's, not the buyer's),
+    # beside the raw category of every hit below.
+    for category in scored.categories:
+        values["rules:category:" + category] = 1.0
     roles: dict[str, int] = {}
     for hit in hits:
         entry = hit.entry
@@ -197,6 +201,8 @@ def _feature_names(
     names = [f"term:{role}:{term}"]
     if role == "context" and group:
         names.append("context:" + group)
+    elif role == "field":  # one field of a list (身份证 in a hotel list) is not its sector
+        names.extend(f"category:{category}:field" for category in categories)
     elif role in _DATA_ROLES:
         names.extend("category:" + category for category in categories)
     return tuple(names)
