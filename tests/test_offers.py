@@ -107,3 +107,19 @@ def test_the_first_pass_leaves_offers_without_a_sale_word_to_the_score(title, te
     result = load_matcher().match(title, text)
     assert not result.reasons[0].startswith("first pass"), result.reasons
     assert result.probability is None or result.probability > 0.0
+
+
+@pytest.mark.parametrize(
+    "text, term, category",
+    [
+        ("出5件套 身份证 银行卡 手机卡 U盾 营业执照 齐全", "五件套", "identity"),
+        ("实名认证的抖音号 一个六十 可租可买", "平台号", "accounts"),
+        ("某平台网店出售 带营业执照 可过户", "店铺出售", "accounts"),
+        ("Guest name, mobile, home address, check-in dates. 2M rows.", "同住人", "travel"),
+    ],
+)
+def test_kits_platform_accounts_shops_and_english_fields_are_named(matcher, text, term, category):
+    result = matcher.match("", text)
+    hit = next((h for h in result.hits if h.term == term), None)
+    assert hit is not None, [h.term for h in result.hits]
+    assert hit.category == category
