@@ -76,14 +76,10 @@ class RuleView:
     _repeats: Any = field(default=None, repr=False)
     _by_role: Any = field(default=None, repr=False)
 
-    def patterns_by_role(self, offer_roles, data_roles) -> tuple[list[Pattern], list[Pattern]]:
-        """This view's patterns that show an offer, and those that name data (the first pass
-        reads them in that order); computed once."""
+    def data_patterns(self, data_roles) -> list[Pattern]:
+        """This view's patterns that name data (what the first pass reads); computed once."""
         if self._by_role is None:
-            self._by_role = (
-                [p for p in self.patterns if p.role in offer_roles],
-                [p for p in self.patterns if p.role in data_roles and p.role not in offer_roles],
-            )
+            self._by_role = [p for p in self.patterns if p.role in data_roles]
         return self._by_role
 
     def repeat_index(self) -> dict[str, tuple[int, ...]]:

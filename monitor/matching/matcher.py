@@ -25,7 +25,7 @@ from monitor.matching.keywords import Entry, Keywords, Pattern, load_keywords, s
 from monitor.matching.match_result import MatchResult, TermHit, term_hit
 from monitor.matching.model import Model, load_model
 from monitor.matching.normalize import Normalized, normalize, quick_copies, quick_fold
-from monitor.matching.scoring import MIN_DATA, score_hits
+from monitor.matching.scoring import score_hits
 
 DEFAULT_THRESHOLD = 3.0
 # The matcher reads at most this many characters of a title and of a text (a hostile page can
@@ -33,12 +33,11 @@ DEFAULT_THRESHOLD = 3.0
 DEFAULT_MAX_CHARS = 50_000
 MAX_HITS_PER_FIELD = 2000
 DATA_ROLES = frozenset({"data", "strong", "field", "subject", "generic"})
-_OFFER_ROLES = frozenset({"sale", "contact", "sample", "fresh", "strong"})
-# What a price, volume or contact needs (extract.py), in quick_text form (t.me -> tme).
-_FACT_HINT = re.compile(
-    r"[0-9@$¥〇幺]|[一二两三四五六七八九十百千][万亿块元毛角]|[零一二三四五六七八九]{5}|tme"
-    r"|(?:每|一|单)(?:条|次|张|份|单|人|套|号|户|个)[一二两三四五六七八九十百千]{2}|www|http"
-)
+# The first pass sends a text to the full analysis when its data vocabulary could add up to
+# this much: one data field (电话) is enough, since a seller's post may name its data by one
+# field and its sector (储户 电话 金额), and the learned score, not the first pass, tells an
+# offer from talk.
+FIRST_PASS_DATA = 0.4
 # Words between a negator and the sale word it negates (不会随意出售), at most three.
 _NEGATION_FILLERS: tuple[str, ...] = (
     "会",
@@ -377,26 +376,24 @@ class Matcher:
         return bool(copies) and self._could_alert(quick + "\n" + copies, view)
 
     def _could_alert(self, quick: str, view: RuleView) -> bool:
-        """False when no reading of the text could alert: too little data, or nothing offered.
+        """False when the text names too little data to be an offer of it.
 
-        Upper bounds of the scorer's data and offer parts (context ignored), from one
-        Aho-Corasick pass over quick_text; a watched brand always goes to the full analysis.
+        An upper bound of the scorer's data part (context ignored), from one Aho-Corasick
+        pass over quick_text, against FIRST_PASS_DATA; a watched brand always goes to the full
+        analysis. Whether anything is offered is not decided here: prices, scarcity and
+        services are written in too many ways (每条两毛, 只卖两份, price in DM) for a first
+        pass to rule an offer out, so the rules and the learned score decide it.
         """
         if not quick:
             return False
         entries = self.keywords.entries
         data = generic = subject = 0.0
         fields: dict[str, float] = {}
-        offer = False
         for _, indices in view.quick_automaton().iter(quick):
             for index in indices:
                 entry = entries[index]
                 role = entry.role
-                if role in _OFFER_ROLES:
-                    offer = True
-                    if role == "strong":
-                        data += entry.weight
-                elif role == "data":
+                if role == "data" or role == "strong":
                     data += entry.weight
                 elif role == "generic":
                     generic += entry.weight
@@ -408,30 +405,21 @@ class Matcher:
                     return True
                 else:
                     continue
-                if offer and data + 2 * generic + sum(fields.values()) >= MIN_DATA:
+                if data + 2 * generic + sum(fields.values()) >= FIRST_PASS_DATA:
                     return True  # decided: the full analysis follows anyway
-        offer = offer or len(fields) >= 2 or bool(_FACT_HINT.search(quick))
         listed = generic or len(fields) >= 2  # what turns a subject into data (scoring.py)
         bound = data + 2 * generic + (subject if listed else 0.0) + sum(fields.values())
-        offer_patterns, data_patterns = view.patterns_by_role(_OFFER_ROLES, DATA_ROLES)
         present: set[str] | None = None
-        # Offer patterns first: most texts have no offer, and then data does not matter.
-        for patterns in (offer_patterns, data_patterns):
-            for pattern in patterns:
-                if bound >= MIN_DATA and offer:
-                    return True
-                if offer and pattern.role not in DATA_ROLES:
-                    continue  # nothing more to learn from a pure offer pattern
-                if pattern.hint is not None:
-                    present = set(quick) if present is None else present
-                    if pattern.hint.isdisjoint(present):
-                        continue
-                if pattern.regex.search(quick):
-                    offer = offer or pattern.role in _OFFER_ROLES
-                    bound += max(0.4, pattern.weight) if pattern.role != "subject" else 0.0
-            if not offer:
-                return False
-        return offer and bound >= MIN_DATA
+        for pattern in view.data_patterns(DATA_ROLES):
+            if bound >= FIRST_PASS_DATA:
+                return True
+            if pattern.hint is not None:
+                present = set(quick) if present is None else present
+                if pattern.hint.isdisjoint(present):
+                    continue
+            if pattern.regex.search(quick):
+                bound += max(0.4, pattern.weight) if pattern.role != "subject" else 0.0
+        return bound >= FIRST_PASS_DATA
 
     def _scan(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
         text = norm.text
