@@ -136,6 +136,8 @@ PINYIN = [
     ("yin hang ka", "银行卡"),
     ("che zhu xinxi", "车主信息"),
     ("zhengxin baogao", "征信报告"),
+    ("shen@fen@zheng", "身份证"),  # houbb's 傻@冒, on pinyin
+    ("kai@fang@ji@lu", "开房记录"),
 ]
 # What PinyinMatchTest refuses (京 北, 黑龙 龙江, 江 黑): syllables out of order or repeated.
 PINYIN_REFUSED = [
@@ -232,6 +234,11 @@ def test_pinyin_initials_and_characters_mixed_or_grouped_anyhow_are_found(matche
 @pytest.mark.parametrize("written, term", PINYIN_REFUSED, ids=[c[0] for c in PINYIN_REFUSED])
 def test_pinyin_out_of_order_or_repeated_is_not_the_keyword(matcher, written, term):
     assert term not in _found(matcher, written), PINYIN_MATCH
+
+
+def test_addresses_and_handles_keep_their_at():
+    for written in ("tg@xinliao_demo", "a@b@c.com", "me@qq.com", "seller@mail.example.cn"):
+        assert normalize(written).text == written
 
 
 def test_english_words_written_apart_are_joined_only_into_a_whole_keyword(matcher):

@@ -107,7 +107,8 @@ _NUMERAL_OF = {"伍": "五", "陆": "六", "陸": "六", "拾": "十"}
 _CJK_CHAR = "\u3400-\u4dbf\u4e00-\u9fff"
 # Characters the refinements below delete from the normalised text:
 # - an @ between two Chinese characters (身@份证) or inside a short Latin word (s@gk, s@g@k; a
-#   handle after @ has at least five letters, so tg@handle keeps its @);
+#   handle after @ has at least five letters, so tg@handle keeps its @), and the @s of a
+#   Latin word holding several (shen@fen@zheng, _AT_CHAIN);
 # - the separators between single Latin letters (s.g.k, s-f-z, s_g_k, v x);
 # - the second of each doubled Chinese character in a run of two or more (身身份份证证).
 _AT_INSIDE = (
@@ -118,6 +119,9 @@ _SPACED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:[ .\-_/:,][a-z](?![a-z0-9]))
 _DOUBLED_RUN = re.compile(f"(?:([{_CJK_CHAR}])\\1{{1,2}}){{2,}}")
 _SPACED_HINT = re.compile(r"[a-z][ .\-_/:,][a-z](?![a-z0-9])(?<![a-z0-9].{3})")
 _AT_REGEX = re.compile(_AT_INSIDE)
+# ... and every @ of a Latin word holding two or more (shen@fen@zheng): an address or a handle
+# has one.
+_AT_CHAIN = re.compile(r"(?<![a-z0-9@.])[a-z]{1,12}(?:@[a-z]{1,12}){2,8}(?![a-z0-9@.])")
 _MASK_RUN = re.compile(r"\*{1,12}")
 
 
@@ -217,6 +221,8 @@ def _refine(norm: Normalized) -> Normalized:
     if "@" in text:
         for match in _AT_REGEX.finditer(text):
             drop.add(match.start())
+        for match in _AT_CHAIN.finditer(text):
+            drop.update(i for i in range(match.start(), match.end()) if text[i] == "@")
     if _SPACED_HINT.search(text):
         for match in _SPACED_LETTERS.finditer(text):
             drop.update(range(match.start() + 1, match.end(), 2))
@@ -373,8 +379,9 @@ def quick_copies(quick: str) -> str:
     """What quick_text adds to a folded text: copies without the @ and the repeated letters
     that `normalize` or the matcher see through ('' when there are none)."""
     copies = []
-    if "@" in quick and _AT_REGEX.search(quick):
-        copies.append(_AT_REGEX.sub("", quick))
+    if "@" in quick and (_AT_REGEX.search(quick) or _AT_CHAIN.search(quick)):
+        unchained = _AT_CHAIN.sub(lambda m: m.group(0).replace("@", ""), quick)
+        copies.append(_AT_REGEX.sub("", unchained))
     if _LATIN_DOUBLE.search(quick) or (_CJK_DOUBLE.search(quick) and _DOUBLED_RUN.search(quick)):
         copies.append(_QUICK_REPEATS.sub(r"\1", quick))
     return "\n".join(copies)
