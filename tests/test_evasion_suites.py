@@ -67,6 +67,18 @@ STYLED_LETTERS = [
     for style in _LETTER_STYLES
 ]
 
+# Latin words with Cyrillic or Greek letters drawn alike (the same kind as houbb's letter
+# styles: a letter written as another character that looks the same).
+LOOK_ALIKES = [
+    ("ѕgk", "社工库"),  # Cyrillic dze
+    ("Ѕ.G.K", "社工库"),
+    ("ѕfz", "身份证"),
+    ("κfjl", "开房记录"),  # Greek kappa
+    ("fυllz", "fullz"),  # Greek upsilon
+    ("shеnfеnzhеng", "身份证"),  # Cyrillic ie
+    ("сzxx", "车主信息"),  # Cyrillic es
+]
+
 # Pinyin written with its tone marks (WordHelperTest.GetPinyin: "WǒÀiZhōngGuó").
 TONE_MARKS = [
     ("shēnfènzhèng", "身份证"),
@@ -194,6 +206,17 @@ def test_financial_numerals_give_prices_and_volumes(matcher):
     result = matcher.match("", "出售身份证 壹佰万条 伍佰元", first_pass=False).extraction
     assert [v.count for v in result.volumes] == [1_000_000], NUM_STYLES
     assert [p.amount for p in result.prices] == [500.0], NUM_STYLES
+
+
+@pytest.mark.parametrize("written, term", LOOK_ALIKES, ids=[c[0] for c in LOOK_ALIKES])
+def test_look_alike_letters_inside_a_latin_word_read_as_latin(matcher, written, term):
+    _assert_found(matcher, written, term, ENGLISH_STYLES)
+
+
+def test_cyrillic_and_greek_words_stay_as_written():
+    for text in ("база данных", "ελληνικά κείμενα", "出售 база"):
+        assert normalize(text).text == text.replace(" ", "")
+    assert normalize("fullz с").text == "fullz c"  # a Latin word and a letter apart
 
 
 def test_styled_letters_and_numerals_keep_their_place_in_the_original():

@@ -3,10 +3,10 @@
 Sellers obfuscate: full-width characters (ＱＱ：８８６６), traditional characters (身分證),
 separators, zero-width characters and emoji inside words (身 份 证, 身-份-证, 身😀份证),
 enclosed and styled numerals and letters (④件套, ⑷, ⒋, ❹, ⓿, Ⅳ, ⒮⒢⒦, 🅢, 𝐬𝐟𝐳), financial
-numerals (肆件套, 玖, 壹佰万), accents and tone marks on Latin letters (shēnfènzhèng),
-doubled characters (身身份份证证), separators between single letters (s.g.k, s-f-z, s_g_k)
-and an @ inside a word (身@份证, s@g@k). `normalize` undoes those and records, for every
-normalised character, which original characters it came from, so a match in the normalised
+numerals (肆件套, 玖, 壹佰万), accents and tone marks on Latin letters (shēnfènzhèng), Cyrillic
+and Greek look-alikes inside a Latin word (ѕgk), doubled characters (身身份份证证),
+separators between single letters (s.g.k, s-f-z, s_g_k) and an @ inside a word (身@份证,
+s@g@k). `normalize` undoes those and records, for every normalised character, which original characters it came from, so a match in the normalised
 text highlights the words as written. Look-alikes, homophones, pinyin and digits for numerals
 (薇信, 扣扣, sfz, shenfenzheng, 4件套) are variants in the keyword lists (monitor.matching.keywords),
 matched against this normalised text; a Latin word with repeated letters (sssgk) is looked up
@@ -125,6 +125,36 @@ _AT_CHAIN = re.compile(r"(?<![a-z0-9@.])[a-z]{1,12}(?:@[a-z]{1,12}){2,8}(?![a-z0
 _MASK_RUN = re.compile(r"\*{1,12}")
 
 
+# Cyrillic and Greek letters drawn like Latin ones, read as Latin inside a Latin word
+# (ѕgk, ful1z with a Cyrillic у): a word of those scripts alone is left as it is.
+_CONFUSABLES = {
+    "a": "аα", "b": "в", "c": "сϲ", "d": "ԁ", "e": "еε", "h": "һн", "i": "іι", "j": "ј",
+    "k": "кκ", "l": "ӏ", "m": "м", "o": "оο", "p": "рρ", "q": "ԛ", "s": "ѕ", "t": "тτ",
+    "u": "υ", "v": "ν", "w": "ԝ", "x": "хχ", "y": "у",
+}  # fmt: skip
+_CONFUSABLE_TABLE = {ord(c): latin for latin, cs in _CONFUSABLES.items() for c in cs}
+_CONFUSABLE_SET = "".join(chr(code) for code in _CONFUSABLE_TABLE)
+_CONFUSABLE_LETTERS = frozenset(_CONFUSABLE_SET)
+# Words of Latin or look-alike letters, one separator apart (Ѕ.G.K), read together.
+_MIXED_WORD = re.compile(
+    f"[a-z{_CONFUSABLE_SET}]{{1,40}}(?:[ .\\-_][a-z{_CONFUSABLE_SET}]{{1,40}}){{0,20}}"
+)
+
+
+def _latinised(text: str) -> str:
+    """Confusable letters read as Latin in the words that also hold Latin letters, or stand
+    one separator from one (before separators are dropped, so that a Cyrillic word after a
+    Latin one stays apart: fullz с)."""
+    if _CONFUSABLE_LETTERS.isdisjoint(text):
+        return text
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        return word.translate(_CONFUSABLE_TABLE) if re.search("[a-z]", word) else word
+
+    return _MIXED_WORD.sub(fix, text)
+
+
 @dataclass(frozen=True)
 class Normalized:
     """A normalised string and, per character, the index of its original character.
@@ -196,7 +226,7 @@ def normalize(original: str) -> Normalized:
         and not _EXTRA_CHARS.search(original)
     ):
         # Fast path: nothing to fold; invisible characters are dropped as separators below.
-        return _refine(_compact(original, _simplified(lowered), range(len(original))))
+        return _refine(_compact(original, _latinised(_simplified(lowered)), range(len(original))))
     chars: list[str] = []
     origins: list[int] = []
     for index, char in enumerate(original):
@@ -207,7 +237,7 @@ def normalize(original: str) -> Normalized:
         elif folded:
             chars.extend(folded)
             origins.extend([index] * len(folded))
-    return _refine(_compact(original, _simplified("".join(chars)), origins))
+    return _refine(_compact(original, _latinised(_simplified("".join(chars))), origins))
 
 
 def _refine(norm: Normalized) -> Normalized:
@@ -221,7 +251,7 @@ def _refine(norm: Normalized) -> Normalized:
     if "@" in text:
         for match in _AT_REGEX.finditer(text):
             drop.add(match.start())
-        for match in _AT_CHAIN.finditer(text):
+        for match in _AT_CHAIN.finditer(text) if text.count("@") > 1 else ():
             drop.update(i for i in range(match.start(), match.end()) if text[i] == "@")
     if _SPACED_HINT.search(text):
         for match in _SPACED_LETTERS.finditer(text):
@@ -379,9 +409,13 @@ def quick_copies(quick: str) -> str:
     """What quick_text adds to a folded text: copies without the @ and the repeated letters
     that `normalize` or the matcher see through ('' when there are none)."""
     copies = []
-    if "@" in quick and (_AT_REGEX.search(quick) or _AT_CHAIN.search(quick)):
+    if not _CONFUSABLE_LETTERS.isdisjoint(quick):
+        copies.append(quick.translate(_CONFUSABLE_TABLE))
+    if "@" in quick and (_AT_REGEX.search(quick) or quick.count("@") > 1):
         unchained = _AT_CHAIN.sub(lambda m: m.group(0).replace("@", ""), quick)
-        copies.append(_AT_REGEX.sub("", unchained))
+        without_at = _AT_REGEX.sub("", unchained)
+        if without_at != quick:
+            copies.append(without_at)
     if _LATIN_DOUBLE.search(quick) or (_CJK_DOUBLE.search(quick) and _DOUBLED_RUN.search(quick)):
         copies.append(_QUICK_REPEATS.sub(r"\1", quick))
     return "\n".join(copies)
