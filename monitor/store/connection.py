@@ -31,6 +31,7 @@ from monitor.store.api_tokens import ApiTokenQueries
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.desk import DeskQueries
 from monitor.store.forwards import ForwardQueries
+from monitor.store.maintenance import MaintenanceQueries
 from monitor.store.observations import ObservationQueries
 from monitor.store.pii_keys import PiiKeyQueries
 from monitor.store.retrohunt import RetrohuntQueries
@@ -78,6 +79,7 @@ class Store(
         self._search_pending: list[tuple] = []
         self.reserve_kept = False  # is the disk reserve beside the store in place?
         self._store_id: str | None = None  # OutboxQueries.store_id, read once
+        self.maintenance = MaintenanceQueries(self)
 
     @property
     def conn(self) -> sqlite3.Connection:
