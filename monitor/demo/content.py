@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from monitor.matching.keywords import CATEGORIES  # noqa: F401  (re-exported for the demo tests)
+from monitor.vocabulary import CATEGORIES
 
 SITES = ("forum", "market", "channel")
 DAYS = (1, 2, 3)

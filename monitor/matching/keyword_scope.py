@@ -123,10 +123,10 @@ class RuleView:
 
 
 def spider_kinds() -> tuple[str, ...]:
-    """The spider kinds a site file may name (monitor/sites/presets.py)."""
-    from monitor.sites.presets import KINDS
+    """The spider kinds a site file may name."""
+    from monitor.vocabulary import SITE_KINDS
 
-    return tuple(KINDS)
+    return SITE_KINDS
 
 
 def read_scope(data: dict[str, Any], file: str, error: Callable[..., None]) -> Scope | None:

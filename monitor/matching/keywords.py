@@ -32,7 +32,7 @@ from monitor.matching.keyword_scope import SCOPE_KEYS, Scope, read_scope
 from monitor.matching.normalize import normalize_term
 from monitor.matching.regex_budget import regex_problem  # noqa: F401 (its home was here)
 from monitor.matching.rules_version import model_file, version_of
-from monitor.vocabulary import CATEGORIES  # noqa: F401 (defined there once)
+from monitor.vocabulary import CATEGORIES
 
 log = logging.getLogger(__name__)
 

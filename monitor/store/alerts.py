@@ -6,7 +6,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
-from monitor.vocabulary import ALERT_KINDS, ALERT_STATUSES, SEVERITIES  # noqa: F401 (defined there)
+from monitor.store.ranks import sql_list
+from monitor.vocabulary import SOURCE_ALERT_KINDS
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -97,7 +98,7 @@ class AlertQueries:
             r[0]
             for r in self.conn.execute(
                 "SELECT id FROM alerts WHERE source = ? AND status = 'open' "
-                "AND kind IN ('source_failing', 'source_changed_shape')",
+                f"AND kind IN {sql_list(SOURCE_ALERT_KINDS)}",
                 (source,),
             )
         ]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
 from monitor.store.alerts import alert_filters
+from monitor.store.ranks import severity_rank_sql
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -20,8 +21,7 @@ USER_ROLES = ("viewer", "reviewer", "admin")
 QUEUE_SORTS = {
     "created": "a.id",
     "updated": "a.updated_at",
-    "severity": "CASE a.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 "
-    "WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END",
+    "severity": severity_rank_sql("a.severity"),
     "status": "a.status",
     "source": "a.source",
     "price": "l.price",

@@ -12,9 +12,9 @@ from urllib.parse import parse_qsl, urlencode
 
 from monitor.errors import HeishiError
 from monitor.numbers import SQLITE_MAX_INTEGER, number_or
-from monitor.store.alerts import ALERT_STATUSES, SEVERITIES
 from monitor.store.review import QUEUE_SORTS, QueueFilters
 from monitor.timespec import since_timestamp
+from monitor.vocabulary import ALERT_STATUSES, SEVERITIES
 from monitor.web.endpoint import Context
 from monitor.web.i18n import _
 
