@@ -16,6 +16,7 @@ them with `find_line` (a word at or after its section's line).
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Collection, Sequence
@@ -101,7 +102,7 @@ class TomlFile:
         self.error_class = error
 
     @classmethod
-    def read(cls, path: str | Path, error: type[ConfigError] = ConfigError) -> TomlFile:
+    def read(cls, path: str | os.PathLike[str], error: type[ConfigError] = ConfigError) -> TomlFile:
         """Read and parse `path`: not readable, not UTF-8 or not TOML is an `error`."""
         path = Path(path)
         try:
@@ -283,7 +284,7 @@ class TomlFile:
         table: str | None = None,
         index: int = 0,
     ) -> str:
-        value = self.string(values, key, default, table=table, index=index)
+        value = self.string(values, key, default, table=table, index=index) or default
         if value not in choices:
             raise self.fail(key, f"{value!r} is not one of {', '.join(choices)}", table, index)
         return value

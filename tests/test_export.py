@@ -268,7 +268,7 @@ def test_one_filters_object_selects_alerts_lists_and_exports_alike(analyst_db):
     assert Filters().described() == "all"
     with open_store(db_path, readonly=True) as store:
         listed = sorted(a["id"] for a in store.alerts(filters))
-        exported_ids = sorted(a["id"] for a in store.export_alerts(filters))
+        exported_ids = sorted(a["id"] for a in store.analyst.export_alerts(filters))
         queued, total = store.review_queue(QueueFilters(**vars(filters)), limit=1000)
     assert listed and listed == exported_ids == sorted(a["id"] for a in queued)
     assert total == len(listed)

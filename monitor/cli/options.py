@@ -43,6 +43,13 @@ def add_alert_filters(
 
 def alert_filter_values(args: argparse.Namespace) -> Filters:
     """The filters given on the command line."""
-    from monitor.store.filters import FILTER_NAMES, Filters
+    from monitor.store.filters import Filters
 
-    return Filters(**{name: getattr(args, name, None) for name in FILTER_NAMES})
+    return Filters(
+        status=getattr(args, "status", None),
+        severity=getattr(args, "severity", None),
+        category=getattr(args, "category", None),
+        kind=getattr(args, "kind", None),
+        source=getattr(args, "source", None),
+        since=getattr(args, "since", None),
+    )

@@ -12,7 +12,7 @@ from monitor.numbers import whole_number_argument
 from monitor.vocabulary import SITE_KINDS
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("sources", help="the configured sources")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="every site file, with its health in the store")

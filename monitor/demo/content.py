@@ -70,7 +70,7 @@ class Entry:
 
     def version(self, day: int) -> Version:
         """Title, text, price and volume as published on `day`."""
-        values = {
+        values: dict[str, Any] = {
             "title": self.title,
             "text": self.text,
             "price": self.price,

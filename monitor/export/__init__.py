@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from monitor.store.filters import Filters
 
 FORMATS = ("csv", "jsonl", "stix", "misp")
-WHATS = ("alerts", "listings")
 
 
 def export(store: Any, fmt: str, what: str, filters: Filters, out: TextIO) -> int:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+from monitor import settings
 from monitor.errors import HeishiError
 from monitor.matching.digit_runs import (
     BOUNDARY,
@@ -74,10 +74,10 @@ def key_fingerprint(secret: bytes) -> str:
     ).hexdigest()[:16]
 
 
-def mask_keep(environ: dict[str, str] | None = None) -> tuple[int, int]:
+def mask_keep(given: settings.Settings | None = None) -> tuple[int, int]:
     """Digits a masked number keeps at its start and end: $HEISHI_PII_MASK_KEEP (`2,2`, or
     one number for both), at most 6 and 4."""
-    raw = (os.environ if environ is None else environ).get(KEEP_SETTING, "").strip()
+    raw = (given or settings.current()).pii_mask_keep
     if not raw:
         return DEFAULT_KEEP
     parts = [p.strip() for p in raw.split(",")]
@@ -252,8 +252,8 @@ def mask_segments(
         return originals, []
     views: list[str] = []
     references: list[dict[int, int]] = []
-    for segment in originals:
-        view, refs = markup_view(segment) if markup else (segment, {})
+    for original in originals:
+        view, refs = markup_view(original) if markup else (original, {})
         views.append(view)
         references.append(refs)
     joined = BOUNDARY.join(views)

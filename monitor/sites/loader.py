@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from monitor.config_files import TomlFile
 from monitor.errors import SiteFileError
+from monitor.settings import variables
 from monitor.sites.checks import Login, Schedule, Where, expand_env
 from monitor.sites.keys import KEYS, read_keys
 from monitor.sites.network_policy import BadHost, policy_for_site
@@ -88,7 +89,7 @@ def load_site(path: str | os.PathLike[str], env: Mapping[str, str] | None = None
     unknown = sorted(set(raw) - KEYS)
     if unknown:
         raise where.error(unknown[0], "unknown key", None)
-    raw = {k: expand_env(v, os.environ if env is None else env, where, k) for k, v in raw.items()}
+    raw = {k: expand_env(v, variables() if env is None else env, where, k) for k, v in raw.items()}
     return _build(raw, where)
 
 

@@ -14,14 +14,12 @@ resolved since), `dismissed` when it is dismissed now, none while it waits.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 from monitor.store.ranks import sql_list
 from monitor.vocabulary import CONFIRMING_STATUSES, SOURCE_ALERT_KINDS
-
-if TYPE_CHECKING:
-    from monitor.store.connection import Store
 
 _SINCE = "coalesce(:since, '')"
 _SHIFT = "printf('%+d minutes', coalesce(nullif(:utc_offset_minutes, ''), 0))"
@@ -139,11 +137,11 @@ CANNED_QUERIES = {
 }
 
 
-class StatsQueries:
-    """Methods of Store for the statistics."""
+class StatsQueries(QueryGroup):
+    """`store.stats`: the queries for the statistics."""
 
-    def stats_rows(
-        self: Store, sql: str, *, since: str | None = None, utc_offset_minutes: int = 0
+    def rows(
+        self, sql: str, *, since: str | None = None, utc_offset_minutes: int = 0
     ) -> list[dict[str, Any]]:
         """The rows of one of the statistics queries above."""
         return rows.many(
