@@ -43,16 +43,12 @@ class Filters:
 def alert_conditions(filters: Filters) -> tuple[str, list[Any]]:
     """The filters over alerts `a`, as " AND ..." conditions and their parameters: one
     definition for the list, the web queue's query and exports alike."""
-    sql, params = "", []
-    for column, value in (
+    sql, params = _equal(
         ("a.status", filters.status),
         ("a.severity", filters.severity),
         ("a.kind", filters.kind),
         ("a.source", filters.source),
-    ):
-        if value:
-            sql += f" AND {column} = ?"
-            params.append(value)
+    )
     if filters.category:
         sql += " AND EXISTS (SELECT 1 FROM json_each(a.categories) WHERE value = ?)"
         params.append(filters.category)
@@ -64,13 +60,9 @@ def alert_conditions(filters: Filters) -> tuple[str, list[Any]]:
 
 def listing_conditions(filters: Filters) -> tuple[str, list[Any]]:
     """The filters over listings `l`, as " AND ..." conditions and their parameters."""
-    sql, params = "", []
+    sql, params = _equal(("l.status", filters.status), ("l.source", filters.source))
     if filters.matched_only:
-        sql += " AND l.matched = 1"
-    for column, value in (("l.status", filters.status), ("l.source", filters.source)):
-        if value:
-            sql += f" AND {column} = ?"
-            params.append(value)
+        sql = " AND l.matched = 1" + sql
     if filters.category:
         sql += " AND EXISTS (SELECT 1 FROM json_each(l.categories) WHERE value = ?)"
         params.append(filters.category)
@@ -78,10 +70,13 @@ def listing_conditions(filters: Filters) -> tuple[str, list[Any]]:
         sql += " AND l.last_seen >= ?"
         params.append(filters.since)
     if filters.severity or filters.kind:
-        sql += " AND EXISTS (SELECT 1 FROM alerts a WHERE a.listing_id = l.id"
-        for column, value in (("a.severity", filters.severity), ("a.kind", filters.kind)):
-            if value:
-                sql += f" AND {column} = ?"
-                params.append(value)
-        sql += ")"
+        alert, alert_params = _equal(("a.severity", filters.severity), ("a.kind", filters.kind))
+        sql += f" AND EXISTS (SELECT 1 FROM alerts a WHERE a.listing_id = l.id{alert})"
+        params += alert_params
     return sql, params
+
+
+def _equal(*pairs: tuple[str, str | None]) -> tuple[str, list[Any]]:
+    """ " AND column = ?" for each (column, value) whose value is given."""
+    given = [(column, value) for column, value in pairs if value]
+    return "".join(f" AND {column} = ?" for column, _ in given), [value for _, value in given]
