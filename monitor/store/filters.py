@@ -49,13 +49,8 @@ def alert_conditions(filters: Filters) -> tuple[str, list[Any]]:
         ("a.kind", filters.kind),
         ("a.source", filters.source),
     )
-    if filters.category:
-        sql += " AND EXISTS (SELECT 1 FROM json_each(a.categories) WHERE value = ?)"
-        params.append(filters.category)
-    if filters.since:
-        sql += " AND a.created_at >= ?"
-        params.append(filters.since)
-    return sql, params
+    more, more_params = _category_and_since(filters, "a", "created_at")
+    return sql + more, params + more_params
 
 
 def listing_conditions(filters: Filters) -> tuple[str, list[Any]]:
@@ -63,16 +58,25 @@ def listing_conditions(filters: Filters) -> tuple[str, list[Any]]:
     sql, params = _equal(("l.status", filters.status), ("l.source", filters.source))
     if filters.matched_only:
         sql = " AND l.matched = 1" + sql
-    if filters.category:
-        sql += " AND EXISTS (SELECT 1 FROM json_each(l.categories) WHERE value = ?)"
-        params.append(filters.category)
-    if filters.since:
-        sql += " AND l.last_seen >= ?"
-        params.append(filters.since)
+    more, more_params = _category_and_since(filters, "l", "last_seen")
+    sql, params = sql + more, params + more_params
     if filters.severity or filters.kind:
         alert, alert_params = _equal(("a.severity", filters.severity), ("a.kind", filters.kind))
         sql += f" AND EXISTS (SELECT 1 FROM alerts a WHERE a.listing_id = l.id{alert})"
         params += alert_params
+    return sql, params
+
+
+def _category_and_since(filters: Filters, table: str, since: str) -> tuple[str, list[Any]]:
+    """The category (one of the row's `categories`) and `since` (its `since` column at or
+    after) conditions over the rows of `table`."""
+    sql, params = "", []
+    if filters.category:
+        sql += f" AND EXISTS (SELECT 1 FROM json_each({table}.categories) WHERE value = ?)"
+        params.append(filters.category)
+    if filters.since:
+        sql += f" AND {table}.{since} >= ?"
+        params.append(filters.since)
     return sql, params
 
 
