@@ -125,3 +125,16 @@ def test_an_unknown_word_on_the_command_line_exits_2_and_lists_the_vocabulary(
     error = capsys.readouterr().err
     assert f"invalid choice: '{value}'" in error
     assert all(word in error for word in words)
+
+
+def test_datasettes_canned_queries_order_severities_with_the_generated_case():
+    """metadata.json is data Datasette reads as it is: the orderings it spells are the ones
+    monitor/store/ranks.py generates, word for word."""
+    import json
+
+    from monitor.datasette import METADATA_PATH
+
+    queries = json.loads(METADATA_PATH.read_text(encoding="utf-8"))["databases"]["heishi"]
+    texts = [query["sql"] for query in queries["queries"].values()]
+    cases = [m.group(0) for sql in texts for m in re.finditer(r"(?i)case a\.severity .*? end", sql)]
+    assert cases and set(cases) == {severity_rank_sql("a.severity")}
