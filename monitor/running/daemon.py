@@ -84,6 +84,7 @@ class Monitor:
         self._active: dict[str, datetime] = {}  # source -> when its crawl started
         self._groups: set[int] = set()  # process groups of crawls we started
         self._scheduler: Any = None
+        self.pool: Any = None  # the warm crawl workers (monitor.running.workers), if any
         self.daemon_id: int | None = None
         self.results: list[SourceSweep] = []
         self.stopped_by: str | None = None
@@ -113,6 +114,7 @@ class Monitor:
         os.environ["HEISHI_FAILURES_BEFORE_ALERT"] = str(self.settings.failures_before_alert)
         if self.settings.sites_dir:
             os.environ["HEISHI_SITES_DIR"] = str(self.settings.sites_dir.resolve())
+        self.pool = _worker_pool(self.db)  # after the environment above: the workers inherit it
         with open_store(self.db) as store:
             row = store.claim_daemon({**self.settings.public(), "mode": mode})
             if row["live"]:
@@ -148,6 +150,8 @@ class Monitor:
         if self.stopped_by:
             log.info("%s: stopping", self.stopped_by)
         self._stop_crawls()
+        if self.pool is not None:
+            self.pool.close(grace=self.settings.stop_timeout)
         if self.daemon_id is not None:
             with open_store(self.db) as store:
                 store.daemon_stopped(self.daemon_id)
@@ -306,7 +310,12 @@ class Monitor:
                 store.source_started(name, plan.ref.kind, plan.ref.url, utc_now())
             log.info("%s: crawl started", name)
             results = sweep_sources(
-                [plan.ref], self.db, jobs=1, timeout=self.settings.timeout, stopping=self.stopping
+                [plan.ref],
+                self.db,
+                jobs=1,
+                timeout=self.settings.timeout,
+                stopping=self.stopping,
+                pool=self.pool,
             )
             if results:
                 result = results[0]
@@ -481,6 +490,17 @@ class Monitor:
         finally:
             self._finish()
         return report
+
+
+def _worker_pool(db: Path) -> Any:
+    """The monitor's pool of warm crawl workers, or None with HEISHI_CRAWL_WORKERS=0."""
+    from monitor.running.sweep import crawl_env, log_dir
+    from monitor.running.workers import PoolSettings, WorkerPool
+
+    settings = PoolSettings.from_env()
+    if settings.workers == 0:
+        return None
+    return WorkerPool(settings, crawl_env(), log_dir(db))
 
 
 def _crawl_process_groups() -> list[int]:
