@@ -2,7 +2,9 @@
 demo sites: real worker processes, a real store. A crawl runs in a worker that outlives it;
 a worker killed in the middle of a crawl fails that crawl only and is replaced; workers are
 recycled after their number of crawls; the watchdog kills a worker past its memory ceiling; a
-crawl past its timeout is stopped without taking its worker down; slow crawls share a worker."""
+crawl past its timeout is stopped without taking its worker down; slow crawls share a worker;
+workers SIGKILLed mid-sweep again and again leave the store as sound as killed crawl
+processes do (tests/test_crash_safety.py)."""
 
 from __future__ import annotations
 
@@ -65,6 +67,17 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def sweep_into(done: list, pool: WorkerPool, db: Path, extra: tuple[str, ...]) -> None:
+    done.extend(sweep_sources([FORUM], db, jobs=1, pool=pool, extra_args=extra))
+
+
+def running_with(db: Path, written: int) -> dict | None:
+    """The running run that has written at least `written` listings, if any."""
+    return next(
+        (r for r in runs(db) if r["status"] == "running" and (r["items"] or 0) >= written), None
+    )
 
 
 def test_crawls_run_in_a_worker_that_outlives_them_and_store_as_a_crawl_process_does(
@@ -178,3 +191,36 @@ def test_slow_polite_crawls_share_one_worker_at_the_same_time(pool_for, db_path)
         forum["started_at"] < channel["finished_at"]
         and channel["started_at"] < forum["finished_at"]
     )
+
+
+def test_workers_killed_mid_sweep_again_and_again_leave_a_sound_store_the_next_sweep_completes(
+    pool_for, db_path
+):
+    pool = pool_for(PoolSettings(workers=1))
+    (first,) = sweep_sources([FORUM], db_path, jobs=1, pool=pool)
+    assert first.status == "ok" and first.run["items"] == 43
+    # Killed at a different point each time: after 1, 8 and 20 listings were written.
+    for written in (1, 8, 20):
+        done: list = []
+        sweeping = threading.Thread(target=sweep_into, args=(done, pool, db_path, SLOW))
+        sweeping.start()
+        run = wait_for(lambda w=written: running_with(db_path, w), 90, f"{written} listings")
+        os.kill(run["pid"], signal.SIGKILL)
+        sweeping.join(60)
+        assert [r.status for r in done] == ["crashed"]
+        with closing(sqlite3.connect(db_path)) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            assert conn.execute("SELECT count(*) FROM listings").fetchone() == (43,)
+            assert conn.execute(
+                "SELECT count(*) FROM listings WHERE status != 'live'"
+            ).fetchone() == (0,)
+            dupes = conn.execute(
+                "SELECT count(*) FROM (SELECT listing_id, version FROM listing_versions "
+                "GROUP BY 1, 2 HAVING count(*) > 1)"
+            ).fetchone()
+            assert dupes == (0,)
+    (last,) = sweep_sources([FORUM], db_path, jobs=1, pool=pool)
+    assert last.status == "ok" and last.run["items"] == 43 and last.run["removed"] == 0
+    statuses = [r["status"] for r in runs(db_path)]
+    assert statuses == ["ok", "crashed", "crashed", "crashed", "ok"]
+    assert pool.started_workers == 4
