@@ -46,7 +46,8 @@ def site_pages(
     """{path: Page} of the whole site: board pages 1..N (`rows` threads each) and `threads`
     thread pages, under `prefix` (`/s7`: one site of several on one server)."""
     from benchmarks.matcher import build_mix
-    from tests.servers import discuz_board, discuz_thread, html_page
+    from monitor.demo.discuz_pages import discuz_board, discuz_thread
+    from monitor.demo.local_server import html_page
 
     def gbk(text: str) -> Any:  # GBK as declared; gb18030 bytes so emoji survive, as real sites
         return html_page(text, charset="gbk", encoding="gb18030")

@@ -240,7 +240,9 @@ def bare_run(
 def crawl_in_one_process(db: str, parallel: int, sources: list[str]) -> int:
     """The baseline, in this process: every source's spider, `parallel` at a time, in one
     CrawlerProcess with the project's settings (every pipeline, the store at `db`)."""
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "spiders.settings")
+    from monitor.settings import use_scrapy_project
+
+    use_scrapy_project()
     import scrapy.core.downloader.contextfactory  # noqa: F401 (see spiders.crawl.crawl)
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
@@ -290,7 +292,9 @@ def capacity(cpu_per_sweep: float, base_mb: float, per_crawl_mb: float) -> dict[
 def measure(sources: int, process_sources: int, growth_crawls: int = 100) -> dict[str, Any]:
     """Each way, a first sweep of every source into a new store, then a repeat sweep (nearly
     all unchanged: what a source costs every 30 minutes)."""
-    from tests.servers import LocalServer
+    from monitor.demo.local_server import LocalServer
+    from monitor.settings import child_environment
+    from monitor.settings import current as current_settings
 
     names = [source_name(n) for n in range(sources)]
     few = names[:process_sources]
@@ -303,15 +307,15 @@ def measure(sources: int, process_sources: int, growth_crawls: int = 100) -> dic
     }
     with tempfile.TemporaryDirectory(prefix="heishi-bench-sweeps-") as tmp:
         work = Path(tmp)
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("HEISHI_")},
-            "HEISHI_SECRET_FILE": str(work / "secret.key"),
-            "HEISHI_NOTIFY_FILE": str(work / "no-notify.toml"),
-            "HEISHI_SEVERITY_FILE": str(work / "no-severity.toml"),
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        }
-        if os.environ.get("HEISHI_CACHE_DIR"):
-            env["HEISHI_CACHE_DIR"] = os.environ["HEISHI_CACHE_DIR"]
+        # This install's settings (its cache), but a secret, notify and severity file of
+        # the benchmark's own; how many workers each run says itself.
+        given = current_settings().replace(
+            HEISHI_SECRET_FILE=str(work / "secret.key"),
+            HEISHI_NOTIFY_FILE=str(work / "no-notify.toml"),
+            HEISHI_SEVERITY_FILE=str(work / "no-severity.toml"),
+        )
+        env = child_environment(given)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         started = time.perf_counter()
         pages = all_pages(sources)
         report["site_build_s"] = round(time.perf_counter() - started, 1)

@@ -92,8 +92,8 @@ class Worker:
         from twisted.internet.defer import maybeDeferred
 
         from monitor.errors import SourceError
+        from monitor.sites import find_site
         from spiders.kinds import spider_class
-        from spiders.sites import find_site
 
         crawl_id, source = int(command["id"]), str(command["source"])
         settings = self.settings.copy()
@@ -214,7 +214,9 @@ def main() -> int:
     # The replies get standard output to themselves: anything printed goes to the log.
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "spiders.settings")
+    from monitor.settings import use_scrapy_project
+
+    use_scrapy_project()
     from scrapy.utils.project import get_project_settings
     from scrapy.utils.reactor import install_reactor
 

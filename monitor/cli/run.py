@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.cli.app import add_db_option, store_path
+from monitor.settings import current as current_settings
 
 if TYPE_CHECKING:
     from datetime import datetime
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser(
         "run",
         help="crawl every source on its schedule until stopped (or --once, for cron)",
@@ -49,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--failures-before-alert",
         type=int,
-        default=int(os.environ.get("HEISHI_FAILURES_BEFORE_ALERT") or 3),
+        default=current_settings().failures_before_alert,
         metavar="N",
         help="failed runs in a row before a source_failing alert "
         "(default $HEISHI_FAILURES_BEFORE_ALERT, else 3)",
@@ -84,7 +85,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from monitor.errors import HeishiError
     from monitor.running.daemon import Monitor, RunSettings
     from monitor.running.schedule import parse_duration
-    from monitor.running.workers import crawl_timeout
 
     if args.max_parallel < 1 or args.failures_before_alert < 1:
         raise HeishiError("--max-parallel and --failures-before-alert must be at least 1")
@@ -94,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         sources=tuple(args.sources),
         sites_dir=Path(args.sites_dir) if args.sites_dir else None,
         max_parallel=args.max_parallel,
-        timeout=parse_duration(args.timeout) if args.timeout else crawl_timeout(),
+        timeout=parse_duration(args.timeout) if args.timeout else current_settings().crawl_timeout,
         jitter=0.0 if args.jitter in ("0", "0s") else parse_duration(args.jitter),
         default_interval=parse_duration(args.default_interval),
         failures_before_alert=args.failures_before_alert,

@@ -10,7 +10,7 @@ from monitor.cli.app import add_db_option, store_path
 from monitor.numbers import whole_number_argument
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("sweep", help="crawl sources into the store and show what changed")
     parser.add_argument("sources", nargs="*", metavar="SOURCE", help="default: every enabled one")
     add_db_option(parser, create=True)
@@ -36,7 +36,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from monitor.render import plain, print_alerts, sweep_table
     from monitor.running.sources import source_refs
     from monitor.running.sweep import sweep_sources
-    from monitor.running.workers import crawl_timeout
+    from monitor.settings import current as current_settings
     from monitor.store import open_store
 
     refs = source_refs(args.sources)
@@ -52,7 +52,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             refs,
             db,
             jobs=args.jobs,
-            timeout=args.timeout if args.timeout is not None else crawl_timeout(),
+            timeout=args.timeout if args.timeout is not None else current_settings().crawl_timeout,
             on_done=lambda r: status.update(plain(f"{r.source}: {r.status}")),
         )
     run_ids = [r.run["id"] for r in results if r.run]

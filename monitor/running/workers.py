@@ -33,16 +33,10 @@ from typing import IO, Any
 
 from monitor.config import PROJECT_ROOT
 from monitor.errors import HeishiError
-from monitor.numbers import NotANumber, whole_number
+from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SETTINGS = {
-    # name: (default, minimum)
-    "HEISHI_CRAWL_WORKERS": (2, 0),
-    "HEISHI_CRAWL_WORKER_CRAWLS": (100, 1),
-    "HEISHI_CRAWL_WORKER_MEMORY_MB": (2048, 1),
-}
 WATCH_SECONDS = 0.5  # how often the watchdog reads the workers' memory
 
 
@@ -55,32 +49,11 @@ class PoolSettings:
     memory_mb: int = 2048
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> PoolSettings:
-        """Read from HEISHI_CRAWL_WORKERS, HEISHI_CRAWL_WORKER_CRAWLS and
-        HEISHI_CRAWL_WORKER_MEMORY_MB (default: os.environ)."""
-        env = os.environ if env is None else env
-        values = []
-        for name, (default, minimum) in SETTINGS.items():
-            text = (env.get(name) or "").strip()
-            try:
-                values.append(whole_number(text, minimum=minimum) if text else default)
-            except NotANumber as exc:
-                raise HeishiError(f"{name}: {exc}", hint=f"default {default}") from None
-        return cls(*values)
-
-
-def crawl_timeout(env: Mapping[str, str] | None = None) -> float:
-    """Seconds a crawl may take before it is stopped: HEISHI_CRAWL_TIMEOUT (a duration, `600`
-    or `10m`), else 600."""
-    from monitor.timespec import parse_duration
-
-    text = ((os.environ if env is None else env).get("HEISHI_CRAWL_TIMEOUT") or "").strip()
-    if not text:
-        return 600.0
-    try:
-        return parse_duration(text)
-    except HeishiError as exc:
-        raise HeishiError(f"HEISHI_CRAWL_TIMEOUT: {exc}", hint="e.g. 600 or 10m") from None
+    def from_settings(cls, settings: Settings) -> PoolSettings:
+        """HEISHI_CRAWL_WORKERS, HEISHI_CRAWL_WORKER_CRAWLS and HEISHI_CRAWL_WORKER_MEMORY_MB."""
+        return cls(
+            settings.crawl_workers, settings.crawl_worker_crawls, settings.crawl_worker_memory_mb
+        )
 
 
 class CrawlProcess:
