@@ -55,6 +55,7 @@ CPU_SECONDS_A_DAY = 86_400  # half of two cores
 SWEEPS_A_DAY = 48  # every 30 minutes
 POLITE_SWEEP_S = (THREADS + 5) * 2  # a download delay of 2 s
 MEMORY_MB = 24 * 1024
+PROGRESS: Path | None = None  # where each phase's figures go as they come, if anywhere
 TARGETS = {"cpu_ratio": 1.2, "sources": 2000, "growth": 1.2}
 
 
@@ -289,6 +290,11 @@ def capacity(cpu_per_sweep: float, base_mb: float, per_crawl_mb: float) -> dict[
     }
 
 
+def _progress(report: dict[str, Any]) -> None:
+    if PROGRESS is not None:
+        PROGRESS.write_text(json.dumps(report, indent=1), encoding="utf-8")
+
+
 def measure(sources: int, process_sources: int, growth_crawls: int = 100) -> dict[str, Any]:
     """Each way, a first sweep of every source into a new store, then a repeat sweep (nearly
     all unchanged: what a source costs every 30 minutes)."""
@@ -305,7 +311,10 @@ def measure(sources: int, process_sources: int, growth_crawls: int = 100) -> dic
         "workers": WORKERS,
         "process_sources": len(few),
     }
-    with tempfile.TemporaryDirectory(prefix="heishi-bench-sweeps-") as tmp:
+    # A reader of a store in it (sqlite3 leaves -shm files) must not lose the figures.
+    with tempfile.TemporaryDirectory(
+        prefix="heishi-bench-sweeps-", ignore_cleanup_errors=True
+    ) as tmp:
         work = Path(tmp)
         # This install's settings (its cache), but a secret, notify and severity file of
         # the benchmark's own; how many workers each run says itself.
@@ -327,15 +336,21 @@ def measure(sources: int, process_sources: int, growth_crawls: int = 100) -> dic
             # Baseline first, then heishi: the server's pages are as warm for both.
             db = new_store(work / "bare.db")
             report["bare"] = bare_run(work, env, all_sites, db, names, "bare")
+            _progress(report)
             report["bare_repeat"] = bare_run(work, env, all_sites, db, names, "bare-repeat")
+            _progress(report)
             warm = {**env, "HEISHI_CRAWL_WORKERS": str(WORKERS)}
             db = new_store(work / "workers.db")
             report["workers"] = heishi_run(work, warm, all_sites, db, names, "workers")
+            _progress(report)
             report["workers_repeat"] = heishi_run(work, warm, all_sites, db, names, "w-repeat")
+            _progress(report)
             cold = {**env, "HEISHI_CRAWL_WORKERS": "0"}
             db = new_store(work / "processes.db")
             report["processes"] = heishi_run(work, cold, few_sites, db, few, "processes")
+            _progress(report)
             report["processes_repeat"] = heishi_run(work, cold, few_sites, db, few, "p-repeat")
+            _progress(report)
             report["worker_growth"] = worker_growth(
                 env, all_sites, work / "workers.db", names[0], growth_crawls
             )
