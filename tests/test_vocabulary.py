@@ -74,6 +74,9 @@ def test_every_table_of_words_per_value_covers_exactly_its_vocabulary():
     assert set(KIND_TITLES) == set(v.ALERT_KINDS)
     assert set(KIND_WORDS) == {*v.ALERT_KINDS, *ROUTE_ONLY_KINDS}
     assert tuple(KINDS) == v.SITE_KINDS
+    from spiders.kinds import SPIDER_CLASSES
+
+    assert tuple(SPIDER_CLASSES) == v.SITE_KINDS
     assert ACTIONS == v.TRIAGE_ACTIONS
     every = {*v.SEVERITIES, *v.ALERT_STATUSES, *v.ALERT_KINDS, *v.CATEGORIES}
     assert every <= set(LABELS)
