@@ -105,7 +105,7 @@ def test_longer_negatives_join_two_texts_of_one_genre_and_never_an_offer():
         {"id": "o1", "title": "E", "text": "出身份证四件套 QQ 8866", "label": 1, "genre": "offer"},
     ]
     longer = longer_negatives(rows)
-    assert len(longer) == 4 and all(r["label"] == 0 for r in longer)
+    assert len(longer) == 2 and all(r["label"] == 0 for r in longer)
     by_id = {r["id"]: r for r in rows}
     for row in longer:
         first, second = (by_id[i] for i in row["id"].split("+"))
