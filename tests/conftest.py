@@ -96,6 +96,15 @@ def demo_day(demo_sites):
     demo_sites.set_day(1)
 
 
+@pytest.fixture(scope="module")
+def chromium():
+    """A real headless Chromium (Debian's) for the tests of one module."""
+    from tests.web_server import chromium_browser
+
+    with chromium_browser() as browser:
+        yield browser
+
+
 @dataclass
 class DemoRun:
     result: object  # monitor.demo.run.DemoResult

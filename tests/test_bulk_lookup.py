@@ -5,9 +5,6 @@ report, the CLI's text and JSON, and the web page, which takes a pasted list or 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -15,6 +12,7 @@ from monitor.analysis.bulk_lookup import bulk_lookup, number_in, read_cells
 from monitor.config import install_secret
 from monitor.store import open_store
 from tests.analyst_store import CARD, ID_NUMBER, PHONE, build_shared_store
+from tests.helpers import heishi
 from tests.web_server import Server, add_users, chromium_browser, http, log_in
 
 NEVER_QUOTED = "13912345678"  # a valid mobile number no listing quoted
@@ -35,17 +33,6 @@ def analyst_db(tmp_path_factory):
     db_path, ids = build_shared_store(tmp_path_factory)
     add_users(db_path)
     return db_path, ids
-
-
-def heishi(*args, stdin=None):
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        env={**os.environ, "COLUMNS": "200"},
-        timeout=120,
-    )
 
 
 def assert_masked(text: str) -> None:

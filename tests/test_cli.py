@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
-from tests.test_ingest import listing, sweep
+import pytest
 
-
-def heishi(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "120", **(env or {})},
-        timeout=120,
-    )
+from tests.helpers import heishi, listing, sweep
 
 
 def test_help_imports_no_heavy_module():
@@ -98,8 +89,6 @@ def test_missing_store_is_a_clear_error_not_a_traceback(tmp_path):
 def test_locked_store_is_retried_then_a_clear_error(db_path, monkeypatch):
     import sqlite3
 
-    import pytest
-
     from monitor.alerting.ingest import SweepRecorder
     from monitor.errors import StoreError
 
@@ -117,7 +106,6 @@ def test_locked_store_is_retried_then_a_clear_error(db_path, monkeypatch):
 
 
 def test_writing_through_a_read_only_store_is_a_clear_error(db_path):
-    import pytest
 
     from monitor.errors import StoreError
     from monitor.store import open_store

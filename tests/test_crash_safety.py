@@ -10,12 +10,12 @@ import subprocess
 import sys
 import textwrap
 
-from tests.test_ingest import listing, sweep
+from tests.helpers import listing, sweep
 
 WRITER = textwrap.dedent(
     """
     import sys
-    from tests.test_ingest import listing
+    from tests.helpers import listing
     from monitor.alerting.ingest import SweepRecorder
 
     db, count = sys.argv[1], int(sys.argv[2])

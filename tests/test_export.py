@@ -7,9 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -17,6 +14,7 @@ from monitor.export import export, write_atomically
 from monitor.export.records import ALERT_FIELDS, LISTING_FIELDS
 from monitor.store import open_store
 from tests.analyst_store import CARD, ID_NUMBER, PHONE, build_shared_store
+from tests.helpers import heishi
 
 CLEAR_NUMBERS = (PHONE, ID_NUMBER, CARD, "0013 8000", "0013-8000")
 
@@ -33,15 +31,6 @@ def exported(db_path, fmt, what="alerts", **filters):
     with open_store(db_path, readonly=True) as store:
         count = export(store, fmt, what, filters, out)
     return count, out.getvalue()
-
-
-def heishi(*args):
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())", *args],
-        capture_output=True,
-        env={**os.environ},
-        timeout=120,
-    )
 
 
 def assert_masked_only(text):
@@ -238,7 +227,7 @@ def test_cli_writes_csv_with_bom_to_a_file_and_stix_to_stdout(analyst_db, tmp_pa
     target = tmp_path / "out" / "alerts.csv"
     done = heishi("export", "--db", str(db_path), "--format", "csv", "--bom", "-o", str(target))
     assert done.returncode == 0, done.stderr
-    assert b"6 alerts written" in done.stderr
+    assert "6 alerts written" in done.stderr
     data = target.read_bytes()
     assert data.startswith(b"\xef\xbb\xbfalert_id,kind,")
     assert list(target.parent.iterdir()) == [target]  # no temporary file left behind

@@ -32,7 +32,6 @@ import os
 import random
 import sqlite3
 import string
-import subprocess
 import sys
 import tempfile
 import threading
@@ -54,11 +53,11 @@ from tests.disguises import (
     planted_numbers,
     store_texts,
 )
-from tests.servers import PROJECT_ROOT, LocalServer, Page, write_site
+from tests.helpers import heishi
+from tests.servers import LocalServer, Page, write_site
 
 SEED = int(os.environ.get("HEISHI_FUZZ_SEED") or 1515)
 COUNT = int(os.environ.get("HEISHI_FUZZ_COUNT") or 6)
-HEISHI = [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
 
 SALE = "出售全国身份证四件套，一手货源，可验，量大优惠"
 BOARD = "forum.php?mod=forumdisplay&fid=2"
@@ -545,17 +544,6 @@ def build_world(seed: int, count: int, base: str, internal: str, canary: Path) -
 # -- running and reading --------------------------------------------------------------------
 
 
-def heishi(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*HEISHI, *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 def private_addresses_are_refused(pages: list[HostilePage], sites: Path) -> None:
     """Before any crawl: each site's policy refuses the private addresses the pages link to,
     so the crawl never sends a packet off this machine even if a check below fails."""
@@ -640,9 +628,9 @@ def fuzz(workdir: Path, seed: int, count: int) -> list[str]:
         started = time.monotonic()
         with WalWatcher(db) as wal:
             run = heishi(
-                env,
                 "run", "--once", "--db", str(db), "--create", "--jitter", "0",
                 "--max-parallel", "2", "--timeout", "120s",
+                env=env, timeout=300,
             )  # fmt: skip
         seconds = time.monotonic() - started
         reached = dict(internal.hits)

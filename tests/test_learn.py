@@ -10,7 +10,8 @@ from pathlib import Path
 
 from monitor.matching.rules_version import rules_version
 from monitor.store import open_store
-from tests.test_ingest import listing, rows, sweep
+from tests.helpers import listing, sweep
+from tests.helpers import query as rows
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = [

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from tests.helpers import heishi, query
 from tests.servers import (
     LocalServer,
     discuz_board,
@@ -15,8 +16,6 @@ from tests.servers import (
     html_page,
     write_site,
 )
-from tests.test_run import query
-from tests.test_sweep import heishi
 
 BOARD = "/forum.php?mod=forumdisplay&fid=2"
 PAGES = 3

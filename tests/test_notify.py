@@ -12,8 +12,8 @@ from monitor.alerting.notify import drain_outbox
 from monitor.alerting.notify_config import load_notify_config
 from monitor.errors import ConfigError
 from monitor.store.outbox import later
+from tests.helpers import listing, sweep
 from tests.receivers import SmtpReceiver, WebhookReceiver
-from tests.test_ingest import listing, sweep
 
 
 def write_config(path, body):
@@ -163,7 +163,7 @@ def test_malformed_notify_config_names_file_and_line(tmp_path):
 
 
 def test_notify_commands_send_and_show_the_outbox(db_path, tmp_path, webhook, monkeypatch):
-    from tests.test_cli import heishi
+    from tests.helpers import heishi
 
     config = write_config(tmp_path / "notify.toml", f'[[routes]]\nurls = ["{webhook.url}"]\n')
     env = {"HEISHI_NOTIFY_FILE": str(config)}

@@ -13,9 +13,8 @@ from monitor.alerting.notify import drain_outbox
 from monitor.alerting.notify_config import load_notify_config
 from monitor.errors import ConfigError
 from monitor.store.outbox import later
+from tests.helpers import heishi, listing, sweep
 from tests.receivers import WebhookReceiver
-from tests.test_cli import heishi
-from tests.test_ingest import listing, sweep
 
 
 def routes(tmp_path, url: str, extra: str = "", settings: str = "") -> str:

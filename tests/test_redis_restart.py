@@ -15,15 +15,14 @@ import pytest
 
 from monitor.config import PROJECT_ROOT
 from monitor.running import distributed as dist
-from tests.test_distributed import (
-    HEISHI,
+from tests.cluster import (
     REDIS_SERVER,
     Cluster,
     assert_every_listing_once,
     cluster_env,
     free_port,
-    wait_for,
 )
+from tests.helpers import HEISHI, wait_for
 
 pytestmark = [
     pytest.mark.slow,

@@ -117,7 +117,7 @@ def test_a_crawled_listing_of_30000_digits_costs_what_30000_letters_cost(tmp_pat
 
 
 def test_keywords_test_on_40000_digits_returns_promptly():
-    from tests.test_cli import heishi
+    from tests.helpers import heishi
 
     started = time.perf_counter()
     result = heishi("keywords", "test", "1" * 40_000, "--json")

@@ -12,8 +12,7 @@ import pytest
 
 from monitor.analysis.search import QueryError, parse_query, search
 from monitor.store import open_store
-from tests.test_cli import heishi
-from tests.test_ingest import listing, sweep
+from tests.helpers import heishi, listing, sweep
 
 
 def found(db_path, query, **options):

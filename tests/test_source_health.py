@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from monitor.running.source_health import cause_of, health_of
 from monitor.store import open_store
+from tests.helpers import HEISHI
 from tests.markup_sites import MarkupSite, fixture_bytes
 from tests.servers import PROJECT_ROOT, Page, html_page, run_crawl, write_site
 
@@ -121,8 +121,7 @@ def test_each_cause_has_its_own_health_and_wording(tmp_path):
         assert fix in failing[0]["summary"]
 
     listed = subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
-        + ["sources", "list", "--db", str(db), "--json"],
+        [*HEISHI] + ["sources", "list", "--db", str(db), "--json"],
         capture_output=True,
         text=True,
         cwd=PROJECT_ROOT,

@@ -6,26 +6,13 @@ becomes a working source with `sources new` and at most one edit."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from spiders.sites import load_site
+from tests.helpers import heishi
 from tests.markup_sites import KW, MarkupSite
-from tests.servers import PROJECT_ROOT, run_crawl
-
-
-def heishi(*args, env):
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())", *args],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "COLUMNS": "200", **env},
-        timeout=180,
-    )
+from tests.servers import run_crawl
 
 
 def environment(tmp_path):

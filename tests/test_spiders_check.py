@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
-from tests.servers import PROJECT_ROOT, LocalServer, write_site
-from tests.test_spiders import BOARD, FORUM_SITE, forum_pages
-
-
-def heishi(*args, env):
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())", *args],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "COLUMNS": "160", **env},
-        timeout=120,
-    )
+from tests.fixture_forum import BOARD, FORUM_SITE, forum_pages
+from tests.helpers import heishi
+from tests.servers import LocalServer, write_site
 
 
 def test_check_shows_the_first_listings_field_by_field_and_stores_nothing(tmp_path):

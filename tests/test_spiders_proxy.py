@@ -17,8 +17,8 @@ import pytest
 
 from monitor.errors import SiteFileError
 from spiders.sites import load_site
+from tests.fixture_forum import forum_pages
 from tests.servers import LocalServer, run_crawl, write_site
-from tests.test_spiders import forum_pages
 
 ONION = "heishi2xkcdtestabcdefghijklmnopqrstuvwxyz234567abcdefghid.onion"
 

@@ -6,7 +6,7 @@ import json
 import socket
 import sqlite3
 
-from tests.test_cli import heishi
+from tests.helpers import heishi
 
 
 def closed_port() -> int:
