@@ -31,6 +31,8 @@ from tests.servers import (
 )
 from tests.web_server import Server
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 FORUM_SITE = """name = "bbs_data"
 kind = "forum"
 preset = "discuz"

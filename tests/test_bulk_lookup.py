@@ -79,6 +79,7 @@ def test_a_kind_given_accepts_only_that_kind():
     assert number_in("没有号码", secret) == ""
 
 
+@pytest.mark.slow
 def test_cli_file_report_in_text_and_json_shows_numbers_only_masked(analyst_db, tmp_path):
     db_path, ids = analyst_db
     customers = tmp_path / "customers.csv"
@@ -100,6 +101,7 @@ def test_cli_file_report_in_text_and_json_shows_numbers_only_masked(analyst_db, 
     assert_masked(result.stdout)
 
 
+@pytest.mark.slow
 def test_cli_phone_dash_reads_every_number_on_stdin(analyst_db):
     db_path, _ = analyst_db
     numbers = f"{PHONE}\n{NEVER_QUOTED}\n\n+86 138-0013-8000\n"

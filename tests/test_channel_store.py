@@ -9,10 +9,14 @@ import os
 import sqlite3
 import subprocess
 
+import pytest
+
 from monitor.store import open_store, utc_now
 from tests.helpers import HEISHI
 from tests.markup_sites import MarkupSite, fixture_bytes
 from tests.servers import PROJECT_ROOT, Page, run_crawl, telegram_page, write_site
+
+pytestmark = pytest.mark.browser
 
 PASSWORD = "counter-chart-viewer-7"
 

@@ -55,6 +55,7 @@ def test_each_command_parses_with_only_its_module(db_path):
         assert chosen.get_default("func") is not None or chosen._subparsers, name
 
 
+@pytest.mark.slow
 def test_alerts_json_lists_alerts_with_filters(db_path):
     sweep(db_path, [listing("1", "身份证四件套"), listing("2", "银行卡料", volume=None)])
     sweep(db_path, [listing("1", "身份证四件套", price="300元")])
@@ -89,6 +90,8 @@ def test_missing_store_is_a_clear_error_not_a_traceback(tmp_path):
 def test_locked_store_is_retried_then_a_clear_error(db_path, monkeypatch):
     import sqlite3
 
+    import pytest
+
     from monitor.alerting.ingest import SweepRecorder
     from monitor.errors import StoreError
 
@@ -106,6 +109,7 @@ def test_locked_store_is_retried_then_a_clear_error(db_path, monkeypatch):
 
 
 def test_writing_through_a_read_only_store_is_a_clear_error(db_path):
+    import pytest
 
     from monitor.errors import StoreError
     from monitor.store import open_store
@@ -116,6 +120,7 @@ def test_writing_through_a_read_only_store_is_a_clear_error(db_path):
             conn.execute("DELETE FROM alert_events")
 
 
+@pytest.mark.slow
 def test_alert_set_writes_the_audit_trail_and_show_renders_history(db_path):
     sweep(db_path, [listing("1", "身份证四件套", price="5000元")])
     sweep(db_path, [listing("1", "身份证四件套", price="3000元")])
@@ -150,6 +155,7 @@ def test_alert_set_writes_the_audit_trail_and_show_renders_history(db_path):
     assert "5000元" in history.stdout and "3000元" in history.stdout
 
 
+@pytest.mark.slow
 def test_unknown_alert_and_listing_are_clear_errors(db_path):
     sweep(db_path, [listing("1", "身份证四件套")])
     missing = heishi("alert", "set", "999", "confirmed", "--db", str(db_path))

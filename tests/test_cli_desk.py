@@ -221,6 +221,7 @@ def test_users_add_without_a_terminal_says_how_instead_of_a_traceback(tmp_path):
     assert "--password-stdin" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_an_unforeseen_error_is_one_line_and_debug_shows_the_traceback(desk):
     db, _ = desk
     # /proc/version cannot be replaced: nothing checks for that before writing the export.

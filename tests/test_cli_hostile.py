@@ -186,6 +186,7 @@ def sweep_hostile_channel(tmp_path: Path, db: Path, umask: int = -1):
         )
 
 
+@pytest.mark.slow
 def test_sweep_of_a_hostile_page_prints_its_listing_as_inert_text(tmp_path):
     result = sweep_hostile_channel(tmp_path, tmp_path / "heishi.db")
     assert result.returncode == 0, result.stderr
@@ -210,6 +211,7 @@ def test_sweep_of_a_hostile_page_prints_its_listing_as_inert_text(tmp_path):
         ("i-am-kim-the-analyst", "user's name"),
     ],
 )
+@pytest.mark.slow
 def test_users_add_refuses_short_and_common_passwords_clearly(tmp_path, password, reason):
     db = tmp_path / "heishi.db"
     result = subprocess.run(
@@ -223,6 +225,7 @@ def test_users_add_refuses_short_and_common_passwords_clearly(tmp_path, password
     assert not db.exists() or not sqlite3.connect(db).execute("SELECT * FROM users").fetchall()
 
 
+@pytest.mark.slow
 def test_users_password_changes_it_with_the_same_rules(tmp_path):
     from monitor.store import open_store
     from monitor.web.auth import verify_password
@@ -247,6 +250,7 @@ def test_users_password_changes_it_with_the_same_rules(tmp_path):
     assert users("password", "nobody", password="quiet lantern orbit").returncode == 2
 
 
+@pytest.mark.slow
 def test_alert_show_and_history_diff_repetitive_text_in_bounded_time(tmp_path):
     import time
 
@@ -282,6 +286,7 @@ def modes(root: Path, skip: set[str]) -> dict[str, str]:
     return found
 
 
+@pytest.mark.slow
 def test_what_heishi_writes_is_private_whatever_the_umask(tmp_path):
     import stat
 

@@ -119,6 +119,7 @@ def test_a_broken_notify_file_names_file_line_and_key(tmp_path, text, where, say
     assert says in str(raised.value)
 
 
+@pytest.mark.slow
 def test_heishi_run_refuses_to_start_with_a_broken_severity_file(tmp_path):
     sites_dir, db = tmp_path / "sites", tmp_path / "heishi.db"
     severity = write(tmp_path / "severity.toml", 'high_volume = "lots"\n')
@@ -134,6 +135,7 @@ def test_heishi_run_refuses_to_start_with_a_broken_severity_file(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.daemon
 def test_a_severity_file_broken_while_the_monitor_runs_fails_the_crawls_run(tmp_path):
     sites_dir, db = tmp_path / "sites", tmp_path / "heishi.db"
     severity = write(tmp_path / "severity.toml", "high_volume = 500000\n")
@@ -162,6 +164,7 @@ def test_a_severity_file_broken_while_the_monitor_runs_fails_the_crawls_run(tmp_
     assert source["health"] == "failing"
 
 
+@pytest.mark.slow
 def test_a_store_that_is_not_sqlite_or_is_damaged_is_one_clear_error(tmp_path, db_path):
     sweep(db_path, [listing(str(i), f"身份证料 第{i}批") for i in range(50)])
     garbage = write(tmp_path / "notes.db", "these are my notes, not a store\n" * 200)

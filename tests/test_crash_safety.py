@@ -10,7 +10,11 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from tests.helpers import listing, sweep
+
+pytestmark = pytest.mark.slow
 
 WRITER = textwrap.dedent(
     """

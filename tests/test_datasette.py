@@ -76,6 +76,7 @@ def datasette(store_path):
         process.wait()
 
 
+@pytest.mark.slow
 def test_metadata_is_served_under_the_stores_own_name(datasette):
     metadata = get_json(datasette, "/-/metadata.json")
     shipped = json.loads(METADATA_PATH.read_text(encoding="utf-8"))

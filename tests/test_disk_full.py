@@ -32,6 +32,8 @@ from tests.helpers import (
 from tests.receivers import WebhookReceiver
 from tests.servers import write_site
 
+pytestmark = pytest.mark.daemon
+
 
 def test_a_store_that_cannot_grow_is_one_clear_error_and_the_run_closes_failed(db_path):
     sweep(db_path, [listing(str(i), f"身份证料 第{i}批", price=f"{800 + i}元") for i in range(20)])

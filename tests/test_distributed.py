@@ -27,10 +27,13 @@ from tests.cluster import (
 )
 from tests.helpers import HEISHI, wait_for
 
-pytestmark = pytest.mark.skipif(
-    REDIS_SERVER is None,
-    reason="the redis-server binary is absent (`make setup` installs Debian's redis-server)",
-)
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.skipif(
+        REDIS_SERVER is None,
+        reason="the redis-server binary is absent (`make setup` installs Debian's redis-server)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")

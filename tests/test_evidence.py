@@ -23,6 +23,8 @@ from tests.servers import (
     write_site,
 )
 
+pytestmark = pytest.mark.browser
+
 PHONE = "13812345678"
 SALE = f"出售全国身份证四件套，一手货源，可验\n手机 {PHONE} 联系QQ 88661234"
 TROUSERS = "九成新牛仔裤子转让，腰围30"

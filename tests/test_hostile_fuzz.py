@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from monitor.running.evidence import evidence_dir
 from tests.disguises import (
     NAMES,
@@ -55,6 +57,8 @@ from tests.disguises import (
 )
 from tests.helpers import heishi
 from tests.servers import LocalServer, Page, write_site
+
+pytestmark = [pytest.mark.daemon, pytest.mark.slow]
 
 SEED = int(os.environ.get("HEISHI_FUZZ_SEED") or 1515)
 COUNT = int(os.environ.get("HEISHI_FUZZ_COUNT") or 6)

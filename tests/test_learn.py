@@ -8,6 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from monitor.matching.rules_version import rules_version
 from monitor.store import open_store
 from tests.helpers import listing, sweep
@@ -25,6 +27,7 @@ HELD_OUT = [
 ]
 
 
+@pytest.mark.slow
 def test_learn_trains_from_reviewed_alerts_and_adopts_only_when_asked(db_path, tmp_path, capsys):
     sweep(
         db_path,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.helpers import heishi, query
 from tests.servers import (
     LocalServer,
@@ -16,6 +18,8 @@ from tests.servers import (
     html_page,
     write_site,
 )
+
+pytestmark = pytest.mark.slow
 
 BOARD = "/forum.php?mod=forumdisplay&fid=2"
 PAGES = 3

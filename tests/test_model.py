@@ -152,6 +152,7 @@ def test_matching_with_the_model_imports_no_numpy_or_scikit_learn():
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.slow
 def test_a_crawl_imports_no_scikit_learn(demo_sites, tmp_path):
     """A real sweep of the demo forum; every Python process of it reports its imports
     (PYTHONPROFILEIMPORTTIME), and none is scikit-learn or what only training needs. (numpy

@@ -96,6 +96,7 @@ def receivers():
         receiver.stop()
 
 
+@pytest.mark.slow
 def test_a_crawled_hostile_listing_reaches_webhooks_with_nothing_live(
     tmp_path, receivers, monkeypatch
 ):

@@ -29,6 +29,7 @@ def statuses(db_path) -> list[tuple]:
         return conn.execute("SELECT status, attempts FROM notifications ORDER BY id").fetchall()
 
 
+@pytest.mark.slow
 def test_a_slow_receiver_gets_each_message_once_and_it_counts_as_sent(
     db_path, tmp_path, monkeypatch
 ):
@@ -117,6 +118,7 @@ def test_a_failing_receiver_costs_one_attempt_per_drain_not_one_per_message(
     assert sorted(statuses(db_path)) == [("pending", 0)] * 4 + [("pending", 1)]
 
 
+@pytest.mark.slow
 def test_given_up_messages_show_in_status_and_notify_retry_dead_sends_them(tmp_path, monkeypatch):
     receiver = WebhookReceiver().start()
     port = receiver.port

@@ -25,7 +25,10 @@ from tests.helpers import (
 )
 from tests.servers import write_site
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.daemon,
+    pytest.mark.slow,
+]
 
 
 def slow_forum(schedule: str = 'interval = "1h"') -> str:

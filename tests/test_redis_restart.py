@@ -25,6 +25,7 @@ from tests.cluster import (
 from tests.helpers import HEISHI, wait_for
 
 pytestmark = [
+    pytest.mark.redis,
     pytest.mark.slow,
     pytest.mark.skipif(REDIS_SERVER is None, reason="the redis-server binary is absent"),
 ]

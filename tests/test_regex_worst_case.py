@@ -52,6 +52,7 @@ def test_full_analysis_grows_linearly_on_hostile_text(uncapped, case):
     assert ratio < MAX_GROWTH, f"{case}: {ratio:.1f}x for 4x the text"
 
 
+@pytest.mark.slow
 def test_every_pattern_alone_grows_linearly(uncapped):
     """Each keyword pattern and each extraction regex by itself, on every hostile string."""
     from monitor.matching import extract
@@ -109,6 +110,7 @@ def crawl_seconds(tmp_path, filler: str) -> float:
     return elapsed
 
 
+@pytest.mark.slow
 def test_a_crawled_listing_of_30000_digits_costs_what_30000_letters_cost(tmp_path):
     letters = crawl_seconds(tmp_path, "a" * 30_000)
     digits = crawl_seconds(tmp_path, "1" * 30_000)
@@ -172,6 +174,7 @@ def test_the_matcher_reads_a_bounded_prefix_and_says_so(monkeypatch):
         max_chars()
 
 
+@pytest.mark.slow
 def test_the_benchmark_runs_and_reports_growth_per_doubling():
     result = subprocess.run(
         # One timing of each size: what is checked here is the report, not the figures.

@@ -29,7 +29,10 @@ from tests.servers import closed_port_url, write_site
 
 # With pytest-xdist: every test of this file in one process, so the busy monitor (half a
 # minute of real crawls, shared by seven tests) runs once.
-pytestmark = pytest.mark.xdist_group("test_run")
+pytestmark = [
+    pytest.mark.daemon,
+    pytest.mark.xdist_group("test_run"),
+]
 
 
 def assert_consistent(db: Path) -> None:

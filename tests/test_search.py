@@ -234,6 +234,7 @@ def test_ranking_is_fts5_bm25_with_title_weighted(db_path):
     assert len(hits) == 5
 
 
+@pytest.mark.slow
 def test_search_says_when_new_keyword_lists_left_the_index_stale(market, tmp_path):
     import shutil
     from pathlib import Path
@@ -263,6 +264,7 @@ def test_search_says_when_new_keyword_lists_left_the_index_stale(market, tmp_pat
     )
 
 
+@pytest.mark.slow
 def test_a_store_indexed_before_the_segmentation_was_recorded_is_not_called_stale(market):
     with sqlite3.connect(market) as conn:
         conn.execute("DELETE FROM search_state")

@@ -10,6 +10,8 @@ import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from monitor.running.source_health import cause_of, health_of
 from monitor.store import open_store
 from tests.helpers import HEISHI
@@ -51,6 +53,7 @@ def state(db, name):
     return source["health"], run, alerts
 
 
+@pytest.mark.slow
 def test_each_cause_has_its_own_health_and_wording(tmp_path):
     db = tmp_path / "heishi.db"
     sites = tmp_path / "sites"
@@ -140,6 +143,7 @@ def test_each_cause_has_its_own_health_and_wording(tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_a_board_whose_rows_vanished_changed_shape_and_a_down_site_is_failing(tmp_path):
     db = tmp_path / "heishi.db"
     board = forum("bb", "phpbb", "/viewforum.php?f=12").replace("max_pages = 1", "max_pages = 2")

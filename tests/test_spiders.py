@@ -16,6 +16,7 @@ from tests.servers import (
 )
 
 
+@pytest.mark.slow
 def test_forum_crawls_gbk_board_pages_that_lie_about_their_charset(tmp_path):
     sites = tmp_path / "sites"
     write_site(sites, "fixture_forum", FORUM_SITE)
@@ -61,6 +62,7 @@ def test_a_site_that_is_down_counts_list_page_errors(tmp_path):
     assert run.stats["finish_reason"] == "finished"
 
 
+@pytest.mark.slow
 def test_a_list_page_answering_an_error_counts_and_a_wall_is_blocked(tmp_path):
     sites = tmp_path / "sites"
     write_site(sites, "fixture_forum", FORUM_SITE)
@@ -81,6 +83,7 @@ def test_a_list_page_answering_an_error_counts_and_a_wall_is_blocked(tmp_path):
     assert run.items == []
 
 
+@pytest.mark.slow
 def test_retries_back_off_and_then_succeed(tmp_path):
     sites = tmp_path / "sites"
     write_site(sites, "fixture_forum", FORUM_SITE)
@@ -177,6 +180,7 @@ def test_crawl_exits_2_naming_the_file_and_key_of_a_bad_site_file(tmp_path):
     assert "no site file defines this source" in run.stderr
 
 
+@pytest.mark.slow
 def test_a_store_that_cannot_be_opened_stops_the_crawl_with_exit_1(tmp_path):
     sites = tmp_path / "sites"
     write_site(sites, "fixture_forum", FORUM_SITE)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.fixture_forum import BOARD, FORUM_SITE, forum_pages
 from tests.helpers import heishi
 from tests.servers import LocalServer, write_site
 
 
+@pytest.mark.slow
 def test_check_shows_the_first_listings_field_by_field_and_stores_nothing(tmp_path):
     sites = tmp_path / "sites"
     write_site(sites, "fixture_forum", FORUM_SITE)

@@ -3,6 +3,8 @@ a site file needs little more than the address."""
 
 from __future__ import annotations
 
+import pytest
+
 from spiders.selectors import uncomment_pagelets
 from spiders.sites import load_site
 from tests.servers import (
@@ -162,6 +164,7 @@ network = { allow_private = true }  # the fixture site is on 127.0.0.1
 """
 
 
+@pytest.mark.slow
 def test_paste_kind_reads_each_paste_raw(tmp_path):
     pastes = [
         {"id": "Ab12Cd34", "title": "Untitled"},

@@ -7,6 +7,7 @@ import sqlite3
 import urllib.request
 from urllib.parse import quote
 
+import pytest
 from parsel import Selector
 
 from monitor.running.evidence import evidence_dir, read_blob
@@ -19,6 +20,8 @@ from tests.servers import (
     run_crawl,
     write_site,
 )
+
+pytestmark = pytest.mark.browser
 
 MARKET_SITE = """
 name = "fixture_market"

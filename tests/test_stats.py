@@ -118,6 +118,7 @@ def test_days_are_cut_in_heishi_time_zone_and_the_old_name_still_works(desk_db, 
     assert beijing.per_day == EXPECTED["per_day_beijing"]
 
 
+@pytest.mark.slow
 def test_cli_prints_the_figures_as_json_and_as_tables(desk_db):
     def heishi(*args):
         return subprocess.run(
@@ -174,6 +175,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_datasette_serves_the_stats_queries(desk_db):
     port = free_port()
     process = subprocess.Popen(
@@ -220,6 +222,7 @@ def test_datasette_serves_the_stats_queries(desk_db):
 # --- the web page ------------------------------------------------------------------------
 
 
+@pytest.mark.browser
 def test_statistics_page_draws_the_stores_figures(desk_db):
     with Server(desk_db) as url, chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 1300, "height": 900})
@@ -259,6 +262,7 @@ def test_statistics_page_draws_the_stores_figures(desk_db):
         page.close()
 
 
+@pytest.mark.browser
 def test_statistics_page_cuts_days_in_the_viewers_zone_and_speaks_their_language(desk_db):
     with open_store(desk_db) as store:
         store.set_user_preferences("rita", time_zone="UTC", language="zh_CN")

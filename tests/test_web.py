@@ -16,6 +16,8 @@ import pytest
 
 from tests.web_server import PASSWORDS, PNG, Server, item, record_sweep
 
+pytestmark = pytest.mark.browser
+
 HOSTILE_TITLE = '出售 身份证 <script>window.__xss = 1; alert("t")</script> 四件套'
 HOSTILE_TEXT = '身份证 四件套 <img src=x onerror="window.__xss = 2; alert(2)"> 联系 @evil'
 RAW_PAGE = (

@@ -9,7 +9,11 @@ import pytest
 from tests.web_server import Server, log_in
 
 # The demo runs once per session (tests/conftest.py): its users share one worker.
-pytestmark = pytest.mark.xdist_group("demo")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("demo"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ import pytest
 
 from tests.web_server import Server, item, record_sweep
 
+pytestmark = pytest.mark.browser
+
 PASSWORD = "review-desk-pass-1"
 LONG_TITLES = (
     "专业 定制 爬虫 采集 各大平台 用户数据 电商 外卖 点评 小红书 抖音 快手 微博 实时更新 一手 可验 支持担保",

@@ -17,6 +17,8 @@ import pytest
 
 from tests.web_server import PNG, Server, item, record_sweep
 
+pytestmark = pytest.mark.browser
+
 PASSWORD = "evidence-pass-1"
 FETCHED_AT = "2026-11-23T08:00:00Z"
 

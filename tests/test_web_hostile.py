@@ -21,6 +21,8 @@ from monitor.alerting.ingest import SweepRecorder
 from monitor.matching.match_result import Extraction, MatchResult, TermHit
 from tests.helpers import HEISHI
 
+pytestmark = pytest.mark.slow
+
 PASSWORDS = {"ada": "copper-kettle-42", "rita": "silver-harbour-7", "vic": "amber-window-19"}
 HUGE = "9" * 30  # beyond SQLite's INTEGER
 ENGLISH = {"Accept-Language": "en"}  # the page is in Simplified Chinese unless asked

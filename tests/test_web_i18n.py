@@ -13,6 +13,8 @@ import pytest
 
 from tests.web_server import Server, item, record_sweep
 
+pytestmark = pytest.mark.browser
+
 WEB = Path(__file__).resolve().parent.parent / "monitor" / "web"
 VOCABULARY = WEB.parent / "vocabulary.py"  # the labels of dismissal reasons
 PO = WEB / "locale" / "zh_CN" / "LC_MESSAGES" / "messages.po"
