@@ -9,6 +9,7 @@ import re
 import socket
 import sqlite3
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,25 @@ pytestmark = [
 def assert_consistent(db: Path) -> None:
     assert query(db, "PRAGMA integrity_check") == [("ok",)]
     assert query(db, "SELECT id, source FROM runs WHERE status = 'running'") == []
+
+
+def first_runs(log: Path, names: object) -> dict[str, str] | None:
+    """The first run the monitor logged for each of `names` when it scheduled them; None
+    until it has logged them all."""
+    text = log.read_text(encoding="utf-8") if log.exists() else ""
+    found = {n: re.search(rf"\b{n}: [^\n]*, first run (\S+)", text) for n in names}
+    return {n: m.group(1) for n, m in found.items()} if all(found.values()) else None
+
+
+def next_run(db: Path, source: str) -> str:
+    return query(db, "SELECT next_run_at FROM sources WHERE name = ?", (source,))[0][0]
+
+
+def later(stamp: str, seconds: float) -> str:
+    """A store timestamp `seconds` after `stamp`, in the store's format."""
+    from monitor.running.schedule import parse_time, store_time
+
+    return store_time(parse_time(stamp) + timedelta(seconds=seconds))
 
 
 class HangingServer:
@@ -322,10 +342,14 @@ def test_a_restart_honours_next_run_at_and_runs_a_missed_turn_once(tmp_path):
         for name in planned:
             assert planned[name] > first_starts[name]  # a minute after its first run
 
-        # Restarted within the minute: nothing runs (no burst), the plan is kept.
+        # Restarted within the minute: nothing runs (no burst), the plan is kept: once the
+        # monitor has scheduled both sources, their first runs are the planned ones.
         proc = start_monitor(db, env, "--jitter", "2s", nth=2)
         try:
-            time.sleep(5)
+            scheduled = wait_for(
+                lambda: first_runs(tmp_path / "monitor-2.out", planned), 30, "the sources planned"
+            )
+            assert scheduled == planned
             assert query(db, "SELECT count(*) FROM runs") == [(2,)]
             assert dict(query(db, "SELECT name, next_run_at FROM sources")) == planned
         finally:
@@ -340,7 +364,10 @@ def test_a_restart_honours_next_run_at_and_runs_a_missed_turn_once(tmp_path):
                 40,
                 "the missed run",
             )
-            time.sleep(3)
+            # Once it is done, the next turn the scheduler holds is a minute on: no other
+            # missed turn is waiting to run.
+            missed = runs_of(db, "t_forum")[-1]["started_at"]
+            wait_for(lambda: next_run(db, "t_forum") > later(missed, 30), 30, "the next turn")
         finally:
             assert stop_monitor(proc)[0] == 0
     assert [r["status"] for r in runs_of(db, "t_forum")] == ["ok", "ok"]
