@@ -45,6 +45,46 @@ def heishi(
     )
 
 
+def heishi_here(
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    columns: int = 200,
+) -> subprocess.CompletedProcess:
+    """`heishi ARGS` run in this process, as `heishi()` runs it in a child: `env` over the
+    test's environment, stdin empty unless given, the output captured. No interpreter start-up
+    (a second or more a call); for commands that neither crawl, serve nor log to the root
+    logger: those keep a process of their own."""
+    import contextlib
+    import io
+
+    from monitor.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    given = io.TextIOWrapper(io.BytesIO((stdin or "").encode("utf-8")), encoding="utf-8")
+    saved_env = dict(os.environ)
+    saved_umask = os.umask(0o022)  # main() narrows it for what it writes: restored below
+    os.umask(saved_umask)
+    saved_stdin, saved_cwd = sys.stdin, os.getcwd()
+    try:
+        os.environ.update({"COLUMNS": str(columns), **(env or {})})
+        os.chdir(PROJECT_ROOT)
+        sys.stdin = given
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        given.close()
+        sys.stdin = saved_stdin
+        os.chdir(saved_cwd)
+        os.umask(saved_umask)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
 def wait_for(
     condition: Callable[[], object], timeout: float, what: str, interval: float = 0.1
 ) -> Any:
@@ -157,14 +197,14 @@ def monitor_started(db: Path, daemons: int = 1) -> bool:
 
 def start_monitor(db: Path, env: dict[str, str], *args: str, nth: int = 1) -> subprocess.Popen:
     """`heishi run` in the background, once it has claimed the store (the `nth` monitor)."""
-    log = (db.parent / f"monitor-{nth}.out").open("w")
-    proc = subprocess.Popen(
-        [*HEISHI, "run", "--db", str(db), "--create", "--heartbeat", "1s", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with (db.parent / f"monitor-{nth}.out").open("w") as log:  # the child keeps its own
+        proc = subprocess.Popen(
+            [*HEISHI, "run", "--db", str(db), "--create", "--heartbeat", "1s", *args],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for(lambda: proc.poll() is not None or monitor_started(db, nth), 30, "the monitor")
     except BaseException:

@@ -14,7 +14,7 @@ from monitor.export import export, write_atomically
 from monitor.export.records import ALERT_FIELDS, LISTING_FIELDS
 from monitor.store import open_store
 from tests.analyst_store import CARD, ID_NUMBER, PHONE, build_shared_store
-from tests.helpers import heishi
+from tests.helpers import heishi_here
 
 CLEAR_NUMBERS = (PHONE, ID_NUMBER, CARD, "0013 8000", "0013-8000")
 
@@ -225,13 +225,15 @@ def test_source_health_alerts_stay_out_of_stix_and_misp_but_not_csv(tmp_path):
 def test_cli_writes_csv_with_bom_to_a_file_and_stix_to_stdout(analyst_db, tmp_path):
     db_path, _ = analyst_db
     target = tmp_path / "out" / "alerts.csv"
-    done = heishi("export", "--db", str(db_path), "--format", "csv", "--bom", "-o", str(target))
+    done = heishi_here(
+        "export", "--db", str(db_path), "--format", "csv", "--bom", "-o", str(target)
+    )
     assert done.returncode == 0, done.stderr
     assert "6 alerts written" in done.stderr
     data = target.read_bytes()
     assert data.startswith(b"\xef\xbb\xbfalert_id,kind,")
     assert list(target.parent.iterdir()) == [target]  # no temporary file left behind
-    done = heishi("export", "--db", str(db_path), "--format", "stix", "--what", "listings")
+    done = heishi_here("export", "--db", str(db_path), "--format", "stix", "--what", "listings")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["type"] == "bundle"
 

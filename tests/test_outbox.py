@@ -13,7 +13,7 @@ from monitor.alerting.notify import drain_outbox
 from monitor.alerting.notify_config import load_notify_config
 from monitor.errors import ConfigError
 from monitor.store.outbox import later
-from tests.helpers import heishi, listing, sweep
+from tests.helpers import heishi_here, listing, sweep
 from tests.receivers import WebhookReceiver
 
 
@@ -128,17 +128,17 @@ def test_given_up_messages_show_in_status_and_notify_retry_dead_sends_them(tmp_p
     env = {"HEISHI_NOTIFY_FILE": config}
     monkeypatch.setenv("HEISHI_NOTIFY_FILE", config)
     sweep(db, [listing("1", "身份证四件套")])
-    down = heishi("notify", "send", "--db", str(db), env=env)
+    down = heishi_here("notify", "send", "--db", str(db), env=env)
     assert down.returncode == 1 and "dead 1" in down.stdout
-    status = heishi("status", "--db", str(db), env=env)
+    status = heishi_here("status", "--db", str(db), env=env)
     assert "1 notification(s) given up" in status.stdout
     assert "heishi notify retry --dead" in status.stdout
-    report = json.loads(heishi("status", "--db", str(db), "--json", env=env).stdout)
+    report = json.loads(heishi_here("status", "--db", str(db), "--json", env=env).stdout)
     assert report["dead_letters"]["count"] == 1
     back = WebhookReceiver(port).start()
     try:
-        retried = heishi("notify", "retry", "--dead", "--db", str(db), env=env)
-        again = heishi("notify", "retry", "--dead", "--db", str(db), env=env)
+        retried = heishi_here("notify", "retry", "--dead", "--db", str(db), env=env)
+        again = heishi_here("notify", "retry", "--dead", "--db", str(db), env=env)
     finally:
         back.stop()
     assert retried.returncode == 0, retried.stdout + retried.stderr
