@@ -7,7 +7,7 @@ line and the key (`notify.toml:4 [routes.min_severity]: ...`).
     config.only(settings, {"backoff", "timeout"}, "settings")
     backoff = config.number(settings, "backoff", 30.0, minimum=1, table="settings")
 
-Site files (spiders.sites) find their keys' lines with the same `line_of`. Keyword files keep
+Site files (monitor.sites) find their keys' lines with the same `line_of`. Keyword files keep
 their own reader (their errors name terms, not keys).
 """
 
@@ -253,7 +253,7 @@ class TomlFile:
         table: str | None = None,
         index: int = 0,
     ) -> str:
-        value = self.string(values, key, default, table=table, index=index)
+        value = self.string(values, key, default, table=table, index=index) or default
         if value not in choices:
             raise self.fail(key, f"{value!r} is not one of {', '.join(choices)}", table, index)
         return value

@@ -31,6 +31,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,13 +39,14 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DownloadCancelledError
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
-from spiders.network import RefusalCounter
-from spiders.network_policy import (
+from monitor.settings import child_environment, under_scrapy_check
+from monitor.sites.network_policy import (
     NetworkPolicy,
     Refusal,
     address_of,
     policy_for_site,
 )
+from spiders.network import RefusalCounter
 
 if TYPE_CHECKING:
     from playwright.async_api import Request as PlaywrightRequest
@@ -206,13 +208,15 @@ def launch_options(
         )
         sandbox = False
     if user is not None:
-        options["env"] = {
-            **os.environ,
-            **(options.get("env") or {}),
-            "HEISHI_CHROMIUM_BINARY": options.get("executable_path") or "/usr/bin/chromium",
-            "HEISHI_CHROMIUM_UID": str(user.pw_uid),
-            "HEISHI_CHROMIUM_GID": str(user.pw_gid),
-        }
+        # The wrapper script's own variables (not settings): whom to start, as whom.
+        options["env"] = child_environment(
+            extra={
+                **(options.get("env") or {}),
+                "HEISHI_CHROMIUM_BINARY": options.get("executable_path") or "/usr/bin/chromium",
+                "HEISHI_CHROMIUM_UID": str(user.pw_uid),
+                "HEISHI_CHROMIUM_GID": str(user.pw_gid),
+            }
+        )
         options["executable_path"] = _as_user_script()
     options["chromium_sandbox"] = sandbox
     if policy is not None:
@@ -227,11 +231,15 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
     given the crawl's user agent, service workers blocked and downloads refused, and every
     request and WebSocket of a page checked against the site's network policy."""
 
+    # scrapy-playwright's (untyped): PLAYWRIGHT_ABORT_REQUEST, a predicate on each request.
+    abort_request: Callable[..., Any] | None
+    skip_request: Callable[..., Any] | None
+
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         site = getattr(crawler.spidercls, "site", None)
         # `scrapy check` serves its fixture pages on 127.0.0.1 (and never renders them).
-        checking = bool(os.environ.get("SCRAPY_CHECK"))
+        checking = under_scrapy_check()
         self.policy = policy_for_site(site) if site is not None and not checking else None
         self.refusals = RefusalCounter(crawler.stats)
         self.user_agent = browser_user_agent(crawler.settings)
@@ -281,7 +289,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             return
         socket_route.connect_to_server()
 
-    async def download_request(self, request: Request) -> Response:  # type: ignore[override]
+    async def download_request(self, request: Request) -> Response:
         response = await super().download_request(request)
         limit = request.meta.get("download_maxsize") or self.max_size
         if request.meta.get("playwright") and limit and len(response.body) > limit:
@@ -293,7 +301,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         return response
 
     async def _create_browser_context(  # scrapy-playwright's, with our defaults and routes
-        self, name: str, context_kwargs: dict | None, spider: Any = None
+        self, name: str, context_kwargs: dict[str, Any] | None, spider: Any = None
     ) -> Any:
         kwargs = {**CONTEXT_DEFAULTS, "user_agent": self.user_agent, **(context_kwargs or {})}
         wrapper = await super()._create_browser_context(name, kwargs, spider)

@@ -30,10 +30,13 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy import signals
 from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
 
+from monitor.settings import under_scrapy_check
+
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
+    from scrapy.statscollectors import StatsCollector
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +91,9 @@ def over_caps(cookies: Iterable[Cookie], caps: CookieCaps, kept_first: set[Any])
     """The cookies to drop so that the rest fit `caps`: any cookie too large, then, per domain
     and for the whole jar, the ones not in `kept_first`, newest first."""
     ordered = sorted(cookies, key=lambda c: _key(c) not in kept_first)  # stable: old first
-    dropped, per_domain, total = [], {}, 0
+    dropped: list[Cookie] = []
+    per_domain: dict[str, int] = {}
+    total = 0
     for cookie in ordered:
         size = cookie_size(cookie)
         count = per_domain.get(cookie.domain, 0)
@@ -116,6 +121,11 @@ def save_cookies(cookies: list[Cookie], path: Path) -> None:
 class PersistentCookiesMiddleware(CookiesMiddleware):
     """Scrapy's CookiesMiddleware, with the default jar read at the start and kept at the end."""
 
+    jar_path: Path | None
+    caps: CookieCaps
+    stats: StatsCollector
+    keep: bool
+
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         middleware = super().from_crawler(crawler)
@@ -124,9 +134,9 @@ class PersistentCookiesMiddleware(CookiesMiddleware):
         middleware.caps = CookieCaps.from_settings(crawler.settings)
         middleware.stats = crawler.stats
         # `scrapy check` (contracts on fixture pages) keeps nothing either.
-        middleware.keep = crawler.settings.getbool(
-            "HEISHI_KEEP_COOKIES", True
-        ) and not os.environ.get("SCRAPY_CHECK")
+        middleware.keep = (
+            crawler.settings.getbool("HEISHI_KEEP_COOKIES", True) and not under_scrapy_check()
+        )
         if site is None:
             return middleware
         from monitor.config import db_path

@@ -1,16 +1,11 @@
 """The fixture forum: a Discuz! board of four pages and its threads, served by
-tests.servers.LocalServer, whose pages lie about their charset (a GBK body under a UTF-8
+monitor.demo.local_server.LocalServer, whose pages lie about their charset (a GBK body under a UTF-8
 header, no charset at all), with a removed thread and one behind a login wall."""
 
 from __future__ import annotations
 
-from tests.servers import (
-    discuz_board,
-    discuz_login_wall,
-    discuz_removed,
-    discuz_thread,
-    html_page,
-)
+from monitor.demo.discuz_pages import discuz_board, discuz_login_wall, discuz_removed, discuz_thread
+from monitor.demo.local_server import html_page
 
 BOARD = "/forum.php?mod=forumdisplay&fid=2"
 

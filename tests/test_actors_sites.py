@@ -16,19 +16,12 @@ import urllib.request
 
 import pytest
 
+from monitor.demo.discuz_pages import discuz_board, discuz_page
+from monitor.demo.local_server import LocalServer, html_page
 from monitor.store import open_store, utc_now
 from tests.helpers import HEISHI, heishi, wait_for
 from tests.receivers import WebhookReceiver
-from tests.servers import (
-    LocalServer,
-    discuz_board,
-    discuz_page,
-    esc,
-    html_page,
-    run_crawl,
-    telegram_page,
-    write_site,
-)
+from tests.servers import esc, run_crawl, telegram_page, write_site
 from tests.web_server import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

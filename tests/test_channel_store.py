@@ -11,10 +11,11 @@ import subprocess
 
 import pytest
 
+from monitor.demo.local_server import Page
 from monitor.store import open_store, utc_now
 from tests.helpers import HEISHI
 from tests.markup_sites import MarkupSite, fixture_bytes
-from tests.servers import PROJECT_ROOT, Page, run_crawl, telegram_page, write_site
+from tests.servers import PROJECT_ROOT, run_crawl, telegram_page, write_site
 
 pytestmark = pytest.mark.browser
 
@@ -62,9 +63,10 @@ def test_views_are_observations_extra_is_kept_and_forwards_link_to_their_origin(
         assert today["views"] == 15000 and forward["views"] == 9100
         # Counters moved, the listings did not: still one version each.
         assert today["version"] == 1 and forward["version"] == 1
-        assert [o["views"] for o in store.observations(today["id"])] == [12000, 15000]
-        assert [o["views"] for o in store.observations(forward["id"])] == [7700, 9100]
-        assert [o["views"] for o in store.observations(quiet["id"])] == [2100]  # never moved
+        assert [o["views"] for o in store.observations.of_listing(today["id"])] == [12000, 15000]
+        assert [o["views"] for o in store.observations.of_listing(forward["id"])] == [7700, 9100]
+        never_moved = store.observations.of_listing(quiet["id"])
+        assert [o["views"] for o in never_moved] == [2100]
         # extra: the forward, the signature, the edited flag, kept with listing and version.
         assert (
             json.loads(forward["extra"])["forwarded_from"]["url"] == "https://t.me/liaozi_pifa/377"

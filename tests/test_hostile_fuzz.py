@@ -45,6 +45,7 @@ from typing import Any
 
 import pytest
 
+from monitor.demo.local_server import LocalServer, Page
 from monitor.running.evidence import evidence_dir
 from tests.disguises import (
     NAMES,
@@ -56,7 +57,7 @@ from tests.disguises import (
     store_texts,
 )
 from tests.helpers import heishi
-from tests.servers import LocalServer, Page, write_site
+from tests.servers import write_site
 
 pytestmark = [pytest.mark.daemon, pytest.mark.slow]
 
@@ -551,8 +552,8 @@ def build_world(seed: int, count: int, base: str, internal: str, canary: Path) -
 def private_addresses_are_refused(pages: list[HostilePage], sites: Path) -> None:
     """Before any crawl: each site's policy refuses the private addresses the pages link to,
     so the crawl never sends a packet off this machine even if a check below fails."""
-    from spiders.network_policy import policy_for_site
-    from spiders.sites import load_site
+    from monitor.sites import load_site
+    from monitor.sites.network_policy import policy_for_site
 
     for page in pages:
         policy = policy_for_site(load_site(sites / f"{page.source}.toml"))

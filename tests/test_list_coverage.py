@@ -9,15 +9,10 @@ import json
 
 import pytest
 
+from monitor.demo.discuz_pages import discuz_board, discuz_removed, discuz_thread
+from monitor.demo.local_server import LocalServer, html_page
 from tests.helpers import heishi, query
-from tests.servers import (
-    LocalServer,
-    discuz_board,
-    discuz_removed,
-    discuz_thread,
-    html_page,
-    write_site,
-)
+from tests.servers import write_site
 
 pytestmark = pytest.mark.slow
 

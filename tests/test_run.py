@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.demo.local_server import closed_port_url
 from monitor.demo.sites import DemoSites
 from monitor.store import utc_now
 from tests.helpers import (
@@ -26,7 +27,7 @@ from tests.helpers import (
     stop_monitor,
     wait_for,
 )
-from tests.servers import closed_port_url, write_site
+from tests.servers import write_site
 
 # With pytest-xdist: every test of this file in one process, so the busy monitor (half a
 # minute of real crawls, shared by seven tests) runs once.

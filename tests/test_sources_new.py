@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from spiders.sites import load_site
+from monitor.sites import load_site
 from tests.helpers import heishi
 from tests.markup_sites import KW, MarkupSite
 from tests.servers import run_crawl
@@ -173,7 +173,8 @@ def test_check_tells_an_empty_channel_from_a_broken_selector(tmp_path):
 
 @pytest.mark.browser
 def test_a_page_javascript_builds_is_drafted_when_rendered(tmp_path):
-    from tests.servers import LocalServer, html_page, js_search_page, json_page
+    from monitor.demo.local_server import LocalServer, html_page
+    from tests.servers import js_search_page, json_page
 
     env = environment(tmp_path)
     offers = [
@@ -222,7 +223,7 @@ def test_a_page_javascript_builds_is_drafted_when_rendered(tmp_path):
 def test_a_draft_fetches_only_the_sites_own_pages(tmp_path):
     """A page's links are written by the people heishi watches: drafting follows none to
     another host or port, and a redirect elsewhere is refused."""
-    from tests.servers import LocalServer, Page, html_page
+    from monitor.demo.local_server import LocalServer, Page, html_page
 
     env = environment(tmp_path)
     with LocalServer() as elsewhere, LocalServer() as site:

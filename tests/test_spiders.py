@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from monitor.demo.discuz_pages import discuz_board
+from monitor.demo.local_server import LocalServer, closed_port_url, html_page
 from tests.fixture_forum import BOARD, FORUM_SITE, forum_pages
-from tests.servers import (
-    LocalServer,
-    closed_port_url,
-    discuz_board,
-    html_page,
-    run_crawl,
-    telegram_page,
-    write_site,
-)
+from tests.servers import run_crawl, telegram_page, write_site
 
 
 @pytest.mark.slow

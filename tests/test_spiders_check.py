@@ -6,9 +6,10 @@ import json
 
 import pytest
 
+from monitor.demo.local_server import LocalServer
 from tests.fixture_forum import BOARD, FORUM_SITE, forum_pages
 from tests.helpers import heishi
-from tests.servers import LocalServer, write_site
+from tests.servers import write_site
 
 
 @pytest.mark.slow

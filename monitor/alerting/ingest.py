@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,19 +19,26 @@ from monitor.alerting import changes
 from monitor.alerting.severity import DEFAULT_RULES, severity
 from monitor.errors import StoreError, StoreFullError
 from monitor.running import source_health
+from monitor.settings import Settings
+from monitor.settings import current as current_settings
 from monitor.store import Store, open_store, utc_now
 from monitor.store.connection import release_reserve
 
 log = logging.getLogger(__name__)
 
 
-def failures_before_alert() -> int:
-    """Failed runs in a row before a source_failing alert: $HEISHI_FAILURES_BEFORE_ALERT,
-    else 1 (a one-off `heishi sweep` reports at once; `heishi run` sets it, default 3)."""
-    try:
-        return max(1, int(os.environ.get("HEISHI_FAILURES_BEFORE_ALERT") or 1))
-    except ValueError:
-        return 1
+# A crawl HEISHI_FAILURES_BEFORE_ALERT is not set for (a one-off `heishi sweep`, which someone
+# is watching) alerts at its first failure; `heishi run` always sets it for its crawls.
+ONE_OFF_FAILURES_BEFORE_ALERT = 1
+
+
+def failures_before_alert(given: Settings | None = None) -> int:
+    """Failed runs in a row before a source_failing alert: $HEISHI_FAILURES_BEFORE_ALERT
+    where it is set (by `heishi run`, default 3), else ONE_OFF_FAILURES_BEFORE_ALERT."""
+    given = given or current_settings()
+    if given.is_set("HEISHI_FAILURES_BEFORE_ALERT"):
+        return given.failures_before_alert
+    return ONE_OFF_FAILURES_BEFORE_ALERT
 
 
 def raise_alert(
@@ -76,8 +82,10 @@ class SweepRecorder:
         batch_size: int | None = None,
         flush_seconds: float | None = None,
         list_may_shrink: bool = False,
+        settings: Settings | None = None,
     ) -> None:
         self.db_path = Path(db_path)
+        self.settings = settings or current_settings()
         self.source = source
         self.kind = kind
         self.url = url
@@ -97,12 +105,9 @@ class SweepRecorder:
         )
         self.pii_keys: set[str] = set()  # keys whose numbers this recorder has stored
         # A batch is written when it is full or old: fast sweeps, little lost to a crash.
-        env = os.environ
-        self.batch_size = max(1, batch_size or int(env.get("HEISHI_STORE_BATCH") or 1000))
+        self.batch_size = max(1, batch_size or self.settings.store_batch)
         self.flush_seconds = (
-            flush_seconds
-            if flush_seconds is not None
-            else float(env.get("HEISHI_STORE_FLUSH") or 2)
+            flush_seconds if flush_seconds is not None else self.settings.store_flush
         )
         self.pending: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (item, state)
         # A batch that could not be written: the run is not complete, whatever it saw.
@@ -185,7 +190,7 @@ class SweepRecorder:
                     if listing_id is not None and (views is not None or replies is not None):
                         counters.append((listing_id, views, replies))
                 # Views and replies are observations over time, not versions (observations).
-                store.record_counters(counters, self.run_id, now)
+                store.observations.record(counters, self.run_id, now)
                 # Still this run's to write (else all of it rolls back), and its figures.
                 progress = {"items": self.recorded + len(batch), **self.counts}
                 store.hold_run(self.run_id, progress, now)
@@ -252,7 +257,7 @@ class SweepRecorder:
                     self._alert("new", listing_id, version_id, state, match, now),
                     *self._reposts(listing_id, version_id, state, match, now),
                 ]
-                store.mark_dismissed_twins(listing_id)  # its cluster is known only now
+                store.clusters.mark_dismissed_twins(listing_id)  # its cluster is known only now
             return raised + self._actors(listing_id, version_id, state, item, match, now, True)
         listing_id = current["id"]
         state["listing_id"] = listing_id
@@ -262,8 +267,8 @@ class SweepRecorder:
         if current["content_hash"] == state["content_hash"]:  # back, unchanged
             store.touch_listings([listing_id], self.run_id, now, revive=[listing_id])
             if state["matched"]:
-                version_id = store.current_version_id(listing_id)
-                return [self._alert("relisted", listing_id, version_id, state, match, now)]
+                current_id = store.current_version_id(listing_id)
+                return [self._alert("relisted", listing_id, current_id, state, match, now)]
             return []
         version = current["version"] + 1
         diff = changes.field_diff(current, state)
@@ -338,9 +343,9 @@ class SweepRecorder:
         forwards = []
         if state.get("extra") or str(state.get("url") or "").startswith("https://t.me/"):
             known = {d["id"] for d in duplicates}
-            forwards = [f for f in store.forward_links(listing_id) if f["id"] not in known]
+            forwards = [f for f in store.forwards.links(listing_id) if f["id"] not in known]
             if forwards:
-                store.join_cluster(
+                store.clusters.join_cluster(
                     [listing_id, *(f["id"] for f in forwards)],
                     [f["cluster_id"] for f in forwards if f["cluster_id"]],
                 )
@@ -385,8 +390,13 @@ class SweepRecorder:
         store.insert_pii(version_id, listing_id, pii)
         keys = {hit.get("key") for hit in pii if hit.get("key")} - self.pii_keys
         if keys:  # which key hashed them: a look-up with another one is refused, not empty
-            store.record_pii_keys(keys, utc_now())
+            store.pii_keys.record(keys, utc_now())
             self.pii_keys |= keys
+
+    def _keep_alert_id(self, alert_id: int | None) -> None:
+        """Remember an alert raised in this run (None: it was raised before, by a rerun)."""
+        if alert_id is not None:
+            self.alert_ids.append(alert_id)
 
     def _alert(
         self,
@@ -422,7 +432,7 @@ class SweepRecorder:
         alert_id = self._raise(alert, state, now)
         if alert_id is not None and kind in ("changed", "relisted"):
             assert self.store is not None
-            self.store.mark_dismissed_twins(listing_id)
+            self.store.clusters.mark_dismissed_twins(listing_id)
         return alert_id
 
     def _raise(self, alert: dict[str, Any], listing: dict[str, Any] | None, now: str) -> int | None:
@@ -520,7 +530,7 @@ class SweepRecorder:
                     self.counts["removed"] += 1
                     if listing["matched"]:
                         version_id = store.current_version_id(listing["id"])
-                        self.alert_ids.append(
+                        self._keep_alert_id(
                             self._alert("removed", listing["id"], version_id, listing, None, now)
                         )
             self._health_alerts(verdict, now, cause)
@@ -618,15 +628,13 @@ class SweepRecorder:
             kind = "source_changed_shape" if verdict.shape_changed else "source_failing"
             # A changed shape alerts at once; a failing source after N failures in a row.
             in_a_row = store.consecutive_failures(self.source) + 1  # this run included
-            due = kind == "source_changed_shape" or in_a_row >= failures_before_alert()
+            due = kind == "source_changed_shape" or in_a_row >= failures_before_alert(self.settings)
             if due and not store.open_alert_exists(kind, self.source):
-                self.alert_ids.append(self._source_alert(kind, verdict.error, now, cause))
+                self._keep_alert_id(self._source_alert(kind, verdict.error, now, cause))
         elif cause is not None and cause.health == "empty":
             # It had listings and now says it has none: worth a look, once.
             if not store.open_alert_exists("source_failing", self.source):
-                self.alert_ids.append(
-                    self._source_alert("source_failing", verdict.error, now, cause)
-                )
+                self._keep_alert_id(self._source_alert("source_failing", verdict.error, now, cause))
 
     def _closed(self, verdict: changes.RunVerdict) -> RunOutcome:
         assert self.store is not None and self.run_id is not None

@@ -6,10 +6,11 @@ brand-protection teams triage first: their own brands, huge or fresh volumes, ve
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from monitor import settings
 
 LEVELS = ("low", "medium", "high", "critical")
 
@@ -35,9 +36,7 @@ RULE_KEYS = {"high_volume", "sensitive_categories", "sensitive_volume", "kind_fl
 
 def severity_file() -> Path:
     """$HEISHI_SEVERITY_FILE, else severity.toml in the checkout (optional)."""
-    from monitor.config import PROJECT_ROOT
-
-    return Path(os.environ.get("HEISHI_SEVERITY_FILE") or PROJECT_ROOT / "severity.toml")
+    return settings.current().severity_file
 
 
 def load_rules(path: str | Path | None = None) -> SeverityRules:
@@ -51,8 +50,7 @@ def load_rules(path: str | Path | None = None) -> SeverityRules:
     kind_floor = { source_failing = "high" }     # fixed severity for some alert kinds
     ```"""
     from monitor.config_files import TomlFile
-    from monitor.matching.keywords import CATEGORIES
-    from monitor.store.alerts import ALERT_KINDS
+    from monitor.vocabulary import ALERT_KINDS, CATEGORIES
 
     path = Path(path) if path else severity_file()
     if not path.exists():

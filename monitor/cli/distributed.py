@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import time
 from typing import Any
 
+from monitor import settings
 from monitor.cli.app import add_db_option, store_path
 from monitor.errors import HeishiError
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     writer = sub.add_parser(
         "writer", help="distributed crawling: write the workers' items into the store"
     )
@@ -77,7 +77,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "file", metavar="FILE", help="where to write it (mode 0600, never replaced)"
     )
     keygen.set_defaults(func=cmd_keygen)
-    group.set_defaults(func=lambda args: group.print_help() or 0)
+
+    def show_help(args: argparse.Namespace) -> int:
+        group.print_help()
+        return 0
+
+    group.set_defaults(func=show_help)
 
 
 def _add_redis_option(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +92,7 @@ def _add_redis_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _redis_url(args: argparse.Namespace) -> str:
-    url = args.redis or os.environ.get("HEISHI_DISTRIBUTED_REDIS_URL")
+    url = args.redis or settings.current().distributed_redis_url
     if not url:
         raise HeishiError(
             "distributed crawling needs a Redis",
@@ -199,7 +204,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from monitor.running import distributed as dist
     from monitor.running.payload_signing import load_signer
     from monitor.running.sources import source_refs
-    from spiders.sites import find_site
+    from monitor.sites import find_site
 
     signer = load_signer()
     client = _client(_redis_url(args))

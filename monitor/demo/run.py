@@ -6,12 +6,13 @@ channel is down; on day 3 the channel is back and a removed listing returns.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -26,11 +27,15 @@ DEMO_SOURCES = (
 DEMO_DAYS = (1, 2, 3)
 
 
+def _show_done(status: Any, result: SourceSweep) -> None:
+    status.update(f"{result.source}: {result.status}")
+
+
 @dataclass
 class DemoDay:
     day: int
     results: list[SourceSweep]
-    alerts: list[dict] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -70,7 +75,7 @@ def run_demo(
     started = time.monotonic()
     result = DemoResult(db=db, days=[], seconds=0.0)
     with DemoSites(day=days[0]) as sites:
-        env = {**os.environ, **sites.env()}
+        env = sites.env()
         for day in days:
             sites.set_day(day)
             with console.status(f"day {day}: sweeping {len(DEMO_SOURCES)} demo sources") as status:
@@ -80,7 +85,7 @@ def run_demo(
                     env=env,
                     jobs=len(DEMO_SOURCES),
                     timeout=timeout,
-                    on_done=lambda r, s=status: s.update(f"{r.source}: {r.status}"),
+                    on_done=partial(_show_done, status),
                 )
             run_ids = [r.run["id"] for r in results if r.run]
             with open_store(db) as store:

@@ -19,9 +19,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from monitor.config import PROJECT_ROOT
+from monitor.settings import Settings, child_environment
+from monitor.settings import current as current_settings
+
+if TYPE_CHECKING:
+    from monitor.store import Store
 
 DEFAULT_TIMEOUT = 600.0
 # `python -m spiders.crawl` exits with this when another crawl of the source holds its run.
@@ -132,6 +137,7 @@ def sweep_sources(
     sources: Sequence[SourceRef],
     db: str | Path,
     *,
+    settings: Settings | None = None,
     env: dict[str, str] | None = None,
     jobs: int = 3,
     timeout: float = DEFAULT_TIMEOUT,
@@ -143,13 +149,17 @@ def sweep_sources(
     """Sweep `sources` into the store at `db`, at most `jobs` at a time. Once `stopping` is
     set (the monitor stops and signals the crawls itself) nothing new starts, and crawls that
     end without closing their run are recorded as interrupted, not as failures. Ctrl-C stops
-    the crawls the same way, then raises KeyboardInterrupt."""
+    the crawls the same way, then raises KeyboardInterrupt. Each crawl gets `settings`
+    (default: this process's) and `env` in its environment."""
     from monitor.store import open_store
 
     db = Path(db).resolve()
     with open_store(db) as store:  # create and migrate once, before crawls race to do it
         first_new_run = store.max_run_id() + 1
-    child_env = {**os.environ, **(env or {}), "SCRAPY_SETTINGS_MODULE": "spiders.settings"}
+    settings = settings or current_settings()
+    child_env = child_environment(
+        settings, {**(env or {}), "SCRAPY_SETTINGS_MODULE": "spiders.settings"}
+    )
     child_env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(PROJECT_ROOT), child_env.get("PYTHONPATH")])
     )
@@ -162,7 +172,7 @@ def sweep_sources(
         job.log.close()
         if stopping is not None and stopping.is_set():
             job.stopped = True
-        result = _result_of(job, db, first_new_run, timeout)
+        result = _result_of(job, db, first_new_run, timeout, settings)
         results[job.ref.name] = result
         if on_done:
             on_done(result)
@@ -252,13 +262,15 @@ def _busy(ref: SourceRef, db: Path) -> SourceSweep | None:
     )
 
 
-def _result_of(job: _Running, db: Path, first_new_run: int, timeout: float) -> SourceSweep:
+def _result_of(
+    job: _Running, db: Path, first_new_run: int, timeout: float, settings: Settings
+) -> SourceSweep:
     """How the crawl ended, as recorded in the store (recording it when the crawl could
     not). A store that cannot be written (a full disk) gives a failed result saying so."""
     from monitor.errors import StoreError
 
     try:
-        return _recorded_result(job, db, first_new_run, timeout)
+        return _recorded_result(job, db, first_new_run, timeout, settings)
     except StoreError as exc:
         return SourceSweep(
             source=job.ref.name,
@@ -271,7 +283,9 @@ def _result_of(job: _Running, db: Path, first_new_run: int, timeout: float) -> S
         )
 
 
-def _recorded_result(job: _Running, db: Path, first_new_run: int, timeout: float) -> SourceSweep:
+def _recorded_result(
+    job: _Running, db: Path, first_new_run: int, timeout: float, settings: Settings
+) -> SourceSweep:
     from monitor.alerting.ingest import SweepRecorder
     from monitor.store import open_store
 
@@ -286,7 +300,7 @@ def _recorded_result(job: _Running, db: Path, first_new_run: int, timeout: float
         if runs and runs[-1]["status"] == "running":
             with store.transaction():
                 store.mark_crashed_runs(job.ref.name)
-            runs[-1] = store.run(runs[-1]["id"])
+            runs[-1] = _read_run(store, runs[-1]["id"])
     if job.proc.returncode == EXIT_SOURCE_BUSY and not runs:
         return SourceSweep(
             source=job.ref.name,
@@ -315,25 +329,27 @@ def _recorded_result(job: _Running, db: Path, first_new_run: int, timeout: float
         status = "failed"
     else:
         status = "crashed"
-    recorder = SweepRecorder(db, source=job.ref.name, kind=job.ref.kind, url=job.ref.url)
+    recorder = SweepRecorder(
+        db, source=job.ref.name, kind=job.ref.kind, url=job.ref.url, settings=settings
+    )
     if not runs:
         # The crawl never recorded an outcome: record it, so source health shows it.
         outcome = recorder.record_failure(
             status, error or "the crawl ended without recording its run"
         )
         with open_store(db) as store:
-            runs.append(store.run(outcome.run_id))
+            runs.append(_read_run(store, outcome.run_id))
     elif runs[-1]["status"] == "crashed":
         # It opened its run and died: the run, marked crashed, is recorded as what it was,
         # with the real reason, and counted.
         recorder.count_failure(runs[-1]["id"], status, error)
         with open_store(db) as store:
-            runs[-1] = store.run(runs[-1]["id"])
+            runs[-1] = _read_run(store, runs[-1]["id"])
     elif runs[-1]["status"] == "interrupted" and job.timed_out:
         # Scrapy closed it as stopped (SIGTERM); it was the timeout's SIGTERM: a failure.
         recorder.count_failure(runs[-1]["id"], "failed", error)
         with open_store(db) as store:
-            runs[-1] = store.run(runs[-1]["id"])
+            runs[-1] = _read_run(store, runs[-1]["id"])
     run = runs[-1]
     return SourceSweep(
         source=job.ref.name,
@@ -345,3 +361,13 @@ def _recorded_result(job: _Running, db: Path, first_new_run: int, timeout: float
         # A run the crawl closed says itself what went wrong (nothing, when it completed).
         error=run.get("error") or (None if run["status"] in ("ok", "partial") else error),
     )
+
+
+def _read_run(store: Store, run_id: int) -> dict[str, Any]:
+    """A run this sweep saw or recorded (runs are never deleted)."""
+    from monitor.errors import StoreError
+
+    run = store.run(run_id)
+    if run is None:
+        raise StoreError(f"run {run_id} is missing from the store")
+    return run

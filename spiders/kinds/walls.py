@@ -9,14 +9,14 @@ them `heishi/login_walls` and `heishi/captcha_pages`), `heishi/http_refused/<sta
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy.http import Response, TextResponse
 
-from spiders.selectors import select
+from monitor.sites.selectors import select
 
 if TYPE_CHECKING:
-    from spiders.sites import Site
+    from monitor.sites import Site
 
 # Words of a log-in or captcha wall, checked only on pages where the content was not found
 # (ordinary pages carry "登录" links in their headers).
@@ -61,7 +61,7 @@ WALL_URL = re.compile(
 class WallMixin:
     """Walls, refusals and empty sources, for a spider bound to a site (`self.site`)."""
 
-    site: Site
+    site: ClassVar[Site]
     crawler: Any
     logger: Any
     note_first_error: Any  # SiteSpider's: the first failure, kept for the run's error

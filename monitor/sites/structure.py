@@ -1,6 +1,6 @@
 """A list page's listings found by structure, for drafting a site file: the repeated rows,
 the fields inside them (link, title, author, date), the id in their links, and the link to
-the next page (a listing's own page is read by spiders.sites.listing_page).
+the next page (a listing's own page is read by monitor.sites.listing_page).
 
 Rows are the largest group of same-tag siblings whose members each carry a link with text,
 outside navigation, headers and footers; rows whose ids share a numbered prefix
@@ -22,8 +22,7 @@ from lxml import etree
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
-from spiders.selectors import first_text, node_text, select
-from spiders.sites.elements import (
+from monitor.sites.elements import (
     NOISE_CLASS,
     NUMBERED_ID,
     STABLE_ID,
@@ -33,8 +32,10 @@ from spiders.sites.elements import (
     in_furniture,
     key_of,
     tag_and_classes,
+    tag_of,
     visible,
 )
+from monitor.sites.selectors import first_text, node_text, select
 
 # Prefixes of numbered ids that are not listings (sticky threads, ads).
 _NOISE_WORD = re.compile(r"stick|top|pin|announce|notice|^ad|[_-]ad|advert|sponsor", re.I)
@@ -179,8 +180,8 @@ def _rows_and_selector(
         if count >= 2:
             rows = [r for r in children if (r.get("id") or "").startswith(prefix)]
             if all(content_links(r) for r in rows):
-                return rows, f"{children[0].tag}[id^={prefix}]"
-    tag = children[0].tag
+                return rows, f"{tag_of(children[0])}[id^={prefix}]"
+    tag = tag_of(children[0])
     classes = [set((row.get("class") or "").split()) for row in children]
     linked = [c for c, row in zip(classes, children, strict=True) if content_links(row)]
     common = set.intersection(*linked) if linked else set()
@@ -191,8 +192,8 @@ def _rows_and_selector(
     css = f"{path} > {own}" if path else own
     # The same selector may find rows of other lists too (an announcements block): every
     # row it finds that is marked sticky, an announcement or an ad is left out.
-    found = [set((el.root.get("class") or "").split()) for el in Selector(root=root).css(css)]
-    noise = sorted({c for cs in [*classes, *found] for c in cs if NOISE_CLASS.search(c)})
+    marked = [set((el.root.get("class") or "").split()) for el in Selector(root=root).css(css)]
+    noise = sorted({c for cs in [*classes, *marked] for c in cs if NOISE_CLASS.search(c)})
     css += "".join(f":not(.{css_ident(c)})" for c in noise)
     rows = [
         row
@@ -276,7 +277,7 @@ def _author(rows: list[etree._Element], title_key: str | None) -> str | None:
 def _dates(rows: list[etree._Element]) -> list[str]:
     """Selectors for the date in each row: a `<time datetime>`, a date in a `title`, a date
     as text (often both, in the order to try)."""
-    from spiders.items import parse_date
+    from monitor.sites.page_values import parse_date
 
     by_attr: Counter[str] = Counter()
     by_text: Counter[str] = Counter()
