@@ -95,15 +95,15 @@ def fill(disk: Path, leave: int) -> Path:
 
 def start_monitor_logging_elsewhere(db: Path, env: dict, tmp_path: Path) -> subprocess.Popen:
     """`heishi run` whose own log and output are not on the full disk."""
-    out = (tmp_path / "monitor.out").open("w")
-    proc = subprocess.Popen(
-        [*HEISHI, "run", "--db", str(db), "--jitter", "0", "--heartbeat", "1s"]
-        + ["--log-file", str(tmp_path / "heishi-run.log")],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
+    with (tmp_path / "monitor.out").open("w") as out:  # the child keeps its own
+        proc = subprocess.Popen(
+            [*HEISHI, "run", "--db", str(db), "--jitter", "0", "--heartbeat", "1s"]
+            + ["--log-file", str(tmp_path / "heishi-run.log")],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     wait_for(lambda: proc.poll() is not None or monitor_started(db), 30, "the monitor")
     assert proc.poll() is None, (tmp_path / "monitor.out").read_text()
     return proc

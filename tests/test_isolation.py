@@ -96,6 +96,7 @@ def test_an_alert_sent_with_the_default_routes_goes_nowhere(
 TEST_WITH_DEFAULT_ROUTES = test_an_alert_sent_with_the_default_routes_goes_nowhere.__name__
 
 
+@pytest.mark.slow  # two runs of pytest
 def test_a_developers_own_notify_file_receives_nothing_from_a_run_of_the_suite(tmp_path):
     receiver = WebhookReceiver().start()
     try:

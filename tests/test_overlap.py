@@ -59,14 +59,14 @@ def test_a_manual_sweep_during_a_crawl_of_the_same_source_is_refused_and_removes
         live = query(db, "SELECT count(*) FROM listings WHERE status = 'live'")[0][0]
         assert live == 43
         write_site(sites_dir, "t_forum", slow_forum())
-        log = (tmp_path / "first.out").open("w")
-        crawl = subprocess.Popen(
-            [*HEISHI, "sweep", "t_forum", "--db", str(db)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with (tmp_path / "first.out").open("w") as log:  # the child keeps its own
+            crawl = subprocess.Popen(
+                [*HEISHI, "sweep", "t_forum", "--db", str(db)],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         try:
             # The first crawl is writing (it has seen some listings again) when the second starts.
             wait_for(

@@ -85,14 +85,14 @@ def redis_server(tmp_path, request):
 
 
 def start_sweep_and_wait(env: dict, tmp_path: Path, name: str = "sweep") -> subprocess.Popen:
-    out = open(tmp_path / f"{name}.out", "w")  # noqa: SIM115 (closed with the process)
-    return subprocess.Popen(
-        [*HEISHI, "distributed", "sweep", "demo_forum", "--wait", "--timeout", "180", "--json"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
+    with open(tmp_path / f"{name}.out", "w") as out:  # the child keeps its own
+        return subprocess.Popen(
+            [*HEISHI, "distributed", "sweep", "demo_forum", "--wait", "--timeout", "180", "--json"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def written(client) -> int:
