@@ -57,6 +57,7 @@ demo: setup
 lint: $(STAMP)
 	$(VENV)/bin/ruff check monitor spiders tests benchmarks
 	$(VENV)/bin/ruff format --check monitor spiders tests benchmarks
+	$(VENV)/bin/mypy
 
 # Two workers for most of the suite, then the tests judged against the clock on their own
 # (marker `serial`, tests/conftest.py). Exit code 5 is "none of these were selected".

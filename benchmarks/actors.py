@@ -30,6 +30,7 @@ import sqlite3
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
@@ -171,7 +172,7 @@ def _timed(fn, samples: list) -> list[float]:
     return timings
 
 
-def measure(path: Path, repeat: int) -> dict:
+def measure(path: Path, repeat: int) -> dict[str, Any]:
     from monitor.actors.profile import load_actor
     from monitor.store import open_store
 
@@ -244,7 +245,7 @@ def measure(path: Path, repeat: int) -> dict:
 def _random_rows(
     conn: sqlite3.Connection, sql: str, count: int, n: int, rng: random.Random
 ) -> list:
-    found = []
+    found: list[Any] = []
     while len(found) < n:
         row = conn.execute(sql, (rng.randrange(1, count + 1),)).fetchone()
         if row is not None:
@@ -252,7 +253,7 @@ def _random_rows(
     return found
 
 
-def bench(quick: bool = False) -> dict:
+def bench(quick: bool = False) -> dict[str, Any]:
     """For `python -m benchmarks`: p95 of actor look-ups on 1M listings (100k when quick)."""
     from benchmarks import table
 

@@ -94,7 +94,7 @@ def tree_memory(root: int) -> tuple[int, int, int]:
     return len(seen), rss, pss
 
 
-def run_measured(args: list[str], env: dict[str, str], log: Path, timeout: float) -> dict:
+def run_measured(args: list[str], env: dict[str, str], log: Path, timeout: float) -> dict[str, Any]:
     """Run a process to its end; its exit code, wall time, ru_maxrss and sampled tree peaks."""
     started = time.perf_counter()
     with log.open("wb") as out:
@@ -129,7 +129,7 @@ def run_measured(args: list[str], env: dict[str, str], log: Path, timeout: float
 # -- the crawls -----------------------------------------------------------------------------
 
 
-def _outcome(measured: dict, stats_path: Path, log: Path, what: str) -> dict[str, Any]:
+def _outcome(measured: dict[str, Any], stats_path: Path, log: Path, what: str) -> dict[str, Any]:
     if measured["returncode"] != 0 or not stats_path.exists():
         tail = log.read_text(errors="replace")[-2000:]
         raise RuntimeError(f"{what} exited {measured['returncode']}; end of {log}:\n{tail}")

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -138,7 +139,9 @@ def build_mix(kind: str, count: int, seed: int) -> list[tuple[str, str]]:
     return [rng.choice(pool) if rng.random() < 0.1 else chatter(rng) for _ in range(count)]
 
 
-def _rates(funcs: dict, texts: list[tuple[str, str]], rounds: int = 3) -> dict[str, float]:
+def _rates(
+    funcs: dict[str, Any], texts: list[tuple[str, str]], rounds: int = 3
+) -> dict[str, float]:
     """Texts per second of each func(title, text): rounds interleaved, the best round each.
 
     CPU time of this process, so that other work on the machine does not skew the ratio.
@@ -168,7 +171,7 @@ def warm_start(runs: int = 3) -> float:
     return statistics.median(times)
 
 
-def run(count: int = 3000, seed: int = 7, start_runs: int = 3) -> dict:
+def run(count: int = 3000, seed: int = 7, start_runs: int = 3) -> dict[str, Any]:
     """Measure both mixes and the warm start; return the figures (see module docstring)."""
     import logging
 
@@ -184,7 +187,7 @@ def run(count: int = 3000, seed: int = 7, start_runs: int = 3) -> dict:
     def bare_jieba(title: str, text: str) -> None:
         jieba.lcut(title + "\n" + text)
 
-    report: dict = {"texts_per_mix": count, "seed": seed, "mixes": {}}
+    report: dict[str, Any] = {"texts_per_mix": count, "seed": seed, "mixes": {}}
     for kind in ("listings", "forum"):
         texts = build_mix(kind, count, seed)
         for title, text in texts[:200]:  # warm both before timing
@@ -208,7 +211,7 @@ def run(count: int = 3000, seed: int = 7, start_runs: int = 3) -> dict:
     return report
 
 
-def render(report: dict) -> str:
+def render(report: dict[str, Any]) -> str:
     lines = []
     for kind, mix in report["mixes"].items():
         lines.append(
@@ -241,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
 MIX_METRICS = {"listings": "texts/s, listings only", "forum": "texts/s, forum (90% chatter)"}
 
 
-def as_result(report: dict) -> dict:
+def as_result(report: dict[str, Any]) -> dict[str, Any]:
     """The report in the shape every benchmark returns (benchmarks/table.py)."""
     from benchmarks.table import row
 
@@ -270,12 +273,12 @@ def as_result(report: dict) -> dict:
     return {"name": "matcher", "rows": rows, "details": report}
 
 
-def bench(quick: bool = False) -> dict:
+def bench(quick: bool = False) -> dict[str, Any]:
     """Both mixes and the warm start (3,000 texts a mix; 300 and one start when quick)."""
     return as_result(run(300 if quick else 3000, 7, start_runs=1 if quick else 3))
 
 
-def save(report: dict, path: Path = RESULTS) -> None:
+def save(report: dict[str, Any], path: Path = RESULTS) -> None:
     """The report as measured (`python -m benchmarks` writes `as_result(report)` instead)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

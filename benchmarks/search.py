@@ -25,6 +25,7 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
@@ -60,7 +61,7 @@ QUERIES: list[tuple[str, str, dict]] = [
 ]
 
 
-def _vocabulary(rng: random.Random) -> dict:
+def _vocabulary(rng: random.Random) -> dict[str, Any]:
     """Keyword surfaces by role and category, and everyday words weighted by frequency."""
     import re
 
@@ -93,7 +94,7 @@ def _vocabulary(rng: random.Random) -> dict:
     return {"data": data, "roles": by_role, "words": words, "cum": cumulative}
 
 
-def _listing(rng: random.Random, vocab: dict) -> tuple[str, str, list[str]]:
+def _listing(rng: random.Random, vocab: dict[str, Any]) -> tuple[str, str, list[str]]:
     """(title, text, categories) of one listing: an offer or chatter."""
 
     def everyday(k: int) -> list[str]:
@@ -155,7 +156,8 @@ def build_store(path: Path, listings: int) -> None:
         (_at(0),),
     )
     conn.execute("COMMIT")
-    later: list[tuple] = []  # second versions, written a few chunks later (their ids are newer)
+    # Second versions, written a few chunks later (their ids are newer).
+    later: list[tuple[Any, ...]] = []
     started = time.perf_counter()
     for chunk_start in range(0, listings, CHUNK):
         conn.execute("BEGIN")
@@ -197,7 +199,7 @@ def build_store(path: Path, listings: int) -> None:
                 (n + 1, _at(first), title, text, price, cats),
             )
             _insert_index(
-                conn, cursor.lastrowid, index_row(title, text, source, categories, segmenter)
+                conn, cursor.lastrowid or 0, index_row(title, text, source, categories, segmenter)
             )
             roll = rng.random()
             if roll < 0.3:  # a second version some chunks later: new text (10%) or price only
@@ -223,7 +225,7 @@ def build_store(path: Path, listings: int) -> None:
         Path(f"{tmp}{suffix}").unlink(missing_ok=True)
 
 
-def _second_version(conn: sqlite3.Connection, item: tuple, segmenter) -> None:
+def _second_version(conn: sqlite3.Connection, item: tuple[Any, ...], segmenter) -> None:
     """Version 2 of a listing; indexed only when its text changed, as heishi does."""
     from monitor.analysis.search import index_row
 
@@ -239,7 +241,7 @@ def _second_version(conn: sqlite3.Connection, item: tuple, segmenter) -> None:
     )
     if text != old_text:
         indexed = index_row(title, text, source, json.loads(cats), segmenter)
-        _insert_index(conn, cursor.lastrowid, indexed)
+        _insert_index(conn, cursor.lastrowid or 0, indexed)
 
 
 def _insert_index(conn: sqlite3.Connection, version_id: int, indexed) -> None:
@@ -270,7 +272,7 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-def measure(path: Path, repeat: int) -> dict:
+def measure(path: Path, repeat: int) -> dict[str, Any]:
     """Time every query `repeat` times after one warm-up; figures in ms."""
     from monitor.analysis.search import default_segmenter, search
     from monitor.store import open_store
@@ -323,7 +325,7 @@ def measure(path: Path, repeat: int) -> dict:
     }
 
 
-def ranking_checks(store) -> dict:
+def ranking_checks(store) -> dict[str, Any]:
     """Outside the timings: FTS5's own full ranking of a common word (what the window avoids),
     and whether heishi's bm25 and FTS5's bm25() order the same window alike (top 20)."""
     from monitor.analysis.search import DEFAULT_WINDOW, _document_frequency, parse_query
@@ -363,7 +365,7 @@ def ranking_checks(store) -> dict:
     }
 
 
-def bench(quick: bool = False) -> dict:
+def bench(quick: bool = False) -> dict[str, Any]:
     """For `python -m benchmarks`: p95 of search time on 1M listings (100k when quick)."""
     from benchmarks import table
 

@@ -164,7 +164,7 @@ _EVERYDAY = "今天 朋友 老板 东西 质量 客户 时间 渠道 行业 项�
 _CONTACT = ("飞机", "TG", "QQ", "薇信", "扣扣")
 
 
-def _item(n: int, price: int) -> dict:
+def _item(n: int, price: int) -> dict[str, Any]:
     category = CATEGORIES[n % len(CATEGORIES)]
     rng = random.Random(n)  # the same listing reads the same in every sweep
     goods = rng.sample(_GOODS, 2)
@@ -195,18 +195,18 @@ def _item(n: int, price: int) -> dict:
 
 def sweep_items(
     source: int, count: int, listings: int, changed_share: float, seed: int
-) -> list[dict]:
+) -> list[tuple[int, bool]]:
     """The listings of one source as a sweep sees them; `changed_share` of them repriced."""
 
     ids = [n for n in range(source, listings, SOURCES)][:count]
     rng = random.Random(seed)
     changed = set(rng.sample(ids, int(len(ids) * changed_share)))
-    return [(n, n in changed) for n in ids]  # type: ignore[return-value]
+    return [(n, n in changed) for n in ids]
 
 
 def measure(
     listings: int, versions: int, sweep: int, changed_share: float, repeats: int = 5
-) -> dict:
+) -> dict[str, Any]:
     """Build (once) the big store, then time sweeps into it against the raw baselines."""
     cache = HERE / ".cache"
     cache.mkdir(exist_ok=True)
@@ -260,7 +260,9 @@ def measure(
     }
 
 
-def _one_sweep(db: Path, source: int, sweep: int, listings: int, changed_share: float) -> dict:
+def _one_sweep(
+    db: Path, source: int, sweep: int, listings: int, changed_share: float
+) -> dict[str, Any]:
     """One source swept with `changed_share` of its listings repriced, and its raw baseline."""
     from monitor.alerting import changes
     from monitor.alerting.ingest import SweepRecorder
@@ -382,7 +384,7 @@ FORMULAIC_COPIES = 2_000  # stored copies of each template (of each goods word)
 FORMULAIC_EVERY = 5  # one new listing in five is a formulaic copy
 
 
-def _formulaic_item(n: int, rng: random.Random) -> dict:
+def _formulaic_item(n: int, rng: random.Random) -> dict[str, Any]:
     template = FORMULAIC_TEMPLATES[n % 3]
     contact = f"{rng.choice(_CONTACT)} @{''.join(rng.choices('abcdefghjkmnpqrstuvwxyz', k=6))}"
     text = template.format(goods="身份证", price=rng.randint(1, 99), contact=contact)
@@ -461,7 +463,7 @@ def _read_through(path: Path) -> None:
             pass
 
 
-def _raw_insert_seconds(items: list[dict]) -> float:
+def _raw_insert_seconds(items: list[dict[str, Any]]) -> float:
     """The baseline: the same rows, written by raw sqlite3 executemany into a fresh table,
     from BEGIN to close (which checkpoints the WAL into the file, as heishi's close does)."""
     rows = [(it["site_id"], *(_state_of(it).values())) for it in items]
@@ -506,7 +508,7 @@ def _raw_update_seconds(db: Path, count: int) -> float:
     return time.perf_counter() - started
 
 
-def bench(quick: bool = False) -> dict:
+def bench(quick: bool = False) -> dict[str, Any]:
     """The `make bench` entry: 1M listings / 5M versions (quick: 100k / 2 per listing)."""
     if quick:
         result = measure(100_000, 2, 1_000, 0.01)
@@ -532,7 +534,7 @@ def bench(quick: bool = False) -> dict:
     }
 
 
-def _save(result: dict) -> None:
+def _save(result: dict[str, Any]) -> None:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "store.json").write_text(json.dumps(result, indent=1) + "\n")
@@ -553,7 +555,7 @@ def main() -> None:
     _save(result)
 
 
-def _state_of(item: dict) -> dict:
+def _state_of(item: dict[str, Any]) -> dict[str, Any]:
     from monitor.alerting import changes
 
     return {k: v for k, v in changes.listing_state(item).items() if k != "evidence"}

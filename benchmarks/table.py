@@ -3,7 +3,7 @@
 Every benchmark module (benchmarks/matcher.py, crawl.py, store.py, search.py, startup.py)
 exposes one function:
 
-    def bench(quick: bool = False) -> dict
+    def bench(quick: bool = False) -> dict[str, Any]
 
 returning
 
@@ -133,7 +133,9 @@ def previous_values(results_dir: Path = RESULTS_DIR) -> dict[tuple[str, str], fl
 
 
 def write_results(
-    results: list[dict[str, Any]], results_dir: Path = RESULTS_DIR, env: dict | None = None
+    results: list[dict[str, Any]],
+    results_dir: Path = RESULTS_DIR,
+    env: dict[str, Any] | None = None,
 ) -> Path:
     """Each benchmark that ran to <name>.json, every one of them to summary.json."""
     results_dir.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 # Strings that hurt backtracking patterns, as functions of their length in characters.
 CASES: dict[str, Callable[[int], str]] = {
@@ -82,7 +83,7 @@ def _once(call: Callable[[str], object], text: str) -> float:
 
 def growth(
     call: Callable[[str], object], make: Callable[[int], str], n: int, runs: int = 3
-) -> dict:
+) -> dict[str, Any]:
     """Times at n, 2n and 4n characters and the growth per doubling (geometric mean). The
     sizes take turns, so a burst of load on the machine hits all of them alike."""
     texts = [make(size) for size in (n, 2 * n, 4 * n)]
@@ -94,8 +95,8 @@ def growth(
     return {"seconds": [round(t, 6) for t in times], "per_doubling": round(per_doubling, 2)}
 
 
-def run(n: int = 10_000, only: list[str] | None = None, runs: int = 3) -> dict:
-    report: dict = {"n": n, "target_per_doubling": TARGET, "stages": {}}
+def run(n: int = 10_000, only: list[str] | None = None, runs: int = 3) -> dict[str, Any]:
+    report: dict[str, Any] = {"n": n, "target_per_doubling": TARGET, "stages": {}}
     for stage, call in stages().items():
         if only and stage not in only:
             continue
@@ -110,7 +111,7 @@ def run(n: int = 10_000, only: list[str] | None = None, runs: int = 3) -> dict:
     return report
 
 
-def render(report: dict) -> str:
+def render(report: dict[str, Any]) -> str:
     n = report["n"]
     lines = [f"{'stage / string':44} {n:>9,} {2 * n:>9,} {4 * n:>9,} chars   per doubling"]
     for stage, result in report["stages"].items():
@@ -127,7 +128,7 @@ def render(report: dict) -> str:
     return "\n".join(lines)
 
 
-def bench(quick: bool = False) -> dict:
+def bench(quick: bool = False) -> dict[str, Any]:
     """Growth per doubling of every stage (n = 10,000 characters; 2,000 when quick)."""
     from benchmarks.table import row
 

@@ -253,7 +253,7 @@ class TomlFile:
         table: str | None = None,
         index: int = 0,
     ) -> str:
-        value = self.string(values, key, default, table=table, index=index)
+        value = self.string(values, key, default, table=table, index=index) or default
         if value not in choices:
             raise self.fail(key, f"{value!r} is not one of {', '.join(choices)}", table, index)
         return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class HeishiError(Exception):
     """Base class: an error with a clear message and an optional hint for the user."""
@@ -62,7 +64,7 @@ class SourceError(HeishiError):
 class SourceBusyError(HeishiError):
     """A source already has a live run: one crawl of a source at a time (the run lease)."""
 
-    def __init__(self, source: str, holder: dict) -> None:
+    def __init__(self, source: str, holder: dict[str, Any]) -> None:
         self.source = source
         self.holder = holder
         super().__init__(

@@ -31,6 +31,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -230,6 +231,10 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
     given the crawl's user agent, service workers blocked and downloads refused, and every
     request and WebSocket of a page checked against the site's network policy."""
 
+    # scrapy-playwright's (untyped): PLAYWRIGHT_ABORT_REQUEST, a predicate on each request.
+    abort_request: Callable[..., Any] | None
+    skip_request: Callable[..., Any] | None
+
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         site = getattr(crawler.spidercls, "site", None)
@@ -284,7 +289,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             return
         socket_route.connect_to_server()
 
-    async def download_request(self, request: Request) -> Response:  # type: ignore[override]
+    async def download_request(self, request: Request) -> Response:
         response = await super().download_request(request)
         limit = request.meta.get("download_maxsize") or self.max_size
         if request.meta.get("playwright") and limit and len(response.body) > limit:
@@ -296,7 +301,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         return response
 
     async def _create_browser_context(  # scrapy-playwright's, with our defaults and routes
-        self, name: str, context_kwargs: dict | None, spider: Any = None
+        self, name: str, context_kwargs: dict[str, Any] | None, spider: Any = None
     ) -> Any:
         kwargs = {**CONTEXT_DEFAULTS, "user_agent": self.user_agent, **(context_kwargs or {})}
         wrapper = await super()._create_browser_context(name, kwargs, spider)

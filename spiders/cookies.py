@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
+    from scrapy.statscollectors import StatsCollector
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,9 @@ def over_caps(cookies: Iterable[Cookie], caps: CookieCaps, kept_first: set[Any])
     """The cookies to drop so that the rest fit `caps`: any cookie too large, then, per domain
     and for the whole jar, the ones not in `kept_first`, newest first."""
     ordered = sorted(cookies, key=lambda c: _key(c) not in kept_first)  # stable: old first
-    dropped, per_domain, total = [], {}, 0
+    dropped: list[Cookie] = []
+    per_domain: dict[str, int] = {}
+    total = 0
     for cookie in ordered:
         size = cookie_size(cookie)
         count = per_domain.get(cookie.domain, 0)
@@ -117,6 +120,11 @@ def save_cookies(cookies: list[Cookie], path: Path) -> None:
 
 class PersistentCookiesMiddleware(CookiesMiddleware):
     """Scrapy's CookiesMiddleware, with the default jar read at the start and kept at the end."""
+
+    jar_path: Path | None
+    caps: CookieCaps
+    stats: StatsCollector
+    keep: bool
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:

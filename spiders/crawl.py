@@ -31,7 +31,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def crawl(source: str, db: str | None = None, overrides: dict[str, str] | None = None) -> dict:
+def crawl(
+    source: str, db: str | None = None, overrides: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Crawl `source` to its end in this process; returns the crawler's stats.
     Raises SiteFileError for a site file that cannot be used, KeyError for an unknown name."""
     from monitor.settings import use_scrapy_project

@@ -87,10 +87,12 @@ class SweepRunExtension:
             engine = self.crawler.engine
             assert engine is not None
             from scrapy.utils.defer import deferred_from_coro
-            from twisted.internet import reactor
+            from twisted.internet import reactor as installed
 
+            # Twisted's interfaces are zope ones, which mypy reads only with a plugin.
+            reactor: Any = installed
             # After the engine has finished opening the spider.
-            reactor.callLater(  # type: ignore[attr-defined]
+            reactor.callLater(
                 0, lambda: deferred_from_coro(engine.close_spider_async(reason="store_unavailable"))
             )
             return

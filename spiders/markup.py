@@ -91,5 +91,5 @@ def page_selector(response: TextResponse) -> tuple[Selector, bool]:
         root, _ = _parse("<html/>")
     selector = Selector(root=root, type="html")
     selector.response = response
-    response._cached_selector = selector  # type: ignore[attr-defined]
+    response._cached_selector = selector
     return selector, too_deep

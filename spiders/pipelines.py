@@ -144,7 +144,7 @@ class StorePipeline:
             self.stats.inc_value("heishi/items_not_stored")
             return item
         try:
-            alerts = self.recorder.record(dict(item))
+            self.recorder.record(dict(item))
         except StoreError as exc:
             if self.run is None:
                 raise
@@ -152,6 +152,4 @@ class StorePipeline:
             self.run.stop_crawl(str(exc), "store_error")
             return item
         self.stats.inc_value("heishi/items_stored")
-        if alerts:
-            self.stats.inc_value("heishi/alerts_raised", len(alerts))
         return item

@@ -21,6 +21,9 @@ _DELAY_KEY = "heishi_retry_delay"
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
+    backoff_base: float
+    backoff_max: float
+
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         middleware = super().from_crawler(crawler)
@@ -34,18 +37,24 @@ class BackoffRetryMiddleware(RetryMiddleware):
             await asyncio.sleep(delay)
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
+        from scrapy.http import Request
+
         result = super().process_response(request, response)
-        if result is not response:
+        if isinstance(result, Request):  # a retry
             self._schedule_backoff(result, response.headers.get(b"Retry-After"))
         return result
 
-    def process_exception(self, request: Request, exception: Exception) -> Request | None:
+    def process_exception(
+        self, request: Request, exception: Exception
+    ) -> Request | Response | None:
         from spiders.network import resolver_refusal
 
         if resolver_refusal(request, exception) is not None:
             return None  # refused by the network policy: asking again changes nothing
+        from scrapy.http import Request
+
         result = super().process_exception(request, exception)
-        if result is not None:
+        if isinstance(result, Request):
             self._schedule_backoff(result, None)
         return result
 

@@ -132,7 +132,7 @@ def _refused(page: Any, why: str, masked: int = 0) -> MaskedScreenshot:
 
 
 async def _snapshot(cdp: Any) -> dict[str, Any]:
-    return await cdp.send("DOMSnapshot.captureSnapshot", {"computedStyles": []})  # type: ignore[no-any-return]
+    return await cdp.send("DOMSnapshot.captureSnapshot", {"computedStyles": []})
 
 
 async def _apply(cdp: Any, changes: Changes, undo: list[Any]) -> None:
@@ -167,9 +167,9 @@ async def _apply(cdp: Any, changes: Changes, undo: list[Any]) -> None:
         before = dict(doc.attributes[node]).get(name, "")
         edits.append(_set_attribute(cdp, undo, ids[node], name, value, before))
     for node in hidden:
-        before = dict(doc.attributes[node]).get("style")
+        style = dict(doc.attributes[node]).get("style")
         edits.append(
-            _set_attribute(cdp, undo, ids[node], "style", f"{before or ''}; {_HIDDEN}", before)
+            _set_attribute(cdp, undo, ids[node], "style", f"{style or ''}; {_HIDDEN}", style)
         )
     await asyncio.gather(*edits)
     if changes.form_values or changes.pseudo:
@@ -217,7 +217,7 @@ def _set(
 ) -> Awaitable[Any]:
     """The edit (to be awaited); how to undo it goes into `undo`."""
     undo.append(partial(cdp.send, method, {**target, "value": before or ""}))
-    return cdp.send(method, {**target, "value": value})  # type: ignore[no-any-return]
+    return cdp.send(method, {**target, "value": value})
 
 
 def _set_attribute(
@@ -235,14 +235,14 @@ def _set_attribute(
                 {"nodeId": node_id, "name": name, "value": before},
             )
         )
-    return edit  # type: ignore[no-any-return]
+    return edit
 
 
 async def _resolve(cdp: Any, backend_id: int, context: int) -> str:
     found = await cdp.send(
         "DOM.resolveNode", {"backendNodeId": backend_id, "executionContextId": context}
     )
-    return found["object"]["objectId"]  # type: ignore[no-any-return]
+    return found["object"]["objectId"]
 
 
 async def _call(cdp: Any, object_id: str, function: str, value: Any) -> Any:

@@ -7,6 +7,8 @@ Every value can be overridden per crawl: `scrapy crawl NAME -s KEY=VALUE`, or
 
 from __future__ import annotations
 
+from typing import Any
+
 from monitor.settings import crawl_defaults
 
 BOT_NAME = "heishi"
@@ -101,7 +103,7 @@ DOWNLOAD_HANDLERS = {
     "s3": None,
 }
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
-PLAYWRIGHT_LAUNCH_OPTIONS = {
+PLAYWRIGHT_LAUNCH_OPTIONS: dict[str, Any] = {
     "executable_path": _heishi["HEISHI_CHROMIUM"],
     "headless": True,
     # The sandbox, the user Chromium runs as, the addresses it may reach and its user agent

@@ -8,6 +8,7 @@ it by name raises its `SiteFileError`, so `scrapy crawl` says what to fix.
 
 from __future__ import annotations
 
+import builtins
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
@@ -63,7 +64,7 @@ class SiteSpiderLoader:
     def list(self) -> list[str]:
         return sorted(self.sites)
 
-    def find_by_request(self, request: Request) -> list[str]:
+    def find_by_request(self, request: Request) -> builtins.list[str]:
         from urllib.parse import urlsplit
 
         host = urlsplit(request.url).netloc

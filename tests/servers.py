@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -194,7 +194,7 @@ def phpbb_board(
     start: int,
     next_start: int | None,
     f: int = 2,
-    announcements: list[dict[str, Any]] = (),
+    announcements: Sequence[dict[str, Any]] = (),
 ) -> str:
     """viewforum.php?f=<f>&start=<start>; each topic: tid, title, author, replies, views."""
     nxt = ""

@@ -59,9 +59,10 @@ def test_views_are_observations_extra_is_kept_and_forwards_link_to_their_origin(
         assert today["views"] == 15000 and forward["views"] == 9100
         # Counters moved, the listings did not: still one version each.
         assert today["version"] == 1 and forward["version"] == 1
-        assert [o["views"] for o in store.observations(today["id"])] == [12000, 15000]
-        assert [o["views"] for o in store.observations(forward["id"])] == [7700, 9100]
-        assert [o["views"] for o in store.observations(quiet["id"])] == [2100]  # never moved
+        assert [o["views"] for o in store.observations.of_listing(today["id"])] == [12000, 15000]
+        assert [o["views"] for o in store.observations.of_listing(forward["id"])] == [7700, 9100]
+        never_moved = store.observations.of_listing(quiet["id"])
+        assert [o["views"] for o in never_moved] == [2100]
         # extra: the forward, the signature, the edited flag, kept with listing and version.
         assert (
             json.loads(forward["extra"])["forwarded_from"]["url"] == "https://t.me/liaozi_pifa/377"

@@ -147,7 +147,7 @@ def test_the_store_names_the_key_that_hashed_its_numbers(analyst_db):
 
     db_path, _ = analyst_db
     with open_store(db_path, readonly=True) as store:
-        assert store.pii_keys() == [key_fingerprint(install_secret())]
+        assert store.pii_keys.fingerprints() == [key_fingerprint(install_secret())]
     assert find(db_path, "phone", PHONE).key_checked is True
 
 
@@ -201,7 +201,7 @@ def test_numbers_hashed_before_keys_were_recorded_are_looked_up_with_a_note(tmp_
     assert find(copy, "phone", PHONE).key_checked is False  # read-only: no table, no check
     open_store(db_path).close()  # migrated: the old hashes' key is unknown
     with open_store(db_path, readonly=True) as store:
-        assert store.pii_keys() == [None]
+        assert store.pii_keys.fingerprints() == [None]
         other = lookup(store, "phone", PHONE, b"\x01" * 32)  # cannot check, so not refused
     assert other.found is False and other.other_keys == 1 and other.key_checked is False
     assert find(db_path, "phone", PHONE).found is True

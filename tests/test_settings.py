@@ -160,6 +160,7 @@ def test_a_child_gets_its_settings_explicitly_and_nothing_of_the_parents_heishi_
 
 def test_crawls_get_the_tables_defaults_as_scrapy_settings(monkeypatch):
     monkeypatch.setenv("HEISHI_RETRY_BACKOFF_BASE", "0.25")
+    monkeypatch.delenv("HEISHI_DB", raising=False)  # the suite's fixture points it at tmp
     crawl = settings.crawl_defaults()
     for row in SETTINGS:
         if row.kind == CRAWL:

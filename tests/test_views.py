@@ -23,7 +23,7 @@ def view(analyst_db):
 
     def rows(name):
         with open_store(db_path, readonly=True) as store:
-            return store.view_rows(name)
+            return store.analyst.view_rows(name)
 
     return rows
 
@@ -108,7 +108,7 @@ def test_alerts_by_status_counts_every_alert_once(analyst_db, tmp_path):
         ).fetchone()[0]
         with store.transaction():
             store.set_alert_status(alert_id, "dismissed", actor="test", now=OLD_TIME)
-        rows = store.view_rows("v_alerts_by_status")
+        rows = store.analyst.view_rows("v_alerts_by_status")
         total = store.conn.execute("SELECT count(*) FROM alerts").fetchone()[0]
     assert sum(r["alerts"] for r in rows) == total
     dismissed = [r for r in rows if r["status"] == "dismissed"]
@@ -127,10 +127,10 @@ def test_a_later_migration_can_drop_and_recreate_a_view(analyst_db, tmp_path):
     with sqlite3.connect(db_path) as source, sqlite3.connect(copy) as target:
         source.backup(target)
     with open_store(copy) as store:
-        before = store.view_rows("v_new_this_week")
+        before = store.analyst.view_rows("v_new_this_week")
         with store.transaction():
             replace_views(store, ["v_new_this_week"])
-        assert store.view_rows("v_new_this_week") == before
+        assert store.analyst.view_rows("v_new_this_week") == before
 
 
 def test_a_store_from_before_the_views_gets_them_when_opened(tmp_path):
@@ -144,7 +144,7 @@ def test_a_store_from_before_the_views_gets_them_when_opened(tmp_path):
             f"PRAGMA user_version = {conn.execute('PRAGMA user_version').fetchone()[0] - 1}"
         )
     with open_store(path) as store:
-        assert store.view_rows("v_alerts_by_status") == []
+        assert store.analyst.view_rows("v_alerts_by_status") == []
         names = {
             r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")
         }

@@ -230,6 +230,15 @@ def test_digits_that_are_not_ascii_or_too_large_never_make_a_500(web_db, vic):
         assert answer.status_code == 404, (path, answer.status_code)
 
 
+def test_a_version_without_a_screenshot_answers_404_not_a_500(web_db, vic):
+    with sqlite3.connect(web_db) as conn:
+        version = conn.execute(
+            "SELECT id FROM listing_versions WHERE coalesce(evidence, '') NOT LIKE '%screenshot%'"
+        ).fetchone()[0]
+    answer = vic.get(f"/evidence/{version}/screenshot")
+    assert answer.status_code == 404 and "No screenshot" in answer.text
+
+
 def events(db: Path) -> int:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT count(*) FROM alert_events").fetchone()[0]

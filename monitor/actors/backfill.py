@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from monitor.actors.linking import link_version
 from monitor.store import rows
@@ -39,7 +39,7 @@ def backfill(store: Store, *, progress: bool = False) -> int:
     last = 0
     done = 0
     started = time.monotonic()
-    ids: dict[tuple, int] = {}  # seller and contact ids by key, for this transaction
+    ids: dict[tuple[Any, ...], int] = {}  # seller and contact ids by key, for this transaction
     while True:
         batch = rows.many(
             conn,
@@ -96,7 +96,9 @@ def rebuild(store: Store) -> int:
     return count
 
 
-def _restore_watches(store: Store, sellers: list[dict], contacts: list[dict]) -> None:
+def _restore_watches(
+    store: Store, sellers: list[dict[str, Any]], contacts: list[dict[str, Any]]
+) -> None:
     from monitor.actors.identities import ContactRef
 
     for watch in sellers:
@@ -116,11 +118,11 @@ def _restore_watches(store: Store, sellers: list[dict], contacts: list[dict]) ->
         )
 
 
-def _phone_hits(store: Store, listing_ids: set[int]) -> dict[int, list[dict]]:
+def _phone_hits(store: Store, listing_ids: set[int]) -> dict[int, list[dict[str, Any]]]:
     """Mobile numbers masked in these listings' versions, by version id."""
     import json
 
-    found: dict[int, list[dict]] = {}
+    found: dict[int, list[dict[str, Any]]] = {}
     for hit in rows.many(
         store.conn,
         "SELECT version_id, kind, digest, masked FROM pii_hashes "

@@ -234,7 +234,7 @@ def payment_addresses(text: str) -> list[ContactRef]:
 def emails(text: str) -> list[ContactRef]:
     if "@" not in text:
         return []
-    out = []
+    out: list[ContactRef] = []
     for match in _EMAIL.finditer(text):
         if len(out) >= MAX_CONTACTS:
             break

@@ -47,7 +47,7 @@ def link_version(
     pii: Iterable[Mapping[str, Any]],
     now: str,
     new_listing: bool = False,
-    ids: dict[tuple, int] | None = None,
+    ids: dict[tuple[Any, ...], int] | None = None,
     counters: bool = True,
 ) -> Sighting:
     """Record the seller and contacts this version names and link its seller to the sellers
@@ -127,11 +127,11 @@ def link_version(
     return sighting
 
 
-def _cached(ids: dict[tuple, int] | None, key: tuple) -> int | None:
+def _cached(ids: dict[tuple[Any, ...], int] | None, key: tuple[Any, ...]) -> int | None:
     return ids.get(key) if ids is not None else None
 
 
-def _keep(ids: dict[tuple, int] | None, key: tuple, value: int) -> None:
+def _keep(ids: dict[tuple[Any, ...], int] | None, key: tuple[Any, ...], value: int) -> None:
     if ids is not None:
         ids[key] = value
 

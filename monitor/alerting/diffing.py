@@ -71,13 +71,17 @@ class _BudgetedMatcher(SequenceMatcher):
     """SequenceMatcher that pays for each longest-match search before running it: the search
     over a[alo:ahi] steps through every place in b where each of those tokens occurs, at most."""
 
+    # Set by SequenceMatcher.set_seqs; typeshed leaves them out.
+    a: Sequence[Any]
+    b2j: dict[Any, list[int]]
+
     def __init__(self, a: Sequence[Any], b: Sequence[Any], budget: BoundedDiff) -> None:
         super().__init__(None, a, b, autojunk=False)
         occurrences = {token: len(places) for token, places in self.b2j.items()}
         self._steps_before = list(accumulate((occurrences.get(t, 0) for t in a), initial=0))
         self._budget = budget
 
-    def find_longest_match(self, alo=0, ahi=None, blo=0, bhi=None):  # type: ignore[no-untyped-def]
+    def find_longest_match(self, alo=0, ahi=None, blo=0, bhi=None):
         ahi = len(self.a) if ahi is None else ahi
         self._budget.spend(self._steps_before[ahi] - self._steps_before[alo] + ahi - alo)
         return super().find_longest_match(alo, ahi, blo, bhi)

@@ -190,7 +190,7 @@ class SweepRecorder:
                     if listing_id is not None and (views is not None or replies is not None):
                         counters.append((listing_id, views, replies))
                 # Views and replies are observations over time, not versions (observations).
-                store.record_counters(counters, self.run_id, now)
+                store.observations.record(counters, self.run_id, now)
                 # Still this run's to write (else all of it rolls back), and its figures.
                 progress = {"items": self.recorded + len(batch), **self.counts}
                 store.hold_run(self.run_id, progress, now)
@@ -257,7 +257,7 @@ class SweepRecorder:
                     self._alert("new", listing_id, version_id, state, match, now),
                     *self._reposts(listing_id, version_id, state, match, now),
                 ]
-                store.mark_dismissed_twins(listing_id)  # its cluster is known only now
+                store.clusters.mark_dismissed_twins(listing_id)  # its cluster is known only now
             return raised + self._actors(listing_id, version_id, state, item, match, now, True)
         listing_id = current["id"]
         state["listing_id"] = listing_id
@@ -267,8 +267,8 @@ class SweepRecorder:
         if current["content_hash"] == state["content_hash"]:  # back, unchanged
             store.touch_listings([listing_id], self.run_id, now, revive=[listing_id])
             if state["matched"]:
-                version_id = store.current_version_id(listing_id)
-                return [self._alert("relisted", listing_id, version_id, state, match, now)]
+                current_id = store.current_version_id(listing_id)
+                return [self._alert("relisted", listing_id, current_id, state, match, now)]
             return []
         version = current["version"] + 1
         diff = changes.field_diff(current, state)
@@ -343,9 +343,9 @@ class SweepRecorder:
         forwards = []
         if state.get("extra") or str(state.get("url") or "").startswith("https://t.me/"):
             known = {d["id"] for d in duplicates}
-            forwards = [f for f in store.forward_links(listing_id) if f["id"] not in known]
+            forwards = [f for f in store.forwards.links(listing_id) if f["id"] not in known]
             if forwards:
-                store.join_cluster(
+                store.clusters.join_cluster(
                     [listing_id, *(f["id"] for f in forwards)],
                     [f["cluster_id"] for f in forwards if f["cluster_id"]],
                 )
@@ -390,8 +390,13 @@ class SweepRecorder:
         store.insert_pii(version_id, listing_id, pii)
         keys = {hit.get("key") for hit in pii if hit.get("key")} - self.pii_keys
         if keys:  # which key hashed them: a look-up with another one is refused, not empty
-            store.record_pii_keys(keys, utc_now())
+            store.pii_keys.record(keys, utc_now())
             self.pii_keys |= keys
+
+    def _keep_alert_id(self, alert_id: int | None) -> None:
+        """Remember an alert raised in this run (None: it was raised before, by a rerun)."""
+        if alert_id is not None:
+            self.alert_ids.append(alert_id)
 
     def _alert(
         self,
@@ -427,7 +432,7 @@ class SweepRecorder:
         alert_id = self._raise(alert, state, now)
         if alert_id is not None and kind in ("changed", "relisted"):
             assert self.store is not None
-            self.store.mark_dismissed_twins(listing_id)
+            self.store.clusters.mark_dismissed_twins(listing_id)
         return alert_id
 
     def _raise(self, alert: dict[str, Any], listing: dict[str, Any] | None, now: str) -> int | None:
@@ -525,7 +530,7 @@ class SweepRecorder:
                     self.counts["removed"] += 1
                     if listing["matched"]:
                         version_id = store.current_version_id(listing["id"])
-                        self.alert_ids.append(
+                        self._keep_alert_id(
                             self._alert("removed", listing["id"], version_id, listing, None, now)
                         )
             self._health_alerts(verdict, now, cause)
@@ -625,13 +630,11 @@ class SweepRecorder:
             in_a_row = store.consecutive_failures(self.source) + 1  # this run included
             due = kind == "source_changed_shape" or in_a_row >= failures_before_alert(self.settings)
             if due and not store.open_alert_exists(kind, self.source):
-                self.alert_ids.append(self._source_alert(kind, verdict.error, now, cause))
+                self._keep_alert_id(self._source_alert(kind, verdict.error, now, cause))
         elif cause is not None and cause.health == "empty":
             # It had listings and now says it has none: worth a look, once.
             if not store.open_alert_exists("source_failing", self.source):
-                self.alert_ids.append(
-                    self._source_alert("source_failing", verdict.error, now, cause)
-                )
+                self._keep_alert_id(self._source_alert("source_failing", verdict.error, now, cause))
 
     def _closed(self, verdict: changes.RunVerdict) -> RunOutcome:
         assert self.store is not None and self.run_id is not None

@@ -138,12 +138,11 @@ def load_notify_config(path: str | Path | None = None) -> NotifyConfig:
 
 def _route(config: TomlFile, spec: dict[str, Any], index: int, timeout: float) -> Route:
     """Route `index` (the `index`-th [[routes]] table), checked key by key."""
-    from monitor.matching.keywords import CATEGORIES
-    from monitor.store.alerts import ALERT_KINDS
+    from monitor.vocabulary import ALERT_KINDS, CATEGORIES
 
-    where = {"table": "routes", "index": index}
+    where: dict[str, Any] = {"table": "routes", "index": index}
     config.only(spec, ROUTE_KEYS, "routes", index)
-    name = config.string(spec, "name", f"route{index + 1}", **where)
+    name = config.string(spec, "name", None, **where) or f"route{index + 1}"
     urls = config.strings(spec, "urls", **where)
     if not urls:
         raise config.fail("urls", f"route {name!r} needs urls, a list of Apprise URLs", **where)

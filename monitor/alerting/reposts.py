@@ -18,8 +18,12 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from monitor.store import Store
 
 NUM_PERM = 64
 BANDS = 16  # 16 bands of 4 rows: pairs above ~0.5 Jaccard become candidates
@@ -112,13 +116,13 @@ def _permutations() -> tuple[np.ndarray, np.ndarray]:
 
 
 def link_reposts(
-    store: object,
+    store: Store,
     listing_id: int,
     version_id: int,
-    state: dict,
+    state: dict[str, Any],
     source: str,
     threshold: float = DEFAULT_THRESHOLD,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Index a matched listing's signature and link it with its near-duplicates (inside the
     caller's transaction). Returns the duplicates on another source or by another seller:
     the ones that make this a repost."""
@@ -127,16 +131,16 @@ def link_reposts(
     found = signature(state.get("title") or "", state.get("text") or "")
     if found is None:
         return []
-    previous = store.saved_signature(listing_id)  # type: ignore[attr-defined]
+    previous = store.clusters.saved_signature(listing_id)
     if previous is not None and found.similarity(Signature.from_bytes(previous)) >= SAME_TEXT:
         # A new price or contact in the same text: still the offer it was linked as.
         return []
     bands = found.bands()
     categories = set(json.loads(state.get("categories") or "[]"))
     candidates = []
-    for candidate in store.signature_candidates(listing_id, bands):  # type: ignore[attr-defined]
-        theirs = set(json.loads(candidate["categories"] or "[]"))
-        if categories and theirs and not categories & theirs:
+    for candidate in store.clusters.signature_candidates(listing_id, bands):
+        their_categories = set(json.loads(candidate["categories"] or "[]"))
+        if categories and their_categories and not categories & their_categories:
             continue  # same template, different goods: not the same offer
         candidates.append(candidate)
     duplicates = []
@@ -146,10 +150,10 @@ def link_reposts(
         agree = (theirs.reshape(len(candidates), NUM_PERM) == found.values).mean(axis=1)
         duplicates = [c for c, share in zip(candidates, agree, strict=True) if share >= threshold]
     old_bands = Signature.from_bytes(previous).bands() if previous is not None else []
-    store.save_signature(listing_id, version_id, found.to_bytes(), bands, old_bands)  # type: ignore[attr-defined]
+    store.clusters.save_signature(listing_id, version_id, found.to_bytes(), bands, old_bands)
     if not duplicates:
         return []
-    store.join_cluster(  # type: ignore[attr-defined]
+    store.clusters.join_cluster(
         [listing_id, *(d["id"] for d in duplicates)],
         [d["cluster_id"] for d in duplicates if d["cluster_id"]],
     )

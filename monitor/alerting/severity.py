@@ -50,8 +50,7 @@ def load_rules(path: str | Path | None = None) -> SeverityRules:
     kind_floor = { source_failing = "high" }     # fixed severity for some alert kinds
     ```"""
     from monitor.config_files import TomlFile
-    from monitor.matching.keywords import CATEGORIES
-    from monitor.store.alerts import ALERT_KINDS
+    from monitor.vocabulary import ALERT_KINDS, CATEGORIES
 
     path = Path(path) if path else severity_file()
     if not path.exists():

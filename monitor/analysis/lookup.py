@@ -114,7 +114,8 @@ def lookup(
 def checked_key(store: Any, secret: bytes, key_source: str) -> list[str | None]:
     """The fingerprints of the keys that hashed this store's numbers; LookupKeyError when
     the store knows them and `secret` is none of them."""
-    keys = store.pii_keys() or []  # None (a store older than the table): nothing to check
+    # None (a store older than the table): nothing to check.
+    keys = store.pii_keys.fingerprints() or []
     mine = key_fingerprint(secret)
     known = [k for k in keys if k is not None]
     if known and mine not in known and None not in keys:
@@ -130,7 +131,7 @@ def found_number(
     store: Any, kind: str, masked: str, digest: str, keys: list[str | None], mine: str
 ) -> LookupResult:
     """The listings that quoted the number with this digest, as a LookupResult."""
-    rows = store.pii_sightings(kind, digest)
+    rows = store.analyst.pii_sightings(kind, digest)
     sightings = [
         Sighting(
             listing_id=r["listing_id"],

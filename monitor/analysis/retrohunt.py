@@ -116,13 +116,15 @@ def retrohunt(
         hunt.store = store
         if not dry_run:
             with store.transaction():
-                hunt.report.new_rule_set = store.record_rule_set(
+                hunt.report.new_rule_set = store.retrohunt.record_rule_set(
                     rules.id, rules.directory, rules.files_summary(), utc_now()
                 )
-        total = store.count_versions_to_rematch(rules.id, since)
+        total = store.retrohunt.count_versions_to_rematch(rules.id, since)
         after_id = 0
         while True:
-            batch = store.versions_to_rematch(rules.id, since, after_id, max(1, batch_size))
+            batch = store.retrohunt.versions_to_rematch(
+                rules.id, since, after_id, max(1, batch_size)
+            )
             if not batch:
                 break
             hunt.batch(batch)
@@ -160,9 +162,9 @@ class _Hunt:
                     # A sweep may have written a newer version since this batch was read.
                     version["is_current"] = listing.get("version") == version["version"]
                     change.current = bool(version["is_current"])
-                store.apply_rematch(version, state if change else None, rules_version)
+                store.retrohunt.apply_rematch(version, state if change else None, rules_version)
                 hits = [changes.as_dict(hit) for hit in result.hits]
-                if change is not None and _spans(hits) != store.match_spans_of_version(
+                if change is not None and _spans(hits) != store.retrohunt.match_spans_of_version(
                     version["id"]
                 ):
                     store.insert_matches(version["id"], version["listing_id"], hits, rules_version)
@@ -220,7 +222,7 @@ class _Hunt:
         assert store is not None
         listing_id = version["listing_id"]
         key = f"retrohunt:{listing_id}:{self.report.rules_version}"
-        if store.alert_exists("new", listing_id) or store.alert_key_exists(key):
+        if store.alert_exists("new", listing_id) or store.retrohunt.alert_key_exists(key):
             change.alert = "already_alerted"
             return
         match = changes.as_dict(result)

@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from monitor.analysis.search_results import (
     SearchHit,
@@ -373,9 +374,11 @@ def search(
         if "fts5" not in str(exc) and "MATCH" not in str(exc):
             raise
         raise QueryError(f"query {query!r} cannot be searched: {exc}") from exc
+    ranked: list[tuple[int, float | None]]
     if relevance:
         scored = bm25_scores(window_rows, parsed.terms, frequencies, totals)
-        ranked = sorted(scored, key=lambda c: (-c[1], -c[0]))
+        by_score = sorted(scored, key=lambda c: (-c[1], -c[0]))
+        ranked = [(rowid, score) for rowid, score in by_score]
     else:  # the window comes newest first
         ranked = [(row[0], None) for row in window_rows]
     in_window = {row[0] for row in window_rows}
@@ -403,7 +406,7 @@ def search(
     return SearchResults(query, expression, sort, hits, len(window_rows), window, since_at)
 
 
-def _document_frequency(store, term: tuple[str, ...], totals: dict) -> float:
+def _document_frequency(store, term: tuple[str, ...], totals: dict[str, Any]) -> float:
     """Versions holding `term`: counted when fewer than DF_SAMPLE, else estimated from how far
     back its newest DF_SAMPLE rows reach (rowids grow with time), so a common word costs the
     same as a rare one instead of a pass over its hundreds of thousands of rows."""

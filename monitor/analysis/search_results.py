@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from monitor.matching.normalize import normalize, quick_text
 
@@ -23,7 +24,10 @@ COLUMN_WEIGHTS = (4.0, 1.0, 0.5)
 
 
 def bm25_scores(
-    rows: list[tuple], terms: list[tuple[str, ...]], frequencies: dict, totals: dict
+    rows: list[tuple[Any, ...]],
+    terms: list[tuple[str, ...]],
+    frequencies: dict[tuple[str, ...], float],
+    totals: dict[str, Any],
 ) -> list[tuple[int, float]]:
     """(rowid, score) for index rows (rowid, title, text, extra, facets): higher is better.
 
@@ -143,7 +147,7 @@ class SearchHit:
     title: Snippet
     text: Snippet
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k not in ("title", "text")}
         data["score"] = None if self.score is None else round(self.score, 3)
         data["title"], data["title_highlights"] = self.title.text, self.title.spans
@@ -167,7 +171,7 @@ class SearchResults:
         return self.candidates >= self.window
 
 
-def hit_from_row(row: dict, score: float | None, current: bool) -> SearchHit:
+def hit_from_row(row: dict[str, Any], score: float | None, current: bool) -> SearchHit:
     """A listing's result from its best matching version; `current` when its current text
     matches too (then that text is shown)."""
     try:

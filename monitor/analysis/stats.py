@@ -117,10 +117,10 @@ def collect(
     now = now or datetime.now(UTC)
     since = since or default_since(now)
     zone, offset = timezone_offset(timezone, now)
-    params = {"since": since, "utc_offset_minutes": offset}
+    params: dict[str, Any] = {"since": since, "utc_offset_minutes": offset}
 
     def read(sql: str) -> list[dict[str, Any]]:
-        return store.stats_rows(sql, **params)
+        return store.stats.rows(sql, **params)
 
     stats = Stats(
         since=since,
@@ -234,10 +234,10 @@ def _reviewers(actions: list[dict[str, Any]], first: list[dict[str, Any]]) -> li
         if row["reviewer"] is not None and row["seconds"] is not None:
             waits.setdefault(row["reviewer"], []).append(row["seconds"])
     for name, seconds in waits.items():
-        reviewer = found.get(name)
-        if reviewer is not None:
-            reviewer.first_triages = len(seconds)
-            reviewer.median_first_triage_seconds = median(seconds)
+        waiting = found.get(name)
+        if waiting is not None:
+            waiting.first_triages = len(seconds)
+            waiting.median_first_triage_seconds = median(seconds)
     return sorted(found.values(), key=lambda r: (-r.actions, r.name))
 
 

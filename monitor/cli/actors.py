@@ -14,7 +14,7 @@ from monitor.numbers import whole_number_argument
 SORTS = ("alerts", "listings", "recent", "sources")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listing = sub.add_parser("actors", help="sellers grouped into actors across sources")
     add_db_option(listing)
     listing.add_argument("--source", help="actors with a seller on this source")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from monitor.cli.app import add_db_option
 from monitor.cli.options import add_alert_filters, alert_filter_values
 from monitor.numbers import whole_number_argument
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("alerts", help="list alerts (newest first)")
     add_db_option(parser)
     add_alert_filters(parser)
@@ -55,7 +56,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_groups(groups: list[dict], total: int) -> None:
+def print_groups(groups: list[dict[str, Any]], total: int) -> None:
     """One line per listing: its events in order, the highest severity, the alert ids."""
     from rich.table import Table
 

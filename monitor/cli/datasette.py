@@ -7,7 +7,7 @@ import argparse
 from monitor.cli.app import add_db_option
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "datasette",
         help="open the store read-only in Datasette, with heishi's views and canned queries",

@@ -19,7 +19,7 @@ from monitor.cli.app import add_db_option, store_path
 from monitor.errors import HeishiError
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     writer = sub.add_parser(
         "writer", help="distributed crawling: write the workers' items into the store"
     )
@@ -77,7 +77,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "file", metavar="FILE", help="where to write it (mode 0600, never replaced)"
     )
     keygen.set_defaults(func=cmd_keygen)
-    group.set_defaults(func=lambda args: group.print_help() or 0)
+
+    def show_help(args: argparse.Namespace) -> int:
+        group.print_help()
+        return 0
+
+    group.set_defaults(func=show_help)
 
 
 def _add_redis_option(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ from monitor.cli.options import add_alert_filters, alert_filter_values
 from monitor.vocabulary import ALERT_STATUSES
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "export",
         help="export alerts or listings as CSV, JSON lines, STIX 2.1 or MISP (masked data only)",

@@ -9,7 +9,7 @@ import json
 from monitor.cli.app import add_db_option, store_path
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "learn",
         help="retrain the model from confirmed and dismissed alerts; --adopt to use it",

@@ -13,7 +13,7 @@ from monitor.cli.app import add_db_option
 KIND_OPTIONS = (("phone", "phone"), ("id", "id_number"), ("card", "bank_card"))
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "lookup",
         help="whether a phone, ID or card number appeared in any listing (by keyed hash)",

@@ -9,7 +9,7 @@ from monitor.cli.app import add_db_option, store_path
 from monitor.cli.options import add_since_option
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("notify", help="send queued notifications, or show the outbox")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     send = actions.add_parser("send", help="send what is due (retries wait for their backoff)")

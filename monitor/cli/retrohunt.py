@@ -10,7 +10,7 @@ from monitor.cli.options import add_since_option
 from monitor.numbers import whole_number_argument
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "retrohunt",
         help="re-match stored listings with the current keyword rules; alert on new matches",

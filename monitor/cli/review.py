@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from monitor import settings
 from monitor.cli.app import add_db_option, store_path
@@ -13,7 +14,7 @@ from monitor.numbers import whole_number_argument
 from monitor.vocabulary import ALERT_STATUSES, DISMISS_REASONS, TRIAGE_VERBS
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     alert = sub.add_parser("alert", help="show one alert, or change its status")
     actions = alert.add_subparsers(dest="action", metavar="ACTION", required=True)
     show = actions.add_parser(
@@ -62,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     history.set_defaults(func=cmd_history)
 
 
-def _find_listing(store, ref: str) -> dict:
+def _find_listing(store, ref: str) -> dict[str, Any]:
     from monitor.errors import HeishiError
     from monitor.numbers import NotANumber, whole_number
 
@@ -113,9 +114,10 @@ def cmd_alert_show(args: argparse.Namespace) -> int:
                 )
             )
             return 0
-        from monitor.render import alert_panel, console, events_table, versions_view
+        from monitor.render import alert_panel, events_table, versions_view
+        from monitor.render import console as make_console
 
-        console = console()
+        console = make_console()
         console.print(alert_panel(alert, hits))
         if actor:
             console.print(_actor_line(actor), highlight=False)
@@ -217,7 +219,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     with open_store(db_path(args.db), readonly=True) as store:
         listing = _find_listing(store, args.listing)
         versions = store.versions(listing["id"])
-        observations = store.observations(listing["id"])
+        observations = store.observations.of_listing(listing["id"])
         actor = _actor(store, listing["id"])
         if args.json:
             print(
@@ -233,9 +235,10 @@ def cmd_history(args: argparse.Namespace) -> int:
                 )
             )
             return 0
-        from monitor.render import console, counters_view, plain, versions_view
+        from monitor.render import console as make_console
+        from monitor.render import counters_view, plain, versions_view
 
-        console = console()
+        console = make_console()
         header = plain(listing["title"], style="bold")
         header.append_text(plain(f"  {listing['source']}:{listing['site_id']}", style="cyan"))
         header.append_text(
@@ -253,7 +256,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def _actor(store, listing_id: int | None) -> dict | None:
+def _actor(store, listing_id: int | None) -> dict[str, Any] | None:
     """The listing's seller and actor (None for an anonymous listing, or a store opened
     read-only that predates actors)."""
     if not listing_id or not store.has_actor_tables():
@@ -261,7 +264,7 @@ def _actor(store, listing_id: int | None) -> dict | None:
     return store.listing_actor(listing_id)
 
 
-def _actor_line(actor: dict):
+def _actor_line(actor: dict[str, Any]):
     from monitor.render import plain
 
     line = plain(f"seller {actor['handle']} on {actor['source']}: actor {actor['actor_id']}")

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser(
         "run",
         help="crawl every source on its schedule until stopped (or --once, for cron)",

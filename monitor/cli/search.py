@@ -11,7 +11,7 @@ from monitor.numbers import whole_number_argument
 from monitor.vocabulary import CATEGORIES
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "search",
         help="full-text search of listings, current and past text (Chinese words segmented)",

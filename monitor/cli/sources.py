@@ -11,7 +11,7 @@ from monitor.cli.app import add_db_option
 from monitor.numbers import whole_number_argument
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("sources", help="the configured sources")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="every site file, with its health in the store")

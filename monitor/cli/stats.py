@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from monitor.cli.app import add_db_option
@@ -13,7 +14,7 @@ from monitor.cli.options import add_since_option
 from monitor.vocabulary import ALERT_STATUSES, SEVERITIES
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "stats",
         help="trends: alerts per day, confirm/dismiss rates, reviewer throughput, source health",
@@ -98,7 +99,7 @@ def print_stats(stats: Any, keywords: int = 20) -> None:
         )
     )
 
-    def table(title: str, *columns: str, names: list[str] = ()) -> Table:
+    def table(title: str, *columns: str, names: Sequence[str] = ()) -> Table:
         made = Table(title=title, title_justify="left", box=None, header_style="bold underline")
         widest = max([len(columns[0]), *(len(n) for n in names)])
         for index, column in enumerate(columns):

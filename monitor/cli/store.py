@@ -10,7 +10,7 @@ from typing import Any
 from monitor.cli.app import add_db_option, store_path
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("store", help="keep the store's file in shape: vacuum, optimize")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     vacuum = verbs.add_parser(

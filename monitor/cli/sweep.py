@@ -10,7 +10,7 @@ from monitor.cli.app import add_db_option, store_path
 from monitor.numbers import whole_number_argument
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("sweep", help="crawl sources into the store and show what changed")
     parser.add_argument("sources", nargs="*", metavar="SOURCE", help="default: every enabled one")
     add_db_option(parser, create=True)

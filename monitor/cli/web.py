@@ -11,7 +11,7 @@ from monitor.cli.app import add_db_option, store_path
 ROLES = ("viewer", "reviewer", "admin")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="the review web app: alert queue, alerts, sources")
     add_db_option(serve)
     serve.add_argument(
@@ -198,7 +198,7 @@ def cmd_users_token(args: argparse.Namespace) -> int:
         if not user:
             raise HeishiError(f"there is no user {args.name}", hint="heishi users list")
         if args.revoke:
-            revoked = store.revoke_api_tokens(args.name, now=utc_now())
+            revoked = store.api_tokens.revoke(args.name, now=utc_now())
             if args.json:
                 print(json.dumps({"user": args.name, "revoked": revoked}, ensure_ascii=False))
             else:
@@ -210,7 +210,7 @@ def cmd_users_token(args: argparse.Namespace) -> int:
                 hint=f"heishi users enable {args.name}",
             )
         token, digest, prefix = new_token()
-        store.add_api_token(args.name, digest, prefix, now=utc_now())
+        store.api_tokens.add(args.name, digest, prefix, now=utc_now())
     if args.json:
         print(json.dumps({"user": args.name, "role": user["role"], "token": token}))
     else:

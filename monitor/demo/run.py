@@ -10,7 +10,9 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -25,11 +27,15 @@ DEMO_SOURCES = (
 DEMO_DAYS = (1, 2, 3)
 
 
+def _show_done(status: Any, result: SourceSweep) -> None:
+    status.update(f"{result.source}: {result.status}")
+
+
 @dataclass
 class DemoDay:
     day: int
     results: list[SourceSweep]
-    alerts: list[dict] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -79,7 +85,7 @@ def run_demo(
                     env=env,
                     jobs=len(DEMO_SOURCES),
                     timeout=timeout,
-                    on_done=lambda r, s=status: s.update(f"{r.source}: {r.status}"),
+                    on_done=partial(_show_done, status),
                 )
             run_ids = [r.run["id"] for r in results if r.run]
             with open_store(db) as store:

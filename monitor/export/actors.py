@@ -70,7 +70,10 @@ def describe(actor: dict[str, Any]) -> str:
 
 
 def stix_actor_objects(
-    actor: dict[str, Any], heishi_id: Callable[[str, str], str], stix_time: Callable, creator: str
+    actor: dict[str, Any],
+    heishi_id: Callable[[str, str], str],
+    stix_time: Callable[..., Any],
+    creator: str,
 ) -> tuple[str, list[dict[str, Any]]]:
     """The actor's threat-actor id, and its objects: the threat-actor, an identity per alias
     and the `attributed-to` relationships between them."""

@@ -105,7 +105,7 @@ def listing_record(row: dict[str, Any]) -> dict[str, Any]:
 def export_records(store: Any, what: str, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Alerts or listings, filtered, streamed from the store as records."""
     if what == "alerts":
-        return map(alert_record, store.export_alerts(**filters))
+        return map(alert_record, store.analyst.export_alerts(**filters))
     if what == "listings":
-        return map(listing_record, store.export_listings(**filters))
+        return map(listing_record, store.analyst.export_listings(**filters))
     raise ValueError(f"what must be alerts or listings, not {what!r}")

@@ -43,7 +43,9 @@ def _heishi_id(kind: str, key: str) -> str:
     return f"{kind}--{uuid.uuid5(HEISHI_NAMESPACE, f'{kind}:{key}')}"
 
 
-def _sco(kind: str, contributing: dict[str, str], extra: dict[str, Any] | None = None) -> dict:
+def _sco(
+    kind: str, contributing: dict[str, str], extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     canonical = json.dumps(contributing, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return {
         "type": kind,
@@ -159,7 +161,7 @@ def alert_note(record: dict[str, Any], indicator_id: str) -> dict[str, Any]:
     }
 
 
-def _relationship(source: str, kind: str, target: str, record: dict[str, Any]) -> dict:
+def _relationship(source: str, kind: str, target: str, record: dict[str, Any]) -> dict[str, Any]:
     first = stix_time(record.get("first_seen"))
     return {
         "type": "relationship",

@@ -128,7 +128,7 @@ def find_numbers(
 def _runs(text: str, base: int) -> list[tuple[str, list[int], list[int], int | None]]:
     """The runs inside one regex match: (digits, their positions, group starts, position of
     a trailing check letter)."""
-    runs = []
+    runs: list[tuple[str, list[int], list[int], int | None]] = []
     digits: list[str] = []
     positions: list[int] = []
     starts: list[int] = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from monitor.errors import HeishiError
 
@@ -34,7 +35,7 @@ def eval_set_path(name: str) -> Path:
     return path
 
 
-def read_examples(path: str | Path) -> list[dict]:
+def read_examples(path: str | Path) -> list[dict[str, Any]]:
     """The labelled examples of a JSONL file; HeishiError naming the line if one is malformed."""
     examples = []
     with Path(path).open(encoding="utf-8") as handle:
@@ -54,7 +55,9 @@ def read_examples(path: str | Path) -> list[dict]:
     return examples
 
 
-def evaluate(examples: list[dict], matcher=None, threshold: float | None = None) -> dict:
+def evaluate(
+    examples: list[dict[str, Any]], matcher=None, threshold: float | None = None
+) -> dict[str, Any]:
     """Precision, recall, F1, category_exact, per-category scores and the misclassified.
 
     category_exact is measured over all label-1 examples: the share whose predicted category
@@ -74,7 +77,7 @@ def _threshold(matcher) -> float:
     return float(getattr(matcher, "alert_threshold", matcher.threshold))
 
 
-def predict(examples: list[dict], matcher) -> list:
+def predict(examples: list[dict[str, Any]], matcher) -> list:
     """The matcher's result for each example, in its source and kind when it names them."""
     return [
         matcher.match(row["title"], row["text"], source=row.get("source"), kind=row.get("kind"))
@@ -88,11 +91,11 @@ def verdict_score(result) -> float:
     return float(result.score if probability is None else probability)
 
 
-def _report(examples: list[dict], results: list, threshold: float) -> dict:
+def _report(examples: list[dict[str, Any]], results: list, threshold: float) -> dict[str, Any]:
     tp = fp = fn = tn = 0
     exact = positives = 0
     per_cat: dict[str, dict[str, int]] = defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0})
-    wrong: list[dict] = []
+    wrong: list[dict[str, Any]] = []
     for row, result in zip(examples, results, strict=True):
         label = row["label"] == 1
         gold = set(row["categories"]) if label else set()
@@ -173,7 +176,7 @@ def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def _genres(examples: list[dict], results: list) -> dict[str, dict]:
+def _genres(examples: list[dict[str, Any]], results: list) -> dict[str, dict]:
     """Per genre: texts, alerts and the rate; for label-0 genres these alerts are false."""
     cells: dict[str, dict[str, int]] = defaultdict(lambda: {"texts": 0, "alerts": 0, "label": 0})
     for row, result in zip(examples, results, strict=True):
@@ -192,7 +195,7 @@ def _genres(examples: list[dict], results: list) -> dict[str, dict]:
     return out
 
 
-def _curve(examples: list[dict], results: list) -> list[dict]:
+def _curve(examples: list[dict[str, Any]], results: list) -> list[dict[str, Any]]:
     """Precision and recall if the alert were `verdict score >= t`, for up to CURVE_POINTS
     thresholds spread over the scores the examples reached."""
     scored = [
@@ -220,7 +223,7 @@ def _curve(examples: list[dict], results: list) -> list[dict]:
     return curve
 
 
-def evaluate_file(path: str | Path, matcher=None, threshold: float | None = None) -> dict:
+def evaluate_file(path: str | Path, matcher=None, threshold: float | None = None) -> dict[str, Any]:
     """`evaluate` on the examples of a JSONL file."""
     return evaluate(read_examples(path), matcher=matcher, threshold=threshold)
 
@@ -238,7 +241,7 @@ METRICS = (
 )
 
 
-def compare_rules(examples: list[dict], new_matcher, old_matcher) -> dict:
+def compare_rules(examples: list[dict[str, Any]], new_matcher, old_matcher) -> dict[str, Any]:
     """How the rules of `new_matcher` move the scores against `old_matcher`'s: both reports,
     the deltas, and every example whose verdict or categories flipped."""
     old_results = predict(examples, old_matcher)

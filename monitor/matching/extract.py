@@ -298,10 +298,10 @@ def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
         span = match.span(1)
         if any(v_span == span for v_span in volume_spans):
             continue
-        count = _count(match.group(1))
-        if count:
+        records = _count(match.group(1))
+        if records:
             volume_spans.append(span)
-            out.append(Volume(count, "条", norm.original_slice(*span)))
+            out.append(Volume(records, "条", norm.original_slice(*span)))
     for match in _CN_VOLUME.finditer(text):
         if len(out) >= MAX_MATCHES:
             break

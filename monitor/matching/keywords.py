@@ -124,7 +124,7 @@ class Keywords:
     patterns: list[Pattern] = field(default_factory=list)
     negators: tuple[str, ...] = ()
     digest: str = ""
-    automaton: Any = None  # ahocorasick.Automaton: surface -> tuple of entry indices
+    automaton: Any = None  # ahocorasick.Automaton: surface -> tuple[Any, ...] of entry indices
     scopes: list[Scope] = field(default_factory=list)  # of the scoped files, in file order
     rules_version: str = ""  # monitor.matching.rules_version: the id of these files' contents
 
@@ -242,7 +242,7 @@ def _compile(
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
+            line: int | None = raw[: exc.start].count(b"\n") + 1
             problems.append(KeywordFileError(str(path), "not valid UTF-8", line=line))
             continue
         try:

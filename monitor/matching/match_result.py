@@ -86,7 +86,7 @@ class MatchResult:
     probability: float | None = None
     model_version: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @property

@@ -40,7 +40,19 @@ _FACT_HINT = re.compile(
     r"|(?:每|一|单)(?:条|次|张|份|单|人|套|号|户|个)[一二两三四五六七八九十百千]{2}|www|http"
 )
 # Words between a negator and the sale word it negates (不会随意出售), at most three.
-_NEGATION_FILLERS = ("会", "能", "得", "要", "可", "再", "将", "准", "对外", "随意", "擅自")
+_NEGATION_FILLERS: tuple[str, ...] = (
+    "会",
+    "能",
+    "得",
+    "要",
+    "可",
+    "再",
+    "将",
+    "准",
+    "对外",
+    "随意",
+    "擅自",
+)
 _NEGATION_FILLERS += ("向第三方", "向他人", "任何", "私自")
 NEGATION_SCOPE = 12  # normalised characters a clause-level negator reaches back
 NEGATION_SCOPE_ENGLISH = 40  # English needs more ("may not use the Service to buy, sell")

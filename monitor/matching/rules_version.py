@@ -99,5 +99,7 @@ def record_rules_version(store: Any, directory: str | Path | None = None) -> str
         log.warning("rules version unknown: %s", exc)
         return None
     with store.transaction():
-        store.record_rule_set(version.id, version.directory, version.files_summary(), utc_now())
+        store.retrohunt.record_rule_set(
+            version.id, version.directory, version.files_summary(), utc_now()
+        )
     return version.id

@@ -132,7 +132,7 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
     ranks = sorted([*category_scores.values(), generic_score, field_score], reverse=True)
     ranks += [0.0, 0.0]
     data = ranks[0] + min(1.5, 0.4 * ranks[1] + 0.2 * ranks[2]) if ranks[0] > 0 else 0.0
-    for category in sorted(category_scores, key=category_scores.get, reverse=True):
+    for category in sorted(category_scores, key=category_scores.__getitem__, reverse=True):
         reasons.append(
             f"data [{category}] {', '.join(_unique(labels[category]))} "
             f"+{category_scores[category]:g}"
@@ -301,7 +301,7 @@ def _categories(
             for category in hit.entry.categories:
                 field_categories[category] += hit.entry.weight
         if field_categories and not generic_score:
-            return [max(field_categories, key=field_categories.get)]
+            return [max(field_categories, key=field_categories.__getitem__)]
         return [FALLBACK_CATEGORY]
     return []
 

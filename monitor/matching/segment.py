@@ -20,6 +20,10 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.matching.wordcut import WordCut
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +48,8 @@ class PrivateDictionary:
         self.keep = keep
         self.user_words = user_words
         self.cache_dir = Path(cache_dir)
-        self._tokenizer = None
-        self._wordcut = None
+        self._tokenizer: Any = None  # a jieba.Tokenizer, built on first use
+        self._wordcut: WordCut | None = None
         self._lock = threading.RLock()  # wordcut() builds the tokenizer while holding it
 
     def tokenizer(self):

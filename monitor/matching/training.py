@@ -143,7 +143,7 @@ def _choose(search: list[dict[str, Any]]) -> dict[str, Any]:
     """The configuration with the best dev recall at the target precision (then F1); an L1
     one within SPARSE_SLACK of it wins, since it scores faster for the same alerts."""
 
-    def rank(s: dict[str, Any]) -> tuple:
+    def rank(s: dict[str, Any]) -> tuple[Any, ...]:
         return (s["precision"] >= TARGET_PRECISION, s["recall"], s["f1"])
 
     best = max(search, key=rank)
@@ -214,7 +214,9 @@ def _predict_categories(X, models: dict[str, Any], threshold: float) -> list[lis
     out = []
     for row in range(X.shape[0]):
         scored = {n: float(col[row]) for n, col in zip(names, columns, strict=True)}
-        chosen = [n for n, p in scored.items() if p >= threshold] or [max(scored, key=scored.get)]
+        chosen = [n for n, p in scored.items() if p >= threshold] or [
+            max(scored, key=scored.__getitem__)
+        ]
         out.append(chosen)
     return out
 

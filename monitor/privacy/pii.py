@@ -252,8 +252,8 @@ def mask_segments(
         return originals, []
     views: list[str] = []
     references: list[dict[int, int]] = []
-    for segment in originals:
-        view, refs = markup_view(segment) if markup else (segment, {})
+    for original in originals:
+        view, refs = markup_view(original) if markup else (original, {})
         views.append(view)
         references.append(refs)
     joined = BOUNDARY.join(views)

@@ -127,12 +127,15 @@ class Monitor:
                     f"on {row['host']}, since {row['started_at']})",
                     hint="stop that one first (SIGTERM), or use another --db",
                 )
-            self.daemon_id = row["id"]
+            daemon_id: int = row["id"]
+            self.daemon_id = daemon_id
             self.store_id = store.store_id()
             closed = store.close_abandoned_runs()
         if closed:
             log.warning("%d run(s) left running by a previous monitor marked crashed", closed)
-        threading.Thread(target=self._heartbeat, name="heishi-heartbeat", daemon=True).start()
+        threading.Thread(
+            target=self._heartbeat, args=(daemon_id,), name="heishi-heartbeat", daemon=True
+        ).start()
         log.info(
             "heishi run (%s, pid %d) on %s: %d source(s), %d at a time, timeout %.0f s",
             mode,
@@ -159,14 +162,14 @@ class Monitor:
                 store.daemon_stopped(self.daemon_id)
         log.info("heishi run stopped")
 
-    def _heartbeat(self) -> None:
+    def _heartbeat(self, daemon_id: int) -> None:
         from monitor.store import open_store
         from monitor.store.connection import has_room
 
         while not self.stopping.wait(self.settings.heartbeat):
             try:
                 with open_store(self.db) as store:
-                    store.daemon_heartbeat(self.daemon_id)
+                    store.daemon_heartbeat(daemon_id)
             except StoreError as exc:
                 self.report_store_trouble(str(exc))
             except Exception:
@@ -498,7 +501,7 @@ def _crawl_process_groups() -> list[int]:
     """Our child processes that lead their own process group: the crawls (each started with
     start_new_session by monitor.running.sweep), whose group holds its browser."""
     me = os.getpid()
-    found = []
+    found: list[int] = []
     try:
         entries = os.listdir("/proc")
     except OSError:

@@ -421,15 +421,17 @@ def mark_seeded(client: Any, sweep: str) -> None:
 
 def close_sweep(client: Any, sweep: str, outcome: dict[str, Any]) -> None:
     """Record a sweep's outcome and drop its work keys; the record itself expires later."""
-    fields = {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in outcome.items()}
+    fields: dict[str, Any] = {
+        k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in outcome.items()
+    }
     fields = {k: "" if v is None else v for k, v in fields.items()}
     with client.pipeline(transaction=True) as pipe:
         pipe.hset(sweep_key(sweep), mapping={**fields, "state": "closed", "closed": time.time()})
         pipe.zrem(ACTIVE_SWEEPS, sweep)
         for part in ("queue", "inflight", "leases", "dupefilter", "seeding", "written"):
             pipe.delete(sweep_key(sweep, part))
-        for part in (None, "stats"):
-            pipe.expire(sweep_key(sweep, part), CLOSED_TTL_SECONDS)
+        for kept in (None, "stats"):
+            pipe.expire(sweep_key(sweep, kept), CLOSED_TTL_SECONDS)
         pipe.execute()
 
 

@@ -27,7 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.errors import HeishiError, SiteFileError
 from monitor.running.sweep import SourceRef
-from monitor.timespec import parse_duration  # noqa: F401  (re-exported for callers)
+from monitor.timespec import parse_duration as parse_duration  # re-exported for callers
 
 log = logging.getLogger(__name__)
 

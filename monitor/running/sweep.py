@@ -19,11 +19,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from monitor.config import PROJECT_ROOT
 from monitor.settings import Settings, child_environment
 from monitor.settings import current as current_settings
+
+if TYPE_CHECKING:
+    from monitor.store import Store
 
 DEFAULT_TIMEOUT = 600.0
 # `python -m spiders.crawl` exits with this when another crawl of the source holds its run.
@@ -297,7 +300,7 @@ def _recorded_result(
         if runs and runs[-1]["status"] == "running":
             with store.transaction():
                 store.mark_crashed_runs(job.ref.name)
-            runs[-1] = store.run(runs[-1]["id"])
+            runs[-1] = _read_run(store, runs[-1]["id"])
     if job.proc.returncode == EXIT_SOURCE_BUSY and not runs:
         return SourceSweep(
             source=job.ref.name,
@@ -335,18 +338,18 @@ def _recorded_result(
             status, error or "the crawl ended without recording its run"
         )
         with open_store(db) as store:
-            runs.append(store.run(outcome.run_id))
+            runs.append(_read_run(store, outcome.run_id))
     elif runs[-1]["status"] == "crashed":
         # It opened its run and died: the run, marked crashed, is recorded as what it was,
         # with the real reason, and counted.
         recorder.count_failure(runs[-1]["id"], status, error)
         with open_store(db) as store:
-            runs[-1] = store.run(runs[-1]["id"])
+            runs[-1] = _read_run(store, runs[-1]["id"])
     elif runs[-1]["status"] == "interrupted" and job.timed_out:
         # Scrapy closed it as stopped (SIGTERM); it was the timeout's SIGTERM: a failure.
         recorder.count_failure(runs[-1]["id"], "failed", error)
         with open_store(db) as store:
-            runs[-1] = store.run(runs[-1]["id"])
+            runs[-1] = _read_run(store, runs[-1]["id"])
     run = runs[-1]
     return SourceSweep(
         source=job.ref.name,
@@ -358,3 +361,13 @@ def _recorded_result(
         # A run the crawl closed says itself what went wrong (nothing, when it completed).
         error=run.get("error") or (None if run["status"] in ("ok", "partial") else error),
     )
+
+
+def _read_run(store: Store, run_id: int) -> dict[str, Any]:
+    """A run this sweep saw or recorded (runs are never deleted)."""
+    from monitor.errors import StoreError
+
+    run = store.run(run_id)
+    if run is None:
+        raise StoreError(f"run {run_id} is missing from the store")
+    return run

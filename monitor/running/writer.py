@@ -222,9 +222,9 @@ class SweepWriter:
             committed[sweep] = fresh | stored
         ids = [entry_id for entry_id, _ in entries]
         with self.client.pipeline(transaction=True) as pipe:
-            for sweep, site_ids in committed.items():
-                if site_ids:
-                    pipe.sadd(dist.sweep_key(sweep, "written"), *site_ids)
+            for sweep, written in committed.items():
+                if written:
+                    pipe.sadd(dist.sweep_key(sweep, "written"), *written)
             pipe.xack(dist.ITEM_STREAM, dist.WRITER_GROUP, *ids)
             pipe.xdel(dist.ITEM_STREAM, *ids)
             pipe.execute()

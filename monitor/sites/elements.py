@@ -36,9 +36,14 @@ STABLE_ID = re.compile(r"^[A-Za-z][\w-]*$")
 NUMBERED_ID = re.compile(r"^(.*?[_-]?)\d+$")
 
 
+def tag_of(el: etree._Element) -> str:
+    """An element's tag name; "" for the nodes lxml gives other tags (comments, entities)."""
+    return el.tag if isinstance(el.tag, str) else ""
+
+
 def tag_and_classes(el: etree._Element) -> str:
     classes = [c for c in (el.get("class") or "").split() if not NOISE_CLASS.search(c)]
-    return el.tag + "".join(f".{css_ident(c)}" for c in classes)
+    return tag_of(el) + "".join(f".{css_ident(c)}" for c in classes)
 
 
 def css_ident(name: str) -> str:
@@ -77,7 +82,7 @@ def key_of(el: etree._Element, row: etree._Element | None = None) -> str:
     ident = el.get("id") or ""
     numbered = NUMBERED_ID.match(ident)
     if numbered and numbered.group(1) and not numbered.group(1)[-1].isdigit():
-        return f"{el.tag}[id^={numbered.group(1)}]"
+        return f"{tag_of(el)}[id^={numbered.group(1)}]"
     if STABLE_ID.match(ident) and not el.get("class"):
         return f"#{css_ident(ident)}"
     if el.get("class"):
@@ -89,9 +94,9 @@ def key_of(el: etree._Element, row: etree._Element | None = None) -> str:
         if node.tag in ("body", "html"):
             break
         if node.get("class") and node.tag not in INLINE:
-            return f"{tag_and_classes(node)} {el.tag}"
+            return f"{tag_and_classes(node)} {tag_of(el)}"
         node = node.getparent()
-    return el.tag
+    return tag_of(el)
 
 
 def classed_block(el: etree._Element, row: etree._Element) -> etree._Element | None:

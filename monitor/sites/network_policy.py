@@ -226,8 +226,8 @@ class NetworkPolicy:
         suffixes = []
         for entry in allowed_hosts:
             wildcard = entry.strip().startswith("*.")
-            host, port = split_host_port(entry.strip()[2:] if wildcard else entry)
-            ports = _WEB_PORTS if port is None else (port,)
+            host, entry_port = split_host_port(entry.strip()[2:] if wildcard else entry)
+            ports = _WEB_PORTS if entry_port is None else (entry_port,)
             if wildcard:
                 suffixes.append(("." + host, frozenset(ports)))
             else:

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 from parsel import Selector, SelectorList
 from parsel.csstranslator import HTMLTranslator
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
+
+    # What selectors run on: a node, or a whole page (a text response).
+    Node = Selector | Response
 
 XPATH_PREFIX = "xpath:"
 CSS_PREFIX = "css:"
@@ -58,7 +64,7 @@ def as_specs(spec: Spec | None) -> tuple[str, ...]:
     return (spec,) if isinstance(spec, str) else tuple(spec)
 
 
-def select(node: Selector, spec: Spec | None) -> SelectorList:
+def select(node: Node, spec: Spec | None) -> SelectorList[Selector]:
     """Everything the first matching selector of `spec` finds under `node`."""
     for one in as_specs(spec):
         if one.startswith(XPATH_PREFIX):
@@ -82,7 +88,7 @@ def node_text(node: Selector) -> str:
     return clean_text("".join(parts))
 
 
-def first_text(node: Selector, spec: Spec | None) -> str | None:
+def first_text(node: Node, spec: Spec | None) -> str | None:
     """The text of the first node `spec` finds, or None."""
     found = select(node, spec)
     if not found:
@@ -90,7 +96,7 @@ def first_text(node: Selector, spec: Spec | None) -> str | None:
     return node_text(found[0]) or None
 
 
-def all_texts(node: Selector, spec: Spec | None) -> list[str]:
+def all_texts(node: Node, spec: Spec | None) -> list[str]:
     return [t for t in (node_text(n) for n in select(node, spec)) if t]
 
 
@@ -152,7 +158,7 @@ def _is_hidden(el: etree._Element) -> bool:
     if style and _HIDDEN_STYLE.search(style):
         return True
     classes = el.get("class")
-    return bool(classes) and _HIDDEN_CLASS in classes and _HIDDEN_CLASS in classes.split()
+    return classes is not None and _HIDDEN_CLASS in classes and _HIDDEN_CLASS in classes.split()
 
 
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u3000]+")

@@ -32,6 +32,7 @@ from monitor.sites.elements import (
     in_furniture,
     key_of,
     tag_and_classes,
+    tag_of,
     visible,
 )
 from monitor.sites.selectors import first_text, node_text, select
@@ -179,8 +180,8 @@ def _rows_and_selector(
         if count >= 2:
             rows = [r for r in children if (r.get("id") or "").startswith(prefix)]
             if all(content_links(r) for r in rows):
-                return rows, f"{children[0].tag}[id^={prefix}]"
-    tag = children[0].tag
+                return rows, f"{tag_of(children[0])}[id^={prefix}]"
+    tag = tag_of(children[0])
     classes = [set((row.get("class") or "").split()) for row in children]
     linked = [c for c, row in zip(classes, children, strict=True) if content_links(row)]
     common = set.intersection(*linked) if linked else set()
@@ -191,8 +192,8 @@ def _rows_and_selector(
     css = f"{path} > {own}" if path else own
     # The same selector may find rows of other lists too (an announcements block): every
     # row it finds that is marked sticky, an announcement or an ad is left out.
-    found = [set((el.root.get("class") or "").split()) for el in Selector(root=root).css(css)]
-    noise = sorted({c for cs in [*classes, *found] for c in cs if NOISE_CLASS.search(c)})
+    marked = [set((el.root.get("class") or "").split()) for el in Selector(root=root).css(css)]
+    noise = sorted({c for cs in [*classes, *marked] for c in cs if NOISE_CLASS.search(c)})
     css += "".join(f":not(.{css_ident(c)})" for c in noise)
     rows = [
         row

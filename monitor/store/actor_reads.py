@@ -67,7 +67,7 @@ class ActorReadQueries:
             (listing_id,),
         )
 
-    def actor_sellers(self: Store, actor_id: int, limit: int | None = None) -> list[dict]:
+    def actor_sellers(self: Store, actor_id: int, limit: int | None = None) -> list[dict[str, Any]]:
         """The actor's sellers (its aliases), the most active first."""
         sql = "SELECT * FROM sellers WHERE actor_id = ? ORDER BY listings DESC, id"
         if limit:
@@ -181,7 +181,8 @@ class ActorReadQueries:
     ) -> list[dict[str, Any]]:
         """Actors as `v_actors` has them: those with a seller on `source`, that named this
         contact, with at least `min_sellers` aliases."""
-        sql, params = "SELECT * FROM v_actors WHERE sellers >= ?", [min_sellers]
+        sql = "SELECT * FROM v_actors WHERE sellers >= ?"
+        params: list[Any] = [min_sellers]
         if source:
             sql += " AND actor_id IN (SELECT actor_id FROM sellers WHERE source = ?)"
             params.append(source)

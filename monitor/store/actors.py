@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
 
@@ -134,7 +134,7 @@ class ActorQueries:
             "VALUES (?, ?, 0, ?, ?)",
             (source, handle, now, now),
         )
-        seller_id = int(cursor.lastrowid)
+        seller_id = rows.inserted_id(cursor)
         self.conn.execute("UPDATE sellers SET actor_id = id WHERE id = ?", (seller_id,))
         return seller_id
 
@@ -151,7 +151,7 @@ class ActorQueries:
             "VALUES (?, ?, ?, ?, ?)",
             (ref.kind, ref.value, ref.digest, now, now),
         )
-        return int(cursor.lastrowid)
+        return rows.inserted_id(cursor)
 
     def name_seller(
         self: Store,
@@ -414,7 +414,7 @@ class ActorQueries:
             "VALUES (?, ?, ?, ?, ?)",
             (seller_id, contact_id, note, by, now),
         )
-        return int(cursor.lastrowid)
+        return rows.inserted_id(cursor)
 
     def end_watch(self: Store, watch_id: int, *, by: str, now: str) -> bool:
         cursor = self.conn.execute(
@@ -423,7 +423,9 @@ class ActorQueries:
         )
         return cursor.rowcount == 1
 
-    def watches_hit(self: Store, actor_id: int | None, contact_ids: Iterable[int]) -> list[dict]:
+    def watches_hit(
+        self: Store, actor_id: int | None, contact_ids: Iterable[int]
+    ) -> list[dict[str, Any]]:
         """Open watches on this actor or on any of these contacts."""
         contacts = list(contact_ids)
         if not self.conn.execute(

@@ -62,7 +62,7 @@ class AlertQueries:
         )
         if cursor.rowcount == 0:
             return None
-        alert_id = int(cursor.lastrowid)
+        alert_id = rows.inserted_id(cursor)
         self.conn.execute(
             "INSERT INTO alert_events (alert_id, at, actor, action, new_status) "
             "VALUES (?, ?, 'heishi', 'created', ?)",
@@ -147,7 +147,7 @@ class AlertQueries:
             (alert_id, now, actor, old[0] if old else None, status, note),
         )
         if status == "dismissed":
-            self.mark_twins_of_dismissed(alert_id)  # type: ignore[attr-defined]
+            self.clusters.mark_twins_of_dismissed(alert_id)
 
     def alerts(
         self: Store,

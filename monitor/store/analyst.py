@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
 from monitor.store.alerts import alert_filters
+from monitor.store.base import QueryGroup
 from monitor.store.views import VIEWS
 
 if TYPE_CHECKING:
@@ -42,10 +43,10 @@ def _stream(store: Store, sql: str, params: list[Any]) -> Iterator[dict[str, Any
         yield dict(zip(names, row, strict=True))
 
 
-class AnalystQueries:
+class AnalystQueries(QueryGroup):
     """Methods of Store that only read: for `heishi lookup`, `heishi export` and the views."""
 
-    def pii_sightings(self: Store, kind: str, digest: str) -> list[dict[str, Any]]:
+    def pii_sightings(self, kind: str, digest: str) -> list[dict[str, Any]]:
         """Listings whose versions quoted the number with this keyed hash, first seen first."""
         return rows.many(
             self.conn,
@@ -61,7 +62,7 @@ class AnalystQueries:
             (digest, kind),
         )
 
-    def view_rows(self: Store, name: str, limit: int | None = None) -> list[dict[str, Any]]:
+    def view_rows(self, name: str, limit: int | None = None) -> list[dict[str, Any]]:
         """The rows of one analyst view (`VIEWS`), in the view's own order."""
         if name not in VIEWS:
             raise KeyError(f"no view {name!r}; views: {', '.join(VIEWS)}")
@@ -71,7 +72,7 @@ class AnalystQueries:
         return rows.many(self.conn, sql)
 
     def export_alerts(
-        self: Store,
+        self,
         *,
         status: str | None = None,
         severity: str | None = None,
@@ -91,13 +92,13 @@ class AnalystQueries:
             since=since,
         )
         sql = (
-            f"SELECT a.*, {_LISTING_COLUMNS}{_actor_columns(self)} FROM alerts a "
+            f"SELECT a.*, {_LISTING_COLUMNS}{_actor_columns(self.store)} FROM alerts a "
             f"LEFT JOIN listings l ON l.id = a.listing_id WHERE 1{where}"
         )
-        return _stream(self, sql + " ORDER BY a.id", params)
+        return _stream(self.store, sql + " ORDER BY a.id", params)
 
     def export_listings(
-        self: Store,
+        self,
         *,
         status: str | None = None,
         severity: str | None = None,
@@ -111,7 +112,7 @@ class AnalystQueries:
         (live, removed), `since` its last sighting; `severity` and `kind` keep listings
         with an alert of that severity or kind."""
         sql = (
-            f"SELECT l.id AS listing_id, {_LISTING_COLUMNS}{_actor_columns(self)} "
+            f"SELECT l.id AS listing_id, {_LISTING_COLUMNS}{_actor_columns(self.store)} "
             "FROM listings l WHERE 1"
         )
         params: list[Any] = []
@@ -134,4 +135,4 @@ class AnalystQueries:
                     sql += f" AND {column} = ?"
                     params.append(value)
             sql += ")"
-        return _stream(self, sql + " ORDER BY l.id", params)
+        return _stream(self.store, sql + " ORDER BY l.id", params)

@@ -4,10 +4,10 @@ tell tokens apart, when it was made and last used, and when it was revoked."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -24,27 +24,27 @@ def migrate_0019_api_tokens(store: Store) -> None:
     conn.execute("CREATE INDEX api_tokens_user ON api_tokens (user)")
 
 
-class ApiTokenQueries:
-    """Methods of Store for API tokens."""
+class ApiTokenQueries(QueryGroup):
+    """`store.api_tokens`: the queries for API tokens."""
 
-    def add_api_token(self: Store, user: str, token_hash: str, prefix: str, *, now: str) -> int:
-        with self.transaction():
+    def add(self, user: str, token_hash: str, prefix: str, *, now: str) -> int:
+        with self.store.transaction():
             cursor = self.conn.execute(
                 "INSERT INTO api_tokens (user, token_hash, prefix, created_at) VALUES (?, ?, ?, ?)",
                 (user, token_hash, prefix, now),
             )
         return int(cursor.lastrowid or 0)
 
-    def revoke_api_tokens(self: Store, user: str, *, now: str) -> int:
+    def revoke(self, user: str, *, now: str) -> int:
         """Revoke every live token of `user`; returns how many."""
-        with self.transaction():
+        with self.store.transaction():
             cursor = self.conn.execute(
                 "UPDATE api_tokens SET revoked_at = ? WHERE user = ? AND revoked_at IS NULL",
                 (now, user),
             )
         return cursor.rowcount
 
-    def api_tokens(self: Store, user: str) -> list[dict[str, Any]]:
+    def of_user(self, user: str) -> list[dict[str, Any]]:
         """A user's tokens (never their hashes), newest first."""
         return rows.many(
             self.conn,
@@ -53,7 +53,7 @@ class ApiTokenQueries:
             (user,),
         )
 
-    def api_token_owner(self: Store, token_hash: str) -> dict[str, Any] | None:
+    def owner(self, token_hash: str) -> dict[str, Any] | None:
         """The token with this hash and its user's name, role and state, or None."""
         return rows.one(
             self.conn,
@@ -62,26 +62,11 @@ class ApiTokenQueries:
             (token_hash,),
         )
 
-    def api_token_used(self: Store, token_id: int, *, now: str, unless_since: str) -> None:
+    def mark_used(self, token_id: int, *, now: str, unless_since: str) -> None:
         """Note the token's use, at most once per minute (`unless_since`: a minute ago)."""
-        with self.transaction():
+        with self.store.transaction():
             self.conn.execute(
                 "UPDATE api_tokens SET last_used_at = ? WHERE id = ? "
                 "AND (last_used_at IS NULL OR last_used_at < ?)",
                 (now, token_id, unless_since),
             )
-
-    def login_wait(
-        self: Store, keys: dict[str, int], now: float, *, delay: Callable[[int, int], float]
-    ) -> float:
-        """Seconds still to wait before an attempt against `keys` (as claim_login_attempt
-        counts them), read without counting anything: for a request with a valid token."""
-        marks = ", ".join("?" * len(keys))
-        found = self.conn.execute(
-            f"SELECT key, failures, last_at FROM login_failures WHERE key IN ({marks})",
-            tuple(keys),
-        ).fetchall()
-        return max(
-            (last_at + delay(failures, keys[key]) - now for key, failures, last_at in found),
-            default=0.0,
-        )

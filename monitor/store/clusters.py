@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -16,18 +17,18 @@ log = logging.getLogger(__name__)
 
 def migrate_0005_clusters(store: Store) -> None:
     db = store.db
-    db["listing_signatures"].create(
+    db.table("listing_signatures").create(
         {"listing_id": int, "version_id": int, "signature": bytes},
         pk="listing_id",
         foreign_keys=[("listing_id", "listings", "id"), ("version_id", "listing_versions", "id")],
     )
-    db["lsh_bands"].create(
+    db.table("lsh_bands").create(
         {"band": int, "key": int, "listing_id": int},
         foreign_keys=[("listing_id", "listings", "id")],
     )
-    db["lsh_bands"].create_index(["band", "key"])
-    db["lsh_bands"].create_index(["listing_id"])
-    db["listings"].create_index(["cluster_id"], if_not_exists=True)
+    db.table("lsh_bands").create_index(["band", "key"])
+    db.table("lsh_bands").create_index(["listing_id"])
+    db.table("listings").create_index(["cluster_id"], if_not_exists=True)
 
 
 def migrate_0010_compact_bands(store: Store) -> None:
@@ -54,16 +55,16 @@ def migrate_0010_compact_bands(store: Store) -> None:
 def migrate_0020_dismissed_twins(store: Store) -> None:
     """`alerts.dismissed_twin_of`: the dismissed alert whose listing is a near-duplicate (same
     cluster) of this alert's listing, so the queue can show "the team dismissed its twin"."""
-    store.db["alerts"].add_column("dismissed_twin_of", int)
+    store.db.table("alerts").add_column("dismissed_twin_of", int)
 
 
 _UNDECIDED = "('open', 'acknowledged')"
 
 
-class ClusterQueries:
-    """Methods of Store for `listing_signatures`, `lsh_bands` and `listings.cluster_id`."""
+class ClusterQueries(QueryGroup):
+    """`store.clusters`: the queries for `listing_signatures`, `lsh_bands` and `listings.cluster_id`."""
 
-    def mark_dismissed_twins(self: Store, listing_id: int) -> int:
+    def mark_dismissed_twins(self, listing_id: int) -> int:
         """Mark the undecided alerts of `listing_id` as twins of the latest dismissed alert on
         another listing of its cluster; returns how many were marked."""
         row = self.conn.execute(
@@ -83,7 +84,7 @@ class ClusterQueries:
         )
         return cursor.rowcount
 
-    def mark_twins_of_dismissed(self: Store, alert_id: int) -> int:
+    def mark_twins_of_dismissed(self, alert_id: int) -> int:
         """After alert `alert_id` was dismissed: mark the undecided alerts of the other
         listings of its listing's cluster; returns how many were marked."""
         cursor = self.conn.execute(
@@ -97,7 +98,7 @@ class ClusterQueries:
         return cursor.rowcount
 
     def save_signature(
-        self: Store,
+        self,
         listing_id: int,
         version_id: int,
         blob: bytes,
@@ -120,7 +121,7 @@ class ClusterQueries:
             [(band, key, listing_id) for band, key in bands],
         )
 
-    def saved_signature(self: Store, listing_id: int) -> bytes | None:
+    def saved_signature(self, listing_id: int) -> bytes | None:
         """The signature this listing was last linked with, if any."""
         row = self.conn.execute(
             "SELECT signature FROM listing_signatures WHERE listing_id = ?", (listing_id,)
@@ -128,7 +129,7 @@ class ClusterQueries:
         return row[0] if row else None
 
     def signature_candidates(
-        self: Store, listing_id: int, bands: list[tuple[int, int]]
+        self, listing_id: int, bands: list[tuple[int, int]]
     ) -> list[dict[str, Any]]:
         """Live matched listings sharing an LSH band with these bands, with their signature."""
         where = " OR ".join("(b.band = ? AND b.key = ?)" for _ in bands)
@@ -142,7 +143,7 @@ class ClusterQueries:
             (*params, listing_id),
         )
 
-    def join_cluster(self: Store, listing_ids: list[int], cluster_ids: list[int]) -> int:
+    def join_cluster(self, listing_ids: list[int], cluster_ids: list[int]) -> int:
         """Put these listings, and every member of these clusters, in one cluster."""
         cluster = min([*listing_ids, *cluster_ids])
         # Only rows whose cluster changes are written: joining a big cluster stays cheap.

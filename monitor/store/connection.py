@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -17,30 +15,29 @@ from monitor.privacy.file_modes import create_private_file, no_world_access, pri
 from monitor.store import (
     actors,
     alerts,
+    analyst,
+    api_tokens,
     clusters,
+    forwards,
     listing_ids,
     listings,
+    maintenance,
+    observations,
     operations,
     outbox,
+    pii_keys,
+    retrohunt,
     review,
     runs,
+    stats,
+    web_auth,
 )
 from monitor.store.actor_reads import ActorReadQueries
-from monitor.store.analyst import AnalystQueries
-from monitor.store.api_tokens import ApiTokenQueries
+from monitor.store.base import StoreConnection
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.desk import DeskQueries
-from monitor.store.forwards import ForwardQueries
-from monitor.store.maintenance import MaintenanceQueries
-from monitor.store.observations import ObservationQueries
-from monitor.store.pii_keys import PiiKeyQueries
-from monitor.store.retrohunt import RetrohuntQueries
 from monitor.store.schema import migrate
 from monitor.store.search import SearchQueries
-from monitor.store.stats import StatsQueries
-from monitor.store.web_auth import WebAuthQueries
-
-LOCK_RETRIES = 5
 
 
 def busy_timeout_ms() -> int:
@@ -49,89 +46,42 @@ def busy_timeout_ms() -> int:
 
 
 class Store(
+    StoreConnection,
     runs.RunQueries,
     listings.ListingQueries,
-    listing_ids.ListingIdQueries,
     alerts.AlertQueries,
     outbox.OutboxQueries,
     review.ReviewQueries,
     DeskQueries,
     operations.OperationsQueries,
-    clusters.ClusterQueries,
-    AnalystQueries,
-    RetrohuntQueries,
     SearchQueries,
-    StatsQueries,
-    PiiKeyQueries,
-    WebAuthQueries,
-    ApiTokenQueries,
-    ObservationQueries,
-    ForwardQueries,
     actors.ActorQueries,
     ActorReadQueries,
 ):
     """A heishi store: one SQLite file. Methods come from the per-table mixins."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
-        self.db = db
-        self.path = path
+        super().__init__(db, path)
         # Search rows of the versions written in the open transaction (SearchQueries).
-        self._search_pending: list[tuple] = []
-        self.reserve_kept = False  # is the disk reserve beside the store in place?
+        self._search_pending: list[tuple[Any, ...]] = []
         self._store_id: str | None = None  # OutboxQueries.store_id, read once
-        self.maintenance = MaintenanceQueries(self)
+        self.clusters = clusters.ClusterQueries(self)
+        self.retrohunt = retrohunt.RetrohuntQueries(self)
+        self.analyst = analyst.AnalystQueries(self)
+        self.web_auth = web_auth.WebAuthQueries(self)
+        self.api_tokens = api_tokens.ApiTokenQueries(self)
+        self.observations = observations.ObservationQueries(self)
+        self.pii_keys = pii_keys.PiiKeyQueries(self)
+        self.listing_ids = listing_ids.ListingIdQueries(self)
+        self.forwards = forwards.ForwardQueries(self)
+        self.stats = stats.StatsQueries(self)
+        self.maintenance = maintenance.MaintenanceQueries(self)
 
-    @property
-    def conn(self) -> sqlite3.Connection:
-        return self.db.conn
+    def before_commit(self) -> None:
+        self.write_pending_search()  # the versions' search rows, in this transaction
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; BEGIN IMMEDIATE so concurrent writers queue, not deadlock."""
-        conn = self.conn
-        for attempt in range(LOCK_RETRIES):
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or attempt == LOCK_RETRIES - 1:
-                    raise _store_error(self.path, exc) from exc
-                time.sleep(0.2 * (attempt + 1))
-        try:
-            yield conn
-            self.write_pending_search()  # the versions' search rows, in this transaction
-        except sqlite3.OperationalError as exc:
-            self._rollback()
-            raise _store_error(self.path, exc) from exc
-        except BaseException:
-            self._rollback()
-            raise
-        else:
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                self._rollback()
-                raise _store_error(self.path, exc) from exc
-
-    def _rollback(self) -> None:
-        """Roll back the open transaction, if SQLite has not already: after a failed COMMIT
-        (a full disk) it has, and ROLLBACK would raise an error that hides the real one."""
+    def after_rollback(self) -> None:
         self.drop_pending_search()
-        if not self.conn.in_transaction:
-            return
-        try:
-            self.conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # the error being raised says what went wrong, not this one
-
-    def close(self) -> None:
-        self.db.close()
-
-    def limit_time(self, seconds: float) -> None:
-        """Interrupt any statement still running `seconds` from now (sqlite3.OperationalError
-        "interrupted"): for reads a person started, such as a web page's search."""
-        deadline = time.monotonic() + seconds
-        self.conn.set_progress_handler(lambda: time.monotonic() > deadline, 50_000)
 
     def __enter__(self) -> Store:
         return self
@@ -140,7 +90,7 @@ class Store(
         self.close()
 
 
-def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
+def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
     text = str(exc)
     if "database or disk is full" in text or "disk is full" in text:
         return StoreFullError(
@@ -275,4 +225,4 @@ def open_store(path: str | Path, *, readonly: bool = False) -> Store:
             store.reserve_kept = keep_reserve(path)
         return store
     except sqlite3.DatabaseError as exc:
-        raise _store_error(path, exc) from exc
+        raise store_error(path, exc) from exc

@@ -130,7 +130,9 @@ class DeskQueries:
         )
         return [(key, newest) for key, newest in self.conn.execute(sql, params)]
 
-    def queue_group(self: Store, filters: QueueFilters, alert: dict[str, Any]) -> list[dict]:
+    def queue_group(
+        self: Store, filters: QueueFilters, alert: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         """The alerts of `alert`'s listing that `filters` selects (the queue's row of it),
         and `alert` itself, oldest first."""
         if not alert.get("listing_id"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -34,13 +35,13 @@ def forward_indexes(store: Store) -> None:
     )
 
 
-class ForwardQueries:
-    """Methods of Store for forwarded messages."""
+class ForwardQueries(QueryGroup):
+    """`store.forwards`: the queries for forwarded messages."""
 
-    def forward_links(self: Store, listing_id: int) -> list[dict[str, Any]]:
+    def links(self, listing_id: int) -> list[dict[str, Any]]:
         """The message `listing_id` was forwarded from, and the messages forwarded from it,
         each with a `direction` (`from` or `to`) and its latest alert."""
-        this = self.listing(listing_id)
+        this = self.store.listing(listing_id)
         if this is None:
             return []
         found: list[dict[str, Any]] = []

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from monitor.store.base import QueryGroup
+
 if TYPE_CHECKING:
     from monitor.store.connection import Store
 
@@ -40,16 +42,16 @@ def migrate_0007_sweep_layout(store: Store) -> None:
     filters (seller, cluster, search) or by a scan."""
     db = store.db
     for column in ("listing_id_next", "listing_id_end", "listing_id_block"):
-        db["sources"].add_column(column, int)
+        db.table("sources").add_column(column, int)
     store.conn.execute("DROP INDEX IF EXISTS idx_listings_last_seen")
     store.conn.execute("DROP INDEX IF EXISTS idx_listings_source_status_last_run_id")
-    db["listings"].create_index(["source", "status"], if_not_exists=True)
+    db.table("listings").create_index(["source", "status"], if_not_exists=True)
 
 
-class ListingIdQueries:
+class ListingIdQueries(QueryGroup):
     """Methods of Store that hand out listing ids."""
 
-    def next_listing_id(self: Store, source: str) -> int:
+    def next_id(self, source: str) -> int:
         """A fresh listing id for `source`, from its current block or a new one."""
         conn = self.conn
         row = conn.execute(

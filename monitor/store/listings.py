@@ -55,7 +55,7 @@ class ListingQueries:
     def insert_listing(
         self: Store, source: str, site_id: str, state: dict[str, Any], run_id: int, now: str
     ) -> int:
-        listing_id = self.next_listing_id(source)  # clustered by source: see listing_ids.py
+        listing_id = self.listing_ids.next_id(source)  # clustered by source: see listing_ids.py
         columns = ["id", "source", "site_id", *STATE_COLUMNS, "status", "first_seen", "last_seen"]
         values = [listing_id, source, site_id, *(state.get(c) for c in STATE_COLUMNS)]
         values += ["live", now, now]
@@ -90,7 +90,7 @@ class ListingQueries:
             f"VALUES ({', '.join('?' * len(columns))})",
             values,
         )
-        version_id = int(cursor.lastrowid)
+        version_id = rows.inserted_id(cursor)
         if current is not None:
             previous = (current.get("title"), current.get("text"))
             self.index_version(version_id, listing_id, version, state, current["source"], previous)
@@ -286,4 +286,4 @@ class ListingQueries:
         if status:
             sql += " AND status = ?"
             params.append(status)
-        return self.conn.execute(sql, params).fetchone()[0]
+        return rows.count(self.conn, sql, params)

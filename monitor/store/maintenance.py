@@ -13,12 +13,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from monitor.store import rows
-
-if TYPE_CHECKING:
-    from monitor.store.connection import Store
+from monitor.store.base import QueryGroup
 
 
 @dataclass(frozen=True)
@@ -53,15 +51,8 @@ OPTIMIZE_STEPS = (
 )
 
 
-class MaintenanceQueries:
+class MaintenanceQueries(QueryGroup):
     """store.maintenance: sizes, VACUUM, ANALYZE and PRAGMA optimize."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        return self.store.conn
 
     def size(self) -> StoreSize:
         """The store's file, its WAL, and its pages (free ones too)."""

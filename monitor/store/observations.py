@@ -13,6 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -34,11 +35,13 @@ def migrate_0017_observations(store: Store) -> None:
     """Counters over time, the latest counters on the listing, a listing's `extra`, and the
     indexes that tie forwarded messages to their origin."""
     db = store.db
-    db["listings"].add_column("views", int)
-    db["listings"].add_column("replies", int)
-    db["listings"].add_column("extra", str)  # JSON: the spider's extra fields (docs/schema.md)
-    db["listing_versions"].add_column("extra", str)
-    db["listing_observations"].create(
+    db.table("listings").add_column("views", int)
+    db.table("listings").add_column("replies", int)
+    db.table("listings").add_column(
+        "extra", str
+    )  # JSON: the spider's extra fields (docs/schema.md)
+    db.table("listing_versions").add_column("extra", str)
+    db.table("listing_observations").create(
         {
             "id": int,
             "listing_id": int,
@@ -51,18 +54,16 @@ def migrate_0017_observations(store: Store) -> None:
         foreign_keys=[("listing_id", "listings", "id"), ("run_id", "runs", "id")],
         not_null={"listing_id", "seen_at"},
     )
-    db["listing_observations"].create_index(["listing_id", "seen_at"])
+    db.table("listing_observations").create_index(["listing_id", "seen_at"])
     from monitor.store.forwards import forward_indexes
 
     forward_indexes(store)
 
 
-class ObservationQueries:
-    """Methods of Store for `listing_observations`."""
+class ObservationQueries(QueryGroup):
+    """`store.observations`: the queries for `listing_observations`."""
 
-    def record_counters(
-        self: Store, seen: list[tuple[int, int | None, int | None]], run_id: int, now: str
-    ) -> int:
+    def record(self, seen: list[tuple[int, int | None, int | None]], run_id: int, now: str) -> int:
         """Keep (listing id, views, replies) as seen by a sweep: an observation for each
         listing whose counters moved, the listing's latest counters updated. Two statements
         for a whole batch, inside the caller's transaction. Returns the observations made."""
@@ -83,7 +84,7 @@ class ObservationQueries:
             )
         return int(moved)
 
-    def observations(self: Store, listing_id: int) -> list[dict[str, Any]]:
+    def of_listing(self, listing_id: int) -> list[dict[str, Any]]:
         """A listing's counters as they moved, oldest first."""
         return rows.many(
             self.conn,

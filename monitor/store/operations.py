@@ -22,7 +22,7 @@ STALE_HEARTBEATS = 3
 
 def migrate_0003_schedule(store: Store) -> None:
     """The daemon's settings (heartbeat period, parallelism, log file) as JSON, for status."""
-    store.db["daemon"].add_column("settings", str)
+    store.db.table("daemon").add_column("settings", str)
 
 
 class OperationsQueries:

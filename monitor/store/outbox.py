@@ -42,13 +42,17 @@ def migrate_0016_outbox(store: Store) -> None:
 class OutboxQueries:
     """Methods of Store for `notifications`."""
 
+    _store_id: str | None  # read once (Store.__init__ sets None)
+
     def store_id(self: Store) -> str:
         """This store's random id (in every idempotency key it makes)."""
         if self._store_id is None:
             row = self.conn.execute(
                 "SELECT value FROM store_info WHERE name = 'store_id'"
             ).fetchone()
-            self._store_id = row[0] if row else "unknown"
+            store_id = str(row[0]) if row else "unknown"
+            self._store_id = store_id
+            return store_id
         return self._store_id
 
     def enqueue_notification(

@@ -12,6 +12,8 @@ import sqlite3
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from monitor.store.base import QueryGroup
+
 if TYPE_CHECKING:
     from monitor.store.connection import Store
 
@@ -28,17 +30,17 @@ def migrate_0012_pii_keys(store: Store) -> None:
         )
 
 
-class PiiKeyQueries:
-    """Methods of Store for `pii_keys`."""
+class PiiKeyQueries(QueryGroup):
+    """`store.pii_keys`: the queries for `pii_keys`."""
 
-    def record_pii_keys(self: Store, fingerprints: Iterable[str], now: str) -> None:
+    def record(self, fingerprints: Iterable[str], now: str) -> None:
         """Remember the keys that hashed numbers stored here (in the caller's transaction)."""
         self.conn.executemany(
             "INSERT OR IGNORE INTO pii_keys (fingerprint, first_seen) VALUES (?, ?)",
             [(fingerprint, now) for fingerprint in fingerprints],
         )
 
-    def pii_keys(self: Store) -> list[str | None] | None:
+    def fingerprints(self) -> list[str | None] | None:
         """Fingerprints of the keys that hashed this store's numbers, oldest first (None in
         the list: hashes made before keys were recorded); None when the store predates the
         table and is open read-only."""

@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -33,7 +34,7 @@ DERIVED_COLUMNS = (
 
 def migrate_0009_rules(store: Store) -> None:
     db = store.db
-    db["rule_sets"].create(
+    db.table("rule_sets").create(
         {
             "version": str,  # monitor.matching.rules_version id: hash of the keyword files' contents
             "created_at": str,  # when this store first saw these rules
@@ -43,15 +44,15 @@ def migrate_0009_rules(store: Store) -> None:
         pk="version",
         not_null={"created_at"},
     )
-    db["listing_versions"].add_column("rules_version", str)
-    db["matches"].add_column("rules_version", str)
+    db.table("listing_versions").add_column("rules_version", str)
+    db.table("matches").add_column("rules_version", str)
 
 
-class RetrohuntQueries:
-    """Methods of Store for `rule_sets` and the re-matching of stored versions."""
+class RetrohuntQueries(QueryGroup):
+    """`store.retrohunt`: the queries for `rule_sets` and the re-matching of stored versions."""
 
     def record_rule_set(
-        self: Store, version: str, directory: str, files: list[dict[str, Any]], now: str
+        self, version: str, directory: str, files: list[dict[str, Any]], now: str
     ) -> bool:
         """Remember a version of the rules (once); True when it is new to this store."""
         cursor = self.conn.execute(
@@ -61,9 +62,7 @@ class RetrohuntQueries:
         )
         return cursor.rowcount > 0
 
-    def _rematch_filter(
-        self: Store, rules_version: str, since: str | None
-    ) -> tuple[str, list[Any]]:
+    def _rematch_filter(self, rules_version: str, since: str | None) -> tuple[str, list[Any]]:
         # Versions the rules have not seen yet; with `since`, only versions first seen since
         # then, or current versions of listings seen since then.
         where = "(v.rules_version IS NULL OR v.rules_version != ?)"
@@ -75,16 +74,17 @@ class RetrohuntQueries:
             params += [since, since]
         return where, params
 
-    def count_versions_to_rematch(self: Store, rules_version: str, since: str | None) -> int:
+    def count_versions_to_rematch(self, rules_version: str, since: str | None) -> int:
         where, params = self._rematch_filter(rules_version, since)
-        return self.conn.execute(
+        return rows.count(
+            self.conn,
             "SELECT COUNT(*) FROM listing_versions v JOIN listings l ON l.id = v.listing_id "
             f"WHERE {where}",
             params,
-        ).fetchone()[0]
+        )
 
     def versions_to_rematch(
-        self: Store, rules_version: str, since: str | None, after_id: int, limit: int
+        self, rules_version: str, since: str | None, after_id: int, limit: int
     ) -> list[dict[str, Any]]:
         """The next `limit` versions (by id, after `after_id`) that these rules have not
         matched, with their listing's source, spider kind and whether they are current."""
@@ -99,7 +99,7 @@ class RetrohuntQueries:
             (after_id, *params, limit),
         )
 
-    def match_spans_of_version(self: Store, version_id: int) -> set[tuple[Any, ...]]:
+    def match_spans_of_version(self, version_id: int) -> set[tuple[Any, ...]]:
         """The latest recorded hits of a version as (term, role, field, start, end)."""
         return {
             tuple(row)
@@ -112,7 +112,7 @@ class RetrohuntQueries:
         }
 
     def apply_rematch(
-        self: Store,
+        self,
         version: dict[str, Any],
         derived: dict[str, Any] | None,
         rules_version: str,
@@ -136,7 +136,7 @@ class RetrohuntQueries:
                 (rules_version, version["id"]),
             )
 
-    def alert_key_exists(self: Store, dedupe_key: str) -> bool:
+    def alert_key_exists(self, dedupe_key: str) -> bool:
         return (
             self.conn.execute(
                 "SELECT 1 FROM alerts WHERE dedupe_key = ? LIMIT 1", (dedupe_key,)
@@ -144,7 +144,7 @@ class RetrohuntQueries:
             is not None
         )
 
-    def tracks_rules_versions(self: Store) -> bool:
+    def tracks_rules_versions(self) -> bool:
         """False for a store opened read-only before migration 0009 (no rules_version)."""
         columns = {row[1] for row in self.conn.execute("PRAGMA table_info(listing_versions)")}
         return "rules_version" in columns

@@ -187,7 +187,7 @@ class ReviewQueries:
             "seller": [],
             "contact": [],
             "cluster": [],
-            "forward": self.forward_links(listing_id),
+            "forward": self.forwards.links(listing_id),
         }
         if this.get("seller"):
             found["seller"] = rows.many(
@@ -367,7 +367,7 @@ class ReviewQueries:
 def review_migration(store: Store) -> None:
     """0004_review: why an alert was dismissed, and indexes for the review pages."""
     db = store.db
-    db["alert_events"].add_column("reason", str)  # dismissal reason: false_positive, ...
-    db["alerts"].create_index(["assignee"], if_not_exists=True)
-    db["listings"].create_index(["seller"], if_not_exists=True)
-    db["listings"].create_index(["cluster_id"], if_not_exists=True)
+    db.table("alert_events").add_column("reason", str)  # dismissal reason: false_positive, ...
+    db.table("alerts").create_index(["assignee"], if_not_exists=True)
+    db.table("listings").create_index(["seller"], if_not_exists=True)
+    db.table("listings").create_index(["cluster_id"], if_not_exists=True)

@@ -73,7 +73,7 @@ def owner_alive(run: dict[str, Any]) -> bool:
         moment = datetime.fromisoformat(beat.replace("Z", "+00:00"))
         return (datetime.now(UTC) - moment).total_seconds() < FOREIGN_RUN_STALE_SECONDS
     pid = run.get("pid")
-    if not _pid_alive(pid):
+    if pid is None or not _pid_alive(pid):
         return False
     fields = _proc_stat(int(pid))
     if fields and fields[0] == "Z":  # exited, not yet reaped by its parent
@@ -132,7 +132,7 @@ class RunQueries:
                 "heartbeat_at) VALUES (?, ?, 'running', ?, ?, ?, ?)",
                 (source, now, owner["pid"], owner["pid_started"], owner["host"], now),
             )
-            return int(cursor.lastrowid)
+            return rows.inserted_id(cursor)
 
     def live_run(self: Store, source: str) -> dict[str, Any] | None:
         """The running run of `source` whose owner is alive, if any; running runs of owners
@@ -243,7 +243,7 @@ class RunQueries:
             f"INSERT INTO runs ({names}) VALUES ({', '.join('?' * len(values))})",
             tuple(values.values()),
         )
-        return int(cursor.lastrowid)
+        return rows.inserted_id(cursor)
 
     def set_run_outcome(self: Store, run_id: int, status: str, error: str | None) -> None:
         """Correct how a closed run ended (the runner knows what the crawl could not: that
@@ -295,7 +295,7 @@ class RunQueries:
         return rows.many(self.conn, "SELECT * FROM runs WHERE id > ? ORDER BY id", (since_id,))
 
     def max_run_id(self: Store) -> int:
-        return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM runs").fetchone()[0]
+        return rows.count(self.conn, "SELECT COALESCE(MAX(id), 0) FROM runs")
 
     def sources(self: Store) -> list[dict[str, Any]]:
         return rows.many(self.conn, "SELECT * FROM sources ORDER BY name")

@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from monitor.store import rows
 from monitor.store.actors import migrate_0021_actors
 from monitor.store.api_tokens import migrate_0019_api_tokens
 from monitor.store.clusters import (
@@ -68,7 +69,7 @@ _LISTING_STATE = {
 
 def _v1(store: Store) -> None:
     db = store.db
-    db["sources"].create(
+    db.table("sources").create(
         {
             "name": str,
             "kind": str,
@@ -83,7 +84,7 @@ def _v1(store: Store) -> None:
         pk="name",
         defaults={"consecutive_failures": 0, "health": "unknown"},
     )
-    db["runs"].create(
+    db.table("runs").create(
         {
             "id": int,
             "source": str,
@@ -109,7 +110,7 @@ def _v1(store: Store) -> None:
         foreign_keys=[("source", "sources", "name")],
         not_null={"source", "started_at", "status"},
     )
-    db["listings"].create(
+    db.table("listings").create(
         {
             "id": int,
             "source": str,
@@ -128,7 +129,7 @@ def _v1(store: Store) -> None:
         not_null={"source", "site_id", "status"},
         defaults={"status": "live", "missing_sweeps": 0, "version": 1},
     )
-    db["listing_versions"].create(
+    db.table("listing_versions").create(
         {
             "id": int,
             "listing_id": int,
@@ -142,7 +143,7 @@ def _v1(store: Store) -> None:
         foreign_keys=[("listing_id", "listings", "id"), ("run_id", "runs", "id")],
         not_null={"listing_id", "version"},
     )
-    db["matches"].create(
+    db.table("matches").create(
         {
             "id": int,
             "version_id": int,
@@ -159,7 +160,7 @@ def _v1(store: Store) -> None:
         pk="id",
         foreign_keys=[("version_id", "listing_versions", "id"), ("listing_id", "listings", "id")],
     )
-    db["pii_hashes"].create(
+    db.table("pii_hashes").create(
         {
             "id": int,
             "version_id": int,
@@ -171,7 +172,7 @@ def _v1(store: Store) -> None:
         pk="id",
         foreign_keys=[("version_id", "listing_versions", "id"), ("listing_id", "listings", "id")],
     )
-    db["alerts"].create(
+    db.table("alerts").create(
         {
             "id": int,
             "kind": str,
@@ -200,7 +201,7 @@ def _v1(store: Store) -> None:
         not_null={"kind", "severity", "status", "created_at", "dedupe_key"},
         defaults={"status": "open"},
     )
-    db["alert_events"].create(
+    db.table("alert_events").create(
         {
             "id": int,
             "alert_id": int,
@@ -215,33 +216,35 @@ def _v1(store: Store) -> None:
         foreign_keys=[("alert_id", "alerts", "id")],
         not_null={"alert_id", "at", "action"},
     )
-    db["runs"].create_index(["source", "started_at"])
-    db["runs"].create_index(["status"])
-    db["listings"].create_index(["source", "site_id"], unique=True)
-    db["listings"].create_index(["source", "status", "last_run_id"])
-    db["listings"].create_index(["last_seen"])
-    db["listing_versions"].create_index(["listing_id", "version"], unique=True)
-    db["listing_versions"].create_index(["run_id"])
-    db["matches"].create_index(["version_id"])
-    db["matches"].create_index(["listing_id"])
-    db["matches"].create_index(["term"])
-    db["pii_hashes"].create_index(["digest"])
-    db["pii_hashes"].create_index(["listing_id"])
-    db["alerts"].create_index(["dedupe_key"], unique=True)
-    db["alerts"].create_index(["status", "severity", "created_at"])
-    db["alerts"].create_index(["listing_id"])
-    db["alerts"].create_index(["run_id"])
-    db["alert_events"].create_index(["alert_id"])
+    db.table("runs").create_index(["source", "started_at"])
+    db.table("runs").create_index(["status"])
+    db.table("listings").create_index(["source", "site_id"], unique=True)
+    db.table("listings").create_index(["source", "status", "last_run_id"])
+    db.table("listings").create_index(["last_seen"])
+    db.table("listing_versions").create_index(["listing_id", "version"], unique=True)
+    db.table("listing_versions").create_index(["run_id"])
+    db.table("matches").create_index(["version_id"])
+    db.table("matches").create_index(["listing_id"])
+    db.table("matches").create_index(["term"])
+    db.table("pii_hashes").create_index(["digest"])
+    db.table("pii_hashes").create_index(["listing_id"])
+    db.table("alerts").create_index(["dedupe_key"], unique=True)
+    db.table("alerts").create_index(["status", "severity", "created_at"])
+    db.table("alerts").create_index(["listing_id"])
+    db.table("alerts").create_index(["run_id"])
+    db.table("alert_events").create_index(["alert_id"])
 
 
 def _v2_operations(store: Store) -> None:
     """Evidence, scheduling state, the notification outbox, web users, near-duplicates."""
     db = store.db
-    db["listing_versions"].add_column("evidence", str)  # JSON: {"page": path, "screenshot": ...}
-    db["listings"].add_column("cluster_id", int)  # near-duplicate cluster (reposted offers)
+    db.table("listing_versions").add_column(
+        "evidence", str
+    )  # JSON: {"page": path, "screenshot": ...}
+    db.table("listings").add_column("cluster_id", int)  # near-duplicate cluster (reposted offers)
     for column in ("schedule", "next_run_at", "last_started_at"):
-        db["sources"].add_column(column, str)
-    db["notifications"].create(
+        db.table("sources").add_column(column, str)
+    db.table("notifications").create(
         {
             "id": int,
             "alert_id": int,
@@ -260,9 +263,9 @@ def _v2_operations(store: Store) -> None:
         not_null={"route", "idempotency_key", "status", "created_at"},
         defaults={"status": "pending", "attempts": 0},
     )
-    db["notifications"].create_index(["idempotency_key"], unique=True)
-    db["notifications"].create_index(["status", "next_attempt_at"])
-    db["users"].create(
+    db.table("notifications").create_index(["idempotency_key"], unique=True)
+    db.table("notifications").create_index(["status", "next_attempt_at"])
+    db.table("users").create(
         {
             "name": str,
             "role": str,  # viewer | reviewer | admin
@@ -274,11 +277,11 @@ def _v2_operations(store: Store) -> None:
         not_null={"role", "password_hash", "created_at"},
         defaults={"disabled": 0},
     )
-    db["daemon"].create(
+    db.table("daemon").create(
         {"id": int, "pid": int, "host": str, "started_at": str, "heartbeat_at": str, "status": str},
         pk="id",
     )
-    db["alerts"].add_column("brands", str)  # JSON list of watched brands named
+    db.table("alerts").add_column("brands", str)  # JSON list of watched brands named
 
 
 # Named migrations, applied in this order, each once. A feature that needs a schema change
@@ -315,7 +318,7 @@ def migrate(store: Store) -> int:
     from monitor.errors import StoreError
 
     conn = store.conn
-    before = conn.execute("PRAGMA user_version").fetchone()[0]
+    before = rows.count(conn, "PRAGMA user_version")
     if before > SCHEMA_VERSION:
         raise StoreError(
             f"store {store.path} has schema version {before}, newer than this heishi "

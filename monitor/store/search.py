@@ -91,6 +91,8 @@ def _create_table(store: Store) -> None:
 class SearchQueries:
     """Methods of Store for the search index `listing_search`."""
 
+    _search_pending: list[tuple[Any, ...]]  # rows of the open transaction (Store.__init__)
+
     def index_version(
         self: Store,
         version_id: int,
@@ -129,7 +131,8 @@ class SearchQueries:
 
     def write_pending_search(self: Store) -> None:
         """Index the versions written in this transaction (called before COMMIT)."""
-        pending, self._search_pending = self._search_pending, []
+        pending = self._search_pending
+        self._search_pending = []
         if pending:
             self._insert_search_rows(pending)
 
@@ -137,7 +140,7 @@ class SearchQueries:
         """The transaction rolled back: its versions are gone, so is their indexing."""
         self._search_pending = []
 
-    def _insert_search_rows(self: Store, versions: list[tuple]) -> None:
+    def _insert_search_rows(self: Store, versions: list[tuple[Any, ...]]) -> None:
         """(version id, source, title, text, categories JSON) -> rows of the index."""
         from monitor.analysis.search import index_row
 
@@ -183,8 +186,8 @@ class SearchQueries:
             "FROM listing_versions v JOIN listings l ON l.id = v.listing_id "
             "ORDER BY v.listing_id, v.version"
         )
-        previous: tuple | None = None
-        batch: list[tuple] = []
+        previous: tuple[Any, ...] | None = None
+        batch: list[tuple[Any, ...]] = []
         indexed = 0
         for version_id, listing_id, source, title, text, categories in cursor:
             key = (listing_id, title, text)
@@ -215,7 +218,7 @@ class SearchQueries:
         since: str | None = None,
         window: int = 1000,
         with_text: bool = True,
-    ) -> list[tuple]:
+    ) -> list[tuple[Any, ...]]:
         """The newest `window` index rows matching an FTS5 expression, newest first, as
         (rowid, title, text, extra, facets) (just (rowid,) without `with_text`); `since` keeps
         listings last seen then or later. FTS5 walks the rows in rowid order and stops at
@@ -293,7 +296,7 @@ class SearchQueries:
 
     def search_index_size(self: Store) -> int:
         """Rows in the search index (versions indexed)."""
-        return self.conn.execute("SELECT count(*) FROM listing_search_docsize").fetchone()[0]
+        return rows.count(self.conn, "SELECT count(*) FROM listing_search_docsize")
 
 
 def _varints(blob: bytes) -> list[int]:

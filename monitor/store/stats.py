@@ -14,12 +14,10 @@ resolved since), `dismissed` when it is dismissed now, none while it waits.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from monitor.store import rows
-
-if TYPE_CHECKING:
-    from monitor.store.connection import Store
+from monitor.store.base import QueryGroup
 
 _SINCE = "coalesce(:since, '')"
 _SHIFT = "printf('%+d minutes', coalesce(nullif(:utc_offset_minutes, ''), 0))"
@@ -137,11 +135,11 @@ CANNED_QUERIES = {
 }
 
 
-class StatsQueries:
-    """Methods of Store for the statistics."""
+class StatsQueries(QueryGroup):
+    """`store.stats`: the queries for the statistics."""
 
-    def stats_rows(
-        self: Store, sql: str, *, since: str | None = None, utc_offset_minutes: int = 0
+    def rows(
+        self, sql: str, *, since: str | None = None, utc_offset_minutes: int = 0
     ) -> list[dict[str, Any]]:
         """The rows of one of the statistics queries above."""
         return rows.many(

@@ -13,6 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from monitor.store import rows
+from monitor.store.base import QueryGroup
+
 if TYPE_CHECKING:
     from monitor.store.connection import Store
 
@@ -28,12 +31,12 @@ def migrate_0013_web_sessions(store: Store) -> None:
     conn.execute("CREATE INDEX login_failures_last_at ON login_failures (last_at)")
 
 
-class WebAuthQueries:
-    """Methods of Store for web sessions and failed log-ins."""
+class WebAuthQueries(QueryGroup):
+    """`store.web_auth`: the queries for web sessions and failed log-ins."""
 
-    def end_sessions(self: Store, name: str) -> int | None:
+    def end_sessions(self, name: str) -> int | None:
         """End every session of user `name`; returns the new generation (None: no such user)."""
-        with self.transaction():
+        with self.store.transaction():
             found = self.conn.execute(
                 "UPDATE users SET session_generation = session_generation + 1 WHERE name = ? "
                 "RETURNING session_generation",
@@ -42,7 +45,7 @@ class WebAuthQueries:
         return found[0] if found else None
 
     def claim_login_attempt(
-        self: Store,
+        self,
         keys: dict[str, int],
         now: float,
         *,
@@ -56,7 +59,7 @@ class WebAuthQueries:
         and each sees the others. `delay(failures, free)` is the wait after `failures`.
         A success later takes its count back (`login_succeeded`)."""
         marks = ", ".join("?" * len(keys))
-        with self.transaction():
+        with self.store.transaction():
             self.conn.execute("DELETE FROM login_failures WHERE last_at < ?", (now - forget_after,))
             rows = self.conn.execute(
                 f"SELECT key, failures, last_at FROM login_failures WHERE key IN ({marks})",
@@ -82,10 +85,10 @@ class WebAuthQueries:
                 )
         return 0.0
 
-    def login_succeeded(self: Store, cleared: Iterable[str], relieved: Iterable[str]) -> None:
+    def login_succeeded(self, cleared: Iterable[str], relieved: Iterable[str]) -> None:
         """A right password: forget the failures of the `cleared` keys (the user's name) and
         take back the attempt counted against the `relieved` ones (the client's address)."""
-        with self.transaction():
+        with self.store.transaction():
             self.conn.executemany(
                 "DELETE FROM login_failures WHERE key = ?", [(key,) for key in cleared]
             )
@@ -94,5 +97,20 @@ class WebAuthQueries:
                 [(key,) for key in relieved],
             )
 
-    def login_failure_count(self: Store) -> int:
-        return self.conn.execute("SELECT count(*) FROM login_failures").fetchone()[0]
+    def login_failure_count(self) -> int:
+        return rows.count(self.conn, "SELECT count(*) FROM login_failures")
+
+    def login_wait(
+        self, keys: dict[str, int], now: float, *, delay: Callable[[int, int], float]
+    ) -> float:
+        """Seconds still to wait before an attempt against `keys` (as claim_login_attempt
+        counts them), read without counting anything: for a request with a valid token."""
+        marks = ", ".join("?" * len(keys))
+        found = self.conn.execute(
+            f"SELECT key, failures, last_at FROM login_failures WHERE key IN ({marks})",
+            tuple(keys),
+        ).fetchall()
+        return max(
+            (last_at + delay(failures, keys[key]) - now for key, failures, last_at in found),
+            default=0.0,
+        )

@@ -4,6 +4,8 @@ triage state), and watching an actor or a contact (reviewers)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import Response
 
 from monitor.actors.profile import load_actor
@@ -90,7 +92,7 @@ def end_watch(ctx: Context) -> Response:
     return ctx.redirect(f"/actors/{back}#watches")
 
 
-def _week_chart(weeks: list[dict]) -> object:
+def _week_chart(weeks: list[dict[str, Any]]) -> object:
     """Versions seen (new or changed listings) and alerts, per week, as stacked bars."""
     if not weeks:
         return None

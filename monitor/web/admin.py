@@ -66,8 +66,7 @@ def login(ctx: Context) -> Response:
         ok = auth.verify_password(
             password[: auth.MAX_PASSWORD_LENGTH], found["password_hash"] if found else None
         )
-        ok = ok and found is not None and not found["disabled"]
-        if not ok:
+        if not ok or found is None or found["disabled"]:
             error = _("Wrong name or password.")
             return ctx.render("login.html", status=401, next_url=next_url, error=error, name=shown)
         throttle.succeeded(store, found["name"], address)
@@ -80,7 +79,7 @@ def logout(ctx: Context) -> Response:
     """Log out: every session of this user ends, here and in any other browser."""
     if ctx.user:
         with ctx.store(write=True) as store:
-            store.end_sessions(ctx.user["name"])
+            store.web_auth.end_sessions(ctx.user["name"])
     ctx.logout()
     return ctx.redirect("/login")
 
@@ -116,7 +115,7 @@ def _source_warning(source: dict[str, Any]) -> str | None:
 
 def keyword_lists() -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
     """Each keyword file's terms, and the watched brands, as the files say them."""
-    lists = []
+    lists: list[dict[str, Any]] = []
     brands: dict[str, list[str]] = {}
     for path in sorted(Path(config.keywords_dir()).glob("*.toml")):
         try:
@@ -242,7 +241,9 @@ def _change_users(ctx: Context) -> str | None:
         if action == "update":
             store.set_user_preferences(name, display_name=shown)
         if name == ctx.actor and password:  # one's own new password: this session goes on
-            ctx.login(name, store.user(name)["session_generation"])
+            me = store.user(name)
+            assert me is not None  # just updated, in this request
+            ctx.login(name, me["session_generation"])
     return None
 
 

@@ -39,7 +39,7 @@ def load_case(store: Store, alert_id: int) -> dict[str, Any] | None:
         "events": store.alert_events(alert_id),
         "related": store.related_listings(listing["id"]) if listing else {},
         "listing_alerts": store.alerts_of_listing(listing["id"]) if listing else [],
-        "observations": store.observations(listing["id"]) if listing else [],
+        "observations": store.observations.of_listing(listing["id"]) if listing else [],
         "actor": store.listing_actor(listing["id"]) if listing else None,
     }
 
@@ -112,8 +112,11 @@ def alert_page(ctx: Context) -> Response:
 
 
 def _compared_versions(
-    ctx: Context, versions: list[dict], shown: dict | None, seen: dict | None
-) -> tuple[tuple | None, dict | None]:
+    ctx: Context,
+    versions: list[dict[str, Any]],
+    shown: dict[str, Any] | None,
+    seen: dict[str, Any] | None,
+) -> tuple[tuple[Any, ...] | None, dict | None]:
     """The two versions to compare, and the reviewer's last view when they are that view's
     version and the current one. ?a=&b= version numbers choose; else, when the listing
     changed since this reviewer last saw it, that version and the current one; else the shown

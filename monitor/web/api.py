@@ -101,12 +101,12 @@ class ApiContext:
 ApiView = Callable[[ApiContext], Any]
 
 
-def api_endpoint(role: str | None = "viewer", params: tuple[str, ...] = ()) -> Callable:
+def api_endpoint(role: str | None = "viewer", params: tuple[str, ...] = ()) -> Callable[..., Any]:
     """Wrap an API view: the token and the throttle (unless `role` is None: a public call),
     the role, the query parameters it takes (others are 400), a JSON body for POST, and
     the view's answer (a dict, or an ApiError) as JSON."""
 
-    def wrap(view: ApiView) -> Callable:
+    def wrap(view: ApiView) -> Callable[..., Any]:
         async def handler(request: Request) -> Response:
             web: Web = request.app.state.web
             ctx = ApiContext(request, web, None, allowed=params)
@@ -198,7 +198,7 @@ def _authenticate(web: Web, request: Request) -> dict[str, Any]:
                 "(heishi users token NAME makes one)",
                 {"WWW-Authenticate": 'Bearer realm="heishi"'},
             )
-        owner = store.api_token_owner(token_hash(token)) if looks_like_token(token) else None
+        owner = store.api_tokens.owner(token_hash(token)) if looks_like_token(token) else None
     if owner is None or owner["revoked_at"] or owner["disabled"]:
         with web.store(write=True) as store:
             wait = web.throttle.attempt(store, None, address, now)  # counts a failure
@@ -212,7 +212,7 @@ def _authenticate(web: Web, request: Request) -> dict[str, Any]:
     minute_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60))
     if (owner["last_used_at"] or "") < minute_ago:  # a write at most once a minute per token
         with web.store(write=True) as store:
-            store.api_token_used(owner["token_id"], now=utc_now(), unless_since=minute_ago)
+            store.api_tokens.mark_used(owner["token_id"], now=utc_now(), unless_since=minute_ago)
     return {"name": owner["name"], "role": owner["role"]}
 
 

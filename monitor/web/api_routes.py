@@ -191,7 +191,7 @@ def listing_history(ctx: ApiContext) -> dict[str, Any]:
         return {
             "listing": decoded(listing),
             "versions": decoded_rows(store.versions(listing_id)),
-            "observations": store.observations(listing_id),
+            "observations": store.observations.of_listing(listing_id),
             "alerts": store.alerts_of_listing(listing_id),
         }
 

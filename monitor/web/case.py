@@ -20,8 +20,9 @@ def case_document(ctx: Context, case: dict[str, Any]) -> dict[str, Any]:
     """The case as plain data: JSON columns parsed, evidence files with their SHA-256."""
 
     def parsed(row: dict[str, Any] | None, *names: str) -> dict[str, Any] | None:
-        if row is None:
-            return None
+        return None if row is None else decoded(row, *names)
+
+    def decoded(row: dict[str, Any], *names: str) -> dict[str, Any]:
         out = dict(row)
         for name in names:
             if isinstance(out.get(name), str):
@@ -33,7 +34,7 @@ def case_document(ctx: Context, case: dict[str, Any]) -> dict[str, Any]:
 
     versions = []
     for version in case["versions"]:
-        entry = parsed(version, "contacts", "categories", "diff", "evidence", "extra")
+        entry = decoded(version, "contacts", "categories", "diff", "evidence", "extra")
         entry["evidence_files"] = {
             kind: {"path": ref, "sha256": evidence_sha256(ctx, ref)}
             for kind, ref in evidence_refs(version).items()

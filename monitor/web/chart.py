@@ -197,7 +197,7 @@ def stacked_bars(
     ]
     for index, day in enumerate(days):
         x = PAD + index * slot + (slot - bar) / 2
-        y = base
+        y: float = base
         for number, (name, counts) in enumerate(series):
             count = counts.get(day, 0)
             if not count:

@@ -158,7 +158,7 @@ View = Callable[[Context], Response]
 def endpoint(role: str | None = "viewer") -> Callable[[View], Callable]:
     """Wrap a view: sessions, CSRF on every POST, log-in and `role` enforced here."""
 
-    def wrap(view: View) -> Callable:
+    def wrap(view: View) -> Callable[..., Any]:
         async def handler(request: Request) -> Response:
             web: Web = request.app.state.web
             session = web.sessions.load(request.cookies.get(auth.SESSION_COOKIE))

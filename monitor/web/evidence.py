@@ -96,7 +96,7 @@ def evidence_page(ctx: Context) -> Response:
 
 @endpoint("viewer")
 def evidence_screenshot(ctx: Context) -> Response:
-    content, _ = _version_evidence(ctx, "screenshot")
+    content, _encoding = _version_evidence(ctx, "screenshot")
     if content is None:
         return ctx.refuse(404, _("No screenshot for this version."))
     media = next((t for magic, t in IMAGE_TYPES.items() if content.startswith(magic)), None)

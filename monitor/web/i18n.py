@@ -124,7 +124,7 @@ def page_locale(
     """A request's locale: the user's choices where made, else the browser's and the
     install's."""
     chosen = language if language in LANGUAGES else negotiate(accept_language)
-    zone_name = time_zone if zone(time_zone) else time_zone_setting()
+    zone_name = time_zone if time_zone and zone(time_zone) else time_zone_setting()
     return PageLocale(chosen, zone_name if zone(zone_name) else DEFAULT_TIME_ZONE)
 
 

@@ -22,7 +22,9 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _query(name: str, description: str, schema: dict[str, Any], example: Any = None) -> dict:
+def _query(
+    name: str, description: str, schema: dict[str, Any], example: Any = None
+) -> dict[str, Any]:
     parameter = {"name": name, "in": "query", "required": False, "description": description}
     parameter["schema"] = schema
     if example is not None:
@@ -297,7 +299,7 @@ SCHEMAS: dict[str, Any] = {
 
 def openapi_document() -> dict[str, Any]:
     """The description, built from the vocabularies the API checks against."""
-    secured = [{"token": []}]
+    secured: list[dict[str, list[str]]] = [{"token": []}]
     return {
         "openapi": "3.1.0",
         "info": {

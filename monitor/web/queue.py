@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any, Literal
 
 from starlette.responses import Response
 
 from monitor.numbers import number_or
 from monitor.store import utc_now
-from monitor.store.alerts import ALERT_STATUSES, SEVERITIES
-from monitor.vocabulary import DISMISS_REASONS
+from monitor.vocabulary import ALERT_STATUSES, DISMISS_REASONS, SEVERITIES
 from monitor.web import text
 from monitor.web.endpoint import Context, endpoint, safe_next
 from monitor.web.i18n import _, ngettext
@@ -82,7 +82,7 @@ def queue_page(ctx: Context) -> Response:
     )
 
 
-def _mark_hits(alerts: list[dict], highlights: list[str]) -> None:
+def _mark_hits(alerts: list[dict[str, Any]], highlights: list[str]) -> None:
     """The searched words highlighted in each row's title, and where the text has them."""
     from monitor.analysis.search_results import hit_spans, make_snippet
 
@@ -127,7 +127,7 @@ def bulk_triage(ctx: Context) -> Response:
     return ctx.redirect(f"{back}{separator}done={action}:{changed}")
 
 
-def assignee_of_form(ctx: Context, store) -> str | None | bool:
+def assignee_of_form(ctx: Context, store) -> str | None | Literal[False]:
     """The user named in the form (`me` is the actor, empty is nobody); False if unknown."""
     name = ctx.field("assignee")
     if name == "me":
@@ -156,6 +156,6 @@ def done_message(ctx: Context) -> str | None:
     }
 
 
-def user_names(users: list[dict]) -> dict[str, str]:
+def user_names(users: list[dict[str, Any]]) -> dict[str, str]:
     """Each user's name as the page shows it: their display name where they have one."""
     return {u["name"]: u.get("display_name") or u["name"] for u in users}

@@ -8,13 +8,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from monitor.errors import HeishiError
 from monitor.numbers import SQLITE_MAX_INTEGER, number_or
-from monitor.store.alerts import ALERT_STATUSES, SEVERITIES
 from monitor.store.review import QUEUE_SORTS, QueueFilters
 from monitor.timespec import since_timestamp
+from monitor.vocabulary import ALERT_STATUSES, SEVERITIES
 from monitor.web.endpoint import Context
 from monitor.web.i18n import _
 
@@ -135,7 +136,7 @@ def queue_of_form(ctx: Context) -> QueueView:
     return queue_view(dict(parse_qsl(ctx.field("queue")[:2000])))
 
 
-def listing_key(alert: dict) -> int:
+def listing_key(alert: dict[str, Any]) -> int:
     """The queue row an alert belongs to: its listing's (minus its own id without one)."""
     return alert["listing_id"] or -alert["id"]
 

@@ -42,7 +42,7 @@ class LoginThrottle:
         keys = {address_key(address): self.address_failures_free}
         if name is not None:
             keys[name_key(name)] = self.name_failures_free
-        return store.claim_login_attempt(
+        return store.web_auth.claim_login_attempt(
             keys,
             now,
             delay=self.wait_after,
@@ -53,12 +53,12 @@ class LoginThrottle:
     def wait_for(self, store: Store, address: str, now: float) -> float:
         """Seconds the client at `address` must still wait, counting nothing (a request that
         brings a valid API token is held back by its address's failures all the same)."""
-        return store.login_wait(
+        return store.web_auth.login_wait(
             {address_key(address): self.address_failures_free}, now, delay=self.wait_after
         )
 
     def succeeded(self, store: Store, name: str, address: str) -> None:
-        store.login_succeeded([name_key(name)], [address_key(address)])
+        store.web_auth.login_succeeded([name_key(name)], [address_key(address)])
 
 
 def name_key(name: str) -> str:

@@ -134,15 +134,19 @@ class LeasedScheduler(Scheduler):
     """scrapy-redis' Scheduler over LeasedQueue, acknowledging each request when done."""
 
     crawler: Crawler
+    leases: dict[Request, str]
+    sent_stats: dict[str, int]
+    heartbeat: Any
+    redis_down: bool  # said once per outage
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> LeasedScheduler:
         scheduler = super().from_crawler(crawler)
         scheduler.crawler = crawler
-        scheduler.leases: dict[Request, str] = {}
-        scheduler.sent_stats: dict[str, int] = {}
+        scheduler.leases = {}
+        scheduler.sent_stats = {}
         scheduler.heartbeat = None
-        scheduler.redis_down = False  # said once per outage
+        scheduler.redis_down = False
         crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
         return scheduler
 
@@ -163,7 +167,7 @@ class LeasedScheduler(Scheduler):
             self.request_done(request)
             return done(result, request=request)
 
-        engine._remove_request = remove_request  # type: ignore[method-assign]
+        engine._remove_request = remove_request  # type: ignore[method-assign,assignment]
         # Ask the scheduler again soon when idle: others may queue work (default 5 s).
         engine._SLOT_HEARTBEAT_INTERVAL = min(1.0, engine._SLOT_HEARTBEAT_INTERVAL)
 

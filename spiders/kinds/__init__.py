@@ -4,6 +4,10 @@ here, a `KindSpec` in monitor/sites/presets.py, and an entry in `SPIDER_CLASSES`
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spiders.kinds.base import SiteSpider
 
 SPIDER_CLASSES = {
     "forum": "spiders.kinds.forum.ForumSpider",
@@ -13,7 +17,7 @@ SPIDER_CLASSES = {
 }
 
 
-def spider_class(kind: str) -> type:
+def spider_class(kind: str) -> type[SiteSpider]:
     """The spider class for `kind` (imported on demand)."""
     module, _, name = SPIDER_CLASSES[kind].rpartition(".")
     return getattr(import_module(module), name)

@@ -47,6 +47,10 @@ class SiteSpider(WallMixin, scrapy.Spider):
     """A spider bound to one site file."""
 
     site: ClassVar[Site]
+    user_agent: str  # set for rendered sites (from_crawler)
+    # Each kind's (ListingSpider and its subclasses).
+    parse_list: Callable[[Response], Iterator[Any]]
+    parse_detail: Callable[[Response], Iterator[ListingItem]]
 
     @classmethod
     def for_site(cls, site: Site) -> type[SiteSpider]:
@@ -140,7 +144,7 @@ class SiteSpider(WallMixin, scrapy.Spider):
             if int(request.meta.get("heishi_page", 1)) > 1:
                 return  # a later page's link or redirect: counted as refused, not the list
         stats.inc_value("heishi/list_page_errors")
-        if failure.check(HttpError):
+        if isinstance(failure.value, HttpError):
             status = failure.value.response.status
             if status in (401, 403):
                 stats.inc_value("heishi/blocked_pages")
@@ -148,7 +152,7 @@ class SiteSpider(WallMixin, scrapy.Spider):
             problem = f"list page {request.url} answered HTTP {status}"
         else:
             where = f"{redirects[0]} (redirected to {request.url})" if redirects else request.url
-            if failure.check(RequestRefused):
+            if isinstance(failure.value, RequestRefused):
                 problem = f"list page {where} refused: {failure.value.refusal.detail}"
             else:
                 if is_too_large(failure):
@@ -165,7 +169,7 @@ class SiteSpider(WallMixin, scrapy.Spider):
             # Counted and logged as refused: a redirect or refresh the site may not send us to.
             self.listing_lost(request.meta, "detail_refused")
             return
-        if failure.check(HttpError) and failure.value.response.status in _GONE:
+        if isinstance(failure.value, HttpError) and failure.value.response.status in _GONE:
             # A removed listing: the store notices it is missing after a complete sweep.
             stats.inc_value("heishi/detail_pages_gone")
             self.listing_lost(request.meta, "detail_gone")

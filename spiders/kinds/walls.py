@@ -9,7 +9,7 @@ them `heishi/login_walls` and `heishi/captcha_pages`), `heishi/http_refused/<sta
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy.http import Response, TextResponse
 
@@ -61,7 +61,7 @@ WALL_URL = re.compile(
 class WallMixin:
     """Walls, refusals and empty sources, for a spider bound to a site (`self.site`)."""
 
-    site: Site
+    site: ClassVar[Site]
     crawler: Any
     logger: Any
     note_first_error: Any  # SiteSpider's: the first failure, kept for the run's error
