@@ -29,6 +29,7 @@ from monitor.store import (
     retrohunt,
     review,
     runs,
+    search_backfill,
     stats,
     web_auth,
 )
@@ -76,6 +77,7 @@ class Store(
         self.forwards = forwards.ForwardQueries(self)
         self.stats = stats.StatsQueries(self)
         self.maintenance = maintenance.MaintenanceQueries(self)
+        self.search_backfill = search_backfill.SearchBackfillQueries(self)
 
     def before_commit(self) -> None:
         self.write_pending_search()  # the versions' search rows, in this transaction

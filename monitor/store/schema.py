@@ -28,6 +28,7 @@ from monitor.store.retrohunt import migrate_0009_rules
 from monitor.store.review import review_migration
 from monitor.store.runs import migrate_0014_run_leases, migrate_0015_list_coverage
 from monitor.store.search import migrate_0006_search, migrate_0011_search_state
+from monitor.store.search_backfill import migrate_0022_search_backfill
 from monitor.store.views import migrate_0008_views
 from monitor.store.web_auth import migrate_0013_web_sessions
 
@@ -309,6 +310,7 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0019_api_tokens", migrate_0019_api_tokens),
     ("0020_dismissed_twins", migrate_0020_dismissed_twins),
     ("0021_actors", migrate_0021_actors),
+    ("0022_search_backfill", migrate_0022_search_backfill),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
