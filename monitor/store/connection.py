@@ -81,9 +81,11 @@ class Store(
 
     def before_commit(self) -> None:
         self.write_pending_search()  # the versions' search rows, in this transaction
+        self.listing_ids.write_pending()
 
     def after_rollback(self) -> None:
         self.drop_pending_search()
+        self.listing_ids.drop_pending()
 
     def __enter__(self) -> Store:
         return self
