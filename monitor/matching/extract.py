@@ -103,7 +103,7 @@ _UNIT_BEFORE = re.compile(r"(?:每|一|单)" + _UNIT + r"[:：]?$")
 # Something to extract: a digit, a handle, a Chinese count or price, a contact cue or a link.
 _WORTH_A_LOOK = re.compile(
     r"[0-9@$¥〇幺]|[一二两三四五六七八九十百千][万亿]|[零一二三四五六七八九]{5}|t\.me"
-    r"|[一二两三四五六七八九十百千][块元毛角]|微信|薇|扣扣|企鹅|飞机|电报|tg|line|www\.|http"
+    r"|[一二两三四五六七八九十百千][块元毛角]|微信|薇|扣扣|企鹅|飞机|电报|tg|line|www\.|http| at "
     r"|(?:每|一|单)(?:条|次|张|份|单|人|套|号|户|个)[一二两三四五六七八九十百千]"
 )
 

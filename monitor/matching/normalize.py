@@ -2,10 +2,11 @@
 
 Sellers obfuscate: full-width characters (ＱＱ：８８６６), traditional characters (身分證),
 separators, zero-width characters and emoji inside words (身 份 证, 身-份-证, 身😀份证),
-enclosed and styled numerals and letters (④件套, ⑷, ⒋, ❹, ⓿, ⒮⒢⒦, 🅢), financial numerals
-(肆件套, 玖), doubled characters (身身份份证证), separators between single letters (s.g.k,
-s-f-z, s_g_k) and an @ inside a word (身@份证). `normalize` undoes those and records, for every
-normalised character, which original characters it came from, so a match in the normalised
+enclosed and styled numerals and letters (④件套, ⑷, ⒋, ❹, ⓿, Ⅳ, ⒮⒢⒦, 🅢, 𝐬𝐟𝐳), financial
+numerals (肆件套, 玖, 壹佰万), accents and tone marks on Latin letters (shēnfènzhèng), Cyrillic
+and Greek look-alikes inside a Latin word (ѕgk), doubled characters (身身份份证证),
+separators between single letters (s.g.k, s-f-z, s_g_k) and an @ inside a word (身@份证,
+s@g@k). `normalize` undoes those and records, for every normalised character, which original characters it came from, so a match in the normalised
 text highlights the words as written. Look-alikes, homophones, pinyin and digits for numerals
 (薇信, 扣扣, sfz, shenfenzheng, 4件套) are variants in the keyword lists (monitor.matching.keywords),
 matched against this normalised text; a Latin word with repeated letters (sssgk) is looked up
@@ -54,19 +55,50 @@ def _extra_folds() -> dict[str, str]:
     ):
         folds.update({chr(first + i): str(start + i) for i in range(count)})
     folds["⓿"] = "0"
+    # Roman numerals (NFKC: "iv"): Ⅳ件套 is 4件套.
+    for first in (0x2160, 0x2170):  # Ⅰ..Ⅻ, ⅰ..ⅻ
+        folds.update({chr(first + i): str(1 + i) for i in range(12)})
+    # Latin letters with accents or tone marks (NFKC keeps them): pinyin written with its
+    # tones (shēnfènzhèng) is the plain pinyin.
+    for code in chain(range(0xC0, 0x250), range(0x1E00, 0x1F00)):
+        base = unicodedata.normalize("NFD", chr(code))
+        if (
+            len(base) > 1
+            and base[0] in _ASCII_ALNUM
+            and all(unicodedata.combining(c) for c in base[1:])
+        ):
+            folds[chr(code)] = base[0].lower()
     # Financial numerals (大写数字) that mean nothing else; 伍 陆 拾 are words too (队伍,
     # 大陆, 收拾) and are read as numerals only next to another numeral (_numeral_context).
-    folds.update(dict(zip("壹贰貳叁叄肆柒捌玖", "一二二三三四七八九", strict=True)))
+    folds.update(dict(zip("壹贰貳叁叄肆柒捌玖佰仟", "一二二三三四七八九百千", strict=True)))
     return folds
 
 
 _EXTRA_FOLD = _extra_folds()
 # The keys of _EXTRA_FOLD as ranges (a class of ranges is searched many times faster).
 _EXTRA_CHARS = re.compile(
-    "[\u2474-\u24b5\u24eb-\u24ff\u2776-\u2793\u3220-\u3229壹贰貳叁叄肆柒捌玖"
+    "[\u00c0-\u024f\u1e00-\u1eff\u2160-\u216b\u2170-\u217b"
+    "\u2474-\u24b5\u24eb-\u24ff\u2776-\u2793\u3220-\u3229壹贰貳叁叄肆柒捌玖佰仟"
     "\U0001f150-\U0001f169\U0001f170-\U0001f189\U0001f1e6-\U0001f1ff]"
 )
-_ASTRAL_LETTERS = {ord(c): v for c, v in _EXTRA_FOLD.items() if ord(c) > 0xFFFF}
+
+
+def _astral_letters() -> dict[int, str]:
+    """Letters and digits beyond the BMP, for quick_fold (which drops every other astral
+    character): styled mathematical letters (𝐬𝐠𝐤, 𝓼𝓰𝓴), enclosed ones (🄢, 🅢, 🆂)."""
+    table = {ord(c): v for c, v in _EXTRA_FOLD.items() if ord(c) > 0xFFFF}
+    for code in chain(range(0x1D400, 0x1D800), range(0x1F100, 0x1F1E6)):
+        if code in table:
+            continue
+        folded = "".join(
+            c for c in unicodedata.normalize("NFKC", chr(code)).lower() if c in _ASCII_ALNUM
+        )
+        if folded:
+            table[code] = folded
+    return table
+
+
+_ASTRAL_LETTERS = _astral_letters()
 _NUMERAL_WORDS = re.compile(
     "(?<=[0-9零一二两三四五六七八九十百千万])[伍陆陸拾]|[伍陆陸拾](?=[0-9一二三四五六七八九十百千万亿件条元块])"
 )
@@ -74,16 +106,53 @@ _NUMERAL_CHARS = re.compile("[伍陆陸拾]")
 _NUMERAL_OF = {"伍": "五", "陆": "六", "陸": "六", "拾": "十"}
 _CJK_CHAR = "\u3400-\u4dbf\u4e00-\u9fff"
 # Characters the refinements below delete from the normalised text:
-# - an @ between two Chinese characters (身@份证) or inside a short Latin word (s@gk; a handle
-#   after @ has at least five letters, so tg@handle keeps its @);
+# - an @ between two Chinese characters (身@份证) or inside a short Latin word (s@gk, s@g@k; a
+#   handle after @ has at least five letters, so tg@handle keeps its @), and the @s of a
+#   Latin word holding several (shen@fen@zheng, _AT_CHAIN);
 # - the separators between single Latin letters (s.g.k, s-f-z, s_g_k, v x);
 # - the second of each doubled Chinese character in a run of two or more (身身份份证证).
-_AT_INSIDE = f"(?<=[{_CJK_CHAR}])@(?=[{_CJK_CHAR}])|(?<=[a-z])@(?=[a-z]{{1,3}}(?![a-z0-9@.]))"
+_AT_INSIDE = (
+    f"(?<=[{_CJK_CHAR}])@(?=[{_CJK_CHAR}])"
+    "|(?<=[a-z])@(?=[a-z]{1,3}(?:@[a-z]{1,3}){0,8}(?![a-z0-9@.]))"
+)
 _SPACED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:[ .\-_/:,][a-z](?![a-z0-9])){1,30}")
 _DOUBLED_RUN = re.compile(f"(?:([{_CJK_CHAR}])\\1{{1,2}}){{2,}}")
 _SPACED_HINT = re.compile(r"[a-z][ .\-_/:,][a-z](?![a-z0-9])(?<![a-z0-9].{3})")
 _AT_REGEX = re.compile(_AT_INSIDE)
+# ... and every @ of a Latin word holding two or more (shen@fen@zheng): an address or a handle
+# has one.
+_AT_CHAIN = re.compile(r"(?<![a-z0-9@.])[a-z]{1,12}(?:@[a-z]{1,12}){2,8}(?![a-z0-9@.])")
 _MASK_RUN = re.compile(r"\*{1,12}")
+
+
+# Cyrillic and Greek letters drawn like Latin ones, read as Latin inside a Latin word
+# (ѕgk, ful1z with a Cyrillic у): a word of those scripts alone is left as it is.
+_CONFUSABLES = {
+    "a": "аα", "b": "в", "c": "сϲ", "d": "ԁ", "e": "еε", "h": "һн", "i": "іι", "j": "ј",
+    "k": "кκ", "l": "ӏ", "m": "м", "o": "оο", "p": "рρ", "q": "ԛ", "s": "ѕ", "t": "тτ",
+    "u": "υ", "v": "ν", "w": "ԝ", "x": "хχ", "y": "у",
+}  # fmt: skip
+_CONFUSABLE_TABLE = {ord(c): latin for latin, cs in _CONFUSABLES.items() for c in cs}
+_CONFUSABLE_SET = "".join(chr(code) for code in _CONFUSABLE_TABLE)
+_CONFUSABLE_LETTERS = frozenset(_CONFUSABLE_SET)
+# Words of Latin or look-alike letters, one separator apart (Ѕ.G.K), read together.
+_MIXED_WORD = re.compile(
+    f"[a-z{_CONFUSABLE_SET}]{{1,40}}(?:[ .\\-_][a-z{_CONFUSABLE_SET}]{{1,40}}){{0,20}}"
+)
+
+
+def _latinised(text: str) -> str:
+    """Confusable letters read as Latin in the words that also hold Latin letters, or stand
+    one separator from one (before separators are dropped, so that a Cyrillic word after a
+    Latin one stays apart: fullz с)."""
+    if _CONFUSABLE_LETTERS.isdisjoint(text):
+        return text
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        return word.translate(_CONFUSABLE_TABLE) if re.search("[a-z]", word) else word
+
+    return _MIXED_WORD.sub(fix, text)
 
 
 @dataclass(frozen=True)
@@ -157,7 +226,7 @@ def normalize(original: str) -> Normalized:
         and not _EXTRA_CHARS.search(original)
     ):
         # Fast path: nothing to fold; invisible characters are dropped as separators below.
-        return _refine(_compact(original, _simplified(lowered), range(len(original))))
+        return _refine(_compact(original, _latinised(_simplified(lowered)), range(len(original))))
     chars: list[str] = []
     origins: list[int] = []
     for index, char in enumerate(original):
@@ -168,7 +237,7 @@ def normalize(original: str) -> Normalized:
         elif folded:
             chars.extend(folded)
             origins.extend([index] * len(folded))
-    return _refine(_compact(original, _simplified("".join(chars)), origins))
+    return _refine(_compact(original, _latinised(_simplified("".join(chars))), origins))
 
 
 def _refine(norm: Normalized) -> Normalized:
@@ -182,6 +251,8 @@ def _refine(norm: Normalized) -> Normalized:
     if "@" in text:
         for match in _AT_REGEX.finditer(text):
             drop.add(match.start())
+        for match in _AT_CHAIN.finditer(text) if text.count("@") > 1 else ():
+            drop.update(i for i in range(match.start(), match.end()) if text[i] == "@")
     if _SPACED_HINT.search(text):
         for match in _SPACED_LETTERS.finditer(text):
             drop.update(range(match.start() + 1, match.end(), 2))
@@ -312,7 +383,7 @@ def _separator_runs() -> re.Pattern[str]:
 
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # emoji and the like: separators
-_QUICK_TABLE_VERSION = 2
+_QUICK_TABLE_VERSION = 4
 # Latin letters repeated (sssgk: the matcher looks such words up without repeats) or a run of
 # doubled Chinese characters (normalize collapses those).
 _LATIN_DOUBLE = re.compile(r"([a-z])\1")
@@ -338,8 +409,13 @@ def quick_copies(quick: str) -> str:
     """What quick_text adds to a folded text: copies without the @ and the repeated letters
     that `normalize` or the matcher see through ('' when there are none)."""
     copies = []
-    if "@" in quick and _AT_REGEX.search(quick):
-        copies.append(_AT_REGEX.sub("", quick))
+    if not _CONFUSABLE_LETTERS.isdisjoint(quick):
+        copies.append(quick.translate(_CONFUSABLE_TABLE))
+    if "@" in quick and (_AT_REGEX.search(quick) or quick.count("@") > 1):
+        unchained = _AT_CHAIN.sub(lambda m: m.group(0).replace("@", ""), quick)
+        without_at = _AT_REGEX.sub("", unchained)
+        if without_at != quick:
+            copies.append(without_at)
     if _LATIN_DOUBLE.search(quick) or (_CJK_DOUBLE.search(quick) and _DOUBLED_RUN.search(quick)):
         copies.append(_QUICK_REPEATS.sub(r"\1", quick))
     return "\n".join(copies)

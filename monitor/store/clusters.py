@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
 from monitor.store.base import QueryGroup
+from monitor.store.ranks import sql_list
+from monitor.vocabulary import UNDECIDED_STATUSES
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -72,7 +74,7 @@ def migrate_0023_cluster_sellers(store: Store) -> None:
 # link a new copy to it as well as all of them would, at a cost that does not grow with it.
 CANDIDATES_PER_BAND = 8
 
-_UNDECIDED = "('open', 'acknowledged')"
+_UNDECIDED = sql_list(UNDECIDED_STATUSES)
 
 
 class ClusterQueries(QueryGroup):
