@@ -11,6 +11,7 @@ import sqlite3
 import pytest
 
 from monitor.analysis.search import QueryError, parse_query, search
+from monitor.analysis.search_index import backfill
 from monitor.store import open_store
 from tests.helpers import heishi, heishi_here, listing, sweep
 
@@ -141,7 +142,7 @@ def test_unchanged_sweep_leaves_the_index_untouched_and_price_changes_add_no_row
     assert index_state(db_path)[0] == 5
 
 
-def test_a_store_without_the_index_gains_a_backfilled_one_on_open(db_path):
+def test_a_store_without_the_index_gains_one_on_open_filled_in_the_background(db_path):
     sweep(db_path, [listing("1", "出售护照资料", text="护照扫描件")])
     sweep(db_path, [listing("1", "出售驾驶证资料", text="驾驶证扫描件")])
     sweep(db_path, [listing("1", "出售驾驶证资料", price="1元", text="驾驶证扫描件")])
@@ -152,9 +153,12 @@ def test_a_store_without_the_index_gains_a_backfilled_one_on_open(db_path):
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         conn.execute(f"PRAGMA user_version = {version - 1}")
     with open_store(db_path) as store:
-        assert store.search_index_size() == 2  # three versions, two texts
+        assert store.search_index_size() == 0  # opening did not wait for the index
         applied = {r[0] for r in store.conn.execute("SELECT name FROM schema_migrations")}
         assert "0006_search" in applied
+        state = backfill(store)
+        assert state is not None and state.complete
+        assert store.search_index_size() == 2  # three versions, two texts
     assert [h.found_in_version for h in found(db_path, "护照")] == [1]
     assert [h.current for h in found(db_path, "驾驶证")] == [True]
 

@@ -255,7 +255,7 @@ class SweepRecorder:
             if state["matched"]:
                 raised = [
                     self._alert("new", listing_id, version_id, state, match, now),
-                    *self._reposts(listing_id, version_id, state, match, now),
+                    *self._reposts(listing_id, version_id, state, match, now, new_listing=True),
                 ]
                 store.clusters.mark_dismissed_twins(listing_id)  # its cluster is known only now
             return raised + self._actors(listing_id, version_id, state, item, match, now, True)
@@ -331,6 +331,8 @@ class SweepRecorder:
         state: dict[str, Any],
         match: dict[str, Any],
         now: str,
+        *,
+        new_listing: bool = False,
     ) -> list[int | None]:
         """A `reposted` alert when this offer is already up on another source or by another
         seller, or is a forward of (or was forwarded as) a message heishi has; near-duplicates
@@ -339,7 +341,9 @@ class SweepRecorder:
 
         store = self.store
         assert store is not None
-        duplicates = link_reposts(store, listing_id, version_id, state, self.source)
+        duplicates = link_reposts(
+            store, listing_id, version_id, state, self.source, new_listing=new_listing
+        )
         forwards = []
         if state.get("extra") or str(state.get("url") or "").startswith("https://t.me/"):
             known = {d["id"] for d in duplicates}

@@ -122,24 +122,25 @@ def link_reposts(
     state: dict[str, Any],
     source: str,
     threshold: float = DEFAULT_THRESHOLD,
+    *,
+    new_listing: bool = False,
 ) -> list[dict[str, Any]]:
     """Index a matched listing's signature and link it with its near-duplicates (inside the
     caller's transaction). Returns the duplicates on another source or by another seller:
-    the ones that make this a repost."""
-    import json
-
+    the ones that make this a repost. `new_listing`: its first version (no saved signature
+    to read)."""
     found = signature(state.get("title") or "", state.get("text") or "")
     if found is None:
         return []
-    previous = store.clusters.saved_signature(listing_id)
+    previous = None if new_listing else store.clusters.saved_signature(listing_id)
     if previous is not None and found.similarity(Signature.from_bytes(previous)) >= SAME_TEXT:
         # A new price or contact in the same text: still the offer it was linked as.
         return []
     bands = found.bands()
-    categories = set(json.loads(state.get("categories") or "[]"))
+    categories = _categories(state.get("categories"))
     candidates = []
     for candidate in store.clusters.signature_candidates(listing_id, bands):
-        their_categories = set(json.loads(candidate["categories"] or "[]"))
+        their_categories = _categories(candidate["categories"])
         if categories and their_categories and not categories & their_categories:
             continue  # same template, different goods: not the same offer
         candidates.append(candidate)
@@ -162,3 +163,11 @@ def link_reposts(
         for d in duplicates
         if d["source"] != source or (d["seller"] or "") != (state.get("seller") or "")
     ]
+
+
+@functools.lru_cache(maxsize=1024)
+def _categories(encoded: str | None) -> frozenset[str]:
+    """A categories JSON list as a set; listings share a handful of such lists."""
+    import json
+
+    return frozenset(json.loads(encoded or "[]"))

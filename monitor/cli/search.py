@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+from typing import Any
 
 from monitor.cli.app import add_db_option, store_path
 from monitor.cli.options import add_since_option
@@ -40,18 +42,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--reindex",
         action="store_true",
-        help="rebuild the search index from every stored version (after changing keyword lists)",
+        help="rebuild the search index from every stored version (after changing keyword "
+        "lists), in batches that let sweeps go on; resumes an interrupted rebuild",
+    )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="with --reindex: start again from the first version, even where an unfinished "
+        "rebuild could resume",
     )
     parser.set_defaults(func=cmd_search)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     from monitor.analysis.search import QueryError, index_is_current, search
+    from monitor.analysis.search_index import describe_incomplete
     from monitor.config import db_path
 
     path = db_path(args.db)
     if args.reindex:
-        return _reindex(store_path(args), args.json)
+        return _reindex(store_path(args), args.json, args.restart)
     query = " ".join(args.query).strip()
     if not query:
         raise QueryError("no query given", hint="e.g. heishi search 身份证 四件套")
@@ -66,6 +76,12 @@ def cmd_search(args: argparse.Namespace) -> int:
             sort=args.sort,
         )
         current = index_is_current(store)
+        backfill = store.search_backfill.state()
+        incomplete = describe_incomplete(backfill, store.search_backfill.pending_versions())
+    if incomplete:
+        import sys
+
+        print(f"heishi: {incomplete}", file=sys.stderr)
     if current is False:
         import sys
 
@@ -86,6 +102,8 @@ def cmd_search(args: argparse.Namespace) -> int:
                     "window": results.window,
                     "window_full": results.window_full,
                     "index_current": current,
+                    "index_complete": incomplete is None,
+                    "index_backfill": backfill.as_json() if backfill else None,
                     "results": [hit.as_json() for hit in results.hits],
                 },
                 ensure_ascii=False,
@@ -97,7 +115,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def _open(path):
-    """The store read-only; once read-write when it predates the search index (it is built)."""
+    """The store read-only; once read-write when it predates the search index (made empty,
+    and filled in the background: this search says so)."""
     import sys
 
     from monitor.store import open_store
@@ -109,20 +128,60 @@ def _open(path):
     if has_index:
         return store
     store.close()
-    print(f"heishi: building the search index of {path} (once)", file=sys.stderr)
+    print(f"heishi: adding the search index to {path} (once)", file=sys.stderr)
     return open_store(path)
 
 
-def _reindex(path, as_json: bool) -> int:
+def _reindex(path: Path, as_json: bool, restart: bool) -> int:
+    """Rebuild the index batch by batch (each its own transaction, so sweeps go on), with
+    progress; an interrupted rebuild resumes where it stopped."""
+    from monitor.analysis.search_index import reindex
     from monitor.store import open_store
 
-    with open_store(path) as store, store.transaction():
-        indexed = store.rebuild_search_index()
+    with open_store(path) as store, _Progress(quiet=as_json) as progress:
+        state = reindex(store, progress.update, resume=not restart)
+    indexed = state.indexed if state else 0
     if as_json:
-        print(json.dumps({"indexed_versions": indexed}))
+        print(json.dumps({"indexed_versions": indexed, "complete": True}))
     else:
         print(f"search index rebuilt: {indexed} versions indexed")
     return 0
+
+
+class _Progress:
+    """A rich progress bar over the versions the rebuild reads (on stderr)."""
+
+    def __init__(self, *, quiet: bool) -> None:
+        self.quiet = quiet
+        self.progress: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> _Progress:
+        if not self.quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            from monitor.render import console
+
+            self.progress = Progress(
+                "indexing stored versions",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console(stderr=True),
+            )
+            self.progress.start()
+        return self
+
+    def update(self, state: Any) -> None:
+        if self.progress is None:
+            return
+        if self.task is None:
+            self.task = self.progress.add_task("index", total=state.upto)
+        self.progress.update(self.task, completed=state.done_through)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
 
 
 def _print_results(results) -> None:

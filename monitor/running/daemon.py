@@ -42,6 +42,10 @@ from monitor.settings import current as current_settings
 log = logging.getLogger(__name__)
 
 FAILED = ("failed", "crashed")
+# The search index's backfill of an upgraded store: a few seconds of batches every so often,
+# so it finishes within hours on a big store and never holds the writer for long.
+BACKFILL_EVERY = 10.0
+BACKFILL_SECONDS = 3.0
 
 
 @dataclass
@@ -237,6 +241,14 @@ class Monitor:
             "interval",
             seconds=self.settings.drain_every,
             id="heishi:drain-outbox",
+            executor="service",
+            next_run_time=datetime.now(UTC),
+        )
+        self._scheduler.add_job(
+            self.backfill_search,
+            "interval",
+            seconds=BACKFILL_EVERY,
+            id="heishi:search-backfill",
             executor="service",
             next_run_time=datetime.now(UTC),
         )
@@ -464,6 +476,35 @@ class Monitor:
             log.info("outbox: %d sent, %d to retry, %d given up", sent, failed, dead)
         for error in (getattr(result, "errors", None) or [])[:5]:
             log.warning("outbox: %s", error)
+
+    # -- the search index --------------------------------------------------------------------
+
+    def backfill_search(self) -> None:
+        """Index a few batches of the versions an upgraded store holds from before its search
+        index (monitor/analysis/search_index.py); each batch is its own short transaction, so
+        sweeps write in between. Nothing to do costs one read."""
+        from monitor.analysis.search_index import backfill
+        from monitor.store import open_store
+
+        try:
+            with open_store(self.db) as store:
+                state = store.search_backfill.state()
+                if state is None or state.complete or self.stopping.is_set():
+                    return
+                state = backfill(store, seconds=BACKFILL_SECONDS)
+        except StoreError as exc:
+            self.report_store_trouble(str(exc))
+            return
+        except Exception:
+            log.exception("filling the search index failed")
+            return
+        if state is not None:
+            log.info(
+                "search index: %s (%d of %d stored versions read)",
+                "complete" if state.complete else "filling",
+                state.done_through,
+                state.upto,
+            )
 
     # -- once, for cron --------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from monitor.store import (
     forwards,
     listing_ids,
     listings,
+    maintenance,
     observations,
     operations,
     outbox,
@@ -28,6 +29,7 @@ from monitor.store import (
     retrohunt,
     review,
     runs,
+    search_backfill,
     stats,
     web_auth,
 )
@@ -35,7 +37,6 @@ from monitor.store.actor_reads import ActorReadQueries
 from monitor.store.base import StoreConnection
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.desk import DeskQueries
-from monitor.store.maintenance import MaintenanceQueries
 from monitor.store.schema import migrate
 from monitor.store.search import SearchQueries
 
@@ -75,13 +76,16 @@ class Store(
         self.listing_ids = listing_ids.ListingIdQueries(self)
         self.forwards = forwards.ForwardQueries(self)
         self.stats = stats.StatsQueries(self)
-        self.maintenance = MaintenanceQueries(self)
+        self.maintenance = maintenance.MaintenanceQueries(self)
+        self.search_backfill = search_backfill.SearchBackfillQueries(self)
 
     def before_commit(self) -> None:
         self.write_pending_search()  # the versions' search rows, in this transaction
+        self.listing_ids.write_pending()
 
     def after_rollback(self) -> None:
         self.drop_pending_search()
+        self.listing_ids.drop_pending()
 
     def __enter__(self) -> Store:
         return self

@@ -51,25 +51,56 @@ def migrate_0007_sweep_layout(store: Store) -> None:
 class ListingIdQueries(QueryGroup):
     """Methods of Store that hand out listing ids."""
 
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        # The open transaction's blocks (source -> [next, end, size]); where each one's next id
+        # stands is written once, before commit (`write_pending`), not once per listing.
+        self._blocks: dict[str, list[int]] = {}
+
     def next_id(self, source: str) -> int:
         """A fresh listing id for `source`, from its current block or a new one."""
         conn = self.conn
-        row = conn.execute(
-            "SELECT listing_id_next, listing_id_end, listing_id_block FROM sources WHERE name = ?",
-            (source,),
-        ).fetchone()
-        following, end, block = row if row else (None, None, None)
+        in_transaction = conn.in_transaction
+        block = self._blocks.get(source) if in_transaction else None
+        if block is None:
+            row = conn.execute(
+                "SELECT listing_id_next, listing_id_end, listing_id_block FROM sources "
+                "WHERE name = ?",
+                (source,),
+            ).fetchone()
+            block = list(row) if row else [None, None, None]  # type: ignore[list-item]
+        following, end, size = block
         if following is None or end is None or following >= end:
-            # A new block past every id in use and every block already handed out.
+            # A new block past every id in use and every block already handed out, written
+            # at once so every later allocation knows it.
             top = conn.execute(
                 "SELECT max(coalesce((SELECT max(id) FROM listings), 0), "
                 "coalesce((SELECT max(listing_id_end) - 1 FROM sources), 0))"
             ).fetchone()[0]
-            block = next_block_size(block)
-            following, end = top + 1, top + 1 + block
-        conn.execute(
-            "UPDATE sources SET listing_id_next = ?, listing_id_end = ?, listing_id_block = ? "
-            "WHERE name = ?",
-            (following + 1, end, block, source),
-        )
+            size = next_block_size(size)
+            following, end = top + 1, top + 1 + size
+            conn.execute(
+                "UPDATE sources SET listing_id_next = ?, listing_id_end = ?, "
+                "listing_id_block = ? WHERE name = ?",
+                (following + 1, end, size, source),
+            )
+        elif not in_transaction:
+            conn.execute(
+                "UPDATE sources SET listing_id_next = ? WHERE name = ?", (following + 1, source)
+            )
+        if in_transaction:  # where the block stands is written before commit
+            self._blocks[source] = [following + 1, end, size]
         return int(following)
+
+    def write_pending(self) -> None:
+        """Record how far this transaction's blocks were used (called before COMMIT)."""
+        blocks, self._blocks = self._blocks, {}
+        if blocks:
+            self.conn.executemany(
+                "UPDATE sources SET listing_id_next = ? WHERE name = ?",
+                [(block[0], source) for source, block in blocks.items()],
+            )
+
+    def drop_pending(self) -> None:
+        """The transaction rolled back: so did the ids it handed out."""
+        self._blocks = {}

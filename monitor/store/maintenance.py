@@ -13,13 +13,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from monitor.store import rows
 from monitor.store.base import QueryGroup
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from monitor.store.clusters import (
     migrate_0005_clusters,
     migrate_0010_compact_bands,
     migrate_0020_dismissed_twins,
+    migrate_0023_cluster_sellers,
 )
 from monitor.store.desk import migrate_0018_review_desk
 from monitor.store.listing_ids import migrate_0007_sweep_layout
@@ -28,6 +29,7 @@ from monitor.store.retrohunt import migrate_0009_rules
 from monitor.store.review import review_migration
 from monitor.store.runs import migrate_0014_run_leases, migrate_0015_list_coverage
 from monitor.store.search import migrate_0006_search, migrate_0011_search_state
+from monitor.store.search_backfill import migrate_0022_search_backfill
 from monitor.store.views import migrate_0008_views
 from monitor.store.web_auth import migrate_0013_web_sessions
 
@@ -295,6 +297,8 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0019_api_tokens", migrate_0019_api_tokens),
     ("0020_dismissed_twins", migrate_0020_dismissed_twins),
     ("0021_actors", migrate_0021_actors),
+    ("0022_search_backfill", migrate_0022_search_backfill),
+    ("0023_cluster_sellers", migrate_0023_cluster_sellers),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

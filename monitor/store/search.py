@@ -43,17 +43,18 @@ _FACETS_SQL = (
 
 
 def migrate_0006_search(store: Store) -> None:
-    """The FTS5 table, the trigger that keeps its facets current, existing versions indexed."""
-    versions = store.conn.execute("SELECT count(*) FROM listing_versions").fetchone()[0]
-    if versions > 20_000:
-        # A warning reaches the terminal even where logging is not set up: the wait is long.
+    """The FTS5 table and the trigger that keeps its facets current. The versions already
+    stored are indexed afterwards, in the background (monitor/store/search_backfill.py):
+    opening an old store does not wait for them."""
+    _create_table(store)
+    if store.conn.execute("SELECT 1 FROM listing_versions LIMIT 1").fetchone() is not None:
+        state = store.search_backfill.start()
         log.warning(
-            "store %s: indexing %d stored versions for search, once (about 1 minute per "
-            "40,000 versions)",
+            "store %s: %d stored versions will be indexed for search in the background "
+            "(heishi run does it; heishi search --reindex does it now)",
             store.path,
-            versions,
+            state.upto,
         )
-    store.rebuild_search_index()
     store.conn.execute(
         "CREATE TRIGGER listing_search_facets AFTER UPDATE OF categories ON listings "
         "WHEN new.categories IS NOT old.categories BEGIN "
@@ -209,6 +210,7 @@ class SearchQueries:
         ).fetchone()
         if has_state:  # (migration 0006 builds the index before 0011 makes the table)
             self.record_search_segmentation()
+        self.search_backfill.finish()  # nothing is left to backfill
         return indexed
 
     def search_window(

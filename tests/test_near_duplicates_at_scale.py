@@ -1,0 +1,44 @@
+"""The near-duplicate lookup at scale: a formulaic offer copied many times costs a new copy a
+bounded number of candidates, and the copy still joins the copies' cluster."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from monitor.alerting.reposts import signature
+from monitor.store import open_store
+from monitor.store.clusters import CANDIDATES_PER_BAND
+from tests.test_ingest import listing, sweep
+
+TEMPLATE = "长期供应身份证数据 姓名 电话 地址 精准 不重复 新鲜 秒发 担保交易 {p}元一条 飞机 @{c}"
+
+
+def copy(site_id: str, n: int) -> dict:
+    text = TEMPLATE.format(p=n % 90 + 10, c=f"seller{n:03d}")
+    return {**listing(site_id, "身份证数据 长期供应", text=text), "seller": f"seller{n:03d}"}
+
+
+def test_a_new_copy_of_a_formulaic_offer_reads_a_bounded_number_of_candidates(db_path):
+    copies = 8 * CANDIDATES_PER_BAND
+    sweep(db_path, [copy(f"c{n}", n) for n in range(copies)], source="forum")
+    with sqlite3.connect(db_path) as conn:
+        clusters = {row[0] for row in conn.execute("SELECT DISTINCT cluster_id FROM listings")}
+    assert clusters == {1}  # every copy was linked as it came
+    found = signature("身份证数据 长期供应", TEMPLATE.format(p=55, c="newcomer"))
+    assert found is not None
+    with open_store(db_path) as store:
+        candidates = store.clusters.signature_candidates(0, found.bands())
+        uncapped = store.clusters.signature_candidates(0, found.bands(), per_band=10**6)
+    assert len(uncapped) >= copies - 5  # (MinHash: a copy may share no band by chance)
+    assert len(candidates) <= 4 * CANDIDATES_PER_BAND < len(uncapped)
+    newest = sorted(c["id"] for c in uncapped)[-CANDIDATES_PER_BAND // 2 :]
+    assert set(newest) <= {c["id"] for c in candidates}  # the newest copies, not any
+    # A copy on another source still joins the cluster and is a repost.
+    outcome = sweep(db_path, [copy("x1", 999)], source="market")
+    assert outcome.counts["new"] == 1
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute(
+            "SELECT cluster_id FROM listings WHERE source = 'market'"
+        ).fetchone() == (1,)
+        kinds = [r[0] for r in conn.execute("SELECT kind FROM alerts WHERE source = 'market'")]
+    assert sorted(kinds) == ["new", "reposted"]
