@@ -69,7 +69,7 @@ def crawl(
     return outcome(crawler, failures[0].value if failures else None)
 
 
-def outcome(crawler: Any, failure: BaseException | None) -> dict:
+def outcome(crawler: Any, failure: BaseException | None) -> dict[str, Any]:
     """The stats of a crawl that has ended, or the error it ended with: `failure` (what its
     Deferred failed with), else what its run extension recorded."""
     from monitor.errors import HeishiError

@@ -241,7 +241,7 @@ def main() -> int:
         signal.signal(signum, lambda *_: reactor.callFromThread(worker.stop_all))
     threading.Thread(target=worker.read_commands, args=(sys.stdin,), daemon=True).start()
     worker.reply({"event": "ready", "pid": os.getpid(), "rss_mb": rss_mb()})
-    reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined]
+    reactor.run(installSignalHandlers=False)  # type: ignore[call-arg,misc]
     return 0
 
 

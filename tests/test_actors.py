@@ -20,6 +20,7 @@ from monitor.actors.identities import (
 )
 from monitor.actors.linking import LINK_LIMIT
 from monitor.store import open_store, utc_now
+from monitor.store.filters import Filters
 from tests.analyst_store import PHONE, item, sweep
 
 
@@ -103,6 +104,7 @@ def test_profile_fields_give_contacts_and_anonymous_names_give_no_seller():
 # --- linking as sweeps ingest --------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_one_contact_on_two_sources_makes_one_actor_and_unrelated_sellers_stay_apart(db_path):
     sweep(
         db_path,
@@ -172,6 +174,7 @@ def test_a_payment_address_and_a_near_duplicate_offer_link_sellers_too(db_path):
         assert reasons == {("甲", "乙", "cluster"), ("甲", "丙", "payment")}
 
 
+@pytest.mark.slow
 def test_a_contact_too_many_sellers_share_links_no_more_of_them(db_path):
     crowd = [
         item(
@@ -324,7 +327,7 @@ def test_a_watched_actor_alerts_once_on_a_new_listing_by_any_of_its_aliases(db_p
     sweep(db_path, "market_b", new_alias + unrelated)
     sweep(db_path, "market_b", new_alias + unrelated)  # seen again: no second alert
     with open_store(db_path) as store:
-        seen = store.alerts(kind="actor_seen")
+        seen = store.alerts(Filters(kind="actor_seen"))
         assert [(a["source"], a["listing_id"]) for a in seen] == [
             ("market_b", store.listing_by_key("market_b", "3")["id"])
         ]
@@ -347,7 +350,7 @@ def test_a_watched_contact_alerts_when_a_listing_first_names_it(db_path):
     )
     sweep(db_path, "forum_a", [changed])
     with open_store(db_path) as store:
-        (seen,) = store.alerts(kind="actor_seen")
+        (seen,) = store.alerts(Filters(kind="actor_seen"))
         assert seen["summary"] == "watched contact telegram:laowang_data"
 
 

@@ -84,7 +84,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from monitor.errors import HeishiError
     from monitor.running.daemon import Monitor, RunSettings
-    from monitor.running.schedule import parse_duration
+    from monitor.timespec import parse_duration
 
     if args.max_parallel < 1 or args.failures_before_alert < 1:
         raise HeishiError("--max-parallel and --failures-before-alert must be at least 1")
