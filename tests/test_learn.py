@@ -28,6 +28,9 @@ HELD_OUT = [
 
 
 @pytest.mark.slow
+# Two full trainings (grid search, calibration folds) over every labelled text: minutes on two
+# busy cores, more than the suite's default limit.
+@pytest.mark.timeout(900)
 def test_learn_trains_from_reviewed_alerts_and_adopts_only_when_asked(db_path, tmp_path, capsys):
     sweep(
         db_path,

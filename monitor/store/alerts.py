@@ -6,40 +6,12 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
-from monitor.vocabulary import ALERT_KINDS, ALERT_STATUSES, SEVERITIES  # noqa: F401 (defined there)
+from monitor.store.filters import Filters, alert_conditions
+from monitor.store.ranks import sql_list
+from monitor.vocabulary import SOURCE_ALERT_KINDS
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
-
-
-def alert_filters(
-    *,
-    status: str | None = None,
-    severity: str | None = None,
-    category: str | None = None,
-    kind: str | None = None,
-    source: str | None = None,
-    since: str | None = None,
-) -> tuple[str, list[Any]]:
-    """The `heishi alerts` filters over alerts `a`, as " AND ..." conditions and their
-    parameters: one definition for the list, the web queue's query and exports alike."""
-    sql, params = "", []
-    for column, value in (
-        ("a.status", status),
-        ("a.severity", severity),
-        ("a.kind", kind),
-        ("a.source", source),
-    ):
-        if value:
-            sql += f" AND {column} = ?"
-            params.append(value)
-    if category:
-        sql += " AND EXISTS (SELECT 1 FROM json_each(a.categories) WHERE value = ?)"
-        params.append(category)
-    if since:
-        sql += " AND a.created_at >= ?"
-        params.append(since)
-    return sql, params
 
 
 class AlertQueries:
@@ -97,7 +69,7 @@ class AlertQueries:
             r[0]
             for r in self.conn.execute(
                 "SELECT id FROM alerts WHERE source = ? AND status = 'open' "
-                "AND kind IN ('source_failing', 'source_changed_shape')",
+                f"AND kind IN {sql_list(SOURCE_ALERT_KINDS)}",
                 (source,),
             )
         ]
@@ -151,13 +123,8 @@ class AlertQueries:
 
     def alerts(
         self: Store,
+        filters: Filters | None = None,
         *,
-        status: str | None = None,
-        severity: str | None = None,
-        category: str | None = None,
-        kind: str | None = None,
-        source: str | None = None,
-        since: str | None = None,
         run_ids: list[int] | None = None,
         alert_id: int | None = None,
         limit: int | None = None,
@@ -169,14 +136,7 @@ class AlertQueries:
             "l.title AS listing_title "
             "FROM alerts a LEFT JOIN listings l ON l.id = a.listing_id WHERE 1"
         )
-        where, params = alert_filters(
-            status=status,
-            severity=severity,
-            category=category,
-            kind=kind,
-            source=source,
-            since=since,
-        )
+        where, params = alert_conditions(filters or Filters())
         sql += where
         if alert_id:
             sql += " AND a.id = ?"

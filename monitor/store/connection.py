@@ -35,6 +35,7 @@ from monitor.store.actor_reads import ActorReadQueries
 from monitor.store.base import StoreConnection
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.desk import DeskQueries
+from monitor.store.maintenance import MaintenanceQueries
 from monitor.store.schema import migrate
 from monitor.store.search import SearchQueries
 
@@ -74,6 +75,7 @@ class Store(
         self.listing_ids = listing_ids.ListingIdQueries(self)
         self.forwards = forwards.ForwardQueries(self)
         self.stats = stats.StatsQueries(self)
+        self.maintenance = MaintenanceQueries(self)
 
     def before_commit(self) -> None:
         self.write_pending_search()  # the versions' search rows, in this transaction

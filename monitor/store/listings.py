@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
-from monitor.store.schema import TRACKED_FIELDS
+from monitor.store.fields import TRACKED_FIELDS
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
