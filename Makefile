@@ -7,7 +7,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 SOAK_MINUTES ?= 10
 
-.PHONY: demo test setup lock chromium redis lint bench soak clean translations
+.PHONY: demo test test-fast setup lock chromium redis lint bench soak clean translations
 
 setup: $(STAMP) chromium redis
 
@@ -64,6 +64,13 @@ lint: $(STAMP)
 test: setup lint
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(VENV)/bin/pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# The quick tier, for the edit-test loop: every test but those marked browser, redis, daemon,
+# slow or serial (pyproject.toml), on two workers; under two minutes on two cores. CI runs
+# `make test`, which runs them all.
+FAST := not browser and not redis and not daemon and not slow and not serial
+test-fast: setup lint
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "$(FAST)" $(PYTEST_ARGS)
 
 # Every benchmark, one table of ratios against baselines measured in the same run; JSON in
 # benchmarks/results/. `make bench BENCH_ARGS="--quick"` or `BENCH_ARGS="--only crawl"`.

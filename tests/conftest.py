@@ -96,6 +96,16 @@ def demo_day(demo_sites):
     demo_sites.set_day(1)
 
 
+@pytest.fixture(scope="module")
+def chromium():
+    """A real headless Chromium (Debian's) for the tests of one module; tests that use it are
+    marked `browser` (pytest_collection_modifyitems below)."""
+    from tests.web_server import chromium_browser
+
+    with chromium_browser() as browser:
+        yield browser
+
+
 @dataclass
 class DemoRun:
     result: object  # monitor.demo.run.DemoResult
@@ -172,3 +182,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SERIAL_MODULES:
             item.add_marker(pytest.mark.serial)
+        # The tiers (pyproject.toml): a test given a real Chromium by the fixture needs it.
+        if "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

@@ -104,6 +104,7 @@ def test_profile_fields_give_contacts_and_anonymous_names_give_no_seller():
 # --- linking as sweeps ingest --------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_one_contact_on_two_sources_makes_one_actor_and_unrelated_sellers_stay_apart(db_path):
     sweep(
         db_path,
@@ -173,6 +174,7 @@ def test_a_payment_address_and_a_near_duplicate_offer_link_sellers_too(db_path):
         assert reasons == {("甲", "乙", "cluster"), ("甲", "丙", "payment")}
 
 
+@pytest.mark.slow
 def test_a_contact_too_many_sellers_share_links_no_more_of_them(db_path):
     crowd = [
         item(

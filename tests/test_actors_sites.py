@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,9 +20,12 @@ from monitor.demo.discuz_pages import discuz_board, discuz_page
 from monitor.demo.local_server import LocalServer, html_page
 from monitor.store import open_store, utc_now
 from monitor.store.filters import Filters
+from tests.helpers import HEISHI, heishi, wait_for
 from tests.receivers import WebhookReceiver
 from tests.servers import esc, run_crawl, telegram_page, write_site
-from tests.test_web import Server, chromium  # noqa: F401  (fixtures)
+from tests.web_server import Server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 FORUM_SITE = """name = "bbs_data"
 kind = "forum"
@@ -106,16 +107,6 @@ def channel_pages(messages: list[dict]) -> dict:
     return {"/s/shuju_daily": html_page(telegram_page("shuju_daily", messages, None))}
 
 
-def heishi(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """Day 1 swept, the forum seller's actor watched, day 2 swept, the outbox drained twice."""
@@ -142,13 +133,13 @@ def world(tmp_path_factory):
         with open_store(db, readonly=True) as store:
             forum_listing = store.listing_by_key("bbs_data", "101")
             actor_id = store.listing_actor(forum_listing["id"])["actor_id"]
-        watched = heishi(env, "actor", "watch", str(actor_id), "--db", str(db), "--by", "ana")
+        watched = heishi("actor", "watch", str(actor_id), "--db", str(db), "--by", "ana", env=env)
         assert watched.returncode == 0, watched.stderr
         forum.pages.update(forum_pages([101, 102, 103]))
         tg.pages.update(channel_pages([*MESSAGES, DAY_TWO_MESSAGE]))
         sweep("bbs_data")
         sweep("tg_data")
-    sends = [heishi(env, "notify", "send", "--db", str(db)) for _ in range(2)]
+    sends = [heishi("notify", "send", "--db", str(db), env=env) for _ in range(2)]
     assert all(s.returncode == 0 for s in sends), [s.stderr for s in sends]
     yield {"db": db, "env": env, "actor_id": actor_id, "receiver": receiver, "home": home}
     receiver.stop()
@@ -203,22 +194,24 @@ def test_a_watched_actor_alerts_once_on_its_next_listing_through_the_webhook(wor
 
 def test_the_command_line_lists_and_shows_the_actor(world):
     env, db = world["env"], str(world["db"])
-    listed = heishi(env, "actors", "--db", db, "--json", "--min-aliases", "2")
+    listed = heishi("actors", "--db", db, "--json", "--min-aliases", "2", env=env)
     assert listed.returncode == 0, listed.stderr
     (actor,) = [json.loads(line) for line in listed.stdout.splitlines()]
     assert actor["actor_id"] == world["actor_id"] and actor["sellers"] == 2
     assert actor["source_names"].split(",") == ["bbs_data", "tg_data"]
-    by_contact = heishi(env, "actors", "--db", db, "--json", "--contact", "TELEGRAM:LaoWang_Data")
+    by_contact = heishi(
+        "actors", "--db", db, "--json", "--contact", "TELEGRAM:LaoWang_Data", env=env
+    )
     assert [json.loads(line)["actor_id"] for line in by_contact.stdout.splitlines()] == [
         world["actor_id"]
     ]
-    shown = heishi(env, "actor", "show", str(world["actor_id"]), "--db", db, "--json")
+    shown = heishi("actor", "show", str(world["actor_id"]), "--db", db, "--json", env=env)
     profile = json.loads(shown.stdout)
     assert {a["handle"] for a in profile["aliases"]} == {"老王", "数据日报"}
     assert {c["category"] for c in profile["categories"]} >= {"identity"}
     assert profile["watches"][0]["created_by"] == "ana"
     assert {a["kind"] for a in profile["alerts"]} >= {"new", "actor_seen"}
-    people = heishi(env, "actor", "show", str(world["actor_id"]), "--db", db)
+    people = heishi("actor", "show", str(world["actor_id"]), "--db", db, env=env)
     assert "老王" in people.stdout and "数据日报" in people.stdout
     assert "shared contact telegram:laowang_data" in people.stdout.replace("\n", " ").replace(
         "│", ""
@@ -228,15 +221,14 @@ def test_the_command_line_lists_and_shows_the_actor(world):
 def test_datasette_canned_queries_show_the_actor_and_the_shared_contact(world):
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
-        + ["datasette", "--db", str(world["db"]), "--port", str(port)],
+        [*HEISHI, "datasette", "--db", str(world["db"]), "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=world["env"],
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(base, process)
+        wait_for(lambda: _answers(base, process), 30, "datasette", interval=0.2)
         top = _get(base, "/heishi/top_actors_by_alerts.json", _shape="array")
         assert top[0]["actor_id"] == world["actor_id"] and top[0]["sellers"] == 2
         assert {"老王 @ bbs_data", "数据日报 @ tg_data"} == set(top[0]["aliases"].split(", "))
@@ -264,7 +256,7 @@ def test_stix_and_misp_exports_name_the_actor_behind_the_offers(world):
     from pymisp import MISPEvent
 
     env, db = world["env"], str(world["db"])
-    done = heishi(env, "export", "--db", db, "--format", "stix", "--what", "listings")
+    done = heishi("export", "--db", db, "--format", "stix", "--what", "listings", env=env)
     bundle = stix2.parse(done.stdout, allow_custom=False)
     actors = {o.name: o for o in bundle.objects if o.type == "threat-actor"}
     assert set(actors) == {"老王", "阿强"} or set(actors) == {"数据日报", "阿强"}
@@ -281,7 +273,7 @@ def test_stix_and_misp_exports_name_the_actor_behind_the_offers(world):
         r for r in bundle.objects if r.type == "relationship" and r.relationship_type == "indicates"
     ]
     assert sum(r.target_ref == laowang.id for r in indicated) >= 2  # the forum and channel offers
-    done = heishi(env, "export", "--db", db, "--format", "misp", "--what", "listings")
+    done = heishi("export", "--db", db, "--format", "misp", "--what", "listings", env=env)
     event = MISPEvent()
     event.load(done.stdout)
     accounts = {o.get_attributes_by_relation("username")[0].value: o for o in event.objects}
@@ -296,7 +288,7 @@ def test_stix_and_misp_exports_name_the_actor_behind_the_offers(world):
     assert accounts["阿强"].uuid not in linked
 
 
-def test_the_actor_page_in_chromium(world, chromium):  # noqa: F811
+def test_the_actor_page_in_chromium(world, chromium):
     from monitor.web.auth import hash_password
 
     db = world["db"]
@@ -359,14 +351,12 @@ def _get(base: str, path: str, **params):
         return json.loads(response.read())
 
 
-def _wait_for(base: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            _get(base, "/-/versions.json")
-            return
-        except (urllib.error.URLError, ConnectionError):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"datasette did not start: {process.stdout.read().decode()}")
-            time.sleep(0.2)
+def _answers(base: str, process: subprocess.Popen) -> bool:
+    """Is datasette up? Fails at once if it has exited."""
+    if process.poll() is not None:
+        pytest.fail(f"datasette did not start: {process.stdout.read().decode()}")
+    try:
+        _get(base, "/-/versions.json")
+    except (urllib.error.URLError, ConnectionError):
+        return False
+    return True

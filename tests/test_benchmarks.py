@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.servers import PROJECT_ROOT
 
 
@@ -20,6 +22,7 @@ def run_benchmarks(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_quick_run_prints_one_table_and_writes_numbers_as_json(tmp_path):
     results = tmp_path / "results"
     run = run_benchmarks("--only", "matcher,crawl,startup", "--results", str(results))

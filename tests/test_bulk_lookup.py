@@ -5,9 +5,6 @@ report, the CLI's text and JSON, and the web page, which takes a pasted list or 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -15,6 +12,7 @@ from monitor.analysis.bulk_lookup import bulk_lookup, number_in, read_cells
 from monitor.config import install_secret
 from monitor.store import open_store
 from tests.analyst_store import CARD, ID_NUMBER, PHONE, build_shared_store
+from tests.helpers import heishi_here
 from tests.web_server import Server, add_users, chromium_browser, http, log_in
 
 NEVER_QUOTED = "13912345678"  # a valid mobile number no listing quoted
@@ -35,17 +33,6 @@ def analyst_db(tmp_path_factory):
     db_path, ids = build_shared_store(tmp_path_factory)
     add_users(db_path)
     return db_path, ids
-
-
-def heishi(*args, stdin=None):
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        env={**os.environ, "COLUMNS": "200"},
-        timeout=120,
-    )
 
 
 def assert_masked(text: str) -> None:
@@ -92,18 +79,19 @@ def test_a_kind_given_accepts_only_that_kind():
     assert number_in("没有号码", secret) == ""
 
 
+@pytest.mark.slow
 def test_cli_file_report_in_text_and_json_shows_numbers_only_masked(analyst_db, tmp_path):
     db_path, ids = analyst_db
     customers = tmp_path / "customers.csv"
     customers.write_bytes(CUSTOMERS.encode("gb18030"))  # as Excel in China saves it
-    text = heishi("lookup", "--db", str(db_path), "--file", str(customers))
+    text = heishi_here("lookup", "--db", str(db_path), "--file", str(customers))
     assert text.returncode == 0, text.stderr
     assert "customers.csv: 19 cell(s), 4 distinct number(s)" in text.stdout
     assert "3 of 4 number(s) seen in listings" in text.stdout
     assert "13*******00" in text.stdout and "forum_a:f1" in text.stdout
     assert "market_b:m1" in text.stdout and "row 4 column 2" in text.stdout
     assert_masked(text.stdout + text.stderr)
-    result = heishi("lookup", "--db", str(db_path), "--file", str(customers), "--json")
+    result = heishi_here("lookup", "--db", str(db_path), "--file", str(customers), "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["numbers"] == 4 and report["found"] == 3
@@ -113,10 +101,11 @@ def test_cli_file_report_in_text_and_json_shows_numbers_only_masked(analyst_db, 
     assert_masked(result.stdout)
 
 
+@pytest.mark.slow
 def test_cli_phone_dash_reads_every_number_on_stdin(analyst_db):
     db_path, _ = analyst_db
     numbers = f"{PHONE}\n{NEVER_QUOTED}\n\n+86 138-0013-8000\n"
-    result = heishi("lookup", "--db", str(db_path), "--phone", "-", "--json", stdin=numbers)
+    result = heishi_here("lookup", "--db", str(db_path), "--phone", "-", "--json", stdin=numbers)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["numbers"] == 2 and report["cells"] == 3
@@ -124,7 +113,7 @@ def test_cli_phone_dash_reads_every_number_on_stdin(analyst_db):
         ("13*******00", [1, 4], True),
         ("13*******78", [2], False),
     ]
-    card_as_phone = heishi("lookup", "--db", str(db_path), "--phone", "-", stdin=CARD + "\n")
+    card_as_phone = heishi_here("lookup", "--db", str(db_path), "--phone", "-", stdin=CARD + "\n")
     assert card_as_phone.returncode == 0
     assert "1 cell(s) are not valid numbers: row 1 column 1" in card_as_phone.stdout
     assert_masked(result.stdout + card_as_phone.stdout)

@@ -8,12 +8,16 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
+
+import pytest
 
 from monitor.demo.local_server import Page
 from monitor.store import open_store, utc_now
+from tests.helpers import HEISHI
 from tests.markup_sites import MarkupSite, fixture_bytes
 from tests.servers import PROJECT_ROOT, run_crawl, telegram_page, write_site
+
+pytestmark = pytest.mark.browser
 
 PASSWORD = "counter-chart-viewer-7"
 
@@ -93,8 +97,7 @@ def test_views_are_observations_extra_is_kept_and_forwards_link_to_their_origin(
         assert "idx_listings_forwarded_from" in plan
 
     history = subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
-        + ["history", "tg_daily:62", "--db", str(db)],
+        [*HEISHI] + ["history", "tg_daily:62", "--db", str(db)],
         capture_output=True,
         text=True,
         cwd=PROJECT_ROOT,
@@ -118,7 +121,7 @@ def test_views_are_observations_extra_is_kept_and_forwards_link_to_their_origin(
 def _alert_page(db, alert_id: int) -> str:
     """The alert's page as a logged-in viewer's browser gets it."""
     from monitor.web.auth import hash_password
-    from tests.test_web import Server
+    from tests.web_server import Server
 
     with open_store(db) as store:
         store.add_user("viewer", "viewer", hash_password(PASSWORD), now=utc_now())

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
-from tests.test_ingest import listing, sweep
+import pytest
 
-
-def heishi(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "120", **(env or {})},
-        timeout=120,
-    )
+from tests.helpers import heishi_here, listing, sweep
 
 
 def test_help_imports_no_heavy_module():
@@ -64,24 +55,25 @@ def test_each_command_parses_with_only_its_module(db_path):
         assert chosen.get_default("func") is not None or chosen._subparsers, name
 
 
+@pytest.mark.slow
 def test_alerts_json_lists_alerts_with_filters(db_path):
     sweep(db_path, [listing("1", "身份证四件套"), listing("2", "银行卡料", volume=None)])
     sweep(db_path, [listing("1", "身份证四件套", price="300元")])
-    result = heishi("alerts", "--db", str(db_path), "--json")
+    result = heishi_here("alerts", "--db", str(db_path), "--json")
     assert result.returncode == 0, result.stderr
     alerts = [json.loads(line) for line in result.stdout.splitlines()]
     assert [a["kind"] for a in alerts] == ["removed", "changed", "new", "new"]
     changed = alerts[1]
     assert changed["diff"]["price_text"] == ["800元", "300元"]
     assert changed["categories"] == ["identity"]
-    only_new = heishi("alerts", "--db", str(db_path), "--json", "--kind", "new")
+    only_new = heishi_here("alerts", "--db", str(db_path), "--json", "--kind", "new")
     assert len(only_new.stdout.splitlines()) == 2
 
 
 def test_alerts_rendered_for_people_show_title_diff_and_price(db_path):
     sweep(db_path, [listing("1", "身份证四件套", price="5000元")])
     sweep(db_path, [listing("1", "身份证四件套", price="3000元")])
-    result = heishi("alerts", "--db", str(db_path))
+    result = heishi_here("alerts", "--db", str(db_path))
     assert result.returncode == 0, result.stderr
     assert "Changed listings" in result.stdout and "New listings" in result.stdout
     assert "身份证四件套" in result.stdout
@@ -89,7 +81,7 @@ def test_alerts_rendered_for_people_show_title_diff_and_price(db_path):
 
 
 def test_missing_store_is_a_clear_error_not_a_traceback(tmp_path):
-    result = heishi("alerts", "--db", str(tmp_path / "nope.db"))
+    result = heishi_here("alerts", "--db", str(tmp_path / "nope.db"))
     assert result.returncode == 2
     assert "nope.db does not exist" in result.stderr
     assert "Traceback" not in result.stderr
@@ -128,11 +120,14 @@ def test_writing_through_a_read_only_store_is_a_clear_error(db_path):
             conn.execute("DELETE FROM alert_events")
 
 
+@pytest.mark.slow
 def test_alert_set_writes_the_audit_trail_and_show_renders_history(db_path):
     sweep(db_path, [listing("1", "身份证四件套", price="5000元")])
     sweep(db_path, [listing("1", "身份证四件套", price="3000元")])
-    changed = json.loads(heishi("alerts", "--db", str(db_path), "--json").stdout.splitlines()[0])
-    result = heishi(
+    changed = json.loads(
+        heishi_here("alerts", "--db", str(db_path), "--json").stdout.splitlines()[0]
+    )
+    result = heishi_here(
         "alert",
         "set",
         str(changed["id"]),
@@ -146,7 +141,7 @@ def test_alert_set_writes_the_audit_trail_and_show_renders_history(db_path):
     )
     assert result.returncode == 0, result.stderr
     shown = json.loads(
-        heishi("alert", "show", str(changed["id"]), "--db", str(db_path), "--json").stdout
+        heishi_here("alert", "show", str(changed["id"]), "--db", str(db_path), "--json").stdout
     )
     assert shown["alert"]["status"] == "confirmed"
     assert [(e["action"], e["new_status"], e["actor"]) for e in shown["events"]] == [
@@ -155,18 +150,19 @@ def test_alert_set_writes_the_audit_trail_and_show_renders_history(db_path):
     ]
     assert shown["events"][1]["note"] == "seller known"
     assert [v["price_text"] for v in shown["versions"]] == ["5000元", "3000元"]
-    rendered = heishi("alert", "show", str(changed["id"]), "--db", str(db_path))
+    rendered = heishi_here("alert", "show", str(changed["id"]), "--db", str(db_path))
     assert "Audit trail" in rendered.stdout and "seller known" in rendered.stdout
-    history = heishi("history", "forum:1", "--db", str(db_path))
+    history = heishi_here("history", "forum:1", "--db", str(db_path))
     assert history.returncode == 0, history.stderr
     assert "5000元" in history.stdout and "3000元" in history.stdout
 
 
+@pytest.mark.slow
 def test_unknown_alert_and_listing_are_clear_errors(db_path):
     sweep(db_path, [listing("1", "身份证四件套")])
-    missing = heishi("alert", "set", "999", "confirmed", "--db", str(db_path))
+    missing = heishi_here("alert", "set", "999", "confirmed", "--db", str(db_path))
     assert missing.returncode == 2 and "no alert 999" in missing.stderr
-    nolisting = heishi("history", "forum:nope", "--db", str(db_path))
+    nolisting = heishi_here("history", "forum:nope", "--db", str(db_path))
     assert nolisting.returncode == 2 and "no listing 'forum:nope'" in nolisting.stderr
 
 
@@ -187,7 +183,7 @@ def test_alerts_of_every_kind_are_listed_for_people(db_path):
                 },
                 "2026-11-23T00:00:00Z",
             )
-    result = heishi("alerts", "--db", str(db_path))
+    result = heishi_here("alerts", "--db", str(db_path))
     assert result.returncode == 0, result.stderr
     assert "retro-hunt" in result.stdout and "retrohunt 银行卡料" in result.stdout
     assert "some_future_kind" in result.stdout

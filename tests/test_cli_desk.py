@@ -6,28 +6,14 @@ clear line instead of a traceback."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 import pytest
 
 from monitor.cli.app import run
 from tests.desk_store import build_desk_store
-
-
-def heishi(*args, stdin=None, env=None):
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        env={**os.environ, "COLUMNS": "120", **(env or {})},
-        timeout=120,
-    )
+from tests.helpers import heishi
 
 
 @pytest.fixture
@@ -235,6 +221,7 @@ def test_users_add_without_a_terminal_says_how_instead_of_a_traceback(tmp_path):
     assert "--password-stdin" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_an_unforeseen_error_is_one_line_and_debug_shows_the_traceback(desk):
     db, _ = desk
     # /proc/version cannot be replaced: nothing checks for that before writing the export.

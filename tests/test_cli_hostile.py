@@ -5,6 +5,7 @@ reads the bytes it printed."""
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -17,6 +18,8 @@ import pytest
 
 from monitor.alerting.ingest import SweepRecorder
 from monitor.matching.match_result import Extraction, MatchResult, Price, TermHit
+from tests import helpers
+from tests.helpers import HEISHI
 
 # What a page can carry to a terminal: clear the screen, retitle the window, a hyperlink to
 # elsewhere, a right-to-left override that reverses what follows, an 8-bit CSI, and markup
@@ -28,17 +31,8 @@ HOSTILE_TITLE = f"出售 身份证 {ESCAPES} {BIDI} {MARKUP} :warning: \x9b31m"
 HOSTILE_TEXT = f"身份证 四件套 {ESCAPES}\r覆盖 {BIDI} [link=http://evil.example/]点[/link]"
 NEVER_PRINTED = ("\x1b", "\x9b", "\u202e", "\u202c", "\x07", "\r")
 
-
-def heishi(
-    *args: str, env: dict[str, str] | None = None, umask: int = -1
-) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())", *args],
-        capture_output=True,
-        env={**os.environ, "COLUMNS": "400", **(env or {})},
-        timeout=180,
-        umask=umask,
-    )
+# Bytes, as hostile output may not be UTF-8; wide, so no table cell is cut.
+heishi = functools.partial(helpers.heishi, text=False, columns=400)
 
 
 def hostile_item(site_id: str, price_text: str) -> dict:
@@ -193,6 +187,7 @@ def sweep_hostile_channel(tmp_path: Path, db: Path, umask: int = -1):
         )
 
 
+@pytest.mark.slow
 def test_sweep_of_a_hostile_page_prints_its_listing_as_inert_text(tmp_path):
     result = sweep_hostile_channel(tmp_path, tmp_path / "heishi.db")
     assert result.returncode == 0, result.stderr
@@ -217,11 +212,11 @@ def test_sweep_of_a_hostile_page_prints_its_listing_as_inert_text(tmp_path):
         ("i-am-kim-the-analyst", "user's name"),
     ],
 )
+@pytest.mark.slow
 def test_users_add_refuses_short_and_common_passwords_clearly(tmp_path, password, reason):
     db = tmp_path / "heishi.db"
     result = subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
-        + ["users", "add", "kim", "--role", "admin", "--password-stdin", "--db", str(db)],
+        [*HEISHI] + ["users", "add", "kim", "--role", "admin", "--password-stdin", "--db", str(db)],
         input=f"{password}\n".encode(),
         capture_output=True,
         timeout=60,
@@ -231,6 +226,7 @@ def test_users_add_refuses_short_and_common_passwords_clearly(tmp_path, password
     assert not db.exists() or not sqlite3.connect(db).execute("SELECT * FROM users").fetchall()
 
 
+@pytest.mark.slow
 def test_users_password_changes_it_with_the_same_rules(tmp_path):
     from monitor.store import open_store
     from monitor.web.auth import verify_password
@@ -239,8 +235,7 @@ def test_users_password_changes_it_with_the_same_rules(tmp_path):
 
     def users(*args: str, password: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
-            [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
-            + ["users", *args, "--password-stdin", "--db", str(db)],
+            [*HEISHI] + ["users", *args, "--password-stdin", "--db", str(db)],
             input=f"{password}\n".encode(),
             capture_output=True,
             timeout=60,
@@ -256,6 +251,7 @@ def test_users_password_changes_it_with_the_same_rules(tmp_path):
     assert users("password", "nobody", password="quiet lantern orbit").returncode == 2
 
 
+@pytest.mark.slow
 def test_alert_show_and_history_diff_repetitive_text_in_bounded_time(tmp_path):
     import time
 
@@ -291,6 +287,7 @@ def modes(root: Path, skip: set[str]) -> dict[str, str]:
     return found
 
 
+@pytest.mark.slow
 def test_what_heishi_writes_is_private_whatever_the_umask(tmp_path):
     import stat
 

@@ -16,18 +16,18 @@ from monitor.alerting.notify_config import load_notify_config
 from monitor.alerting.severity import load_rules
 from monitor.demo.sites import DemoSites
 from monitor.errors import ConfigError
-from tests.test_cli import heishi as heishi_cli
-from tests.test_ingest import listing, sweep
-from tests.test_run import (
+from tests.helpers import (
     child_env,
     heishi,
+    listing,
     runs_of,
     site_file,
     start_monitor,
     stop_monitor,
+    sweep,
     wait_for,
-    write_site,
 )
+from tests.servers import write_site
 
 
 def write(path, text: str | bytes):
@@ -119,6 +119,7 @@ def test_a_broken_notify_file_names_file_line_and_key(tmp_path, text, where, say
     assert says in str(raised.value)
 
 
+@pytest.mark.slow
 def test_heishi_run_refuses_to_start_with_a_broken_severity_file(tmp_path):
     sites_dir, db = tmp_path / "sites", tmp_path / "heishi.db"
     severity = write(tmp_path / "severity.toml", 'high_volume = "lots"\n')
@@ -127,13 +128,14 @@ def test_heishi_run_refuses_to_start_with_a_broken_severity_file(tmp_path):
         write_site(
             sites_dir, "t_channel", site_file("demo_channel", "t_channel", 'interval = "1h"')
         )
-        once = heishi(env, "run", "--once", "--db", str(db), "--create")
+        once = heishi("run", "--once", "--db", str(db), "--create", env=env)
     assert once.returncode == 2, once.stderr
     assert f"{severity}:1 [high_volume]: must be a whole number" in once.stderr
     assert "Traceback" not in once.stderr
 
 
 @pytest.mark.slow
+@pytest.mark.daemon
 def test_a_severity_file_broken_while_the_monitor_runs_fails_the_crawls_run(tmp_path):
     sites_dir, db = tmp_path / "sites", tmp_path / "heishi.db"
     severity = write(tmp_path / "severity.toml", "high_volume = 500000\n")
@@ -153,7 +155,7 @@ def test_a_severity_file_broken_while_the_monitor_runs_fails_the_crawls_run(tmp_
                 60,
                 "a failed run",
             )
-            status = json.loads(heishi(env, "status", "--db", str(db), "--json").stdout)
+            status = json.loads(heishi("status", "--db", str(db), "--json", env=env).stdout)
         finally:
             stop_monitor(monitor)
     failed = next(r for r in runs_of(db, "t_channel") if r["status"] == "failed")
@@ -162,6 +164,7 @@ def test_a_severity_file_broken_while_the_monitor_runs_fails_the_crawls_run(tmp_
     assert source["health"] == "failing"
 
 
+@pytest.mark.slow
 def test_a_store_that_is_not_sqlite_or_is_damaged_is_one_clear_error(tmp_path, db_path):
     sweep(db_path, [listing(str(i), f"身份证料 第{i}批") for i in range(50)])
     garbage = write(tmp_path / "notes.db", "these are my notes, not a store\n" * 200)
@@ -171,7 +174,7 @@ def test_a_store_that_is_not_sqlite_or_is_damaged_is_one_clear_error(tmp_path, d
     truncated.write_bytes(db_path.read_bytes()[:8192])
     for store in (garbage, truncated):
         for command in (["alerts"], ["notify", "status"], ["alert", "show", "1"]):
-            result = heishi_cli(*command, "--db", str(store))
+            result = heishi(*command, "--db", str(store))
             assert result.returncode == 2, (command, result.stderr)
             assert result.stderr.startswith(f"heishi: error: store {store}"), result.stderr
             assert "Traceback" not in result.stderr
@@ -205,9 +208,9 @@ def test_a_read_only_store_is_read_and_not_a_traceback(db_path, read_only_folder
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     shutil.copy(db_path, folder / "heishi.db")
     store = str(view / "heishi.db")
-    listed = heishi_cli("alerts", "--db", store, "--json")
-    outbox = heishi_cli("notify", "status", "--db", store)
-    write_attempt = heishi_cli("alert", "set", "1", "confirmed", "--db", store)
+    listed = heishi("alerts", "--db", store, "--json")
+    outbox = heishi("notify", "status", "--db", store)
+    write_attempt = heishi("alert", "set", "1", "confirmed", "--db", store)
     for result in (listed, outbox, write_attempt):
         assert "Traceback" not in result.stderr, result.stderr
     assert listed.returncode == 0, listed.stderr
@@ -227,7 +230,7 @@ def test_a_read_only_store_is_read_and_not_a_traceback(db_path, read_only_folder
 )
 def test_a_mistyped_db_is_refused_and_nothing_is_created(tmp_path, command):
     missing = tmp_path / "typo" / "heishi.db"
-    result = heishi_cli(*command, "--db", str(missing))
+    result = heishi(*command, "--db", str(missing))
     assert result.returncode == 2, result.stderr
     assert f"store {missing} does not exist" in result.stderr
     assert "Traceback" not in result.stderr

@@ -10,12 +10,16 @@ import subprocess
 import sys
 import textwrap
 
-from tests.test_ingest import listing, sweep
+import pytest
+
+from tests.helpers import listing, sweep
+
+pytestmark = pytest.mark.slow
 
 WRITER = textwrap.dedent(
     """
     import sys
-    from tests.test_ingest import listing
+    from tests.helpers import listing
     from monitor.alerting.ingest import SweepRecorder
 
     db, count = sys.argv[1], int(sys.argv[2])

@@ -10,7 +10,6 @@ import os
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -22,6 +21,7 @@ from monitor.datasette import METADATA_PATH
 from monitor.store import open_store, utc_now
 from monitor.store.filters import Filters
 from tests.analyst_store import build_shared_store, item, sweep
+from tests.helpers import HEISHI
 
 
 def free_port() -> int:
@@ -52,8 +52,7 @@ def datasette(store_path):
     db_path, _ = store_path
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
-        + ["datasette", "--db", str(db_path), "--host", "127.0.0.1", "--port", str(port)],
+        [*HEISHI] + ["datasette", "--db", str(db_path), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env={**os.environ},
@@ -78,6 +77,7 @@ def datasette(store_path):
         process.wait()
 
 
+@pytest.mark.slow
 def test_metadata_is_served_under_the_stores_own_name(datasette):
     metadata = get_json(datasette, "/-/metadata.json")
     shipped = json.loads(METADATA_PATH.read_text(encoding="utf-8"))
@@ -206,7 +206,7 @@ def test_more_host_names_can_be_allowed(store_path):
     db_path, _ = store_path
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
+        [*HEISHI]
         + ["datasette", "--db", str(db_path), "--port", str(port)]
         + ["--allow-host", "heishi.internal"],
         stdout=subprocess.PIPE,

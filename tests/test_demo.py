@@ -14,7 +14,11 @@ from monitor.demo import content
 from monitor.demo.run import DEMO_SOURCES, run_demo
 
 # The demo runs once per session (tests/conftest.py): its users share one worker.
-pytestmark = pytest.mark.xdist_group("demo")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("demo"),
+]
 
 SITE_OF = {"demo_forum": "forum", "demo_market": "market", "demo_channel": "channel"}
 

@@ -15,21 +15,24 @@ import pytest
 from monitor.alerting.ingest import SweepRecorder
 from monitor.demo.sites import DemoSites
 from monitor.errors import StoreError
-from tests.receivers import WebhookReceiver
-from tests.test_ingest import listing, sweep
-from tests.test_run import (
+from tests.helpers import (
     HEISHI,
     PROJECT_ROOT,
     child_env,
     heishi,
+    listing,
     monitor_started,
     query,
     runs_of,
     site_file,
     stop_monitor,
+    sweep,
     wait_for,
-    write_site,
 )
+from tests.receivers import WebhookReceiver
+from tests.servers import write_site
+
+pytestmark = pytest.mark.daemon
 
 
 def test_a_store_that_cannot_grow_is_one_clear_error_and_the_run_closes_failed(db_path):
@@ -92,15 +95,15 @@ def fill(disk: Path, leave: int) -> Path:
 
 def start_monitor_logging_elsewhere(db: Path, env: dict, tmp_path: Path) -> subprocess.Popen:
     """`heishi run` whose own log and output are not on the full disk."""
-    out = (tmp_path / "monitor.out").open("w")
-    proc = subprocess.Popen(
-        [*HEISHI, "run", "--db", str(db), "--jitter", "0", "--heartbeat", "1s"]
-        + ["--log-file", str(tmp_path / "heishi-run.log")],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
+    with (tmp_path / "monitor.out").open("w") as out:  # the child keeps its own
+        proc = subprocess.Popen(
+            [*HEISHI, "run", "--db", str(db), "--jitter", "0", "--heartbeat", "1s"]
+            + ["--log-file", str(tmp_path / "heishi-run.log")],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     wait_for(lambda: proc.poll() is not None or monitor_started(db), 30, "the monitor")
     assert proc.poll() is None, (tmp_path / "monitor.out").read_text()
     return proc
@@ -121,7 +124,7 @@ def test_a_monitor_whose_disk_fills_up_says_so_once_closes_the_run_and_keeps_run
         with DemoSites(day=1) as demo:
             env = {**child_env(tmp_path, sites_dir, demo), "HEISHI_NOTIFY_FILE": str(notify)}
             write_site(sites_dir, "t_forum", site_file("demo_forum", "t_forum", 'interval = "1h"'))
-            first = heishi(env, "sweep", "t_forum", "--db", str(db), "--create")
+            first = heishi("sweep", "t_forum", "--db", str(db), "--create", env=env)
             assert first.returncode == 0, first.stderr
             assert (small_disk / "heishi.db-reserve").stat().st_size == 1 << 20
             # A second source, swept every few seconds into a disk with little room left:

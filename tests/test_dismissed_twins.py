@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from monitor.store import open_store
-from tests.test_ingest import listing, rows, sweep
+from tests.helpers import listing, sweep
+from tests.helpers import query as rows
 
 TEXT = "全新四件套：身份证+银行卡+手机卡+U盾 开户人本人配合过人脸 现货30套，{p}元一套 量大优惠"
 

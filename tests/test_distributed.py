@@ -6,45 +6,34 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from monitor.config import PROJECT_ROOT
 from monitor.demo import content
 from monitor.running import distributed as dist
 from monitor.running.payload_signing import load_signer
-
-REDIS_SERVER = shutil.which("redis-server")
-pytestmark = pytest.mark.skipif(
-    REDIS_SERVER is None,
-    reason="the redis-server binary is absent (`make setup` installs Debian's redis-server)",
+from tests.cluster import (
+    REDIS_SERVER,
+    Cluster,
+    assert_every_listing_once,
+    cluster_env,
+    free_port,
+    runs,
 )
-HEISHI = [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
+from tests.helpers import HEISHI, wait_for
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.skipif(
+        REDIS_SERVER is None,
+        reason="the redis-server binary is absent (`make setup` installs Debian's redis-server)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -76,101 +65,6 @@ def redis(redis_url):
     client = dist.connect(redis_url)
     client.flushall()
     return client
-
-
-class Cluster:
-    """The writer and two workers as real processes, each in its own process group."""
-
-    def __init__(
-        self,
-        tmp: Path,
-        env: dict[str, str],
-        db: Path,
-        *worker_args: str,
-        workers: tuple[str, ...] = ("worker1", "worker2"),
-    ) -> None:
-        self.tmp, self.env, self.db = tmp, env, db
-        self.worker_args = worker_args
-        self.workers = workers
-        self.procs: dict[str, subprocess.Popen] = {}
-
-    def start(self, name: str, *args: str) -> subprocess.Popen:
-        log = open(self.tmp / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
-        proc = subprocess.Popen(
-            [*HEISHI, *args],
-            cwd=PROJECT_ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        self.procs[name] = proc
-        return proc
-
-    def __enter__(self) -> Cluster:
-        self.start("writer", "writer", "--db", str(self.db), "--create")
-        for name in self.workers:
-            self.start_worker(name)
-        return self
-
-    def start_worker(self, name: str) -> subprocess.Popen:
-        return self.start(
-            name, "worker", "--name", name, "--log-dir", str(self.tmp / name), *self.worker_args
-        )
-
-    def kill(self, name: str) -> None:
-        os.killpg(self.procs[name].pid, signal.SIGKILL)
-        self.procs[name].wait(10)
-
-    def __exit__(self, *exc: object) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-
-
-def cluster_env(demo_sites, url: str) -> dict[str, str]:
-    return {**os.environ, **demo_sites.env(), "HEISHI_DISTRIBUTED_REDIS_URL": url}
-
-
-def stored(db: Path, source: str) -> list[str]:
-    with sqlite3.connect(db) as conn:
-        return [
-            r[0]
-            for r in conn.execute(
-                "SELECT site_id FROM listings WHERE source = ? AND status = 'live'", (source,)
-            )
-        ]
-
-
-def assert_every_listing_once(db: Path, sources: dict[str, str]) -> None:
-    with sqlite3.connect(db) as conn:
-        for source, site in sources.items():
-            expected = {str(e["site_id"]) for e in content.entries(site, day=1)}
-            ids = stored(db, source)
-            assert sorted(ids) == sorted(expected), source  # all there, none twice
-        assert conn.execute("SELECT count(*) FROM listings WHERE status != 'live'").fetchone() == (
-            0,
-        )
-        versions = conn.execute(
-            "SELECT count(*), count(DISTINCT listing_id) FROM listing_versions"
-        ).fetchone()
-        assert versions[0] == versions[1]  # one version per listing
-        assert conn.execute(
-            "SELECT count(*) FROM (SELECT dedupe_key FROM alerts GROUP BY 1 HAVING count(*) > 1)"
-        ).fetchone() == (0,)
-
-
-def runs(db: Path) -> dict[str, dict]:
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        return {r["source"]: dict(r) for r in conn.execute("SELECT * FROM runs ORDER BY id")}
 
 
 def test_two_workers_sweep_the_demo_sites_into_one_store_once(
@@ -240,7 +134,7 @@ def test_requests_given_up_make_the_run_partial_and_duplicates_count_once(
     redis, redis_url, db_path
 ):
     from monitor.running.writer import SweepWriter
-    from tests.test_ingest import listing, sweep
+    from tests.helpers import listing, sweep
 
     sweep(db_path, [listing("1", "身份证四件套"), listing("2", "银行卡料")], source="demo_forum")
     writer = SweepWriter(redis_url, db_path, max_deliveries=1)
@@ -275,7 +169,7 @@ def test_items_written_again_after_redis_lost_their_acknowledgement_count_once(
     acknowledgement (tests/test_redis_restart.py met it: a run of 43 listings said 47): the
     entries come back without their written mark, and the store knows them."""
     from monitor.running.writer import SweepWriter
-    from tests.test_ingest import listing
+    from tests.helpers import listing
 
     writer = SweepWriter(redis_url, db_path)
     signer = load_signer()

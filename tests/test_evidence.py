@@ -17,6 +17,8 @@ from monitor.demo.local_server import LocalServer, html_page
 from monitor.running.evidence import evidence_dir, read_blob, read_page, write_blob, write_page
 from tests.servers import run_crawl, telegram_page, write_site
 
+pytestmark = pytest.mark.browser
+
 PHONE = "13812345678"
 SALE = f"出售全国身份证四件套，一手货源，可验\n手机 {PHONE} 联系QQ 88661234"
 TROUSERS = "九成新牛仔裤子转让，腰围30"

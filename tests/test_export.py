@@ -7,9 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -18,6 +15,7 @@ from monitor.export.records import ALERT_FIELDS, LISTING_FIELDS
 from monitor.store import open_store
 from monitor.store.filters import Filters
 from tests.analyst_store import CARD, ID_NUMBER, PHONE, build_shared_store
+from tests.helpers import heishi_here
 
 CLEAR_NUMBERS = (PHONE, ID_NUMBER, CARD, "0013 8000", "0013-8000")
 
@@ -32,15 +30,6 @@ def exported(db_path, fmt, what="alerts", **filters):
     with open_store(db_path, readonly=True) as store:
         count = export(store, fmt, what, Filters(**filters), out)
     return count, out.getvalue()
-
-
-def heishi(*args):
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())", *args],
-        capture_output=True,
-        env={**os.environ},
-        timeout=120,
-    )
 
 
 def assert_masked_only(text):
@@ -235,13 +224,15 @@ def test_source_health_alerts_stay_out_of_stix_and_misp_but_not_csv(tmp_path):
 def test_cli_writes_csv_with_bom_to_a_file_and_stix_to_stdout(analyst_db, tmp_path):
     db_path, _ = analyst_db
     target = tmp_path / "out" / "alerts.csv"
-    done = heishi("export", "--db", str(db_path), "--format", "csv", "--bom", "-o", str(target))
+    done = heishi_here(
+        "export", "--db", str(db_path), "--format", "csv", "--bom", "-o", str(target)
+    )
     assert done.returncode == 0, done.stderr
-    assert b"6 alerts written" in done.stderr
+    assert "6 alerts written" in done.stderr
     data = target.read_bytes()
     assert data.startswith(b"\xef\xbb\xbfalert_id,kind,")
     assert list(target.parent.iterdir()) == [target]  # no temporary file left behind
-    done = heishi("export", "--db", str(db_path), "--format", "stix", "--what", "listings")
+    done = heishi_here("export", "--db", str(db_path), "--format", "stix", "--what", "listings")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["type"] == "bundle"
 

@@ -11,10 +11,14 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from monitor.config import PROJECT_ROOT
 from monitor.demo import content
 from monitor.demo.sites import DemoSites
 from monitor.running.sweep import SourceRef, sweep_sources
+
+pytestmark = pytest.mark.slow
 
 
 def start_crawl(db, env):

@@ -32,7 +32,6 @@ import os
 import random
 import sqlite3
 import string
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,6 +42,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from monitor.demo.local_server import LocalServer, Page
 from monitor.running.evidence import evidence_dir
@@ -55,11 +56,13 @@ from tests.disguises import (
     planted_numbers,
     store_texts,
 )
-from tests.servers import PROJECT_ROOT, write_site
+from tests.helpers import heishi
+from tests.servers import write_site
+
+pytestmark = [pytest.mark.daemon, pytest.mark.slow]
 
 SEED = int(os.environ.get("HEISHI_FUZZ_SEED") or 1515)
 COUNT = int(os.environ.get("HEISHI_FUZZ_COUNT") or 6)
-HEISHI = [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
 
 SALE = "出售全国身份证四件套，一手货源，可验，量大优惠"
 BOARD = "forum.php?mod=forumdisplay&fid=2"
@@ -546,17 +549,6 @@ def build_world(seed: int, count: int, base: str, internal: str, canary: Path) -
 # -- running and reading --------------------------------------------------------------------
 
 
-def heishi(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*HEISHI, *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 def private_addresses_are_refused(pages: list[HostilePage], sites: Path) -> None:
     """Before any crawl: each site's policy refuses the private addresses the pages link to,
     so the crawl never sends a packet off this machine even if a check below fails."""
@@ -641,9 +633,9 @@ def fuzz(workdir: Path, seed: int, count: int) -> list[str]:
         started = time.monotonic()
         with WalWatcher(db) as wal:
             run = heishi(
-                env,
                 "run", "--once", "--db", str(db), "--create", "--jitter", "0",
                 "--max-parallel", "2", "--timeout", "120s",
+                env=env, timeout=300,
             )  # fmt: skip
         seconds = time.monotonic() - started
         reached = dict(internal.hits)

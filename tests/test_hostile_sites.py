@@ -36,6 +36,8 @@ from tests.servers import (
     write_site,
 )
 
+pytestmark = pytest.mark.slow
+
 BOARD = "/forum.php?mod=forumdisplay&fid=2"
 FORUM_SITE = """
 name = "hostile_forum"

@@ -4,51 +4,10 @@ complete sweep. Real SQLite files; match results built as the matcher would retu
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from monitor.alerting.ingest import SweepRecorder
-from monitor.matching.match_result import Extraction, MatchResult, Price, TermHit, Volume
-
-OK_STATS = {"finish_reason": "finished", "response_received_count": 3}
-
-
-def listing(site_id, title, *, price="800元", volume=300_000, matched=True, text=None):
-    volumes = [Volume(volume, "万", f"{volume // 10000}万")] if volume else []
-    match = MatchResult(
-        score=5.0 if matched else 0.0,
-        alert=matched,
-        categories=["identity"] if matched else [],
-        hits=[TermHit("身份证", "identity", 3.0, "title", 0, 3, "身份证")] if matched else [],
-        reasons=["data noun 身份证 + sale signal"] if matched else [],
-        extraction=Extraction(
-            prices=[Price(float(price.rstrip("元")), "CNY", None, price)] if price else [],
-            volumes=volumes,
-        ),
-    )
-    return {
-        "site_id": site_id,
-        "url": f"http://127.0.0.1/t/{site_id}",
-        "title": title,
-        "text": text or f"{title} {price}",
-        "seller": "老王",
-        "price_text": None,
-        "posted_at": None,
-        "match": match,
-        "pii": [],
-    }
-
-
-def sweep(db_path, items, *, stats=OK_STATS, reason="finished", source="forum"):
-    recorder = SweepRecorder(db_path, source=source, kind="forum", url="http://127.0.0.1/")
-    recorder.open()
-    for item in items:
-        recorder.record(item)
-    return recorder.close(dict(stats), reason)
-
-
-def rows(db_path, sql, params=()):
-    with sqlite3.connect(db_path) as conn:
-        return conn.execute(sql, params).fetchall()
+from tests.helpers import OK_STATS, listing, sweep
+from tests.helpers import query as rows
 
 
 def test_first_sweep_stores_listings_and_alerts_only_matched_ones(db_path):

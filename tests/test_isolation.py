@@ -77,7 +77,7 @@ def test_an_alert_sent_with_the_default_routes_goes_nowhere(
     """Run inside the suite this passes; run by the test below with a developer's routes in
     the environment it shows where a test's alerts would go without tests/conftest.py."""
     from monitor.alerting.notify import drain_outbox
-    from tests.test_ingest import listing, sweep
+    from tests.helpers import listing, sweep
 
     db = tmp_path / "heishi.db"
     sweep(db, [listing("1", "身份证四件套 出售", price="3000元")])
@@ -96,6 +96,7 @@ def test_an_alert_sent_with_the_default_routes_goes_nowhere(
 TEST_WITH_DEFAULT_ROUTES = test_an_alert_sent_with_the_default_routes_goes_nowhere.__name__
 
 
+@pytest.mark.slow  # two runs of pytest
 def test_a_developers_own_notify_file_receives_nothing_from_a_run_of_the_suite(tmp_path):
     receiver = WebhookReceiver().start()
     try:

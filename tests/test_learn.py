@@ -12,7 +12,8 @@ import pytest
 
 from monitor.matching.rules_version import rules_version
 from monitor.store import open_store
-from tests.test_ingest import listing, rows, sweep
+from tests.helpers import listing, sweep
+from tests.helpers import query as rows
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = [
@@ -29,6 +30,7 @@ HELD_OUT = [
 # Two full trainings (grid search, calibration folds) over every labelled text: minutes on two
 # busy cores, more than the suite's default limit.
 @pytest.mark.timeout(900)
+@pytest.mark.slow
 def test_learn_trains_from_reviewed_alerts_and_adopts_only_when_asked(db_path, tmp_path, capsys):
     sweep(
         db_path,

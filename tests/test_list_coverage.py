@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from monitor.demo.discuz_pages import discuz_board, discuz_removed, discuz_thread
 from monitor.demo.local_server import LocalServer, html_page
+from tests.helpers import heishi, query
 from tests.servers import write_site
-from tests.test_run import query
-from tests.test_sweep import heishi
+
+pytestmark = pytest.mark.slow
 
 BOARD = "/forum.php?mod=forumdisplay&fid=2"
 PAGES = 3

@@ -15,6 +15,7 @@ from monitor.analysis.lookup import LookupInputError, lookup
 from monitor.config import install_secret
 from monitor.store import open_store
 from tests.analyst_store import CARD, ID_NUMBER, OLD_TIME, PHONE, build_shared_store
+from tests.helpers import heishi
 
 
 @pytest.fixture(scope="module")
@@ -25,17 +26,6 @@ def analyst_db(tmp_path_factory):
 def find(db_path, kind, number):
     with open_store(db_path, readonly=True) as store:
         return lookup(store, kind, number, install_secret())
-
-
-def heishi(*args, stdin=None):
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        env={**os.environ, "COLUMNS": "160"},
-        timeout=120,
-    )
 
 
 def test_store_holds_the_numbers_only_masked(analyst_db):

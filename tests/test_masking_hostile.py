@@ -22,6 +22,8 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from monitor.analysis.lookup import lookup
 from monitor.config import install_secret
 from monitor.demo.local_server import LocalServer, html_page
@@ -39,6 +41,8 @@ from tests.disguises import (
     store_texts,
 )
 from tests.servers import run_crawl, write_site
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # -- the fast variant ------------------------------------------------------------------------
 

@@ -181,6 +181,7 @@ def test_results_serialise(matcher):
     assert json.loads(json.dumps(result.to_dict(), ensure_ascii=False))["alert"] is True
 
 
+@pytest.mark.slow
 def test_benchmark_runs_on_a_tiny_input(tmp_path, capsys):
     from monitor.cli.bench import register
 

@@ -19,6 +19,7 @@ from monitor.matching.keywords import load_keywords
 from monitor.matching.matcher import Matcher, load_matcher
 from monitor.matching.model import FORMAT, load_model, model_version, write_model
 from monitor.matching.rules_version import rules_version
+from tests.helpers import HEISHI
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = ROOT / "keywords"
@@ -164,6 +165,7 @@ def test_matching_with_the_model_imports_no_numpy_or_scikit_learn():
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.slow
 def test_a_crawl_imports_no_scikit_learn(demo_sites, tmp_path):
     """A real sweep of the demo forum; every Python process of it reports its imports
     (PYTHONPROFILEIMPORTTIME), and none is scikit-learn or what only training needs. (numpy
@@ -178,8 +180,7 @@ def test_a_crawl_imports_no_scikit_learn(demo_sites, tmp_path):
         "COLUMNS": "120",
     }
     result = subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
-        + ["sweep", "demo_forum", "--db", str(db), "--create"],
+        [*HEISHI] + ["sweep", "demo_forum", "--db", str(db), "--create"],
         capture_output=True,
         text=True,
         env=env,

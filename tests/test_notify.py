@@ -12,8 +12,8 @@ from monitor.alerting.notify import drain_outbox
 from monitor.alerting.notify_config import load_notify_config
 from monitor.errors import ConfigError
 from monitor.store.outbox import later
+from tests.helpers import listing, sweep
 from tests.receivers import SmtpReceiver, WebhookReceiver
-from tests.test_ingest import listing, sweep
 
 
 def write_config(path, body):
@@ -163,14 +163,14 @@ def test_malformed_notify_config_names_file_and_line(tmp_path):
 
 
 def test_notify_commands_send_and_show_the_outbox(db_path, tmp_path, webhook, monkeypatch):
-    from tests.test_cli import heishi
+    from tests.helpers import heishi_here
 
     config = write_config(tmp_path / "notify.toml", f'[[routes]]\nurls = ["{webhook.url}"]\n')
     env = {"HEISHI_NOTIFY_FILE": str(config)}
     monkeypatch.setenv("HEISHI_NOTIFY_FILE", str(config))
     sweep(db_path, [listing("1", "身份证四件套")])
-    status = heishi("notify", "status", "--db", str(db_path), "--json", env=env)
+    status = heishi_here("notify", "status", "--db", str(db_path), "--json", env=env)
     assert '"pending": 1' in status.stdout
-    sent = heishi("notify", "send", "--db", str(db_path), env=env)
+    sent = heishi_here("notify", "send", "--db", str(db_path), env=env)
     assert sent.returncode == 0 and "sent 1" in sent.stdout
     assert len(webhook.received) == 1

@@ -97,6 +97,7 @@ def receivers():
         receiver.stop()
 
 
+@pytest.mark.slow
 def test_a_crawled_hostile_listing_reaches_webhooks_with_nothing_live(
     tmp_path, receivers, monkeypatch
 ):
@@ -147,7 +148,7 @@ def test_a_crawled_hostile_listing_reaches_webhooks_with_nothing_live(
 
 
 def test_messages_and_digests_are_capped(db_path, tmp_path, receivers, monkeypatch):
-    from tests.test_ingest import listing, sweep
+    from tests.helpers import listing, sweep
 
     single, digest, _ = receivers
     config = tmp_path / "notify.toml"

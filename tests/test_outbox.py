@@ -13,9 +13,8 @@ from monitor.alerting.notify import drain_outbox
 from monitor.alerting.notify_config import load_notify_config
 from monitor.errors import ConfigError
 from monitor.store.outbox import later
+from tests.helpers import heishi_here, listing, sweep
 from tests.receivers import WebhookReceiver
-from tests.test_cli import heishi
-from tests.test_ingest import listing, sweep
 
 
 def routes(tmp_path, url: str, extra: str = "", settings: str = "") -> str:
@@ -30,6 +29,7 @@ def statuses(db_path) -> list[tuple]:
         return conn.execute("SELECT status, attempts FROM notifications ORDER BY id").fetchall()
 
 
+@pytest.mark.slow
 def test_a_slow_receiver_gets_each_message_once_and_it_counts_as_sent(
     db_path, tmp_path, monkeypatch
 ):
@@ -118,6 +118,7 @@ def test_a_failing_receiver_costs_one_attempt_per_drain_not_one_per_message(
     assert sorted(statuses(db_path)) == [("pending", 0)] * 4 + [("pending", 1)]
 
 
+@pytest.mark.slow
 def test_given_up_messages_show_in_status_and_notify_retry_dead_sends_them(tmp_path, monkeypatch):
     receiver = WebhookReceiver().start()
     port = receiver.port
@@ -127,17 +128,17 @@ def test_given_up_messages_show_in_status_and_notify_retry_dead_sends_them(tmp_p
     env = {"HEISHI_NOTIFY_FILE": config}
     monkeypatch.setenv("HEISHI_NOTIFY_FILE", config)
     sweep(db, [listing("1", "身份证四件套")])
-    down = heishi("notify", "send", "--db", str(db), env=env)
+    down = heishi_here("notify", "send", "--db", str(db), env=env)
     assert down.returncode == 1 and "dead 1" in down.stdout
-    status = heishi("status", "--db", str(db), env=env)
+    status = heishi_here("status", "--db", str(db), env=env)
     assert "1 notification(s) given up" in status.stdout
     assert "heishi notify retry --dead" in status.stdout
-    report = json.loads(heishi("status", "--db", str(db), "--json", env=env).stdout)
+    report = json.loads(heishi_here("status", "--db", str(db), "--json", env=env).stdout)
     assert report["dead_letters"]["count"] == 1
     back = WebhookReceiver(port).start()
     try:
-        retried = heishi("notify", "retry", "--dead", "--db", str(db), env=env)
-        again = heishi("notify", "retry", "--dead", "--db", str(db), env=env)
+        retried = heishi_here("notify", "retry", "--dead", "--db", str(db), env=env)
+        again = heishi_here("notify", "retry", "--dead", "--db", str(db), env=env)
     finally:
         back.stop()
     assert retried.returncode == 0, retried.stdout + retried.stderr

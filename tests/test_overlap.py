@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from monitor.demo.sites import DemoSites
-from tests.test_run import (
+from tests.helpers import (
     HEISHI,
     PROJECT_ROOT,
     child_env,
@@ -22,10 +22,13 @@ from tests.test_run import (
     start_monitor,
     stop_monitor,
     wait_for,
-    write_site,
 )
+from tests.servers import write_site
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.daemon,
+    pytest.mark.slow,
+]
 
 
 def slow_forum(schedule: str = 'interval = "1h"') -> str:
@@ -51,19 +54,19 @@ def test_a_manual_sweep_during_a_crawl_of_the_same_source_is_refused_and_removes
     with DemoSites(day=1) as demo:
         env = child_env(tmp_path, sites_dir, demo)
         write_site(sites_dir, "t_forum", site_file("demo_forum", "t_forum", 'interval = "1h"'))
-        first = heishi(env, "sweep", "t_forum", "--db", str(db), "--create")
+        first = heishi("sweep", "t_forum", "--db", str(db), "--create", env=env)
         assert first.returncode == 0, first.stderr
         live = query(db, "SELECT count(*) FROM listings WHERE status = 'live'")[0][0]
         assert live == 43
         write_site(sites_dir, "t_forum", slow_forum())
-        log = (tmp_path / "first.out").open("w")
-        crawl = subprocess.Popen(
-            [*HEISHI, "sweep", "t_forum", "--db", str(db)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with (tmp_path / "first.out").open("w") as log:  # the child keeps its own
+            crawl = subprocess.Popen(
+                [*HEISHI, "sweep", "t_forum", "--db", str(db)],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         try:
             # The first crawl is writing (it has seen some listings again) when the second starts.
             wait_for(
@@ -79,7 +82,7 @@ def test_a_manual_sweep_during_a_crawl_of_the_same_source_is_refused_and_removes
                 "the first crawl to be writing",
             )
             [(holder, pid)] = crawl_running(db)
-            second = heishi(env, "sweep", "t_forum", "--db", str(db), "--json")
+            second = heishi("sweep", "t_forum", "--db", str(db), "--json", env=env)
             assert crawl.wait(timeout=120) == 0, (tmp_path / "first.out").read_text()
         finally:
             if crawl.poll() is None:
@@ -100,7 +103,7 @@ def test_a_restarted_monitor_does_not_crawl_a_source_its_killed_predecessors_cra
     with DemoSites(day=1) as demo:
         env = child_env(tmp_path, sites_dir, demo)
         write_site(sites_dir, "t_forum", site_file("demo_forum", "t_forum", 'interval = "1h"'))
-        first = heishi(env, "sweep", "t_forum", "--db", str(db), "--create")
+        first = heishi("sweep", "t_forum", "--db", str(db), "--create", env=env)
         assert first.returncode == 0, first.stderr
         write_site(sites_dir, "t_forum", slow_forum('interval = "2s"'))
         query(db, "UPDATE sources SET next_run_at = '2000-01-01T00:00:00Z'")
@@ -189,7 +192,7 @@ def test_a_crawl_whose_run_was_closed_under_it_writes_nothing_more(db_path):
     from monitor.alerting.ingest import SweepRecorder
     from monitor.errors import RunLeaseLost
     from monitor.store import open_store
-    from tests.test_ingest import listing
+    from tests.helpers import listing
 
     recorder = SweepRecorder(db_path, source="forum", kind="forum", batch_size=1)
     run_id = recorder.open()

@@ -19,21 +19,23 @@ import pytest
 
 from monitor.config import PROJECT_ROOT
 from monitor.running import distributed as dist
-from tests.test_distributed import (
-    HEISHI,
+from tests.cluster import (
+    REDIS_SERVER,
     Cluster,
     assert_every_listing_once,
     cluster_env,
     free_port,
     runs,
-    wait_for,
 )
+from tests.helpers import HEISHI, wait_for
 
-REDIS_SERVER = shutil.which("redis-server")
-pytestmark = pytest.mark.skipif(
-    REDIS_SERVER is None,
-    reason="the redis-server binary is absent (`make setup` installs Debian's redis-server)",
-)
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.skipif(
+        REDIS_SERVER is None,
+        reason="the redis-server binary is absent (`make setup` installs Debian's redis-server)",
+    ),
+]
 PASSWORD = "s3cret-for-tests"
 
 

@@ -15,17 +15,17 @@ import pytest
 
 from monitor.config import PROJECT_ROOT
 from monitor.running import distributed as dist
-from tests.test_distributed import (
-    HEISHI,
+from tests.cluster import (
     REDIS_SERVER,
     Cluster,
     assert_every_listing_once,
     cluster_env,
     free_port,
-    wait_for,
 )
+from tests.helpers import HEISHI, wait_for
 
 pytestmark = [
+    pytest.mark.redis,
     pytest.mark.slow,
     pytest.mark.skipif(REDIS_SERVER is None, reason="the redis-server binary is absent"),
 ]
@@ -85,14 +85,14 @@ def redis_server(tmp_path, request):
 
 
 def start_sweep_and_wait(env: dict, tmp_path: Path, name: str = "sweep") -> subprocess.Popen:
-    out = open(tmp_path / f"{name}.out", "w")  # noqa: SIM115 (closed with the process)
-    return subprocess.Popen(
-        [*HEISHI, "distributed", "sweep", "demo_forum", "--wait", "--timeout", "180", "--json"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
+    with open(tmp_path / f"{name}.out", "w") as out:  # the child keeps its own
+        return subprocess.Popen(
+            [*HEISHI, "distributed", "sweep", "demo_forum", "--wait", "--timeout", "180", "--json"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def written(client) -> int:
@@ -114,9 +114,6 @@ def logs(tmp_path: Path, *names: str) -> str:
     return "".join((tmp_path / f"{n}.log").read_text(errors="replace") for n in names)
 
 
-# Open regression found at the end of a session: after the restart the sweep completes with
-# every listing but is judged partial (safe: it removes nothing). Not strict: a pass passes.
-@pytest.mark.xfail(reason="judged partial after a Redis restart (open regression)", strict=False)
 @pytest.mark.parametrize("redis_server", [True], indirect=True)
 def test_a_redis_restart_with_persistence_is_waited_out_and_the_sweep_completes(
     redis_server, demo_sites, tmp_path

@@ -53,6 +53,7 @@ def test_full_analysis_grows_linearly_on_hostile_text(uncapped, case):
     assert ratio < MAX_GROWTH, f"{case}: {ratio:.1f}x for 4x the text"
 
 
+@pytest.mark.slow
 def test_every_pattern_alone_grows_linearly(uncapped):
     """Each keyword pattern and each extraction regex by itself, on every hostile string."""
     from monitor.matching import extract
@@ -110,6 +111,7 @@ def crawl_seconds(tmp_path, filler: str) -> float:
     return elapsed
 
 
+@pytest.mark.slow
 def test_a_crawled_listing_of_30000_digits_costs_what_30000_letters_cost(tmp_path):
     letters = crawl_seconds(tmp_path, "a" * 30_000)
     digits = crawl_seconds(tmp_path, "1" * 30_000)
@@ -118,7 +120,7 @@ def test_a_crawled_listing_of_30000_digits_costs_what_30000_letters_cost(tmp_pat
 
 
 def test_keywords_test_on_40000_digits_returns_promptly():
-    from tests.test_cli import heishi
+    from tests.helpers import heishi
 
     started = time.perf_counter()
     result = heishi("keywords", "test", "1" * 40_000, "--json")
@@ -173,6 +175,7 @@ def test_the_matcher_reads_a_bounded_prefix_and_says_so(monkeypatch):
         max_chars()
 
 
+@pytest.mark.slow
 def test_the_benchmark_runs_and_reports_growth_per_doubling():
     result = subprocess.run(
         # One timing of each size: what is checked here is the report, not the figures.

@@ -152,6 +152,7 @@ def test_dry_run_shows_the_change_and_writes_nothing(kwdir, db_path):
     assert [c.change for c in retrohunt(db_path).changes] == ["newly_matched"]
 
 
+@pytest.mark.slow
 def test_listing_that_no_longer_matches_is_reported_not_alerted(kwdir, db_path):
     add_new_terms(kwdir)
     sweep(db_path, [NEWLY, MATCHED])
@@ -166,6 +167,7 @@ def test_listing_that_no_longer_matches_is_reported_not_alerted(kwdir, db_path):
     assert rows(db_path, "SELECT matched FROM listings WHERE site_id = '1'") == [(0,)]
 
 
+@pytest.mark.slow
 def test_a_crash_midway_keeps_finished_batches_and_a_rerun_continues(kwdir, db_path):
     sweep(db_path, [CHATTER, NEWLY, MATCHED, CHATTER[::-1]])
     add_new_terms(kwdir)
@@ -187,6 +189,7 @@ def test_a_crash_midway_keeps_finished_batches_and_a_rerun_continues(kwdir, db_p
     ] == (0,)
 
 
+@pytest.mark.slow
 def test_since_limits_the_hunt_to_versions_seen_since_then(kwdir, db_path):
     sweep(db_path, [NEWLY, MATCHED])
     add_new_terms(kwdir)
@@ -216,6 +219,7 @@ def test_store_made_before_rules_were_tracked_is_migrated_with_unknown_versions(
     assert rows(db_path, "SELECT DISTINCT rules_version FROM matches") == [(None,)]
 
 
+@pytest.mark.slow
 def test_retrohunt_command_prints_a_table_or_json(kwdir, db_path, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     sweep(db_path, [NEWLY, MATCHED])

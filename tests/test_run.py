@@ -5,16 +5,11 @@ does not stop the others, SIGTERM leaves a consistent store, a restart resumes t
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import socket
 import sqlite3
-import subprocess
-import sys
 import time
-from collections.abc import Callable
-from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,100 +17,24 @@ import pytest
 from monitor.demo.local_server import closed_port_url
 from monitor.demo.sites import DemoSites
 from monitor.store import utc_now
-from tests.servers import PROJECT_ROOT, write_site
+from tests.helpers import (
+    child_env,
+    heishi,
+    query,
+    runs_of,
+    site_file,
+    start_monitor,
+    stop_monitor,
+    wait_for,
+)
+from tests.servers import write_site
 
-HEISHI = [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
 # With pytest-xdist: every test of this file in one process, so the busy monitor (half a
 # minute of real crawls, shared by seven tests) runs once.
-pytestmark = pytest.mark.xdist_group("test_run")
-DEMO_SITES = PROJECT_ROOT / "spiders" / "sites"
-
-
-def site_file(
-    demo: str, name: str, schedule: str, *, url: str | None = None, extra: str = ""
-) -> str:
-    """A copy of a demo site file under another name, not tagged demo, on `schedule`."""
-    text = (DEMO_SITES / f"{demo}.toml").read_text(encoding="utf-8")
-    text = re.sub(r"(?m)^name = .*$", f'name = "{name}"', text)
-    text = re.sub(r"(?m)^tags = .*$", "", text)
-    text = re.sub(r"(?m)^schedule = .*$", f"schedule = {{ {schedule} }}", text)
-    if url is not None:
-        text = re.sub(r"(?m)^start_urls = .*$", f'start_urls = ["{url}"]', text)
-    return text + extra
-
-
-def child_env(
-    base: Path, sites_dir: Path, demo: DemoSites | None = None, *, cache: Path | None = None
-) -> dict[str, str]:
-    """The environment of a monitor or sweep: its own secret under `base`; the session's
-    cache (tests/conftest.py sets HEISHI_CACHE_DIR for every test; a module fixture passes
-    `cache`), so jieba's dictionaries are built once a session, not once a test (some 3.5 s
-    of CPU in each crawl that finds them cold). Crawls write their listings at least every
-    half second (default 2 s): the tests that wait for a crawl to be writing see it sooner."""
-    return {
-        **os.environ,
-        **(demo.env() if demo else {}),
-        "HEISHI_SITES_DIR": str(sites_dir),
-        "HEISHI_SECRET_FILE": str(base / "secret.key"),
-        "HEISHI_CACHE_DIR": str(cache or os.environ["HEISHI_CACHE_DIR"]),
-        "HEISHI_STORE_FLUSH": "0.5",
-    }
-
-
-def start_monitor(db: Path, env: dict[str, str], *args: str, nth: int = 1) -> subprocess.Popen:
-    """`heishi run` in the background, once it has claimed the store (the `nth` monitor)."""
-    log = (db.parent / f"monitor-{nth}.out").open("w")
-    proc = subprocess.Popen(
-        [*HEISHI, "run", "--db", str(db), "--create", "--heartbeat", "1s", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for(lambda: proc.poll() is not None or monitor_started(db, nth), 30, "the monitor")
-    except BaseException:
-        proc.kill()
-        raise
-    assert proc.poll() is None, (db.parent / f"monitor-{nth}.out").read_text()
-    return proc
-
-
-def stop_monitor(proc: subprocess.Popen) -> tuple[int, float]:
-    """SIGTERM; the exit status and how long it took to exit."""
-    started = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    code = proc.wait(timeout=60)
-    return code, time.monotonic() - started
-
-
-def heishi(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*HEISHI, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    with closing(sqlite3.connect(db)) as conn, conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def monitor_started(db: Path, daemons: int = 1) -> bool:
-    """Has the `daemons`-th monitor on `db` claimed the store?"""
-    try:
-        return db.exists() and query(db, "SELECT count(*) FROM daemon") == [(daemons,)]
-    except sqlite3.OperationalError:  # not created yet
-        return False
-
-
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+pytestmark = [
+    pytest.mark.daemon,
+    pytest.mark.xdist_group("test_run"),
+]
 
 
 def assert_consistent(db: Path) -> None:
@@ -123,11 +42,23 @@ def assert_consistent(db: Path) -> None:
     assert query(db, "SELECT id, source FROM runs WHERE status = 'running'") == []
 
 
-def runs_of(db: Path, source: str) -> list[dict]:
-    with closing(sqlite3.connect(db)) as conn:
-        conn.row_factory = sqlite3.Row
-        rows = conn.execute("SELECT * FROM runs WHERE source = ? ORDER BY id", (source,))
-        return [dict(row) for row in rows]
+def first_runs(log: Path, names: object) -> dict[str, str] | None:
+    """The first run the monitor logged for each of `names` when it scheduled them; None
+    until it has logged them all."""
+    text = log.read_text(encoding="utf-8") if log.exists() else ""
+    found = {n: re.search(rf"\b{n}: [^\n]*, first run (\S+)", text) for n in names}
+    return {n: m.group(1) for n, m in found.items()} if all(found.values()) else None
+
+
+def next_run(db: Path, source: str) -> str:
+    return query(db, "SELECT next_run_at FROM sources WHERE name = ?", (source,))[0][0]
+
+
+def later(stamp: str, seconds: float) -> str:
+    """A store timestamp `seconds` after `stamp`, in the store's format."""
+    from monitor.running.schedule import parse_time, store_time
+
+    return store_time(parse_time(stamp) + timedelta(seconds=seconds))
 
 
 class HangingServer:
@@ -227,14 +158,14 @@ def busy(tmp_path_factory, warm_cache):
                 "t_broken",
                 site_file("demo_channel", "t_broken", slowest) + '\n[selectors]\nitme = "div"\n',
             )
-            second = heishi(env, "run", "--db", str(db), timeout=60)
-            status_live = json.loads(heishi(env, "status", "--db", str(db), "--json").stdout)
+            second = heishi("run", "--db", str(db), timeout=60, env=env)
+            status_live = json.loads(heishi("status", "--db", str(db), "--json", env=env).stdout)
             while not busy_enough(db, log) and time.monotonic() - started < WINDOW:
                 time.sleep(0.5)
         finally:
             stopped_at = utc_now()
             code, stop_seconds = stop_monitor(proc)
-    status_after = json.loads(heishi(env, "status", "--db", str(db), "--json").stdout)
+    status_after = json.loads(heishi("status", "--db", str(db), "--json", env=env).stdout)
     return {
         "db": db,
         "code": code,
@@ -344,7 +275,7 @@ def test_sigterm_in_the_middle_of_a_crawl_removes_nothing_and_leaves_no_run_open
     with DemoSites(day=1) as demo:
         env = child_env(tmp_path, sites_dir, demo)
         write_site(sites_dir, "t_forum", site_file("demo_forum", "t_forum", 'interval = "2s"'))
-        once = heishi(env, "run", "--once", "--db", str(db), "--create")
+        once = heishi("run", "--once", "--db", str(db), "--create", env=env)
         assert once.returncode == 0, once.stderr
         listings = query(db, "SELECT count(*) FROM listings WHERE status = 'live'")[0][0]
         versions = query(db, "SELECT count(*) FROM listing_versions")[0][0]
@@ -412,10 +343,14 @@ def test_a_restart_honours_next_run_at_and_runs_a_missed_turn_once(tmp_path):
         for name in planned:
             assert planned[name] > first_starts[name]  # a minute after its first run
 
-        # Restarted within the minute: nothing runs (no burst), the plan is kept.
+        # Restarted within the minute: nothing runs (no burst), the plan is kept: once the
+        # monitor has scheduled both sources, their first runs are the planned ones.
         proc = start_monitor(db, env, "--jitter", "2s", nth=2)
         try:
-            time.sleep(5)
+            scheduled = wait_for(
+                lambda: first_runs(tmp_path / "monitor-2.out", planned), 30, "the sources planned"
+            )
+            assert scheduled == planned
             assert query(db, "SELECT count(*) FROM runs") == [(2,)]
             assert dict(query(db, "SELECT name, next_run_at FROM sources")) == planned
         finally:
@@ -430,7 +365,10 @@ def test_a_restart_honours_next_run_at_and_runs_a_missed_turn_once(tmp_path):
                 40,
                 "the missed run",
             )
-            time.sleep(3)
+            # Once it is done, the next turn the scheduler holds is a minute on: no other
+            # missed turn is waiting to run.
+            missed = runs_of(db, "t_forum")[-1]["started_at"]
+            wait_for(lambda: next_run(db, "t_forum") > later(missed, 30), 30, "the next turn")
         finally:
             assert stop_monitor(proc)[0] == 0
     assert [r["status"] for r in runs_of(db, "t_forum")] == ["ok", "ok"]
@@ -446,10 +384,10 @@ def test_run_once_sweeps_what_is_due_then_nothing_until_the_next_turn(tmp_path):
         write_site(
             sites_dir, "t_channel", site_file("demo_channel", "t_channel", 'cron = "0 3 * * *"')
         )
-        first = heishi(env, "run", "--once", "--db", str(db), "--create")
+        first = heishi("run", "--once", "--db", str(db), "--create", env=env)
         assert first.returncode == 0, first.stderr
         assert "1 of 1 source(s) due" in first.stderr
-        again = heishi(env, "run", "--once", "--db", str(db), "--create")
+        again = heishi("run", "--once", "--db", str(db), "--create", env=env)
         assert again.returncode == 0, again.stderr
         assert "0 of 1 source(s) due" in again.stderr
     assert [r["status"] for r in runs_of(db, "t_channel")] == ["ok"]

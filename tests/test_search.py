@@ -13,8 +13,7 @@ import pytest
 from monitor.analysis.search import QueryError, parse_query, search
 from monitor.analysis.search_index import backfill
 from monitor.store import open_store
-from tests.test_cli import heishi
-from tests.test_ingest import listing, sweep
+from tests.helpers import heishi, heishi_here, listing, sweep
 
 
 def found(db_path, query, **options):
@@ -183,7 +182,7 @@ def test_query_words_are_quoted_so_no_text_is_read_as_fts5_syntax(market):
 
 
 def test_cli_json_lists_results_with_highlights_and_versions(market):
-    result = heishi("search", "--db", str(market), "身份證", "--json")
+    result = heishi_here("search", "--db", str(market), "身份證", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["ranked_versions"] == 2 and data["window_full"] is False
@@ -194,23 +193,23 @@ def test_cli_json_lists_results_with_highlights_and_versions(market):
     assert first["title"][start:end] == "身份证"
     assert first["current"] is True and first["found_in_version"] == 1
     assert " " not in first["title"]  # the original text, not the segmented words
-    filtered = heishi("search", "--db", str(market), "身份证", "--source", "market", "--json")
+    filtered = heishi_here("search", "--db", str(market), "身份证", "--source", "market", "--json")
     assert [r["site_id"] for r in json.loads(filtered.stdout)["results"]] == ["10"]
 
 
 def test_cli_table_shows_the_original_text(market):
-    result = heishi("search", "--db", str(market), "身份证", "四件套")
+    result = heishi_here("search", "--db", str(market), "身份证", "四件套")
     assert result.returncode == 0, result.stderr
     assert "出售身份证号码四件套全国可查" in result.stdout
     assert "current text" in result.stdout
 
 
 def test_cli_malformed_query_exits_2_with_a_message(market):
-    result = heishi("search", "--db", str(market), '"身份证')
+    result = heishi_here("search", "--db", str(market), '"身份证')
     assert result.returncode == 2
     assert "unclosed double quote" in result.stderr
     assert "Traceback" not in result.stderr
-    result = heishi("search", "--db", str(market), "身份证", "--since", "last tuesday")
+    result = heishi_here("search", "--db", str(market), "身份证", "--since", "last tuesday")
     assert result.returncode == 2 and "--since" in result.stderr
 
 
@@ -239,10 +238,12 @@ def test_ranking_is_fts5_bm25_with_title_weighted(db_path):
     assert len(hits) == 5
 
 
+@pytest.mark.slow
 def test_search_says_when_new_keyword_lists_left_the_index_stale(market, tmp_path):
     import shutil
     from pathlib import Path
 
+    # Each search in a process of its own: a process reads the keyword lists once.
     keywords = tmp_path / "keywords"
     shutil.copytree(Path(__file__).resolve().parent.parent / "keywords", keywords)
     env = {"HEISHI_KEYWORDS_DIR": str(keywords)}
@@ -268,8 +269,9 @@ def test_search_says_when_new_keyword_lists_left_the_index_stale(market, tmp_pat
     )
 
 
+@pytest.mark.slow
 def test_a_store_indexed_before_the_segmentation_was_recorded_is_not_called_stale(market):
     with sqlite3.connect(market) as conn:
         conn.execute("DELETE FROM search_state")
-    result = heishi("search", "--db", str(market), "身份证", "--json")
+    result = heishi_here("search", "--db", str(market), "身份证", "--json")
     assert json.loads(result.stdout)["index_current"] is None and "reindex" not in result.stderr

@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 from monitor.demo.local_server import Page, html_page
 from monitor.running.source_health import cause_of, health_of
 from monitor.store import open_store
+from tests.helpers import HEISHI
 from tests.markup_sites import MarkupSite, fixture_bytes
 from tests.servers import PROJECT_ROOT, run_crawl, write_site
 
@@ -52,6 +54,7 @@ def state(db, name):
     return source["health"], run, alerts
 
 
+@pytest.mark.slow
 def test_each_cause_has_its_own_health_and_wording(tmp_path):
     db = tmp_path / "heishi.db"
     sites = tmp_path / "sites"
@@ -122,8 +125,7 @@ def test_each_cause_has_its_own_health_and_wording(tmp_path):
         assert fix in failing[0]["summary"]
 
     listed = subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
-        + ["sources", "list", "--db", str(db), "--json"],
+        [*HEISHI] + ["sources", "list", "--db", str(db), "--json"],
         capture_output=True,
         text=True,
         cwd=PROJECT_ROOT,
@@ -142,6 +144,7 @@ def test_each_cause_has_its_own_health_and_wording(tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_a_board_whose_rows_vanished_changed_shape_and_a_down_site_is_failing(tmp_path):
     db = tmp_path / "heishi.db"
     board = forum("bb", "phpbb", "/viewforum.php?f=12").replace("max_pages = 1", "max_pages = 2")

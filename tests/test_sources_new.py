@@ -6,26 +6,15 @@ becomes a working source with `sources new` and at most one edit."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from monitor.sites import load_site
+from tests.helpers import heishi
 from tests.markup_sites import KW, MarkupSite
-from tests.servers import PROJECT_ROOT, run_crawl
-
-
-def heishi(*args, env):
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())", *args],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "COLUMNS": "200", **env},
-        timeout=180,
-    )
+from tests.servers import run_crawl
 
 
 def environment(tmp_path):
@@ -49,6 +38,7 @@ def in_pairs(work, cases):
         return [job.result() for job in [pool.submit(work, *case) for case in cases]]
 
 
+@pytest.mark.slow
 def test_sources_new_recognises_every_preset_and_the_draft_works_unedited(tmp_path):
     env = environment(tmp_path)
 
@@ -88,6 +78,7 @@ def drafted_by_structure(tmp_path, server, path, name, env):
     return tmp_path / "sites" / f"{name}.toml"
 
 
+@pytest.mark.slow
 def test_structure_alone_finds_rows_fields_and_next_page_of_each_forum(tmp_path):
     """Without presets: Discuz! (GBK, and UTF-8 with rewritten URLs) and phpBB need no edit,
     Tieba one (its list shows no dates, its thread pages do)."""
@@ -135,6 +126,7 @@ def test_structure_alone_finds_rows_fields_and_next_page_of_each_forum(tmp_path)
     assert "tbody[id^=normalthread_]" in (tmp_path / "sites" / "shape_discuz_0.toml").read_text()
 
 
+@pytest.mark.slow
 def test_check_masks_numbers_says_which_listings_alert_and_why(tmp_path):
     env = environment(tmp_path)
     with MarkupSite("discuz") as server:
@@ -160,6 +152,7 @@ def test_check_masks_numbers_says_which_listings_alert_and_why(tmp_path):
     assert "listing 1: ALERT" in shown.stdout and "no alert" in shown.stdout
 
 
+@pytest.mark.slow
 def test_check_tells_an_empty_channel_from_a_broken_selector(tmp_path):
     env = environment(tmp_path)
     with MarkupSite("telegram") as server:
@@ -178,6 +171,7 @@ def test_check_tells_an_empty_channel_from_a_broken_selector(tmp_path):
     assert "selectors.item" in fault.stderr
 
 
+@pytest.mark.browser
 def test_a_page_javascript_builds_is_drafted_when_rendered(tmp_path):
     from monitor.demo.local_server import LocalServer, html_page
     from tests.servers import js_search_page, json_page
@@ -225,6 +219,7 @@ def test_a_page_javascript_builds_is_drafted_when_rendered(tmp_path):
     assert "id_pattern = '/item/(\\d+)'" in draft
 
 
+@pytest.mark.slow
 def test_a_draft_fetches_only_the_sites_own_pages(tmp_path):
     """A page's links are written by the people heishi watches: drafting follows none to
     another host or port, and a redirect elsewhere is refused."""

@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+
+import pytest
 
 from monitor.demo.local_server import LocalServer
-from tests.servers import PROJECT_ROOT, write_site
-from tests.test_spiders import BOARD, FORUM_SITE, forum_pages
+from tests.fixture_forum import BOARD, FORUM_SITE, forum_pages
+from tests.helpers import heishi
+from tests.servers import write_site
 
 
-def heishi(*args, env):
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())", *args],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "COLUMNS": "160", **env},
-        timeout=120,
-    )
-
-
+@pytest.mark.slow
 def test_check_shows_the_first_listings_field_by_field_and_stores_nothing(tmp_path):
     sites = tmp_path / "sites"
     write_site(sites, "fixture_forum", FORUM_SITE)

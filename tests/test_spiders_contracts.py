@@ -11,12 +11,15 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from tests.servers import PROJECT_ROOT
 
 CONTRACT_SITES = PROJECT_ROOT / "spiders" / "contracts" / "sites"
 DEMO_SITES = PROJECT_ROOT / "spiders" / "sites"
 
 
+@pytest.mark.slow
 def test_scrapy_check_passes_for_every_kind_and_preset_and_catches_a_broken_selector(tmp_path):
     kinds = sorted(p.stem for p in CONTRACT_SITES.glob("*.toml"))
     assert kinds == [

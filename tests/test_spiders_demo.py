@@ -16,6 +16,8 @@ from monitor.demo import content
 from monitor.sites.selectors import clean_text
 from tests.servers import run_crawl
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def sites(demo_sites):

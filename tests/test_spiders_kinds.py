@@ -3,6 +3,8 @@ a site file needs little more than the address."""
 
 from __future__ import annotations
 
+import pytest
+
 from monitor.demo.local_server import LocalServer, html_page
 from monitor.sites import load_site
 from monitor.sites.selectors import uncomment_pagelets
@@ -161,6 +163,7 @@ network = { allow_private = true }  # the fixture site is on 127.0.0.1
 """
 
 
+@pytest.mark.slow
 def test_paste_kind_reads_each_paste_raw(tmp_path):
     pastes = [
         {"id": "Ab12Cd34", "title": "Untitled"},

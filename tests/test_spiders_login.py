@@ -8,6 +8,8 @@ import secrets
 import sqlite3
 import stat
 
+import pytest
+
 from monitor.demo.discuz_pages import discuz_board, discuz_thread
 from monitor.demo.local_server import LocalServer, Page, Received, html_page
 from spiders.cookies import cookie_jar_path
@@ -100,6 +102,7 @@ def crawl(tmp_path, server, site_text, env=None, **kwargs):
     )
 
 
+@pytest.mark.slow
 def test_a_redirect_to_the_log_in_page_is_a_blocked_source_not_an_empty_one(tmp_path):
     forum = MembersOnlyForum()
     db = tmp_path / "heishi.db"
@@ -122,6 +125,7 @@ def test_a_redirect_to_a_verification_page_is_blocked_too(tmp_path):
     assert run.stats["heishi/blocked_pages"] == 1
 
 
+@pytest.mark.slow
 def test_log_in_once_then_cookies_carry_the_session_to_the_next_runs(tmp_path):
     forum = MembersOnlyForum()
     with LocalServer(forum.pages) as server:
@@ -147,6 +151,7 @@ def test_log_in_once_then_cookies_carry_the_session_to_the_next_runs(tmp_path):
         assert third.stats.get("heishi/blocked_pages", 0) == 0
 
 
+@pytest.mark.slow
 def test_a_refused_log_in_or_missing_credentials_is_a_blocked_source(tmp_path):
     forum = MembersOnlyForum()
     with LocalServer(forum.pages) as server:
@@ -161,6 +166,7 @@ def test_a_refused_log_in_or_missing_credentials_is_a_blocked_source(tmp_path):
     assert "BBS_USER is not set" in missing.stats["heishi/first_error"]
 
 
+@pytest.mark.slow
 def test_a_cookies_file_exported_from_a_browser_opens_the_site(tmp_path):
     forum = MembersOnlyForum()
     forum.sessions.add("from-browser")

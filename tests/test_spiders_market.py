@@ -7,11 +7,14 @@ import sqlite3
 import urllib.request
 from urllib.parse import quote
 
+import pytest
 from parsel import Selector
 
 from monitor.demo.local_server import LocalServer, html_page
 from monitor.running.evidence import evidence_dir, read_blob
 from tests.servers import js_search_page, json_page, market_item, run_crawl, write_site
+
+pytestmark = pytest.mark.browser
 
 MARKET_SITE = """
 name = "fixture_market"

@@ -6,6 +6,7 @@ texts and the pages followed."""
 
 from __future__ import annotations
 
+import pytest
 from parsel import Selector
 
 from monitor.sites import PRESETS
@@ -31,6 +32,7 @@ def crawl(tmp_path, server, name, text, **kwargs):
 # -- Discuz! X3.4 --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_discuz_gbk_and_rewritten_utf8_boards_are_read_with_the_preset(tmp_path):
     with MarkupSite("discuz") as server:
         run = crawl(
@@ -104,6 +106,7 @@ def test_discuz_next_page_links_are_found_on_both_boards():
 # -- phpBB 3.3 prosilver -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_phpbb_33_board_and_topics_are_read_with_the_preset(tmp_path):
     with MarkupSite("phpbb") as server:
         run = crawl(
@@ -146,6 +149,7 @@ def test_phpbb_next_page_link_and_last_page():
 # -- Tieba ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_tieba_board_in_bigpipe_pagelets_and_thread_pages(tmp_path):
     with MarkupSite("tieba") as server:
         run = crawl(
@@ -189,6 +193,7 @@ TEXT_MESSAGES = ["5", "6", "7", "11", "12", "14", "16", "18", "20", "24", "30"] 
 ]
 
 
+@pytest.mark.slow
 def test_telegram_keeps_every_message_with_text_and_counts_the_rest(tmp_path):
     with MarkupSite("telegram") as server:
         run = crawl(
@@ -276,6 +281,7 @@ def test_telegram_keeps_every_message_with_text_and_counts_the_rest(tmp_path):
     assert run.stats.get("heishi/empty_list_pages", 0) == 0
 
 
+@pytest.mark.slow
 def test_telegram_channel_with_no_posts_is_an_empty_source_not_a_broken_selector(tmp_path):
     with MarkupSite("telegram") as server:
         run = crawl(
@@ -291,6 +297,7 @@ def test_telegram_channel_with_no_posts_is_an_empty_source_not_a_broken_selector
     assert run.stats.get("heishi/blocked_pages", 0) == 0
 
 
+@pytest.mark.slow
 def test_discuz_empty_board_is_empty_although_its_header_has_a_password_field(tmp_path):
     with MarkupSite("discuz") as server:
         run = crawl(
@@ -308,6 +315,7 @@ def test_discuz_empty_board_is_empty_although_its_header_has_a_password_field(tm
 # -- a paste archive -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_paste_archive_rows_are_read_raw_and_the_sidebar_is_not(tmp_path):
     with MarkupSite("paste") as server:
         run = crawl(tmp_path, server, "pb", site_file("pb", "paste", "pastebin", ["/archive"]))

@@ -18,8 +18,8 @@ import pytest
 from monitor.demo.local_server import LocalServer
 from monitor.errors import SiteFileError
 from monitor.sites import load_site
+from tests.fixture_forum import forum_pages
 from tests.servers import run_crawl, write_site
-from tests.test_spiders import forum_pages
 
 ONION = "heishi2xkcdtestabcdefghijklmnopqrstuvwxyz234567abcdefghid.onion"
 
@@ -146,6 +146,7 @@ def _site_port(server: LocalServer) -> int:
     return int(server.url.rsplit(":", 1)[1])
 
 
+@pytest.mark.slow
 def test_an_onion_forum_is_crawled_through_an_http_proxy(tmp_path):
     sites = tmp_path / "sites"
     write_site(sites, "fixture_onion", ONION_SITE)
@@ -167,6 +168,7 @@ def test_an_onion_forum_is_crawled_through_an_http_proxy(tmp_path):
     assert run.stats["heishi/proxied_requests"] == 9
 
 
+@pytest.mark.slow
 def test_an_onion_forum_is_crawled_through_a_socks5_proxy_resolving_the_name(tmp_path):
     sites = tmp_path / "sites"
     write_site(sites, "fixture_onion", ONION_SITE)
@@ -198,6 +200,7 @@ def test_an_onion_address_without_a_proxy_is_a_site_file_error(tmp_path):
     assert caught.value.key == "proxy"
 
 
+@pytest.mark.browser
 def test_an_onion_forum_is_rendered_by_chromium_through_the_socks5_proxy(tmp_path):
     sites = tmp_path / "sites"
     write_site(sites, "fixture_onion", ONION_SITE + "render = true\n")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
+
 from monitor.demo.discuz_pages import discuz_board, discuz_thread
 from monitor.demo.local_server import LocalServer, html_page
 from tests.servers import run_crawl, write_site
@@ -42,6 +44,7 @@ def big5(text: str, charset: str | None) -> object:
     return html_page(text, charset=charset, encoding="big5")
 
 
+@pytest.mark.slow
 def test_big5_pages_with_a_wrong_or_no_charset_and_broken_html_are_read(tmp_path):
     threads = [
         {"tid": 401, "title": "出售 台灣 個資 50萬筆", "author": "資料商"},
@@ -77,6 +80,7 @@ def test_big5_pages_with_a_wrong_or_no_charset_and_broken_html_are_read(tmp_path
     assert run.stats["heishi/reencoded/big5"] >= 1  # at least the board that said UTF-8
 
 
+@pytest.mark.slow
 def test_error_answers_are_retried_counted_and_never_taken_for_removals(tmp_path):
     threads = [{"tid": t, "title": f"出售 料子 {t}", "author": "卖家"} for t in (501, 502, 503)]
     throttled = iter([html_page("slow down", status=429)])
@@ -117,6 +121,7 @@ def test_error_answers_are_retried_counted_and_never_taken_for_removals(tmp_path
     assert status == "partial" and "tid=503" in error
 
 
+@pytest.mark.slow
 def test_a_site_whose_markup_changed_is_source_health_never_removals(tmp_path):
     threads = [
         {"tid": 600 + i, "title": f"出售 身份证 四件套 第{i}批", "author": "老王"} for i in range(8)

@@ -11,7 +11,6 @@ import os
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -25,6 +24,7 @@ from monitor.analysis.stats import collect
 from monitor.store import open_store
 from monitor.store.stats import CANNED_QUERIES
 from tests.desk_store import EXPECTED, build_desk_store
+from tests.helpers import HEISHI
 from tests.web_server import Server, add_users, chromium_browser, log_in
 
 SINCE = "2026-11-01T00:00:00Z"
@@ -118,11 +118,11 @@ def test_days_are_cut_in_heishi_time_zone_and_the_old_name_still_works(desk_db, 
     assert beijing.per_day == EXPECTED["per_day_beijing"]
 
 
+@pytest.mark.slow
 def test_cli_prints_the_figures_as_json_and_as_tables(desk_db):
     def heishi(*args):
         return subprocess.run(
-            [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
-            + ["stats", "--db", str(desk_db), "--since", "2026-11-01", *args],
+            [*HEISHI] + ["stats", "--db", str(desk_db), "--since", "2026-11-01", *args],
             capture_output=True,
             text=True,
             env={**os.environ, "COLUMNS": "100"},
@@ -175,11 +175,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_datasette_serves_the_stats_queries(desk_db):
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
-        + ["datasette", "--db", str(desk_db), "--host", "127.0.0.1", "--port", str(port)],
+        [*HEISHI] + ["datasette", "--db", str(desk_db), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -222,6 +222,7 @@ def test_datasette_serves_the_stats_queries(desk_db):
 # --- the web page ------------------------------------------------------------------------
 
 
+@pytest.mark.browser
 def test_statistics_page_draws_the_stores_figures(desk_db):
     with Server(desk_db) as url, chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 1300, "height": 900})
@@ -261,6 +262,7 @@ def test_statistics_page_draws_the_stores_figures(desk_db):
         page.close()
 
 
+@pytest.mark.browser
 def test_statistics_page_cuts_days_in_the_viewers_zone_and_speaks_their_language(desk_db):
     with open_store(desk_db) as store:
         store.set_user_preferences("rita", time_zone="UTC", language="zh_CN")

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from monitor.demo.sites import DemoSites
-from tests.test_run import (
+from tests.helpers import (
     HEISHI,
     PROJECT_ROOT,
     child_env,
@@ -25,10 +25,13 @@ from tests.test_run import (
     start_monitor,
     stop_monitor,
     wait_for,
-    write_site,
 )
+from tests.servers import write_site
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.daemon,
+    pytest.mark.slow,
+]
 
 
 def slow_forum(schedule: str = 'interval = "2s"', delay: float = 0.2) -> str:
@@ -80,7 +83,7 @@ def test_sigterm_to_the_monitor_mid_crawl_three_times_is_no_failure(tmp_path):
     with DemoSites(day=1) as demo:
         env = child_env(tmp_path, sites_dir, demo)
         write_site(sites_dir, "t_forum", site_file("demo_forum", "t_forum", 'interval = "1h"'))
-        first = heishi(env, "sweep", "t_forum", "--db", str(db), "--create")
+        first = heishi("sweep", "t_forum", "--db", str(db), "--create", env=env)
         assert first.returncode == 0, first.stderr
         live = query(db, "SELECT count(*) FROM listings WHERE status = 'live'")[0][0]
         write_site(sites_dir, "t_forum", slow_forum())
@@ -92,7 +95,7 @@ def test_sigterm_to_the_monitor_mid_crawl_three_times_is_no_failure(tmp_path):
             finally:
                 code, seconds = stop_monitor(monitor)
             assert code == 0 and seconds < 15
-        status = json.loads(heishi(env, "status", "--db", str(db), "--json").stdout)
+        status = json.loads(heishi("status", "--db", str(db), "--json", env=env).stdout)
     stopped = runs_of(db, "t_forum")[1:]
     assert len(stopped) == 3
     assert [r["status"] for r in stopped] == ["interrupted"] * 3, stopped

@@ -10,7 +10,7 @@ from monitor.errors import StoreError
 from monitor.store import SCHEMA_VERSION, open_store
 from monitor.store.connection import Store
 from monitor.store.schema import MIGRATIONS
-from tests.test_ingest import listing, sweep
+from tests.helpers import listing, sweep
 
 
 def make_v1_store(path):

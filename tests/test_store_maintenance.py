@@ -8,8 +8,7 @@ import subprocess
 
 from monitor.alerting.ingest import SweepRecorder
 from monitor.store import open_store
-from tests.helpers import HEISHI
-from tests.test_ingest import listing, sweep
+from tests.helpers import HEISHI, listing, sweep
 
 
 def heishi(*args: str) -> subprocess.CompletedProcess:

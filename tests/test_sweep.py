@@ -6,7 +6,9 @@ import json
 import socket
 import sqlite3
 
-from tests.test_cli import heishi
+import pytest
+
+from tests.helpers import heishi
 
 
 def closed_port() -> int:
@@ -22,6 +24,7 @@ def write_site(directory, name, body):
     return path
 
 
+@pytest.mark.slow
 def test_sweep_of_a_site_that_is_down_fails_clearly_and_raises_a_health_alert(tmp_path):
     sites = tmp_path / "sites"
     port = closed_port()
@@ -45,6 +48,7 @@ def test_sweep_of_a_site_that_is_down_fails_clearly_and_raises_a_health_alert(tm
     assert logs.exists() and "gone_channel" in logs.read_text()
 
 
+@pytest.mark.slow
 def test_sweep_with_a_malformed_site_file_names_the_file_and_key(tmp_path):
     sites = tmp_path / "sites"
     bad = write_site(
@@ -60,6 +64,7 @@ def test_sweep_with_a_malformed_site_file_names_the_file_and_key(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_sweep_of_an_unknown_source_lists_the_known_ones(tmp_path):
     result = heishi("sweep", "nosuchsite", "--db", str(tmp_path / "heishi.db"))
     assert result.returncode == 2
@@ -67,6 +72,7 @@ def test_sweep_of_an_unknown_source_lists_the_known_ones(tmp_path):
     assert "demo_forum" in result.stderr
 
 
+@pytest.mark.slow
 def test_sweep_with_a_malformed_keyword_file_names_file_and_line_before_crawling(tmp_path):
     import shutil
 

@@ -5,10 +5,8 @@ never runs; forms without the CSRF token and users without the role are refused.
 from __future__ import annotations
 
 import gzip
-import os
 import sqlite3
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,12 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerting.ingest import SweepRecorder
-from monitor.matching.match_result import Contact, Extraction, MatchResult, Price, TermHit, Volume
-from spiders.settings import PLAYWRIGHT_LAUNCH_OPTIONS
+from tests.web_server import PASSWORDS, PNG, Server, item, record_sweep
 
-CHROMIUM_ARGS = PLAYWRIGHT_LAUNCH_OPTIONS["args"]
-PASSWORDS = {"ada": "admin-pass-1", "rita": "review-pass-1", "vic": "viewer-pass-1"}
+pytestmark = pytest.mark.browser
+
 HOSTILE_TITLE = '出售 身份证 <script>window.__xss = 1; alert("t")</script> 四件套'
 HOSTILE_TEXT = '身份证 四件套 <img src=x onerror="window.__xss = 2; alert(2)"> 联系 @evil'
 RAW_PAGE = (
@@ -29,57 +25,9 @@ RAW_PAGE = (
     '<h1 id="raw">raw evidence page</h1><script>parent.__xss = 3; alert("raw")</script>'
     '<img src="{outside}/beacon.png"></body></html>'
 )
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a0e2a5"
-    "9b0000000049454e44ae426082"
-)
 
 
 # --- a store with listings written the way a crawl writes them ---------------------------
-
-
-def item(site_id, title, text, *, terms, price=None, volume=None, seller="老王", contacts=(), **kw):
-    """A crawled listing with its match: each term found where it stands in the text."""
-    hits = []
-    for term, category in terms:
-        for field, value in (("title", title), ("text", text)):
-            start = value.find(term)
-            if start >= 0:
-                hits.append(TermHit(term, category, 2.0, field, start, start + len(term), term))
-    extraction = Extraction(
-        prices=[Price(float(price.rstrip("元")), "CNY", None, price)] if price else [],
-        volumes=[Volume(volume, "万", f"{volume // 10000}万")] if volume else [],
-        contacts=[Contact(k, v, v) for k, v in contacts],
-    )
-    match = MatchResult(
-        score=6.0,
-        alert=True,
-        categories=sorted({c for _, c in terms if c}),
-        hits=hits,
-        reasons=["data noun + sale signal"],
-        extraction=extraction,
-    )
-    return {
-        "site_id": site_id,
-        "url": f"http://127.0.0.1:9/t/{site_id}",
-        "title": title,
-        "text": text,
-        "seller": seller,
-        "price_text": None,
-        "posted_at": None,
-        "match": match,
-        "pii": [],
-        **kw,
-    }
-
-
-def sweep(db, source, items):
-    recorder = SweepRecorder(db, source=source, kind="forum", url="http://127.0.0.1:9/")
-    recorder.open()
-    for one in items:
-        recorder.record(one)
-    return recorder.close({"finish_reason": "finished", "response_received_count": 3}, "finished")
 
 
 def four_sets(price, **kw):
@@ -112,9 +60,9 @@ def build_store(db: Path, outside: str) -> None:
         item("2", HOSTILE_TITLE, HOSTILE_TEXT, terms=[("身份证", "identity")], seller="x"),
         item("3", hotel, "酒店 开房 记录 30万", terms=[("开房", "travel")], volume=300_000),
     ]
-    sweep(db, "forum", [four_sets("5000元", evidence=refs), *others])
-    sweep(db, "forum", [four_sets("3000元", evidence=refs), *others])
-    sweep(
+    record_sweep(db, "forum", [four_sets("5000元", evidence=refs), *others])
+    record_sweep(db, "forum", [four_sets("3000元", evidence=refs), *others])
+    record_sweep(
         db,
         "market",
         [
@@ -137,32 +85,6 @@ def build_store(db: Path, outside: str) -> None:
 
 
 # --- a real server and a real browser ----------------------------------------------------
-
-
-class Server:
-    """uvicorn on 127.0.0.1, a free port, in a thread."""
-
-    def __init__(self, db: Path) -> None:
-        import uvicorn
-
-        from monitor.web.app import create_app
-
-        config = uvicorn.Config(create_app(db), host="127.0.0.1", port=0, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "the web server did not start"
-            time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 class Outside:
@@ -206,19 +128,6 @@ def web_db(tmp_path_factory, outside) -> Path:
 def base_url(web_db) -> Iterator[str]:
     with Server(web_db) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=os.environ.get("HEISHI_CHROMIUM") or "/usr/bin/chromium",
-            args=CHROMIUM_ARGS,
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_web import Server, chromium, log_in  # noqa: F401  (fixtures)
+from tests.web_server import Server, log_in
 
 # The demo runs once per session (tests/conftest.py): its users share one worker.
-pytestmark = pytest.mark.xdist_group("demo")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("demo"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +29,7 @@ def demo_url(demo_run):
         yield url
 
 
-def test_demo_store_reviewed_in_the_browser(demo_url, chromium):  # noqa: F811
+def test_demo_store_reviewed_in_the_browser(demo_url, chromium):
     page = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="en-US").new_page()
     page.set_default_timeout(10_000)
     log_in(page, demo_url, "rita")

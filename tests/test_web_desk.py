@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_web import Server, chromium, item, sweep  # noqa: F401  (fixtures)
+from tests.web_server import Server, item, record_sweep
+
+pytestmark = pytest.mark.browser
 
 PASSWORD = "review-desk-pass-1"
 LONG_TITLES = (
@@ -45,17 +47,17 @@ def build_desk_store(db: Path) -> None:
     ]  # fmt: skip
     # Interleaved, so the wanted alerts' ids are not consecutive.
     mixed = [x for group in zip(wanted[:4], medium, vehicle, strict=True) for x in group]
-    sweep(db, "forum", mixed + wanted[4:])
+    record_sweep(db, "forum", mixed + wanted[4:])
     # Hotel listings on a market: the first changes its price the next day (one row, two alerts).
     hotels = [("h1", "某酒店 开房记录 30万 5000元"), ("h2", "某酒店 入住记录 10万")]
     for price in ("5000元", "3000元"):  # day 1, day 2
-        sweep(db, "market", [
+        record_sweep(db, "market", [
             item(site_id, title.replace("5000元", price), f"开房 记录 出售 {price if site_id == 'h1' else ''}",
                  terms=[("开房", "travel")], seller="酒店哥")
             for site_id, title in hotels
         ])  # fmt: skip
     # Long titles, as sellers write them, for the narrow screens.
-    sweep(db, "longshop", [
+    record_sweep(db, "longshop", [
         item("L1", LONG_TITLES[0], "定制 爬虫 采集 各平台 用户数据", terms=[("爬虫", "scraping")],
              price="2000元", seller="采集工作室"),
         item("L2", LONG_TITLES[1], "custom scraping of any platform, 爬虫 to order",
@@ -82,7 +84,7 @@ def desk_url(desk_db) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(chromium, desk_url):  # noqa: F811
+def page(chromium, desk_url):
     context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
     opened = context.new_page()
     opened.set_default_timeout(10_000)
@@ -272,7 +274,7 @@ def test_the_alert_opens_on_what_changed_since_the_reviewer_last_looked(desk_url
         return item("s1", f"银行 客户 资料 {volume} {price}", f"银行 客户 资料 {volume}，{price}",
                     terms=[("客户", "finance")], seller="老李", price=price)  # fmt: skip
 
-    sweep(desk_db, "shop", [offer("800元", "5万")])
+    record_sweep(desk_db, "shop", [offer("800元", "5万")])
     queue = desk_url + "/?status=all&source=shop"
     page.goto(queue)
     row = page.locator("#queue tbody tr")
@@ -280,11 +282,11 @@ def test_the_alert_opens_on_what_changed_since_the_reviewer_last_looked(desk_url
     with page.expect_navigation():
         row.locator(".title-link").click()
     assert page.locator("#since").count() == 0  # one version: nothing changed since
-    sweep(desk_db, "shop", [offer("600元", "8万")])  # version 2, and a "changed" alert
+    record_sweep(desk_db, "shop", [offer("600元", "8万")])  # version 2, and a "changed" alert
     page.goto(queue)
     mark = page.locator("#queue tbody tr .since-mark")
     assert mark.inner_text() == "changed since you looked (v1 → v2)"
-    sweep(desk_db, "shop", [offer("500元", "8万")])  # version 3
+    record_sweep(desk_db, "shop", [offer("500元", "8万")])  # version 3
     with page.expect_navigation():
         page.locator("#queue tbody tr .title-link").click()
     since = page.locator("#since")
@@ -335,7 +337,7 @@ def test_the_queue_search_is_heishi_search_traditional_finds_simplified_and_hits
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
-def test_the_queue_and_the_alert_page_fit_phones_and_tablets(desk_url, desk_db, chromium, locale):  # noqa: F811
+def test_the_queue_and_the_alert_page_fit_phones_and_tablets(desk_url, desk_db, chromium, locale):
     with sqlite3.connect(desk_db) as conn:
         alert = conn.execute("SELECT id FROM alerts WHERE source = 'longshop'").fetchone()[0]
     fits = "document.documentElement.scrollWidth <= window.innerWidth"

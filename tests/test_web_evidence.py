@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_web import PNG, Server, chromium, item, sweep  # noqa: F401  (fixtures)
+from tests.web_server import PNG, Server, item, record_sweep
+
+pytestmark = pytest.mark.browser
 
 PASSWORD = "evidence-pass-1"
 FETCHED_AT = "2026-11-23T08:00:00Z"
@@ -142,7 +144,7 @@ def evidence_db(tmp_path_factory) -> Path:
         "fetched_at": FETCHED_AT,
         "encoding": "utf-8",
     }
-    sweep(db, "forum", [
+    record_sweep(db, "forum", [
         item("7", "出售 身份证 四件套", "身份证 四件套 现货", evidence=refs,
              terms=[("身份证", "identity"), ("四件套", "identity")]),
     ])  # fmt: skip
@@ -163,7 +165,7 @@ def evidence_url(evidence_db) -> Iterator[str]:
 def test_the_alert_page_names_the_address_and_fetch_time_of_each_piece_of_evidence(
     evidence_url,
     evidence_db,
-    chromium,  # noqa: F811
+    chromium,
 ):
     page = chromium.new_context(locale="zh-CN").new_page()
     page.set_default_timeout(10_000)

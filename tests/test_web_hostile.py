@@ -9,7 +9,6 @@ import re
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +19,9 @@ import pytest
 
 from monitor.alerting.ingest import SweepRecorder
 from monitor.matching.match_result import Extraction, MatchResult, TermHit
+from tests.helpers import HEISHI
+
+pytestmark = pytest.mark.slow
 
 PASSWORDS = {"ada": "copper-kettle-42", "rita": "silver-harbour-7", "vic": "amber-window-19"}
 HUGE = "9" * 30  # beyond SQLite's INTEGER
@@ -113,8 +115,7 @@ class ServeProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
-            + ["serve", "--db", str(db), "--port", str(self.port)],
+            [*HEISHI] + ["serve", "--db", str(db), "--port", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env={**os.environ, **(env or {})},
@@ -319,9 +320,7 @@ def replayed(base_url: str, cookie: str) -> httpx.Response:
 
 def users_cli(db: Path, *args: str, password: str | None = None) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
-        + ["users", *args, "--db", str(db)]
-        + (["--password-stdin"] if password else []),
+        [*HEISHI] + ["users", *args, "--db", str(db)] + (["--password-stdin"] if password else []),
         input=f"{password}\n".encode() if password else None,
         capture_output=True,
         timeout=60,

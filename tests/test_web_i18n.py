@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_web import Server, chromium, item, sweep  # noqa: F401  (fixtures)
+from tests.web_server import Server, item, record_sweep
+
+pytestmark = pytest.mark.browser
 
 WEB = Path(__file__).resolve().parent.parent / "monitor" / "web"
 VOCABULARY = WEB.parent / "vocabulary.py"  # the labels of dismissal reasons
@@ -111,7 +113,7 @@ def i18n_db(tmp_path_factory) -> Path:
     from monitor.web.auth import hash_password
 
     db = tmp_path_factory.mktemp("i18n") / "heishi.db"
-    sweep(db, "forum", [
+    record_sweep(db, "forum", [
         item("1", "出售 身份证 四件套 300套", "身份证 四件套 现货 联系 @laowang",
              terms=[("身份证", "identity"), ("四件套", "identity")], price="5000元"),
     ])  # fmt: skip
@@ -129,7 +131,7 @@ def i18n_url(i18n_db) -> Iterator[str]:
         yield url
 
 
-def browser_page(chromium, url: str, name: str, password: str, locale: str | None = None):  # noqa: F811
+def browser_page(chromium, url: str, name: str, password: str, locale: str | None = None):
     options = {"viewport": {"width": 1400, "height": 900}}
     if locale:
         options["locale"] = locale
@@ -151,7 +153,7 @@ def alert_of(db: Path) -> int:
 def test_the_page_is_in_simplified_chinese_with_beijing_times_by_default(
     i18n_url,
     i18n_db,
-    chromium,  # noqa: F811
+    chromium,
 ):
     import urllib.request
 
@@ -182,7 +184,7 @@ def test_the_page_is_in_simplified_chinese_with_beijing_times_by_default(
 
 def test_a_browser_that_asks_for_english_gets_english_and_a_user_may_choose(
     i18n_url,
-    chromium,  # noqa: F811
+    chromium,
 ):
     page = browser_page(chromium, i18n_url, "ada", PASSWORDS["ada"], locale="en-US")
     assert page.locator("html").get_attribute("lang") == "en"
@@ -215,7 +217,7 @@ def test_a_browser_that_asks_for_english_gets_english_and_a_user_may_choose(
 def test_chinese_user_and_display_names_are_accepted_and_shown(
     i18n_url,
     i18n_db,
-    chromium,  # noqa: F811
+    chromium,
 ):
     admin = browser_page(chromium, i18n_url, "ada", PASSWORDS["ada"], locale="en-US")
     admin.goto(i18n_url + "/users")

@@ -72,6 +72,7 @@ def search_segmenter(tmp_path_factory) -> SearchSegmenter:
     return SearchSegmenter(KEYWORD_WORDS, KEYWORD_WORDS, tmp_path_factory.mktemp("cache"))
 
 
+@pytest.mark.slow
 def test_cuts_equal_jiebas_on_raw_and_normalised_texts(search_segmenter):
     tokenizer = search_segmenter.tokenizer()
     cut = search_segmenter.wordcut()
@@ -82,6 +83,7 @@ def test_cuts_equal_jiebas_on_raw_and_normalised_texts(search_segmenter):
             assert cut.cut(variant) == list(tokenizer.cut(variant, HMM=False)), variant
 
 
+@pytest.mark.slow
 def test_cuts_equal_jiebas_own_full_dictionary():
     import jieba
 
@@ -92,6 +94,7 @@ def test_cuts_equal_jiebas_own_full_dictionary():
         assert cut.cut(text) == list(tokenizer.cut(text, HMM=False)), text
 
 
+@pytest.mark.slow
 def test_dictionary_words_are_what_jieba_counts(search_segmenter):
     tokenizer = search_segmenter.tokenizer()
     cut = search_segmenter.wordcut()
@@ -99,6 +102,7 @@ def test_dictionary_words_are_what_jieba_counts(search_segmenter):
         assert cut.is_word(word) == bool(tokenizer.FREQ.get(word)), word
 
 
+@pytest.mark.slow
 def test_cache_is_reused_and_rebuilt_when_its_key_changes(tmp_path, search_segmenter):
     built: list[int] = []
 

@@ -17,6 +17,12 @@ from typing import Any
 
 PASSWORDS = {"ada": "admin-pass-1", "rita": "review-pass-1", "vic": "viewer-pass-1"}
 ROLES = {"ada": "admin", "rita": "reviewer", "vic": "viewer"}
+# A one-pixel PNG, for screenshots kept as evidence.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a0e2a5"
+    "9b0000000049454e44ae426082"
+)
 
 
 def add_users(db: Path) -> None:
@@ -109,3 +115,61 @@ def http(
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
+
+
+# --- listings written the way a crawl writes them -----------------------------------------
+
+
+def item(site_id, title, text, *, terms, price=None, volume=None, seller="老王", contacts=(), **kw):
+    """A crawled listing with its match: each term found where it stands in the text."""
+    from monitor.matching.match_result import (
+        Contact,
+        Extraction,
+        MatchResult,
+        Price,
+        TermHit,
+        Volume,
+    )
+
+    hits = []
+    for term, category in terms:
+        for field, value in (("title", title), ("text", text)):
+            start = value.find(term)
+            if start >= 0:
+                hits.append(TermHit(term, category, 2.0, field, start, start + len(term), term))
+    extraction = Extraction(
+        prices=[Price(float(price.rstrip("元")), "CNY", None, price)] if price else [],
+        volumes=[Volume(volume, "万", f"{volume // 10000}万")] if volume else [],
+        contacts=[Contact(k, v, v) for k, v in contacts],
+    )
+    match = MatchResult(
+        score=6.0,
+        alert=True,
+        categories=sorted({c for _, c in terms if c}),
+        hits=hits,
+        reasons=["data noun + sale signal"],
+        extraction=extraction,
+    )
+    return {
+        "site_id": site_id,
+        "url": f"http://127.0.0.1:9/t/{site_id}",
+        "title": title,
+        "text": text,
+        "seller": seller,
+        "price_text": None,
+        "posted_at": None,
+        "match": match,
+        "pii": [],
+        **kw,
+    }
+
+
+def record_sweep(db, source, items):
+    """One complete sweep of `source` that found `items`, recorded in the store at `db`."""
+    from monitor.alerting.ingest import SweepRecorder
+
+    recorder = SweepRecorder(db, source=source, kind="forum", url="http://127.0.0.1:9/")
+    recorder.open()
+    for one in items:
+        recorder.record(one)
+    return recorder.close({"finish_reason": "finished", "response_received_count": 3}, "finished")

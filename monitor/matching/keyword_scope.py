@@ -103,6 +103,21 @@ class RuleView:
         (kaifang jilu, shen/fen/zheng) only while they still begin a keyword."""
         return frozenset(key[:n] for key in self.repeat_index() for n in range(1, len(key) + 1))
 
+    @cached_property
+    def joined_keys(self) -> Any:
+        """An automaton of the repeat_index keys of four letters or more (two words at least):
+        the matcher reads a run of Latin words word by word only when its letters hold one."""
+        import ahocorasick
+
+        automaton = ahocorasick.Automaton()
+        for key in self.repeat_index():
+            if len(key) >= 4:
+                automaton.add_word(key, key)
+        if len(automaton) == 0:
+            return None
+        automaton.make_automaton()
+        return automaton
+
     def quick_automaton(self):
         """Every surface with separators dropped (as quick_text drops them) -> entry indices."""
         if self._quick is None:

@@ -507,9 +507,13 @@ class Matcher:
         ToolGood.Words' PinyinMatchTest). Up to eight words of two letters or more (single
         letters apart are normalize's), each a single separator from the last, joined only
         while they still begin a keyword."""
-        index, prefixes = view.repeat_index(), view.repeat_prefixes
+        index, prefixes, joined = view.repeat_index(), view.repeat_prefixes, view.joined_keys
         text = norm.text
-        words = [m.span() for m in _LATIN_WORD.finditer(text)]
+        words: list[tuple[int, int]] = []
+        for run in _LATIN_RUN.finditer(text) if joined is not None else ():
+            letters = _REPEATS.sub(r"\1", _NOT_LETTER.sub("", run.group(0)))
+            if next(joined.iter(letters), None) is not None:  # a keyword, spread over words?
+                words.extend(m.span() for m in _LATIN_WORD.finditer(text, *run.span()))
         single: dict[str, str] = {}  # word -> the word without repeats
         hits: list[Hit] = []
         for i, (start, _) in enumerate(words):
@@ -683,6 +687,8 @@ _REPEATS = re.compile(r"([a-z])\1+")
 _WORD_SEPARATORS = " .,:-/_"
 _SEPARATED_LETTERS = re.compile(r"[a-z][ .,:\-/_][a-z]")
 _LATIN_WORD = re.compile(r"(?<![a-z])[a-z]{2,40}(?![a-z])")
+_LATIN_RUN = re.compile(r"(?<![a-z])[a-z]{2,40}(?:[ .,:\-/_][a-z]{2,40}){1,30}(?![a-z])")
+_NOT_LETTER = re.compile(r"[^a-z]")
 
 
 def _unique(items) -> list[str]:

@@ -138,6 +138,9 @@ class LeasedScheduler(Scheduler):
     sent_stats: dict[str, int]
     heartbeat: Any
     redis_down: bool  # said once per outage
+    # Acknowledgements Redis could not take (it is restarting): (lease, stats), sent again by
+    # the heartbeat. Their leases are renewed meanwhile, so no other worker redoes them.
+    unacked: list[tuple[str, dict[str, int]]]
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> LeasedScheduler:
@@ -147,6 +150,7 @@ class LeasedScheduler(Scheduler):
         scheduler.sent_stats = {}
         scheduler.heartbeat = None
         scheduler.redis_down = False
+        scheduler.unacked = []
         crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
         return scheduler
 
@@ -182,10 +186,19 @@ class LeasedScheduler(Scheduler):
         unfinished = list(self.leases.values())
         self.leases.clear()
         try:
+            self.send_unacked()
             requeued, _ = self.shared.release(unfinished)
             self.flush_stats()
-        except Exception:  # Redis gone: the leases expire and are requeued anyway
-            log.exception("could not give back %d lease(s)", len(unfinished))
+        except Exception as exc:  # Redis gone: the leases expire and are requeued anyway
+            if not is_outage(exc):
+                log.exception("could not give back %d lease(s)", len(unfinished))
+            else:
+                log.warning(
+                    "sweep %s: Redis cannot be reached to give back %d lease(s) (%s)",
+                    self.shared.sweep,
+                    len(unfinished) + len(self.unacked),
+                    exc,
+                )
             return
         if requeued:
             log.info("gave back %d unfinished request(s) to sweep %s", requeued, self.shared.sweep)
@@ -205,6 +218,17 @@ class LeasedScheduler(Scheduler):
         through_outage(lambda: self.queue.push(request), what, log, 60)
         return True
 
+    def has_pending_requests(self) -> bool:
+        """Whether the shared queue holds requests; while Redis cannot be reached, yes (the
+        crawl stays open and next_request waits for it), said once as a warning."""
+        try:
+            return len(self.queue) > 0
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            self.outage(exc)
+            return True
+
     def next_request(self) -> Request | None:
         try:
             found = self.queue.pop_leased()
@@ -212,9 +236,7 @@ class LeasedScheduler(Scheduler):
             if not is_outage(exc):
                 raise
             # Redis is restarting: nothing to hand out now; the engine asks again soon.
-            if not self.redis_down:
-                log.warning("sweep %s: Redis cannot be reached (%s)", self.shared.sweep, exc)
-            self.redis_down = True
+            self.outage(exc)
             return None
         self.redis_down = False
         if found is None:
@@ -231,21 +253,46 @@ class LeasedScheduler(Scheduler):
         if lease is None:
             return
         delta = self.stats_delta()
+        # The stats go with this acknowledgement, now or when Redis is back.
+        self.sent_stats.update({k: self.sent_stats.get(k, 0) + v for k, v in delta.items()})
         try:
             self.shared.ack(lease, delta)
-        except Exception:  # the lease expires and another worker does the request again
-            log.exception("could not acknowledge %s", request.url)
-            return
-        self.sent_stats.update({k: self.sent_stats.get(k, 0) + v for k, v in delta.items()})
+        except Exception as exc:
+            if not is_outage(exc):  # the lease expires and another worker does the request
+                log.exception("could not acknowledge %s", request.url)
+                return
+            self.outage(exc)
+            self.unacked.append((lease, delta))
+
+    def send_unacked(self) -> None:
+        """Acknowledge what could not be while Redis was down, oldest first."""
+        while self.unacked:
+            lease, delta = self.unacked[0]
+            self.shared.ack(lease, delta)
+            self.unacked.pop(0)
+
+    def outage(self, exc: BaseException) -> None:
+        """Redis is restarting: said once per outage, as a warning (the work waits for it)."""
+        if not self.redis_down:
+            log.warning("sweep %s: Redis cannot be reached (%s)", self.shared.sweep, exc)
+        self.redis_down = True
 
     def beat(self) -> None:
-        """Renew this worker's leases, report its stats, requeue other workers' expired ones."""
+        """Renew this worker's leases, send what waits, requeue other workers' expired ones."""
         try:
-            self.shared.renew(list(self.leases.values()))
+            self.shared.renew([*self.leases.values(), *(lease for lease, _ in self.unacked)])
+            self.send_unacked()
             self.flush_stats()
             self.shared.requeue_expired()
-        except Exception:
-            log.exception("heartbeat of sweep %s failed", self.shared.sweep)
+        except Exception as exc:
+            if not is_outage(exc):
+                log.exception("heartbeat of sweep %s failed", self.shared.sweep)
+                return
+            self.outage(exc)  # tried again at the next beat
+            return
+        if self.redis_down:
+            log.info("sweep %s: Redis is back", self.shared.sweep)
+        self.redis_down = False
 
     def stats_delta(self) -> dict[str, int]:
         """Counts added since they were last reported."""
