@@ -94,6 +94,9 @@ _TABLES = (
   CHECK ((seller_id IS NULL) != (contact_id IS NULL)))""",
     "ALTER TABLE listings ADD COLUMN seller_id INTEGER REFERENCES sellers(id)",
     "CREATE INDEX idx_listings_seller_id ON listings (seller_id)",
+    # (the same as migration 0023's, for a store whose 0021 comes after it)
+    "CREATE INDEX IF NOT EXISTS idx_listings_cluster_sellers ON listings "
+    "(cluster_id, seller_id) WHERE cluster_id IS NOT NULL AND seller_id IS NOT NULL",
 )
 
 

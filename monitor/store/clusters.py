@@ -62,11 +62,17 @@ def migrate_0020_dismissed_twins(store: Store) -> None:
 
 def migrate_0023_cluster_sellers(store: Store) -> None:
     """The sellers of each near-duplicate cluster as an index of their own: linking a new copy
-    of a formulaic offer reads its cluster's sellers from it, not from thousands of rows."""
-    store.conn.execute(
-        "CREATE INDEX IF NOT EXISTS idx_listings_cluster_sellers ON listings "
-        "(cluster_id, seller_id) WHERE cluster_id IS NOT NULL AND seller_id IS NOT NULL"
-    )
+    of a formulaic offer reads its cluster's sellers from it, not from thousands of rows.
+    (A store that gains `seller_id` only later, in 0021, gets the index there.)"""
+    columns = {row[1] for row in store.conn.execute("PRAGMA table_info(listings)")}
+    if "seller_id" in columns:
+        store.conn.execute(CLUSTER_SELLERS_INDEX)
+
+
+CLUSTER_SELLERS_INDEX = (
+    "CREATE INDEX IF NOT EXISTS idx_listings_cluster_sellers ON listings "
+    "(cluster_id, seller_id) WHERE cluster_id IS NOT NULL AND seller_id IS NOT NULL"
+)
 
 
 # A band shared by many listings is a formulaic offer copied again and again: its copies
