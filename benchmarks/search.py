@@ -285,7 +285,7 @@ def measure(path: Path, repeat: int) -> dict[str, Any]:
     with open_store(path, readonly=True) as store:
         listings = store.conn.execute("SELECT count(*) FROM listings").fetchone()[0]
         versions = store.conn.execute("SELECT count(*) FROM listing_versions").fetchone()[0]
-        indexed = store.search_index_size()
+        indexed = store.search.index_size()
         for label, query, options in QUERIES:
             first_started = time.perf_counter()
             results = search(store, query, **options)
@@ -338,11 +338,11 @@ def ranking_checks(store) -> dict[str, Any]:
         (expression,),
     ).fetchall()
     full_rank_ms = (time.perf_counter() - started) * 1000
-    totals = store.search_index_totals()
+    totals = store.search.index_totals()
     agreement = {}
     for query in ("身份证 四件套", "社工库 开盒", "护照 OR 驾驶证"):
         parsed = parse_query(query)
-        rows = store.search_window(parsed.expression, window=DEFAULT_WINDOW)
+        rows = store.search.window(parsed.expression, window=DEFAULT_WINDOW)
         frequencies = {t: _document_frequency(store, t, totals) for t in parsed.terms}
         ours = sorted(bm25_scores(rows, parsed.terms, frequencies, totals), key=lambda r: -r[1])
         theirs = store.conn.execute(

@@ -95,7 +95,7 @@ def build_store(path: Path, listings: int, versions: int) -> None:
     conn.close()
     print("  indexing for search (as a store upgraded to the search index is)")
     with open_store(path) as store, store.transaction():
-        store.rebuild_search_index()
+        store.search.rebuild_index()
     add_signatures(path)
 
 

@@ -153,7 +153,7 @@ def test_a_store_without_the_index_gains_a_backfilled_one_on_open(db_path):
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         conn.execute(f"PRAGMA user_version = {version - 1}")
     with open_store(db_path) as store:
-        assert store.search_index_size() == 2  # three versions, two texts
+        assert store.search.index_size() == 2  # three versions, two texts
         applied = {r[0] for r in store.conn.execute("SELECT name FROM schema_migrations")}
         assert "0006_search" in applied
     assert [h.found_in_version for h in found(db_path, "护照")] == [1]

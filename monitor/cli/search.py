@@ -117,7 +117,7 @@ def _reindex(path, as_json: bool) -> int:
     from monitor.store import open_store
 
     with open_store(path) as store, store.transaction():
-        indexed = store.rebuild_search_index()
+        indexed = store.search.rebuild_index()
     if as_json:
         print(json.dumps({"indexed_versions": indexed}))
     else:

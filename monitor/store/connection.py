@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import sqlite_utils
 
@@ -27,6 +26,7 @@ from monitor.store import (
     retrohunt,
     review,
     runs,
+    search,
     stats,
     web_auth,
 )
@@ -35,7 +35,6 @@ from monitor.store.base import StoreConnection
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.desk import DeskQueries
 from monitor.store.schema import migrate
-from monitor.store.search import SearchQueries
 
 
 def busy_timeout_ms() -> int:
@@ -52,7 +51,6 @@ class Store(
     review.ReviewQueries,
     DeskQueries,
     operations.OperationsQueries,
-    SearchQueries,
     actors.ActorQueries,
     ActorReadQueries,
 ):
@@ -60,9 +58,8 @@ class Store(
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         super().__init__(db, path)
-        # Search rows of the versions written in the open transaction (SearchQueries).
-        self._search_pending: list[tuple[Any, ...]] = []
         self._store_id: str | None = None  # OutboxQueries.store_id, read once
+        self.search = search.SearchQueries(self)
         self.clusters = clusters.ClusterQueries(self)
         self.retrohunt = retrohunt.RetrohuntQueries(self)
         self.analyst = analyst.AnalystQueries(self)
@@ -75,10 +72,10 @@ class Store(
         self.stats = stats.StatsQueries(self)
 
     def before_commit(self) -> None:
-        self.write_pending_search()  # the versions' search rows, in this transaction
+        self.search.write_pending()  # the versions' search rows, in this transaction
 
     def after_rollback(self) -> None:
-        self.drop_pending_search()
+        self.search.drop_pending()
 
     def __enter__(self) -> Store:
         return self

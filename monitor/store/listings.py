@@ -93,9 +93,11 @@ class ListingQueries:
         version_id = rows.inserted_id(cursor)
         if current is not None:
             previous = (current.get("title"), current.get("text"))
-            self.index_version(version_id, listing_id, version, state, current["source"], previous)
+            self.search.index_version(
+                version_id, listing_id, version, state, current["source"], previous
+            )
         else:
-            self.index_version(version_id, listing_id, version, state)
+            self.search.index_version(version_id, listing_id, version, state)
         return version_id
 
     def update_listing(
