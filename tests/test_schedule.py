@@ -174,7 +174,7 @@ def test_a_monitor_that_died_is_taken_over(db_path):
 
 
 def test_outbox_counts_by_status(store):
-    assert store.outbox_counts() == {}
+    assert store.outbox.counts() == {}
     alert_id = store.conn.execute(
         "INSERT INTO alerts (kind, severity, status, created_at, dedupe_key) "
         "VALUES ('new', 'high', 'open', '2026-11-23T08:00:00Z', 'k')"
@@ -185,7 +185,7 @@ def test_outbox_counts_by_status(store):
             "VALUES (?, 'ops', ?, ?, '2026-11-23T08:00:00Z')",
             (alert_id, key, status),
         )
-    assert store.outbox_counts() == {"pending": 1, "sent": 2, "dead": 1}
+    assert store.outbox.counts() == {"pending": 1, "sent": 2, "dead": 1}
 
 
 def test_the_sources_to_run_skip_demo_disabled_and_broken_site_files(tmp_path):

@@ -193,14 +193,14 @@ def status_report(store: Any) -> dict[str, Any]:
                 "next_run_at": row["next_run_at"],
             }
         )
-    outbox = store.outbox_counts()
+    outbox = store.outbox.counts()
     return {
         "db": str(store.path),
         "daemon": daemon,
         "sources": sources,
         "outbox": outbox,
         # Given-up messages: alerts nobody was told about (`heishi notify retry --dead`).
-        "dead_letters": store.dead_letters() if outbox.get("dead") else None,
+        "dead_letters": store.outbox.dead_letters() if outbox.get("dead") else None,
     }
 
 

@@ -123,7 +123,7 @@ class Monitor:
                 )
             daemon_id: int = row["id"]
             self.daemon_id = daemon_id
-            self.store_id = store.store_id()
+            self.store_id = store.outbox.store_id()
             closed = store.close_abandoned_runs()
         if closed:
             log.warning("%d run(s) left running by a previous monitor marked crashed", closed)

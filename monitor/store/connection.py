@@ -47,7 +47,6 @@ class Store(
     runs.RunQueries,
     listings.ListingQueries,
     alerts.AlertQueries,
-    outbox.OutboxQueries,
     review.ReviewQueries,
     DeskQueries,
     operations.OperationsQueries,
@@ -58,7 +57,7 @@ class Store(
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         super().__init__(db, path)
-        self._store_id: str | None = None  # OutboxQueries.store_id, read once
+        self.outbox = outbox.OutboxQueries(self)
         self.search = search.SearchQueries(self)
         self.clusters = clusters.ClusterQueries(self)
         self.retrohunt = retrohunt.RetrohuntQueries(self)

@@ -150,16 +150,6 @@ class OperationsQueries:
             "ORDER BY s.name",
         )
 
-    def outbox_counts(self: Store) -> dict[str, int]:
-        """Notifications by status (pending, sending, sent, dead); empty without any."""
-        try:
-            found = self.conn.execute(
-                "SELECT status, count(*) FROM notifications GROUP BY status"
-            ).fetchall()
-        except Exception:  # a store older than the outbox
-            return {}
-        return {status: count for status, count in found}
-
 
 def daemon_alive(row: dict[str, Any], *, host: str | None = None) -> bool:
     """Is the monitor of this `daemon` row running? On this host: its process exists and its
