@@ -622,7 +622,7 @@ class SweepRecorder:
         elif verdict.shape_changed or verdict.status in ("failed", "crashed"):
             kind = "source_changed_shape" if verdict.shape_changed else "source_failing"
             # A changed shape alerts at once; a failing source after N failures in a row.
-            in_a_row = store.consecutive_failures(self.source) + 1  # this run included
+            in_a_row = store.operations.consecutive_failures(self.source) + 1  # this run included
             due = kind == "source_changed_shape" or in_a_row >= failures_before_alert()
             if due and not store.open_alert_exists(kind, self.source):
                 self._keep_alert_id(self._source_alert(kind, verdict.error, now, cause))

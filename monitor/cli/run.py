@@ -160,11 +160,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def status_report(store: Any) -> dict[str, Any]:
     """What `heishi status --json` prints."""
-    daemon = store.latest_daemon()
+    daemon = store.operations.latest_daemon()
     if daemon is not None:
         daemon["settings"] = json.loads(daemon.get("settings") or "{}")
     sources = []
-    for row in store.source_status():
+    for row in store.operations.source_status():
         last = None
         if row["last_run_id"] is not None:
             last = {

@@ -114,7 +114,7 @@ class Monitor:
         if self.settings.sites_dir:
             os.environ["HEISHI_SITES_DIR"] = str(self.settings.sites_dir.resolve())
         with open_store(self.db) as store:
-            row = store.claim_daemon({**self.settings.public(), "mode": mode})
+            row = store.operations.claim_daemon({**self.settings.public(), "mode": mode})
             if row["live"]:
                 raise HeishiError(
                     f"store {self.db} is already monitored by heishi run (pid {row['pid']} "
@@ -124,7 +124,7 @@ class Monitor:
             daemon_id: int = row["id"]
             self.daemon_id = daemon_id
             self.store_id = store.outbox.store_id()
-            closed = store.close_abandoned_runs()
+            closed = store.operations.close_abandoned_runs()
         if closed:
             log.warning("%d run(s) left running by a previous monitor marked crashed", closed)
         threading.Thread(
@@ -153,7 +153,7 @@ class Monitor:
         self._stop_crawls()
         if self.daemon_id is not None:
             with open_store(self.db) as store:
-                store.daemon_stopped(self.daemon_id)
+                store.operations.daemon_stopped(self.daemon_id)
         log.info("heishi run stopped")
 
     def _heartbeat(self, daemon_id: int) -> None:
@@ -163,7 +163,7 @@ class Monitor:
         while not self.stopping.wait(self.settings.heartbeat):
             try:
                 with open_store(self.db) as store:
-                    store.daemon_heartbeat(daemon_id)
+                    store.operations.daemon_heartbeat(daemon_id)
             except StoreError as exc:
                 self.report_store_trouble(str(exc))
             except Exception:
@@ -248,7 +248,7 @@ class Monitor:
 
         now = datetime.now(UTC)
         with open_store(self.db) as store:
-            stored = store.next_runs()
+            stored = store.operations.next_runs()
             for plan in plans:
                 name = plan.ref.name
                 first = first_run_time(
@@ -262,7 +262,7 @@ class Monitor:
                     name=name,
                     next_run_time=first,
                 )
-                store.schedule_source(
+                store.operations.schedule_source(
                     name, plan.ref.kind, plan.ref.url, plan.schedule.text, store_time(first)
                 )
                 log.info("%s: %s, first run %s", name, plan.schedule.text, store_time(first))
@@ -306,7 +306,7 @@ class Monitor:
         result = None
         try:
             with open_store(self.db) as store:
-                store.source_started(name, plan.ref.kind, plan.ref.url, utc_now())
+                store.operations.source_started(name, plan.ref.kind, plan.ref.url, utc_now())
             log.info("%s: crawl started", name)
             results = sweep_sources(
                 [plan.ref], self.db, jobs=1, timeout=self.settings.timeout, stopping=self.stopping
@@ -323,7 +323,7 @@ class Monitor:
             next_run = self._next_run_after(plan, started, result)
             try:
                 with open_store(self.db) as store:
-                    store.set_next_run(name, store_time(next_run))
+                    store.operations.set_next_run(name, store_time(next_run))
             except StoreError as exc:
                 self.report_store_trouble(str(exc))
             except Exception:
@@ -388,7 +388,7 @@ class Monitor:
         from monitor.store import open_store
 
         with open_store(self.db) as store:
-            return store.consecutive_failures(source)
+            return store.operations.consecutive_failures(source)
 
     # -- stopping --------------------------------------------------------------------------
 
@@ -459,7 +459,7 @@ class Monitor:
         try:
             now = datetime.now(UTC)
             with open_store(self.db) as store:
-                stored = store.next_runs()
+                stored = store.operations.next_runs()
             report.due = [
                 name
                 for name, plan in self.plans.items()
@@ -468,7 +468,7 @@ class Monitor:
             log.info("%d of %d source(s) due: %s", len(report.due), len(self.plans), report.due)
             with open_store(self.db) as store:
                 for name, plan in self.plans.items():
-                    store.schedule_source(
+                    store.operations.schedule_source(
                         name, plan.ref.kind, plan.ref.url, plan.schedule.text, stored.get(name)
                     )
             pool = ThreadPoolExecutor(max(1, self.settings.max_parallel), "heishi-crawl")

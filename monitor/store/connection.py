@@ -49,7 +49,6 @@ class Store(
     alerts.AlertQueries,
     review.ReviewQueries,
     DeskQueries,
-    operations.OperationsQueries,
     actors.ActorQueries,
     ActorReadQueries,
 ):
@@ -57,6 +56,7 @@ class Store(
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         super().__init__(db, path)
+        self.operations = operations.OperationsQueries(self)
         self.outbox = outbox.OutboxQueries(self)
         self.search = search.SearchQueries(self)
         self.clusters = clusters.ClusterQueries(self)
