@@ -316,7 +316,7 @@ def test_a_rolled_back_batch_leaves_nothing_in_the_search_index(db_path):
     from monitor.store import open_store
 
     with open_store(db_path) as store:
-        run_id = store.start_run("forum", "forum", None)
+        run_id = store.runs.start("forum", "forum", None)
         state = {"title": "出售银行卡", "text": "一手银行卡 私聊", "content_hash": "h"}
         try:
             with store.transaction():

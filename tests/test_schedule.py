@@ -127,10 +127,10 @@ def test_schedule_state_is_kept_per_source(store):
 
 
 def test_status_shows_the_last_finished_run_and_one_in_progress(store):
-    first = store.start_run("forum", "forum", None)
+    first = store.runs.start("forum", "forum", None)
     with store.transaction():
-        store.finish_run(first, "ok", {"items": 12, "new": 3})
-    store.start_run("forum", "forum", None)  # this process: still running
+        store.runs.finish(first, "ok", {"items": 12, "new": 3})
+    store.runs.start("forum", "forum", None)  # this process: still running
     [row] = store.operations.source_status()
     assert row["last_run_id"] == first and row["last_items"] == 12 and row["last_new"] == 3
     assert row["running_since"] is not None
@@ -140,10 +140,10 @@ def test_runs_of_a_dead_monitor_are_closed_as_crashed(store):
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    run_id = store.start_run("forum", "forum", None)
+    run_id = store.runs.start("forum", "forum", None)
     store.conn.execute("UPDATE runs SET pid = ? WHERE id = ?", (int(dead.stdout), run_id))
     assert store.operations.close_abandoned_runs() == 1
-    assert store.run(run_id)["status"] == "crashed"
+    assert store.runs.get(run_id)["status"] == "crashed"
 
 
 def test_one_live_monitor_per_store(db_path):

@@ -119,7 +119,7 @@ class SweepRecorder:
         from monitor.matching.rules_version import record_rules_version
 
         self.store = open_store(self.db_path)
-        self.run_id = self.store.start_run(self.source, self.kind, self.url)
+        self.run_id = self.store.runs.start(self.source, self.kind, self.url)
         try:
             self.notify_config = load_notify_config()
             self.severity_rules = load_rules()
@@ -188,7 +188,7 @@ class SweepRecorder:
                 store.observations.record(counters, self.run_id, now)
                 # Still this run's to write (else all of it rolls back), and its figures.
                 progress = {"items": self.recorded + len(batch), **self.counts}
-                store.hold_run(self.run_id, progress, now)
+                store.runs.hold(self.run_id, progress, now)
         except StoreError as exc:  # rolled back (a full disk, the run taken away)
             self.counts = counted
             self.write_error = self.write_error or str(exc)
@@ -208,7 +208,7 @@ class SweepRecorder:
         then is it worth checking missing listings: otherwise it removes nothing anyway."""
         store = self.store
         assert store is not None and self.run_id is not None, "open() first"
-        last_good = store.last_good_run(self.source, self.run_id)
+        last_good = store.runs.last_good(self.source, self.run_id)
         verdict = changes.judge_run(
             stats,
             "finished",
@@ -457,7 +457,7 @@ class SweepRecorder:
             pass  # the batch was rolled back; write_error says so
         if self.write_error:  # a batch was lost: this run is not complete
             error, fatal = "; ".join(dict.fromkeys(filter(None, [error, self.write_error]))), True
-        last_good = store.last_good_run(self.source, self.run_id)
+        last_good = store.runs.last_good(self.source, self.run_id)
         verdict = changes.judge_run(
             stats,
             finish_reason,
@@ -493,7 +493,7 @@ class SweepRecorder:
                     self.run_id,
                 )
             with store.transaction():  # status and error only: a few bytes, no new rows
-                store.finish_run(
+                store.runs.finish(
                     self.run_id,
                     "failed",
                     {
@@ -529,7 +529,7 @@ class SweepRecorder:
                             self._alert("removed", listing["id"], version_id, listing, None, now)
                         )
             self._health_alerts(verdict, now, cause)
-            store.finish_run(
+            store.runs.finish(
                 self.run_id,
                 verdict.status,
                 {
@@ -557,7 +557,7 @@ class SweepRecorder:
         self.store = store = open_store(self.db_path)
         now = utc_now()
         with store.transaction():
-            self.run_id = store.record_closed_run(
+            self.run_id = store.runs.record_closed(
                 self.source,
                 self.kind,
                 self.url,
@@ -566,7 +566,7 @@ class SweepRecorder:
             )
             verdict = changes.RunVerdict(status, error)
             self._health_alerts(verdict, now)
-            store.count_run(self.run_id, status, now)
+            store.runs.count(self.run_id, status, now)
         return self._closed(verdict)
 
     def count_failure(self, run_id: int, status: str, error: str | None) -> RunOutcome:
@@ -579,13 +579,13 @@ class SweepRecorder:
         self.store = store = open_store(self.db_path)
         self.run_id = run_id
         now = utc_now()
-        run = store.run(run_id) or {}
+        run = store.runs.get(run_id) or {}
         error = error or run.get("error")
         with store.transaction():
-            store.set_run_outcome(run_id, status, error)
+            store.runs.set_outcome(run_id, status, error)
             verdict = changes.RunVerdict(status, error)
             self._health_alerts(verdict, now)
-            store.count_run(run_id, status, now)
+            store.runs.count(run_id, status, now)
         self.recorded = int(run.get("items") or 0)
         return self._closed(verdict)
 

@@ -44,7 +44,6 @@ def busy_timeout_ms() -> int:
 
 class Store(
     StoreConnection,
-    runs.RunQueries,
     listings.ListingQueries,
     alerts.AlertQueries,
     review.ReviewQueries,
@@ -56,6 +55,7 @@ class Store(
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         super().__init__(db, path)
+        self.runs = runs.RunQueries(self)
         self.operations = operations.OperationsQueries(self)
         self.outbox = outbox.OutboxQueries(self)
         self.search = search.SearchQueries(self)

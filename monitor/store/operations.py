@@ -84,7 +84,7 @@ class OperationsQueries(QueryGroup):
         closed = 0
         with self.store.transaction():
             for source in sources:
-                closed += self.store.mark_crashed_runs(source)
+                closed += self.store.runs.mark_crashed(source)
         return closed
 
     # -- the daemon ------------------------------------------------------------------------
