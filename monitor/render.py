@@ -285,7 +285,11 @@ def print_alerts(console: Console, alerts: Sequence[dict[str, Any]], store: Any)
                 console.print(line, highlight=False)
             continue
         for alert in sorted(group, key=lambda a: a["id"]):
-            hits = store.matches_of_version(alert["version_id"]) if alert.get("version_id") else []
+            hits = (
+                store.listings.matches_of_version(alert["version_id"])
+                if alert.get("version_id")
+                else []
+            )
             console.print(alert_line(alert, hits), highlight=False)
             if alert.get("diff"):
                 console.print(Padding(diff_table(json.loads(alert["diff"])), (0, 0, 0, 6)))

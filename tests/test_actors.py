@@ -129,14 +129,14 @@ def test_one_contact_on_two_sources_makes_one_actor_and_unrelated_sellers_stay_a
             frozenset({("forum_a", "阿强")}),
         }
         (link,) = store.actor_links(
-            store.listing_actor(store.listing_by_key("forum_a", "1")["id"])["actor_id"]
+            store.listing_actor(store.listings.by_key("forum_a", "1")["id"])["actor_id"]
         )
         assert (link["reason"], link["contact_kind"], link["contact_value"]) == (
             "contact",
             "qq",
             "8866",
         )
-        assert link["since"] == store.listing_by_key("channel_c", "9")["first_seen"]
+        assert link["since"] == store.listings.by_key("channel_c", "9")["first_seen"]
         contact = store.find_contact("qq", "8866")
         assert (contact["listings"], contact["sellers"], contact["versions"]) == (2, 2, 2)
         by_contact = store.contact_listings("qq", "8866")
@@ -326,7 +326,7 @@ def test_a_watched_actor_alerts_once_on_a_new_listing_by_any_of_its_aliases(db_p
     with open_store(db_path) as store:
         seen = store.alerts(kind="actor_seen")
         assert [(a["source"], a["listing_id"]) for a in seen] == [
-            ("market_b", store.listing_by_key("market_b", "3")["id"])
+            ("market_b", store.listings.by_key("market_b", "3")["id"])
         ]
         assert "watched actor" in seen[0]["summary"] and "老王 on forum_a" in seen[0]["summary"]
         assert seen[0]["severity"] in ("high", "critical")

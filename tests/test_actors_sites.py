@@ -153,7 +153,7 @@ def world(tmp_path_factory):
         sweep("bbs_data")
         sweep("tg_data")
         with open_store(db, readonly=True) as store:
-            forum_listing = store.listing_by_key("bbs_data", "101")
+            forum_listing = store.listings.by_key("bbs_data", "101")
             actor_id = store.listing_actor(forum_listing["id"])["actor_id"]
         watched = heishi(env, "actor", "watch", str(actor_id), "--db", str(db), "--by", "ana")
         assert watched.returncode == 0, watched.stderr
@@ -168,7 +168,7 @@ def world(tmp_path_factory):
 
 
 def actor_of(store, source: str, site_id: str) -> int:
-    return store.listing_actor(store.listing_by_key(source, site_id)["id"])["actor_id"]
+    return store.listing_actor(store.listings.by_key(source, site_id)["id"])["actor_id"]
 
 
 def test_one_seller_on_two_sources_is_one_actor_and_strangers_are_not_merged(world):
@@ -205,7 +205,7 @@ def test_one_seller_on_two_sources_is_one_actor_and_strangers_are_not_merged(wor
 def test_a_watched_actor_alerts_once_on_its_next_listing_through_the_webhook(world):
     with open_store(world["db"], readonly=True) as store:
         (seen,) = store.alerts(kind="actor_seen")
-        assert seen["listing_id"] == store.listing_by_key("tg_data", "13")["id"]
+        assert seen["listing_id"] == store.listings.by_key("tg_data", "13")["id"]
         assert "watched actor" in seen["summary"] and "老王 on bbs_data" in seen["summary"]
     received = world["receiver"].received
     assert len(received) == 1, received  # two drains, one delivery; 阿强's new thread: none

@@ -26,7 +26,7 @@ def sweep(tmp_path, db, name, server):
 
 
 def listing(store, source, site_id):
-    return store.listing_by_key(source, site_id)
+    return store.listings.by_key(source, site_id)
 
 
 def test_views_are_observations_extra_is_kept_and_forwards_link_to_their_origin(tmp_path):
@@ -68,7 +68,7 @@ def test_views_are_observations_extra_is_kept_and_forwards_link_to_their_origin(
         )
         signed = listing(store, "tg_daily", "5")
         assert json.loads(signed["extra"]) == {"author_signature": "老王", "edited": True}
-        assert json.loads(store.versions(signed["id"])[0]["extra"])["edited"] is True
+        assert json.loads(store.listings.versions(signed["id"])[0]["extra"])["edited"] is True
         # The forward and its origin are related, both ways, and one cluster.
         source = listing(store, "tg_origin", "377")
         related = store.related_listings(forward["id"])["forward"]

@@ -9,7 +9,7 @@ def _new_listing(store, source: str, n: int) -> int:
     state = {"url": f"http://127.0.0.1/{source}/{n}", "title": f"t{n}", "content_hash": str(n)}
     with store.transaction():
         store.runs.ensure_source(source, "forum", None)
-        return store.insert_listing(source, str(n), state, None, "2026-11-23T00:00:00Z")
+        return store.listings.insert(source, str(n), state, None, "2026-11-23T00:00:00Z")
 
 
 def test_interleaved_sources_get_runs_of_consecutive_ids(store):

@@ -165,7 +165,7 @@ class SweepRecorder:
         try:
             with store.transaction():
                 # Most listings are unchanged: one statement marks them seen and names them.
-                touched = store.touch_unchanged(
+                touched = store.listings.touch_unchanged(
                     self.source,
                     [(site_id, state["content_hash"]) for site_id, (_, state) in latest.items()],
                     self.run_id,
@@ -177,7 +177,7 @@ class SweepRecorder:
                     listing_id = touched.get(site_id)
                     if listing_id is None:
                         # New, changed, or back after removal: full row, versions and alerts.
-                        row = store.listing_by_key(self.source, site_id)
+                        row = store.listings.by_key(self.source, site_id)
                         match = changes.as_dict(item.get("match")) or {}
                         raised += self._apply(site_id, row, state, match, item, now)
                         listing_id = state.get("listing_id")
@@ -201,7 +201,7 @@ class SweepRecorder:
     def written_in_this_run(self, site_ids: list[str]) -> set[str]:
         """Which of these listings this run has already written (a batch delivered again)."""
         assert self.store is not None and self.run_id is not None, "open() first"
-        return self.store.seen_in_run(self.source, site_ids, self.run_id)
+        return self.store.listings.seen_in_run(self.source, site_ids, self.run_id)
 
     def complete_so_far(self, stats: dict[str, Any]) -> bool:
         """Would the run be judged complete (`ok`) if it ended now, with these stats? Only
@@ -225,7 +225,7 @@ class SweepRecorder:
         store = self.store
         assert store is not None and self.run_id is not None, "open() first"
         self.flush()
-        return store.removal_candidates(self.source, self.run_id, limit)
+        return store.listings.removal_candidates(self.source, self.run_id, limit)
 
     def _apply(
         self,
@@ -241,9 +241,9 @@ class SweepRecorder:
         assert store is not None and self.run_id is not None
         state["rules_version"] = self.rules_version  # written with the version
         if current is None:
-            listing_id = store.insert_listing(self.source, site_id, state, self.run_id, now)
+            listing_id = store.listings.insert(self.source, site_id, state, self.run_id, now)
             state["listing_id"] = listing_id
-            version_id = store.insert_version(listing_id, 1, self.run_id, now, state, None)
+            version_id = store.listings.insert_version(listing_id, 1, self.run_id, now, state, None)
             self._write_details(version_id, listing_id, item, match)
             self.counts["new"] += 1
             raised: list[int | None] = []
@@ -260,17 +260,17 @@ class SweepRecorder:
         if was_removed:
             self.counts["relisted"] += 1
         if current["content_hash"] == state["content_hash"]:  # back, unchanged
-            store.touch_listings([listing_id], self.run_id, now, revive=[listing_id])
+            store.listings.touch([listing_id], self.run_id, now, revive=[listing_id])
             if state["matched"]:
-                current_id = store.current_version_id(listing_id)
+                current_id = store.listings.current_version_id(listing_id)
                 return [self._alert("relisted", listing_id, current_id, state, match, now)]
             return []
         version = current["version"] + 1
         diff = changes.field_diff(current, state)
-        version_id = store.insert_version(
+        version_id = store.listings.insert_version(
             listing_id, version, self.run_id, now, state, diff, current
         )
-        store.update_listing(listing_id, state, version, self.run_id, now, current)
+        store.listings.update(listing_id, state, version, self.run_id, now, current)
         self._write_details(version_id, listing_id, item, match)
         self.counts["changed"] += 1
         raised = self._change_alerts(
@@ -380,9 +380,11 @@ class SweepRecorder:
     ) -> None:
         store = self.store
         assert store is not None
-        store.insert_matches(version_id, listing_id, match.get("hits") or [], self.rules_version)
+        store.listings.insert_matches(
+            version_id, listing_id, match.get("hits") or [], self.rules_version
+        )
         pii = [changes.as_dict(hit) for hit in item.get("pii") or []]
-        store.insert_pii(version_id, listing_id, pii)
+        store.listings.insert_pii(version_id, listing_id, pii)
         keys = {hit.get("key") for hit in pii if hit.get("key")} - self.pii_keys
         if keys:  # which key hashed them: a look-up with another one is refused, not empty
             store.pii_keys.record(keys, utc_now())
@@ -519,12 +521,12 @@ class SweepRecorder:
             # Sellers and contacts of the listings it saw again were seen now.
             store.record_actor_sightings(self.source, self.run_id, now)
             if verdict.status == "ok":
-                for listing in store.mark_missing(
+                for listing in store.listings.mark_missing(
                     self.source, self.run_id, self.removed_after_sweeps, now
                 ):
                     self.counts["removed"] += 1
                     if listing["matched"]:
-                        version_id = store.current_version_id(listing["id"])
+                        version_id = store.listings.current_version_id(listing["id"])
                         self._keep_alert_id(
                             self._alert("removed", listing["id"], version_id, listing, None, now)
                         )

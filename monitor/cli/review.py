@@ -71,12 +71,12 @@ def _find_listing(store, ref: str) -> dict[str, Any]:
 
     if ref.isdigit():
         try:
-            found = store.listing(whole_number(ref))
+            found = store.listings.get(whole_number(ref))
         except NotANumber as exc:
             raise HeishiError(f"no listing: {exc}", hint="use an id or SOURCE:SITE_ID") from None
     elif ":" in ref:
         source, site_id = ref.split(":", 1)
-        found = store.listing_by_key(source, site_id)
+        found = store.listings.by_key(source, site_id)
     else:
         found = None
     if not found:
@@ -95,12 +95,16 @@ def cmd_alert_show(args: argparse.Namespace) -> int:
         if not alerts:
             raise HeishiError(f"no alert {args.alert_id} in the store")
         alert = alerts[0]
-        versions = store.versions(alert["listing_id"]) if alert.get("listing_id") else []
+        versions = store.listings.versions(alert["listing_id"]) if alert.get("listing_id") else []
         events = store.alert_events(alert["id"])
-        hits = store.matches_of_version(alert["version_id"]) if alert.get("version_id") else []
+        hits = (
+            store.listings.matches_of_version(alert["version_id"])
+            if alert.get("version_id")
+            else []
+        )
         actor = _actor(store, alert.get("listing_id"))
         if args.json:
-            listing = store.listing(alert["listing_id"]) if alert.get("listing_id") else None
+            listing = store.listings.get(alert["listing_id"]) if alert.get("listing_id") else None
             print(
                 json.dumps(
                     {
@@ -220,7 +224,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     with open_store(db_path(args.db), readonly=True) as store:
         listing = _find_listing(store, args.listing)
-        versions = store.versions(listing["id"])
+        versions = store.listings.versions(listing["id"])
         observations = store.observations.of_listing(listing["id"])
         actor = _actor(store, listing["id"])
         if args.json:

@@ -44,7 +44,6 @@ def busy_timeout_ms() -> int:
 
 class Store(
     StoreConnection,
-    listings.ListingQueries,
     alerts.AlertQueries,
     review.ReviewQueries,
     DeskQueries,
@@ -55,6 +54,7 @@ class Store(
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         super().__init__(db, path)
+        self.listings = listings.ListingQueries(self)
         self.runs = runs.RunQueries(self)
         self.operations = operations.OperationsQueries(self)
         self.outbox = outbox.OutboxQueries(self)

@@ -174,7 +174,7 @@ class ReviewQueries:
     def related_listings(self: Store, listing_id: int) -> dict[str, list[dict[str, Any]]]:
         """Other listings with the same seller, a shared contact, in the same cluster, or
         forwarded from or to it, each with its latest alert."""
-        this = self.listing(listing_id)
+        this = self.listings.get(listing_id)
         if this is None:
             return {"seller": [], "contact": [], "cluster": [], "forward": []}
         columns = (

@@ -24,11 +24,11 @@ def load_case(store: Store, alert_id: int) -> dict[str, Any] | None:
     alert = store.alert(alert_id)
     if alert is None:
         return None
-    listing = store.listing(alert["listing_id"]) if alert.get("listing_id") else None
-    versions = store.versions(listing["id"]) if listing else []
+    listing = store.listings.get(alert["listing_id"]) if alert.get("listing_id") else None
+    versions = store.listings.versions(listing["id"]) if listing else []
     shown = next((v for v in versions if v["id"] == alert.get("version_id")), None)
     shown = shown or (versions[-1] if versions else None)
-    hits = store.matches_of_version(shown["id"]) if shown else []
+    hits = store.listings.matches_of_version(shown["id"]) if shown else []
     return {
         "alert": alert,
         "listing": listing,

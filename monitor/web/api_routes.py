@@ -119,12 +119,12 @@ def alert_detail(ctx: ApiContext) -> dict[str, Any]:
         if not found:
             raise ApiError(404, f"there is no alert {alert_id}")
         alert = found[0]
-        listing = store.listing(alert["listing_id"]) if alert.get("listing_id") else None
+        listing = store.listings.get(alert["listing_id"]) if alert.get("listing_id") else None
         version_id = alert.get("version_id")
         return {
             "alert": _alert_out(alert),
             "listing": decoded(listing) if listing else None,
-            "matches": store.matches_of_version(version_id) if version_id else [],
+            "matches": store.listings.matches_of_version(version_id) if version_id else [],
             "personal_data": store.pii_of_version(version_id) if version_id else [],
             "events": store.alert_events(alert_id),
             "listing_alerts": store.alerts_of_listing(listing["id"]) if listing else [],
@@ -185,12 +185,12 @@ def listing_history(ctx: ApiContext) -> dict[str, Any]:
     """A listing now, every version with what changed, its counters over time, its alerts."""
     listing_id = ctx.path_id("listing_id")
     with ctx.store() as store:
-        listing = store.listing(listing_id)
+        listing = store.listings.get(listing_id)
         if listing is None:
             raise ApiError(404, f"there is no listing {listing_id}")
         return {
             "listing": decoded(listing),
-            "versions": decoded_rows(store.versions(listing_id)),
+            "versions": decoded_rows(store.listings.versions(listing_id)),
             "observations": store.observations.of_listing(listing_id),
             "alerts": store.alerts_of_listing(listing_id),
         }
