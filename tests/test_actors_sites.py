@@ -204,7 +204,7 @@ def test_one_seller_on_two_sources_is_one_actor_and_strangers_are_not_merged(wor
 
 def test_a_watched_actor_alerts_once_on_its_next_listing_through_the_webhook(world):
     with open_store(world["db"], readonly=True) as store:
-        (seen,) = store.alerts(kind="actor_seen")
+        (seen,) = store.alerts.where(kind="actor_seen")
         assert seen["listing_id"] == store.listings.by_key("tg_data", "13")["id"]
         assert "watched actor" in seen["summary"] and "老王 on bbs_data" in seen["summary"]
     received = world["receiver"].received
@@ -315,7 +315,7 @@ def test_the_actor_page_in_chromium(world, chromium):  # noqa: F811
     db = world["db"]
     with open_store(db) as store:
         store.add_user(REVIEWER, "reviewer", hash_password(PASSWORD), now=utc_now())
-        forum_alert = [a for a in store.alerts(source="bbs_data") if a["kind"] == "new"]
+        forum_alert = [a for a in store.alerts.where(source="bbs_data") if a["kind"] == "new"]
         alert_id = next(a["id"] for a in forum_alert if a["title"] == "出售 身份证 四件套")
     with Server(db) as url:
         page = chromium.new_context(viewport={"width": 1400, "height": 900}).new_page()

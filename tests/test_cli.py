@@ -177,7 +177,7 @@ def test_alerts_of_every_kind_are_listed_for_people(db_path):
     sweep(db_path, [listing("1", "身份证四件套")])
     with open_store(db_path) as store, store.transaction():
         for kind in ("retrohunt", "some_future_kind"):
-            store.insert_alert(
+            store.alerts.insert(
                 {
                     "kind": kind,
                     "severity": "high",

@@ -151,7 +151,7 @@ def test_the_write_connection_itself_is_query_only(store_path):
     finally:
         pm.unregister(readonly)
     with open_store(db_path, readonly=True) as store:
-        assert store.alerts(status="resolved") == []
+        assert store.alerts.where(status="resolved") == []
 
 
 def test_a_sweep_can_write_while_datasette_serves_and_datasette_sees_it(datasette, store_path):

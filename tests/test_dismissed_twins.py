@@ -13,7 +13,7 @@ def dismiss(db_path, alert_id):
     store = open_store(db_path)
     try:
         with store.transaction():
-            store.set_alert_status(
+            store.alerts.set_status(
                 alert_id, "dismissed", actor="analyst", note="false positive", now="2026-11-21"
             )
     finally:

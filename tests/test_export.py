@@ -55,7 +55,7 @@ def test_csv_has_a_header_and_one_row_per_alert_with_lists_joined(analyst_db):
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == list(ALERT_FIELDS)
     with open_store(db_path, readonly=True) as store:
-        assert count == len(rows) - 1 == len(store.alerts())
+        assert count == len(rows) - 1 == len(store.alerts.where())
     records = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
     market = next(r for r in records if r["listing_id"] == str(ids["m1"]))
     assert market["categories"] == "identity; telecom" and market["contacts"] == "qq:88664422"
@@ -81,7 +81,7 @@ def test_jsonl_selects_the_alerts_that_heishi_alerts_selects(analyst_db, filters
     count, text = exported(db_path, "jsonl", **filters)
     records = [json.loads(line) for line in text.splitlines()]
     with open_store(db_path, readonly=True) as store:
-        expected = sorted(a["id"] for a in store.alerts(**filters))
+        expected = sorted(a["id"] for a in store.alerts.where(**filters))
     assert [r["alert_id"] for r in records] == expected and count == len(expected)
     assert all(
         isinstance(r["categories"], list) and isinstance(r["contacts"], list) for r in records

@@ -44,7 +44,7 @@ def raise_alert(
 ) -> int | None:
     """Insert an alert (unless its dedupe_key exists) and queue its notifications, in the
     caller's transaction: what every alert raised from a sweep or a retro-hunt goes through."""
-    alert_id = store.insert_alert(alert, now)
+    alert_id = store.alerts.insert(alert, now)
     if alert_id is not None and notify_config is not None:
         from monitor.alerting.notify import enqueue_alert
 
@@ -370,7 +370,7 @@ class SweepRecorder:
         assert store is not None
         if was_removed:
             return [self._alert("relisted", listing_id, version_id, state, match, now, diff)]
-        if state["matched"] and not store.alert_exists(("new", "retrohunt"), listing_id):
+        if state["matched"] and not store.alerts.exists(("new", "retrohunt"), listing_id):
             # It only now reads as a black-market listing: that is news, not a change.
             return [self._alert("new", listing_id, version_id, state, match, now)]
         return [self._alert("changed", listing_id, version_id, state, match, now, diff)]
@@ -620,17 +620,17 @@ class SweepRecorder:
         store = self.store
         assert store is not None and self.run_id is not None
         if verdict.status == "ok":
-            store.resolve_source_alerts(self.source, self.run_id, now)
+            store.alerts.resolve_source(self.source, self.run_id, now)
         elif verdict.shape_changed or verdict.status in ("failed", "crashed"):
             kind = "source_changed_shape" if verdict.shape_changed else "source_failing"
             # A changed shape alerts at once; a failing source after N failures in a row.
             in_a_row = store.operations.consecutive_failures(self.source) + 1  # this run included
             due = kind == "source_changed_shape" or in_a_row >= failures_before_alert()
-            if due and not store.open_alert_exists(kind, self.source):
+            if due and not store.alerts.open_exists(kind, self.source):
                 self._keep_alert_id(self._source_alert(kind, verdict.error, now, cause))
         elif cause is not None and cause.health == "empty":
             # It had listings and now says it has none: worth a look, once.
-            if not store.open_alert_exists("source_failing", self.source):
+            if not store.alerts.open_exists("source_failing", self.source):
                 self._keep_alert_id(self._source_alert("source_failing", verdict.error, now, cause))
 
     def _closed(self, verdict: changes.RunVerdict) -> RunOutcome:

@@ -224,7 +224,7 @@ class _Hunt:
         assert store is not None
         listing_id = version["listing_id"]
         key = f"retrohunt:{listing_id}:{self.report.rules_version}"
-        if store.alert_exists("new", listing_id) or store.retrohunt.alert_key_exists(key):
+        if store.alerts.exists("new", listing_id) or store.retrohunt.alert_key_exists(key):
             change.alert = "already_alerted"
             return
         match = changes.as_dict(result)

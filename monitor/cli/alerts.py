@@ -45,7 +45,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
                 return 0
             print_groups(groups, total)
             return 0
-        alerts = store.alerts(limit=args.limit, **filters)
+        alerts = store.alerts.where(limit=args.limit, **filters)
         if args.json:
             for alert in alerts:
                 print(json.dumps(decoded(alert), ensure_ascii=False, default=str))

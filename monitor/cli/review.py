@@ -91,12 +91,12 @@ def cmd_alert_show(args: argparse.Namespace) -> int:
     from monitor.store import open_store
 
     with open_store(db_path(args.db), readonly=True) as store:
-        alerts = store.alerts(alert_id=args.alert_id)
+        alerts = store.alerts.where(alert_id=args.alert_id)
         if not alerts:
             raise HeishiError(f"no alert {args.alert_id} in the store")
         alert = alerts[0]
         versions = store.listings.versions(alert["listing_id"]) if alert.get("listing_id") else []
-        events = store.alert_events(alert["id"])
+        events = store.alerts.events(alert["id"])
         hits = (
             store.listings.matches_of_version(alert["version_id"])
             if alert.get("version_id")
@@ -152,18 +152,18 @@ def cmd_alert_set(args: argparse.Namespace) -> int:
         if args.from_queue:
             filters = alert_filter_values(args)
             filters["status"] = filters["status"] or "open"
-            ids = [a["id"] for a in store.alerts(**filters)]
+            ids = [a["id"] for a in store.alerts.where(**filters)]
             if not ids:
                 print("no alert matches those filters")
                 return 0
         else:
-            missing = sorted(set(ids) - {a["id"] for a in store.alerts_by_ids(ids)})
+            missing = sorted(set(ids) - {a["id"] for a in store.alerts.by_ids(ids)})
             if missing:
                 raise HeishiError(
                     f"no alert {', '.join(str(i) for i in missing)} in the store",
                     hint="nothing was changed",
                 )
-        before = {a["id"]: a["status"] for a in store.alerts_by_ids(ids)}
+        before = {a["id"]: a["status"] for a in store.alerts.by_ids(ids)}
         to_change = [i for i in ids if before[i] != status]
         if args.dry_run:
             print(f"would set {len(to_change)} of {len(ids)} alert(s) to {status}")

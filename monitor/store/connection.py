@@ -44,7 +44,6 @@ def busy_timeout_ms() -> int:
 
 class Store(
     StoreConnection,
-    alerts.AlertQueries,
     review.ReviewQueries,
     DeskQueries,
     actors.ActorQueries,
@@ -54,6 +53,7 @@ class Store(
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         super().__init__(db, path)
+        self.alerts = alerts.AlertQueries(self)
         self.listings = listings.ListingQueries(self)
         self.runs = runs.RunQueries(self)
         self.operations = operations.OperationsQueries(self)

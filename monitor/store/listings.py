@@ -53,7 +53,9 @@ class ListingQueries(QueryGroup):
     def insert(
         self, source: str, site_id: str, state: dict[str, Any], run_id: int, now: str
     ) -> int:
-        listing_id = self.store.listing_ids.next_id(source)  # clustered by source: see listing_ids.py
+        # Ids are handed out in blocks per source, so a source's listings cluster: see
+        # listing_ids.py.
+        listing_id = self.store.listing_ids.next_id(source)
         columns = ["id", "source", "site_id", *STATE_COLUMNS, "status", "first_seen", "last_seen"]
         values = [listing_id, source, site_id, *(state.get(c) for c in STATE_COLUMNS)]
         values += ["live", now, now]

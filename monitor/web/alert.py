@@ -36,7 +36,7 @@ def load_case(store: Store, alert_id: int) -> dict[str, Any] | None:
         "version": shown,
         "hits": hits,
         "pii": store.pii_of_version(shown["id"]) if shown else [],
-        "events": store.alert_events(alert_id),
+        "events": store.alerts.events(alert_id),
         "related": store.related_listings(listing["id"]) if listing else {},
         "listing_alerts": store.alerts_of_listing(listing["id"]) if listing else [],
         "observations": store.observations.of_listing(listing["id"]) if listing else [],

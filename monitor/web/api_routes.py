@@ -115,7 +115,7 @@ def alert_detail(ctx: ApiContext) -> dict[str, Any]:
     audit trail and the listing's other alerts."""
     alert_id = ctx.path_id("alert_id")
     with ctx.store() as store:
-        found = store.alerts(alert_id=alert_id)
+        found = store.alerts.where(alert_id=alert_id)
         if not found:
             raise ApiError(404, f"there is no alert {alert_id}")
         alert = found[0]
@@ -126,7 +126,7 @@ def alert_detail(ctx: ApiContext) -> dict[str, Any]:
             "listing": decoded(listing) if listing else None,
             "matches": store.listings.matches_of_version(version_id) if version_id else [],
             "personal_data": store.pii_of_version(version_id) if version_id else [],
-            "events": store.alert_events(alert_id),
+            "events": store.alerts.events(alert_id),
             "listing_alerts": store.alerts_of_listing(listing["id"]) if listing else [],
         }
 
@@ -173,7 +173,7 @@ def alert_triage(ctx: ApiContext) -> dict[str, Any]:
         )
         if note and not changed:  # already in that status: the note is kept all the same
             store.add_alert_note(alert_id, note, actor=ctx.actor, now=now)
-        after = store.alerts_by_ids(ids)
+        after = store.alerts.by_ids(ids)
     return {
         "changed": changed,
         "alerts": [{"id": a["id"], "status": a["status"]} for a in after],
