@@ -314,7 +314,7 @@ def test_the_actor_page_in_chromium(world, chromium):  # noqa: F811
 
     db = world["db"]
     with open_store(db) as store:
-        store.add_user(REVIEWER, "reviewer", hash_password(PASSWORD), now=utc_now())
+        store.review.add_user(REVIEWER, "reviewer", hash_password(PASSWORD), now=utc_now())
         forum_alert = [a for a in store.alerts.where(source="bbs_data") if a["kind"] == "new"]
         alert_id = next(a["id"] for a in forum_alert if a["title"] == "出售 身份证 四件套")
     with Server(db) as url:

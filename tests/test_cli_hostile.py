@@ -251,7 +251,7 @@ def test_users_password_changes_it_with_the_same_rules(tmp_path):
     assert refused.returncode == 2 and b"most common" in refused.stderr
     assert users("password", "kim", password="quiet lantern orbit").returncode == 0
     with open_store(db, readonly=True) as store:
-        assert verify_password("quiet lantern orbit", store.user("kim")["password_hash"])
+        assert verify_password("quiet lantern orbit", store.review.user("kim")["password_hash"])
     assert users("password", "nobody", password="quiet lantern orbit").returncode == 2
 
 

@@ -42,7 +42,7 @@ def store_path(tmp_path_factory):
     with sqlite3.connect(db_path) as source, sqlite3.connect(named) as target:
         source.backup(target)
     with open_store(named) as store:
-        store.add_user("ana", "viewer", "scrypt$16384$8$1$c2FsdA==$aGFzaA==", now=utc_now())
+        store.review.add_user("ana", "viewer", "scrypt$16384$8$1$c2FsdA==$aGFzaA==", now=utc_now())
     return named, ids
 
 

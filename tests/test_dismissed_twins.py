@@ -71,7 +71,7 @@ def test_the_review_queue_carries_the_twin_flag(db_path):
     sweep(db_path, [twin], source="channel")
     store = open_store(db_path, readonly=True)
     try:
-        queue, _ = store.review_queue(QueueFilters())
+        queue, _ = store.review.review_queue(QueueFilters())
         desk, _ = store.desk_queue(QueueFilters())  # the web page's queue: a row per listing
     finally:
         store.close()

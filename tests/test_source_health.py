@@ -43,7 +43,7 @@ def state(db, name):
         source = next(s for s in store.runs.sources() if s["name"] == name)
         run = store.runs.get(source["last_run_id"])
         alerts = [
-            store.alert(row[0])
+            store.review.alert(row[0])
             for row in store.conn.execute(
                 "SELECT id FROM alerts WHERE source = ? ORDER BY id", (name,)
             ).fetchall()

@@ -64,7 +64,7 @@ def build_store(db: Path) -> None:
         recorder.close({"finish_reason": "finished", "response_received_count": 1}, "finished")
     with open_store(db) as store:
         for name, role in (("ada", "admin"), ("rita", "reviewer"), ("vic", "viewer")):
-            store.add_user(name, role, hash_password(PASSWORDS[name]), now=utc_now())
+            store.review.add_user(name, role, hash_password(PASSWORDS[name]), now=utc_now())
 
 
 class Server:
@@ -622,7 +622,7 @@ def test_slow_keyword_tests_neither_stall_the_server_nor_run_past_their_limit(
     viewers = [f"viewer{i}" for i in range(8)]
     with open_store(fresh_db) as store:
         for name in viewers:
-            store.add_user(name, "viewer", hash_password(PASSWORDS["vic"]), now=utc_now())
+            store.review.add_user(name, "viewer", hash_password(PASSWORDS["vic"]), now=utc_now())
     env = {"HEISHI_KEYWORDS_DIR": str(slow_keywords), "HEISHI_WEB_MATCH_SECONDS": "3"}
     with ServeProcess(fresh_db, env) as served:
         clients = []
@@ -699,7 +699,7 @@ def repetitive_db(tmp_path) -> Path:
         recorder.record(listing("1", title, text))
         recorder.close({"finish_reason": "finished", "response_received_count": 1}, "finished")
     with open_store(db) as store:
-        store.add_user("vic", "viewer", hash_password(PASSWORDS["vic"]), now=utc_now())
+        store.review.add_user("vic", "viewer", hash_password(PASSWORDS["vic"]), now=utc_now())
     return db
 
 

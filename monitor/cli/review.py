@@ -171,13 +171,13 @@ def cmd_alert_set(args: argparse.Namespace) -> int:
                 print(f"alert {alert_id}: {before[alert_id]} -> {status}")
             return 0
         now = utc_now()
-        store.triage_alerts(
+        store.review.triage_alerts(
             ids, status, actor=args.actor, now=now, note=args.note, reason=args.reason
         )
         if args.note:  # already in that status: keep the note all the same
             for alert_id in ids:
                 if before[alert_id] == status:
-                    store.add_alert_note(alert_id, args.note, actor=args.actor, now=now)
+                    store.review.add_alert_note(alert_id, args.note, actor=args.actor, now=now)
     for alert_id in ids:
         unchanged = " (already)" if before[alert_id] == status else ""
         print(f"alert {alert_id}: {status}{unchanged}")

@@ -44,7 +44,6 @@ def busy_timeout_ms() -> int:
 
 class Store(
     StoreConnection,
-    review.ReviewQueries,
     DeskQueries,
     actors.ActorQueries,
     ActorReadQueries,
@@ -53,6 +52,7 @@ class Store(
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         super().__init__(db, path)
+        self.review = review.ReviewQueries(self)
         self.alerts = alerts.AlertQueries(self)
         self.listings = listings.ListingQueries(self)
         self.runs = runs.RunQueries(self)

@@ -21,7 +21,7 @@ from monitor.web.queue_view import listing_key, neighbours, queue_view
 
 def load_case(store: Store, alert_id: int) -> dict[str, Any] | None:
     """Everything about one alert that its page and its export show."""
-    alert = store.alert(alert_id)
+    alert = store.review.alert(alert_id)
     if alert is None:
         return None
     listing = store.listings.get(alert["listing_id"]) if alert.get("listing_id") else None
@@ -35,10 +35,10 @@ def load_case(store: Store, alert_id: int) -> dict[str, Any] | None:
         "versions": versions,
         "version": shown,
         "hits": hits,
-        "pii": store.pii_of_version(shown["id"]) if shown else [],
+        "pii": store.review.pii_of_version(shown["id"]) if shown else [],
         "events": store.alerts.events(alert_id),
-        "related": store.related_listings(listing["id"]) if listing else {},
-        "listing_alerts": store.alerts_of_listing(listing["id"]) if listing else [],
+        "related": store.review.related_listings(listing["id"]) if listing else {},
+        "listing_alerts": store.review.alerts_of_listing(listing["id"]) if listing else [],
         "observations": store.observations.of_listing(listing["id"]) if listing else [],
         "actor": store.listing_actor(listing["id"]) if listing else None,
     }
@@ -62,7 +62,7 @@ def alert_page(ctx: Context) -> Response:
             for a in store.queue_group(view.filters, case["alert"])
             if a["status"] == case["alert"]["status"]
         ]
-        everyone = store.users()
+        everyone = store.review.users()
     users = [u["name"] for u in everyone if not u["disabled"]]
     version = case["version"]
     versions = case["versions"]

@@ -98,7 +98,7 @@ def alerts_list(ctx: ApiContext) -> dict[str, Any]:
                 entry["page"] = f"/alerts/{entry['latest_id']}"
                 entry["link"] = alert_link(entry["latest_id"])
             return {"total": total, "limit": limit, "offset": offset, "groups": groups}
-        alerts, total = store.review_queue(
+        alerts, total = store.review.review_queue(
             filters, sort=sort, descending=descending, limit=limit, offset=offset
         )
     return {
@@ -125,9 +125,9 @@ def alert_detail(ctx: ApiContext) -> dict[str, Any]:
             "alert": _alert_out(alert),
             "listing": decoded(listing) if listing else None,
             "matches": store.listings.matches_of_version(version_id) if version_id else [],
-            "personal_data": store.pii_of_version(version_id) if version_id else [],
+            "personal_data": store.review.pii_of_version(version_id) if version_id else [],
             "events": store.alerts.events(alert_id),
-            "listing_alerts": store.alerts_of_listing(listing["id"]) if listing else [],
+            "listing_alerts": store.review.alerts_of_listing(listing["id"]) if listing else [],
         }
 
 
@@ -158,21 +158,21 @@ def alert_triage(ctx: ApiContext) -> dict[str, Any]:
     note = (note or "").strip() or None
     now = utc_now()
     with ctx.store(write=True) as store:
-        alert = store.alert(alert_id)
+        alert = store.review.alert(alert_id)
         if alert is None:
             raise ApiError(404, f"there is no alert {alert_id}")
         ids = [alert_id]
         if group and alert.get("listing_id"):
             ids += [
                 a["id"]
-                for a in store.alerts_of_listing(alert["listing_id"])
+                for a in store.review.alerts_of_listing(alert["listing_id"])
                 if a["status"] == "open" and a["id"] != alert_id
             ]
-        changed = store.triage_alerts(
+        changed = store.review.triage_alerts(
             ids, status, actor=ctx.actor, now=now, note=note, reason=reason
         )
         if note and not changed:  # already in that status: the note is kept all the same
-            store.add_alert_note(alert_id, note, actor=ctx.actor, now=now)
+            store.review.add_alert_note(alert_id, note, actor=ctx.actor, now=now)
         after = store.alerts.by_ids(ids)
     return {
         "changed": changed,
@@ -192,7 +192,7 @@ def listing_history(ctx: ApiContext) -> dict[str, Any]:
             "listing": decoded(listing),
             "versions": decoded_rows(store.listings.versions(listing_id)),
             "observations": store.observations.of_listing(listing_id),
-            "alerts": store.alerts_of_listing(listing_id),
+            "alerts": store.review.alerts_of_listing(listing_id),
         }
 
 

@@ -84,7 +84,7 @@ def case_page(ctx: Context) -> Response:
     alert_id = path_id(ctx, "alert_id")
     with ctx.store() as store:
         case = load_case(store, alert_id)
-        names = user_names(store.users())
+        names = user_names(store.review.users())
     if case is None:
         return ctx.refuse(404, _("There is no alert %(id)s.") % {"id": alert_id})
     document = case_document(ctx, case)
