@@ -2,20 +2,33 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 SOAK_MINUTES ?= 10
 
-.PHONY: demo test setup chromium redis lint bench soak clean translations
+.PHONY: demo test setup lock chromium redis lint bench soak clean translations
 
 setup: $(STAMP) chromium redis
 
-# Reinstall only when the project's dependencies change, so the second run takes seconds.
-$(STAMP): pyproject.toml
+# The versions pinned in requirements.lock, then heishi itself (editable: it runs from this
+# checkout). Reinstalls only when the lock or pyproject.toml change, so a second run takes seconds.
+$(STAMP): pyproject.toml $(LOCK)
 	@python3 -c "import ensurepip" 2>/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv; }
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install -q --disable-pip-version-check -r $(LOCK)
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
+
+# requirements.lock: every package (dev tools included) at the newest version pyproject.toml's
+# ranges allow, resolved by pip-tools. Run after changing a dependency, or to take updates;
+# `make lock LOCK_ARGS=` keeps the pins that still fit and only adds what is new.
+LOCK_ARGS ?= --upgrade
+lock:
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	@[ -x $(VENV)/bin/pip-compile ] || $(PY) -m pip install -q --disable-pip-version-check 'pip-tools>=7.6,<8'
+	$(VENV)/bin/pip-compile -q $(LOCK_ARGS) --extra dev --strip-extras --no-emit-index-url \
+		--no-emit-find-links --no-emit-trusted-host --output-file $(LOCK) pyproject.toml
 
 # Playwright cannot download browsers here; heishi drives Debian's Chromium instead. Without a
 # CJK font Chromium draws every Chinese character of a screenshot as an empty box: install one

@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.table import row
+from monitor.settings import child_environment
+from monitor.settings import current as current_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = 16
@@ -198,7 +200,7 @@ def browser_sweep(work: Path, env: dict[str, str]) -> dict[str, Any]:
 def measure(threads: int, repeat: bool = True, browser: bool = True) -> dict[str, Any]:
     """Serve the site, run the crawls; every figure (see the module docstring)."""
     from benchmarks.crawl_site import board_pages, site_file, site_pages
-    from tests.servers import LocalServer
+    from monitor.demo.local_server import LocalServer
 
     report: dict[str, Any] = {"threads": threads, "board_pages": board_pages(threads)}
     report["concurrency"] = CONCURRENCY
@@ -209,12 +211,11 @@ def measure(threads: int, repeat: bool = True, browser: bool = True) -> dict[str
         (sites / f"{SOURCE}.toml").write_text(
             site_file(SOURCE, URL_VAR, threads, CONCURRENCY), encoding="utf-8"
         )
-        env = {
-            **os.environ,
-            "HEISHI_SITES_DIR": str(sites),
-            "HEISHI_SECRET_FILE": str(work / "secret.key"),
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        }
+        given = current_settings().replace(
+            HEISHI_SITES_DIR=str(sites), HEISHI_SECRET_FILE=str(work / "secret.key")
+        )
+        env = child_environment(given)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         with LocalServer(site_pages(threads)) as server:
             env[URL_VAR] = server.url
             db = work / "heishi.db"

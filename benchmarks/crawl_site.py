@@ -43,7 +43,8 @@ def board_pages(threads: int) -> int:
 def site_pages(threads: int, seed: int = 11) -> dict[str, Any]:
     """{path: Page} of the whole site: board pages 1..N and `threads` thread pages."""
     from benchmarks.matcher import build_mix
-    from tests.servers import discuz_board, discuz_thread, html_page
+    from monitor.demo.discuz_pages import discuz_board, discuz_thread
+    from monitor.demo.local_server import html_page
 
     def gbk(text: str) -> Any:  # GBK as declared; gb18030 bytes so emoji survive, as real sites
         return html_page(text, charset="gbk", encoding="gb18030")

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import functools
-import logging
 import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from monitor import settings
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DB = "heishi.db"
-DEFAULT_TIME_ZONE = "Asia/Shanghai"  # where the team works
-
-log = logging.getLogger(__name__)
-
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -41,56 +36,35 @@ def expand_vars(text: str, env: Mapping[str, str], missing: Callable[[str], Exce
 
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The store's path: --db, else $HEISHI_DB, else ./heishi.db."""
-    return Path(explicit or os.environ.get("HEISHI_DB") or DEFAULT_DB)
+    return Path(explicit) if explicit else settings.current().db
 
 
 def time_zone_name() -> str:
     """The install's time zone, an IANA name: $HEISHI_TIME_ZONE, else the deprecated
     $HEISHI_TIMEZONE (an older name of the same setting), else Asia/Shanghai."""
-    name = os.environ.get("HEISHI_TIME_ZONE", "").strip()
-    if name:
-        return name
-    old = os.environ.get("HEISHI_TIMEZONE", "").strip()
-    if old:
-        _warn_deprecated_time_zone()
-        return old
-    return DEFAULT_TIME_ZONE
-
-
-@functools.cache
-def _warn_deprecated_time_zone() -> None:
-    log.warning("HEISHI_TIMEZONE is deprecated: set HEISHI_TIME_ZONE instead (the same value)")
+    return settings.current().time_zone
 
 
 def keywords_dir() -> Path:
     """Keyword lists: $HEISHI_KEYWORDS_DIR, else keywords/ in the checkout."""
-    return Path(os.environ.get("HEISHI_KEYWORDS_DIR") or PROJECT_ROOT / "keywords")
+    return settings.current().keywords_dir
 
 
 def sites_dir() -> Path:
     """Site files: $HEISHI_SITES_DIR, else spiders/sites/ in the checkout."""
-    return Path(os.environ.get("HEISHI_SITES_DIR") or PROJECT_ROOT / "spiders" / "sites")
+    return settings.current().sites_dir
 
 
 def cache_dir() -> Path:
     """A writable cache (jieba's dictionary cache lives here)."""
-    explicit = os.environ.get("HEISHI_CACHE_DIR")
-    if explicit:
-        path = Path(explicit)
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        path = Path(base) / "heishi"
+    path = settings.current().cache_dir
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def secret_path() -> Path:
     """The per-install HMAC secret: $HEISHI_SECRET_FILE, else ~/.local/share/heishi/secret.key."""
-    explicit = os.environ.get("HEISHI_SECRET_FILE")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "heishi" / "secret.key"
+    return settings.current().secret_file
 
 
 def install_secret() -> bytes:

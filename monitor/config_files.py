@@ -7,7 +7,7 @@ line and the key (`notify.toml:4 [routes.min_severity]: ...`).
     config.only(settings, {"backoff", "timeout"}, "settings")
     backoff = config.number(settings, "backoff", 30.0, minimum=1, table="settings")
 
-Site files (spiders.sites) find their keys' lines with the same `line_of`. Keyword files keep
+Site files (monitor.sites) find their keys' lines with the same `line_of`. Keyword files keep
 their own reader (their errors name terms, not keys).
 """
 

@@ -39,13 +39,14 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DownloadCancelledError
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
-from spiders.network import RefusalCounter
-from spiders.network_policy import (
+from monitor.settings import child_environment, under_scrapy_check
+from monitor.sites.network_policy import (
     NetworkPolicy,
     Refusal,
     address_of,
     policy_for_site,
 )
+from spiders.network import RefusalCounter
 
 if TYPE_CHECKING:
     from playwright.async_api import Request as PlaywrightRequest
@@ -207,13 +208,15 @@ def launch_options(
         )
         sandbox = False
     if user is not None:
-        options["env"] = {
-            **os.environ,
-            **(options.get("env") or {}),
-            "HEISHI_CHROMIUM_BINARY": options.get("executable_path") or "/usr/bin/chromium",
-            "HEISHI_CHROMIUM_UID": str(user.pw_uid),
-            "HEISHI_CHROMIUM_GID": str(user.pw_gid),
-        }
+        # The wrapper script's own variables (not settings): whom to start, as whom.
+        options["env"] = child_environment(
+            extra={
+                **(options.get("env") or {}),
+                "HEISHI_CHROMIUM_BINARY": options.get("executable_path") or "/usr/bin/chromium",
+                "HEISHI_CHROMIUM_UID": str(user.pw_uid),
+                "HEISHI_CHROMIUM_GID": str(user.pw_gid),
+            }
+        )
         options["executable_path"] = _as_user_script()
     options["chromium_sandbox"] = sandbox
     if policy is not None:
@@ -236,7 +239,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         super().__init__(crawler)
         site = getattr(crawler.spidercls, "site", None)
         # `scrapy check` serves its fixture pages on 127.0.0.1 (and never renders them).
-        checking = bool(os.environ.get("SCRAPY_CHECK"))
+        checking = under_scrapy_check()
         self.policy = policy_for_site(site) if site is not None and not checking else None
         self.refusals = RefusalCounter(crawler.stats)
         self.user_agent = browser_user_agent(crawler.settings)

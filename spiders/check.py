@@ -6,7 +6,6 @@ whether it would raise an alert and why. For operators writing a site file."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.errors import HeishiError, SourceError
+from monitor.settings import child_environment
 
 # The fields shown, in the order a listing reads.
 FIELDS = (
@@ -95,7 +95,7 @@ def check_site(
     """Crawl the first list page of `name` and up to `rows` of its listings in a subprocess
     (nothing is stored). Raises SiteFileError for a broken file, SourceError for an unknown
     name or a crawl that did not run."""
-    from spiders.sites import find_site
+    from monitor.sites import find_site
 
     try:
         site = find_site(name, sites_dir)
@@ -125,7 +125,7 @@ def check_site(
             proc = subprocess.run(
                 command,
                 cwd=project,
-                env={**os.environ, "SCRAPY_SETTINGS_MODULE": "spiders.settings"},
+                env=child_environment(extra={"SCRAPY_SETTINGS_MODULE": "spiders.settings"}),
                 capture_output=True,
                 text=True,
                 timeout=timeout,

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy import signals
 from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
 
+from monitor.settings import under_scrapy_check
+
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
@@ -132,9 +134,9 @@ class PersistentCookiesMiddleware(CookiesMiddleware):
         middleware.caps = CookieCaps.from_settings(crawler.settings)
         middleware.stats = crawler.stats
         # `scrapy check` (contracts on fixture pages) keeps nothing either.
-        middleware.keep = crawler.settings.getbool(
-            "HEISHI_KEEP_COOKIES", True
-        ) and not os.environ.get("SCRAPY_CHECK")
+        middleware.keep = (
+            crawler.settings.getbool("HEISHI_KEEP_COOKIES", True) and not under_scrapy_check()
+        )
         if site is None:
             return middleware
         from monitor.config import db_path

@@ -36,9 +36,9 @@ def crawl(
 ) -> dict[str, Any]:
     """Crawl `source` to its end in this process; returns the crawler's stats.
     Raises SiteFileError for a site file that cannot be used, KeyError for an unknown name."""
-    import os
+    from monitor.settings import use_scrapy_project
 
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "spiders.settings")
+    use_scrapy_project()
     # Imported here, on a shallow stack, rather than deep inside the crawler's start: its
     # deprecated aliases call inspect.stack(), whose cost grows with the stack's depth and the
     # modules loaded (some 0.1 s of CPU a crawl when imported late).
@@ -47,7 +47,7 @@ def crawl(
     from scrapy.utils.project import get_project_settings
 
     from monitor.errors import HeishiError, SourceError
-    from spiders.sites import find_site
+    from monitor.sites import find_site
 
     settings = get_project_settings()
     for key, value in (overrides or {}).items():

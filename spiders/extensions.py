@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+
+from monitor.settings import under_scrapy_check
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -42,7 +43,7 @@ class SweepRunExtension:
         settings = crawler.settings
         if not settings.getbool("HEISHI_RECORD_RUNS", True):
             raise NotConfigured("HEISHI_RECORD_RUNS is off")
-        if os.environ.get("SCRAPY_CHECK"):
+        if under_scrapy_check():
             raise NotConfigured  # `scrapy check` runs contracts: nothing to record
 
         site = getattr(crawler.spidercls, "site", None)

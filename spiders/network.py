@@ -1,4 +1,4 @@
-"""The network policy (spiders/network_policy.py) in Scrapy: a downloader middleware that
+"""The network policy (monitor/sites/network_policy.py) in Scrapy: a downloader middleware that
 checks every request before it is sent (start pages, links, redirects, meta refreshes,
 log-in forms), and a DNS resolver that refuses names resolving to non-public addresses.
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from scrapy.exceptions import CannotResolveHostError, IgnoreRequest, NotConfigured
@@ -21,7 +20,8 @@ from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import IResolverSimple
 from zope.interface import implementer
 
-from spiders.network_policy import (
+from monitor.settings import under_scrapy_check
+from monitor.sites.network_policy import (
     NetworkPolicy,
     Refusal,
     address_kind,
@@ -88,7 +88,7 @@ class NetworkPolicyMiddleware:
         site = getattr(crawler.spidercls, "site", None)
         if site is None:
             raise NotConfigured("not a site spider")
-        if os.environ.get("SCRAPY_CHECK"):
+        if under_scrapy_check():
             # `scrapy check` reads its own fixture pages, served on 127.0.0.1, and no more.
             fixtures = NetworkPolicy.build(["http://127.0.0.1/"], allow_private=True)
             PublicAddressResolver.register(fixtures)

@@ -26,12 +26,7 @@ class MaskPiiPipeline:
 
     Settings: HEISHI_PII_MASK_KEEP (environment; digits a masked number keeps)."""
 
-    FIELDS = ("text", "title", "seller", "price_text")
-
     def __init__(self, secret: bytes, stats: Any, keep: tuple[int, int] | None = None) -> None:
-        from monitor.privacy.pii import mask_pii
-
-        self.mask_pii = mask_pii
         self.secret = secret
         self.stats = stats
         self.keep = keep
@@ -44,31 +39,13 @@ class MaskPiiPipeline:
         return cls(install_secret(), crawler.stats, mask_keep())
 
     def process_item(self, item: Any) -> Any:
-        hits: list[Any] = []
-        for field in self.FIELDS:
-            value = item.get(field)
-            if value and isinstance(value, str):
-                item[field], found = self.mask_pii(value, self.secret, self.keep)
-                hits += found
-        extra = item.get("extra")
-        if isinstance(extra, dict):
-            item["extra"] = self.masked(extra, hits)
+        from monitor.privacy.pii import mask_listing
+
+        hits = mask_listing(item, self.secret, self.keep)
         item["pii"] = hits
         if hits:
             self.stats.inc_value("heishi/pii_masked", len(hits))
         return item
-
-    def masked(self, value: Any, hits: list[Any]) -> Any:
-        """`value` with every string in it masked, in dicts and lists at any depth."""
-        if isinstance(value, str):
-            text, found = self.mask_pii(value, self.secret, self.keep)
-            hits += found
-            return text
-        if isinstance(value, dict):
-            return {name: self.masked(inner, hits) for name, inner in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.masked(inner, hits) for inner in value]
-        return value
 
 
 class MatchPipeline:
@@ -133,27 +110,11 @@ class EvidencePipeline:
         match = item.get("match")
         if self.directory is None or page is None or not getattr(match, "alert", False):
             return item
-        from monitor.running.evidence import SCREENSHOT_SUFFIX, write_blob, write_page
+        from monitor.running.evidence import keep_evidence
 
-        page_path, masked = write_page(
-            self.directory, page.text, page.encoding, self.secret, self.keep
+        item["evidence"] = keep_evidence(
+            self.directory, vars(page), self.secret, self.keep, self.stats
         )
-        screenshot = None
-        if page.screenshot:
-            screenshot = write_blob(self.directory, page.screenshot, SCREENSHOT_SUFFIX)
-            self.stats.inc_value("heishi/evidence_screenshots")
-            self.stats.inc_value("heishi/evidence_screenshot_pii_masked", page.screenshot_masked)
-        item["evidence"] = {
-            "page": page_path,
-            "screenshot": screenshot,
-            "screenshot_url": page.screenshot_url if screenshot else None,
-            "url": page.url,
-            "fetched_at": page.fetched_at,
-            "encoding": page.encoding,
-        }
-        self.stats.inc_value("heishi/evidence_pages")
-        if masked:
-            self.stats.inc_value("heishi/evidence_pii_masked", masked)
         return item
 
 

@@ -11,7 +11,6 @@ Chromium's own proxy support (a browser context per site).
 from __future__ import annotations
 
 import logging
-import os
 import select
 import socket
 import socketserver
@@ -22,6 +21,8 @@ from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+
+from monitor.settings import under_scrapy_check
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -213,7 +214,7 @@ class SiteProxyMiddleware:
         proxy = getattr(site, "proxy", None)
         if not proxy:
             raise NotConfigured  # no proxy: nothing to do (and nothing to log)
-        if os.environ.get("SCRAPY_CHECK"):
+        if under_scrapy_check():
             raise NotConfigured  # `scrapy check` reads fixture pages on 127.0.0.1 directly
         middleware = cls(crawler, proxy)
         if is_socks(proxy):

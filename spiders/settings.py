@@ -7,24 +7,22 @@ Every value can be overridden per crawl: `scrapy crawl NAME -s KEY=VALUE`, or
 
 from __future__ import annotations
 
-import os
 from typing import Any
+
+from monitor.settings import crawl_defaults
 
 BOT_NAME = "heishi"
 SPIDER_LOADER_CLASS = "spiders.spiderloader.SiteSpiderLoader"
 SPIDER_MODULES: list[str] = []
 
 # -- heishi -------------------------------------------------------------------------------
-# The store a crawl writes into; None means monitor.config.db_path() ($HEISHI_DB, ./heishi.db).
-HEISHI_DB = os.environ.get("HEISHI_DB") or None
-# Site files; None means monitor.config.sites_dir() ($HEISHI_SITES_DIR, spiders/sites/).
-HEISHI_SITES_DIR = os.environ.get("HEISHI_SITES_DIR") or None
-# Record each crawl as a run in the store (the SweepRun extension); off for dry runs.
-HEISHI_RECORD_RUNS = True
-HEISHI_CHROMIUM = os.environ.get("HEISHI_CHROMIUM") or "/usr/bin/chromium"
-# Distributed crawling (spiders/distributed/): a Redis URL turns this crawl into a worker of a
-# sweep shared through Redis, whose items the single writer (`heishi writer`) stores. Unset: off.
-HEISHI_DISTRIBUTED_REDIS_URL = os.environ.get("HEISHI_DISTRIBUTED_REDIS_URL") or None
+# Every HEISHI_* setting of a crawl, with its type, default and meaning, is in the table of
+# monitor/settings.py: the crawl settings' defaults, and the environment settings a crawl's
+# components read from here (HEISHI_DB and HEISHI_SITES_DIR are None where monitor's default
+# applies). Distributed crawling (spiders/distributed/): HEISHI_DISTRIBUTED_REDIS_URL turns this
+# crawl into a worker of a sweep shared through Redis, whose items `heishi writer` stores.
+_heishi = crawl_defaults()
+globals().update(_heishi)
 ADDONS = {"spiders.distributed.addon.DistributedAddon": 0}
 
 ITEM_PIPELINES = {
@@ -33,10 +31,6 @@ ITEM_PIPELINES = {
     "spiders.pipelines.EvidencePipeline": 250,
     "spiders.pipelines.StorePipeline": 300,
 }
-# Keep the page (masked, gzip) of every matched listing beside the store, and a screenshot of
-# rendered pages (monitor/running/evidence.py).
-HEISHI_EVIDENCE = True
-HEISHI_EVIDENCE_SCREENSHOTS = True
 EXTENSIONS = {
     "spiders.extensions.SweepRunExtension": 100,
     "spiders.extensions.ListCoverageExtension": 110,
@@ -79,16 +73,10 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
-# Exponential backoff before each retry (spiders/retry.py): base * 2**(n-1) s, capped. From
-# the environment too, so that a monitor or a sweep passes it to every crawl it starts.
-HEISHI_RETRY_BACKOFF_BASE = float(os.environ.get("HEISHI_RETRY_BACKOFF_BASE") or 1.0)
-HEISHI_RETRY_BACKOFF_MAX = float(os.environ.get("HEISHI_RETRY_BACKOFF_MAX") or 30.0)
+# Exponential backoff before each retry (spiders/retry.py): HEISHI_RETRY_BACKOFF_BASE and _MAX.
 COOKIES_ENABLED = True
-# Caps on the cookies a site may leave (spiders/cookies.py): per domain, per cookie (name and
-# value, bytes), and for the whole jar (bytes); the rest are dropped and counted.
-HEISHI_COOKIES_PER_DOMAIN = 50
-HEISHI_COOKIE_MAX_BYTES = 4096
-HEISHI_COOKIE_JAR_MAX_BYTES = 32768
+# Caps on the cookies a site may leave (spiders/cookies.py): HEISHI_COOKIES_PER_DOMAIN,
+# HEISHI_COOKIE_MAX_BYTES, HEISHI_COOKIE_JAR_MAX_BYTES.
 # -- hostile pages ------------------------------------------------------------------------
 # A page larger than this is cut off and fails (decompressed size too: gzip/brotli bombs);
 # a site file's `download_maxsize` overrides it. Scrapy warns above DOWNLOAD_WARNSIZE.
@@ -97,11 +85,8 @@ DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 # Names that resolve to loopback or private addresses are refused (spiders/network.py).
 TWISTED_DNS_RESOLVER = "spiders.network.PublicAddressResolver"
 DNSCACHE_ENABLED = True  # the address checked is the address connected to
-# What a listing keeps of a page's title and text; the rest is cut (marked, counted).
-HEISHI_MAX_TITLE_CHARS = 500
-HEISHI_MAX_TEXT_CHARS = 20_000
-# List rows read per page (a board shows tens): a page of a million links is not a sweep.
-HEISHI_MAX_ROWS_PER_PAGE = 1000
+# What a listing keeps of a page's title and text (HEISHI_MAX_TITLE_CHARS, _TEXT_CHARS) and the
+# list rows read per page (HEISHI_MAX_ROWS_PER_PAGE).
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # Scrapy 2.19's HTTP control port: not wanted on a monitor
 LOG_LEVEL = "INFO"
@@ -119,7 +104,7 @@ DOWNLOAD_HANDLERS = {
 }
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS: dict[str, Any] = {
-    "executable_path": HEISHI_CHROMIUM,
+    "executable_path": _heishi["HEISHI_CHROMIUM"],
     "headless": True,
     # The sandbox, the user Chromium runs as, the addresses it may reach and its user agent
     # are added by spiders.browser.BrowserDownloadHandler.
@@ -132,19 +117,14 @@ PLAYWRIGHT_LAUNCH_OPTIONS: dict[str, Any] = {
     ],
 }
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 20_000  # ms
-# How long a rendered page may take to show the site's `wait_selector` (ms).
-HEISHI_RENDER_WAIT_TIMEOUT = 20_000
+# How long a rendered page may take to show the site's `wait_selector`: HEISHI_RENDER_WAIT_TIMEOUT.
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 # Every request a rendered page makes is checked against the site's network policy first
 # (spiders.browser), then this decides whether to skip it.
 PLAYWRIGHT_ABORT_REQUEST = "spiders.rendering.skip_heavy_resources"
-# Chromium's sandbox: on. As root, Chromium is started as HEISHI_CHROMIUM_USER (through
-# setpriv) so that the sandbox can run; empty, or without setpriv, it runs as root without it.
-_off_words = ("0", "false", "no", "off")
-HEISHI_CHROMIUM_SANDBOX = (
-    os.environ.get("HEISHI_CHROMIUM_SANDBOX", "").strip().lower() not in _off_words
-)
-HEISHI_CHROMIUM_USER = os.environ.get("HEISHI_CHROMIUM_USER", "nobody")
+# Chromium's sandbox (HEISHI_CHROMIUM_SANDBOX): on. As root, Chromium is started as
+# HEISHI_CHROMIUM_USER (through setpriv) so that the sandbox can run; empty, or without
+# setpriv, it runs as root without it.
 
 FEED_EXPORT_ENCODING = "utf-8"
 # `scrapy check`: callbacks' contracts run against fixture pages served locally.

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from monitor.errors import SiteFileError
+from monitor.sites import Site, load_site
 from spiders.kinds import spider_class
-from spiders.sites import Site, load_site
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider

@@ -10,31 +10,55 @@ from pathlib import Path
 
 import pytest
 
+# Every HEISHI_* setting that names a file or folder of the developer's own install, and what
+# the suite points it at instead (in the session's base temporary folder). None of these files
+# exists unless a test makes it: no notification routes, no severity rules, no store; the
+# secrets are the session's own. tests/test_isolation.py checks that every such setting read in
+# monitor/ and spiders/ is either here or in CHECKOUT_DATA.
+ISOLATED_FILES = {
+    "HEISHI_DB": "no-store/heishi.db",
+    "HEISHI_NOTIFY_FILE": "no-notify.toml",
+    "HEISHI_SEVERITY_FILE": "no-severity.toml",
+    "HEISHI_SECRET_FILE": "secret.key",
+    "HEISHI_DISTRIBUTED_KEY_FILE": "distributed.key",
+    "HEISHI_CACHE_DIR": "cache",
+}
+# Settings that name the checkout's own data, which the tests are meant to read: dropped from
+# the environment, so their defaults (keywords/ and spiders/sites/ of this checkout) apply.
+CHECKOUT_DATA = {"HEISHI_KEYWORDS_DIR", "HEISHI_SITES_DIR"}
+
 
 def _isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
-    """Nothing from the developer's own install reaches a test: every HEISHI_* variable is
-    dropped, and the notification and severity files point at files that do not exist, so a
-    real notify.toml in the checkout can never receive a test's alerts."""
+    """Nothing from the developer's own install reaches a test, nor a process a test starts
+    with the test's environment: every HEISHI_* variable is dropped, and each file setting
+    points into `home`, so a real notify.toml can never receive a test's alerts."""
     import os
 
     for name in [n for n in os.environ if n.startswith("HEISHI_")]:
         monkeypatch.delenv(name)
-    monkeypatch.setenv("HEISHI_NOTIFY_FILE", str(home / "no-notify.toml"))
-    monkeypatch.setenv("HEISHI_SEVERITY_FILE", str(home / "no-severity.toml"))
-    monkeypatch.setenv("HEISHI_SECRET_FILE", str(home / "secret.key"))
+    for name, relative in ISOLATED_FILES.items():
+        monkeypatch.setenv(name, str(home / relative))
     # The key distributed sweeps sign Redis entries with: one per session, never the user's.
-    distributed_key = home / "distributed.key"
+    distributed_key = home / ISOLATED_FILES["HEISHI_DISTRIBUTED_KEY_FILE"]
     if not distributed_key.exists():
         from monitor.running.payload_signing import generate_key_file
 
         generate_key_file(distributed_key)
-    monkeypatch.setenv("HEISHI_DISTRIBUTED_KEY_FILE", str(distributed_key))
-    monkeypatch.setenv("HEISHI_CACHE_DIR", str(home / "cache"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session(tmp_path_factory):
+    """Isolation before any other fixture: session and module fixtures (stores, crawls, the
+    demo run) are built before a test's own autouse fixtures, so they need it too."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _isolate(monkeypatch, tmp_path_factory.getbasetemp())
+        yield
 
 
 @pytest.fixture(autouse=True)
 def _isolated_install(tmp_path_factory, monkeypatch):
-    """Each test gets its own install secret; the jieba cache is shared across the session."""
+    """Again for each test, so what one test sets in os.environ never reaches the next; the
+    install secret and the jieba cache are shared across the session."""
     _isolate(monkeypatch, tmp_path_factory.getbasetemp())
 
 
@@ -102,9 +126,7 @@ def demo_run(tmp_path_factory):
             shutil.copytree(evidence_dir(db), evidence_dir(day_two))
 
     out = io.StringIO()
-    with pytest.MonkeyPatch.context() as monkeypatch:  # session fixtures run before autouse ones
-        _isolate(monkeypatch, tmp_path_factory.getbasetemp())
-        result = run_demo(db, console=Console(file=out, width=140), on_day=keep_day_two)
+    result = run_demo(db, console=Console(file=out, width=140), on_day=keep_day_two)
     return DemoRun(result, out.getvalue(), day_two)
 
 
@@ -114,7 +136,6 @@ def warm_cache(tmp_path_factory) -> Path:
     index's jieba dictionaries built: a crawl that finds them cold spends some 3.5 s of CPU
     building them (each of three crawls started at once does), which on two busy cores can
     outlast a short crawl timeout."""
-    import os
     import subprocess
     import sys
 
@@ -124,10 +145,8 @@ def warm_cache(tmp_path_factory) -> Path:
         "load_matcher().segmenter.is_word('出售身份证', 2, 5);"
         "index_row('出售 身份证', '四件套', 'warm', [])"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEISHI_")}
     subprocess.run(
         [sys.executable, "-c", build],
-        env={**env, "HEISHI_CACHE_DIR": str(cache)},
         cwd=Path(__file__).resolve().parent.parent,
         check=True,
         capture_output=True,

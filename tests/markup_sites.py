@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.servers import PROJECT_ROOT, LocalServer, Page, Received
+from monitor.demo.local_server import LocalServer, Page, Received
+from tests.servers import PROJECT_ROOT
 
 MARKUP = PROJECT_ROOT / "tests" / "data" / "markup"
 

@@ -1,135 +1,23 @@
-"""Test helpers: real HTTP servers on 127.0.0.1 (port 0, a thread each), fixture pages in the
-markup of the sites heishi reads, and running one crawl in a subprocess (the Twisted reactor
-cannot restart inside the test process)."""
+"""Test helpers: fixture pages in the markup of the sites heishi reads, and running one crawl in
+a subprocess (the Twisted reactor cannot restart inside the test process). The local server
+and the Discuz! pages are in monitor/demo/ (local_server.py, discuz_pages.py), which the
+benchmarks use too."""
 
 from __future__ import annotations
 
 import html
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from monitor.demo.local_server import Page
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass
-class Page:
-    body: bytes
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def html_page(
-    text: str, *, charset: str | None = "utf-8", encoding: str | None = None, status: int = 200
-) -> Page:
-    """`text` encoded with `encoding` (default: `charset`); the header declares `charset`, or
-    no charset at all when it is None."""
-    content_type = f"text/html; charset={charset}" if charset else "text/html"
-    return Page(text.encode(encoding or charset or "utf-8"), status, {"Content-Type": content_type})
-
-
-@dataclass
-class Received:
-    """A request as the server saw it, for routes that look at it."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes = b""
-
-    def form(self) -> dict[str, str]:
-        from urllib.parse import parse_qsl
-
-        return dict(parse_qsl(self.body.decode("utf-8", "replace")))
-
-    def cookies(self) -> dict[str, str]:
-        from http.cookies import SimpleCookie
-
-        jar = SimpleCookie(self.headers.get("Cookie", ""))
-        return {name: morsel.value for name, morsel in jar.items()}
-
-
-# A Page, a callable returning one, or a callable taking the Received request.
-Route = Page | Callable[[], Page] | Callable[[Received], Page]
-
-
-def _answer(route: Route | None, received: Received) -> Page | None:
-    if not callable(route):
-        return route
-    import inspect
-
-    if inspect.signature(route).parameters:
-        return route(received)  # type: ignore[call-arg]
-    return route()  # type: ignore[call-arg]
-
-
-class LocalServer:
-    """Serves `pages` ({"/path?query": Page or a callable returning one}); 404 otherwise.
-    GET and POST (a callable route may take the `Received` request). `hits` counts requests
-    per path, for asserting what a crawl fetched."""
-
-    def __init__(self, pages: Mapping[str, Route] | None = None) -> None:
-        self.pages: dict[str, Route] = dict(pages or {})
-        self.hits: dict[str, int] = {}
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start the server first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> LocalServer:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                received = Received(self.command, self.path, dict(self.headers.items()), body)
-                with owner._lock:
-                    owner.hits[self.path] = owner.hits.get(self.path, 0) + 1
-                page = _answer(owner.pages.get(self.path), received)
-                if page is None:
-                    page = html_page("<h1>Not Found</h1>", status=404)
-                self.send_response(page.status)
-                for name, value in page.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(page.body)))
-                self.end_headers()
-                self.wfile.write(page.body)
-
-            do_POST = do_GET  # noqa: N815
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def closed_port_url() -> str:
-    """An address on 127.0.0.1 where nothing listens (a site that is down)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
 
 # -- running crawls -------------------------------------------------------------------------
 
@@ -205,73 +93,6 @@ def run_crawl(
 # -- fixture pages in the markup heishi reads -----------------------------------------------
 
 esc = html.escape
-
-
-def discuz_page(title: str, content: str, meta_charset: str | None = "gbk") -> str:
-    meta = (
-        f'<meta http-equiv="Content-Type" content="text/html; charset={meta_charset}" />'
-        if meta_charset
-        else ""
-    )
-    return f"""<!DOCTYPE html><html><head>{meta}<title>{esc(title)} - Powered by Discuz!</title></head>
-<body><div id="hd"><a href="member.php?mod=logging&amp;action=login">登录</a>
-<a href="member.php?mod=register">立即注册</a></div>
-<div id="wp" class="wp">{content}</div></body></html>"""
-
-
-def discuz_board(threads: list[dict[str, Any]], page: int, last: int, fid: int = 2) -> str:
-    """A Discuz! X board page; each thread: tid, title, author, replies, views, date."""
-    rows = "".join(
-        f"""<tbody id="normalthread_{t["tid"]}"><tr>
-<th class="common"><a href="forum.php?mod=viewthread&amp;tid={t["tid"]}&amp;extra=page%3D{page}" class="s xst">{esc(t["title"])}</a></th>
-<td class="by"><cite><a href="home.php?mod=space&amp;uid=1">{esc(t["author"])}</a></cite><em><span>{t.get("date", "2024-5-1")}</span></em></td>
-<td class="num"><a href="#" class="xi2">{t.get("replies", 0)}</a><em>{t.get("views", 0)}</em></td>
-</tr></tbody>"""
-        for t in threads
-    )
-    sticky = """<tbody id="stickthread_1"><tr><th><a href="forum.php?mod=viewthread&amp;tid=1" class="s xst">版规</a></th></tr></tbody>"""
-    nxt = (
-        f'<a href="forum.php?mod=forumdisplay&amp;fid={fid}&amp;page={page + 1}" class="nxt">下一页</a>'
-        if page < last
-        else ""
-    )
-    content = f"""<table id="threadlisttableid">{sticky}{rows}</table>
-<div class="pg"><strong>{page}</strong>{nxt}</div>"""
-    return discuz_page("数据交流", content)
-
-
-def discuz_thread(
-    tid: int, title: str, author: str, when: str, text: str, replies: Sequence[str] = ()
-) -> str:
-    def post(pid: int, who: str, body: str) -> str:
-        return f"""<div id="post_{pid}"><table><tr>
-<td class="pls"><div class="authi"><a href="home.php?mod=space&amp;uid=1" class="xw1">{esc(who)}</a></div></td>
-<td class="plc"><div class="authi"><em id="authposton{pid}">发表于 {when}</em></div>
-<table><tr><td class="t_f" id="postmessage_{pid}">{"<br />".join(esc(line) for line in body.split(chr(10)))}</td></tr></table>
-</td></tr></table></div>"""
-
-    posts = post(tid * 10, author, text) + "".join(
-        post(tid * 10 + i, "回复者", r) for i, r in enumerate(replies, 1)
-    )
-    content = f"""<h1 class="ts"><span id="thread_subject">{esc(title)}</span></h1>
-<div id="postlist">{posts}</div>"""
-    return discuz_page(title, content)
-
-
-def discuz_removed() -> str:
-    return discuz_page(
-        "提示信息",
-        '<div id="messagetext" class="alert_info"><p>抱歉，指定的主题不存在或已被删除或正在被审核</p></div>',
-    )
-
-
-def discuz_login_wall() -> str:
-    return discuz_page(
-        "提示信息",
-        """<div id="messagetext" class="alert_error"><p>您需要先登录才能继续本操作</p></div>
-<div id="messagelogin"><form name="login"><input type="text" name="username" />
-<input type="password" name="password" /></form></div>""",
-    )
 
 
 def telegram_page(channel: str, messages: list[dict[str, Any]], before: int | None) -> str:

@@ -18,18 +18,11 @@ import urllib.request
 
 import pytest
 
+from monitor.demo.discuz_pages import discuz_board, discuz_page
+from monitor.demo.local_server import LocalServer, html_page
 from monitor.store import open_store, utc_now
 from tests.receivers import WebhookReceiver
-from tests.servers import (
-    LocalServer,
-    discuz_board,
-    discuz_page,
-    esc,
-    html_page,
-    run_crawl,
-    telegram_page,
-    write_site,
-)
+from tests.servers import esc, run_crawl, telegram_page, write_site
 from tests.test_web import Server, chromium  # noqa: F401  (fixtures)
 
 FORUM_SITE = """name = "bbs_data"
@@ -126,7 +119,6 @@ def heishi(env: dict, *args: str) -> subprocess.CompletedProcess:
 def world(tmp_path_factory):
     """Day 1 swept, the forum seller's actor watched, day 2 swept, the outbox drained twice."""
     home = tmp_path_factory.mktemp("actors")
-    base = tmp_path_factory.getbasetemp()
     db = home / "heishi.db"
     sites = home / "sites"
     write_site(sites, "bbs_data", FORUM_SITE)
@@ -136,13 +128,7 @@ def world(tmp_path_factory):
     notify.write_text(
         f'[[routes]]\nname = "watch"\nurls = ["{receiver.url}"]\nkinds = ["actor_seen"]\n'
     )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("HEISHI_")},
-        "HEISHI_SECRET_FILE": str(base / "secret.key"),
-        "HEISHI_CACHE_DIR": str(base / "cache"),
-        "HEISHI_SEVERITY_FILE": str(home / "no-severity.toml"),
-        "HEISHI_NOTIFY_FILE": str(notify),
-    }
+    env = {**os.environ, "HEISHI_NOTIFY_FILE": str(notify)}  # isolated by tests/conftest.py
     with LocalServer(forum_pages([101, 102])) as forum, LocalServer(channel_pages(MESSAGES)) as tg:
         env |= {"FORUM_URL": forum.url, "CHANNEL_URL": tg.url}
 

@@ -93,3 +93,34 @@ def test_unknown_benchmark_names_are_refused():
     run = run_benchmarks("--only", "nonsense")
     assert run.returncode != 0
     assert "unknown benchmark nonsense" in run.stderr
+
+
+def test_the_benchmarks_run_without_the_tests_package():
+    """`heishi bench` is installed; the tests are not: the benchmarks' local site comes from
+    monitor/demo/, and no benchmark or library module imports `tests`."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    importing = re.compile(r"^\s*(from tests[.\s]|import tests\b)", re.M)
+    offenders = [
+        str(path.relative_to(root))
+        for top in ("benchmarks", "monitor", "spiders")
+        for path in (root / top).rglob("*.py")
+        if importing.search(path.read_text(encoding="utf-8"))
+    ]
+    assert not offenders
+    # The crawl benchmark's site, served and fetched, with `tests` unimportable.
+    code = (
+        "import sys, urllib.request; sys.modules['tests'] = None\n"
+        "from benchmarks.crawl_site import BOARD_PATH, site_pages\n"
+        "from monitor.demo.local_server import LocalServer\n"
+        "with LocalServer(site_pages(30)) as server:\n"
+        "    body = urllib.request.urlopen(server.url + BOARD_PATH).read().decode('gb18030')\n"
+        "print(body.count('normalthread_'))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=root
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert int(run.stdout) >= 20

@@ -10,9 +10,10 @@ import sqlite3
 import subprocess
 import sys
 
+from monitor.demo.local_server import Page
 from monitor.store import open_store, utc_now
 from tests.markup_sites import MarkupSite, fixture_bytes
-from tests.servers import PROJECT_ROOT, Page, run_crawl, telegram_page, write_site
+from tests.servers import PROJECT_ROOT, run_crawl, telegram_page, write_site
 
 PASSWORD = "counter-chart-viewer-7"
 

@@ -176,7 +176,8 @@ HOSTILE_CHANNEL_TITLE = f"出售 身份证 四件套 {BIDI} {MARKUP} \x1b]0;pwne
 
 def sweep_hostile_channel(tmp_path: Path, db: Path, umask: int = -1):
     """`heishi sweep` of a local channel whose one message is hostile."""
-    from tests.servers import LocalServer, html_page, write_site
+    from monitor.demo.local_server import LocalServer, html_page
+    from tests.servers import write_site
 
     text = f"{HOSTILE_CHANNEL_TITLE}\n全新 身份证 四件套 现货 3000元 一套 {ESCAPES} 联系 @leaks_bot"
     with LocalServer({"/s/leaks": html_page(channel_page(text))}) as site:

@@ -12,16 +12,10 @@ import sqlite3
 
 import pytest
 
+from monitor.demo.discuz_pages import discuz_board, discuz_thread
+from monitor.demo.local_server import LocalServer, html_page
 from monitor.running.evidence import evidence_dir, read_blob, read_page, write_blob, write_page
-from tests.servers import (
-    LocalServer,
-    discuz_board,
-    discuz_thread,
-    html_page,
-    run_crawl,
-    telegram_page,
-    write_site,
-)
+from tests.servers import run_crawl, telegram_page, write_site
 
 PHONE = "13812345678"
 SALE = f"出售全国身份证四件套，一手货源，可验\n手机 {PHONE} 联系QQ 88661234"
@@ -200,3 +194,49 @@ def test_a_rendered_page_keeps_a_screenshot_with_personal_numbers_masked(tmp_pat
     with sqlite3.connect(db) as conn:
         kinds = [r[0] for r in conn.execute("SELECT kind FROM pii_hashes")]
     assert "phone" in kinds
+
+
+def test_the_writer_and_a_crawl_keep_the_same_evidence_for_the_same_page(tmp_path):
+    """A crawl's EvidencePipeline keeps a FetchedPage; the distributed writer keeps the page a
+    worker sent through Redis as JSON. Both call keep_evidence: the same blobs, reference and
+    counts."""
+    from monitor.running import distributed as dist
+    from monitor.running.evidence import keep_evidence
+    from monitor.running.payload_signing import load_signer
+    from spiders.items import FetchedPage
+    from spiders.pipelines import EvidencePipeline
+
+    class Counts(dict):
+        def inc_value(self, name: str, count: int = 1) -> None:
+            self[name] = self.get(name, 0) + count
+
+    page = FetchedPage(
+        url="http://127.0.0.1/thread-1.html",
+        text=f"<html><body><p>{SALE}</p></body></html>",
+        encoding="gbk",
+        fetched_at="2026-12-02T00:00:00Z",
+        screenshot=b"\x89PNG fake but stored as given",
+        screenshot_masked=2,
+        screenshot_url="http://127.0.0.1/list.html",
+    )
+    crawl_counts = Counts()
+    pipeline = EvidencePipeline(tmp_path / "crawl", b"k" * 32, crawl_counts, (2, 2))
+
+    class Matched:
+        alert = True
+
+    crawled = pipeline.process_item({"page": page, "match": Matched()})
+    signer = load_signer()
+    _, sent = dist.decode_item(
+        signer, dist.encode_item(signer, "s1", {"site_id": "1", "page": page})
+    )
+    writer_counts = Counts()
+    written = keep_evidence(tmp_path / "writer", sent["page"], b"k" * 32, (2, 2), writer_counts)
+    assert "page" not in crawled and crawled["evidence"] == written
+    assert written["screenshot"] and written["screenshot_url"] == "http://127.0.0.1/list.html"
+    assert crawl_counts == writer_counts
+    assert writer_counts["heishi/evidence_pii_masked"] == 1
+    assert writer_counts["heishi/evidence_screenshot_pii_masked"] == 2
+    for folder in ("crawl", "writer"):
+        stored = read_blob(tmp_path / folder, written["page"]).decode("gbk")
+        assert PHONE not in stored and "身份证四件套" in stored

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.demo.local_server import LocalServer, Page
 from monitor.running.evidence import evidence_dir
 from tests.disguises import (
     NAMES,
@@ -54,7 +55,7 @@ from tests.disguises import (
     planted_numbers,
     store_texts,
 )
-from tests.servers import PROJECT_ROOT, LocalServer, Page, write_site
+from tests.servers import PROJECT_ROOT, write_site
 
 SEED = int(os.environ.get("HEISHI_FUZZ_SEED") or 1515)
 COUNT = int(os.environ.get("HEISHI_FUZZ_COUNT") or 6)
@@ -559,8 +560,8 @@ def heishi(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.
 def private_addresses_are_refused(pages: list[HostilePage], sites: Path) -> None:
     """Before any crawl: each site's policy refuses the private addresses the pages link to,
     so the crawl never sends a packet off this machine even if a check below fails."""
-    from spiders.network_policy import policy_for_site
-    from spiders.sites import load_site
+    from monitor.sites import load_site
+    from monitor.sites.network_policy import policy_for_site
 
     for page in pages:
         policy = policy_for_site(load_site(sites / f"{page.source}.toml"))

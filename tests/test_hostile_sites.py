@@ -23,14 +23,12 @@ from typing import Any
 
 import pytest
 
+from monitor.demo.discuz_pages import discuz_board, discuz_removed, discuz_thread
 from monitor.running.evidence import evidence_dir, read_blob
 from spiders.cookies import cookie_jar_path
 from tests.servers import (
     PROJECT_ROOT,
     CrawlRun,
-    discuz_board,
-    discuz_removed,
-    discuz_thread,
     run_crawl,
     telegram_page,
     tieba_board,

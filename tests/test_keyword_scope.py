@@ -178,9 +178,9 @@ def test_eval_against_old_rules_reports_deltas_and_the_examples_that_flipped(
 def test_match_pipeline_matches_in_its_site_name_and_kind(kwdir, monkeypatch):
     from scrapy.utils.test import get_crawler
 
+    from monitor.sites import find_site
     from spiders.kinds import spider_class
     from spiders.pipelines import MatchPipeline
-    from spiders.sites import find_site
 
     write_list(kwdir, "market_only.toml", 'kinds = ["marketplace"]')
     monkeypatch.setenv("HEISHI_KEYWORDS_DIR", str(kwdir))

@@ -70,3 +70,40 @@ def test_learn_trains_from_reviewed_alerts_and_adopts_only_when_asked(db_path, t
     assert adopted["version"] != model["version"]
     assert any(s["name"] == "store labels" and s["rows"] == 2 for s in adopted["training"]["sets"])
     assert rules_version(keywords).id != version_before
+
+
+def test_the_alert_threshold_is_never_below_an_even_chance():
+    from monitor.matching.training import THRESHOLD_FLOOR, choose_threshold
+
+    # Precision 0.97 is reached from 0.3 down the dev probabilities, but 0.3 is not chosen.
+    probs = [0.95, 0.9, 0.8, 0.6, 0.45, 0.3, 0.2, 0.1]
+    labels = [1, 1, 1, 1, 1, 1, 0, 0]
+    threshold, figures = choose_threshold(probs, labels)
+    assert threshold == 0.6 and THRESHOLD_FLOOR == 0.5
+    assert figures["precision"] == 1.0 and figures["recall"] == 4 / 6
+
+
+def test_longer_negatives_join_two_texts_of_one_genre_and_never_an_offer():
+    from monitor.matching.training import longer_negatives
+
+    rows = [
+        {
+            "id": "n1",
+            "title": "A",
+            "text": "记者获悉，一人出售信息被抓。",
+            "label": 0,
+            "genre": "news",
+        },
+        {"id": "n2", "title": "B", "text": "法院判处其有期徒刑一年。", "label": 0, "genre": "news"},
+        {"id": "r1", "title": "C", "text": "房间干净，价格合适。", "label": 0, "genre": "review"},
+        {"id": "r2", "title": "D", "text": "前台登记很快。", "label": 0, "genre": "review"},
+        {"id": "o1", "title": "E", "text": "出身份证四件套 QQ 8866", "label": 1, "genre": "offer"},
+    ]
+    longer = longer_negatives(rows)
+    assert len(longer) == 4 and all(r["label"] == 0 for r in longer)
+    by_id = {r["id"]: r for r in rows}
+    for row in longer:
+        first, second = (by_id[i] for i in row["id"].split("+"))
+        assert first is not second and first["genre"] == second["genre"] == row["genre"]
+        assert row["text"].startswith(first["text"]) and row["text"].endswith(second["text"])
+    assert longer_negatives(rows) == longer  # the same every time (seeded)

@@ -7,14 +7,9 @@ from __future__ import annotations
 
 import json
 
-from tests.servers import (
-    LocalServer,
-    discuz_board,
-    discuz_removed,
-    discuz_thread,
-    html_page,
-    write_site,
-)
+from monitor.demo.discuz_pages import discuz_board, discuz_removed, discuz_thread
+from monitor.demo.local_server import LocalServer, html_page
+from tests.servers import write_site
 from tests.test_run import query
 from tests.test_sweep import heishi
 

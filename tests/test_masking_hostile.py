@@ -24,6 +24,7 @@ from pathlib import Path
 
 from monitor.analysis.lookup import lookup
 from monitor.config import install_secret
+from monitor.demo.local_server import LocalServer, html_page
 from monitor.privacy.pii import digest_of, mask_pii
 from monitor.running.evidence import evidence_dir, read_blob, write_page
 from monitor.store import open_store
@@ -37,7 +38,7 @@ from tests.disguises import (
     planted_numbers,
     store_texts,
 )
-from tests.servers import LocalServer, html_page, run_crawl, write_site
+from tests.servers import run_crawl, write_site
 
 # -- the fast variant ------------------------------------------------------------------------
 

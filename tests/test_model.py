@@ -89,6 +89,19 @@ def test_a_hand_made_model_decides_with_a_dot_product(tmp_path):
     )
 
 
+def test_how_a_text_is_written_is_a_feature(tmp_path):
+    # Prose (sentences, particles, a reporter's dating) against a run of fragments: the same
+    # words, written as news or as a seller's post, differ by style features alone.
+    model = tiny_model(0.5, **{"style:fragments": 3.0, "style:dated": -3.0})
+    matcher = load_matcher(keyword_copy(tmp_path, model))
+    post = matcher.match("身份证四件套", "身份证四件套 一手 可验 QQ 88661234 每套300")
+    assert post.probability == pytest.approx(0.731, abs=1e-3)  # sigmoid(-2 + 3)
+    story = matcher.match(
+        "记者调查", "记者近日调查发现，有人在网上出售身份证四件套，每套300元，联系QQ 88661234。"
+    )
+    assert story.probability == pytest.approx(0.0067, abs=1e-4)  # sigmoid(-2 - 3)
+
+
 def test_a_watched_brand_keeps_the_rules_alert(tmp_path):
     directory = keyword_copy(tmp_path, tiny_model(0.99, **{"rules:alert": 1.0}))
     matcher = load_matcher(directory)

@@ -1,4 +1,4 @@
-"""The network policy a site file sets (spiders/network_policy.py): which addresses a crawl
+"""The network policy a site file sets (monitor/sites/network_policy.py): which addresses a crawl
 may fetch, every way an address can be written, and the `[network]` keys of a site file."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import ipaddress
 import pytest
 
 from monitor.errors import SiteFileError
+from monitor.sites import load_site
+from monitor.sites.network_policy import BadHost, NetworkPolicy, canonical_host, is_public
 from spiders.browser import host_resolver_rules
-from spiders.network_policy import BadHost, NetworkPolicy, canonical_host, is_public
-from spiders.sites import load_site
 from tests.servers import write_site
 
 

@@ -13,8 +13,9 @@ import pytest
 
 from monitor.alerting.notify import BODY_CHARS, DIGEST_CHARS, TITLE_CHARS, drain_outbox
 from monitor.alerting.notify_text import neutralise
+from monitor.demo.local_server import LocalServer, html_page
 from tests.receivers import WebhookReceiver
-from tests.servers import LocalServer, html_page, run_crawl, telegram_page, write_site
+from tests.servers import run_crawl, telegram_page, write_site
 
 HOSTILE = [
     "<b>urgent</b> <a href='https://evil.example/x'>pay</a> <script>alert(1)</script>",

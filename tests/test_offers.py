@@ -90,3 +90,36 @@ def test_whose_data_is_named_by_kind(matcher, text, category):
 )
 def test_everyday_words_holding_a_keyword_do_not_alert(matcher, text):
     assert not matcher.match("", text).alert, matcher.match("", text).reasons
+
+
+@pytest.mark.parametrize(
+    "title, text",
+    [
+        ("储户", "城商行储户 存款到期 电话 金额 转化率高"),  # one field, its sector, no sale word
+        ("宝妈", "新生儿家庭 父母电话 月龄 一个月更新一次 三毛"),  # a price in words
+        ("业主", "新交房小区 业主电话 装修公司抢着要"),  # the buyer named, not the price
+        ("Exam takers", "Exam takers 2025, name, phone, ID number, 200k rows."),
+    ],
+)
+def test_the_first_pass_leaves_offers_without_a_sale_word_to_the_score(title, text):
+    """The first pass rules a text out only for naming too little data: whether it offers
+    that data is for the rules and the learned score to say."""
+    result = load_matcher().match(title, text)
+    assert not result.reasons[0].startswith("first pass"), result.reasons
+    assert result.probability is None or result.probability > 0.0
+
+
+@pytest.mark.parametrize(
+    "text, term, category",
+    [
+        ("出5件套 身份证 银行卡 手机卡 U盾 营业执照 齐全", "五件套", "identity"),
+        ("实名认证的抖音号 一个六十 可租可买", "平台号", "accounts"),
+        ("某平台网店出售 带营业执照 可过户", "店铺出售", "accounts"),
+        ("Guest name, mobile, home address, check-in dates. 2M rows.", "同住人", "travel"),
+    ],
+)
+def test_kits_platform_accounts_shops_and_english_fields_are_named(matcher, text, term, category):
+    result = matcher.match("", text)
+    hit = next((h for h in result.hits if h.term == term), None)
+    assert hit is not None, [h.term for h in result.hits]
+    assert hit.category == category

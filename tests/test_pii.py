@@ -23,6 +23,7 @@ from monitor.privacy.pii import (
     mask_pii,
     mask_segments,
 )
+from monitor.settings import from_environment
 
 SECRET = b"k" * 32
 ID = "11010519491231002X"  # valid check digit
@@ -54,16 +55,16 @@ def test_id_phone_and_card_are_masked_to_the_same_length_keeping_two_digits_each
 
 
 def test_teams_may_keep_more_digits_up_to_the_old_form():
-    assert mask_keep({}) == (2, 2)
-    assert mask_keep({"HEISHI_PII_MASK_KEEP": "6,4"}) == (6, 4)
-    assert mask_keep({"HEISHI_PII_MASK_KEEP": "0"}) == (0, 0)
+    assert mask_keep(from_environment({})) == (2, 2)
+    assert mask_keep(from_environment({"HEISHI_PII_MASK_KEEP": "6,4"})) == (6, 4)
+    assert mask_keep(from_environment({"HEISHI_PII_MASK_KEEP": "0"})) == (0, 0)
     masked, _ = mask_pii(f"{ID} {PHONE}", SECRET, keep=(6, 4))
     assert masked == "110105********002X 138001*8000"
     masked, _ = mask_pii(PHONE, SECRET, keep=(0, 0))
     assert masked == "*" * 11
     for bad in ("7,4", "2,5", "two", "1,2,3", "-1,2"):
         with pytest.raises(MaskSettingError, match="HEISHI_PII_MASK_KEEP"):
-            mask_keep({"HEISHI_PII_MASK_KEEP": bad})
+            mask_keep(from_environment({"HEISHI_PII_MASK_KEEP": bad}))
 
 
 def test_digest_is_hmac_of_the_digits_and_matches_a_typed_number():

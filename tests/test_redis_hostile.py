@@ -207,10 +207,10 @@ def test_the_queue_serializer_is_json_and_refuses_what_heishi_does_not_queue(tmp
     from scrapy.http import FormRequest
     from scrapy_playwright.page import PageMethod
 
+    from monitor.sites import find_site
     from spiders.distributed import serializer
     from spiders.kinds import spider_class
     from spiders.screenshots import masked_screenshot, screenshot_methods
-    from spiders.sites import find_site
 
     site = find_site("demo_market")
     spider = spider_class(site.kind).for_site(site)()

@@ -16,10 +16,11 @@ import pytest
 
 from benchmarks.worst_case import CASES, seconds
 from monitor.config import PROJECT_ROOT
+from monitor.demo.local_server import LocalServer, html_page
 from monitor.errors import ConfigError, KeywordFileError
 from monitor.matching.keywords import load_keywords
 from monitor.matching.matcher import Matcher, load_matcher
-from tests.servers import LocalServer, html_page, run_crawl, telegram_page, write_site
+from tests.servers import run_crawl, telegram_page, write_site
 
 N = 2_000
 # Time at 4n over time at n: linear work is 4x, quadratic 16x. Generous for a loaded machine.

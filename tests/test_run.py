@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from monitor.demo.local_server import closed_port_url
 from monitor.demo.sites import DemoSites
 from monitor.store import utc_now
-from tests.servers import PROJECT_ROOT, closed_port_url, write_site
+from tests.servers import PROJECT_ROOT, write_site
 
 HEISHI = [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
 # With pytest-xdist: every test of this file in one process, so the busy monitor (half a

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from monitor.errors import SiteFileError
-from spiders.sites import load_site, load_sites
-from spiders.sites.loader import find_site
+from monitor.sites import load_site, load_sites
+from monitor.sites.loader import find_site
 from tests.servers import PROJECT_ROOT, write_site
 
 FORUM = """
@@ -184,3 +184,27 @@ def test_scrapy_list_prints_the_site_names():
     assert proc.returncode == 0, proc.stderr
     names = proc.stdout.split()
     assert {"demo_forum", "demo_market", "demo_channel"} <= set(names)
+
+
+def test_every_key_of_the_table_fills_a_site_field_and_every_field_has_a_key():
+    import dataclasses
+
+    from monitor.sites.keys import KEYS, STEPS, Key
+    from monitor.sites.loader import Site
+
+    fields = {f.name for f in dataclasses.fields(Site)}
+    filled = {"name", "kind", "preset", "selectors", "path"}
+    for step in STEPS:
+        if isinstance(step, Key):
+            filled.update(step.into or (step.name,))
+    assert filled == fields
+    assert KEYS - {"network"} <= fields
+
+
+def test_a_key_the_file_leaves_out_takes_the_presets_value_and_the_file_overrides_it(tmp_path):
+    site = load_site(write_site(tmp_path, "f1", FORUM), env={})
+    assert site.id_pattern == r"(?:[?&]tid=|thread-)(\d+)"
+    assert "指定的主题不存在或已被删除" in site.removed_text
+    text = FORUM + 'id_pattern = "t(\\\\d+)"\nremoved_text = "gone"\n'
+    site = load_site(write_site(tmp_path, "f1", text), env={})
+    assert site.id_pattern == r"t(\d+)" and site.removed_text == ("gone",)

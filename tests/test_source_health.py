@@ -11,10 +11,11 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from monitor.demo.local_server import Page, html_page
 from monitor.running.source_health import cause_of, health_of
 from monitor.store import open_store
 from tests.markup_sites import MarkupSite, fixture_bytes
-from tests.servers import PROJECT_ROOT, Page, html_page, run_crawl, write_site
+from tests.servers import PROJECT_ROOT, run_crawl, write_site
 
 LOCAL = "network = { allow_private = true }  # the fixture sites are on 127.0.0.1\n"
 

@@ -12,7 +12,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from spiders.sites import load_site
+from monitor.sites import load_site
 from tests.markup_sites import KW, MarkupSite
 from tests.servers import PROJECT_ROOT, run_crawl
 
@@ -179,7 +179,8 @@ def test_check_tells_an_empty_channel_from_a_broken_selector(tmp_path):
 
 
 def test_a_page_javascript_builds_is_drafted_when_rendered(tmp_path):
-    from tests.servers import LocalServer, html_page, js_search_page, json_page
+    from monitor.demo.local_server import LocalServer, html_page
+    from tests.servers import js_search_page, json_page
 
     env = environment(tmp_path)
     offers = [
@@ -227,7 +228,7 @@ def test_a_page_javascript_builds_is_drafted_when_rendered(tmp_path):
 def test_a_draft_fetches_only_the_sites_own_pages(tmp_path):
     """A page's links are written by the people heishi watches: drafting follows none to
     another host or port, and a redirect elsewhere is refused."""
-    from tests.servers import LocalServer, Page, html_page
+    from monitor.demo.local_server import LocalServer, Page, html_page
 
     env = environment(tmp_path)
     with LocalServer() as elsewhere, LocalServer() as site:

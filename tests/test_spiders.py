@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.servers import (
-    LocalServer,
-    closed_port_url,
-    discuz_board,
-    discuz_login_wall,
-    discuz_removed,
-    discuz_thread,
-    html_page,
-    run_crawl,
-    telegram_page,
-    write_site,
-)
+from monitor.demo.discuz_pages import discuz_board, discuz_login_wall, discuz_removed, discuz_thread
+from monitor.demo.local_server import LocalServer, closed_port_url, html_page
+from tests.servers import run_crawl, telegram_page, write_site
 
 BOARD = "/forum.php?mod=forumdisplay&fid=2"
 

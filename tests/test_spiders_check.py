@@ -7,7 +7,8 @@ import os
 import subprocess
 import sys
 
-from tests.servers import PROJECT_ROOT, LocalServer, write_site
+from monitor.demo.local_server import LocalServer
+from tests.servers import PROJECT_ROOT, write_site
 from tests.test_spiders import BOARD, FORUM_SITE, forum_pages
 
 

@@ -62,8 +62,8 @@ def test_scrapy_check_passes_for_every_kind_and_preset_and_catches_a_broken_sele
 def test_scrapy_check_with_the_project_site_files_runs_offline():
     """The default `scrapy check` (the demo sites) needs nothing but this checkout: it is
     part of the run above; here only that every fixture a demo site needs exists."""
+    from monitor.sites import load_sites
     from spiders.contracts import fixture_path
-    from spiders.sites import load_sites
 
     for site in load_sites(DEMO_SITES):
         assert fixture_path(site, "list"), site.name

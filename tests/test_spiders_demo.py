@@ -13,7 +13,7 @@ import pytest
 from parsel import Selector
 
 from monitor.demo import content
-from spiders.selectors import clean_text
+from monitor.sites.selectors import clean_text
 from tests.servers import run_crawl
 
 

@@ -3,11 +3,10 @@ a site file needs little more than the address."""
 
 from __future__ import annotations
 
-from spiders.selectors import uncomment_pagelets
-from spiders.sites import load_site
+from monitor.demo.local_server import LocalServer, html_page
+from monitor.sites import load_site
+from monitor.sites.selectors import uncomment_pagelets
 from tests.servers import (
-    LocalServer,
-    html_page,
     pastebin_archive,
     phpbb_board,
     phpbb_topic,

@@ -8,17 +8,10 @@ import secrets
 import sqlite3
 import stat
 
+from monitor.demo.discuz_pages import discuz_board, discuz_thread
+from monitor.demo.local_server import LocalServer, Page, Received, html_page
 from spiders.cookies import cookie_jar_path
-from tests.servers import (
-    LocalServer,
-    Page,
-    Received,
-    discuz_board,
-    discuz_thread,
-    html_page,
-    run_crawl,
-    write_site,
-)
+from tests.servers import run_crawl, write_site
 
 BOARD = "/forum.php?mod=forumdisplay&fid=2"
 THREADS = [

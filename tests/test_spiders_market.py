@@ -9,16 +9,9 @@ from urllib.parse import quote
 
 from parsel import Selector
 
+from monitor.demo.local_server import LocalServer, html_page
 from monitor.running.evidence import evidence_dir, read_blob
-from tests.servers import (
-    LocalServer,
-    html_page,
-    js_search_page,
-    json_page,
-    market_item,
-    run_crawl,
-    write_site,
-)
+from tests.servers import js_search_page, json_page, market_item, run_crawl, write_site
 
 MARKET_SITE = """
 name = "fixture_market"

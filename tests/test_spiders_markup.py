@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from parsel import Selector
 
-from spiders.selectors import first_text
-from spiders.sites import PRESETS
+from monitor.sites import PRESETS
+from monitor.sites.selectors import first_text
 from tests.markup_sites import KW, MarkupSite, fixture_bytes
 from tests.servers import run_crawl, write_site
 

@@ -15,9 +15,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from monitor.demo.local_server import LocalServer
 from monitor.errors import SiteFileError
-from spiders.sites import load_site
-from tests.servers import LocalServer, run_crawl, write_site
+from monitor.sites import load_site
+from tests.servers import run_crawl, write_site
 from tests.test_spiders import forum_pages
 
 ONION = "heishi2xkcdtestabcdefghijklmnopqrstuvwxyz234567abcdefghid.onion"

@@ -6,14 +6,9 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from tests.servers import (
-    LocalServer,
-    discuz_board,
-    discuz_thread,
-    html_page,
-    run_crawl,
-    write_site,
-)
+from monitor.demo.discuz_pages import discuz_board, discuz_thread
+from monitor.demo.local_server import LocalServer, html_page
+from tests.servers import run_crawl, write_site
 
 BOARD = "/forum.php?mod=forumdisplay&fid=2"
 META_GBK = '<meta http-equiv="Content-Type" content="text/html; charset=gbk" />'

@@ -6,9 +6,10 @@ import pytest
 from parsel import Selector
 from scrapy.http import HtmlResponse
 
+from monitor.sites.page_values import parse_count, parse_date
+from monitor.sites.selectors import check_selector, first_text
 from spiders.encoding import best_encoding
-from spiders.items import first_line_title, parse_count, parse_date
-from spiders.selectors import check_selector, first_text
+from spiders.items import first_line_title
 
 GBK_TEXT = "<html><body><p>出售 身份证 四件套，联系QQ</p></body></html>"
 

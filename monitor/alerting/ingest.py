@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,19 +19,26 @@ from monitor.alerting import changes
 from monitor.alerting.severity import DEFAULT_RULES, severity
 from monitor.errors import StoreError, StoreFullError
 from monitor.running import source_health
+from monitor.settings import Settings
+from monitor.settings import current as current_settings
 from monitor.store import Store, open_store, utc_now
 from monitor.store.connection import release_reserve
 
 log = logging.getLogger(__name__)
 
 
-def failures_before_alert() -> int:
-    """Failed runs in a row before a source_failing alert: $HEISHI_FAILURES_BEFORE_ALERT,
-    else 1 (a one-off `heishi sweep` reports at once; `heishi run` sets it, default 3)."""
-    try:
-        return max(1, int(os.environ.get("HEISHI_FAILURES_BEFORE_ALERT") or 1))
-    except ValueError:
-        return 1
+# A crawl HEISHI_FAILURES_BEFORE_ALERT is not set for (a one-off `heishi sweep`, which someone
+# is watching) alerts at its first failure; `heishi run` always sets it for its crawls.
+ONE_OFF_FAILURES_BEFORE_ALERT = 1
+
+
+def failures_before_alert(given: Settings | None = None) -> int:
+    """Failed runs in a row before a source_failing alert: $HEISHI_FAILURES_BEFORE_ALERT
+    where it is set (by `heishi run`, default 3), else ONE_OFF_FAILURES_BEFORE_ALERT."""
+    given = given or current_settings()
+    if given.is_set("HEISHI_FAILURES_BEFORE_ALERT"):
+        return given.failures_before_alert
+    return ONE_OFF_FAILURES_BEFORE_ALERT
 
 
 def raise_alert(
@@ -76,8 +82,10 @@ class SweepRecorder:
         batch_size: int | None = None,
         flush_seconds: float | None = None,
         list_may_shrink: bool = False,
+        settings: Settings | None = None,
     ) -> None:
         self.db_path = Path(db_path)
+        self.settings = settings or current_settings()
         self.source = source
         self.kind = kind
         self.url = url
@@ -97,12 +105,9 @@ class SweepRecorder:
         )
         self.pii_keys: set[str] = set()  # keys whose numbers this recorder has stored
         # A batch is written when it is full or old: fast sweeps, little lost to a crash.
-        env = os.environ
-        self.batch_size = max(1, batch_size or int(env.get("HEISHI_STORE_BATCH") or 1000))
+        self.batch_size = max(1, batch_size or self.settings.store_batch)
         self.flush_seconds = (
-            flush_seconds
-            if flush_seconds is not None
-            else float(env.get("HEISHI_STORE_FLUSH") or 2)
+            flush_seconds if flush_seconds is not None else self.settings.store_flush
         )
         self.pending: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (item, state)
         # A batch that could not be written: the run is not complete, whatever it saw.
@@ -625,7 +630,7 @@ class SweepRecorder:
             kind = "source_changed_shape" if verdict.shape_changed else "source_failing"
             # A changed shape alerts at once; a failing source after N failures in a row.
             in_a_row = store.operations.consecutive_failures(self.source) + 1  # this run included
-            due = kind == "source_changed_shape" or in_a_row >= failures_before_alert()
+            due = kind == "source_changed_shape" or in_a_row >= failures_before_alert(self.settings)
             if due and not store.alerts.open_exists(kind, self.source):
                 self._keep_alert_id(self._source_alert(kind, verdict.error, now, cause))
         elif cause is not None and cause.health == "empty":

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from monitor import settings
 from monitor.alerting.notify_config import DEFAULT_TIMEOUT, NotifyConfig, Route, load_notify_config
 from monitor.alerting.notify_text import neutralise
 from monitor.store import Store, open_store, utc_now
@@ -47,11 +47,11 @@ BODY_CHARS = 4000
 DIGEST_CHARS = 16000
 
 
-def base_url(environ: dict[str, str] | None = None) -> str | None:
+def base_url(given: settings.Settings | None = None) -> str | None:
     """$HEISHI_BASE_URL, the address people open the review web page at (e.g.
     https://heishi.example.com or .../heishi), or None when unset or not an http(s) address
     (a warning then says so: messages go out without their link)."""
-    value = (os.environ if environ is None else environ).get("HEISHI_BASE_URL", "").strip()
+    value = (given or settings.current()).base_url
     if not value:
         return None
     parts = urlsplit(value)

@@ -24,12 +24,12 @@ timeout = "2m"                       # this route's receiver is slow
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from monitor.config import PROJECT_ROOT, expand_vars
+from monitor import settings
+from monitor.config import expand_vars
 from monitor.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class NotifyConfig:
 
 def notify_file() -> Path:
     """$HEISHI_NOTIFY_FILE, else notify.toml in the checkout."""
-    return Path(os.environ.get("HEISHI_NOTIFY_FILE") or PROJECT_ROOT / "notify.toml")
+    return settings.current().notify_file
 
 
 def load_notify_config(path: str | Path | None = None) -> NotifyConfig:
@@ -186,7 +186,7 @@ def apprise_problem(url: str) -> str | None:
 def _expand(url: str, path: Path) -> str:
     return expand_vars(
         url,
-        os.environ,
+        settings.variables(),
         lambda name: NotifyConfigError(
             str(path), f"environment variable {name} is not set", key="urls"
         ),

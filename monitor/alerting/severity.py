@@ -6,10 +6,11 @@ brand-protection teams triage first: their own brands, huge or fresh volumes, ve
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from monitor import settings
 
 LEVELS = ("low", "medium", "high", "critical")
 
@@ -35,9 +36,7 @@ RULE_KEYS = {"high_volume", "sensitive_categories", "sensitive_volume", "kind_fl
 
 def severity_file() -> Path:
     """$HEISHI_SEVERITY_FILE, else severity.toml in the checkout (optional)."""
-    from monitor.config import PROJECT_ROOT
-
-    return Path(os.environ.get("HEISHI_SEVERITY_FILE") or PROJECT_ROOT / "severity.toml")
+    return settings.current().severity_file
 
 
 def load_rules(path: str | Path | None = None) -> SeverityRules:

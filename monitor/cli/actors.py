@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from typing import Any
 
+from monitor import settings
 from monitor.cli.app import add_db_option, store_path
 from monitor.numbers import whole_number_argument
 
@@ -54,12 +54,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     target.add_argument("actor_id", nargs="?", type=whole_number_argument(), metavar="ID")
     target.add_argument("--contact", metavar="KIND:VALUE", help="watch a contact instead")
     watch.add_argument("--note", help="why (shown with the watch)")
-    watch.add_argument("--by", default=os.environ.get("USER") or "cli", help="who (default $USER)")
+    watch.add_argument("--by", default=settings.login_name(), help="who (default $USER)")
     add_db_option(watch)
     watch.set_defaults(func=cmd_actor_watch)
     unwatch = actions.add_parser("unwatch", help="end a watch")
     unwatch.add_argument("watch_id", type=whole_number_argument(), metavar="WATCH_ID")
-    unwatch.add_argument("--by", default=os.environ.get("USER") or "cli")
+    unwatch.add_argument("--by", default=settings.login_name())
     add_db_option(unwatch)
     unwatch.set_defaults(func=cmd_actor_unwatch)
     watches = actions.add_parser("watches", help="the open watches")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import time
 from typing import Any
 
+from monitor import settings
 from monitor.cli.app import add_db_option, store_path
 from monitor.errors import HeishiError
 
@@ -92,7 +92,7 @@ def _add_redis_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _redis_url(args: argparse.Namespace) -> str:
-    url = args.redis or os.environ.get("HEISHI_DISTRIBUTED_REDIS_URL")
+    url = args.redis or settings.current().distributed_redis_url
     if not url:
         raise HeishiError(
             "distributed crawling needs a Redis",
@@ -204,7 +204,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from monitor.running import distributed as dist
     from monitor.running.payload_signing import load_signer
     from monitor.running.sources import source_refs
-    from spiders.sites import find_site
+    from monitor.sites import find_site
 
     signer = load_signer()
     client = _client(_redis_url(args))

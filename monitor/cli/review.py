@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from typing import Any
 
+from monitor import settings
 from monitor.cli.app import add_db_option, store_path
 from monitor.cli.options import add_alert_filters, alert_filter_values
 from monitor.numbers import whole_number_argument
@@ -43,9 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     change.add_argument(
         "--reason", choices=DISMISS_REASONS, help="why a dismissed alert is not a real one"
     )
-    change.add_argument(
-        "--actor", default=os.environ.get("USER") or "cli", help="who (default $USER)"
-    )
+    change.add_argument("--actor", default=settings.login_name(), help="who (default $USER)")
     change.add_argument(
         "--from-queue",
         action="store_true",

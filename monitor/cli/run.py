@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.cli.app import add_db_option, store_path
+from monitor.settings import current as current_settings
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -47,7 +48,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument(
         "--failures-before-alert",
         type=int,
-        default=int(os.environ.get("HEISHI_FAILURES_BEFORE_ALERT") or 3),
+        default=current_settings().failures_before_alert,
         metavar="N",
         help="failed runs in a row before a source_failing alert "
         "(default $HEISHI_FAILURES_BEFORE_ALERT, else 3)",

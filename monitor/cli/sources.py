@@ -129,8 +129,8 @@ def cmd_new(args: argparse.Namespace) -> int:
 
     from monitor.config import sites_dir
     from monitor.errors import HeishiError
-    from spiders.sites.draft import draft_site, write_draft
-    from spiders.sites.fetch import fetch_html
+    from monitor.sites.draft import draft_site, write_draft
+    from spiders.fetch import fetch_html
 
     if urlsplit(args.url).scheme not in ("http", "https") or not urlsplit(args.url).netloc:
         raise HeishiError(f"{args.url!r} is not an http(s) address")

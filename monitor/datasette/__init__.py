@@ -4,11 +4,12 @@ descriptions, column help, facets, canned queries) from metadata.json beside thi
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from monitor import settings
 
 METADATA_PATH = Path(__file__).with_name("metadata.json")
 SHIPPED_NAME = "heishi"  # the database name metadata.json is written for
@@ -31,7 +32,7 @@ def allowed_hosts(host: str, extra: Sequence[str] = ()) -> list[str]:
     `extra` (--allow-host), and $HEISHI_DATASETTE_HOSTS (comma-separated)."""
     names = [host] if host not in ("0.0.0.0", "::", "") else []
     names += extra
-    names += (os.environ.get("HEISHI_DATASETTE_HOSTS") or "").split(",")
+    names += settings.current().datasette_hosts
     return sorted({name.strip().strip("[]").lower() for name in names if name.strip()})
 
 

@@ -6,7 +6,6 @@ channel is down; on day 3 the channel is back and a removed listing returns.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -76,7 +75,7 @@ def run_demo(
     started = time.monotonic()
     result = DemoResult(db=db, days=[], seconds=0.0)
     with DemoSites(day=days[0]) as sites:
-        env = {**os.environ, **sites.env()}
+        env = sites.env()
         for day in days:
             sites.set_day(day)
             with console.status(f"day {day}: sweeping {len(DEMO_SOURCES)} demo sources") as status:

@@ -16,7 +16,6 @@ from typing import Any, TextIO
 from monitor.export.records import FIELDS, export_records
 
 FORMATS = ("csv", "jsonl", "stix", "misp")
-WHATS = ("alerts", "listings")
 
 
 def describe_filters(what: str, filters: dict[str, Any]) -> str:

@@ -1,11 +1,13 @@
 r"""Contacts in listing text (normalised by monitor.matching.normalize): how a buyer reaches the seller.
 
 QQ, WeChat, Telegram (a named channel, an @handle, a t.me link), LINE, WhatsApp and Signal, an
-e-mail address, a web link, and a bare number only where a contact cue stands right before it
-(联系, 加我, 私聊, contact, call me ...): a number alone is as likely a price or a count.
+e-mail address (also spelled out: seller[at]proton.me, seller (at) mail (dot) com), a web
+link, and a bare number only where a contact cue stands right before it (联系, 加我, 私聊,
+电话, 手机, 热线, contact, call me, mobile ...): a number alone is as likely a price or a count.
 
 A cue written in Chinese (微信, 扣扣, 飞机) may follow any character (500u微信); a cue written in
-Latin letters (qq, vx, tg) must not continue a Latin word. Numbers may be written with Chinese
+Latin letters (qq, vx, tg) must not continue a Latin word unless a colon follows it
+(500uvx：abc, 500uQQ：8866123). Numbers may be written with Chinese
 numerals or mixed (扣扣三九五七二零一, 9〇二四...). Every pattern runs in time linear in the
 text (monitor/matching/extract.py says how); a field yields at most MAX_MATCHES contacts.
 """
@@ -24,18 +26,31 @@ _CN_DIGITS.update({"〇": "0", "两": "2", "幺": "1"})
 # of evasion is seen: 扣扣三九五七二零一, 9〇二四...).
 _ACCOUNT_DIGITS = r"[0-9零一二三四五六七八九〇幺]"
 _LATIN_CUE = r"(?<![a-z])"
+# ... unless a colon follows it (500uvx：abc, 500uQQ：8866123; "faqq 123456" is no QQ).
+_GLUED_CUE = r"(?:vx|wx|weixin|wechat)(?=[:：])"
 
-_QQ = re.compile(
-    rf"(?:{_LATIN_CUE}(?:qq|q)|扣扣|企鹅)(?:号|群)?[:：]?\s?({_ACCOUNT_DIGITS}{{5,11}})"
-    r"(?![0-9])"
-)
-_WECHAT = re.compile(
-    rf"(?:(?:微信|薇信|威信|徽信|{_LATIN_CUE}(?:vx|v信|wx|weixin|wechat)|薇|威)(?:号)?[:：]?\s?"
+_QQ_CUE = rf"(?:{_LATIN_CUE}(?:qq|q)|qq(?=[:：])|扣扣|企鹅)(?:号|群)?[:：]?\s?"
+_WECHAT_CUE = (
+    rf"(?:(?:微信|薇信|威信|徽信|{_LATIN_CUE}(?:vx|v信|wx|weixin|wechat)|{_GLUED_CUE}|薇|威)"
+    r"(?:号)?[:：]?\s?"
     rf"|{_LATIN_CUE}v(?:号|[:：]\s?|\s))"
-    rf"([a-z][-_a-z0-9]{{5,19}}|[0-9]{{5,11}}|{_ACCOUNT_DIGITS}{{5,11}})(?![a-z0-9])"
 )
+_QQ = re.compile(rf"{_QQ_CUE}({_ACCOUNT_DIGITS}{{5,11}})(?![0-9])")
+_WECHAT = re.compile(
+    rf"{_WECHAT_CUE}([a-z][-_a-z0-9]{{5,19}}|[0-9]{{5,11}}|{_ACCOUNT_DIGITS}{{5,11}})(?![a-z0-9])"
+)
+# An account number split into groups (QQ 88 66 12 34, 微信 138-1234-5678, 1234567===0001 in
+# houbb's Bug118Test), tried before the patterns above; a group followed by a unit is a count
+# or a price (QQ 88661234 20条), so the number ends before it (_contact checks 6 to 11 digits).
+_SPLIT_DIGITS = (
+    r"([0-9]{2,7}(?:[- ][0-9]{2,4}){1,4})"
+    r"(?![0-9a-z]|[- ][0-9]|[条元块万千亿个人份套张次单号户年月日岁])"
+)
+_QQ_SPLIT = re.compile(_QQ_CUE + _SPLIT_DIGITS)
+_WECHAT_SPLIT = re.compile(_WECHAT_CUE + _SPLIT_DIGITS)
 _TELEGRAM = re.compile(
-    rf"(?:{_LATIN_CUE}(?:tg|telegram|telegra\.m)|飞机|纸飞机|电报)(?:号)?[:：]?\s?@?"
+    rf"(?:{_LATIN_CUE}(?:tg|telegram|telegra\.m)|(?:tg|telegram)(?=[:：])|飞机|纸飞机|电报)"
+    r"(?:号)?[:：]?\s?@?"
     r"([a-z][a-z0-9_]{4,31})"
 )
 # Normalised text keeps one separator between Latin letters and digits ("t.me/abc"), but a
@@ -53,6 +68,14 @@ _EMAIL = re.compile(
     r"(?<![a-z0-9._%+-])([a-z0-9][a-z0-9._%+-]{0,63}@[a-z0-9][-a-z0-9]{0,62}"
     r"(?:\.[a-z0-9][-a-z0-9]{0,62}){0,4}\.[a-z]{2,12})(?![a-z0-9-])"
 )
+# An address spelled out to slip past filters: seller[at]proton.me, seller (at) mail (dot) com.
+# Normalised, the brackets are spaces; _contact wants the brackets or a spelled dot as written,
+# so that "look at example.com" is no address.
+_EMAIL_SPELLED = re.compile(
+    r"(?<![a-z0-9._%+-])([a-z0-9][a-z0-9._%+-]{0,63}) at ([a-z0-9][-a-z0-9]{0,62}"
+    r"(?:(?:\.| dot )[a-z0-9][-a-z0-9]{0,62}){0,4}(?:\.| dot )[a-z]{2,12})(?![a-z0-9-])"
+)
+_SPELLED_MARK = re.compile(r"[\[(（【{<]\s?at\s?[\])）】}>]|\bdot\b", re.I)
 _URL = re.compile(
     r"(?<![a-z0-9@])((?:https?[: ]{1,3}|www\.)[a-z0-9][-a-z0-9.]{0,200}\.[a-z]{2,12}(?![a-z])"
     r"(?::\d{1,5})?(?:/[-a-z0-9._~%/?#=&+]{0,200})?)"
@@ -60,8 +83,8 @@ _URL = re.compile(
 _URL_AS_WRITTEN = re.compile(r"(?:https?://|www\.)\S{1,400}", re.I)
 # A bare number with a contact cue right before it: 联系 138****5621, 加我 88664422.
 _CUED_NUMBER = re.compile(
-    r"(?:联系(?:方式|电话|人|我)?|加我|找我|私聊|私信|咨询|有意|"
-    rf"{_LATIN_CUE}(?:contact(?: me)?|call(?: me)?|text me|tel|phone))"
+    r"(?:联系(?:方式|电话|人|我)?|加我|找我|私聊|私信|咨询|有意|电话|手机号?|热线|座机|致电|"
+    rf"{_LATIN_CUE}(?:contact(?: me)?|call(?: me)?|text me|tel|phone|mobile))"
     r"[:：]?\s?(\+?[0-9][0-9*\- ]{5,16}[0-9])(?![0-9])"
 )
 _MASKED_MOBILE = re.compile(r"1[3-9][0-9][0-9*]{4}[0-9]{4}")
@@ -80,7 +103,9 @@ def find_contacts(norm: Normalized, taken: list[tuple[int, int]]) -> list[Contac
     for kind, regex, worth_it in (
         ("telegram", _TME, ".me" in text),
         ("telegram", _TELEGRAM, telegram_named),
+        ("qq", _QQ_SPLIT, has_digit and ("q" in text or "扣扣" in text or "企鹅" in text)),
         ("qq", _QQ, "q" in text or "扣扣" in text or "企鹅" in text),
+        ("wechat", _WECHAT_SPLIT, has_digit and bool(_WECHAT_HINT.search(text))),
         ("wechat", _WECHAT, bool(_WECHAT_HINT.search(text))),
         ("line", _LINE, "line" in text),
         (
@@ -89,6 +114,7 @@ def find_contacts(norm: Normalized, taken: list[tuple[int, int]]) -> list[Contac
             has_digit and ("wa" in text or "whatsapp" in text or "signal" in text),
         ),
         ("email", _EMAIL, "@" in text),
+        ("email", _EMAIL_SPELLED, " at " in text),
         ("url", _URL, "http" in text or "www." in text),
         ("phone", _CUED_NUMBER, has_digit),
     ):
@@ -130,9 +156,17 @@ def _contact(
     elif regex is _LINE:
         if not re.search(r"[:：@]|id", written, re.I):
             return None  # "line" is an English word: only "LINE: handle" is a contact
+    elif regex is _EMAIL_SPELLED:
+        if not _SPELLED_MARK.search(written):
+            return None
+        value = f"{match.group(1)}@{match.group(2).replace(' dot ', '.')}"
     elif regex is _URL:
         found = _URL_AS_WRITTEN.search(written)
         value = (found.group(0) if found else value).rstrip(".,;)")
+    elif regex is _QQ_SPLIT or regex is _WECHAT_SPLIT:
+        value = re.sub(r"[- ]", "", value)
+        if not 6 <= len(value) <= 11:
+            return None
     elif kind in ("qq", "wechat"):
         value = "".join(_CN_DIGITS.get(c, c) for c in value)
     return Contact(kind, value, written)

@@ -1,7 +1,7 @@
 r"""Prices, volumes and contacts in listing text (normalised by monitor.matching.normalize).
 
 Sample offers, freshness and data fields come from keyword hits (roles sample, fresh, field);
-the matcher passes them in. `extract(text)` is the short way for one text.
+the matcher passes them in (`Matcher.match(title, text).extraction` for one listing).
 
 Listing text is hostile: every pattern here runs in time linear in the text. Repetitions are
 bounded (a number has at most 15 digits before its point) and a pattern that starts with a
@@ -103,16 +103,9 @@ _UNIT_BEFORE = re.compile(r"(?:每|一|单)" + _UNIT + r"[:：]?$")
 # Something to extract: a digit, a handle, a Chinese count or price, a contact cue or a link.
 _WORTH_A_LOOK = re.compile(
     r"[0-9@$¥〇幺]|[一二两三四五六七八九十百千][万亿]|[零一二三四五六七八九]{5}|t\.me"
-    r"|[一二两三四五六七八九十百千][块元毛角]|微信|薇|扣扣|企鹅|飞机|电报|tg|line|www\.|http"
+    r"|[一二两三四五六七八九十百千][块元毛角]|微信|薇|扣扣|企鹅|飞机|电报|tg|line|www\.|http| at "
     r"|(?:每|一|单)(?:条|次|张|份|单|人|套|号|户|个)[一二两三四五六七八九十百千]"
 )
-
-
-def extract(text: str, title: str = "") -> Extraction:
-    """Everything the matcher extracts from a listing (prices, volumes, contacts, fields...)."""
-    from monitor.matching.matcher import load_matcher
-
-    return load_matcher().match(title, text).extraction
 
 
 def extract_normalized(

@@ -12,6 +12,7 @@ found by one Aho-Corasick pass over the model's n-gram vocabulary at crawl time;
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +102,7 @@ def listing_features(
     listing = "\n".join(norm.text for norm in norms)
     length = len(listing)
     out.values["length:" + next((name for limit, name in _LENGTHS if length < limit), ">=200")] = 1
+    _style_features(out.values, listing, "\n".join(norm.original for norm in norms))
     out.ngram_text = ngram_text(listing)
     # A long text has many n-grams: each counts less, so that length alone (a news paragraph)
     # does not add up to an offer.
@@ -112,6 +114,36 @@ def listing_features(
         for gram in out.ngram_starts:
             values[NGRAM_PREFIX + gram] = weight
     return out
+
+
+def _style_features(values: dict[str, float], listing: str, written: str) -> None:
+    """How the text is written, whatever it says: prose (sentences, particles such as 的 了
+    是, a reporter's dating) is how news, reports, reviews and chatter read; a seller's post
+    is a run of nouns, numbers and separators. `listing` is the normalised text (particles),
+    `written` the text as written (its punctuation and spaces). Bucketed, so that the model
+    weighs each style."""
+    if not listing:
+        return
+    rate = sum(listing.count(c) for c in _PARTICLES) / len(listing)
+    values["style:particles:" + _bucket(rate, _PARTICLE_BUCKETS)] = 1.0
+    sentences = len(_SENTENCE_ENDS.findall(written))
+    values["style:sentences:" + ("0" if not sentences else "1-2" if sentences <= 2 else "3+")] = 1.0
+    commas = sum(written.count(c) for c in "，,、；;")
+    gaps = sum(written.count(c) for c in " \t|/　")
+    if gaps >= 3 and gaps > commas + sentences:
+        values["style:fragments"] = 1.0  # a run of fragments: 姓名 电话 地址 每条两毛
+    if _DATE_PROSE.search(listing):
+        values["style:dated"] = 1.0  # 2019年3月, 去年, 日前: a narrative of past events
+
+
+_PARTICLES = "的了是着在也很都被就把们吗呢吧"
+_PARTICLE_BUCKETS = ((0.02, "<2%"), (0.05, "2-5%"), (0.09, "5-9%"))
+_SENTENCE_ENDS = re.compile(r"[。！？!?]|\.(?:\s|$)")
+_DATE_PROSE = re.compile(r"\d{1,4}年\d{1,2}月|[去今前]年|日前|近日|近年|据悉|记者")
+
+
+def _bucket(value: float, buckets: tuple[tuple[float, str], ...]) -> str:
+    return next((name for limit, name in buckets if value < limit), ">=" + buckets[-1][1][-2:])
 
 
 def _rule_features(out: Features, hits: list[Hit], scored: Scored, rules_alert: bool) -> None:
@@ -132,6 +164,10 @@ def _rule_features(out: Features, hits: list[Hit], scored: Scored, rules_alert: 
         values["rules:context"] = min(-context, 12.0) / 4.0
     for genre in getattr(scored, "genres", None) or ():
         values["genre:" + genre] = 1.0
+    # The sectors the rules settle on (an insider's sector, a leak file's, not the buyer's),
+    # beside the raw category of every hit below.
+    for category in scored.categories:
+        values["rules:category:" + category] = 1.0
     roles: dict[str, int] = {}
     for hit in hits:
         entry = hit.entry
@@ -165,6 +201,8 @@ def _feature_names(
     names = [f"term:{role}:{term}"]
     if role == "context" and group:
         names.append("context:" + group)
+    elif role == "field":  # one field of a list (身份证 in a hotel list) is not its sector
+        names.extend(f"category:{category}:field" for category in categories)
     elif role in _DATA_ROLES:
         names.extend("category:" + category for category in categories)
     return tuple(names)

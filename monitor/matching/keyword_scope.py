@@ -8,9 +8,11 @@ set of applicable lists, built once by monitor/matching/matcher.py.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,14 +76,10 @@ class RuleView:
     _repeats: Any = field(default=None, repr=False)
     _by_role: Any = field(default=None, repr=False)
 
-    def patterns_by_role(self, offer_roles, data_roles) -> tuple[list[Pattern], list[Pattern]]:
-        """This view's patterns that show an offer, and those that name data (the first pass
-        reads them in that order); computed once."""
+    def data_patterns(self, data_roles) -> list[Pattern]:
+        """This view's patterns that name data (what the first pass reads); computed once."""
         if self._by_role is None:
-            self._by_role = (
-                [p for p in self.patterns if p.role in offer_roles],
-                [p for p in self.patterns if p.role in data_roles and p.role not in offer_roles],
-            )
+            self._by_role = [p for p in self.patterns if p.role in data_roles]
         return self._by_role
 
     def repeat_index(self) -> dict[str, tuple[int, ...]]:
@@ -100,6 +98,12 @@ class RuleView:
             self._repeats = {key: tuple(value) for key, value in index.items()}
         return self._repeats
 
+    @cached_property
+    def repeat_prefixes(self) -> frozenset[str]:
+        """Every prefix of a repeat_index key: the matcher joins Latin words written apart
+        (kaifang jilu, shen/fen/zheng) only while they still begin a keyword."""
+        return frozenset(key[:n] for key in self.repeat_index() for n in range(1, len(key) + 1))
+
     def quick_automaton(self):
         """Every surface with separators dropped (as quick_text drops them) -> entry indices."""
         if self._quick is None:
@@ -114,6 +118,14 @@ class RuleView:
                 surface = quick_fold(entry.surface)
                 if surface:
                     by_surface.setdefault(surface, []).append(index)
+                # The copy of quick_text without repeated letters: initials or pinyin with
+                # a double letter (czxx) written with more (cczzxxxx) read czx there, and the
+                # matcher compares both without repeats. Only generated forms: an English
+                # word without its double letter (pasenger) would count its data twice.
+                if entry.variant and surface.isascii() and surface.isalpha():
+                    single = re.sub(r"([a-z])\1+", r"\1", surface)
+                    if single != surface:
+                        by_surface.setdefault(single, []).append(index)
             automaton = ahocorasick.Automaton()
             for surface, indices in by_surface.items():
                 automaton.add_word(surface, tuple(indices))
@@ -123,8 +135,8 @@ class RuleView:
 
 
 def spider_kinds() -> tuple[str, ...]:
-    """The spider kinds a site file may name (spiders/sites/presets.py)."""
-    from spiders.sites.presets import KINDS
+    """The spider kinds a site file may name (monitor/sites/presets.py)."""
+    from monitor.sites.presets import KINDS
 
     return tuple(KINDS)
 
@@ -190,7 +202,7 @@ def scope_warnings(
                 scoped += [(path, text, key, name) for name in value if isinstance(name, str)]
     if not scoped:
         return []
-    from spiders.sites import load_sites
+    from monitor.sites import load_sites
 
     try:
         known = {site.name for site in load_sites(sites_dir)}

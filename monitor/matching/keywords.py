@@ -73,7 +73,7 @@ FILE_KEYS = {
     "negators",
     *SCOPE_KEYS,
 }
-COMPILE_VERSION = 8  # 8: patterns carry the characters one of which a match needs
+COMPILE_VERSION = 10  # 10: pinyin forms mix two of character, syllable, initial
 # Roles whose Chinese terms also match as written in pinyin, initials or a mix (身fen证, kfjl).
 VARIANT_ROLES = frozenset({"data", "strong", "field", "subject"})
 _NUMERALS = {c: str(i) for i, c in enumerate("零一二三四五六七八九")}
@@ -127,13 +127,6 @@ class Keywords:
     automaton: Any = None  # ahocorasick.Automaton: surface -> tuple[Any, ...] of entry indices
     scopes: list[Scope] = field(default_factory=list)  # of the scoped files, in file order
     rules_version: str = ""  # monitor.matching.rules_version: the id of these files' contents
-
-    def word_terms(self) -> list[str]:
-        """Surface forms that need a word-boundary check (jieba user words)."""
-        return sorted({e.surface for e in self.entries if e.word})
-
-    def all_surfaces(self) -> list[str]:
-        return sorted({e.surface for e in self.entries})
 
 
 def keyword_files(directory: Path) -> list[Path]:
@@ -505,8 +498,11 @@ def _first_of_sequence(parser, sequence) -> frozenset[str] | None:
 
 def _pinyin_forms(term: str) -> list[str]:
     """A Chinese term as sellers write it in pinyin: in full when long enough (shenfenzheng,
-    also with its syllables apart: shen fen zheng, she-gong-ku), by initials for three to six
-    characters (kfjl, sjt), and, for three or four, pinyin for some characters (身fen证)."""
+    also with its syllables apart: shen fen zheng, she-gong-ku; the matcher reads other
+    groupings), by initials for three to six characters (kfjl, sjt), and, for three or four,
+    each character written two of three ways: as itself, its pinyin or its initial (身fen证,
+    身f证, s份证, sfzheng: the 北J, S东 and Sdong of ToolGood.Words' PinyinMatchTest); a form
+    of Latin letters only needs five of them (sgku would be too short to be safe)."""
     if not re.fullmatch(r"[\u4e00-\u9fff]+", term):
         return []
     from pypinyin import Style, lazy_pinyin
@@ -519,14 +515,26 @@ def _pinyin_forms(term: str) -> list[str]:
     if len(full) >= 8:
         forms.append(full)
         forms.extend(sep.join(syllables) for sep in (" ", "-", "_", "."))
+    initials = "".join(s[0] for s in syllables)
     if 3 <= len(term) <= 6:
-        forms.append("".join(s[0] for s in syllables))
+        forms.append(initials)
     if 3 <= len(term) <= 4:
-        for mask in itertools.product((False, True), repeat=len(term)):
-            if any(mask) and not all(mask):
-                forms.append(
-                    "".join(s if m else c for c, s, m in zip(term, syllables, mask, strict=True))
-                )
+        # Two ways of writing mixed in one form (a third is rare, and would double the list).
+        for pair in ((0, 1), (0, 2), (1, 2)):
+            ways = [[(c, s, s[0])[k] for k in pair] for c, s in zip(term, syllables, strict=True)]
+            forms.extend(_mixed_forms(ways, term, full, initials))
+    return list(dict.fromkeys(forms))
+
+
+def _mixed_forms(ways: list[list[str]], term: str, full: str, initials: str) -> list[str]:
+    """Every form taking one of its two ways per character, but the term, its full pinyin and
+    its initials (listed apart), and Latin-only forms shorter than five letters."""
+    forms = []
+    for choice in itertools.product(*ways):
+        form = "".join(choice)
+        if form in (term, full, initials) or (form.isascii() and len(form) < 5):
+            continue
+        forms.append(form)
     return forms
 
 

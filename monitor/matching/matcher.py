@@ -10,7 +10,6 @@ Aho-Corasick pass, without jieba.
 from __future__ import annotations
 
 import bisect
-import os
 import re
 import threading
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from dataclasses import field as dataclass_field
 from functools import lru_cache
 from pathlib import Path
 
-from monitor.errors import ConfigError
+from monitor import settings
 from monitor.matching.extract import extract_normalized
 from monitor.matching.features import Features, listing_features
 from monitor.matching.keyword_scope import RuleView
@@ -26,7 +25,7 @@ from monitor.matching.keywords import Entry, Keywords, Pattern, load_keywords, s
 from monitor.matching.match_result import MatchResult, TermHit, term_hit
 from monitor.matching.model import Model, load_model
 from monitor.matching.normalize import Normalized, normalize, quick_copies, quick_fold
-from monitor.matching.scoring import MIN_DATA, score_hits
+from monitor.matching.scoring import score_hits
 
 DEFAULT_THRESHOLD = 3.0
 # The matcher reads at most this many characters of a title and of a text (a hostile page can
@@ -34,12 +33,11 @@ DEFAULT_THRESHOLD = 3.0
 DEFAULT_MAX_CHARS = 50_000
 MAX_HITS_PER_FIELD = 2000
 DATA_ROLES = frozenset({"data", "strong", "field", "subject", "generic"})
-_OFFER_ROLES = frozenset({"sale", "contact", "sample", "fresh", "strong"})
-# What a price, volume or contact needs (extract.py), in quick_text form (t.me -> tme).
-_FACT_HINT = re.compile(
-    r"[0-9@$¥〇幺]|[一二两三四五六七八九十百千][万亿块元毛角]|[零一二三四五六七八九]{5}|tme"
-    r"|(?:每|一|单)(?:条|次|张|份|单|人|套|号|户|个)[一二两三四五六七八九十百千]{2}|www|http"
-)
+# The first pass sends a text to the full analysis when its data vocabulary could add up to
+# this much: one data field (电话) is enough, since a seller's post may name its data by one
+# field and its sector (储户 电话 金额), and the learned score, not the first pass, tells an
+# offer from talk.
+FIRST_PASS_DATA = 0.4
 # Words between a negator and the sale word it negates (不会随意出售), at most three.
 _NEGATION_FILLERS: tuple[str, ...] = (
     "会",
@@ -378,26 +376,24 @@ class Matcher:
         return bool(copies) and self._could_alert(quick + "\n" + copies, view)
 
     def _could_alert(self, quick: str, view: RuleView) -> bool:
-        """False when no reading of the text could alert: too little data, or nothing offered.
+        """False when the text names too little data to be an offer of it.
 
-        Upper bounds of the scorer's data and offer parts (context ignored), from one
-        Aho-Corasick pass over quick_text; a watched brand always goes to the full analysis.
+        An upper bound of the scorer's data part (context ignored), from one Aho-Corasick
+        pass over quick_text, against FIRST_PASS_DATA; a watched brand always goes to the full
+        analysis. Whether anything is offered is not decided here: prices, scarcity and
+        services are written in too many ways (每条两毛, 只卖两份, price in DM) for a first
+        pass to rule an offer out, so the rules and the learned score decide it.
         """
         if not quick:
             return False
         entries = self.keywords.entries
         data = generic = subject = 0.0
         fields: dict[str, float] = {}
-        offer = False
         for _, indices in view.quick_automaton().iter(quick):
             for index in indices:
                 entry = entries[index]
                 role = entry.role
-                if role in _OFFER_ROLES:
-                    offer = True
-                    if role == "strong":
-                        data += entry.weight
-                elif role == "data":
+                if role == "data" or role == "strong":
                     data += entry.weight
                 elif role == "generic":
                     generic += entry.weight
@@ -409,30 +405,21 @@ class Matcher:
                     return True
                 else:
                     continue
-                if offer and data + 2 * generic + sum(fields.values()) >= MIN_DATA:
+                if data + 2 * generic + sum(fields.values()) >= FIRST_PASS_DATA:
                     return True  # decided: the full analysis follows anyway
-        offer = offer or len(fields) >= 2 or bool(_FACT_HINT.search(quick))
         listed = generic or len(fields) >= 2  # what turns a subject into data (scoring.py)
         bound = data + 2 * generic + (subject if listed else 0.0) + sum(fields.values())
-        offer_patterns, data_patterns = view.patterns_by_role(_OFFER_ROLES, DATA_ROLES)
         present: set[str] | None = None
-        # Offer patterns first: most texts have no offer, and then data does not matter.
-        for patterns in (offer_patterns, data_patterns):
-            for pattern in patterns:
-                if bound >= MIN_DATA and offer:
-                    return True
-                if offer and pattern.role not in DATA_ROLES:
-                    continue  # nothing more to learn from a pure offer pattern
-                if pattern.hint is not None:
-                    present = set(quick) if present is None else present
-                    if pattern.hint.isdisjoint(present):
-                        continue
-                if pattern.regex.search(quick):
-                    offer = offer or pattern.role in _OFFER_ROLES
-                    bound += max(0.4, pattern.weight) if pattern.role != "subject" else 0.0
-            if not offer:
-                return False
-        return offer and bound >= MIN_DATA
+        for pattern in view.data_patterns(DATA_ROLES):
+            if bound >= FIRST_PASS_DATA:
+                return True
+            if pattern.hint is not None:
+                present = set(quick) if present is None else present
+                if pattern.hint.isdisjoint(present):
+                    continue
+            if pattern.regex.search(quick):
+                bound += max(0.4, pattern.weight) if pattern.role != "subject" else 0.0
+        return bound >= FIRST_PASS_DATA
 
     def _scan(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
         text = norm.text
@@ -464,6 +451,8 @@ class Matcher:
                 break
         if _REPEATED_LETTER.search(text):
             hits.extend(self._repeated_letter_hits(name, norm, view))
+        if _SEPARATED_LETTERS.search(text):
+            hits.extend(self._separated_latin_hits(name, norm, view))
         present = set(text)
         for pattern in view.patterns:
             hint = pattern.hint
@@ -488,6 +477,38 @@ class Matcher:
                 entry = self.keywords.entries[entry_index]
                 if entry.surface != word:
                     hits.append(Hit(entry, name, norm, match.start(), match.end()))
+            if len(hits) >= MAX_HITS_PER_FIELD:
+                break
+        return hits
+
+    def _separated_latin_hits(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
+        """Latin words written apart that are one keyword together, compared without repeats:
+        pinyin with its syllables grouped anyhow (kaifang jilu, shen/fen/zheng, 黑龙 江 in
+        ToolGood.Words' PinyinMatchTest). Up to eight words of two letters or more (single
+        letters apart are normalize's), each a single separator from the last, joined only
+        while they still begin a keyword."""
+        index, prefixes = view.repeat_index(), view.repeat_prefixes
+        text = norm.text
+        words = [m.span() for m in _LATIN_WORD.finditer(text)]
+        single: dict[str, str] = {}  # word -> the word without repeats
+        hits: list[Hit] = []
+        for i, (start, _) in enumerate(words):
+            key = ""
+            for j in range(i, min(i + 8, len(words))):
+                a, b = words[j]
+                if j > i and (a - words[j - 1][1] != 1 or text[a - 1] not in _WORD_SEPARATORS):
+                    break
+                word = text[a:b]
+                plain = single.get(word)
+                if plain is None:
+                    plain = single[word] = _REPEATS.sub(r"\1", word)
+                key += plain[1:] if key and key[-1] == plain[0] else plain
+                if key not in prefixes:
+                    break
+                for entry_index in index.get(key, ()) if j > i else ():
+                    entry = self.keywords.entries[entry_index]
+                    if entry.surface != text[start:b]:
+                        hits.append(Hit(entry, name, norm, start, b))
             if len(hits) >= MAX_HITS_PER_FIELD:
                 break
         return hits
@@ -569,7 +590,8 @@ def _pattern_entry(pattern: Pattern, surface: str) -> Entry:
 
 def _cancelled(hit: Hit, unless: tuple[str, ...]) -> bool:
     """An `unless` word in this occurrence's clause, within UNLESS_REACH characters of it:
-    纯棉床上四件套 is bedding, and cancels only itself, not the 四件套 of another clause."""
+    纯棉床上四件套 is bedding, and cancels only itself, not the 四件套 of another clause or
+    one before it in the same clause."""
     norm = hit.norm
     a, b = norm.to_original(hit.start, hit.end)
     original = norm.original
@@ -579,11 +601,14 @@ def _cancelled(hit: Hit, unless: tuple[str, ...]) -> bool:
     first = low + cut + 1 if cut >= 0 else low
     stops = [i for i in (after.find(c) for c in _UNLESS_BREAKS) if i >= 0]
     last = b + min(stops) if stops else high
-    window = norm.text[
-        bisect.bisect_left(norm.origins, first, 0, hit.start) : bisect.bisect_left(
-            norm.origins, last, hit.end
-        )
-    ]
+    start = bisect.bisect_left(norm.origins, first, 0, hit.start)
+    end = bisect.bisect_left(norm.origins, last, hit.end)
+    # A word after this occurrence that stands before another occurrence of the term in reach
+    # is that one's (出银行卡四件套 纯棉床上四件套: the bedding is the second): modifiers come
+    # before the noun they qualify.
+    if norm.text.find(norm.text[hit.start : hit.end], hit.end, end) >= 0:
+        end = hit.end
+    window = norm.text[start:end]
     return any(u in window for u in unless)
 
 
@@ -626,6 +651,10 @@ def _same_kind(a: str, b: str) -> bool:
 _REPEATED_LETTER = re.compile(r"([a-z])\1")
 _LATIN_WORD_WITH_REPEAT = re.compile(r"(?<![a-z])[a-z]{0,30}?([a-z])\1[a-z]{0,30}(?![a-z])")
 _REPEATS = re.compile(r"([a-z])\1+")
+# Latin words one separator apart (normalize keeps one of these between Latin letters).
+_WORD_SEPARATORS = " .,:-/_"
+_SEPARATED_LETTERS = re.compile(r"[a-z][ .,:\-/_][a-z]")
+_LATIN_WORD = re.compile(r"(?<![a-z])[a-z]{2,40}(?![a-z])")
 
 
 def _unique(items) -> list[str]:
@@ -642,39 +671,18 @@ _CACHE_LOCK = threading.Lock()
 
 def default_threshold() -> float:
     """$HEISHI_ALERT_THRESHOLD, else the calibrated default."""
-    raw = os.environ.get("HEISHI_ALERT_THRESHOLD")
-    if not raw:
-        return DEFAULT_THRESHOLD
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(
-            "HEISHI_ALERT_THRESHOLD", f"not a number: {raw!r}", hint="e.g. 3.0"
-        ) from None
+    given = settings.current().alert_threshold
+    return DEFAULT_THRESHOLD if given is None else given
 
 
 def model_enabled() -> bool:
     """$HEISHI_MODEL: "off" makes the rules alone decide, even where a model file exists."""
-    raw = os.environ.get("HEISHI_MODEL", "on").strip().lower()
-    if raw not in ("on", "off"):
-        raise ConfigError("HEISHI_MODEL", f"not on or off: {raw!r}", hint="on (default) or off")
-    return raw == "on"
+    return settings.current().model
 
 
 def max_chars() -> int:
     """$HEISHI_MATCH_MAX_CHARS (0: no cap), else DEFAULT_MAX_CHARS."""
-    raw = os.environ.get("HEISHI_MATCH_MAX_CHARS")
-    if not raw:
-        return DEFAULT_MAX_CHARS
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ConfigError(
-            "HEISHI_MATCH_MAX_CHARS", f"not a number of characters: {raw!r}", hint="e.g. 50000"
-        )
-    return value
+    return settings.current().match_max_chars
 
 
 def load_matcher(keywords_dir: str | Path | None = None, threshold: float | None = None) -> Matcher:

@@ -2,9 +2,10 @@
 
 Sellers obfuscate: full-width characters (ＱＱ：８８６６), traditional characters (身分證),
 separators, zero-width characters and emoji inside words (身 份 证, 身-份-证, 身😀份证),
-enclosed and styled numerals and letters (④件套, ⑷, ⒋, ❹, ⓿, ⒮⒢⒦, 🅢), financial numerals
-(肆件套, 玖), doubled characters (身身份份证证), separators between single letters (s.g.k,
-s-f-z, s_g_k) and an @ inside a word (身@份证). `normalize` undoes those and records, for every
+enclosed and styled numerals and letters (④件套, ⑷, ⒋, ❹, ⓿, Ⅳ, ⒮⒢⒦, 🅢, 𝐬𝐟𝐳), financial
+numerals (肆件套, 玖, 壹佰万), accents and tone marks on Latin letters (shēnfènzhèng),
+doubled characters (身身份份证证), separators between single letters (s.g.k, s-f-z, s_g_k)
+and an @ inside a word (身@份证, s@g@k). `normalize` undoes those and records, for every
 normalised character, which original characters it came from, so a match in the normalised
 text highlights the words as written. Look-alikes, homophones, pinyin and digits for numerals
 (薇信, 扣扣, sfz, shenfenzheng, 4件套) are variants in the keyword lists (monitor.matching.keywords),
@@ -54,19 +55,50 @@ def _extra_folds() -> dict[str, str]:
     ):
         folds.update({chr(first + i): str(start + i) for i in range(count)})
     folds["⓿"] = "0"
+    # Roman numerals (NFKC: "iv"): Ⅳ件套 is 4件套.
+    for first in (0x2160, 0x2170):  # Ⅰ..Ⅻ, ⅰ..ⅻ
+        folds.update({chr(first + i): str(1 + i) for i in range(12)})
+    # Latin letters with accents or tone marks (NFKC keeps them): pinyin written with its
+    # tones (shēnfènzhèng) is the plain pinyin.
+    for code in chain(range(0xC0, 0x250), range(0x1E00, 0x1F00)):
+        base = unicodedata.normalize("NFD", chr(code))
+        if (
+            len(base) > 1
+            and base[0] in _ASCII_ALNUM
+            and all(unicodedata.combining(c) for c in base[1:])
+        ):
+            folds[chr(code)] = base[0].lower()
     # Financial numerals (大写数字) that mean nothing else; 伍 陆 拾 are words too (队伍,
     # 大陆, 收拾) and are read as numerals only next to another numeral (_numeral_context).
-    folds.update(dict(zip("壹贰貳叁叄肆柒捌玖", "一二二三三四七八九", strict=True)))
+    folds.update(dict(zip("壹贰貳叁叄肆柒捌玖佰仟", "一二二三三四七八九百千", strict=True)))
     return folds
 
 
 _EXTRA_FOLD = _extra_folds()
 # The keys of _EXTRA_FOLD as ranges (a class of ranges is searched many times faster).
 _EXTRA_CHARS = re.compile(
-    "[\u2474-\u24b5\u24eb-\u24ff\u2776-\u2793\u3220-\u3229壹贰貳叁叄肆柒捌玖"
+    "[\u00c0-\u024f\u1e00-\u1eff\u2160-\u216b\u2170-\u217b"
+    "\u2474-\u24b5\u24eb-\u24ff\u2776-\u2793\u3220-\u3229壹贰貳叁叄肆柒捌玖佰仟"
     "\U0001f150-\U0001f169\U0001f170-\U0001f189\U0001f1e6-\U0001f1ff]"
 )
-_ASTRAL_LETTERS = {ord(c): v for c, v in _EXTRA_FOLD.items() if ord(c) > 0xFFFF}
+
+
+def _astral_letters() -> dict[int, str]:
+    """Letters and digits beyond the BMP, for quick_fold (which drops every other astral
+    character): styled mathematical letters (𝐬𝐠𝐤, 𝓼𝓰𝓴), enclosed ones (🄢, 🅢, 🆂)."""
+    table = {ord(c): v for c, v in _EXTRA_FOLD.items() if ord(c) > 0xFFFF}
+    for code in chain(range(0x1D400, 0x1D800), range(0x1F100, 0x1F1E6)):
+        if code in table:
+            continue
+        folded = "".join(
+            c for c in unicodedata.normalize("NFKC", chr(code)).lower() if c in _ASCII_ALNUM
+        )
+        if folded:
+            table[code] = folded
+    return table
+
+
+_ASTRAL_LETTERS = _astral_letters()
 _NUMERAL_WORDS = re.compile(
     "(?<=[0-9零一二两三四五六七八九十百千万])[伍陆陸拾]|[伍陆陸拾](?=[0-9一二三四五六七八九十百千万亿件条元块])"
 )
@@ -74,11 +106,14 @@ _NUMERAL_CHARS = re.compile("[伍陆陸拾]")
 _NUMERAL_OF = {"伍": "五", "陆": "六", "陸": "六", "拾": "十"}
 _CJK_CHAR = "\u3400-\u4dbf\u4e00-\u9fff"
 # Characters the refinements below delete from the normalised text:
-# - an @ between two Chinese characters (身@份证) or inside a short Latin word (s@gk; a handle
-#   after @ has at least five letters, so tg@handle keeps its @);
+# - an @ between two Chinese characters (身@份证) or inside a short Latin word (s@gk, s@g@k; a
+#   handle after @ has at least five letters, so tg@handle keeps its @);
 # - the separators between single Latin letters (s.g.k, s-f-z, s_g_k, v x);
 # - the second of each doubled Chinese character in a run of two or more (身身份份证证).
-_AT_INSIDE = f"(?<=[{_CJK_CHAR}])@(?=[{_CJK_CHAR}])|(?<=[a-z])@(?=[a-z]{{1,3}}(?![a-z0-9@.]))"
+_AT_INSIDE = (
+    f"(?<=[{_CJK_CHAR}])@(?=[{_CJK_CHAR}])"
+    "|(?<=[a-z])@(?=[a-z]{1,3}(?:@[a-z]{1,3}){0,8}(?![a-z0-9@.]))"
+)
 _SPACED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:[ .\-_/:,][a-z](?![a-z0-9])){1,30}")
 _DOUBLED_RUN = re.compile(f"(?:([{_CJK_CHAR}])\\1{{1,2}}){{2,}}")
 _SPACED_HINT = re.compile(r"[a-z][ .\-_/:,][a-z](?![a-z0-9])(?<![a-z0-9].{3})")
@@ -312,7 +347,7 @@ def _separator_runs() -> re.Pattern[str]:
 
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # emoji and the like: separators
-_QUICK_TABLE_VERSION = 2
+_QUICK_TABLE_VERSION = 4
 # Latin letters repeated (sssgk: the matcher looks such words up without repeats) or a run of
 # doubled Chinese characters (normalize collapses those).
 _LATIN_DOUBLE = re.compile(r"([a-z])\1")

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
+from monitor import settings
 from monitor.errors import HeishiError
 from monitor.matching.digit_runs import (
     BOUNDARY,
@@ -73,10 +74,10 @@ def key_fingerprint(secret: bytes) -> str:
     ).hexdigest()[:16]
 
 
-def mask_keep(environ: dict[str, str] | None = None) -> tuple[int, int]:
+def mask_keep(given: settings.Settings | None = None) -> tuple[int, int]:
     """Digits a masked number keeps at its start and end: $HEISHI_PII_MASK_KEEP (`2,2`, or
     one number for both), at most 6 and 4."""
-    raw = (os.environ if environ is None else environ).get(KEEP_SETTING, "").strip()
+    raw = (given or settings.current()).pii_mask_keep
     if not raw:
         return DEFAULT_KEEP
     parts = [p.strip() for p in raw.split(",")]
@@ -277,3 +278,36 @@ def mask_segments(
     ]
     masked_view = replace_positions(joined, [p for n in numbers for p in _hidden(n, keep)], {})
     return masked, _hits(numbers, masked_view, secret, keep)
+
+
+# The fields of a listing a person writes; `extra` is masked at any depth.
+LISTING_FIELDS = ("text", "title", "seller", "price_text")
+
+
+def mask_listing(listing: Any, secret: bytes, keep: tuple[int, int] | None = None) -> list[PiiHit]:
+    """Mask personal numbers in a listing in place (its text fields and every string in
+    `extra`, however deep); the hits found, in order."""
+    hits: list[PiiHit] = []
+    for field in LISTING_FIELDS:
+        value = listing.get(field)
+        if value and isinstance(value, str):
+            listing[field], found = mask_pii(value, secret, keep)
+            hits += found
+    extra = listing.get("extra")
+    if isinstance(extra, dict):
+        listing["extra"] = _masked_value(extra, secret, keep, hits)
+    return hits
+
+
+def _masked_value(
+    value: Any, secret: bytes, keep: tuple[int, int] | None, hits: list[PiiHit]
+) -> Any:
+    if isinstance(value, str):
+        text, found = mask_pii(value, secret, keep)
+        hits += found
+        return text
+    if isinstance(value, dict):
+        return {name: _masked_value(inner, secret, keep, hits) for name, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked_value(inner, secret, keep, hits) for inner in value]
+    return value

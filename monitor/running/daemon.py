@@ -36,6 +36,7 @@ from monitor.running.schedule import (
     store_time,
 )
 from monitor.running.sweep import SourceSweep
+from monitor.settings import current as current_settings
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,9 @@ class RunSettings:
     timeout: float = 600.0  # seconds one crawl may take before its process group is killed
     jitter: float = 60.0  # at most a tenth of a source's period
     default_interval: float = 3600.0  # for site files without a schedule
-    failures_before_alert: int = 3
+    failures_before_alert: int = field(
+        default_factory=lambda: current_settings().failures_before_alert
+    )
     heartbeat: float = 30.0
     drain_every: float = 60.0  # the notification outbox
     stop_timeout: float = 10.0  # after SIGTERM, seconds before crawls are killed outright
@@ -89,6 +92,13 @@ class Monitor:
         self.stopped_by: str | None = None
         self.store_trouble: str | None = None  # a store that cannot be written, said once
         self.store_id = "unknown"  # the store's id, in the keys of notifications sent directly
+        # What each crawl is given, and what this process records crashed crawls with.
+        given = current_settings()
+        sites_dir = str(settings.sites_dir.resolve()) if settings.sites_dir else None
+        self.crawl_settings = given.replace(
+            HEISHI_FAILURES_BEFORE_ALERT=str(settings.failures_before_alert),
+            HEISHI_SITES_DIR=sites_dir or given.text("HEISHI_SITES_DIR"),
+        )
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -109,10 +119,6 @@ class Monitor:
             signal.signal(signal.SIGHUP, lambda *_: self._reload_requested.set())
         self.plans = self._load_plans()
         check_config_files()  # a broken severity or notify file: refuse to start, naming it
-        # Crawls inherit this, and the runner records crashed crawls in this process.
-        os.environ["HEISHI_FAILURES_BEFORE_ALERT"] = str(self.settings.failures_before_alert)
-        if self.settings.sites_dir:
-            os.environ["HEISHI_SITES_DIR"] = str(self.settings.sites_dir.resolve())
         with open_store(self.db) as store:
             row = store.operations.claim_daemon({**self.settings.public(), "mode": mode})
             if row["live"]:
@@ -309,7 +315,12 @@ class Monitor:
                 store.operations.source_started(name, plan.ref.kind, plan.ref.url, utc_now())
             log.info("%s: crawl started", name)
             results = sweep_sources(
-                [plan.ref], self.db, jobs=1, timeout=self.settings.timeout, stopping=self.stopping
+                [plan.ref],
+                self.db,
+                settings=self.crawl_settings,
+                jobs=1,
+                timeout=self.settings.timeout,
+                stopping=self.stopping,
             )
             if results:
                 result = results[0]

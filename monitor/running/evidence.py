@@ -21,10 +21,18 @@ import gzip
 import hashlib
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from monitor.privacy.file_modes import private_folder
+
+
+class Counts(Protocol):
+    """Where counts go: a Scrapy stats collector, or the writer's per-sweep counter."""
+
+    def inc_value(self, key: str, count: int = 1) -> None: ...
+
 
 PAGE_SUFFIX = ".html.gz"
 SCREENSHOT_SUFFIX = ".png"
@@ -93,6 +101,35 @@ def write_page(
     except LookupError:
         content = masked.encode("utf-8")
     return write_blob(directory, content, PAGE_SUFFIX), len(hits)
+
+
+def keep_evidence(
+    directory: str | os.PathLike[str],
+    page: Mapping[str, Any],
+    secret: bytes,
+    keep: tuple[int, int] | None,
+    counts: Counts,
+) -> dict[str, Any]:
+    """Keep a matched listing's page (masked, gzip) and its screenshot in `directory`; the
+    reference a version keeps (`listing_versions.evidence`). `page` has the fields of
+    `spiders.items.FetchedPage`, as a crawl or a distributed worker hands them over."""
+    page_path, masked = write_page(directory, page["text"], page["encoding"], secret, keep)
+    screenshot = None
+    if page.get("screenshot"):
+        screenshot = write_blob(directory, page["screenshot"], SCREENSHOT_SUFFIX)
+        counts.inc_value("heishi/evidence_screenshots")
+        counts.inc_value("heishi/evidence_screenshot_pii_masked", page.get("screenshot_masked", 0))
+    counts.inc_value("heishi/evidence_pages")
+    if masked:
+        counts.inc_value("heishi/evidence_pii_masked", masked)
+    return {
+        "page": page_path,
+        "screenshot": screenshot,
+        "screenshot_url": page.get("screenshot_url") if screenshot else None,
+        "url": page["url"],
+        "fetched_at": page["fetched_at"],
+        "encoding": page["encoding"],
+    }
 
 
 def read_page(db_path: str | os.PathLike[str], reference: dict[str, Any]) -> str:

@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from monitor import settings as monitor_settings
 from monitor.errors import HeishiError
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,7 @@ class BadSignature(ValueError):
 def key_path(settings: Any = None) -> Path | None:
     """The key file: the Scrapy setting, else $HEISHI_DISTRIBUTED_KEY_FILE (None: not set)."""
     value = settings.get(KEY_SETTING) if settings is not None else None
-    value = value or os.environ.get(KEY_SETTING)
-    return Path(value) if value else None
+    return Path(value) if value else monitor_settings.current().distributed_key_file
 
 
 def read_key(path: Path) -> bytes:

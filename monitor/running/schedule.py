@@ -44,7 +44,7 @@ class SourceSchedule:
 
     @classmethod
     def of_site(cls, site: Any, default_interval: float) -> SourceSchedule:
-        """The schedule of a site file (`spiders.sites.Site`), or the default interval."""
+        """The schedule of a site file (`monitor.sites.Site`), or the default interval."""
         schedule = getattr(site, "schedule", None)
         if schedule is not None and schedule.cron:
             return cls(text=f"cron {schedule.cron}", cron=schedule.cron)
@@ -133,7 +133,7 @@ def load_plans(
     (the other sources still run) unless it is one of the sources asked for by name."""
     from monitor.config import sites_dir as default_sites_dir
     from monitor.running.sources import is_demo
-    from spiders.sites import load_site
+    from monitor.sites import load_site
 
     directory = sites_dir or default_sites_dir()
     sites: dict[str, Any] = {}

@@ -1,4 +1,4 @@
-"""The configured sources, as the monitor sees them (site files are read by spiders.sites)."""
+"""The configured sources, as the monitor sees them (site files are read by monitor.sites)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from monitor.running.sweep import SourceRef
 
 
 def load_site_files(directory: Path | None = None) -> list[Any]:
-    from spiders.sites import load_sites
+    from monitor.sites import load_sites
 
     return list(load_sites(directory))
 

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from monitor.config import PROJECT_ROOT
+from monitor.settings import Settings, child_environment
+from monitor.settings import current as current_settings
 
 if TYPE_CHECKING:
     from monitor.store import Store
@@ -135,6 +137,7 @@ def sweep_sources(
     sources: Sequence[SourceRef],
     db: str | Path,
     *,
+    settings: Settings | None = None,
     env: dict[str, str] | None = None,
     jobs: int = 3,
     timeout: float = DEFAULT_TIMEOUT,
@@ -146,13 +149,17 @@ def sweep_sources(
     """Sweep `sources` into the store at `db`, at most `jobs` at a time. Once `stopping` is
     set (the monitor stops and signals the crawls itself) nothing new starts, and crawls that
     end without closing their run are recorded as interrupted, not as failures. Ctrl-C stops
-    the crawls the same way, then raises KeyboardInterrupt."""
+    the crawls the same way, then raises KeyboardInterrupt. Each crawl gets `settings`
+    (default: this process's) and `env` in its environment."""
     from monitor.store import open_store
 
     db = Path(db).resolve()
     with open_store(db) as store:  # create and migrate once, before crawls race to do it
         first_new_run = store.runs.max_id() + 1
-    child_env = {**os.environ, **(env or {}), "SCRAPY_SETTINGS_MODULE": "spiders.settings"}
+    settings = settings or current_settings()
+    child_env = child_environment(
+        settings, {**(env or {}), "SCRAPY_SETTINGS_MODULE": "spiders.settings"}
+    )
     child_env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(PROJECT_ROOT), child_env.get("PYTHONPATH")])
     )
@@ -165,7 +172,7 @@ def sweep_sources(
         job.log.close()
         if stopping is not None and stopping.is_set():
             job.stopped = True
-        result = _result_of(job, db, first_new_run, timeout)
+        result = _result_of(job, db, first_new_run, timeout, settings)
         results[job.ref.name] = result
         if on_done:
             on_done(result)
@@ -255,13 +262,15 @@ def _busy(ref: SourceRef, db: Path) -> SourceSweep | None:
     )
 
 
-def _result_of(job: _Running, db: Path, first_new_run: int, timeout: float) -> SourceSweep:
+def _result_of(
+    job: _Running, db: Path, first_new_run: int, timeout: float, settings: Settings
+) -> SourceSweep:
     """How the crawl ended, as recorded in the store (recording it when the crawl could
     not). A store that cannot be written (a full disk) gives a failed result saying so."""
     from monitor.errors import StoreError
 
     try:
-        return _recorded_result(job, db, first_new_run, timeout)
+        return _recorded_result(job, db, first_new_run, timeout, settings)
     except StoreError as exc:
         return SourceSweep(
             source=job.ref.name,
@@ -274,7 +283,9 @@ def _result_of(job: _Running, db: Path, first_new_run: int, timeout: float) -> S
         )
 
 
-def _recorded_result(job: _Running, db: Path, first_new_run: int, timeout: float) -> SourceSweep:
+def _recorded_result(
+    job: _Running, db: Path, first_new_run: int, timeout: float, settings: Settings
+) -> SourceSweep:
     from monitor.alerting.ingest import SweepRecorder
     from monitor.store import open_store
 
@@ -318,7 +329,9 @@ def _recorded_result(job: _Running, db: Path, first_new_run: int, timeout: float
         status = "failed"
     else:
         status = "crashed"
-    recorder = SweepRecorder(db, source=job.ref.name, kind=job.ref.kind, url=job.ref.url)
+    recorder = SweepRecorder(
+        db, source=job.ref.name, kind=job.ref.kind, url=job.ref.url, settings=settings
+    )
     if not runs:
         # The crawl never recorded an outcome: record it, so source health shows it.
         outcome = recorder.record_failure(

@@ -27,7 +27,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from monitor.alerting.ingest import RunOutcome, SweepRecorder
@@ -73,7 +72,7 @@ class SweepWriter:
         self.rejected = 0  # stream entries refused, over every sweep
         self.refused_sweeps: set[str] = set()  # open sweeps whose record is not signed
         self.reading_own_pending = True  # first re-read what a crashed writer left unacked
-        self._evidence: Any = None
+        self._evidence: tuple[Path, bytes, tuple[int, int]] | None = None
         self.ensure_group()
 
     # -- the loop ---------------------------------------------------------------------------
@@ -243,25 +242,20 @@ class SweepWriter:
         log.warning("dropped stream entry %s (%d bytes): %s", name, size, problem)
 
     def keep_evidence(self, sweep: str, item: dict[str, Any]) -> dict[str, Any]:
-        """Write a matched listing's page beside the store (spiders' EvidencePipeline)."""
+        """Write a matched listing's page beside the store, as a crawl's EvidencePipeline
+        does (workers send a page only with a matched listing)."""
         page = item.pop("page", None)
         if page is None:
             return item
+        from monitor.running.evidence import evidence_dir, keep_evidence
+
         if self._evidence is None:
             from monitor.config import install_secret
             from monitor.privacy.pii import mask_keep
-            from monitor.running.evidence import evidence_dir
-            from spiders.pipelines import EvidencePipeline
 
-            self._evidence = EvidencePipeline(
-                evidence_dir(self.db), install_secret(), None, mask_keep()
-            )
-        self._evidence.stats = self.local_stats[sweep]
-        # Workers send a page only with a matched listing; the pipeline reads `match.alert`.
-        probe = {"page": SimpleNamespace(**page), "match": SimpleNamespace(alert=True)}
-        evidence = self._evidence.process_item(probe).get("evidence")
-        if evidence:
-            item["evidence"] = evidence
+            self._evidence = (evidence_dir(self.db), install_secret(), mask_keep())
+        directory, secret, keep = self._evidence
+        item["evidence"] = keep_evidence(directory, page, secret, keep, self.local_stats[sweep])
         return item
 
     # -- Redis restarts ---------------------------------------------------------------------

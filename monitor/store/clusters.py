@@ -159,11 +159,3 @@ class ClusterQueries(QueryGroup):
             [(cluster, m, cluster) for m in set(listing_ids)],
         )
         return cluster
-
-    def cluster_members(self, cluster_id: int) -> list[dict[str, Any]]:
-        return rows.many(
-            self.conn,
-            "SELECT id, source, site_id, seller, title, url, status FROM listings "
-            "WHERE cluster_id = ? ORDER BY id",
-            (cluster_id,),
-        )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from monitor import settings
 from monitor.errors import StoreError, StoreFullError
 from monitor.privacy.file_modes import create_private_file, no_world_access, private_folder
 from monitor.store import (
@@ -39,7 +40,7 @@ from monitor.store.schema import migrate
 
 def busy_timeout_ms() -> int:
     """How long a write waits for another writer: $HEISHI_DB_TIMEOUT seconds, default 30."""
-    return int(float(os.environ.get("HEISHI_DB_TIMEOUT") or 30) * 1000)
+    return int(settings.current().db_timeout * 1000)
 
 
 class Store(

@@ -62,9 +62,6 @@ class RetrohuntQueries(QueryGroup):
         )
         return cursor.rowcount > 0
 
-    def rule_sets(self) -> list[dict[str, Any]]:
-        return rows.many(self.conn, "SELECT * FROM rule_sets ORDER BY created_at, version")
-
     def _rematch_filter(self, rules_version: str, since: str | None) -> tuple[str, list[Any]]:
         # Versions the rules have not seen yet; with `since`, only versions first seen since
         # then, or current versions of listings seen since then.

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from monitor import settings
+
 SESSION_COOKIE = "heishi_session"
 SESSION_MAX_AGE = 12 * 3600  # a working day; then log in again
 ROLE_RANK = {"viewer": 1, "reviewer": 2, "admin": 3}
@@ -131,7 +133,7 @@ def common_passwords() -> frozenset[str]:
 def web_secret(db_path: Path) -> bytes:
     """$HEISHI_WEB_SECRET, else a key file beside the store (heishi.db -> heishi-web.key),
     created once with mode 0600."""
-    explicit = os.environ.get("HEISHI_WEB_SECRET")
+    explicit = settings.current().web_secret
     if explicit:
         return explicit.encode("utf-8")
     from monitor.config import key_file

@@ -27,14 +27,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import jinja2
 
-from monitor import config
+from monitor import config, settings
 from monitor.vocabulary import N_ as N_  # marks a string: translated where shown
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "messages"
 LANGUAGES = {"zh_CN": "简体中文", "en": "English"}  # each in its own words
 DEFAULT_LANGUAGE = "zh_CN"
-DEFAULT_TIME_ZONE = config.DEFAULT_TIME_ZONE
+DEFAULT_TIME_ZONE = settings.DEFAULT_TIME_ZONE
 # Time zones offered on the preferences page first; any IANA name is accepted.
 COMMON_ZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "UTC")
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import threading
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from monitor import settings
 from monitor.web.i18n import _
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,7 @@ class MatchUnavailable(Exception):
 
 def default_time_limit() -> float:
     """$HEISHI_WEB_MATCH_SECONDS, default 10."""
-    try:
-        return float(os.environ.get("HEISHI_WEB_MATCH_SECONDS") or 10)
-    except ValueError:
-        return 10.0
+    return settings.current().web_match_seconds
 
 
 @dataclass

@@ -21,6 +21,8 @@ import os
 import socket
 from typing import TYPE_CHECKING
 
+from monitor.settings import current
+
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 def redis_url(settings: BaseSettings | None = None) -> str | None:
     """The Redis of distributed sweeps: the setting, else $HEISHI_DISTRIBUTED_REDIS_URL."""
     value = settings.get("HEISHI_DISTRIBUTED_REDIS_URL") if settings is not None else None
-    return value or os.environ.get("HEISHI_DISTRIBUTED_REDIS_URL") or None
+    return value or current().distributed_redis_url
 
 
 def worker_name(settings: BaseSettings) -> str:

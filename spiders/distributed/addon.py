@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import TYPE_CHECKING, Any, Self
 
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import SETTINGS_PRIORITIES
 
+from monitor.settings import under_scrapy_check
 from spiders.distributed import redis_url
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class DistributedAddon:
     def from_crawler(cls, crawler: Crawler) -> Self:
         if not redis_url(crawler.settings):
             raise NotConfigured  # today's single-process crawl, unchanged
-        if os.environ.get("SCRAPY_CHECK") or crawler.settings.getint("HEISHI_CHECK_ROWS", 0):
+        if under_scrapy_check() or crawler.settings.getint("HEISHI_CHECK_ROWS", 0):
             raise NotConfigured  # `scrapy check` and `heishi sources check` stay local
         if getattr(crawler.spidercls, "site", None) is None:
             raise NotConfigured("not a site spider")

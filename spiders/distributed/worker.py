@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO
 
 from monitor.running import distributed as dist
+from monitor.settings import child_environment, current
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class Worker:
         for pair in settings:
             argv += ["--set", pair]
         argv += ["--", source]
-        env = {**os.environ, "HEISHI_DISTRIBUTED_REDIS_URL": self.redis_url}
+        env = child_environment(current().replace(HEISHI_DISTRIBUTED_REDIS_URL=self.redis_url))
         output: IO[bytes] | int = subprocess.DEVNULL
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
 """One spider class per kind of site. A new kind (paste sites, hidden services) is a class
-here, a `KindSpec` in spiders/sites/presets.py, and an entry in `SPIDER_CLASSES`."""
+here, a `KindSpec` in monitor/sites/presets.py, and an entry in `SPIDER_CLASSES`."""
 
 from __future__ import annotations
 

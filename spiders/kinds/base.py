@@ -24,6 +24,8 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from monitor.sites import KINDS, Site
+from monitor.sites.selectors import XPATH_PREFIX, first_text, select, uncomment_pagelets
 from spiders.items import FetchedPage, ListingItem, ListingLoader, first_line_title
 from spiders.kinds.guards import PageGuardMixin
 from spiders.kinds.login import LoginMixin
@@ -31,8 +33,6 @@ from spiders.kinds.walls import CAPTCHA_URL, WALL_URL, WallMixin
 from spiders.limits import download_failure_text, is_too_large
 from spiders.network import NON_WEB_HANDLERS, RequestRefused
 from spiders.screenshots import screenshot_methods, screenshot_of
-from spiders.selectors import XPATH_PREFIX, first_text, select, uncomment_pagelets
-from spiders.sites import KINDS, Site
 
 _GONE = (404, 410)
 _MAX_ID_CHARS = 512

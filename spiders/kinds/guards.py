@@ -13,11 +13,11 @@ from typing import Any
 
 from scrapy.http import Response, TextResponse
 
+from monitor.sites.network_policy import WEB_SCHEMES, Refusal
 from spiders.items import ListingItem
 from spiders.limits import cap_fields
 from spiders.markup import page_selector
 from spiders.network import NetworkPolicyMiddleware
-from spiders.network_policy import WEB_SCHEMES, Refusal
 
 
 class PageGuardMixin:

@@ -10,7 +10,6 @@ without listings.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +17,13 @@ import scrapy
 from parsel import Selector
 from scrapy.http import FormRequest, Response, TextResponse
 
-from spiders.selectors import XPATH_PREFIX
+from monitor.settings import variables
+from monitor.sites.selectors import XPATH_PREFIX
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
-    from spiders.sites import Site
+    from monitor.sites import Site
 
 
 class LoginMixin:
@@ -64,7 +64,8 @@ class LoginMixin:
         login = self.site.login
         assert login is not None
         then = response.meta["heishi_then"]
-        missing = [n for n in (login.username_env, login.password_env) if not os.environ.get(n)]
+        env = variables()  # the site file names the variables that hold its credentials
+        missing = [n for n in (login.username_env, login.password_env) if not env.get(n)]
         if missing:
             self.login_failed(f"environment variable {missing[0]} is not set")
             return
@@ -90,8 +91,8 @@ class LoginMixin:
             self.login_failed(f"the log-in form on {response.url} has no user or password field")
             return
         data = form_fields(form)
-        data[username_field] = os.environ[login.username_env]
-        data[password_field] = os.environ[login.password_env]
+        data[username_field] = env[login.username_env]
+        data[password_field] = env[login.password_env]
         action = form.attrib.get("action") or response.url
         method = (form.attrib.get("method") or "GET").upper()
         yield FormRequest(

@@ -15,7 +15,7 @@ from typing import Any
 
 from parsel import Selector
 
-from spiders.selectors import Spec, first_text, node_text
+from monitor.sites.selectors import Spec, first_text, node_text
 
 _MESSAGE_LINK = re.compile(r"^https?://(?:t\.me|telegram\.me)/(?:s/)?([A-Za-z0-9_]{3,})(?:/(\d+))?")
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy.http import Response, TextResponse
 
-from spiders.selectors import select
+from monitor.sites.selectors import select
 
 if TYPE_CHECKING:
-    from spiders.sites import Site
+    from monitor.sites import Site
 
 # Words of a log-in or captcha wall, checked only on pages where the content was not found
 # (ordinary pages carry "登录" links in their headers).

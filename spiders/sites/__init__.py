@@ -1,7 +1,1 @@
-"""Site files: one declarative TOML file per site in this directory, and their loader."""
-
-from spiders.sites.checks import Schedule
-from spiders.sites.loader import Site, find_site, load_site, load_sites
-from spiders.sites.presets import KINDS, PRESETS
-
-__all__ = ["KINDS", "PRESETS", "Schedule", "Site", "find_site", "load_site", "load_sites"]
+"""Site files: one declarative TOML file per site (data only; monitor.sites reads them)."""

@@ -2,7 +2,7 @@
 
 A page a preset knows (Discuz! X, phpBB, Tieba, a t.me/s channel, a pastebin archive) gets
 that preset, once its selectors are seen to find rows on the page. Any other page is read by
-structure (spiders.sites.structure): its repeated rows, their link, title, author and date,
+structure (monitor.sites.structure): its repeated rows, their link, title, author and date,
 the id in their links, the next-page link, and, for a forum, the text block of the first
 listing's own page, fetched too. Every choice is written with a comment that says what it
 found, and every field not found with one that says what to set.
@@ -21,10 +21,10 @@ from urllib.parse import urljoin, urlsplit
 from parsel import Selector
 
 from monitor.errors import HeishiError
-from spiders.selectors import first_text, select, uncomment_pagelets
-from spiders.sites.listing_page import find_text_block, find_title
-from spiders.sites.presets import KINDS, PRESETS
-from spiders.sites.structure import find_list_shape
+from monitor.sites.listing_page import find_text_block, find_title
+from monitor.sites.presets import KINDS, PRESETS
+from monitor.sites.selectors import first_text, select, uncomment_pagelets
+from monitor.sites.structure import find_list_shape
 
 _PAGELETS = re.compile(r"<code\b[^>]*>\s*<!--", re.I)
 
@@ -138,7 +138,7 @@ def write_draft(draft: Draft, directory: Path, *, force: bool = False) -> Path:
 
 
 def _private(url: str) -> bool:
-    from spiders.network_policy import address_of, canonical_host, is_public
+    from monitor.sites.network_policy import address_of, canonical_host, is_public
 
     host = urlsplit(url).hostname or ""
     if host == "localhost" or host.endswith(".localhost"):

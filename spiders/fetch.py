@@ -6,6 +6,8 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from http.client import HTTPMessage
+from typing import IO
 from urllib.parse import urlsplit
 
 from monitor.errors import SourceError
@@ -28,7 +30,15 @@ class _SameSite(urllib.request.HTTPRedirectHandler):
     def __init__(self, url: str) -> None:
         self.origin = _origin(url)
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201 - urllib's signature
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         if _origin(newurl) != self.origin:
             raise SourceError("new", f"redirects to another site: {newurl}", url=req.full_url)
         return super().redirect_request(req, fp, code, msg, headers, newurl)

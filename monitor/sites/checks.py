@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 from monitor.config import expand_vars
 from monitor.config_files import line_of
 from monitor.errors import SiteFileError
+from monitor.sites.selectors import check_selector
 from monitor.timespec import duration_seconds
-from spiders.selectors import check_selector
 
 _CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
 
@@ -202,7 +202,7 @@ _NETWORK_KEYS = {"allow_private", "allowed_hosts"}
 
 def as_network(value: Any, where: Where) -> tuple[bool, tuple[str, ...]]:
     """`[network]`: (allow_private, allowed_hosts), each host checked."""
-    from spiders.network_policy import BadHost, split_host_port
+    from monitor.sites.network_policy import BadHost, split_host_port
 
     if not isinstance(value, dict):
         raise where.error(

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from spiders.sites import Site
+    from monitor.sites import Site
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

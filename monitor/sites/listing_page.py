@@ -8,8 +8,8 @@ import re
 from lxml import etree
 from parsel import Selector
 
-from spiders.selectors import node_text
-from spiders.sites.elements import in_furniture, key_of
+from monitor.sites.elements import in_furniture, key_of
+from monitor.sites.selectors import node_text
 
 _CONTENT_HINT = re.compile(r"content|message|post|text|body|article|entry|msg|t_f|desc", re.I)
 # Parts of a post that are not its text: its tail, author box, signature, buttons.

@@ -1,7 +1,7 @@
 """Elements of a page named as selectors a site file can hold: an element's own tag and
 classes, or its numbered id's prefix (`tbody[id^=normalthread_]`), within a row when it is a
 field of one; which parts of a page are furniture (navigation, headers, footers) and which
-links lead somewhere. Shared by spiders.sites.structure and spiders.sites.listing_page.
+links lead somewhere. Shared by monitor.sites.structure and monitor.sites.listing_page.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from lxml import etree
 from parsel import Selector
 
-from spiders.selectors import node_text
+from monitor.sites.selectors import node_text
 
 # Classes of rows that are not listings: board rules, announcements, ads.
 NOISE_CLASS = re.compile(

@@ -1,6 +1,6 @@
 """A list page's listings found by structure, for drafting a site file: the repeated rows,
 the fields inside them (link, title, author, date), the id in their links, and the link to
-the next page (a listing's own page is read by spiders.sites.listing_page).
+the next page (a listing's own page is read by monitor.sites.listing_page).
 
 Rows are the largest group of same-tag siblings whose members each carry a link with text,
 outside navigation, headers and footers; rows whose ids share a numbered prefix
@@ -22,8 +22,7 @@ from lxml import etree
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
-from spiders.selectors import first_text, node_text, select
-from spiders.sites.elements import (
+from monitor.sites.elements import (
     NOISE_CLASS,
     NUMBERED_ID,
     STABLE_ID,
@@ -36,6 +35,7 @@ from spiders.sites.elements import (
     tag_of,
     visible,
 )
+from monitor.sites.selectors import first_text, node_text, select
 
 # Prefixes of numbered ids that are not listings (sticky threads, ads).
 _NOISE_WORD = re.compile(r"stick|top|pin|announce|notice|^ad|[_-]ad|advert|sponsor", re.I)
@@ -277,7 +277,7 @@ def _author(rows: list[etree._Element], title_key: str | None) -> str | None:
 def _dates(rows: list[etree._Element]) -> list[str]:
     """Selectors for the date in each row: a `<time datetime>`, a date in a `title`, a date
     as text (often both, in the order to try)."""
-    from spiders.items import parse_date
+    from monitor.sites.page_values import parse_date
 
     by_attr: Counter[str] = Counter()
     by_text: Counter[str] = Counter()

@@ -64,7 +64,7 @@ def as_specs(spec: Spec | None) -> tuple[str, ...]:
     return (spec,) if isinstance(spec, str) else tuple(spec)
 
 
-def select(node: Node, spec: Spec | None) -> SelectorList:
+def select(node: Node, spec: Spec | None) -> SelectorList[Selector]:
     """Everything the first matching selector of `spec` finds under `node`."""
     for one in as_specs(spec):
         if one.startswith(XPATH_PREFIX):
