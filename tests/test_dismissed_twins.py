@@ -72,7 +72,7 @@ def test_the_review_queue_carries_the_twin_flag(db_path):
     store = open_store(db_path, readonly=True)
     try:
         queue, _ = store.review.review_queue(QueueFilters())
-        desk, _ = store.desk_queue(QueueFilters())  # the web page's queue: a row per listing
+        desk, _ = store.desk.queue(QueueFilters())  # the web page's queue: a row per listing
     finally:
         store.close()
     flags = {a["id"]: a["dismissed_twin_of"] for a in queue if a["kind"] == "new"}

@@ -507,10 +507,10 @@ def test_the_queues_since_is_read_as_every_since_is(web_db):
     assert unread.filters.since is None and "soon" in (unread.since_error or "")
     assert unread.since_text == "soon"  # shown back as written
     with open_store(web_db, readonly=True) as store:
-        everything = store.desk_queue(queue_view({}).filters)[1]
+        everything = store.desk.queue(queue_view({}).filters)[1]
         assert everything > 0
-        assert store.desk_queue(queue_view({"since": "3650d"}).filters)[1] == everything
-        assert store.desk_queue(queue_view({"since": "2999-01-01"}).filters)[1] == 0
+        assert store.desk.queue(queue_view({"since": "3650d"}).filters)[1] == everything
+        assert store.desk.queue(queue_view({"since": "2999-01-01"}).filters)[1] == 0
 
 
 def test_passwords_are_salted_scrypt_hashes():

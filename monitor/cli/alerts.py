@@ -38,7 +38,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             from monitor.store.review import QueueFilters
 
             filters["status"] = filters["status"] or "open"
-            groups, total = store.alert_groups(QueueFilters(**filters), limit=args.limit)
+            groups, total = store.desk.alert_groups(QueueFilters(**filters), limit=args.limit)
             if args.json:
                 for group in groups:
                     print(json.dumps(group, ensure_ascii=False, default=str))

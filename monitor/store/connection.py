@@ -17,6 +17,7 @@ from monitor.store import (
     analyst,
     api_tokens,
     clusters,
+    desk,
     forwards,
     listing_ids,
     listings,
@@ -34,7 +35,6 @@ from monitor.store import (
 from monitor.store.actor_reads import ActorReadQueries
 from monitor.store.base import StoreConnection
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
-from monitor.store.desk import DeskQueries
 from monitor.store.schema import migrate
 
 
@@ -45,7 +45,6 @@ def busy_timeout_ms() -> int:
 
 class Store(
     StoreConnection,
-    DeskQueries,
     actors.ActorQueries,
     ActorReadQueries,
 ):
@@ -53,6 +52,7 @@ class Store(
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         super().__init__(db, path)
+        self.desk = desk.DeskQueries(self)
         self.review = review.ReviewQueries(self)
         self.alerts = alerts.AlertQueries(self)
         self.listings = listings.ListingQueries(self)

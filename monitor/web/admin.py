@@ -228,7 +228,7 @@ def _change_users(ctx: Context) -> str | None:
             store.review.add_user(
                 name, role or "viewer", auth.hash_password(password), now=utc_now()
             )
-            store.set_user_preferences(name, display_name=shown)
+            store.desk.set_user_preferences(name, display_name=shown)
             return None
         if not found:
             return _("There is no user %(name)s.") % {"name": name}
@@ -241,7 +241,7 @@ def _change_users(ctx: Context) -> str | None:
             password_hash=auth.hash_password(password) if password else None,
         )
         if action == "update":
-            store.set_user_preferences(name, display_name=shown)
+            store.desk.set_user_preferences(name, display_name=shown)
         if name == ctx.actor and password:  # one's own new password: this session goes on
             me = store.review.user(name)
             assert me is not None  # just updated, in this request
@@ -289,5 +289,5 @@ def _save_preferences(ctx: Context) -> str | None:
             return _("%(zone)s is not a time zone (e.g. Asia/Shanghai).") % {"zone": zone[:64]}
         changes["time_zone"] = zone or None
     with ctx.store(write=True) as store:
-        store.set_user_preferences(ctx.actor, **changes)
+        store.desk.set_user_preferences(ctx.actor, **changes)
     return None

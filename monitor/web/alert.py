@@ -53,13 +53,13 @@ def alert_page(ctx: Context) -> Response:
         if case is None:
             return ctx.refuse(404, _("There is no alert %(id)s.") % {"id": alert_id})
         listing = case["listing"]
-        seen = store.seen_version(ctx.actor, listing["id"]) if listing and ctx.user else None
-        order = store.queue_order(view.filters, sort=view.sort, descending=view.descending)
+        seen = store.desk.seen_version(ctx.actor, listing["id"]) if listing and ctx.user else None
+        order = store.desk.queue_order(view.filters, sort=view.sort, descending=view.descending)
         # The queue's row of this listing: its alerts in this alert's status are decided
         # together with it.
         group = [
             a
-            for a in store.queue_group(view.filters, case["alert"])
+            for a in store.desk.queue_group(view.filters, case["alert"])
             if a["status"] == case["alert"]["status"]
         ]
         everyone = store.review.users()
@@ -83,7 +83,7 @@ def alert_page(ctx: Context) -> Response:
     diff = text.version_diff(compare[0], compare[1]) if compare else []
     if listing and ctx.user:  # what this reviewer has now seen of the listing
         with ctx.store(write=True) as store:
-            store.mark_seen(ctx.actor, listing["id"], listing["version"], now=utc_now())
+            store.desk.mark_seen(ctx.actor, listing["id"], listing["version"], now=utc_now())
     return ctx.render(
         "alert.html",
         case=case,

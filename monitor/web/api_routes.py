@@ -93,7 +93,7 @@ def alerts_list(ctx: ApiContext) -> dict[str, Any]:
     descending = (ctx.choice("dir", ("asc", "desc")) or "desc") == "desc"
     with ctx.store() as store:
         if group:
-            groups, total = store.alert_groups(filters, limit=limit, offset=offset)
+            groups, total = store.desk.alert_groups(filters, limit=limit, offset=offset)
             for entry in groups:
                 entry["page"] = f"/alerts/{entry['latest_id']}"
                 entry["link"] = alert_link(entry["latest_id"])

@@ -40,7 +40,7 @@ def queue_page(ctx: Context) -> Response:
     view = queue_view(ctx.request.query_params)
     filters, per_page, page = view.filters, view.per_page, view.page
     with ctx.store() as store:
-        alerts, total = store.desk_queue(
+        alerts, total = store.desk.queue(
             filters,
             sort=view.sort,
             descending=view.descending,

@@ -33,10 +33,10 @@ def triage(ctx: Context) -> Response:
         if alert is None:
             return ctx.refuse(404, _("There is no alert %(id)s.") % {"id": alert_id})
         # The listing's other alerts the page showed in its row: decided together.
-        group = [alert_id, *store.alerts_of_same_listing(alert_id, posted_ids(ctx, "group"))]
+        group = [alert_id, *store.desk.alerts_of_same_listing(alert_id, posted_ids(ctx, "group"))]
         following = None
         if view is not None:
-            order = store.queue_order(view.filters, sort=view.sort, descending=view.descending)
+            order = store.desk.queue_order(view.filters, sort=view.sort, descending=view.descending)
             following = neighbours(order, listing_key(alert))["next"]
         changed = store.review.triage_alerts(
             sorted(set(group)),
@@ -73,7 +73,7 @@ def assign(ctx: Context) -> Response:
         assignee = assignee_of_form(ctx, store)
         if assignee is False:
             return ctx.refuse(400, _("No such user to assign to."))
-        group = [alert_id, *store.alerts_of_same_listing(alert_id, posted_ids(ctx, "group"))]
+        group = [alert_id, *store.desk.alerts_of_same_listing(alert_id, posted_ids(ctx, "group"))]
         store.review.assign_alerts(sorted(set(group)), assignee, actor=ctx.actor, now=utc_now())
     return ctx.redirect(_back_to(ctx, alert_id))
 
