@@ -128,8 +128,8 @@ def test_one_contact_on_two_sources_makes_one_actor_and_unrelated_sellers_stay_a
             frozenset({("forum_a", "老王"), ("channel_c", "数据日报")}),
             frozenset({("forum_a", "阿强")}),
         }
-        (link,) = store.actor_links(
-            store.listing_actor(store.listings.by_key("forum_a", "1")["id"])["actor_id"]
+        (link,) = store.actor_reads.actor_links(
+            store.actor_reads.listing_actor(store.listings.by_key("forum_a", "1")["id"])["actor_id"]
         )
         assert (link["reason"], link["contact_kind"], link["contact_value"]) == (
             "contact",
@@ -137,9 +137,9 @@ def test_one_contact_on_two_sources_makes_one_actor_and_unrelated_sellers_stay_a
             "8866",
         )
         assert link["since"] == store.listings.by_key("channel_c", "9")["first_seen"]
-        contact = store.find_contact("qq", "8866")
+        contact = store.actor_reads.find_contact("qq", "8866")
         assert (contact["listings"], contact["sellers"], contact["versions"]) == (2, 2, 2)
-        by_contact = store.contact_listings("qq", "8866")
+        by_contact = store.actor_reads.contact_listings("qq", "8866")
         assert {(r["source"], r["seller"]) for r in by_contact} == {
             ("forum_a", "老王"),
             ("channel_c", "数据日报"),
@@ -187,7 +187,7 @@ def test_a_contact_too_many_sellers_share_links_no_more_of_them(db_path):
     with open_store(db_path) as store:
         sizes = sorted(len(g) for g in actor_groups(store))
         assert sizes == [1, 1, 1, LINK_LIMIT]
-        assert store.find_contact("qq", "10000")["sellers"] == LINK_LIMIT + 3
+        assert store.actor_reads.find_contact("qq", "10000")["sellers"] == LINK_LIMIT + 3
 
 
 def test_sellers_and_contacts_keep_counts_first_and_last_seen_across_sweeps(db_path):
@@ -204,10 +204,10 @@ def test_sellers_and_contacts_keep_counts_first_and_last_seen_across_sweeps(db_p
         )
     sweep(db_path, "forum_a", first)  # seen again, unchanged: no new version
     with open_store(db_path) as store:
-        seller = store.seller(1)
+        seller = store.actor_reads.seller(1)
         assert (seller["listings"], seller["versions"]) == (1, 1)
         assert seller["first_seen"] == "2026-01-01T00:00:00Z" < seller["last_seen"]
-        contact = store.find_contact("qq", "8866")
+        contact = store.actor_reads.find_contact("qq", "8866")
         assert contact["last_seen"] == seller["last_seen"]
 
 

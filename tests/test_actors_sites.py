@@ -140,7 +140,7 @@ def world(tmp_path_factory):
         sweep("tg_data")
         with open_store(db, readonly=True) as store:
             forum_listing = store.listings.by_key("bbs_data", "101")
-            actor_id = store.listing_actor(forum_listing["id"])["actor_id"]
+            actor_id = store.actor_reads.listing_actor(forum_listing["id"])["actor_id"]
         watched = heishi(env, "actor", "watch", str(actor_id), "--db", str(db), "--by", "ana")
         assert watched.returncode == 0, watched.stderr
         forum.pages.update(forum_pages([101, 102, 103]))
@@ -154,16 +154,16 @@ def world(tmp_path_factory):
 
 
 def actor_of(store, source: str, site_id: str) -> int:
-    return store.listing_actor(store.listings.by_key(source, site_id)["id"])["actor_id"]
+    return store.actor_reads.listing_actor(store.listings.by_key(source, site_id)["id"])["actor_id"]
 
 
 def test_one_seller_on_two_sources_is_one_actor_and_strangers_are_not_merged(world):
     with open_store(world["db"], readonly=True) as store:
         laowang = actor_of(store, "bbs_data", "101")
         assert laowang == world["actor_id"] == actor_of(store, "tg_data", "11")
-        aliases = {(s["source"], s["handle"]) for s in store.actor_sellers(laowang)}
+        aliases = {(s["source"], s["handle"]) for s in store.actor_reads.actor_sellers(laowang)}
         assert aliases == {("bbs_data", "老王"), ("tg_data", "数据日报")}
-        (link,) = store.actor_links(laowang)
+        (link,) = store.actor_reads.actor_links(laowang)
         assert (link["reason"], link["contact_kind"], link["contact_value"]) == (
             "contact",
             "telegram",
@@ -171,9 +171,9 @@ def test_one_seller_on_two_sources_is_one_actor_and_strangers_are_not_merged(wor
         )
         aqiang = actor_of(store, "bbs_data", "102")
         assert aqiang != laowang and actor_of(store, "bbs_data", "103") == aqiang
-        assert [s["handle"] for s in store.actor_sellers(aqiang)] == ["阿强"]
+        assert [s["handle"] for s in store.actor_reads.actor_sellers(aqiang)] == ["阿强"]
         # The forum seller's profile block counted: its QQ number is one of the actor's contacts.
-        contacts = {(c["kind"], c["value"]) for c in store.actor_contacts(laowang)}
+        contacts = {(c["kind"], c["value"]) for c in store.actor_reads.actor_contacts(laowang)}
         assert {
             ("telegram", "laowang_data"),
             ("qq", "88664422"),

@@ -108,7 +108,7 @@ def link_version(
         if "cluster_id" in state:
             cluster_id = state["cluster_id"]
         else:
-            cluster_id = store.listing_cluster(listing_id)
+            cluster_id = store.actor_reads.listing_cluster(listing_id)
         if cluster_id is not None:
             sellers = store.cluster_sellers(cluster_id, LINK_LIMIT + 1)
             if len(sellers) <= LINK_LIMIT:
@@ -161,7 +161,7 @@ def watch_alert(
         if watch["seller_id"] is not None:
             reasons.append(f"watched actor #{sighting.actor_id} ({_aliases(store, sighting)})")
         else:
-            contact = store.contact(watch["contact_id"]) or {}
+            contact = store.actor_reads.contact(watch["contact_id"]) or {}
             reasons.append(f"watched contact {contact.get('kind')}:{contact.get('value')}")
     brands = (match or {}).get("brands") or []
     return {
@@ -193,7 +193,7 @@ def actor_seen_severity(
 
 
 def _aliases(store: Store, sighting: Sighting, limit: int = 5) -> str:
-    sellers = store.actor_sellers(sighting.actor_id or 0, limit=limit + 1)
+    sellers = store.actor_reads.actor_sellers(sighting.actor_id or 0, limit=limit + 1)
     names = [f"{s['handle']} on {s['source']}" for s in sellers[:limit]]
     if len(sellers) > limit:
         names.append("...")

@@ -110,11 +110,11 @@ def cmd_actors(args: argparse.Namespace) -> int:
         contact_id = None
         if args.contact:
             kind, _, key = parse_contact(args.contact)
-            found = store.find_contact(kind, key)
+            found = store.actor_reads.find_contact(kind, key)
             if found is None:
                 return _none(args, f"no listing named {kind}:{args.contact.partition(':')[2]}")
             contact_id = found["id"]
-        actors = store.actors(
+        actors = store.actor_reads.actors(
             source=args.source,
             contact_id=contact_id,
             min_sellers=args.min_aliases,
@@ -278,7 +278,7 @@ def cmd_actor_watch(args: argparse.Namespace) -> int:
                 )
                 what = f"contact {kind}:{shown}"
             else:
-                actor_id = store.resolve_actor(args.actor_id)
+                actor_id = store.actor_reads.resolve_actor(args.actor_id)
                 if actor_id is None:
                     raise HeishiError(f"no actor {args.actor_id} in the store")
                 watch_id = store.add_watch(
@@ -307,7 +307,7 @@ def cmd_actor_watches(args: argparse.Namespace) -> int:
     from monitor.store import open_store
 
     with open_store(db_path(args.db), readonly=True) as store:
-        watches = store.watches()
+        watches = store.actor_reads.watches()
     if args.json:
         for watch in watches:
             print(json.dumps(watch, ensure_ascii=False, default=str))

@@ -263,9 +263,9 @@ def cmd_history(args: argparse.Namespace) -> int:
 def _actor(store, listing_id: int | None) -> dict[str, Any] | None:
     """The listing's seller and actor (None for an anonymous listing, or a store opened
     read-only that predates actors)."""
-    if not listing_id or not store.has_actor_tables():
+    if not listing_id or not store.actor_reads.has_actor_tables():
         return None
-    return store.listing_actor(listing_id)
+    return store.actor_reads.listing_actor(listing_id)
 
 
 def _actor_line(actor: dict[str, Any]):

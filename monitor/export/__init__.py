@@ -40,7 +40,7 @@ def export(store: Any, fmt: str, what: str, filters: dict[str, Any], out: TextIO
     from monitor.export.actors import actor_lookup
 
     description = describe_filters(what, filters)
-    actors = actor_lookup(store) if store.has_actor_tables() else None
+    actors = actor_lookup(store) if store.actor_reads.has_actor_tables() else None
     if fmt == "stix":
         return stix.write_stix(records, what, description, out, actors)
     return misp.write_misp(records, what, description, out, actors)

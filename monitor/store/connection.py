@@ -12,6 +12,7 @@ from monitor import settings
 from monitor.errors import StoreError, StoreFullError
 from monitor.privacy.file_modes import create_private_file, no_world_access, private_folder
 from monitor.store import (
+    actor_reads,
     actors,
     alerts,
     analyst,
@@ -32,7 +33,6 @@ from monitor.store import (
     stats,
     web_auth,
 )
-from monitor.store.actor_reads import ActorReadQueries
 from monitor.store.base import StoreConnection
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
 from monitor.store.schema import migrate
@@ -46,12 +46,12 @@ def busy_timeout_ms() -> int:
 class Store(
     StoreConnection,
     actors.ActorQueries,
-    ActorReadQueries,
 ):
     """A heishi store: one SQLite file. Methods come from the per-table mixins."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         super().__init__(db, path)
+        self.actor_reads = actor_reads.ActorReadQueries(self)
         self.desk = desk.DeskQueries(self)
         self.review = review.ReviewQueries(self)
         self.alerts = alerts.AlertQueries(self)

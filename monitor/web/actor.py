@@ -24,8 +24,8 @@ def actors_page(ctx: Context) -> Response:
     sort = sort if sort in SORTS else "alerts"
     source = ctx.param("source")[:200] or None
     with ctx.store() as store:
-        actors = store.actors(source=source, sort=sort, limit=200)
-        watches = store.watches()
+        actors = store.actor_reads.actors(source=source, sort=sort, limit=200)
+        watches = store.actor_reads.watches()
     return ctx.render("actors.html", actors=actors, sort=sort, source=source, watches=watches)
 
 
@@ -51,7 +51,7 @@ def actor_page(ctx: Context) -> Response:
 def watch_actor(ctx: Context) -> Response:
     actor_id = path_id(ctx, "actor_id")
     with ctx.store(write=True) as store:
-        resolved = store.resolve_actor(actor_id)
+        resolved = store.actor_reads.resolve_actor(actor_id)
         if resolved is None:
             return ctx.refuse(404, _("There is no actor %(id)s.") % {"id": actor_id})
         with store.transaction():
@@ -69,7 +69,7 @@ def watch_contact(ctx: Context) -> Response:
     contact_id = path_id(ctx, "contact_id")
     back = path_id(ctx, "actor_id")
     with ctx.store(write=True) as store:
-        if store.contact(contact_id) is None:
+        if store.actor_reads.contact(contact_id) is None:
             return ctx.refuse(404, _("There is no contact %(id)s.") % {"id": contact_id})
         with store.transaction():
             store.add_watch(

@@ -40,7 +40,7 @@ def load_case(store: Store, alert_id: int) -> dict[str, Any] | None:
         "related": store.review.related_listings(listing["id"]) if listing else {},
         "listing_alerts": store.review.alerts_of_listing(listing["id"]) if listing else [],
         "observations": store.observations.of_listing(listing["id"]) if listing else [],
-        "actor": store.listing_actor(listing["id"]) if listing else None,
+        "actor": store.actor_reads.listing_actor(listing["id"]) if listing else None,
     }
 
 
