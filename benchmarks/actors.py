@@ -13,8 +13,8 @@ actor tables are then filled by `monitor.actors.backfill.backfill`, the code the
 runs, and timed: that is the one-off cost of upgrading a store of this size.
 
 Timed `--repeat` times each, on random samples, after one warm-up pass: every listing with a
-contact (`Store.contact_listings`), a listing's seller and actor (`Store.listing_actor`), an
-actor's aliases, contacts and links (what its page reads first). Their p95 (target < 20 ms)
+contact (`store.actor_reads.contact_listings`), a listing's seller and actor
+(`store.actor_reads.listing_actor`), an actor's aliases, contacts and links (what its page reads first). Their p95 (target < 20 ms)
 is compared with the way related listings were found before, a scan of every listing's
 contacts JSON (a few samples: each takes seconds). `load_actor` (the whole actor page) is
 reported too. Results in benchmarks/results/actors.json.

@@ -524,7 +524,7 @@ class SweepRecorder:
         assert store is not None and self.run_id is not None
         with store.transaction():
             # Sellers and contacts of the listings it saw again were seen now.
-            store.record_actor_sightings(self.source, self.run_id, now)
+            store.actors.record_actor_sightings(self.source, self.run_id, now)
             if verdict.status == "ok":
                 for listing in store.listings.mark_missing(
                     self.source, self.run_id, self.removed_after_sweeps, now

@@ -18,7 +18,7 @@ ACTOR_SORTS = {
 
 
 class ActorReadQueries(QueryGroup):
-    """Methods of Store that read the actor tables."""
+    """`store.actor_reads`: reads of the actor tables."""
 
     def has_actor_tables(self) -> bool:
         """False for a store opened read-only that predates migration 0021_actors."""

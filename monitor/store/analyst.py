@@ -44,7 +44,7 @@ def _stream(store: Store, sql: str, params: list[Any]) -> Iterator[dict[str, Any
 
 
 class AnalystQueries(QueryGroup):
-    """Methods of Store that only read: for `heishi lookup`, `heishi export` and the views."""
+    """`store.analyst`: reads for `heishi lookup`, `heishi export` and the views."""
 
     def pii_sightings(self, kind: str, digest: str) -> list[dict[str, Any]]:
         """Listings whose versions quoted the number with this keyed hash, first seen first."""

@@ -43,32 +43,34 @@ def busy_timeout_ms() -> int:
     return int(settings.current().db_timeout * 1000)
 
 
-class Store(
-    StoreConnection,
-    actors.ActorQueries,
-):
-    """A heishi store: one SQLite file. Methods come from the per-table mixins."""
+class Store(StoreConnection):
+    """A heishi store: one SQLite file, its queries grouped by family of tables as attributes
+    (`store.alerts.set_status(...)`, `store.runs.start(...)`)."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         super().__init__(db, path)
-        self.actor_reads = actor_reads.ActorReadQueries(self)
-        self.desk = desk.DeskQueries(self)
-        self.review = review.ReviewQueries(self)
-        self.alerts = alerts.AlertQueries(self)
-        self.listings = listings.ListingQueries(self)
+        # Crawling: sources and runs, listings and their versions, the search index.
         self.runs = runs.RunQueries(self)
         self.operations = operations.OperationsQueries(self)
-        self.outbox = outbox.OutboxQueries(self)
+        self.listings = listings.ListingQueries(self)
+        self.listing_ids = listing_ids.ListingIdQueries(self)
+        self.observations = observations.ObservationQueries(self)
+        self.forwards = forwards.ForwardQueries(self)
+        self.pii_keys = pii_keys.PiiKeyQueries(self)
         self.search = search.SearchQueries(self)
         self.clusters = clusters.ClusterQueries(self)
-        self.retrohunt = retrohunt.RetrohuntQueries(self)
-        self.analyst = analyst.AnalystQueries(self)
+        self.actors = actors.ActorQueries(self)
+        self.actor_reads = actor_reads.ActorReadQueries(self)
+        # Alerts and the people who review them.
+        self.alerts = alerts.AlertQueries(self)
+        self.review = review.ReviewQueries(self)
+        self.desk = desk.DeskQueries(self)
+        self.outbox = outbox.OutboxQueries(self)
         self.web_auth = web_auth.WebAuthQueries(self)
         self.api_tokens = api_tokens.ApiTokenQueries(self)
-        self.observations = observations.ObservationQueries(self)
-        self.pii_keys = pii_keys.PiiKeyQueries(self)
-        self.listing_ids = listing_ids.ListingIdQueries(self)
-        self.forwards = forwards.ForwardQueries(self)
+        # Analyst tools.
+        self.analyst = analyst.AnalystQueries(self)
+        self.retrohunt = retrohunt.RetrohuntQueries(self)
         self.stats = stats.StatsQueries(self)
 
     def before_commit(self) -> None:

@@ -55,7 +55,7 @@ def watch_actor(ctx: Context) -> Response:
         if resolved is None:
             return ctx.refuse(404, _("There is no actor %(id)s.") % {"id": actor_id})
         with store.transaction():
-            store.add_watch(
+            store.actors.add_watch(
                 seller_id=resolved,
                 by=ctx.actor,
                 now=utc_now(),
@@ -72,7 +72,7 @@ def watch_contact(ctx: Context) -> Response:
         if store.actor_reads.contact(contact_id) is None:
             return ctx.refuse(404, _("There is no contact %(id)s.") % {"id": contact_id})
         with store.transaction():
-            store.add_watch(
+            store.actors.add_watch(
                 contact_id=contact_id,
                 by=ctx.actor,
                 now=utc_now(),
@@ -87,7 +87,7 @@ def end_watch(ctx: Context) -> Response:
     back = path_id(ctx, "actor_id")
     with ctx.store(write=True) as store:
         with store.transaction():
-            if not store.end_watch(watch_id, by=ctx.actor, now=utc_now()):
+            if not store.actors.end_watch(watch_id, by=ctx.actor, now=utc_now()):
                 return ctx.refuse(404, _("There is no open watch %(id)s.") % {"id": watch_id})
     return ctx.redirect(f"/actors/{back}#watches")
 
