@@ -83,10 +83,14 @@ def _vocabulary(rng: random.Random) -> dict[str, Any]:
     with Path(jieba.__file__).with_name("dict.txt").open(encoding="utf-8") as handle:
         for line in handle:
             parts = line.split()
-            if len(parts) >= 2 and 2 <= len(parts[0]) <= 4 and cjk.match(parts[0]):
-                if int(parts[1]) >= 30:
-                    words.append(parts[0])
-                    weights.append(int(parts[1]) ** 0.7)
+            if (
+                len(parts) >= 2
+                and 2 <= len(parts[0]) <= 4
+                and cjk.match(parts[0])
+                and int(parts[1]) >= 30
+            ):
+                words.append(parts[0])
+                weights.append(int(parts[1]) ** 0.7)
     cumulative, total = [], 0.0
     for weight in weights:
         total += weight

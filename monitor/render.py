@@ -8,6 +8,7 @@ as markup (`[bold]`, `[link=...]`) or emoji codes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -195,10 +196,8 @@ def _short(value: Any, limit: int = 70) -> str:
     if value is None:
         return "—"
     if isinstance(value, str) and value.startswith("["):
-        try:
+        with contextlib.suppress(ValueError, TypeError):
             value = ", ".join(str(v) for v in json.loads(value))
-        except (ValueError, TypeError):
-            pass
     text = printable(value).replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

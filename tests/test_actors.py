@@ -310,13 +310,12 @@ def test_a_watched_actor_alerts_once_on_a_new_listing_by_any_of_its_aliases(db_p
         "forum_a",
         [item("1", "身份证料", seller="老王", categories=["identity"], contacts=[("qq", "8866")])],
     )
-    with open_store(db_path) as store:
-        with store.transaction():
-            store.actors.add_watch(
-                seller_id=store.actors.seller_id("forum_a", "老王", utc_now()),
-                by="ana",
-                now=utc_now(),
-            )
+    with open_store(db_path) as store, store.transaction():
+        store.actors.add_watch(
+            seller_id=store.actors.seller_id("forum_a", "老王", utc_now()),
+            by="ana",
+            now=utc_now(),
+        )
     new_alias = [
         item("3", "四件套", seller="王哥", categories=["identity"], contacts=[("qq", "8866")])
     ]
@@ -336,10 +335,9 @@ def test_a_watched_actor_alerts_once_on_a_new_listing_by_any_of_its_aliases(db_p
 
 def test_a_watched_contact_alerts_when_a_listing_first_names_it(db_path):
     sweep(db_path, "forum_a", [item("1", "身份证料", seller="老王", categories=["identity"])])
-    with open_store(db_path) as store:
-        with store.transaction():
-            contact = store.actors.contact_id(ContactRef("telegram", "laowang_data"), None)
-            store.actors.add_watch(contact_id=contact, by="ana", now=utc_now())
+    with open_store(db_path) as store, store.transaction():
+        contact = store.actors.contact_id(ContactRef("telegram", "laowang_data"), None)
+        store.actors.add_watch(contact_id=contact, by="ana", now=utc_now())
     changed = item(
         "1",
         "身份证料",

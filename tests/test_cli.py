@@ -123,9 +123,12 @@ def test_writing_through_a_read_only_store_is_a_clear_error(db_path):
     from monitor.store import open_store
 
     sweep(db_path, [listing("1", "身份证四件套")])
-    with open_store(db_path, readonly=True) as store, pytest.raises(StoreError, match="read-only"):
-        with store.transaction() as conn:
-            conn.execute("DELETE FROM alert_events")
+    with (
+        open_store(db_path, readonly=True) as store,
+        pytest.raises(StoreError, match="read-only"),
+        store.transaction() as conn,
+    ):
+        conn.execute("DELETE FROM alert_events")
 
 
 def test_alert_set_writes_the_audit_trail_and_show_renders_history(db_path):

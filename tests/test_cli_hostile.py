@@ -351,6 +351,6 @@ def test_an_older_world_readable_store_is_closed_to_others(tmp_path):
 
     db = tmp_path / "heishi.db"
     open_store(db).close()
-    os.chmod(db, 0o644)
+    db.chmod(0o644)
     open_store(db).close()
     assert stat.S_IMODE(db.stat().st_mode) == 0o640  # a group the operator chose may still read

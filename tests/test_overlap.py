@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -174,7 +175,8 @@ def test_a_run_left_by_a_dead_process_is_taken_over_and_closed_as_crashed(db_pat
     if reaped:
         gone.wait()
     else:  # exited, not yet reaped: a zombie still has its pid
-        wait_for(lambda: open(f"/proc/{gone.pid}/stat").read().split(") ")[1][0] == "Z", 10, "exit")
+        stat = Path(f"/proc/{gone.pid}/stat")
+        wait_for(lambda: stat.read_text().split(") ")[1][0] == "Z", 10, "exit")
     started = None if reaped else process_started(gone.pid)
     with open_store(db_path) as store:
         stale = store.runs.start("forum", "forum", None)

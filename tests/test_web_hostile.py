@@ -758,12 +758,14 @@ def big_db(tmp_path_factory) -> Path:
 def test_a_search_that_takes_too_long_is_stopped_with_a_503(big_db):
     from monitor.web.app import create_app
 
-    with Server(create_app(big_db, query_seconds=0.05)) as url:
-        with httpx.Client(headers=ENGLISH, base_url=url, timeout=60) as vic:
-            assert log_in(vic, "vic").status_code == 303
-            started = time.monotonic()
-            answer = vic.get("/", params={"q": "不在这里", "status": "open"})
-            took = time.monotonic() - started
+    with (
+        Server(create_app(big_db, query_seconds=0.05)) as url,
+        httpx.Client(headers=ENGLISH, base_url=url, timeout=60) as vic,
+    ):
+        assert log_in(vic, "vic").status_code == 303
+        started = time.monotonic()
+        answer = vic.get("/", params={"q": "不在这里", "status": "open"})
+        took = time.monotonic() - started
     assert answer.status_code == 503 and "took too long" in answer.text
     assert took < 5
 
@@ -774,13 +776,15 @@ def test_one_user_cannot_hold_all_the_servers_threads(big_db):
     from monitor.web.app import create_app
 
     limits = httpx.Limits(max_connections=100)
-    with Server(create_app(big_db, query_seconds=3)) as url:
-        with httpx.Client(headers=ENGLISH, base_url=url, timeout=60, limits=limits) as vic:
-            assert log_in(vic, "vic").status_code == 303
-            with ThreadPoolExecutor(30) as searches:
-                answers = list(
-                    searches.map(
-                        lambda i: vic.get("/", params={"q": f"不在这里{i}"}).status_code, range(30)
-                    )
+    with (
+        Server(create_app(big_db, query_seconds=3)) as url,
+        httpx.Client(headers=ENGLISH, base_url=url, timeout=60, limits=limits) as vic,
+    ):
+        assert log_in(vic, "vic").status_code == 303
+        with ThreadPoolExecutor(30) as searches:
+            answers = list(
+                searches.map(
+                    lambda i: vic.get("/", params={"q": f"不在这里{i}"}).status_code, range(30)
                 )
+            )
     assert answers.count(429) >= 10 and set(answers) <= {200, 429, 503}

@@ -8,6 +8,7 @@ a dedupe key so a rerun never raises one twice, and removals happen only in `clo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -458,10 +459,8 @@ class SweepRecorder:
         full disk while closing closes the run as failed with as small a write as can be."""
         store = self.store
         assert store is not None and self.run_id is not None, "open() first"
-        try:
+        with contextlib.suppress(StoreFullError):  # the batch was rolled back; write_error says so
             self.flush()
-        except StoreFullError:
-            pass  # the batch was rolled back; write_error says so
         if self.write_error:  # a batch was lost: this run is not complete
             error, fatal = "; ".join(dict.fromkeys(filter(None, [error, self.write_error]))), True
         last_good = store.runs.last_good(self.source, self.run_id)
@@ -633,10 +632,13 @@ class SweepRecorder:
             due = kind == "source_changed_shape" or in_a_row >= failures_before_alert(self.settings)
             if due and not store.alerts.open_exists(kind, self.source):
                 self._keep_alert_id(self._source_alert(kind, verdict.error, now, cause))
-        elif cause is not None and cause.health == "empty":
+        elif (
+            cause is not None
+            and cause.health == "empty"
             # It had listings and now says it has none: worth a look, once.
-            if not store.alerts.open_exists("source_failing", self.source):
-                self._keep_alert_id(self._source_alert("source_failing", verdict.error, now, cause))
+            and not store.alerts.open_exists("source_failing", self.source)
+        ):
+            self._keep_alert_id(self._source_alert("source_failing", verdict.error, now, cause))
 
     def _closed(self, verdict: changes.RunVerdict) -> RunOutcome:
         assert self.store is not None and self.run_id is not None

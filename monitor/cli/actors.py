@@ -267,24 +267,23 @@ def cmd_actor_watch(args: argparse.Namespace) -> int:
     from monitor.errors import HeishiError
     from monitor.store import open_store, utc_now
 
-    with open_store(store_path(args)) as store:
-        with store.transaction():
-            if args.contact:
-                kind, shown, key = parse_contact(args.contact)
-                digest = key if kind == "phone" else None
-                contact_id = store.actors.contact_id(ContactRef(kind, shown, digest), None)
-                watch_id = store.actors.add_watch(
-                    contact_id=contact_id, by=args.by, now=utc_now(), note=args.note
-                )
-                what = f"contact {kind}:{shown}"
-            else:
-                actor_id = store.actor_reads.resolve_actor(args.actor_id)
-                if actor_id is None:
-                    raise HeishiError(f"no actor {args.actor_id} in the store")
-                watch_id = store.actors.add_watch(
-                    seller_id=actor_id, by=args.by, now=utc_now(), note=args.note
-                )
-                what = f"actor {actor_id}"
+    with open_store(store_path(args)) as store, store.transaction():
+        if args.contact:
+            kind, shown, key = parse_contact(args.contact)
+            digest = key if kind == "phone" else None
+            contact_id = store.actors.contact_id(ContactRef(kind, shown, digest), None)
+            watch_id = store.actors.add_watch(
+                contact_id=contact_id, by=args.by, now=utc_now(), note=args.note
+            )
+            what = f"contact {kind}:{shown}"
+        else:
+            actor_id = store.actor_reads.resolve_actor(args.actor_id)
+            if actor_id is None:
+                raise HeishiError(f"no actor {args.actor_id} in the store")
+            watch_id = store.actors.add_watch(
+                seller_id=actor_id, by=args.by, now=utc_now(), note=args.note
+            )
+            what = f"actor {actor_id}"
     print(f"watch {watch_id}: {what} (alerts of kind actor_seen)")
     return 0
 
@@ -293,9 +292,8 @@ def cmd_actor_unwatch(args: argparse.Namespace) -> int:
     from monitor.errors import HeishiError
     from monitor.store import open_store, utc_now
 
-    with open_store(store_path(args)) as store:
-        with store.transaction():
-            ended = store.actors.end_watch(args.watch_id, by=args.by, now=utc_now())
+    with open_store(store_path(args)) as store, store.transaction():
+        ended = store.actors.end_watch(args.watch_id, by=args.by, now=utc_now())
     if not ended:
         raise HeishiError(f"no open watch {args.watch_id}", hint="see `heishi actor watches`")
     print(f"watch {args.watch_id} ended")

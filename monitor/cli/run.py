@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,7 +129,7 @@ def configure_logging(log_file: Path, *, verbose: bool = False) -> None:
     to_file = logging.handlers.RotatingFileHandler(
         log_file, maxBytes=10_000_000, backupCount=5, encoding="utf-8"
     )
-    os.chmod(log_file, 0o600)  # it quotes crawl errors; rotated files follow heishi's umask
+    Path(log_file).chmod(0o600)  # it quotes crawl errors; rotated files follow heishi's umask
     to_terminal = logging.StreamHandler(sys.stderr)
     root = logging.getLogger()
     for handler in (to_file, to_terminal):

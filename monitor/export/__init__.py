@@ -59,8 +59,8 @@ def write_atomically(path: str | os.PathLike[str], encoding: str = "utf-8") -> I
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, 0o600)  # listings and contacts are for its owner to pass on
-        os.replace(temp, target)
+        Path(temp).chmod(0o600)  # listings and contacts are for its owner to pass on
+        Path(temp).replace(target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

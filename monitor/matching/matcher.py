@@ -517,9 +517,7 @@ class Matcher:
         entry = hit.entry
         if entry.unless and _cancelled(hit, entry.unless):
             return False
-        if entry.word and not self.segmenter.is_word(hit.norm.text, hit.start, hit.end):
-            return False
-        return True
+        return not entry.word or bool(self.segmenter.is_word(hit.norm.text, hit.start, hit.end))
 
     def _is_negated(self, hit: Hit) -> bool:
         """A sale word negated (不会出售, 不得将其出售、提供) or passive (被售卖): no offer."""

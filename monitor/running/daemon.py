@@ -13,6 +13,7 @@ SIGHUP re-reads the site files.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -503,14 +504,14 @@ def _crawl_process_groups() -> list[int]:
     me = os.getpid()
     found: list[int] = []
     try:
-        entries = os.listdir("/proc")
+        entries = [entry.name for entry in Path("/proc").iterdir()]
     except OSError:
         return found
     for entry in entries:
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat") as handle:
+            with Path(f"/proc/{entry}/stat").open() as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
@@ -521,14 +522,10 @@ def _crawl_process_groups() -> list[int]:
 
 
 def _signal_process(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def _signal_group(pgid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass

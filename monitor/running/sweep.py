@@ -101,7 +101,7 @@ class _Running:
                 log_dir(db) / f"{ref.name}.log", "w", opener=_private_opener
             )
         except OSError:  # a full disk: the crawl runs (and fails) without its log
-            self.log = open(os.devnull, "w")  # noqa: SIM115 (closed when the crawl ends)
+            self.log = Path(os.devnull).open("w")  # noqa: SIM115 (closed when the crawl ends)
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "spiders.crawl", ref.name, "--db", str(db), *extra],

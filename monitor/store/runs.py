@@ -14,6 +14,7 @@ import json
 import os
 import socket
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.errors import RunLeaseLost, SourceBusyError
@@ -44,7 +45,7 @@ def _pid_alive(pid: int | None) -> bool:
 def _proc_stat(pid: int) -> list[str] | None:
     """The fields of /proc/PID/stat after the command name (state first), or None."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+        with Path(f"/proc/{pid}/stat").open(encoding="ascii", errors="replace") as handle:
             return handle.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None

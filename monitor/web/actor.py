@@ -85,10 +85,9 @@ def watch_contact(ctx: Context) -> Response:
 def end_watch(ctx: Context) -> Response:
     watch_id = path_id(ctx, "watch_id")
     back = path_id(ctx, "actor_id")
-    with ctx.store(write=True) as store:
-        with store.transaction():
-            if not store.actors.end_watch(watch_id, by=ctx.actor, now=utc_now()):
-                return ctx.refuse(404, _("There is no open watch %(id)s.") % {"id": watch_id})
+    with ctx.store(write=True) as store, store.transaction():
+        if not store.actors.end_watch(watch_id, by=ctx.actor, now=utc_now()):
+            return ctx.refuse(404, _("There is no open watch %(id)s.") % {"id": watch_id})
     return ctx.redirect(f"/actors/{back}#watches")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -26,10 +27,8 @@ def case_document(ctx: Context, case: dict[str, Any]) -> dict[str, Any]:
         out = dict(row)
         for name in names:
             if isinstance(out.get(name), str):
-                try:
+                with contextlib.suppress(ValueError):
                     out[name] = json.loads(out[name])
-                except ValueError:
-                    pass
         return out
 
     versions = []
