@@ -2,7 +2,7 @@
 
     python -m benchmarks [--quick] [--only NAME ...] [--results DIR] [--json]
 
-Runs benchmarks.matcher, ordinary, crawl, store, search, startup and worst_case (each module's `bench(quick)`, see
+Runs benchmarks.matcher, ordinary, crawl, sweeps, store, search, startup and worst_case (each module's `bench(quick)`, see
 benchmarks/table.py), prints one table with each figure's baseline measured in the same run,
 the target, whether it was met and the change since the last run, and writes
 benchmarks/results/<name>.json and summary.json. Exits 1 only when a benchmark raised; a
@@ -26,6 +26,7 @@ BENCHMARKS = (
     "matcher",
     "ordinary",
     "crawl",
+    "sweeps",
     "store",
     "search",
     "actors",

@@ -36,12 +36,15 @@ SCRAPY_SETTINGS = {
 }
 
 
-def board_pages(threads: int) -> int:
-    return max(1, -(-threads // ROWS_PER_BOARD_PAGE))
+def board_pages(threads: int, rows: int = ROWS_PER_BOARD_PAGE) -> int:
+    return max(1, -(-threads // rows))
 
 
-def site_pages(threads: int, seed: int = 11) -> dict[str, Any]:
-    """{path: Page} of the whole site: board pages 1..N and `threads` thread pages."""
+def site_pages(
+    threads: int, seed: int = 11, rows: int = ROWS_PER_BOARD_PAGE, prefix: str = ""
+) -> dict[str, Any]:
+    """{path: Page} of the whole site: board pages 1..N (`rows` threads each) and `threads`
+    thread pages, under `prefix` (`/s7`: one site of several on one server)."""
     from benchmarks.matcher import build_mix
     from monitor.demo.discuz_pages import discuz_board, discuz_thread
     from monitor.demo.local_server import html_page
@@ -50,16 +53,17 @@ def site_pages(threads: int, seed: int = 11) -> dict[str, Any]:
         return html_page(text, charset="gbk", encoding="gb18030")
 
     texts = build_mix("forum", threads, seed)
-    last = board_pages(threads)
+    last = board_pages(threads, rows)
+    per_page = rows
     pages: dict[str, Any] = {}
     for page in range(1, last + 1):
-        rows = []
-        for n in range((page - 1) * ROWS_PER_BOARD_PAGE, min(threads, page * ROWS_PER_BOARD_PAGE)):
+        rows_here = []
+        for n in range((page - 1) * per_page, min(threads, page * per_page)):
             title, text = texts[n]
             tid = 1000 + n
             thread_title = (title or text)[:40]
             seller = SELLERS[n % len(SELLERS)]
-            rows.append(
+            rows_here.append(
                 {
                     "tid": tid,
                     "title": thread_title,
@@ -69,13 +73,13 @@ def site_pages(threads: int, seed: int = 11) -> dict[str, Any]:
                     "date": "2024-5-1",
                 }
             )
-            path = f"/forum.php?mod=viewthread&tid={tid}&extra=page%3D{page}"
+            path = f"{prefix}/forum.php?mod=viewthread&tid={tid}&extra=page%3D{page}"
             replies = ["顶", "已私信"] if n % 3 == 0 else []
             pages[path] = gbk(
                 discuz_thread(tid, thread_title, seller, "2024-5-1 12:30", text, replies)
             )
-        path = BOARD_PATH if page == 1 else f"{BOARD_PATH}&page={page}"
-        pages[path] = gbk(discuz_board(rows, page, last))
+        path = prefix + (BOARD_PATH if page == 1 else f"{BOARD_PATH}&page={page}")
+        pages[path] = gbk(discuz_board(rows_here, page, last))
     return pages
 
 

@@ -378,6 +378,147 @@ def _one_sweep(
     }
 
 
+def new_listings(
+    db: Path, count: int, listings: int, *, profile: Path | None = None
+) -> dict[str, Any]:
+    """`count` listings never seen before (a new source, every one matched and alerting, its
+    offers written from the same few templates as the store's, so their near-duplicate bands
+    collide with many stored ones) swept into the big store, against raw executemany of the
+    same rows. Each run takes a new source and new listing numbers, so the store grows by
+    `count` listings a run (0.1-1%), which changes no figure measurably."""
+    from monitor.alerting import changes
+    from monitor.alerting.ingest import SweepRecorder
+    from monitor.store import open_store
+
+    add_formulaic(db)
+    with open_store(db) as store:
+        taken, before = store.conn.execute(
+            "SELECT count(DISTINCT source), count(*) FROM listings WHERE source LIKE 'fresh%'"
+        ).fetchone()
+    name = f"fresh{taken}"
+    first = listings + before
+    rng = random.Random(first)
+    items = []
+    for n in range(first, first + count):
+        if n % FORMULAIC_EVERY == 0:  # a copy of one of the formulaic offers
+            items.append(_formulaic_item(n, rng))
+        else:
+            items.append(_item(n, rng.randint(100, 9000)))
+    for item in items:
+        item["url"] = f"http://127.0.0.1/{name}/{item['site_id']}"
+    states = [changes.listing_state(item) for item in items]
+    with _inputs_frozen():
+        raw_seconds = _raw_insert_seconds(items)
+    profiler = None
+    if profile is not None:
+        import cProfile
+
+        profiler = cProfile.Profile()
+    with _inputs_frozen():
+        started = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
+        recorder = SweepRecorder(db, source=name, kind="forum")
+        recorder.open()
+        for item, state in zip(items, states, strict=True):
+            recorder.record_state(item, state)
+        outcome = recorder.close({"finish_reason": "finished"}, "finished")
+        if profiler is not None:
+            profiler.disable()
+        sweep_seconds = time.perf_counter() - started
+    if profiler is not None and profile is not None:
+        profiler.dump_stats(profile)
+    with open_store(db, readonly=True) as store:
+        clustered = store.conn.execute(
+            "SELECT count(*) FROM listings WHERE source = ? AND cluster_id IS NOT NULL", (name,)
+        ).fetchone()[0]
+    return {
+        "source": name,
+        "new_listings": outcome.counts["new"],
+        "alerts": len(outcome.alert_ids),
+        "clustered": clustered,
+        "raw_insert_rows_per_s": round(count / raw_seconds),
+        "sweep_rows_per_s": round(count / sweep_seconds),
+        "ratio_vs_raw_insert": round(raw_seconds / sweep_seconds, 3),
+        "target": 0.5,
+    }
+
+
+# Formulaic offers: the same template with only the price and contact changed, as sellers
+# copy them across boards. Their LSH bands are the same in most of the 16 bands, so each
+# copy is a candidate of every other: the near-duplicate lookup's worst case.
+FORMULAIC_TEMPLATES = (  # three: `n % 3` picks one
+    "出售{goods}四件套 全国可查 实时更新 一手资源 质量保证 支持验货 量大从优 {price}元 联系{contact}",
+    "长期供应{goods}数据 姓名 电话 地址 精准 不重复 新鲜 秒发 担保交易 {price}元一条 {contact}",
+    "{goods}料 批发 可验 包售后 渠道稳定 团队操作 欢迎合作 价格美丽 单价{price} 私聊{contact}",
+)
+FORMULAIC_COPIES = 2_000  # stored copies of each template (of each goods word)
+FORMULAIC_EVERY = 5  # one new listing in five is a formulaic copy
+
+
+def _formulaic_item(n: int, rng: random.Random) -> dict[str, Any]:
+    template = FORMULAIC_TEMPLATES[n % 3]
+    contact = f"{rng.choice(_CONTACT)} @{''.join(rng.choices('abcdefghjkmnpqrstuvwxyz', k=6))}"
+    text = template.format(goods="身份证", price=rng.randint(1, 99), contact=contact)
+    item = _item(n, 0)
+    item.update(title=text[:20], text=text, price_text=None, seller=f"seller{n % 997}")
+    item["match"]["categories"] = ["identity"]
+    return item
+
+
+def add_formulaic(db: Path) -> int:
+    """FORMULAIC_COPIES stored copies of each formulaic template, spread over the sources,
+    with signatures and bands, written raw once (source `formulaic`); returns how many."""
+    from monitor.alerting.reposts import signature
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        if conn.execute("SELECT 1 FROM sources WHERE name = 'formulaic'").fetchone():
+            return 0
+        top = conn.execute(
+            "SELECT max(coalesce((SELECT max(id) FROM listings), 0), "
+            "coalesce((SELECT max(listing_id_end) - 1 FROM sources), 0))"
+        ).fetchone()[0]
+        rng = random.Random(7)
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO sources (name, kind) VALUES ('formulaic', 'forum')")
+        columns = ", ".join(_state_of(_item(0, 0)))
+        count = FORMULAIC_COPIES * len(FORMULAIC_TEMPLATES)
+        for k in range(count):
+            listing_id = top + 1 + k
+            state = _state_of(_formulaic_item(k, rng))
+            values = tuple(state.values())
+            conn.execute(
+                f"INSERT INTO listings (id, source, site_id, cluster_id, {columns}, version, "
+                "status, first_seen, last_seen, last_run_id) VALUES "
+                f"({', '.join('?' * (len(values) + 4))}, 1, 'live', '2026-01-01T00:00:00Z', "
+                "'2026-01-01T00:00:00Z', 1)",
+                # Each template's copies are one cluster, as the sweeps that stored them
+                # linked them: its first copy's id (k % templates picks the template).
+                (listing_id, "formulaic", f"f{k}", top + 1 + k % 3, *values),
+            )
+            version_id = conn.execute(
+                f"INSERT INTO listing_versions (listing_id, version, run_id, seen_at, {columns}) "
+                f"VALUES (?, 1, 1, '2026-01-01T00:00:00Z', {', '.join('?' * len(values))})",
+                (listing_id, *values),
+            ).lastrowid
+            found = signature(state["title"] or "", state["text"] or "")
+            assert found is not None
+            conn.execute(
+                "INSERT INTO listing_signatures (listing_id, version_id, signature) "
+                "VALUES (?, ?, ?)",
+                (listing_id, version_id, found.to_bytes()),
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO lsh_bands (band, key, listing_id) VALUES (?, ?, ?)",
+                [(band, key, listing_id) for band, key in found.bands()],
+            )
+        conn.execute("COMMIT")
+        return count
+    finally:
+        conn.close()
+
+
 @contextmanager
 def _inputs_frozen() -> Iterator[None]:
     gc.collect()

@@ -1,18 +1,22 @@
-"""Reading heishi's TOML configuration files with one set of checks: UTF-8, TOML syntax, known
-keys, types, ranges and closed vocabularies, each problem a ConfigError naming the file, the
-line and the key (`notify.toml:4 [routes.min_severity]: ...`).
+"""Reading heishi's TOML files, one way for all: site files, keyword files, notify.toml and
+severity.toml are read by `TomlFile.read` (UTF-8, TOML syntax, each problem an error of the
+file's own ConfigError class naming the file and line); the typed readers check known keys,
+types, ranges and closed vocabularies, each problem naming the file, the line and the key
+(`notify.toml:4 [routes.min_severity]: ...`).
 
     config = TomlFile.read(path, NotifyConfigError)
     settings = config.table(config.data, "settings")
     config.only(settings, {"backoff", "timeout"}, "settings")
     backoff = config.number(settings, "backoff", 30.0, minimum=1, table="settings")
 
-Site files (monitor.sites) find their keys' lines with the same `line_of`. Keyword files keep
-their own reader (their errors name terms, not keys).
+Site files (monitor.sites) check their keys with their own table (monitor/sites/keys.py) and
+find their lines with the same `line_of`; keyword files name terms rather than keys and find
+them with `find_line` (a word at or after its section's line).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Collection, Sequence
@@ -47,6 +51,27 @@ def line_of(lines: Sequence[str], key: str, table: str | None = None, index: int
     return None
 
 
+def find_line(text: str, needle: str, start_line: int = 1) -> int | None:
+    """The first line (1-based) at or after `start_line` whose key is `needle`, else the first
+    such line anywhere, else the first line that has `needle` at all (a term in a list)."""
+    pattern = re.compile(r'^\s*(?:"|\')?' + re.escape(needle) + r'(?:"|\')?\s*=', re.M)
+    lines = text.splitlines()
+    offset = sum(len(line) + 1 for line in lines[: start_line - 1])
+    match = pattern.search(text, offset)
+    if match is None:
+        match = pattern.search(text)
+    if match is None:
+        index = text.find(needle)
+        return text.count("\n", 0, index) + 1 if index >= 0 else None
+    return text.count("\n", 0, match.start()) + 1
+
+
+def section_line(text: str, section: str) -> int:
+    """The line of the table header `[section]`, or 1."""
+    match = re.search(r"^\s*\[" + re.escape(section) + r"\]", text, re.M)
+    return text.count("\n", 0, match.start()) + 1 if match else 1
+
+
 def check_config_files() -> None:
     """Load the severity rules and the notification routes, so a broken file stops a command
     (naming file, line and key) before it starts any crawl."""
@@ -71,18 +96,24 @@ class TomlFile:
         self, path: Path, text: str, data: dict[str, Any], error: type[ConfigError]
     ) -> None:
         self.path = path
+        self.text = text
         self.lines = text.splitlines()
         self.data = data
         self.error_class = error
 
     @classmethod
-    def read(cls, path: str | Path, error: type[ConfigError] = ConfigError) -> TomlFile:
+    def read(cls, path: str | os.PathLike[str], error: type[ConfigError] = ConfigError) -> TomlFile:
         """Read and parse `path`: not readable, not UTF-8 or not TOML is an `error`."""
         path = Path(path)
         try:
             raw = path.read_bytes()
         except OSError as exc:
             raise error(str(path), f"cannot read: {exc.strerror or exc}") from None
+        return cls.parse(path, raw, error)
+
+    @classmethod
+    def parse(cls, path: Path, raw: bytes, error: type[ConfigError] = ConfigError) -> TomlFile:
+        """Parse the bytes of the file at `path`: not UTF-8 or not TOML is an `error`."""
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.alerting.diffing import BoundedDiff
+from monitor.vocabulary import SOURCE_ALERT_KINDS
 
 # C0 controls but tab and newline, DEL, C1 controls (U+009B is CSI on some terminals), the
 # bidi marks, embeddings, overrides and isolates, and the line and paragraph separators.
@@ -227,7 +228,7 @@ def alert_panel(alert: dict[str, Any], hits: Sequence[dict[str, Any]]) -> Panel:
         meta.append(printable("  " + money), style="bold")
     body.append(meta)
     text = alert.get("listing_text") or ""
-    if text and alert["kind"] not in ("source_failing", "source_changed_shape"):
+    if text and alert["kind"] not in SOURCE_ALERT_KINDS:
         body.append(highlighted(text, text_spans, limit=140))
     if alert.get("summary"):
         body.append(plain(alert["summary"], style="dim"))

@@ -176,6 +176,36 @@ SETTINGS: tuple[Setting, ...] = (
         "(its `--failures-before-alert`) and in every crawl this variable is set for. Unset, "
         "a one-off `heishi sweep` alerts at the first failure: someone is watching it",
     ),
+    _env(
+        "HEISHI_CRAWL_WORKERS",
+        "whole number",
+        "`2`",
+        "crawl worker processes of `heishi run` and `heishi sweep`, started when first needed, "
+        "each running several crawls at once in one reactor (see [Running "
+        "unattended](#running-unattended)); `0`: each crawl in a new process of its own",
+    ),
+    _env(
+        "HEISHI_CRAWL_WORKER_CRAWLS",
+        "whole number",
+        "`100`",
+        "crawls a worker runs before it is recycled (it takes no more and exits once its "
+        "crawls are done)",
+    ),
+    _env(
+        "HEISHI_CRAWL_WORKER_MEMORY_MB",
+        "whole number",
+        "`2048`",
+        "a worker's memory ceiling (resident, the worker process): past it the watchdog kills "
+        "the worker, its crawls fail saying so, and the next crawl gets a new worker",
+    ),
+    _env(
+        "HEISHI_CRAWL_TIMEOUT",
+        "duration",
+        "`10m`",
+        "how long a crawl may take (`--timeout` of `heishi run` and `heishi sweep` says it per "
+        "command): then it is stopped and its run closed as a failure, and its worker is "
+        "killed if the crawl has not stopped 5 s later",
+    ),
     # -- people ----------------------------------------------------------------------------
     _env(
         "HEISHI_WEB_SECRET",
@@ -498,6 +528,43 @@ class Settings:
             return max(1, int(self.text("HEISHI_FAILURES_BEFORE_ALERT") or 3))
         except ValueError:
             return 3
+
+    @property
+    def crawl_workers(self) -> int:
+        """0: a process per crawl."""
+        raw = self.text("HEISHI_CRAWL_WORKERS")
+        hint = "e.g. 2 (0: a process per crawl)"
+        return 2 if raw is None else max(0, _number("HEISHI_CRAWL_WORKERS", raw, int, hint))
+
+    @property
+    def crawl_worker_crawls(self) -> int:
+        raw = self.text("HEISHI_CRAWL_WORKER_CRAWLS")
+        hint = "e.g. 100"
+        return 100 if raw is None else max(1, _number("HEISHI_CRAWL_WORKER_CRAWLS", raw, int, hint))
+
+    @property
+    def crawl_worker_memory_mb(self) -> int:
+        raw = self.text("HEISHI_CRAWL_WORKER_MEMORY_MB")
+        hint = "e.g. 2048"
+        return (
+            2048
+            if raw is None
+            else max(1, _number("HEISHI_CRAWL_WORKER_MEMORY_MB", raw, int, hint))
+        )
+
+    @property
+    def crawl_timeout(self) -> float:
+        """Seconds; a duration such as `600` or `10m`."""
+        from monitor.errors import HeishiError
+        from monitor.timespec import parse_duration
+
+        raw = self.text("HEISHI_CRAWL_TIMEOUT")
+        if raw is None:
+            return 600.0
+        try:
+            return parse_duration(raw.strip())
+        except HeishiError as exc:
+            raise ConfigError("HEISHI_CRAWL_TIMEOUT", str(exc), hint="e.g. 600 or 10m") from None
 
     # -- people ----------------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 A duration is `90` or `90s`, `2.5s`, `30m`, `2h`, `1d`, `2w` or a run of them (`1h30m`); the
 same parser reads site files (`schedule.interval`), severity.toml and notify.toml, `heishi run`'s
-options and every `--since`. A `--since` is a date (`2026-11-01`), a time (`2026-11-01T08:00`,
+options and every `--since`: `duration_seconds` is its lenient entry point (None for what is
+not a duration, for readers that name the file and key themselves), `parse_duration` its
+strict one (a HeishiError with a hint), and `format_duration` writes one back. A `--since` is a date (`2026-11-01`), a time (`2026-11-01T08:00`,
 `2026-11-01T08:00:00+08:00`) or a duration back from now (`7d`, `24h`); a date or time without
 a zone is UTC, the store's zone.
 """
@@ -44,6 +46,19 @@ def parse_duration(text: str | float | int) -> float:
     if seconds <= 0:
         raise HeishiError(f"{text!r} is not a duration longer than zero")
     return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """A duration as `duration_seconds` reads it back: 90 -> 1m30s, 3600 -> 1h, 2.5 -> 2.5s."""
+    if seconds < 60 and seconds != int(seconds):
+        return f"{seconds:g}s"
+    seconds = int(seconds)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"
 
 
 def since_timestamp(text: str, now: datetime | None = None) -> str:

@@ -10,8 +10,14 @@ def N_(message: str) -> str:  # noqa: N802  (the gettext convention)
     return message
 
 
-SEVERITIES = ("low", "medium", "high", "critical")
+SEVERITIES = ("low", "medium", "high", "critical")  # least urgent first
 ALERT_STATUSES = ("open", "acknowledged", "confirmed", "dismissed", "escalated", "resolved")
+# The order the review queue sorts statuses by: what still waits for a reviewer first.
+STATUS_QUEUE_ORDER = ("open", "escalated", "acknowledged", "confirmed", "resolved", "dismissed")
+# Alerts no reviewer has decided yet (a dismissed twin may still be pointed out on them).
+UNDECIDED_STATUSES = ("open", "acknowledged")
+# Alerts that still ask for action (an actor's open alerts).
+ACTIVE_STATUSES = ("open", "escalated")
 ALERT_KINDS = (
     "new",
     "changed",
@@ -23,6 +29,10 @@ ALERT_KINDS = (
     "source_failing",
     "source_changed_shape",
 )
+# Kinds about a source's health, not a listing: no reviewer's verdict or triage time.
+SOURCE_ALERT_KINDS = ("source_failing", "source_changed_shape")
+# Spider kinds a site file may name (monitor.sites.presets.KINDS says what each needs).
+SITE_KINDS = ("forum", "marketplace", "channel", "paste")
 CATEGORIES = (
     "identity",
     "finance",
@@ -39,16 +49,21 @@ CATEGORIES = (
     "traffic",
     "scraping",
 )
-# What a reviewer may type (`heishi alert set 70 confirm`, the API's `action`), and the status
-# each sets; every status is also its own verb.
-TRIAGE_VERBS = {
+# The triage actions (the web page's buttons and forms) and the status each sets.
+TRIAGE_ACTIONS = {
     "acknowledge": "acknowledged",
-    "ack": "acknowledged",
     "confirm": "confirmed",
     "dismiss": "dismissed",
     "escalate": "escalated",
     "resolve": "resolved",
     "reopen": "open",
+}
+# What a reviewer may type (`heishi alert set 70 confirm`, the API's `action`): an action,
+# `ack`, or a status word (every status is also its own verb).
+TRIAGE_VERBS = {
+    "acknowledge": "acknowledged",
+    "ack": "acknowledged",
+    **TRIAGE_ACTIONS,
     **{status: status for status in ALERT_STATUSES},
 }
 # Why a dismissed alert was not a real one (alert_events.reason), with its label; the order
@@ -64,6 +79,11 @@ DISMISS_REASONS = {
 # rates): confirmed or escalated is a true alert, dismissed a false one.
 CONFIRMING_STATUSES = ("confirmed", "escalated")
 DISMISSING_STATUSES = ("dismissed",)
+
+
+def severity_rank(severity: str | None) -> int:
+    """How urgent a severity is: 1 (low) to 4 (critical); 0 for none or an unknown word."""
+    return SEVERITIES.index(severity) + 1 if severity in SEVERITIES else 0
 
 
 def status_of_verb(verb: str) -> str | None:

@@ -47,7 +47,7 @@ def crawl(
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
-    from monitor.errors import HeishiError, SourceError
+    from monitor.errors import SourceError
     from monitor.sites import find_site
 
     settings = get_project_settings()
@@ -67,10 +67,17 @@ def crawl(
     failures: list[Any] = []
     process.crawl(crawler).addErrback(failures.append)
     process.start()
-    if failures:
-        raise failures[0].value
+    return outcome(crawler, failures[0].value if failures else None)
+
+
+def outcome(crawler: Any, failure: BaseException | None) -> dict[str, Any]:
+    """The stats of a crawl that has ended, or the error it ended with: `failure` (what its
+    Deferred failed with), else what its run extension recorded."""
+    from monitor.errors import HeishiError
     from spiders.extensions import SweepRunExtension
 
+    if failure is not None:
+        raise failure
     extension = SweepRunExtension.of(crawler) if getattr(crawler, "extensions", None) else None
     if extension is not None and isinstance(extension.exception, HeishiError):
         raise extension.exception  # another crawl of the source runs, a broken config file
@@ -82,9 +89,7 @@ def crawl(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from monitor.errors import HeishiError, SiteFileError, SourceBusyError, SourceError
     from monitor.privacy.file_modes import restrict_umask
-    from monitor.running.sweep import EXIT_SOURCE_BUSY
 
     restrict_umask()  # the store, evidence, cookies and logs it writes are private
     args = parse_args(argv)
@@ -102,22 +107,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pathlib import Path
 
             Path(args.stats).write_text(json.dumps(stats, default=str, indent=1, sort_keys=True))
-    except SiteFileError as exc:
-        print(f"heishi: site file error: {exc}", file=sys.stderr)
-        return 2
-    except SourceBusyError as exc:
-        print(f"heishi: {exc}", file=sys.stderr)
-        return EXIT_SOURCE_BUSY
-    except (SourceError, HeishiError) as exc:
-        print(f"heishi: {exc}", file=sys.stderr)
-        return 2
     except Exception as exc:  # the sweep runner records the failure from the exit status
-        import traceback
+        code, said = exit_status(args.source, exc)
+        if code == 1:
+            import traceback
 
-        traceback.print_exc()
-        print(f"heishi: crawl of {args.source} crashed: {exc}", file=sys.stderr)
-        return 1
+            traceback.print_exception(exc)
+        print(f"heishi: {said}", file=sys.stderr)
+        return code
     return 0
+
+
+def exit_status(source: str, exc: BaseException) -> tuple[int, str]:
+    """The exit status of a crawl that raised `exc`, and the line that says why."""
+    from monitor.errors import HeishiError, SiteFileError, SourceBusyError, SourceError
+    from monitor.running.sweep import EXIT_SOURCE_BUSY
+
+    if isinstance(exc, SiteFileError):
+        return 2, f"site file error: {exc}"
+    if isinstance(exc, SourceBusyError):
+        return EXIT_SOURCE_BUSY, str(exc)
+    if isinstance(exc, SourceError | HeishiError):
+        return 2, str(exc)
+    return 1, f"crawl of {source} crashed: {exc}"
 
 
 def exit_without_teardown(code: int) -> None:

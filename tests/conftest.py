@@ -159,7 +159,13 @@ def warm_cache(tmp_path_factory) -> Path:
 # stops within a deadline, a server's answer while another request burns CPU) and failed
 # under load: `make test` runs them alone after the rest, which runs on two workers
 # (pytest-xdist), so another test's load never pushes one past its deadline.
-SERIAL_MODULES = {"test_run", "test_stop", "test_web_hostile", "test_redis_restart"}
+SERIAL_MODULES = {
+    "test_run",
+    "test_stop",
+    "test_web_hostile",
+    "test_redis_restart",
+    "test_workers",
+}
 
 
 def pytest_collection_modifyitems(items):

@@ -20,6 +20,7 @@ from monitor.actors.identities import (
 )
 from monitor.actors.linking import LINK_LIMIT
 from monitor.store import open_store, utc_now
+from monitor.store.filters import Filters
 from tests.analyst_store import PHONE, item, sweep
 
 
@@ -325,7 +326,7 @@ def test_a_watched_actor_alerts_once_on_a_new_listing_by_any_of_its_aliases(db_p
     sweep(db_path, "market_b", new_alias + unrelated)
     sweep(db_path, "market_b", new_alias + unrelated)  # seen again: no second alert
     with open_store(db_path) as store:
-        seen = store.alerts.where(kind="actor_seen")
+        seen = store.alerts.where(Filters(kind="actor_seen"))
         assert [(a["source"], a["listing_id"]) for a in seen] == [
             ("market_b", store.listings.by_key("market_b", "3")["id"])
         ]
@@ -347,7 +348,7 @@ def test_a_watched_contact_alerts_when_a_listing_first_names_it(db_path):
     )
     sweep(db_path, "forum_a", [changed])
     with open_store(db_path) as store:
-        (seen,) = store.alerts.where(kind="actor_seen")
+        (seen,) = store.alerts.where(Filters(kind="actor_seen"))
         assert seen["summary"] == "watched contact telegram:laowang_data"
 
 

@@ -21,6 +21,7 @@ import pytest
 from monitor.demo.discuz_pages import discuz_board, discuz_page
 from monitor.demo.local_server import LocalServer, html_page
 from monitor.store import open_store, utc_now
+from monitor.store.filters import Filters
 from tests.receivers import WebhookReceiver
 from tests.servers import esc, run_crawl, telegram_page, write_site
 from tests.test_web import Server, chromium  # noqa: F401  (fixtures)
@@ -190,7 +191,7 @@ def test_one_seller_on_two_sources_is_one_actor_and_strangers_are_not_merged(wor
 
 def test_a_watched_actor_alerts_once_on_its_next_listing_through_the_webhook(world):
     with open_store(world["db"], readonly=True) as store:
-        (seen,) = store.alerts.where(kind="actor_seen")
+        (seen,) = store.alerts.where(Filters(kind="actor_seen"))
         assert seen["listing_id"] == store.listings.by_key("tg_data", "13")["id"]
         assert "watched actor" in seen["summary"] and "老王 on bbs_data" in seen["summary"]
     received = world["receiver"].received
@@ -301,7 +302,9 @@ def test_the_actor_page_in_chromium(world, chromium):  # noqa: F811
     db = world["db"]
     with open_store(db) as store:
         store.review.add_user(REVIEWER, "reviewer", hash_password(PASSWORD), now=utc_now())
-        forum_alert = [a for a in store.alerts.where(source="bbs_data") if a["kind"] == "new"]
+        forum_alert = [
+            a for a in store.alerts.where(Filters(source="bbs_data")) if a["kind"] == "new"
+        ]
         alert_id = next(a["id"] for a in forum_alert if a["title"] == "出售 身份证 四件套")
     with Server(db) as url:
         page = chromium.new_context(viewport={"width": 1400, "height": 900}).new_page()

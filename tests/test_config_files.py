@@ -232,3 +232,50 @@ def test_a_mistyped_db_is_refused_and_nothing_is_created(tmp_path, command):
     assert f"store {missing} does not exist" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "typo").exists()
+
+
+@pytest.mark.parametrize(
+    ("raw", "line", "says"),
+    [
+        (b'name = "x"\n# \xb3\xac\xca\xb1\n', 2, "not UTF-8 text (byte 0xb3)"),
+        (b'name = "x"\nkind = = 1\n', 2, "not valid TOML"),
+    ],
+)
+def test_site_keyword_notify_and_severity_files_are_read_by_one_reader(tmp_path, raw, line, says):
+    """The same broken bytes are the same error, with file and line, whichever file they are
+    in (monitor.config_files.TomlFile reads them all)."""
+    from monitor.errors import KeywordFileError, SiteFileError
+    from monitor.matching.keywords import lint_keywords, load_keywords
+    from monitor.sites import load_site
+
+    site = write(tmp_path / "site.toml", raw)
+    with pytest.raises(SiteFileError) as caught:
+        load_site(site, env={})
+    assert (caught.value.line, says in str(caught.value)) == (line, True)
+    keywords = tmp_path / "keywords"
+    keywords.mkdir()
+    listed = write(keywords / "list.toml", raw)
+    with pytest.raises(KeywordFileError) as caught:
+        load_keywords(keywords, use_cache=False)
+    assert str(caught.value).startswith(f"{listed}:{line}: ") and says in str(caught.value)
+    assert lint_keywords(keywords) == [str(caught.value)]
+    for name, load in (("severity.toml", load_rules), ("notify.toml", load_notify_config)):
+        path = write(tmp_path / name, raw)
+        with pytest.raises(ConfigError) as caught:
+            load(path)
+        assert str(caught.value).startswith(f"{path}:{line}: ") and says in str(caught.value)
+
+
+def test_the_web_page_lists_keyword_terms_with_the_matchers_default_role(tmp_path, monkeypatch):
+    """web/admin.py reads keyword files as the matcher does: a file without a category gives
+    its terms the `generic` role, one with a category `data`."""
+    from monitor.matching.keywords import load_keywords
+    from monitor.web.admin import keyword_lists
+
+    write(tmp_path / "a.toml", '[terms]\n"个人信息" = 1\n')
+    write(tmp_path / "b.toml", 'category = "identity"\n[terms]\n"身份证" = { weight = 2 }\n')
+    monkeypatch.setenv("HEISHI_KEYWORDS_DIR", str(tmp_path))
+    lists, _ = keyword_lists()
+    shown = {t["term"]: t["role"] for lst in lists for t in lst["terms"]}
+    matcher = {e.term: e.role for e in load_keywords(tmp_path, use_cache=False).entries}
+    assert shown == {"个人信息": "generic", "身份证": "data"} == {t: matcher[t] for t in shown}

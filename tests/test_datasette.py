@@ -20,6 +20,7 @@ import pytest
 
 from monitor.datasette import METADATA_PATH
 from monitor.store import open_store, utc_now
+from monitor.store.filters import Filters
 from tests.analyst_store import build_shared_store, item, sweep
 
 
@@ -151,7 +152,7 @@ def test_the_write_connection_itself_is_query_only(store_path):
     finally:
         pm.unregister(readonly)
     with open_store(db_path, readonly=True) as store:
-        assert store.alerts.where(status="resolved") == []
+        assert store.alerts.where(Filters(status="resolved")) == []
 
 
 def test_a_sweep_can_write_while_datasette_serves_and_datasette_sees_it(datasette, store_path):

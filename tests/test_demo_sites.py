@@ -17,6 +17,7 @@ from monitor.demo.channel import MESSAGES_PER_PAGE
 from monitor.demo.forum import REMOVED_MESSAGE, THREADS_PER_PAGE, board_pages
 from monitor.demo.market import SEARCH_TERMS, seller_id
 from monitor.demo.sites import DemoSites
+from monitor.vocabulary import CATEGORIES
 
 
 @pytest.fixture(scope="module")
@@ -257,7 +258,7 @@ def test_content_counts_cover_every_category():
             (listings if item.label == 1 else negatives).append(item)
     assert len(listings) >= 65 and len(negatives) >= 35
     per_category = Counter(c for item in listings for c in item.categories)
-    assert set(per_category) == set(content.CATEGORIES)
+    assert set(per_category) == set(CATEGORIES)
     assert len(content.all_entries("forum")) >= 40
     assert len(content.all_entries("market")) >= 30
     assert len(content.live_entries("channel", 1)) >= 30

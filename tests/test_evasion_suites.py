@@ -67,6 +67,18 @@ STYLED_LETTERS = [
     for style in _LETTER_STYLES
 ]
 
+# Latin words with Cyrillic or Greek letters drawn alike (the same kind as houbb's letter
+# styles: a letter written as another character that looks the same).
+LOOK_ALIKES = [
+    ("ѕgk", "社工库"),  # Cyrillic dze
+    ("Ѕ.G.K", "社工库"),
+    ("ѕfz", "身份证"),
+    ("κfjl", "开房记录"),  # Greek kappa
+    ("fυllz", "fullz"),  # Greek upsilon
+    ("shеnfеnzhеng", "身份证"),  # Cyrillic ie
+    ("сzxx", "车主信息"),  # Cyrillic es
+]
+
 # Pinyin written with its tone marks (WordHelperTest.GetPinyin: "WǒÀiZhōngGuó").
 TONE_MARKS = [
     ("shēnfènzhèng", "身份证"),
@@ -136,6 +148,8 @@ PINYIN = [
     ("yin hang ka", "银行卡"),
     ("che zhu xinxi", "车主信息"),
     ("zhengxin baogao", "征信报告"),
+    ("shen@fen@zheng", "身份证"),  # houbb's 傻@冒, on pinyin
+    ("kai@fang@ji@lu", "开房记录"),
 ]
 # What PinyinMatchTest refuses (京 北, 黑龙 龙江, 江 黑): syllables out of order or repeated.
 PINYIN_REFUSED = [
@@ -194,6 +208,17 @@ def test_financial_numerals_give_prices_and_volumes(matcher):
     assert [p.amount for p in result.prices] == [500.0], NUM_STYLES
 
 
+@pytest.mark.parametrize("written, term", LOOK_ALIKES, ids=[c[0] for c in LOOK_ALIKES])
+def test_look_alike_letters_inside_a_latin_word_read_as_latin(matcher, written, term):
+    _assert_found(matcher, written, term, ENGLISH_STYLES)
+
+
+def test_cyrillic_and_greek_words_stay_as_written():
+    for text in ("база данных", "ελληνικά κείμενα", "出售 база"):
+        assert normalize(text).text == text.replace(" ", "")
+    assert normalize("fullz с").text == "fullz c"  # a Latin word and a letter apart
+
+
 def test_styled_letters_and_numerals_keep_their_place_in_the_original():
     original = "出售 𝐬𝐟𝐳 Ⅳ件套 shēnfènzhèng"
     norm = normalize(original)
@@ -232,6 +257,11 @@ def test_pinyin_initials_and_characters_mixed_or_grouped_anyhow_are_found(matche
 @pytest.mark.parametrize("written, term", PINYIN_REFUSED, ids=[c[0] for c in PINYIN_REFUSED])
 def test_pinyin_out_of_order_or_repeated_is_not_the_keyword(matcher, written, term):
     assert term not in _found(matcher, written), PINYIN_MATCH
+
+
+def test_addresses_and_handles_keep_their_at():
+    for written in ("tg@xinliao_demo", "a@b@c.com", "me@qq.com", "seller@mail.example.cn"):
+        assert normalize(written).text == written
 
 
 def test_english_words_written_apart_are_joined_only_into_a_whole_keyword(matcher):

@@ -16,6 +16,7 @@ import pytest
 from monitor.export import export, write_atomically
 from monitor.export.records import ALERT_FIELDS, LISTING_FIELDS
 from monitor.store import open_store
+from monitor.store.filters import Filters
 from tests.analyst_store import CARD, ID_NUMBER, PHONE, build_shared_store
 
 CLEAR_NUMBERS = (PHONE, ID_NUMBER, CARD, "0013 8000", "0013-8000")
@@ -27,11 +28,9 @@ def analyst_db(tmp_path_factory):
 
 
 def exported(db_path, fmt, what="alerts", **filters):
-    if what == "listings":
-        filters.setdefault("matched_only", True)
     out = io.StringIO()
     with open_store(db_path, readonly=True) as store:
-        count = export(store, fmt, what, filters, out)
+        count = export(store, fmt, what, Filters(**filters), out)
     return count, out.getvalue()
 
 
@@ -81,7 +80,7 @@ def test_jsonl_selects_the_alerts_that_heishi_alerts_selects(analyst_db, filters
     count, text = exported(db_path, "jsonl", **filters)
     records = [json.loads(line) for line in text.splitlines()]
     with open_store(db_path, readonly=True) as store:
-        expected = sorted(a["id"] for a in store.alerts.where(**filters))
+        expected = sorted(a["id"] for a in store.alerts.where(Filters(**filters)))
     assert [r["alert_id"] for r in records] == expected and count == len(expected)
     assert all(
         isinstance(r["categories"], list) and isinstance(r["contacts"], list) for r in records
@@ -255,3 +254,21 @@ def test_atomic_write_leaves_the_old_file_when_an_export_fails(tmp_path):
         raise RuntimeError("store went away")
     assert target.read_text() == "previous export\n"
     assert [p.name for p in tmp_path.iterdir()] == ["alerts.jsonl"]
+
+
+def test_one_filters_object_selects_alerts_lists_and_exports_alike(analyst_db):
+    """`Filters` is what `heishi alerts`, `alert set --from-queue`, exports and the queue
+    take: the same object gives the same alerts everywhere, and describes itself."""
+    from monitor.store.review import QueueFilters
+
+    db_path, _ = analyst_db
+    filters = Filters(status="open", category="identity")
+    assert filters.described() == "category=identity, status=open"
+    assert Filters(matched_only=False).described() == "unmatched included"
+    assert Filters().described() == "all"
+    with open_store(db_path, readonly=True) as store:
+        listed = sorted(a["id"] for a in store.alerts.where(filters))
+        exported_ids = sorted(a["id"] for a in store.analyst.export_alerts(filters))
+        queued, total = store.review.review_queue(QueueFilters(**vars(filters)), limit=1000)
+    assert listed and listed == exported_ids == sorted(a["id"] for a in queued)
+    assert total == len(listed)

@@ -8,6 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from monitor.matching.rules_version import rules_version
 from monitor.store import open_store
 from tests.test_ingest import listing, rows, sweep
@@ -24,6 +26,9 @@ HELD_OUT = [
 ]
 
 
+# Two full trainings (grid search, calibration folds) over every labelled text: minutes on two
+# busy cores, more than the suite's default limit.
+@pytest.mark.timeout(900)
 def test_learn_trains_from_reviewed_alerts_and_adopts_only_when_asked(db_path, tmp_path, capsys):
     sweep(
         db_path,
@@ -100,7 +105,7 @@ def test_longer_negatives_join_two_texts_of_one_genre_and_never_an_offer():
         {"id": "o1", "title": "E", "text": "出身份证四件套 QQ 8866", "label": 1, "genre": "offer"},
     ]
     longer = longer_negatives(rows)
-    assert len(longer) == 4 and all(r["label"] == 0 for r in longer)
+    assert len(longer) == 2 and all(r["label"] == 0 for r in longer)
     by_id = {r["id"]: r for r in rows}
     for row in longer:
         first, second = (by_id[i] for i in row["id"].split("+"))

@@ -123,3 +123,16 @@ def test_kits_platform_accounts_shops_and_english_fields_are_named(matcher, text
     hit = next((h for h in result.hits if h.term == term), None)
     assert hit is not None, [h.term for h in result.hits]
     assert hit.category == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "装修选木地板还是瓷砖？这款手机的续航怎么样，一共花了353块。",
+        "小区门口新开了一家面馆，出来打了个电话。",
+    ],
+)
+def test_an_everyday_phone_word_with_one_other_clue_is_decided_by_the_first_pass(text):
+    # 手机 and 电话 are fields of a list, and everyday words: alone with a subject (装修, 小区)
+    # they do not send forum talk to the full analysis.
+    assert load_matcher().match("", text).reasons[0].startswith("first pass")

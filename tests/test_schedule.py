@@ -17,13 +17,12 @@ from monitor.running.schedule import (
     SourceSchedule,
     cron_trigger,
     first_run_time,
-    format_seconds,
     is_due,
-    parse_duration,
     parse_time,
     store_time,
 )
 from monitor.store import open_store
+from monitor.timespec import duration_seconds, format_duration, parse_duration
 
 NOW = datetime(2026, 11, 23, 8, 0, 0, tzinfo=UTC)
 EVERY_30M = SourceSchedule(text="every 30m", interval_seconds=1800)
@@ -47,8 +46,11 @@ def test_durations_read_as_people_write_them():
     for bad in ("soon", "", "0s", "-5"):
         with pytest.raises(HeishiError):
             parse_duration(bad)
-    assert format_seconds(5400) == "1h30m"
-    assert format_seconds(2.5) == "2.5s"
+    assert format_duration(5400) == "1h30m"
+    assert format_duration(2.5) == "2.5s"
+    assert duration_seconds("soon") is None and duration_seconds("2w") == 14 * 86400
+    for text in ("90s", "1h30m", "2d3h4m5s", "2.5s"):
+        assert format_duration(duration_seconds(text)) == text.replace("90s", "1m30s")
 
 
 def test_a_site_file_schedule_or_the_default_interval():

@@ -186,12 +186,13 @@ def actor_seen_severity(
 ) -> str:
     """As a `new` alert on the listing would be, and at least high (someone asked to be
     told); severity.toml's `kind_floor.actor_seen` fixes it instead."""
-    from monitor.alerting.severity import LEVELS, severity
+    from monitor.alerting.severity import severity
+    from monitor.vocabulary import SEVERITIES, severity_rank
 
     if "actor_seen" in rules.kind_floor:
         return rules.kind_floor["actor_seen"]
     level = severity("new", dict(state), dict(match or {}), rules)
-    return LEVELS[max(LEVELS.index(level), LEVELS.index("high"))]
+    return SEVERITIES[max(severity_rank(level), severity_rank("high")) - 1]
 
 
 def _aliases(store: Store, sighting: Sighting, limit: int = 5) -> str:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.store.schema import TRACKED_FIELDS
+from monitor.store.fields import TRACKED_FIELDS
 
 # Fields shown in a "changed" alert's diff, in the order a reviewer reads them.
 DIFF_FIELDS = ("title", "price_text", "volume_text", "seller", "contacts", "categories", "text")

@@ -20,6 +20,7 @@ from monitor.alerting.notify_config import DEFAULT_TIMEOUT, NotifyConfig, Route,
 from monitor.alerting.notify_text import neutralise
 from monitor.store import Store, open_store, utc_now
 from monitor.store.outbox import later
+from monitor.vocabulary import severity_rank
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +302,7 @@ def drain_outbox(
                 key,
                 title,
                 body,
-                max((r["payload"].get("severity", "low") for r in group), key=_rank),
+                max((r["payload"].get("severity", "low") for r in group), key=severity_rank),
                 DIGEST_CHARS,
                 timeout=route.timeout,
                 inert=False,
@@ -353,10 +354,6 @@ def _checked_link(payload: dict[str, Any]) -> str | None:
     if any(c.isspace() or not c.isprintable() for c in link):
         return None
     return link
-
-
-def _rank(severity: str) -> int:
-    return ("low", "medium", "high", "critical").index(severity) if severity else 0
 
 
 def _digest(group: list[dict[str, Any]]) -> tuple[str, str]:

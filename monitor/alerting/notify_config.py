@@ -35,7 +35,8 @@ from monitor.errors import ConfigError
 if TYPE_CHECKING:
     from monitor.config_files import TomlFile
 
-SEVERITIES = ("low", "medium", "high", "critical")
+from monitor.vocabulary import ALERT_KINDS, CATEGORIES, SEVERITIES, severity_rank
+
 # Messages a route can select that are not alerts in the store: the store's disk is full.
 ROUTE_ONLY_KINDS = ("store_full",)
 ROUTE_KEYS = {
@@ -69,7 +70,7 @@ class Route:
 
     def wants(self, alert: dict[str, Any], categories: list[str], brands: list[str]) -> bool:
         """Whether an alert goes through this route."""
-        if SEVERITIES.index(alert.get("severity") or "low") < SEVERITIES.index(self.min_severity):
+        if severity_rank(alert.get("severity") or "low") < severity_rank(self.min_severity):
             return False
         if self.kinds is not None and alert["kind"] not in self.kinds:
             return False
@@ -138,8 +139,6 @@ def load_notify_config(path: str | Path | None = None) -> NotifyConfig:
 
 def _route(config: TomlFile, spec: dict[str, Any], index: int, timeout: float) -> Route:
     """Route `index` (the `index`-th [[routes]] table), checked key by key."""
-    from monitor.vocabulary import ALERT_KINDS, CATEGORIES
-
     where: dict[str, Any] = {"table": "routes", "index": index}
     config.only(spec, ROUTE_KEYS, "routes", index)
     name = config.string(spec, "name", None, **where) or f"route{index + 1}"

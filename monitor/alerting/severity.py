@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor import settings
-
-LEVELS = ("low", "medium", "high", "critical")
+from monitor.vocabulary import ALERT_KINDS, CATEGORIES, SEVERITIES
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,6 @@ def load_rules(path: str | Path | None = None) -> SeverityRules:
     kind_floor = { source_failing = "high" }     # fixed severity for some alert kinds
     ```"""
     from monitor.config_files import TomlFile
-    from monitor.vocabulary import ALERT_KINDS, CATEGORIES
 
     path = Path(path) if path else severity_file()
     if not path.exists():
@@ -62,7 +60,7 @@ def load_rules(path: str | Path | None = None) -> SeverityRules:
     given = rules.table(raw, "kind_floor")
     rules.only(given, ALERT_KINDS, "kind_floor")
     for kind in given:
-        floors[kind] = rules.choice(given, kind, "medium", LEVELS, table="kind_floor")
+        floors[kind] = rules.choice(given, kind, "medium", SEVERITIES, table="kind_floor")
     categories = rules.strings(raw, "sensitive_categories", choices=CATEGORIES, empty=True)
     high_volume = rules.integer(raw, "high_volume", DEFAULT_RULES.high_volume, minimum=1)
     sensitive_volume = rules.integer(
@@ -100,7 +98,7 @@ def severity(
     if kind == "removed":
         # Gone is less urgent than live: one level below what the listing was.
         level -= 1
-    return LEVELS[max(0, level)]
+    return SEVERITIES[max(0, level)]
 
 
 def _sensitive_offer(

@@ -37,15 +37,16 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         if args.group:
             from monitor.store.review import QueueFilters
 
-            filters["status"] = filters["status"] or "open"
-            groups, total = store.desk.alert_groups(QueueFilters(**filters), limit=args.limit)
+            queue = QueueFilters(**vars(filters))
+            queue.status = queue.status or "open"
+            groups, total = store.desk.alert_groups(queue, limit=args.limit)
             if args.json:
                 for group in groups:
                     print(json.dumps(group, ensure_ascii=False, default=str))
                 return 0
             print_groups(groups, total)
             return 0
-        alerts = store.alerts.where(limit=args.limit, **filters)
+        alerts = store.alerts.where(filters, limit=args.limit)
         if args.json:
             for alert in alerts:
                 print(json.dumps(decoded(alert), ensure_ascii=False, default=str))

@@ -71,6 +71,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "worker": ("monitor.cli.distributed", "distributed crawling: crawl open sweeps on this host"),
     "distributed": ("monitor.cli.distributed", "start distributed sweeps and watch them"),
+    "store": (
+        "monitor.cli.store",
+        "keep the store's file in shape: vacuum, optimize",
+    ),
     "bench": (
         "monitor.cli.bench",
         "benchmarks: every one in one table of ratios, or the matcher's alone",

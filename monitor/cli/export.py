@@ -40,7 +40,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     filters = alert_filter_values(args)
     if args.what == "listings":
-        filters["matched_only"] = not args.all_listings
+        filters.matched_only = not args.all_listings
     bom = args.bom and args.format == "csv"
     with open_store(db_path(args.db), readonly=True) as store:
         if args.output:

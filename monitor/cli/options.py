@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from monitor.timespec import SINCE_HINT, since_argument
 from monitor.vocabulary import ALERT_KINDS, ALERT_STATUSES, CATEGORIES, SEVERITIES
 
-FILTER_NAMES = ("status", "severity", "category", "kind", "source", "since")
+if TYPE_CHECKING:
+    from monitor.store.filters import Filters
 
 
 def add_since_option(parser: argparse.ArgumentParser, what: str = "alerts raised") -> None:
@@ -40,6 +41,15 @@ def add_alert_filters(
     add_since_option(parser, since_what)
 
 
-def alert_filter_values(args: argparse.Namespace) -> dict[str, Any]:
-    """The filters given on the command line, by name (None where not given)."""
-    return {name: getattr(args, name, None) for name in FILTER_NAMES}
+def alert_filter_values(args: argparse.Namespace) -> Filters:
+    """The filters given on the command line."""
+    from monitor.store.filters import Filters
+
+    return Filters(
+        status=getattr(args, "status", None),
+        severity=getattr(args, "severity", None),
+        category=getattr(args, "category", None),
+        kind=getattr(args, "kind", None),
+        source=getattr(args, "source", None),
+        since=getattr(args, "since", None),
+    )

@@ -149,8 +149,8 @@ def cmd_alert_set(args: argparse.Namespace) -> int:
     with open_store(store_path(args)) as store:
         if args.from_queue:
             filters = alert_filter_values(args)
-            filters["status"] = filters["status"] or "open"
-            ids = [a["id"] for a in store.alerts.where(**filters)]
+            filters.status = filters.status or "open"
+            ids = [a["id"] for a in store.alerts.where(filters)]
             if not ids:
                 print("no alert matches those filters")
                 return 0
@@ -191,7 +191,7 @@ def _ids_and_verb(args: argparse.Namespace) -> tuple[list[int], str]:
     from monitor.numbers import NotANumber, whole_number
 
     *numbers, verb = args.words
-    given = [name for name, value in alert_filter_values(args).items() if value]
+    given = list(alert_filter_values(args).given())
     if given and not args.from_queue:
         raise HeishiError(
             f"--{given[0]} selects alerts only with --from-queue",

@@ -33,7 +33,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--max-parallel", type=int, default=2, metavar="N", help="crawls at once (default 2)"
     )
     run.add_argument(
-        "--timeout", default="10m", metavar="DURATION", help="per crawl, then it is killed (10m)"
+        "--timeout",
+        metavar="DURATION",
+        help="per crawl, then it is stopped (default $HEISHI_CRAWL_TIMEOUT, else 10m)",
     )
     run.add_argument(
         "--jitter", default="60s", metavar="DURATION", help="delay each run by up to this (60s)"
@@ -81,7 +83,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from monitor.errors import HeishiError
     from monitor.running.daemon import Monitor, RunSettings
-    from monitor.running.schedule import parse_duration
+    from monitor.timespec import parse_duration
 
     if args.max_parallel < 1 or args.failures_before_alert < 1:
         raise HeishiError("--max-parallel and --failures-before-alert must be at least 1")
@@ -91,7 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         sources=tuple(args.sources),
         sites_dir=Path(args.sites_dir) if args.sites_dir else None,
         max_parallel=args.max_parallel,
-        timeout=parse_duration(args.timeout),
+        timeout=parse_duration(args.timeout) if args.timeout else current_settings().crawl_timeout,
         jitter=0.0 if args.jitter in ("0", "0s") else parse_duration(args.jitter),
         default_interval=parse_duration(args.default_interval),
         failures_before_alert=args.failures_before_alert,

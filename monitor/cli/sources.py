@@ -9,6 +9,7 @@ import json
 
 from monitor.cli.app import add_db_option
 from monitor.numbers import whole_number_argument
+from monitor.vocabulary import SITE_KINDS
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +25,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     new.add_argument("url", help="a list page of the site (a board, a channel, an archive)")
     new.add_argument("--name", help="the source's name (default: from the host)")
-    new.add_argument("--kind", choices=("forum", "marketplace", "channel", "paste"))
+    new.add_argument("--kind", choices=SITE_KINDS)
     new.add_argument("--render", action="store_true", help="render the page in Chromium first")
     new.add_argument(
         "--no-preset", action="store_true", help="read the page by structure even if a preset fits"

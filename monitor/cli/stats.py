@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.cli.app import add_db_option
 from monitor.cli.options import add_since_option
-from monitor.vocabulary import ALERT_STATUSES, SEVERITIES
+from monitor.vocabulary import (
+    ALERT_STATUSES,
+    CONFIRMING_STATUSES,
+    DISMISSING_STATUSES,
+    SEVERITIES,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -214,7 +219,8 @@ def print_stats(stats: Any, keywords: int = 20) -> None:
         names=[r.name for r in stats.reviewers],
     )
     for r in stats.reviewers:
-        known = sum(r.by_status.get(s, 0) for s in ("confirmed", "escalated", "dismissed"))
+        decided = (*CONFIRMING_STATUSES, *DISMISSING_STATUSES)
+        known = sum(r.by_status.get(s, 0) for s in decided)
         reviewers.add_row(
             plain(r.name),
             plain(r.actions),

@@ -20,7 +20,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=3,
         help="crawls at once (default 3)",
     )
-    parser.add_argument("--timeout", type=float, default=600, help="seconds per crawl")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds per crawl (default $HEISHI_CRAWL_TIMEOUT, else 600)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=cmd_sweep)
 
@@ -32,6 +36,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from monitor.render import plain, print_alerts, sweep_table
     from monitor.running.sources import source_refs
     from monitor.running.sweep import sweep_sources
+    from monitor.settings import current as current_settings
     from monitor.store import open_store
 
     refs = source_refs(args.sources)
@@ -47,7 +52,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             refs,
             db,
             jobs=args.jobs,
-            timeout=args.timeout,
+            timeout=args.timeout if args.timeout is not None else current_settings().crawl_timeout,
             on_done=lambda r: status.update(plain(f"{r.source}: {r.status}")),
         )
     run_ids = [r.run["id"] for r in results if r.run]

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from monitor.vocabulary import CATEGORIES as CATEGORIES  # re-exported for the demo tests
+from monitor.vocabulary import CATEGORIES
 
 SITES = ("forum", "market", "channel")
 DAYS = (1, 2, 3)

@@ -11,22 +11,17 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from monitor.export.records import FIELDS, export_records
+
+if TYPE_CHECKING:
+    from monitor.store.filters import Filters
 
 FORMATS = ("csv", "jsonl", "stix", "misp")
 
 
-def describe_filters(what: str, filters: dict[str, Any]) -> str:
-    """The filters in words, e.g. `status=open, category=identity` (or `all`)."""
-    parts = [f"{k}={v}" for k, v in sorted(filters.items()) if k != "matched_only" and v]
-    if filters.get("matched_only") is False:
-        parts.append("unmatched included")
-    return ", ".join(parts) or "all"
-
-
-def export(store: Any, fmt: str, what: str, filters: dict[str, Any], out: TextIO) -> int:
+def export(store: Any, fmt: str, what: str, filters: Filters, out: TextIO) -> int:
     """Write the alerts or listings the filters select to `out`; returns how many."""
     from monitor.export import misp, stix, tabular
 
@@ -39,7 +34,7 @@ def export(store: Any, fmt: str, what: str, filters: dict[str, Any], out: TextIO
         return tabular.write_jsonl(records, out)
     from monitor.export.actors import actor_lookup
 
-    description = describe_filters(what, filters)
+    description = filters.described()
     actors = actor_lookup(store) if store.actor_reads.has_actor_tables() else None
     if fmt == "stix":
         return stix.write_stix(records, what, description, out, actors)

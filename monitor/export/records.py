@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.store.filters import Filters
 
 ALERT_FIELDS = (
     "alert_id",
@@ -102,10 +105,10 @@ def listing_record(row: dict[str, Any]) -> dict[str, Any]:
     return {name: record.get(name) for name in LISTING_FIELDS}
 
 
-def export_records(store: Any, what: str, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def export_records(store: Any, what: str, filters: Filters) -> Iterator[dict[str, Any]]:
     """Alerts or listings, filtered, streamed from the store as records."""
     if what == "alerts":
-        return map(alert_record, store.analyst.export_alerts(**filters))
+        return map(alert_record, store.analyst.export_alerts(filters))
     if what == "listings":
-        return map(listing_record, store.analyst.export_listings(**filters))
+        return map(listing_record, store.analyst.export_listings(filters))
     raise ValueError(f"what must be alerts or listings, not {what!r}")

@@ -9,7 +9,6 @@ set of applicable lists, built once by monitor/matching/matcher.py.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -133,10 +132,10 @@ class RuleView:
 
 
 def spider_kinds() -> tuple[str, ...]:
-    """The spider kinds a site file may name (monitor/sites/presets.py)."""
-    from monitor.sites.presets import KINDS
+    """The spider kinds a site file may name."""
+    from monitor.vocabulary import SITE_KINDS
 
-    return tuple(KINDS)
+    return SITE_KINDS
 
 
 def read_scope(data: dict[str, Any], file: str, error: Callable[..., None]) -> Scope | None:
@@ -182,22 +181,22 @@ def scope_warnings(
 ) -> list[str]:
     """'file:line: warning: ...' for each scoped source name that no site file defines."""
     from monitor import config
-    from monitor.errors import HeishiError
-    from monitor.matching.keywords import _line_of, keyword_files
+    from monitor.config_files import TomlFile, find_line
+    from monitor.errors import HeishiError, KeywordFileError
+    from monitor.matching.keywords import keyword_files
 
     directory = Path(directory) if directory is not None else config.keywords_dir()
     sites_dir = Path(sites_dir) if sites_dir is not None else config.sites_dir()
     scoped: list[tuple[Path, str, str, str]] = []  # (file, its text, key, source name)
     for path in keyword_files(directory):
         try:
-            text = path.read_text(encoding="utf-8")
-            data = tomllib.loads(text)
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            toml = TomlFile.read(path, KeywordFileError)
+        except KeywordFileError:
             continue  # lint_keywords reports it
         for key in ("sources", "exclude_sources"):
-            value = data.get(key)
+            value = toml.data.get(key)
             if isinstance(value, list):
-                scoped += [(path, text, key, name) for name in value if isinstance(name, str)]
+                scoped += [(path, toml.text, key, name) for name in value if isinstance(name, str)]
     if not scoped:
         return []
     from monitor.sites import load_sites
@@ -207,7 +206,7 @@ def scope_warnings(
     except HeishiError as exc:
         return [f"{sites_dir}: warning: cannot check the scoped source names: {exc}"]
     return [
-        f"{path}:{_line_of(text, key) or 1}: warning: {key}: no site file in {sites_dir} "
+        f"{path}:{find_line(text, key) or 1}: warning: {key}: no site file in {sites_dir} "
         f"defines source {name!r}"
         for path, text, key, name in scoped
         if name not in known

@@ -21,18 +21,18 @@ import itertools
 import logging
 import pickle
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.config_files import TomlFile, find_line, section_line
 from monitor.errors import KeywordFileError
 from monitor.matching.keyword_scope import SCOPE_KEYS, Scope, read_scope
 from monitor.matching.normalize import normalize_term
 from monitor.matching.regex_budget import regex_problem  # noqa: F401 (its home was here)
 from monitor.matching.rules_version import model_file, version_of
-from monitor.vocabulary import CATEGORIES  # noqa: F401 (defined there once)
+from monitor.vocabulary import CATEGORIES
 
 log = logging.getLogger(__name__)
 
@@ -221,23 +221,20 @@ def _weight_problem(role: str, weight: object) -> str | None:
     return None
 
 
-def _line_of(text: str, needle: str, start_line: int = 1) -> int | None:
-    """The first line (1-based) at or after start_line whose key is `needle`."""
-    pattern = re.compile(r'^\s*(?:"|\')?' + re.escape(needle) + r'(?:"|\')?\s*=', re.M)
-    lines = text.splitlines()
-    offset = sum(len(line) + 1 for line in lines[: start_line - 1])
-    match = pattern.search(text, offset)
-    if match is None:
-        match = pattern.search(text)
-    if match is None:
-        index = text.find(needle)
-        return text.count("\n", 0, index) + 1 if index >= 0 else None
-    return text.count("\n", 0, match.start()) + 1
+def file_role(data: dict[str, Any]) -> Any:
+    """The role of a keyword file's terms that name none: the file's `role`, else `data` in a
+    file with a category and `generic` in one without."""
+    return data.get("role", "data" if data.get("category") else "generic")
 
 
-def _section_line(text: str, section: str) -> int:
-    match = re.search(r"^\s*\[" + re.escape(section) + r"\]", text, re.M)
-    return text.count("\n", 0, match.start()) + 1 if match else 1
+def term_spec(spec: Any) -> Any:
+    """A term's value as a table: a weight (`"出售" = 2`) or a brand's aliases (a list) in
+    their table form; anything else as written (the reader says what is wrong with it)."""
+    if isinstance(spec, list):  # brands: name = ["alias", ...]
+        return {"aliases": spec}
+    if isinstance(spec, int | float) and not isinstance(spec, bool):
+        return {"weight": spec}
+    return spec
 
 
 def _compile(
@@ -251,20 +248,11 @@ def _compile(
     negators: list[str] = []
     for path, raw in texts.items():
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line: int | None = raw[: exc.start].count(b"\n") + 1
-            problems.append(KeywordFileError(str(path), "not valid UTF-8", line=line))
+            toml = TomlFile.parse(path, raw, KeywordFileError)
+        except KeywordFileError as exc:
+            problems.append(exc)
             continue
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            found = re.search(r"line (\d+)", str(exc))
-            line = int(found.group(1)) if found else None
-            message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-            problems.append(KeywordFileError(str(path), f"invalid TOML: {message}", line=line))
-            continue
-        _FileReader(path, text, data, keywords, negators, problems).read()
+        _FileReader(path, toml.text, toml.data, keywords, negators, problems).read()
     keywords.entries = _without_clashing_variants(keywords.entries)
     keywords.negators = tuple(dict.fromkeys(negators))
     if build_automaton and not problems:
@@ -302,7 +290,7 @@ class _FileReader:
 
     def error(self, message: str, *, needle: str | None = None, line: int | None = None, key=None):
         if line is None and needle is not None:
-            line = _line_of(self.text, needle)
+            line = find_line(self.text, needle)
         self.problems.append(KeywordFileError(str(self.path), message, line=line, key=key))
 
     def read(self) -> None:
@@ -317,7 +305,7 @@ class _FileReader:
         if category is not None and category not in CATEGORIES:
             self.error(f"unknown category {category!r}", needle="category", key="category")
             return
-        default_role = data.get("role", "data" if category else "generic")
+        default_role = file_role(data)
         if default_role not in ROLES:
             self.error(f"unknown role {default_role!r}", needle="role", key="role")
             return
@@ -341,14 +329,11 @@ class _FileReader:
                 self.read_pattern(name, spec, default_role, category)
 
     def where(self, term: str, section: str) -> str:
-        line = _line_of(self.text, term, _section_line(self.text, section))
+        line = find_line(self.text, term, section_line(self.text, section))
         return f"{self.path.name}:{line}" if line else self.path.name
 
     def read_term(self, section, term, spec, default_role, category) -> None:
-        if isinstance(spec, list):  # brands: name = ["alias", ...]
-            spec = {"aliases": spec}
-        elif isinstance(spec, int | float) and not isinstance(spec, bool):
-            spec = {"weight": spec}
+        spec = term_spec(spec)
         if not isinstance(spec, dict):
             self.error(f"{term!r}: expected a weight or an inline table", needle=term, key=term)
             return
@@ -437,7 +422,7 @@ class _FileReader:
         if not isinstance(spec.get("compose", False), bool):
             self.error(f"pattern {name!r}: compose must be true or false", needle=name, key=name)
             return
-        line = _line_of(self.text, name, _section_line(self.text, "patterns"))
+        line = find_line(self.text, name, section_line(self.text, "patterns"))
         self.keywords.patterns.append(
             Pattern(
                 name=name,

@@ -34,10 +34,14 @@ DEFAULT_MAX_CHARS = 50_000
 MAX_HITS_PER_FIELD = 2000
 DATA_ROLES = frozenset({"data", "strong", "field", "subject", "generic"})
 # The first pass sends a text to the full analysis when its data vocabulary could add up to
-# this much: one data field (电话) is enough, since a seller's post may name its data by one
-# field and its sector (储户 电话 金额), and the learned score, not the first pass, tells an
-# offer from talk.
-FIRST_PASS_DATA = 0.4
+# FIRST_PASS_DATA, or to FIRST_PASS_CLUE (one field: 电话) with a second clue: a seller's post
+# may name its data by one field and its sector (储户 电话 金额), and the learned score, not the
+# first pass, tells an offer from talk. One field alone (这款手机的续航) is everyday talk.
+FIRST_PASS_DATA = 1.0
+FIRST_PASS_CLUE = 0.4
+_OFFER_ROLES = frozenset({"sale", "contact", "sample", "fresh"})
+# A price per item written loosely (三毛, 0.5元/条, 每条, 500u): an offer clue for the first pass.
+_PRICE_HINT = re.compile(r"[0-9一二两三四五六七八九十百千](?:毛|角|u\b|元/|块一)|[每一/]条")
 # Words between a negator and the sale word it negates (不会随意出售), at most three.
 _NEGATION_FILLERS: tuple[str, ...] = (
     "会",
@@ -375,20 +379,26 @@ class Matcher:
         copies = quick_copies(quick)
         return bool(copies) and self._could_alert(quick + "\n" + copies, view)
 
-    def _could_alert(self, quick: str, view: RuleView) -> bool:
+    # The first pass's hot loop (benchmarks/matcher.py): a helper call per keyword hit would
+    # cost texts/s, so it stays one function over the complexity limit.
+    def _could_alert(self, quick: str, view: RuleView) -> bool:  # noqa: C901
         """False when the text names too little data to be an offer of it.
 
         An upper bound of the scorer's data part (context ignored), from one Aho-Corasick
-        pass over quick_text, against FIRST_PASS_DATA; a watched brand always goes to the full
-        analysis. Whether anything is offered is not decided here: prices, scarcity and
-        services are written in too many ways (每条两毛, 只卖两份, price in DM) for a first
-        pass to rule an offer out, so the rules and the learned score decide it.
+        pass over quick_text: FIRST_PASS_DATA of it, or FIRST_PASS_CLUE with a second clue
+        (whose data: a subject; a second field; any offer word), sends the text to the full
+        analysis; a watched brand always does. Whether anything is offered is not decided
+        here: prices, scarcity and services are written in too many ways (每条两毛, 只卖两份,
+        price in DM) for a first pass to rule an offer out, so the rules and the learned
+        score decide it.
         """
         if not quick:
             return False
         entries = self.keywords.entries
         data = generic = subject = 0.0
         fields: dict[str, float] = {}
+        subjects: set[str] = set()
+        offer = False
         for _, indices in view.quick_automaton().iter(quick):
             for index in indices:
                 entry = entries[index]
@@ -398,28 +408,40 @@ class Matcher:
                 elif role == "generic":
                     generic += entry.weight
                 elif role == "field":
-                    fields[entry.term] = max(0.4, entry.weight)
+                    fields[entry.term] = entry.weight
                 elif role == "subject":
                     subject += entry.weight
+                    subjects.add(entry.term)
+                elif role in _OFFER_ROLES:
+                    # A whole-word term (出, 卖) is found inside any word here (出现): no clue.
+                    offer = offer or not entry.word
                 elif role == "brand":
                     return True
                 else:
                     continue
-                if data + 2 * generic + sum(fields.values()) >= FIRST_PASS_DATA:
+                named = data + 2 * generic
+                if named + sum(max(0.4, w) for w in fields.values()) >= FIRST_PASS_DATA:
                     return True  # decided: the full analysis follows anyway
+                if _clues(named + sum(fields.values()), offer, len(subjects), len(fields)):
+                    return True
+        offer = offer or bool(_PRICE_HINT.search(quick))
         listed = generic or len(fields) >= 2  # what turns a subject into data (scoring.py)
-        bound = data + 2 * generic + (subject if listed else 0.0) + sum(fields.values())
+        weak = data + 2 * generic + sum(fields.values())  # fields at their own weight (手机 0.3)
+        bound = data + 2 * generic + (subject if listed else 0.0)
+        bound += sum(max(0.4, w) for w in fields.values())
         present: set[str] | None = None
         for pattern in view.data_patterns(DATA_ROLES):
-            if bound >= FIRST_PASS_DATA:
+            if bound >= FIRST_PASS_DATA or _clues(weak, offer, len(subjects), len(fields)):
                 return True
             if pattern.hint is not None:
                 present = set(quick) if present is None else present
                 if pattern.hint.isdisjoint(present):
                     continue
-            if pattern.regex.search(quick):
-                bound += max(0.4, pattern.weight) if pattern.role != "subject" else 0.0
-        return bound >= FIRST_PASS_DATA
+            if pattern.regex.search(quick) and pattern.role != "subject":
+                bound += max(0.4, pattern.weight)
+                weak += max(0.4, pattern.weight)
+                offer = True  # a pattern (a leak file's name) is data in its own right
+        return bound >= FIRST_PASS_DATA or _clues(weak, offer, len(subjects), len(fields))
 
     def _scan(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
         text = norm.text
@@ -572,6 +594,14 @@ def _feature_label(name: str) -> str:
 
 
 @lru_cache(maxsize=4096)
+def _clues(named: float, offer: bool, subjects: int, fields: int) -> bool:
+    """Data named weakly (FIRST_PASS_CLUE: 姓名, 地址) with a second clue: a subject (whose
+    data), a second field, an offer word or a price per item; or only by an everyday word
+    (手机, 电话) with two (two subjects count twice: 储户 理财 电话)."""
+    clues = bool(offer) + (subjects > 0) + (subjects > 1) + (fields >= 2)
+    return (named >= FIRST_PASS_CLUE and clues >= 1) or (named > 0 and clues >= 2)
+
+
 def _pattern_entry(pattern: Pattern, surface: str) -> Entry:
     """The entry for one surface matched by a keyword pattern."""
     return Entry(

@@ -3,10 +3,10 @@
 Sellers obfuscate: full-width characters (ＱＱ：８８６６), traditional characters (身分證),
 separators, zero-width characters and emoji inside words (身 份 证, 身-份-证, 身😀份证),
 enclosed and styled numerals and letters (④件套, ⑷, ⒋, ❹, ⓿, Ⅳ, ⒮⒢⒦, 🅢, 𝐬𝐟𝐳), financial
-numerals (肆件套, 玖, 壹佰万), accents and tone marks on Latin letters (shēnfènzhèng),
-doubled characters (身身份份证证), separators between single letters (s.g.k, s-f-z, s_g_k)
-and an @ inside a word (身@份证, s@g@k). `normalize` undoes those and records, for every
-normalised character, which original characters it came from, so a match in the normalised
+numerals (肆件套, 玖, 壹佰万), accents and tone marks on Latin letters (shēnfènzhèng), Cyrillic
+and Greek look-alikes inside a Latin word (ѕgk), doubled characters (身身份份证证),
+separators between single letters (s.g.k, s-f-z, s_g_k) and an @ inside a word (身@份证,
+s@g@k). `normalize` undoes those and records, for every normalised character, which original characters it came from, so a match in the normalised
 text highlights the words as written. Look-alikes, homophones, pinyin and digits for numerals
 (薇信, 扣扣, sfz, shenfenzheng, 4件套) are variants in the keyword lists (monitor.matching.keywords),
 matched against this normalised text; a Latin word with repeated letters (sssgk) is looked up
@@ -107,7 +107,8 @@ _NUMERAL_OF = {"伍": "五", "陆": "六", "陸": "六", "拾": "十"}
 _CJK_CHAR = "\u3400-\u4dbf\u4e00-\u9fff"
 # Characters the refinements below delete from the normalised text:
 # - an @ between two Chinese characters (身@份证) or inside a short Latin word (s@gk, s@g@k; a
-#   handle after @ has at least five letters, so tg@handle keeps its @);
+#   handle after @ has at least five letters, so tg@handle keeps its @), and the @s of a
+#   Latin word holding several (shen@fen@zheng, _AT_CHAIN);
 # - the separators between single Latin letters (s.g.k, s-f-z, s_g_k, v x);
 # - the second of each doubled Chinese character in a run of two or more (身身份份证证).
 _AT_INSIDE = (
@@ -118,7 +119,40 @@ _SPACED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:[ .\-_/:,][a-z](?![a-z0-9]))
 _DOUBLED_RUN = re.compile(f"(?:([{_CJK_CHAR}])\\1{{1,2}}){{2,}}")
 _SPACED_HINT = re.compile(r"[a-z][ .\-_/:,][a-z](?![a-z0-9])(?<![a-z0-9].{3})")
 _AT_REGEX = re.compile(_AT_INSIDE)
+# ... and every @ of a Latin word holding two or more (shen@fen@zheng): an address or a handle
+# has one.
+_AT_CHAIN = re.compile(r"(?<![a-z0-9@.])[a-z]{1,12}(?:@[a-z]{1,12}){2,8}(?![a-z0-9@.])")
 _MASK_RUN = re.compile(r"\*{1,12}")
+
+
+# Cyrillic and Greek letters drawn like Latin ones, read as Latin inside a Latin word
+# (ѕgk, ful1z with a Cyrillic у): a word of those scripts alone is left as it is.
+_CONFUSABLES = {
+    "a": "аα", "b": "в", "c": "сϲ", "d": "ԁ", "e": "еε", "h": "һн", "i": "іι", "j": "ј",
+    "k": "кκ", "l": "ӏ", "m": "м", "o": "оο", "p": "рρ", "q": "ԛ", "s": "ѕ", "t": "тτ",
+    "u": "υ", "v": "ν", "w": "ԝ", "x": "хχ", "y": "у",
+}  # fmt: skip
+_CONFUSABLE_TABLE = {ord(c): latin for latin, cs in _CONFUSABLES.items() for c in cs}
+_CONFUSABLE_SET = "".join(chr(code) for code in _CONFUSABLE_TABLE)
+_CONFUSABLE_LETTERS = frozenset(_CONFUSABLE_SET)
+# Words of Latin or look-alike letters, one separator apart (Ѕ.G.K), read together.
+_MIXED_WORD = re.compile(
+    f"[a-z{_CONFUSABLE_SET}]{{1,40}}(?:[ .\\-_][a-z{_CONFUSABLE_SET}]{{1,40}}){{0,20}}"
+)
+
+
+def _latinised(text: str) -> str:
+    """Confusable letters read as Latin in the words that also hold Latin letters, or stand
+    one separator from one (before separators are dropped, so that a Cyrillic word after a
+    Latin one stays apart: fullz с)."""
+    if _CONFUSABLE_LETTERS.isdisjoint(text):
+        return text
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        return word.translate(_CONFUSABLE_TABLE) if re.search("[a-z]", word) else word
+
+    return _MIXED_WORD.sub(fix, text)
 
 
 @dataclass(frozen=True)
@@ -192,7 +226,7 @@ def normalize(original: str) -> Normalized:
         and not _EXTRA_CHARS.search(original)
     ):
         # Fast path: nothing to fold; invisible characters are dropped as separators below.
-        return _refine(_compact(original, _simplified(lowered), range(len(original))))
+        return _refine(_compact(original, _latinised(_simplified(lowered)), range(len(original))))
     chars: list[str] = []
     origins: list[int] = []
     for index, char in enumerate(original):
@@ -203,7 +237,7 @@ def normalize(original: str) -> Normalized:
         elif folded:
             chars.extend(folded)
             origins.extend([index] * len(folded))
-    return _refine(_compact(original, _simplified("".join(chars)), origins))
+    return _refine(_compact(original, _latinised(_simplified("".join(chars))), origins))
 
 
 def _refine(norm: Normalized) -> Normalized:
@@ -217,6 +251,8 @@ def _refine(norm: Normalized) -> Normalized:
     if "@" in text:
         for match in _AT_REGEX.finditer(text):
             drop.add(match.start())
+        for match in _AT_CHAIN.finditer(text) if text.count("@") > 1 else ():
+            drop.update(i for i in range(match.start(), match.end()) if text[i] == "@")
     if _SPACED_HINT.search(text):
         for match in _SPACED_LETTERS.finditer(text):
             drop.update(range(match.start() + 1, match.end(), 2))
@@ -373,8 +409,13 @@ def quick_copies(quick: str) -> str:
     """What quick_text adds to a folded text: copies without the @ and the repeated letters
     that `normalize` or the matcher see through ('' when there are none)."""
     copies = []
-    if "@" in quick and _AT_REGEX.search(quick):
-        copies.append(_AT_REGEX.sub("", quick))
+    if not _CONFUSABLE_LETTERS.isdisjoint(quick):
+        copies.append(quick.translate(_CONFUSABLE_TABLE))
+    if "@" in quick and (_AT_REGEX.search(quick) or quick.count("@") > 1):
+        unchained = _AT_CHAIN.sub(lambda m: m.group(0).replace("@", ""), quick)
+        without_at = _AT_REGEX.sub("", unchained)
+        if without_at != quick:
+            copies.append(without_at)
     if _LATIN_DOUBLE.search(quick) or (_CJK_DOUBLE.search(quick) and _DOUBLED_RUN.search(quick)):
         copies.append(_QUICK_REPEATS.sub(r"\1", quick))
     return "\n".join(copies)

@@ -405,7 +405,7 @@ def demo_rows() -> list[dict[str, Any]]:
 
 
 def longer_negatives(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each label-0 text of a genre joined with another of the same genre: a longer article,
+    """The label-0 texts of a genre joined two by two (each once): a longer article,
     review or thread is still not an offer. The labelled texts are short (at most about 320
     characters) while a crawl reads news paragraphs and threads of any length, where rule hits
     add up; these teach the model that they do not make an offer."""
@@ -422,7 +422,7 @@ def longer_negatives(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         order = list(group)
         shuffle.shuffle(order)
-        for first, second in zip(order, order[1:] + order[:1], strict=True):
+        for first, second in zip(order[0::2], order[1::2], strict=False):
             out.append(
                 {
                     "id": f"{first['id']}+{second['id']}",

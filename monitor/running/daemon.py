@@ -37,6 +37,7 @@ from monitor.running.schedule import (
     store_time,
 )
 from monitor.running.sweep import SourceSweep
+from monitor.settings import Settings
 from monitor.settings import current as current_settings
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class Monitor:
         self._active: dict[str, datetime] = {}  # source -> when its crawl started
         self._groups: set[int] = set()  # process groups of crawls we started
         self._scheduler: Any = None
+        self.pool: Any = None  # the warm crawl workers (monitor.running.workers), if any
         self.daemon_id: int | None = None
         self.results: list[SourceSweep] = []
         self.stopped_by: str | None = None
@@ -120,6 +122,7 @@ class Monitor:
             signal.signal(signal.SIGHUP, lambda *_: self._reload_requested.set())
         self.plans = self._load_plans()
         check_config_files()  # a broken severity or notify file: refuse to start, naming it
+        self.pool = _worker_pool(self.db, self.crawl_settings)
         with open_store(self.db) as store:
             row = store.operations.claim_daemon({**self.settings.public(), "mode": mode})
             if row["live"]:
@@ -158,6 +161,8 @@ class Monitor:
         if self.stopped_by:
             log.info("%s: stopping", self.stopped_by)
         self._stop_crawls()
+        if self.pool is not None:
+            self.pool.close(grace=self.settings.stop_timeout)
         if self.daemon_id is not None:
             with open_store(self.db) as store:
                 store.operations.daemon_stopped(self.daemon_id)
@@ -322,6 +327,7 @@ class Monitor:
                 jobs=1,
                 timeout=self.settings.timeout,
                 stopping=self.stopping,
+                pool=self.pool,
             )
             if results:
                 result = results[0]
@@ -496,6 +502,18 @@ class Monitor:
         finally:
             self._finish()
         return report
+
+
+def _worker_pool(db: Path, settings: Settings) -> Any:
+    """The monitor's pool of warm crawl workers (with the crawls' `settings`), or None with
+    HEISHI_CRAWL_WORKERS=0."""
+    from monitor.running.sweep import crawl_env, log_dir
+    from monitor.running.workers import PoolSettings, WorkerPool
+
+    pool_settings = PoolSettings.from_settings(settings)
+    if pool_settings.workers == 0:
+        return None
+    return WorkerPool(pool_settings, crawl_env(settings=settings), log_dir(db))
 
 
 def _crawl_process_groups() -> list[int]:

@@ -27,7 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.errors import HeishiError, SiteFileError
 from monitor.running.sweep import SourceRef
-from monitor.timespec import parse_duration as parse_duration  # re-exported for callers
+from monitor.timespec import format_duration
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class SourceSchedule:
                 interval_seconds=float(schedule.interval_seconds),
             )
         return cls(
-            text=f"every {format_seconds(default_interval)} (default)",
+            text=f"every {format_duration(default_interval)} (default)",
             interval_seconds=float(default_interval),
         )
 
@@ -194,19 +194,6 @@ def is_due(stored_next: datetime | None, schedule: SourceSchedule, now: datetime
         return True
     slack = min(60.0, schedule.period(now) * JITTER_SHARE)
     return stored_next <= now + timedelta(seconds=slack)
-
-
-def format_seconds(seconds: float) -> str:
-    """90 -> 1m30s, 3600 -> 1h, 2.5 -> 2.5s."""
-    if seconds < 60 and seconds != int(seconds):
-        return f"{seconds:g}s"
-    seconds = int(seconds)
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return "".join(parts) or "0s"
 
 
 def parse_time(text: str | None) -> datetime | None:

@@ -5,6 +5,8 @@ must never take the others (or the monitor) down with it, so every source's craw
 `python -m spiders.crawl SOURCE --db PATH` in a new process group that a timeout can kill
 whole, browser included. The crawl writes its own run into the store; this module only
 starts, watches and reports, and records a failed run when a crawl died before it could.
+With HEISHI_CRAWL_WORKERS above 0 (the default) the crawls go to a pool of warm worker
+processes instead (monitor.running.workers), which stand in for the crawl processes here.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -26,6 +28,7 @@ from monitor.settings import Settings, child_environment
 from monitor.settings import current as current_settings
 
 if TYPE_CHECKING:
+    from monitor.running.workers import PooledCrawl, WorkerPool
     from monitor.store import Store
 
 DEFAULT_TIMEOUT = 600.0
@@ -92,7 +95,20 @@ def _exit_problem(returncode: int, log_path: Path) -> str:
     return f"crawl exited with code {returncode}"
 
 
+def open_log(db: Path, source: str) -> Path:
+    """Start `source`'s crawl log afresh (mode 0600); its path."""
+    path = db.parent / f"{db.stem}-logs" / f"{source}.log"
+    try:
+        with open(log_dir(db) / f"{source}.log", "w", opener=_private_opener):
+            pass
+    except OSError:  # a full disk: the crawl runs (and fails) without its log
+        pass
+    return path
+
+
 class _Running:
+    shares_process = False  # the crawl is its process: its run dies with it
+
     def __init__(self, ref: SourceRef, db: Path, env: dict[str, str], extra: Sequence[str]):
         self.ref = ref
         self.log_path = db.parent / f"{db.stem}-logs" / f"{ref.name}.log"
@@ -145,29 +161,99 @@ def sweep_sources(
     on_start: Callable[[SourceRef], None] | None = None,
     on_done: Callable[[SourceSweep], None] | None = None,
     stopping: threading.Event | None = None,
+    pool: WorkerPool | None = None,
 ) -> list[SourceSweep]:
     """Sweep `sources` into the store at `db`, at most `jobs` at a time. Once `stopping` is
     set (the monitor stops and signals the crawls itself) nothing new starts, and crawls that
     end without closing their run are recorded as interrupted, not as failures. Ctrl-C stops
     the crawls the same way, then raises KeyboardInterrupt. Each crawl gets `settings`
-    (default: this process's) and `env` in its environment."""
+    (default: this process's) and `env` in its environment. The crawls run in `pool`'s warm
+    workers; without one, in a pool of this sweep's own when `settings` say
+    HEISHI_CRAWL_WORKERS is above 0, else each in a process of its own."""
+    from monitor.running.workers import PoolSettings, WorkerPool
     from monitor.store import open_store
 
     db = Path(db).resolve()
     with open_store(db) as store:  # create and migrate once, before crawls race to do it
         first_new_run = store.runs.max_id() + 1
     settings = settings or current_settings()
+    child_env = crawl_env(env, settings)
+    overrides = setting_overrides(extra_args)
+    own_pool = None
+    if pool is None and overrides is not None:
+        pool_settings = PoolSettings.from_settings(settings)
+        if pool_settings.workers > 0:
+            pool = own_pool = WorkerPool(pool_settings, child_env, log_dir(db))
+    try:
+        return _sweep(
+            sources, db, first_new_run, child_env, extra_args, jobs, timeout, on_start,
+            on_done, stopping, pool if overrides is not None else None, overrides or {},
+            settings,
+        )  # fmt: skip
+    finally:
+        if own_pool is not None:
+            own_pool.close()
+
+
+def crawl_env(
+    env: Mapping[str, str] | None = None, settings: Settings | None = None
+) -> dict[str, str]:
+    """The environment of a crawl process or worker: `settings` (default: this process's)
+    and `env` over the rest of ours."""
     child_env = child_environment(
         settings, {**(env or {}), "SCRAPY_SETTINGS_MODULE": "spiders.settings"}
     )
     child_env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(PROJECT_ROOT), child_env.get("PYTHONPATH")])
     )
+    return child_env
+
+
+def setting_overrides(extra_args: Sequence[str]) -> dict[str, str] | None:
+    """The `--set KEY=VALUE` pairs of a crawl's extra arguments, or None when they hold
+    anything else (such a crawl runs in a process of its own)."""
+    found: dict[str, str] = {}
+    args = list(extra_args)
+    while args:
+        arg = args.pop(0)
+        if arg == "--set" and args:
+            pair = args.pop(0)
+        elif arg.startswith("--set="):
+            pair = arg.removeprefix("--set=")
+        else:
+            return None
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            return None
+        found[key.strip()] = value
+    return found
+
+
+def _sweep(
+    sources: Sequence[SourceRef],
+    db: Path,
+    first_new_run: int,
+    child_env: dict[str, str],
+    extra_args: Sequence[str],
+    jobs: int,
+    timeout: float,
+    on_start: Callable[[SourceRef], None] | None,
+    on_done: Callable[[SourceSweep], None] | None,
+    stopping: threading.Event | None,
+    pool: WorkerPool | None,
+    overrides: dict[str, str],
+    settings: Settings,
+) -> list[SourceSweep]:
+    def start(ref: SourceRef) -> _Running | PooledCrawl:
+        if pool is None:
+            return _Running(ref, db, child_env, extra_args)
+        return pool.submit(ref, db, open_log(db, ref.name), overrides)
+
     pending = list(sources)
-    running: list[_Running] = []
+    running: list[Any] = []
     results: dict[str, SourceSweep] = {}
 
-    def finished(job: _Running) -> None:
+    def finished(job: Any) -> None:
         running.remove(job)
         job.log.close()
         if stopping is not None and stopping.is_set():
@@ -183,8 +269,7 @@ def sweep_sources(
             running,
             results,
             db,
-            child_env,
-            extra_args,
+            start,
             jobs,
             timeout,
             on_start,
@@ -203,17 +288,16 @@ def sweep_sources(
 
 def _sweep_loop(
     pending: list[SourceRef],
-    running: list[_Running],
+    running: list[Any],
     results: dict[str, SourceSweep],
     db: Path,
-    child_env: dict[str, str],
-    extra_args: Sequence[str],
+    start: Callable[[SourceRef], Any],
     jobs: int,
     timeout: float,
     on_start: Callable[[SourceRef], None] | None,
     on_done: Callable[[SourceSweep], None] | None,
     stopping: threading.Event | None,
-    finished: Callable[[_Running], None],
+    finished: Callable[[Any], None],
 ) -> None:
     while pending or running:
         if stopping is not None and stopping.is_set():
@@ -228,7 +312,7 @@ def _sweep_loop(
                 continue
             if on_start:
                 on_start(ref)
-            running.append(_Running(ref, db, child_env, extra_args))
+            running.append(start(ref))
         time.sleep(0.1)
         for job in list(running):
             if job.proc.poll() is None and time.monotonic() - job.started > timeout:
@@ -263,7 +347,7 @@ def _busy(ref: SourceRef, db: Path) -> SourceSweep | None:
 
 
 def _result_of(
-    job: _Running, db: Path, first_new_run: int, timeout: float, settings: Settings
+    job: Any, db: Path, first_new_run: int, timeout: float, settings: Settings
 ) -> SourceSweep:
     """How the crawl ended, as recorded in the store (recording it when the crawl could
     not). A store that cannot be written (a full disk) gives a failed result saying so."""
@@ -284,7 +368,7 @@ def _result_of(
 
 
 def _recorded_result(
-    job: _Running, db: Path, first_new_run: int, timeout: float, settings: Settings
+    job: Any, db: Path, first_new_run: int, timeout: float, settings: Settings
 ) -> SourceSweep:
     from monitor.alerting.ingest import SweepRecorder
     from monitor.store import open_store
@@ -299,7 +383,10 @@ def _recorded_result(
         ]
         if runs and runs[-1]["status"] == "running":
             with store.transaction():
-                store.runs.mark_crashed(job.ref.name)
+                if job.shares_process:  # its worker lives on: the crawl itself is over
+                    store.runs.crash(runs[-1]["id"])
+                else:
+                    store.runs.mark_crashed(job.ref.name)
             runs[-1] = _read_run(store, runs[-1]["id"])
     if job.proc.returncode == EXIT_SOURCE_BUSY and not runs:
         return SourceSweep(

@@ -7,14 +7,13 @@ adds a site sees at once what to fix. See docs/site-files.md for the format.
 from __future__ import annotations
 
 import os
-import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from monitor.config_files import TomlFile
 from monitor.errors import SiteFileError
 from monitor.settings import variables
 from monitor.sites.checks import Login, Schedule, Where, expand_env
@@ -85,19 +84,8 @@ class Site:
 
 def load_site(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Site:
     """Read and validate one site file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SiteFileError(str(path), f"cannot read: {exc}") from exc
-    where = Where(path, text)
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"line (\d+)", str(exc))
-        raise SiteFileError(
-            str(path), f"not valid TOML: {exc}", line=int(found.group(1)) if found else None
-        ) from exc
+    toml = TomlFile.read(path, SiteFileError)
+    where, raw = Where(toml.path, toml.text), toml.data
     unknown = sorted(set(raw) - KEYS)
     if unknown:
         raise where.error(unknown[0], "unknown key", None)

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from monitor.store.ranks import sql_list
+from monitor.vocabulary import ACTIVE_STATUSES
+
 if TYPE_CHECKING:
     from monitor.store.connection import Store
 
 ACTOR_VIEWS: dict[str, str] = {
     # One row per actor: its aliases, sources, listings, contacts, alerts and time span.
-    "v_actors": """
+    "v_actors": f"""
 WITH members AS (
   SELECT actor_id, count(*) AS sellers, count(DISTINCT source) AS sources,
          group_concat(DISTINCT source) AS source_names,
@@ -20,7 +23,7 @@ WITH members AS (
   FROM sellers GROUP BY actor_id
 ), alert_counts AS (
   SELECT s.actor_id, count(*) AS alerts,
-         sum(a.status IN ('open', 'escalated')) AS open_alerts
+         sum(a.status IN {sql_list(ACTIVE_STATUSES)}) AS open_alerts
   FROM alerts a JOIN listings l ON l.id = a.listing_id JOIN sellers s ON s.id = l.seller_id
   GROUP BY s.actor_id
 ), contact_counts AS (

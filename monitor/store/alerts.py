@@ -7,37 +7,9 @@ from typing import Any
 
 from monitor.store import rows
 from monitor.store.base import QueryGroup
-from monitor.vocabulary import ALERT_KINDS, ALERT_STATUSES, SEVERITIES  # noqa: F401 (defined there)
-
-
-def alert_filters(
-    *,
-    status: str | None = None,
-    severity: str | None = None,
-    category: str | None = None,
-    kind: str | None = None,
-    source: str | None = None,
-    since: str | None = None,
-) -> tuple[str, list[Any]]:
-    """The `heishi alerts` filters over alerts `a`, as " AND ..." conditions and their
-    parameters: one definition for the list, the web queue's query and exports alike."""
-    sql, params = "", []
-    for column, value in (
-        ("a.status", status),
-        ("a.severity", severity),
-        ("a.kind", kind),
-        ("a.source", source),
-    ):
-        if value:
-            sql += f" AND {column} = ?"
-            params.append(value)
-    if category:
-        sql += " AND EXISTS (SELECT 1 FROM json_each(a.categories) WHERE value = ?)"
-        params.append(category)
-    if since:
-        sql += " AND a.created_at >= ?"
-        params.append(since)
-    return sql, params
+from monitor.store.filters import Filters, alert_conditions
+from monitor.store.ranks import sql_list
+from monitor.vocabulary import SOURCE_ALERT_KINDS
 
 
 class AlertQueries(QueryGroup):
@@ -95,7 +67,7 @@ class AlertQueries(QueryGroup):
             r[0]
             for r in self.conn.execute(
                 "SELECT id FROM alerts WHERE source = ? AND status = 'open' "
-                "AND kind IN ('source_failing', 'source_changed_shape')",
+                f"AND kind IN {sql_list(SOURCE_ALERT_KINDS)}",
                 (source,),
             )
         ]
@@ -149,13 +121,8 @@ class AlertQueries(QueryGroup):
 
     def where(
         self,
+        filters: Filters | None = None,
         *,
-        status: str | None = None,
-        severity: str | None = None,
-        category: str | None = None,
-        kind: str | None = None,
-        source: str | None = None,
-        since: str | None = None,
         run_ids: list[int] | None = None,
         alert_id: int | None = None,
         limit: int | None = None,
@@ -167,14 +134,7 @@ class AlertQueries(QueryGroup):
             "l.title AS listing_title "
             "FROM alerts a LEFT JOIN listings l ON l.id = a.listing_id WHERE 1"
         )
-        where, params = alert_filters(
-            status=status,
-            severity=severity,
-            category=category,
-            kind=kind,
-            source=source,
-            since=since,
-        )
+        where, params = alert_conditions(filters or Filters())
         sql += where
         if alert_id:
             sql += " AND a.id = ?"

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
-from monitor.store.alerts import alert_filters
 from monitor.store.base import QueryGroup
+from monitor.store.filters import Filters, alert_conditions, listing_conditions
 from monitor.store.views import VIEWS
 
 if TYPE_CHECKING:
@@ -71,68 +71,22 @@ class AnalystQueries(QueryGroup):
             sql += f" LIMIT {int(limit)}"
         return rows.many(self.conn, sql)
 
-    def export_alerts(
-        self,
-        *,
-        status: str | None = None,
-        severity: str | None = None,
-        category: str | None = None,
-        kind: str | None = None,
-        source: str | None = None,
-        since: str | None = None,
-    ) -> Iterator[dict[str, Any]]:
+    def export_alerts(self, filters: Filters) -> Iterator[dict[str, Any]]:
         """Alerts with their listing's current state, oldest first, filtered as `heishi
         alerts` filters them; streamed."""
-        where, params = alert_filters(
-            status=status,
-            severity=severity,
-            category=category,
-            kind=kind,
-            source=source,
-            since=since,
-        )
+        where, params = alert_conditions(filters)
         sql = (
             f"SELECT a.*, {_LISTING_COLUMNS}{_actor_columns(self.store)} FROM alerts a "
             f"LEFT JOIN listings l ON l.id = a.listing_id WHERE 1{where}"
         )
         return _stream(self.store, sql + " ORDER BY a.id", params)
 
-    def export_listings(
-        self,
-        *,
-        status: str | None = None,
-        severity: str | None = None,
-        category: str | None = None,
-        kind: str | None = None,
-        source: str | None = None,
-        since: str | None = None,
-        matched_only: bool = True,
-    ) -> Iterator[dict[str, Any]]:
-        """Listings in their current state, by id; streamed. `status` is the listing's
-        (live, removed), `since` its last sighting; `severity` and `kind` keep listings
-        with an alert of that severity or kind."""
+    def export_listings(self, filters: Filters) -> Iterator[dict[str, Any]]:
+        """Listings in their current state, by id; streamed (see `Filters` for what each
+        filter means over listings)."""
+        where, params = listing_conditions(filters)
         sql = (
             f"SELECT l.id AS listing_id, {_LISTING_COLUMNS}{_actor_columns(self.store)} "
-            "FROM listings l WHERE 1"
+            f"FROM listings l WHERE 1{where}"
         )
-        params: list[Any] = []
-        if matched_only:
-            sql += " AND l.matched = 1"
-        for column, value in (("l.status", status), ("l.source", source)):
-            if value:
-                sql += f" AND {column} = ?"
-                params.append(value)
-        if category:
-            sql += " AND EXISTS (SELECT 1 FROM json_each(l.categories) WHERE value = ?)"
-            params.append(category)
-        if since:
-            sql += " AND l.last_seen >= ?"
-            params.append(since)
-        if severity or kind:
-            sql += " AND EXISTS (SELECT 1 FROM alerts a WHERE a.listing_id = l.id"
-            for column, value in (("a.severity", severity), ("a.kind", kind)):
-                if value:
-                    sql += f" AND {column} = ?"
-                    params.append(value)
-            sql += ")"
         return _stream(self.store, sql + " ORDER BY l.id", params)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
 from monitor.store.base import QueryGroup
+from monitor.store.ranks import sql_list
+from monitor.vocabulary import UNDECIDED_STATUSES
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -58,7 +60,7 @@ def migrate_0020_dismissed_twins(store: Store) -> None:
     store.db.table("alerts").add_column("dismissed_twin_of", int)
 
 
-_UNDECIDED = "('open', 'acknowledged')"
+_UNDECIDED = sql_list(UNDECIDED_STATUSES)
 
 
 class ClusterQueries(QueryGroup):

@@ -35,6 +35,7 @@ from monitor.store import (
 )
 from monitor.store.base import StoreConnection
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
+from monitor.store.maintenance import MaintenanceQueries
 from monitor.store.schema import migrate
 
 
@@ -72,6 +73,7 @@ class Store(StoreConnection):
         self.analyst = analyst.AnalystQueries(self)
         self.retrohunt = retrohunt.RetrohuntQueries(self)
         self.stats = stats.StatsQueries(self)
+        self.maintenance = MaintenanceQueries(self)
 
     def before_commit(self) -> None:
         self.search.write_pending()  # the versions' search rows, in this transaction

@@ -19,16 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
 from monitor.store.base import QueryGroup
+from monitor.store.ranks import SEVERITY_OF_RANK, severity_rank_sql
 from monitor.store.review import QueueFilters, _queue_where
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
 
-_SEVERITY_RANK = (
-    "CASE a.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 "
-    "WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END"
-)
-SEVERITY_OF_RANK = {4: "critical", 3: "high", 2: "medium", 1: "low"}
+_SEVERITY_RANK = severity_rank_sql("a.severity")
 # How a group sorts, by the queue's sort keys (monitor.store.review.QUEUE_SORTS): by its
 # newest alert, its latest change, its most severe alert, or its listing.
 GROUP_SORTS = {

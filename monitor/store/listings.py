@@ -12,7 +12,7 @@ from typing import Any
 
 from monitor.store import rows
 from monitor.store.base import QueryGroup
-from monitor.store.schema import TRACKED_FIELDS
+from monitor.store.fields import TRACKED_FIELDS
 
 STATE_COLUMNS = (
     *TRACKED_FIELDS,

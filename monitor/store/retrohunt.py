@@ -12,24 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
 from monitor.store.base import QueryGroup
+from monitor.store.fields import EXTRACTED_FIELDS
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
 
 # A version's fields that the matcher and extractor derive (and a retro-hunt may rewrite);
 # what was seen on the page (title, text, seller, url ...) is never rewritten.
-DERIVED_COLUMNS = (
-    "price_text",
-    "price",
-    "currency",
-    "volume",
-    "volume_text",
-    "contacts",
-    "categories",
-    "score",
-    "matched",
-    "content_hash",
-)
+DERIVED_COLUMNS = (*EXTRACTED_FIELDS, "score", "matched", "content_hash")
 
 
 def migrate_0009_rules(store: Store) -> None:

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
-from monitor.store.alerts import alert_filters
 from monitor.store.base import QueryGroup
+from monitor.store.filters import Filters, alert_conditions
+from monitor.store.ranks import severity_rank_sql
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -21,8 +22,7 @@ USER_ROLES = ("viewer", "reviewer", "admin")
 QUEUE_SORTS = {
     "created": "a.id",
     "updated": "a.updated_at",
-    "severity": "CASE a.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 "
-    "WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END",
+    "severity": severity_rank_sql("a.severity"),
     "status": "a.status",
     "source": "a.source",
     "price": "l.price",
@@ -33,17 +33,12 @@ RELATED_LIMIT = 25
 
 
 @dataclass
-class QueueFilters:
-    """What the reviewer asked the queue for; empty fields do not filter."""
+class QueueFilters(Filters):
+    """What the reviewer asked the queue for: the alert filters and the queue's own; empty
+    fields do not filter."""
 
-    status: str | None = None
-    severity: str | None = None
-    category: str | None = None
-    source: str | None = None
-    kind: str | None = None
     brand: str | None = None
     assignee: str | None = None
-    since: str | None = None  # created_at >= since (a date or a time)
     until: str | None = None  # created_at < the day after `until`
     text: str | None = None  # words in the title or the listing's text (LIKE)
     # The same words as a full-text search (monitor.analysis.search.parse_query's FTS5 expression):
@@ -53,14 +48,7 @@ class QueueFilters:
 
 
 def _queue_where(filters: QueueFilters) -> tuple[str, list[Any]]:
-    where, params = alert_filters(
-        status=filters.status,
-        severity=filters.severity,
-        category=filters.category,
-        kind=filters.kind,
-        source=filters.source,
-        since=filters.since,
-    )
+    where, params = alert_conditions(filters)
     sql = " WHERE 1" + where
     if filters.assignee == "-":
         sql += " AND a.assignee IS NULL"

@@ -170,6 +170,17 @@ class RunQueries(QueryGroup):
                 crashed += 1
         return crashed
 
+    def crash(self, run_id: int) -> bool:
+        """Run `run_id`, if still running, becomes crashed: its crawl ended without closing
+        it while the process that owns it (a warm crawl worker) lives on."""
+        cursor = self.conn.execute(
+            "UPDATE runs SET status = 'crashed', finished_at = ?, "
+            "error = 'the crawl ended without closing its run' "
+            "WHERE id = ? AND status = 'running'",
+            (utc_now(), run_id),
+        )
+        return cursor.rowcount > 0
+
     def hold(
         self, run_id: int, progress: dict[str, Any] | None = None, now: str | None = None
     ) -> None:

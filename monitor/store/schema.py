@@ -34,20 +34,6 @@ from monitor.store.web_auth import migrate_0013_web_sessions
 if TYPE_CHECKING:
     from monitor.store.connection import Store
 
-# Fields of a listing whose change makes a new version (and maybe a "changed" alert).
-TRACKED_FIELDS = (
-    "title",
-    "text",
-    "seller",
-    "price_text",
-    "price",
-    "currency",
-    "volume",
-    "volume_text",
-    "contacts",
-    "categories",
-)
-
 _LISTING_STATE = {
     "url": str,
     "title": str,

@@ -18,14 +18,16 @@ from typing import Any
 
 from monitor.store import rows
 from monitor.store.base import QueryGroup
+from monitor.store.ranks import sql_list
+from monitor.vocabulary import CONFIRMING_STATUSES, SOURCE_ALERT_KINDS
 
 _SINCE = "coalesce(:since, '')"
 _SHIFT = "printf('%+d minutes', coalesce(nullif(:utc_offset_minutes, ''), 0))"
 _VERDICT = (
-    "CASE WHEN a.status IN ('confirmed', 'escalated') THEN 'confirmed' "
+    f"CASE WHEN a.status IN {sql_list(CONFIRMING_STATUSES)} THEN 'confirmed' "
     "WHEN a.status = 'dismissed' THEN 'dismissed' "
     "WHEN a.status = 'resolved' AND EXISTS (SELECT 1 FROM alert_events e WHERE "
-    "e.alert_id = a.id AND e.new_status IN ('confirmed', 'escalated')) THEN 'confirmed' END"
+    f"e.alert_id = a.id AND e.new_status IN {sql_list(CONFIRMING_STATUSES)}) THEN 'confirmed' END"
 )
 _VERDICT_TOTALS = (
     "count(*) AS alerts, sum(verdict = 'confirmed') AS confirmed, "
@@ -34,7 +36,7 @@ _VERDICT_TOTALS = (
     "AS dismiss_rate"
 )
 # Kinds about a source's health, not a listing: no reviewer's verdict or triage time.
-_LISTING_ALERTS = "a.kind NOT IN ('source_failing', 'source_changed_shape')"
+_LISTING_ALERTS = f"a.kind NOT IN {sql_list(SOURCE_ALERT_KINDS)}"
 
 ALERTS_PER_DAY = (
     "WITH a AS (SELECT severity, status, source, categories, "

@@ -13,18 +13,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from monitor.store.ranks import severity_rank_sql, status_rank_sql
+
 if TYPE_CHECKING:
     from monitor.store.connection import Store
 
 _LAST_SIGHTING = "CASE WHEN v.version = l.version THEN l.last_seen ELSE v.seen_at END"
-_SEVERITY_RANK = (
-    "CASE {col} WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 "
-    "WHEN 'low' THEN 1 ELSE 0 END"
-)
-_STATUS_RANK = (
-    "CASE {col} WHEN 'open' THEN 1 WHEN 'escalated' THEN 2 WHEN 'acknowledged' THEN 3 "
-    "WHEN 'confirmed' THEN 4 WHEN 'resolved' THEN 5 WHEN 'dismissed' THEN 6 ELSE 7 END"
-)
 
 VIEWS: dict[str, str] = {
     # One row per (category, live matched listing): what is on offer now, by category.
@@ -118,9 +112,9 @@ SELECT status, severity, kind, count(*) AS alerts,
 FROM alerts
 GROUP BY status, severity, kind
 ORDER BY """
-    + _STATUS_RANK.format(col="status")
+    + status_rank_sql("status")
     + ", "
-    + _SEVERITY_RANK.format(col="severity")
+    + severity_rank_sql("severity")
     + " DESC, kind",
 }
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-import tomllib
 import unicodedata
-from pathlib import Path
 from typing import Any
 
 from starlette.responses import Response
@@ -114,25 +112,32 @@ def _source_warning(source: dict[str, Any]) -> str | None:
 
 
 def keyword_lists() -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
-    """Each keyword file's terms, and the watched brands, as the files say them."""
+    """Each keyword file's terms, and the watched brands, as the files say them (read as the
+    matcher reads them: the same TOML reader, term forms and default role)."""
+    from monitor.config_files import TomlFile
+    from monitor.errors import KeywordFileError
+    from monitor.matching.keywords import file_role, keyword_files, term_spec
+
     lists: list[dict[str, Any]] = []
     brands: dict[str, list[str]] = {}
-    for path in sorted(Path(config.keywords_dir()).glob("*.toml")):
+    for path in keyword_files(config.keywords_dir()):
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            data = TomlFile.read(path, KeywordFileError).data
+        except KeywordFileError as exc:
             lists.append({"file": path.name, "error": str(exc), "terms": [], "patterns": []})
             continue
         if isinstance(data.get("brands"), dict):
             brands.update({str(k): [str(a) for a in v] for k, v in data["brands"].items()})
         terms = []
-        for term, spec in (data.get("terms") or {}).items():
-            spec = spec if isinstance(spec, dict) else {"weight": spec}
+        for term, given in (data.get("terms") or {}).items():
+            spec = term_spec(given)
+            if not isinstance(spec, dict):
+                continue  # `heishi keywords lint` names it
             terms.append(
                 {
                     "term": term,
                     "weight": spec.get("weight"),
-                    "role": spec.get("role") or data.get("role") or "data",
+                    "role": spec.get("role", file_role(data)),
                     "aliases": [str(a) for a in spec.get("aliases") or []],
                     "unless": [str(a) for a in spec.get("unless") or []],
                 }

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from monitor.numbers import number_or
 from monitor.store import utc_now
-from monitor.vocabulary import ALERT_STATUSES, DISMISS_REASONS, SEVERITIES
+from monitor.vocabulary import ALERT_STATUSES, DISMISS_REASONS, SEVERITIES, TRIAGE_ACTIONS
 from monitor.web import text
 from monitor.web.endpoint import Context, endpoint, safe_next
 from monitor.web.i18n import _, ngettext
@@ -18,14 +18,7 @@ from monitor.web.queue_view import PAGE_SIZES, queue_view
 
 MAX_BULK = 1000  # alerts ticked at once (a page shows at most 200)
 # Triage actions and the status each one sets.
-ACTIONS = {
-    "acknowledge": "acknowledged",
-    "confirm": "confirmed",
-    "escalate": "escalated",
-    "dismiss": "dismissed",
-    "resolve": "resolved",
-    "reopen": "open",
-}
+ACTIONS = TRIAGE_ACTIONS
 _DIGITS = re.compile(r"^[0-9]{1,19}$")
 
 

@@ -1,5 +1,6 @@
 """One spider class per kind of site. A new kind (paste sites, hidden services) is a class
-here, a `KindSpec` in monitor/sites/presets.py, and an entry in `SPIDER_CLASSES`."""
+here, its name in SITE_KINDS (monitor/vocabulary.py), a `KindSpec` in monitor/sites/presets.py,
+and an entry in `SPIDER_CLASSES`."""
 
 from __future__ import annotations
 

@@ -1,0 +1,226 @@
+"""Warm crawl workers (monitor/running/workers.py, spiders/crawl_worker.py) against the real
+demo sites: real worker processes, a real store. A crawl runs in a worker that outlives it;
+a worker killed in the middle of a crawl fails that crawl only and is replaced; workers are
+recycled after their number of crawls; the watchdog kills a worker past its memory ceiling; a
+crawl past its timeout is stopped without taking its worker down; slow crawls share a worker;
+workers SIGKILLed mid-sweep again and again leave the store as sound as killed crawl
+processes do (tests/test_crash_safety.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import threading
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from monitor.running.sweep import SourceRef, crawl_env, log_dir, sweep_sources
+from monitor.running.workers import PoolSettings, WorkerPool
+
+FORUM = SourceRef("demo_forum", "forum")
+CHANNEL = SourceRef("demo_channel", "channel")
+SLOW = ("--set", "DOWNLOAD_DELAY=0.4")  # the forum's 43 pages take some 17 s
+
+
+@pytest.fixture
+def pool_for(demo_sites, warm_cache, db_path):
+    """Call with PoolSettings: a pool of workers that crawl the demo sites into db_path."""
+    from monitor.store import open_store
+
+    with open_store(db_path):
+        pass
+    pools: list[WorkerPool] = []
+
+    def make(settings: PoolSettings) -> WorkerPool:
+        pool = WorkerPool(settings, crawl_env(demo_sites.env()), log_dir(db_path))
+        pools.append(pool)
+        return pool
+
+    yield make
+    for pool in pools:
+        pool.close(grace=10)
+
+
+def runs(db: Path) -> list[dict]:
+    with closing(sqlite3.connect(db)) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM runs ORDER BY id")]
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def sweep_into(done: list, pool: WorkerPool, db: Path, extra: tuple[str, ...]) -> None:
+    done.extend(sweep_sources([FORUM], db, jobs=1, pool=pool, extra_args=extra))
+
+
+def running_with(db: Path, written: int) -> dict | None:
+    """The running run that has written at least `written` listings, if any."""
+    return next(
+        (r for r in runs(db) if r["status"] == "running" and (r["items"] or 0) >= written), None
+    )
+
+
+def test_crawls_run_in_a_worker_that_outlives_them_and_store_as_a_crawl_process_does(
+    pool_for, db_path
+):
+    pool = pool_for(PoolSettings(workers=1))
+    first = sweep_sources([FORUM, CHANNEL], db_path, jobs=2, pool=pool)
+    again = sweep_sources([FORUM], db_path, jobs=1, pool=pool)
+    assert [r.status for r in first + again] == ["ok", "ok", "ok"]
+    assert first[0].run["items"] == 43 and first[1].run["items"] > 0
+    # One warm worker ran all three: every run is owned by the same live process.
+    pids = {run["pid"] for run in runs(db_path)}
+    assert len(pids) == 1 and pids != {os.getpid()}
+    (pid,) = pids
+    assert alive(pid)
+    assert "Spider closed (finished)" in first[0].log_path.read_text()
+    assert pool.started_workers == 1
+
+
+def test_a_worker_killed_mid_crawl_fails_that_crawl_only_and_is_replaced(pool_for, db_path):
+    pool = pool_for(PoolSettings(workers=2))
+    results: dict[str, list] = {}
+
+    def sweep(name: str, ref: SourceRef, extra: tuple[str, ...]) -> None:
+        results[name] = sweep_sources([ref], db_path, jobs=1, pool=pool, extra_args=extra)
+
+    slow = threading.Thread(target=sweep, args=("slow", FORUM, SLOW))
+    slow.start()
+    # The slow crawl is under way (its run open, some listings written) in its worker.
+    run = wait_for(
+        lambda: next(
+            (r for r in runs(db_path) if r["source"] == "demo_forum" and (r["items"] or 0) > 0),
+            None,
+        ),
+        90,
+        "the slow crawl to write listings",
+    )
+    victim = run["pid"]
+    other = threading.Thread(target=sweep, args=("other", CHANNEL, ()))
+    other.start()
+    wait_for(lambda: any(r["source"] == "demo_channel" for r in runs(db_path)), 60, "channel")
+    os.kill(victim, signal.SIGKILL)
+    slow.join(60)
+    other.join(90)
+    (killed,) = results["slow"]
+    (survivor,) = results["other"]
+    assert killed.status == "crashed"
+    assert "killed by SIGKILL" in (killed.error or "")
+    assert survivor.status == "ok" and survivor.run["pid"] != victim
+    # The store stays sound: no run left open, nothing removed by the broken sweep.
+    assert all(r["status"] != "running" for r in runs(db_path))
+    with closing(sqlite3.connect(db_path)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute(
+            "SELECT count(*) FROM listings WHERE removed_at IS NOT NULL"
+        ).fetchone() == (0,)
+    # The pool is two workers again when two crawls come: the survivor and a new one.
+    assert victim not in [w.pid for w in pool.workers]
+    after = sweep_sources([FORUM, CHANNEL], db_path, jobs=2, pool=pool)
+    assert [r.status for r in after] == ["ok", "ok"]
+    assert {r.run["pid"] for r in after} == {survivor.run["pid"], pool.workers[-1].pid}
+    assert victim not in {r.run["pid"] for r in after}
+    assert pool.started_workers == 3
+
+
+def test_a_worker_is_recycled_after_its_number_of_crawls(pool_for, db_path):
+    pool = pool_for(PoolSettings(workers=1, crawls_per_worker=2))
+    pids = []
+    for _ in range(3):
+        (result,) = sweep_sources([CHANNEL], db_path, jobs=1, pool=pool)
+        assert result.status == "ok"
+        pids.append(result.run["pid"])
+    assert pids[0] == pids[1] != pids[2]
+    assert pool.recycled == 1
+    wait_for(lambda: not alive(pids[0]), 30, "the recycled worker to exit")
+
+
+def test_the_watchdog_kills_a_worker_past_its_memory_ceiling(pool_for, db_path):
+    # Every worker is bigger than 40 MB (Scrapy and the matcher alone take more).
+    pool = pool_for(PoolSettings(workers=1, memory_mb=40))
+    (result,) = sweep_sources([FORUM], db_path, jobs=1, pool=pool)
+    assert result.status == "crashed"
+    assert "HEISHI_CRAWL_WORKER_MEMORY_MB (40 MB)" in (result.error or "")
+    assert pool.killed >= 1
+    assert all(r["status"] != "running" for r in runs(db_path))
+
+
+def test_a_crawl_past_its_timeout_is_stopped_as_a_failure_and_its_worker_goes_on(pool_for, db_path):
+    pool = pool_for(PoolSettings(workers=1))
+    (warm,) = sweep_sources([CHANNEL], db_path, jobs=1, pool=pool)  # start-up not in the timeout
+    (late,) = sweep_sources([FORUM], db_path, jobs=1, pool=pool, timeout=4, extra_args=SLOW)
+    assert late.status == "failed"
+    assert "timeout" in (late.error or "")
+    assert late.seconds < 15
+    # Stopped inside its worker, which stays and runs the next crawl.
+    (next_one,) = sweep_sources([CHANNEL], db_path, jobs=1, pool=pool)
+    assert next_one.status == "ok"
+    assert warm.run["pid"] == late.run["pid"] == next_one.run["pid"]
+    assert pool.started_workers == 1
+
+
+def test_slow_polite_crawls_share_one_worker_at_the_same_time(pool_for, db_path):
+    pool = pool_for(PoolSettings(workers=1))
+    slow_channel = ("--set", "DOWNLOAD_DELAY=0.2")
+    results = sweep_sources([FORUM, CHANNEL], db_path, jobs=2, pool=pool, extra_args=slow_channel)
+    assert [r.status for r in results] == ["ok", "ok"]
+    forum, channel = (r.run for r in results)
+    assert forum["pid"] == channel["pid"]
+    # They overlapped: each started before the other finished.
+    assert (
+        forum["started_at"] < channel["finished_at"]
+        and channel["started_at"] < forum["finished_at"]
+    )
+
+
+def test_workers_killed_mid_sweep_again_and_again_leave_a_sound_store_the_next_sweep_completes(
+    pool_for, db_path
+):
+    pool = pool_for(PoolSettings(workers=1))
+    (first,) = sweep_sources([FORUM], db_path, jobs=1, pool=pool)
+    assert first.status == "ok" and first.run["items"] == 43
+    # Killed at a different point each time: after 1, 8 and 20 listings were written.
+    for written in (1, 8, 20):
+        done: list = []
+        sweeping = threading.Thread(target=sweep_into, args=(done, pool, db_path, SLOW))
+        sweeping.start()
+        run = wait_for(lambda w=written: running_with(db_path, w), 90, f"{written} listings")
+        os.kill(run["pid"], signal.SIGKILL)
+        sweeping.join(60)
+        assert [r.status for r in done] == ["crashed"]
+        with closing(sqlite3.connect(db_path)) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            assert conn.execute("SELECT count(*) FROM listings").fetchone() == (43,)
+            assert conn.execute(
+                "SELECT count(*) FROM listings WHERE status != 'live'"
+            ).fetchone() == (0,)
+            dupes = conn.execute(
+                "SELECT count(*) FROM (SELECT listing_id, version FROM listing_versions "
+                "GROUP BY 1, 2 HAVING count(*) > 1)"
+            ).fetchone()
+            assert dupes == (0,)
+    (last,) = sweep_sources([FORUM], db_path, jobs=1, pool=pool)
+    assert last.status == "ok" and last.run["items"] == 43 and last.run["removed"] == 0
+    statuses = [r["status"] for r in runs(db_path)]
+    assert statuses == ["ok", "crashed", "crashed", "crashed", "ok"]
+    assert pool.started_workers == 4
