@@ -13,8 +13,8 @@ actor tables are then filled by `monitor.actors.backfill.backfill`, the code the
 runs, and timed: that is the one-off cost of upgrading a store of this size.
 
 Timed `--repeat` times each, on random samples, after one warm-up pass: every listing with a
-contact (`Store.contact_listings`), a listing's seller and actor (`Store.listing_actor`), an
-actor's aliases, contacts and links (what its page reads first). Their p95 (target < 20 ms)
+contact (`store.actor_reads.contact_listings`), a listing's seller and actor
+(`store.actor_reads.listing_actor`), an actor's aliases, contacts and links (what its page reads first). Their p95 (target < 20 ms)
 is compared with the way related listings were found before, a scan of every listing's
 contacts JSON (a few samples: each takes seconds). `load_actor` (the whole actor page) is
 reported too. Results in benchmarks/results/actors.json.
@@ -200,13 +200,13 @@ def measure(path: Path, repeat: int) -> dict[str, Any]:
                 conn, "SELECT actor_id FROM sellers WHERE id = ?", counts["sellers"], repeat, rng
             )
         ]
-        by_contact = _timed(lambda c: store.contact_listings(c[0], c[1]), contacts)
-        by_listing = _timed(store.listing_actor, listing_ids)
+        by_contact = _timed(lambda c: store.actor_reads.contact_listings(c[0], c[1]), contacts)
+        by_listing = _timed(store.actor_reads.listing_actor, listing_ids)
 
         def actor_reads(actor_id: int) -> None:
-            store.actor_sellers(actor_id, limit=200)
-            store.actor_contacts(actor_id)
-            store.actor_links(actor_id)
+            store.actor_reads.actor_sellers(actor_id, limit=200)
+            store.actor_reads.actor_contacts(actor_id)
+            store.actor_reads.actor_links(actor_id)
 
         by_actor = _timed(actor_reads, actor_ids)
         pages = _timed(lambda a: load_actor(store, a), actor_ids[: max(20, repeat // 10)])

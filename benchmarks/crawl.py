@@ -55,7 +55,7 @@ def _children() -> dict[int, list[int]]:
         if not entry.name.isdigit():
             continue
         try:
-            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+            with Path(f"/proc/{entry.name}/stat").open("rb") as fh:
                 stat = fh.read()
         except OSError:
             continue
@@ -68,7 +68,7 @@ def _memory_kb(pid: int) -> tuple[int, int]:
     """(RSS, PSS) of one process in kB; PSS shares pages among the processes mapping them."""
     rss = pss = 0
     try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
+        with Path(f"/proc/{pid}/smaps_rollup").open() as fh:
             for line in fh:
                 if line.startswith("Rss:"):
                     rss = int(line.split()[1])

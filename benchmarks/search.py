@@ -83,10 +83,14 @@ def _vocabulary(rng: random.Random) -> dict[str, Any]:
     with Path(jieba.__file__).with_name("dict.txt").open(encoding="utf-8") as handle:
         for line in handle:
             parts = line.split()
-            if len(parts) >= 2 and 2 <= len(parts[0]) <= 4 and cjk.match(parts[0]):
-                if int(parts[1]) >= 30:
-                    words.append(parts[0])
-                    weights.append(int(parts[1]) ** 0.7)
+            if (
+                len(parts) >= 2
+                and 2 <= len(parts[0]) <= 4
+                and cjk.match(parts[0])
+                and int(parts[1]) >= 30
+            ):
+                words.append(parts[0])
+                weights.append(int(parts[1]) ** 0.7)
     cumulative, total = [], 0.0
     for weight in weights:
         total += weight
@@ -285,7 +289,7 @@ def measure(path: Path, repeat: int) -> dict[str, Any]:
     with open_store(path, readonly=True) as store:
         listings = store.conn.execute("SELECT count(*) FROM listings").fetchone()[0]
         versions = store.conn.execute("SELECT count(*) FROM listing_versions").fetchone()[0]
-        indexed = store.search_index_size()
+        indexed = store.search.index_size()
         for label, query, options in QUERIES:
             first_started = time.perf_counter()
             results = search(store, query, **options)
@@ -338,11 +342,11 @@ def ranking_checks(store) -> dict[str, Any]:
         (expression,),
     ).fetchall()
     full_rank_ms = (time.perf_counter() - started) * 1000
-    totals = store.search_index_totals()
+    totals = store.search.index_totals()
     agreement = {}
     for query in ("身份证 四件套", "社工库 开盒", "护照 OR 驾驶证"):
         parsed = parse_query(query)
-        rows = store.search_window(parsed.expression, window=DEFAULT_WINDOW)
+        rows = store.search.window(parsed.expression, window=DEFAULT_WINDOW)
         frequencies = {t: _document_frequency(store, t, totals) for t in parsed.terms}
         ours = sorted(bm25_scores(rows, parsed.terms, frequencies, totals), key=lambda r: -r[1])
         theirs = store.conn.execute(

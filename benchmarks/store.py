@@ -95,7 +95,7 @@ def build_store(path: Path, listings: int, versions: int) -> None:
     conn.close()
     print("  indexing for search (as a store upgraded to the search index is)")
     with open_store(path) as store, store.transaction():
-        store.rebuild_search_index()
+        store.search.rebuild_index()
     add_signatures(path)
 
 
@@ -157,10 +157,82 @@ class _IdBlocks:
 
 # Words listings are made of: goods, their fields, sales talk and everyday words, so texts
 # differ the way real offers do (a few templates repeat; most texts do not).
-_GOODS = "身份证 四件套 银行卡 手机卡 快递单号 车主信息 学生信息 股民数据 贷款客户 医院病人 业主资料 酒店开房 社工库 实名手机号 网贷数据 保险客户".split()
-_FIELDS = "姓名 电话 地址 身份证号 卡号 户籍 住址 车牌 邮箱 单位 年龄 性别 学校 金额".split()
-_TALK = "出售 批发 长期供应 一手 实时更新 可验 包售后 量大从优 新鲜 不重复 精准 全国 本地 私聊 看样 秒发 担保交易 支持验货 价格美丽 欢迎合作".split()
-_EVERYDAY = "今天 朋友 老板 东西 质量 客户 时间 渠道 行业 项目 资源 服务 团队 市场 效果 平台 机会 信誉".split()
+_GOODS = [
+    "身份证",
+    "四件套",
+    "银行卡",
+    "手机卡",
+    "快递单号",
+    "车主信息",
+    "学生信息",
+    "股民数据",
+    "贷款客户",
+    "医院病人",
+    "业主资料",
+    "酒店开房",
+    "社工库",
+    "实名手机号",
+    "网贷数据",
+    "保险客户",
+]
+_FIELDS = [
+    "姓名",
+    "电话",
+    "地址",
+    "身份证号",
+    "卡号",
+    "户籍",
+    "住址",
+    "车牌",
+    "邮箱",
+    "单位",
+    "年龄",
+    "性别",
+    "学校",
+    "金额",
+]
+_TALK = [
+    "出售",
+    "批发",
+    "长期供应",
+    "一手",
+    "实时更新",
+    "可验",
+    "包售后",
+    "量大从优",
+    "新鲜",
+    "不重复",
+    "精准",
+    "全国",
+    "本地",
+    "私聊",
+    "看样",
+    "秒发",
+    "担保交易",
+    "支持验货",
+    "价格美丽",
+    "欢迎合作",
+]
+_EVERYDAY = [
+    "今天",
+    "朋友",
+    "老板",
+    "东西",
+    "质量",
+    "客户",
+    "时间",
+    "渠道",
+    "行业",
+    "项目",
+    "资源",
+    "服务",
+    "团队",
+    "市场",
+    "效果",
+    "平台",
+    "机会",
+    "信誉",
+]
 _CONTACT = ("飞机", "TG", "QQ", "薇信", "扣扣")
 
 

@@ -182,7 +182,7 @@ def checked(db: Path, sources: list[str], what: str, log: Path) -> dict[str, Any
     from monitor.store import open_store
 
     with open_store(db) as store:
-        runs = store.latest_runs(0)
+        runs = store.runs.latest(0)
     done = {r["source"]: r for r in runs if r["status"] == "ok"}
     missing = [s for s in sources if s not in done or (done[s]["items"] or 0) < THREADS]
     if missing:
@@ -216,7 +216,7 @@ def heishi_run(
 
     with open_store(db) as store:  # due now, as after the 30 minutes of their interval
         for name in sources:
-            store.set_next_run(name, None)
+            store.operations.set_next_run(name, None)
     args = [*HEISHI, "run", "--once", "--db", str(db), "--max-parallel", str(PARALLEL)]
     args += ["--timeout", "30m", "--jitter", "0"]
     log = work / f"{label}.log"

@@ -4,6 +4,7 @@ never a string holding JSON."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -22,10 +23,8 @@ def decoded(row: dict[str, Any] | None, columns: Iterable[str] = JSON_COLUMNS) -
     for name in columns:
         value = out.get(name)
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):
                 out[name] = json.loads(value) if value else None
-            except ValueError:
-                pass
     return out
 
 

@@ -8,6 +8,7 @@ as markup (`[bold]`, `[link=...]`) or emoji codes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -196,10 +197,8 @@ def _short(value: Any, limit: int = 70) -> str:
     if value is None:
         return "—"
     if isinstance(value, str) and value.startswith("["):
-        try:
+        with contextlib.suppress(ValueError, TypeError):
             value = ", ".join(str(v) for v in json.loads(value))
-        except (ValueError, TypeError):
-            pass
     text = printable(value).replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -286,7 +285,11 @@ def print_alerts(console: Console, alerts: Sequence[dict[str, Any]], store: Any)
                 console.print(line, highlight=False)
             continue
         for alert in sorted(group, key=lambda a: a["id"]):
-            hits = store.matches_of_version(alert["version_id"]) if alert.get("version_id") else []
+            hits = (
+                store.listings.matches_of_version(alert["version_id"])
+                if alert.get("version_id")
+                else []
+            )
             console.print(alert_line(alert, hits), highlight=False)
             if alert.get("diff"):
                 console.print(Padding(diff_table(json.loads(alert["diff"])), (0, 0, 0, 6)))

@@ -114,8 +114,8 @@ def save_cookies(cookies: list[Cookie], path: Path) -> None:
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.close(fd)
     jar.save(str(temporary), ignore_discard=True, ignore_expires=False)
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, path)
+    temporary.chmod(0o600)
+    temporary.replace(path)
 
 
 class PersistentCookiesMiddleware(CookiesMiddleware):

@@ -10,6 +10,7 @@ Scrapy's log goes to stderr at INFO.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -148,10 +149,10 @@ def exit_without_teardown(code: int) -> None:
         sys.exit(code)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(
+            OSError, ValueError
+        ):  # a closed pipe: nothing more can be said on it
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe: nothing more can be said on it
-            pass
     os._exit(code)
 
 

@@ -24,6 +24,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import IO, Any
 
 
@@ -101,9 +102,9 @@ class Worker:
             settings.set(key, value, priority="cmdline")
         settings.set("HEISHI_DB", command["db"], priority="cmdline")
         try:
-            log: IO[str] = open(command["log"], "a", encoding="utf-8")  # noqa: SIM115
+            log: IO[str] = Path(command["log"]).open("a", encoding="utf-8")  # noqa: SIM115
         except (OSError, KeyError, TypeError):
-            log = open(os.devnull, "w")  # noqa: SIM115 (closed when the crawl ends)
+            log = Path(os.devnull).open("w")  # noqa: SIM115 (closed when the crawl ends)
         try:
             try:
                 site = find_site(source, settings.get("HEISHI_SITES_DIR"))
@@ -184,7 +185,7 @@ class Worker:
 def rss_mb() -> float:
     """This process's resident memory now, in MB (0 where /proc cannot tell)."""
     try:
-        with open("/proc/self/status", encoding="ascii") as handle:
+        with Path("/proc/self/status").open(encoding="ascii") as handle:
             for line in handle:
                 if line.startswith("VmRSS:"):
                     return round(int(line.split()[1]) / 1024, 1)

@@ -20,7 +20,23 @@ if TYPE_CHECKING:
 
 MAX_DEPTH = 512
 _VOID = frozenset(
-    "area base br col embed hr img input keygen link meta param source track wbr".split()
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "keygen",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
 )
 # A start or end tag; comments, doctypes and processing instructions are left alone.
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:_-]*)(?:\s[^>]*)?(/?)>")

@@ -23,6 +23,7 @@ text drawn by fonts that map letters to digit shapes, and frames in another proc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -120,10 +121,8 @@ async def masked_screenshot(page: Any, keep: tuple[int, int] | None = None) -> M
                 await step()
             except Exception:
                 break
-        try:
+        with contextlib.suppress(Exception):
             await cdp.detach()
-        except Exception:
-            pass
 
 
 def _refused(page: Any, why: str, masked: int = 0) -> MaskedScreenshot:

@@ -40,7 +40,7 @@ class Cluster:
         self.procs: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, *args: str) -> subprocess.Popen:
-        log = open(self.tmp / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+        log = (self.tmp / f"{name}.log").open("wb")  # noqa: SIM115 (closed with the process)
         proc = subprocess.Popen(
             [*HEISHI, *args],
             cwd=PROJECT_ROOT,

@@ -187,5 +187,5 @@ def build_desk_store(db_path: Path) -> dict[tuple[str, str], int]:
     with open_store(db_path) as store:
         for key, steps in TRIAGE.items():
             for at, actor, status, reason in steps:
-                store.triage_alerts([ids[key]], status, actor=actor, now=at, reason=reason)
+                store.review.triage_alerts([ids[key]], status, actor=actor, now=at, reason=reason)
     return ids

@@ -65,7 +65,7 @@ def heishi_here(
     saved_env = dict(os.environ)
     saved_umask = os.umask(0o022)  # main() narrows it for what it writes: restored below
     os.umask(saved_umask)
-    saved_stdin, saved_cwd = sys.stdin, os.getcwd()
+    saved_stdin, saved_cwd = sys.stdin, Path.cwd()
     try:
         os.environ.update({"COLUMNS": str(columns), **(env or {})})
         os.chdir(PROJECT_ROOT)

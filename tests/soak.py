@@ -23,6 +23,7 @@ received by the webhook, and no key the store does not know. It prints the figur
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -103,7 +104,7 @@ class Soak:
         self, name: str, *args: str, distributed: bool = False, group: bool = True
     ) -> subprocess.Popen:
         """A heishi command in the background; only the distributed ones see Redis."""
-        log = open(self.dir / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
+        log = (self.dir / f"{name}.log").open("ab")  # noqa: SIM115 (closed with the process)
         proc = subprocess.Popen(
             [*HEISHI, *args],
             cwd=PROJECT_ROOT,
@@ -173,7 +174,7 @@ class Soak:
             "--appendfsync",
             "always",
         ]
-        log = open(self.dir / "redis.log", "ab")  # noqa: SIM115
+        log = (self.dir / "redis.log").open("ab")  # noqa: SIM115
         self.redis = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         time.sleep(0.5)
@@ -204,11 +205,11 @@ class Soak:
         and the manual sweeps')."""
         found = []
         marker = str(self.db).encode()
-        for entry in os.listdir("/proc"):
+        for entry in (path.name for path in Path("/proc").iterdir()):
             if not entry.isdigit():
                 continue
             try:
-                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                with Path(f"/proc/{entry}/cmdline").open("rb") as handle:
                     cmdline = handle.read()
             except OSError:
                 continue
@@ -223,6 +224,22 @@ class Soak:
         day = self.rng.choice([d for d in content.DAYS if d != self.demo.day])
         self.days.append((now_text(), day))
         self.demo.set_day(day)
+
+    def kill_a_crawl(self) -> None:
+        """SIGKILL one running crawl's process group, somewhere in the middle of its work."""
+        deadline = time.monotonic() + 15
+        crawls = self.crawl_processes()
+        while not crawls and time.monotonic() < deadline:
+            time.sleep(0.5)
+            crawls = self.crawl_processes()
+        if crawls:
+            time.sleep(self.rng.uniform(0, 3))  # somewhere in the middle of it
+            pid = self.rng.choice(crawls)
+            try:
+                os.killpg(pid, signal.SIGKILL)
+                self.figures.crawls_killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def event(self) -> None:
         choices = {
@@ -250,22 +267,10 @@ class Soak:
             self.kill("monitor", signal.SIGTERM, group=False)
             self.start_monitor()
         elif kind == "crawl_sigkill":
-            deadline = time.monotonic() + 15
-            crawls = self.crawl_processes()
-            while not crawls and time.monotonic() < deadline:
-                time.sleep(0.5)
-                crawls = self.crawl_processes()
-            if crawls:
-                time.sleep(self.rng.uniform(0, 3))  # somewhere in the middle of it
-                pid = self.rng.choice(crawls)
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                    self.figures.crawls_killed += 1
-                except (ProcessLookupError, PermissionError):
-                    pass
+            self.kill_a_crawl()
         elif kind == "manual_sweep":
             source = self.rng.choice(list(SOURCES))
-            out = open(self.dir / "manual.log", "ab")  # noqa: SIM115
+            out = (self.dir / "manual.log").open("ab")  # noqa: SIM115
             self.manual.append(
                 subprocess.Popen(
                     [*HEISHI, "sweep", source, "--db", str(self.db), "--timeout", "90"],
@@ -461,10 +466,8 @@ class Soak:
         for name in list(self.procs):
             self.kill(name, signal.SIGTERM, group=name != "monitor")
         for pid in self.crawl_processes():
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         for proc in self.manual:
             if proc.poll() is None:
                 proc.kill()

@@ -130,18 +130,18 @@ def test_one_contact_on_two_sources_makes_one_actor_and_unrelated_sellers_stay_a
             frozenset({("forum_a", "老王"), ("channel_c", "数据日报")}),
             frozenset({("forum_a", "阿强")}),
         }
-        (link,) = store.actor_links(
-            store.listing_actor(store.listing_by_key("forum_a", "1")["id"])["actor_id"]
+        (link,) = store.actor_reads.actor_links(
+            store.actor_reads.listing_actor(store.listings.by_key("forum_a", "1")["id"])["actor_id"]
         )
         assert (link["reason"], link["contact_kind"], link["contact_value"]) == (
             "contact",
             "qq",
             "8866",
         )
-        assert link["since"] == store.listing_by_key("channel_c", "9")["first_seen"]
-        contact = store.find_contact("qq", "8866")
+        assert link["since"] == store.listings.by_key("channel_c", "9")["first_seen"]
+        contact = store.actor_reads.find_contact("qq", "8866")
         assert (contact["listings"], contact["sellers"], contact["versions"]) == (2, 2, 2)
-        by_contact = store.contact_listings("qq", "8866")
+        by_contact = store.actor_reads.contact_listings("qq", "8866")
         assert {(r["source"], r["seller"]) for r in by_contact} == {
             ("forum_a", "老王"),
             ("channel_c", "数据日报"),
@@ -190,7 +190,7 @@ def test_a_contact_too_many_sellers_share_links_no_more_of_them(db_path):
     with open_store(db_path) as store:
         sizes = sorted(len(g) for g in actor_groups(store))
         assert sizes == [1, 1, 1, LINK_LIMIT]
-        assert store.find_contact("qq", "10000")["sellers"] == LINK_LIMIT + 3
+        assert store.actor_reads.find_contact("qq", "10000")["sellers"] == LINK_LIMIT + 3
 
 
 def test_sellers_and_contacts_keep_counts_first_and_last_seen_across_sweeps(db_path):
@@ -207,10 +207,10 @@ def test_sellers_and_contacts_keep_counts_first_and_last_seen_across_sweeps(db_p
         )
     sweep(db_path, "forum_a", first)  # seen again, unchanged: no new version
     with open_store(db_path) as store:
-        seller = store.seller(1)
+        seller = store.actor_reads.seller(1)
         assert (seller["listings"], seller["versions"]) == (1, 1)
         assert seller["first_seen"] == "2026-01-01T00:00:00Z" < seller["last_seen"]
-        contact = store.find_contact("qq", "8866")
+        contact = store.actor_reads.find_contact("qq", "8866")
         assert contact["last_seen"] == seller["last_seen"]
 
 
@@ -313,11 +313,12 @@ def test_a_watched_actor_alerts_once_on_a_new_listing_by_any_of_its_aliases(db_p
         "forum_a",
         [item("1", "身份证料", seller="老王", categories=["identity"], contacts=[("qq", "8866")])],
     )
-    with open_store(db_path) as store:
-        with store.transaction():
-            store.add_watch(
-                seller_id=store.seller_id("forum_a", "老王", utc_now()), by="ana", now=utc_now()
-            )
+    with open_store(db_path) as store, store.transaction():
+        store.actors.add_watch(
+            seller_id=store.actors.seller_id("forum_a", "老王", utc_now()),
+            by="ana",
+            now=utc_now(),
+        )
     new_alias = [
         item("3", "四件套", seller="王哥", categories=["identity"], contacts=[("qq", "8866")])
     ]
@@ -327,9 +328,9 @@ def test_a_watched_actor_alerts_once_on_a_new_listing_by_any_of_its_aliases(db_p
     sweep(db_path, "market_b", new_alias + unrelated)
     sweep(db_path, "market_b", new_alias + unrelated)  # seen again: no second alert
     with open_store(db_path) as store:
-        seen = store.alerts(Filters(kind="actor_seen"))
+        seen = store.alerts.where(Filters(kind="actor_seen"))
         assert [(a["source"], a["listing_id"]) for a in seen] == [
-            ("market_b", store.listing_by_key("market_b", "3")["id"])
+            ("market_b", store.listings.by_key("market_b", "3")["id"])
         ]
         assert "watched actor" in seen[0]["summary"] and "老王 on forum_a" in seen[0]["summary"]
         assert seen[0]["severity"] in ("high", "critical")
@@ -337,10 +338,9 @@ def test_a_watched_actor_alerts_once_on_a_new_listing_by_any_of_its_aliases(db_p
 
 def test_a_watched_contact_alerts_when_a_listing_first_names_it(db_path):
     sweep(db_path, "forum_a", [item("1", "身份证料", seller="老王", categories=["identity"])])
-    with open_store(db_path) as store:
-        with store.transaction():
-            contact = store.contact_id(ContactRef("telegram", "laowang_data"), None)
-            store.add_watch(contact_id=contact, by="ana", now=utc_now())
+    with open_store(db_path) as store, store.transaction():
+        contact = store.actors.contact_id(ContactRef("telegram", "laowang_data"), None)
+        store.actors.add_watch(contact_id=contact, by="ana", now=utc_now())
     changed = item(
         "1",
         "身份证料",
@@ -350,7 +350,7 @@ def test_a_watched_contact_alerts_when_a_listing_first_names_it(db_path):
     )
     sweep(db_path, "forum_a", [changed])
     with open_store(db_path) as store:
-        (seen,) = store.alerts(Filters(kind="actor_seen"))
+        (seen,) = store.alerts.where(Filters(kind="actor_seen"))
         assert seen["summary"] == "watched contact telegram:laowang_data"
 
 

@@ -131,8 +131,8 @@ def world(tmp_path_factory):
         sweep("bbs_data")
         sweep("tg_data")
         with open_store(db, readonly=True) as store:
-            forum_listing = store.listing_by_key("bbs_data", "101")
-            actor_id = store.listing_actor(forum_listing["id"])["actor_id"]
+            forum_listing = store.listings.by_key("bbs_data", "101")
+            actor_id = store.actor_reads.listing_actor(forum_listing["id"])["actor_id"]
         watched = heishi("actor", "watch", str(actor_id), "--db", str(db), "--by", "ana", env=env)
         assert watched.returncode == 0, watched.stderr
         forum.pages.update(forum_pages([101, 102, 103]))
@@ -146,16 +146,16 @@ def world(tmp_path_factory):
 
 
 def actor_of(store, source: str, site_id: str) -> int:
-    return store.listing_actor(store.listing_by_key(source, site_id)["id"])["actor_id"]
+    return store.actor_reads.listing_actor(store.listings.by_key(source, site_id)["id"])["actor_id"]
 
 
 def test_one_seller_on_two_sources_is_one_actor_and_strangers_are_not_merged(world):
     with open_store(world["db"], readonly=True) as store:
         laowang = actor_of(store, "bbs_data", "101")
         assert laowang == world["actor_id"] == actor_of(store, "tg_data", "11")
-        aliases = {(s["source"], s["handle"]) for s in store.actor_sellers(laowang)}
+        aliases = {(s["source"], s["handle"]) for s in store.actor_reads.actor_sellers(laowang)}
         assert aliases == {("bbs_data", "老王"), ("tg_data", "数据日报")}
-        (link,) = store.actor_links(laowang)
+        (link,) = store.actor_reads.actor_links(laowang)
         assert (link["reason"], link["contact_kind"], link["contact_value"]) == (
             "contact",
             "telegram",
@@ -163,9 +163,9 @@ def test_one_seller_on_two_sources_is_one_actor_and_strangers_are_not_merged(wor
         )
         aqiang = actor_of(store, "bbs_data", "102")
         assert aqiang != laowang and actor_of(store, "bbs_data", "103") == aqiang
-        assert [s["handle"] for s in store.actor_sellers(aqiang)] == ["阿强"]
+        assert [s["handle"] for s in store.actor_reads.actor_sellers(aqiang)] == ["阿强"]
         # The forum seller's profile block counted: its QQ number is one of the actor's contacts.
-        contacts = {(c["kind"], c["value"]) for c in store.actor_contacts(laowang)}
+        contacts = {(c["kind"], c["value"]) for c in store.actor_reads.actor_contacts(laowang)}
         assert {
             ("telegram", "laowang_data"),
             ("qq", "88664422"),
@@ -182,8 +182,8 @@ def test_one_seller_on_two_sources_is_one_actor_and_strangers_are_not_merged(wor
 
 def test_a_watched_actor_alerts_once_on_its_next_listing_through_the_webhook(world):
     with open_store(world["db"], readonly=True) as store:
-        (seen,) = store.alerts(Filters(kind="actor_seen"))
-        assert seen["listing_id"] == store.listing_by_key("tg_data", "13")["id"]
+        (seen,) = store.alerts.where(Filters(kind="actor_seen"))
+        assert seen["listing_id"] == store.listings.by_key("tg_data", "13")["id"]
         assert "watched actor" in seen["summary"] and "老王 on bbs_data" in seen["summary"]
     received = world["receiver"].received
     assert len(received) == 1, received  # two drains, one delivery; 阿强's new thread: none
@@ -293,8 +293,10 @@ def test_the_actor_page_in_chromium(world, chromium):
 
     db = world["db"]
     with open_store(db) as store:
-        store.add_user(REVIEWER, "reviewer", hash_password(PASSWORD), now=utc_now())
-        forum_alert = [a for a in store.alerts(Filters(source="bbs_data")) if a["kind"] == "new"]
+        store.review.add_user(REVIEWER, "reviewer", hash_password(PASSWORD), now=utc_now())
+        forum_alert = [
+            a for a in store.alerts.where(Filters(source="bbs_data")) if a["kind"] == "new"
+        ]
         alert_id = next(a["id"] for a in forum_alert if a["title"] == "出售 身份证 四件套")
     with Server(db) as url:
         page = chromium.new_context(viewport={"width": 1400, "height": 900}).new_page()

@@ -102,6 +102,7 @@ def check(value, schema, document, where="$"):
     if isinstance(value, int | float) and not isinstance(value, bool):
         assert value >= schema.get("minimum", value), where
         assert value <= schema.get("maximum", value), where
+    return None
 
 
 def answer_schema(operation, status):

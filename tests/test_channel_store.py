@@ -31,7 +31,7 @@ def sweep(tmp_path, db, name, server):
 
 
 def listing(store, source, site_id):
-    return store.listing_by_key(source, site_id)
+    return store.listings.by_key(source, site_id)
 
 
 def test_views_are_observations_extra_is_kept_and_forwards_link_to_their_origin(tmp_path):
@@ -73,17 +73,19 @@ def test_views_are_observations_extra_is_kept_and_forwards_link_to_their_origin(
         )
         signed = listing(store, "tg_daily", "5")
         assert json.loads(signed["extra"]) == {"author_signature": "老王", "edited": True}
-        assert json.loads(store.versions(signed["id"])[0]["extra"])["edited"] is True
+        assert json.loads(store.listings.versions(signed["id"])[0]["extra"])["edited"] is True
         # The forward and its origin are related, both ways, and one cluster.
         source = listing(store, "tg_origin", "377")
-        related = store.related_listings(forward["id"])["forward"]
+        related = store.review.related_listings(forward["id"])["forward"]
         assert [(r["id"], r["direction"]) for r in related] == [(source["id"], "from")]
-        back = store.related_listings(source["id"])["forward"]
+        back = store.review.related_listings(source["id"])["forward"]
         assert [(r["id"], r["direction"]) for r in back] == [(forward["id"], "to")]
         assert forward["cluster_id"] == source["cluster_id"] == min(forward["id"], source["id"])
-        reposted = [a for a in store.alerts_of_listing(forward["id"]) if a["kind"] == "reposted"]
+        reposted = [
+            a for a in store.review.alerts_of_listing(forward["id"]) if a["kind"] == "reposted"
+        ]
         assert len(reposted) == 1
-        assert "forwarded from it" in store.alert(reposted[0]["id"])["summary"]
+        assert "forwarded from it" in store.review.alert(reposted[0]["id"])["summary"]
         # The lookups use their partial indexes.
         plan = " ".join(
             row[3]
@@ -124,7 +126,7 @@ def _alert_page(db, alert_id: int) -> str:
     from tests.web_server import Server
 
     with open_store(db) as store:
-        store.add_user("viewer", "viewer", hash_password(PASSWORD), now=utc_now())
+        store.review.add_user("viewer", "viewer", hash_password(PASSWORD), now=utc_now())
     from playwright.sync_api import sync_playwright
 
     from spiders.settings import PLAYWRIGHT_LAUNCH_OPTIONS

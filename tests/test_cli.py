@@ -115,9 +115,12 @@ def test_writing_through_a_read_only_store_is_a_clear_error(db_path):
     from monitor.store import open_store
 
     sweep(db_path, [listing("1", "身份证四件套")])
-    with open_store(db_path, readonly=True) as store, pytest.raises(StoreError, match="read-only"):
-        with store.transaction() as conn:
-            conn.execute("DELETE FROM alert_events")
+    with (
+        open_store(db_path, readonly=True) as store,
+        pytest.raises(StoreError, match="read-only"),
+        store.transaction() as conn,
+    ):
+        conn.execute("DELETE FROM alert_events")
 
 
 @pytest.mark.slow
@@ -173,7 +176,7 @@ def test_alerts_of_every_kind_are_listed_for_people(db_path):
     sweep(db_path, [listing("1", "身份证四件套")])
     with open_store(db_path) as store, store.transaction():
         for kind in ("retrohunt", "some_future_kind"):
-            store.insert_alert(
+            store.alerts.insert(
                 {
                     "kind": kind,
                     "severity": "high",

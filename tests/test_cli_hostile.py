@@ -247,7 +247,7 @@ def test_users_password_changes_it_with_the_same_rules(tmp_path):
     assert refused.returncode == 2 and b"most common" in refused.stderr
     assert users("password", "kim", password="quiet lantern orbit").returncode == 0
     with open_store(db, readonly=True) as store:
-        assert verify_password("quiet lantern orbit", store.user("kim")["password_hash"])
+        assert verify_password("quiet lantern orbit", store.review.user("kim")["password_hash"])
     assert users("password", "nobody", password="quiet lantern orbit").returncode == 2
 
 
@@ -348,6 +348,6 @@ def test_an_older_world_readable_store_is_closed_to_others(tmp_path):
 
     db = tmp_path / "heishi.db"
     open_store(db).close()
-    os.chmod(db, 0o644)
+    db.chmod(0o644)
     open_store(db).close()
     assert stat.S_IMODE(db.stat().st_mode) == 0o640  # a group the operator chose may still read

@@ -43,7 +43,7 @@ def store_path(tmp_path_factory):
     with sqlite3.connect(db_path) as source, sqlite3.connect(named) as target:
         source.backup(target)
     with open_store(named) as store:
-        store.add_user("ana", "viewer", "scrypt$16384$8$1$c2FsdA==$aGFzaA==", now=utc_now())
+        store.review.add_user("ana", "viewer", "scrypt$16384$8$1$c2FsdA==$aGFzaA==", now=utc_now())
     return named, ids
 
 
@@ -152,7 +152,7 @@ def test_the_write_connection_itself_is_query_only(store_path):
     finally:
         pm.unregister(readonly)
     with open_store(db_path, readonly=True) as store:
-        assert store.alerts(Filters(status="resolved")) == []
+        assert store.alerts.where(Filters(status="resolved")) == []
 
 
 def test_a_sweep_can_write_while_datasette_serves_and_datasette_sees_it(datasette, store_path):

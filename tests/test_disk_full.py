@@ -88,7 +88,7 @@ def fill(disk: Path, leave: int) -> Path:
     import shutil
 
     filler = disk / "filler"
-    with open(filler, "wb") as handle:
+    with filler.open("wb") as handle:
         handle.write(b"\0" * max(0, shutil.disk_usage(disk).free - leave))
     return filler
 

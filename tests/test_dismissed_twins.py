@@ -14,7 +14,7 @@ def dismiss(db_path, alert_id):
     store = open_store(db_path)
     try:
         with store.transaction():
-            store.set_alert_status(
+            store.alerts.set_status(
                 alert_id, "dismissed", actor="analyst", note="false positive", now="2026-11-21"
             )
     finally:
@@ -72,8 +72,8 @@ def test_the_review_queue_carries_the_twin_flag(db_path):
     sweep(db_path, [twin], source="channel")
     store = open_store(db_path, readonly=True)
     try:
-        queue, _ = store.review_queue(QueueFilters())
-        desk, _ = store.desk_queue(QueueFilters())  # the web page's queue: a row per listing
+        queue, _ = store.review.review_queue(QueueFilters())
+        desk, _ = store.desk.queue(QueueFilters())  # the web page's queue: a row per listing
     finally:
         store.close()
     flags = {a["id"]: a["dismissed_twin_of"] for a in queue if a["kind"] == "new"}

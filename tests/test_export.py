@@ -43,7 +43,7 @@ def test_csv_has_a_header_and_one_row_per_alert_with_lists_joined(analyst_db):
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == list(ALERT_FIELDS)
     with open_store(db_path, readonly=True) as store:
-        assert count == len(rows) - 1 == len(store.alerts())
+        assert count == len(rows) - 1 == len(store.alerts.where())
     records = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
     market = next(r for r in records if r["listing_id"] == str(ids["m1"]))
     assert market["categories"] == "identity; telecom" and market["contacts"] == "qq:88664422"
@@ -69,7 +69,7 @@ def test_jsonl_selects_the_alerts_that_heishi_alerts_selects(analyst_db, filters
     count, text = exported(db_path, "jsonl", **filters)
     records = [json.loads(line) for line in text.splitlines()]
     with open_store(db_path, readonly=True) as store:
-        expected = sorted(a["id"] for a in store.alerts(Filters(**filters)))
+        expected = sorted(a["id"] for a in store.alerts.where(Filters(**filters)))
     assert [r["alert_id"] for r in records] == expected and count == len(expected)
     assert all(
         isinstance(r["categories"], list) and isinstance(r["contacts"], list) for r in records
@@ -258,8 +258,8 @@ def test_one_filters_object_selects_alerts_lists_and_exports_alike(analyst_db):
     assert Filters(matched_only=False).described() == "unmatched included"
     assert Filters().described() == "all"
     with open_store(db_path, readonly=True) as store:
-        listed = sorted(a["id"] for a in store.alerts(filters))
+        listed = sorted(a["id"] for a in store.alerts.where(filters))
         exported_ids = sorted(a["id"] for a in store.analyst.export_alerts(filters))
-        queued, total = store.review_queue(QueueFilters(**vars(filters)), limit=1000)
+        queued, total = store.review.review_queue(QueueFilters(**vars(filters)), limit=1000)
     assert listed and listed == exported_ids == sorted(a["id"] for a in queued)
     assert total == len(listed)

@@ -449,6 +449,49 @@ def message_markup(channel: str, post: str, inner: str, date_href: str, classes:
 </div></div>"""
 
 
+def decorated_message(
+    kind: str,
+    own: str,
+    link: str,
+    marker: str,
+    post: int,
+    channel: str,
+    numbers: Numbers,
+    rng: random.Random,
+    internal: str,
+) -> tuple[str, str]:
+    """A message's markup and link as a message of `kind` wraps them (reply, poll, ...)."""
+    if kind == "reply":
+        own = f"""<a class="tgme_widget_message_reply" href="https://t.me/{channel}/{post - 1}"><div class="tgme_widget_message_author accent_color"><span class="tgme_widget_message_author_name">数据日报</span></div>
+<div class="tgme_widget_message_text js-message_reply_text" dir="auto">回复 {numbers.take().markup}</div></a>{own}"""
+    elif kind == "poll":
+        options = "".join(
+            f'<div class="tgme_widget_message_poll_option"><div class="tgme_widget_message_poll_option_text">{numbers.take().markup}</div></div>'
+            for _ in range(2)
+        )
+        own += f"""<div class="tgme_widget_message_poll"><div class="tgme_widget_message_poll_question">要哪个 {numbers.take().markup}</div>
+<div class="tgme_widget_message_poll_type">Anonymous poll</div><div class="tgme_widget_message_poll_options">{options}</div></div>"""
+    elif kind == "document":
+        own += f"""<a class="tgme_widget_message_document_wrap" href="{link}"><div class="tgme_widget_message_document"><div class="tgme_widget_message_document_title">样本{numbers.take().markup}.xlsx</div>
+<div class="tgme_widget_message_document_extra">{numbers.take().markup}</div></div></a>"""
+    elif kind == "link preview":
+        own += f"""<a class="tgme_widget_message_link_preview" href="https://example.com/"><div class="link_preview_site_name">查询 {numbers.take().markup}</div>
+<div class="link_preview_title">社工库 {numbers.take().markup}</div><div class="link_preview_description">免费查询 {numbers.take().markup}</div></a>"""
+    elif kind == "forwarded":
+        own = f"""<div class="tgme_widget_message_forwarded_from accent_color">Forwarded from <a class="tgme_widget_message_forwarded_from_name" href="https://t.me/other/5"><span dir="auto">料子{numbers.take().markup}</span></a>
+<span class="tgme_widget_message_forwarded_from_author">客服{numbers.take().markup}</span></div>{own}"""
+    elif kind == "signed":
+        own += f'<span class="tgme_widget_message_from_author" dir="auto">客服{numbers.take().markup}</span>'
+    elif kind == "deep":
+        depth = rng.randint(5_000, 8_000)
+        own = own.replace(marker, "<b>" * depth + marker + "</b>" * depth)
+    elif kind == "huge":
+        own = own.replace("</div>", "<br/>" + "料" * 300_000 + numbers.take().markup + "</div>", 1)
+    elif kind == "odd link":
+        link = rng.choice(ODD_LINKS).format(internal=internal)
+    return own, link
+
+
 def hostile_channel(
     n: int, rng: random.Random, numbers: Numbers, decks: Decks, base: str, internal: str
 ) -> tuple[HostilePage, dict[str, Page]]:
@@ -484,36 +527,9 @@ max_pages = 1
             post = rng.choice(posted)
         elif kind == "duplicate":
             kind = "plain"
-        if kind == "reply":
-            own = f"""<a class="tgme_widget_message_reply" href="https://t.me/{channel}/{post - 1}"><div class="tgme_widget_message_author accent_color"><span class="tgme_widget_message_author_name">数据日报</span></div>
-<div class="tgme_widget_message_text js-message_reply_text" dir="auto">回复 {numbers.take().markup}</div></a>{own}"""
-        elif kind == "poll":
-            options = "".join(
-                f'<div class="tgme_widget_message_poll_option"><div class="tgme_widget_message_poll_option_text">{numbers.take().markup}</div></div>'
-                for _ in range(2)
-            )
-            own += f"""<div class="tgme_widget_message_poll"><div class="tgme_widget_message_poll_question">要哪个 {numbers.take().markup}</div>
-<div class="tgme_widget_message_poll_type">Anonymous poll</div><div class="tgme_widget_message_poll_options">{options}</div></div>"""
-        elif kind == "document":
-            own += f"""<a class="tgme_widget_message_document_wrap" href="{link}"><div class="tgme_widget_message_document"><div class="tgme_widget_message_document_title">样本{numbers.take().markup}.xlsx</div>
-<div class="tgme_widget_message_document_extra">{numbers.take().markup}</div></div></a>"""
-        elif kind == "link preview":
-            own += f"""<a class="tgme_widget_message_link_preview" href="https://example.com/"><div class="link_preview_site_name">查询 {numbers.take().markup}</div>
-<div class="link_preview_title">社工库 {numbers.take().markup}</div><div class="link_preview_description">免费查询 {numbers.take().markup}</div></a>"""
-        elif kind == "forwarded":
-            own = f"""<div class="tgme_widget_message_forwarded_from accent_color">Forwarded from <a class="tgme_widget_message_forwarded_from_name" href="https://t.me/other/5"><span dir="auto">料子{numbers.take().markup}</span></a>
-<span class="tgme_widget_message_forwarded_from_author">客服{numbers.take().markup}</span></div>{own}"""
-        elif kind == "signed":
-            own += f'<span class="tgme_widget_message_from_author" dir="auto">客服{numbers.take().markup}</span>'
-        elif kind == "deep":
-            depth = rng.randint(5_000, 8_000)
-            own = own.replace(marker, "<b>" * depth + marker + "</b>" * depth)
-        elif kind == "huge":
-            own = own.replace(
-                "</div>", "<br/>" + "料" * 300_000 + numbers.take().markup + "</div>", 1
-            )
-        elif kind == "odd link":
-            link = rng.choice(ODD_LINKS).format(internal=internal)
+        own, link = decorated_message(
+            kind, own, link, marker, post, channel, numbers, rng, internal
+        )
         messages.append(message_markup(channel, str(post), own, link, classes))
         if kind in MESSAGE_SKIPS:
             page.rows.append(Row(MESSAGE_SKIPS[kind], kind))

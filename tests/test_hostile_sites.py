@@ -5,6 +5,7 @@ Each is served by a real local server and crawled by a real crawl (Chromium incl
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -134,10 +135,8 @@ class Server:
                 route = owner.routes.get(self.path)
                 if route is None:  # whatever else is asked for: a thread that would parse
                     route = html(thread(999, "这是本机的内部服务"))
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     route(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             do_POST = do_GET  # noqa: N815
 

@@ -156,7 +156,7 @@ def test_store_opens_again_and_keeps_its_schema_version(db_path):
     with open_store(db_path) as store:
         assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert store.count_listings() == 1
+        assert store.listings.count() == 1
 
 
 def test_failed_listing_page_blocks_removals_and_the_error_names_the_url(db_path):
@@ -275,12 +275,12 @@ def test_a_rolled_back_batch_leaves_nothing_in_the_search_index(db_path):
     from monitor.store import open_store
 
     with open_store(db_path) as store:
-        run_id = store.start_run("forum", "forum", None)
+        run_id = store.runs.start("forum", "forum", None)
         state = {"title": "出售银行卡", "text": "一手银行卡 私聊", "content_hash": "h"}
         try:
             with store.transaction():
-                listing_id = store.insert_listing("forum", "1", state, run_id, "2026-01-01")
-                store.insert_version(listing_id, 1, run_id, "2026-01-01", state, None)
+                listing_id = store.listings.insert("forum", "1", state, run_id, "2026-01-01")
+                store.listings.insert_version(listing_id, 1, run_id, "2026-01-01", state, None)
                 raise RuntimeError("crash in the middle of a batch")
         except RuntimeError:
             pass

@@ -46,8 +46,8 @@ def test_learn_trains_from_reviewed_alerts_and_adopts_only_when_asked(db_path, t
     )
     store = open_store(db_path)
     with store.transaction():
-        store.set_alert_status(ids["t1"], "confirmed", actor="a", now="2026-11-21")
-        store.set_alert_status(ids["t2"], "dismissed", actor="a", now="2026-11-21")
+        store.alerts.set_status(ids["t1"], "confirmed", actor="a", now="2026-11-21")
+        store.alerts.set_status(ids["t2"], "dismissed", actor="a", now="2026-11-21")
     store.close()
     keywords = tmp_path / "keywords"
     shutil.copytree(ROOT / "keywords", keywords)

@@ -8,8 +8,8 @@ from monitor.store.listing_ids import FIRST_BLOCK, LARGEST_BLOCK, next_block_siz
 def _new_listing(store, source: str, n: int) -> int:
     state = {"url": f"http://127.0.0.1/{source}/{n}", "title": f"t{n}", "content_hash": str(n)}
     with store.transaction():
-        store.ensure_source(source, "forum", None)
-        return store.insert_listing(source, str(n), state, None, "2026-11-23T00:00:00Z")
+        store.runs.ensure_source(source, "forum", None)
+        return store.listings.insert(source, str(n), state, None, "2026-11-23T00:00:00Z")
 
 
 def test_interleaved_sources_get_runs_of_consecutive_ids(store):
@@ -40,7 +40,7 @@ def test_blocks_double_up_to_a_limit():
 def test_a_store_with_old_global_ids_gets_blocks_past_them(store):
     """A store upgraded from before id blocks: new ids never collide with the old ones."""
     with store.transaction():
-        store.ensure_source("old", "forum", None)
+        store.runs.ensure_source("old", "forum", None)
         store.conn.execute(
             "INSERT INTO listings (id, source, site_id, status) VALUES (5000, 'old', 'x', 'live')"
         )

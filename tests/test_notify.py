@@ -92,7 +92,7 @@ def test_a_crashed_sender_leaves_rows_that_are_sent_after_the_lease(
     sweep(db_path, [listing("1", "身份证四件套")])
     now = "2030-01-01T00:00:00Z"
     with open_store(db_path) as store, store.transaction():
-        claimed = store.claim_notifications(now, 10, 300)  # ... and the sender dies here
+        claimed = store.outbox.claim(now, 10, 300)  # ... and the sender dies here
     assert len(claimed) == 1
     assert drain_outbox(db_path, now=later(now, 10)).sent == 0  # still leased: not twice
     assert drain_outbox(db_path, now=later(now, 301)).sent == 1

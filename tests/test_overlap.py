@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -161,10 +162,10 @@ def test_the_store_refuses_a_second_running_run_of_a_source(db_path):
     from monitor.store import open_store
 
     with open_store(db_path) as store:
-        first = store.start_run("forum", "forum", None)
+        first = store.runs.start("forum", "forum", None)
         with pytest.raises(SourceBusyError, match=rf"run {first} \(pid {os.getpid()}"):
-            store.start_run("forum", "forum", None)
-        other = store.start_run("channel", "channel", None)  # another source: its own lease
+            store.runs.start("forum", "forum", None)
+        other = store.runs.start("channel", "channel", None)  # another source: its own lease
         assert other > first
 
 
@@ -177,14 +178,15 @@ def test_a_run_left_by_a_dead_process_is_taken_over_and_closed_as_crashed(db_pat
     if reaped:
         gone.wait()
     else:  # exited, not yet reaped: a zombie still has its pid
-        wait_for(lambda: open(f"/proc/{gone.pid}/stat").read().split(") ")[1][0] == "Z", 10, "exit")
+        stat = Path(f"/proc/{gone.pid}/stat")
+        wait_for(lambda: stat.read_text().split(") ")[1][0] == "Z", 10, "exit")
     started = None if reaped else process_started(gone.pid)
     with open_store(db_path) as store:
-        stale = store.start_run("forum", "forum", None)
+        stale = store.runs.start("forum", "forum", None)
         store.conn.execute("UPDATE runs SET pid = ?, pid_started = ?", (gone.pid, started))
-        fresh = store.start_run("forum", "forum", None)
-        assert store.run(stale)["status"] == "crashed"
-        assert store.run(fresh)["status"] == "running"
+        fresh = store.runs.start("forum", "forum", None)
+        assert store.runs.get(stale)["status"] == "crashed"
+        assert store.runs.get(fresh)["status"] == "running"
     gone.wait()
 
 

@@ -52,7 +52,7 @@ class RedisServer:
             argv += ["--appendonly", "yes", "--appendfsync", "always"]
         else:
             argv += ["--appendonly", "no"]
-        log = open(self.directory / "redis.log", "ab")  # noqa: SIM115 (closed with the process)
+        log = (self.directory / "redis.log").open("ab")  # noqa: SIM115 (closed with the process)
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         client = dist.connect(self.url)
@@ -85,7 +85,7 @@ def redis_server(tmp_path, request):
 
 
 def start_sweep_and_wait(env: dict, tmp_path: Path, name: str = "sweep") -> subprocess.Popen:
-    with open(tmp_path / f"{name}.out", "w") as out:  # the child keeps its own
+    with (tmp_path / f"{name}.out").open("w") as out:  # the child keeps its own
         return subprocess.Popen(
             [*HEISHI, "distributed", "sweep", "demo_forum", "--wait", "--timeout", "180", "--json"],
             cwd=PROJECT_ROOT,

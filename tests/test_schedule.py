@@ -115,11 +115,13 @@ def test_store_times_round_trip():
 
 
 def test_schedule_state_is_kept_per_source(store):
-    store.schedule_source("forum", "forum", "http://f", "every 30m", "2026-11-23T08:30:00Z")
-    store.source_started("forum", "forum", "http://f", "2026-11-23T08:30:01Z")
-    store.set_next_run("forum", "2026-11-23T09:00:00Z")
-    assert store.next_runs() == {"forum": "2026-11-23T09:00:00Z"}
-    [row] = store.source_status()
+    store.operations.schedule_source(
+        "forum", "forum", "http://f", "every 30m", "2026-11-23T08:30:00Z"
+    )
+    store.operations.source_started("forum", "forum", "http://f", "2026-11-23T08:30:01Z")
+    store.operations.set_next_run("forum", "2026-11-23T09:00:00Z")
+    assert store.operations.next_runs() == {"forum": "2026-11-23T09:00:00Z"}
+    [row] = store.operations.source_status()
     assert row["schedule"] == "every 30m" and row["last_started_at"] == "2026-11-23T08:30:01Z"
     assert row["last_run_id"] is None and row["running_since"] is None
     first_seen = store.conn.execute("SELECT first_seen FROM sources").fetchone()[0]
@@ -127,11 +129,11 @@ def test_schedule_state_is_kept_per_source(store):
 
 
 def test_status_shows_the_last_finished_run_and_one_in_progress(store):
-    first = store.start_run("forum", "forum", None)
+    first = store.runs.start("forum", "forum", None)
     with store.transaction():
-        store.finish_run(first, "ok", {"items": 12, "new": 3})
-    store.start_run("forum", "forum", None)  # this process: still running
-    [row] = store.source_status()
+        store.runs.finish(first, "ok", {"items": 12, "new": 3})
+    store.runs.start("forum", "forum", None)  # this process: still running
+    [row] = store.operations.source_status()
     assert row["last_run_id"] == first and row["last_items"] == 12 and row["last_new"] == 3
     assert row["running_since"] is not None
 
@@ -140,43 +142,43 @@ def test_runs_of_a_dead_monitor_are_closed_as_crashed(store):
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    run_id = store.start_run("forum", "forum", None)
+    run_id = store.runs.start("forum", "forum", None)
     store.conn.execute("UPDATE runs SET pid = ? WHERE id = ?", (int(dead.stdout), run_id))
-    assert store.close_abandoned_runs() == 1
-    assert store.run(run_id)["status"] == "crashed"
+    assert store.operations.close_abandoned_runs() == 1
+    assert store.runs.get(run_id)["status"] == "crashed"
 
 
 def test_one_live_monitor_per_store(db_path):
     with open_store(db_path) as store:
-        mine = store.claim_daemon({"heartbeat": 30})
+        mine = store.operations.claim_daemon({"heartbeat": 30})
         assert not mine["live"] and mine["pid"] == os.getpid()
-        other = store.claim_daemon({"heartbeat": 30})
+        other = store.operations.claim_daemon({"heartbeat": 30})
         assert other["live"] and other["id"] == mine["id"]
-        assert store.latest_daemon()["live"]
-        store.daemon_stopped(mine["id"])
-        assert not store.latest_daemon()["live"]
-        again = store.claim_daemon({"heartbeat": 30})
+        assert store.operations.latest_daemon()["live"]
+        store.operations.daemon_stopped(mine["id"])
+        assert not store.operations.latest_daemon()["live"]
+        again = store.operations.claim_daemon({"heartbeat": 30})
         assert not again["live"] and again["id"] != mine["id"]
 
 
 def test_a_monitor_that_died_is_taken_over(db_path):
     with open_store(db_path) as store:
-        first = store.claim_daemon({"heartbeat": 30})
+        first = store.operations.claim_daemon({"heartbeat": 30})
         # Its process is gone (another pid on this host) or its heartbeat is long stale.
         store.conn.execute("UPDATE daemon SET pid = 999999999 WHERE id = ?", (first["id"],))
-        assert not store.latest_daemon()["live"]
-        second = store.claim_daemon({"heartbeat": 30})
+        assert not store.operations.latest_daemon()["live"]
+        second = store.operations.claim_daemon({"heartbeat": 30})
         assert not second["live"]
         statuses = dict(store.conn.execute("SELECT id, status FROM daemon").fetchall())
         assert statuses == {first["id"]: "crashed", second["id"]: "running"}
         store.conn.execute(
             "UPDATE daemon SET heartbeat_at = '2000-01-01T00:00:00Z' WHERE id = ?", (second["id"],)
         )
-        assert not store.latest_daemon()["live"]
+        assert not store.operations.latest_daemon()["live"]
 
 
 def test_outbox_counts_by_status(store):
-    assert store.outbox_counts() == {}
+    assert store.outbox.counts() == {}
     alert_id = store.conn.execute(
         "INSERT INTO alerts (kind, severity, status, created_at, dedupe_key) "
         "VALUES ('new', 'high', 'open', '2026-11-23T08:00:00Z', 'k')"
@@ -187,7 +189,7 @@ def test_outbox_counts_by_status(store):
             "VALUES (?, 'ops', ?, ?, '2026-11-23T08:00:00Z')",
             (alert_id, key, status),
         )
-    assert store.outbox_counts() == {"pending": 1, "sent": 2, "dead": 1}
+    assert store.outbox.counts() == {"pending": 1, "sent": 2, "dead": 1}
 
 
 def test_the_sources_to_run_skip_demo_disabled_and_broken_site_files(tmp_path):

@@ -153,12 +153,12 @@ def test_a_store_without_the_index_gains_one_on_open_filled_in_the_background(db
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         conn.execute(f"PRAGMA user_version = {version - 1}")
     with open_store(db_path) as store:
-        assert store.search_index_size() == 0  # opening did not wait for the index
+        assert store.search.index_size() == 0  # opening did not wait for the index
         applied = {r[0] for r in store.conn.execute("SELECT name FROM schema_migrations")}
         assert "0006_search" in applied
         state = backfill(store)
         assert state is not None and state.complete
-        assert store.search_index_size() == 2  # three versions, two texts
+        assert store.search.index_size() == 2  # three versions, two texts
     assert [h.found_in_version for h in found(db_path, "护照")] == [1]
     assert [h.current for h in found(db_path, "驾驶证")] == [True]
 

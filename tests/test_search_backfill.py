@@ -53,7 +53,7 @@ def index_rows(db_path) -> list[int]:
 def test_opening_an_old_store_waits_for_no_index_and_searches_say_it_is_incomplete(db_path):
     old_store(db_path)
     with open_store(db_path) as store:
-        assert store.search_index_size() == 0
+        assert store.search.index_size() == 0
         state = store.search_backfill.state()
         assert state is not None and not state.complete and state.upto == 60
     result = heishi("search", "--db", str(db_path), "护照", "--json")
@@ -96,7 +96,7 @@ def test_sweeps_during_the_backfill_index_their_own_versions_once(db_path):
     with open_store(db_path) as store:
         state = backfill(store)
         assert state is not None and state.complete
-        assert store.search_index_size() == 61
+        assert store.search.index_size() == 61
     answer = json.loads(heishi("search", "--db", str(db_path), "银行卡", "--json").stdout)
     assert [hit["current"] for hit in answer["results"]] == [True]
 
@@ -120,6 +120,6 @@ def test_the_monitor_fills_the_index_between_sweeps(db_path):
     monitor.backfill_search()  # the job `heishi run` schedules every BACKFILL_EVERY seconds
     with open_store(db_path) as store:
         state = store.search_backfill.state()
-        assert state is not None and state.complete and store.search_index_size() == 60
+        assert state is not None and state.complete and store.search.index_size() == 60
     monitor.backfill_search()  # nothing left: one read, no write
     assert len(index_rows(db_path)) == 60

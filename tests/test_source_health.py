@@ -43,10 +43,10 @@ def sweep(tmp_path, db, name, server):
 
 def state(db, name):
     with open_store(db, readonly=True) as store:
-        source = next(s for s in store.sources() if s["name"] == name)
-        run = store.run(source["last_run_id"])
+        source = next(s for s in store.runs.sources() if s["name"] == name)
+        run = store.runs.get(source["last_run_id"])
         alerts = [
-            store.alert(row[0])
+            store.review.alert(row[0])
             for row in store.conn.execute(
                 "SELECT id FROM alerts WHERE source = ? ORDER BY id", (name,)
             ).fetchall()

@@ -265,7 +265,7 @@ def test_statistics_page_draws_the_stores_figures(desk_db):
 @pytest.mark.browser
 def test_statistics_page_cuts_days_in_the_viewers_zone_and_speaks_their_language(desk_db):
     with open_store(desk_db) as store:
-        store.set_user_preferences("rita", time_zone="UTC", language="zh_CN")
+        store.desk.set_user_preferences("rita", time_zone="UTC", language="zh_CN")
     with Server(desk_db) as url, chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         page.set_default_timeout(10_000)

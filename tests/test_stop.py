@@ -6,10 +6,10 @@ stopped at its timeout is a failure, and says so."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -63,13 +63,13 @@ def take_ctrl_c() -> None:
 def crawl_children(pid: int) -> list[int]:
     """Processes whose parent is `pid` and whose command line runs spiders.crawl."""
     found = []
-    for entry in os.listdir("/proc"):
+    for entry in (path.name for path in Path("/proc").iterdir()):
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat") as handle:
+            with Path(f"/proc/{entry}/stat").open() as handle:
                 ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+            with Path(f"/proc/{entry}/cmdline").open("rb") as handle:
                 cmdline = handle.read()
         except (OSError, IndexError, ValueError):
             continue

@@ -38,7 +38,7 @@ def test_an_old_store_is_upgraded_in_place_and_keeps_its_data(db_path):
         assert applied == [name for name, _ in MIGRATIONS]
         assert "notifications" in store.db.table_names()
         assert "evidence" in store.db["listing_versions"].columns_dict
-        assert store.count_listings() == 1
+        assert store.listings.count() == 1
 
 
 def test_opening_twice_applies_nothing_twice(db_path):

@@ -107,7 +107,7 @@ def test_alerts_by_status_counts_every_alert_once(analyst_db, tmp_path):
             "SELECT id FROM alerts WHERE listing_id = ? AND kind = 'new'", (ids["f2"],)
         ).fetchone()[0]
         with store.transaction():
-            store.set_alert_status(alert_id, "dismissed", actor="test", now=OLD_TIME)
+            store.alerts.set_status(alert_id, "dismissed", actor="test", now=OLD_TIME)
         rows = store.analyst.view_rows("v_alerts_by_status")
         total = store.conn.execute("SELECT count(*) FROM alerts").fetchone()[0]
     assert sum(r["alerts"] for r in rows) == total

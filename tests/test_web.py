@@ -81,7 +81,7 @@ def build_store(db: Path, outside: str) -> None:
         conn.execute("UPDATE alerts SET brands = '[\"星河银行\"]' WHERE title LIKE '星河银行%'")
     with open_store(db) as store:
         for name, role in (("ada", "admin"), ("rita", "reviewer"), ("vic", "viewer")):
-            store.add_user(name, role, hash_password(PASSWORDS[name]), now=utc_now())
+            store.review.add_user(name, role, hash_password(PASSWORDS[name]), now=utc_now())
 
 
 # --- a real server and a real browser ----------------------------------------------------
@@ -394,15 +394,15 @@ def test_store_queue_sorts_pages_and_filters(web_db):
     from monitor.store.review import QueueFilters
 
     with open_store(web_db, readonly=True) as store:
-        everything, total = store.review_queue(QueueFilters(), sort="volume", limit=2)
+        everything, total = store.review.review_queue(QueueFilters(), sort="volume", limit=2)
         assert total == 5 and len(everything) == 2  # the plain queue: a row per alert
         assert everything[0]["volume"] == 300_000
-        second, _ = store.review_queue(QueueFilters(), sort="volume", limit=2, offset=2)
+        second, _ = store.review.review_queue(QueueFilters(), sort="volume", limit=2, offset=2)
         assert not {a["id"] for a in everything} & {a["id"] for a in second}
-        travel, count = store.review_queue(QueueFilters(category="travel"))
+        travel, count = store.review.review_queue(QueueFilters(category="travel"))
         assert count == 1 and travel[0]["title"].startswith("某酒店")
-        assert store.review_queue(QueueFilters(since="2999-01-01"))[1] == 0
-        assert store.review_queue(QueueFilters(text="100%_"))[1] == 0
+        assert store.review.review_queue(QueueFilters(since="2999-01-01"))[1] == 0
+        assert store.review.review_queue(QueueFilters(text="100%_"))[1] == 0
 
 
 def test_the_queues_since_is_read_as_every_since_is(web_db):
@@ -420,10 +420,10 @@ def test_the_queues_since_is_read_as_every_since_is(web_db):
     assert unread.filters.since is None and "soon" in (unread.since_error or "")
     assert unread.since_text == "soon"  # shown back as written
     with open_store(web_db, readonly=True) as store:
-        everything = store.desk_queue(queue_view({}).filters)[1]
+        everything = store.desk.queue(queue_view({}).filters)[1]
         assert everything > 0
-        assert store.desk_queue(queue_view({"since": "3650d"}).filters)[1] == everything
-        assert store.desk_queue(queue_view({"since": "2999-01-01"}).filters)[1] == 0
+        assert store.desk.queue(queue_view({"since": "3650d"}).filters)[1] == everything
+        assert store.desk.queue(queue_view({"since": "2999-01-01"}).filters)[1] == 0
 
 
 def test_passwords_are_salted_scrypt_hashes():
@@ -467,7 +467,7 @@ def test_users_add_reads_the_password_from_stdin(tmp_path, monkeypatch, capsys):
         == 0
     )
     with open_store(db, readonly=True) as store:
-        kim = store.user("kim")
+        kim = store.review.user("kim")
     assert kim["role"] == "reviewer" and verify_password("long-enough-pw", kim["password_hash"])
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert (
@@ -497,4 +497,4 @@ def test_users_add_refuses_a_name_the_web_log_in_would_refuse(tmp_path, monkeypa
     add = ["users", "add", "王芳", "--role", "reviewer", "--password-stdin", "--db", str(db)]
     assert main([*add, "--create"]) == 0  # Chinese names are names
     with open_store(db, readonly=True) as store:
-        assert [u["name"] for u in store.users()] == ["王芳"]
+        assert [u["name"] for u in store.review.users()] == ["王芳"]

@@ -24,7 +24,7 @@ def demo_url(demo_run):
 
     db = demo_run.day_two
     with open_store(db) as store:
-        store.add_user("rita", "reviewer", hash_password("review-pass-1"), now=utc_now())
+        store.review.add_user("rita", "reviewer", hash_password("review-pass-1"), now=utc_now())
     with Server(db) as url:
         yield url
 

@@ -67,7 +67,7 @@ def build_desk_store(db: Path) -> None:
         conn.execute("UPDATE alerts SET severity = 'high' WHERE source = 'forum'")
         conn.execute("UPDATE alerts SET severity = 'medium' WHERE title LIKE '身份证 料子%'")
     with open_store(db) as store:
-        store.add_user("rita", "reviewer", hash_password(PASSWORD), now=utc_now())
+        store.review.add_user("rita", "reviewer", hash_password(PASSWORD), now=utc_now())
 
 
 @pytest.fixture(scope="module")

@@ -149,7 +149,7 @@ def evidence_db(tmp_path_factory) -> Path:
              terms=[("身份证", "identity"), ("四件套", "identity")]),
     ])  # fmt: skip
     with open_store(db) as store:
-        store.add_user("rita", "reviewer", hash_password(PASSWORD), now=utc_now())
+        store.review.add_user("rita", "reviewer", hash_password(PASSWORD), now=utc_now())
     with sqlite3.connect(db) as conn:
         stored = json.loads(conn.execute("SELECT evidence FROM listing_versions").fetchone()[0])
     assert stored["fetched_at"] == FETCHED_AT

@@ -66,7 +66,7 @@ def build_store(db: Path) -> None:
         recorder.close({"finish_reason": "finished", "response_received_count": 1}, "finished")
     with open_store(db) as store:
         for name, role in (("ada", "admin"), ("rita", "reviewer"), ("vic", "viewer")):
-            store.add_user(name, role, hash_password(PASSWORDS[name]), now=utc_now())
+            store.review.add_user(name, role, hash_password(PASSWORDS[name]), now=utc_now())
 
 
 class Server:
@@ -621,7 +621,7 @@ def test_slow_keyword_tests_neither_stall_the_server_nor_run_past_their_limit(
     viewers = [f"viewer{i}" for i in range(8)]
     with open_store(fresh_db) as store:
         for name in viewers:
-            store.add_user(name, "viewer", hash_password(PASSWORDS["vic"]), now=utc_now())
+            store.review.add_user(name, "viewer", hash_password(PASSWORDS["vic"]), now=utc_now())
     env = {"HEISHI_KEYWORDS_DIR": str(slow_keywords), "HEISHI_WEB_MATCH_SECONDS": "3"}
     with ServeProcess(fresh_db, env) as served:
         clients = []
@@ -698,7 +698,7 @@ def repetitive_db(tmp_path) -> Path:
         recorder.record(listing("1", title, text))
         recorder.close({"finish_reason": "finished", "response_received_count": 1}, "finished")
     with open_store(db) as store:
-        store.add_user("vic", "viewer", hash_password(PASSWORDS["vic"]), now=utc_now())
+        store.review.add_user("vic", "viewer", hash_password(PASSWORDS["vic"]), now=utc_now())
     return db
 
 
@@ -757,12 +757,14 @@ def big_db(tmp_path_factory) -> Path:
 def test_a_search_that_takes_too_long_is_stopped_with_a_503(big_db):
     from monitor.web.app import create_app
 
-    with Server(create_app(big_db, query_seconds=0.05)) as url:
-        with httpx.Client(headers=ENGLISH, base_url=url, timeout=60) as vic:
-            assert log_in(vic, "vic").status_code == 303
-            started = time.monotonic()
-            answer = vic.get("/", params={"q": "不在这里", "status": "open"})
-            took = time.monotonic() - started
+    with (
+        Server(create_app(big_db, query_seconds=0.05)) as url,
+        httpx.Client(headers=ENGLISH, base_url=url, timeout=60) as vic,
+    ):
+        assert log_in(vic, "vic").status_code == 303
+        started = time.monotonic()
+        answer = vic.get("/", params={"q": "不在这里", "status": "open"})
+        took = time.monotonic() - started
     assert answer.status_code == 503 and "took too long" in answer.text
     assert took < 5
 
@@ -773,13 +775,15 @@ def test_one_user_cannot_hold_all_the_servers_threads(big_db):
     from monitor.web.app import create_app
 
     limits = httpx.Limits(max_connections=100)
-    with Server(create_app(big_db, query_seconds=3)) as url:
-        with httpx.Client(headers=ENGLISH, base_url=url, timeout=60, limits=limits) as vic:
-            assert log_in(vic, "vic").status_code == 303
-            with ThreadPoolExecutor(30) as searches:
-                answers = list(
-                    searches.map(
-                        lambda i: vic.get("/", params={"q": f"不在这里{i}"}).status_code, range(30)
-                    )
+    with (
+        Server(create_app(big_db, query_seconds=3)) as url,
+        httpx.Client(headers=ENGLISH, base_url=url, timeout=60, limits=limits) as vic,
+    ):
+        assert log_in(vic, "vic").status_code == 303
+        with ThreadPoolExecutor(30) as searches:
+            answers = list(
+                searches.map(
+                    lambda i: vic.get("/", params={"q": f"不在这里{i}"}).status_code, range(30)
                 )
+            )
     assert answers.count(429) >= 10 and set(answers) <= {200, 429, 503}

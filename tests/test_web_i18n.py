@@ -120,8 +120,8 @@ def i18n_db(tmp_path_factory) -> Path:
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE alerts SET created_at = ?", (RAISED_AT,))
     with open_store(db) as store:
-        store.add_user("ada", "admin", hash_password(PASSWORDS["ada"]), now=utc_now())
-        store.add_user("rita", "reviewer", hash_password(PASSWORDS["rita"]), now=utc_now())
+        store.review.add_user("ada", "admin", hash_password(PASSWORDS["ada"]), now=utc_now())
+        store.review.add_user("rita", "reviewer", hash_password(PASSWORDS["rita"]), now=utc_now())
     return db
 
 

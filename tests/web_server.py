@@ -31,7 +31,7 @@ def add_users(db: Path) -> None:
 
     with open_store(db) as store:
         for name, role in ROLES.items():
-            store.add_user(name, role, hash_password(PASSWORDS[name]), now=utc_now())
+            store.review.add_user(name, role, hash_password(PASSWORDS[name]), now=utc_now())
 
 
 class Server:

@@ -68,7 +68,7 @@ def backfill(store: Store, *, progress: bool = False) -> int:
         done += len(batch)
         if progress and done % (BATCH * 20) == 0:
             log.warning("linked %d versions (%.0f/s)", done, done / (time.monotonic() - started))
-    store.recount_actors()
+    store.actors.recount_actors()
     return done
 
 
@@ -106,7 +106,9 @@ def _restore_watches(
             "SELECT id FROM sellers WHERE source = ? AND handle = ?",
             (watch["source"], watch["handle"]),
         ).fetchone()
-        seller_id = found[0] if found else store.seller_id(watch["source"], watch["handle"], "")
+        seller_id = (
+            found[0] if found else store.actors.seller_id(watch["source"], watch["handle"], "")
+        )
         store.conn.execute(
             "UPDATE actor_watches SET seller_id = ? WHERE id = ?", (seller_id, watch["id"])
         )
@@ -114,7 +116,7 @@ def _restore_watches(
         ref = ContactRef(watch["kind"], watch["value"], watch["digest"])
         store.conn.execute(
             "UPDATE actor_watches SET contact_id = ? WHERE id = ?",
-            (store.contact_id(ref, None), watch["id"]),
+            (store.actors.contact_id(ref, None), watch["id"]),
         )
 
 

@@ -56,30 +56,32 @@ def link_version(
     one listing come in order. `new_listing`: its first version (nothing to compare with);
     `ids`: seller and contact ids by key, kept by a caller that links many versions in one
     transaction (the backfill), which also counts afterwards (`counters` False, then
-    `Store.recount_actors`); `state["cluster_id"]`, when there, spares a look-up."""
+    `store.actors.recount_actors`); `state["cluster_id"]`, when there, spares a look-up."""
     identities = identities_of(state, pii)
     seller_id = None
     newly_linked = new_listing
     if identities.handle:
         seller_id = _cached(ids, ("seller", source, identities.handle))
         if seller_id is None:
-            seller_id = store.seller_id(source, identities.handle, now)
+            seller_id = store.actors.seller_id(source, identities.handle, now)
             _keep(ids, ("seller", source, identities.handle), seller_id)
-        newly_linked |= store.name_seller(listing_id, version_id, seller_id, now, counters)
+        newly_linked |= store.actors.name_seller(listing_id, version_id, seller_id, now, counters)
     else:
-        store.clear_listing_seller(listing_id)
+        store.actors.clear_listing_seller(listing_id)
     sighting = Sighting(seller_id, None)
     named_before = (
-        store.listing_contact_ids(listing_id) if identities.contacts and not new_listing else set()
+        store.actors.listing_contact_ids(listing_id)
+        if identities.contacts and not new_listing
+        else set()
     )
     for ref in identities.contacts:
         contact_id = _cached(ids, ("contact", ref.kind, ref.key))
         if contact_id is None:
-            contact_id = store.contact_id(ref, now)
+            contact_id = store.actors.contact_id(ref, now)
             _keep(ids, ("contact", ref.kind, ref.key), contact_id)
         sighting.contact_ids.append(contact_id)
         new_for_listing = contact_id not in named_before
-        new_for_seller = store.name_contact(
+        new_for_seller = store.actors.name_contact(
             listing_id,
             version_id,
             contact_id,
@@ -92,11 +94,11 @@ def link_version(
         )
         newly_linked |= new_for_listing
         if seller_id is not None and new_for_seller:
-            sellers = store.contact_sellers(contact_id, LINK_LIMIT + 1)
+            sellers = store.actors.contact_sellers(contact_id, LINK_LIMIT + 1)
             if len(sellers) <= LINK_LIMIT:
                 reason = "payment" if ref.is_payment else "contact"
                 for other in sellers:
-                    sighting.new_links += store.link_sellers(
+                    sighting.new_links += store.actors.link_sellers(
                         seller_id,
                         other,
                         reason,
@@ -108,12 +110,12 @@ def link_version(
         if "cluster_id" in state:
             cluster_id = state["cluster_id"]
         else:
-            cluster_id = store.listing_cluster(listing_id)
+            cluster_id = store.actor_reads.listing_cluster(listing_id)
         if cluster_id is not None:
-            sellers = store.cluster_sellers(cluster_id, LINK_LIMIT + 1)
+            sellers = store.actors.cluster_sellers(cluster_id, LINK_LIMIT + 1)
             if len(sellers) <= LINK_LIMIT:
                 for other in sellers:
-                    sighting.new_links += store.link_sellers(
+                    sighting.new_links += store.actors.link_sellers(
                         seller_id,
                         other,
                         "cluster",
@@ -122,7 +124,7 @@ def link_version(
                         listing_id=listing_id,
                     )
         if ids is None:  # the backfill raises no alert: it needs no actor
-            sighting.actor_id = store.actor_of(seller_id)
+            sighting.actor_id = store.actors.actor_of(seller_id)
     sighting.newly_linked = newly_linked
     return sighting
 
@@ -153,7 +155,7 @@ def watch_alert(
     is named in the summary."""
     if not sighting.newly_linked:
         return None
-    watches = store.watches_hit(sighting.actor_id, sighting.contact_ids)
+    watches = store.actors.watches_hit(sighting.actor_id, sighting.contact_ids)
     if not watches:
         return None
     reasons = []
@@ -161,7 +163,7 @@ def watch_alert(
         if watch["seller_id"] is not None:
             reasons.append(f"watched actor #{sighting.actor_id} ({_aliases(store, sighting)})")
         else:
-            contact = store.contact(watch["contact_id"]) or {}
+            contact = store.actor_reads.contact(watch["contact_id"]) or {}
             reasons.append(f"watched contact {contact.get('kind')}:{contact.get('value')}")
     brands = (match or {}).get("brands") or []
     return {
@@ -194,7 +196,7 @@ def actor_seen_severity(
 
 
 def _aliases(store: Store, sighting: Sighting, limit: int = 5) -> str:
-    sellers = store.actor_sellers(sighting.actor_id or 0, limit=limit + 1)
+    sellers = store.actor_reads.actor_sellers(sighting.actor_id or 0, limit=limit + 1)
     names = [f"{s['handle']} on {s['source']}" for s in sellers[:limit]]
     if len(sellers) > limit:
         names.append("...")

@@ -49,15 +49,15 @@ class ActorProfile:
 
 def load_actor(store: Store, actor_id: int) -> ActorProfile | None:
     """The actor `actor_id` names (an id merged into a larger actor gives that actor)."""
-    resolved = store.resolve_actor(actor_id)
+    resolved = store.actor_reads.resolve_actor(actor_id)
     if resolved is None:
         return None
-    summary = store.actor_summary(resolved)
+    summary = store.actor_reads.actor_summary(resolved)
     if summary is None:
         return None
-    aliases = store.actor_sellers(resolved)
-    listings = store.actor_listings(resolved, LISTINGS_SHOWN)
-    versions = store.actor_versions(resolved, VERSIONS_READ)
+    aliases = store.actor_reads.actor_sellers(resolved)
+    listings = store.actor_reads.actor_listings(resolved, LISTINGS_SHOWN)
+    versions = store.actor_reads.actor_versions(resolved, VERSIONS_READ)
     return ActorProfile(
         actor_id=resolved,
         name=aliases[0]["handle"] if aliases else f"actor {resolved}",
@@ -68,17 +68,17 @@ def load_actor(store: Store, actor_id: int) -> ActorProfile | None:
         first_seen=summary["first_seen"],
         last_seen=summary["last_seen"],
         aliases=aliases,
-        contacts=store.actor_contacts(resolved),
-        links=store.actor_links(resolved),
+        contacts=store.actor_reads.actor_contacts(resolved),
+        links=store.actor_reads.actor_links(resolved),
         categories=_categories(listings),
         prices=_price_changes(versions),
         volume_max=max((v["volume"] for v in versions if v["volume"]), default=None),
         volume_live=sum(x["volume"] or 0 for x in listings if x["status"] == "live"),
-        weeks=_every_week(store.actor_weeks(resolved, WEEKS)),
+        weeks=_every_week(store.actor_reads.actor_weeks(resolved, WEEKS)),
         listings_shown=listings,
-        alerts=store.actor_alerts(resolved, ALERTS_SHOWN),
-        triage=store.actor_triage(resolved),
-        watches=store.watches_of_actor(resolved),
+        alerts=store.actor_reads.actor_alerts(resolved, ALERTS_SHOWN),
+        triage=store.actor_reads.actor_triage(resolved),
+        watches=store.actor_reads.watches_of_actor(resolved),
     )
 
 

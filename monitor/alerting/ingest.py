@@ -8,6 +8,7 @@ a dedupe key so a rerun never raises one twice, and removals happen only in `clo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -50,7 +51,7 @@ def raise_alert(
 ) -> int | None:
     """Insert an alert (unless its dedupe_key exists) and queue its notifications, in the
     caller's transaction: what every alert raised from a sweep or a retro-hunt goes through."""
-    alert_id = store.insert_alert(alert, now)
+    alert_id = store.alerts.insert(alert, now)
     if alert_id is not None and notify_config is not None:
         from monitor.alerting.notify import enqueue_alert
 
@@ -124,7 +125,7 @@ class SweepRecorder:
         from monitor.matching.rules_version import record_rules_version
 
         self.store = open_store(self.db_path)
-        self.run_id = self.store.start_run(self.source, self.kind, self.url)
+        self.run_id = self.store.runs.start(self.source, self.kind, self.url)
         try:
             self.notify_config = load_notify_config()
             self.severity_rules = load_rules()
@@ -170,7 +171,7 @@ class SweepRecorder:
         try:
             with store.transaction():
                 # Most listings are unchanged: one statement marks them seen and names them.
-                touched = store.touch_unchanged(
+                touched = store.listings.touch_unchanged(
                     self.source,
                     [(site_id, state["content_hash"]) for site_id, (_, state) in latest.items()],
                     self.run_id,
@@ -182,7 +183,7 @@ class SweepRecorder:
                     listing_id = touched.get(site_id)
                     if listing_id is None:
                         # New, changed, or back after removal: full row, versions and alerts.
-                        row = store.listing_by_key(self.source, site_id)
+                        row = store.listings.by_key(self.source, site_id)
                         match = changes.as_dict(item.get("match")) or {}
                         raised += self._apply(site_id, row, state, match, item, now)
                         listing_id = state.get("listing_id")
@@ -193,7 +194,7 @@ class SweepRecorder:
                 store.observations.record(counters, self.run_id, now)
                 # Still this run's to write (else all of it rolls back), and its figures.
                 progress = {"items": self.recorded + len(batch), **self.counts}
-                store.hold_run(self.run_id, progress, now)
+                store.runs.hold(self.run_id, progress, now)
         except StoreError as exc:  # rolled back (a full disk, the run taken away)
             self.counts = counted
             self.write_error = self.write_error or str(exc)
@@ -206,14 +207,14 @@ class SweepRecorder:
     def written_in_this_run(self, site_ids: list[str]) -> set[str]:
         """Which of these listings this run has already written (a batch delivered again)."""
         assert self.store is not None and self.run_id is not None, "open() first"
-        return self.store.seen_in_run(self.source, site_ids, self.run_id)
+        return self.store.listings.seen_in_run(self.source, site_ids, self.run_id)
 
     def complete_so_far(self, stats: dict[str, Any]) -> bool:
         """Would the run be judged complete (`ok`) if it ended now, with these stats? Only
         then is it worth checking missing listings: otherwise it removes nothing anyway."""
         store = self.store
         assert store is not None and self.run_id is not None, "open() first"
-        last_good = store.last_good_run(self.source, self.run_id)
+        last_good = store.runs.last_good(self.source, self.run_id)
         verdict = changes.judge_run(
             stats,
             "finished",
@@ -230,7 +231,7 @@ class SweepRecorder:
         store = self.store
         assert store is not None and self.run_id is not None, "open() first"
         self.flush()
-        return store.removal_candidates(self.source, self.run_id, limit)
+        return store.listings.removal_candidates(self.source, self.run_id, limit)
 
     def _apply(
         self,
@@ -246,9 +247,9 @@ class SweepRecorder:
         assert store is not None and self.run_id is not None
         state["rules_version"] = self.rules_version  # written with the version
         if current is None:
-            listing_id = store.insert_listing(self.source, site_id, state, self.run_id, now)
+            listing_id = store.listings.insert(self.source, site_id, state, self.run_id, now)
             state["listing_id"] = listing_id
-            version_id = store.insert_version(listing_id, 1, self.run_id, now, state, None)
+            version_id = store.listings.insert_version(listing_id, 1, self.run_id, now, state, None)
             self._write_details(version_id, listing_id, item, match)
             self.counts["new"] += 1
             raised: list[int | None] = []
@@ -265,17 +266,17 @@ class SweepRecorder:
         if was_removed:
             self.counts["relisted"] += 1
         if current["content_hash"] == state["content_hash"]:  # back, unchanged
-            store.touch_listings([listing_id], self.run_id, now, revive=[listing_id])
+            store.listings.touch([listing_id], self.run_id, now, revive=[listing_id])
             if state["matched"]:
-                current_id = store.current_version_id(listing_id)
+                current_id = store.listings.current_version_id(listing_id)
                 return [self._alert("relisted", listing_id, current_id, state, match, now)]
             return []
         version = current["version"] + 1
         diff = changes.field_diff(current, state)
-        version_id = store.insert_version(
+        version_id = store.listings.insert_version(
             listing_id, version, self.run_id, now, state, diff, current
         )
-        store.update_listing(listing_id, state, version, self.run_id, now, current)
+        store.listings.update(listing_id, state, version, self.run_id, now, current)
         self._write_details(version_id, listing_id, item, match)
         self.counts["changed"] += 1
         raised = self._change_alerts(
@@ -379,7 +380,7 @@ class SweepRecorder:
         assert store is not None
         if was_removed:
             return [self._alert("relisted", listing_id, version_id, state, match, now, diff)]
-        if state["matched"] and not store.alert_exists(("new", "retrohunt"), listing_id):
+        if state["matched"] and not store.alerts.exists(("new", "retrohunt"), listing_id):
             # It only now reads as a black-market listing: that is news, not a change.
             return [self._alert("new", listing_id, version_id, state, match, now)]
         return [self._alert("changed", listing_id, version_id, state, match, now, diff)]
@@ -389,9 +390,11 @@ class SweepRecorder:
     ) -> None:
         store = self.store
         assert store is not None
-        store.insert_matches(version_id, listing_id, match.get("hits") or [], self.rules_version)
+        store.listings.insert_matches(
+            version_id, listing_id, match.get("hits") or [], self.rules_version
+        )
         pii = [changes.as_dict(hit) for hit in item.get("pii") or []]
-        store.insert_pii(version_id, listing_id, pii)
+        store.listings.insert_pii(version_id, listing_id, pii)
         keys = {hit.get("key") for hit in pii if hit.get("key")} - self.pii_keys
         if keys:  # which key hashed them: a look-up with another one is refused, not empty
             store.pii_keys.record(keys, utc_now())
@@ -460,13 +463,11 @@ class SweepRecorder:
         full disk while closing closes the run as failed with as small a write as can be."""
         store = self.store
         assert store is not None and self.run_id is not None, "open() first"
-        try:
+        with contextlib.suppress(StoreFullError):  # the batch was rolled back; write_error says so
             self.flush()
-        except StoreFullError:
-            pass  # the batch was rolled back; write_error says so
         if self.write_error:  # a batch was lost: this run is not complete
             error, fatal = "; ".join(dict.fromkeys(filter(None, [error, self.write_error]))), True
-        last_good = store.last_good_run(self.source, self.run_id)
+        last_good = store.runs.last_good(self.source, self.run_id)
         verdict = changes.judge_run(
             stats,
             finish_reason,
@@ -502,7 +503,7 @@ class SweepRecorder:
                     self.run_id,
                 )
             with store.transaction():  # status and error only: a few bytes, no new rows
-                store.finish_run(
+                store.runs.finish(
                     self.run_id,
                     "failed",
                     {
@@ -526,19 +527,19 @@ class SweepRecorder:
         assert store is not None and self.run_id is not None
         with store.transaction():
             # Sellers and contacts of the listings it saw again were seen now.
-            store.record_actor_sightings(self.source, self.run_id, now)
+            store.actors.record_actor_sightings(self.source, self.run_id, now)
             if verdict.status == "ok":
-                for listing in store.mark_missing(
+                for listing in store.listings.mark_missing(
                     self.source, self.run_id, self.removed_after_sweeps, now
                 ):
                     self.counts["removed"] += 1
                     if listing["matched"]:
-                        version_id = store.current_version_id(listing["id"])
+                        version_id = store.listings.current_version_id(listing["id"])
                         self._keep_alert_id(
                             self._alert("removed", listing["id"], version_id, listing, None, now)
                         )
             self._health_alerts(verdict, now, cause)
-            store.finish_run(
+            store.runs.finish(
                 self.run_id,
                 verdict.status,
                 {
@@ -566,7 +567,7 @@ class SweepRecorder:
         self.store = store = open_store(self.db_path)
         now = utc_now()
         with store.transaction():
-            self.run_id = store.record_closed_run(
+            self.run_id = store.runs.record_closed(
                 self.source,
                 self.kind,
                 self.url,
@@ -575,7 +576,7 @@ class SweepRecorder:
             )
             verdict = changes.RunVerdict(status, error)
             self._health_alerts(verdict, now)
-            store.count_run(self.run_id, status, now)
+            store.runs.count(self.run_id, status, now)
         return self._closed(verdict)
 
     def count_failure(self, run_id: int, status: str, error: str | None) -> RunOutcome:
@@ -588,13 +589,13 @@ class SweepRecorder:
         self.store = store = open_store(self.db_path)
         self.run_id = run_id
         now = utc_now()
-        run = store.run(run_id) or {}
+        run = store.runs.get(run_id) or {}
         error = error or run.get("error")
         with store.transaction():
-            store.set_run_outcome(run_id, status, error)
+            store.runs.set_outcome(run_id, status, error)
             verdict = changes.RunVerdict(status, error)
             self._health_alerts(verdict, now)
-            store.count_run(run_id, status, now)
+            store.runs.count(run_id, status, now)
         self.recorded = int(run.get("items") or 0)
         return self._closed(verdict)
 
@@ -627,18 +628,21 @@ class SweepRecorder:
         store = self.store
         assert store is not None and self.run_id is not None
         if verdict.status == "ok":
-            store.resolve_source_alerts(self.source, self.run_id, now)
+            store.alerts.resolve_source(self.source, self.run_id, now)
         elif verdict.shape_changed or verdict.status in ("failed", "crashed"):
             kind = "source_changed_shape" if verdict.shape_changed else "source_failing"
             # A changed shape alerts at once; a failing source after N failures in a row.
-            in_a_row = store.consecutive_failures(self.source) + 1  # this run included
+            in_a_row = store.operations.consecutive_failures(self.source) + 1  # this run included
             due = kind == "source_changed_shape" or in_a_row >= failures_before_alert(self.settings)
-            if due and not store.open_alert_exists(kind, self.source):
+            if due and not store.alerts.open_exists(kind, self.source):
                 self._keep_alert_id(self._source_alert(kind, verdict.error, now, cause))
-        elif cause is not None and cause.health == "empty":
+        elif (
+            cause is not None
+            and cause.health == "empty"
             # It had listings and now says it has none: worth a look, once.
-            if not store.open_alert_exists("source_failing", self.source):
-                self._keep_alert_id(self._source_alert("source_failing", verdict.error, now, cause))
+            and not store.alerts.open_exists("source_failing", self.source)
+        ):
+            self._keep_alert_id(self._source_alert("source_failing", verdict.error, now, cause))
 
     def _closed(self, verdict: changes.RunVerdict) -> RunOutcome:
         assert self.store is not None and self.run_id is not None

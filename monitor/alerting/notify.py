@@ -143,9 +143,9 @@ def enqueue_alert(
         for index in range(len(route.urls)):
             # The store's id makes the key unique across stores and installs: a receiver
             # that drops repeated keys never drops another store's alert.
-            key = f"heishi:{store.store_id()}:alert:{alert_id}:{route.name}:{index}"
+            key = f"heishi:{store.outbox.store_id()}:alert:{alert_id}:{route.name}:{index}"
             payload = {**message, "alert_id": alert_id, "url_index": index, "key": key}
-            queued += store.enqueue_notification(alert_id, route.name, key, payload, now)
+            queued += store.outbox.enqueue(alert_id, route.name, key, payload, now)
     return queued
 
 
@@ -242,7 +242,7 @@ def drain_outbox(
     result = DrainResult()
     with open_store(db) as store:
         with store.transaction():
-            claimed = store.claim_notifications(now, limit, LEASE_SECONDS)
+            claimed = store.outbox.claim(now, limit, LEASE_SECONDS)
         singles: list[dict[str, Any]] = []
         digests: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
         for row in claimed:
@@ -250,7 +250,7 @@ def drain_outbox(
             route = config.route(row["route"])
             if route is None:
                 with store.transaction():
-                    store.mark_notification_failed(
+                    store.outbox.mark_failed(
                         [row["id"]], f"route {row['route']!r} is no longer configured", None
                     )
                 result.dead += 1
@@ -269,11 +269,11 @@ def drain_outbox(
             held.remove(row["id"])
             if (route.name, index) in down:
                 with store.transaction():
-                    store.release_notifications([row["id"]], down[(route.name, index)])
+                    store.outbox.release([row["id"]], down[(route.name, index)])
                 result.deferred += 1
                 continue
             if held:  # this drain keeps the rest while it waits for a slow receiver
-                store.extend_claims(held, later(max(now, utc_now()), LEASE_SECONDS))
+                store.outbox.extend_claims(held, later(max(now, utc_now()), LEASE_SECONDS))
             error = _send(
                 route.urls[index],
                 row["idempotency_key"],
@@ -292,11 +292,11 @@ def drain_outbox(
             due_at = later(min(r["created_at"] for r in group), route.digest_seconds or 0)
             if due_at > now and not any(r["attempts"] for r in group):
                 with store.transaction():
-                    store.release_notifications([r["id"] for r in group], due_at)
+                    store.outbox.release([r["id"] for r in group], due_at)
                 result.waiting += len(group)
                 continue
             title, body = _digest(group)
-            key = f"heishi:{store.store_id()}:digest:{name}:{index}:{group[0]['id']}-{group[-1]['id']}"
+            key = f"heishi:{store.outbox.store_id()}:digest:{name}:{index}:{group[0]['id']}-{group[-1]['id']}"
             error = _send(
                 route.urls[index],
                 key,
@@ -389,12 +389,12 @@ def _record(
     ids = [r["id"] for r in group]
     with store.transaction():
         if error is None:
-            store.mark_notification_sent(ids, now)
+            store.outbox.mark_sent(ids, now)
             result.sent += len(ids)
             return None
         since = min((r.get("retry_since") or now) for r in group)  # failing since
         retry_at = _retry_at(config, max(r["attempts"] for r in group), now, since)
-        store.mark_notification_failed(ids, error, retry_at, now)
+        store.outbox.mark_failed(ids, error, retry_at, now)
     log.warning("notification %s failed: %s", ids, error)
     result.errors.append(error)
     if retry_at is None:

@@ -93,15 +93,20 @@ def severity(
     level = 1  # medium
     if match.get("brands"):
         level = 3
-    elif volume >= rules.high_volume:
-        level = 2
-    elif categories & rules.sensitive_categories and (
-        volume >= rules.sensitive_volume
-        or extraction.get("sample_offer")
-        or extraction.get("freshness")
-    ):
+    elif volume >= rules.high_volume or _sensitive_offer(categories, volume, extraction, rules):
         level = 2
     if kind == "removed":
         # Gone is less urgent than live: one level below what the listing was.
         level -= 1
     return SEVERITIES[max(0, level)]
+
+
+def _sensitive_offer(
+    categories: set[str], volume: float, extraction: dict[str, Any], rules: SeverityRules
+) -> bool:
+    """Sensitive categories at their own volume, or with a sample or a freshness claim."""
+    return bool(categories & rules.sensitive_categories) and bool(
+        volume >= rules.sensitive_volume
+        or extraction.get("sample_offer")
+        or extraction.get("freshness")
+    )

@@ -158,7 +158,7 @@ class _Hunt:
         with store.transaction():
             for version, (state, result, change) in zip(versions, rematched, strict=True):
                 if change is not None:
-                    listing = store.listing(version["listing_id"]) or {}
+                    listing = store.listings.get(version["listing_id"]) or {}
                     # A sweep may have written a newer version since this batch was read.
                     version["is_current"] = listing.get("version") == version["version"]
                     change.current = bool(version["is_current"])
@@ -167,7 +167,9 @@ class _Hunt:
                 if change is not None and _spans(hits) != store.retrohunt.match_spans_of_version(
                     version["id"]
                 ):
-                    store.insert_matches(version["id"], version["listing_id"], hits, rules_version)
+                    store.listings.insert_matches(
+                        version["id"], version["listing_id"], hits, rules_version
+                    )
                 if change is not None:
                     self.decide_alert(version, state, result, change, now)
 
@@ -222,7 +224,7 @@ class _Hunt:
         assert store is not None
         listing_id = version["listing_id"]
         key = f"retrohunt:{listing_id}:{self.report.rules_version}"
-        if store.alert_exists("new", listing_id) or store.retrohunt.alert_key_exists(key):
+        if store.alerts.exists("new", listing_id) or store.retrohunt.alert_key_exists(key):
             change.alert = "already_alerted"
             return
         match = changes.as_dict(result)

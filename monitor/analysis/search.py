@@ -326,7 +326,7 @@ SORTS = ("relevance", "recent")
 def index_is_current(store, segmenter=None) -> bool | None:
     """Whether the store's search index was made with this segmentation (the current keyword
     lists'); None when the store does not know (indexed before heishi recorded it)."""
-    recorded = store.search_segmentation()
+    recorded = store.search.segmentation()
     if recorded is None:
         return None
     return recorded == (segmenter or default_segmenter()).fingerprint()
@@ -364,11 +364,11 @@ def search(
     since_at = since_timestamp(since) if since else None
     relevance = sort == "relevance"
     try:
-        window_rows = store.search_window(
+        window_rows = store.search.window(
             expression, since=since_at, window=window, with_text=relevance
         )
         if relevance:
-            totals = store.search_index_totals()
+            totals = store.search.index_totals()
             frequencies = {t: _document_frequency(store, t, totals) for t in parsed.terms}
     except sqlite3.OperationalError as exc:
         if "fts5" not in str(exc) and "MATCH" not in str(exc):
@@ -389,14 +389,14 @@ def search(
         # A listing's versions can match more than once: read details a few at a time.
         chunk = ranked[position : position + max(2 * limit, 20)]
         position += len(chunk)
-        details = store.search_details([version_id for version_id, _ in chunk])
+        details = store.search.details([version_id for version_id, _ in chunk])
         fresh = []
         for version_id, score in chunk:
             row = details.get(version_id)
             if row is not None and row["listing_id"] not in listed:
                 listed.add(row["listing_id"])
                 fresh.append((row, score))
-        current = store.current_text_versions([row["listing_id"] for row, _ in fresh])
+        current = store.search.current_text_versions([row["listing_id"] for row, _ in fresh])
         for row, score in fresh[: limit - len(hits)]:
             matches_now = bool(current.get(row["listing_id"], set()) & in_window)
             hits.append(hit_from_row(row, score, matches_now))
@@ -410,7 +410,7 @@ def _document_frequency(store, term: tuple[str, ...], totals: dict[str, Any]) ->
     """Versions holding `term`: counted when fewer than DF_SAMPLE, else estimated from how far
     back its newest DF_SAMPLE rows reach (rowids grow with time), so a common word costs the
     same as a rare one instead of a pass over its hundreds of thousands of rows."""
-    newest = store.search_term_sample(term_expression(term), DF_SAMPLE)
+    newest = store.search.term_sample(term_expression(term), DF_SAMPLE)
     if len(newest) < DF_SAMPLE:
         return float(len(newest))
     span = totals["max_rowid"] - newest[-1] + 1

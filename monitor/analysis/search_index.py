@@ -46,7 +46,7 @@ def reindex(
     if not (resume and resumable):
         state = store.search_backfill.restart()
         with store.transaction():
-            store.record_search_segmentation()
+            store.search.record_segmentation()
     return backfill(store, on_batch=on_batch)
 
 

@@ -157,7 +157,7 @@ def collect(
     first = read(queries.FIRST_TRIAGE)
     stats.first_triage = _first_triage(first)
     stats.reviewers = _reviewers(read(queries.REVIEWER_ACTIONS), first)
-    health_now = {row["name"]: row.get("health") for row in store.sources()}
+    health_now = {row["name"]: row.get("health") for row in store.runs.sources()}
     stats.source_health = _source_health(read(queries.SOURCE_HEALTH), health_now)
     return stats
 

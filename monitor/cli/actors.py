@@ -110,11 +110,11 @@ def cmd_actors(args: argparse.Namespace) -> int:
         contact_id = None
         if args.contact:
             kind, _, key = parse_contact(args.contact)
-            found = store.find_contact(kind, key)
+            found = store.actor_reads.find_contact(kind, key)
             if found is None:
                 return _none(args, f"no listing named {kind}:{args.contact.partition(':')[2]}")
             contact_id = found["id"]
-        actors = store.actors(
+        actors = store.actor_reads.actors(
             source=args.source,
             contact_id=contact_id,
             min_sellers=args.min_aliases,
@@ -267,24 +267,23 @@ def cmd_actor_watch(args: argparse.Namespace) -> int:
     from monitor.errors import HeishiError
     from monitor.store import open_store, utc_now
 
-    with open_store(store_path(args)) as store:
-        with store.transaction():
-            if args.contact:
-                kind, shown, key = parse_contact(args.contact)
-                digest = key if kind == "phone" else None
-                contact_id = store.contact_id(ContactRef(kind, shown, digest), None)
-                watch_id = store.add_watch(
-                    contact_id=contact_id, by=args.by, now=utc_now(), note=args.note
-                )
-                what = f"contact {kind}:{shown}"
-            else:
-                actor_id = store.resolve_actor(args.actor_id)
-                if actor_id is None:
-                    raise HeishiError(f"no actor {args.actor_id} in the store")
-                watch_id = store.add_watch(
-                    seller_id=actor_id, by=args.by, now=utc_now(), note=args.note
-                )
-                what = f"actor {actor_id}"
+    with open_store(store_path(args)) as store, store.transaction():
+        if args.contact:
+            kind, shown, key = parse_contact(args.contact)
+            digest = key if kind == "phone" else None
+            contact_id = store.actors.contact_id(ContactRef(kind, shown, digest), None)
+            watch_id = store.actors.add_watch(
+                contact_id=contact_id, by=args.by, now=utc_now(), note=args.note
+            )
+            what = f"contact {kind}:{shown}"
+        else:
+            actor_id = store.actor_reads.resolve_actor(args.actor_id)
+            if actor_id is None:
+                raise HeishiError(f"no actor {args.actor_id} in the store")
+            watch_id = store.actors.add_watch(
+                seller_id=actor_id, by=args.by, now=utc_now(), note=args.note
+            )
+            what = f"actor {actor_id}"
     print(f"watch {watch_id}: {what} (alerts of kind actor_seen)")
     return 0
 
@@ -293,9 +292,8 @@ def cmd_actor_unwatch(args: argparse.Namespace) -> int:
     from monitor.errors import HeishiError
     from monitor.store import open_store, utc_now
 
-    with open_store(store_path(args)) as store:
-        with store.transaction():
-            ended = store.end_watch(args.watch_id, by=args.by, now=utc_now())
+    with open_store(store_path(args)) as store, store.transaction():
+        ended = store.actors.end_watch(args.watch_id, by=args.by, now=utc_now())
     if not ended:
         raise HeishiError(f"no open watch {args.watch_id}", hint="see `heishi actor watches`")
     print(f"watch {args.watch_id} ended")
@@ -307,7 +305,7 @@ def cmd_actor_watches(args: argparse.Namespace) -> int:
     from monitor.store import open_store
 
     with open_store(db_path(args.db), readonly=True) as store:
-        watches = store.watches()
+        watches = store.actor_reads.watches()
     if args.json:
         for watch in watches:
             print(json.dumps(watch, ensure_ascii=False, default=str))

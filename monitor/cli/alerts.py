@@ -39,14 +39,14 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
             queue = QueueFilters(**vars(filters))
             queue.status = queue.status or "open"
-            groups, total = store.alert_groups(queue, limit=args.limit)
+            groups, total = store.desk.alert_groups(queue, limit=args.limit)
             if args.json:
                 for group in groups:
                     print(json.dumps(group, ensure_ascii=False, default=str))
                 return 0
             print_groups(groups, total)
             return 0
-        alerts = store.alerts(filters, limit=args.limit)
+        alerts = store.alerts.where(filters, limit=args.limit)
         if args.json:
             for alert in alerts:
                 print(json.dumps(decoded(alert), ensure_ascii=False, default=str))

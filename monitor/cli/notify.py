@@ -64,9 +64,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
     config = load_notify_config(args.config)  # a broken file stops here, before any change
     since = args.since
     with open_store(store_path(args)) as store:
-        requeued = store.requeue_notifications(
-            utc_now(), dead=args.dead, since=since, route=args.route
-        )
+        requeued = store.outbox.requeue(utc_now(), dead=args.dead, since=since, route=args.route)
     result = drain_outbox(store_path(args), config)
     if args.json:
         print(json.dumps({"requeued": requeued, **result.__dict__}, ensure_ascii=False))
@@ -85,8 +83,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from monitor.store import open_store
 
     with open_store(db_path(args.db), readonly=True) as store:
-        counts = store.outbox_counts()
-        stuck = store.notifications("dead") + store.notifications("pending")
+        counts = store.outbox.counts()
+        stuck = store.outbox.notifications("dead") + store.outbox.notifications("pending")
     if args.json:
         print(json.dumps({"counts": counts, "waiting": stuck}, ensure_ascii=False, default=str))
         return 0

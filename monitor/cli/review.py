@@ -69,12 +69,12 @@ def _find_listing(store, ref: str) -> dict[str, Any]:
 
     if ref.isdigit():
         try:
-            found = store.listing(whole_number(ref))
+            found = store.listings.get(whole_number(ref))
         except NotANumber as exc:
             raise HeishiError(f"no listing: {exc}", hint="use an id or SOURCE:SITE_ID") from None
     elif ":" in ref:
         source, site_id = ref.split(":", 1)
-        found = store.listing_by_key(source, site_id)
+        found = store.listings.by_key(source, site_id)
     else:
         found = None
     if not found:
@@ -89,16 +89,20 @@ def cmd_alert_show(args: argparse.Namespace) -> int:
     from monitor.store import open_store
 
     with open_store(db_path(args.db), readonly=True) as store:
-        alerts = store.alerts(alert_id=args.alert_id)
+        alerts = store.alerts.where(alert_id=args.alert_id)
         if not alerts:
             raise HeishiError(f"no alert {args.alert_id} in the store")
         alert = alerts[0]
-        versions = store.versions(alert["listing_id"]) if alert.get("listing_id") else []
-        events = store.alert_events(alert["id"])
-        hits = store.matches_of_version(alert["version_id"]) if alert.get("version_id") else []
+        versions = store.listings.versions(alert["listing_id"]) if alert.get("listing_id") else []
+        events = store.alerts.events(alert["id"])
+        hits = (
+            store.listings.matches_of_version(alert["version_id"])
+            if alert.get("version_id")
+            else []
+        )
         actor = _actor(store, alert.get("listing_id"))
         if args.json:
-            listing = store.listing(alert["listing_id"]) if alert.get("listing_id") else None
+            listing = store.listings.get(alert["listing_id"]) if alert.get("listing_id") else None
             print(
                 json.dumps(
                     {
@@ -146,18 +150,18 @@ def cmd_alert_set(args: argparse.Namespace) -> int:
         if args.from_queue:
             filters = alert_filter_values(args)
             filters.status = filters.status or "open"
-            ids = [a["id"] for a in store.alerts(filters)]
+            ids = [a["id"] for a in store.alerts.where(filters)]
             if not ids:
                 print("no alert matches those filters")
                 return 0
         else:
-            missing = sorted(set(ids) - {a["id"] for a in store.alerts_by_ids(ids)})
+            missing = sorted(set(ids) - {a["id"] for a in store.alerts.by_ids(ids)})
             if missing:
                 raise HeishiError(
                     f"no alert {', '.join(str(i) for i in missing)} in the store",
                     hint="nothing was changed",
                 )
-        before = {a["id"]: a["status"] for a in store.alerts_by_ids(ids)}
+        before = {a["id"]: a["status"] for a in store.alerts.by_ids(ids)}
         to_change = [i for i in ids if before[i] != status]
         if args.dry_run:
             print(f"would set {len(to_change)} of {len(ids)} alert(s) to {status}")
@@ -165,13 +169,13 @@ def cmd_alert_set(args: argparse.Namespace) -> int:
                 print(f"alert {alert_id}: {before[alert_id]} -> {status}")
             return 0
         now = utc_now()
-        store.triage_alerts(
+        store.review.triage_alerts(
             ids, status, actor=args.actor, now=now, note=args.note, reason=args.reason
         )
         if args.note:  # already in that status: keep the note all the same
             for alert_id in ids:
                 if before[alert_id] == status:
-                    store.add_alert_note(alert_id, args.note, actor=args.actor, now=now)
+                    store.review.add_alert_note(alert_id, args.note, actor=args.actor, now=now)
     for alert_id in ids:
         unchanged = " (already)" if before[alert_id] == status else ""
         print(f"alert {alert_id}: {status}{unchanged}")
@@ -218,7 +222,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     with open_store(db_path(args.db), readonly=True) as store:
         listing = _find_listing(store, args.listing)
-        versions = store.versions(listing["id"])
+        versions = store.listings.versions(listing["id"])
         observations = store.observations.of_listing(listing["id"])
         actor = _actor(store, listing["id"])
         if args.json:
@@ -259,9 +263,9 @@ def cmd_history(args: argparse.Namespace) -> int:
 def _actor(store, listing_id: int | None) -> dict[str, Any] | None:
     """The listing's seller and actor (None for an anonymous listing, or a store opened
     read-only that predates actors)."""
-    if not listing_id or not store.has_actor_tables():
+    if not listing_id or not store.actor_reads.has_actor_tables():
         return None
-    return store.listing_actor(listing_id)
+    return store.actor_reads.listing_actor(listing_id)
 
 
 def _actor_line(actor: dict[str, Any]):

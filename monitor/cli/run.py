@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,7 +131,7 @@ def configure_logging(log_file: Path, *, verbose: bool = False) -> None:
     to_file = logging.handlers.RotatingFileHandler(
         log_file, maxBytes=10_000_000, backupCount=5, encoding="utf-8"
     )
-    os.chmod(log_file, 0o600)  # it quotes crawl errors; rotated files follow heishi's umask
+    Path(log_file).chmod(0o600)  # it quotes crawl errors; rotated files follow heishi's umask
     to_terminal = logging.StreamHandler(sys.stderr)
     root = logging.getLogger()
     for handler in (to_file, to_terminal):
@@ -163,11 +162,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def status_report(store: Any) -> dict[str, Any]:
     """What `heishi status --json` prints."""
-    daemon = store.latest_daemon()
+    daemon = store.operations.latest_daemon()
     if daemon is not None:
         daemon["settings"] = json.loads(daemon.get("settings") or "{}")
     sources = []
-    for row in store.source_status():
+    for row in store.operations.source_status():
         last = None
         if row["last_run_id"] is not None:
             last = {
@@ -196,14 +195,14 @@ def status_report(store: Any) -> dict[str, Any]:
                 "next_run_at": row["next_run_at"],
             }
         )
-    outbox = store.outbox_counts()
+    outbox = store.outbox.counts()
     return {
         "db": str(store.path),
         "daemon": daemon,
         "sources": sources,
         "outbox": outbox,
         # Given-up messages: alerts nobody was told about (`heishi notify retry --dead`).
-        "dead_letters": store.dead_letters() if outbox.get("dead") else None,
+        "dead_letters": store.outbox.dead_letters() if outbox.get("dead") else None,
     }
 
 

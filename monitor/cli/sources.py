@@ -59,7 +59,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     path = db_path(args.db)
     if path.exists():
         with open_store(path, readonly=True) as store:
-            health = {row["name"]: row for row in store.sources()}
+            health = {row["name"]: row for row in store.runs.sources()}
     rows = [
         {
             "name": site.name,

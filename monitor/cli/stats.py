@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.cli.app import add_db_option
 from monitor.cli.options import add_since_option
@@ -17,6 +17,9 @@ from monitor.vocabulary import (
     DISMISSING_STATUSES,
     SEVERITIES,
 )
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,9 +90,19 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f}%"
 
 
-def print_stats(stats: Any, keywords: int = 20) -> None:
+def _table(title: str, *columns: str, names: Sequence[str] = ()) -> Table:
+    """A figures table: the first column names (never cut), the others numbers."""
     from rich.table import Table
 
+    made = Table(title=title, title_justify="left", box=None, header_style="bold underline")
+    widest = max([len(columns[0]), *(len(n) for n in names)])
+    made.add_column(columns[0], no_wrap=True, min_width=min(widest, 30))
+    for column in columns[1:]:
+        made.add_column(column, justify="right", no_wrap=True)
+    return made
+
+
+def print_stats(stats: Any, keywords: int = 20) -> None:
     from monitor.render import SEVERITY_STYLE, console, plain, sparkline
 
     out = console()
@@ -104,16 +117,6 @@ def print_stats(stats: Any, keywords: int = 20) -> None:
         )
     )
 
-    def table(title: str, *columns: str, names: Sequence[str] = ()) -> Table:
-        made = Table(title=title, title_justify="left", box=None, header_style="bold underline")
-        widest = max([len(columns[0]), *(len(n) for n in names)])
-        for index, column in enumerate(columns):
-            if index == 0:  # names are never cut
-                made.add_column(column, no_wrap=True, min_width=min(widest, 30))
-            else:
-                made.add_column(column, justify="right", no_wrap=True)
-        return made
-
     # A trend is at most TREND_WIDTH characters: several days a character over long ranges.
     per_char = max(1, -(-len(stats.days) // TREND_WIDTH))
     buckets = [stats.days[i : i + per_char] for i in range(0, len(stats.days), per_char)]
@@ -122,7 +125,7 @@ def print_stats(stats: Any, keywords: int = 20) -> None:
         return sparkline([sum(counts.get(day, 0) for day in bucket) for bucket in buckets])
 
     statuses = [s for s in ALERT_STATUSES if stats.totals["status"].get(s)]
-    per_day = table(
+    per_day = _table(
         "Alerts per day (days without alerts left out)",
         "day",
         "alerts",
@@ -138,13 +141,13 @@ def print_stats(stats: Any, keywords: int = 20) -> None:
         )
     out.print(per_day)
 
-    by_category = table(
+    by_category = _table(
         "By category", "category", "alerts", "trend", names=list(stats.totals["category"])
     )
     for name, count in stats.totals["category"].items():
         by_category.add_row(plain(name), plain(count), plain(trend(stats.by_day["category"][name])))
     out.print(by_category)
-    by_severity = table("By severity", "severity", "alerts", "trend")
+    by_severity = _table("By severity", "severity", "alerts", "trend")
     for name in SEVERITIES:
         if name in stats.totals["severity"]:
             by_severity.add_row(
@@ -155,7 +158,7 @@ def print_stats(stats: Any, keywords: int = 20) -> None:
     out.print(by_severity)
 
     verdicts = {v.name: v for v in stats.verdicts_by_source}
-    by_source = table(
+    by_source = _table(
         "By source",
         "source",
         "alerts",
@@ -177,7 +180,7 @@ def print_stats(stats: Any, keywords: int = 20) -> None:
         )
     out.print(by_source)
 
-    rules = table(
+    rules = _table(
         "Keywords (which rules produce dismissed alerts)",
         "keyword",
         "alerts",
@@ -195,14 +198,14 @@ def print_stats(stats: Any, keywords: int = 20) -> None:
         rules.caption = f"{len(stats.verdicts_by_keyword) - keywords} more: --keywords N or --json"
     out.print(rules)
     if stats.dismiss_reasons:
-        reasons = table(
+        reasons = _table(
             "Why alerts were dismissed", "reason", "alerts", names=list(stats.dismiss_reasons)
         )
         for reason, count in stats.dismiss_reasons.items():
             reasons.add_row(plain(reason), plain(count))
         out.print(reasons)
 
-    reviewers = table(
+    reviewers = _table(
         "Reviewers (first: alerts they triaged first; wait: median time those waited)",
         "reviewer",
         "actions",
@@ -231,7 +234,7 @@ def print_stats(stats: Any, keywords: int = 20) -> None:
         )
     out.print(reviewers)
 
-    health = table(
+    health = _table(
         "Source health (listings read per day)",
         "source",
         "now",

@@ -60,7 +60,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     for result in skipped:  # another crawl of it was running: nothing was crawled
         print(f"heishi: {result.source} skipped: {result.error}", file=sys.stderr)
     with open_store(db) as store:
-        alerts = store.alerts(run_ids=run_ids)
+        alerts = store.alerts.where(run_ids=run_ids)
         if args.json:
             print(
                 json.dumps(

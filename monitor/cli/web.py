@@ -103,7 +103,7 @@ def _user_count(path) -> int:
     from monitor.store import open_store
 
     with open_store(path, readonly=True) as store:
-        return len(store.users())
+        return len(store.review.users())
 
 
 def _read_password(from_stdin: bool, name: str) -> str:
@@ -144,11 +144,11 @@ def cmd_users_add(args: argparse.Namespace) -> int:
         raise HeishiError(problem, hint="for example: ada, rita.chen or 王芳")
     password = _read_password(args.password_stdin, args.name)
     with open_store(store_path(args)) as store:
-        if store.user(args.name):
+        if store.review.user(args.name):
             raise HeishiError(
                 f"there is already a user {args.name}", hint="change it on the web app's Users page"
             )
-        store.add_user(args.name, args.role, hash_password(password), now=utc_now())
+        store.review.add_user(args.name, args.role, hash_password(password), now=utc_now())
     print(f"user {args.name} added ({args.role})")
     return 0
 
@@ -160,10 +160,10 @@ def cmd_users_password(args: argparse.Namespace) -> int:
     from monitor.web.auth import hash_password
 
     with open_store(db_path(args.db)) as store:
-        if not store.user(args.name):
+        if not store.review.user(args.name):
             raise HeishiError(f"there is no user {args.name}")
         password = _read_password(args.password_stdin, args.name)
-        store.update_user(args.name, password_hash=hash_password(password))
+        store.review.update_user(args.name, password_hash=hash_password(password))
     print(f"user {args.name}: password changed")
     return 0
 
@@ -175,7 +175,7 @@ def cmd_users_list(args: argparse.Namespace) -> int:
     from monitor.store import open_store
 
     with open_store(db_path(args.db), readonly=True) as store:
-        users = store.users()
+        users = store.review.users()
     if args.json:
         for user in users:
             print(json.dumps(user, ensure_ascii=False))
@@ -194,7 +194,7 @@ def cmd_users_token(args: argparse.Namespace) -> int:
     from monitor.web.tokens import new_token
 
     with open_store(store_path(args)) as store:
-        user = store.user(args.name)
+        user = store.review.user(args.name)
         if not user:
             raise HeishiError(f"there is no user {args.name}", hint="heishi users list")
         if args.revoke:
@@ -228,8 +228,8 @@ def cmd_users_access(args: argparse.Namespace) -> int:
     from monitor.store import open_store
 
     with open_store(store_path(args)) as store:
-        if not store.user(args.name):
+        if not store.review.user(args.name):
             raise HeishiError(f"there is no user {args.name}")
-        store.update_user(args.name, disabled=args.disabled)
+        store.review.update_user(args.name, disabled=args.disabled)
     print(f"user {args.name} {'disabled' if args.disabled else 'enabled'}")
     return 0

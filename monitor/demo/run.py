@@ -89,7 +89,7 @@ def run_demo(
                 )
             run_ids = [r.run["id"] for r in results if r.run]
             with open_store(db) as store:
-                alerts = store.alerts(run_ids=run_ids)
+                alerts = store.alerts.where(run_ids=run_ids)
                 console.print()
                 console.print(sweep_table(results, title=f"Day {day}: sweep"))
                 print_alerts(console, alerts, store)

@@ -35,7 +35,7 @@ def export(store: Any, fmt: str, what: str, filters: Filters, out: TextIO) -> in
     from monitor.export.actors import actor_lookup
 
     description = filters.described()
-    actors = actor_lookup(store) if store.has_actor_tables() else None
+    actors = actor_lookup(store) if store.actor_reads.has_actor_tables() else None
     if fmt == "stix":
         return stix.write_stix(records, what, description, out, actors)
     return misp.write_misp(records, what, description, out, actors)
@@ -54,8 +54,8 @@ def write_atomically(path: str | os.PathLike[str], encoding: str = "utf-8") -> I
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, 0o600)  # listings and contacts are for its owner to pass on
-        os.replace(temp, target)
+        Path(temp).chmod(0o600)  # listings and contacts are for its owner to pass on
+        Path(temp).replace(target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

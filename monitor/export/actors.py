@@ -34,10 +34,10 @@ def actor_lookup(store: Any) -> ActorLookup:
 
 
 def _details(store: Any, actor_id: int) -> dict[str, Any] | None:
-    summary = store.actor_summary(actor_id)
+    summary = store.actor_reads.actor_summary(actor_id)
     if summary is None:
         return None
-    aliases = store.actor_sellers(actor_id, limit=ALIASES_EXPORTED)
+    aliases = store.actor_reads.actor_sellers(actor_id, limit=ALIASES_EXPORTED)
     contacts: dict[int, list[str]] = {}
     for row in store.conn.execute(
         "SELECT sc.seller_id, c.kind || ':' || c.value FROM sellers s "

@@ -256,9 +256,22 @@ def _per_around(text: str, start: int, end: int) -> str | None:
 
 
 def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
-    text = norm.text
     out: list[Volume] = []
     volume_spans: list[tuple[int, int]] = []
+    _counted_volumes(norm, taken, out, volume_spans)
+    _per_count_volumes(norm, out, volume_spans)
+    _chinese_volumes(norm, taken, out)
+    return out
+
+
+def _counted_volumes(
+    norm: Normalized,
+    taken: list[tuple[int, int]],
+    out: list[Volume],
+    volume_spans: list[tuple[int, int]],
+) -> None:
+    """Volumes written with digits (5万条, 20w, 3GB), appended to `out`."""
+    text = norm.text
     for match in _VOLUME.finditer(text):
         number, mult, unit = match.group(1), match.group(2), match.group(3)
         if not mult and not unit:
@@ -291,7 +304,13 @@ def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
         taken.append(match.span())
         volume_spans.append(match.span())
         out.append(Volume(int(count), mult or unit, _orig(norm, match)))
-    for match in _PRICE_PER_COUNT.finditer(text):
+
+
+def _per_count_volumes(
+    norm: Normalized, out: list[Volume], volume_spans: list[tuple[int, int]]
+) -> None:
+    """The records a price per count offers (一万条800), appended to `out`."""
+    for match in _PRICE_PER_COUNT.finditer(norm.text):
         if len(out) >= MAX_MATCHES:
             break
         # 一万条800: a price per ten thousand records, and ten thousand records on offer.
@@ -302,7 +321,11 @@ def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
         if records:
             volume_spans.append(span)
             out.append(Volume(records, "条", norm.original_slice(*span)))
-    for match in _CN_VOLUME.finditer(text):
+
+
+def _chinese_volumes(norm: Normalized, taken: list[tuple[int, int]], out: list[Volume]) -> None:
+    """Volumes in Chinese numerals (三万条, 十亿), appended to `out`."""
+    for match in _CN_VOLUME.finditer(norm.text):
         if len(out) >= MAX_MATCHES:
             break
         if _overlaps(match.span(), taken):
@@ -314,7 +337,6 @@ def _volumes(norm: Normalized, taken: list[tuple[int, int]]) -> list[Volume]:
             continue
         count = value * (10_000 if match.group(2) == "万" else 100_000_000)
         out.append(Volume(count, match.group(2), _orig(norm, match)))
-    return out
 
 
 def _count(text: str) -> int | None:

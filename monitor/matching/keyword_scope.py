@@ -40,11 +40,9 @@ class Scope:
             (self.sources and source not in self.sources) or source in self.exclude_sources
         ):
             return False
-        if kind is not None and (
+        return kind is None or not (
             (self.kinds and kind not in self.kinds) or kind in self.exclude_kinds
-        ):
-            return False
-        return True
+        )
 
     def describe(self) -> str:
         """E.g. 'kinds marketplace; not sources noisy_forum'."""

@@ -210,6 +210,17 @@ def _digest(texts: dict[Path, bytes]) -> str:
     return hasher.hexdigest()[:24]
 
 
+def _weight_problem(role: str, weight: object) -> str | None:
+    """What is wrong with a term's weight, or None."""
+    if isinstance(weight, bool) or not isinstance(weight, int | float):
+        return "weight must be a number"
+    if role == "context" and weight > 0:
+        return "a context weight must be negative"
+    if abs(weight) > 10:
+        return f"weight {weight} outside -10..10"
+    return None
+
+
 def file_role(data: dict[str, Any]) -> Any:
     """The role of a keyword file's terms that name none: the file's `role`, else `data` in a
     file with a category and `generic` in one without."""
@@ -335,14 +346,9 @@ class _FileReader:
             self.error(f"{term!r}: unknown role {role!r}", needle=term, key=term)
             return
         weight = spec.get("weight", 1.0 if role not in ("context", "exclusion", "brand") else 0.0)
-        if isinstance(weight, bool) or not isinstance(weight, int | float):
-            self.error(f"{term!r}: weight must be a number", needle=term, key=term)
-            return
-        if role == "context" and weight > 0:
-            self.error(f"{term!r}: a context weight must be negative", needle=term, key=term)
-            return
-        if abs(weight) > 10:
-            self.error(f"{term!r}: weight {weight} outside -10..10", needle=term, key=term)
+        problem = _weight_problem(role, weight)
+        if problem:
+            self.error(f"{term!r}: {problem}", needle=term, key=term)
             return
         cats = spec.get("categories", [category] if category and role != "generic" else [])
         if not isinstance(cats, list) or any(c not in CATEGORIES for c in cats):

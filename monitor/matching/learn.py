@@ -38,7 +38,7 @@ def learn(
     directory = Path(keywords_dir) if keywords_dir is not None else config.keywords_dir()
     store = open_store(db)
     try:
-        labels = store.reviewed_listings()
+        labels = store.alerts.reviewed_listings()
     finally:
         store.close()
     data = train_files(directory, labels, progress=progress)

@@ -379,7 +379,9 @@ class Matcher:
         copies = quick_copies(quick)
         return bool(copies) and self._could_alert(quick + "\n" + copies, view)
 
-    def _could_alert(self, quick: str, view: RuleView) -> bool:
+    # The first pass's hot loop (benchmarks/matcher.py): a helper call per keyword hit would
+    # cost texts/s, so it stays one function over the complexity limit.
+    def _could_alert(self, quick: str, view: RuleView) -> bool:  # noqa: C901
         """False when the text names too little data to be an offer of it.
 
         An upper bound of the scorer's data part (context ignored), from one Aho-Corasick
@@ -541,9 +543,7 @@ class Matcher:
         entry = hit.entry
         if entry.unless and _cancelled(hit, entry.unless):
             return False
-        if entry.word and not self.segmenter.is_word(hit.norm.text, hit.start, hit.end):
-            return False
-        return True
+        return not entry.word or bool(self.segmenter.is_word(hit.norm.text, hit.start, hit.end))
 
     def _is_negated(self, hit: Hit) -> bool:
         """A sale word negated (不会出售, 不得将其出售、提供) or passive (被售卖): no offer."""

@@ -309,10 +309,10 @@ def _compact(original: str, text: str, origins) -> Normalized:
         if a > pos:
             pieces.append(text[pos:a])
             spans.append(origins[pos:a])
-        if b == a + 1 and text[a] == "/" and 0 < a and text[a - 1].isdigit():
+        if b == a + 1 and text[a] == "/" and a > 0 and text[a - 1].isdigit():
             pieces.append("/")  # a price per unit: 0.8/条
             spans.append((origins[a],))
-        elif 0 < a and b < n and text[a - 1] in _ASCII_ALNUM and text[b] in _ASCII_ALNUM:
+        elif a > 0 and b < n and text[a - 1] in _ASCII_ALNUM and text[b] in _ASCII_ALNUM:
             if (
                 text[a] == "*"
                 and text[a - 1].isdigit()

@@ -93,6 +93,72 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
         if subjects
         else []
     )
+    _compose_subjects(subjects, partners, fields, composed, per_category, labels)
+    if subjects:
+        _sector_of_insider(subjects, composed, per_category, labels)
+    category_scores = {c: _spread(ws) for c, ws in per_category.items()}
+    generic_score = _spread([h.entry.weight for h in _distinct(generics)])
+    # One weak field name alone (手机, 地址) is not data on offer; two or more, or 身份证, are.
+    field_score = min(1.5, 0.4 * len(fields)) if len(fields) >= 2 else 0.0
+    if fields and max(h.entry.weight for h in fields) >= 1.0:
+        field_score = max(field_score, max(h.entry.weight for h in fields))
+    ranks = sorted([*category_scores.values(), generic_score, field_score], reverse=True)
+    ranks += [0.0, 0.0]
+    data = ranks[0] + min(1.5, 0.4 * ranks[1] + 0.2 * ranks[2]) if ranks[0] > 0 else 0.0
+    for category in sorted(category_scores, key=category_scores.__getitem__, reverse=True):
+        reasons.append(
+            f"data [{category}] {', '.join(_unique(labels[category]))} "
+            f"+{category_scores[category]:g}"
+        )
+    if generic_score:
+        terms = ", ".join(_unique(h.surface() for h in generics))
+        reasons.append(f"data (generic) {terms} +{generic_score:g}")
+    if fields:
+        shown = ", ".join(_unique(h.surface() for h in fields))
+        reasons.append(f"data fields {shown} +{field_score:g}")
+
+    # WHICH categories.
+    categories = _categories(category_scores, generic_score, fields)
+
+    # WHETHER it is offered.
+    offer_parts = _offer_parts(by_role, extraction, fields, generics)
+    offer = min(4.5, sum(v for _, v in offer_parts))
+    for text, value in offer_parts:
+        reasons.append(f"{text} +{value:g}")
+
+    # Context that says it is not an offer; its groups are genre cues (report, review ...).
+    penalty, genres = _context_penalty(by_role, reasons)
+
+    # Strong data with a weak offer (精准, 保密) is still an offer; ordinary talk rarely has both.
+    offers = offer >= 1.0 or (offer >= 0.5 and data >= 3.0)
+    # Weak data alone (发资料过来, 秒刷新) is not data on offer, whatever the offer looks like.
+    offers = offers and data >= MIN_DATA
+    score = data + offer + penalty if data > 0 else 0.0
+    if data > 0 and not offers:
+        score = min(score, 2.0)
+    score = round(max(0.0, min(score, 20.0)), 2)
+    return Scored(
+        score,
+        round(data, 2),
+        offers,
+        categories,
+        reasons,
+        offer=round(offer, 2),
+        context=round(penalty, 2),
+        genres=genres,
+    )
+
+
+def _compose_subjects(
+    subjects: list[Hit],
+    partners: list[Hit],
+    fields: list[Hit],
+    composed: set[int],
+    per_category: dict[str, list[float]],
+    labels: dict[str, list[str]],
+) -> None:
+    """Whose data a subject word is, with a partner (a generic noun, a service's data) or a
+    list of its fields after it: its weight and label added to its categories."""
     buyers: dict[int, list[int]] = {}  # per field text: where buyer words start
     for subject in subjects:
         text = subject.norm.text
@@ -121,33 +187,12 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
         for category in subject.entry.categories:
             per_category[category].append(weight)
             labels[category].append(label)
-    if subjects:
-        _sector_of_insider(subjects, composed, per_category, labels)
-    category_scores = {c: _spread(ws) for c, ws in per_category.items()}
-    generic_score = _spread([h.entry.weight for h in _distinct(generics)])
-    # One weak field name alone (手机, 地址) is not data on offer; two or more, or 身份证, are.
-    field_score = min(1.5, 0.4 * len(fields)) if len(fields) >= 2 else 0.0
-    if fields and max(h.entry.weight for h in fields) >= 1.0:
-        field_score = max(field_score, max(h.entry.weight for h in fields))
-    ranks = sorted([*category_scores.values(), generic_score, field_score], reverse=True)
-    ranks += [0.0, 0.0]
-    data = ranks[0] + min(1.5, 0.4 * ranks[1] + 0.2 * ranks[2]) if ranks[0] > 0 else 0.0
-    for category in sorted(category_scores, key=category_scores.__getitem__, reverse=True):
-        reasons.append(
-            f"data [{category}] {', '.join(_unique(labels[category]))} "
-            f"+{category_scores[category]:g}"
-        )
-    if generic_score:
-        terms = ", ".join(_unique(h.surface() for h in generics))
-        reasons.append(f"data (generic) {terms} +{generic_score:g}")
-    if fields:
-        shown = ", ".join(_unique(h.surface() for h in fields))
-        reasons.append(f"data fields {shown} +{field_score:g}")
 
-    # WHICH categories.
-    categories = _categories(category_scores, generic_score, fields)
 
-    # WHETHER it is offered.
+def _offer_parts(
+    by_role: dict[str, list[Hit]], extraction: Extraction, fields: list[Hit], generics: list[Hit]
+) -> list[tuple[str, float]]:
+    """What says the data is offered (sale words, contacts, a price ...), with its weights."""
     offer_parts: list[tuple[str, float]] = []
     sales = _by_surface(by_role["sale"])
     if sales:
@@ -191,11 +236,13 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
     )
     if strong and backing:
         offer_parts.append((implied, 1.0))
-    offer = min(4.5, sum(v for _, v in offer_parts))
-    for text, value in offer_parts:
-        reasons.append(f"{text} +{value:g}")
+    return offer_parts
 
-    # Context that says it is not an offer; its groups are genre cues (report, review ...).
+
+def _context_penalty(
+    by_role: dict[str, list[Hit]], reasons: list[str]
+) -> tuple[float, dict[str, float]]:
+    """What says the text is not an offer (context words, negated sales), and its genres."""
     penalty = 0.0
     contexts = _by_surface(by_role["context"])
     penalty += _sum_by_term(contexts)
@@ -209,25 +256,7 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
         penalty += NEGATED_SALE
         reasons.append(f"negated sale signal {hit.surface()} {NEGATED_SALE:g}")
     penalty = max(-12.0, penalty)
-
-    # Strong data with a weak offer (精准, 保密) is still an offer; ordinary talk rarely has both.
-    offers = offer >= 1.0 or (offer >= 0.5 and data >= 3.0)
-    # Weak data alone (发资料过来, 秒刷新) is not data on offer, whatever the offer looks like.
-    offers = offers and data >= MIN_DATA
-    score = data + offer + penalty if data > 0 else 0.0
-    if data > 0 and not offers:
-        score = min(score, 2.0)
-    score = round(max(0.0, min(score, 20.0)), 2)
-    return Scored(
-        score,
-        round(data, 2),
-        offers,
-        categories,
-        reasons,
-        offer=round(offer, 2),
-        context=round(penalty, 2),
-        genres=dict(genres),
-    )
+    return penalty, dict(genres)
 
 
 # Sectors that an insider's access reaches (银行员工 -> finance, a carrier insider -> telecom).
@@ -281,9 +310,9 @@ def _compose_partner(subject: Hit, generics: list[Hit]) -> Hit | None:
             continue
         after = generic.start - subject.end
         before = subject.start - generic.end
-        if 0 <= after <= COMPOSE_AFTER or 0 <= before <= COMPOSE_BEFORE:
-            if best is None or generic.entry.weight > best.entry.weight:
-                best = generic
+        near = 0 <= after <= COMPOSE_AFTER or 0 <= before <= COMPOSE_BEFORE
+        if near and (best is None or generic.entry.weight > best.entry.weight):
+            best = generic
     return best
 
 

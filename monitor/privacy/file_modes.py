@@ -40,7 +40,7 @@ def private_folder(path: str | os.PathLike[str], *, tighten: bool = False) -> Pa
             level.mkdir(mode=FOLDER_MODE)
         except FileExistsError:  # made by another process meanwhile
             continue
-        os.chmod(level, FOLDER_MODE)
+        Path(level).chmod(FOLDER_MODE)
     if tighten and not missing:
         _restrict(folder, FOLDER_MODE)
     return folder
@@ -63,7 +63,7 @@ def no_world_access(*paths: str | os.PathLike[str]) -> None:
     operator may share the store on purpose."""
     for path in paths:
         try:
-            mode = stat.S_IMODE(os.stat(path).st_mode)
+            mode = stat.S_IMODE(Path(path).stat().st_mode)
         except FileNotFoundError:
             continue
         if mode & 0o007:
@@ -73,6 +73,6 @@ def no_world_access(*paths: str | os.PathLike[str]) -> None:
 def _restrict(path: Path, mode: int) -> None:
     try:
         if stat.S_IMODE(path.stat().st_mode) != mode:
-            os.chmod(path, mode)
+            path.chmod(mode)
     except PermissionError:  # not ours: say so, and go on
         log.warning("cannot restrict the permissions of %s (owned by another user)", path)

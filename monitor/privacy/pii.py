@@ -132,9 +132,8 @@ def luhn_ok(digits: str) -> bool:
 def number_kind(digits: str) -> tuple[str, int] | None:
     """(kind, leading digits that are a country code) when `digits` is a valid number."""
     length = len(digits)
-    if length == 18 and digits[0] != "0" and id_checksum_ok(digits):
-        if id_birth_date_ok(digits):
-            return "id_number", 0
+    if length == 18 and digits[0] != "0" and id_checksum_ok(digits) and id_birth_date_ok(digits):
+        return "id_number", 0
     if 16 <= length <= 19 and "3" <= digits[0] <= "6" and luhn_ok(digits):
         return "bank_card", 0
     if length == 11 and _PHONE.fullmatch(digits):

@@ -13,6 +13,7 @@ SIGHUP re-reads the site files.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -127,7 +128,7 @@ class Monitor:
         check_config_files()  # a broken severity or notify file: refuse to start, naming it
         self.pool = _worker_pool(self.db, self.crawl_settings)
         with open_store(self.db) as store:
-            row = store.claim_daemon({**self.settings.public(), "mode": mode})
+            row = store.operations.claim_daemon({**self.settings.public(), "mode": mode})
             if row["live"]:
                 raise HeishiError(
                     f"store {self.db} is already monitored by heishi run (pid {row['pid']} "
@@ -136,8 +137,8 @@ class Monitor:
                 )
             daemon_id: int = row["id"]
             self.daemon_id = daemon_id
-            self.store_id = store.store_id()
-            closed = store.close_abandoned_runs()
+            self.store_id = store.outbox.store_id()
+            closed = store.operations.close_abandoned_runs()
         if closed:
             log.warning("%d run(s) left running by a previous monitor marked crashed", closed)
         threading.Thread(
@@ -168,7 +169,7 @@ class Monitor:
             self.pool.close(grace=self.settings.stop_timeout)
         if self.daemon_id is not None:
             with open_store(self.db) as store:
-                store.daemon_stopped(self.daemon_id)
+                store.operations.daemon_stopped(self.daemon_id)
         log.info("heishi run stopped")
 
     def _heartbeat(self, daemon_id: int) -> None:
@@ -178,7 +179,7 @@ class Monitor:
         while not self.stopping.wait(self.settings.heartbeat):
             try:
                 with open_store(self.db) as store:
-                    store.daemon_heartbeat(daemon_id)
+                    store.operations.daemon_heartbeat(daemon_id)
             except StoreError as exc:
                 self.report_store_trouble(str(exc))
             except Exception:
@@ -271,7 +272,7 @@ class Monitor:
 
         now = datetime.now(UTC)
         with open_store(self.db) as store:
-            stored = store.next_runs()
+            stored = store.operations.next_runs()
             for plan in plans:
                 name = plan.ref.name
                 first = first_run_time(
@@ -285,7 +286,7 @@ class Monitor:
                     name=name,
                     next_run_time=first,
                 )
-                store.schedule_source(
+                store.operations.schedule_source(
                     name, plan.ref.kind, plan.ref.url, plan.schedule.text, store_time(first)
                 )
                 log.info("%s: %s, first run %s", name, plan.schedule.text, store_time(first))
@@ -329,7 +330,7 @@ class Monitor:
         result = None
         try:
             with open_store(self.db) as store:
-                store.source_started(name, plan.ref.kind, plan.ref.url, utc_now())
+                store.operations.source_started(name, plan.ref.kind, plan.ref.url, utc_now())
             log.info("%s: crawl started", name)
             results = sweep_sources(
                 [plan.ref],
@@ -352,7 +353,7 @@ class Monitor:
             next_run = self._next_run_after(plan, started, result)
             try:
                 with open_store(self.db) as store:
-                    store.set_next_run(name, store_time(next_run))
+                    store.operations.set_next_run(name, store_time(next_run))
             except StoreError as exc:
                 self.report_store_trouble(str(exc))
             except Exception:
@@ -417,7 +418,7 @@ class Monitor:
         from monitor.store import open_store
 
         with open_store(self.db) as store:
-            return store.consecutive_failures(source)
+            return store.operations.consecutive_failures(source)
 
     # -- stopping --------------------------------------------------------------------------
 
@@ -517,7 +518,7 @@ class Monitor:
         try:
             now = datetime.now(UTC)
             with open_store(self.db) as store:
-                stored = store.next_runs()
+                stored = store.operations.next_runs()
             report.due = [
                 name
                 for name, plan in self.plans.items()
@@ -526,7 +527,7 @@ class Monitor:
             log.info("%d of %d source(s) due: %s", len(report.due), len(self.plans), report.due)
             with open_store(self.db) as store:
                 for name, plan in self.plans.items():
-                    store.schedule_source(
+                    store.operations.schedule_source(
                         name, plan.ref.kind, plan.ref.url, plan.schedule.text, stored.get(name)
                     )
             pool = ThreadPoolExecutor(max(1, self.settings.max_parallel), "heishi-crawl")
@@ -562,14 +563,14 @@ def _crawl_process_groups() -> list[int]:
     me = os.getpid()
     found: list[int] = []
     try:
-        entries = os.listdir("/proc")
+        entries = [entry.name for entry in Path("/proc").iterdir()]
     except OSError:
         return found
     for entry in entries:
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat") as handle:
+            with Path(f"/proc/{entry}/stat").open() as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
@@ -580,14 +581,10 @@ def _crawl_process_groups() -> list[int]:
 
 
 def _signal_process(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def _signal_group(pgid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass

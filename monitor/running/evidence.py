@@ -60,7 +60,7 @@ def write_blob(directory: str | os.PathLike[str], content: bytes, suffix: str) -
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.replace(temporary, target)
+        Path(temporary).replace(target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

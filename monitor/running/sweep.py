@@ -117,7 +117,7 @@ class _Running:
                 log_dir(db) / f"{ref.name}.log", "w", opener=_private_opener
             )
         except OSError:  # a full disk: the crawl runs (and fails) without its log
-            self.log = open(os.devnull, "w")  # noqa: SIM115 (closed when the crawl ends)
+            self.log = Path(os.devnull).open("w")  # noqa: SIM115 (closed when the crawl ends)
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "spiders.crawl", ref.name, "--db", str(db), *extra],
@@ -175,7 +175,7 @@ def sweep_sources(
 
     db = Path(db).resolve()
     with open_store(db) as store:  # create and migrate once, before crawls race to do it
-        first_new_run = store.max_run_id() + 1
+        first_new_run = store.runs.max_id() + 1
     settings = settings or current_settings()
     child_env = crawl_env(env, settings)
     overrides = setting_overrides(extra_args)
@@ -330,7 +330,7 @@ def _busy(ref: SourceRef, db: Path) -> SourceSweep | None:
 
     try:
         with open_store(db) as store:
-            holder = store.running_run(ref.name)
+            holder = store.runs.running(ref.name)
     except StoreError:  # the crawl will meet it too, and its run says so
         return None
     if holder is None:
@@ -378,15 +378,15 @@ def _recorded_result(
         # The run this crawl process opened: not another process's run of the same source.
         runs = [
             r
-            for r in store.latest_runs(first_new_run - 1)
+            for r in store.runs.latest(first_new_run - 1)
             if r["source"] == job.ref.name and r["pid"] == job.proc.pid
         ]
         if runs and runs[-1]["status"] == "running":
             with store.transaction():
                 if job.shares_process:  # its worker lives on: the crawl itself is over
-                    store.crash_run(runs[-1]["id"])
+                    store.runs.crash(runs[-1]["id"])
                 else:
-                    store.mark_crashed_runs(job.ref.name)
+                    store.runs.mark_crashed(job.ref.name)
             runs[-1] = _read_run(store, runs[-1]["id"])
     if job.proc.returncode == EXIT_SOURCE_BUSY and not runs:
         return SourceSweep(
@@ -454,7 +454,7 @@ def _read_run(store: Store, run_id: int) -> dict[str, Any]:
     """A run this sweep saw or recorded (runs are never deleted)."""
     from monitor.errors import StoreError
 
-    run = store.run(run_id)
+    run = store.runs.get(run_id)
     if run is None:
         raise StoreError(f"run {run_id} is missing from the store")
     return run

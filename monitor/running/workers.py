@@ -17,6 +17,7 @@ runner judges and records it the same way. Isolation stays:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -78,7 +79,7 @@ class PooledCrawl:
         self.id = crawl_id
         self.ref = ref
         self.log_path = log_path
-        self.log: IO[str] = open(os.devnull, "w")  # noqa: SIM115 (the worker writes the log)
+        self.log: IO[str] = Path(os.devnull).open("w")  # noqa: SIM115 (the worker writes the log)
         self.started = time.monotonic()
         self.proc = CrawlProcess(worker.pid)
         self.timed_out = False
@@ -123,7 +124,7 @@ class CrawlWorker:
                 pool.log_dir / f"crawl-worker-{number}.log", "w", opener=_private_opener
             )
         except OSError:
-            stderr = open(os.devnull, "w")  # noqa: SIM115
+            stderr = Path(os.devnull).open("w")  # noqa: SIM115
         self.stderr = stderr
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "spiders.crawl_worker"],
@@ -163,10 +164,8 @@ class CrawlWorker:
         if self.kill_reason is None:
             self.kill_reason = reason
         log.warning("%s (pid %d)", reason, self.pid)
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -319,7 +318,7 @@ class WorkerPool:
 def process_rss_mb(pid: int) -> float | None:
     """Resident memory of process `pid` in MB, or None when it is gone."""
     try:
-        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
+        with Path(f"/proc/{pid}/status").open(encoding="ascii", errors="replace") as handle:
             for line in handle:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024
@@ -330,7 +329,7 @@ def process_rss_mb(pid: int) -> float | None:
 
 def _append(path: Path, text: str) -> None:
     try:
-        with open(path, "a", encoding="utf-8") as handle:
+        with path.open("a", encoding="utf-8") as handle:
             handle.write(text)
     except OSError:
         pass

@@ -135,7 +135,7 @@ class SweepWriter:
         from monitor.store import open_store
 
         store = open_store(self.db)
-        run = store.run(run_id)
+        run = store.runs.get(run_id)
         if run is None or run["status"] != "running":
             store.close()
             if run is not None:  # closed in the store, not yet in Redis: finish that
@@ -144,7 +144,7 @@ class SweepWriter:
             return False
         # The run becomes this writer's (its owner, a writer that died, is gone): otherwise
         # the next sweep of the source would close it as crashed while it is being written.
-        run = store.take_over_run(run_id)
+        run = store.runs.take_over(run_id)
         if run is None:
             store.close()
             log.warning("sweep %s: run %s belongs to another live writer", sweep, run_id)

@@ -213,11 +213,12 @@ def _selectors(reading: Reading) -> None:
 
 def _a_paste_has_its_text(reading: Reading) -> None:
     values = reading.values
-    if reading.kind.name == "paste" and "raw_url" not in values:
-        if "text" not in values["selectors"]:
-            raise reading.where.error(
-                "raw_url", "a paste site needs raw_url (or a `text` selector)"
-            )
+    if (
+        reading.kind.name == "paste"
+        and "raw_url" not in values
+        and "text" not in values["selectors"]
+    ):
+        raise reading.where.error("raw_url", "a paste site needs raw_url (or a `text` selector)")
 
 
 def _a_hidden_service_has_a_proxy(reading: Reading) -> None:

@@ -27,9 +27,44 @@ XPATH_PREFIX = "xpath:"
 CSS_PREFIX = "css:"
 
 _BLOCK_TAGS = frozenset(
-    "address article aside blockquote dd div dl dt fieldset figcaption figure footer form "
-    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tbody thead tfoot tr td "
-    "th ul".split()
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "ul",
+    ]
 )
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template"})
 # As in a browser, line breaks in the HTML source are spaces (pages put one after every

@@ -4,12 +4,10 @@ at once; "every listing with this contact" is an index range, not a scan."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from monitor.store import rows
-
-if TYPE_CHECKING:
-    from monitor.store.connection import Store
+from monitor.store.base import QueryGroup
 
 ACTOR_SORTS = {
     "alerts": "alerts DESC, listings DESC, actor_id",
@@ -19,10 +17,10 @@ ACTOR_SORTS = {
 }
 
 
-class ActorReadQueries:
-    """Methods of Store that read the actor tables."""
+class ActorReadQueries(QueryGroup):
+    """`store.actor_reads`: reads of the actor tables."""
 
-    def has_actor_tables(self: Store) -> bool:
+    def has_actor_tables(self) -> bool:
         """False for a store opened read-only that predates migration 0021_actors."""
         return (
             self.conn.execute(
@@ -31,16 +29,16 @@ class ActorReadQueries:
             is not None
         )
 
-    def listing_cluster(self: Store, listing_id: int) -> int | None:
+    def listing_cluster(self, listing_id: int) -> int | None:
         row = self.conn.execute(
             "SELECT cluster_id FROM listings WHERE id = ?", (listing_id,)
         ).fetchone()
         return row[0] if row else None
 
-    def contact(self: Store, contact_id: int) -> dict[str, Any] | None:
+    def contact(self, contact_id: int) -> dict[str, Any] | None:
         return rows.one(self.conn, "SELECT * FROM contacts WHERE id = ?", (contact_id,))
 
-    def find_contact(self: Store, kind: str, key: str) -> dict[str, Any] | None:
+    def find_contact(self, kind: str, key: str) -> dict[str, Any] | None:
         """A contact by kind and its value (or keyed hash, for a personal number)."""
         return rows.one(
             self.conn,
@@ -48,16 +46,16 @@ class ActorReadQueries:
             (kind, key),
         )
 
-    def seller(self: Store, seller_id: int) -> dict[str, Any] | None:
+    def seller(self, seller_id: int) -> dict[str, Any] | None:
         return rows.one(self.conn, "SELECT * FROM sellers WHERE id = ?", (seller_id,))
 
-    def resolve_actor(self: Store, actor_id: int) -> int | None:
+    def resolve_actor(self, actor_id: int) -> int | None:
         """The actor that `actor_id` names now: an actor merged into another keeps answering
         for it (an actor id is the id of one of its sellers)."""
         row = self.conn.execute("SELECT actor_id FROM sellers WHERE id = ?", (actor_id,)).fetchone()
         return int(row[0]) if row else None
 
-    def listing_actor(self: Store, listing_id: int) -> dict[str, Any] | None:
+    def listing_actor(self, listing_id: int) -> dict[str, Any] | None:
         """The seller a listing's current version names, and its actor."""
         return rows.one(
             self.conn,
@@ -67,14 +65,14 @@ class ActorReadQueries:
             (listing_id,),
         )
 
-    def actor_sellers(self: Store, actor_id: int, limit: int | None = None) -> list[dict[str, Any]]:
+    def actor_sellers(self, actor_id: int, limit: int | None = None) -> list[dict[str, Any]]:
         """The actor's sellers (its aliases), the most active first."""
         sql = "SELECT * FROM sellers WHERE actor_id = ? ORDER BY listings DESC, id"
         if limit:
             sql += f" LIMIT {int(limit)}"
         return rows.many(self.conn, sql, (actor_id,))
 
-    def actor_contacts(self: Store, actor_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    def actor_contacts(self, actor_id: int, limit: int = 200) -> list[dict[str, Any]]:
         """Contacts its sellers named, with how many of the actor's listings and which of
         its aliases named each, and on how many sellers anywhere."""
         return rows.many(
@@ -89,7 +87,7 @@ class ActorReadQueries:
             (actor_id,),
         )
 
-    def actor_links(self: Store, actor_id: int, limit: int = 500) -> list[dict[str, Any]]:
+    def actor_links(self, actor_id: int, limit: int = 500) -> list[dict[str, Any]]:
         """The links between its sellers: why and since when, oldest first."""
         return rows.many(
             self.conn,
@@ -103,7 +101,7 @@ class ActorReadQueries:
             (actor_id,),
         )
 
-    def actor_listings(self: Store, actor_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    def actor_listings(self, actor_id: int, limit: int = 200) -> list[dict[str, Any]]:
         """Listings whose current version names one of its sellers, the latest seen first,
         with their latest alert."""
         return rows.many(
@@ -117,7 +115,7 @@ class ActorReadQueries:
             (actor_id,),
         )
 
-    def actor_versions(self: Store, actor_id: int, limit: int = 2000) -> list[dict[str, Any]]:
+    def actor_versions(self, actor_id: int, limit: int = 2000) -> list[dict[str, Any]]:
         """The latest versions (at most `limit`) its sellers were named in, oldest first:
         prices, volumes and categories over time."""
         found = rows.many(
@@ -131,7 +129,7 @@ class ActorReadQueries:
         )
         return found[::-1]
 
-    def actor_weeks(self: Store, actor_id: int, weeks: int = 26) -> list[dict[str, Any]]:
+    def actor_weeks(self, actor_id: int, weeks: int = 26) -> list[dict[str, Any]]:
         """Per week (starting Monday, UTC): listings first seen, versions written, alerts
         raised; the latest `weeks` weeks that had any."""
         return rows.many(
@@ -149,7 +147,7 @@ class ActorReadQueries:
             (actor_id, actor_id),
         )[::-1]
 
-    def actor_alerts(self: Store, actor_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    def actor_alerts(self, actor_id: int, limit: int = 200) -> list[dict[str, Any]]:
         """Alerts on its listings, newest first."""
         return rows.many(
             self.conn,
@@ -160,7 +158,7 @@ class ActorReadQueries:
             (actor_id,),
         )
 
-    def actor_triage(self: Store, actor_id: int) -> dict[str, int]:
+    def actor_triage(self, actor_id: int) -> dict[str, int]:
         """How many of its alerts are in each review status."""
         return dict(
             self.conn.execute(
@@ -171,7 +169,7 @@ class ActorReadQueries:
         )
 
     def actors(
-        self: Store,
+        self,
         *,
         source: str | None = None,
         contact_id: int | None = None,
@@ -197,7 +195,7 @@ class ActorReadQueries:
             sql += f" LIMIT {int(limit)}"
         return rows.many(self.conn, sql, tuple(params))
 
-    def actor_summary(self: Store, actor_id: int) -> dict[str, Any] | None:
+    def actor_summary(self, actor_id: int) -> dict[str, Any] | None:
         """One actor's `v_actors` row, computed for this actor alone."""
         return rows.one(
             self.conn,
@@ -208,9 +206,7 @@ class ActorReadQueries:
             (actor_id,),
         )
 
-    def contact_listings(
-        self: Store, kind: str, key: str, limit: int = 1000
-    ) -> list[dict[str, Any]]:
+    def contact_listings(self, kind: str, key: str, limit: int = 1000) -> list[dict[str, Any]]:
         """Every listing any version of which named this contact (by value, or keyed hash
         for a personal number), the latest seen first, with its seller and actor."""
         return rows.many(
@@ -224,7 +220,7 @@ class ActorReadQueries:
             (kind, key),
         )
 
-    def watches(self: Store, *, open_only: bool = True) -> list[dict[str, Any]]:
+    def watches(self, *, open_only: bool = True) -> list[dict[str, Any]]:
         """Watches, newest first, with what they watch: the actor (as it is now) or the
         contact."""
         sql = (
@@ -236,7 +232,7 @@ class ActorReadQueries:
             sql += " WHERE w.ended_at IS NULL"
         return rows.many(self.conn, sql + " ORDER BY w.id DESC")
 
-    def watches_of_actor(self: Store, actor_id: int) -> list[dict[str, Any]]:
+    def watches_of_actor(self, actor_id: int) -> list[dict[str, Any]]:
         """Open watches on this actor, or on a contact its sellers named."""
         return rows.many(
             self.conn,

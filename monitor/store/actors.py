@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 
 if TYPE_CHECKING:
     from monitor.actors.identities import ContactRef
@@ -121,11 +122,11 @@ def migrate_0021_actors(store: Store) -> None:
     backfill(store)
 
 
-class ActorQueries:
-    """Methods of Store that write sellers, contacts, their links and watches. They expect to
+class ActorQueries(QueryGroup):
+    """`store.actors`: writes sellers, contacts, their links and watches. They expect to
     run inside `Store.transaction()` (the sweep's, for a version being ingested)."""
 
-    def seller_id(self: Store, source: str, handle: str, now: str) -> int:
+    def seller_id(self, source: str, handle: str, now: str) -> int:
         """The seller (source, handle), made on first sight (its own actor)."""
         found = self.conn.execute(
             "SELECT id FROM sellers WHERE source = ? AND handle = ?", (source, handle)
@@ -141,7 +142,7 @@ class ActorQueries:
         self.conn.execute("UPDATE sellers SET actor_id = id WHERE id = ?", (seller_id,))
         return seller_id
 
-    def contact_id(self: Store, ref: ContactRef, now: str | None) -> int:
+    def contact_id(self, ref: ContactRef, now: str | None) -> int:
         """The contact, made on first sight (`now` None: made for a watch, never seen)."""
         found = self.conn.execute(
             "SELECT id FROM contacts WHERE kind = ? AND coalesce(digest, value) = ?",
@@ -157,7 +158,7 @@ class ActorQueries:
         return rows.inserted_id(cursor)
 
     def name_seller(
-        self: Store,
+        self,
         listing_id: int,
         version_id: int,
         seller_id: int,
@@ -194,14 +195,14 @@ class ActorQueries:
             )
         return new_for_listing
 
-    def clear_listing_seller(self: Store, listing_id: int) -> None:
+    def clear_listing_seller(self, listing_id: int) -> None:
         """The listing's current version names no seller (an anonymous post)."""
         self.conn.execute(
             "UPDATE listings SET seller_id = NULL WHERE id = ? AND seller_id IS NOT NULL",
             (listing_id,),
         )
 
-    def listing_contact_ids(self: Store, listing_id: int) -> set[int]:
+    def listing_contact_ids(self, listing_id: int) -> set[int]:
         """The contacts any version of this listing named so far."""
         return {
             row[0]
@@ -211,7 +212,7 @@ class ActorQueries:
         }
 
     def name_contact(
-        self: Store,
+        self,
         listing_id: int,
         version_id: int,
         contact_id: int,
@@ -273,7 +274,7 @@ class ActorQueries:
             )
         return new_for_seller
 
-    def recount_actors(self: Store) -> None:
+    def recount_actors(self) -> None:
         """Counts, first and last seen of every seller, contact and seller-contact pair from
         the rows that tie them to versions (what a sweep keeps up one version at a time). A
         sighting's time is its version's, or the listing's last sweep for a current version."""
@@ -308,7 +309,7 @@ class ActorQueries:
             "seller_contacts.contact_id AND ls.seller_id = seller_contacts.seller_id)"
         )
 
-    def contact_sellers(self: Store, contact_id: int, limit: int) -> list[int]:
+    def contact_sellers(self, contact_id: int, limit: int) -> list[int]:
         """Sellers that named this contact (at most `limit`), earliest first."""
         return [
             row[0]
@@ -319,7 +320,7 @@ class ActorQueries:
             )
         ]
 
-    def cluster_sellers(self: Store, cluster_id: int, limit: int) -> list[int]:
+    def cluster_sellers(self, cluster_id: int, limit: int) -> list[int]:
         """Sellers of the listings in this near-duplicate cluster (at most `limit`)."""
         return [
             row[0]
@@ -331,7 +332,7 @@ class ActorQueries:
         ]
 
     def link_sellers(
-        self: Store,
+        self,
         a: int,
         b: int,
         reason: str,
@@ -354,7 +355,7 @@ class ActorQueries:
         self.merge_actors(low, high)
         return cursor.rowcount == 1
 
-    def merge_actors(self: Store, a: int, b: int) -> int:
+    def merge_actors(self, a: int, b: int) -> int:
         """The actors of sellers a and b become one, named by the smaller actor id; only
         the sellers whose actor changes are written."""
         found = dict(
@@ -367,14 +368,14 @@ class ActorQueries:
         self.conn.execute("UPDATE sellers SET actor_id = ? WHERE actor_id = ?", (keep, gone))
         return int(keep)
 
-    def actor_of(self: Store, seller_id: int) -> int:
+    def actor_of(self, seller_id: int) -> int:
         return int(
             self.conn.execute("SELECT actor_id FROM sellers WHERE id = ?", (seller_id,)).fetchone()[
                 0
             ]
         )
 
-    def record_actor_sightings(self: Store, source: str, run_id: int, now: str) -> None:
+    def record_actor_sightings(self, source: str, run_id: int, now: str) -> None:
         """A sweep saw these listings again (most of them unchanged): their sellers and the
         contacts of their current versions were seen now."""
         self.conn.execute(
@@ -395,7 +396,7 @@ class ActorQueries:
     # --- watches ---------------------------------------------------------------------------
 
     def add_watch(
-        self: Store,
+        self,
         *,
         seller_id: int | None = None,
         contact_id: int | None = None,
@@ -419,16 +420,14 @@ class ActorQueries:
         )
         return rows.inserted_id(cursor)
 
-    def end_watch(self: Store, watch_id: int, *, by: str, now: str) -> bool:
+    def end_watch(self, watch_id: int, *, by: str, now: str) -> bool:
         cursor = self.conn.execute(
             "UPDATE actor_watches SET ended_by = ?, ended_at = ? WHERE id = ? AND ended_at IS NULL",
             (by, now, watch_id),
         )
         return cursor.rowcount == 1
 
-    def watches_hit(
-        self: Store, actor_id: int | None, contact_ids: Iterable[int]
-    ) -> list[dict[str, Any]]:
+    def watches_hit(self, actor_id: int | None, contact_ids: Iterable[int]) -> list[dict[str, Any]]:
         """Open watches on this actor or on any of these contacts."""
         contacts = list(contact_ids)
         if not self.conn.execute(

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 from monitor.store.filters import Filters, alert_conditions
 from monitor.store.ranks import sql_list
 from monitor.vocabulary import SOURCE_ALERT_KINDS
 
-if TYPE_CHECKING:
-    from monitor.store.connection import Store
 
+class AlertQueries(QueryGroup):
+    """`store.alerts`: the queries for `alerts` and `alert_events`."""
 
-class AlertQueries:
-    """Methods of Store for `alerts` and `alert_events`."""
-
-    def insert_alert(self: Store, alert: dict[str, Any], now: str) -> int | None:
+    def insert(self, alert: dict[str, Any], now: str) -> int | None:
         """Raise an alert unless one with the same dedupe_key exists (a retried sweep, a
         crash and rerun); returns the new id or None. Runs inside a transaction."""
         values = dict(alert)
@@ -42,7 +40,7 @@ class AlertQueries:
         )
         return alert_id
 
-    def open_alert_exists(self: Store, kind: str, source: str) -> bool:
+    def open_exists(self, kind: str, source: str) -> bool:
         return (
             self.conn.execute(
                 "SELECT 1 FROM alerts WHERE kind = ? AND source = ? AND status = 'open' LIMIT 1",
@@ -51,7 +49,7 @@ class AlertQueries:
             is not None
         )
 
-    def alert_exists(self: Store, kind: str | tuple[str, ...], listing_id: int) -> bool:
+    def exists(self, kind: str | tuple[str, ...], listing_id: int) -> bool:
         """Whether the listing has an alert of this kind (or of one of these kinds)."""
         kinds = (kind,) if isinstance(kind, str) else tuple(kind)
         marks = ", ".join("?" * len(kinds))
@@ -63,7 +61,7 @@ class AlertQueries:
             is not None
         )
 
-    def resolve_source_alerts(self: Store, source: str, run_id: int, now: str) -> int:
+    def resolve_source(self, source: str, run_id: int, now: str) -> int:
         """A source that completed a sweep again: its open health alerts are resolved."""
         open_ids = [
             r[0]
@@ -74,12 +72,12 @@ class AlertQueries:
             )
         ]
         for alert_id in open_ids:
-            self.set_alert_status(
+            self.set_status(
                 alert_id, "resolved", actor="heishi", note=f"run {run_id} completed", now=now
             )
         return len(open_ids)
 
-    def reviewed_listings(self: Store) -> list[dict[str, Any]]:
+    def reviewed_listings(self) -> list[dict[str, Any]]:
         """The listings of confirmed and dismissed alerts (the review team's labels): id,
         status, title, text and categories; the latest decision per listing wins."""
         cursor = self.conn.execute(
@@ -100,8 +98,8 @@ class AlertQueries:
             }
         return list(latest.values())
 
-    def set_alert_status(
-        self: Store,
+    def set_status(
+        self,
         alert_id: int,
         status: str,
         *,
@@ -119,10 +117,10 @@ class AlertQueries:
             (alert_id, now, actor, old[0] if old else None, status, note),
         )
         if status == "dismissed":
-            self.clusters.mark_twins_of_dismissed(alert_id)
+            self.store.clusters.mark_twins_of_dismissed(alert_id)
 
-    def alerts(
-        self: Store,
+    def where(
+        self,
         filters: Filters | None = None,
         *,
         run_ids: list[int] | None = None,
@@ -149,14 +147,14 @@ class AlertQueries:
             sql += f" LIMIT {int(limit)}"
         return rows.many(self.conn, sql, tuple(params))
 
-    def alerts_by_ids(self: Store, ids: list[int]) -> list[dict[str, Any]]:
+    def by_ids(self, ids: list[int]) -> list[dict[str, Any]]:
         return rows.many(
             self.conn,
             f"SELECT * FROM alerts WHERE id IN ({', '.join('?' * len(ids))})",
             tuple(ids),
         )
 
-    def alert_events(self: Store, alert_id: int) -> list[dict[str, Any]]:
+    def events(self, alert_id: int) -> list[dict[str, Any]]:
         return rows.many(
             self.conn, "SELECT * FROM alert_events WHERE alert_id = ? ORDER BY id", (alert_id,)
         )

@@ -32,7 +32,7 @@ _NO_ACTOR_COLUMNS = ", NULL AS seller_id, NULL AS actor_id"
 
 
 def _actor_columns(store: Store) -> str:
-    return _ACTOR_COLUMNS if store.has_actor_tables() else _NO_ACTOR_COLUMNS
+    return _ACTOR_COLUMNS if store.actor_reads.has_actor_tables() else _NO_ACTOR_COLUMNS
 
 
 def _stream(store: Store, sql: str, params: list[Any]) -> Iterator[dict[str, Any]]:
@@ -44,7 +44,7 @@ def _stream(store: Store, sql: str, params: list[Any]) -> Iterator[dict[str, Any
 
 
 class AnalystQueries(QueryGroup):
-    """Methods of Store that only read: for `heishi lookup`, `heishi export` and the views."""
+    """`store.analyst`: reads for `heishi lookup`, `heishi export` and the views."""
 
     def pii_sightings(self, kind: str, digest: str) -> list[dict[str, Any]]:
         """Listings whose versions quoted the number with this keyed hash, first seen first."""

@@ -8,6 +8,7 @@ family of tables as an attribute (`store.alerts`, `store.runs`, ...), as sqlite-
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -82,10 +83,10 @@ class StoreConnection:
         self.after_rollback()
         if not self.conn.in_transaction:
             return
-        try:
+        with contextlib.suppress(
+            sqlite3.Error
+        ):  # the error being raised says what went wrong, not this one
             self.conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # the error being raised says what went wrong, not this one
 
     def close(self) -> None:
         self.db.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import sqlite_utils
 
@@ -13,11 +12,13 @@ from monitor import settings
 from monitor.errors import StoreError, StoreFullError
 from monitor.privacy.file_modes import create_private_file, no_world_access, private_folder
 from monitor.store import (
+    actor_reads,
     actors,
     alerts,
     analyst,
     api_tokens,
     clusters,
+    desk,
     forwards,
     listing_ids,
     listings,
@@ -29,16 +30,14 @@ from monitor.store import (
     retrohunt,
     review,
     runs,
+    search,
     search_backfill,
     stats,
     web_auth,
 )
-from monitor.store.actor_reads import ActorReadQueries
 from monitor.store.base import StoreConnection
 from monitor.store.clock import utc_now  # noqa: F401  (re-exported)
-from monitor.store.desk import DeskQueries
 from monitor.store.schema import migrate
-from monitor.store.search import SearchQueries
 
 
 def busy_timeout_ms() -> int:
@@ -46,45 +45,44 @@ def busy_timeout_ms() -> int:
     return int(settings.current().db_timeout * 1000)
 
 
-class Store(
-    StoreConnection,
-    runs.RunQueries,
-    listings.ListingQueries,
-    alerts.AlertQueries,
-    outbox.OutboxQueries,
-    review.ReviewQueries,
-    DeskQueries,
-    operations.OperationsQueries,
-    SearchQueries,
-    actors.ActorQueries,
-    ActorReadQueries,
-):
-    """A heishi store: one SQLite file. Methods come from the per-table mixins."""
+class Store(StoreConnection):
+    """A heishi store: one SQLite file, its queries grouped by family of tables as attributes
+    (`store.alerts.set_status(...)`, `store.runs.start(...)`)."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         super().__init__(db, path)
-        # Search rows of the versions written in the open transaction (SearchQueries).
-        self._search_pending: list[tuple[Any, ...]] = []
-        self._store_id: str | None = None  # OutboxQueries.store_id, read once
+        # Crawling: sources and runs, listings and their versions, the search index.
+        self.runs = runs.RunQueries(self)
+        self.operations = operations.OperationsQueries(self)
+        self.listings = listings.ListingQueries(self)
+        self.listing_ids = listing_ids.ListingIdQueries(self)
+        self.observations = observations.ObservationQueries(self)
+        self.forwards = forwards.ForwardQueries(self)
+        self.pii_keys = pii_keys.PiiKeyQueries(self)
+        self.search = search.SearchQueries(self)
         self.clusters = clusters.ClusterQueries(self)
-        self.retrohunt = retrohunt.RetrohuntQueries(self)
-        self.analyst = analyst.AnalystQueries(self)
+        self.actors = actors.ActorQueries(self)
+        self.actor_reads = actor_reads.ActorReadQueries(self)
+        # Alerts and the people who review them.
+        self.alerts = alerts.AlertQueries(self)
+        self.review = review.ReviewQueries(self)
+        self.desk = desk.DeskQueries(self)
+        self.outbox = outbox.OutboxQueries(self)
         self.web_auth = web_auth.WebAuthQueries(self)
         self.api_tokens = api_tokens.ApiTokenQueries(self)
-        self.observations = observations.ObservationQueries(self)
-        self.pii_keys = pii_keys.PiiKeyQueries(self)
-        self.listing_ids = listing_ids.ListingIdQueries(self)
-        self.forwards = forwards.ForwardQueries(self)
+        # Analyst tools.
+        self.analyst = analyst.AnalystQueries(self)
+        self.retrohunt = retrohunt.RetrohuntQueries(self)
         self.stats = stats.StatsQueries(self)
         self.maintenance = maintenance.MaintenanceQueries(self)
         self.search_backfill = search_backfill.SearchBackfillQueries(self)
 
     def before_commit(self) -> None:
-        self.write_pending_search()  # the versions' search rows, in this transaction
+        self.search.write_pending()  # the versions' search rows, in this transaction
         self.listing_ids.write_pending()
 
     def after_rollback(self) -> None:
-        self.drop_pending_search()
+        self.search.drop_pending()
         self.listing_ids.drop_pending()
 
     def __enter__(self) -> Store:

@@ -18,6 +18,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 from monitor.store.ranks import SEVERITY_OF_RANK, severity_rank_sql
 from monitor.store.review import QueueFilters, _queue_where
 
@@ -72,11 +73,11 @@ def _order(sort: str, descending: bool) -> str:
     return f"ORDER BY {column} IS NULL, {column} {direction}, g.newest {direction}"
 
 
-class DeskQueries:
-    """Methods of Store for the review desk."""
+class DeskQueries(QueryGroup):
+    """`store.desk`: the queries for the review desk."""
 
-    def desk_queue(
-        self: Store,
+    def queue(
+        self,
         filters: QueueFilters,
         *,
         sort: str = "created",
@@ -116,7 +117,7 @@ class DeskQueries:
         return found, total
 
     def queue_order(
-        self: Store, filters: QueueFilters, *, sort: str = "created", descending: bool = True
+        self, filters: QueueFilters, *, sort: str = "created", descending: bool = True
     ) -> list[tuple[int, int]]:
         """The queue's rows in order, as (listing key, newest alert id): where a listing
         stands in its queue, and which comes next."""
@@ -127,9 +128,7 @@ class DeskQueries:
         )
         return [(key, newest) for key, newest in self.conn.execute(sql, params)]
 
-    def queue_group(
-        self: Store, filters: QueueFilters, alert: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    def queue_group(self, filters: QueueFilters, alert: dict[str, Any]) -> list[dict[str, Any]]:
         """The alerts of `alert`'s listing that `filters` selects (the queue's row of it),
         and `alert` itself, oldest first."""
         if not alert.get("listing_id"):
@@ -147,7 +146,7 @@ class DeskQueries:
         found = self._alerts_by_id(sorted(ids))
         return [found[i] for i in sorted(found)]
 
-    def alerts_of_same_listing(self: Store, alert_id: int, candidates: list[int]) -> list[int]:
+    def alerts_of_same_listing(self, alert_id: int, candidates: list[int]) -> list[int]:
         """Those of `candidates` that are alerts about the same listing as `alert_id`."""
         if not candidates:
             return []
@@ -161,7 +160,7 @@ class DeskQueries:
             )
         ]
 
-    def _alerts_by_id(self: Store, ids: list[int]) -> dict[int, dict[str, Any]]:
+    def _alerts_by_id(self, ids: list[int]) -> dict[int, dict[str, Any]]:
         found: dict[int, dict[str, Any]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
@@ -177,19 +176,19 @@ class DeskQueries:
         return found
 
     def alert_groups(
-        self: Store, filters: QueueFilters, *, limit: int | None = None, offset: int = 0
+        self, filters: QueueFilters, *, limit: int | None = None, offset: int = 0
     ) -> tuple[list[dict[str, Any]], int]:
         """The queue's rows (desk_queue, newest first) as `heishi alerts --group` and the
         API's `group=1` give them: each the group's `latest_id`, `alert_count`, highest
         `severity`, `first_at` and `last_at`, `alert_ids`, `kinds` and `alerts` (oldest
         first), every category of its alerts, and the listing's title, seller and state from
         its newest alert; and how many groups there are."""
-        found, total = self.desk_queue(filters, limit=limit, offset=offset)
+        found, total = self.queue(filters, limit=limit, offset=offset)
         return [_group_entry(row) for row in found], total
 
     # --- users' preferences ------------------------------------------------------------
 
-    def set_user_preferences(self: Store, name: str, **changes: str | None) -> None:
+    def set_user_preferences(self, name: str, **changes: str | None) -> None:
         """Set a user's `display_name`, `language` or `time_zone` (None clears one)."""
         allowed = {
             k: v for k, v in changes.items() if k in ("display_name", "language", "time_zone")
@@ -197,14 +196,14 @@ class DeskQueries:
         if not allowed:
             return
         assignments = ", ".join(f"{column} = ?" for column in allowed)
-        with self.transaction():
+        with self.store.transaction():
             self.conn.execute(
                 f"UPDATE users SET {assignments} WHERE name = ?", (*allowed.values(), name)
             )
 
     # --- since you last looked -----------------------------------------------------------
 
-    def seen_version(self: Store, user: str, listing_id: int) -> dict[str, Any] | None:
+    def seen_version(self, user: str, listing_id: int) -> dict[str, Any] | None:
         """The version of a listing `user` last saw, and when (None: never)."""
         return rows.one(
             self.conn,
@@ -212,9 +211,9 @@ class DeskQueries:
             (user, listing_id),
         )
 
-    def mark_seen(self: Store, user: str, listing_id: int, version: int, *, now: str) -> None:
+    def mark_seen(self, user: str, listing_id: int, version: int, *, now: str) -> None:
         """`user` has now seen `version` of a listing (a later one is never taken back)."""
-        with self.transaction():
+        with self.store.transaction():
             self.conn.execute(
                 "INSERT INTO listing_views (user, listing_id, version, seen_at) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (user, listing_id) DO UPDATE SET "

@@ -41,7 +41,7 @@ class ForwardQueries(QueryGroup):
     def links(self, listing_id: int) -> list[dict[str, Any]]:
         """The message `listing_id` was forwarded from, and the messages forwarded from it,
         each with a `direction` (`from` or `to`) and its latest alert."""
-        this = self.store.listing(listing_id)
+        this = self.store.listings.get(listing_id)
         if this is None:
             return []
         found: list[dict[str, Any]] = []

@@ -49,7 +49,7 @@ def migrate_0007_sweep_layout(store: Store) -> None:
 
 
 class ListingIdQueries(QueryGroup):
-    """Methods of Store that hand out listing ids."""
+    """`store.listing_ids`: hands out listing ids."""
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)

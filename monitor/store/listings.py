@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 from monitor.store.fields import TRACKED_FIELDS
-
-if TYPE_CHECKING:
-    from monitor.store.connection import Store
 
 STATE_COLUMNS = (
     *TRACKED_FIELDS,
@@ -28,17 +26,17 @@ STATE_COLUMNS = (
 VERSION_ONLY_COLUMNS = ("evidence", "rules_version")
 
 
-class ListingQueries:
-    """Methods of Store for `listings`, `listing_versions`, `matches` and `pii_hashes`."""
+class ListingQueries(QueryGroup):
+    """`store.listings`: the queries for `listings`, `listing_versions`, `matches` and `pii_hashes`."""
 
-    def listing_by_key(self: Store, source: str, site_id: str) -> dict[str, Any] | None:
+    def by_key(self, source: str, site_id: str) -> dict[str, Any] | None:
         return rows.one(
             self.conn,
             "SELECT * FROM listings WHERE source = ? AND site_id = ?",
             (source, site_id),
         )
 
-    def seen_in_run(self: Store, source: str, site_ids: list[str], run_id: int) -> set[str]:
+    def seen_in_run(self, source: str, site_ids: list[str], run_id: int) -> set[str]:
         """Which of these listings of `source` the run `run_id` has already written."""
         if not site_ids:
             return set()
@@ -49,13 +47,15 @@ class ListingQueries:
         ).fetchall()
         return {site_id for (site_id,) in found}
 
-    def listing(self: Store, listing_id: int) -> dict[str, Any] | None:
+    def get(self, listing_id: int) -> dict[str, Any] | None:
         return rows.one(self.conn, "SELECT * FROM listings WHERE id = ?", (listing_id,))
 
-    def insert_listing(
-        self: Store, source: str, site_id: str, state: dict[str, Any], run_id: int, now: str
+    def insert(
+        self, source: str, site_id: str, state: dict[str, Any], run_id: int, now: str
     ) -> int:
-        listing_id = self.listing_ids.next_id(source)  # clustered by source: see listing_ids.py
+        # Ids are handed out in blocks per source, so a source's listings cluster: see
+        # listing_ids.py.
+        listing_id = self.store.listing_ids.next_id(source)
         columns = ["id", "source", "site_id", *STATE_COLUMNS, "status", "first_seen", "last_seen"]
         values = [listing_id, source, site_id, *(state.get(c) for c in STATE_COLUMNS)]
         values += ["live", now, now]
@@ -68,7 +68,7 @@ class ListingQueries:
         return listing_id
 
     def insert_version(
-        self: Store,
+        self,
         listing_id: int,
         version: int,
         run_id: int,
@@ -93,13 +93,15 @@ class ListingQueries:
         version_id = rows.inserted_id(cursor)
         if current is not None:
             previous = (current.get("title"), current.get("text"))
-            self.index_version(version_id, listing_id, version, state, current["source"], previous)
+            self.store.search.index_version(
+                version_id, listing_id, version, state, current["source"], previous
+            )
         else:
-            self.index_version(version_id, listing_id, version, state)
+            self.store.search.index_version(version_id, listing_id, version, state)
         return version_id
 
-    def update_listing(
-        self: Store,
+    def update(
+        self,
         listing_id: int,
         state: dict[str, Any],
         version: int,
@@ -123,8 +125,8 @@ class ListingQueries:
             f"UPDATE listings SET {', '.join(sets)} WHERE id = ?", (*values, listing_id)
         )
 
-    def touch_listings(
-        self: Store, listing_ids: list[int], run_id: int, now: str, revive: Iterable[int] = ()
+    def touch(
+        self, listing_ids: list[int], run_id: int, now: str, revive: Iterable[int] = ()
     ) -> None:
         """Seen again unchanged: last_seen only. `revive` are those of them that had been
         missed or removed, and are live again. The hot path of a sweep: it sets as few
@@ -140,7 +142,7 @@ class ListingQueries:
         )
 
     def touch_unchanged(
-        self: Store, source: str, seen: list[tuple[str, str]], run_id: int, now: str
+        self, source: str, seen: list[tuple[str, str]], run_id: int, now: str
     ) -> dict[str, int]:
         """The hot path of a sweep, in one statement: of these (site id, content hash) pairs,
         the live listings of `source` stored with that same hash are marked seen (last_seen
@@ -164,7 +166,7 @@ class ListingQueries:
         return {site_id: listing_id for site_id, listing_id, _ in touched}
 
     def insert_matches(
-        self: Store,
+        self,
         version_id: int,
         listing_id: int,
         hits: Iterable[dict[str, Any]],
@@ -191,9 +193,7 @@ class ListingQueries:
             ],
         )
 
-    def insert_pii(
-        self: Store, version_id: int, listing_id: int, hits: Iterable[dict[str, Any]]
-    ) -> None:
+    def insert_pii(self, version_id: int, listing_id: int, hits: Iterable[dict[str, Any]]) -> None:
         self.conn.executemany(
             "INSERT INTO pii_hashes (version_id, listing_id, kind, digest, masked) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -201,7 +201,7 @@ class ListingQueries:
         )
 
     def mark_missing(
-        self: Store, source: str, run_id: int, removed_after_sweeps: int, now: str
+        self, source: str, run_id: int, removed_after_sweeps: int, now: str
     ) -> list[dict[str, Any]]:
         """After a complete sweep: count one more miss for each live listing it did not see,
         and mark removed those missed `removed_after_sweeps` times. Returns the removed.
@@ -238,9 +238,7 @@ class ListingQueries:
         )
         return removed
 
-    def removal_candidates(
-        self: Store, source: str, run_id: int, limit: int
-    ) -> list[dict[str, Any]]:
+    def removal_candidates(self, source: str, run_id: int, limit: int) -> list[dict[str, Any]]:
         """Live listings of `source` that run `run_id` has not seen (so far), the most
         recently seen first: what the crawl checks on their own page before it may remove
         them (a list that shifted while it was read hides listings that are still there)."""
@@ -252,14 +250,14 @@ class ListingQueries:
             (source, run_id, limit),
         )
 
-    def versions(self: Store, listing_id: int) -> list[dict[str, Any]]:
+    def versions(self, listing_id: int) -> list[dict[str, Any]]:
         return rows.many(
             self.conn,
             "SELECT * FROM listing_versions WHERE listing_id = ? ORDER BY version",
             (listing_id,),
         )
 
-    def matches_of_version(self: Store, version_id: int) -> list[dict[str, Any]]:
+    def matches_of_version(self, version_id: int) -> list[dict[str, Any]]:
         """The hits of a version found by the latest rules that recorded any (a retro-hunt
         adds hits under its own rules version and keeps the older ones)."""
         return rows.many(
@@ -270,7 +268,7 @@ class ListingQueries:
             (version_id, version_id),
         )
 
-    def current_version_id(self: Store, listing_id: int) -> int | None:
+    def current_version_id(self, listing_id: int) -> int | None:
         row = self.conn.execute(
             "SELECT v.id FROM listing_versions v JOIN listings l ON l.id = v.listing_id "
             "AND l.version = v.version WHERE l.id = ?",
@@ -278,7 +276,7 @@ class ListingQueries:
         ).fetchone()
         return row[0] if row else None
 
-    def count_listings(self: Store, source: str | None = None, status: str | None = None) -> int:
+    def count(self, source: str | None = None, status: str | None = None) -> int:
         sql, params = "SELECT COUNT(*) FROM listings WHERE 1", []
         if source:
             sql += " AND source = ?"

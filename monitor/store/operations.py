@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 from monitor.store.clock import utc_now
 from monitor.store.runs import _pid_alive
 
@@ -25,13 +26,13 @@ def migrate_0003_schedule(store: Store) -> None:
     store.db.table("daemon").add_column("settings", str)
 
 
-class OperationsQueries:
-    """Methods of Store for scheduling state (`sources`), `daemon`, and status reports."""
+class OperationsQueries(QueryGroup):
+    """`store.operations`: the queries for scheduling state (`sources`), `daemon`, and status reports."""
 
     # -- schedule state --------------------------------------------------------------------
 
     def schedule_source(
-        self: Store,
+        self,
         name: str,
         kind: str,
         url: str | None,
@@ -39,7 +40,7 @@ class OperationsQueries:
         next_run_at: str | None,
     ) -> None:
         """Record a source's schedule and its next run (a source never swept gets its row)."""
-        with self.transaction() as conn:
+        with self.store.transaction() as conn:
             conn.execute(
                 "INSERT INTO sources (name, kind, url, schedule, next_run_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
@@ -47,9 +48,9 @@ class OperationsQueries:
                 (name, kind, url, schedule, next_run_at),
             )
 
-    def source_started(self: Store, name: str, kind: str, url: str | None, at: str) -> None:
+    def source_started(self, name: str, kind: str, url: str | None, at: str) -> None:
         """A crawl of `name` starts now; a source swept for the first time is first seen now."""
-        with self.transaction() as conn:
+        with self.store.transaction() as conn:
             conn.execute(
                 "INSERT INTO sources (name, kind, url, first_seen, last_started_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
@@ -58,22 +59,22 @@ class OperationsQueries:
                 (name, kind, url, at, at),
             )
 
-    def set_next_run(self: Store, name: str, next_run_at: str | None) -> None:
-        with self.transaction() as conn:
+    def set_next_run(self, name: str, next_run_at: str | None) -> None:
+        with self.store.transaction() as conn:
             conn.execute("UPDATE sources SET next_run_at = ? WHERE name = ?", (next_run_at, name))
 
-    def next_runs(self: Store) -> dict[str, str | None]:
+    def next_runs(self) -> dict[str, str | None]:
         """Each source's stored next run, by name."""
         return dict(self.conn.execute("SELECT name, next_run_at FROM sources").fetchall())
 
-    def consecutive_failures(self: Store, name: str) -> int:
+    def consecutive_failures(self, name: str) -> int:
         """Failed runs of `name` in a row, as of its latest finished run."""
         row = self.conn.execute(
             "SELECT consecutive_failures FROM sources WHERE name = ?", (name,)
         ).fetchone()
         return int(row[0] or 0) if row else 0
 
-    def close_abandoned_runs(self: Store) -> int:
+    def close_abandoned_runs(self) -> int:
         """Runs left `running` by processes that are gone (a monitor killed with its crawls)
         become crashed, so status never shows a dead crawl as running."""
         sources = [
@@ -81,20 +82,20 @@ class OperationsQueries:
             for r in self.conn.execute("SELECT DISTINCT source FROM runs WHERE status = 'running'")
         ]
         closed = 0
-        with self.transaction():
+        with self.store.transaction():
             for source in sources:
-                closed += self.mark_crashed_runs(source)
+                closed += self.store.runs.mark_crashed(source)
         return closed
 
     # -- the daemon ------------------------------------------------------------------------
 
-    def claim_daemon(self: Store, settings: dict[str, Any]) -> dict[str, Any]:
+    def claim_daemon(self, settings: dict[str, Any]) -> dict[str, Any]:
         """Register this process as the store's monitor; returns its `daemon` row. If another
         live monitor holds the store, returns that one's row instead (with `live` true) and
         registers nothing: one monitor per store, checked and claimed in one transaction."""
         now = utc_now()
         host = socket.gethostname()
-        with self.transaction() as conn:
+        with self.store.transaction() as conn:
             current = rows.one(
                 conn, "SELECT * FROM daemon WHERE status = 'running' ORDER BY id DESC LIMIT 1"
             )
@@ -112,18 +113,18 @@ class OperationsQueries:
         assert row is not None
         return {**row, "live": False}
 
-    def daemon_heartbeat(self: Store, daemon_id: int) -> None:
-        with self.transaction() as conn:
+    def daemon_heartbeat(self, daemon_id: int) -> None:
+        with self.store.transaction() as conn:
             conn.execute("UPDATE daemon SET heartbeat_at = ? WHERE id = ?", (utc_now(), daemon_id))
 
-    def daemon_stopped(self: Store, daemon_id: int, status: str = "stopped") -> None:
-        with self.transaction() as conn:
+    def daemon_stopped(self, daemon_id: int, status: str = "stopped") -> None:
+        with self.store.transaction() as conn:
             conn.execute(
                 "UPDATE daemon SET heartbeat_at = ?, status = ? WHERE id = ?",
                 (utc_now(), status, daemon_id),
             )
 
-    def latest_daemon(self: Store) -> dict[str, Any] | None:
+    def latest_daemon(self) -> dict[str, Any] | None:
         """The latest monitor to run on this store, with `live` (is it still running?)."""
         row = rows.one(self.conn, "SELECT * FROM daemon ORDER BY id DESC LIMIT 1")
         if row is None:
@@ -132,7 +133,7 @@ class OperationsQueries:
 
     # -- status ----------------------------------------------------------------------------
 
-    def source_status(self: Store) -> list[dict[str, Any]]:
+    def source_status(self) -> list[dict[str, Any]]:
         """Every source with its schedule state, its latest finished run and any run now
         in progress (`running_since`)."""
         return rows.many(
@@ -149,16 +150,6 @@ class OperationsQueries:
             "  SELECT MAX(id) FROM runs WHERE source = s.name AND status != 'running') "
             "ORDER BY s.name",
         )
-
-    def outbox_counts(self: Store) -> dict[str, int]:
-        """Notifications by status (pending, sending, sent, dead); empty without any."""
-        try:
-            found = self.conn.execute(
-                "SELECT status, count(*) FROM notifications GROUP BY status"
-            ).fetchall()
-        except Exception:  # a store older than the outbox
-            return {}
-        return {status: count for status, count in found}
 
 
 def daemon_alive(row: dict[str, Any], *, host: str | None = None) -> bool:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -39,12 +40,14 @@ def migrate_0016_outbox(store: Store) -> None:
     )
 
 
-class OutboxQueries:
-    """Methods of Store for `notifications`."""
+class OutboxQueries(QueryGroup):
+    """`store.outbox`: the queries for `notifications`."""
 
-    _store_id: str | None  # read once (Store.__init__ sets None)
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self._store_id: str | None = None  # read once
 
-    def store_id(self: Store) -> str:
+    def store_id(self) -> str:
         """This store's random id (in every idempotency key it makes)."""
         if self._store_id is None:
             row = self.conn.execute(
@@ -55,8 +58,8 @@ class OutboxQueries:
             return store_id
         return self._store_id
 
-    def enqueue_notification(
-        self: Store, alert_id: int | None, route: str, key: str, payload: dict[str, Any], now: str
+    def enqueue(
+        self, alert_id: int | None, route: str, key: str, payload: dict[str, Any], now: str
     ) -> bool:
         """Queue one message (inside the alert's transaction); False if already queued."""
         cursor = self.conn.execute(
@@ -66,9 +69,7 @@ class OutboxQueries:
         )
         return cursor.rowcount == 1
 
-    def claim_notifications(
-        self: Store, now: str, limit: int, lease_seconds: float
-    ) -> list[dict[str, Any]]:
+    def claim(self, now: str, limit: int, lease_seconds: float) -> list[dict[str, Any]]:
         """Due rows (pending, or sending with a lapsed lease), marked sending until the lease
         ends. Call inside a transaction."""
         due = rows.many(
@@ -84,24 +85,24 @@ class OutboxQueries:
         )
         return due
 
-    def extend_claims(self: Store, ids: list[int], until: str) -> None:
+    def extend_claims(self, ids: list[int], until: str) -> None:
         """Keep rows this sender still holds leased until `until` (a long drain renews them
         before each send, so no other sender takes them meanwhile)."""
-        with self.transaction() as conn:
+        with self.store.transaction() as conn:
             conn.executemany(
                 "UPDATE notifications SET next_attempt_at = ? WHERE id = ? AND status = 'sending'",
                 [(until, i) for i in ids],
             )
 
-    def mark_notification_sent(self: Store, ids: list[int], now: str) -> None:
+    def mark_sent(self, ids: list[int], now: str) -> None:
         self.conn.executemany(
             "UPDATE notifications SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
             "last_error = NULL WHERE id = ?",
             [(now, i) for i in ids],
         )
 
-    def mark_notification_failed(
-        self: Store, ids: list[int], error: str, retry_at: str | None, now: str | None = None
+    def mark_failed(
+        self, ids: list[int], error: str, retry_at: str | None, now: str | None = None
     ) -> None:
         """One more failed attempt (at `now`); due again at `retry_at`, or dead when None."""
         status = "pending" if retry_at else "dead"
@@ -112,15 +113,15 @@ class OutboxQueries:
             [(status, error[:1000], retry_at, now, i) for i in ids],
         )
 
-    def release_notifications(self: Store, ids: list[int], due_at: str) -> None:
+    def release(self, ids: list[int], due_at: str) -> None:
         """Give claimed rows back untouched (a digest that is not due yet)."""
         self.conn.executemany(
             "UPDATE notifications SET status = 'pending', next_attempt_at = ? WHERE id = ?",
             [(due_at, i) for i in ids],
         )
 
-    def requeue_notifications(
-        self: Store,
+    def requeue(
+        self,
         now: str,
         *,
         dead: bool = False,
@@ -148,10 +149,10 @@ class OutboxQueries:
         if route:
             sql += " AND route = ?"
             params.append(route)
-        with self.transaction() as conn:
+        with self.store.transaction() as conn:
             return conn.execute(sql, params).rowcount
 
-    def dead_letters(self: Store) -> dict[str, Any]:
+    def dead_letters(self) -> dict[str, Any]:
         """Messages given up: how many, the oldest, and the latest error (for status)."""
         row = rows.one(
             self.conn,
@@ -161,10 +162,10 @@ class OutboxQueries:
         )
         return row or {"count": 0, "oldest": None, "last_error": None}
 
-    def outbox_counts(self: Store) -> dict[str, int]:
+    def counts(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT status, count(*) FROM notifications GROUP BY status"))
 
-    def notifications(self: Store, status: str | None = None) -> list[dict[str, Any]]:
+    def notifications(self, status: str | None = None) -> list[dict[str, Any]]:
         if status:
             return rows.many(
                 self.conn, "SELECT * FROM notifications WHERE status = ? ORDER BY id", (status,)

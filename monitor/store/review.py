@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 from monitor.store.filters import Filters, alert_conditions
 from monitor.store.ranks import severity_rank_sql
 
@@ -80,13 +81,13 @@ def _queue_where(filters: QueueFilters) -> tuple[str, list[Any]]:
     return sql, params
 
 
-class ReviewQueries:
-    """Methods of Store for reviewing alerts and for the web users."""
+class ReviewQueries(QueryGroup):
+    """`store.review`: the queries for reviewing alerts and for the web users."""
 
     # --- the queue -----------------------------------------------------------------------
 
     def review_queue(
-        self: Store,
+        self,
         filters: QueueFilters,
         *,
         sort: str = "created",
@@ -112,7 +113,7 @@ class ReviewQueries:
         found = rows.many(self.conn, sql, (*params, int(limit), int(offset)))
         return found, total
 
-    def queue_choices(self: Store) -> dict[str, list[str]]:
+    def queue_choices(self) -> dict[str, list[str]]:
         """The values the queue's filters can take in this store."""
         conn = self.conn
 
@@ -132,13 +133,13 @@ class ReviewQueries:
             "kinds": column("SELECT DISTINCT kind FROM alerts ORDER BY 1"),
         }
 
-    def alert_status_counts(self: Store) -> dict[str, int]:
+    def alert_status_counts(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT status, COUNT(*) FROM alerts GROUP BY status"))
 
-    def alert(self: Store, alert_id: int) -> dict[str, Any] | None:
+    def alert(self, alert_id: int) -> dict[str, Any] | None:
         return rows.one(self.conn, "SELECT * FROM alerts WHERE id = ?", (alert_id,))
 
-    def alerts_of_listing(self: Store, listing_id: int) -> list[dict[str, Any]]:
+    def alerts_of_listing(self, listing_id: int) -> list[dict[str, Any]]:
         return rows.many(
             self.conn,
             "SELECT id, kind, severity, status, created_at, version_id FROM alerts "
@@ -148,10 +149,10 @@ class ReviewQueries:
 
     # --- one listing ---------------------------------------------------------------------
 
-    def version(self: Store, version_id: int) -> dict[str, Any] | None:
+    def version(self, version_id: int) -> dict[str, Any] | None:
         return rows.one(self.conn, "SELECT * FROM listing_versions WHERE id = ?", (version_id,))
 
-    def pii_of_version(self: Store, version_id: int) -> list[dict[str, Any]]:
+    def pii_of_version(self, version_id: int) -> list[dict[str, Any]]:
         """Personal data quoted in a version: kind and masked form (never the digest)."""
         return rows.many(
             self.conn,
@@ -159,10 +160,10 @@ class ReviewQueries:
             (version_id,),
         )
 
-    def related_listings(self: Store, listing_id: int) -> dict[str, list[dict[str, Any]]]:
+    def related_listings(self, listing_id: int) -> dict[str, list[dict[str, Any]]]:
         """Other listings with the same seller, a shared contact, in the same cluster, or
         forwarded from or to it, each with its latest alert."""
-        this = self.listing(listing_id)
+        this = self.store.listings.get(listing_id)
         if this is None:
             return {"seller": [], "contact": [], "cluster": [], "forward": []}
         columns = (
@@ -175,7 +176,7 @@ class ReviewQueries:
             "seller": [],
             "contact": [],
             "cluster": [],
-            "forward": self.forwards.links(listing_id),
+            "forward": self.store.forwards.links(listing_id),
         }
         if this.get("seller"):
             found["seller"] = rows.many(
@@ -206,7 +207,7 @@ class ReviewQueries:
     # --- triage --------------------------------------------------------------------------
 
     def triage_alerts(
-        self: Store,
+        self,
         alert_ids: list[int],
         status: str,
         *,
@@ -218,7 +219,7 @@ class ReviewQueries:
         """Set the status of each alert, one audit event each; returns how many changed.
         An alert already in `status` is left alone (no event)."""
         changed = 0
-        with self.transaction():
+        with self.store.transaction():
             for alert_id in alert_ids:
                 old = self.conn.execute(
                     "SELECT status FROM alerts WHERE id = ?", (alert_id,)
@@ -234,11 +235,11 @@ class ReviewQueries:
         return changed
 
     def assign_alerts(
-        self: Store, alert_ids: list[int], assignee: str | None, *, actor: str, now: str
+        self, alert_ids: list[int], assignee: str | None, *, actor: str, now: str
     ) -> int:
         """Give alerts to `assignee` (None: to nobody); the trail notes who had them before."""
         changed = 0
-        with self.transaction():
+        with self.store.transaction():
             for alert_id in alert_ids:
                 old = self.conn.execute(
                     "SELECT assignee, status FROM alerts WHERE id = ?", (alert_id,)
@@ -254,8 +255,8 @@ class ReviewQueries:
                 changed += 1
         return changed
 
-    def add_alert_note(self: Store, alert_id: int, note: str, *, actor: str, now: str) -> None:
-        with self.transaction():
+    def add_alert_note(self, alert_id: int, note: str, *, actor: str, now: str) -> None:
+        with self.store.transaction():
             status = self.conn.execute(
                 "SELECT status FROM alerts WHERE id = ?", (alert_id,)
             ).fetchone()
@@ -264,7 +265,7 @@ class ReviewQueries:
                 self._event(alert_id, "note", actor, now, status[0], status[0], note, None)
 
     def _event(
-        self: Store,
+        self,
         alert_id: int,
         action: str,
         actor: str,
@@ -282,7 +283,7 @@ class ReviewQueries:
 
     # --- sources -------------------------------------------------------------------------
 
-    def source_health(self: Store, recent: int = 8) -> list[dict[str, Any]]:
+    def source_health(self, recent: int = 8) -> list[dict[str, Any]]:
         """Each source with its latest run and the items of its last `recent` runs."""
         sources = rows.many(
             self.conn,
@@ -306,18 +307,18 @@ class ReviewQueries:
 
     # --- users ---------------------------------------------------------------------------
 
-    def user(self: Store, name: str) -> dict[str, Any] | None:
+    def user(self, name: str) -> dict[str, Any] | None:
         return rows.one(self.conn, "SELECT * FROM users WHERE name = ?", (name,))
 
-    def users(self: Store) -> list[dict[str, Any]]:
+    def users(self) -> list[dict[str, Any]]:
         return rows.many(
             self.conn,
             "SELECT name, role, created_at, disabled, display_name, language, time_zone "
             "FROM users ORDER BY name",
         )
 
-    def add_user(self: Store, name: str, role: str, password_hash: str, *, now: str) -> None:
-        with self.transaction():
+    def add_user(self, name: str, role: str, password_hash: str, *, now: str) -> None:
+        with self.store.transaction():
             self.conn.execute(
                 "INSERT INTO users (name, role, password_hash, created_at, disabled) "
                 "VALUES (?, ?, ?, ?, 0)",
@@ -325,7 +326,7 @@ class ReviewQueries:
             )
 
     def update_user(
-        self: Store,
+        self,
         name: str,
         *,
         role: str | None = None,
@@ -345,7 +346,7 @@ class ReviewQueries:
         assignments = [f"{column} = ?" for column in sets]
         if disabled is not None or password_hash is not None:
             assignments.append("session_generation = session_generation + 1")
-        with self.transaction():
+        with self.store.transaction():
             self.conn.execute(
                 f"UPDATE users SET {', '.join(assignments)} WHERE name = ?",
                 (*sets.values(), name),

@@ -14,10 +14,12 @@ import json
 import os
 import socket
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.errors import RunLeaseLost, SourceBusyError
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 from monitor.store.clock import utc_now
 
 if TYPE_CHECKING:
@@ -43,7 +45,7 @@ def _pid_alive(pid: int | None) -> bool:
 def _proc_stat(pid: int) -> list[str] | None:
     """The fields of /proc/PID/stat after the command name (state first), or None."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+        with Path(f"/proc/{pid}/stat").open(encoding="ascii", errors="replace") as handle:
             return handle.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
@@ -106,23 +108,23 @@ def migrate_0015_list_coverage(store: Store) -> None:
         store.conn.execute(f"ALTER TABLE runs ADD COLUMN {column} INTEGER")
 
 
-class RunQueries:
-    """Methods of Store for `sources` and `runs`."""
+class RunQueries(QueryGroup):
+    """`store.runs`: the queries for `sources` and `runs`."""
 
-    def ensure_source(self: Store, name: str, kind: str, url: str | None) -> None:
+    def ensure_source(self, name: str, kind: str, url: str | None) -> None:
         self.conn.execute(
             "INSERT INTO sources (name, kind, url, first_seen) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, url = excluded.url",
             (name, kind, url, utc_now()),
         )
 
-    def start_run(self: Store, source: str, kind: str, url: str | None) -> int:
+    def start(self, source: str, kind: str, url: str | None) -> int:
         """Open a run (status running) owned by this process. Raises SourceBusyError while
         another live process has a run of `source` open; runs left running by processes that
         are gone are marked crashed first, so they never count as complete sweeps."""
-        with self.transaction() as conn:
+        with self.store.transaction() as conn:
             self.ensure_source(source, kind, url)
-            holder = self.live_run(source)
+            holder = self.live(source)
             if holder is not None:
                 raise SourceBusyError(source, holder)
             owner = this_process()
@@ -134,17 +136,17 @@ class RunQueries:
             )
             return rows.inserted_id(cursor)
 
-    def live_run(self: Store, source: str) -> dict[str, Any] | None:
+    def live(self, source: str) -> dict[str, Any] | None:
         """The running run of `source` whose owner is alive, if any; running runs of owners
         that are gone are marked crashed on the way (call inside a transaction)."""
-        self.mark_crashed_runs(source)
+        self.mark_crashed(source)
         return rows.one(
             self.conn,
             "SELECT * FROM runs WHERE source = ? AND status = 'running' ORDER BY id DESC LIMIT 1",
             (source,),
         )
 
-    def running_run(self: Store, source: str) -> dict[str, Any] | None:
+    def running(self, source: str) -> dict[str, Any] | None:
         """The running run of `source` whose owner is alive, read only (a pre-check: the
         lease itself is taken by start_run)."""
         found = rows.many(
@@ -152,7 +154,7 @@ class RunQueries:
         )
         return next((run for run in found if owner_alive(run)), None)
 
-    def mark_crashed_runs(self: Store, source: str) -> int:
+    def mark_crashed(self, source: str) -> int:
         """Runs of `source` left running by a process that is gone become crashed."""
         stale = rows.many(
             self.conn, "SELECT * FROM runs WHERE source = ? AND status = 'running'", (source,)
@@ -168,7 +170,7 @@ class RunQueries:
                 crashed += 1
         return crashed
 
-    def crash_run(self: Store, run_id: int) -> bool:
+    def crash(self, run_id: int) -> bool:
         """Run `run_id`, if still running, becomes crashed: its crawl ended without closing
         it while the process that owns it (a warm crawl worker) lives on."""
         cursor = self.conn.execute(
@@ -179,8 +181,8 @@ class RunQueries:
         )
         return cursor.rowcount > 0
 
-    def hold_run(
-        self: Store, run_id: int, progress: dict[str, Any] | None = None, now: str | None = None
+    def hold(
+        self, run_id: int, progress: dict[str, Any] | None = None, now: str | None = None
     ) -> None:
         """Check, inside the caller's transaction, that `run_id` is still running (this
         process's to write), moving its heartbeat and recording `progress` (items and
@@ -193,19 +195,19 @@ class RunQueries:
             (*values.values(), run_id),
         )
         if cursor.rowcount == 0:
-            run = self.run(run_id)
+            run = self.get(run_id)
             state = run["status"] if run else "gone"
             raise RunLeaseLost(
                 f"run {run_id} is no longer running ({state}): another process closed it, "
                 "so this crawl writes nothing more"
             )
 
-    def take_over_run(self: Store, run_id: int) -> dict[str, Any] | None:
+    def take_over(self, run_id: int) -> dict[str, Any] | None:
         """Make this process the owner of running run `run_id` when its owner is gone (or is
         this process): a restarted writer resuming its sweep. Returns the run, or None when
         it is not running or its owner is alive."""
-        with self.transaction() as conn:
-            run = self.run(run_id)
+        with self.store.transaction() as conn:
+            run = self.get(run_id)
             if run is None or run["status"] != "running":
                 return None
             owner = this_process()
@@ -216,10 +218,10 @@ class RunQueries:
                 "UPDATE runs SET pid = ?, pid_started = ?, host = ?, heartbeat_at = ? WHERE id = ?",
                 (owner["pid"], owner["pid_started"], owner["host"], utc_now(), run_id),
             )
-            return self.run(run_id)
+            return self.get(run_id)
 
-    def finish_run(
-        self: Store, run_id: int, status: str, fields: dict[str, Any], health: str | None = None
+    def finish(
+        self, run_id: int, status: str, fields: dict[str, Any], health: str | None = None
     ) -> None:
         """Close a run with its status and figures, and update its source's health (`health`
         names its cause: monitor.running.source_health). Runs inside the caller's transaction,
@@ -235,11 +237,11 @@ class RunQueries:
             (*values.values(), run_id),
         )
         if closed.rowcount == 0:
-            self.hold_run(run_id)  # raises RunLeaseLost, naming what the run became
-        self.count_run(run_id, status, now, health)
+            self.hold(run_id)  # raises RunLeaseLost, naming what the run became
+        self.count(run_id, status, now, health)
 
-    def record_closed_run(
-        self: Store, source: str, kind: str, url: str | None, status: str, fields: dict[str, Any]
+    def record_closed(
+        self, source: str, kind: str, url: str | None, status: str, fields: dict[str, Any]
     ) -> int:
         """A run that is closed as it is written: a crawl that died before it could record
         its own (the runner records it). Takes no lease, so it is recorded even while another
@@ -256,7 +258,7 @@ class RunQueries:
         )
         return rows.inserted_id(cursor)
 
-    def set_run_outcome(self: Store, run_id: int, status: str, error: str | None) -> None:
+    def set_outcome(self, run_id: int, status: str, error: str | None) -> None:
         """Correct how a closed run ended (the runner knows what the crawl could not: that
         it was killed at a timeout, or by a stopping monitor)."""
         self.conn.execute(
@@ -265,9 +267,7 @@ class RunQueries:
             (status, error, utc_now(), run_id),
         )
 
-    def count_run(
-        self: Store, run_id: int, status: str, now: str, health: str | None = None
-    ) -> None:
+    def count(self, run_id: int, status: str, now: str, health: str | None = None) -> None:
         """A closed run in its source's health: a complete run resets the failures, a failed
         one adds one, an interrupted one changes neither."""
         source = self.conn.execute("SELECT source FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
@@ -290,10 +290,10 @@ class RunQueries:
                 (run_id, status, health or "failing", source),
             )
 
-    def run(self: Store, run_id: int) -> dict[str, Any] | None:
+    def get(self, run_id: int) -> dict[str, Any] | None:
         return rows.one(self.conn, "SELECT * FROM runs WHERE id = ?", (run_id,))
 
-    def last_good_run(self: Store, source: str, before_run: int) -> dict[str, Any] | None:
+    def last_good(self, source: str, before_run: int) -> dict[str, Any] | None:
         """The latest run of `source` before `before_run` that completed (ok)."""
         return rows.one(
             self.conn,
@@ -302,11 +302,11 @@ class RunQueries:
             (source, before_run),
         )
 
-    def latest_runs(self: Store, since_id: int = 0) -> list[dict[str, Any]]:
+    def latest(self, since_id: int = 0) -> list[dict[str, Any]]:
         return rows.many(self.conn, "SELECT * FROM runs WHERE id > ? ORDER BY id", (since_id,))
 
-    def max_run_id(self: Store) -> int:
+    def max_id(self) -> int:
         return rows.count(self.conn, "SELECT COALESCE(MAX(id), 0) FROM runs")
 
-    def sources(self: Store) -> list[dict[str, Any]]:
+    def sources(self) -> list[dict[str, Any]]:
         return rows.many(self.conn, "SELECT * FROM sources ORDER BY name")

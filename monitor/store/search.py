@@ -24,6 +24,7 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from monitor.store import rows
+from monitor.store.base import QueryGroup
 
 if TYPE_CHECKING:
     from monitor.store.connection import Store
@@ -73,7 +74,7 @@ def migrate_0011_search_state(store: Store) -> None:
         "recorded_at TEXT NOT NULL)"
     )
     if store.conn.execute("SELECT 1 FROM listing_versions LIMIT 1").fetchone() is None:
-        store.record_search_segmentation()
+        store.search.record_segmentation()
 
 
 def _create_table(store: Store) -> None:
@@ -89,13 +90,16 @@ def _create_table(store: Store) -> None:
     )
 
 
-class SearchQueries:
-    """Methods of Store for the search index `listing_search`."""
+class SearchQueries(QueryGroup):
+    """`store.search`: the queries for the search index `listing_search`."""
 
-    _search_pending: list[tuple[Any, ...]]  # rows of the open transaction (Store.__init__)
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        # Search rows of the versions written in the open transaction.
+        self._pending: list[tuple[Any, ...]] = []
 
     def index_version(
-        self: Store,
+        self,
         version_id: int,
         listing_id: int,
         version: int,
@@ -122,26 +126,26 @@ class SearchQueries:
             source = row[0] if row else ""
         indexed = (version_id, source, title, text, state.get("categories"))
         if not conn.in_transaction:
-            self._insert_search_rows([indexed])
+            self._insert_rows([indexed])
             return
-        # Written together just before the transaction commits (Store.transaction): FTS5
+        # Written together just before the transaction commits (StoreConnection.transaction): FTS5
         # writes its pending rows out as a new segment at every statement savepoint, so rows
         # inserted one by one between other writes made a segment per listing, and merging
         # them was most of a sweep's writes.
-        self._search_pending.append(indexed)
+        self._pending.append(indexed)
 
-    def write_pending_search(self: Store) -> None:
+    def write_pending(self) -> None:
         """Index the versions written in this transaction (called before COMMIT)."""
-        pending = self._search_pending
-        self._search_pending = []
+        pending = self._pending
+        self._pending = []
         if pending:
-            self._insert_search_rows(pending)
+            self._insert_rows(pending)
 
-    def drop_pending_search(self: Store) -> None:
+    def drop_pending(self) -> None:
         """The transaction rolled back: its versions are gone, so is their indexing."""
-        self._search_pending = []
+        self._pending = []
 
-    def _insert_search_rows(self: Store, versions: list[tuple[Any, ...]]) -> None:
+    def _insert_rows(self, versions: list[tuple[Any, ...]]) -> None:
         """(version id, source, title, text, categories JSON) -> rows of the index."""
         from monitor.analysis.search import index_row
 
@@ -154,7 +158,7 @@ class SearchQueries:
             values,
         )
 
-    def record_search_segmentation(self: Store) -> None:
+    def record_segmentation(self) -> None:
         """The index is now made with the current keyword lists' segmentation."""
         from monitor.analysis.search import default_segmenter
         from monitor.store.clock import utc_now
@@ -165,7 +169,7 @@ class SearchQueries:
             (default_segmenter().fingerprint(), utc_now()),
         )
 
-    def search_segmentation(self: Store) -> str | None:
+    def segmentation(self) -> str | None:
         """The fingerprint of the segmentation the index was built with; None if unknown."""
         try:
             row = self.conn.execute(
@@ -175,12 +179,12 @@ class SearchQueries:
             return None
         return row[0] if row else None
 
-    def rebuild_search_index(self: Store) -> int:
+    def rebuild_index(self) -> int:
         """Index every stored version anew (a new store, an old one, new keyword lists);
         returns the number of rows indexed. Run inside a transaction."""
         conn = self.conn
         conn.execute("DROP TABLE IF EXISTS listing_search")
-        _create_table(self)
+        _create_table(self.store)
         # Each listing's versions in order; facets from the listing's current categories.
         cursor = conn.execute(
             "SELECT v.id, v.listing_id, l.source, v.title, v.text, l.categories "
@@ -197,24 +201,24 @@ class SearchQueries:
             previous = key
             batch.append((version_id, source, title, text, categories))
             if len(batch) >= _BATCH:
-                self._insert_search_rows(batch)
+                self._insert_rows(batch)
                 indexed += len(batch)
                 batch = []
                 if indexed % 50_000 < _BATCH:
                     log.warning("search index: %d versions indexed", indexed)
         if batch:
-            self._insert_search_rows(batch)
+            self._insert_rows(batch)
             indexed += len(batch)
         has_state = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'search_state'"
         ).fetchone()
         if has_state:  # (migration 0006 builds the index before 0011 makes the table)
-            self.record_search_segmentation()
-        self.search_backfill.finish()  # nothing is left to backfill
+            self.record_segmentation()
+        self.store.search_backfill.finish()  # nothing is left to backfill
         return indexed
 
-    def search_window(
-        self: Store,
+    def window(
+        self,
         expression: str,
         *,
         since: str | None = None,
@@ -244,7 +248,7 @@ class SearchQueries:
             sql + where + " ORDER BY s.rowid DESC LIMIT ?", tuple(params)
         ).fetchall()
 
-    def search_term_sample(self: Store, expression: str, size: int) -> list[int]:
+    def term_sample(self, expression: str, size: int) -> list[int]:
         """The rowids of the newest `size` index rows matching an expression, newest first."""
         return [
             row[0]
@@ -255,7 +259,7 @@ class SearchQueries:
             )
         ]
 
-    def search_index_totals(self: Store) -> dict[str, Any]:
+    def index_totals(self) -> dict[str, Any]:
         """Rows in the index, the largest rowid, and words per column in all rows, from the
         totals FTS5 keeps (its 'averages' record) rather than by counting."""
         row = self.conn.execute("SELECT block FROM listing_search_data WHERE id = 1").fetchone()
@@ -264,7 +268,7 @@ class SearchQueries:
         tokens = (numbers[1:] + [0, 0, 0, 0])[:4]
         return {"rows": numbers[0], "max_rowid": top or 0, "tokens": tokens}
 
-    def search_details(self: Store, version_ids: list[int]) -> dict[int, dict[str, Any]]:
+    def details(self, version_ids: list[int]) -> dict[int, dict[str, Any]]:
         """For each version id: the version's text and the listing it belongs to, as it is now."""
         if not version_ids:
             return {}
@@ -281,7 +285,7 @@ class SearchQueries:
         )
         return {row["version_id"]: row for row in found}
 
-    def current_text_versions(self: Store, listing_ids: list[int]) -> dict[int, set[int]]:
+    def current_text_versions(self, listing_ids: list[int]) -> dict[int, set[int]]:
         """For each listing: the ids of its versions whose title and text are its current ones."""
         if not listing_ids:
             return {}
@@ -296,7 +300,7 @@ class SearchQueries:
             found.setdefault(listing_id, set()).add(version_id)
         return found
 
-    def search_index_size(self: Store) -> int:
+    def index_size(self) -> int:
         """Rows in the search index (versions indexed)."""
         return rows.count(self.conn, "SELECT count(*) FROM listing_search_docsize")
 

@@ -124,7 +124,7 @@ class SearchBackfillQueries(QueryGroup):
             ).fetchall()
             rows = [tuple(row[:5]) for row in found if not row[5]]
             if rows:
-                store._insert_search_rows(rows)
+                store.search._insert_rows(rows)
             done_through = found[-1][0] if found else state.upto
             finished = done_through >= state.upto or len(found) < limit
             self.conn.execute(
@@ -137,7 +137,7 @@ class SearchBackfillQueries(QueryGroup):
                 ),
             )
             if finished:
-                store.record_search_segmentation()
+                store.search.record_segmentation()
         return self.state()
 
     def pending_versions(self) -> int:

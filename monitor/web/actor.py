@@ -24,8 +24,8 @@ def actors_page(ctx: Context) -> Response:
     sort = sort if sort in SORTS else "alerts"
     source = ctx.param("source")[:200] or None
     with ctx.store() as store:
-        actors = store.actors(source=source, sort=sort, limit=200)
-        watches = store.watches()
+        actors = store.actor_reads.actors(source=source, sort=sort, limit=200)
+        watches = store.actor_reads.watches()
     return ctx.render("actors.html", actors=actors, sort=sort, source=source, watches=watches)
 
 
@@ -51,11 +51,11 @@ def actor_page(ctx: Context) -> Response:
 def watch_actor(ctx: Context) -> Response:
     actor_id = path_id(ctx, "actor_id")
     with ctx.store(write=True) as store:
-        resolved = store.resolve_actor(actor_id)
+        resolved = store.actor_reads.resolve_actor(actor_id)
         if resolved is None:
             return ctx.refuse(404, _("There is no actor %(id)s.") % {"id": actor_id})
         with store.transaction():
-            store.add_watch(
+            store.actors.add_watch(
                 seller_id=resolved,
                 by=ctx.actor,
                 now=utc_now(),
@@ -69,10 +69,10 @@ def watch_contact(ctx: Context) -> Response:
     contact_id = path_id(ctx, "contact_id")
     back = path_id(ctx, "actor_id")
     with ctx.store(write=True) as store:
-        if store.contact(contact_id) is None:
+        if store.actor_reads.contact(contact_id) is None:
             return ctx.refuse(404, _("There is no contact %(id)s.") % {"id": contact_id})
         with store.transaction():
-            store.add_watch(
+            store.actors.add_watch(
                 contact_id=contact_id,
                 by=ctx.actor,
                 now=utc_now(),
@@ -85,10 +85,9 @@ def watch_contact(ctx: Context) -> Response:
 def end_watch(ctx: Context) -> Response:
     watch_id = path_id(ctx, "watch_id")
     back = path_id(ctx, "actor_id")
-    with ctx.store(write=True) as store:
-        with store.transaction():
-            if not store.end_watch(watch_id, by=ctx.actor, now=utc_now()):
-                return ctx.refuse(404, _("There is no open watch %(id)s.") % {"id": watch_id})
+    with ctx.store(write=True) as store, store.transaction():
+        if not store.actors.end_watch(watch_id, by=ctx.actor, now=utc_now()):
+            return ctx.refuse(404, _("There is no open watch %(id)s.") % {"id": watch_id})
     return ctx.redirect(f"/actors/{back}#watches")
 
 

@@ -60,7 +60,7 @@ def login(ctx: Context) -> Response:
             page = ctx.render("login.html", status=429, next_url=next_url, error=error, name=shown)
             page.headers["Retry-After"] = str(seconds)
             return page
-        found = store.user(name_or_none) if name_or_none else None
+        found = store.review.user(name_or_none) if name_or_none else None
         ok = auth.verify_password(
             password[: auth.MAX_PASSWORD_LENGTH], found["password_hash"] if found else None
         )
@@ -88,7 +88,7 @@ def logout(ctx: Context) -> Response:
 @endpoint("viewer")
 def sources_page(ctx: Context) -> Response:
     with ctx.store() as store:
-        sources = store.source_health()
+        sources = store.review.source_health()
     for source in sources:
         source["warning"] = _source_warning(source)
     return ctx.render("sources.html", sources=sources)
@@ -203,7 +203,7 @@ def users_page(ctx: Context) -> Response:
         if error is None:
             return ctx.redirect("/users")
     with ctx.store() as store:
-        users = store.users()
+        users = store.review.users()
     status = 400 if error else 200
     return ctx.render("users.html", status=status, users=users, roles=USER_ROLES, error=error)
 
@@ -222,7 +222,7 @@ def _change_users(ctx: Context) -> str | None:
     if problem:
         return problem[0].upper() + problem[1:] + _(".")
     with ctx.store(write=True) as store:
-        found = store.user(name)
+        found = store.review.user(name)
         if action == "add":
             if not is_user_name(name):
                 return _("A name is 1 to 64 letters (Chinese too), digits, dots, dashes or @.")
@@ -230,23 +230,25 @@ def _change_users(ctx: Context) -> str | None:
                 return _("There is already a user %(name)s.") % {"name": name}
             if not password:
                 return _("A new user needs a password.")
-            store.add_user(name, role or "viewer", auth.hash_password(password), now=utc_now())
-            store.set_user_preferences(name, display_name=shown)
+            store.review.add_user(
+                name, role or "viewer", auth.hash_password(password), now=utc_now()
+            )
+            store.desk.set_user_preferences(name, display_name=shown)
             return None
         if not found:
             return _("There is no user %(name)s.") % {"name": name}
         if name == ctx.actor and (action == "disable" or (role and role != "admin")):
             return _("You cannot lock yourself out: ask another admin.")
-        store.update_user(
+        store.review.update_user(
             name,
             role=role,
             disabled={"disable": True, "enable": False}.get(action),
             password_hash=auth.hash_password(password) if password else None,
         )
         if action == "update":
-            store.set_user_preferences(name, display_name=shown)
+            store.desk.set_user_preferences(name, display_name=shown)
         if name == ctx.actor and password:  # one's own new password: this session goes on
-            me = store.user(name)
+            me = store.review.user(name)
             assert me is not None  # just updated, in this request
             ctx.login(name, me["session_generation"])
     return None
@@ -265,7 +267,7 @@ def preferences_page(ctx: Context) -> Response:
         if error is None:
             return ctx.redirect(safe_next(ctx.field("back") or "/preferences"))
     with ctx.store() as store:
-        me = store.user(ctx.actor) or {}
+        me = store.review.user(ctx.actor) or {}
     return ctx.render(
         "preferences.html",
         status=400 if error else 200,
@@ -292,5 +294,5 @@ def _save_preferences(ctx: Context) -> str | None:
             return _("%(zone)s is not a time zone (e.g. Asia/Shanghai).") % {"zone": zone[:64]}
         changes["time_zone"] = zone or None
     with ctx.store(write=True) as store:
-        store.set_user_preferences(ctx.actor, **changes)
+        store.desk.set_user_preferences(ctx.actor, **changes)
     return None

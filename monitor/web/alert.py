@@ -21,26 +21,26 @@ from monitor.web.queue_view import listing_key, neighbours, queue_view
 
 def load_case(store: Store, alert_id: int) -> dict[str, Any] | None:
     """Everything about one alert that its page and its export show."""
-    alert = store.alert(alert_id)
+    alert = store.review.alert(alert_id)
     if alert is None:
         return None
-    listing = store.listing(alert["listing_id"]) if alert.get("listing_id") else None
-    versions = store.versions(listing["id"]) if listing else []
+    listing = store.listings.get(alert["listing_id"]) if alert.get("listing_id") else None
+    versions = store.listings.versions(listing["id"]) if listing else []
     shown = next((v for v in versions if v["id"] == alert.get("version_id")), None)
     shown = shown or (versions[-1] if versions else None)
-    hits = store.matches_of_version(shown["id"]) if shown else []
+    hits = store.listings.matches_of_version(shown["id"]) if shown else []
     return {
         "alert": alert,
         "listing": listing,
         "versions": versions,
         "version": shown,
         "hits": hits,
-        "pii": store.pii_of_version(shown["id"]) if shown else [],
-        "events": store.alert_events(alert_id),
-        "related": store.related_listings(listing["id"]) if listing else {},
-        "listing_alerts": store.alerts_of_listing(listing["id"]) if listing else [],
+        "pii": store.review.pii_of_version(shown["id"]) if shown else [],
+        "events": store.alerts.events(alert_id),
+        "related": store.review.related_listings(listing["id"]) if listing else {},
+        "listing_alerts": store.review.alerts_of_listing(listing["id"]) if listing else [],
         "observations": store.observations.of_listing(listing["id"]) if listing else [],
-        "actor": store.listing_actor(listing["id"]) if listing else None,
+        "actor": store.actor_reads.listing_actor(listing["id"]) if listing else None,
     }
 
 
@@ -53,16 +53,16 @@ def alert_page(ctx: Context) -> Response:
         if case is None:
             return ctx.refuse(404, _("There is no alert %(id)s.") % {"id": alert_id})
         listing = case["listing"]
-        seen = store.seen_version(ctx.actor, listing["id"]) if listing and ctx.user else None
-        order = store.queue_order(view.filters, sort=view.sort, descending=view.descending)
+        seen = store.desk.seen_version(ctx.actor, listing["id"]) if listing and ctx.user else None
+        order = store.desk.queue_order(view.filters, sort=view.sort, descending=view.descending)
         # The queue's row of this listing: its alerts in this alert's status are decided
         # together with it.
         group = [
             a
-            for a in store.queue_group(view.filters, case["alert"])
+            for a in store.desk.queue_group(view.filters, case["alert"])
             if a["status"] == case["alert"]["status"]
         ]
-        everyone = store.users()
+        everyone = store.review.users()
     users = [u["name"] for u in everyone if not u["disabled"]]
     version = case["version"]
     versions = case["versions"]
@@ -83,7 +83,7 @@ def alert_page(ctx: Context) -> Response:
     diff = text.version_diff(compare[0], compare[1]) if compare else []
     if listing and ctx.user:  # what this reviewer has now seen of the listing
         with ctx.store(write=True) as store:
-            store.mark_seen(ctx.actor, listing["id"], listing["version"], now=utc_now())
+            store.desk.mark_seen(ctx.actor, listing["id"], listing["version"], now=utc_now())
     return ctx.render(
         "alert.html",
         case=case,

@@ -93,12 +93,12 @@ def alerts_list(ctx: ApiContext) -> dict[str, Any]:
     descending = (ctx.choice("dir", ("asc", "desc")) or "desc") == "desc"
     with ctx.store() as store:
         if group:
-            groups, total = store.alert_groups(filters, limit=limit, offset=offset)
+            groups, total = store.desk.alert_groups(filters, limit=limit, offset=offset)
             for entry in groups:
                 entry["page"] = f"/alerts/{entry['latest_id']}"
                 entry["link"] = alert_link(entry["latest_id"])
             return {"total": total, "limit": limit, "offset": offset, "groups": groups}
-        alerts, total = store.review_queue(
+        alerts, total = store.review.review_queue(
             filters, sort=sort, descending=descending, limit=limit, offset=offset
         )
     return {
@@ -115,19 +115,19 @@ def alert_detail(ctx: ApiContext) -> dict[str, Any]:
     audit trail and the listing's other alerts."""
     alert_id = ctx.path_id("alert_id")
     with ctx.store() as store:
-        found = store.alerts(alert_id=alert_id)
+        found = store.alerts.where(alert_id=alert_id)
         if not found:
             raise ApiError(404, f"there is no alert {alert_id}")
         alert = found[0]
-        listing = store.listing(alert["listing_id"]) if alert.get("listing_id") else None
+        listing = store.listings.get(alert["listing_id"]) if alert.get("listing_id") else None
         version_id = alert.get("version_id")
         return {
             "alert": _alert_out(alert),
             "listing": decoded(listing) if listing else None,
-            "matches": store.matches_of_version(version_id) if version_id else [],
-            "personal_data": store.pii_of_version(version_id) if version_id else [],
-            "events": store.alert_events(alert_id),
-            "listing_alerts": store.alerts_of_listing(listing["id"]) if listing else [],
+            "matches": store.listings.matches_of_version(version_id) if version_id else [],
+            "personal_data": store.review.pii_of_version(version_id) if version_id else [],
+            "events": store.alerts.events(alert_id),
+            "listing_alerts": store.review.alerts_of_listing(listing["id"]) if listing else [],
         }
 
 
@@ -158,22 +158,22 @@ def alert_triage(ctx: ApiContext) -> dict[str, Any]:
     note = (note or "").strip() or None
     now = utc_now()
     with ctx.store(write=True) as store:
-        alert = store.alert(alert_id)
+        alert = store.review.alert(alert_id)
         if alert is None:
             raise ApiError(404, f"there is no alert {alert_id}")
         ids = [alert_id]
         if group and alert.get("listing_id"):
             ids += [
                 a["id"]
-                for a in store.alerts_of_listing(alert["listing_id"])
+                for a in store.review.alerts_of_listing(alert["listing_id"])
                 if a["status"] == "open" and a["id"] != alert_id
             ]
-        changed = store.triage_alerts(
+        changed = store.review.triage_alerts(
             ids, status, actor=ctx.actor, now=now, note=note, reason=reason
         )
         if note and not changed:  # already in that status: the note is kept all the same
-            store.add_alert_note(alert_id, note, actor=ctx.actor, now=now)
-        after = store.alerts_by_ids(ids)
+            store.review.add_alert_note(alert_id, note, actor=ctx.actor, now=now)
+        after = store.alerts.by_ids(ids)
     return {
         "changed": changed,
         "alerts": [{"id": a["id"], "status": a["status"]} for a in after],
@@ -185,14 +185,14 @@ def listing_history(ctx: ApiContext) -> dict[str, Any]:
     """A listing now, every version with what changed, its counters over time, its alerts."""
     listing_id = ctx.path_id("listing_id")
     with ctx.store() as store:
-        listing = store.listing(listing_id)
+        listing = store.listings.get(listing_id)
         if listing is None:
             raise ApiError(404, f"there is no listing {listing_id}")
         return {
             "listing": decoded(listing),
-            "versions": decoded_rows(store.versions(listing_id)),
+            "versions": decoded_rows(store.listings.versions(listing_id)),
             "observations": store.observations.of_listing(listing_id),
-            "alerts": store.alerts_of_listing(listing_id),
+            "alerts": store.review.alerts_of_listing(listing_id),
         }
 
 

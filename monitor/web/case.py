@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -26,10 +27,8 @@ def case_document(ctx: Context, case: dict[str, Any]) -> dict[str, Any]:
         out = dict(row)
         for name in names:
             if isinstance(out.get(name), str):
-                try:
+                with contextlib.suppress(ValueError):
                     out[name] = json.loads(out[name])
-                except ValueError:
-                    pass
         return out
 
     versions = []
@@ -84,7 +83,7 @@ def case_page(ctx: Context) -> Response:
     alert_id = path_id(ctx, "alert_id")
     with ctx.store() as store:
         case = load_case(store, alert_id)
-        names = user_names(store.users())
+        names = user_names(store.review.users())
     if case is None:
         return ctx.refuse(404, _("There is no alert %(id)s.") % {"id": alert_id})
     document = case_document(ctx, case)

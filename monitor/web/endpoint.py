@@ -245,7 +245,7 @@ def _active_user(web: Web, session: auth.Session) -> dict[str, Any] | None:
     """The session's user as the store has it now: a disabled or deleted user, or a session
     their log-out, new password or disabling ended, is logged out."""
     with web.store() as store:
-        found = store.user(session.user) if session.user else None
+        found = store.review.user(session.user) if session.user else None
     if not found or found.get("disabled"):
         return None
     if found.get("session_generation") != session.generation:

@@ -69,7 +69,7 @@ def _read_evidence(ctx: Context, ref: str) -> bytes | None:
 def _version_evidence(ctx: Context, kind: str) -> tuple[bytes | None, str | None]:
     """A version's evidence file of `kind`, and the page's encoding when it was recorded."""
     with ctx.store() as store:
-        version = store.version(path_id(ctx, "version_id"))
+        version = store.review.version(path_id(ctx, "version_id"))
     refs = evidence_refs(version)
     encoding = refs.get("encoding")
     if encoding and not re.fullmatch(r"[A-Za-z0-9_.:-]{1,40}", encoding):

@@ -112,7 +112,7 @@ def _latest_alerts(store: Any, report: BulkReport) -> dict[int, int]:
     latest: dict[int, int] = {}
     for number in report.found:
         for sighting in number.result.sightings:
-            alerts = store.alerts_of_listing(sighting.listing_id)
+            alerts = store.review.alerts_of_listing(sighting.listing_id)
             if alerts:
                 latest[sighting.listing_id] = alerts[-1]["id"]
     return latest

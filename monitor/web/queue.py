@@ -33,7 +33,7 @@ def queue_page(ctx: Context) -> Response:
     view = queue_view(ctx.request.query_params)
     filters, per_page, page = view.filters, view.per_page, view.page
     with ctx.store() as store:
-        alerts, total = store.desk_queue(
+        alerts, total = store.desk.queue(
             filters,
             sort=view.sort,
             descending=view.descending,
@@ -42,9 +42,9 @@ def queue_page(ctx: Context) -> Response:
             viewer=ctx.actor,
             with_text=bool(view.highlights),
         )
-        choices = store.queue_choices()
-        counts = store.alert_status_counts()
-        everyone = store.users()
+        choices = store.review.queue_choices()
+        counts = store.review.alert_status_counts()
+        everyone = store.review.users()
     users = [u["name"] for u in everyone if not u["disabled"]]
     if view.highlights:
         _mark_hits(alerts, view.highlights)
@@ -101,12 +101,12 @@ def bulk_triage(ctx: Context) -> Response:
             assignee = assignee_of_form(ctx, store)
             if assignee is False:
                 return ctx.refuse(400, _("No such user to assign to."))
-            changed = store.assign_alerts(ids, assignee, actor=ctx.actor, now=now)
+            changed = store.review.assign_alerts(ids, assignee, actor=ctx.actor, now=now)
         elif action in ACTIONS:
             reason = ctx.field("reason")
             if action == "dismiss" and reason not in DISMISS_REASONS:
                 return ctx.refuse(400, _("Dismissing needs a reason."))
-            changed = store.triage_alerts(
+            changed = store.review.triage_alerts(
                 ids,
                 ACTIONS[action],
                 actor=ctx.actor,
@@ -127,7 +127,7 @@ def assignee_of_form(ctx: Context, store) -> str | None | Literal[False]:
         return ctx.actor
     if not name:
         return None
-    found = store.user(name)
+    found = store.review.user(name)
     return name if found and not found["disabled"] else False
 
 

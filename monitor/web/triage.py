@@ -29,16 +29,16 @@ def triage(ctx: Context) -> Response:
         return ctx.refuse(400, _("Dismissing needs a reason."))
     view = queue_of_form(ctx) if ctx.field("queue") else None
     with ctx.store(write=True) as store:
-        alert = store.alert(alert_id)
+        alert = store.review.alert(alert_id)
         if alert is None:
             return ctx.refuse(404, _("There is no alert %(id)s.") % {"id": alert_id})
         # The listing's other alerts the page showed in its row: decided together.
-        group = [alert_id, *store.alerts_of_same_listing(alert_id, posted_ids(ctx, "group"))]
+        group = [alert_id, *store.desk.alerts_of_same_listing(alert_id, posted_ids(ctx, "group"))]
         following = None
         if view is not None:
-            order = store.queue_order(view.filters, sort=view.sort, descending=view.descending)
+            order = store.desk.queue_order(view.filters, sort=view.sort, descending=view.descending)
             following = neighbours(order, listing_key(alert))["next"]
-        changed = store.triage_alerts(
+        changed = store.review.triage_alerts(
             sorted(set(group)),
             ACTIONS[action],
             actor=ctx.actor,
@@ -47,7 +47,7 @@ def triage(ctx: Context) -> Response:
             reason=reason if action == "dismiss" else None,
         )
         if note and not changed:  # already in that status: keep the note all the same
-            store.add_alert_note(alert_id, note, actor=ctx.actor, now=utc_now())
+            store.review.add_alert_note(alert_id, note, actor=ctx.actor, now=utc_now())
     if len(set(group)) > 1:
         return _after(ctx, view, alert_id, following, f"{action}:{changed}")
     return _after(ctx, view, alert_id, following, f"{action}:{changed}:{alert_id}")
@@ -68,13 +68,13 @@ def _after(
 def assign(ctx: Context) -> Response:
     alert_id = path_id(ctx, "alert_id")
     with ctx.store(write=True) as store:
-        if store.alert(alert_id) is None:
+        if store.review.alert(alert_id) is None:
             return ctx.refuse(404, _("There is no alert %(id)s.") % {"id": alert_id})
         assignee = assignee_of_form(ctx, store)
         if assignee is False:
             return ctx.refuse(400, _("No such user to assign to."))
-        group = [alert_id, *store.alerts_of_same_listing(alert_id, posted_ids(ctx, "group"))]
-        store.assign_alerts(sorted(set(group)), assignee, actor=ctx.actor, now=utc_now())
+        group = [alert_id, *store.desk.alerts_of_same_listing(alert_id, posted_ids(ctx, "group"))]
+        store.review.assign_alerts(sorted(set(group)), assignee, actor=ctx.actor, now=utc_now())
     return ctx.redirect(_back_to(ctx, alert_id))
 
 
@@ -85,9 +85,9 @@ def add_note(ctx: Context) -> Response:
     if not note:
         return ctx.redirect(_back_to(ctx, alert_id, anchor=""))
     with ctx.store(write=True) as store:
-        if store.alert(alert_id) is None:
+        if store.review.alert(alert_id) is None:
             return ctx.refuse(404, _("There is no alert %(id)s.") % {"id": alert_id})
-        store.add_alert_note(alert_id, note, actor=ctx.actor, now=utc_now())
+        store.review.add_alert_note(alert_id, note, actor=ctx.actor, now=utc_now())
     return ctx.redirect(_back_to(ctx, alert_id))
 
 

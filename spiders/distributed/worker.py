@@ -110,7 +110,7 @@ class Worker:
         output: IO[bytes] | int = subprocess.DEVNULL
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            output = self._logs[sweep] = open(self.log_dir / f"{sweep}.log", "ab")  # noqa: SIM115
+            output = self._logs[sweep] = (self.log_dir / f"{sweep}.log").open("ab")  # noqa: SIM115
         from monitor.config import PROJECT_ROOT
 
         # Same process group as this worker: killing the worker's group kills its crawls.
