@@ -141,7 +141,9 @@ def idle_worker_mb(env: dict[str, str]) -> float:
     return float(ready.get("rss_mb") or 0)
 
 
-def worker_growth(env: dict[str, str], sites: Path, db: Path, source: str, crawls: int) -> dict[str, Any]:
+def worker_growth(
+    env: dict[str, str], sites: Path, db: Path, source: str, crawls: int
+) -> dict[str, Any]:
     """One worker sweeping `source` `crawls` times in a row: its resident memory after the
     first sweep and after the last (a leak shows as growth)."""
     proc = subprocess.Popen(
