@@ -24,6 +24,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -65,10 +66,14 @@ class Worker:
         self.replies = replies
         self.crawls: dict[int, Any] = {}  # id -> crawler
         self.draining = False  # no more commands will come: exit once the crawls are done
+        self.parent = os.getppid()
 
     def reply(self, message: dict[str, Any]) -> None:
-        self.replies.write(json.dumps(message) + "\n")
-        self.replies.flush()
+        try:
+            self.replies.write(json.dumps(message) + "\n")
+            self.replies.flush()
+        except (OSError, ValueError):  # the pool is gone: nobody reads, the crawl still ends
+            pass
 
     def read_commands(self, stream: IO[str]) -> None:
         """In a thread: hand each command line to the reactor; at end of input, drain."""
@@ -78,7 +83,17 @@ class Worker:
             except ValueError:
                 continue
             self.reactor.callFromThread(self.command, command)
-        self.reactor.callFromThread(self.drain)
+        # End of input: the pool closed it (finish the crawls), or the process that started
+        # this worker died (a monitor killed): stop them, as that monitor's SIGTERM would have.
+        # (A dying parent's pipes close before its children are handed to another: wait a
+        # moment to tell the two apart.)
+        orphaned = False
+        for _ in range(20):
+            orphaned = os.getppid() != self.parent
+            if orphaned:
+                break
+            time.sleep(0.05)
+        self.reactor.callFromThread(self.stop_all if orphaned else self.drain)
 
     def command(self, command: dict[str, Any]) -> None:
         if command.get("op") == "crawl":

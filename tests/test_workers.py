@@ -181,9 +181,10 @@ def test_a_crawl_past_its_timeout_is_stopped_as_a_failure_and_its_worker_goes_on
 
 def test_slow_polite_crawls_share_one_worker_at_the_same_time(pool_for, db_path):
     pool = pool_for(PoolSettings(workers=1))
-    slow_channel = ("--set", "DOWNLOAD_DELAY=0.2")
-    results = sweep_sources([FORUM, CHANNEL], db_path, jobs=2, pool=pool, extra_args=slow_channel)
-    assert [r.status for r in results] == ["ok", "ok"]
+    # Polite: half a second between requests, so each crawl takes some 20 s of waiting.
+    polite = ("--set", "DOWNLOAD_DELAY=0.5")
+    results = sweep_sources([FORUM, CHANNEL], db_path, jobs=2, pool=pool, extra_args=polite)
+    assert [r.status for r in results] == ["ok", "ok"], [(r.status, r.error) for r in results]
     forum, channel = (r.run for r in results)
     assert forum["pid"] == channel["pid"]
     # They overlapped: each started before the other finished.
