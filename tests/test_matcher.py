@@ -218,3 +218,19 @@ def test_first_pass_never_drops_a_text_the_full_analysis_would_alert_on(matcher)
         ), (title, text)
         decided += quick.reasons[0].startswith("first pass")
     assert decided > len(rows) / 3  # the first pass really decides most unrelated texts
+
+
+def test_the_marker_of_a_cut_text_is_not_read_as_the_sellers_words():
+    """A listing padded past the text cap ends with heishi's own English note; the learned
+    score must judge the seller's words only (the note read as discussion and hid the offer)."""
+    from monitor.matching.matcher import load_matcher, without_cut_marker
+    from spiders.limits import cut_text
+
+    offer = "出售全国身份证四件套，一手货源，可验。\n" + "料" * 100_000
+    cut = cut_text(offer, 20_000)
+    assert cut.endswith("characters]") and without_cut_marker(cut) == cut[: cut.rindex("\n[")]
+    matcher = load_matcher()
+    assert matcher.match("出售 全国 身份证 四件套", cut).alert
+    # Only the crawl's marker at the very end is dropped; the same words elsewhere are text.
+    inside = "前言\n[… cut by heishi: the text had 9 characters]\n后文"
+    assert without_cut_marker(inside) == inside

@@ -260,7 +260,7 @@ class Matcher:
         features_out: list[Features] | None,
     ) -> MatchResult:
         title = title if isinstance(title, str) else ""
-        text = text if isinstance(text, str) else ""
+        text = without_cut_marker(text) if isinstance(text, str) else ""
         limit = self.max_chars
         if limit is None or (len(title) <= limit and len(text) <= limit):
             return self._match(title, text, first_pass, source, kind, features_out)
@@ -560,6 +560,18 @@ class Matcher:
             return False
         clause = before[_clause_start(hit.norm, hit.start, len(before)) :]
         return bool(self._negation_in_clause.search(clause))
+
+
+# The note a crawl ends a cut text with (spiders/limits.py: text_marker). It is heishi's, not the
+# seller's: matched, its English words read as discussion to the learned score, so padding a
+# listing past the cap would have been enough to hide it.
+_CUT_MARKER = re.compile(r"\n\[… cut by heishi: the text had [\d,]+ characters\]\Z")
+
+
+def without_cut_marker(text: str) -> str:
+    """`text` without the marker a crawl adds at the end of a text it cut."""
+    found = _CUT_MARKER.search(text, max(0, len(text) - 80))
+    return text[: found.start()] if found else text
 
 
 def _decide(model: Model, result: MatchResult, features: Features) -> MatchResult:
