@@ -234,3 +234,24 @@ def test_the_marker_of_a_cut_text_is_not_read_as_the_sellers_words():
     # Only the crawl's marker at the very end is dropped; the same words elsewhere are text.
     inside = "前言\n[… cut by heishi: the text had 9 characters]\n后文"
     assert without_cut_marker(inside) == inside
+
+
+def test_a_priced_offer_with_a_sellers_handle_alerts_however_it_is_phrased():
+    """The learned score reads style; an offer in full sentences that the rules score high and
+    that gives a price and a handle to write to is kept, and a report that names a messaging
+    platform and quotes prices is not (it names no handle)."""
+    from monitor.matching.matcher import load_matcher
+
+    matcher = load_matcher()
+    offer = matcher.match(
+        "出售 身份证 四件套",
+        "出售全国身份证四件套料，一手货源，量大从优，5000元一套，联系 TG：@laowang_data",
+    )
+    assert offer.alert, offer.reasons
+    report = matcher.match(
+        "Threat intel brief",
+        "This brief tracks sellers offering Chinese identity data on Telegram. Common terms "
+        "include fullz, sgk, four-piece kits and KYC bypass; prices range from 2 to 40 USD per "
+        "record.",
+    )
+    assert not report.alert, report.reasons

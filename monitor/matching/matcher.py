@@ -587,6 +587,14 @@ def _decide(model: Model, result: MatchResult, features: Features) -> MatchResul
     if not alert and rules_alert and result.brands:
         alert = True
         result.reasons.append(f"watched brand {', '.join(result.brands)}: the rules' alert holds")
+    elif not alert and rules_alert and _priced_offer_with_handle(result):
+        # The model learns style from labelled texts written by few hands; a text the rules
+        # score this high that also names its price and a handle to write to is a seller's
+        # post however it is phrased (discussion quotes prices, not handles).
+        alert = True
+        result.reasons.append(
+            f"rules score {result.score:g} with a price and a seller's handle: the rules' alert holds"
+        )
     # Explained: alerts and near misses; a text far below the threshold needs no reasons.
     moved = model.explain(features, pushes) if probability >= model.threshold / 2 else []
     if moved:
@@ -602,6 +610,22 @@ def _decide(model: Model, result: MatchResult, features: Features) -> MatchResul
     result.probability = round(probability, 4)
     result.model_version = model.version
     return result
+
+
+STRONG_OFFER_SCORE = 8.0
+_HANDLE_KINDS = frozenset({"qq", "wechat", "telegram", "line", "whatsapp", "signal"})
+
+
+def _priced_offer_with_handle(result: MatchResult) -> bool:
+    """A rules score of STRONG_OFFER_SCORE or more, a price, and a messaging handle written
+    as one (after a colon or an @, or a number), not a platform named in passing."""
+    if result.score < STRONG_OFFER_SCORE or not result.extraction.prices:
+        return False
+    return any(
+        c.kind in _HANDLE_KINDS
+        and (c.value.isdigit() or any(mark in c.text for mark in ("@", ":", "：")))
+        for c in result.extraction.contacts
+    )
 
 
 def _feature_label(name: str) -> str:
