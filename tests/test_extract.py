@@ -191,3 +191,18 @@ def test_unless_cancels_only_the_occurrence_it_belongs_to(matcher):
 )
 def test_scarcity_ways_of_charging_and_leak_file_names_are_offers(matcher, text):
     assert matcher.match("", text).alert, matcher.match("", text).reasons
+
+
+def test_a_telegram_handle_is_not_the_next_sentence_or_an_english_word():
+    from monitor.matching.matcher import load_matcher
+
+    rules = load_matcher().without_model()
+
+    def handles(text: str) -> list[str]:
+        return [c.value for c in rules.match("出售数据", text).extraction.contacts]
+
+    assert handles("sellers on Telegram. Common terms include fullz") == []
+    assert handles("offers posted on Telegram channels every day") == []
+    assert handles("联系 TG：@laowang_data") == ["laowang_data"]
+    assert handles("出身份证数据 telegram seller_01") == ["seller_01"]
+    assert handles("飞机 abcdef 私聊") == ["abcdef"]

@@ -91,6 +91,7 @@ _MASKED_MOBILE = re.compile(r"1[3-9][0-9][0-9*]{4}[0-9]{4}")
 _TELEGRAM_NAMED = re.compile(r"tg|telegram|飞机|电报")
 _WECHAT_HINT = re.compile(r"[微薇威徽vw]")
 _DIGIT = re.compile(r"[0-9]")
+_SENTENCE_BREAK = re.compile(r"[.,;!?。，；！？、]")
 
 
 def find_contacts(norm: Normalized, taken: list[tuple[int, int]]) -> list[Contact]:
@@ -153,6 +154,12 @@ def _contact(
             kind = "signal" if match.group(0).startswith("signal") else "whatsapp"
         else:
             kind = "phone" if _MASKED_MOBILE.fullmatch(value[-11:]) else "other"
+    elif regex is _TELEGRAM:
+        between = written[: len(written) - len(value)]
+        if _SENTENCE_BREAK.search(between):
+            return None  # "on Telegram. Common terms...": the word after is no handle
+        if re.fullmatch(r"telegram\s+", between, re.I) and not re.search(r"[0-9_]", value):
+            return None  # "sellers on Telegram channels": an English word, not a handle
     elif regex is _LINE:
         if not re.search(r"[:：@]|id", written, re.I):
             return None  # "line" is an English word: only "LINE: handle" is a contact
