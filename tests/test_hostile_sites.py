@@ -830,7 +830,13 @@ document.body.appendChild(d); }, 3000);</script></body></html>"""
         run, _ = finish(crawl_process, tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     # (`chromium --version`, which tells the user agent's version, runs no page: not counted)
-    chromium = {p: v for p, v in seen.items() if "chromium" in v[1] and "--version" not in v[1]}
+    # (a process seen before setpriv's exec of Chromium is setpriv itself: the program that
+    # runs is the first word of the command line, and only Chromium's are judged)
+    chromium = {
+        p: v
+        for p, v in seen.items()
+        if "chromium" in v[1].split(" ", 1)[0] and "--version" not in v[1]
+    }
     browser = [v for v in chromium.values() if "--type=" not in v[1] and "crashpad" not in v[1]]
     renderers = [v for v in chromium.values() if "--type=renderer" in v[1]]
     assert browser and renderers, "the crawl's Chromium was not seen"

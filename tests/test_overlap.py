@@ -151,7 +151,10 @@ def test_a_restarted_monitor_does_not_crawl_a_source_its_killed_predecessors_cra
     assert f"already being crawled: run {orphan_run} (pid {orphan_pid}" in log
     runs = runs_of(db, "t_forum")
     orphan = next(r for r in runs if r["id"] == orphan_run)
-    assert orphan["status"] == "ok" and orphan["pid"] == orphan_pid
+    # A crawl in a warm worker (the default) is stopped by its worker once the monitor that
+    # reads the worker is gone ("interrupted", nothing removed); a crawl in a process of its
+    # own (HEISHI_CRAWL_WORKERS=0) finishes alone ("ok").
+    assert orphan["status"] in ("ok", "interrupted") and orphan["pid"] == orphan_pid
     # Never two runs of t_forum at once.
     for before, after in zip(runs, runs[1:], strict=False):
         assert after["started_at"] >= before["finished_at"], (before, after)
