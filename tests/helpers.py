@@ -228,3 +228,11 @@ def runs_of(db: Path, source: str) -> list[dict]:
         conn.row_factory = sqlite3.Row
         rows = conn.execute("SELECT * FROM runs WHERE source = ? ORDER BY id", (source,))
         return [dict(row) for row in rows]
+
+
+def found_terms(matcher: Any, text: str) -> dict[str, list[str]]:
+    """keyword term -> the surfaces (as written) where the matcher's full analysis found it."""
+    found: dict[str, list[str]] = {}
+    for hit in matcher.match("", text, first_pass=False).hits:
+        found.setdefault(hit.term, []).append(hit.surface)
+    return found

@@ -18,6 +18,7 @@ import pytest
 
 from monitor.matching.matcher import load_matcher
 from monitor.matching.normalize import normalize, quick_text
+from tests.helpers import found_terms
 
 HOUBB = "houbb/sensitive-word src/test/java/com/github/houbb/sensitive/word/"
 TOOLGOOD = "toolgood/ToolGood.Words csharp/ToolGood.Words.Test/"
@@ -166,16 +167,8 @@ def matcher():
     return load_matcher().without_model()  # the rules alone (the model: tests/test_model.py)
 
 
-def _found(matcher, text: str) -> dict[str, list[str]]:
-    """keyword term -> the surfaces (as written) where the full analysis found it."""
-    found: dict[str, list[str]] = {}
-    for hit in matcher.match("", text, first_pass=False).hits:
-        found.setdefault(hit.term, []).append(hit.surface)
-    return found
-
-
 def _assert_found(matcher, written: str, term: str, upstream: str) -> None:
-    found = _found(matcher, written)
+    found = found_terms(matcher, written)
     assert term in found, f"{written!r} should be found as {term} ({upstream}); found {found}"
     for surface in found[term]:
         assert surface and surface in written  # the highlight is the word as written
@@ -256,7 +249,7 @@ def test_pinyin_initials_and_characters_mixed_or_grouped_anyhow_are_found(matche
 
 @pytest.mark.parametrize("written, term", PINYIN_REFUSED, ids=[c[0] for c in PINYIN_REFUSED])
 def test_pinyin_out_of_order_or_repeated_is_not_the_keyword(matcher, written, term):
-    assert term not in _found(matcher, written), PINYIN_MATCH
+    assert term not in found_terms(matcher, written), PINYIN_MATCH
 
 
 def test_addresses_and_handles_keep_their_at():
@@ -265,9 +258,9 @@ def test_addresses_and_handles_keep_their_at():
 
 
 def test_english_words_written_apart_are_joined_only_into_a_whole_keyword(matcher):
-    assert "业主信息" in _found(matcher, "Shenzhen home owners: name, phone")  # homeowners
+    assert "业主信息" in found_terms(matcher, "Shenzhen home owners: name, phone")  # homeowners
     for text in ("V: xx", "M members", "she gong", "open the kai fang window"):
-        found = _found(matcher, text)
+        found = found_terms(matcher, text)
         assert not {"微信", "社工库", "开房记录"} & set(found), (text, found)
 
 
@@ -395,4 +388,4 @@ def test_unless_cancels_only_the_occurrence_it_qualifies(matcher, text):
 
 @pytest.mark.parametrize("text", UNLESS_CANCELS_THE_BEDDING)
 def test_bedding_named_several_times_stays_bedding(matcher, text):
-    assert "四件套" not in _found(matcher, text), ALLOW
+    assert "四件套" not in found_terms(matcher, text), ALLOW

@@ -15,6 +15,7 @@ import pytest
 
 from monitor.matching.matcher import load_matcher
 from monitor.matching.normalize import normalize
+from tests.helpers import found_terms
 
 HOUBB = "houbb/sensitive-word src/test/java/com/github/houbb/sensitive/word/"
 TOOLGOOD = "toolgood/ToolGood.Words csharp/ToolGood.Words.Test/"
@@ -102,17 +103,9 @@ def matcher():
     return load_matcher().without_model()  # the rules alone (the model: tests/test_model.py)
 
 
-def _found(matcher, text: str) -> dict[str, list[str]]:
-    """keyword term -> the surfaces (as written) where the full analysis found it."""
-    found: dict[str, list[str]] = {}
-    for hit in matcher.match("", text, first_pass=False).hits:
-        found.setdefault(hit.term, []).append(hit.surface)
-    return found
-
-
 @pytest.mark.parametrize("written, term, upstream", POSITIVE, ids=[c[0] for c in POSITIVE])
 def test_an_evasion_is_normalised_so_the_plain_keyword_is_found(matcher, written, term, upstream):
-    found = _found(matcher, written)
+    found = found_terms(matcher, written)
     assert term in found, f"{written!r} should be found as {term} ({upstream}); found {found}"
     # The highlight is the word as written: every character of it comes from the text.
     for surface in found[term]:
@@ -121,7 +114,7 @@ def test_an_evasion_is_normalised_so_the_plain_keyword_is_found(matcher, written
 
 @pytest.mark.parametrize("written, term, upstream", NEGATIVE, ids=[c[0] for c in NEGATIVE])
 def test_a_lookalike_that_upstream_refuses_is_not_matched(matcher, written, term, upstream):
-    assert term not in _found(matcher, written), upstream
+    assert term not in found_terms(matcher, written), upstream
 
 
 @pytest.mark.parametrize("text, upstream", ORDINARY, ids=[c[0][:12] for c in ORDINARY])
