@@ -241,7 +241,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         # `scrapy check` serves its fixture pages on 127.0.0.1 (and never renders them).
         checking = under_scrapy_check()
         self.policy = policy_for_site(site) if site is not None and not checking else None
-        self.refusals = RefusalCounter(crawler.stats)
+        self.refusals = RefusalCounter(crawler.stats, crawler)
         self.user_agent = browser_user_agent(crawler.settings)
         self.config.launch_options = launch_options(
             self.config.launch_options, crawler.settings, self.policy, self.user_agent

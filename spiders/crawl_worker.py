@@ -41,12 +41,11 @@ class _CrawlLog(logging.Handler):
         self.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
 
     def filter(self, record: logging.LogRecord) -> bool:
-        spider = getattr(record, "spider", None)
-        if spider is not None:
-            return spider is self.crawler.spider
-        crawler = getattr(record, "crawler", None)
-        if crawler is not None:
-            return crawler is self.crawler
+        from spiders.extensions import of_crawler
+
+        mine = of_crawler(record, self.crawler)
+        if mine is not None:
+            return mine
         return record.levelno >= logging.WARNING and self.alone()
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -209,6 +208,25 @@ def rss_mb() -> float:
     return 0.0
 
 
+def install_resolver(settings: Any) -> None:
+    """TWISTED_DNS_RESOLVER on the reactor, as CrawlerProcess installs it (a name that
+    resolves to a private address is refused there: spiders.network), and its thread pool."""
+    from types import SimpleNamespace
+
+    from scrapy.utils.misc import build_from_crawler, load_object
+    from twisted.internet import reactor
+
+    resolver_class = load_object(settings["TWISTED_DNS_RESOLVER"])
+    # Scrapy's resolvers read only the crawler's settings (CrawlerProcess passes itself).
+    holder: Any = SimpleNamespace(settings=settings)
+    resolver = build_from_crawler(resolver_class, holder, reactor=reactor)
+    resolver.install_on_reactor()
+    installed: Any = reactor  # Twisted's interfaces are zope ones (see spiders/extensions.py)
+    installed.getThreadPool().adjustPoolsize(
+        maxthreads=settings.getint("REACTOR_THREADPOOL_MAXSIZE")
+    )
+
+
 def warm_up() -> None:
     """Load what every crawl needs, once: the matcher (keyword lists, its word cut) and the
     search index's word cut."""
@@ -238,6 +256,7 @@ def main() -> int:
 
     settings = get_project_settings()
     install_reactor(settings["TWISTED_REACTOR"])
+    install_resolver(settings)
     # Imported on a shallow stack (see spiders.crawl.crawl).
     import scrapy.core.downloader.contextfactory  # noqa: F401
     from scrapy.utils.log import configure_logging

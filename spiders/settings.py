@@ -32,6 +32,9 @@ ITEM_PIPELINES = {
     "spiders.pipelines.StorePipeline": 300,
 }
 EXTENSIONS = {
+    # This crawl's records only: crawls that share a warm worker share its root logger.
+    "scrapy.extensions.logcount.LogCount": None,
+    "spiders.extensions.CrawlLogCount": 0,
     "spiders.extensions.SweepRunExtension": 100,
     "spiders.extensions.ListCoverageExtension": 110,
 }

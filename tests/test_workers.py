@@ -8,6 +8,7 @@ processes do (tests/test_crash_safety.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -225,3 +226,67 @@ def test_workers_killed_mid_sweep_again_and_again_leave_a_sound_store_the_next_s
     statuses = [r["status"] for r in runs(db_path)]
     assert statuses == ["ok", "crashed", "crashed", "crashed", "ok"]
     assert pool.started_workers == 4
+
+
+def test_a_failing_crawl_never_counts_in_the_run_of_a_crawl_beside_it_in_one_worker(
+    pool_for, db_path, demo_day
+):
+    from monitor.demo import content
+
+    pool = pool_for(PoolSettings(workers=1))
+    (day_one,) = sweep_sources([FORUM], db_path, jobs=1, pool=pool)
+    assert day_one.status == "ok"
+    # Day 2: forum listings changed, came and went; the channel is down (its 503s are
+    # logged as errors). Both crawls in the one worker at the same time, the forum slow.
+    demo_day(2)
+    slow = ("--set", "DOWNLOAD_DELAY=0.2")
+    forum, channel = sweep_sources([FORUM, CHANNEL], db_path, jobs=2, pool=pool, extra_args=slow)
+    assert channel.status == "failed"
+    assert forum.run["pid"] == channel.run["pid"]
+    assert forum.run["started_at"] < channel.run["finished_at"]
+    # The forum's run is judged on its own pages: complete, so what it missed is removed.
+    assert forum.status == "ok", forum.error
+    assert "log_count/ERROR" not in json.loads(forum.run["stats"])
+    expected = content.expected_changes("forum", 1, 2)
+    assert forum.run["removed"] == len(expected["removed"]) > 0
+    assert forum.run["changed"] == len(expected["changed"]) > 0
+    # Each crawl's log holds its own lines.
+    forum_log = forum.log_path.read_text()
+    assert "of demo_forum: ok" in forum_log and "shuju_daily" not in forum_log
+    assert "answered HTTP 503" in channel.log_path.read_text()
+
+
+LOCAL_FORUM = """
+name = "{name}"
+kind = "forum"
+preset = "discuz"
+autothrottle = false
+start_urls = ["{url}/forum.php?mod=forumdisplay&fid=2"]
+max_pages = 1
+{network}
+"""
+
+
+def test_a_worker_refuses_names_that_resolve_to_private_addresses_crawl_after_crawl(
+    pool_for, db_path, demo_sites, tmp_path
+):
+    """The resolver that refuses them is installed in a warm worker too, and a crawl's
+    permission (allow_private) ends with that crawl."""
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    by_name = demo_sites.urls["forum"].replace("127.0.0.1", "localhost")
+    for name, network in (("allowed", "network = { allow_private = true }"), ("refused", "")):
+        text = LOCAL_FORUM.format(name=name, url=by_name, network=network)
+        (sites / f"{name}.toml").write_text(text, encoding="utf-8")
+    pool = pool_for(PoolSettings(workers=1))
+    local = ("--set", f"HEISHI_SITES_DIR={sites}")
+    found = []
+    for name in ("refused", "allowed", "refused"):
+        (result,) = sweep_sources([SourceRef(name, "forum")], db_path, pool=pool, extra_args=local)
+        found.append(result)
+    assert [r.status for r in found] == ["failed", "ok", "failed"], [r.error for r in found]
+    assert len({r.run["pid"] for r in found}) == 1
+    for refused in (found[0], found[2]):
+        assert "localhost resolves to 127.0.0.1, a loopback address" in (refused.error or "")
+        assert json.loads(refused.run["stats"])["heishi/refused/private_address"] == 1
+    assert found[1].run["items"] > 0
