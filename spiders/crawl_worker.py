@@ -12,6 +12,8 @@ On standard output: {"event": "ready", "pid": P} once warm, then for each crawl
   {"event": "done", "id": N, "code": C, "error": TEXT or null, "rss_mb": M}
 with C the exit status `python -m spiders.crawl` would have had. End of input: the running
 crawls finish, then the worker exits. SIGTERM or SIGINT: every crawl is stopped, then it exits.
+Rendered sources share the worker's Chromium (one per site policy, launched when a crawl first
+renders, the last few kept for the next sweeps: spiders/shared_browser.py).
 Its own log (Scrapy's, warnings and above) goes to standard error; each crawl's, at INFO, to the
 crawl's `log` file.
 """
@@ -27,6 +29,8 @@ import threading
 import time
 from pathlib import Path
 from typing import IO, Any
+
+KEPT_BROWSERS = 2  # Chromiums no crawl uses kept running for the next crawls
 
 
 class _CrawlLog(logging.Handler):
@@ -65,6 +69,7 @@ class Worker:
         self.replies = replies
         self.crawls: dict[int, Any] = {}  # id -> crawler
         self.draining = False  # no more commands will come: exit once the crawls are done
+        self.exiting = False
         self.parent = os.getppid()
 
     def reply(self, message: dict[str, Any]) -> None:
@@ -192,8 +197,17 @@ class Worker:
         self.maybe_exit()
 
     def maybe_exit(self) -> None:
-        if self.draining and not self.crawls and self.reactor.running:
-            self.reactor.stop()
+        if self.exiting or not (self.draining and not self.crawls and self.reactor.running):
+            return
+        self.exiting = True
+        # The browsers kept for the next crawls, and their driver, go first: they would
+        # outlive the worker otherwise.
+        from scrapy.utils.defer import deferred_from_coro
+
+        from spiders.shared_browser import close_all
+
+        closed = deferred_from_coro(close_all())
+        closed.addBoth(lambda _: self.reactor.stop() if self.reactor.running else None)
 
 
 def rss_mb() -> float:
@@ -271,6 +285,10 @@ def main() -> int:
     logging.getLogger().addHandler(own)
     logging.getLogger().setLevel(logging.INFO)
     warm_up()
+    from spiders.shared_browser import keep_idle_browsers
+
+    # The next sweeps of a rendered source find its Chromium running (spiders/shared_browser.py).
+    keep_idle_browsers(KEPT_BROWSERS)
     worker = Worker(reactor, settings, replies)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: reactor.callFromThread(worker.stop_all))

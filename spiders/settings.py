@@ -106,6 +106,8 @@ DOWNLOAD_HANDLERS = {
     "s3": None,
 }
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
+# One Chromium per launch options (the site's policy) in a process, shared by its crawls.
+PLAYWRIGHT_BROWSER_PROVIDER = "spiders.shared_browser.SharedBrowserProvider"
 PLAYWRIGHT_LAUNCH_OPTIONS: dict[str, Any] = {
     "executable_path": _heishi["HEISHI_CHROMIUM"],
     "headless": True,

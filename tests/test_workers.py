@@ -290,3 +290,120 @@ def test_a_worker_refuses_names_that_resolve_to_private_addresses_crawl_after_cr
         assert "localhost resolves to 127.0.0.1, a loopback address" in (refused.error or "")
         assert json.loads(refused.run["stats"])["heishi/refused/private_address"] == 1
     assert found[1].run["items"] > 0
+
+
+def processes() -> dict[int, tuple[int, list[str]]]:
+    """Every process: its parent and command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        found[int(entry.name)] = (parent, [a.decode(errors="replace") for a in cmdline if a])
+    return found
+
+
+def browsers_of(worker: int) -> set[int]:
+    """The Chromium browsers (their main processes) a worker started, however deep."""
+    table = processes()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, stack = set(), list(children.get(worker, []))
+    while stack:
+        pid = stack.pop()
+        stack += children.get(pid, [])
+        args = table[pid][1]
+        main = args and Path(args[0]).name in ("chromium", "chrome")
+        if main and not any(a.startswith("--type=") for a in args):
+            found.add(pid)
+    return found
+
+
+MARKET = SourceRef("demo_market", "marketplace")
+MARKET_TWIN = SourceRef("demo_market_twin", "marketplace")
+
+
+@pytest.fixture
+def market_sites(tmp_path):
+    """The demo sites' files, and a second marketplace source under the same policy (the
+    same site)."""
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    for path in (Path(__file__).resolve().parent.parent / "spiders" / "sites").glob("demo_*"):
+        (sites / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    twin = (sites / "demo_market.toml").read_text(encoding="utf-8")
+    twin = twin.replace('name = "demo_market"', 'name = "demo_market_twin"')
+    (sites / "demo_market_twin.toml").write_text(twin, encoding="utf-8")
+    return ("--set", f"HEISHI_SITES_DIR={sites}")
+
+
+@pytest.mark.browser
+def test_rendered_crawls_in_one_worker_share_one_chromium_launched_when_first_needed(
+    pool_for, db_path, market_sites
+):
+    pool = pool_for(PoolSettings(workers=1))
+    (forum,) = sweep_sources([FORUM], db_path, pool=pool, extra_args=market_sites)
+    assert forum.status == "ok"
+    worker = forum.run["pid"]
+    assert browsers_of(worker) == set()  # nothing rendered yet: no browser
+    (first,) = sweep_sources([MARKET], db_path, pool=pool, extra_args=market_sites)
+    assert first.status == "ok", first.error
+    (browser,) = browsers_of(worker)  # kept for the next sweep
+    # The next sweep, and two crawls at once under the same policy: the same browser.
+    (again,) = sweep_sources([MARKET], db_path, pool=pool, extra_args=market_sites)
+    both = sweep_sources([MARKET, MARKET_TWIN], db_path, jobs=2, pool=pool, extra_args=market_sites)
+    results = [first, again, *both]
+    assert [r.status for r in results] == ["ok"] * 4, [r.error for r in results]
+    assert {r.run["pid"] for r in results} == {worker}
+    assert browsers_of(worker) == {browser}
+    launched = [json.loads(r.run["stats"]).get("heishi/browsers_launched") for r in results]
+    assert launched == [1, 0, 0, 0]
+    assert both[0].run["items"] == both[1].run["items"] == first.run["items"] > 0
+    assert both[0].run["started_at"] < both[1].run["finished_at"]
+    # The worker closes its browser when it exits.
+    pool.close(grace=30)
+    assert not alive(browser)
+
+
+@pytest.mark.browser
+def test_a_browser_that_exits_fails_only_the_crawls_that_used_it(pool_for, db_path, market_sites):
+    pool = pool_for(PoolSettings(workers=1))
+    (warm,) = sweep_sources([MARKET], db_path, pool=pool, extra_args=market_sites)
+    assert warm.status == "ok", warm.error
+    worker = warm.run["pid"]
+    (browser,) = browsers_of(worker)
+    done: dict[str, list] = {}
+
+    def sweep(ref: SourceRef) -> None:
+        slow = (*market_sites, "--set", "DOWNLOAD_DELAY=0.5")
+        done[ref.name] = sweep_sources([ref], db_path, pool=pool, extra_args=slow)
+
+    threads = [threading.Thread(target=sweep, args=(ref,)) for ref in (FORUM, MARKET)]
+    for thread in threads:
+        thread.start()
+    wait_for(
+        lambda: (
+            any(r["source"] == "demo_market" and r["status"] == "running" for r in runs(db_path))
+            and any(r["source"] == "demo_forum" and r["status"] == "running" for r in runs(db_path))
+        ),
+        60,
+        "both crawls to run",
+    )
+    os.kill(browser, signal.SIGKILL)
+    for thread in threads:
+        thread.join(120)
+    (forum,), (market,) = done["demo_forum"], done["demo_market"]
+    assert market.status == "partial"
+    assert "Chromium exited during the crawl" in (market.error or "")
+    assert forum.status == "ok", forum.error
+    assert market.run["pid"] == forum.run["pid"] == worker and alive(worker)
+    # The next crawl renders in a new browser.
+    (after,) = sweep_sources([MARKET], db_path, pool=pool, extra_args=market_sites)
+    assert after.status == "ok", after.error
+    assert browser not in browsers_of(worker) and len(browsers_of(worker)) == 1
