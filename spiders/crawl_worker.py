@@ -9,8 +9,8 @@ It speaks JSON lines. On standard input:
   {"op": "crawl", "id": N, "source": S, "db": PATH, "log": PATH, "settings": {K: V}}
   {"op": "stop", "id": N}     stop that crawl as SIGTERM stops `spiders.crawl` (run interrupted)
 On standard output: {"event": "ready", "pid": P} once warm, then for each crawl
-  {"event": "done", "id": N, "code": C, "error": TEXT or null, "rss_mb": M}
-with C the exit status `python -m spiders.crawl` would have had. End of input: the running
+  {"event": "done", "id": N, "code": C, "error": TEXT or null, "run_id": R or null, "rss_mb": M}
+with C the exit status `python -m spiders.crawl` would have had and R the run it opened. End of input: the running
 crawls finish, then the worker exits. SIGTERM or SIGINT: every crawl is stopped, then it exits.
 Rendered sources share the worker's Chromium (one per site policy, launched when a crawl first
 renders, the last few kept for the next sweeps: spiders/shared_browser.py).
@@ -173,8 +173,17 @@ class Worker:
             except (OSError, ValueError):
                 pass
         log.close()
+        stats = getattr(crawler, "stats", None)
+        run_id = stats.get_value("heishi/run_id") if stats is not None else None
         self.reply(
-            {"event": "done", "id": crawl_id, "code": code, "error": error, "rss_mb": rss_mb()}
+            {
+                "event": "done",
+                "id": crawl_id,
+                "code": code,
+                "error": error,
+                "run_id": run_id,
+                "rss_mb": rss_mb(),
+            }
         )
         self.maybe_exit()
 

@@ -407,3 +407,21 @@ def test_a_browser_that_exits_fails_only_the_crawls_that_used_it(pool_for, db_pa
     (after,) = sweep_sources([MARKET], db_path, pool=pool, extra_args=market_sites)
     assert after.status == "ok", after.error
     assert browser not in browsers_of(worker) and len(browsers_of(worker)) == 1
+
+
+def test_a_crawls_result_is_the_run_it_opened_not_a_later_one_of_its_worker(pool_for, db_path):
+    from monitor.running.sweep import _result_of, open_log
+    from monitor.settings import current
+
+    pool = pool_for(PoolSettings(workers=1))
+    crawls = []
+    for _ in range(2):  # the same source twice in the same worker, the second already over
+        crawl = pool.submit(CHANNEL, db_path, open_log(db_path, CHANNEL.name), {})
+        assert crawl.done.wait(120)
+        crawls.append(crawl)
+    first, second = (r for r in runs(db_path) if r["source"] == "demo_channel")
+    assert first["pid"] == second["pid"] == crawls[0].proc.pid
+    assert [c.run_id for c in crawls] == [first["id"], second["id"]]
+    # Read back when the second run is already there (first_new_run is before both).
+    result = _result_of(crawls[0], db_path, first["id"], 60, current())
+    assert result.status == "ok" and result.run["id"] == first["id"]
