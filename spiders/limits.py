@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import CancelledError
 
+from monitor.text_cuts import cut_text, cut_title
+
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.settings import BaseSettings
@@ -22,24 +24,6 @@ if TYPE_CHECKING:
 
 SHORT_FIELD_CHARS = 300  # seller, price, dates as shown
 _SHORT_FIELDS = ("seller", "price_text")
-
-
-def text_marker(length: int) -> str:
-    return f"\n[… cut by heishi: the text had {length:,} characters]"
-
-
-def cut_text(text: str, limit: int) -> str:
-    """`text` in at most `limit` characters, ending with a marker when it was cut."""
-    if len(text) <= limit:
-        return text
-    marker = text_marker(len(text))
-    return text[: max(0, limit - len(marker))].rstrip() + marker[:limit]
-
-
-def cut_title(title: str, limit: int) -> str:
-    if len(title) <= limit:
-        return title
-    return title[: max(0, limit - 1)].rstrip() + "…"
 
 
 def cap_fields(item: Any, max_title: int, max_text: int) -> dict[str, int]:

@@ -223,8 +223,8 @@ def test_first_pass_never_drops_a_text_the_full_analysis_would_alert_on(matcher)
 def test_the_marker_of_a_cut_text_is_not_read_as_the_sellers_words():
     """A listing padded past the text cap ends with heishi's own English note; the learned
     score must judge the seller's words only (the note read as discussion and hid the offer)."""
-    from monitor.matching.matcher import load_matcher, without_cut_marker
-    from spiders.limits import cut_text
+    from monitor.matching.matcher import load_matcher
+    from monitor.text_cuts import cut_text, without_cut_marker
 
     offer = "出售全国身份证四件套，一手货源，可验。\n" + "料" * 100_000
     cut = cut_text(offer, 20_000)

@@ -26,6 +26,7 @@ from monitor.matching.match_result import MatchResult, TermHit, term_hit
 from monitor.matching.model import Model, load_model
 from monitor.matching.normalize import Normalized, normalize, quick_copies, quick_fold
 from monitor.matching.scoring import score_hits
+from monitor.text_cuts import without_cut_marker
 
 DEFAULT_THRESHOLD = 3.0
 # The matcher reads at most this many characters of a title and of a text (a hostile page can
@@ -560,18 +561,6 @@ class Matcher:
             return False
         clause = before[_clause_start(hit.norm, hit.start, len(before)) :]
         return bool(self._negation_in_clause.search(clause))
-
-
-# The note a crawl ends a cut text with (spiders/limits.py: text_marker). It is heishi's, not the
-# seller's: matched, its English words read as discussion to the learned score, so padding a
-# listing past the cap would have been enough to hide it.
-_CUT_MARKER = re.compile(r"\n\[… cut by heishi: the text had [\d,]+ characters\]\Z")
-
-
-def without_cut_marker(text: str) -> str:
-    """`text` without the marker a crawl adds at the end of a text it cut."""
-    found = _CUT_MARKER.search(text, max(0, len(text) - 80))
-    return text[: found.start()] if found else text
 
 
 def _decide(model: Model, result: MatchResult, features: Features) -> MatchResult:
