@@ -13,6 +13,8 @@
 3. The baseline: one bare Scrapy process (a CrawlerProcess, `python -m benchmarks.sweeps
    --bare ...`) running the same spiders with the same settings and pipelines, P at a time in
    its one reactor, into a new store and again: the same sweeps with no runner around them.
+   Baseline and warm workers take turns: bare first sweep, workers' first sweep, bare repeat,
+   workers' repeat.
 4. One warm worker sweeping one board 100 times in a row (5 with --quick): its resident memory
    after the first sweep and at its largest after that.
 
@@ -335,18 +337,19 @@ def measure(sources: int, process_sources: int, growth_crawls: int = 100) -> dic
         with LocalServer(pages) as server:
             env[URL_VAR] = server.url
             report["idle_worker_mb"] = idle_worker_mb(env)
-            # Baseline first, then heishi: the server's pages are as warm for both.
-            db = new_store(work / "bare.db")
-            report["bare"] = bare_run(work, env, all_sites, db, names, "bare")
-            _progress(report)
-            report["bare_repeat"] = bare_run(work, env, all_sites, db, names, "bare-repeat")
-            _progress(report)
+            # Baseline and heishi in turn (first sweeps, then repeats), so that a change in
+            # the machine's load in between falls on both: the server's pages are as warm.
+            bare_db, workers_db = new_store(work / "bare.db"), new_store(work / "workers.db")
             warm = {**env, "HEISHI_CRAWL_WORKERS": str(WORKERS)}
-            db = new_store(work / "workers.db")
-            report["workers"] = heishi_run(work, warm, all_sites, db, names, "workers")
-            _progress(report)
-            report["workers_repeat"] = heishi_run(work, warm, all_sites, db, names, "w-repeat")
-            _progress(report)
+            for suffix, label in (("", ""), ("_repeat", "-repeat")):
+                report[f"bare{suffix}"] = bare_run(
+                    work, env, all_sites, bare_db, names, f"bare{label}"
+                )
+                _progress(report)
+                report[f"workers{suffix}"] = heishi_run(
+                    work, warm, all_sites, workers_db, names, f"workers{label}"
+                )
+                _progress(report)
             cold = {**env, "HEISHI_CRAWL_WORKERS": "0"}
             db = new_store(work / "processes.db")
             report["processes"] = heishi_run(work, cold, few_sites, db, few, "processes")
@@ -354,7 +357,7 @@ def measure(sources: int, process_sources: int, growth_crawls: int = 100) -> dic
             report["processes_repeat"] = heishi_run(work, cold, few_sites, db, few, "p-repeat")
             _progress(report)
             report["worker_growth"] = worker_growth(
-                env, all_sites, work / "workers.db", names[0], growth_crawls
+                env, all_sites, workers_db, names[0], growth_crawls
             )
     for key in ("bare", "workers", "processes"):
         for run in (report[key], report[f"{key}_repeat"]):
