@@ -288,3 +288,16 @@ def test_a_rolled_back_batch_leaves_nothing_in_the_search_index(db_path):
             pass
     assert rows(db_path, "SELECT count(*) FROM listing_search") == [(0,)]
     assert rows(db_path, "SELECT count(*) FROM listing_versions") == [(0,)]
+
+
+def test_a_sweeps_connection_keeps_the_page_cache_heishi_store_cache_gives(db_path):
+    from monitor.settings import from_environment
+
+    for megabytes in ("8", "96"):
+        settings = from_environment({"HEISHI_STORE_CACHE": megabytes})
+        recorder = SweepRecorder(db_path, source="forum", kind="forum", settings=settings)
+        recorder.open()
+        assert recorder.store is not None
+        cache = recorder.store.conn.execute("PRAGMA cache_size").fetchone()[0]
+        recorder.close(dict(OK_STATS), "finished")
+        assert cache == -1024 * int(megabytes)

@@ -127,6 +127,8 @@ class SweepRecorder:
         from monitor.matching.rules_version import record_rules_version
 
         self.store = open_store(self.db_path)
+        # A batch of new listings writes index pages all over the store: keep them in memory.
+        self.store.set_cache(self.settings.store_cache)
         self.run_id = self.store.runs.start(self.source, self.kind, self.url)
         try:
             self.notify_config = load_notify_config()
