@@ -302,6 +302,9 @@ def measure(
     raw_update_seconds = _raw_update_seconds(db, sweep)
     # One-time set-up of a crawl process, done before its first listing arrives in a real
     # sweep (the matcher has loaded jieba by then): not part of the sweep's writes.
+    import monitor.actors.linking
+    import monitor.alerting.reposts
+    import monitor.matching.extract  # noqa: F401  (the matcher's: loaded before any listing)
     from monitor.analysis.search import index_row
 
     index_row("预热", "", "source7", [])
