@@ -302,6 +302,9 @@ def measure(
     raw_update_seconds = _raw_update_seconds(db, sweep)
     # One-time set-up of a crawl process, done before its first listing arrives in a real
     # sweep (the matcher has loaded jieba by then): not part of the sweep's writes.
+    import monitor.actors.linking
+    import monitor.alerting.reposts
+    import monitor.matching.extract  # noqa: F401  (the matcher's: loaded before any listing)
     from monitor.analysis.search import index_row
 
     index_row("预热", "", "source7", [])
@@ -329,6 +332,7 @@ def measure(
         "item_to_row_per_s": round(median["items"] / median["state_seconds"]),
         "ratio_vs_raw_insert": round(sweep_rate / raw_rate, 3),
         "ratios_of_each_sweep": [round(run["ratio"], 3) for run in runs],
+        "cpu_ratios_of_each_sweep": sorted(round(run["cpu_ratio"], 3) for run in runs),
         "ratio_vs_raw_update_in_store": round(raw_update_seconds / median["sweep_seconds"], 3),
         "ratio_end_to_end_vs_raw_insert": round(
             median["raw_seconds"] / (median["sweep_seconds"] + median["state_seconds"]), 3
@@ -368,18 +372,22 @@ def _one_sweep(
     # collections would otherwise scan them again and again.
     with _inputs_frozen():
         raw_seconds = _raw_insert_seconds(items)
+    raw_cpu = _LAST_RAW_CPU[0]
     with _inputs_frozen():
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         recorder = SweepRecorder(db, source=name, kind="forum")
         recorder.open()
         for item, state in zip(items, states, strict=True):
             recorder.record_state(item, state)
         outcome = recorder.close({"finish_reason": "finished"}, "finished")
         sweep_seconds = time.perf_counter() - started
+        sweep_cpu = time.process_time() - cpu
     return {
         "items": len(items),
         "raw_seconds": raw_seconds,
         "sweep_seconds": sweep_seconds,
+        # CPU time of this process: on a shared machine it moves less with the load.
+        "cpu_ratio": raw_cpu / sweep_cpu,
         "state_seconds": state_seconds,
         "ratio": raw_seconds / sweep_seconds,
         "outcome": outcome,
@@ -398,6 +406,53 @@ def new_listings(
     from monitor.alerting.ingest import SweepRecorder
     from monitor.store import open_store
 
+    name, items = _new_items(db, count, listings)
+    states = [changes.listing_state(item) for item in items]
+    with _inputs_frozen():
+        raw_seconds = _raw_insert_seconds(items)
+    raw_cpu = _LAST_RAW_CPU[0]
+    profiler = None
+    if profile is not None:
+        import cProfile
+
+        profiler = cProfile.Profile()
+    with _inputs_frozen():
+        started, cpu = time.perf_counter(), time.process_time()
+        if profiler is not None:
+            profiler.enable()
+        recorder = SweepRecorder(db, source=name, kind="forum")
+        recorder.open()
+        for item, state in zip(items, states, strict=True):
+            recorder.record_state(item, state)
+        outcome = recorder.close({"finish_reason": "finished"}, "finished")
+        if profiler is not None:
+            profiler.disable()
+        sweep_seconds = time.perf_counter() - started
+        sweep_cpu = time.process_time() - cpu
+    if profiler is not None and profile is not None:
+        profiler.dump_stats(profile)
+    with open_store(db, readonly=True) as store:
+        clustered = store.conn.execute(
+            "SELECT count(*) FROM listings WHERE source = ? AND cluster_id IS NOT NULL", (name,)
+        ).fetchone()[0]
+    return {
+        "source": name,
+        "new_listings": outcome.counts["new"],
+        "alerts": len(outcome.alert_ids),
+        "clustered": clustered,
+        "raw_insert_rows_per_s": round(count / raw_seconds),
+        "sweep_rows_per_s": round(count / sweep_seconds),
+        "ratio_vs_raw_insert": round(raw_seconds / sweep_seconds, 3),
+        "sweep_rows_per_cpu_s": round(count / sweep_cpu),
+        "cpu_ratio_vs_raw_insert": round(raw_cpu / sweep_cpu, 4),
+        "target": 0.5,
+    }
+
+
+def _new_items(db: Path, count: int, listings: int) -> tuple[str, list[dict[str, Any]]]:
+    """A new source's name and `count` listings it never had, a fifth of them formulaic."""
+    from monitor.store import open_store
+
     add_formulaic(db)
     with open_store(db) as store:
         taken, before = store.conn.execute(
@@ -414,41 +469,36 @@ def new_listings(
             items.append(_item(n, rng.randint(100, 9000)))
     for item in items:
         item["url"] = f"http://127.0.0.1/{name}/{item['site_id']}"
-    states = [changes.listing_state(item) for item in items]
-    with _inputs_frozen():
-        raw_seconds = _raw_insert_seconds(items)
-    profiler = None
-    if profile is not None:
-        import cProfile
+    return name, items
 
-        profiler = cProfile.Profile()
-    with _inputs_frozen():
-        started = time.perf_counter()
-        if profiler is not None:
-            profiler.enable()
-        recorder = SweepRecorder(db, source=name, kind="forum")
-        recorder.open()
-        for item, state in zip(items, states, strict=True):
-            recorder.record_state(item, state)
-        outcome = recorder.close({"finish_reason": "finished"}, "finished")
-        if profiler is not None:
-            profiler.disable()
-        sweep_seconds = time.perf_counter() - started
-    if profiler is not None and profile is not None:
-        profiler.dump_stats(profile)
-    with open_store(db, readonly=True) as store:
-        clustered = store.conn.execute(
-            "SELECT count(*) FROM listings WHERE source = ? AND cluster_id IS NOT NULL", (name,)
-        ).fetchone()[0]
+
+def statements_per_new_listing(db: Path, count: int, listings: int) -> dict[str, Any]:
+    """SQL statements run for `count` new listings (a new source, as new_listings), counted
+    with sqlite3's trace callback (each row of an executemany counts), by their first words:
+    what writing a new listing costs in statements. Not timed (tracing slows it)."""
+    from collections import Counter
+
+    from monitor.alerting import changes
+    from monitor.alerting.ingest import SweepRecorder
+
+    name, items = _new_items(db, count, listings)
+    seen: Counter[str] = Counter()
+
+    def count_statement(sql: str) -> None:
+        seen[" ".join(sql.split()[:5])[:80]] += 1
+
+    recorder = SweepRecorder(db, source=name, kind="forum")
+    recorder.open()
+    assert recorder.store is not None
+    recorder.store.conn.set_trace_callback(count_statement)
+    for item in items:
+        recorder.record_state(item, changes.listing_state(item))
+    recorder.close({"finish_reason": "finished"}, "finished")
+    total = sum(seen.values())
     return {
-        "source": name,
-        "new_listings": outcome.counts["new"],
-        "alerts": len(outcome.alert_ids),
-        "clustered": clustered,
-        "raw_insert_rows_per_s": round(count / raw_seconds),
-        "sweep_rows_per_s": round(count / sweep_seconds),
-        "ratio_vs_raw_insert": round(raw_seconds / sweep_seconds, 3),
-        "target": 0.5,
+        "new_listings": count,
+        "per_listing": round(total / count, 1),
+        "top": {sql: round(n / count, 2) for sql, n in seen.most_common(25)},
     }
 
 
@@ -543,6 +593,9 @@ def _read_through(path: Path) -> None:
             pass
 
 
+_LAST_RAW_CPU = [0.0]  # CPU seconds of the last _raw_insert_seconds run
+
+
 def _raw_insert_seconds(items: list[dict[str, Any]]) -> float:
     """The baseline: the same rows, written by raw sqlite3 executemany into a fresh table,
     from BEGIN to close (which checkpoints the WAL into the file, as heishi's close does)."""
@@ -555,7 +608,7 @@ def _raw_insert_seconds(items: list[dict[str, Any]]) -> float:
         raw.execute(
             f"CREATE TABLE listings (id INTEGER PRIMARY KEY, site_id TEXT UNIQUE, {columns})"
         )
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         raw.execute("BEGIN")
         raw.executemany(
             f"INSERT INTO listings (site_id, {columns}) VALUES ({', '.join('?' * len(rows[0]))})",
@@ -563,6 +616,7 @@ def _raw_insert_seconds(items: list[dict[str, Any]]) -> float:
         )
         raw.execute("COMMIT")
         raw.close()
+        _LAST_RAW_CPU[0] = time.process_time() - cpu
         return time.perf_counter() - started
 
 
@@ -650,7 +704,18 @@ def main() -> None:
     parser.add_argument(
         "--new", type=int, default=10_000, help="new listings swept in after (0: none)"
     )
+    parser.add_argument(
+        "--statements",
+        type=int,
+        default=0,
+        help="only count the SQL statements of this many new listings into the store",
+    )
     args = parser.parse_args()
+    if args.statements:
+        db = HERE / ".cache" / f"store-{args.listings}-{args.versions_per_listing}-{LAYOUT}.db"
+        found = statements_per_new_listing(db, args.statements, args.listings)
+        print(json.dumps(found, indent=1, ensure_ascii=False))
+        return
     result = measure(
         args.listings,
         args.versions_per_listing,

@@ -163,6 +163,15 @@ SETTINGS: tuple[Setting, ...] = (
         "... or of what this many seconds brought, whichever comes first",
     ),
     _env(
+        "HEISHI_STORE_CACHE",
+        "megabytes",
+        "`64`",
+        "SQLite's page cache of a sweep's connection to the store: the pages of the indexes a "
+        "batch of new listings writes all over (near-duplicate bands, search index) stay in "
+        "memory instead of being read again from the OS; a sweep that touches few pages uses "
+        "little of it",
+    ),
+    _env(
         "HEISHI_DB_TIMEOUT",
         "seconds",
         "`30`",
@@ -515,6 +524,11 @@ class Settings:
     def store_flush(self) -> float:
         raw = self.text("HEISHI_STORE_FLUSH")
         return 2.0 if raw is None else _number("HEISHI_STORE_FLUSH", raw, float, "e.g. 2")
+
+    @property
+    def store_cache(self) -> int:
+        raw = self.text("HEISHI_STORE_CACHE")
+        return max(1, 64 if raw is None else _number("HEISHI_STORE_CACHE", raw, int, "e.g. 64"))
 
     @property
     def db_timeout(self) -> float:

@@ -4,6 +4,7 @@ complete sweep. Real SQLite files; match results built as the matcher would retu
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from monitor.alerting.ingest import SweepRecorder
 from tests.helpers import OK_STATS, listing, sweep
@@ -288,3 +289,45 @@ def test_a_rolled_back_batch_leaves_nothing_in_the_search_index(db_path):
             pass
     assert rows(db_path, "SELECT count(*) FROM listing_search") == [(0,)]
     assert rows(db_path, "SELECT count(*) FROM listing_versions") == [(0,)]
+
+
+def test_a_sweeps_connection_keeps_the_page_cache_heishi_store_cache_gives(db_path):
+    from monitor.settings import from_environment
+
+    for megabytes in ("8", "96"):
+        settings = from_environment({"HEISHI_STORE_CACHE": megabytes})
+        recorder = SweepRecorder(db_path, source="forum", kind="forum", settings=settings)
+        recorder.open()
+        assert recorder.store is not None
+        cache = recorder.store.conn.execute("PRAGMA cache_size").fetchone()[0]
+        recorder.close(dict(OK_STATS), "finished")
+        assert cache == -1024 * int(megabytes)
+
+
+def test_closing_a_sweep_finds_the_sources_health_alerts_without_reading_every_open_alert(
+    db_path,
+):
+    """Every new listing leaves an open alert: closing a run must reach the source's own
+    health alerts (no listing) through an index, not walk all open alerts (64 ms at 150,000)."""
+    sweep(db_path, [listing(str(i), f"身份证四件套 {i}") for i in range(30)])
+    down = {"heishi/list_page_errors": 1, "retry/max_reached": 1}
+    sweep(db_path, [], stats=down)
+    recorder = SweepRecorder(db_path, source="forum", kind="forum", url="http://127.0.0.1/")
+    recorder.open()
+    for i in range(30):
+        recorder.record(listing(str(i), f"身份证四件套 {i}"))
+    assert recorder.store is not None
+    conn = recorder.store.conn
+    health_reads: list[str] = []
+    conn.set_trace_callback(
+        lambda sql: health_reads.append(sql) if "FROM alerts" in sql and "source" in sql else None
+    )
+    recorder.close(dict(OK_STATS), "finished")
+    assert health_reads
+    with sqlite3.connect(db_path) as plain:
+        for sql in health_reads:
+            plan = " ".join(row[3] for row in plain.execute(f"EXPLAIN QUERY PLAN {sql}"))
+            assert "idx_alerts_listing_id" in plan, (sql, plan)
+    assert rows(db_path, "SELECT status FROM alerts WHERE kind = 'source_failing'") == [
+        ("resolved",)
+    ]

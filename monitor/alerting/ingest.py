@@ -127,6 +127,8 @@ class SweepRecorder:
         from monitor.matching.rules_version import record_rules_version
 
         self.store = open_store(self.db_path)
+        # A batch of new listings writes index pages all over the store: keep them in memory.
+        self.store.set_cache(self.settings.store_cache)
         self.run_id = self.store.runs.start(self.source, self.kind, self.url)
         try:
             self.notify_config = load_notify_config()
@@ -180,14 +182,20 @@ class SweepRecorder:
                     now,
                 )
                 self.counts["unchanged"] += len(touched)
-                self._sign_and_prefetch(
-                    [state for site_id, (_, state) in latest.items() if site_id not in touched]
-                )
                 counters = []
                 # The rows of the others, in one statement: writing one listing changes no
                 # other listing's row in ways these are read for.
                 stored = store.listings.by_keys(
                     self.source, [site_id for site_id in latest if site_id not in touched]
+                )
+                # New listings' near-duplicate look-ups, all at once. (A changed one usually
+                # keeps its text and links, and needs none.)
+                self._sign_and_prefetch(
+                    [
+                        state
+                        for site_id, (_, state) in latest.items()
+                        if site_id not in touched and site_id not in stored
+                    ]
                 )
                 for site_id, (item, state) in latest.items():
                     listing_id = touched.get(site_id)
@@ -215,9 +223,9 @@ class SweepRecorder:
         return alert_ids
 
     def _sign_and_prefetch(self, states: list[dict[str, Any]]) -> None:
-        """The near-duplicate signatures of the matched listings the batch writes in full,
-        and the newest listings of all their LSH bands read in one statement, instead of one
-        look-up per listing (link_reposts takes them from there)."""
+        """The near-duplicate signatures of these listings (the batch's new ones) that are
+        matched, and the newest listings of all their LSH bands read in one statement,
+        instead of one look-up per listing (link_reposts takes them from there)."""
         from monitor.alerting.reposts import signature
 
         store = self.store

@@ -41,9 +41,14 @@ class AlertQueries(QueryGroup):
         return alert_id
 
     def open_exists(self, kind: str, source: str) -> bool:
+        # A source's health alerts name no listing: the listing_id index finds them among
+        # the few such alerts, where status = 'open' would walk every open alert.
+        where = "kind = ? AND source = ? AND status = 'open'"
+        if kind in SOURCE_ALERT_KINDS:
+            where = "listing_id IS NULL AND +kind = ? AND source = ? AND +status = 'open'"
         return (
             self.conn.execute(
-                "SELECT 1 FROM alerts WHERE kind = ? AND source = ? AND status = 'open' LIMIT 1",
+                f"SELECT 1 FROM alerts WHERE {where} LIMIT 1",
                 (kind, source),
             ).fetchone()
             is not None
@@ -66,8 +71,10 @@ class AlertQueries(QueryGroup):
         open_ids = [
             r[0]
             for r in self.conn.execute(
-                "SELECT id FROM alerts WHERE source = ? AND status = 'open' "
-                f"AND kind IN {sql_list(SOURCE_ALERT_KINDS)}",
+                # Health alerts name no listing: found through the listing_id index among
+                # the few such alerts, not by walking every open alert (one per listing).
+                "SELECT id FROM alerts WHERE listing_id IS NULL AND source = ? "
+                f"AND +status = 'open' AND kind IN {sql_list(SOURCE_ALERT_KINDS)}",
                 (source,),
             )
         ]

@@ -91,6 +91,10 @@ class StoreConnection:
     def close(self) -> None:
         self.db.close()
 
+    def set_cache(self, megabytes: int) -> None:
+        """SQLite's page cache for this connection, at most `megabytes` (filled as used)."""
+        self.conn.execute(f"PRAGMA cache_size = {-1024 * int(megabytes)}")
+
     def limit_time(self, seconds: float) -> None:
         """Interrupt any statement still running `seconds` from now (sqlite3.OperationalError
         "interrupted"): for reads a person started, such as a web page's search."""

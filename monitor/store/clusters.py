@@ -181,7 +181,7 @@ class ClusterQueries(QueryGroup):
         if newest is None or per_band != self._per_band:
             newest = self._newest = {}
             self._per_band = per_band
-        wanted = sorted({(band, key) for band, key in bands} - newest.keys())
+        wanted = sorted({pair for pair in bands if pair not in newest})
         for start in range(0, len(wanted), _PREFETCH_CHUNK):
             chunk = wanted[start : start + _PREFETCH_CHUNK]
             # Each band's primary key read backwards from its top: `per_band` rows a band,
