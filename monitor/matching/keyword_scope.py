@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from monitor.matching.keywords import Entry, Pattern
 
 SCOPE_KEYS = ("sources", "kinds", "exclude_sources", "exclude_kinds")
+# The roles the matcher's first pass counts (Matcher._could_alert): data, offers, brands.
+FIRST_PASS_ROLES = frozenset(
+    {"data", "strong", "generic", "field", "subject", "sale", "contact", "sample", "fresh"}
+    | {"brand"}
+)
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,9 @@ class RuleView:
         return automaton
 
     def quick_automaton(self):
-        """Every surface with separators dropped (as quick_text drops them) -> entry indices."""
+        """Every surface of a role the first pass reads (FIRST_PASS_ROLES), with separators
+        dropped (as quick_text drops them) -> entry indices. Context words, the most frequent
+        hits in ordinary text, are left out: the first pass passes over them anyway."""
         if self._quick is None:
             import ahocorasick
 
@@ -126,6 +133,8 @@ class RuleView:
             by_surface: dict[str, list[int]] = {}
             for index, entry in enumerate(self.entries):
                 if self.keep is not None and not self.keep(entry):
+                    continue
+                if entry.role not in FIRST_PASS_ROLES:
                     continue
                 surface = quick_fold(entry.surface)
                 if surface:

@@ -22,7 +22,7 @@ from monitor.matching.extract import extract_normalized
 from monitor.matching.features import Features, listing_features
 from monitor.matching.keyword_scope import RuleView
 from monitor.matching.keywords import Entry, Keywords, Pattern, load_keywords, surface_automaton
-from monitor.matching.match_result import MatchResult, TermHit, term_hit
+from monitor.matching.match_result import MatchResult, TermHit
 from monitor.matching.model import Model, load_model
 from monitor.matching.normalize import Normalized, normalize, quick_copies, quick_fold
 from monitor.matching.scoring import score_hits
@@ -95,9 +95,13 @@ class Hit:
         return self.norm.original[a:b]
 
     def to_term_hit(self) -> TermHit:
-        a, b = self.original_span()
+        a, b = self._span or self.original_span()
         entry = self.entry
-        return term_hit(
+        # term_hit's object, its fields set in one dict update (the matcher's hottest object).
+        hit = TermHit.__new__(TermHit)
+        hit.__dict__.update(
+            role="negated" if self.negated else entry.role,
+            group=entry.group,
             term=entry.term,
             category=entry.categories[0] if entry.categories else None,
             weight=entry.weight,
@@ -105,9 +109,8 @@ class Hit:
             start=a,
             end=b,
             surface=self.norm.original[a:b],
-            role="negated" if self.negated else entry.role,
-            group=entry.group,
         )
+        return hit
 
 
 class Matcher:
@@ -430,19 +433,25 @@ class Matcher:
         weak = data + 2 * generic + sum(fields.values())  # fields at their own weight (手机 0.3)
         bound = data + 2 * generic + (subject if listed else 0.0)
         bound += sum(max(0.4, w) for w in fields.values())
+        if bound >= FIRST_PASS_DATA or _clues(weak, offer, len(subjects), len(fields)):
+            return True
+        # The verdict changes only when a pattern matches, so it is checked only then. A
+        # subject pattern never adds (whose data, not data), so it is not run.
         present: set[str] | None = None
         for pattern in view.data_patterns(DATA_ROLES):
-            if bound >= FIRST_PASS_DATA or _clues(weak, offer, len(subjects), len(fields)):
-                return True
+            if pattern.role == "subject":
+                continue
             if pattern.hint is not None:
                 present = set(quick) if present is None else present
                 if pattern.hint.isdisjoint(present):
                     continue
-            if pattern.regex.search(quick) and pattern.role != "subject":
+            if pattern.regex.search(quick):
                 bound += max(0.4, pattern.weight)
                 weak += max(0.4, pattern.weight)
                 offer = True  # a pattern (a leak file's name) is data in its own right
-        return bound >= FIRST_PASS_DATA or _clues(weak, offer, len(subjects), len(fields))
+                if bound >= FIRST_PASS_DATA or _clues(weak, offer, len(subjects), len(fields)):
+                    return True
+        return False
 
     def _scan(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
         text = norm.text
