@@ -84,6 +84,16 @@ class RuleView:
             self._by_role = [p for p in self.patterns if p.role in data_roles]
         return self._by_role
 
+    @cached_property
+    def hint_characters(self) -> re.Pattern[str] | None:
+        """A class of every character of the data patterns' hints (None when there are
+        none): found in a text by one regex pass, the characters a hint is checked against,
+        instead of a set of the whole text."""
+        chars = {c for p in self._by_role or () if p.hint is not None for c in p.hint}
+        if not chars:
+            return None
+        return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+
     def repeat_index(self) -> dict[str, tuple[int, ...]]:
         """One-word Latin surfaces without repeated letters (sgk, fulz, q) -> entry indices,
         for words written with letters repeated (monitor.matching.matcher)."""

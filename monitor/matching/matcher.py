@@ -438,11 +438,14 @@ class Matcher:
         # The verdict changes only when a pattern matches, so it is checked only then. A
         # subject pattern never adds (whose data, not data), so it is not run.
         present: set[str] | None = None
-        for pattern in view.data_patterns(DATA_ROLES):
+        patterns = view.data_patterns(DATA_ROLES)
+        for pattern in patterns:
             if pattern.role == "subject":
                 continue
             if pattern.hint is not None:
-                present = set(quick) if present is None else present
+                if present is None:
+                    hints = view.hint_characters
+                    present = set(hints.findall(quick)) if hints is not None else set()
                 if pattern.hint.isdisjoint(present):
                     continue
             if pattern.regex.search(quick):
