@@ -89,10 +89,12 @@ class RuleView:
         """A class of every character of the data patterns' hints (None when there are
         none): found in a text by one regex pass, the characters a hint is checked against,
         instead of a set of the whole text."""
-        chars = {c for p in self._by_role or () if p.hint is not None for c in p.hint}
-        if not chars:
-            return None
-        return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+        return _character_class(p.hint for p in self._by_role or ())
+
+    @cached_property
+    def all_hint_characters(self) -> re.Pattern[str] | None:
+        """hint_characters for every pattern of the view."""
+        return _character_class(p.hint for p in self.patterns)
 
     def repeat_index(self) -> dict[str, tuple[int, ...]]:
         """One-word Latin surfaces without repeated letters (sgk, fulz, q) -> entry indices,
@@ -163,6 +165,13 @@ class RuleView:
             automaton.make_automaton()
             self._quick = automaton
         return self._quick
+
+
+def _character_class(hints) -> re.Pattern[str] | None:
+    chars = {c for hint in hints if hint is not None for c in hint}
+    if not chars:
+        return None
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
 
 
 def spider_kinds() -> tuple[str, ...]:

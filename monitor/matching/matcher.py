@@ -488,7 +488,8 @@ class Matcher:
             hits.extend(self._repeated_letter_hits(name, norm, view))
         if _SEPARATED_LETTERS.search(text):
             hits.extend(self._separated_latin_hits(name, norm, view))
-        present = set(text)
+        hints = view.all_hint_characters
+        present = set(hints.findall(text)) if hints is not None else set()
         for pattern in view.patterns:
             hint = pattern.hint
             if hint is not None and hint.isdisjoint(present):
