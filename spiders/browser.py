@@ -18,11 +18,17 @@ the site's network policy, the sandbox, and one user agent.
   so. Run heishi as an unprivileged user (the README's systemd unit does).
 - **One user agent.** Scrapy's requests, Chromium's requests and `navigator.userAgent` say the
   same thing, with the Chrome version the browser really is and no `HeadlessChrome`.
+- **Shared, not reused across policies.** The crawls of one process share a Chromium when
+  their launch options (policy included) are the same (spiders/shared_browser.py); each crawl
+  has its own browser contexts and closes only those. A browser that exits under a crawl is
+  that crawl's error: its run is not complete.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import contextlib
 import logging
 import os
 import pwd
@@ -241,12 +247,13 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         # `scrapy check` serves its fixture pages on 127.0.0.1 (and never renders them).
         checking = under_scrapy_check()
         self.policy = policy_for_site(site) if site is not None and not checking else None
-        self.refusals = RefusalCounter(crawler.stats)
+        self.refusals = RefusalCounter(crawler.stats, crawler)
         self.user_agent = browser_user_agent(crawler.settings)
         self.config.launch_options = launch_options(
             self.config.launch_options, crawler.settings, self.policy, self.user_agent
         )
         self.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        self.crawler = crawler
         self.skip_request = self.abort_request  # PLAYWRIGHT_ABORT_REQUEST, after the policy
         self.abort_request = self.refuse_request
 
@@ -299,6 +306,37 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
                 f"({limit}) in request {request}."
             )
         return response
+
+    async def _maybe_launch_browser(self) -> None:
+        await super()._maybe_launch_browser()
+        launched = getattr(self.browser_provider, "launched", None)
+        if launched is not None:  # 0: a browser another crawl had launched
+            self.stats.set_value("heishi/browsers_launched", launched)
+
+    async def _browser_disconnected_callback(self) -> None:
+        """Chromium exited while this crawl used it (a shared browser is closed only once no
+        crawl uses it): pages in flight were lost, so the run is not complete. The next page
+        launches a new browser."""
+        problem = "Chromium exited during the crawl: pages it was rendering were lost"
+        self.stats.inc_value("heishi/browser_exits")
+        if not self.stats.get_value("heishi/first_error"):
+            self.stats.set_value("heishi/first_error", problem)
+        log.error("%s", problem, extra={"crawler": self.crawler})
+        await super()._browser_disconnected_callback()
+
+    async def _close(self) -> None:
+        """This crawl's contexts, and its claim on the shared browser (scrapy-playwright's
+        closes the browser itself)."""
+        from playwright.async_api import Error as PlaywrightError
+
+        with contextlib.suppress(PlaywrightError):
+            await asyncio.gather(*[w.context.close() for w in self.context_wrappers.values()])
+        self.context_wrappers.clear()
+        browser = getattr(self, "browser", None)
+        if browser is not None:  # the browser outlives this crawl: so would its handler
+            browser.remove_listener("disconnected", self._browser_disconnected_callback)
+        if getattr(self, "browser_provider", None) is not None:
+            await self.browser_provider.close()
 
     async def _create_browser_context(  # scrapy-playwright's, with our defaults and routes
         self, name: str, context_kwargs: dict[str, Any] | None, spider: Any = None

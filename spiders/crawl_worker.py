@@ -9,9 +9,11 @@ It speaks JSON lines. On standard input:
   {"op": "crawl", "id": N, "source": S, "db": PATH, "log": PATH, "settings": {K: V}}
   {"op": "stop", "id": N}     stop that crawl as SIGTERM stops `spiders.crawl` (run interrupted)
 On standard output: {"event": "ready", "pid": P} once warm, then for each crawl
-  {"event": "done", "id": N, "code": C, "error": TEXT or null, "rss_mb": M}
-with C the exit status `python -m spiders.crawl` would have had. End of input: the running
+  {"event": "done", "id": N, "code": C, "error": TEXT or null, "run_id": R or null, "rss_mb": M}
+with C the exit status `python -m spiders.crawl` would have had and R the run it opened. End of input: the running
 crawls finish, then the worker exits. SIGTERM or SIGINT: every crawl is stopped, then it exits.
+Rendered sources share the worker's Chromium (one per site policy, launched when a crawl first
+renders, the last few kept for the next sweeps: spiders/shared_browser.py).
 Its own log (Scrapy's, warnings and above) goes to standard error; each crawl's, at INFO, to the
 crawl's `log` file.
 """
@@ -28,6 +30,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+KEPT_BROWSERS = 2  # Chromiums no crawl uses kept running for the next crawls
+
 
 class _CrawlLog(logging.Handler):
     """One crawl's log file: the records that name its spider or crawler, and, while it is the
@@ -41,12 +45,11 @@ class _CrawlLog(logging.Handler):
         self.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
 
     def filter(self, record: logging.LogRecord) -> bool:
-        spider = getattr(record, "spider", None)
-        if spider is not None:
-            return spider is self.crawler.spider
-        crawler = getattr(record, "crawler", None)
-        if crawler is not None:
-            return crawler is self.crawler
+        from spiders.extensions import of_crawler
+
+        mine = of_crawler(record, self.crawler)
+        if mine is not None:
+            return mine
         return record.levelno >= logging.WARNING and self.alone()
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -66,6 +69,7 @@ class Worker:
         self.replies = replies
         self.crawls: dict[int, Any] = {}  # id -> crawler
         self.draining = False  # no more commands will come: exit once the crawls are done
+        self.exiting = False
         self.parent = os.getppid()
 
     def reply(self, message: dict[str, Any]) -> None:
@@ -169,8 +173,17 @@ class Worker:
             except (OSError, ValueError):
                 pass
         log.close()
+        stats = getattr(crawler, "stats", None)
+        run_id = stats.get_value("heishi/run_id") if stats is not None else None
         self.reply(
-            {"event": "done", "id": crawl_id, "code": code, "error": error, "rss_mb": rss_mb()}
+            {
+                "event": "done",
+                "id": crawl_id,
+                "code": code,
+                "error": error,
+                "run_id": run_id,
+                "rss_mb": rss_mb(),
+            }
         )
         self.maybe_exit()
 
@@ -193,8 +206,17 @@ class Worker:
         self.maybe_exit()
 
     def maybe_exit(self) -> None:
-        if self.draining and not self.crawls and self.reactor.running:
-            self.reactor.stop()
+        if self.exiting or not (self.draining and not self.crawls and self.reactor.running):
+            return
+        self.exiting = True
+        # The browsers kept for the next crawls, and their driver, go first: they would
+        # outlive the worker otherwise.
+        from scrapy.utils.defer import deferred_from_coro
+
+        from spiders.shared_browser import close_all
+
+        closed = deferred_from_coro(close_all())
+        closed.addBoth(lambda _: self.reactor.stop() if self.reactor.running else None)
 
 
 def rss_mb() -> float:
@@ -207,6 +229,25 @@ def rss_mb() -> float:
     except OSError:
         pass
     return 0.0
+
+
+def install_resolver(settings: Any) -> None:
+    """TWISTED_DNS_RESOLVER on the reactor, as CrawlerProcess installs it (a name that
+    resolves to a private address is refused there: spiders.network), and its thread pool."""
+    from types import SimpleNamespace
+
+    from scrapy.utils.misc import build_from_crawler, load_object
+    from twisted.internet import reactor
+
+    resolver_class = load_object(settings["TWISTED_DNS_RESOLVER"])
+    # Scrapy's resolvers read only the crawler's settings (CrawlerProcess passes itself).
+    holder: Any = SimpleNamespace(settings=settings)
+    resolver = build_from_crawler(resolver_class, holder, reactor=reactor)
+    resolver.install_on_reactor()
+    installed: Any = reactor  # Twisted's interfaces are zope ones (see spiders/extensions.py)
+    installed.getThreadPool().adjustPoolsize(
+        maxthreads=settings.getint("REACTOR_THREADPOOL_MAXSIZE")
+    )
 
 
 def warm_up() -> None:
@@ -238,6 +279,7 @@ def main() -> int:
 
     settings = get_project_settings()
     install_reactor(settings["TWISTED_REACTOR"])
+    install_resolver(settings)
     # Imported on a shallow stack (see spiders.crawl.crawl).
     import scrapy.core.downloader.contextfactory  # noqa: F401
     from scrapy.utils.log import configure_logging
@@ -252,6 +294,10 @@ def main() -> int:
     logging.getLogger().addHandler(own)
     logging.getLogger().setLevel(logging.INFO)
     warm_up()
+    from spiders.shared_browser import keep_idle_browsers
+
+    # The next sweeps of a rendered source find its Chromium running (spiders/shared_browser.py).
+    keep_idle_browsers(KEPT_BROWSERS)
     worker = Worker(reactor, settings, replies)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: reactor.callFromThread(worker.stop_all))

@@ -1,6 +1,7 @@
 """The run lifecycle of one crawl: a `runs` row opened when the spider opens, closed with the
 crawler's stats and finish reason when it closes (monitor.alerting.ingest.SweepRecorder judges it);
-and how much of the source's list a crawl read (ListCoverageExtension).
+how much of the source's list a crawl read (ListCoverageExtension); and the records it logged,
+by level (CrawlLogCount, in place of Scrapy's LogCount).
 
 Settings: HEISHI_RECORD_RUNS (default True; False raises NotConfigured, for dry runs) and
 HEISHI_DB (default monitor.config.db_path()). The store pipeline writes through `recorder`.
@@ -83,7 +84,7 @@ class SweepRunExtension:
             # Without a run nothing can be stored: stop now rather than drop every item.
             self.exception = exc
             self.error = f"cannot open a run in {self.recorder.db_path}: {exc}"
-            log.error("%s", self.error)
+            log.error("%s", self.error, extra={"crawler": self.crawler})
             engine = self.crawler.engine
             assert engine is not None
             from scrapy.utils.defer import deferred_from_coro
@@ -142,7 +143,11 @@ class SweepRunExtension:
             request.meta["heishi_removal_check"] = True
             engine.crawl(request.replace(dont_filter=True))
         stats.inc_value("heishi/removal_checks", len(candidates))
-        log.info("checking %d listing(s) not on the list on their own page", len(candidates))
+        log.info(
+            "checking %d listing(s) not on the list on their own page",
+            len(candidates),
+            extra={"crawler": self.crawler},
+        )
         raise DontCloseSpider
 
     def item_scraped(self, item: Any, response: Any, spider: Spider) -> None:
@@ -155,7 +160,7 @@ class SweepRunExtension:
         if self.fatal_error is not None:
             return
         self.fatal_error = error
-        log.error("%s", error)
+        log.error("%s", error, extra={"crawler": self.crawler})
         engine = self.crawler.engine
         if engine is not None:
             from scrapy.utils.defer import deferred_from_coro
@@ -182,7 +187,9 @@ class SweepRunExtension:
         except StoreError as exc:  # not even a failed run could be written
             self.exception = exc
             self.error = str(exc)
-            log.error("run %s not closed: %s", self.recorder.run_id, exc)
+            log.error(
+                "run %s not closed: %s", self.recorder.run_id, exc, extra={"crawler": self.crawler}
+            )
             return
         log.info(
             "run %s of %s: %s, %d item(s) %s%s",
@@ -192,6 +199,7 @@ class SweepRunExtension:
             self.outcome.items,
             self.outcome.counts,
             f" ({self.outcome.error})" if self.outcome.error else "",
+            extra={"crawler": self.crawler},
         )
 
 
@@ -222,3 +230,57 @@ class ListCoverageExtension:
         if url not in self.seen:
             self.seen.add(url)
             self.stats.inc_value("heishi/list_pages")
+
+
+class CrawlLogCount:
+    """`log_count/<LEVEL>`: the records this crawl logged, by level (the run is judged partial
+    when it logged errors). Scrapy's LogCount counts every record the process logs, which in a
+    warm crawl worker (spiders/crawl_worker.py) includes the other crawls': a source that was
+    down made the crawls beside it partial, and a partial sweep removes nothing. A record that
+    names another crawl's spider or crawler is not counted; one that names none (a library's,
+    a Twisted error) is, in every crawl running then: it may be theirs."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.handler: _CrawlCounter | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        extension = cls(crawler)
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.handler = _CrawlCounter(self.crawler, self.crawler.settings.get("LOG_LEVEL"))
+        logging.root.addHandler(self.handler)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.handler is not None:
+            logging.root.removeHandler(self.handler)
+            self.handler = None
+
+
+class _CrawlCounter(logging.Handler):
+    def __init__(self, crawler: Crawler, level: int | str) -> None:
+        super().__init__(level)
+        self.crawler = crawler
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return of_crawler(record, self.crawler) is not False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stats = self.crawler.stats
+        if stats is not None:
+            stats.inc_value(f"log_count/{record.levelname}")
+
+
+def of_crawler(record: logging.LogRecord, crawler: Any) -> bool | None:
+    """Whether `record` was logged by `crawler`'s crawl: None when it names no crawl."""
+    spider = getattr(record, "spider", None)
+    if spider is not None:
+        return spider is getattr(crawler, "spider", None)
+    named = getattr(record, "crawler", None)
+    if named is not None:
+        return named is crawler
+    return None

@@ -13,6 +13,7 @@ import ipaddress
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
+from scrapy import signals
 from scrapy.exceptions import CannotResolveHostError, IgnoreRequest, NotConfigured
 from scrapy.resolver import CachingThreadedResolver
 from scrapy.utils.httpobj import urlparse_cached
@@ -63,15 +64,17 @@ class RequestRefused(IgnoreRequest):
 class RefusalCounter:
     """Counts refusals in `heishi/refused/<reason>` and logs each refused URL once."""
 
-    def __init__(self, stats: Any) -> None:
+    def __init__(self, stats: Any, crawler: Any = None) -> None:
         self.stats = stats
         self.logged: set[str] = set()
+        # Names the crawl in its records: crawls that share a warm worker share its log.
+        self.extra = {"crawler": crawler} if crawler is not None else None
 
     def count(self, url: str, refusal: Refusal) -> None:
         self.stats.inc_value(f"heishi/refused/{refusal.reason}")
         if url not in self.logged and len(self.logged) < _LOGGED_URLS:
             self.logged.add(url)
-            log.warning("refused %s: %s", url[:300], refusal.detail)
+            log.warning("refused %s: %s", url[:300], refusal.detail, extra=self.extra)
 
 
 class NetworkPolicyMiddleware:
@@ -81,7 +84,7 @@ class NetworkPolicyMiddleware:
     def __init__(self, crawler: Crawler, policy: NetworkPolicy) -> None:
         self.crawler = crawler
         self.policy = policy
-        self.refusals = RefusalCounter(crawler.stats)
+        self.refusals = RefusalCounter(crawler.stats, crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -95,7 +98,13 @@ class NetworkPolicyMiddleware:
             raise NotConfigured
         policy = policy_for_site(site)
         PublicAddressResolver.register(policy)
-        return cls(crawler, policy)
+        middleware = cls(crawler, policy)
+        # A warm worker runs crawl after crawl: a crawl's permission ends with it.
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def spider_closed(self, spider: Any) -> None:
+        PublicAddressResolver.unregister(self.policy)
 
     @classmethod
     def of(cls, crawler: Crawler) -> NetworkPolicyMiddleware | None:
@@ -142,7 +151,10 @@ class PublicAddressResolver(CachingThreadedResolver):
     """Scrapy's caching resolver (TWISTED_DNS_RESOLVER), refusing names that resolve to
     non-public addresses unless a crawl's policy allows that name (its own hosts with
     `allow_private`, its proxy). The resolver is the process's: crawls register their
-    policies with it. The address checked is the address connected to (cached per name)."""
+    policies with it while they run (in a warm worker several crawls run at once, and the
+    resolver cannot tell which one asks: a name one of them may resolve to a private address,
+    all of them may, for that time). The address checked is the address connected to (cached
+    per name)."""
 
     policies: ClassVar[list[NetworkPolicy]] = []
     refused: ClassVar[dict[str, Refusal]] = {}  # by name, for the middleware to explain
@@ -150,6 +162,14 @@ class PublicAddressResolver(CachingThreadedResolver):
     @classmethod
     def register(cls, policy: NetworkPolicy) -> None:
         cls.policies.append(policy)
+
+    @classmethod
+    def unregister(cls, policy: NetworkPolicy) -> None:
+        """The crawl that registered `policy` is over."""
+        for index, registered in enumerate(cls.policies):
+            if registered is policy:
+                del cls.policies[index]
+                return
 
     def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:  # noqa: N802
         resolved = super().getHostByName(name, timeout)

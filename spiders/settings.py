@@ -32,6 +32,9 @@ ITEM_PIPELINES = {
     "spiders.pipelines.StorePipeline": 300,
 }
 EXTENSIONS = {
+    # This crawl's records only: crawls that share a warm worker share its root logger.
+    "scrapy.extensions.logcount.LogCount": None,
+    "spiders.extensions.CrawlLogCount": 0,
     "spiders.extensions.SweepRunExtension": 100,
     "spiders.extensions.ListCoverageExtension": 110,
 }
@@ -103,6 +106,8 @@ DOWNLOAD_HANDLERS = {
     "s3": None,
 }
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
+# One Chromium per launch options (the site's policy) in a process, shared by its crawls.
+PLAYWRIGHT_BROWSER_PROVIDER = "spiders.shared_browser.SharedBrowserProvider"
 PLAYWRIGHT_LAUNCH_OPTIONS: dict[str, Any] = {
     "executable_path": _heishi["HEISHI_CHROMIUM"],
     "headless": True,

@@ -42,3 +42,53 @@ def test_a_new_copy_of_a_formulaic_offer_reads_a_bounded_number_of_candidates(db
         ).fetchone() == (1,)
         kinds = [r[0] for r in conn.execute("SELECT kind FROM alerts WHERE source = 'market'")]
     assert sorted(kinds) == ["new", "reposted"]
+
+
+OTHER = "出售银行卡四件套 全国可查 实时更新 一手资源 质量保证 支持验货 量大从优 {p}元 联系 @{c}"
+
+
+def _sweep_in_batches(db_path, items, source: str, batch_size: int) -> None:
+    from monitor.alerting.ingest import SweepRecorder
+    from tests.helpers import OK_STATS
+
+    recorder = SweepRecorder(db_path, source=source, kind="forum", batch_size=batch_size)
+    recorder.open()
+    for item in items:
+        recorder.record(item)
+    recorder.close(dict(OK_STATS), "finished")
+
+
+def _links(db_path) -> tuple[list, list, list]:
+    with sqlite3.connect(db_path) as conn:
+        return (
+            conn.execute("SELECT source, site_id, cluster_id FROM listings ORDER BY id").fetchall(),
+            conn.execute(
+                "SELECT kind, listing_id, summary FROM alerts ORDER BY listing_id, kind"
+            ).fetchall(),
+            conn.execute("SELECT * FROM lsh_bands ORDER BY 1, 2, 3").fetchall(),
+        )
+
+
+def test_a_batch_links_copies_of_each_other_as_listings_written_one_by_one(tmp_path):
+    """The bands of a whole batch are read at once; copies within the batch, rewritten
+    listings (their old bands deleted) and the per-band cap still link as before."""
+    first = [copy(f"c{n}", n) for n in range(3 * CANDIDATES_PER_BAND)]
+    rewritten = [
+        {**copy(f"c{n}", n), "text": OTHER.format(p=n, c=f"s{n}")}
+        if n % 4 == 0
+        else copy(f"c{n}", n)
+        for n in range(3 * CANDIDATES_PER_BAND)
+    ]
+    second = [copy(f"m{n}", 500 + n) for n in range(CANDIDATES_PER_BAND)]
+    second += [{**copy(f"o{n}", 700 + n), "text": OTHER.format(p=n, c=f"o{n}")} for n in range(12)]
+    found = {}
+    for batch_size in (1, 1000):
+        db_path = tmp_path / f"batch{batch_size}.db"
+        _sweep_in_batches(db_path, first, "forum", batch_size)
+        _sweep_in_batches(db_path, rewritten, "forum", batch_size)
+        _sweep_in_batches(db_path, second, "market", batch_size)
+        found[batch_size] = _links(db_path)
+    listings, alerts, bands = found[1000]
+    assert (listings, alerts, bands) == found[1]
+    assert all(cluster is not None for _, _, cluster in listings)
+    assert sum(kind == "reposted" for kind, _, _ in alerts) >= len(second) - 2

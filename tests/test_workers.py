@@ -8,6 +8,7 @@ processes do (tests/test_crash_safety.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -225,3 +226,202 @@ def test_workers_killed_mid_sweep_again_and_again_leave_a_sound_store_the_next_s
     statuses = [r["status"] for r in runs(db_path)]
     assert statuses == ["ok", "crashed", "crashed", "crashed", "ok"]
     assert pool.started_workers == 4
+
+
+def test_a_failing_crawl_never_counts_in_the_run_of_a_crawl_beside_it_in_one_worker(
+    pool_for, db_path, demo_day
+):
+    from monitor.demo import content
+
+    pool = pool_for(PoolSettings(workers=1))
+    (day_one,) = sweep_sources([FORUM], db_path, jobs=1, pool=pool)
+    assert day_one.status == "ok"
+    # Day 2: forum listings changed, came and went; the channel is down (its 503s are
+    # logged as errors). Both crawls in the one worker at the same time, the forum slow.
+    demo_day(2)
+    slow = ("--set", "DOWNLOAD_DELAY=0.2")
+    forum, channel = sweep_sources([FORUM, CHANNEL], db_path, jobs=2, pool=pool, extra_args=slow)
+    assert channel.status == "failed"
+    assert forum.run["pid"] == channel.run["pid"]
+    assert forum.run["started_at"] < channel.run["finished_at"]
+    # The forum's run is judged on its own pages: complete, so what it missed is removed.
+    assert forum.status == "ok", forum.error
+    assert "log_count/ERROR" not in json.loads(forum.run["stats"])
+    expected = content.expected_changes("forum", 1, 2)
+    assert forum.run["removed"] == len(expected["removed"]) > 0
+    assert forum.run["changed"] == len(expected["changed"]) > 0
+    # Each crawl's log holds its own lines.
+    forum_log = forum.log_path.read_text()
+    assert "of demo_forum: ok" in forum_log and "shuju_daily" not in forum_log
+    assert "answered HTTP 503" in channel.log_path.read_text()
+
+
+LOCAL_FORUM = """
+name = "{name}"
+kind = "forum"
+preset = "discuz"
+autothrottle = false
+start_urls = ["{url}/forum.php?mod=forumdisplay&fid=2"]
+max_pages = 1
+{network}
+"""
+
+
+def test_a_worker_refuses_names_that_resolve_to_private_addresses_crawl_after_crawl(
+    pool_for, db_path, demo_sites, tmp_path
+):
+    """The resolver that refuses them is installed in a warm worker too, and a crawl's
+    permission (allow_private) ends with that crawl."""
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    by_name = demo_sites.urls["forum"].replace("127.0.0.1", "localhost")
+    for name, network in (("allowed", "network = { allow_private = true }"), ("refused", "")):
+        text = LOCAL_FORUM.format(name=name, url=by_name, network=network)
+        (sites / f"{name}.toml").write_text(text, encoding="utf-8")
+    pool = pool_for(PoolSettings(workers=1))
+    local = ("--set", f"HEISHI_SITES_DIR={sites}")
+    found = []
+    for name in ("refused", "allowed", "refused"):
+        (result,) = sweep_sources([SourceRef(name, "forum")], db_path, pool=pool, extra_args=local)
+        found.append(result)
+    assert [r.status for r in found] == ["failed", "ok", "failed"], [r.error for r in found]
+    assert len({r.run["pid"] for r in found}) == 1
+    for refused in (found[0], found[2]):
+        assert "localhost resolves to 127.0.0.1, a loopback address" in (refused.error or "")
+        assert json.loads(refused.run["stats"])["heishi/refused/private_address"] == 1
+    assert found[1].run["items"] > 0
+
+
+def processes() -> dict[int, tuple[int, list[str]]]:
+    """Every process: its parent and command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        found[int(entry.name)] = (parent, [a.decode(errors="replace") for a in cmdline if a])
+    return found
+
+
+def browsers_of(worker: int) -> set[int]:
+    """The Chromium browsers (their main processes) a worker started, however deep."""
+    table = processes()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, stack = set(), list(children.get(worker, []))
+    while stack:
+        pid = stack.pop()
+        stack += children.get(pid, [])
+        args = table[pid][1]
+        main = args and Path(args[0]).name in ("chromium", "chrome")
+        if main and not any(a.startswith("--type=") for a in args):
+            found.add(pid)
+    return found
+
+
+MARKET = SourceRef("demo_market", "marketplace")
+MARKET_TWIN = SourceRef("demo_market_twin", "marketplace")
+
+
+@pytest.fixture
+def market_sites(tmp_path):
+    """The demo sites' files, and a second marketplace source under the same policy (the
+    same site)."""
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    for path in (Path(__file__).resolve().parent.parent / "spiders" / "sites").glob("demo_*"):
+        (sites / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    twin = (sites / "demo_market.toml").read_text(encoding="utf-8")
+    twin = twin.replace('name = "demo_market"', 'name = "demo_market_twin"')
+    (sites / "demo_market_twin.toml").write_text(twin, encoding="utf-8")
+    return ("--set", f"HEISHI_SITES_DIR={sites}")
+
+
+@pytest.mark.browser
+def test_rendered_crawls_in_one_worker_share_one_chromium_launched_when_first_needed(
+    pool_for, db_path, market_sites
+):
+    pool = pool_for(PoolSettings(workers=1))
+    (forum,) = sweep_sources([FORUM], db_path, pool=pool, extra_args=market_sites)
+    assert forum.status == "ok"
+    worker = forum.run["pid"]
+    assert browsers_of(worker) == set()  # nothing rendered yet: no browser
+    (first,) = sweep_sources([MARKET], db_path, pool=pool, extra_args=market_sites)
+    assert first.status == "ok", first.error
+    (browser,) = browsers_of(worker)  # kept for the next sweep
+    # The next sweep, and two crawls at once under the same policy: the same browser.
+    (again,) = sweep_sources([MARKET], db_path, pool=pool, extra_args=market_sites)
+    both = sweep_sources([MARKET, MARKET_TWIN], db_path, jobs=2, pool=pool, extra_args=market_sites)
+    results = [first, again, *both]
+    assert [r.status for r in results] == ["ok"] * 4, [r.error for r in results]
+    assert {r.run["pid"] for r in results} == {worker}
+    assert browsers_of(worker) == {browser}
+    launched = [json.loads(r.run["stats"]).get("heishi/browsers_launched") for r in results]
+    assert launched == [1, 0, 0, 0]
+    assert both[0].run["items"] == both[1].run["items"] == first.run["items"] > 0
+    assert both[0].run["started_at"] < both[1].run["finished_at"]
+    # The worker closes its browser when it exits.
+    pool.close(grace=30)
+    assert not alive(browser)
+
+
+@pytest.mark.browser
+def test_a_browser_that_exits_fails_only_the_crawls_that_used_it(pool_for, db_path, market_sites):
+    pool = pool_for(PoolSettings(workers=1))
+    (warm,) = sweep_sources([MARKET], db_path, pool=pool, extra_args=market_sites)
+    assert warm.status == "ok", warm.error
+    worker = warm.run["pid"]
+    (browser,) = browsers_of(worker)
+    done: dict[str, list] = {}
+
+    def sweep(ref: SourceRef) -> None:
+        slow = (*market_sites, "--set", "DOWNLOAD_DELAY=0.5")
+        done[ref.name] = sweep_sources([ref], db_path, pool=pool, extra_args=slow)
+
+    threads = [threading.Thread(target=sweep, args=(ref,)) for ref in (FORUM, MARKET)]
+    for thread in threads:
+        thread.start()
+    wait_for(
+        lambda: (
+            any(r["source"] == "demo_market" and r["status"] == "running" for r in runs(db_path))
+            and any(r["source"] == "demo_forum" and r["status"] == "running" for r in runs(db_path))
+        ),
+        60,
+        "both crawls to run",
+    )
+    os.kill(browser, signal.SIGKILL)
+    for thread in threads:
+        thread.join(120)
+    (forum,), (market,) = done["demo_forum"], done["demo_market"]
+    assert market.status == "partial"
+    assert "Chromium exited during the crawl" in (market.error or "")
+    assert forum.status == "ok", forum.error
+    assert market.run["pid"] == forum.run["pid"] == worker and alive(worker)
+    # The next crawl renders in a new browser.
+    (after,) = sweep_sources([MARKET], db_path, pool=pool, extra_args=market_sites)
+    assert after.status == "ok", after.error
+    assert browser not in browsers_of(worker) and len(browsers_of(worker)) == 1
+
+
+def test_a_crawls_result_is_the_run_it_opened_not_a_later_one_of_its_worker(pool_for, db_path):
+    from monitor.running.sweep import _result_of, open_log
+    from monitor.settings import current
+
+    pool = pool_for(PoolSettings(workers=1))
+    crawls = []
+    for _ in range(2):  # the same source twice in the same worker, the second already over
+        crawl = pool.submit(CHANNEL, db_path, open_log(db_path, CHANNEL.name), {})
+        assert crawl.done.wait(120)
+        crawls.append(crawl)
+    first, second = (r for r in runs(db_path) if r["source"] == "demo_channel")
+    assert first["pid"] == second["pid"] == crawls[0].proc.pid
+    assert [c.run_id for c in crawls] == [first["id"], second["id"]]
+    # Read back when the second run is already there (first_new_run is before both).
+    result = _result_of(crawls[0], db_path, first["id"], 60, current())
+    assert result.status == "ok" and result.run["id"] == first["id"]

@@ -65,7 +65,9 @@ def link_version(
         if seller_id is None:
             seller_id = store.actors.seller_id(source, identities.handle, now)
             _keep(ids, ("seller", source, identities.handle), seller_id)
-        newly_linked |= store.actors.name_seller(listing_id, version_id, seller_id, now, counters)
+        newly_linked |= store.actors.name_seller(
+            listing_id, version_id, seller_id, now, counters, new_listing
+        )
     else:
         store.actors.clear_listing_seller(listing_id)
     sighting = Sighting(seller_id, None)
@@ -123,7 +125,8 @@ def link_version(
                         cluster_id=cluster_id,
                         listing_id=listing_id,
                     )
-        if ids is None:  # the backfill raises no alert: it needs no actor
+        # Only a watch needs the actor; the backfill raises no alert.
+        if ids is None and store.actors.watching():
             sighting.actor_id = store.actors.actor_of(seller_id)
     sighting.newly_linked = newly_linked
     return sighting

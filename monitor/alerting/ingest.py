@@ -114,6 +114,8 @@ class SweepRecorder:
         # A batch that could not be written: the run is not complete, whatever it saw.
         self.write_error: str | None = None
         self.pending_since = 0.0
+        # Signatures made for the batch being written, by id() of its states (flush).
+        self.signed: dict[int, tuple[Any]] = {}
 
     def open(self) -> int:
         """Open this sweep's run. Broken configuration (severity or notification rules) fails
@@ -178,12 +180,20 @@ class SweepRecorder:
                     now,
                 )
                 self.counts["unchanged"] += len(touched)
+                self._sign_and_prefetch(
+                    [state for site_id, (_, state) in latest.items() if site_id not in touched]
+                )
                 counters = []
+                # The rows of the others, in one statement: writing one listing changes no
+                # other listing's row in ways these are read for.
+                stored = store.listings.by_keys(
+                    self.source, [site_id for site_id in latest if site_id not in touched]
+                )
                 for site_id, (item, state) in latest.items():
                     listing_id = touched.get(site_id)
                     if listing_id is None:
                         # New, changed, or back after removal: full row, versions and alerts.
-                        row = store.listings.by_key(self.source, site_id)
+                        row = stored.get(site_id)
                         match = changes.as_dict(item.get("match")) or {}
                         raised += self._apply(site_id, row, state, match, item, now)
                         listing_id = state.get("listing_id")
@@ -203,6 +213,24 @@ class SweepRecorder:
         alert_ids = [a for a in raised if a is not None]
         self.alert_ids += alert_ids
         return alert_ids
+
+    def _sign_and_prefetch(self, states: list[dict[str, Any]]) -> None:
+        """The near-duplicate signatures of the matched listings the batch writes in full,
+        and the newest listings of all their LSH bands read in one statement, instead of one
+        look-up per listing (link_reposts takes them from there)."""
+        from monitor.alerting.reposts import signature
+
+        store = self.store
+        assert store is not None
+        self.signed = {}
+        bands = []
+        for state in states:
+            if state["matched"]:
+                found = signature(state.get("title") or "", state.get("text") or "")
+                self.signed[id(state)] = (found,)
+                if found is not None:
+                    bands += found.bands()
+        store.clusters.prefetch_bands(bands)
 
     def written_in_this_run(self, site_ids: list[str]) -> set[str]:
         """Which of these listings this run has already written (a batch delivered again)."""
@@ -249,7 +277,9 @@ class SweepRecorder:
         if current is None:
             listing_id = store.listings.insert(self.source, site_id, state, self.run_id, now)
             state["listing_id"] = listing_id
-            version_id = store.listings.insert_version(listing_id, 1, self.run_id, now, state, None)
+            version_id = store.listings.insert_version(
+                listing_id, 1, self.run_id, now, state, None, source=self.source
+            )
             self._write_details(version_id, listing_id, item, match)
             self.counts["new"] += 1
             raised: list[int | None] = []
@@ -343,7 +373,13 @@ class SweepRecorder:
         store = self.store
         assert store is not None
         duplicates = link_reposts(
-            store, listing_id, version_id, state, self.source, new_listing=new_listing
+            store,
+            listing_id,
+            version_id,
+            state,
+            self.source,
+            new_listing=new_listing,
+            signed=self.signed.pop(id(state), None),
         )
         forwards = []
         if state.get("extra") or str(state.get("url") or "").startswith("https://t.me/"):

@@ -124,12 +124,16 @@ def link_reposts(
     threshold: float = DEFAULT_THRESHOLD,
     *,
     new_listing: bool = False,
+    signed: tuple[Signature | None] | None = None,
 ) -> list[dict[str, Any]]:
     """Index a matched listing's signature and link it with its near-duplicates (inside the
     caller's transaction). Returns the duplicates on another source or by another seller:
     the ones that make this a repost. `new_listing`: its first version (no saved signature
-    to read)."""
-    found = signature(state.get("title") or "", state.get("text") or "")
+    to read); `signed`: (its signature or None), when the caller has made it already."""
+    if signed is not None:
+        (found,) = signed
+    else:
+        found = signature(state.get("title") or "", state.get("text") or "")
     if found is None:
         return []
     previous = None if new_listing else store.clusters.saved_signature(listing_id)
@@ -157,6 +161,8 @@ def link_reposts(
     store.clusters.join_cluster(
         [listing_id, *(d["id"] for d in duplicates)],
         [d["cluster_id"] for d in duplicates if d["cluster_id"]],
+        # Duplicates already in a cluster move with it: only the others are written.
+        clustered={d["id"] for d in duplicates if d["cluster_id"]},
     )
     return [
         d

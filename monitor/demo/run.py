@@ -18,7 +18,6 @@ from rich.console import Console
 
 from monitor.errors import HeishiError
 from monitor.running.sweep import SourceRef, SourceSweep, sweep_sources
-from monitor.settings import current as current_settings
 
 DEMO_SOURCES = (
     SourceRef("demo_forum", "forum"),
@@ -75,12 +74,6 @@ def run_demo(
     console.print(f"[bold]heishi demo[/bold]: store [cyan]{db}[/cyan]")
     started = time.monotonic()
     result = DemoResult(db=db, days=[], seconds=0.0)
-    # Three crawls a day gain nothing from warm workers, and one full test run under heavy
-    # load saw a day's forum changes missing with crawls sharing a worker (not yet explained:
-    # docs/scale.md); the demo crawls each in its own process unless told otherwise.
-    sweep_settings = current_settings()
-    if not sweep_settings.is_set("HEISHI_CRAWL_WORKERS"):
-        sweep_settings = sweep_settings.replace(HEISHI_CRAWL_WORKERS="0")
     with DemoSites(day=days[0]) as sites:
         env = sites.env()
         for day in days:
@@ -89,7 +82,6 @@ def run_demo(
                 results = sweep_sources(
                     DEMO_SOURCES,
                     db,
-                    settings=sweep_settings,
                     env=env,
                     jobs=len(DEMO_SOURCES),
                     timeout=timeout,

@@ -375,11 +375,15 @@ def _recorded_result(
 
     seconds = time.monotonic() - job.started
     with open_store(db) as store:
-        # The run this crawl process opened: not another process's run of the same source.
+        # The run this crawl opened: not another process's run of the same source, nor, in a
+        # warm worker, another crawl's of it (the worker names its run when it can).
+        run_id = getattr(job, "run_id", None)
         runs = [
             r
             for r in store.runs.latest(first_new_run - 1)
-            if r["source"] == job.ref.name and r["pid"] == job.proc.pid
+            if r["source"] == job.ref.name
+            and r["pid"] == job.proc.pid
+            and (run_id is None or r["id"] == run_id)
         ]
         if runs and runs[-1]["status"] == "running":
             with store.transaction():

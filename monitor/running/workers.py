@@ -84,6 +84,9 @@ class PooledCrawl:
         self.proc = CrawlProcess(worker.pid)
         self.timed_out = False
         self.stopped = False
+        # The run it opened, as the worker said: its worker's pid owns other runs of the
+        # source too (earlier and later crawls of it).
+        self.run_id: int | None = None
         self.done = threading.Event()
 
     def finish(self, code: int) -> None:
@@ -178,7 +181,13 @@ class CrawlWorker:
             if message.get("event") == "ready":
                 self.ready.set()
             elif message.get("event") == "done":
-                self.pool._crawl_done(self, int(message["id"]), int(message["code"]))
+                run_id = message.get("run_id")
+                self.pool._crawl_done(
+                    self,
+                    int(message["id"]),
+                    int(message["code"]),
+                    int(run_id) if run_id is not None else None,
+                )
         self.proc.wait()
         self.stderr.close()
         self.pool._worker_gone(self)
@@ -250,11 +259,14 @@ class WorkerPool:
             return worker
         return min(live, key=lambda w: len(w.crawls))
 
-    def _crawl_done(self, worker: CrawlWorker, crawl_id: int, code: int) -> None:
+    def _crawl_done(
+        self, worker: CrawlWorker, crawl_id: int, code: int, run_id: int | None = None
+    ) -> None:
         with self._lock:
             crawl = worker.crawls.pop(crawl_id, None)
             drained = worker.retiring and not worker.crawls
         if crawl is not None:
+            crawl.run_id = run_id
             crawl.finish(code)
         if drained:
             worker.close_input()

@@ -126,6 +126,12 @@ class ActorQueries(QueryGroup):
     """`store.actors`: writes sellers, contacts, their links and watches. They expect to
     run inside `Store.transaction()` (the sweep's, for a version being ingested)."""
 
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        # Whether any watch is open, as read in the open transaction (None: not read yet):
+        # a sweep asks for each listing it links, and no one else writes meanwhile.
+        self._watching: bool | None = None
+
     def seller_id(self, source: str, handle: str, now: str) -> int:
         """The seller (source, handle), made on first sight (its own actor)."""
         found = self.conn.execute(
@@ -164,10 +170,12 @@ class ActorQueries(QueryGroup):
         seller_id: int,
         now: str,
         counters: bool = True,
+        new_listing: bool = False,
     ) -> bool:
         """This version (the listing's current one) names this seller. Returns whether the
         listing never named it before (its count of listings grows then). `counters` False:
-        the seller's counts and times are left for `recount_actors`."""
+        the seller's counts and times are left for `recount_actors`; `new_listing`: its
+        first version, which names nothing before it."""
         self.conn.execute(
             "INSERT OR IGNORE INTO listing_sellers (listing_id, version_id, seller_id) "
             "VALUES (?, ?, ?)",
@@ -180,7 +188,8 @@ class ActorQueries(QueryGroup):
             (seller_id, listing_id, seller_id),
         ).rowcount
         new_for_listing = bool(changed) and (
-            self.conn.execute(
+            new_listing
+            or self.conn.execute(
                 "SELECT 1 FROM listing_sellers WHERE seller_id = ? AND listing_id = ? "
                 "AND version_id != ? LIMIT 1",
                 (seller_id, listing_id, version_id),
@@ -413,6 +422,7 @@ class ActorQueries(QueryGroup):
         ).fetchone()
         if found:
             return int(found[0])
+        self._watching = None
         cursor = self.conn.execute(
             "INSERT INTO actor_watches (seller_id, contact_id, note, created_by, created_at) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -421,18 +431,32 @@ class ActorQueries(QueryGroup):
         return rows.inserted_id(cursor)
 
     def end_watch(self, watch_id: int, *, by: str, now: str) -> bool:
+        self._watching = None
         cursor = self.conn.execute(
             "UPDATE actor_watches SET ended_by = ?, ended_at = ? WHERE id = ? AND ended_at IS NULL",
             (by, now, watch_id),
         )
         return cursor.rowcount == 1
 
+    def watching(self) -> bool:
+        """Is any watch open? Read once a transaction (see forget_watching)."""
+        if self._watching is None or not self.conn.in_transaction:
+            self._watching = (
+                self.conn.execute(
+                    "SELECT 1 FROM actor_watches WHERE ended_at IS NULL LIMIT 1"
+                ).fetchone()
+                is not None
+            )
+        return self._watching
+
+    def forget_watching(self) -> None:
+        """The transaction ended: watches may be opened or ended now."""
+        self._watching = None
+
     def watches_hit(self, actor_id: int | None, contact_ids: Iterable[int]) -> list[dict[str, Any]]:
         """Open watches on this actor or on any of these contacts."""
         contacts = list(contact_ids)
-        if not self.conn.execute(
-            "SELECT 1 FROM actor_watches WHERE ended_at IS NULL LIMIT 1"
-        ).fetchone():
+        if not self.watching():
             return []  # the common case: nothing is watched
         return rows.many(
             self.conn,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -81,10 +82,17 @@ CLUSTER_SELLERS_INDEX = (
 CANDIDATES_PER_BAND = 8
 
 _UNDECIDED = sql_list(UNDECIDED_STATUSES)
+_PREFETCH_CHUNK = 20_000  # band pairs per statement
 
 
 class ClusterQueries(QueryGroup):
     """`store.clusters`: the queries for `listing_signatures`, `lsh_bands` and `listings.cluster_id`."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        # The newest listings of each LSH band read in the open transaction (prefetch_bands).
+        self._newest: dict[tuple[int, int], list[int]] | None = None
+        self._per_band = CANDIDATES_PER_BAND
 
     def mark_dismissed_twins(self, listing_id: int) -> int:
         """Mark the undecided alerts of `listing_id` as twins of the latest dismissed alert on
@@ -129,6 +137,7 @@ class ClusterQueries(QueryGroup):
     ) -> None:
         """Save a listing's signature and its LSH bands in place of `old_bands` (those of the
         signature saved before, if any)."""
+        old_bands = list(old_bands)
         self.conn.execute(
             "INSERT OR REPLACE INTO listing_signatures (listing_id, version_id, signature) "
             "VALUES (?, ?, ?)",
@@ -142,6 +151,17 @@ class ClusterQueries(QueryGroup):
             "INSERT OR IGNORE INTO lsh_bands (band, key, listing_id) VALUES (?, ?, ?)",
             [(band, key, listing_id) for band, key in bands],
         )
+        newest = self._newest
+        if newest is not None:
+            for pair in old_bands:  # the next listing of that band is not in memory
+                if listing_id in newest.get(pair, ()):
+                    del newest[pair]
+            for pair in bands:
+                ids = newest.get(pair)
+                if ids is not None and listing_id not in ids:
+                    ids.append(listing_id)
+                    ids.sort(reverse=True)
+                    del ids[self._per_band :]
 
     def saved_signature(self, listing_id: int) -> bytes | None:
         """The signature this listing was last linked with, if any."""
@@ -150,28 +170,62 @@ class ClusterQueries(QueryGroup):
         ).fetchone()
         return row[0] if row else None
 
+    def prefetch_bands(
+        self, bands: Iterable[tuple[int, int]], per_band: int = CANDIDATES_PER_BAND
+    ) -> None:
+        """Read the newest `per_band` listings of each of these LSH bands in one statement,
+        and keep them for the rest of the open transaction: a sweep's batch looks up the
+        bands of all its listings at once instead of one query per listing. Bands written
+        in the transaction (`save_signature`) are kept current in memory."""
+        newest = self._newest
+        if newest is None or per_band != self._per_band:
+            newest = self._newest = {}
+            self._per_band = per_band
+        wanted = sorted({(band, key) for band, key in bands} - newest.keys())
+        for start in range(0, len(wanted), _PREFETCH_CHUNK):
+            chunk = wanted[start : start + _PREFETCH_CHUNK]
+            # Each band's primary key read backwards from its top: `per_band` rows a band,
+            # however many listings share it.
+            for band, key, found in self.conn.execute(
+                "SELECT p.value ->> 0, p.value ->> 1, (SELECT json_group_array(listing_id) "
+                "FROM (SELECT listing_id FROM lsh_bands WHERE band = p.value ->> 0 "
+                "AND key = p.value ->> 1 ORDER BY listing_id DESC LIMIT ?)) FROM json_each(?) AS p",
+                (per_band, json.dumps(chunk)),
+            ):
+                newest[(band, key)] = sorted(json.loads(found), reverse=True)
+
+    def forget_bands(self) -> None:
+        """The transaction ended: what `prefetch_bands` read may change now."""
+        self._newest = None
+
     def signature_candidates(
         self, listing_id: int, bands: list[tuple[int, int]], per_band: int = CANDIDATES_PER_BAND
     ) -> list[dict[str, Any]]:
         """Live matched listings sharing an LSH band with these bands, with their signature:
-        the newest `per_band` of each band (its primary key, read backwards from the top),
-        so the lookup costs the same in a store of a million listings as in a small one."""
-        newest = " UNION ALL ".join(
-            "SELECT * FROM (SELECT listing_id FROM lsh_bands WHERE band = ? AND key = ? "
-            "ORDER BY listing_id DESC LIMIT ?)"
-            for _ in bands
-        )
-        params = [value for band, key in bands for value in (band, key, per_band)]
+        the newest `per_band` of each band, so the lookup costs the same in a store of a
+        million listings as in a small one. Bands not prefetched are read here."""
+        self.prefetch_bands(bands, per_band)
+        assert self._newest is not None
+        ids = sorted({i for pair in bands for i in self._newest[pair][:per_band]} - {listing_id})
+        if not self.conn.in_transaction:  # nothing keeps them current outside a transaction
+            self.forget_bands()
+        if not ids:
+            return []
         return rows.many(
             self.conn,
             "SELECT l.id, l.source, l.seller, l.cluster_id, l.categories, l.title, s.signature "
             "FROM listings l JOIN listing_signatures s ON s.listing_id = l.id "
-            f"WHERE l.id IN ({newest}) AND l.id != ? AND l.status = 'live' AND l.matched = 1",
-            (*params, listing_id),
+            "WHERE l.id IN (SELECT value FROM json_each(?)) AND l.status = 'live' "
+            "AND l.matched = 1 ORDER BY l.id",
+            (json.dumps(ids),),
         )
 
-    def join_cluster(self, listing_ids: list[int], cluster_ids: list[int]) -> int:
-        """Put these listings, and every member of these clusters, in one cluster."""
+    def join_cluster(
+        self, listing_ids: list[int], cluster_ids: list[int], clustered: Iterable[int] = ()
+    ) -> int:
+        """Put these listings, and every member of these clusters, in one cluster.
+        `clustered`: those of the listings known to be in one of `cluster_ids` already (the
+        clusters' own update moves them), so they are not written one by one."""
         cluster = min([*listing_ids, *cluster_ids])
         # Only rows whose cluster changes are written: joining a big cluster stays cheap.
         others = sorted(set(cluster_ids) - {cluster})
@@ -183,6 +237,6 @@ class ClusterQueries(QueryGroup):
             )
         self.conn.executemany(
             "UPDATE listings SET cluster_id = ? WHERE id = ? AND cluster_id IS NOT ?",
-            [(cluster, m, cluster) for m in set(listing_ids)],
+            [(cluster, m, cluster) for m in sorted(set(listing_ids) - set(clustered))],
         )
         return cluster

@@ -80,10 +80,14 @@ class Store(StoreConnection):
     def before_commit(self) -> None:
         self.search.write_pending()  # the versions' search rows, in this transaction
         self.listing_ids.write_pending()
+        self.clusters.forget_bands()
+        self.actors.forget_watching()
 
     def after_rollback(self) -> None:
         self.search.drop_pending()
         self.listing_ids.drop_pending()
+        self.clusters.forget_bands()
+        self.actors.forget_watching()
 
     def __enter__(self) -> Store:
         return self

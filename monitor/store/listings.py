@@ -36,6 +36,18 @@ class ListingQueries(QueryGroup):
             (source, site_id),
         )
 
+    def by_keys(self, source: str, site_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """`by_key` for many listings of `source` in one statement: the stored rows by site id."""
+        if not site_ids:
+            return {}
+        found = rows.many(
+            self.conn,
+            "SELECT l.* FROM json_each(?) AS wanted CROSS JOIN listings AS l "
+            "ON l.source = ? AND l.site_id = wanted.value",
+            (json.dumps(site_ids, ensure_ascii=False), source),
+        )
+        return {row["site_id"]: row for row in found}
+
     def seen_in_run(self, source: str, site_ids: list[str], run_id: int) -> set[str]:
         """Which of these listings of `source` the run `run_id` has already written."""
         if not site_ids:
@@ -76,10 +88,11 @@ class ListingQueries(QueryGroup):
         state: dict[str, Any],
         diff: dict[str, Any] | None,
         current: dict[str, Any] | None = None,
+        source: str | None = None,
     ) -> int:
         """Write a version of a listing and index its text for search. `current` is the
         listing's row before this version (None for a new listing): its source and text
-        spare the search index two lookups."""
+        spare the search index two lookups; so does `source` for a new listing."""
         columns = ["listing_id", "version", "run_id", "seen_at", *STATE_COLUMNS]
         columns += [*VERSION_ONLY_COLUMNS, "diff"]
         values = [listing_id, version, run_id, now, *(state.get(c) for c in STATE_COLUMNS)]
@@ -97,7 +110,7 @@ class ListingQueries(QueryGroup):
                 version_id, listing_id, version, state, current["source"], previous
             )
         else:
-            self.store.search.index_version(version_id, listing_id, version, state)
+            self.store.search.index_version(version_id, listing_id, version, state, source)
         return version_id
 
     def update(
