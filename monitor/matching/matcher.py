@@ -527,7 +527,7 @@ class Matcher:
         text = norm.text
         words: list[tuple[int, int]] = []
         for run in _LATIN_RUN.finditer(text) if joined is not None else ():
-            letters = _REPEATS.sub(r"\1", _NOT_LETTER.sub("", run.group(0)))
+            letters = _without_repeats(_NOT_LETTER.sub("", run.group(0)))
             if next(joined.iter(letters), None) is not None:  # a keyword, spread over words?
                 words.extend(m.span() for m in _LATIN_WORD.finditer(text, *run.span()))
         single: dict[str, str] = {}  # word -> the word without repeats
@@ -541,7 +541,7 @@ class Matcher:
                 word = text[a:b]
                 plain = single.get(word)
                 if plain is None:
-                    plain = single[word] = _REPEATS.sub(r"\1", word)
+                    plain = single[word] = _without_repeats(word)
                 key += plain[1:] if key and key[-1] == plain[0] else plain
                 if key not in prefixes:
                     break
@@ -705,9 +705,12 @@ def _ascii_bounded(text: str, start: int, end: int) -> bool:
     if end < len(text) and _same_kind(text[end], text[end - 1]):
         # Allow an English plural: "account" in "accounts".
         rest = text[end : end + 3]
-        if not re.match(r"(?:s|es)(?![a-z0-9])", rest):
+        if not _PLURAL.match(rest):
             return False
     return True
+
+
+_PLURAL = re.compile(r"(?:s|es)(?![a-z0-9])")
 
 
 def _same_kind(a: str, b: str) -> bool:
@@ -721,6 +724,14 @@ def _same_kind(a: str, b: str) -> bool:
 _REPEATED_LETTER = re.compile(r"([a-z])\1")
 _LATIN_WORD_WITH_REPEAT = re.compile(r"(?<![a-z])[a-z]{0,30}?([a-z])\1[a-z]{0,30}(?![a-z])")
 _REPEATS = re.compile(r"([a-z])\1+")
+
+
+def _without_repeats(word: str) -> str:
+    """`word` with each run of a repeated letter as one letter (sssgk -> sgk). Most words
+    have none: a search first spares them the substitution's template (a Python call)."""
+    return _REPEATS.sub(r"\1", word) if _REPEATED_LETTER.search(word) else word
+
+
 # Latin words one separator apart (normalize keeps one of these between Latin letters).
 _WORD_SEPARATORS = " .,:-/_"
 _SEPARATED_LETTERS = re.compile(r"[a-z][ .,:\-/_][a-z]")
