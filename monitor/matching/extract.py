@@ -98,6 +98,7 @@ _PRICE_AFTER_UNIT = re.compile(
     r"(?![\d.]|[一二两三四五六七八九十百千万亿]|分|小时|天|岁|年|米|公|斤|%|个|次|人|多|号"
     r"|楼|层|元|块|u|毛|角|条|份|张|套|w|万|k|g|m)"
 )
+_MONEY_AFTER = re.compile(r"(元|块|u(?![a-z])|美|刀)")  # a number followed by it is a price
 _UNIT_BEFORE = re.compile(r"(?:每|一|单)" + _UNIT + r"[:：]?$")
 
 # Something to extract: a digit, a handle, a Chinese count or price, a contact cue or a link.
@@ -296,7 +297,7 @@ def _counted_volumes(
             taken.append(match.span())
             continue
         tail = text[match.end() : match.end() + 2]
-        if re.match(r"(元|块|u(?![a-z])|美|刀)", tail):
+        if _MONEY_AFTER.match(tail):
             continue
         count = _number(number) * _MULT.get(mult or "", 1)
         if mult in ("千万", "百万"):

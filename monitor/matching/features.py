@@ -124,12 +124,12 @@ def _style_features(values: dict[str, float], listing: str, written: str) -> Non
     weighs each style."""
     if not listing:
         return
-    rate = sum(listing.count(c) for c in _PARTICLES) / len(listing)
+    rate = len(_PARTICLE.findall(listing)) / len(listing)
     values["style:particles:" + _bucket(rate, _PARTICLE_BUCKETS)] = 1.0
     sentences = len(_SENTENCE_ENDS.findall(written))
     values["style:sentences:" + ("0" if not sentences else "1-2" if sentences <= 2 else "3+")] = 1.0
-    commas = sum(written.count(c) for c in "，,、；;")
-    gaps = sum(written.count(c) for c in " \t|/　")
+    commas = len(_COMMA.findall(written))
+    gaps = len(_GAP.findall(written))
     if gaps >= 3 and gaps > commas + sentences:
         values["style:fragments"] = 1.0  # a run of fragments: 姓名 电话 地址 每条两毛
     if _DATE_PROSE.search(listing):
@@ -137,6 +137,10 @@ def _style_features(values: dict[str, float], listing: str, written: str) -> Non
 
 
 _PARTICLES = "的了是着在也很都被就把们吗呢吧"
+# One findall each instead of a str.count per character: the same counts, one pass.
+_PARTICLE = re.compile(f"[{_PARTICLES}]")
+_COMMA = re.compile("[，,、；;]")
+_GAP = re.compile("[ \t|/　]")
 _PARTICLE_BUCKETS = ((0.02, "<2%"), (0.05, "2-5%"), (0.09, "5-9%"))
 _SENTENCE_ENDS = re.compile(r"[。！？!?]|\.(?:\s|$)")
 _DATE_PROSE = re.compile(r"\d{1,4}年\d{1,2}月|[去今前]年|日前|近日|近年|据悉|记者")

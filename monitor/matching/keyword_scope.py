@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from monitor.matching.keywords import Entry, Pattern
 
 SCOPE_KEYS = ("sources", "kinds", "exclude_sources", "exclude_kinds")
+# The roles the matcher's first pass counts (Matcher._could_alert): data, offers, brands.
+FIRST_PASS_ROLES = frozenset(
+    {"data", "strong", "generic", "field", "subject", "sale", "contact", "sample", "fresh"}
+    | {"brand"}
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,18 @@ class RuleView:
             self._by_role = [p for p in self.patterns if p.role in data_roles]
         return self._by_role
 
+    @cached_property
+    def hint_characters(self) -> re.Pattern[str] | None:
+        """A class of every character of the data patterns' hints (None when there are
+        none): found in a text by one regex pass, the characters a hint is checked against,
+        instead of a set of the whole text."""
+        return _character_class(p.hint for p in self._by_role or ())
+
+    @cached_property
+    def all_hint_characters(self) -> re.Pattern[str] | None:
+        """hint_characters for every pattern of the view."""
+        return _character_class(p.hint for p in self.patterns)
+
     def repeat_index(self) -> dict[str, tuple[int, ...]]:
         """One-word Latin surfaces without repeated letters (sgk, fulz, q) -> entry indices,
         for words written with letters repeated (monitor.matching.matcher)."""
@@ -117,7 +134,9 @@ class RuleView:
         return automaton
 
     def quick_automaton(self):
-        """Every surface with separators dropped (as quick_text drops them) -> entry indices."""
+        """Every surface of a role the first pass reads (FIRST_PASS_ROLES), with separators
+        dropped (as quick_text drops them) -> entry indices. Context words, the most frequent
+        hits in ordinary text, are left out: the first pass passes over them anyway."""
         if self._quick is None:
             import ahocorasick
 
@@ -126,6 +145,8 @@ class RuleView:
             by_surface: dict[str, list[int]] = {}
             for index, entry in enumerate(self.entries):
                 if self.keep is not None and not self.keep(entry):
+                    continue
+                if entry.role not in FIRST_PASS_ROLES:
                     continue
                 surface = quick_fold(entry.surface)
                 if surface:
@@ -144,6 +165,13 @@ class RuleView:
             automaton.make_automaton()
             self._quick = automaton
         return self._quick
+
+
+def _character_class(hints) -> re.Pattern[str] | None:
+    chars = {c for hint in hints if hint is not None for c in hint}
+    if not chars:
+        return None
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
 
 
 def spider_kinds() -> tuple[str, ...]:

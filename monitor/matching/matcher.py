@@ -22,7 +22,7 @@ from monitor.matching.extract import extract_normalized
 from monitor.matching.features import Features, listing_features
 from monitor.matching.keyword_scope import RuleView
 from monitor.matching.keywords import Entry, Keywords, Pattern, load_keywords, surface_automaton
-from monitor.matching.match_result import MatchResult, TermHit, term_hit
+from monitor.matching.match_result import MatchResult, TermHit
 from monitor.matching.model import Model, load_model
 from monitor.matching.normalize import Normalized, normalize, quick_copies, quick_fold
 from monitor.matching.scoring import score_hits
@@ -95,9 +95,13 @@ class Hit:
         return self.norm.original[a:b]
 
     def to_term_hit(self) -> TermHit:
-        a, b = self.original_span()
+        a, b = self._span or self.original_span()
         entry = self.entry
-        return term_hit(
+        # term_hit's object, its fields set in one dict update (the matcher's hottest object).
+        hit = TermHit.__new__(TermHit)
+        hit.__dict__.update(
+            role="negated" if self.negated else entry.role,
+            group=entry.group,
             term=entry.term,
             category=entry.categories[0] if entry.categories else None,
             weight=entry.weight,
@@ -105,9 +109,8 @@ class Hit:
             start=a,
             end=b,
             surface=self.norm.original[a:b],
-            role="negated" if self.negated else entry.role,
-            group=entry.group,
         )
+        return hit
 
 
 class Matcher:
@@ -430,19 +433,28 @@ class Matcher:
         weak = data + 2 * generic + sum(fields.values())  # fields at their own weight (手机 0.3)
         bound = data + 2 * generic + (subject if listed else 0.0)
         bound += sum(max(0.4, w) for w in fields.values())
+        if bound >= FIRST_PASS_DATA or _clues(weak, offer, len(subjects), len(fields)):
+            return True
+        # The verdict changes only when a pattern matches, so it is checked only then. A
+        # subject pattern never adds (whose data, not data), so it is not run.
         present: set[str] | None = None
-        for pattern in view.data_patterns(DATA_ROLES):
-            if bound >= FIRST_PASS_DATA or _clues(weak, offer, len(subjects), len(fields)):
-                return True
+        patterns = view.data_patterns(DATA_ROLES)
+        for pattern in patterns:
+            if pattern.role == "subject":
+                continue
             if pattern.hint is not None:
-                present = set(quick) if present is None else present
+                if present is None:
+                    hints = view.hint_characters
+                    present = set(hints.findall(quick)) if hints is not None else set()
                 if pattern.hint.isdisjoint(present):
                     continue
-            if pattern.regex.search(quick) and pattern.role != "subject":
+            if pattern.regex.search(quick):
                 bound += max(0.4, pattern.weight)
                 weak += max(0.4, pattern.weight)
                 offer = True  # a pattern (a leak file's name) is data in its own right
-        return bound >= FIRST_PASS_DATA or _clues(weak, offer, len(subjects), len(fields))
+                if bound >= FIRST_PASS_DATA or _clues(weak, offer, len(subjects), len(fields)):
+                    return True
+        return False
 
     def _scan(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
         text = norm.text
@@ -476,7 +488,8 @@ class Matcher:
             hits.extend(self._repeated_letter_hits(name, norm, view))
         if _SEPARATED_LETTERS.search(text):
             hits.extend(self._separated_latin_hits(name, norm, view))
-        present = set(text)
+        hints = view.all_hint_characters
+        present = set(hints.findall(text)) if hints is not None else set()
         for pattern in view.patterns:
             hint = pattern.hint
             if hint is not None and hint.isdisjoint(present):
@@ -514,7 +527,7 @@ class Matcher:
         text = norm.text
         words: list[tuple[int, int]] = []
         for run in _LATIN_RUN.finditer(text) if joined is not None else ():
-            letters = _REPEATS.sub(r"\1", _NOT_LETTER.sub("", run.group(0)))
+            letters = _without_repeats(_NOT_LETTER.sub("", run.group(0)))
             if next(joined.iter(letters), None) is not None:  # a keyword, spread over words?
                 words.extend(m.span() for m in _LATIN_WORD.finditer(text, *run.span()))
         single: dict[str, str] = {}  # word -> the word without repeats
@@ -528,7 +541,7 @@ class Matcher:
                 word = text[a:b]
                 plain = single.get(word)
                 if plain is None:
-                    plain = single[word] = _REPEATS.sub(r"\1", word)
+                    plain = single[word] = _without_repeats(word)
                 key += plain[1:] if key and key[-1] == plain[0] else plain
                 if key not in prefixes:
                     break
@@ -692,9 +705,12 @@ def _ascii_bounded(text: str, start: int, end: int) -> bool:
     if end < len(text) and _same_kind(text[end], text[end - 1]):
         # Allow an English plural: "account" in "accounts".
         rest = text[end : end + 3]
-        if not re.match(r"(?:s|es)(?![a-z0-9])", rest):
+        if not _PLURAL.match(rest):
             return False
     return True
+
+
+_PLURAL = re.compile(r"(?:s|es)(?![a-z0-9])")
 
 
 def _same_kind(a: str, b: str) -> bool:
@@ -708,6 +724,14 @@ def _same_kind(a: str, b: str) -> bool:
 _REPEATED_LETTER = re.compile(r"([a-z])\1")
 _LATIN_WORD_WITH_REPEAT = re.compile(r"(?<![a-z])[a-z]{0,30}?([a-z])\1[a-z]{0,30}(?![a-z])")
 _REPEATS = re.compile(r"([a-z])\1+")
+
+
+def _without_repeats(word: str) -> str:
+    """`word` with each run of a repeated letter as one letter (sssgk -> sgk). Most words
+    have none: a search first spares them the substitution's template (a Python call)."""
+    return _REPEATS.sub(r"\1", word) if _REPEATED_LETTER.search(word) else word
+
+
 # Latin words one separator apart (normalize keeps one of these between Latin letters).
 _WORD_SEPARATORS = " .,:-/_"
 _SEPARATED_LETTERS = re.compile(r"[a-z][ .,:\-/_][a-z]")

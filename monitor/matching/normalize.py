@@ -134,7 +134,9 @@ _CONFUSABLES = {
 }  # fmt: skip
 _CONFUSABLE_TABLE = {ord(c): latin for latin, cs in _CONFUSABLES.items() for c in cs}
 _CONFUSABLE_SET = "".join(chr(code) for code in _CONFUSABLE_TABLE)
-_CONFUSABLE_LETTERS = frozenset(_CONFUSABLE_SET)
+# The same letters as a class: one regex search finds one faster than a set checks each
+# character of the text (normalize and the first pass ask it of every text).
+_CONFUSABLE_ANY = re.compile(f"[{_CONFUSABLE_SET}]")
 # Words of Latin or look-alike letters, one separator apart (Ѕ.G.K), read together.
 _MIXED_WORD = re.compile(
     f"[a-z{_CONFUSABLE_SET}]{{1,40}}(?:[ .\\-_][a-z{_CONFUSABLE_SET}]{{1,40}}){{0,20}}"
@@ -145,7 +147,7 @@ def _latinised(text: str) -> str:
     """Confusable letters read as Latin in the words that also hold Latin letters, or stand
     one separator from one (before separators are dropped, so that a Cyrillic word after a
     Latin one stays apart: fullz с)."""
-    if _CONFUSABLE_LETTERS.isdisjoint(text):
+    if not _CONFUSABLE_ANY.search(text):
         return text
 
     def fix(match: re.Match[str]) -> str:
@@ -409,7 +411,7 @@ def quick_copies(quick: str) -> str:
     """What quick_text adds to a folded text: copies without the @ and the repeated letters
     that `normalize` or the matcher see through ('' when there are none)."""
     copies = []
-    if not _CONFUSABLE_LETTERS.isdisjoint(quick):
+    if _CONFUSABLE_ANY.search(quick):
         copies.append(quick.translate(_CONFUSABLE_TABLE))
     if "@" in quick and (_AT_REGEX.search(quick) or quick.count("@") > 1):
         unchained = _AT_CHAIN.sub(lambda m: m.group(0).replace("@", ""), quick)
