@@ -28,7 +28,7 @@ LOOKUP = re.compile(r"查|lookup", re.I)
 # Collection to order: the seller scrapes for the buyer.
 SCRAPING = re.compile(r"采集|爬取|爬虫|代爬|抓取|代下载|scrap|crawl|harvest", re.I)
 # A kit: ID card, bank card, SIM and USB key sold together.
-KIT = re.compile(r"[四4④肆]件套|sjt|sijiantao|bank kits?|SIM \+ ID kits?", re.I)
+KIT = re.compile(r"[四五45④⑤肆伍]件套|sjt|sijiantao|bank kits?|SIM \+ ID kits?", re.I)
 # Insider access: the seller is, or rents the account of, someone inside an organisation.
 INSIDER = re.compile(r"内部|內部|内鬼|员工账号|员工号|后台账号|内网|insider", re.I)
 # Access from inside without the word: system, back-office or staff accounts, someone inside.
@@ -111,6 +111,13 @@ def kit_is_identity(text: str, cats: set[str]) -> str | None:
     return None
 
 
+def insurance_is_vehicle(text: str, cats: set[str]) -> str | None:
+    insurance = re.search(r"车险|car insurance", text, re.I) and "finance" in cats
+    if insurance and not re.search(r"贷|信用卡|银行|股|理财|loan|bank|card", text, re.I):
+        return "car insurance labelled finance"
+    return None
+
+
 RULES: tuple[Callable[[str, set[str]], str | None], ...] = (
     name_and_id_adds_identity,
     scraping_to_order,
@@ -118,6 +125,7 @@ RULES: tuple[Callable[[str, set[str]], str | None], ...] = (
     telecom_is_the_product,
     traffic_and_accounts,
     kit_is_identity,
+    insurance_is_vehicle,
 )
 
 
