@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml $(LOCK)
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
 	@# uv installs the same pins about five times faster than pip (parallel downloads: 50 s
 	@# against 270 s here, a fifth of a CI run); pip does it when uv cannot be installed.
+	@# Compiled at install as pip does: jieba's old escapes warn when compiled, and the suite
+	@# turns warnings into errors.
 	{ $(PY) -m pip install -q --disable-pip-version-check 'uv>=0.9,<1' && \
-	  $(VENV)/bin/uv pip install -q --python $(PY) -r $(LOCK); } || \
+	  $(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -r $(LOCK); } || \
 	  $(PY) -m pip install -q --disable-pip-version-check -r $(LOCK)
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
