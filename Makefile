@@ -7,9 +7,9 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 SOAK_MINUTES ?= 10
 
-.PHONY: demo test test-fast setup lock chromium redis lint bench soak clean translations
+.PHONY: demo test test-fast setup lock debs chromium redis lint bench soak clean translations
 
-setup: $(STAMP) chromium redis
+setup: $(STAMP) debs
 
 # The versions pinned in requirements.lock, then heishi itself (editable: it runs from this
 # checkout). Reinstalls only when the lock or pyproject.toml change, so a second run takes seconds.
@@ -36,16 +36,19 @@ lock:
 	$(VENV)/bin/pip-compile -q $(LOCK_ARGS) --extra dev --strip-extras --no-emit-index-url \
 		--no-emit-find-links --no-emit-trusted-host --output-file $(LOCK) pyproject.toml
 
-# Playwright cannot download browsers here; heishi drives Debian's Chromium instead. Without a
-# CJK font Chromium draws every Chinese character of a screenshot as an empty box: install one
-# unless the machine has one already.
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
-	@fc-list :lang=zh family 2>/dev/null | grep -q . || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq fonts-noto-cjk; }
+# Debian's packages the suite and the demo need, installed by one apt run when any is missing
+# (one index update instead of one per package on a bare machine): Chromium (Playwright cannot
+# download browsers here; heishi drives Debian's), a CJK font (without one Chromium draws every
+# Chinese character of a screenshot as an empty box) and redis-server (the distributed-crawling
+# tests start the binary; no service is used). `make chromium` and `make redis` still work.
+chromium redis: debs
 
-# Distributed crawling's tests start a real redis-server (the binary only; no service is used).
-redis:
-	@command -v redis-server >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
+debs:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	fc-list :lang=zh family 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	[ -z "$$missing" ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; }
 
 # The web page's message catalogues (monitor/web/i18n.py says how to add a string): every
 # string extracted into messages.pot, merged into each language's .po, then compiled to .mo.
