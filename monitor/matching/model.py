@@ -24,6 +24,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -165,17 +166,11 @@ class Model:
         return _Scored(alert, later, grams, value)
 
     def _add_categories(self, scored: _Scored, totals: list[float]) -> None:
+        ngram_value = scored.ngram_value
+        weighted = chain(scored.features, ((grams, ngram_value) for grams in scored.ngrams))
         # A value of 1.0 (most features, and every n-gram of a short listing) adds the weight
         # itself: weight * 1.0 is weight exactly, so the sums are the same, one step shorter.
-        for categories, value in scored.features:
-            if value == 1.0:
-                for index, weight in categories:
-                    totals[index] += weight
-            else:
-                for index, weight in categories:
-                    totals[index] += weight * value
-        value = scored.ngram_value
-        for categories in scored.ngrams:
+        for categories, value in weighted:
             if value == 1.0:
                 for index, weight in categories:
                     totals[index] += weight
