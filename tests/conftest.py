@@ -175,6 +175,7 @@ SERIAL_MODULES = {
     "test_web_hostile",
     "test_redis_restart",
     "test_workers",
+    "test_disk_full",
 }
 
 
