@@ -103,6 +103,32 @@ def test_how_a_text_is_written_is_a_feature(tmp_path):
     assert story.probability == pytest.approx(0.0067, abs=1e-4)  # sigmoid(-2 - 3)
 
 
+def test_who_speaks_and_which_fields_are_listed_are_features(tmp_path):
+    # A report tells of someone else's sale (警方, 被告人; police, said), a seller speaks of
+    # their own stock (我们 现货, 私聊; DM, escrow); a name with an ID number makes a record set
+    # identity data too, an ID number given for a look-up does not; English words count too.
+    model = tiny_model(
+        0.5,
+        **{"voice:seller:priced": 3.0, "voice:reporter:priced": -3.0, "word:escrow": 1.0},
+    )
+    model["categories"]["models"]["identity"]["weights"] = {
+        "fields:name+id": 3.0,
+        "fields:id_as_key": -4.0,
+    }
+    model["categories"]["models"]["travel"] = {"bias": -1.0, "weights": {"term:data:开房记录": 3.0}}
+    matcher = load_matcher(keyword_copy(tmp_path, model))
+    seller = matcher.match("车主资料", "我们现货车主资料 姓名 身份证号 电话 每条三毛 私聊")
+    assert seller.probability == pytest.approx(0.731, abs=1e-3)  # sigmoid(-2 + 3)
+    assert "identity" in seller.categories
+    report = matcher.match("判决", "法院查明，被告人以每条三毛的价格出售车主资料，共计五万条。")
+    assert report.probability == pytest.approx(0.0067, abs=1e-4)  # sigmoid(-2 - 3)
+    lookup = matcher.match("开房记录", "查开房记录 给名字身份证就行 一次两百 私聊")
+    assert lookup.categories == ["travel"]  # identity -1 + 3 - 4: the ID number is the key
+    english = matcher.match("Hotel DB", "Hotel guest DB, 2M rows, 900 USDT, DM me, escrow ok")
+    assert english.probability == pytest.approx(0.881, abs=1e-3)  # sigmoid(-2 + 3 + 1)
+    assert any("escrow +1" in r for r in english.reasons if r.startswith("moved by"))
+
+
 def test_a_watched_brand_keeps_the_rules_alert(tmp_path):
     directory = keyword_copy(tmp_path, tiny_model(0.99, **{"rules:alert": 1.0}))
     matcher = load_matcher(directory)

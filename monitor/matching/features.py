@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 NGRAM_SIZES = (2, 3)
 NGRAM_PREFIX = "ng:"
+# An English word (3+ letters, lower-cased) of the text as written: the normalised text drops
+# the spaces between words, so its n-grams read English poorly ("ro", "nd").
+WORD_PREFIX = "word:"
 NGRAM_LENGTH = 80  # listings up to this many characters count each n-gram fully
 _DIGITS = str.maketrans("0123456789", "0000000000")
 _DATA_ROLES = frozenset({"data", "strong", "field", "subject", "generic"})
@@ -102,7 +105,11 @@ def listing_features(
     listing = "\n".join(norm.text for norm in norms)
     length = len(listing)
     out.values["length:" + next((name for limit, name in _LENGTHS if length < limit), ">=200")] = 1
-    _style_features(out.values, listing, "\n".join(norm.original for norm in norms))
+    written = "\n".join(norm.original for norm in norms)
+    _style_features(out.values, listing, written)
+    _word_features(out, written)
+    _voice_features(out.values, listing, written, extraction)
+    _identity_features(out.values, listing, extraction)
     out.ngram_text = ngram_text(listing)
     # A long text has many n-grams: each counts less, so that length alone (a news paragraph)
     # does not add up to an offer.
@@ -114,6 +121,21 @@ def listing_features(
         for gram in out.ngram_starts:
             values[NGRAM_PREFIX + gram] = weight
     return out
+
+
+_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def _word_features(out: Features, written: str) -> None:
+    """The English words of the text, weighted as its n-grams are (less in a long text)."""
+    weight = math.sqrt(NGRAM_LENGTH / max(NGRAM_LENGTH, len(written)))
+    values, surfaces = out.values, out.surfaces
+    for match in _WORD.finditer(written):
+        word = match.group(0)
+        name = WORD_PREFIX + word.lower()
+        if name not in values:
+            values[name] = weight
+            surfaces[name] = word
 
 
 def _style_features(values: dict[str, float], listing: str, written: str) -> None:
@@ -144,6 +166,88 @@ _GAP = re.compile("[ \t|/　]")
 _PARTICLE_BUCKETS = ((0.02, "<2%"), (0.05, "2-5%"), (0.09, "5-9%"))
 _SENTENCE_ENDS = re.compile(r"[。！？!?]|\.(?:\s|$)")
 _DATE_PROSE = re.compile(r"\d{1,4}年\d{1,2}月|[去今前]年|日前|近日|近年|据悉|记者")
+
+
+# Who speaks, whatever the keyword lists hold: a report tells of someone else's sale after the
+# fact (警方, 法院, 记者, 据…, 被告人, 涉案; police, court, according to; third person, past
+# tense, quotation), a seller speaks of their own stock to a buyer (我们, 本店; we, our; 私聊,
+# 找我, DM me; 现货, 一手, in stock). Chinese cues are read in the normalised text (simplified,
+# no spaces or punctuation), English ones in the text as written, lower-cased, by word.
+_VOICE_ZH = re.compile(
+    "(?P<reported>警方|民警|公安|法院|检察|记者|据(?:悉|了解|介绍|报道|统计|称|调查|查)|被告|嫌疑人|涉案|"
+    "通报|获悉|报道|披露|审理|查明|指控|案例|办案)"
+    "|(?P<third>卖家|该团伙|团伙|他们|对方|此类|这些|这类|该公司|该平台|上线|下线|买家|受害人)"
+    "|(?P<first>我们|本人|本店|本工作室|我司|咱|小弟)"
+    "|(?P<imperative>私聊|私我|私信|联系|加我|找我|速来|欢迎|要的|需要的|有意|来问|咨询|滴滴|带价)"
+    "|(?P<stock>现货|有货|库存|在库|一手|实时|日更|长期|稳定|量大|大量|批发|可验|包换|包过|秒出|秒回)"
+)
+_VOICE_EN = re.compile(
+    r"\b(?:(?P<reported>police|court|prosecutors?|according|reportedly|investigators?|authorities|"
+    r"researchers?|analysts?|indictment|sentenced|convicted|arrested|defendants?|journalists?|"
+    r"said|says|told|disclosed|regulators?)"
+    r"|(?P<third>the seller|sellers|a seller|they|their|he|she|his|the group|the gang|vendors?|buyers)"
+    r"|(?P<first>we|our|us)"
+    r"|(?P<imperative>dm|pm|contact|message|hit me|inbox|telegram me|hmu|ask)"
+    r"|(?P<stock>in stock|fresh|available|bulk|private|exclusive|escrow|vouched|replacement)"
+    r"|(?P<past>\w{3,}ed|was|were|had|been))\b"
+)
+_QUOTES = re.compile('[“”「」『』"]')
+
+
+def _voice_features(
+    values: dict[str, float], listing: str, written: str, extraction: Extraction
+) -> None:
+    """Cues of reporting (reported verbs, third person about a seller, past tense, quotation)
+    and of selling (first person, a call to contact, stock), alone and with the extracted
+    price and contacts: a price in a report's prose is not a seller's price."""
+    counts: dict[str, int] = {}
+    for match in _VOICE_ZH.finditer(listing):
+        group = match.lastgroup or ""
+        counts[group] = counts.get(group, 0) + 1
+    for match in _VOICE_EN.finditer(written.lower()):
+        group = match.lastgroup or ""
+        counts[group] = counts.get(group, 0) + 1
+    for group, count in counts.items():
+        values["voice:" + group] = 1.0
+        if count >= 3:
+            values[f"voice:{group}:3+"] = 1.0
+    if len(_QUOTES.findall(written)) >= 2:
+        values["voice:quoted"] = 1.0
+    reported = "reported" in counts or counts.get("third", 0) >= 2 or counts.get("past", 0) >= 3
+    selling = "first" in counts or "imperative" in counts or "stock" in counts
+    priced, contact = bool(extraction.prices), bool(extraction.contacts)
+    if reported and not selling:
+        values["voice:reporter"] = 1.0
+        if priced or extraction.volumes:
+            values["voice:reporter:priced"] = 1.0  # prices and volumes in a report's prose
+    elif selling and not reported:
+        values["voice:seller"] = 1.0
+        if priced or contact:
+            values["voice:seller:priced"] = 1.0
+    elif reported and selling:
+        values["voice:mixed"] = 1.0
+    if contact and reported:
+        values["voice:reported+contact"] = 1.0
+
+
+# An ID number the buyer gives or shows (给名字身份证就行, 报名只需身份证, 身份证查…): a look-up
+# keyed on it, or a requirement, not ID numbers on sale.
+_ID_AS_KEY = re.compile(
+    "(?:给|凭|提供|只需|只要|输入|需要|需|带上|准备好?)(?:名字|姓名)?(?:和|加|及)?(?:身份证|sfz)"
+    "|(?:身份证|sfz)号?(?:就行|即可|就可以|就能|反查|查)"
+)
+_NAME_FIELDS = frozenset({"姓名"})
+_ID_FIELDS = frozenset({"身份证", "身份证号"})
+
+
+def _identity_features(values: dict[str, float], listing: str, extraction: Extraction) -> None:
+    """Whether a record set is citizen-identity data too: its fields include the name and the
+    ID number (车险数据 姓名 身份证号 手机号), or the ID number is only the key of a look-up."""
+    fields = set(extraction.data_fields)
+    if fields & _NAME_FIELDS and fields & _ID_FIELDS:
+        values["fields:name+id"] = 1.0
+    if _ID_AS_KEY.search(listing):
+        values["fields:id_as_key"] = 1.0
 
 
 def _bucket(value: float, buckets: tuple[tuple[float, str], ...]) -> str:

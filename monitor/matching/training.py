@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor.matching.features import NGRAM_PREFIX
+from monitor.matching.features import NGRAM_PREFIX, WORD_PREFIX
 from monitor.matching.model import FORMAT, MODEL_FILE, model_version
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ OWN_SETS = tuple(
     for name in ("listings.jsonl", "hard_negatives.jsonl", "public_text.jsonl")
 )
 MIN_WEIGHT = 0.005
+_TEXT_PREFIXES = (NGRAM_PREFIX, WORD_PREFIX)  # features of the text itself, kept by min_df
 MIN_NGRAM_WEIGHT = 0.05
 # The category models' regularisation is chosen on dev (best category exact) from this grid.
 CATEGORY_C_GRID = (3.0, 10.0, 30.0)
@@ -89,12 +90,13 @@ def file_record(path: Path, rows: int) -> dict[str, Any]:
 
 
 def _vocabulary(features: list[dict[str, float] | None], min_df: int) -> list[str]:
-    """Feature names kept: every rule feature, and n-grams seen in at least `min_df` texts."""
+    """Feature names kept: every rule feature, and n-grams and words seen in at least `min_df`
+    texts."""
     counts: Counter[str] = Counter()
     for values in features:
         if values:
             counts.update(values.keys())
-    return sorted(n for n, c in counts.items() if not n.startswith(NGRAM_PREFIX) or c >= min_df)
+    return sorted(n for n, c in counts.items() if not n.startswith(_TEXT_PREFIXES) or c >= min_df)
 
 
 def _matrix(features: list[dict[str, float] | None], vocabulary: list[str]):
@@ -283,7 +285,7 @@ def _weights_dict(vocabulary: list[str], weights) -> dict[str, float]:
     return {
         name: round(float(w), 4)
         for name, w in zip(vocabulary, weights, strict=True)
-        if abs(w) >= (MIN_NGRAM_WEIGHT if name.startswith(NGRAM_PREFIX) else MIN_WEIGHT)
+        if abs(w) >= (MIN_NGRAM_WEIGHT if name.startswith(_TEXT_PREFIXES) else MIN_WEIGHT)
     }
 
 
