@@ -50,10 +50,17 @@ class Signature:
         return cls(np.frombuffer(blob, dtype="<u4"))
 
     def bands(self) -> list[tuple[int, int]]:
-        """(band number, band key) pairs for the LSH index."""
-        raw = self.values.astype("<u4").tobytes()
-        width = ROWS * 4
-        return [(band, _band_key(raw[band * width : (band + 1) * width])) for band in range(BANDS)]
+        """(band number, band key) pairs for the LSH index (made once: a sweep reads them
+        ahead for its batch, then again to look up and save them)."""
+        made: list[tuple[int, int]] | None = self.__dict__.get("_bands")
+        if made is None:
+            raw = self.values.astype("<u4").tobytes()
+            width = ROWS * 4
+            made = [
+                (band, _band_key(raw[band * width : (band + 1) * width])) for band in range(BANDS)
+            ]
+            object.__setattr__(self, "_bands", made)  # frozen: a cache, not a field
+        return made
 
     def similarity(self, other: Signature) -> float:
         """Estimated Jaccard similarity of the two shingle sets."""
