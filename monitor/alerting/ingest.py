@@ -570,8 +570,7 @@ class SweepRecorder:
         if store.clusters.recent_bands_held() <= RECENT_BANDS_LIMIT:
             return
         try:
-            with store.transaction():
-                moved = store.clusters.fold_recent_bands(RECENT_BANDS_LIMIT)
+            moved = store.clusters.fold_recent_bands(RECENT_BANDS_LIMIT)
             log.info("folded %d near-duplicate band rows into their index", moved)
         except StoreError as exc:
             log.warning("near-duplicate bands not folded this time: %s", exc)

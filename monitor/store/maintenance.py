@@ -122,8 +122,7 @@ class MaintenanceQueries(QueryGroup):
             with self.store.transaction():
                 self.conn.execute("INSERT INTO listing_search (listing_search) VALUES ('optimize')")
         on_step("bands")
-        with self.store.transaction():
-            folded = self.store.clusters.fold_recent_bands()
+        folded = self.store.clusters.fold_recent_bands()
         on_step("analyze")
         self.conn.execute("ANALYZE")
         on_step("optimize")
