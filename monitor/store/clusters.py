@@ -188,12 +188,17 @@ class ClusterQueries(QueryGroup):
                     ids.sort(reverse=True)
                     del ids[self._per_band :]
 
-    def saved_signature(self, listing_id: int) -> bytes | None:
-        """The signature this listing was last linked with, if any."""
+    def saved_signature_and_text(
+        self, listing_id: int
+    ) -> tuple[bytes, str | None, str | None] | None:
+        """The signature this listing was last linked with, and the title and text of the
+        version it was made from; None if it has none."""
         row = self.conn.execute(
-            "SELECT signature FROM listing_signatures WHERE listing_id = ?", (listing_id,)
+            "SELECT s.signature, v.title, v.text FROM listing_signatures s "
+            "JOIN listing_versions v ON v.id = s.version_id WHERE s.listing_id = ?",
+            (listing_id,),
         ).fetchone()
-        return row[0] if row else None
+        return (row[0], row[1], row[2]) if row else None
 
     def prefetch_bands(
         self, bands: Iterable[tuple[int, int]], per_band: int = CANDIDATES_PER_BAND
