@@ -417,6 +417,7 @@ def new_listings(
 
         profiler = cProfile.Profile()
     with _inputs_frozen():
+        written = _bytes_written()
         started, cpu = time.perf_counter(), time.process_time()
         if profiler is not None:
             profiler.enable()
@@ -429,6 +430,7 @@ def new_listings(
             profiler.disable()
         sweep_seconds = time.perf_counter() - started
         sweep_cpu = time.process_time() - cpu
+        written = _bytes_written() - written if written >= 0 else -1
     if profiler is not None and profile is not None:
         profiler.dump_stats(profile)
     with open_store(db, readonly=True) as store:
@@ -445,6 +447,8 @@ def new_listings(
         "ratio_vs_raw_insert": round(raw_seconds / sweep_seconds, 3),
         "sweep_rows_per_cpu_s": round(count / sweep_cpu),
         "cpu_ratio_vs_raw_insert": round(raw_cpu / sweep_cpu, 4),
+        # What the sweep wrote (WAL and checkpoints), from /proc/self/io: pages dirtied.
+        "written_kb_per_listing": round(written / 1024 / count, 1) if written >= 0 else None,
         "target": 0.5,
     }
 
@@ -585,6 +589,18 @@ def _inputs_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+def _bytes_written() -> int:
+    """Bytes this process has written so far (Linux /proc/self/io `wchar`; -1 elsewhere)."""
+    try:
+        with Path("/proc/self/io").open() as io:
+            for line in io:
+                if line.startswith("wchar:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
 
 
 def _read_through(path: Path) -> None:

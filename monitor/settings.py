@@ -114,6 +114,13 @@ SETTINGS: tuple[Setting, ...] = (
         "listing cut short says so in its match reasons",
     ),
     _env(
+        "HEISHI_MATCHER_COMPILED",
+        "`on`/`off`",
+        "`on`",
+        "`on`: the matcher's compiled modules run when `make setup` built them (mypyc; see "
+        "[docs/scale.md](docs/scale.md)); `off`: their pure-Python sources, same outputs",
+    ),
+    _env(
         "HEISHI_PII_MASK_KEEP",
         "`LEADING,TRAILING`",
         "`2,2`",
@@ -484,6 +491,15 @@ class Settings:
                 "HEISHI_MATCH_MAX_CHARS", f"not a number of characters: {raw!r}", hint="e.g. 50000"
             )
         return value
+
+    @property
+    def matcher_compiled(self) -> bool:
+        raw = self.environ.get("HEISHI_MATCHER_COMPILED", "on").strip().lower()
+        if raw not in ("on", "off"):
+            raise ConfigError(
+                "HEISHI_MATCHER_COMPILED", f"not on or off: {raw!r}", hint="on (default) or off"
+            )
+        return raw == "on"
 
     @property
     def pii_mask_keep(self) -> str:

@@ -5,12 +5,19 @@ log-in forms), and a DNS resolver that refuses names resolving to non-public add
 A refused request is never sent. It is counted in `heishi/refused/<reason>` (`scheme`,
 `bad_url`, `private_address`, `offsite`), logged once per URL, and reaches the request's
 errback as `RequestRefused` (an IgnoreRequest): only a refused start page fails the run.
+
+A warm worker runs several crawls in one process, with one resolver: a name one crawl may
+resolve to a private address (its own host, with `allow_private`) is let through by the
+resolver while that crawl runs, so the middleware of every other crawl resolves such a name
+itself first (the same cached lookup the connection then uses) and refuses it by its own
+policy. The allowance is per crawl and per host.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from scrapy import signals
@@ -23,9 +30,13 @@ from zope.interface import implementer
 
 from monitor.settings import under_scrapy_check
 from monitor.sites.network_policy import (
+    BadHost,
+    IPAddress,
     NetworkPolicy,
     Refusal,
     address_kind,
+    address_of,
+    canonical_host,
     is_public,
     policy_for_site,
 )
@@ -44,6 +55,8 @@ log = logging.getLogger(__name__)
 NON_WEB_HANDLERS: dict[str, None] = {"file": None, "data": None, "ftp": None, "s3": None}
 # URLs whose refusal is logged one by one; past that, only the stats count them.
 _LOGGED_URLS = 1000
+# Names whose last lookup the resolver refused, kept to explain a DNS failure: the newest.
+_REFUSED_NAMES = 1000
 
 
 class RequestRefused(IgnoreRequest):
@@ -123,12 +136,37 @@ class NetworkPolicyMiddleware:
             self.count(url, refusal)
         return refusal
 
-    def process_request(self, request: Request) -> None:
+    def process_request(self, request: Request) -> Deferred[None] | None:
         refusal = self.refusal(request.url)
         if refusal is not None:
-            refused = RequestRefused(request.url, refusal)
-            refused.counted = True
-            raise refused
+            self.refuse(request, refusal, counted=True)
+        name = urlparse_cached(request).hostname or ""
+        proxied = self.policy.proxy is not None or request.meta.get("proxy")
+        if proxied or not PublicAddressResolver.lets_through(name):
+            return None  # the proxy resolves it; else the resolver refuses private addresses
+        if self.policy.may_resolve_to(name, _PRIVATE):
+            return None  # this crawl's own host, allowed private
+        # Another crawl in this process may resolve the name privately, this one may not:
+        # the resolver cannot tell them apart, so look it up here (its cache holds the answer
+        # the connection will use) and judge the address by this crawl's policy.
+        from twisted.internet import reactor
+
+        installed: Any = reactor  # Twisted's interfaces are zope ones (see spiders/extensions.py)
+        resolving: Deferred[str] = installed.resolve(name)
+        return resolving.addCallback(self._judge_address, request, name)
+
+    def _judge_address(self, address: str, request: Request, name: str) -> None:
+        ip = ipaddress.ip_address(address)
+        if not self.policy.may_resolve_to(name, ip):
+            self.refuse(request, private_name_refusal(name, address, ip), counted=False)
+
+    def refuse(self, request: Request, refusal: Refusal, counted: bool) -> None:
+        """Raise RequestRefused for `request`, counting the refusal unless it is already."""
+        if not counted:
+            self.count(request.url, refusal)
+        refused = RequestRefused(request.url, refusal)
+        refused.counted = True
+        raise refused
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         if isinstance(exception, RequestRefused) and not exception.counted:
@@ -137,13 +175,24 @@ class NetworkPolicyMiddleware:
         refusal = resolver_refusal(request, exception)
         if refusal is not None:
             # The name resolved to an address the policy refuses: say so, not "DNS failed".
-            self.count(request.url, refusal)
-            refused = RequestRefused(request.url, refusal)
-            refused.counted = True
-            raise refused
+            self.refuse(request, refusal, counted=False)
 
     def count(self, url: str, refusal: Refusal) -> None:
         self.refusals.count(url, refusal)
+
+
+# A private address: `policy.may_resolve_to(name, _PRIVATE)` asks whether a policy lets `name`
+# resolve to private addresses at all.
+_PRIVATE = ipaddress.ip_address("10.0.0.1")
+
+
+def private_name_refusal(name: str, address: str, ip: IPAddress) -> Refusal:
+    """The refusal of a name that resolved to a non-public address."""
+    return Refusal(
+        "private_address",
+        f"{name} resolves to {address}, a {address_kind(ip)} address "
+        "(a site on your own network needs [network] allow_private = true)",
+    )
 
 
 @implementer(IResolverSimple)
@@ -151,13 +200,15 @@ class PublicAddressResolver(CachingThreadedResolver):
     """Scrapy's caching resolver (TWISTED_DNS_RESOLVER), refusing names that resolve to
     non-public addresses unless a crawl's policy allows that name (its own hosts with
     `allow_private`, its proxy). The resolver is the process's: crawls register their
-    policies with it while they run (in a warm worker several crawls run at once, and the
-    resolver cannot tell which one asks: a name one of them may resolve to a private address,
-    all of them may, for that time). The address checked is the address connected to (cached
-    per name)."""
+    policies with it while they run. In a warm worker several crawls run at once and the
+    resolver cannot tell which one asks, so it lets through a name any of them may resolve
+    privately, and the other crawls' middlewares check that name's address themselves
+    (NetworkPolicyMiddleware.process_request). The address checked is the address connected
+    to (cached per name)."""
 
     policies: ClassVar[list[NetworkPolicy]] = []
-    refused: ClassVar[dict[str, Refusal]] = {}  # by name, for the middleware to explain
+    # By name, for the middleware to explain a lookup failure: the newest _REFUSED_NAMES.
+    refused: ClassVar[OrderedDict[str, Refusal]] = OrderedDict()
 
     @classmethod
     def register(cls, policy: NetworkPolicy) -> None:
@@ -171,6 +222,17 @@ class PublicAddressResolver(CachingThreadedResolver):
                 del cls.policies[index]
                 return
 
+    @classmethod
+    def lets_through(cls, name: str) -> bool:
+        """Whether a running crawl's policy lets the name `name` (not an IP address) resolve
+        to a private address, so that this resolver would not refuse it."""
+        try:
+            if not name or address_of(canonical_host(name)) is not None:
+                return False
+        except BadHost:
+            return False
+        return any(p.may_resolve_to(name, _PRIVATE) for p in cls.policies)
+
     def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:  # noqa: N802
         resolved = super().getHostByName(name, timeout)
         resolved.addCallback(self._checked, name)
@@ -179,12 +241,12 @@ class PublicAddressResolver(CachingThreadedResolver):
     def _checked(self, address: str, name: str) -> str:
         ip = ipaddress.ip_address(address)
         if is_public(ip) or any(p.may_resolve_to(name, ip) for p in self.policies):
+            self.refused.pop(name, None)
             return address
-        self.refused[name] = Refusal(
-            "private_address",
-            f"{name} resolves to {address}, a {address_kind(ip)} address "
-            "(a site on your own network needs [network] allow_private = true)",
-        )
+        self.refused[name] = private_name_refusal(name, address, ip)
+        self.refused.move_to_end(name)
+        while len(self.refused) > _REFUSED_NAMES:
+            self.refused.popitem(last=False)
         # A lookup failure to Twisted (never retried as such: see resolver_refusal).
         raise DNSLookupError(f"{name}: refused address")
 

@@ -221,13 +221,13 @@ def test_a_crawl_imports_no_scikit_learn(demo_sites, tmp_path):
         p.read_text() for p in [logs / "demo_forum.log", *sorted(logs.glob("crawl-worker-*.log"))]
     )
     crawl_modules = set(IMPORT_LINE.findall(crawl_log))
-    # The crawl matched with the model: the check below looks at the right process.
-    assert {
-        "monitor.matching.matcher",
-        "monitor.matching.model",
-        "monitor.matching.features",
-        "scrapy",
-    } <= crawl_modules
+    # The crawl matched with the model: the check below looks at the right process. Compiled
+    # (monitor/matching/compiled.py), model and features load inside the matcher's shared
+    # library, which the import log names instead.
+    assert {"monitor.matching.matcher", "scrapy"} <= crawl_modules
+    assert {"monitor.matching.model", "monitor.matching.features"} <= crawl_modules or (
+        "monitor.matching.compiled_core__mypyc" in crawl_modules
+    )
     assert not {m.split(".")[0] for m in crawl_modules} & TRAINING_ONLY
     # The sweep's own process (it stores what the crawls found) loads none either.
     sweep_modules = {m.split(".")[0] for m in IMPORT_LINE.findall(result.stderr)}

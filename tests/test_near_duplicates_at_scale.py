@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 from monitor.alerting.reposts import signature
-from monitor.store import open_store
+from monitor.store import clusters, open_store
 from monitor.store.clusters import CANDIDATES_PER_BAND
 from tests.test_ingest import listing, sweep
 
@@ -65,13 +65,17 @@ def _links(db_path) -> tuple[list, list, list]:
             conn.execute(
                 "SELECT kind, listing_id, summary FROM alerts ORDER BY listing_id, kind"
             ).fetchall(),
-            conn.execute("SELECT * FROM lsh_bands ORDER BY 1, 2, 3").fetchall(),
+            conn.execute(
+                "SELECT band, key, listing_id FROM lsh_bands UNION ALL SELECT band, key, "
+                "listing_id FROM lsh_bands_recent ORDER BY 1, 2, 3"
+            ).fetchall(),
         )
 
 
-def test_a_batch_links_copies_of_each_other_as_listings_written_one_by_one(tmp_path):
+def test_a_batch_links_copies_of_each_other_as_listings_written_one_by_one(tmp_path, monkeypatch):
     """The bands of a whole batch are read at once; copies within the batch, rewritten
-    listings (their old bands deleted) and the per-band cap still link as before."""
+    listings (their old bands deleted) and the per-band cap still link as before, and so
+    they do when every sweep's close folds the recent bands into the big table."""
     first = [copy(f"c{n}", n) for n in range(3 * CANDIDATES_PER_BAND)]
     rewritten = [
         {**copy(f"c{n}", n), "text": OTHER.format(p=n, c=f"s{n}")}
@@ -82,13 +86,18 @@ def test_a_batch_links_copies_of_each_other_as_listings_written_one_by_one(tmp_p
     second = [copy(f"m{n}", 500 + n) for n in range(CANDIDATES_PER_BAND)]
     second += [{**copy(f"o{n}", 700 + n), "text": OTHER.format(p=n, c=f"o{n}")} for n in range(12)]
     found = {}
-    for batch_size in (1, 1000):
-        db_path = tmp_path / f"batch{batch_size}.db"
+    for batch_size, folded in ((1, False), (1000, False), (1000, True)):
+        # Folding at every close: bands of the first sweeps in lsh_bands, later ones recent.
+        monkeypatch.setattr(clusters, "RECENT_BANDS_LIMIT", 0 if folded else 10**9)
+        db_path = tmp_path / f"batch{batch_size}-{folded}.db"
         _sweep_in_batches(db_path, first, "forum", batch_size)
         _sweep_in_batches(db_path, rewritten, "forum", batch_size)
         _sweep_in_batches(db_path, second, "market", batch_size)
-        found[batch_size] = _links(db_path)
-    listings, alerts, bands = found[1000]
-    assert (listings, alerts, bands) == found[1]
+        found[batch_size, folded] = _links(db_path)
+        with sqlite3.connect(db_path) as conn:
+            recent = conn.execute("SELECT count(*) FROM lsh_bands_recent").fetchone()[0]
+        assert (recent == 0) == folded
+    listings, alerts, bands = found[1000, False]
+    assert (listings, alerts, bands) == found[1, False] == found[1000, True]
     assert all(cluster is not None for _, _, cluster in listings)
     assert sum(kind == "reposted" for kind, _, _ in alerts) >= len(second) - 2

@@ -141,6 +141,23 @@ def test_a_sites_proxy_on_loopback_is_reachable_its_links_there_are_not():
     assert policy.check("http://forumxyz.onion/thread/1") is None
 
 
+def test_the_resolvers_refused_names_are_the_newest_thousand_and_a_name_let_through_leaves():
+    from twisted.internet.error import DNSLookupError
+
+    from spiders.network import _REFUSED_NAMES, PublicAddressResolver
+
+    resolver = PublicAddressResolver(None, cache_size=10, timeout=1)
+    for number in range(_REFUSED_NAMES + 50):
+        with pytest.raises(DNSLookupError):
+            resolver._checked("10.0.0.1", f"n{number}.example")
+    refused = PublicAddressResolver.refused
+    assert len(refused) == _REFUSED_NAMES and "n49.example" not in refused
+    assert "n50.example" in refused
+    assert resolver._checked("93.184.216.34", "n50.example") == "93.184.216.34"
+    assert "n50.example" not in refused
+    refused.clear()
+
+
 def test_chromium_may_resolve_only_the_sites_endpoints_pinned_to_their_addresses():
     policy = NetworkPolicy.build(
         ["http://127.0.0.1:8701/board", "http://localhost:8702/"],

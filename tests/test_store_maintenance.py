@@ -59,9 +59,14 @@ def test_vacuum_shows_its_steps_and_the_sizes_before_and_after(db_path):
 
 def test_optimize_merges_the_search_index_and_gives_the_planner_statistics(db_path):
     for day in range(3):  # three sweeps: the index has a segment from each
-        sweep(db_path, [listing(str(n), f"出售护照 {n} 第{day}版") for n in range(20)])
+        sweep(
+            db_path,
+            [listing(str(n), f"出售护照 {n} 第{day}版 全国可查 实时更新") for n in range(20)],
+        )
     with sqlite3.connect(db_path) as conn:
         segments = conn.execute("SELECT count(*) FROM listing_search_data").fetchone()[0]
+        bands = conn.execute("SELECT count(*) FROM lsh_bands_recent").fetchone()[0]
+        assert bands > 0 and conn.execute("SELECT count(*) FROM lsh_bands").fetchone()[0] == 0
         assert (
             conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone()
             is None
@@ -70,7 +75,10 @@ def test_optimize_merges_the_search_index_and_gives_the_planner_statistics(db_pa
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["search_index_merged"] is True and report["indexes_analyzed"] > 10
+    assert report["bands_folded"] == bands  # the near-duplicate bands, in one B-tree
     with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM lsh_bands").fetchone()[0] == bands
+        assert conn.execute("SELECT count(*) FROM lsh_bands_recent").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM sqlite_stat1").fetchone()[0] > 10
         assert conn.execute("SELECT count(*) FROM listing_search_data").fetchone()[0] < segments
     search = heishi("search", "--db", str(db_path), "护照", "--json")

@@ -271,7 +271,8 @@ def test_a_worker_refuses_names_that_resolve_to_private_addresses_crawl_after_cr
     pool_for, db_path, demo_sites, tmp_path
 ):
     """The resolver that refuses them is installed in a warm worker too, and a crawl's
-    permission (allow_private) ends with that crawl."""
+    permission (allow_private) is its own: it ends with that crawl, and a crawl beside it in
+    the same worker is refused the same name meanwhile."""
     sites = tmp_path / "sites"
     sites.mkdir()
     by_name = demo_sites.urls["forum"].replace("127.0.0.1", "localhost")
@@ -284,12 +285,28 @@ def test_a_worker_refuses_names_that_resolve_to_private_addresses_crawl_after_cr
     for name in ("refused", "allowed", "refused"):
         (result,) = sweep_sources([SourceRef(name, "forum")], db_path, pool=pool, extra_args=local)
         found.append(result)
-    assert [r.status for r in found] == ["failed", "ok", "failed"], [r.error for r in found]
+    # While "allowed" crawls (slowly), "refused" starts in the same worker.
+    done: dict[str, list] = {}
+
+    def sweep(name: str, extra: tuple[str, ...]) -> None:
+        ref = SourceRef(name, "forum")
+        done[name] = sweep_sources([ref], db_path, pool=pool, extra_args=(*local, *extra))
+
+    slow = threading.Thread(target=sweep, args=("allowed", ("--set", "DOWNLOAD_DELAY=0.3")))
+    slow.start()
+    wait_for(lambda: running_with(db_path, 1), 60, "the allowed crawl to write a listing")
+    sweep("refused", ())
+    slow.join(60)
+    found += [*done["refused"], *done["allowed"]]
+    statuses = [r.status for r in found]
+    assert statuses == ["failed", "ok", "failed", "failed", "ok"], [r.error for r in found]
     assert len({r.run["pid"] for r in found}) == 1
-    for refused in (found[0], found[2]):
+    beside, allowed = found[3].run, found[4].run
+    assert allowed["started_at"] < beside["finished_at"] < allowed["finished_at"]
+    for refused in (found[0], found[2], found[3]):
         assert "localhost resolves to 127.0.0.1, a loopback address" in (refused.error or "")
         assert json.loads(refused.run["stats"])["heishi/refused/private_address"] == 1
-    assert found[1].run["items"] > 0
+    assert found[1].run["items"] == found[4].run["items"] > 0
 
 
 def processes() -> dict[int, tuple[int, list[str]]]:

@@ -556,7 +556,24 @@ class SweepRecorder:
                         "items": self.recorded,
                     },
                 )
+        self._fold_bands()
         return self._closed(verdict)
+
+    def _fold_bands(self) -> None:
+        """Fold the near-duplicate bands gathered since the last fold into their index once
+        there are enough of them (see monitor/store/clusters.py), after the run is closed: a
+        fold that fails (a full disk, a lock) changes nothing, and the next close tries it."""
+        from monitor.store.clusters import RECENT_BANDS_LIMIT
+
+        store = self.store
+        assert store is not None
+        if store.clusters.recent_bands_held() <= RECENT_BANDS_LIMIT:
+            return
+        try:
+            moved = store.clusters.fold_recent_bands(RECENT_BANDS_LIMIT)
+            log.info("folded %d near-duplicate band rows into their index", moved)
+        except StoreError as exc:
+            log.warning("near-duplicate bands not folded this time: %s", exc)
 
     def _finish(
         self,

@@ -50,10 +50,17 @@ class Signature:
         return cls(np.frombuffer(blob, dtype="<u4"))
 
     def bands(self) -> list[tuple[int, int]]:
-        """(band number, band key) pairs for the LSH index."""
-        raw = self.values.astype("<u4").tobytes()
-        width = ROWS * 4
-        return [(band, _band_key(raw[band * width : (band + 1) * width])) for band in range(BANDS)]
+        """(band number, band key) pairs for the LSH index (made once: a sweep reads them
+        ahead for its batch, then again to look up and save them)."""
+        made: list[tuple[int, int]] | None = self.__dict__.get("_bands")
+        if made is None:
+            raw = self.values.astype("<u4").tobytes()
+            width = ROWS * 4
+            made = [
+                (band, _band_key(raw[band * width : (band + 1) * width])) for band in range(BANDS)
+            ]
+            object.__setattr__(self, "_bands", made)  # frozen: a cache, not a field
+        return made
 
     def similarity(self, other: Signature) -> float:
         """Estimated Jaccard similarity of the two shingle sets."""
@@ -130,13 +137,22 @@ def link_reposts(
     caller's transaction). Returns the duplicates on another source or by another seller:
     the ones that make this a repost. `new_listing`: its first version (no saved signature
     to read); `signed`: (its signature or None), when the caller has made it already."""
+    title, text = state.get("title") or "", state.get("text") or ""
+    previous = None
+    if not new_listing:
+        saved = store.clusters.saved_signature_and_text(listing_id)
+        if saved is not None:
+            previous, saved_title, saved_text = saved
+            if (saved_title or "", saved_text or "") == (title, text):
+                # A new price or seller, not a new text: its signature would be the one it
+                # was linked with (below: still the offer it was linked as).
+                return []
     if signed is not None:
         (found,) = signed
     else:
-        found = signature(state.get("title") or "", state.get("text") or "")
+        found = signature(title, text)
     if found is None:
         return []
-    previous = None if new_listing else store.clusters.saved_signature(listing_id)
     if previous is not None and found.similarity(Signature.from_bytes(previous)) >= SAME_TEXT:
         # A new price or contact in the same text: still the offer it was linked as.
         return []

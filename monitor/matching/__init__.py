@@ -5,3 +5,8 @@ keyword lists (keywords.py, keyword_scope.py, matcher.py, scoring.py), read for 
 and contacts (extract.py, contacts.py, digit_runs.py), and scored by the learned model
 (features.py, model.py; trained by training.py and learn.py, measured by evaluate.py).
 """
+
+from monitor.matching.compiled import prefer_source
+
+# Before any compiled module is imported: their sources instead of a stale or unwanted build.
+prefer_source()

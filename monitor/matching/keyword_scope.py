@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +76,9 @@ class RuleView:
     _quick: Any = field(default=None, repr=False)
     _repeats: Any = field(default=None, repr=False)
     _by_role: Any = field(default=None, repr=False)
+    # What the properties below computed, by name: built once per view, on first use (a
+    # plain dict, not functools.cached_property, which compiled classes do not cache).
+    _computed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def data_patterns(self, data_roles) -> list[Pattern]:
         """This view's patterns that name data (what the first pass reads); computed once."""
@@ -84,17 +86,23 @@ class RuleView:
             self._by_role = [p for p in self.patterns if p.role in data_roles]
         return self._by_role
 
-    @cached_property
+    @property
     def hint_characters(self) -> re.Pattern[str] | None:
         """A class of every character of the data patterns' hints (None when there are
         none): found in a text by one regex pass, the characters a hint is checked against,
         instead of a set of the whole text."""
-        return _character_class(p.hint for p in self._by_role or ())
+        computed = self._computed
+        if "hint_characters" not in computed:
+            computed["hint_characters"] = _character_class(p.hint for p in self._by_role or ())
+        return computed["hint_characters"]
 
-    @cached_property
+    @property
     def all_hint_characters(self) -> re.Pattern[str] | None:
         """hint_characters for every pattern of the view."""
-        return _character_class(p.hint for p in self.patterns)
+        computed = self._computed
+        if "all_hint_characters" not in computed:
+            computed["all_hint_characters"] = _character_class(p.hint for p in self.patterns)
+        return computed["all_hint_characters"]
 
     def repeat_index(self) -> dict[str, tuple[int, ...]]:
         """One-word Latin surfaces without repeated letters (sgk, fulz, q) -> entry indices,
@@ -112,26 +120,25 @@ class RuleView:
             self._repeats = {key: tuple(value) for key, value in index.items()}
         return self._repeats
 
-    @cached_property
+    @property
     def repeat_prefixes(self) -> frozenset[str]:
         """Every prefix of a repeat_index key: the matcher joins Latin words written apart
         (kaifang jilu, shen/fen/zheng) only while they still begin a keyword."""
-        return frozenset(key[:n] for key in self.repeat_index() for n in range(1, len(key) + 1))
+        computed = self._computed
+        if "repeat_prefixes" not in computed:
+            computed["repeat_prefixes"] = frozenset(
+                key[:n] for key in self.repeat_index() for n in range(1, len(key) + 1)
+            )
+        return computed["repeat_prefixes"]
 
-    @cached_property
+    @property
     def joined_keys(self) -> Any:
         """An automaton of the repeat_index keys of four letters or more (two words at least):
         the matcher reads a run of Latin words word by word only when its letters hold one."""
-        import ahocorasick
-
-        automaton = ahocorasick.Automaton()
-        for key in self.repeat_index():
-            if len(key) >= 4:
-                automaton.add_word(key, key)
-        if len(automaton) == 0:
-            return None
-        automaton.make_automaton()
-        return automaton
+        computed = self._computed
+        if "joined_keys" not in computed:
+            computed["joined_keys"] = _joined_keys(self.repeat_index())
+        return computed["joined_keys"]
 
     def quick_automaton(self):
         """Every surface of a role the first pass reads (FIRST_PASS_ROLES), with separators
@@ -165,6 +172,19 @@ class RuleView:
             automaton.make_automaton()
             self._quick = automaton
         return self._quick
+
+
+def _joined_keys(keys: dict[str, tuple[int, ...]]) -> Any:
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for key in keys:
+        if len(key) >= 4:
+            automaton.add_word(key, key)
+    if len(automaton) == 0:
+        return None
+    automaton.make_automaton()
+    return automaton
 
 
 def _character_class(hints) -> re.Pattern[str] | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from monitor import settings
 from monitor.matching.extract import extract_normalized
@@ -27,6 +28,9 @@ from monitor.matching.model import Model, load_model
 from monitor.matching.normalize import Normalized, normalize, quick_copies, quick_fold
 from monitor.matching.scoring import score_hits
 from monitor.text_cuts import without_cut_marker
+
+if TYPE_CHECKING:
+    from monitor.matching.segment import WordSegmenter
 
 DEFAULT_THRESHOLD = 3.0
 # The matcher reads at most this many characters of a title and of a text (a hostile page can
@@ -213,7 +217,7 @@ class Matcher:
         return view
 
     @property
-    def segmenter(self):
+    def segmenter(self) -> WordSegmenter:
         if self._segmenter is None:
             from monitor import config
             from monitor.matching.segment import WordSegmenter
@@ -370,7 +374,7 @@ class Matcher:
         return _decide(model, result, features)
 
     @property
-    def quick_automaton(self):
+    def quick_automaton(self) -> Any:
         """The first pass's automaton over every entry (see RuleView.quick_automaton)."""
         return self._base_view.quick_automaton()
 

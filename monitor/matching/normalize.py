@@ -27,7 +27,7 @@ from itertools import chain
 _EXTRA_SEPARATORS = frozenset("丨｜•·・‧∙")
 # Kept even between Chinese characters: currency signs and handles carry meaning.
 _NEVER_DROPPED = frozenset("@¥$€£")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _BEYOND_LATIN = re.compile("[\u2e80-\U0010ffff]")
 

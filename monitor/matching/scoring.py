@@ -122,7 +122,9 @@ def score_hits(hits: list[Hit], extraction: Extraction) -> Scored:
 
     # WHETHER it is offered.
     offer_parts = _offer_parts(by_role, extraction, fields, generics)
-    offer = min(4.5, sum(v for _, v in offer_parts))
+    # 0.0, not the int 0, when nothing is offered: a float as Scored.offer says (compiled, it
+    # can only be one).
+    offer = min(4.5, sum((v for _, v in offer_parts), 0.0))
     for text, value in offer_parts:
         reasons.append(f"{text} +{value:g}")
 

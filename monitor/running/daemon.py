@@ -19,12 +19,12 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.config_files import check_config_files
 from monitor.errors import HeishiError, StoreError
@@ -40,7 +40,12 @@ from monitor.running.sweep import SourceSweep
 from monitor.settings import Settings
 from monitor.settings import current as current_settings
 
+if TYPE_CHECKING:
+    from monitor.store.search_backfill import BackfillState
+
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 FAILED = ("failed", "crashed")
 # The search index's backfill of an upgraded store: a few seconds of batches every so often,
@@ -176,17 +181,28 @@ class Monitor:
         from monitor.store import open_store
         from monitor.store.connection import has_room
 
+        def beat() -> bool:
+            with open_store(self.db) as store:
+                store.operations.daemon_heartbeat(daemon_id)
+            return True
+
         while not self.stopping.wait(self.settings.heartbeat):
-            try:
-                with open_store(self.db) as store:
-                    store.operations.daemon_heartbeat(daemon_id)
-            except StoreError as exc:
-                self.report_store_trouble(str(exc))
-            except Exception:
-                log.exception("heartbeat failed")
-            else:
-                if self.store_trouble is not None and has_room(self.db):
-                    self.store_recovered()
+            beaten = self.guarded("heartbeat failed", beat)
+            if beaten and self.store_trouble is not None and has_room(self.db):
+                self.store_recovered()
+
+    def guarded(self, failure: str, step: Callable[[], T]) -> T | None:
+        """Run one step of the monitor (a heartbeat, a crawl, the outbox...); the monitor goes
+        on whatever it raises: a store that cannot be written is reported once
+        (report_store_trouble), anything else logged as `failure` with its traceback. The
+        step's value, or None when it failed."""
+        try:
+            return step()
+        except StoreError as exc:
+            self.report_store_trouble(str(exc))
+        except Exception:
+            log.exception("%s", failure)
+        return None
 
     def report_store_trouble(self, problem: str) -> None:
         """The store cannot be written (a full disk): said in one line and, for a full disk,
@@ -327,8 +343,8 @@ class Monitor:
                 return None
             started = datetime.now(UTC)
             self._active[name] = started
-        result = None
-        try:
+
+        def crawl() -> SourceSweep | None:
             with open_store(self.db) as store:
                 store.operations.source_started(name, plan.ref.kind, plan.ref.url, utc_now())
             log.info("%s: crawl started", name)
@@ -341,23 +357,22 @@ class Monitor:
                 stopping=self.stopping,
                 pool=self.pool,
             )
-            if results:
-                result = results[0]
-                self.results.append(result)
-                self._log_result(result)
-        except StoreError as exc:
-            self.report_store_trouble(str(exc))
-        except Exception:
-            log.exception("%s: the crawl could not be run", name)
-        finally:
+            if not results:
+                return None
+            self.results.append(results[0])
+            self._log_result(results[0])
+            return results[0]
+
+        def record_next_run() -> None:
             next_run = self._next_run_after(plan, started, result)
-            try:
-                with open_store(self.db) as store:
-                    store.operations.set_next_run(name, store_time(next_run))
-            except StoreError as exc:
-                self.report_store_trouble(str(exc))
-            except Exception:
-                log.exception("%s: could not record the next run", name)
+            with open_store(self.db) as store:
+                store.operations.set_next_run(name, store_time(next_run))
+
+        result = None
+        try:
+            result = self.guarded(f"{name}: the crawl could not be run", crawl)
+        finally:
+            self.guarded(f"{name}: could not record the next run", record_next_run)
             with self._lock:
                 del self._active[name]
         return result
@@ -463,13 +478,10 @@ class Monitor:
             from monitor.alerting.notify import drain_outbox
         except ImportError:
             return
-        try:
-            result = drain_outbox(self.db)
-        except StoreError as exc:
-            self.report_store_trouble(str(exc))
-            return
-        except Exception:
-            log.exception("draining the notification outbox failed")
+        result = self.guarded(
+            "draining the notification outbox failed", lambda: drain_outbox(self.db)
+        )
+        if result is None:
             return
         sent, dead = getattr(result, "sent", 0), getattr(result, "dead", 0)
         failed = getattr(result, "failed", 0)
@@ -487,18 +499,14 @@ class Monitor:
         from monitor.analysis.search_index import backfill
         from monitor.store import open_store
 
-        try:
+        def fill() -> BackfillState | None:
             with open_store(self.db) as store:
                 state = store.search_backfill.state()
                 if state is None or state.complete or self.stopping.is_set():
-                    return
-                state = backfill(store, seconds=BACKFILL_SECONDS)
-        except StoreError as exc:
-            self.report_store_trouble(str(exc))
-            return
-        except Exception:
-            log.exception("filling the search index failed")
-            return
+                    return None
+                return backfill(store, seconds=BACKFILL_SECONDS)
+
+        state = self.guarded("filling the search index failed", fill)
         if state is not None:
             log.info(
                 "search index: %s (%d of %d stored versions read)",

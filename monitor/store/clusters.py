@@ -55,6 +55,22 @@ def migrate_0010_compact_bands(store: Store) -> None:
     conn.execute("ALTER TABLE lsh_bands_compact RENAME TO lsh_bands")
 
 
+def migrate_0024_recent_bands(store: Store) -> None:
+    """`lsh_bands_recent`: the LSH bands of the listings signed since the last fold, in a
+    small table of their own, moved into `lsh_bands` in key order once it holds
+    RECENT_BANDS_LIMIT rows (`fold_recent_bands`). A listing's 16 band keys land on 16
+    random pages of `lsh_bands` (one in ten of its pages written for each 1,000 new listings
+    at 1M listings); in the small table they land on few, and the fold writes the big one
+    in one ordered pass."""
+    store.conn.execute(
+        "CREATE TABLE lsh_bands_recent (band INTEGER NOT NULL, key INTEGER NOT NULL, "
+        "listing_id INTEGER NOT NULL REFERENCES listings(id))"
+    )
+    store.conn.execute(
+        "CREATE UNIQUE INDEX idx_lsh_bands_recent_key ON lsh_bands_recent (band, key, listing_id)"
+    )
+
+
 def migrate_0020_dismissed_twins(store: Store) -> None:
     """`alerts.dismissed_twin_of`: the dismissed alert whose listing is a near-duplicate (same
     cluster) of this alert's listing, so the queue can show "the team dismissed its twin"."""
@@ -80,13 +96,19 @@ CLUSTER_SELLERS_INDEX = (
 # are one cluster already (each was linked when it came), so the newest few of each band
 # link a new copy to it as well as all of them would, at a cost that does not grow with it.
 CANDIDATES_PER_BAND = 8
+# Band rows `lsh_bands_recent` gathers before a sweep's close folds them into `lsh_bands`
+# (about 31,000 listings' bands; a fold of this many into the 1M-listing store's 16M rows
+# takes a few seconds of one sweep's close).
+RECENT_BANDS_LIMIT = 500_000
+_BAND_TABLES = ("lsh_bands", "lsh_bands_recent")
 
 _UNDECIDED = sql_list(UNDECIDED_STATUSES)
 _PREFETCH_CHUNK = 20_000  # band pairs per statement
 
 
 class ClusterQueries(QueryGroup):
-    """`store.clusters`: the queries for `listing_signatures`, `lsh_bands` and `listings.cluster_id`."""
+    """`store.clusters`: the queries for `listing_signatures`, `lsh_bands` (and
+    `lsh_bands_recent`) and `listings.cluster_id`."""
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
@@ -143,12 +165,15 @@ class ClusterQueries(QueryGroup):
             "VALUES (?, ?, ?)",
             (listing_id, version_id, blob),
         )
+        if old_bands:
+            for table in _BAND_TABLES:  # folded or not yet
+                self.conn.executemany(
+                    f"DELETE FROM {table} WHERE band = ? AND key = ? AND listing_id = ?",
+                    [(band, key, listing_id) for band, key in old_bands],
+                )
+        # Into the small table: see migrate_0024_recent_bands.
         self.conn.executemany(
-            "DELETE FROM lsh_bands WHERE band = ? AND key = ? AND listing_id = ?",
-            [(band, key, listing_id) for band, key in old_bands],
-        )
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO lsh_bands (band, key, listing_id) VALUES (?, ?, ?)",
+            "INSERT OR IGNORE INTO lsh_bands_recent (band, key, listing_id) VALUES (?, ?, ?)",
             [(band, key, listing_id) for band, key in bands],
         )
         newest = self._newest
@@ -163,36 +188,79 @@ class ClusterQueries(QueryGroup):
                     ids.sort(reverse=True)
                     del ids[self._per_band :]
 
-    def saved_signature(self, listing_id: int) -> bytes | None:
-        """The signature this listing was last linked with, if any."""
+    def saved_signature_and_text(
+        self, listing_id: int
+    ) -> tuple[bytes, str | None, str | None] | None:
+        """The signature this listing was last linked with, and the title and text of the
+        version it was made from; None if it has none."""
         row = self.conn.execute(
-            "SELECT signature FROM listing_signatures WHERE listing_id = ?", (listing_id,)
+            "SELECT s.signature, v.title, v.text FROM listing_signatures s "
+            "JOIN listing_versions v ON v.id = s.version_id WHERE s.listing_id = ?",
+            (listing_id,),
         ).fetchone()
-        return row[0] if row else None
+        return (row[0], row[1], row[2]) if row else None
 
     def prefetch_bands(
         self, bands: Iterable[tuple[int, int]], per_band: int = CANDIDATES_PER_BAND
     ) -> None:
-        """Read the newest `per_band` listings of each of these LSH bands in one statement,
-        and keep them for the rest of the open transaction: a sweep's batch looks up the
-        bands of all its listings at once instead of one query per listing. Bands written
-        in the transaction (`save_signature`) are kept current in memory."""
+        """Read the newest `per_band` listings of each of these LSH bands (one statement for
+        each band table), and keep them for the rest of the open transaction: a sweep's batch
+        looks up the bands of all its listings at once instead of one query per listing.
+        Bands written in the transaction (`save_signature`) are kept current in memory."""
         newest = self._newest
         if newest is None or per_band != self._per_band:
             newest = self._newest = {}
             self._per_band = per_band
         wanted = sorted({pair for pair in bands if pair not in newest})
+        for pair in wanted:
+            newest[pair] = []
         for start in range(0, len(wanted), _PREFETCH_CHUNK):
-            chunk = wanted[start : start + _PREFETCH_CHUNK]
-            # Each band's primary key read backwards from its top: `per_band` rows a band,
-            # however many listings share it.
-            for band, key, found in self.conn.execute(
-                "SELECT p.value ->> 0, p.value ->> 1, (SELECT json_group_array(listing_id) "
-                "FROM (SELECT listing_id FROM lsh_bands WHERE band = p.value ->> 0 "
-                "AND key = p.value ->> 1 ORDER BY listing_id DESC LIMIT ?)) FROM json_each(?) AS p",
-                (per_band, json.dumps(chunk)),
-            ):
-                newest[(band, key)] = sorted(json.loads(found), reverse=True)
+            chunk = json.dumps(wanted[start : start + _PREFETCH_CHUNK])
+            for table in _BAND_TABLES:
+                # Each band's key read backwards from its top: the listings at or above its
+                # `per_band`-th newest, however many listings share it.
+                for band, key, listing_id in self.conn.execute(
+                    "SELECT p.band, p.key, b.listing_id FROM (SELECT value ->> 0 AS band, "
+                    "value ->> 1 AS key FROM json_each(?)) AS p "
+                    f"CROSS JOIN {table} AS b ON b.band = p.band AND b.key = p.key "
+                    "AND b.listing_id >= coalesce((SELECT listing_id FROM "
+                    f"{table} WHERE band = p.band AND key = p.key ORDER BY listing_id DESC "
+                    "LIMIT 1 OFFSET ?), 0)",
+                    (chunk, per_band - 1),
+                ):
+                    newest[(band, key)].append(listing_id)
+        for pair in wanted:
+            ids = newest[pair]
+            if len(ids) > 1:
+                # The newest of both tables (a listing is in one of them: see fold).
+                ids[:] = sorted(set(ids), reverse=True)[:per_band]
+
+    def recent_bands_held(self) -> int:
+        """About how many rows `lsh_bands_recent` holds (at least as many as it does)."""
+        found = self.conn.execute("SELECT coalesce(max(rowid), 0) FROM lsh_bands_recent")
+        return int(found.fetchone()[0])
+
+    def fold_recent_bands(self, limit: int = 0) -> int:
+        """Move the rows of `lsh_bands_recent` into `lsh_bands` in key order, if it holds more
+        than `limit`; returns how many moved. Its own transaction (not inside another)."""
+        if self.recent_bands_held() <= limit:
+            return 0
+        # Every row was checked against `listings` when it was written, and listings are
+        # never deleted: checking again would read a random listing page for each row (four
+        # times the fold's time). The pragma is a no-op inside a transaction, so it is set
+        # around this one.
+        self.conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with self.store.transaction():
+                moved = self.conn.execute(
+                    "INSERT OR IGNORE INTO lsh_bands (band, key, listing_id) SELECT band, key, "
+                    "listing_id FROM lsh_bands_recent ORDER BY band, key, listing_id"
+                ).rowcount
+                self.conn.execute("DELETE FROM lsh_bands_recent")
+        finally:
+            self.conn.execute("PRAGMA foreign_keys = ON")
+        self._newest = None
+        return int(moved)
 
     def forget_bands(self) -> None:
         """The transaction ended: what `prefetch_bands` read may change now."""

@@ -1,6 +1,7 @@
 """Keeping the store's file in shape: VACUUM (space left by migrations and deletions given
 back to the disk), ANALYZE and PRAGMA optimize (fresh statistics for the query planner),
-and merging the search index's segments.
+merging the search index's segments and folding the recent near-duplicate bands into
+their index (monitor/store/clusters.py).
 
 VACUUM rewrites the whole file and holds the write lock while it does, so a sweep that
 writes meanwhile waits and then fails for a lock; `busy_reason` says what would be in its way
@@ -45,6 +46,7 @@ VACUUM_STEPS = (
 )
 OPTIMIZE_STEPS = (
     ("search", "merge the search index's segments"),
+    ("bands", "fold the recent near-duplicate bands into their index"),
     ("analyze", "ANALYZE: statistics of every index for the query planner"),
     ("optimize", "PRAGMA optimize"),
     ("checkpoint", "write the WAL into the file"),
@@ -109,8 +111,9 @@ class MaintenanceQueries(QueryGroup):
         self.checkpoint()
 
     def optimize(self, on_step: Callable[[str], None] = lambda step: None) -> dict[str, Any]:
-        """Merge the search index into one segment, ANALYZE, PRAGMA optimize, checkpoint;
-        returns the indexes ANALYZE gave statistics for."""
+        """Merge the search index into one segment, fold the recent near-duplicate bands,
+        ANALYZE, PRAGMA optimize, checkpoint; returns the indexes ANALYZE gave statistics
+        for and the band rows folded."""
         on_step("search")
         has_search = self.conn.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'listing_search'"
@@ -118,6 +121,8 @@ class MaintenanceQueries(QueryGroup):
         if has_search:
             with self.store.transaction():
                 self.conn.execute("INSERT INTO listing_search (listing_search) VALUES ('optimize')")
+        on_step("bands")
+        folded = self.store.clusters.fold_recent_bands()
         on_step("analyze")
         self.conn.execute("ANALYZE")
         on_step("optimize")
@@ -125,7 +130,11 @@ class MaintenanceQueries(QueryGroup):
         on_step("checkpoint")
         self.checkpoint()
         analyzed = self.conn.execute("SELECT count(DISTINCT idx) FROM sqlite_stat1").fetchone()[0]
-        return {"indexes_analyzed": analyzed, "search_index_merged": bool(has_search)}
+        return {
+            "indexes_analyzed": analyzed,
+            "search_index_merged": bool(has_search),
+            "bands_folded": folded,
+        }
 
     def checkpoint(self) -> None:
         """Write the WAL into the file and empty it (TRUNCATE)."""
