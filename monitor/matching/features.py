@@ -173,24 +173,51 @@ _DATE_PROSE = re.compile(r"\d{1,4}年\d{1,2}月|[去今前]年|日前|近日|近
 # tense, quotation), a seller speaks of their own stock to a buyer (我们, 本店; we, our; 私聊,
 # 找我, DM me; 现货, 一手, in stock). Chinese cues are read in the normalised text (simplified,
 # no spaces or punctuation), English ones in the text as written, lower-cased, by word.
-_VOICE_ZH = re.compile(
-    "(?P<reported>警方|民警|公安|法院|检察|记者|据(?:悉|了解|介绍|报道|统计|称|调查|查)|被告|嫌疑人|涉案|"
-    "通报|获悉|报道|披露|审理|查明|指控|案例|办案)"
-    "|(?P<third>卖家|该团伙|团伙|他们|对方|此类|这些|这类|该公司|该平台|上线|下线|买家|受害人)"
-    "|(?P<first>我们|本人|本店|本工作室|我司|咱|小弟)"
-    "|(?P<imperative>私聊|私我|私信|联系|加我|找我|速来|欢迎|要的|需要的|有意|来问|咨询|滴滴|带价)"
-    "|(?P<stock>现货|有货|库存|在库|一手|实时|日更|长期|稳定|量大|大量|批发|可验|包换|包过|秒出|秒回)"
-)
+_VOICE_ZH_CUES: dict[str, tuple[str, ...]] = {
+    "reported": (
+        *("警方", "民警", "公安", "法院", "检察", "记者", "据悉", "据了解", "据介绍", "据报道"),
+        *("据统计", "据称", "据调查", "据查", "被告", "嫌疑人", "涉案", "通报", "获悉", "报道"),
+        *("披露", "审理", "查明", "指控", "案例", "办案"),
+    ),
+    "third": (
+        *("卖家", "该团伙", "团伙", "他们", "对方", "此类", "这些", "这类", "该公司", "该平台"),
+        *("上线", "下线", "买家", "受害人"),
+    ),
+    "first": ("我们", "本人", "本店", "本工作室", "我司", "咱", "小弟"),
+    "imperative": (
+        *("私聊", "私我", "私信", "联系", "加我", "找我", "速来", "欢迎", "要的", "需要的"),
+        *("有意", "来问", "咨询", "滴滴", "带价"),
+    ),
+    "stock": (
+        *("现货", "有货", "库存", "在库", "一手", "实时", "日更", "长期", "稳定", "量大"),
+        *("大量", "批发", "可验", "包换", "包过", "秒出", "秒回"),
+    ),
+}
+
+
+def _cue_pattern(cues: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
+    """One alternation of every cue, a named group per kind, behind a look-ahead for the
+    cues' first characters: the regex engine then skips at once the positions no cue starts
+    at, instead of trying every cue there (a third of the time)."""
+    groups = "|".join(
+        f"(?P<{kind}>{'|'.join(map(re.escape, terms))})" for kind, terms in cues.items()
+    )
+    starts = "".join(sorted({term[0] for terms in cues.values() for term in terms}))
+    return re.compile(f"(?=[{re.escape(starts)}])(?:{groups})")
+
+
+_VOICE_ZH = _cue_pattern(_VOICE_ZH_CUES)
 _VOICE_EN = re.compile(
-    r"\b(?:(?P<reported>police|court|prosecutors?|according|reportedly|investigators?|authorities|"
-    r"researchers?|analysts?|indictment|sentenced|convicted|arrested|defendants?|journalists?|"
-    r"said|says|told|disclosed|regulators?)"
+    r"\b(?=[a-z])(?:(?P<reported>police|court|prosecutors?|according|reportedly|investigators?|"
+    r"authorities|researchers?|analysts?|indictment|sentenced|convicted|arrested|defendants?|"
+    r"journalists?|said|says|told|disclosed|regulators?)"
     r"|(?P<third>the seller|sellers|a seller|they|their|he|she|his|the group|the gang|vendors?|buyers)"
     r"|(?P<first>we|our|us)"
     r"|(?P<imperative>dm|pm|contact|message|hit me|inbox|telegram me|hmu|ask)"
     r"|(?P<stock>in stock|fresh|available|bulk|private|exclusive|escrow|vouched|replacement)"
     r"|(?P<past>\w{3,}ed|was|were|had|been))\b"
 )
+_LATIN = re.compile("[a-z]")
 _QUOTES = re.compile('[“”「」『』"]')
 
 
@@ -204,9 +231,11 @@ def _voice_features(
     for match in _VOICE_ZH.finditer(listing):
         group = match.lastgroup or ""
         counts[group] = counts.get(group, 0) + 1
-    for match in _VOICE_EN.finditer(written.lower()):
-        group = match.lastgroup or ""
-        counts[group] = counts.get(group, 0) + 1
+    lowered = written.lower()
+    if _LATIN.search(lowered):  # every English cue starts with a letter
+        for match in _VOICE_EN.finditer(lowered):
+            group = match.lastgroup or ""
+            counts[group] = counts.get(group, 0) + 1
     for group, count in counts.items():
         values["voice:" + group] = 1.0
         if count >= 3:
@@ -233,8 +262,9 @@ def _voice_features(
 # An ID number the buyer gives or shows (给名字身份证就行, 报名只需身份证, 身份证查…): a look-up
 # keyed on it, or a requirement, not ID numbers on sale.
 _ID_AS_KEY = re.compile(
+    "(?=[给凭提只输需带准身s])(?:"  # the first characters of the two alternatives below
     "(?:给|凭|提供|只需|只要|输入|需要|需|带上|准备好?)(?:名字|姓名)?(?:和|加|及)?(?:身份证|sfz)"
-    "|(?:身份证|sfz)号?(?:就行|即可|就可以|就能|反查|查)"
+    "|(?:身份证|sfz)号?(?:就行|即可|就可以|就能|反查|查))"
 )
 _NAME_FIELDS = frozenset({"姓名"})
 _ID_FIELDS = frozenset({"身份证", "身份证号"})
