@@ -9,7 +9,8 @@ heishi's own allocator, a search index and near-duplicate signatures as sweeps w
 left them) and kept under benchmarks/.cache/ for the next run. Its file is read through the
 OS page cache before timing, as a monitor that sweeps every few minutes finds it. Each of
 `--repeats` sweeps (of different sources) is timed against its own raw run just before it;
-the median ratio (target >= 0.5x) is printed and written to benchmarks/results/store.json.
+the median ratio (target >= 0.7x, issue 21; new listings >= 0.5x) is printed and written to
+benchmarks/results/store.json.
 
 What is timed, on both sides, is rows going into the store until they are in the database
 file: the baseline from `BEGIN` to `close()` of a raw connection inserting the rows into a
@@ -37,6 +38,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 SOURCES = 100
 LAYOUT = "v4"  # bump when the cached store's layout or texts change: it is rebuilt
+SWEEP_TARGET = 0.7  # a 1%-changed sweep against raw executemany (issue 21; 0.5 before)
 CATEGORIES = ["identity", "finance", "telecom", "logistics", "vehicle", "platform"]
 
 
@@ -337,7 +339,7 @@ def measure(
         "ratio_end_to_end_vs_raw_insert": round(
             median["raw_seconds"] / (median["sweep_seconds"] + median["state_seconds"]), 3
         ),
-        "target": 0.5,
+        "target": SWEEP_TARGET,
         # `new` listings never seen before, a fifth of them formulaic copies (see
         # new_listings): the near-duplicate lookup, alerts and actors of each.
         "new_listings": new_listings(db, new, listings) if new else None,
@@ -664,7 +666,8 @@ def bench(quick: bool = False) -> dict[str, Any]:
         result = measure(100_000, 2, 1_000, 0.01, new=1_000)
     else:
         result = measure(1_000_000, 5, 10_000, 0.01, new=10_000)
-    _save(result)
+    # The runner writes the result to its --results folder (a quick run to quick/): writing
+    # benchmarks/results/store.json here too overwrote the full run's with any run's.
     return {
         "name": "store",
         "rows": [
@@ -676,8 +679,8 @@ def bench(quick: bool = False) -> dict[str, Any]:
                 "baseline": result["raw_insert_rows_per_s"],
                 "baseline_name": "raw sqlite3 executemany INSERT of the same rows",
                 "ratio": result["ratio_vs_raw_insert"],
-                "target": ">= 0.5x",
-                "meets": result["ratio_vs_raw_insert"] >= 0.5,
+                "target": f">= {SWEEP_TARGET}x",
+                "meets": result["ratio_vs_raw_insert"] >= SWEEP_TARGET,
             },
             *_new_listings_rows(result),
         ],

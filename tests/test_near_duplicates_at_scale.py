@@ -101,3 +101,44 @@ def test_a_batch_links_copies_of_each_other_as_listings_written_one_by_one(tmp_p
     assert (listings, alerts, bands) == found[1, False] == found[1000, True]
     assert all(cluster is not None for _, _, cluster in listings)
     assert sum(kind == "reposted" for kind, _, _ in alerts) >= len(second) - 2
+
+
+def test_a_fold_the_disk_has_no_room_for_leaves_the_bands_where_they_were(
+    db_path, monkeypatch, caplog
+):
+    """The fold is not the run's: a full disk while folding keeps the run's outcome, the
+    bands stay in the recent table (the next close tries again), foreign keys stay on."""
+    import random
+
+    from monitor.alerting.ingest import SweepRecorder
+    from tests.helpers import OK_STATS
+
+    items = [copy(f"c{n}", n) for n in range(12)]
+    _sweep_in_batches(db_path, items, "forum", 100)
+    rng = random.Random(3)
+    with sqlite3.connect(db_path) as conn:  # more rows than the file has room for twice
+        conn.executemany(
+            "INSERT INTO lsh_bands_recent (band, key, listing_id) VALUES (?, ?, 1)",
+            [(rng.randrange(16), rng.randrange(-(2**63), 2**63)) for _ in range(20_000)],
+        )
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("VACUUM")  # no free pages for the fold to take
+    held = 20_000 + 12 * 16
+    monkeypatch.setattr(clusters, "RECENT_BANDS_LIMIT", 0)
+    recorder = SweepRecorder(db_path, source="forum", kind="forum")
+    recorder.open()
+    for item in items:
+        recorder.record(item)
+    recorder.flush()
+    conn = recorder.store.conn
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages + 1}")  # room to close the run, no more
+    outcome = recorder.close(dict(OK_STATS), "finished")
+    assert outcome.status == "ok" and outcome.counts["unchanged"] == 12
+    assert "bands not folded this time: disk full" in caplog.text
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM lsh_bands").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM lsh_bands_recent").fetchone() == (held,)
+    with open_store(db_path) as store:  # room again: it folds, and checks keys after
+        assert store.clusters.fold_recent_bands() == held
+        assert store.conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
