@@ -61,13 +61,13 @@ def built() -> list[str]:
 
 
 def stale() -> list[str]:
-    """Compiled modules whose source changed after the build (their extension is older)."""
-    found = []
-    for module in COMPILED:
-        extension = _extension(module)
-        if extension is not None and _source(module).stat().st_mtime > extension.stat().st_mtime:
-            found.append(module)
-    return found
+    """Compiled modules whose source changed after the build. Their code is in the group's
+    shared library; a module's own .so is a shim that a rebuild leaves as it was."""
+    library = _extension(GROUP + "__mypyc")
+    if library is None:
+        return [module for module in COMPILED if _extension(module) is not None]
+    built_at = library.stat().st_mtime
+    return [module for module in COMPILED if _source(module).stat().st_mtime > built_at]
 
 
 def switched_off() -> bool:
