@@ -125,8 +125,17 @@ def compiler_missing() -> str | None:
     return None
 
 
+def remove_builds() -> None:
+    """Delete every extension module beside the sources: the group's library and the shims.
+    A shim left from a build that compiled more modules would load a library without its
+    code (AttributeError: ... has no attribute 'init_monitor___matching___...')."""
+    for path in HERE.glob("*" + importlib.machinery.EXTENSION_SUFFIXES[0]):
+        path.unlink()
+
+
 def build(build_dir: Path) -> int:
     """Compile COMPILED in place with mypyc; the exit status of the build."""
+    remove_builds()
     missing = compiler_missing()
     if missing:
         print(f"compile: {missing}: the matcher stays pure Python (same outputs, slower)")
@@ -165,8 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clean", action="store_true", help="remove the build, run pure Python")
     args = parser.parse_args(argv)
     if args.clean:
-        for path in HERE.glob("*" + importlib.machinery.EXTENSION_SUFFIXES[0]):
-            path.unlink()
+        remove_builds()
         shutil.rmtree(args.build_dir, ignore_errors=True)
         return 0
     return build(args.build_dir)
