@@ -114,3 +114,35 @@ def test_longer_negatives_join_two_texts_of_one_genre_and_never_an_offer():
         assert first is not second and first["genre"] == second["genre"] == row["genre"]
         assert row["text"].startswith(first["text"]) and row["text"].endswith(second["text"])
     assert longer_negatives(rows) == longer  # the same every time (seeded)
+
+
+def test_the_adoption_rule_refuses_a_candidate_that_fails_any_point():
+    # benchmarks/adoption.py: every point of docs/matching.md's rule, against the shipped model.
+    from benchmarks.adoption import points
+
+    def side(precision, recall, exact, discussion, false_alerts=0):
+        return {
+            "precision": precision,
+            "recall": recall,
+            "category_exact": exact,
+            "discussion_false_alerts": discussion,
+            "false_alerts": false_alerts,
+        }
+
+    shipped = side(0.975, 0.967, 0.839, 2)
+    figures = {
+        "dev": {"shipped": shipped, "candidate": side(0.975, 0.971, 0.839, 2)},
+        "shared": {"shipped": side(1.0, 1.0, 0.975, 0), "candidate": side(1.0, 1.0, 1.0, 0)},
+        "ordinary_rate": 0.00007,
+    }
+    assert all(holds for _, holds in points(figures))
+    for split, change in (
+        ("dev", {"category_exact": 0.835}),  # one offer's categories fewer
+        ("dev", {"discussion_false_alerts": 3}),
+        ("dev", {"precision": 0.969, "recall": 0.99}),
+        ("shared", {"category_exact": 0.95}),
+    ):
+        candidate = figures[split]["candidate"] | change
+        failed = points(figures | {split: figures[split] | {"candidate": candidate}})
+        assert not all(holds for _, holds in failed), (split, change)
+    assert not all(holds for _, holds in points(figures | {"ordinary_rate": 0.0003}))
