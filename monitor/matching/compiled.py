@@ -56,18 +56,21 @@ def _extension(module: str) -> Path | None:
 
 
 def built() -> list[str]:
-    """The modules of COMPILED that have an extension module beside their source."""
-    return [module for module in COMPILED if _extension(module) is not None]
+    """The modules here with an extension module beside their source: COMPILED after
+    `make compile`, or what an older build compiled."""
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    names = (path.name.removesuffix(suffix) for path in HERE.glob("*" + suffix))
+    return sorted(f"{__package__}.{name}" for name in names if (HERE / f"{name}.py").exists())
 
 
 def stale() -> list[str]:
-    """Compiled modules whose source changed after the build. Their code is in the group's
+    """Built modules whose source changed after the build. Their code is in the group's
     shared library; a module's own .so is a shim that a rebuild leaves as it was."""
     library = _extension(GROUP + "__mypyc")
     if library is None:
-        return [module for module in COMPILED if _extension(module) is not None]
+        return built()
     built_at = library.stat().st_mtime
-    return [module for module in COMPILED if _source(module).stat().st_mtime > built_at]
+    return [module for module in built() if _source(module).stat().st_mtime > built_at]
 
 
 def switched_off() -> bool:
@@ -78,23 +81,28 @@ def switched_off() -> bool:
 
 
 class _Sources(importlib.abc.MetaPathFinder):
-    """Finds COMPILED's modules as their .py files, ahead of the extension modules."""
+    """Finds the built modules as their .py files, ahead of their extension modules."""
+
+    def __init__(self, modules: list[str]) -> None:
+        self.modules = frozenset(modules)
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in COMPILED:
+        if fullname not in self.modules:
             return None
         return importlib.util.spec_from_file_location(fullname, _source(fullname))
 
 
 def prefer_source() -> None:
-    """Import COMPILED from their sources when the build is switched off or stale. All or
-    none: a compiled module calls its group's compiled code directly, never the source."""
-    if not built() or any(isinstance(f, _Sources) for f in sys.meta_path):
+    """Import the built modules from their sources when the build is switched off or stale.
+    All or none: a compiled module calls its group's compiled code directly, never the
+    source."""
+    modules = built()
+    if not modules or any(isinstance(f, _Sources) for f in sys.meta_path):
         return
     if switched_off():
-        sys.meta_path.insert(0, _Sources())
+        sys.meta_path.insert(0, _Sources(modules))
         return
     changed = stale()
     if changed:
@@ -103,7 +111,7 @@ def prefer_source() -> None:
             "(make compile rebuilds it)",
             ", ".join(m.rsplit(".", 1)[1] + ".py" for m in changed),
         )
-        sys.meta_path.insert(0, _Sources())
+        sys.meta_path.insert(0, _Sources(modules))
 
 
 def is_compiled() -> bool:
@@ -125,22 +133,16 @@ def compiler_missing() -> str | None:
     return None
 
 
-def remove_builds() -> None:
-    """Delete every extension module beside the sources: the group's library and the shims.
-    A shim left from a build that compiled more modules would load a library without its
-    code (AttributeError: ... has no attribute 'init_monitor___matching___...')."""
-    for path in HERE.glob("*" + importlib.machinery.EXTENSION_SUFFIXES[0]):
-        path.unlink()
-
-
 def build(build_dir: Path) -> int:
     """Compile COMPILED in place with mypyc; the exit status of the build."""
-    remove_builds()
     missing = compiler_missing()
     if missing:
         print(f"compile: {missing}: the matcher stays pure Python (same outputs, slower)")
         return 0
     root = HERE.parent.parent
+    # A clean build: no shim left of a module an older build compiled (its code would be
+    # missing from the new shared library).
+    _remove_build(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     script = build_dir / "setup.py"
     paths = [str(_source(m).relative_to(root)) for m in COMPILED]
@@ -166,6 +168,12 @@ def build(build_dir: Path) -> int:
     return 0
 
 
+def _remove_build(build_dir: Path) -> None:
+    for path in HERE.glob("*" + importlib.machinery.EXTENSION_SUFFIXES[0]):
+        path.unlink()
+    shutil.rmtree(build_dir, ignore_errors=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
@@ -174,7 +182,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clean", action="store_true", help="remove the build, run pure Python")
     args = parser.parse_args(argv)
     if args.clean:
-        remove_builds()
-        shutil.rmtree(args.build_dir, ignore_errors=True)
+        _remove_build(args.build_dir)
         return 0
     return build(args.build_dir)
