@@ -167,33 +167,23 @@ def warm_cache(tmp_path_factory) -> Path:
 
 # Tests that judge real processes against the clock (a daemon's turns on short intervals,
 # stops within a deadline, a server's answer while another request burns CPU) and failed
-# under load: `make test` runs them after the rest, which runs on two busy workers
-# (pytest-xdist), so that load never pushes one past its deadline. They mostly wait (on
-# crawls, sleeps, deadlines: a third of a core in all), so they run in two groups side by
-# side (`--dist loadgroup`), each group's modules one after another in one process: the
-# monitors of the daemon tests in one, the warm workers' polite crawls and the Redis restarts
-# in the other.
+# under load: `make test` runs them alone after the rest, which runs on two workers
+# (pytest-xdist), so another test's load never pushes one past its deadline.
 SERIAL_MODULES = {
-    "test_workers": "serial-crawls",
-    "test_redis_restart": "serial-crawls",
-    "test_stop": "serial-monitors",
-    "test_run": "serial-monitors",
-    "test_web_hostile": "serial-monitors",
-    "test_disk_full": "serial-monitors",
+    "test_run",
+    "test_stop",
+    "test_web_hostile",
+    "test_redis_restart",
+    "test_disk_full",
 }
-
-
-def _module_name(item: pytest.Item) -> str:
-    module = getattr(item, "module", None)
-    return module.__name__.rsplit(".", 1)[-1] if module is not None else ""
+# tests/test_workers.py runs with the rest, in one process of its own (its xdist_group): its
+# crawls are polite (they mostly wait), and it judges overlap by milliseconds, not seconds.
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        group = SERIAL_MODULES.get(_module_name(item))
-        if group is not None:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SERIAL_MODULES:
             item.add_marker(pytest.mark.serial)
-            item.add_marker(pytest.mark.xdist_group(group))
         # The tiers (pyproject.toml): a test given a real Chromium by the fixture needs it.
         if "chromium" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
