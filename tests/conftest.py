@@ -180,7 +180,27 @@ SERIAL_MODULES = {
 # crawls are polite (they mostly wait), and it judges overlap by milliseconds, not seconds.
 
 
-def pytest_collection_modifyitems(items):
+def _xdist_group_ids(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a pytest-xdist worker with --dist loadgroup: each test's xdist_group put into its
+    node id (`id@group`, what the scheduler groups by). pytest-xdist 3.8 writes it to
+    `item._nodeid`, which pytest 9 no longer reads, so every group was split across the
+    workers and its module and session fixtures (the demo run, the actors' two days of
+    sweeps) were built on each."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        names = {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+        if names and "@" not in item.nodeid:
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(sorted(names))}")
+
+
+def pytest_collection_modifyitems(config, items):
+    _xdist_group_ids(config, items)
     for item in items:
         if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SERIAL_MODULES:
             item.add_marker(pytest.mark.serial)
