@@ -167,33 +167,43 @@ def warm_cache(tmp_path_factory) -> Path:
 
 # Tests that judge real processes against the clock (a daemon's turns on short intervals,
 # stops within a deadline, a server's answer while another request burns CPU) and failed
-# under load: `make test` runs them after the rest, which runs on two busy workers
-# (pytest-xdist), so that load never pushes one past its deadline. They mostly wait (on
-# crawls, sleeps, deadlines: a third of a core in all), so they run in two groups side by
-# side (`--dist loadgroup`), each group's modules one after another in one process: the
-# monitors of the daemon tests in one, the warm workers' polite crawls and the Redis restarts
-# in the other.
+# under load: `make test` runs them alone after the rest, which runs on two workers
+# (pytest-xdist), so another test's load never pushes one past its deadline.
 SERIAL_MODULES = {
-    "test_workers": "serial-crawls",
-    "test_redis_restart": "serial-crawls",
-    "test_stop": "serial-monitors",
-    "test_run": "serial-monitors",
-    "test_web_hostile": "serial-monitors",
-    "test_disk_full": "serial-monitors",
+    "test_run",
+    "test_stop",
+    "test_web_hostile",
+    "test_redis_restart",
+    "test_disk_full",
 }
+# tests/test_workers.py runs with the rest, in one process of its own (its xdist_group): its
+# crawls are polite (they mostly wait), and it judges overlap by milliseconds, not seconds.
 
 
-def _module_name(item: pytest.Item) -> str:
-    module = getattr(item, "module", None)
-    return module.__name__.rsplit(".", 1)[-1] if module is not None else ""
+def _xdist_group_ids(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a pytest-xdist worker with --dist loadgroup: each test's xdist_group put into its
+    node id (`id@group`, what the scheduler groups by). pytest-xdist 3.8 writes it to
+    `item._nodeid`, which pytest 9 no longer reads, so every group was split across the
+    workers and its module and session fixtures (the demo run, the actors' two days of
+    sweeps) were built on each."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import coerce_node_id
 
-
-def pytest_collection_modifyitems(items):
     for item in items:
-        group = SERIAL_MODULES.get(_module_name(item))
-        if group is not None:
+        names = {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+        if names and "@" not in item.nodeid:
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(sorted(names))}")
+
+
+def pytest_collection_modifyitems(config, items):
+    _xdist_group_ids(config, items)
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SERIAL_MODULES:
             item.add_marker(pytest.mark.serial)
-            item.add_marker(pytest.mark.xdist_group(group))
         # The tiers (pyproject.toml): a test given a real Chromium by the fixture needs it.
         if "chromium" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)

@@ -25,7 +25,9 @@ from tests.receivers import WebhookReceiver
 from tests.servers import esc, run_crawl, telegram_page, write_site
 from tests.web_server import Server
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# With pytest-xdist every test of this file runs in one process, so `world` (two days of real
+# sweeps, some 50 s on busy cores) is built once, not once per worker.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("actors_sites")]
 
 FORUM_SITE = """name = "bbs_data"
 kind = "forum"

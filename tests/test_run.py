@@ -29,10 +29,12 @@ from tests.helpers import (
 )
 from tests.servers import write_site
 
-# With pytest-xdist every test of this file runs in one process (its serial group,
-# tests/conftest.py), so the busy monitor (half a minute of real crawls, shared by seven
-# tests) runs once.
-pytestmark = [pytest.mark.daemon]
+# With pytest-xdist: every test of this file in one process, so the busy monitor (half a
+# minute of real crawls, shared by seven tests) runs once.
+pytestmark = [
+    pytest.mark.daemon,
+    pytest.mark.xdist_group("test_run"),
+]
 
 
 def assert_consistent(db: Path) -> None:

@@ -23,6 +23,9 @@ import pytest
 from monitor.running.sweep import SourceRef, crawl_env, log_dir, sweep_sources
 from monitor.running.workers import PoolSettings, WorkerPool
 
+# With pytest-xdist: every test of this file in one process, beside the rest of the suite.
+pytestmark = pytest.mark.xdist_group("workers")
+
 FORUM = SourceRef("demo_forum", "forum")
 CHANNEL = SourceRef("demo_channel", "channel")
 SLOW = ("--set", "DOWNLOAD_DELAY=0.4")  # the forum's 43 pages take some 17 s
