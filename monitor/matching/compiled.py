@@ -135,14 +135,14 @@ def compiler_missing() -> str | None:
 
 def build(build_dir: Path) -> int:
     """Compile COMPILED in place with mypyc; the exit status of the build."""
+    # A clean build, or none: no shim left of a module an older build compiled (it would load
+    # a shared library without its code: AttributeError ... 'init_monitor___matching___...').
+    _remove_build(build_dir)
     missing = compiler_missing()
     if missing:
         print(f"compile: {missing}: the matcher stays pure Python (same outputs, slower)")
         return 0
     root = HERE.parent.parent
-    # A clean build: no shim left of a module an older build compiled (its code would be
-    # missing from the new shared library).
-    _remove_build(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     script = build_dir / "setup.py"
     paths = [str(_source(m).relative_to(root)) for m in COMPILED]
