@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -27,6 +26,8 @@ import tempfile
 from io import BytesIO
 from pathlib import Path
 from typing import Any
+
+from monitor.settings import child_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DEV = Path("/work/shared/eval/dev.jsonl")
@@ -42,7 +43,9 @@ def _git(*args: str) -> bytes:
 def _environment() -> dict[str, str]:
     """The environment of a training run: the checkout's own keyword lists, never a
     directory the caller's environment points at."""
-    return {k: v for k, v in os.environ.items() if k != "HEISHI_KEYWORDS_DIR"}
+    env = child_environment()
+    env.pop("HEISHI_KEYWORDS_DIR", None)
+    return env
 
 
 def _train(tree: Path, out: Path, final_fit: str) -> None:
