@@ -129,6 +129,24 @@ def test_who_speaks_and_which_fields_are_listed_are_features(tmp_path):
     assert any("escrow +1" in r for r in english.reasons if r.startswith("moved by"))
 
 
+def test_a_bare_row_of_keywords_keeps_the_rules_alert_and_prose_does_not(tmp_path):
+    # A model that refuses everything (bias -9): only the rules' override can alert.
+    model = tiny_model(0.5, **{"rules:alert": 0.0})
+    model["alert"]["bias"] = -9.0
+    matcher = load_matcher(keyword_copy(tmp_path, model))
+    bare = matcher.match("出售 身份证 四件套", "")
+    assert bare.alert and bare.probability is not None and bare.probability < 0.01
+    assert any("bare listing of keywords" in r for r in bare.reasons)
+    # The same words in a sentence, or longer than a keyword row, are the model's to judge.
+    for title, text in (
+        ("出售身份证四件套，一手", ""),
+        ("出售 身份证 四件套", "全国 一手 现货 量大 从优 可验"),
+    ):
+        assert matcher.without_model().match(title, text).alert
+        assert not matcher.match(title, text).alert
+    assert not matcher.match("身份证丢了 怎么补办", "").alert  # no rules' alert to keep
+
+
 def test_a_watched_brand_keeps_the_rules_alert(tmp_path):
     directory = keyword_copy(tmp_path, tiny_model(0.99, **{"rules:alert": 1.0}))
     matcher = load_matcher(directory)

@@ -601,6 +601,14 @@ def _decide(model: Model, result: MatchResult, features: Features) -> MatchResul
         result.reasons.append(
             f"rules score {result.score:g} with a price and a seller's handle: the rules' alert holds"
         )
+    elif not alert and rules_alert and _compact_listing(features):
+        # The model reads genre (news, report, guide, seller) from prose; a bare row of
+        # keywords (出售 身份证 四件套) has none, and topic words the discussions share pull it
+        # down. Too short to be a discussion, its rules decide.
+        alert = True
+        result.reasons.append(
+            f"rules score {result.score:g} on a bare listing of keywords: the rules' alert holds"
+        )
     # Explained: alerts and near misses; a text far below the threshold needs no reasons.
     moved = model.explain(features, pushes) if probability >= model.threshold / 2 else []
     if moved:
@@ -632,6 +640,19 @@ def _priced_offer_with_handle(result: MatchResult) -> bool:
         and (c.value.isdigit() or any(mark in c.text for mark in ("@", ":", "：")))
         for c in result.extraction.contacts
     )
+
+
+COMPACT_LISTING_CHARS = 20
+
+
+def _compact_listing(features: Features) -> bool:
+    """Title and text together under COMPACT_LISTING_CHARS characters with no sentence in
+    them (no full stop, comma or question mark): a keyword row, not prose."""
+    norms = features.norms
+    written = "".join(norm.original for norm in norms)
+    if len("".join(written.split())) >= COMPACT_LISTING_CHARS:
+        return False
+    return not any(mark in written for mark in "，。,.？?！!；;：:")
 
 
 def _feature_label(name: str) -> str:
