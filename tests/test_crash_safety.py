@@ -29,6 +29,8 @@ WRITER = textwrap.dedent(
     for i in range(count):
         recorder.record(listing(str(i), f"身份证料 第{i}批", price=f"{900 + i}元"))
         print(i, flush=True)
+    # Wait for the kill: a writer that raced to its close would leave nothing crashed.
+    sys.stdin.readline()
     recorder.close({}, "finished")
     print("closed", flush=True)
     """
@@ -38,6 +40,7 @@ WRITER = textwrap.dedent(
 def kill_writer_after(db_path, count, after):
     proc = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(db_path), str(count)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
