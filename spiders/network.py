@@ -144,7 +144,7 @@ class NetworkPolicyMiddleware:
         proxied = self.policy.proxy is not None or request.meta.get("proxy")
         if proxied or not PublicAddressResolver.lets_through(name):
             return None  # the proxy resolves it; else the resolver refuses private addresses
-        if self.policy.may_resolve_to(name, _PRIVATE):
+        if self.policy.may_resolve_privately(name):
             return None  # this crawl's own host, allowed private
         # Another crawl in this process may resolve the name privately, this one may not:
         # the resolver cannot tell them apart, so look it up here (its cache holds the answer
@@ -179,11 +179,6 @@ class NetworkPolicyMiddleware:
 
     def count(self, url: str, refusal: Refusal) -> None:
         self.refusals.count(url, refusal)
-
-
-# A private address: `policy.may_resolve_to(name, _PRIVATE)` asks whether a policy lets `name`
-# resolve to private addresses at all.
-_PRIVATE = ipaddress.ip_address("10.0.0.1")
 
 
 def private_name_refusal(name: str, address: str, ip: IPAddress) -> Refusal:
@@ -231,7 +226,7 @@ class PublicAddressResolver(CachingThreadedResolver):
                 return False
         except BadHost:
             return False
-        return any(p.may_resolve_to(name, _PRIVATE) for p in cls.policies)
+        return any(p.may_resolve_privately(name) for p in cls.policies)
 
     def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:  # noqa: N802
         resolved = super().getHostByName(name, timeout)

@@ -14,6 +14,7 @@ SIGHUP re-reads the site files.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -363,19 +364,26 @@ class Monitor:
             self._log_result(results[0])
             return results[0]
 
-        def record_next_run() -> None:
-            next_run = self._next_run_after(plan, started, result)
-            with open_store(self.db) as store:
-                store.operations.set_next_run(name, store_time(next_run))
-
         result = None
         try:
             result = self.guarded(f"{name}: the crawl could not be run", crawl)
         finally:
-            self.guarded(f"{name}: could not record the next run", record_next_run)
+            self.guarded(
+                f"{name}: could not record the next run",
+                functools.partial(self._record_next_run, plan, started, result),
+            )
             with self._lock:
                 del self._active[name]
         return result
+
+    def _record_next_run(
+        self, plan: Planned, started: datetime, result: SourceSweep | None
+    ) -> None:
+        from monitor.store import open_store
+
+        next_run = self._next_run_after(plan, started, result)
+        with open_store(self.db) as store:
+            store.operations.set_next_run(plan.ref.name, store_time(next_run))
 
     def _next_run_after(
         self, plan: Planned, started: datetime, result: SourceSweep | None

@@ -253,8 +253,11 @@ class NetworkPolicy:
 
     def may_resolve_to(self, name: str, address: IPAddress) -> bool:
         """Whether `name` may be connected to at `address` (what a resolver checks)."""
-        if is_public(address):
-            return True
+        return is_public(address) or self.may_resolve_privately(name)
+
+    def may_resolve_privately(self, name: str) -> bool:
+        """Whether `name` may be connected to at a non-public address: this policy's own
+        proxy, or its own site's host when the site file allows private addresses."""
         try:
             host = canonical_host(name)
         except BadHost:
