@@ -78,11 +78,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check monitor spiders tests benchmarks
 	$(VENV)/bin/mypy
 
-# Two workers for most of the suite, then the tests judged against the clock on their own
-# (marker `serial`, tests/conftest.py). Exit code 5 is "none of these were selected".
+# Two workers for most of the suite, then the tests judged against the clock (marker
+# `serial`, tests/conftest.py) without the rest's load: two of their files side by side
+# (--dist loadfile), since they mostly wait on their clocks (60 s of CPU in 230 s alone).
+# Exit code 5 is "none of these were selected".
 test: setup lint
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	$(VENV)/bin/pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(VENV)/bin/pytest -n 2 --dist loadfile -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # The quick tier, for the edit-test loop: every test but those marked browser, redis, daemon,
 # slow or serial (pyproject.toml), on two workers; under two minutes on two cores. CI runs

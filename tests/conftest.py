@@ -167,8 +167,9 @@ def warm_cache(tmp_path_factory) -> Path:
 
 # Tests that judge real processes against the clock (a daemon's turns on short intervals,
 # stops within a deadline, a server's answer while another request burns CPU) and failed
-# under load: `make test` runs them alone after the rest, which runs on two workers
-# (pytest-xdist), so another test's load never pushes one past its deadline.
+# under load: `make test` runs them after the rest, which runs on two workers (pytest-xdist),
+# so the rest's load never pushes one past its deadline. They mostly wait on their clocks, so
+# two of their files run side by side (--dist loadfile): 135-150 s against 226 s one by one.
 SERIAL_MODULES = {
     "test_run",
     "test_stop",
