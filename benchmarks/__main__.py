@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         status = result.get("status", "done")
         console.print(f"  {status} in {time.perf_counter() - started:.1f} s", highlight=False)
         results.append(result)
-    summary = table.write_results(results, args.results, env)
+    summary = table.write_results(results, args.results, env, BENCHMARKS)
     console.print(table.build_table(results, previous))
     load = env.get("load_average")
     console.print(

@@ -22,7 +22,7 @@ returning
 seconds (the smoke test). `benchmarks/__main__.py` runs them all, prints one table with the
 change of each figure against that benchmark's previous results file, and writes each
 benchmark's dict (plus "environment": when, CPUs, load average) to
-benchmarks/results/<name>.json, and all of this run's results to summary.json.
+benchmarks/results/<name>.json, and every benchmark's latest results to summary.json.
 """
 
 from __future__ import annotations
@@ -136,23 +136,41 @@ def write_results(
     results: list[dict[str, Any]],
     results_dir: Path = RESULTS_DIR,
     env: dict[str, Any] | None = None,
+    order: tuple[str, ...] = (),
 ) -> Path:
-    """Each benchmark that ran to <name>.json, every one of them to summary.json."""
+    """Each benchmark that ran to <name>.json; summary.json holds the latest good result of
+    every benchmark in `order` (this run's, else its <name>.json from an earlier run, with
+    that run's environment), so a run of one benchmark leaves the others' figures in it."""
     results_dir.mkdir(parents=True, exist_ok=True)
     env = env or environment()
+    ran = {result["name"]: result for result in results}
     for result in results:
         if result.get("status") in ("error", "not available"):
             continue  # keep the last good file of a benchmark that did not run
         data = {**result, "environment": env}
         path = results_dir / f"{result['name']}.json"
         path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    latest = []
+    for name in [*order, *(name for name in ran if name not in order)]:
+        if name in ran:
+            latest.append({**ran[name], "environment": env})
+        elif (earlier := _read_result(results_dir / f"{name}.json")) is not None:
+            latest.append(earlier)
     summary = results_dir / SUMMARY
     summary.write_text(
-        json.dumps({"environment": env, "benchmarks": results}, indent=1, ensure_ascii=False)
-        + "\n",
+        json.dumps({"environment": env, "benchmarks": latest}, indent=1, ensure_ascii=False) + "\n",
         encoding="utf-8",
     )
     return summary
+
+
+def _read_result(path: Path) -> dict[str, Any] | None:
+    """A benchmark's results file, or None when there is none or it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("rows"), list) else None
 
 
 # -- the table ------------------------------------------------------------------------------

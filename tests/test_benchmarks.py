@@ -127,3 +127,23 @@ def test_the_benchmarks_run_without_the_tests_package():
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert int(run.stdout) >= 20
+
+
+def test_the_summary_keeps_the_latest_figures_of_benchmarks_not_run_this_time(tmp_path):
+    from benchmarks import table
+
+    def result(name: str, value: float) -> dict:
+        return {"name": name, "rows": [table.row("texts/s", value, "texts/s")]}
+
+    earlier = {**result("store", 1.0), "environment": {"when": "earlier"}}
+    (tmp_path / "store.json").write_text(json.dumps(earlier))
+    (tmp_path / "search.json").write_text("not json")  # a broken file is left out, not fatal
+    order = ("matcher", "store", "search")
+    summary = json.loads(
+        table.write_results([result("matcher", 2.0)], tmp_path, {"when": "now"}, order).read_text()
+    )
+    assert [(b["name"], b["environment"]["when"]) for b in summary["benchmarks"]] == [
+        ("matcher", "now"),
+        ("store", "earlier"),
+    ]
+    assert json.loads((tmp_path / "matcher.json").read_text())["rows"][0]["value"] == 2.0
