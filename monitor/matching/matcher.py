@@ -70,10 +70,14 @@ NEGATION_SCOPE_ENGLISH = 40  # English needs more ("may not use the Service to b
 _PASSIVE_REVERSED = re.compile(r"(?:人|人他|开公|量大|法非|意恶|包打|手转|次多)?(?:被|遭|到遭)")
 # Punctuation that ends a clause; 、 and English commas join coordinated verbs (出售、出租).
 _CLAUSE_BREAKS = frozenset("，。；！？;!?\n：:")
+# The last of them in a string: one regex match instead of an rfind per character.
+_LAST_CLAUSE_BREAK = re.compile("(?s:.*)[，。；！？;!?\n：:]")
 # An `unless` word cancels a term in the same clause (not across a colon: 四件套：纯棉), this
 # many original characters away at most.
 UNLESS_REACH = 20
 _UNLESS_BREAKS = "，。；！？;!?\n"
+_UNLESS_BREAK = re.compile("[，。；！？;!?\n]")
+_LAST_UNLESS_BREAK = re.compile("(?s:.*)[，。；！？;!?\n]")
 
 
 @dataclass(slots=True)
@@ -692,10 +696,10 @@ def _cancelled(hit: Hit, unless: tuple[str, ...]) -> bool:
     original = norm.original
     low, high = max(0, a - UNLESS_REACH), min(len(original), b + UNLESS_REACH)
     before, after = original[low:a], original[b:high]
-    cut = max(before.rfind(c) for c in _UNLESS_BREAKS)
-    first = low + cut + 1 if cut >= 0 else low
-    stops = [i for i in (after.find(c) for c in _UNLESS_BREAKS) if i >= 0]
-    last = b + min(stops) if stops else high
+    last_break = _LAST_UNLESS_BREAK.match(before)
+    first = low + last_break.end() if last_break is not None else low
+    stop = _UNLESS_BREAK.search(after)
+    last = b + stop.start() if stop is not None else high
     start = bisect.bisect_left(norm.origins, first, 0, hit.start)
     end = bisect.bisect_left(norm.origins, last, hit.end)
     # A word after this occurrence that stands before another occurrence of the term in reach
@@ -714,10 +718,10 @@ def _clause_start(norm: Normalized, start: int, reach: int) -> int:
     origin = norm.origins[start]
     first = norm.origins[start - reach] if reach else origin
     segment = norm.original[first:origin]
-    cut = max(segment.rfind(c) for c in _CLAUSE_BREAKS)
-    if cut < 0:
+    last_break = _LAST_CLAUSE_BREAK.match(segment)
+    if last_break is None:
         return 0
-    boundary = first + cut + 1
+    boundary = first + last_break.end()
     index = bisect.bisect_left(norm.origins, boundary, start - reach, start)
     return index - (start - reach)
 
