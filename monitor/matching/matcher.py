@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from monitor import settings
 from monitor.matching.extract import extract_normalized
 from monitor.matching.features import Features, listing_features
-from monitor.matching.keyword_scope import RuleView
+from monitor.matching.keyword_scope import ANY_DIGIT, RuleView, utf8_letters
 from monitor.matching.keywords import Entry, Keywords, Pattern, load_keywords, surface_automaton
 from monitor.matching.match_result import MatchResult, TermHit
 from monitor.matching.model import Model, load_model
@@ -379,7 +379,8 @@ class Matcher:
 
     @property
     def quick_automaton(self) -> Any:
-        """The first pass's automaton over every entry (see RuleView.quick_automaton)."""
+        """The first pass's automaton over every entry, over UTF-8 bytes (see
+        RuleView.quick_automaton)."""
         return self._base_view.quick_automaton()
 
     def _passes_first(self, listing: str, view: RuleView) -> bool:
@@ -411,7 +412,7 @@ class Matcher:
         fields: dict[str, float] = {}
         subjects: set[str] = set()
         offer = False
-        for _, indices in view.quick_automaton().iter(quick):
+        for _, indices in view.quick_automaton().iter(utf8_letters(quick)):
             for index in indices:
                 entry = entries[index]
                 role = entry.role
@@ -446,7 +447,9 @@ class Matcher:
         # The verdict changes only when a pattern matches, so it is checked only then. A
         # subject pattern never adds (whose data, not data), so it is not run.
         present: set[str] | None = None
+        digit: bool | None = None
         patterns = view.data_patterns(DATA_ROLES)
+        digit_led = view.digit_led
         for pattern in patterns:
             if pattern.role == "subject":
                 continue
@@ -455,6 +458,11 @@ class Matcher:
                     hints = view.hint_characters
                     present = set(hints.findall(quick)) if hints is not None else set()
                 if pattern.hint.isdisjoint(present):
+                    continue
+            if id(pattern) in digit_led:
+                if digit is None:
+                    digit = ANY_DIGIT.search(quick) is not None
+                if not digit:
                     continue
             if pattern.regex.search(quick):
                 bound += max(0.4, pattern.weight)
@@ -496,19 +504,32 @@ class Matcher:
             hits.extend(self._repeated_letter_hits(name, norm, view))
         if _SEPARATED_LETTERS.search(text):
             hits.extend(self._separated_latin_hits(name, norm, view))
+        self._pattern_hits(name, norm, view, hits)
+        return hits
+
+    def _pattern_hits(self, name: str, norm: Normalized, view: RuleView, hits: list[Hit]) -> None:
+        """The keyword patterns' matches, appended to `hits`: each pattern searched only where
+        the text holds what every match of it needs (a hint character, a digit)."""
+        text = norm.text
         hints = view.all_hint_characters
         present = set(hints.findall(text)) if hints is not None else set()
+        digit_led = view.digit_led
+        digit: bool | None = None
         for pattern in view.patterns:
             hint = pattern.hint
             if hint is not None and hint.isdisjoint(present):
                 continue  # nothing every match of it needs
+            if id(pattern) in digit_led:
+                if digit is None:
+                    digit = ANY_DIGIT.search(text) is not None
+                if not digit:
+                    continue  # every match starts with a digit
             for count, m in enumerate(pattern.regex.finditer(text)):
                 if count >= 50 or m.end() == m.start():
                     break
                 hits.append(
                     Hit(_pattern_entry(pattern, m.group(0)), name, norm, m.start(), m.end())
                 )
-        return hits
 
     def _repeated_letter_hits(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
         """Latin words with letters repeated (sssgk, fulllz, qqq) that are a keyword once the

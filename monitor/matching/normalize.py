@@ -302,14 +302,20 @@ def _compact(original: str, text: str, origins) -> Normalized:
     """Drop separator runs unless they sit between two ASCII letters or digits."""
     if _ASTRAL.search(text):
         return _compact_by_character(original, text, origins)
+    # split with the runs captured: text between runs and runs alternate (no match objects).
+    parts = _separator_split().split(text)
+    if len(parts) == 1:
+        return Normalized(original, text, tuple(origins))
     pieces: list[str] = []
     spans: list = []
     pos = 0
     n = len(text)
-    for match in _separator_runs().finditer(text):
-        a, b = match.span()
-        if a > pos:
-            pieces.append(text[pos:a])
+    for i in range(0, len(parts) - 1, 2):
+        kept = parts[i]
+        a = pos + len(kept)
+        b = a + len(parts[i + 1])
+        if kept:
+            pieces.append(kept)
             spans.append(origins[pos:a])
         if b == a + 1 and text[a] == "/" and a > 0 and text[a - 1].isdigit():
             pieces.append("/")  # a price per unit: 0.8/条
@@ -328,9 +334,7 @@ def _compact(original: str, text: str, origins) -> Normalized:
                 pieces.append(text[a] if text[a] in ".,:-/_" and b == a + 1 else " ")
                 spans.append((origins[a],))
         pos = b
-    if pos == 0:
-        return Normalized(original, text, tuple(origins))
-    pieces.append(text[pos:])
+    pieces.append(parts[-1])
     spans.append(origins[pos:])
     return Normalized(original, "".join(pieces), tuple(chain.from_iterable(spans)))
 
@@ -365,6 +369,12 @@ def _compact_by_character(original: str, text: str, origins) -> Normalized:
             out_origins.append(origins[i])
         i = j
     return Normalized(original, "".join(out_chars), tuple(out_origins))
+
+
+@lru_cache(maxsize=1)
+def _separator_split() -> re.Pattern[str]:
+    """_separator_runs captured, for re.split."""
+    return re.compile("(" + _separator_runs().pattern + ")")
 
 
 @lru_cache(maxsize=1)
