@@ -437,9 +437,10 @@ class Matcher:
                     return True  # decided: the full analysis follows anyway
                 if _clues(named + sum(fields.values()), offer, len(subjects), len(fields)):
                     return True
-        offer = offer or bool(_PRICE_HINT.search(quick))
         listed = generic or len(fields) >= 2  # what turns a subject into data (scoring.py)
         weak = data + 2 * generic + sum(fields.values())  # fields at their own weight (手机 0.3)
+        if not offer and weak > 0:  # with no data named, _clues is False whatever the offer
+            offer = bool(_PRICE_HINT.search(quick))
         bound = data + 2 * generic + (subject if listed else 0.0)
         bound += sum(max(0.4, w) for w in fields.values())
         if bound >= FIRST_PASS_DATA or _clues(weak, offer, len(subjects), len(fields)):
