@@ -401,8 +401,6 @@ _QUICK_TABLE_VERSION = 4
 _LATIN_DOUBLE = re.compile(r"([a-z])\1")
 _CJK_DOUBLE = re.compile(f"([{_CJK_CHAR}])\\1")
 _QUICK_REPEATS = re.compile(r"([^\W\d_])\1+")
-# What any copy of quick_copies needs: a look-alike letter, an @, a doubled letter.
-_ANY_COPY = re.compile(f"[{_CONFUSABLE_SET}@]|([a-z])\\1|([{_CJK_CHAR}])\\2")
 
 
 def quick_text(original: str) -> str:
@@ -422,8 +420,6 @@ def quick_text(original: str) -> str:
 def quick_copies(quick: str) -> str:
     """What quick_text adds to a folded text: copies without the @ and the repeated letters
     that `normalize` or the matcher see through ('' when there are none)."""
-    if not _ANY_COPY.search(quick):
-        return ""  # most texts: one search instead of one per kind of copy
     copies = []
     if _CONFUSABLE_ANY.search(quick):
         copies.append(quick.translate(_CONFUSABLE_TABLE))
