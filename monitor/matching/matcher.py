@@ -25,7 +25,13 @@ from monitor.matching.keyword_scope import ANY_DIGIT, RuleView, utf8_letters
 from monitor.matching.keywords import Entry, Keywords, Pattern, load_keywords, surface_automaton
 from monitor.matching.match_result import MatchResult, TermHit
 from monitor.matching.model import Model, load_model
-from monitor.matching.normalize import Normalized, normalize, quick_copies, quick_fold
+from monitor.matching.normalize import (
+    FIRST_GROUP,
+    Normalized,
+    normalize,
+    quick_copies,
+    quick_fold,
+)
 from monitor.matching.scoring import score_hits
 from monitor.text_cuts import without_cut_marker
 
@@ -539,7 +545,7 @@ class Matcher:
         hits: list[Hit] = []
         for match in _LATIN_WORD_WITH_REPEAT.finditer(norm.text):
             word = match.group(0)
-            for entry_index in index.get(_REPEATS.sub(r"\1", word), ()):
+            for entry_index in index.get(_REPEATS.sub(FIRST_GROUP, word), ()):
                 entry = self.keywords.entries[entry_index]
                 if entry.surface != word:
                     hits.append(Hit(entry, name, norm, match.start(), match.end()))
@@ -780,7 +786,7 @@ _REPEATS = re.compile(r"([a-z])\1+")
 def _without_repeats(word: str) -> str:
     """`word` with each run of a repeated letter as one letter (sssgk -> sgk). Most words
     have none: a search first spares them the substitution's template (a Python call)."""
-    return _REPEATS.sub(r"\1", word) if _REPEATED_LETTER.search(word) else word
+    return _REPEATS.sub(FIRST_GROUP, word) if _REPEATED_LETTER.search(word) else word
 
 
 # Latin words one separator apart (normalize keeps one of these between Latin letters).

@@ -22,6 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
+from operator import itemgetter
 
 # Characters that separate nothing in Chinese but are used to split words apart.
 _EXTRA_SEPARATORS = frozenset("丨｜•·・‧∙")
@@ -401,6 +402,9 @@ _QUICK_TABLE_VERSION = 4
 _LATIN_DOUBLE = re.compile(r"([a-z])\1")
 _CJK_DOUBLE = re.compile(f"([{_CJK_CHAR}])\\1")
 _QUICK_REPEATS = re.compile(r"([^\W\d_])\1+")
+# A run's first group, as the replacement of re.sub: the same as the template r"\1", which
+# Python 3.11 expands in Python code (re._subx) at every match; itemgetter is C.
+FIRST_GROUP = itemgetter(1)
 
 
 def quick_text(original: str) -> str:
@@ -429,7 +433,7 @@ def quick_copies(quick: str) -> str:
         if without_at != quick:
             copies.append(without_at)
     if _LATIN_DOUBLE.search(quick) or (_CJK_DOUBLE.search(quick) and _DOUBLED_RUN.search(quick)):
-        copies.append(_QUICK_REPEATS.sub(r"\1", quick))
+        copies.append(_QUICK_REPEATS.sub(FIRST_GROUP, quick))
     return "\n".join(copies)
 
 
