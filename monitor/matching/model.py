@@ -217,6 +217,8 @@ class Model:
         bare: list[tuple[str, str, float]] = []
         shown: set[str] = set()
         for push, name in moved:
+            if len(bare) >= 2 and len(up if push > 0 else down) >= limit:
+                continue  # both sides it could go to are full: its words are not needed
             written = features.as_written(name)
             if written and written in shown:
                 continue  # the same words through another feature (a term and its n-gram)
