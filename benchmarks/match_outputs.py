@@ -3,7 +3,8 @@
     python -m benchmarks.match_outputs --write before.jsonl       (on the old code)
     python -m benchmarks.match_outputs --check before.jsonl       (on the new code)
 
-The texts: the labelled sets (tests/data/eval train, dev and test, the project's own sets,
+The texts: the labelled sets (tests/data/eval train and dev, not the frozen test split, which
+nothing but the final evaluation may read; the project's own sets,
 /work/shared/eval/dev.jsonl when present), the cases of the evasion suites
 (tests/test_evasions.py, tests/test_evasion_suites.py), the matcher benchmark's forum chatter
 and the 54,607 ordinary texts of benchmarks/ordinary.py. For each text, the whole
@@ -34,7 +35,9 @@ SUITES = ("tests.test_evasions", "tests.test_evasion_suites")
 
 def labelled_texts() -> Iterator[tuple[str, str, str]]:
     """(set name, title, text) of every labelled set."""
-    paths = sorted((DATA / "eval").glob("*.jsonl")) + sorted(DATA.glob("*.jsonl"))
+    frozen = DATA / "eval" / "test.jsonl"
+    paths = [p for p in sorted((DATA / "eval").glob("*.jsonl")) if p != frozen]
+    paths += sorted(DATA.glob("*.jsonl"))
     if SHARED_DEV.exists():
         paths.append(SHARED_DEV)
     for path in paths:

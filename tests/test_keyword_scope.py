@@ -192,3 +192,26 @@ def test_match_pipeline_matches_in_its_site_name_and_kind(kwdir, monkeypatch):
         item = pipeline.process_item({"title": OFFER[0], "text": OFFER[1]})
         verdicts[site.kind] = item["match"].alert
     assert verdicts == {"marketplace": True, "forum": False}
+
+
+def test_first_pass_reads_bytes_and_skips_digit_led_patterns_only_where_no_digit_can_match():
+    import ahocorasick
+
+    from monitor.matching.keyword_scope import starts_with_digit, utf8_letters
+
+    # Every match starts with a digit: \d first, or \d repeated at least once.
+    assert starts_with_digit(r"\d(?<![\d.]\d)\d{0,11}个号")
+    assert starts_with_digit(r"\d{1,3}\.rar")
+    # Not so: the digit optional, one alternative without it, a class that merely holds digits.
+    for source in (r"\d*x", r"\d|x", r"x\d", r"[0-9]x", r"(?:\d|x)y", "("):
+        assert not starts_with_digit(source), source
+    # Surfaces found over UTF-8 bytes are those found over characters, in the same order.
+    words = ["身份证", "证", "份证号", "sfz", "qq", "料"]
+    by_chars, by_bytes = ahocorasick.Automaton(), ahocorasick.Automaton()
+    for word in words:
+        by_chars.add_word(word, word)
+        by_bytes.add_word(utf8_letters(word), word)
+    by_chars.make_automaton()
+    by_bytes.make_automaton()
+    text = "出身份证号sfz料qq，身份证ｑｑ"
+    assert [w for _, w in by_bytes.iter(utf8_letters(text))] == [w for _, w in by_chars.iter(text)]

@@ -29,6 +29,7 @@ NGRAM_PREFIX = "ng:"
 WORD_PREFIX = "word:"
 NGRAM_LENGTH = 80  # listings up to this many characters count each n-gram fully
 _DIGITS = str.maketrans("0123456789", "0000000000")
+_NONZERO_DIGIT = re.compile("[1-9]")
 _DATA_ROLES = frozenset({"data", "strong", "field", "subject", "generic"})
 _LENGTHS = ((30, "<30"), (80, "30-80"), (200, "80-200"))
 
@@ -86,7 +87,9 @@ def all_ngrams(text: str) -> dict[str, int]:
 
 def ngram_text(listing: str) -> str:
     """The text n-grams are read from: the normalised listing with every digit as 0."""
-    return listing.translate(_DIGITS)
+    # A search first: translate's dict would raise and clear a KeyError for every other
+    # character; most texts have no digit 1-9.
+    return listing.translate(_DIGITS) if _NONZERO_DIGIT.search(listing) else listing
 
 
 def listing_features(

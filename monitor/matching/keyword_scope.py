@@ -87,6 +87,18 @@ class RuleView:
         return self._by_role
 
     @property
+    def digit_led(self) -> frozenset[int]:
+        """The ids of this view's patterns every match of which starts with a digit (N个号,
+        N粉): a text without a digit is not searched for them (most patterns count
+        something, and most chatter has no number)."""
+        computed = self._computed
+        if "digit_led" not in computed:
+            computed["digit_led"] = frozenset(
+                id(p) for p in self.patterns if starts_with_digit(p.regex.pattern)
+            )
+        return computed["digit_led"]
+
+    @property
     def hint_characters(self) -> re.Pattern[str] | None:
         """A class of every character of the data patterns' hints (None when there are
         none): found in a text by one regex pass, the characters a hint is checked against,
@@ -142,7 +154,8 @@ class RuleView:
 
     def quick_automaton(self):
         """Every surface of a role the first pass reads (FIRST_PASS_ROLES), with separators
-        dropped (as quick_text drops them) -> entry indices. Context words, the most frequent
+        dropped (as quick_text drops them) -> entry indices, each surface as its UTF-8 bytes
+        (utf8_letters): run it over utf8_letters(text). Context words, the most frequent
         hits in ordinary text, are left out: the first pass passes over them anyway."""
         if self._quick is None:
             import ahocorasick
@@ -168,10 +181,48 @@ class RuleView:
                         by_surface.setdefault(single, []).append(index)
             automaton = ahocorasick.Automaton()
             for surface, indices in by_surface.items():
-                automaton.add_word(surface, tuple(indices))
+                automaton.add_word(utf8_letters(surface), tuple(indices))
             automaton.make_automaton()
             self._quick = automaton
         return self._quick
+
+
+# Whether a text holds a digit, as the patterns' \d reads one (any script's decimal digits).
+ANY_DIGIT = re.compile(r"\d")
+
+
+def starts_with_digit(source: str) -> bool:
+    r"""Whether every match of the regex `source` starts with a \d digit: its first item is
+    \d, or \d repeated at least once (not under a top-level alternation)."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    try:
+        parsed = list(_parser.parse(source))
+    except Exception:  # noqa: BLE001 - a pattern regex_problem() let through: assume not
+        return False
+    if not parsed:
+        return False
+    op, av = parsed[0]
+    if op in (_parser.MAX_REPEAT, _parser.MIN_REPEAT):
+        low, _high, item = av
+        items = list(item)
+        if low < 1 or len(items) != 1:
+            return False
+        op, av = items[0]
+    return op is _parser.IN and list(av) == [(_parser.CATEGORY, _parser.CATEGORY_DIGIT)]
+
+
+def utf8_letters(text: str) -> str:
+    """`text` as its UTF-8 bytes, one character per byte (U+0000-U+00FF).
+
+    pyahocorasick finds a node's next letter by a linear search of its children: at the root
+    of the first pass's automaton that is hundreds of first characters, for every character
+    of the text. Over bytes a node has at most 256 children, and the CJK block shares a few
+    lead bytes, so the same pass runs about twice as fast. UTF-8 is self-synchronising: a
+    surface's bytes occur in a text's bytes only where the surface occurs in the text, and in
+    the same order, so the hits are the same (their end offsets count bytes, not characters).
+    """
+    return text.encode("utf-8", "surrogatepass").decode("latin-1")
 
 
 def _joined_keys(keys: dict[str, tuple[int, ...]]) -> Any:

@@ -21,11 +21,17 @@ from typing import TYPE_CHECKING, Any
 from monitor import settings
 from monitor.matching.extract import extract_normalized
 from monitor.matching.features import Features, listing_features
-from monitor.matching.keyword_scope import RuleView
+from monitor.matching.keyword_scope import ANY_DIGIT, RuleView, utf8_letters
 from monitor.matching.keywords import Entry, Keywords, Pattern, load_keywords, surface_automaton
 from monitor.matching.match_result import MatchResult, TermHit
 from monitor.matching.model import Model, load_model
-from monitor.matching.normalize import Normalized, normalize, quick_copies, quick_fold
+from monitor.matching.normalize import (
+    FIRST_GROUP,
+    Normalized,
+    normalize,
+    quick_copies,
+    quick_fold,
+)
 from monitor.matching.scoring import score_hits
 from monitor.text_cuts import without_cut_marker
 
@@ -70,10 +76,14 @@ NEGATION_SCOPE_ENGLISH = 40  # English needs more ("may not use the Service to b
 _PASSIVE_REVERSED = re.compile(r"(?:人|人他|开公|量大|法非|意恶|包打|手转|次多)?(?:被|遭|到遭)")
 # Punctuation that ends a clause; 、 and English commas join coordinated verbs (出售、出租).
 _CLAUSE_BREAKS = frozenset("，。；！？;!?\n：:")
+# The last of them in a string: one regex match instead of an rfind per character.
+_LAST_CLAUSE_BREAK = re.compile("(?s:.*)[，。；！？;!?\n：:]")
 # An `unless` word cancels a term in the same clause (not across a colon: 四件套：纯棉), this
 # many original characters away at most.
 UNLESS_REACH = 20
 _UNLESS_BREAKS = "，。；！？;!?\n"
+_UNLESS_BREAK = re.compile("[，。；！？;!?\n]")
+_LAST_UNLESS_BREAK = re.compile("(?s:.*)[，。；！？;!?\n]")
 
 
 @dataclass(slots=True)
@@ -375,7 +385,8 @@ class Matcher:
 
     @property
     def quick_automaton(self) -> Any:
-        """The first pass's automaton over every entry (see RuleView.quick_automaton)."""
+        """The first pass's automaton over every entry, over UTF-8 bytes (see
+        RuleView.quick_automaton)."""
         return self._base_view.quick_automaton()
 
     def _passes_first(self, listing: str, view: RuleView) -> bool:
@@ -407,7 +418,7 @@ class Matcher:
         fields: dict[str, float] = {}
         subjects: set[str] = set()
         offer = False
-        for _, indices in view.quick_automaton().iter(quick):
+        for _, indices in view.quick_automaton().iter(utf8_letters(quick)):
             for index in indices:
                 entry = entries[index]
                 role = entry.role
@@ -432,9 +443,10 @@ class Matcher:
                     return True  # decided: the full analysis follows anyway
                 if _clues(named + sum(fields.values()), offer, len(subjects), len(fields)):
                     return True
-        offer = offer or bool(_PRICE_HINT.search(quick))
         listed = generic or len(fields) >= 2  # what turns a subject into data (scoring.py)
         weak = data + 2 * generic + sum(fields.values())  # fields at their own weight (手机 0.3)
+        if not offer and weak > 0:  # with no data named, _clues is False whatever the offer
+            offer = bool(_PRICE_HINT.search(quick))
         bound = data + 2 * generic + (subject if listed else 0.0)
         bound += sum(max(0.4, w) for w in fields.values())
         if bound >= FIRST_PASS_DATA or _clues(weak, offer, len(subjects), len(fields)):
@@ -442,7 +454,9 @@ class Matcher:
         # The verdict changes only when a pattern matches, so it is checked only then. A
         # subject pattern never adds (whose data, not data), so it is not run.
         present: set[str] | None = None
+        digit: bool | None = None
         patterns = view.data_patterns(DATA_ROLES)
+        digit_led = view.digit_led
         for pattern in patterns:
             if pattern.role == "subject":
                 continue
@@ -451,6 +465,11 @@ class Matcher:
                     hints = view.hint_characters
                     present = set(hints.findall(quick)) if hints is not None else set()
                 if pattern.hint.isdisjoint(present):
+                    continue
+            if id(pattern) in digit_led:
+                if digit is None:
+                    digit = ANY_DIGIT.search(quick) is not None
+                if not digit:
                     continue
             if pattern.regex.search(quick):
                 bound += max(0.4, pattern.weight)
@@ -492,19 +511,32 @@ class Matcher:
             hits.extend(self._repeated_letter_hits(name, norm, view))
         if _SEPARATED_LETTERS.search(text):
             hits.extend(self._separated_latin_hits(name, norm, view))
+        self._pattern_hits(name, norm, view, hits)
+        return hits
+
+    def _pattern_hits(self, name: str, norm: Normalized, view: RuleView, hits: list[Hit]) -> None:
+        """The keyword patterns' matches, appended to `hits`: each pattern searched only where
+        the text holds what every match of it needs (a hint character, a digit)."""
+        text = norm.text
         hints = view.all_hint_characters
         present = set(hints.findall(text)) if hints is not None else set()
+        digit_led = view.digit_led
+        digit: bool | None = None
         for pattern in view.patterns:
             hint = pattern.hint
             if hint is not None and hint.isdisjoint(present):
                 continue  # nothing every match of it needs
+            if id(pattern) in digit_led:
+                if digit is None:
+                    digit = ANY_DIGIT.search(text) is not None
+                if not digit:
+                    continue  # every match starts with a digit
             for count, m in enumerate(pattern.regex.finditer(text)):
                 if count >= 50 or m.end() == m.start():
                     break
                 hits.append(
                     Hit(_pattern_entry(pattern, m.group(0)), name, norm, m.start(), m.end())
                 )
-        return hits
 
     def _repeated_letter_hits(self, name: str, norm: Normalized, view: RuleView) -> list[Hit]:
         """Latin words with letters repeated (sssgk, fulllz, qqq) that are a keyword once the
@@ -513,7 +545,7 @@ class Matcher:
         hits: list[Hit] = []
         for match in _LATIN_WORD_WITH_REPEAT.finditer(norm.text):
             word = match.group(0)
-            for entry_index in index.get(_REPEATS.sub(r"\1", word), ()):
+            for entry_index in index.get(_REPEATS.sub(FIRST_GROUP, word), ()):
                 entry = self.keywords.entries[entry_index]
                 if entry.surface != word:
                     hits.append(Hit(entry, name, norm, match.start(), match.end()))
@@ -692,10 +724,10 @@ def _cancelled(hit: Hit, unless: tuple[str, ...]) -> bool:
     original = norm.original
     low, high = max(0, a - UNLESS_REACH), min(len(original), b + UNLESS_REACH)
     before, after = original[low:a], original[b:high]
-    cut = max(before.rfind(c) for c in _UNLESS_BREAKS)
-    first = low + cut + 1 if cut >= 0 else low
-    stops = [i for i in (after.find(c) for c in _UNLESS_BREAKS) if i >= 0]
-    last = b + min(stops) if stops else high
+    last_break = _LAST_UNLESS_BREAK.match(before)
+    first = low + last_break.end() if last_break is not None else low
+    stop = _UNLESS_BREAK.search(after)
+    last = b + stop.start() if stop is not None else high
     start = bisect.bisect_left(norm.origins, first, 0, hit.start)
     end = bisect.bisect_left(norm.origins, last, hit.end)
     # A word after this occurrence that stands before another occurrence of the term in reach
@@ -714,10 +746,10 @@ def _clause_start(norm: Normalized, start: int, reach: int) -> int:
     origin = norm.origins[start]
     first = norm.origins[start - reach] if reach else origin
     segment = norm.original[first:origin]
-    cut = max(segment.rfind(c) for c in _CLAUSE_BREAKS)
-    if cut < 0:
+    last_break = _LAST_CLAUSE_BREAK.match(segment)
+    if last_break is None:
         return 0
-    boundary = first + cut + 1
+    boundary = first + last_break.end()
     index = bisect.bisect_left(norm.origins, boundary, start - reach, start)
     return index - (start - reach)
 
@@ -754,7 +786,7 @@ _REPEATS = re.compile(r"([a-z])\1+")
 def _without_repeats(word: str) -> str:
     """`word` with each run of a repeated letter as one letter (sssgk -> sgk). Most words
     have none: a search first spares them the substitution's template (a Python call)."""
-    return _REPEATS.sub(r"\1", word) if _REPEATED_LETTER.search(word) else word
+    return _REPEATS.sub(FIRST_GROUP, word) if _REPEATED_LETTER.search(word) else word
 
 
 # Latin words one separator apart (normalize keeps one of these between Latin letters).

@@ -24,7 +24,6 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -166,17 +165,14 @@ class Model:
         return _Scored(alert, later, grams, value)
 
     def _add_categories(self, scored: _Scored, totals: list[float]) -> None:
-        ngram_value = scored.ngram_value
-        weighted = chain(scored.features, ((grams, ngram_value) for grams in scored.ngrams))
         # A value of 1.0 (most features, and every n-gram of a short listing) adds the weight
         # itself: weight * 1.0 is weight exactly, so the sums are the same, one step shorter.
-        for categories, value in weighted:
-            if value == 1.0:
-                for index, weight in categories:
-                    totals[index] += weight
-            else:
-                for index, weight in categories:
-                    totals[index] += weight * value
+        # The features, then the n-grams: the order of the additions is the sums' order.
+        for categories, value in scored.features:
+            _add_cells(totals, categories, value)
+        value = scored.ngram_value
+        for categories in scored.ngrams:
+            _add_cells(totals, categories, value)
 
     def decide(self, features: Features) -> tuple[float, list[str], list[tuple[float, str]]]:
         """The alert probability, the categories (empty below the threshold) and the alert
@@ -221,6 +217,8 @@ class Model:
         bare: list[tuple[str, str, float]] = []
         shown: set[str] = set()
         for push, name in moved:
+            if len(bare) >= 2 and len(up if push > 0 else down) >= limit:
+                continue  # both sides it could go to are full: its words are not needed
             written = features.as_written(name)
             if written and written in shown:
                 continue  # the same words through another feature (a term and its n-gram)
@@ -239,6 +237,16 @@ class Model:
 
     def to_dict(self) -> dict[str, Any]:
         return self.data
+
+
+def _add_cells(totals: list[float], cells: tuple[tuple[int, float], ...], value: float) -> None:
+    """Each (category index, weight) cell's weight times `value` added to its total."""
+    if value == 1.0:
+        for index, weight in cells:
+            totals[index] += weight
+    else:
+        for index, weight in cells:
+            totals[index] += weight * value
 
 
 def sigmoid(margin: float) -> float:

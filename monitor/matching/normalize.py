@@ -22,6 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
+from operator import itemgetter
 
 # Characters that separate nothing in Chinese but are used to split words apart.
 _EXTRA_SEPARATORS = frozenset("丨｜•·・‧∙")
@@ -302,14 +303,20 @@ def _compact(original: str, text: str, origins) -> Normalized:
     """Drop separator runs unless they sit between two ASCII letters or digits."""
     if _ASTRAL.search(text):
         return _compact_by_character(original, text, origins)
+    # split with the runs captured: text between runs and runs alternate (no match objects).
+    parts = _separator_split().split(text)
+    if len(parts) == 1:
+        return Normalized(original, text, tuple(origins))
     pieces: list[str] = []
     spans: list = []
     pos = 0
     n = len(text)
-    for match in _separator_runs().finditer(text):
-        a, b = match.span()
-        if a > pos:
-            pieces.append(text[pos:a])
+    for i in range(0, len(parts) - 1, 2):
+        kept = parts[i]
+        a = pos + len(kept)
+        b = a + len(parts[i + 1])
+        if kept:
+            pieces.append(kept)
             spans.append(origins[pos:a])
         if b == a + 1 and text[a] == "/" and a > 0 and text[a - 1].isdigit():
             pieces.append("/")  # a price per unit: 0.8/条
@@ -328,9 +335,7 @@ def _compact(original: str, text: str, origins) -> Normalized:
                 pieces.append(text[a] if text[a] in ".,:-/_" and b == a + 1 else " ")
                 spans.append((origins[a],))
         pos = b
-    if pos == 0:
-        return Normalized(original, text, tuple(origins))
-    pieces.append(text[pos:])
+    pieces.append(parts[-1])
     spans.append(origins[pos:])
     return Normalized(original, "".join(pieces), tuple(chain.from_iterable(spans)))
 
@@ -368,6 +373,12 @@ def _compact_by_character(original: str, text: str, origins) -> Normalized:
 
 
 @lru_cache(maxsize=1)
+def _separator_split() -> re.Pattern[str]:
+    """_separator_runs captured, for re.split."""
+    return re.compile("(" + _separator_runs().pattern + ")")
+
+
+@lru_cache(maxsize=1)
 def _separator_runs() -> re.Pattern[str]:
     """A regex for runs of separators (is_separator) in the Basic Multilingual Plane."""
     codes = sorted(code for code, value in _quick_table().items() if value is None)
@@ -391,6 +402,9 @@ _QUICK_TABLE_VERSION = 4
 _LATIN_DOUBLE = re.compile(r"([a-z])\1")
 _CJK_DOUBLE = re.compile(f"([{_CJK_CHAR}])\\1")
 _QUICK_REPEATS = re.compile(r"([^\W\d_])\1+")
+# A run's first group, as the replacement of re.sub: the same as the template r"\1", which
+# Python 3.11 expands in Python code (re._subx) at every match; itemgetter is C.
+FIRST_GROUP = itemgetter(1)
 
 
 def quick_text(original: str) -> str:
@@ -419,7 +433,7 @@ def quick_copies(quick: str) -> str:
         if without_at != quick:
             copies.append(without_at)
     if _LATIN_DOUBLE.search(quick) or (_CJK_DOUBLE.search(quick) and _DOUBLED_RUN.search(quick)):
-        copies.append(_QUICK_REPEATS.sub(r"\1", quick))
+        copies.append(_QUICK_REPEATS.sub(FIRST_GROUP, quick))
     return "\n".join(copies)
 
 
@@ -438,7 +452,16 @@ def quick_fold(original: str) -> str:
     """quick_text without the copies: the form of a keyword surface in the first pass."""
     if _ASTRAL.search(original):
         original = _ASTRAL.sub("", original.translate(_ASTRAL_LETTERS))
-    return original.translate(_quick_table())
+    return original.translate(_quick_list())
+
+
+@lru_cache(maxsize=1)
+def _quick_list() -> list[int | str | None]:
+    """_quick_table as a list indexed by code point, every character of the BMP in it (itself
+    when it does not change): str.translate then never meets a missing key, whose KeyError
+    it would raise and clear for every character a dict leaves alone (twice as slow)."""
+    table = _quick_table()
+    return [table.get(code, code) for code in range(0x10000)]
 
 
 @lru_cache(maxsize=1)
