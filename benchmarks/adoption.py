@@ -5,8 +5,9 @@ the shipped one, point by point.
 
 1. Honest dev: each recipe fitted on the training texts alone (`--final-fit train`) and
    evaluated on today's tests/data/eval/dev.jsonl. The shipped model's recipe is the commit
-   that last changed keywords/model.json (or REV): its code and its training texts, trained
-   in a copy of that commit.
+   that first committed the model file now in keywords/model.json (the same `version`; a
+   model withdrawn and put back keeps the commit it was trained at), or REV: its code and its
+   training texts, trained in a copy of that commit.
 2. The shared dev set: the shipped file and the candidate (fitted on train and dev).
 3. Ordinary text (benchmarks/ordinary.py) with the candidate.
 
@@ -94,6 +95,27 @@ def _ordinary_rate(keywords: Path, out: Path) -> float:
     return float(json.loads(out.read_text(encoding="utf-8"))["rate"])
 
 
+def _version_at(commit: str) -> str | None:
+    try:
+        data = json.loads(_git("show", f"{commit}:keywords/model.json"))
+    except (subprocess.CalledProcessError, ValueError):
+        return None
+    return data.get("version") if isinstance(data, dict) else None
+
+
+def shipped_recipe() -> str:
+    """The commit the shipped model was trained at: the oldest commit whose keywords/model.json
+    has the version of the file in the checkout (after a withdrawal, the commit that puts the
+    old file back changed the file but trained nothing); the last commit that changed the
+    file when none has it."""
+    history = _git("log", "--format=%H", "--", "keywords/model.json").decode().split()
+    current = json.loads((ROOT / "keywords" / "model.json").read_text(encoding="utf-8"))
+    same = [c for c in history if _version_at(c) == current.get("version")]
+    if same:
+        return same[-1]
+    return history[0] if history else _git("rev-parse", "HEAD").decode().strip()
+
+
 def measure(shipped: str, shared: Path, work: Path) -> dict[str, Any]:
     """Every figure the rule reads, for the shipped model (commit `shipped`) and the
     candidate the working tree trains."""
@@ -155,12 +177,16 @@ def points(figures: dict[str, Any]) -> list[tuple[str, bool]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.adoption", description=__doc__)
-    parser.add_argument("--shipped", metavar="REV", help="the shipped model's commit")
+    parser.add_argument(
+        "--shipped",
+        metavar="REV",
+        help="the commit the shipped model was trained at (default: the oldest commit "
+        "holding keywords/model.json's version)",
+    )
     parser.add_argument("--shared", type=Path, default=SHARED_DEV, help="the shared dev set")
     parser.add_argument("--write", action="store_true", help="adopt the candidate if it passes")
     args = parser.parse_args(argv)
-    shipped = args.shipped or _git("log", "-1", "--format=%H", "--", "keywords/model.json").decode()
-    shipped = shipped.strip()
+    shipped = args.shipped.strip() if args.shipped else shipped_recipe()
     with tempfile.TemporaryDirectory(prefix="heishi-adoption-") as name:
         work = Path(name)
         figures = measure(shipped, args.shared, work)
