@@ -101,6 +101,11 @@ def test_how_a_text_is_written_is_a_feature(tmp_path):
         "记者调查", "记者近日调查发现，有人在网上出售身份证四件套，每套300元，联系QQ 88661234。"
     )
     assert story.probability == pytest.approx(0.0067, abs=1e-4)  # sigmoid(-2 - 3)
+    # English prose has more spaces than commas: a space between two English words is no gap.
+    brief = matcher.match(
+        "Brief", "Sellers offer fullz and sgk lookups at 30 USD per record on Telegram"
+    )
+    assert brief.probability == pytest.approx(0.1192, abs=1e-4)  # sigmoid(-2)
 
 
 def test_who_speaks_and_which_fields_are_listed_are_features(tmp_path):
