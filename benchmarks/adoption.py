@@ -5,9 +5,12 @@ the shipped one, point by point.
 
 1. Honest dev: each recipe fitted on the training texts alone (`--final-fit train`) and
    evaluated on today's tests/data/eval/dev.jsonl. The shipped model's recipe is the commit
-   that last changed keywords/model.json (or REV): its code and its training texts, trained
-   in a copy of that commit.
+   that first committed the model file now in keywords/model.json (the same `version`; a
+   model withdrawn and put back keeps the commit it was trained at), or REV: its code and its
+   training texts, trained in a copy of that commit.
 2. The shared dev set: the shipped file and the candidate (fitted on train and dev).
+Each model is measured with the code and keyword lists it is trained with: the shipped
+model's in the copy of its commit, the candidate's in the working tree.
 3. Ordinary text (benchmarks/ordinary.py) with the candidate.
 
 The test split is never read. With `--write` the candidate replaces keywords/model.json when
@@ -60,20 +63,33 @@ def _train(tree: Path, out: Path, final_fit: str) -> None:
     )
 
 
-def _keywords_with(model: Path, directory: Path) -> Path:
-    """The working tree's keyword lists in `directory`, with `model` as their model file."""
+def _keywords_with(model: Path, directory: Path, tree: Path = ROOT) -> Path:
+    """The keyword lists of `tree` in `directory`, with `model` as their model file."""
     directory.mkdir(parents=True)
-    for path in (ROOT / "keywords").glob("*.toml"):
+    for path in (tree / "keywords").glob("*.toml"):
         shutil.copy(path, directory / path.name)
     shutil.copy(model, directory / "model.json")
     return directory
 
 
-def _figures(path: Path, keywords: Path) -> dict[str, Any]:
-    from monitor.matching.evaluate import evaluate_file
-    from monitor.matching.matcher import load_matcher
+# Run in a tree's own code: the figures `_figures` reads, as JSON.
+_EVALUATE = """
+import json, sys
+from monitor.matching.evaluate import evaluate_file
+from monitor.matching.matcher import load_matcher
+print(json.dumps(evaluate_file(sys.argv[1], load_matcher(sys.argv[2]))))
+"""
 
-    report = evaluate_file(path, load_matcher(keywords))
+
+def _figures(path: Path, keywords: Path, tree: Path = ROOT) -> dict[str, Any]:
+    """The rule's figures of a model on a labelled file, matched by the code of `tree`: the
+    shipped model is measured with the code that ships it (features computed by newer code
+    are not the ones its weights were fitted to)."""
+    command = [sys.executable, "-c", _EVALUATE, str(path), str(keywords)]
+    done = subprocess.run(
+        command, cwd=tree, env=_environment(), check=True, capture_output=True, text=True
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
     genres = report.get("genres", {})
     return {
         "version": report.get("model_version", "")[:8],
@@ -94,6 +110,27 @@ def _ordinary_rate(keywords: Path, out: Path) -> float:
     return float(json.loads(out.read_text(encoding="utf-8"))["rate"])
 
 
+def _version_at(commit: str) -> str | None:
+    try:
+        data = json.loads(_git("show", f"{commit}:keywords/model.json"))
+    except (subprocess.CalledProcessError, ValueError):
+        return None
+    return data.get("version") if isinstance(data, dict) else None
+
+
+def shipped_recipe() -> str:
+    """The commit the shipped model was trained at: the oldest commit whose keywords/model.json
+    has the version of the file in the checkout (after a withdrawal, the commit that puts the
+    old file back changed the file but trained nothing); the last commit that changed the
+    file when none has it."""
+    history = _git("log", "--format=%H", "--", "keywords/model.json").decode().split()
+    current = json.loads((ROOT / "keywords" / "model.json").read_text(encoding="utf-8"))
+    same = [c for c in history if _version_at(c) == current.get("version")]
+    if same:
+        return same[-1]
+    return history[0] if history else _git("rev-parse", "HEAD").decode().strip()
+
+
 def measure(shipped: str, shared: Path, work: Path) -> dict[str, Any]:
     """Every figure the rule reads, for the shipped model (commit `shipped`) and the
     candidate the working tree trains."""
@@ -106,20 +143,21 @@ def measure(shipped: str, shared: Path, work: Path) -> dict[str, Any]:
     _train(ROOT, work / "candidate-honest.json", "train")
     _train(ROOT, work / "candidate.json", "train+dev")
     dev = ROOT / "tests" / "data" / "eval" / "dev.jsonl"
+    trees = {"shipped-honest": tree, "shipped": tree, "candidate-honest": ROOT, "candidate": ROOT}
     directories = {
-        name: _keywords_with(work / f"{name}.json", work / f"keywords-{name}")
-        for name in ("shipped-honest", "candidate-honest", "shipped", "candidate")
+        name: _keywords_with(work / f"{name}.json", work / f"keywords-{name}", trees[name])
+        for name in trees
     }
     figures: dict[str, Any] = {
         "dev": {
-            "shipped": _figures(dev, directories["shipped-honest"]),
+            "shipped": _figures(dev, directories["shipped-honest"], tree),
             "candidate": _figures(dev, directories["candidate-honest"]),
         },
         "ordinary_rate": _ordinary_rate(directories["candidate"], work / "ordinary.json"),
     }
     if shared.is_file():
         figures["shared"] = {
-            "shipped": _figures(shared, directories["shipped"]),
+            "shipped": _figures(shared, directories["shipped"], tree),
             "candidate": _figures(shared, directories["candidate"]),
         }
     return figures
@@ -155,12 +193,16 @@ def points(figures: dict[str, Any]) -> list[tuple[str, bool]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.adoption", description=__doc__)
-    parser.add_argument("--shipped", metavar="REV", help="the shipped model's commit")
+    parser.add_argument(
+        "--shipped",
+        metavar="REV",
+        help="the commit the shipped model was trained at (default: the oldest commit "
+        "holding keywords/model.json's version)",
+    )
     parser.add_argument("--shared", type=Path, default=SHARED_DEV, help="the shared dev set")
     parser.add_argument("--write", action="store_true", help="adopt the candidate if it passes")
     args = parser.parse_args(argv)
-    shipped = args.shipped or _git("log", "-1", "--format=%H", "--", "keywords/model.json").decode()
-    shipped = shipped.strip()
+    shipped = args.shipped.strip() if args.shipped else shipped_recipe()
     with tempfile.TemporaryDirectory(prefix="heishi-adoption-") as name:
         work = Path(name)
         figures = measure(shipped, args.shared, work)

@@ -66,7 +66,9 @@ def test_the_shipped_model_decides_the_alert_and_says_what_moved_it():
     assert offer.model_version == matcher.model.version
     assert "identity" in offer.categories
     moved = next(r for r in offer.reasons if r.startswith("moved by: "))
-    assert "身份证" in moved or "四件套" in moved  # the words as the listing writes them
+    # The words as the listing writes them; what data it names (身份证, 四件套) moves only
+    # its categories, the alert model reads no topic words (training.TOPIC_BLIND_ALERT).
+    assert "QQ 88661234" in moved and "身份证" not in moved and "四件套" not in moved
     news = matcher.match(*NEWS)
     assert not news.alert and news.probability is not None
     assert news.probability < matcher.model.threshold
@@ -101,6 +103,11 @@ def test_how_a_text_is_written_is_a_feature(tmp_path):
         "记者调查", "记者近日调查发现，有人在网上出售身份证四件套，每套300元，联系QQ 88661234。"
     )
     assert story.probability == pytest.approx(0.0067, abs=1e-4)  # sigmoid(-2 - 3)
+    # English prose has more spaces than commas: a space between two English words is no gap.
+    brief = matcher.match(
+        "Brief", "Sellers offer fullz and sgk lookups at 30 USD per record on Telegram"
+    )
+    assert brief.probability == pytest.approx(0.1192, abs=1e-4)  # sigmoid(-2)
 
 
 def test_who_speaks_and_which_fields_are_listed_are_features(tmp_path):

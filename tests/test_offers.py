@@ -30,6 +30,10 @@ def _alerts_through_the_first_pass(matcher, text: str, title: str = ""):
         ("fullz available, escrow accepted, vouches on the forum", "finance"),
         ("Fresh combo list 2024, 40M lines, price in DM", "platform"),
         ("[WTS] Chinese airline member data, 2024, 4.8M rows. Fresh, vouches available.", "travel"),
+        # numbers sold to receive other people's registration codes: an SMS-code service
+        ("OTP numbers for any Chinese app, 0.2 USD per code, API", "telecom"),
+        ("Non-VoIP numbers for SMS verification on all platforms, bulk price", "telecom"),
+        ("We sell verification numbers for WeChat and Alipay signups, 1 USD each", "telecom"),
     ],
 )
 def test_english_offers_pass_the_first_pass_and_alert(matcher, text, category):

@@ -165,7 +165,10 @@ _PARTICLES = "的了是着在也很都被就把们吗呢吧"
 # One findall each instead of a str.count per character: the same counts, one pass.
 _PARTICLE = re.compile(f"[{_PARTICLES}]")
 _COMMA = re.compile("[，,、；;]")
-_GAP = re.compile("[ \t|/　]")
+# A gap between fragments: a bar, slash, tab or ideographic space, or a space beside a
+# character that is not ASCII (姓名 电话, sfz 号码). A space between two ASCII words is
+# English prose, not a fragment (every English sentence has more spaces than commas).
+_GAP = re.compile(r"[\t|/　]|(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])")
 _PARTICLE_BUCKETS = ((0.02, "<2%"), (0.05, "2-5%"), (0.09, "5-9%"))
 _SENTENCE_ENDS = re.compile(r"[。！？!?]|\.(?:\s|$)")
 _DATE_PROSE = re.compile(r"\d{1,4}年\d{1,2}月|[去今前]年|日前|近日|近年|据悉|记者")
