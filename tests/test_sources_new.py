@@ -167,16 +167,17 @@ def test_check_masks_numbers_says_which_listings_alert_and_why(tmp_path):
 @pytest.mark.slow
 def test_check_tells_an_empty_channel_from_a_broken_selector(tmp_path):
     env = environment(tmp_path)
+    # In this process (the checks' crawls have their own): no interpreter start-up each.
     with MarkupSite("telegram") as server:
-        heishi("sources", "new", server.url + "/s/quiet_channel", "--name", "quiet", env=env)
-        empty = heishi("sources", "check", "quiet", env=env)
+        heishi_here("sources", "new", server.url + "/s/quiet_channel", "--name", "quiet", env=env)
+        empty = heishi_here("sources", "check", "quiet", env=env)
         sites = tmp_path / "sites"
         broken = (sites / "quiet.toml").read_text().replace('"quiet"', '"broken"')
         (sites / "broken.toml").write_text(
             broken.replace("/s/quiet_channel", "/s/shuju_daily")
             + '\n[selectors]\nitem = "div.gone"\n'
         )
-        fault = heishi("sources", "check", "broken", env=env)
+        fault = heishi_here("sources", "check", "broken", env=env)
     assert empty.returncode == 0, empty.stderr
     assert "no listings: an empty source" in empty.stdout
     assert fault.returncode == 2
