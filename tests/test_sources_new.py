@@ -257,8 +257,12 @@ def test_a_draft_fetches_only_the_sites_own_pages(tmp_path):
             f"<html><body><ul class='threads'>{rows}</ul></body></html>"
         )
         site.pages["/moved"] = Page(b"", 302, {"Location": elsewhere.url + "/list"})
-        drafted = heishi("sources", "new", site.url + "/list", "--name", "x", "--print", env=env)
-        moved = heishi("sources", "new", site.url + "/moved", "--name", "y", "--print", env=env)
+        drafted = heishi_here(
+            "sources", "new", site.url + "/list", "--name", "x", "--print", env=env
+        )
+        moved = heishi_here(
+            "sources", "new", site.url + "/moved", "--name", "y", "--print", env=env
+        )
         reached = dict(elsewhere.hits)
     assert drafted.returncode == 0, drafted.stderr
     assert 'item = "ul.threads > li.row"' in drafted.stdout
