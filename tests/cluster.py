@@ -59,10 +59,10 @@ class Cluster:
             self.start_worker(name)
         return self
 
-    def start_worker(self, name: str) -> subprocess.Popen:
-        return self.start(
-            name, "worker", "--name", name, "--log-dir", str(self.tmp / name), *self.worker_args
-        )
+    def start_worker(self, name: str, *worker_args: str) -> subprocess.Popen:
+        """Start worker `name` with `worker_args` (default: the cluster's)."""
+        args = worker_args or self.worker_args
+        return self.start(name, "worker", "--name", name, "--log-dir", str(self.tmp / name), *args)
 
     def kill(self, name: str) -> None:
         os.killpg(self.procs[name].pid, signal.SIGKILL)

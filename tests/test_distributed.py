@@ -108,16 +108,18 @@ def test_two_workers_sweep_the_demo_sites_into_one_store_once(
 def test_a_worker_killed_mid_crawl_loses_nothing(redis, redis_url, demo_sites, tmp_path):
     db = tmp_path / "heishi.db"
     env = cluster_env(demo_sites, redis_url)
-    slow = ["--set", "DOWNLOAD_DELAY=0.25", "--set", "HEISHI_DISTRIBUTED_LEASE_SECONDS=2"]
-    # worker1 crawls alone until it is killed, so every lease in flight is its own; worker2
-    # joins afterwards and must finish the sweep from the queue and the expired leases.
+    lease = ["--set", "HEISHI_DISTRIBUTED_LEASE_SECONDS=2"]
+    slow = ["--set", "DOWNLOAD_DELAY=0.25", *lease]
+    # worker1 crawls alone, slowly, until it is killed, so every lease in flight is its own;
+    # worker2 joins afterwards at full speed and must finish the sweep from the queue and the
+    # expired leases.
     with Cluster(tmp_path, env, db, *slow, workers=("worker1",)) as cluster:
         site = dist.start_sweep(redis, load_signer(), "demo_forum", "forum", None)
         written = dist.sweep_key(site, "written")
         wait_for(lambda: redis.scard(written) >= 3, 45, "the first listings")
         leased = redis.hlen(dist.sweep_key(site, "inflight"))
         cluster.kill("worker1")  # the worker and its crawl, without a chance to clean up
-        cluster.start_worker("worker2")
+        cluster.start_worker("worker2", *lease)
         wait_for(lambda: dist.sweep_info(redis, site).get("state") == "closed", 60, "the sweep")
         record = dist.sweep_info(redis, site)
     assert leased >= 1  # it was killed with requests in hand

@@ -286,6 +286,7 @@ kind = "forum"
 preset = "discuz"
 start_urls = ["{base}{prefix}{BOARD}"]
 network = {{ allow_private = true }}
+autothrottle = false  # a local site answers at once: AutoThrottle would only slow the run
 max_pages = 2
 """,
     )
@@ -505,6 +506,7 @@ def hostile_channel(
 kind = "channel"
 start_urls = ["{base}{path}"]
 network = {{ allow_private = true }}
+autothrottle = false
 max_pages = 1
 """,
     )

@@ -11,7 +11,7 @@ import pytest
 
 from monitor.demo.discuz_pages import discuz_board, discuz_removed, discuz_thread
 from monitor.demo.local_server import LocalServer, html_page
-from tests.helpers import heishi, query
+from tests.helpers import heishi_here, query
 from tests.servers import write_site
 
 pytestmark = pytest.mark.slow
@@ -80,7 +80,8 @@ class Board:
 
 
 def sweep(tmp_path, server, db) -> dict:
-    result = heishi(
+    """`heishi sweep` in this process (no interpreter start-up); its crawl has its own."""
+    result = heishi_here(
         "sweep",
         "shrinking",
         "--db",

@@ -124,7 +124,9 @@ def test_pickles_pushed_into_a_live_sweep_run_nothing_and_the_sweep_completes(
     db = tmp_path / "heishi.db"
     env = cluster_env(demo_sites, redis_server)
     client = dist.connect(redis_server)
-    slow = ["--set", "DOWNLOAD_DELAY=0.2"]
+    # Slow enough (some 5 s a sweep) that the queue still holds most of the forum when the
+    # poison goes in: it does within milliseconds of the second listing written.
+    slow = ["--set", "DOWNLOAD_DELAY=0.1"]
     with Cluster(tmp_path, env, db, *slow, workers=("worker1",)):
         sweep = start_sweep(env, "demo_forum")
         wait_for(lambda: client.scard(dist.sweep_key(sweep, "written")) >= 2, 60, "listings")

@@ -6,8 +6,6 @@ alert wording, and `heishi sources list` shows them."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,9 +13,9 @@ import pytest
 from monitor.demo.local_server import Page, html_page
 from monitor.running.source_health import cause_of, health_of
 from monitor.store import open_store
-from tests.helpers import HEISHI
+from tests.helpers import heishi_here
 from tests.markup_sites import MarkupSite, fixture_bytes
-from tests.servers import PROJECT_ROOT, run_crawl, write_site
+from tests.servers import run_crawl, write_site
 
 LOCAL = "network = { allow_private = true }  # the fixture sites are on 127.0.0.1\n"
 
@@ -124,13 +122,13 @@ def test_each_cause_has_its_own_health_and_wording(tmp_path):
         assert [a["title"] for a in failing] == [title], (name, failing)
         assert fix in failing[0]["summary"]
 
-    listed = subprocess.run(
-        [*HEISHI] + ["sources", "list", "--db", str(db), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "HEISHI_SITES_DIR": str(sites), "FIXTURE_URL": "http://127.0.0.1:9"},
-        timeout=60,
+    listed = heishi_here(  # in this process: listing reads the store and the site files
+        "sources",
+        "list",
+        "--db",
+        str(db),
+        "--json",
+        env={"HEISHI_SITES_DIR": str(sites), "FIXTURE_URL": "http://127.0.0.1:9"},
     )
     assert listed.returncode == 0, listed.stderr
     shown = {row["name"]: row["health"] for row in json.loads(listed.stdout)}

@@ -5,6 +5,7 @@ becomes a working source with `sources new` and at most one edit."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from monitor.sites import load_site
-from tests.helpers import heishi
+from tests.helpers import heishi, heishi_here
 from tests.markup_sites import KW, MarkupSite
 from tests.servers import run_crawl
 
@@ -41,18 +42,33 @@ def in_pairs(work, cases):
 @pytest.mark.slow
 def test_sources_new_recognises_every_preset_and_the_draft_works_unedited(tmp_path):
     env = environment(tmp_path)
-
-    def new_and_check(fixture, path):
-        name = f"new_{fixture}"
-        with MarkupSite(fixture) as server:
+    with contextlib.ExitStack() as stack:
+        servers = {fixture: stack.enter_context(MarkupSite(fixture)) for fixture in PAGES}
+        # Drafting fetches one page and writes a file: run here, one after another (no
+        # interpreter start-up each); each check crawls in a process of its own, two at a time.
+        drafts = {}
+        for fixture, path in PAGES.items():
             started = time.monotonic()
-            drafted = heishi("sources", "new", server.url + path, "--name", name, "--json", env=env)
-            checked = heishi("sources", "check", name, "--json", env=env)
-            return name, drafted, checked, time.monotonic() - started
+            drafted = heishi_here(
+                "sources", "new", servers[fixture].url + path, "--name", f"new_{fixture}",
+                "--json", env=env,
+            )  # fmt: skip
+            drafts[fixture] = drafted, time.monotonic() - started
 
-    for (fixture, _), (name, drafted, checked, took) in zip(
-        PAGES.items(), in_pairs(new_and_check, PAGES.items()), strict=True
-    ):
+        def check(fixture):
+            started = time.monotonic()
+            checked = heishi("sources", "check", f"new_{fixture}", "--json", env=env)
+            return checked, time.monotonic() - started
+
+        checks = dict(zip(PAGES, in_pairs(check, [(fixture,) for fixture in PAGES]), strict=True))
+        # A second draft of the same name is refused, not written over.
+        again = heishi_here(
+            "sources", "new", servers["phpbb"].url + PAGES["phpbb"], "--name", "new_phpbb",
+            env=env,
+        )  # fmt: skip
+    for fixture in PAGES:
+        name = f"new_{fixture}"
+        (drafted, drafting), (checked, checking) = drafts[fixture], checks[fixture]
         assert drafted.returncode == 0, drafted.stderr
         draft = json.loads(drafted.stdout)
         assert draft["preset"] == PRESET_OF.get(fixture, fixture), draft
@@ -61,19 +77,15 @@ def test_sources_new_recognises_every_preset_and_the_draft_works_unedited(tmp_pa
         result = json.loads(checked.stdout)
         assert result["items"], (fixture, result)
         assert all(item["title"] and item["text"] for item in result["items"]), result
+        took = drafting + checking
         assert took < 60, f"{fixture}: new + check took {took:.1f} s"
         site = load_site(tmp_path / "sites" / f"{name}.toml", env={})
         assert site.preset == PRESET_OF.get(fixture, fixture)
-    # A second draft of the same name is refused, not written over.
-    with MarkupSite("phpbb") as server:
-        again = heishi(
-            "sources", "new", server.url + PAGES["phpbb"], "--name", "new_phpbb", env=env
-        )
     assert again.returncode != 0 and "exists" in again.stderr and "--force" in again.stderr
 
 
 def drafted_by_structure(tmp_path, server, path, name, env):
-    run = heishi("sources", "new", server.url + path, "--name", name, "--no-preset", env=env)
+    run = heishi_here("sources", "new", server.url + path, "--name", name, "--no-preset", env=env)
     assert run.returncode == 0, run.stderr
     return tmp_path / "sites" / f"{name}.toml"
 
@@ -89,19 +101,26 @@ def test_structure_alone_finds_rows_fields_and_next_page_of_each_forum(tmp_path)
         ("phpbb", PAGES["phpbb"]): ["201", "226", "229", "231"],
         ("tieba", PAGES["tieba"]): ["8912345598", "8912345602", "8912345603", "8912345605"],
     }
-
-    def draft_check_and_crawl(number, fixture, path):
-        name = f"shape_{fixture}_{number}"
-        with MarkupSite(fixture) as server:
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(MarkupSite(fixture)) for fixture, _ in expected]
+        # Drafting (and Tieba's first check) here, one after another: no interpreter start-up
+        # each. The checks and crawls below run in processes of their own, two at a time.
+        texts = []
+        for number, ((fixture, path), server) in enumerate(zip(expected, servers, strict=True)):
+            name = f"shape_{fixture}_{number}"
             site_file = drafted_by_structure(tmp_path, server, path, name, env)
             text = site_file.read_text()
             assert "preset" not in text.split("[selectors]")[0]
             if fixture == "tieba":
-                before = heishi("sources", "check", name, env=env)
+                before = heishi_here("sources", "check", name, env=env)
                 assert "no posted_at read from any listing" in before.stdout, before.stdout
                 # The one edit: where a floor's date is.
                 text += "posted = \"xpath:(.//span[contains(@class, 'tail-info')][contains(., ':')])[last()]\"\n"
                 site_file.write_text(text)
+            texts.append(text)
+
+        def check_and_crawl(number, fixture):
+            name = f"shape_{fixture}_{number}"
             checked = heishi("sources", "check", name, env=env)
             crawl = run_crawl(
                 name,
@@ -109,11 +128,12 @@ def test_structure_alone_finds_rows_fields_and_next_page_of_each_forum(tmp_path)
                 sites_dir=tmp_path / "sites",
                 settings={"HEISHI_SITES_DIR": str(tmp_path / "sites")},
             )
-        return text, checked, crawl
+            return checked, crawl
 
-    cases = [(number, *case) for number, case in enumerate(expected)]
-    for ((fixture, path), ids), (text, checked, crawl) in zip(
-        expected.items(), in_pairs(draft_check_and_crawl, cases), strict=True
+        cases = [(number, fixture) for number, (fixture, _) in enumerate(expected)]
+        results = in_pairs(check_and_crawl, cases)
+    for ((fixture, path), ids), text, (checked, crawl) in zip(
+        expected.items(), texts, results, strict=True
     ):
         assert checked.returncode == 0, checked.stderr
         assert "no posted_at" not in checked.stdout and "no title" not in checked.stdout
@@ -155,16 +175,17 @@ def test_check_masks_numbers_says_which_listings_alert_and_why(tmp_path):
 @pytest.mark.slow
 def test_check_tells_an_empty_channel_from_a_broken_selector(tmp_path):
     env = environment(tmp_path)
+    # In this process (the checks' crawls have their own): no interpreter start-up each.
     with MarkupSite("telegram") as server:
-        heishi("sources", "new", server.url + "/s/quiet_channel", "--name", "quiet", env=env)
-        empty = heishi("sources", "check", "quiet", env=env)
+        heishi_here("sources", "new", server.url + "/s/quiet_channel", "--name", "quiet", env=env)
+        empty = heishi_here("sources", "check", "quiet", env=env)
         sites = tmp_path / "sites"
         broken = (sites / "quiet.toml").read_text().replace('"quiet"', '"broken"')
         (sites / "broken.toml").write_text(
             broken.replace("/s/quiet_channel", "/s/shuju_daily")
             + '\n[selectors]\nitem = "div.gone"\n'
         )
-        fault = heishi("sources", "check", "broken", env=env)
+        fault = heishi_here("sources", "check", "broken", env=env)
     assert empty.returncode == 0, empty.stderr
     assert "no listings: an empty source" in empty.stdout
     assert fault.returncode == 2
@@ -236,8 +257,12 @@ def test_a_draft_fetches_only_the_sites_own_pages(tmp_path):
             f"<html><body><ul class='threads'>{rows}</ul></body></html>"
         )
         site.pages["/moved"] = Page(b"", 302, {"Location": elsewhere.url + "/list"})
-        drafted = heishi("sources", "new", site.url + "/list", "--name", "x", "--print", env=env)
-        moved = heishi("sources", "new", site.url + "/moved", "--name", "y", "--print", env=env)
+        drafted = heishi_here(
+            "sources", "new", site.url + "/list", "--name", "x", "--print", env=env
+        )
+        moved = heishi_here(
+            "sources", "new", site.url + "/moved", "--name", "y", "--print", env=env
+        )
         reached = dict(elsewhere.hits)
     assert drafted.returncode == 0, drafted.stderr
     assert 'item = "ul.threads > li.row"' in drafted.stdout
