@@ -13,8 +13,9 @@ the site's network policy before they are followed, and a listing's fields are c
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -423,11 +424,13 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
         loader = ListingLoader()
         loader.add_value("site_id", listing["site_id"])
         loader.add_value("url", listing["url"])
-        loader.add_value("title", first_text(page, sel.get("title")) if page is not None else None)
-        loader.add_value("title", first_text(scope, sel.get("title")))
-        loader.add_value("title", listing.get("title"))
-        loader.add_value("title", first_line_title(text))
+        # Each field's candidates in order of preference; the first with a value wins.
+        nodes = (scope,) if page is None else (page, scope)
+        titles = [partial(first_text, node, sel.get("title")) for node in nodes]
+        titles += [partial(listing.get, "title"), partial(first_line_title, text)]
+        _add_first(loader, "title", titles)
         loader.add_value("text", text)
+        nodes = (scope,) if page is None else (scope, page)
         for field, name in (
             ("seller", "author"),
             ("price_text", "price"),
@@ -435,10 +438,8 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
             ("replies", "replies"),
             ("views", "views"),
         ):
-            loader.add_value(field, first_text(scope, sel.get(name)))
-            if page is not None:
-                loader.add_value(field, first_text(page, sel.get(name)))
-            loader.add_value(field, listing.get(field))
+            found = [partial(first_text, node, sel.get(name)) for node in nodes]
+            _add_first(loader, field, [*found, partial(listing.get, field)])
         extra = dict(listing.get("extra") or {})
         profile = first_text(scope, sel.get("profile"))
         if profile is None and page is not None:
@@ -450,6 +451,17 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
         self.cap(item)
         item["page"] = fetched_page(response, listing.get("list_screenshot"))
         return item
+
+
+def _add_first(loader: ListingLoader, field: str, candidates: Iterable[Callable[[], Any]]) -> None:
+    """Add the candidates' values to `field` in order until it holds one its output processor
+    (TakeFirst: the first value neither None nor empty) would keep; the rest would be
+    ignored, so their selectors are not run (a detail page's fields are mostly found in its
+    post, and each selector costs a tree search)."""
+    for candidate in candidates:
+        loader.add_value(field, candidate())
+        if any(value is not None and value != "" for value in loader.get_collected_values(field)):
+            return
 
 
 def fetched_page(
