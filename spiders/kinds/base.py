@@ -13,7 +13,7 @@ the site's network policy before they are followed, and a listing's fields are c
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar
@@ -27,7 +27,7 @@ from twisted.python.failure import Failure
 
 from monitor.sites import KINDS, Site
 from monitor.sites.selectors import XPATH_PREFIX, first_text, select, uncomment_pagelets
-from spiders.items import FetchedPage, ListingItem, ListingLoader, first_line_title
+from spiders.items import FetchedPage, ListingItem, first_line_title, first_loaded
 from spiders.kinds.guards import PageGuardMixin
 from spiders.kinds.login import LoginMixin
 from spiders.kinds.walls import CAPTCHA_URL, WALL_URL, WallMixin
@@ -421,15 +421,18 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
             self.listing_lost(response.meta, "no_text")
             self.logger.warning("no text found for %s on %s", listing["site_id"], response.url)
             return None
-        loader = ListingLoader()
-        loader.add_value("site_id", listing["site_id"])
-        loader.add_value("url", listing["url"])
-        # Each field's candidates in order of preference; the first with a value wins.
+        # Each field's candidates in order of preference: the first with a value wins, as
+        # ListingLoader (spiders/items.py) would load them.
+        item = ListingItem()
+        values: dict[str, Any] = {
+            "site_id": first_loaded("site_id", [partial(listing.__getitem__, "site_id")]),
+            "url": first_loaded("url", [partial(listing.__getitem__, "url")]),
+        }
         nodes = (scope,) if page is None else (page, scope)
         titles = [partial(first_text, node, sel.get("title")) for node in nodes]
         titles += [partial(listing.get, "title"), partial(first_line_title, text)]
-        _add_first(loader, "title", titles)
-        loader.add_value("text", text)
+        values["title"] = first_loaded("title", titles)
+        values["text"] = first_loaded("text", [partial(str, text)])
         nodes = (scope,) if page is None else (scope, page)
         for field, name in (
             ("seller", "author"),
@@ -439,29 +442,20 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
             ("views", "views"),
         ):
             found = [partial(first_text, node, sel.get(name)) for node in nodes]
-            _add_first(loader, field, [*found, partial(listing.get, field)])
+            values[field] = first_loaded(field, [*found, partial(listing.get, field)])
+        for field, value in values.items():
+            if value is not None:
+                item[field] = value
         extra = dict(listing.get("extra") or {})
         profile = first_text(scope, sel.get("profile"))
         if profile is None and page is not None:
             profile = first_text(page, sel.get("profile"))
         if profile:
             extra["profile"] = profile[:MAX_PROFILE_CHARS]
-        loader.add_value("extra", extra)
-        item = loader.load_item()
+        item["extra"] = extra
         self.cap(item)
         item["page"] = fetched_page(response, listing.get("list_screenshot"))
         return item
-
-
-def _add_first(loader: ListingLoader, field: str, candidates: Iterable[Callable[[], Any]]) -> None:
-    """Add the candidates' values to `field` in order until it holds one its output processor
-    (TakeFirst: the first value neither None nor empty) would keep; the rest would be
-    ignored, so their selectors are not run (a detail page's fields are mostly found in its
-    post, and each selector costs a tree search)."""
-    for candidate in candidates:
-        loader.add_value(field, candidate())
-        if any(value is not None and value != "" for value in loader.get_collected_values(field)):
-            return
 
 
 def fetched_page(
