@@ -429,7 +429,9 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
             "url": first_loaded("url", [partial(listing.__getitem__, "url")]),
         }
         nodes = (scope,) if page is None else (page, scope)
-        titles = [partial(first_text, node, sel.get("title")) for node in nodes]
+        titles: list[Callable[[], Any]] = [
+            partial(first_text, node, sel.get("title")) for node in nodes
+        ]
         titles += [partial(listing.get, "title"), partial(first_line_title, text)]
         values["title"] = first_loaded("title", titles)
         values["text"] = first_loaded("text", [partial(str, text)])
@@ -441,7 +443,9 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
             ("replies", "replies"),
             ("views", "views"),
         ):
-            found = [partial(first_text, node, sel.get(name)) for node in nodes]
+            found: list[Callable[[], Any]] = [
+                partial(first_text, node, sel.get(name)) for node in nodes
+            ]
             values[field] = first_loaded(field, [*found, partial(listing.get, field)])
         for field, value in values.items():
             if value is not None:
