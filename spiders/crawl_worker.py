@@ -20,7 +20,6 @@ crawl's `log` file.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
@@ -31,7 +30,6 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-GC_THRESHOLDS = (10_000, 10, 10)  # Python's defaults: 700, 10, 10
 KEPT_BROWSERS = 2  # Chromiums no crawl uses kept running for the next crawls
 
 
@@ -298,14 +296,6 @@ def main() -> int:
     logging.getLogger().addHandler(own)
     logging.getLogger().setLevel(logging.INFO)
     warm_up()
-    # What start-up built (Scrapy, the keyword tables, the word cuts' dictionaries: most of
-    # the heap) lives as long as the worker: frozen, the collector no longer walks it in
-    # every full collection, and with a larger first generation it collects less often
-    # between sweeps. A worker's collections took about 2.3 s of CPU in 48 crawls (16 boards
-    # swept three times) before, about 0.95 s after.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
     from spiders.shared_browser import keep_idle_browsers
 
     # The next sweeps of a rendered source find its Chromium running (spiders/shared_browser.py).
