@@ -5,10 +5,13 @@ Fields are the item dict of docs/contracts.md; `match` and `pii` are filled by t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import scrapy
 from itemloaders.processors import Compose, Identity, MapCompose, TakeFirst
+from itemloaders.utils import arg_to_iter
 from scrapy.loader import ItemLoader
 
 from monitor.sites.page_values import parse_count, parse_date
@@ -77,3 +80,30 @@ class ListingLoader(ItemLoader):
     posted_at_in = MapCompose(parse_date)
     extra_in = Identity()
     extra_out = Compose(lambda dicts: {k: v for d in dicts for k, v in d.items()})
+
+
+def first_loaded(field_name: str, candidates: Iterable[Callable[[], Any]]) -> Any:
+    """What `ListingLoader` loads into `field_name` (not `extra`) when each candidate's value
+    is added in turn: the first value its input processor keeps that is neither None nor
+    empty (TakeFirst). A candidate is called only when the earlier ones gave nothing, so the
+    selectors behind the rest are never run; and the loader's machinery (a processor
+    looked up and wrapped per value) is skipped: a sweep loads every listing it reads."""
+    functions = _INPUT_FUNCTIONS[field_name]
+    for candidate in candidates:
+        values = arg_to_iter(candidate())
+        for function in functions:
+            values = [out for value in values for out in arg_to_iter(function(value))]
+        for value in values:
+            if value is not None and value != "":
+                return value
+    return None
+
+
+def _input_functions(field_name: str) -> tuple[Callable[[Any], Any], ...]:
+    processor = getattr(ListingLoader, f"{field_name}_in", None)
+    processor = processor or ListingLoader.default_input_processor
+    assert isinstance(processor, MapCompose), field_name
+    return tuple(processor.functions)
+
+
+_INPUT_FUNCTIONS = {name: _input_functions(name) for name in ListingItem.fields if name != "extra"}

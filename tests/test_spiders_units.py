@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from parsel import Selector
 from scrapy.http import HtmlResponse
@@ -9,7 +11,7 @@ from scrapy.http import HtmlResponse
 from monitor.sites.page_values import parse_count, parse_date
 from monitor.sites.selectors import check_selector, first_text
 from spiders.encoding import best_encoding
-from spiders.items import first_line_title
+from spiders.items import ListingLoader, first_line_title, first_loaded
 
 GBK_TEXT = "<html><body><p>出售 身份证 四件套，联系QQ</p></body></html>"
 
@@ -113,6 +115,41 @@ def test_dates_become_iso_8601(text, iso):
 def test_a_title_is_the_first_line_trimmed():
     assert first_line_title("\n  出售 料子 \n第二行") == "出售 料子"
     assert first_line_title("长" * 80) == "长" * 59 + "…"
+
+
+@pytest.mark.parametrize(
+    ("field", "values"),
+    [
+        ("title", [None, "", "  \u3000 ", " 出售  身份证 \n\n\n 四件套 ", "later"]),
+        ("seller", [["", None], ["  老王 ", "小李"]]),
+        ("replies", ["", "1.2万", "3"]),
+        ("posted_at", ["not a date", "2026-11-03 08:15"]),
+        ("site_id", [" 17 "]),
+        ("views", [None, None]),
+    ],
+)
+def test_a_field_loads_what_the_item_loader_would(field: str, values: list[object]) -> None:
+    """build_item loads fields with first_loaded, which must keep ListingLoader's result."""
+    loader = ListingLoader()
+    for value in values:
+        loader.add_value(field, value)
+    called: list[object] = []
+    candidates = [partial(_read, called, value) for value in values]
+    assert first_loaded(field, candidates) == loader.get_output_value(field)
+    # The candidates after the one that gave the value are never read.
+    giving = [n for n, value in enumerate(values) if _loaded(field, value) is not None]
+    assert len(called) == (giving[0] + 1 if giving else len(values))
+
+
+def _read(called: list[object], value: object) -> object:
+    called.append(value)
+    return value
+
+
+def _loaded(field: str, value: object) -> object:
+    loader = ListingLoader()
+    loader.add_value(field, value)
+    return loader.get_output_value(field)
 
 
 def test_feeds_export_every_item_field_but_the_transient_page():

@@ -95,12 +95,40 @@ def write_page(
     masked."""
     from monitor.privacy.evidence_masking import mask_page
 
+    # A repeat sweep fetches the same pages again: one already masked and stored by this
+    # process is found by the hash of its text instead of being parsed and masked again.
+    key = _page_key(directory, text, encoding, secret, keep)
+    written = _WRITTEN_PAGES.get(key)
+    if written is not None and (Path(directory) / written[0]).exists():
+        return written
     masked, hits = mask_page(text, secret, keep)
     try:
         content = masked.encode(encoding, errors="xmlcharrefreplace")
     except LookupError:
         content = masked.encode("utf-8")
-    return write_blob(directory, content, PAGE_SUFFIX), len(hits)
+    written = (write_blob(directory, content, PAGE_SUFFIX), len(hits))
+    if len(_WRITTEN_PAGES) >= _WRITTEN_PAGES_HELD:
+        _WRITTEN_PAGES.pop(next(iter(_WRITTEN_PAGES)))  # the oldest
+    _WRITTEN_PAGES[key] = written
+    return written
+
+
+# Pages this process masked and stored: (directory, text hash, encoding, secret, keep) ->
+# (blob path, numbers masked). Bounded: a warm crawl worker lives for many sweeps.
+_WRITTEN_PAGES: dict[tuple[Any, ...], tuple[str, int]] = {}
+_WRITTEN_PAGES_HELD = 4096
+
+
+def _page_key(
+    directory: str | os.PathLike[str],
+    text: str,
+    encoding: str,
+    secret: bytes,
+    keep: tuple[int, int] | None,
+) -> tuple[Any, ...]:
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).digest()
+    secret_digest = hashlib.blake2b(secret, digest_size=16).digest()  # not the secret itself
+    return (os.fspath(directory), digest, encoding, secret_digest, keep)
 
 
 def keep_evidence(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -26,7 +27,7 @@ from twisted.python.failure import Failure
 
 from monitor.sites import KINDS, Site
 from monitor.sites.selectors import XPATH_PREFIX, first_text, select, uncomment_pagelets
-from spiders.items import FetchedPage, ListingItem, ListingLoader, first_line_title
+from spiders.items import FetchedPage, ListingItem, first_line_title, first_loaded
 from spiders.kinds.guards import PageGuardMixin
 from spiders.kinds.login import LoginMixin
 from spiders.kinds.walls import CAPTCHA_URL, WALL_URL, WallMixin
@@ -420,14 +421,21 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
             self.listing_lost(response.meta, "no_text")
             self.logger.warning("no text found for %s on %s", listing["site_id"], response.url)
             return None
-        loader = ListingLoader()
-        loader.add_value("site_id", listing["site_id"])
-        loader.add_value("url", listing["url"])
-        loader.add_value("title", first_text(page, sel.get("title")) if page is not None else None)
-        loader.add_value("title", first_text(scope, sel.get("title")))
-        loader.add_value("title", listing.get("title"))
-        loader.add_value("title", first_line_title(text))
-        loader.add_value("text", text)
+        # Each field's candidates in order of preference: the first with a value wins, as
+        # ListingLoader (spiders/items.py) would load them.
+        item = ListingItem()
+        values: dict[str, Any] = {
+            "site_id": first_loaded("site_id", [partial(listing.__getitem__, "site_id")]),
+            "url": first_loaded("url", [partial(listing.__getitem__, "url")]),
+        }
+        nodes = (scope,) if page is None else (page, scope)
+        titles: list[Callable[[], Any]] = [
+            partial(first_text, node, sel.get("title")) for node in nodes
+        ]
+        titles += [partial(listing.get, "title"), partial(first_line_title, text)]
+        values["title"] = first_loaded("title", titles)
+        values["text"] = first_loaded("text", [partial(str, text)])
+        nodes = (scope,) if page is None else (scope, page)
         for field, name in (
             ("seller", "author"),
             ("price_text", "price"),
@@ -435,18 +443,20 @@ class ListingSpider(LoginMixin, PageGuardMixin, SiteSpider):
             ("replies", "replies"),
             ("views", "views"),
         ):
-            loader.add_value(field, first_text(scope, sel.get(name)))
-            if page is not None:
-                loader.add_value(field, first_text(page, sel.get(name)))
-            loader.add_value(field, listing.get(field))
+            found: list[Callable[[], Any]] = [
+                partial(first_text, node, sel.get(name)) for node in nodes
+            ]
+            values[field] = first_loaded(field, [*found, partial(listing.get, field)])
+        for field, value in values.items():
+            if value is not None:
+                item[field] = value
         extra = dict(listing.get("extra") or {})
         profile = first_text(scope, sel.get("profile"))
         if profile is None and page is not None:
             profile = first_text(page, sel.get("profile"))
         if profile:
             extra["profile"] = profile[:MAX_PROFILE_CHARS]
-        loader.add_value("extra", extra)
-        item = loader.load_item()
+        item["extra"] = extra
         self.cap(item)
         item["page"] = fetched_page(response, listing.get("list_screenshot"))
         return item
