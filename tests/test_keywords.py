@@ -90,3 +90,26 @@ def test_warm_load_uses_the_compiled_cache(kwdir, monkeypatch):
     (kwdir / "extra.toml").write_text('category = "identity"\n[terms]\n"测试词" = 1\n')
     with pytest.raises(AssertionError, match="compiled the lists again"):
         load_keywords(kwdir)
+
+
+def test_lint_warns_when_the_model_was_trained_on_other_keyword_lists(kwdir, capsys):
+    import argparse
+    import json
+
+    from monitor.cli.keywords import register
+    from monitor.matching.rules_version import keyword_lists_version, model_lists_warning
+
+    model_path = kwdir / "model.json"
+    model = json.loads(model_path.read_text())
+    model["training"]["rules_version"] = keyword_lists_version(kwdir)
+    model_path.write_text(json.dumps(model))
+    assert model_lists_warning(kwdir) is None
+    (kwdir / "extra.toml").write_text('category = "identity"\n[terms]\n"测试词" = 1\n')
+    warning = model_lists_warning(kwdir)
+    assert warning is not None and str(model_path) in warning
+    assert keyword_lists_version(kwdir)[:8] in warning
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["keywords", "lint", str(kwdir)])
+    assert args.func(args) == 0  # a warning, not a problem: editing lists alone is allowed
+    assert "trained on keyword lists" in capsys.readouterr().out

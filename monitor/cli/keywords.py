@@ -157,11 +157,16 @@ def highlighted(value: str, hits, field: str):
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
+    from monitor import config
     from monitor.matching.keyword_scope import scope_warnings
     from monitor.matching.keywords import lint_keywords
+    from monitor.matching.rules_version import model_lists_warning
 
     problems = lint_keywords(args.dir)
     warnings = scope_warnings(args.dir, args.sites)
+    stale_model = model_lists_warning(args.dir or config.keywords_dir())
+    if stale_model is not None:
+        warnings.append(stale_model)
     if args.json:
         print(json.dumps({"problems": problems, "warnings": warnings}, ensure_ascii=False))
     else:

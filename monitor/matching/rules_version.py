@@ -103,3 +103,35 @@ def record_rules_version(store: Any, directory: str | Path | None = None) -> str
             version.id, version.directory, version.files_summary(), utc_now()
         )
     return version.id
+
+
+def keyword_lists_version(directory: str | Path) -> str:
+    """The version of a directory's keyword lists alone (not of the model file beside them,
+    which the rules version includes): what a model was trained against."""
+    from monitor.matching.keywords import keyword_files
+
+    return version_of({p.name: p.read_bytes() for p in keyword_files(Path(directory))}).id
+
+
+def model_lists_warning(directory: str | Path) -> str | None:
+    """'model.json: warning: ...' when the directory's model was trained on other keyword
+    lists than the directory holds now (its rule features may then mean something else than
+    they did in training), else None. Editing the lists without retraining is allowed
+    (docs/matching.md); this says so, it does not refuse it."""
+    import json
+
+    from monitor.matching.model import MODEL_FILE
+
+    path = Path(directory) / MODEL_FILE
+    try:
+        trained_on = json.loads(path.read_text(encoding="utf-8"))["training"]["rules_version"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no model, or one that records nothing: the model's own loader says so
+    now = keyword_lists_version(directory)
+    if not isinstance(trained_on, str) or trained_on == now:
+        return None
+    return (
+        f"{path}: warning: trained on keyword lists {trained_on[:SHORT_LENGTH]}, the lists are "
+        f"now {now[:SHORT_LENGTH]}; retrain (python -m monitor.matching.training) and adopt by "
+        "the rule in docs/matching.md, or check that the verdicts it changes are wanted"
+    )

@@ -31,6 +31,7 @@ from typing import Any
 
 from monitor.matching.features import NGRAM_PREFIX, WORD_PREFIX
 from monitor.matching.model import FORMAT, MODEL_FILE, model_version
+from monitor.matching.rules_version import keyword_lists_version
 
 log = logging.getLogger(__name__)
 
@@ -564,15 +565,6 @@ def train(
             "dev_category_exact_scored": round(dev_exact, 4),
         },
     }
-
-
-def keyword_lists_version(directory: str | Path) -> str:
-    """The version of a directory's keyword lists alone (not of the model file beside them,
-    which the rules version includes): what a model was trained against."""
-    from monitor.matching.keywords import keyword_files
-    from monitor.matching.rules_version import version_of
-
-    return version_of({p.name: p.read_bytes() for p in keyword_files(Path(directory))}).id
 
 
 def _digest(rows: list[dict[str, Any]]) -> str:
