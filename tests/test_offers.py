@@ -186,10 +186,12 @@ def test_cloud_drive_panel_number_range_and_kit_offers_alert(matcher, text, cate
         "全新四件 衬衫外套 一起出 闲置",
         "四件齐全 火锅套餐 鸭肠毛肚",
         "某书号主分享的菜谱真好吃",
+        "关注我的抖音号 每天更新美食视频",  # one's own handle to follow
+        "欢迎关注我的微博号 每日更新",
     ],
 )
 def test_the_same_words_in_ordinary_posts_do_not_alert(text):
     # films, courses, job adverts, a carrier's plan, bedding: the words of those offers
-    # (网盘 提取码, courier panel, 新号段, 全新四件, 某书号) in their everyday senses
+    # (网盘 提取码, courier panel, 新号段, 全新四件, 某书号, 抖音号) in their everyday senses
     result = load_matcher().match("", text)
     assert not result.alert, (result.probability, result.reasons)
