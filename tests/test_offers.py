@@ -140,3 +140,58 @@ def test_an_everyday_phone_word_with_one_other_clue_is_decided_by_the_first_pass
     # 手机 and 电话 are fields of a list, and everyday words: alone with a subject (装修, 小区)
     # they do not send forum talk to the full analysis.
     assert load_matcher().match("", text).reasons[0].startswith("first pass")
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        # a data file shared through a cloud drive, for a price
+        ("某市常住人口 全量数据 阿里云盘链接 付款后发提取码", "identity"),
+        ("储户全量 夸克网盘 一手 链接私聊", "finance"),
+        ("Chinese citizens full dataset, mega.nz folder, link in bio, 200 USDT", "identity"),
+        # an insider's back-office panel rented out, in English
+        (
+            "Courier panel login for rent, look up any parcel's recipient details, weekly price",
+            "logistics",
+        ),
+        ("logistics panel for rent, 50 USDT per day, DM me", "corporate"),
+        ("Selling staff logins to a bank's internal panel, escrow ok", "corporate"),
+        # new number ranges and SIMs that receive other people's codes
+        ("新号段 能接短信 秒到 一张八块 私聊", "telecom"),
+        ("实卡接码 全平台可用 一次两块 量大从优", "telecom"),
+        ("虚拟号收码 注册专用 批量出", "telecom"),
+        # the kit without 套, and platform accounts by the bundle
+        ("银行卡 手机卡 四件齐全 可过人脸 一套八百", "identity"),
+        ("四件一套 带U盾 一手 tg私聊", "identity"),
+        ("某音号 批量出 已实名 一个三十", "accounts"),
+    ],
+)
+def test_cloud_drive_panel_number_range_and_kit_offers_alert(matcher, text, category):
+    assert category in _alerts_through_the_first_pass(matcher, text).categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "电影合集 百度网盘链接 提取码 1234 免费分享",
+        "考研课程全套 阿里云盘 提取码在评论区",
+        "New album out now, download link in bio",
+        "我省常住人口突破五千万 统计局公布全量数据",
+        "We are hiring a logistics admin to manage our courier panel and shipments, salary 6000 USD",
+        "Admin panel login not working after the update, how to fix?",
+        "Track your parcel: enter the tracking number to see sender and receiver details",
+        "中国移动新号段上线 月租19元 100G流量 可选靓号 营业厅办理",
+        "手机卡不能接短信怎么办 求助",
+        "全新四件 床单被罩 纯棉 包邮",
+        "全新四件 衬衫外套 一起出 闲置",
+        "四件齐全 火锅套餐 鸭肠毛肚",
+        "某书号主分享的菜谱真好吃",
+        "关注我的抖音号 每天更新美食视频",  # one's own handle to follow
+        "欢迎关注我的微博号 每日更新",
+    ],
+)
+def test_the_same_words_in_ordinary_posts_do_not_alert(text):
+    # films, courses, job adverts, a carrier's plan, bedding: the words of those offers
+    # (网盘 提取码, courier panel, 新号段, 全新四件, 某书号, 抖音号) in their everyday senses
+    result = load_matcher().match("", text)
+    assert not result.alert, (result.probability, result.reasons)
