@@ -51,8 +51,9 @@ DATA_ROLES = frozenset({"data", "strong", "field", "subject", "generic"})
 FIRST_PASS_DATA = 1.0
 FIRST_PASS_CLUE = 0.4
 _OFFER_ROLES = frozenset({"sale", "contact", "sample", "fresh"})
-# A price per item written loosely (三毛, 0.5元/条, 每条, 500u): an offer clue for the first pass.
-_PRICE_HINT = re.compile(r"[0-9一二两三四五六七八九十百千](?:毛|角|u\b|元/|块一)|[每一/]条")
+# A price per item written loosely (三毛, 0.5元/条, 每条, 每单, 500u): an offer clue for the
+# first pass.
+_PRICE_HINT = re.compile(r"[0-9一二两三四五六七八九十百千](?:毛|角|u\b|元/|块一)|[每一/][条单]")
 # Words between a negator and the sale word it negates (不会随意出售), at most three.
 _NEGATION_FILLERS: tuple[str, ...] = (
     "会",
