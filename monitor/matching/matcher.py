@@ -76,15 +76,15 @@ NEGATION_SCOPE_ENGLISH = 40  # English needs more ("may not use the Service to b
 # (a search with $ would try every position): 被(他人)售卖 is 卖售(人他)被 reversed.
 _PASSIVE_REVERSED = re.compile(r"(?:人|人他|开公|量大|法非|意恶|包打|手转|次多)?(?:被|遭|到遭)")
 # Punctuation that ends a clause; 、 and English commas join coordinated verbs (出售、出租).
-_CLAUSE_BREAKS = frozenset("，。；！？;!?\n：:")
+_CLAUSE_BREAKS = "，。；！？;!?\n：:"
 # The last of them in a string: one regex match instead of an rfind per character.
-_LAST_CLAUSE_BREAK = re.compile("(?s:.*)[，。；！？;!?\n：:]")
+_LAST_CLAUSE_BREAK = re.compile(f"(?s:.*)[{_CLAUSE_BREAKS}]")
 # An `unless` word cancels a term in the same clause (not across a colon: 四件套：纯棉), this
 # many original characters away at most.
 UNLESS_REACH = 20
 _UNLESS_BREAKS = "，。；！？;!?\n"
-_UNLESS_BREAK = re.compile("[，。；！？;!?\n]")
-_LAST_UNLESS_BREAK = re.compile("(?s:.*)[，。；！？;!?\n]")
+_UNLESS_BREAK = re.compile(f"[{_UNLESS_BREAKS}]")
+_LAST_UNLESS_BREAK = re.compile(f"(?s:.*)[{_UNLESS_BREAKS}]")
 
 
 @dataclass(slots=True)
