@@ -521,7 +521,8 @@ def train(
     X = _matrix([feats_final[i] for i in scored], vocabulary)
     y = np.array([labels_final[i] for i in scored])
     alert_names = alert_vocabulary(vocabulary, topic)
-    kept_columns = [i for i, name in enumerate(vocabulary) if name in set(alert_names)]
+    alert_set = set(alert_names)
+    kept_columns = [i for i, name in enumerate(vocabulary) if name in alert_set]
     weights, bias = _fit_alert(X[:, kept_columns], y, c, penalty)
     category_models = _fit_categories(
         X, [cats_final[i] for i in scored], [labels_final[i] for i in scored], category_c
