@@ -88,6 +88,19 @@ def test_a_page_that_is_not_markup_is_masked_as_text(tmp_path):
     assert read_blob(tmp_path, relative).decode() == "paste 13* **** **00\n&#49;3*******00"
 
 
+def test_a_page_stored_again_is_found_not_masked_again_unless_its_blob_is_gone(tmp_path):
+    page = f"<p>{SALE}</p>"
+    first = write_page(tmp_path, page, "utf-8", b"k" * 32)
+    assert write_page(tmp_path, page, "utf-8", b"k" * 32) == first
+    (tmp_path / first[0]).unlink()  # a pruned blob is written again, not pointed at
+    assert write_page(tmp_path, page, "utf-8", b"k" * 32) == first
+    assert (tmp_path / first[0]).exists()
+    # Another evidence directory stores the page itself, never points at this one's blob.
+    other = write_page(tmp_path / "other", page, "utf-8", b"k" * 32)
+    assert (tmp_path / "other" / other[0]).exists()
+    assert PHONE.encode() not in gzip.decompress((tmp_path / "other" / other[0]).read_bytes())
+
+
 FORUM_SITE = """
 name = "evidence_forum"
 kind = "forum"
