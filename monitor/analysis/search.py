@@ -57,7 +57,7 @@ _ASCII_WORD = re.compile(r"[0-9a-z]")
 _BLOCK = re.compile("([\u4e00-\u9fd5a-zA-Z0-9+#&\\._%\\-]+)", re.U)
 # Blocks (and words) whose cut is kept: emptied when full. Listings repeat their own title in
 # their text and share phrases, contacts and templates: about two blocks in three recur.
-_MEMO_LIMIT = 1 << 16
+_MEMO_LIMIT = 1 << 12  # each entry 300-600 bytes: 2-3 MB at most
 
 
 class QueryError(HeishiError):
