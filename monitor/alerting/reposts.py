@@ -17,6 +17,7 @@ import functools
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,63 @@ class Signature:
 def _band_key(chunk: bytes) -> int:
     """A band's rows as one signed 64-bit key (SQLite's INTEGER)."""
     return int.from_bytes(hashlib.blake2b(chunk, digest_size=8).digest(), "little", signed=True)
+
+
+class BandFilter:
+    """A Bloom filter of the band keys `lsh_bands` holds: most of a new listing's 16 keys are
+    in no stored listing, and the filter says so without a look-up in the big table (each a
+    descent to a random leaf of it). No false negatives: every key added is reported as
+    maybe held; about one absent key in 30 is too (FILTER_BITS_PER_KEY, FILTER_HASHES).
+
+    The keys are already uniform 64-bit hashes (`_band_key`), so the bit positions are
+    taken from them by double hashing, with no further hashing."""
+
+    def __init__(self, bits: bytes | bytearray, capacity: int) -> None:
+        self.bits = np.frombuffer(bits, dtype=np.uint8) if bits else np.zeros(1, np.uint8)
+        self.capacity = capacity  # keys it was sized for: past them, it is rebuilt larger
+        self.mask = np.uint64(len(self.bits) * 8 - 1)
+
+    @classmethod
+    def sized_for(cls, keys: int) -> BandFilter:
+        """An empty filter for about `keys` keys (a power of two of bytes, at least 4 KB)."""
+        size = 4096
+        while size * 8 < keys * FILTER_BITS_PER_KEY:
+            size *= 2
+        return cls(bytearray(size), size * 8 // FILTER_BITS_PER_KEY)
+
+    def _positions(self, keys: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):  # wrapping around is the modulo 2^64
+            values = keys.astype(np.int64).view(np.uint64)
+            step = (values >> np.uint64(32)) | np.uint64(1)
+            rounds = np.arange(FILTER_HASHES, dtype=np.uint64).reshape(-1, 1)
+            return (values + rounds * step) & self.mask
+
+    def add(self, keys: Iterable[int]) -> None:
+        """Set the bits of these keys (the filter must have been made writable: sized_for)."""
+        found = np.fromiter(keys, dtype=np.int64)
+        if not len(found):
+            return
+        positions = self._positions(found).ravel()
+        np.bitwise_or.at(
+            self.bits, (positions >> np.uint64(3)).astype(np.intp), _BIT[positions & np.uint64(7)]
+        )
+
+    def maybe_held(self, keys: list[int]) -> list[bool]:
+        """For each key: might `lsh_bands` hold it (False: it certainly does not)."""
+        if not keys:
+            return []
+        positions = self._positions(np.array(keys, dtype=np.int64))
+        bytes_ = self.bits[(positions >> np.uint64(3)).astype(np.intp)]
+        held = (bytes_ & _BIT[positions & np.uint64(7)]) != 0
+        return [bool(b) for b in held.all(axis=0)]
+
+    def to_bytes(self) -> bytes:
+        return self.bits.tobytes()
+
+
+FILTER_BITS_PER_KEY = 8
+FILTER_HASHES = 5  # with 8 bits a key: about 2.2% of absent keys pass (at capacity)
+_BIT = np.array([1 << n for n in range(8)], dtype=np.uint8)
 
 
 def shingles(text: str, size: int = 3) -> set[bytes]:
