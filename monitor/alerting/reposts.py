@@ -17,7 +17,7 @@ import functools
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -77,15 +77,26 @@ class BandFilter:
     """A Bloom filter of the band keys `lsh_bands` holds: most of a new listing's 16 keys are
     in no stored listing, and the filter says so without a look-up in the big table (each a
     descent to a random leaf of it). No false negatives: every key added is reported as
-    maybe held; about one absent key in 30 is too (FILTER_BITS_PER_KEY, FILTER_HASHES).
+    maybe held; at capacity, about one absent key in 40 is too.
 
-    The keys are already uniform 64-bit hashes (`_band_key`), so the bit positions are
-    taken from them by double hashing, with no further hashing."""
+    Blocked: a key's FILTER_HASHES bits all lie in one 64-byte block, so checking a key reads
+    64 bytes, and a sweep with a few new listings reads their blocks, not a filter of tens of
+    MB (`reader`). The keys are already uniform 64-bit hashes (`_band_key`): the block is
+    taken from their high half, the bits in it from their low half by double hashing."""
 
-    def __init__(self, bits: bytes | bytearray, capacity: int) -> None:
-        self.bits = np.frombuffer(bits, dtype=np.uint8) if bits else np.zeros(1, np.uint8)
+    def __init__(
+        self,
+        bits: bytes | bytearray,
+        capacity: int,
+        *,
+        size: int | None = None,
+        reader: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        self.size = len(bits) if size is None else size  # bytes
+        self.words = np.frombuffer(bits, dtype="<u8") if bits else None
         self.capacity = capacity  # keys it was sized for: past them, it is rebuilt larger
-        self.mask = np.uint64(len(self.bits) * 8 - 1)
+        # Reads the given blocks (as rows of 8 words) when the bits are not in memory.
+        self.reader = reader
 
     @classmethod
     def sized_for(cls, keys: int) -> BandFilter:
@@ -95,39 +106,48 @@ class BandFilter:
             size *= 2
         return cls(bytearray(size), size * 8 // FILTER_BITS_PER_KEY)
 
-    def _positions(self, keys: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):  # wrapping around is the modulo 2^64
-            values = keys.astype(np.int64).view(np.uint64)
-            step = (values >> np.uint64(32)) | np.uint64(1)
-            rounds = np.arange(FILTER_HASHES, dtype=np.uint64).reshape(-1, 1)
-            return (values + rounds * step) & self.mask
+    def _split(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each key's block (n), and the word (0-7) and bit (0-63) of each of its bits in
+        that block (FILTER_HASHES x n)."""
+        values = keys.astype(np.int64).view(np.uint64)
+        block = (values >> np.uint64(32)) & np.uint64(self.size // FILTER_BLOCK - 1)
+        low = values & np.uint64(0xFFFFFFFF)
+        step = (low >> np.uint64(9)) | np.uint64(1)
+        rounds = np.arange(FILTER_HASHES, dtype=np.uint64).reshape(-1, 1)
+        position = (low + rounds * step) & np.uint64(FILTER_BLOCK * 8 - 1)
+        return block.astype(np.intp), (position >> np.uint64(6)).astype(np.intp), position & 63
 
     def add(self, keys: Iterable[int]) -> None:
-        """Set the bits of these keys (the filter must have been made writable: sized_for)."""
+        """Set the bits of these keys (in a filter made writable: sized_for, a bytearray)."""
+        assert self.words is not None
         found = np.fromiter(keys, dtype=np.int64)
         if not len(found):
             return
-        positions = self._positions(found).ravel()
-        np.bitwise_or.at(
-            self.bits, (positions >> np.uint64(3)).astype(np.intp), _BIT[positions & np.uint64(7)]
-        )
+        block, word, bit = self._split(found)
+        np.bitwise_or.at(self.words, (block * 8 + word).ravel(), (np.uint64(1) << bit).ravel())
 
     def maybe_held(self, keys: list[int]) -> list[bool]:
         """For each key: might `lsh_bands` hold it (False: it certainly does not)."""
         if not keys:
             return []
-        positions = self._positions(np.array(keys, dtype=np.int64))
-        bytes_ = self.bits[(positions >> np.uint64(3)).astype(np.intp)]
-        held = (bytes_ & _BIT[positions & np.uint64(7)]) != 0
-        return [bool(b) for b in held.all(axis=0)]
+        block, word, bit = self._split(np.array(keys, dtype=np.int64))
+        if self.words is not None:
+            rows = self.words.reshape(-1, 8)[block]
+        else:
+            assert self.reader is not None
+            rows = self.reader(block)
+        chosen = np.take_along_axis(rows, word.T, axis=1) >> bit.T.astype(np.uint64)
+        held: list[bool] = np.asarray((chosen & np.uint64(1)).all(axis=1)).tolist()
+        return held
 
     def to_bytes(self) -> bytes:
-        return self.bits.tobytes()
+        assert self.words is not None
+        return self.words.tobytes()
 
 
 FILTER_BITS_PER_KEY = 8
-FILTER_HASHES = 5  # with 8 bits a key: about 2.2% of absent keys pass (at capacity)
-_BIT = np.array([1 << n for n in range(8)], dtype=np.uint8)
+FILTER_HASHES = 5  # with 8 bits a key in 64-byte blocks: about 2.5% of absent keys pass
+FILTER_BLOCK = 64  # bytes
 
 
 def shingles(text: str, size: int = 3) -> set[bytes]:

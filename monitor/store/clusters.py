@@ -84,13 +84,12 @@ def migrate_0025_band_filter(store: Store) -> None:
 
     store.conn.execute(
         "CREATE TABLE lsh_band_filter (id INTEGER PRIMARY KEY CHECK (id = 1), "
-        "bits BLOB NOT NULL, capacity INTEGER NOT NULL, keys INTEGER NOT NULL, "
-        "version INTEGER NOT NULL)"
+        "bits BLOB NOT NULL, capacity INTEGER NOT NULL, keys INTEGER NOT NULL)"
     )
     if store.conn.execute("SELECT 1 FROM lsh_bands LIMIT 1").fetchone() is None:
         empty = BandFilter.sized_for(0)
         store.conn.execute(
-            "INSERT INTO lsh_band_filter (id, bits, capacity, keys, version) VALUES (1, ?, ?, 0, 1)",
+            "INSERT INTO lsh_band_filter (id, bits, capacity, keys) VALUES (1, ?, ?, 0)",
             (empty.to_bytes(), empty.capacity),
         )
 
@@ -139,10 +138,6 @@ class ClusterQueries(QueryGroup):
         # The newest listings of each LSH band read in the open transaction (prefetch_bands).
         self._newest: dict[tuple[int, int], list[int]] | None = None
         self._per_band = CANDIDATES_PER_BAND
-        # The band filter as last read (its version, the filter), and whether its version
-        # was checked in the open transaction: another process's fold may have changed it.
-        self._filter: tuple[int, BandFilter] | None = None
-        self._filter_checked = False
 
     def mark_dismissed_twins(self, listing_id: int) -> int:
         """Mark the undecided alerts of `listing_id` as twins of the latest dismissed alert on
@@ -332,44 +327,48 @@ class ClusterQueries(QueryGroup):
         self._save_band_filter(band_filter, row[2] + len(keys))
 
     def _save_band_filter(self, band_filter: BandFilter, keys: int) -> None:
-        version = self.conn.execute(
-            "SELECT coalesce(max(version), 0) + 1 FROM lsh_band_filter"
-        ).fetchone()[0]
         self.conn.execute(
-            "INSERT OR REPLACE INTO lsh_band_filter (id, bits, capacity, keys, version) "
-            "VALUES (1, ?, ?, ?, ?)",
-            (band_filter.to_bytes(), band_filter.capacity, keys, version),
+            "INSERT OR REPLACE INTO lsh_band_filter (id, bits, capacity, keys) VALUES (1, ?, ?, ?)",
+            (band_filter.to_bytes(), band_filter.capacity, keys),
         )
-        self._filter = (version, band_filter)
-        self._filter_checked = True
 
     def band_filter(self) -> BandFilter | None:
-        """The filter of `lsh_bands`' keys as this transaction sees it (None: there is none,
-        every key is looked up). Its version is read once a transaction, the filter only
-        when that changed."""
+        """The filter of `lsh_bands`' keys (None: there is none, every key is looked up). It
+        reads the blocks of the keys it is asked about, or all of it for most of them."""
         from monitor.alerting.reposts import BandFilter
 
-        if self._filter_checked and self.conn.in_transaction:
-            return self._filter[1] if self._filter is not None else None
-        self._filter_checked = self.conn.in_transaction
         try:
-            row = self.conn.execute("SELECT version FROM lsh_band_filter WHERE id = 1").fetchone()
+            row = self.conn.execute(
+                "SELECT capacity, length(bits) FROM lsh_band_filter WHERE id = 1"
+            ).fetchone()
         except sqlite3.OperationalError:  # a read-only store older than migration 0025
             row = None
         if row is None:
-            self._filter = None
             return None
-        if self._filter is None or self._filter[0] != row[0]:
-            found = self.conn.execute(
-                "SELECT bits, capacity, version FROM lsh_band_filter WHERE id = 1"
-            ).fetchone()
-            self._filter = (found[2], BandFilter(found[0], found[1]))
-        return self._filter[1]
+        capacity, size = row
+        return BandFilter(
+            b"", capacity, size=size, reader=lambda blocks: self._filter_blocks(blocks, size)
+        )
+
+    def _filter_blocks(self, blocks: Any, size: int) -> Any:
+        """These blocks of the band filter, as rows of 8 words (numpy)."""
+        import numpy as np
+
+        from monitor.alerting.reposts import FILTER_BLOCK
+
+        if len(blocks) * FILTER_BLOCK * 4 >= size:  # a good share of its pages: all of it
+            row = self.conn.execute("SELECT bits FROM lsh_band_filter WHERE id = 1").fetchone()
+            return np.frombuffer(row[0], dtype="<u8").reshape(-1, 8)[blocks]
+        parts = []
+        with self.conn.blobopen("lsh_band_filter", "bits", 1, readonly=True) as blob:
+            for block in blocks.tolist():
+                blob.seek(block * FILTER_BLOCK)
+                parts.append(blob.read(FILTER_BLOCK))
+        return np.frombuffer(b"".join(parts), dtype="<u8").reshape(-1, 8)
 
     def forget_bands(self) -> None:
         """The transaction ended: what `prefetch_bands` read may change now."""
         self._newest = None
-        self._filter_checked = False
 
     def signature_candidates(
         self, listing_id: int, bands: list[tuple[int, int]], per_band: int = CANDIDATES_PER_BAND
