@@ -152,6 +152,6 @@ def test_a_fold_the_disk_has_no_room_for_leaves_the_bands_where_they_were(
         keys = [key for (key,) in store.conn.execute("SELECT key FROM lsh_bands")]
         assert band_filter is not None and band_filter.capacity >= 2 * held
         assert all(band_filter.maybe_held(keys))
-        assert all(band_filter.maybe_held([key]) == [True] for key in keys[::500])  # a block
+        assert all(band_filter.maybe_held([key]) == [True] for key in keys[::500])
         absent = [rng.randrange(-(2**63), 2**63) for _ in range(1000)]
         assert sum(band_filter.maybe_held(absent)) < 50

@@ -79,23 +79,21 @@ class BandFilter:
     descent to a random leaf of it). No false negatives: every key added is reported as
     maybe held; at capacity, about one absent key in 40 is too.
 
-    Blocked: a key's FILTER_HASHES bits all lie in one 64-byte block, so checking a key reads
-    64 bytes, and a sweep with a few new listings reads their blocks, not a filter of tens of
-    MB (`reader`). The keys are already uniform 64-bit hashes (`_band_key`): the block is
-    taken from their high half, the bits in it from their low half by double hashing."""
+    Blocked: a key's FILTER_HASHES bits all lie in one 64-byte block (one cache line to
+    read). The keys are already uniform 64-bit hashes (`_band_key`): the block is taken from
+    their high half, the bits in it from their low half by double hashing."""
 
     def __init__(
         self,
         bits: bytes | bytearray,
         capacity: int,
         *,
-        size: int | None = None,
-        reader: Callable[[np.ndarray], np.ndarray] | None = None,
+        reader: Callable[[], bytes] | None = None,
     ) -> None:
-        self.size = len(bits) if size is None else size  # bytes
-        self.words = np.frombuffer(bits, dtype="<u8") if bits else None
         self.capacity = capacity  # keys it was sized for: past them, it is rebuilt larger
-        # Reads the given blocks (as rows of 8 words) when the bits are not in memory.
+        self.size = capacity * FILTER_BITS_PER_KEY // 8  # bytes
+        self.words = np.frombuffer(bits, dtype="<u8") if bits else None
+        # Reads the bits when they are first needed (a filter of tens of MB, in the store).
         self.reader = reader
 
     @classmethod
@@ -131,11 +129,10 @@ class BandFilter:
         if not keys:
             return []
         block, word, bit = self._split(np.array(keys, dtype=np.int64))
-        if self.words is not None:
-            rows = self.words.reshape(-1, 8)[block]
-        else:
+        if self.words is None:
             assert self.reader is not None
-            rows = self.reader(block)
+            self.words = np.frombuffer(self.reader(), dtype="<u8")
+        rows = self.words.reshape(-1, 8)[block]
         chosen = np.take_along_axis(rows, word.T, axis=1) >> bit.T.astype(np.uint64)
         held: list[bool] = np.asarray((chosen & np.uint64(1)).all(axis=1)).tolist()
         return held

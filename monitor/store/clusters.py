@@ -127,6 +127,7 @@ _BAND_TABLES = ("lsh_bands", "lsh_bands_recent")
 
 _UNDECIDED = sql_list(UNDECIDED_STATUSES)
 _PREFETCH_CHUNK = 20_000  # band pairs per statement
+FILTER_READ_BYTES_PER_KEY = 8192  # see prefetch_bands
 
 
 class ClusterQueries(QueryGroup):
@@ -238,9 +239,11 @@ class ClusterQueries(QueryGroup):
         for pair in wanted:
             newest[pair] = []
         # Keys the filter says `lsh_bands` does not hold are looked up in the small table only.
-        band_filter = self.band_filter()
+        # Reading the filter costs about what looking up a key for each 8 KB of it does (1M
+        # listings: 32 MB, 4,000 keys), so a batch with fewer keys looks them all up.
+        band_filter = self.band_filter() if wanted else None
         folded = wanted
-        if band_filter is not None:
+        if band_filter is not None and len(wanted) * FILTER_READ_BYTES_PER_KEY >= band_filter.size:
             held = band_filter.maybe_held([key for _, key in wanted])
             folded = [pair for pair, maybe in zip(wanted, held, strict=True) if maybe]
         for table, pairs in (("lsh_bands", folded), ("lsh_bands_recent", wanted)):
@@ -333,38 +336,21 @@ class ClusterQueries(QueryGroup):
         )
 
     def band_filter(self) -> BandFilter | None:
-        """The filter of `lsh_bands`' keys (None: there is none, every key is looked up). It
-        reads the blocks of the keys it is asked about, or all of it for most of them."""
+        """The filter of `lsh_bands`' keys (None: there is none, every key is looked up),
+        read from the store when it is first asked about keys."""
         from monitor.alerting.reposts import BandFilter
 
         try:
-            row = self.conn.execute(
-                "SELECT capacity, length(bits) FROM lsh_band_filter WHERE id = 1"
-            ).fetchone()
+            row = self.conn.execute("SELECT capacity FROM lsh_band_filter WHERE id = 1").fetchone()
         except sqlite3.OperationalError:  # a read-only store older than migration 0025
             row = None
         if row is None:
             return None
-        capacity, size = row
-        return BandFilter(
-            b"", capacity, size=size, reader=lambda blocks: self._filter_blocks(blocks, size)
-        )
+        return BandFilter(b"", row[0], reader=self._filter_bits)
 
-    def _filter_blocks(self, blocks: Any, size: int) -> Any:
-        """These blocks of the band filter, as rows of 8 words (numpy)."""
-        import numpy as np
-
-        from monitor.alerting.reposts import FILTER_BLOCK
-
-        if len(blocks) * FILTER_BLOCK * 4 >= size:  # a good share of its pages: all of it
-            row = self.conn.execute("SELECT bits FROM lsh_band_filter WHERE id = 1").fetchone()
-            return np.frombuffer(row[0], dtype="<u8").reshape(-1, 8)[blocks]
-        parts = []
-        with self.conn.blobopen("lsh_band_filter", "bits", 1, readonly=True) as blob:
-            for block in blocks.tolist():
-                blob.seek(block * FILTER_BLOCK)
-                parts.append(blob.read(FILTER_BLOCK))
-        return np.frombuffer(b"".join(parts), dtype="<u8").reshape(-1, 8)
+    def _filter_bits(self) -> bytes:
+        row = self.conn.execute("SELECT bits FROM lsh_band_filter WHERE id = 1").fetchone()
+        return bytes(row[0])
 
     def forget_bands(self) -> None:
         """The transaction ended: what `prefetch_bands` read may change now."""
