@@ -190,11 +190,33 @@ _FMIX_M2 = np.uint32(0xC2B2AE35)
 
 @functools.cache
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's affine32 permutations for seed 1: odd multipliers a, offsets b."""
-    generator = np.random.RandomState(1)
-    a = generator.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
-    b = generator.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    """datasketch's affine32 permutations for seed 1: odd multipliers a, offsets b. They are
+    `RandomState(1)`'s first draws (a = 2 * randint(0, 2^31, 64) + 1, then b = randint(0,
+    2^32, 64)), written out: importing numpy.random took 7-9 ms, a tenth of a sweep of a few
+    changed listings (tests/test_reposts.py checks them against datasketch's)."""
+    a = np.frombuffer(bytes.fromhex(_PERMUTATION_A), dtype="<u4").astype(np.uint32)
+    b = np.frombuffer(bytes.fromhex(_PERMUTATION_B), dtype="<u4").astype(np.uint32)
     return a, b
+
+
+_PERMUTATION_A = (
+    "4be883d5d7018ffe195fce70912878ddfffd0e00138799419755cb9a0b3d82ff9f96234b81a7e078"
+    "2101472f03a10ccb997f5d5f8f3c9cc6db55edb0f9f3e8560d1b25cb33fafede65c9df1329aa4fb1"
+    "fda9a0d6cb6265a02517d55ea993910c17f7ad68f9410ce3d59b98c139258b753bbf050e1db39e11"
+    "6584475789d4f2d3aff9a8d5afbf16ead3970c1ee38584dcefcbe047bd5bd5e0c18e6d65ad08898e"
+    "1b31fb99d3af936e13fbbfef0f08039b7f2279a07b96832f2d1c7862734a4b090314b6c001efe3ba"
+    "79e209caa3f185a811ea8a2bb1c5c1a81bfdfe13e734cd8b5f03f456d51f551ef3e49bc191734f57"
+    "3d845a328f48a62f076b9bd78d0be357"
+)
+_PERMUTATION_B = (
+    "953f38f531ee6a6939857d8803b29232c4db1eb1182b254af1a1c5502bfc61244c86beaf1a4c87c8"
+    "3407aad550259c696d8aae047373bf08297509c0d26dc09f0f0026fd406c1fa9c4c887bf19306a4c"
+    "6f2dcb47e2de3572d7350eca8727dd381a056d1a99fec7126826a9721604207809b799e8c3be9e18"
+    "e74b2a4b7e4443e717a5ab497ded961e648d49219b405986a53bf50439516815532ac8ada66cb7ea"
+    "88422d36202513e9a2ddfa430aaf864c17bdd77d8f869a95ef2aa90d579cdf90195ff992c70f2b9d"
+    "f30090255c85dff44abadc96be84cf422e5d23b3a0d3233bd896321a97149088b792ff6941252ff3"
+    "7135c4b14d27397e03a7076a80cb648a"
+)
 
 
 def link_reposts(
