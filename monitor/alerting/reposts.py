@@ -88,12 +88,12 @@ class BandFilter:
         bits: bytes | bytearray,
         capacity: int,
         *,
-        reader: Callable[[], bytes] | None = None,
+        reader: Callable[[list[int]], bytes] | None = None,
     ) -> None:
         self.capacity = capacity  # keys it was sized for: past them, it is rebuilt larger
         self.size = capacity * FILTER_BITS_PER_KEY // 8  # bytes
         self.words = np.frombuffer(bits, dtype="<u8") if bits else None
-        # Reads the bits when they are first needed (a filter of tens of MB, in the store).
+        # Reads the given blocks, when the bits are not in memory (tens of MB, in the store).
         self.reader = reader
 
     @classmethod
@@ -129,10 +129,11 @@ class BandFilter:
         if not keys:
             return []
         block, word, bit = self._split(np.array(keys, dtype=np.int64))
-        if self.words is None:
+        if self.words is not None:
+            rows = self.words.reshape(-1, 8)[block]
+        else:
             assert self.reader is not None
-            self.words = np.frombuffer(self.reader(), dtype="<u8")
-        rows = self.words.reshape(-1, 8)[block]
+            rows = np.frombuffer(self.reader(block.tolist()), dtype="<u8").reshape(-1, 8)
         chosen = np.take_along_axis(rows, word.T, axis=1) >> bit.T.astype(np.uint64)
         held: list[bool] = np.asarray((chosen & np.uint64(1)).all(axis=1)).tolist()
         return held

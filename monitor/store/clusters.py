@@ -83,14 +83,15 @@ def migrate_0025_band_filter(store: Store) -> None:
     from monitor.alerting.reposts import BandFilter
 
     store.conn.execute(
+        # `bits` last: a column after a blob of many pages is read by walking all of them.
         "CREATE TABLE lsh_band_filter (id INTEGER PRIMARY KEY CHECK (id = 1), "
-        "bits BLOB NOT NULL, capacity INTEGER NOT NULL, keys INTEGER NOT NULL)"
+        "capacity INTEGER NOT NULL, keys INTEGER NOT NULL, bits BLOB NOT NULL)"
     )
     if store.conn.execute("SELECT 1 FROM lsh_bands LIMIT 1").fetchone() is None:
         empty = BandFilter.sized_for(0)
         store.conn.execute(
-            "INSERT INTO lsh_band_filter (id, bits, capacity, keys) VALUES (1, ?, ?, 0)",
-            (empty.to_bytes(), empty.capacity),
+            "INSERT INTO lsh_band_filter (id, capacity, keys, bits) VALUES (1, ?, 0, ?)",
+            (empty.capacity, empty.to_bytes()),
         )
 
 
@@ -127,7 +128,7 @@ _BAND_TABLES = ("lsh_bands", "lsh_bands_recent")
 
 _UNDECIDED = sql_list(UNDECIDED_STATUSES)
 _PREFETCH_CHUNK = 20_000  # band pairs per statement
-FILTER_READ_BYTES_PER_KEY = 8192  # see prefetch_bands
+FILTER_READ_BYTES_PER_KEY = 65536  # see prefetch_bands
 
 
 class ClusterQueries(QueryGroup):
@@ -239,8 +240,8 @@ class ClusterQueries(QueryGroup):
         for pair in wanted:
             newest[pair] = []
         # Keys the filter says `lsh_bands` does not hold are looked up in the small table only.
-        # Reading the filter costs about what looking up a key for each 8 KB of it does (1M
-        # listings: 32 MB, 4,000 keys), so a batch with fewer keys looks them all up.
+        # Opening the filter costs about what looking up a key for each 64 KB of it does (1M
+        # listings: 32 MB, 500 keys), so a batch with fewer keys looks them all up.
         band_filter = self.band_filter() if wanted else None
         folded = wanted
         if band_filter is not None and len(wanted) * FILTER_READ_BYTES_PER_KEY >= band_filter.size:
@@ -331,13 +332,13 @@ class ClusterQueries(QueryGroup):
 
     def _save_band_filter(self, band_filter: BandFilter, keys: int) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO lsh_band_filter (id, bits, capacity, keys) VALUES (1, ?, ?, ?)",
-            (band_filter.to_bytes(), band_filter.capacity, keys),
+            "INSERT OR REPLACE INTO lsh_band_filter (id, capacity, keys, bits) VALUES (1, ?, ?, ?)",
+            (band_filter.capacity, keys, band_filter.to_bytes()),
         )
 
     def band_filter(self) -> BandFilter | None:
-        """The filter of `lsh_bands`' keys (None: there is none, every key is looked up),
-        read from the store when it is first asked about keys."""
+        """The filter of `lsh_bands`' keys (None: there is none, every key is looked up). It
+        reads from the store the blocks of the keys it is asked about."""
         from monitor.alerting.reposts import BandFilter
 
         try:
@@ -346,11 +347,19 @@ class ClusterQueries(QueryGroup):
             row = None
         if row is None:
             return None
-        return BandFilter(b"", row[0], reader=self._filter_bits)
+        return BandFilter(b"", row[0], reader=self._filter_blocks)
 
-    def _filter_bits(self) -> bytes:
-        row = self.conn.execute("SELECT bits FROM lsh_band_filter WHERE id = 1").fetchone()
-        return bytes(row[0])
+    def _filter_blocks(self, blocks: list[int]) -> bytes:
+        """These 64-byte blocks of the band filter, one after another. Opening the blob walks
+        its chain of pages once (about 1 ms for 8 MB); each block is then one page's read."""
+        from monitor.alerting.reposts import FILTER_BLOCK
+
+        parts = []
+        with self.conn.blobopen("lsh_band_filter", "bits", 1, readonly=True) as blob:
+            for block in blocks:
+                blob.seek(block * FILTER_BLOCK)
+                parts.append(blob.read(FILTER_BLOCK))
+        return b"".join(parts)
 
     def forget_bands(self) -> None:
         """The transaction ended: what `prefetch_bands` read may change now."""
