@@ -193,7 +193,7 @@ _FMIX_M2 = np.uint32(0xC2B2AE35)
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
     """datasketch's affine32 permutations for seed 1: odd multipliers a, offsets b. They are
     `RandomState(1)`'s first draws (a = 2 * randint(0, 2^31, 64) + 1, then b = randint(0,
-    2^32, 64)), written out: importing numpy.random took 7-9 ms, a tenth of a sweep of a few
+    2^32, 64)), written out: importing numpy.random took 4-9 ms, a tenth of a sweep of a few
     changed listings (tests/test_reposts.py checks them against datasketch's)."""
     a = np.frombuffer(bytes.fromhex(_PERMUTATION_A), dtype="<u4").astype(np.uint32)
     b = np.frombuffer(bytes.fromhex(_PERMUTATION_B), dtype="<u4").astype(np.uint32)
