@@ -119,10 +119,10 @@ class BandFilter:
         """Set the bits of these keys (in a filter made writable: sized_for, a bytearray)."""
         assert self.words is not None
         found = np.fromiter(keys, dtype=np.int64)
-        if not len(found):
-            return
-        block, word, bit = self._split(found)
-        np.bitwise_or.at(self.words, (block * 8 + word).ravel(), (np.uint64(1) << bit).ravel())
+        # In slices: a fold's 500,000 keys at once took 120 MB of temporary arrays.
+        for start in range(0, len(found), 1 << 16):
+            block, word, bit = self._split(found[start : start + (1 << 16)])
+            np.bitwise_or.at(self.words, (block * 8 + word).ravel(), (np.uint64(1) << bit).ravel())
 
     def maybe_held(self, keys: list[int]) -> list[bool]:
         """For each key: might `lsh_bands` hold it (False: it certainly does not)."""
@@ -141,6 +141,11 @@ class BandFilter:
     def to_bytes(self) -> bytes:
         assert self.words is not None
         return self.words.tobytes()
+
+    def buffer(self) -> memoryview:
+        """The bits without a copy (SQLite binds it as a BLOB)."""
+        assert self.words is not None
+        return self.words.data.cast("B")
 
 
 FILTER_BITS_PER_KEY = 8

@@ -326,14 +326,16 @@ class ClusterQueries(QueryGroup):
             held = self.rebuild_band_filter()
             log.info("near-duplicate band filter rebuilt for %d keys", held)
             return
+        held = row[2] + len(keys)
         band_filter = BandFilter(bytearray(row[0]), row[1])
+        del row  # the blob as read: only its copy is needed
         band_filter.add(keys)
-        self._save_band_filter(band_filter, row[2] + len(keys))
+        self._save_band_filter(band_filter, held)
 
     def _save_band_filter(self, band_filter: BandFilter, keys: int) -> None:
         self.conn.execute(
             "INSERT OR REPLACE INTO lsh_band_filter (id, capacity, keys, bits) VALUES (1, ?, ?, ?)",
-            (band_filter.capacity, keys, band_filter.to_bytes()),
+            (band_filter.capacity, keys, band_filter.buffer()),
         )
 
     def band_filter(self) -> BandFilter | None:
