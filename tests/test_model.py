@@ -122,7 +122,7 @@ def test_who_speaks_and_which_fields_are_listed_are_features(tmp_path):
         "fields:name+id": 3.0,
         "fields:id_as_key": -4.0,
     }
-    model["categories"]["models"]["travel"] = {"bias": -1.0, "weights": {"term:data:开房记录": 3.0}}
+    model["categories"]["models"]["travel"] = {"bias": -1.0, "weights": {"category:travel": 3.0}}
     matcher = load_matcher(keyword_copy(tmp_path, model))
     seller = matcher.match("车主资料", "我们现货车主资料 姓名 身份证号 电话 每条三毛 私聊")
     assert seller.probability == pytest.approx(0.731, abs=1e-3)  # sigmoid(-2 + 3)
@@ -131,6 +131,13 @@ def test_who_speaks_and_which_fields_are_listed_are_features(tmp_path):
     assert report.probability == pytest.approx(0.0067, abs=1e-4)  # sigmoid(-2 - 3)
     lookup = matcher.match("开房记录", "查开房记录 给名字身份证就行 一次两百 私聊")
     assert lookup.categories == ["travel"]  # identity -1 + 3 - 4: the ID number is the key
+    # The convention's rules (conventions.py) hold whatever the category models learned: an
+    # ID number sent to the seller is a look-up's key too (identity +2 here, dropped), and an
+    # insider written in prose is `corporate`, which this model has no model for.
+    sent = matcher.match("开房记录", "我们查开房记录 把名字和身份证号发我 一次两百 私聊")
+    assert sent.categories == ["travel"], sent.reasons
+    insider = matcher.match("开房记录", "我们在酒店里有人 查开房记录 一次两百 私聊")
+    assert insider.categories == ["travel", "corporate"], insider.reasons
     english = matcher.match("Hotel DB", "Hotel guest DB, 2M rows, 900 USDT, DM me, escrow ok")
     assert english.probability == pytest.approx(0.881, abs=1e-3)  # sigmoid(-2 + 3 + 1)
     assert any("escrow +1" in r for r in english.reasons if r.startswith("moved by"))

@@ -596,6 +596,26 @@ def demo_rows() -> list[dict[str, Any]]:
     return list(rows.values())
 
 
+def conventional_rows(rows: list[dict[str, Any]], matcher: Any) -> list[dict[str, Any]]:
+    """`rows` with their offers' categories as the labelling convention sets them
+    (conventions.conventional_labels): the project's own sets and the demo sites were
+    labelled before the convention, and taught the category models that a hotel list with
+    name and ID number is `travel` alone."""
+    from monitor.matching.conventions import conventional_labels
+
+    out = []
+    for row in rows:
+        if row.get("label") == 1 and row.get("categories"):
+            _, features = matcher.analyse(row.get("title", ""), row["text"])
+            if features is not None:
+                labelled = set(row["categories"])
+                fixed = conventional_labels(labelled, features.values, features.ngram_text)
+                if fixed != labelled:
+                    row = row | {"categories": sorted(fixed)}
+        out.append(row)
+    return out
+
+
 def longer_negatives(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The label-0 texts of a genre joined two by two (each once): a longer article,
     review or thread is still not an offer. The labelled texts are short (at most about 320
@@ -650,10 +670,10 @@ def train_files(
         if path.is_file():
             rows = read_examples(path)
             sets.append(file_record(path, len(rows)))
-            train_rows = train_rows + rows
+            train_rows = train_rows + conventional_rows(rows, matcher)
     demo = demo_rows()
     sets.append({"name": "demo sites (monitor/demo)", "rows": len(demo), "sha256": _digest(demo)})
-    train_rows = train_rows + demo
+    train_rows = train_rows + conventional_rows(demo, matcher)
     longer = longer_negatives(train_rows)
     sets.append(
         {"name": "longer negatives (two joined)", "rows": len(longer), "sha256": _digest(longer)}
