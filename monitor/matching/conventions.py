@@ -10,6 +10,10 @@ and its normalised text: a few regex searches over one short string.
   see 内部, not the sentence.
 - A record set whose fields include the name and the ID number is `identity` too, unless it
   is a look-up (车牌查车主 姓名 身份证: the sector's identifier is the key).
+- Communication records (通讯记录, 通话详单, call logs) are `telecom` whoever's they are
+  (央企内部员工通讯记录: `corporate` + `telecom`); a staff directory (通讯录) is not.
+- Phone cards sold as such (手机卡批量出, 实名卡, SIM cards), not inside a kit or beside a
+  bank card, are `accounts` + `telecom`: cards for registering accounts.
 - An ID number given as the key of a look-up (查开房 给名字身份证, 把名字和身份证号发我) adds
   no `identity` to the sector looked up, unless identity data is sold too (户籍).
 """
@@ -34,6 +38,15 @@ INSIDER = re.compile(
     r"|内部人员|内鬼|内部渠道"
     r"|\binsiders?\b|\binside (?:contact|man|source|access)|\bemployees?\b"
 )
+COMMUNICATION_RECORDS = re.compile(
+    r"通讯记录|通话记录|通话详单|话单|call (?:logs|records)|\bcdrs?\b"
+)
+PHONE_CARDS = re.compile(r"手机卡|电话卡|实名卡|物联网?卡|流量卡|注册卡|\bsim(?: card)?s?\b")
+# A card beside an ID card, a bank card or its USB key is a kit (identity) or card data
+# (finance); a SIM swapped or copied is the phone itself (telecom).
+NOT_PHONE_CARDS = re.compile(
+    r"[四五45]件|sjt|sijiantao|银行卡|bank|身份证|\bid\b|u盾|盾|swap|复制|insider|内部"
+)
 LOOKUP = re.compile(r"查|\blook ?-?ups?\b|\bcheck")
 # The ID number sent to the seller (features.py's fields:id_as_key reads 给/凭/提供 before it).
 ID_SENT = re.compile(r"(?:身份证|sfz)号?码?(?:发|给|私)(?:给)?我")
@@ -47,12 +60,25 @@ def conventional_categories(
     chosen = list(categories)
     if "corporate" not in chosen and INSIDER.search(listing):
         chosen.append("corporate")
+    for category in _sold_as_such(listing):
+        if category not in chosen:
+            chosen.append(category)
     if _id_as_key(values, listing):
         if "identity" in chosen and len(chosen) > 1 and "category:identity" not in values:
             chosen.remove("identity")
     elif "fields:name+id" in values and "identity" not in chosen and not LOOKUP.search(listing):
         chosen.append("identity")
     return chosen
+
+
+def _sold_as_such(listing: str) -> tuple[str, ...]:
+    """The categories that communication records and phone cards always are."""
+    found: tuple[str, ...] = ()
+    if COMMUNICATION_RECORDS.search(listing):
+        found = ("telecom",)
+    if PHONE_CARDS.search(listing) and not NOT_PHONE_CARDS.search(listing):
+        found = ("telecom", "accounts")
+    return found
 
 
 def _id_as_key(values: Mapping[str, float], listing: str) -> bool:
@@ -63,7 +89,9 @@ def conventional_labels(
     categories: set[str], values: Mapping[str, float], listing: str
 ) -> set[str]:
     """A labelled offer's categories as the convention sets them, for labelled sets written
-    before it (the project's own listings and demo sites): name + ID number adds `identity`."""
+    before it (the project's own listings and demo sites): name + ID number adds `identity`,
+    communication records `telecom`, phone cards `accounts` + `telecom`."""
+    categories = categories | set(_sold_as_such(listing))
     if (
         "fields:name+id" in values
         and "identity" not in categories
