@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import NamedTuple
 
 # Where an insider sits: an organisation or its system, never a bare 里 or 所 (群里有人,
 # 所有人 are no insiders).
@@ -52,23 +53,49 @@ LOOKUP = re.compile(r"查|\blook ?-?ups?\b|\bcheck")
 ID_SENT = re.compile(r"(?:身份证|sfz)号?码?(?:发|给|私)(?:给)?我")
 
 
+class Convention(NamedTuple):
+    """What the convention reads in one listing: categories it always adds, whether the ID
+    number is a look-up's key (identity dropped beside another sector unless identity data is
+    sold too) and whether the record set lists name and ID number (identity added)."""
+
+    added: tuple[str, ...]
+    id_key_only: bool
+    name_and_id: bool
+
+
+def convention_of(values: Mapping[str, float], listing: str) -> Convention:
+    """The convention's reading of a listing: `values` its features, `listing` its normalised
+    title and text."""
+    added = _sold_as_such(listing)
+    if INSIDER.search(listing):
+        added = (*added, "corporate")
+    keyed = _id_as_key(values, listing)
+    return Convention(
+        added,
+        keyed and "category:identity" not in values,
+        not keyed and "fields:name+id" in values and not LOOKUP.search(listing),
+    )
+
+
+def apply_convention(categories: list[str], convention: Convention) -> list[str]:
+    """`categories` (likeliest first) as the convention sets them."""
+    chosen = list(categories)
+    for category in convention.added:
+        if category not in chosen:
+            chosen.append(category)
+    if convention.id_key_only and "identity" in chosen and len(chosen) > 1:
+        chosen.remove("identity")
+    elif convention.name_and_id and "identity" not in chosen:
+        chosen.append("identity")
+    return chosen
+
+
 def conventional_categories(
     categories: list[str], values: Mapping[str, float], listing: str
 ) -> list[str]:
     """`categories` (likeliest first) with the convention's rules applied; `values` are the
     listing's features, `listing` its normalised title and text."""
-    chosen = list(categories)
-    if "corporate" not in chosen and INSIDER.search(listing):
-        chosen.append("corporate")
-    for category in _sold_as_such(listing):
-        if category not in chosen:
-            chosen.append(category)
-    if _id_as_key(values, listing):
-        if "identity" in chosen and len(chosen) > 1 and "category:identity" not in values:
-            chosen.remove("identity")
-    elif "fields:name+id" in values and "identity" not in chosen and not LOOKUP.search(listing):
-        chosen.append("identity")
-    return chosen
+    return apply_convention(categories, convention_of(values, listing))
 
 
 def _sold_as_such(listing: str) -> tuple[str, ...]:
@@ -92,11 +119,6 @@ def conventional_labels(
     before it (the project's own listings and demo sites): name + ID number adds `identity`,
     communication records `telecom`, phone cards `accounts` + `telecom`."""
     categories = categories | set(_sold_as_such(listing))
-    if (
-        "fields:name+id" in values
-        and "identity" not in categories
-        and not _id_as_key(values, listing)
-        and not LOOKUP.search(listing)
-    ):
-        return categories | {"identity"}
+    if convention_of(values, listing).name_and_id:
+        categories = categories | {"identity"}
     return categories
