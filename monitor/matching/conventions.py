@@ -27,17 +27,23 @@ from typing import NamedTuple
 # Where an insider sits: an organisation or its system, never a bare 里 or 所 (群里有人,
 # 所有人 are no insiders).
 _PLACES = (
-    "系统里?|后台|内部|里面|内网|派出所|公安局?|车管所|医院|银行|网点|公司里?|单位|酒店|大厂|"
-    "运营商|营业厅|机关|政府"
+    "系统里?|后台|内部|里面|内网|派出所|公安局?|车管所|教育局|医院|保健院|银行|网点|公司里?|单位|"
+    "酒店|大厂|运营商|营业厅|机关|政府|售楼处|物业|4s店"
 )
-_POSTS = "上班|工作|任职|里面|内部|当前台|当客服|做运维|当差"
+# Who the insider is, beside the seller: someone the seller knows.
+_FRIENDS = "熟人|朋友|兄弟|哥们|同学|同事|亲戚|表[姐哥弟妹]|堂[姐哥弟妹]|老婆|老公|媳妇|家里人"
+# What they do there: a job (上班, 当前台, 做客服), never a bare 当 or 做 (当天, 做好).
+_POSTS = "上班|工作|任职|里面|内部|柜台|前台|当差|[当做](?:前台|客服|销售|管家|运维|保安|会计|文员)"
 # The normalised text has no punctuation left: spans are bounded by length instead.
 INSIDER = re.compile(
-    rf"(?:{_PLACES})里?(?:这边|那边)?(?:有人|有熟人|有朋友|有兄弟|有关系|有同事|的人|的兄弟|的朋友)"
-    rf"|(?:有人|熟人|朋友|兄弟|同事|亲戚)在(?:.{{1,10}}?(?:{_POSTS})|(?:{_PLACES}))"
+    rf"(?:{_PLACES})里?(?:这边|那边)?(?:有人|有熟人|有朋友|有兄弟|有关系|有同事|的人|的兄弟|的朋友|的同事)"
+    rf"|(?:有人|{_FRIENDS})(?:这边)?在(?:.{{1,10}}?(?:{_POSTS})|(?:{_PLACES}))"
     rf"|我们?(?:这边)?在.{{1,10}}?(?:{_POSTS})"
-    r"|内部人员|内鬼|内部渠道"
+    rf"|在(?:{_PLACES}).{{0,6}}?的(?:{_FRIENDS})"
+    r"|内部人员|内鬼|内部渠道|(?:员工|内部|单位)(?:通讯录|花名册|名单)"
     r"|\binsiders?\b|\binside (?:contact|man|source|access)|\bemployees?\b"
+    r"|\bworks? (?:at|in|for|the front desk)\b"
+    r"|\b(?:staff|employee|internal contact|internal phone) (?:directory|list|roster|sheet|book)"
 )
 COMMUNICATION_RECORDS = re.compile(
     r"通讯记录|通话记录|通话详单|话单|call (?:logs|records)|\bcdrs?\b"
