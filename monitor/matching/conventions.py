@@ -34,8 +34,17 @@ _PLACES = (
 _FRIENDS = "熟人|朋友|兄弟|哥们|同学|同事|亲戚|表[姐哥弟妹]|堂[姐哥弟妹]|老婆|老公|媳妇|家里人"
 # What they do there: a job (上班, 当前台, 做客服), never a bare 当 or 做 (当天, 做好).
 _POSTS = "上班|工作|任职|里面|内部|柜台|前台|当差|[当做](?:前台|客服|销售|管家|运维|保安|会计|文员)"
+
+
+def _starting(firsts: str, pattern: str) -> re.Pattern[str]:
+    """`pattern` behind a look-ahead for the characters its matches start with: the regex
+    engine then skips at once the positions no match starts at (a tenth of the time)."""
+    return re.compile(f"(?=[{firsts}])(?:{pattern})")
+
+
 # The normalised text has no punctuation left: spans are bounded by length instead.
-INSIDER = re.compile(
+INSIDER = _starting(
+    "系后内里派公车教医保银网单酒大运营机政售物4有熟朋兄哥同亲表堂老媳家我在员iews",
     rf"(?:{_PLACES})里?(?:这边|那边)?(?:有人|有熟人|有朋友|有兄弟|有关系|有同事|的人|的兄弟|的朋友|的同事)"
     rf"|(?:有人|{_FRIENDS})(?:这边)?在(?:.{{1,10}}?(?:{_POSTS})|(?:{_PLACES}))"
     rf"|我们?(?:这边)?在.{{1,10}}?(?:{_POSTS})"
@@ -43,20 +52,23 @@ INSIDER = re.compile(
     r"|内部人员|内鬼|内部渠道|(?:员工|内部|单位)(?:通讯录|花名册|名单)"
     r"|\binsiders?\b|\binside (?:contact|man|source|access)|\bemployees?\b"
     r"|\bworks? (?:at|in|for|the front desk)\b"
-    r"|\b(?:staff|employee|internal contact|internal phone) (?:directory|list|roster|sheet|book)"
+    r"|\b(?:staff|employee|internal contact|internal phone) (?:directory|list|roster|sheet|book)",
 )
-COMMUNICATION_RECORDS = re.compile(
-    r"通讯记录|通话记录|通话详单|话单|call (?:logs|records)|\bcdrs?\b"
+COMMUNICATION_RECORDS = _starting(
+    "通话c", r"通讯记录|通话记录|通话详单|话单|call (?:logs|records)|\bcdrs?\b"
 )
-PHONE_CARDS = re.compile(r"手机卡|电话卡|实名卡|物联网?卡|流量卡|注册卡|\bsim(?: card)?s?\b")
+PHONE_CARDS = _starting(
+    "手电实物流注s", r"手机卡|电话卡|实名卡|物联网?卡|流量卡|注册卡|\bsim(?: card)?s?\b"
+)
 # A card beside an ID card, a bank card or its USB key is a kit (identity) or card data
 # (finance); a SIM swapped or copied is the phone itself (telecom).
-NOT_PHONE_CARDS = re.compile(
-    r"[四五45]件|sjt|sijiantao|银行卡|bank|身份证|\bid\b|u盾|盾|swap|复制|insider|内部"
+NOT_PHONE_CARDS = _starting(
+    "四五45sb银身iu盾复内",
+    r"[四五45]件|sjt|sijiantao|银行卡|bank|身份证|\bid\b|u盾|盾|swap|复制|insider|内部",
 )
-LOOKUP = re.compile(r"查|\blook ?-?ups?\b|\bcheck")
+LOOKUP = _starting("查lc", r"查|\blook ?-?ups?\b|\bcheck")
 # The ID number sent to the seller (features.py's fields:id_as_key reads 给/凭/提供 before it).
-ID_SENT = re.compile(r"(?:身份证|sfz)号?码?(?:发|给|私)(?:给)?我")
+ID_SENT = _starting("身s", r"(?:身份证|sfz)号?码?(?:发|给|私)(?:给)?我")
 
 
 class Convention(NamedTuple):
@@ -115,7 +127,11 @@ def _sold_as_such(listing: str) -> tuple[str, ...]:
 
 
 def _id_as_key(values: Mapping[str, float], listing: str) -> bool:
-    return "fields:id_as_key" in values or bool(ID_SENT.search(listing))
+    if "fields:id_as_key" in values:
+        return True
+    # Only a listing that names an ID number can send one (身份证 is an identity field or datum).
+    named = "category:identity:field" in values or "category:identity" in values
+    return named and bool(ID_SENT.search(listing))
 
 
 def conventional_labels(
