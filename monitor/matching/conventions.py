@@ -42,7 +42,9 @@ def _starting(firsts: str, pattern: str) -> re.Pattern[str]:
     return re.compile(f"(?=[{firsts}])(?:{pattern})")
 
 
-# The normalised text has no punctuation left: spans are bounded by length instead.
+# The normalised text has no punctuation or spaces between Chinese words left: spans are
+# bounded by length, and words that run together are kept apart (电话 单位 is no 话单, 手机
+# 卡号 no 手机卡).
 INSIDER = _starting(
     "系后内里派公车教医保银网单酒大运营机政售物4有熟朋兄哥同亲表堂老媳家我在员iews",
     rf"(?:{_PLACES})里?(?:这边|那边)?(?:有人|有熟人|有朋友|有兄弟|有关系|有同事|的人|的兄弟|的朋友|的同事)"
@@ -55,10 +57,10 @@ INSIDER = _starting(
     r"|\b(?:staff|employee|internal contact|internal phone) (?:directory|list|roster|sheet|book)",
 )
 COMMUNICATION_RECORDS = _starting(
-    "通话c", r"通讯记录|通话记录|通话详单|话单|call (?:logs|records)|\bcdrs?\b"
+    "通话c", r"通讯记录|通话记录|通话详单|(?<!电)话单|call (?:logs|records)|\bcdrs?\b"
 )
 PHONE_CARDS = _starting(
-    "手电实物流注s", r"手机卡|电话卡|实名卡|物联网?卡|流量卡|注册卡|\bsim(?: card)?s?\b"
+    "手电实物流注s", r"手机卡(?!号)|电话卡(?!号)|实名卡|物联网?卡|流量卡|注册卡|\bsim(?: card)?s?\b"
 )
 # A card beside an ID card, a bank card or its USB key is a kit (identity) or card data
 # (finance); a SIM swapped or copied is the phone itself (telecom).
