@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = 16
 SOURCE = "bench_forum"
 URL_VAR = "HEISHI_BENCH_FORUM_URL"
-TARGETS = {"ratio": 0.8, "memory_mb": 300}
+TARGETS = {"ratio": 0.9, "memory_mb": 300}  # issue 21: a sweep at 0.9x bare Scrapy or better
 
 
 # -- memory of a process tree ---------------------------------------------------------------

@@ -232,6 +232,17 @@ def launch_options(
     return options
 
 
+class BrowserExited(Exception):
+    """The browser exited while it rendered this request's page (not retried: the crawl's
+    run is not complete either way)."""
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a cancelled render's outcome as seen (asyncio logs unretrieved exceptions)."""
+    if not task.cancelled():
+        task.exception()
+
+
 class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
     """scrapy-playwright's handler with Chromium launched as above, each browser context
     given the crawl's user agent, service workers blocked and downloads refused, and every
@@ -256,6 +267,8 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self.crawler = crawler
         self.skip_request = self.abort_request  # PLAYWRIGHT_ABORT_REQUEST, after the policy
         self.abort_request = self.refuse_request
+        # Resolved when the browser exits: the renders begun before then fail (`_render`).
+        self._browser_gone: asyncio.Future[None] | None = None
 
     def refusal(self, url: str, schemes: frozenset[str]) -> Refusal | None:
         scheme = url.partition(":")[0].lower()
@@ -297,7 +310,10 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         socket_route.connect_to_server()
 
     async def download_request(self, request: Request) -> Response:
-        response = await super().download_request(request)
+        if request.meta.get("playwright"):
+            response = await self._render(request)
+        else:
+            response = await super().download_request(request)
         limit = request.meta.get("download_maxsize") or self.max_size
         if request.meta.get("playwright") and limit and len(response.body) > limit:
             # Chromium loaded it (within the navigation timeout): the spider will not parse it.
@@ -307,6 +323,24 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             )
         return response
 
+    async def _render(self, request: Request) -> Response:
+        """scrapy-playwright's download of a rendered page, failed at once when the browser
+        exits under it: Playwright's driver leaves some calls on a dead browser (a page being
+        opened) unanswered for ever, and they have no timeout, so the crawl would never end."""
+        if self._browser_gone is None or self._browser_gone.done():
+            self._browser_gone = asyncio.get_running_loop().create_future()
+        gone = self._browser_gone
+        rendering = asyncio.ensure_future(super().download_request(request))
+        try:
+            await asyncio.wait((rendering, gone), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not rendering.done():  # the browser exited, or this download was cancelled
+                rendering.cancel()
+                rendering.add_done_callback(_retrieve)
+        if not rendering.done():
+            raise BrowserExited(f"Chromium exited while rendering {request.url}")
+        return rendering.result()
+
     async def _maybe_launch_browser(self) -> None:
         await super()._maybe_launch_browser()
         launched = getattr(self.browser_provider, "launched", None)
@@ -315,14 +349,21 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
 
     async def _browser_disconnected_callback(self) -> None:
         """Chromium exited while this crawl used it (a shared browser is closed only once no
-        crawl uses it): pages in flight were lost, so the run is not complete. The next page
-        launches a new browser."""
+        crawl uses it): pages in flight were lost, so the run is not complete, and they fail
+        now. The next page launches a new browser."""
         problem = "Chromium exited during the crawl: pages it was rendering were lost"
         self.stats.inc_value("heishi/browser_exits")
         if not self.stats.get_value("heishi/first_error"):
             self.stats.set_value("heishi/first_error", problem)
         log.error("%s", problem, extra={"crawler": self.crawler})
-        await super()._browser_disconnected_callback()
+        gone, self._browser_gone = self._browser_gone, None
+        if gone is not None and not gone.done():
+            gone.set_result(None)  # the pages this crawl was rendering fail now
+        # scrapy-playwright's own callback closes the contexts first, and a close can wait
+        # for ever on a dead browser: they died with it, so they are only forgotten.
+        self.context_wrappers.clear()
+        if self.config.restart_disconnected_browser and hasattr(self, "browser"):
+            del self.browser
 
     async def _close(self) -> None:
         """This crawl's contexts, and its claim on the shared browser (scrapy-playwright's

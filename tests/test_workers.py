@@ -443,6 +443,48 @@ def test_a_browser_that_exits_fails_only_the_crawls_that_used_it(pool_for, db_pa
     assert browser not in browsers_of(worker) and len(browsers_of(worker)) == 1
 
 
+def test_a_page_being_rendered_when_its_browser_exits_fails_at_once(monkeypatch):
+    """Playwright's driver can leave a call on a dead browser (a page being opened) unanswered
+    for ever: the render fails when the browser disconnects instead of hanging its crawl (the
+    kill above lands there now and then)."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from scrapy import Request
+    from scrapy.settings import Settings
+    from scrapy.statscollectors import MemoryStatsCollector
+    from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+
+    from spiders.browser import BrowserDownloadHandler, BrowserExited
+
+    async def never_answered(self, request):
+        await asyncio.get_running_loop().create_future()
+
+    monkeypatch.setattr(ScrapyPlaywrightDownloadHandler, "download_request", never_answered)
+    # The handler's own state only: no crawler, no browser.
+    handler = BrowserDownloadHandler.__new__(BrowserDownloadHandler)
+    handler.stats = MemoryStatsCollector(SimpleNamespace(settings=Settings()))
+    handler.crawler = None
+    handler.context_wrappers = {"default": object()}
+    handler.config = SimpleNamespace(restart_disconnected_browser=True)
+    handler.browser = object()
+    handler._browser_gone = None
+
+    async def render_then_lose_the_browser():
+        render = asyncio.ensure_future(
+            handler.download_request(Request("http://127.0.0.1/", meta={"playwright": True}))
+        )
+        await asyncio.sleep(0.05)
+        assert not render.done()  # waiting on the driver
+        await handler._browser_disconnected_callback()
+        with pytest.raises(BrowserExited, match="Chromium exited while rendering"):
+            await asyncio.wait_for(render, 5)
+
+    asyncio.run(render_then_lose_the_browser())
+    assert handler.stats.get_value("heishi/browser_exits") == 1
+    assert not handler.context_wrappers and not hasattr(handler, "browser")
+
+
 def test_a_crawls_result_is_the_run_it_opened_not_a_later_one_of_its_worker(pool_for, db_path):
     from monitor.running.sweep import _result_of, open_log
     from monitor.settings import current

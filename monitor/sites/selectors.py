@@ -102,13 +102,94 @@ def as_specs(spec: Spec | None) -> tuple[str, ...]:
 def select(node: Node, spec: Spec | None) -> SelectorList[Selector]:
     """Everything the first matching selector of `spec` finds under `node`."""
     for one in as_specs(spec):
-        if one.startswith(XPATH_PREFIX):
-            found = node.xpath(one[len(XPATH_PREFIX) :].strip())
-        else:
-            found = node.css(one.removeprefix(CSS_PREFIX).strip())
+        found = _compiled_select(node, one)
+        if found is None:
+            found = _parsel_select(node, one)
         if found:
             return found
     return SelectorList([])
+
+
+def _parsel_select(node: Node, one: str) -> SelectorList[Selector]:
+    if one.startswith(XPATH_PREFIX):
+        return node.xpath(one[len(XPATH_PREFIX) :].strip())
+    return node.css(one.removeprefix(CSS_PREFIX).strip())
+
+
+# -- compiled selectors ----------------------------------------------------------------------
+# A sweep runs the same few selectors on every page: each spec is translated (CSS to XPath)
+# and compiled once per process, and run on the lxml tree directly. parsel's own call looks
+# its compiled XPath up again and wraps every node it finds in a Selector, each time; what
+# the fast path returns is what parsel would (the same nodes, Selectors built as it builds
+# them), and anything it does not handle (a text Selector, an XPath that does not compile or
+# returns no node list) goes through parsel as before.
+
+_COMPILED: dict[str, tuple[str, etree.XPath] | None] = {}
+
+
+def _compiled(one: str) -> tuple[str, etree.XPath] | None:
+    """The XPath `one` stands for and its compiled form, or None where parsel decides."""
+    try:
+        return _COMPILED[one]
+    except KeyError:
+        pass
+    compiled: tuple[str, etree.XPath] | None
+    try:
+        if one.startswith(XPATH_PREFIX):
+            query = one[len(XPATH_PREFIX) :].strip()
+        else:
+            query = _translator.css_to_xpath(one.removeprefix(CSS_PREFIX).strip())
+        # The namespaces parsel gives an HTML selector's query (EXSLT `re:` and `set:`),
+        # only those it names, as parsel does.
+        namespaces = {
+            prefix: uri
+            for prefix, uri in Selector._default_namespaces.items()
+            if f"{prefix}:" in query
+        }
+        compiled = (query, etree.XPath(query, namespaces=namespaces, smart_strings=False))
+    except Exception:  # parsel raises its own error for it, as before
+        compiled = None
+    if len(_COMPILED) < 4096:  # selectors come from site files: a few hundred at most
+        _COMPILED[one] = compiled
+    return compiled
+
+
+def _html_selector(node: Node) -> Selector | None:
+    """The HTML selector over an lxml element that `node` is or holds, or None (then parsel
+    decides)."""
+    selector = node if isinstance(node, Selector) else getattr(node, "selector", None)
+    if not isinstance(selector, Selector) or selector.type != "html":
+        return None
+    return selector if isinstance(selector.root, etree._Element) else None
+
+
+def _compiled_nodes(node: Node, one: str) -> tuple[str, list[Any], Selector] | None:
+    """What `one` finds under `node` as lxml results, or None where parsel decides."""
+    selector = _html_selector(node)
+    if selector is None:
+        return None
+    compiled = _compiled(one)
+    if compiled is None:
+        return None
+    query, xpath = compiled
+    try:
+        result = xpath(selector.root)
+    except etree.XPathError:  # parsel says so in its own words
+        return None
+    if not isinstance(result, list):
+        return None
+    return query, result, selector
+
+
+def _compiled_select(node: Node, one: str) -> SelectorList[Selector] | None:
+    found = _compiled_nodes(node, one)
+    if found is None:
+        return None
+    query, result, selector = found
+    cls = type(selector)
+    return selector.selectorlist_cls(
+        [cls(root=x, _expr=query, namespaces=selector.namespaces, type="html") for x in result]
+    )
 
 
 def node_text(node: Selector) -> str:
@@ -125,10 +206,29 @@ def node_text(node: Selector) -> str:
 
 def first_text(node: Node, spec: Spec | None) -> str | None:
     """The text of the first node `spec` finds, or None."""
-    found = select(node, spec)
-    if not found:
-        return None
-    return node_text(found[0]) or None
+    for one in as_specs(spec):
+        found = _compiled_nodes(node, one)
+        if found is None:
+            nodes = _parsel_select(node, one)
+            if nodes:
+                return node_text(nodes[0]) or None
+            continue
+        query, result, selector = found
+        if not result:
+            continue
+        first = result[0]
+        # The text node_text reads from the Selector parsel would build, without building it.
+        if isinstance(first, str):
+            return clean_text(first) or None
+        if isinstance(first, etree._Element) and isinstance(first.tag, str):
+            parts: list[str] = []
+            _walk(first, parts)
+            return clean_text("".join(parts)) or None
+        one_node = type(selector)(
+            root=first, _expr=query, namespaces=selector.namespaces, type="html"
+        )
+        return node_text(one_node) or None
+    return None
 
 
 def all_texts(node: Node, spec: Spec | None) -> list[str]:
