@@ -49,6 +49,9 @@ class Features:
     ngram_text: str = ""
     ngram_weight: float = 1.0
     ngrams_listed: bool = False
+    # Whether `ngram_starts` counts UTF-8 bytes of `ngram_text` (the model's n-gram pass
+    # runs over bytes) rather than characters (training's all_ngrams).
+    ngram_starts_in_bytes: bool = False
 
     def add(self, name: str, value: float = 1.0, surface: str | None = None) -> None:
         if value > self.values.get(name, 0.0):
@@ -65,6 +68,9 @@ class Features:
         start = self.ngram_starts.get(name[len(NGRAM_PREFIX) :])
         if start is None:
             return ""
+        if self.ngram_starts_in_bytes:
+            encoded = self.ngram_text.encode("utf-8", "surrogatepass")
+            start = len(encoded[:start].decode("utf-8", "surrogatepass"))
         size = len(name) - len(NGRAM_PREFIX)
         for norm in self.norms:
             if start < len(norm.text):
