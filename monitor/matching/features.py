@@ -49,9 +49,27 @@ class Features:
     ngram_text: str = ""
     ngram_weight: float = 1.0
     ngrams_listed: bool = False
-    # Whether `ngram_starts` counts UTF-8 bytes of `ngram_text` (the model's n-gram pass
-    # runs over bytes) rather than characters (training's all_ngrams).
-    ngram_starts_in_bytes: bool = False
+
+    # Written out so that mypyc compiles it (@dataclass's own __init__ is interpreted).
+    def __init__(
+        self,
+        values: dict[str, float] | None = None,
+        surfaces: dict[str, str] | None = None,
+        hits: dict[str, Any] | None = None,
+        ngram_starts: dict[str, int] | None = None,
+        norms: list[Any] | None = None,
+        ngram_text: str = "",
+        ngram_weight: float = 1.0,
+        ngrams_listed: bool = False,
+    ) -> None:
+        self.values = {} if values is None else values
+        self.surfaces = {} if surfaces is None else surfaces
+        self.hits = {} if hits is None else hits
+        self.ngram_starts = {} if ngram_starts is None else ngram_starts
+        self.norms = [] if norms is None else norms
+        self.ngram_text = ngram_text
+        self.ngram_weight = ngram_weight
+        self.ngrams_listed = ngrams_listed
 
     def add(self, name: str, value: float = 1.0, surface: str | None = None) -> None:
         if value > self.values.get(name, 0.0):
@@ -68,9 +86,6 @@ class Features:
         start = self.ngram_starts.get(name[len(NGRAM_PREFIX) :])
         if start is None:
             return ""
-        if self.ngram_starts_in_bytes:
-            encoded = self.ngram_text.encode("utf-8", "surrogatepass")
-            start = len(encoded[:start].decode("utf-8", "surrogatepass"))
         size = len(name) - len(NGRAM_PREFIX)
         for norm in self.norms:
             if start < len(norm.text):

@@ -12,8 +12,9 @@ from __future__ import annotations
 import bisect
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from dataclasses import field as dataclass_field
+from dataclasses import fields as dataclass_fields
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,6 +99,26 @@ class Hit:
     end: int
     negated: bool = False
     _span: tuple[int, int] | None = dataclass_field(default=None, repr=False, compare=False)
+
+    # Written out: mypyc compiles it, where the __init__ that @dataclass generates is Python
+    # run by the interpreter (a listing makes a dozen hits; 1,400 instructions each).
+    def __init__(
+        self,
+        entry: Entry,
+        field: str,
+        norm: Normalized,
+        start: int,
+        end: int,
+        negated: bool = False,
+        _span: tuple[int, int] | None = None,
+    ) -> None:
+        self.entry = entry
+        self.field = field
+        self.norm = norm
+        self.start = start
+        self.end = end
+        self.negated = negated
+        self._span = _span
 
     def original_span(self) -> tuple[int, int]:
         """Where the hit is in the original field (computed once)."""
@@ -703,8 +724,12 @@ def _clues(named: float, offer: bool, subjects: int, fields: int) -> bool:
 
 
 def _pattern_entry(pattern: Pattern, surface: str) -> Entry:
-    """The entry for one surface matched by a keyword pattern."""
-    return Entry(
+    """The entry for one surface matched by a keyword pattern: Entry(term=pattern.name,
+    surface=surface, role=..., compose=pattern.compose) made without the frozen dataclass's
+    __init__ (interpreted, a field at a time through object.__setattr__). Same object."""
+    entry: Entry = Entry.__new__(Entry)
+    entry.__dict__.update(
+        _ENTRY_DEFAULTS,
         term=pattern.name,
         surface=surface,
         role=pattern.role,
@@ -714,6 +739,12 @@ def _pattern_entry(pattern: Pattern, surface: str) -> Entry:
         where=pattern.where,
         compose=pattern.compose,
     )
+    return entry
+
+
+_ENTRY_DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in dataclass_fields(Entry) if f.default is not MISSING
+}
 
 
 def _cancelled(hit: Hit, unless: tuple[str, ...]) -> bool:

@@ -29,7 +29,6 @@ from typing import Any
 
 from monitor.errors import ConfigError
 from monitor.matching.features import NGRAM_PREFIX, Features
-from monitor.matching.keyword_scope import utf8_letters
 
 MODEL_FILE = "model.json"
 FORMAT = "heishi-model-1"
@@ -46,6 +45,19 @@ class _Scored:
     features: list[tuple[tuple[tuple[int, float], ...], float]]
     ngrams: list[tuple[tuple[int, float], ...]]
     ngram_value: float
+
+    # Written out so that mypyc compiles it (@dataclass's own __init__ is interpreted).
+    def __init__(
+        self,
+        alert: float,
+        features: list[tuple[tuple[tuple[int, float], ...], float]],
+        ngrams: list[tuple[tuple[int, float], ...]],
+        ngram_value: float,
+    ) -> None:
+        self.alert = alert
+        self.features = features
+        self.ngrams = ngrams
+        self.ngram_value = ngram_value
 
 
 @dataclass(frozen=True)
@@ -76,9 +88,9 @@ class Model:
     categories: dict[str, LinearModel]
     category_threshold: float
     data: dict[str, Any] = field(default_factory=dict)  # the whole file, as read
-    # ahocorasick.Automaton over UTF-8 bytes (keyword_scope.utf8_letters): n-gram ->
-    # (n-gram, its length in bytes - 1, alert weight, category cells)
-    _ngrams: Any = None
+    # n-gram -> (alert weight, category cells), and the n-grams' lengths, longest first
+    _ngrams: dict[str, tuple[float, tuple[tuple[int, float], ...]]] = field(default_factory=dict)
+    _ngram_sizes: tuple[int, ...] = ()
     # feature -> ((0, alert weight), (1 + i, weight of category i), ...): one pass over a
     # listing's features gives every margin.
     _table: dict[str, tuple[float, tuple[tuple[int, float], ...]]] = field(default_factory=dict)
@@ -105,21 +117,16 @@ class Model:
             )
             for name, row in cells.items()
         }
-        grams = [n for n in self._table if n.startswith(NGRAM_PREFIX)]
-        if grams:
-            import ahocorasick
-
-            # Over bytes, as the first pass's automaton (keyword_scope.utf8_letters): its root
-            # has a few dozen children instead of thousands of first characters, which
-            # pyahocorasick searches one by one for every character (8.2 -> 3.2 us a listing).
-            # The hits and their order are the same; their starts count bytes.
-            self._ngrams = ahocorasick.Automaton()
-            for name in grams:
-                gram = name[len(NGRAM_PREFIX) :]
-                alert, categories = self._table[name]
-                key = utf8_letters(gram)
-                self._ngrams.add_word(key, (gram, len(key) - 1, alert, categories))
-            self._ngrams.make_automaton()
+        # The n-grams are 2 and 3 characters long (features.NGRAM_SIZES): a dict lookup of
+        # each slice of the text finds them in the order an Aho-Corasick pass did (by end,
+        # the longest first) at half its cost (pyahocorasick searched the root's thousands
+        # of first characters one by one, and built a tuple for every hit).
+        self._ngrams = {
+            name[len(NGRAM_PREFIX) :]: cells
+            for name, cells in self._table.items()
+            if name.startswith(NGRAM_PREFIX) and len(name) > len(NGRAM_PREFIX)
+        }
+        self._ngram_sizes = tuple(sorted({len(gram) for gram in self._ngrams}, reverse=True))
 
     def margins(
         self, features: Features, moved: list[tuple[float, str]] | None = None
@@ -134,7 +141,7 @@ class Model:
 
     def _scored(self, features: Features, moved: list[tuple[float, str]] | None) -> _Scored:
         """The alert margin, and what the category margins are made of, in one pass over the
-        listing's rule features and one Aho-Corasick pass over its text for the n-grams."""
+        listing's rule features and a dict lookup of each of its n-grams."""
         table = self._table
         alert = self._biases[0]
         later: list[tuple[tuple[tuple[int, float], ...], float]] = []
@@ -152,22 +159,30 @@ class Model:
                 later.append((categories, value))
         grams: list[tuple[tuple[int, float], ...]] = []
         value = features.ngram_weight
-        if not features.ngrams_listed and self._ngrams is not None and features.ngram_text:
+        text = features.ngram_text
+        if not features.ngrams_listed and self._ngrams and text:
+            ngrams = self._ngrams
+            sizes = self._ngram_sizes
             starts = features.ngram_starts
             total = 0.0
             strong: list[tuple[float, str]] = []
             cut = MOVED_NGRAM / value if moved is not None else math.inf
-            features.ngram_starts_in_bytes = True
-            text = utf8_letters(features.ngram_text)
-            for end, (gram, back, weight, categories) in self._ngrams.iter(text):
-                if gram in starts:
-                    continue
-                starts[gram] = end - back
-                total += weight
-                if categories:
-                    grams.append(categories)
-                if weight >= cut or weight <= -cut:
-                    strong.append((weight, gram))
+            for end in range(1, len(text) + 1):
+                for size in sizes:
+                    start = end - size
+                    if start < 0:
+                        continue
+                    gram = text[start:end]
+                    found = ngrams.get(gram)
+                    if found is None or gram in starts:
+                        continue
+                    starts[gram] = start
+                    weight, categories = found
+                    total += weight
+                    if categories:
+                        grams.append(categories)
+                    if weight >= cut or weight <= -cut:
+                        strong.append((weight, gram))
             alert += total * value
             if moved is not None:
                 moved.extend((weight * value, NGRAM_PREFIX + gram) for weight, gram in strong)

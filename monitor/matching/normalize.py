@@ -158,17 +158,35 @@ def _latinised(text: str) -> str:
     return _MIXED_WORD.sub(fix, text)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Normalized:
     """A normalised string and, per character, the index of its original character.
 
     `ends`, when set, holds per character the end of its original span where that is more
-    than one character (a doubled 身身 normalised to 身)."""
+    than one character (a doubled 身身 normalised to 身). Never changed once made (hashable
+    as a frozen dataclass is)."""
 
     original: str
     text: str
     origins: tuple[int, ...]
     ends: tuple[int, ...] | None = None
+
+    # Written out so that mypyc compiles it: @dataclass's own __init__ is interpreted, and a
+    # frozen one sets each field through object.__setattr__ (3,000 instructions a text).
+    def __init__(
+        self,
+        original: str,
+        text: str,
+        origins: tuple[int, ...],
+        ends: tuple[int, ...] | None = None,
+    ) -> None:
+        self.original = original
+        self.text = text
+        self.origins = origins
+        self.ends = ends
+
+    def __hash__(self) -> int:
+        return hash((self.original, self.text, self.origins, self.ends))
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """The span of the original text that produced text[start:end]."""
