@@ -133,19 +133,20 @@ class Hit:
     def to_term_hit(self) -> TermHit:
         a, b = self._span or self.original_span()
         entry = self.entry
-        # term_hit's object, its fields set in one dict update (the matcher's hottest object).
+        # term_hit's object, its fields set in its dict one by one (a call of dict.update
+        # with keywords builds a dict of them first: the matcher's hottest object).
         hit = TermHit.__new__(TermHit)
-        hit.__dict__.update(
-            role="negated" if self.negated else entry.role,
-            group=entry.group,
-            term=entry.term,
-            category=entry.categories[0] if entry.categories else None,
-            weight=entry.weight,
-            field=self.field,
-            start=a,
-            end=b,
-            surface=self.norm.original[a:b],
-        )
+        values = hit.__dict__
+        values["role"] = "negated" if self.negated else entry.role
+        values["group"] = entry.group
+        values["term"] = entry.term
+        categories = entry.categories
+        values["category"] = categories[0] if categories else None
+        values["weight"] = entry.weight
+        values["field"] = self.field
+        values["start"] = a
+        values["end"] = b
+        values["surface"] = self.norm.original[a:b]
         return hit
 
 

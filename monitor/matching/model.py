@@ -265,12 +265,14 @@ class Model:
 
 def _add_cells(totals: list[float], cells: tuple[tuple[int, float], ...], value: float) -> None:
     """Each (category index, weight) cell's weight times `value` added to its total."""
+    # totals[index] + weight, not +=: mypyc compiles an augmented assignment to a list item
+    # as a generic in-place add of two boxed floats, this as a float addition.
     if value == 1.0:
         for index, weight in cells:
-            totals[index] += weight
+            totals[index] = totals[index] + weight
     else:
         for index, weight in cells:
-            totals[index] += weight * value
+            totals[index] = totals[index] + weight * value
 
 
 def sigmoid(margin: float) -> float:
