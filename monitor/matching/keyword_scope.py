@@ -80,6 +80,23 @@ class RuleView:
     # plain dict, not functools.cached_property, which compiled classes do not cache).
     _computed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def byte_automaton(self) -> Any:
+        """`automaton` over UTF-8 bytes (utf8_letters): a surface's bytes -> (its length in
+        characters, entry indices). pyahocorasick searches a node's children one by one, and
+        the automaton's root has thousands of first characters; over bytes it has a few
+        dozen (the matcher maps a hit's last byte back to its character). Built once."""
+        computed = self._computed
+        found = computed.get("byte_automaton")
+        if found is None:
+            import ahocorasick
+
+            found = ahocorasick.Automaton()
+            for surface, (_, indices) in self.automaton.items():
+                found.add_word(utf8_letters(surface), (len(surface), indices))
+            found.make_automaton()
+            computed["byte_automaton"] = found
+        return found
+
     def data_patterns(self, data_roles) -> list[Pattern]:
         """This view's patterns that name data (what the first pass reads); computed once."""
         if self._by_role is None:

@@ -507,11 +507,28 @@ class Matcher:
         if not text:
             return []
         entries = self.keywords.entries
-        # (start, -end, indices): sorted, the longest hit at each start comes first.
-        found = [
-            (end_index - len(surface) + 1, -end_index - 1, indices)
-            for end_index, (surface, indices) in view.automaton.iter(text)
-        ]
+        # (start, -end, indices): sorted, the longest hit at each start comes first. The
+        # automaton runs over the text's UTF-8 bytes (RuleView.byte_automaton): a hit ends
+        # on a character's last byte, and hits come by their end, so one walk along the
+        # text gives each hit's last character.
+        found: list[tuple[int, int, tuple[int, ...]]] = []
+        data = utf8_letters(text)
+        hits_by_end = view.byte_automaton().iter(data)
+        if len(data) == len(text):  # ASCII: a byte is a character
+            for end_byte, (length, indices) in hits_by_end:
+                last = int(end_byte)
+                found.append((last - int(length) + 1, -last - 1, indices))
+        else:
+            last = -1  # the character holding byte `last_byte`
+            last_byte = -1
+            for end_byte, (length, indices) in hits_by_end:
+                while last_byte < end_byte:
+                    last += 1
+                    code = ord(text[last])
+                    last_byte += (
+                        1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
+                    )
+                found.append((last - int(length) + 1, -last - 1, indices))
         found.sort()
         # Leftmost-longest: drop a hit lying inside a longer one (身份证 inside 身份证号).
         hits: list[Hit] = []
