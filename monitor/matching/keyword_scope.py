@@ -97,6 +97,26 @@ class RuleView:
             computed["byte_automaton"] = found
         return found
 
+    def pattern_table(self) -> list[tuple[Any, tuple[str, ...] | None, bool, Pattern]]:
+        """Per pattern of the view: (its regex, its hint's characters or None, whether every
+        match starts with a digit, the pattern), read by the matcher for every field without
+        looking each up on the pattern. Built once."""
+        computed = self._computed
+        table = computed.get("pattern_table")
+        if table is None:
+            digit_led = self.digit_led
+            table = [
+                (
+                    p.regex,
+                    tuple(sorted(p.hint)) if p.hint is not None else None,
+                    id(p) in digit_led,
+                    p,
+                )
+                for p in self.patterns
+            ]
+            computed["pattern_table"] = table
+        return table
+
     def data_patterns(self, data_roles) -> list[Pattern]:
         """This view's patterns that name data (what the first pass reads); computed once."""
         if self._by_role is None:

@@ -559,19 +559,23 @@ class Matcher:
         the text holds what every match of it needs (a hint character, a digit)."""
         text = norm.text
         hints = view.all_hint_characters
-        present = set(hints.findall(text)) if hints is not None else set()
-        digit_led = view.digit_led
+        present: set[str] = set(hints.findall(text)) if hints is not None else set()
         digit: bool | None = None
-        for pattern in view.patterns:
-            hint = pattern.hint
-            if hint is not None and hint.isdisjoint(present):
-                continue  # nothing every match of it needs
-            if id(pattern) in digit_led:
+        for regex, hint, digit_led, pattern in view.pattern_table():
+            if hint is not None:
+                needed = False
+                for char in hint:
+                    if char in present:
+                        needed = True
+                        break
+                if not needed:
+                    continue  # nothing every match of it needs
+            if digit_led:
                 if digit is None:
                     digit = ANY_DIGIT.search(text) is not None
                 if not digit:
                     continue  # every match starts with a digit
-            for count, m in enumerate(pattern.regex.finditer(text)):
+            for count, m in enumerate(regex.finditer(text)):
                 if count >= 50 or m.end() == m.start():
                     break
                 hits.append(
