@@ -117,6 +117,40 @@ class RuleView:
             computed["pattern_table"] = table
         return table
 
+    def entry_facts(self) -> list[tuple[str, float, str, bool]]:
+        """Per entry (by its index): (role, weight, term, word), what the first pass reads of
+        each hit, as a tuple (compiled code unpacks it natively; an Entry's attributes are
+        Python attribute lookups). Built once."""
+        computed = self._computed
+        facts = computed.get("entry_facts")
+        if facts is None:
+            facts = [(e.role, e.weight, e.term, e.word) for e in self.entries]
+            computed["entry_facts"] = facts
+        return facts
+
+    def data_pattern_table(
+        self, data_roles
+    ) -> list[tuple[Any, tuple[str, ...] | None, bool, float]]:
+        """The data patterns the first pass may run (subjects never add to its bound), as
+        (regex, hint characters or None, whether every match starts with a digit, weight).
+        Built once."""
+        computed = self._computed
+        table = computed.get("data_pattern_table")
+        if table is None:
+            digit_led = self.digit_led
+            table = [
+                (
+                    p.regex,
+                    tuple(sorted(p.hint)) if p.hint is not None else None,
+                    id(p) in digit_led,
+                    p.weight,
+                )
+                for p in self.data_patterns(data_roles)
+                if p.role != "subject"
+            ]
+            computed["data_pattern_table"] = table
+        return table
+
     def data_patterns(self, data_roles) -> list[Pattern]:
         """This view's patterns that name data (what the first pass reads); computed once."""
         if self._by_role is None:

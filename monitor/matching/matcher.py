@@ -436,27 +436,26 @@ class Matcher:
         """
         if not quick:
             return False
-        entries = self.keywords.entries
+        facts = view.entry_facts()
         data = generic = subject = 0.0
         fields: dict[str, float] = {}
         subjects: set[str] = set()
         offer = False
         for _, indices in view.quick_automaton().iter(utf8_letters(quick)):
             for index in indices:
-                entry = entries[index]
-                role = entry.role
+                role, weight, term, word = facts[index]
                 if role == "data" or role == "strong":
-                    data += entry.weight
+                    data += weight
                 elif role == "generic":
-                    generic += entry.weight
+                    generic += weight
                 elif role == "field":
-                    fields[entry.term] = entry.weight
+                    fields[term] = weight
                 elif role == "subject":
-                    subject += entry.weight
-                    subjects.add(entry.term)
+                    subject += weight
+                    subjects.add(term)
                 elif role in _OFFER_ROLES:
                     # A whole-word term (出, 卖) is found inside any word here (出现): no clue.
-                    offer = offer or not entry.word
+                    offer = offer or not word
                 elif role == "brand":
                     return True
                 else:
@@ -478,25 +477,26 @@ class Matcher:
         # subject pattern never adds (whose data, not data), so it is not run.
         present: set[str] | None = None
         digit: bool | None = None
-        patterns = view.data_patterns(DATA_ROLES)
-        digit_led = view.digit_led
-        for pattern in patterns:
-            if pattern.role == "subject":
-                continue
-            if pattern.hint is not None:
+        for regex, hint, digit_led, pattern_weight in view.data_pattern_table(DATA_ROLES):
+            if hint is not None:
                 if present is None:
                     hints = view.hint_characters
                     present = set(hints.findall(quick)) if hints is not None else set()
-                if pattern.hint.isdisjoint(present):
+                needed = False
+                for char in hint:
+                    if char in present:
+                        needed = True
+                        break
+                if not needed:
                     continue
-            if id(pattern) in digit_led:
+            if digit_led:
                 if digit is None:
                     digit = ANY_DIGIT.search(quick) is not None
                 if not digit:
                     continue
-            if pattern.regex.search(quick):
-                bound += max(0.4, pattern.weight)
-                weak += max(0.4, pattern.weight)
+            if regex.search(quick):
+                bound += max(0.4, pattern_weight)
+                weak += max(0.4, pattern_weight)
                 offer = True  # a pattern (a leak file's name) is data in its own right
                 if bound >= FIRST_PASS_DATA or _clues(weak, offer, len(subjects), len(fields)):
                     return True
