@@ -91,6 +91,7 @@ class Model:
     # n-gram -> (alert weight, category cells), and the n-grams' lengths, longest first
     _ngrams: dict[str, tuple[float, tuple[tuple[int, float], ...]]] = field(default_factory=dict)
     _ngram_sizes: tuple[int, ...] = ()
+    _pair_starts: frozenset[str] | None = None
     # feature -> ((0, alert weight), (1 + i, weight of category i), ...): one pass over a
     # listing's features gives every margin.
     _table: dict[str, tuple[float, tuple[tuple[int, float], ...]]] = field(default_factory=dict)
@@ -127,6 +128,10 @@ class Model:
             if name.startswith(NGRAM_PREFIX) and len(name) > len(NGRAM_PREFIX)
         }
         self._ngram_sizes = tuple(sorted({len(gram) for gram in self._ngrams}, reverse=True))
+        # With 2- and 3-grams only (training's NGRAM_SIZES): the 2-grams that begin a 3-gram,
+        # so that a 3-gram is sliced and looked up only after one (half the 3-grams of a text).
+        if self._ngram_sizes == (3, 2):
+            self._pair_starts = frozenset(g[:2] for g in self._ngrams if len(g) == 3)
 
     def margins(
         self, features: Features, moved: list[tuple[float, str]] | None = None
@@ -161,32 +166,50 @@ class Model:
         value = features.ngram_weight
         text = features.ngram_text
         if not features.ngrams_listed and self._ngrams and text:
-            ngrams = self._ngrams
-            sizes = self._ngram_sizes
-            starts = features.ngram_starts
-            total = 0.0
-            strong: list[tuple[float, str]] = []
             cut = MOVED_NGRAM / value if moved is not None else math.inf
-            for end in range(1, len(text) + 1):
-                for size in sizes:
-                    start = end - size
-                    if start < 0:
-                        continue
-                    gram = text[start:end]
-                    found = ngrams.get(gram)
-                    if found is None or gram in starts:
-                        continue
-                    starts[gram] = start
-                    weight, categories = found
-                    total += weight
-                    if categories:
-                        grams.append(categories)
-                    if weight >= cut or weight <= -cut:
-                        strong.append((weight, gram))
+            total, strong = self._ngram_pass(text, features.ngram_starts, grams, cut)
             alert += total * value
             if moved is not None:
                 moved.extend((weight * value, NGRAM_PREFIX + gram) for weight, gram in strong)
         return _Scored(alert, later, grams, value)
+
+    def _ngram_pass(
+        self,
+        text: str,
+        starts: dict[str, int],
+        grams: list[tuple[tuple[int, float], ...]],
+        cut: float,
+    ) -> tuple[float, list[tuple[float, str]]]:
+        """The model's n-grams in `text`, each counted once, by end and the longest first
+        (as an Aho-Corasick pass found them): their summed alert weight and those weighing
+        at least `cut` either way; where each first starts goes to `starts`, their category
+        cells to `grams`."""
+        ngrams = self._ngrams
+        pair_starts = self._pair_starts
+        total = 0.0
+        strong: list[tuple[float, str]] = []
+        begins_triple = False  # whether the pair ending one character back begins a 3-gram
+        for end in range(1, len(text) + 1):
+            for size in self._ngram_sizes:
+                start = end - size
+                if start < 0:
+                    continue
+                if pair_starts is not None and size == 3 and not begins_triple:
+                    continue  # no 3-gram starts with text[start:end - 1]
+                gram = text[start:end]
+                if pair_starts is not None and size == 2:
+                    begins_triple = gram in pair_starts
+                found = ngrams.get(gram)
+                if found is None or gram in starts:
+                    continue
+                starts[gram] = start
+                weight, categories = found
+                total += weight
+                if categories:
+                    grams.append(categories)
+                if weight >= cut or weight <= -cut:
+                    strong.append((weight, gram))
+        return total, strong
 
     def _add_categories(self, scored: _Scored, totals: list[float]) -> None:
         # A value of 1.0 (most features, and every n-gram of a short listing) adds the weight
