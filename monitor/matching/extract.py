@@ -56,16 +56,10 @@ _PRICE_AFTER = re.compile(
     r"(?:\s?(?:" + _PER + r"|each|per\s(\w{1,20})))?"
 )
 _PRICE_BEFORE = re.compile(r"([¥$])\s?" + _NUM + r"(万|w|k)?(?:\s?" + _PER + r")?")
-_PRICE_LABEL = re.compile(
-    r"(?=[价售单报])(?:价格|售价|单价|报价|价)[:：]?" + _NUM + r"(?![\d.]|万|w|条)"
-)
+_PRICE_LABEL = re.compile(r"(?:价格|售价|单价|报价|价)[:：]?" + _NUM + r"(?![\d.]|万|w|条)")
 _PRICE_BARE_PER = re.compile(_RUN_NUM + r"(?:/|一|每)(个月|月|天|日|周|年|条|单|张|次|套|份|个)")
 _PRICE_PER_COUNT = re.compile(
-    r"(?=[一每\d])((?:一|每|"
-    + _RUN_DIGITS
-    + r")(?:万|w|千|k)?条)[:：]?"
-    + _NUM
-    + r"(?![\d.]|万|w|条|元|块|u)"
+    r"((?:一|每|" + _RUN_DIGITS + r")(?:万|w|千|k)?条)[:：]?" + _NUM + r"(?![\d.]|万|w|条|元|块|u)"
 )
 # Both run on a few characters next to a price (_per_around).
 _PER_BEFORE = re.compile(
@@ -99,7 +93,7 @@ _CN_MONEY_HINT = re.compile(r"[一二两三四五六七八九十百千万][块�
 _DIGIT_DIMES = re.compile(_RUN_NUM + r"(毛|角)")
 _UNIT = r"(条|次|张|份|单|人|套|号|户|个号|个账号|个)"
 _PRICE_AFTER_UNIT = re.compile(
-    r"(?=[每一单])(?:每|一|单)" + _UNIT + r"[:：]?"
+    r"(?:每|一|单)" + _UNIT + r"[:：]?"
     r"(\d{1,6}(?:\.\d{1,4})?|[一二两三四五六七八九十百千]{2,6})"
     r"(?![\d.]|[一二两三四五六七八九十百千万亿]|分|小时|天|岁|年|米|公|斤|%|个|次|人|多|号"
     r"|楼|层|元|块|u|毛|角|条|份|张|套|w|万|k|g|m)"
