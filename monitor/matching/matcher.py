@@ -15,14 +15,13 @@ import threading
 from dataclasses import MISSING, dataclass
 from dataclasses import field as dataclass_field
 from dataclasses import fields as dataclass_fields
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor import settings
 from monitor.matching.extract import extract_normalized
 from monitor.matching.features import Features, listing_features
-from monitor.matching.keyword_scope import ANY_DIGIT, RuleView, utf8_letters
+from monitor.matching.keyword_scope import ANY_DIGIT, RuleView
 from monitor.matching.keywords import Entry, Keywords, Pattern, load_keywords, surface_automaton
 from monitor.matching.match_result import MatchResult, TermHit
 from monitor.matching.model import Model, load_model
@@ -441,7 +440,10 @@ class Matcher:
         fields: dict[str, float] = {}
         subjects: set[str] = set()
         offer = False
-        for _, indices in view.quick_automaton().iter(utf8_letters(quick)):
+        # utf8_letters(quick), written out: a call of the (interpreted) helper costs more
+        # than the conversion.
+        letters = quick.encode("utf-8", "surrogatepass").decode("latin-1")
+        for _, indices in view.quick_automaton().iter(letters):
             for index in indices:
                 role, weight, term, word = facts[index]
                 if role == "data" or role == "strong":
@@ -512,7 +514,7 @@ class Matcher:
         # on a character's last byte, and hits come by their end, so one walk along the
         # text gives each hit's last character.
         found: list[tuple[int, int, tuple[int, ...]]] = []
-        data = utf8_letters(text)
+        data = text.encode("utf-8", "surrogatepass").decode("latin-1")  # utf8_letters(text)
         hits_by_end = view.byte_automaton().iter(data)
         if len(data) == len(text):  # ASCII: a byte is a character
             for end_byte, (length, indices) in hits_by_end:
@@ -736,7 +738,8 @@ def _feature_label(name: str) -> str:
     return "(" + name.replace(":", " ") + ")"
 
 
-@lru_cache(maxsize=4096)
+# Not cached: compiled, the function is a few native comparisons, and functools.lru_cache's
+# wrapper (a Python call hashing its arguments) cost fifty times as much.
 def _clues(named: float, offer: bool, subjects: int, fields: int) -> bool:
     """Data named weakly (FIRST_PASS_CLUE: 姓名, 地址) with a second clue: a subject (whose
     data), a second field, an offer word or a price per item; or only by an everyday word
