@@ -99,6 +99,18 @@ def build_store(path: Path, listings: int, versions: int) -> None:
     with open_store(path) as store, store.transaction():
         store.search.rebuild_index()
     add_signatures(path)
+    ensure_band_filter(path)
+
+
+def ensure_band_filter(path: Path) -> None:
+    """The filter of `lsh_bands`' keys as the folds that put them there would have left it
+    (the bands above are written raw, which no filter sees): made anew when it is missing."""
+    from monitor.store import open_store
+
+    with open_store(path) as store:
+        if store.clusters.band_filter() is None:
+            with store.transaction():
+                store.clusters.rebuild_band_filter()
 
 
 def add_signatures(path: Path) -> None:
@@ -460,6 +472,7 @@ def _new_items(db: Path, count: int, listings: int) -> tuple[str, list[dict[str,
     from monitor.store import open_store
 
     add_formulaic(db)
+    ensure_band_filter(db)
     with open_store(db) as store:
         taken, before = store.conn.execute(
             "SELECT count(DISTINCT source), count(*) FROM listings WHERE source LIKE 'fresh%'"
@@ -539,6 +552,8 @@ def add_formulaic(db: Path) -> int:
     try:
         if conn.execute("SELECT 1 FROM sources WHERE name = 'formulaic'").fetchone():
             return 0
+        # Raw rows in lsh_bands: the filter is made anew after them (ensure_band_filter).
+        conn.execute("DELETE FROM lsh_band_filter")
         top = conn.execute(
             "SELECT max(coalesce((SELECT max(id) FROM listings), 0), "
             "coalesce((SELECT max(listing_id_end) - 1 FROM sources), 0))"

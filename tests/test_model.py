@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import ConfigError
+from monitor.matching.conventions import conventional_categories
 from monitor.matching.keywords import load_keywords
 from monitor.matching.matcher import Matcher, load_matcher
 from monitor.matching.model import FORMAT, load_model, model_version, write_model
@@ -122,7 +123,7 @@ def test_who_speaks_and_which_fields_are_listed_are_features(tmp_path):
         "fields:name+id": 3.0,
         "fields:id_as_key": -4.0,
     }
-    model["categories"]["models"]["travel"] = {"bias": -1.0, "weights": {"term:data:开房记录": 3.0}}
+    model["categories"]["models"]["travel"] = {"bias": -1.0, "weights": {"category:travel": 3.0}}
     matcher = load_matcher(keyword_copy(tmp_path, model))
     seller = matcher.match("车主资料", "我们现货车主资料 姓名 身份证号 电话 每条三毛 私聊")
     assert seller.probability == pytest.approx(0.731, abs=1e-3)  # sigmoid(-2 + 3)
@@ -131,9 +132,42 @@ def test_who_speaks_and_which_fields_are_listed_are_features(tmp_path):
     assert report.probability == pytest.approx(0.0067, abs=1e-4)  # sigmoid(-2 - 3)
     lookup = matcher.match("开房记录", "查开房记录 给名字身份证就行 一次两百 私聊")
     assert lookup.categories == ["travel"]  # identity -1 + 3 - 4: the ID number is the key
+    # The convention's rules (conventions.py) hold whatever the category models learned: an
+    # ID number sent to the seller is a look-up's key too (identity +2 here, dropped), and an
+    # insider written in prose is `corporate`, which this model has no model for.
+    sent = matcher.match("开房记录", "我们查开房记录 把名字和身份证号发我 一次两百 私聊")
+    assert sent.categories == ["travel"], sent.reasons
+    insider = matcher.match("开房记录", "我们在酒店里有人 查开房记录 一次两百 私聊")
+    assert insider.categories == ["travel", "corporate"], insider.reasons
     english = matcher.match("Hotel DB", "Hotel guest DB, 2M rows, 900 USDT, DM me, escrow ok")
     assert english.probability == pytest.approx(0.881, abs=1e-3)  # sigmoid(-2 + 3 + 1)
     assert any("escrow +1" in r for r in english.reasons if r.startswith("moved by"))
+
+
+@pytest.mark.parametrize(
+    "listing, values, chosen, expected",
+    [
+        ("我们这边有人在派出所 户籍 一次三百", {}, ["identity"], ["identity", "corporate"]),
+        ("央企内部员工通讯记录 真实性可验", {}, ["corporate"], ["corporate", "telecom"]),
+        ("手机卡批量出 一张10元 工作室来", {}, ["telecom"], ["telecom", "accounts"]),
+        ("酒店住客 姓名 身份证 手机", {"fields:name+id": 1.0}, ["travel"], ["travel", "identity"]),
+        ("车牌查车主 姓名 身份证", {"fields:name+id": 1.0}, ["vehicle"], ["vehicle"]),  # a look-up
+        ("查开房 把名字和身份证号发我", {}, ["travel", "identity"], ["travel"]),  # the key
+        # everyday words: 所有人 is no insider, the seller's own bank no inside access, 电话
+        # 单位 no 话单, 手机 卡号 no phone card, a bank card's SIM part of card data
+        ("所有人都能查 我在银行办的卡", {}, ["finance"], ["finance"]),
+        ("名单 带卡号 电话 单位", {}, ["medical"], ["medical"]),
+        ("姓名 手机 卡号", {}, ["finance"], ["finance"]),
+        ("银行卡 u盾 手机卡 一套", {}, ["finance"], ["finance"]),
+    ],
+)
+def test_the_conventions_rules_read_the_listing_not_its_everyday_words(
+    listing, values, chosen, expected
+):
+    # conventions.py over a normalised listing (no spaces between Chinese words in a real
+    # one), its features and the categories the model chose
+    values = values | {"category:identity:field": 1.0} if "身份证" in listing else values
+    assert conventional_categories(chosen, values, listing.replace(" ", "")) == expected
 
 
 def test_a_bare_row_of_keywords_keeps_the_rules_alert_and_prose_does_not(tmp_path):

@@ -94,6 +94,11 @@ def test_a_batch_links_copies_of_each_other_as_listings_written_one_by_one(tmp_p
         _sweep_in_batches(db_path, rewritten, "forum", batch_size)
         _sweep_in_batches(db_path, second, "market", batch_size)
         found[batch_size, folded] = _links(db_path)
+        with open_store(db_path) as store:  # every folded key is in the filter look-ups use
+            band_filter = store.clusters.band_filter()
+            folded_keys = [key for (key,) in store.conn.execute("SELECT key FROM lsh_bands")]
+            assert band_filter is not None and all(band_filter.maybe_held(folded_keys))
+        assert bool(folded_keys) == folded
         with sqlite3.connect(db_path) as conn:
             recent = conn.execute("SELECT count(*) FROM lsh_bands_recent").fetchone()[0]
         assert (recent == 0) == folded
@@ -142,3 +147,11 @@ def test_a_fold_the_disk_has_no_room_for_leaves_the_bands_where_they_were(
     with open_store(db_path) as store:  # room again: it folds, and checks keys after
         assert store.clusters.fold_recent_bands() == held
         assert store.conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+        # The filter of the folded keys had room for 4,096: it was made anew, larger.
+        band_filter = store.clusters.band_filter()
+        keys = [key for (key,) in store.conn.execute("SELECT key FROM lsh_bands")]
+        assert band_filter is not None and band_filter.capacity >= 2 * held
+        assert all(band_filter.maybe_held(keys))
+        assert all(band_filter.maybe_held([key]) == [True] for key in keys[::500])
+        absent = [rng.randrange(-(2**63), 2**63) for _ in range(1000)]
+        assert sum(band_filter.maybe_held(absent)) < 50

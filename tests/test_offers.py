@@ -34,6 +34,9 @@ def _alerts_through_the_first_pass(matcher, text: str, title: str = ""):
         ("OTP numbers for any Chinese app, 0.2 USD per code, API", "telecom"),
         ("Non-VoIP numbers for SMS verification on all platforms, bulk price", "telecom"),
         ("We sell verification numbers for WeChat and Alipay signups, 1 USD each", "telecom"),
+        # viewers sold to a live room, in English (直播观看's words were Chinese alone)
+        ("Viewer bots for Chinese live rooms: 1k concurrent viewers, 10 USD an hour", "traffic"),
+        ("Bot viewers for Douyin streams, hourly and monthly plans, DM me", "traffic"),
     ],
 )
 def test_english_offers_pass_the_first_pass_and_alert(matcher, text, category):
@@ -197,6 +200,8 @@ def test_cloud_drive_panel_number_range_and_kit_offers_alert(matcher, text, cate
         "独家首发 关注我 持续更新",
         "粉丝福利 每日更新 关注不迷路",
         "人气博主 热搜常客 欢迎评论",
+        "The final drew 3 million live viewers across platforms, a record for the league.",
+        "Streamers say bot viewers distort the rankings, and platforms promise to remove them.",
     ],
 )
 def test_the_same_words_in_ordinary_posts_do_not_alert(text):

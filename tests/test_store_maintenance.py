@@ -71,6 +71,7 @@ def test_optimize_merges_the_search_index_and_gives_the_planner_statistics(db_pa
             conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone()
             is None
         )
+        conn.execute("DELETE FROM lsh_band_filter")  # as a store with bands from before it
     result = heishi("store", "optimize", "--db", str(db_path), "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -79,6 +80,7 @@ def test_optimize_merges_the_search_index_and_gives_the_planner_statistics(db_pa
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM lsh_bands").fetchone()[0] == bands
         assert conn.execute("SELECT count(*) FROM lsh_bands_recent").fetchone()[0] == 0
+        assert conn.execute("SELECT keys FROM lsh_band_filter").fetchone() == (bands,)
         assert conn.execute("SELECT count(*) FROM sqlite_stat1").fetchone()[0] > 10
         assert conn.execute("SELECT count(*) FROM listing_search_data").fetchone()[0] < segments
     search = heishi("search", "--db", str(db_path), "护照", "--json")

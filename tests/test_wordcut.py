@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -95,9 +96,15 @@ def test_cuts_equal_jiebas_on_raw_and_normalised_texts(search_segmenter):
     cut = search_segmenter.wordcut()
     corpus = _corpus()
     assert len(corpus) > 4000
-    for text in corpus:
+    word = re.compile(r"\w")
+    for n, text in enumerate(corpus):
         for variant in (text, normalize(text).text):
-            assert cut.cut(variant) == list(tokenizer.cut(variant, HMM=False)), variant
+            got = cut.cut(variant)
+            assert got == list(tokenizer.cut(variant, HMM=False)), variant
+            if n % 8 == 0:
+                # The index's words, cut a block at a time with each block's cut kept, are
+                # the words of the whole text's cut (one text in eight: each is a second cut).
+                assert search_segmenter.words(variant) == [w for w in got if word.search(w)]
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ import functools
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,86 @@ def _band_key(chunk: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(chunk, digest_size=8).digest(), "little", signed=True)
 
 
+class BandFilter:
+    """A Bloom filter of the band keys `lsh_bands` holds: most of a new listing's 16 keys are
+    in no stored listing, and the filter says so without a look-up in the big table (each a
+    descent to a random leaf of it). No false negatives: every key added is reported as
+    maybe held; at capacity, about one absent key in 40 is too.
+
+    Blocked: a key's FILTER_HASHES bits all lie in one 64-byte block (one cache line to
+    read). The keys are already uniform 64-bit hashes (`_band_key`): the block is taken from
+    their high half, the bits in it from their low half by double hashing."""
+
+    def __init__(
+        self,
+        bits: bytes | bytearray,
+        capacity: int,
+        *,
+        reader: Callable[[list[int]], bytes] | None = None,
+    ) -> None:
+        self.capacity = capacity  # keys it was sized for: past them, it is rebuilt larger
+        self.size = capacity * FILTER_BITS_PER_KEY // 8  # bytes
+        self.words = np.frombuffer(bits, dtype="<u8") if bits else None
+        # Reads the given blocks, when the bits are not in memory (tens of MB, in the store).
+        self.reader = reader
+
+    @classmethod
+    def sized_for(cls, keys: int) -> BandFilter:
+        """An empty filter for about `keys` keys (a power of two of bytes, at least 4 KB)."""
+        size = 4096
+        while size * 8 < keys * FILTER_BITS_PER_KEY:
+            size *= 2
+        return cls(bytearray(size), size * 8 // FILTER_BITS_PER_KEY)
+
+    def _split(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each key's block (n), and the word (0-7) and bit (0-63) of each of its bits in
+        that block (FILTER_HASHES x n)."""
+        values = keys.astype(np.int64).view(np.uint64)
+        block = (values >> np.uint64(32)) & np.uint64(self.size // FILTER_BLOCK - 1)
+        low = values & np.uint64(0xFFFFFFFF)
+        step = (low >> np.uint64(9)) | np.uint64(1)
+        rounds = np.arange(FILTER_HASHES, dtype=np.uint64).reshape(-1, 1)
+        position = (low + rounds * step) & np.uint64(FILTER_BLOCK * 8 - 1)
+        return block.astype(np.intp), (position >> np.uint64(6)).astype(np.intp), position & 63
+
+    def add(self, keys: Iterable[int]) -> None:
+        """Set the bits of these keys (in a filter made writable: sized_for, a bytearray)."""
+        assert self.words is not None
+        found = np.fromiter(keys, dtype=np.int64)
+        # In slices: a fold's 500,000 keys at once took 120 MB of temporary arrays.
+        for start in range(0, len(found), 1 << 16):
+            block, word, bit = self._split(found[start : start + (1 << 16)])
+            np.bitwise_or.at(self.words, (block * 8 + word).ravel(), (np.uint64(1) << bit).ravel())
+
+    def maybe_held(self, keys: list[int]) -> list[bool]:
+        """For each key: might `lsh_bands` hold it (False: it certainly does not)."""
+        if not keys:
+            return []
+        block, word, bit = self._split(np.array(keys, dtype=np.int64))
+        if self.words is not None:
+            rows = self.words.reshape(-1, 8)[block]
+        else:
+            assert self.reader is not None
+            rows = np.frombuffer(self.reader(block.tolist()), dtype="<u8").reshape(-1, 8)
+        chosen = np.take_along_axis(rows, word.T, axis=1) >> bit.T.astype(np.uint64)
+        held: list[bool] = np.asarray((chosen & np.uint64(1)).all(axis=1)).tolist()
+        return held
+
+    def to_bytes(self) -> bytes:
+        assert self.words is not None
+        return self.words.tobytes()
+
+    def buffer(self) -> memoryview:
+        """The bits without a copy (SQLite binds it as a BLOB)."""
+        assert self.words is not None
+        return self.words.data.cast("B")
+
+
+FILTER_BITS_PER_KEY = 8
+FILTER_HASHES = 5  # with 8 bits a key in 64-byte blocks: about 2.5% of absent keys pass
+FILTER_BLOCK = 64  # bytes
+
+
 def shingles(text: str, size: int = 3) -> set[bytes]:
     """Character n-grams of the text with case, width and punctuation folded away."""
     folded = _NOISE.sub("", unicodedata.normalize("NFKC", text).lower())
@@ -115,11 +196,33 @@ _FMIX_M2 = np.uint32(0xC2B2AE35)
 
 @functools.cache
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's affine32 permutations for seed 1: odd multipliers a, offsets b."""
-    generator = np.random.RandomState(1)
-    a = generator.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
-    b = generator.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    """datasketch's affine32 permutations for seed 1: odd multipliers a, offsets b. They are
+    `RandomState(1)`'s first draws (a = 2 * randint(0, 2^31, 64) + 1, then b = randint(0,
+    2^32, 64)), written out: importing numpy.random took 4-9 ms, a tenth of a sweep of a few
+    changed listings (tests/test_reposts.py checks them against datasketch's)."""
+    a = np.frombuffer(bytes.fromhex(_PERMUTATION_A), dtype="<u4").astype(np.uint32)
+    b = np.frombuffer(bytes.fromhex(_PERMUTATION_B), dtype="<u4").astype(np.uint32)
     return a, b
+
+
+_PERMUTATION_A = (
+    "4be883d5d7018ffe195fce70912878ddfffd0e00138799419755cb9a0b3d82ff9f96234b81a7e078"
+    "2101472f03a10ccb997f5d5f8f3c9cc6db55edb0f9f3e8560d1b25cb33fafede65c9df1329aa4fb1"
+    "fda9a0d6cb6265a02517d55ea993910c17f7ad68f9410ce3d59b98c139258b753bbf050e1db39e11"
+    "6584475789d4f2d3aff9a8d5afbf16ead3970c1ee38584dcefcbe047bd5bd5e0c18e6d65ad08898e"
+    "1b31fb99d3af936e13fbbfef0f08039b7f2279a07b96832f2d1c7862734a4b090314b6c001efe3ba"
+    "79e209caa3f185a811ea8a2bb1c5c1a81bfdfe13e734cd8b5f03f456d51f551ef3e49bc191734f57"
+    "3d845a328f48a62f076b9bd78d0be357"
+)
+_PERMUTATION_B = (
+    "953f38f531ee6a6939857d8803b29232c4db1eb1182b254af1a1c5502bfc61244c86beaf1a4c87c8"
+    "3407aad550259c696d8aae047373bf08297509c0d26dc09f0f0026fd406c1fa9c4c887bf19306a4c"
+    "6f2dcb47e2de3572d7350eca8727dd381a056d1a99fec7126826a9721604207809b799e8c3be9e18"
+    "e74b2a4b7e4443e717a5ab497ded961e648d49219b405986a53bf50439516815532ac8ada66cb7ea"
+    "88422d36202513e9a2ddfa430aaf864c17bdd77d8f869a95ef2aa90d579cdf90195ff992c70f2b9d"
+    "f30090255c85dff44abadc96be84cf422e5d23b3a0d3233bd896321a97149088b792ff6941252ff3"
+    "7135c4b14d27397e03a7076a80cb648a"
+)
 
 
 def link_reposts(

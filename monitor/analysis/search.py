@@ -52,6 +52,12 @@ DICTIONARY_MIN_FREQ = 5
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _WORD_CHAR = re.compile(r"\w")
 _ASCII_WORD = re.compile(r"[0-9a-z]")
+# jieba's blocks (jieba.re_han_default, as monitor.matching.wordcut splits text): a block cuts
+# the same way wherever it stands, so its words are kept (`SearchSegmenter.words`).
+_BLOCK = re.compile("([\u4e00-\u9fd5a-zA-Z0-9+#&\\._%\\-]+)", re.U)
+# Blocks (and words) whose cut is kept: emptied when full. Listings repeat their own title in
+# their text and share phrases, contacts and templates: about two blocks in three recur.
+_MEMO_LIMIT = 1 << 12  # each entry 300-600 bytes: 2-3 MB at most
 
 
 class QueryError(HeishiError):
@@ -77,6 +83,8 @@ class SearchSegmenter:
             self.cache_dir,
         )
         self._automaton = None
+        self._block_words: dict[str, list[str]] = {}
+        self._inner_words: dict[str, list[str]] = {}
 
     def tokenizer(self):
         """The jieba tokenizer the cuts are made as (loaded only to build the word cut)."""
@@ -117,27 +125,59 @@ class SearchSegmenter:
         """The words of already normalised text, in order, without spaces and punctuation."""
         if not normalized:
             return []
-        return [w for w in self.wordcut().cut(normalized) if _WORD_CHAR.search(w)]
+        memo = self._block_words
+        out: list[str] = []
+        # A capturing split alternates text between blocks (even) and blocks (odd); what lies
+        # between blocks is cut into single characters (and runs of spaces, dropped here).
+        for index, piece in enumerate(_BLOCK.split(normalized)):
+            if not piece:
+                continue
+            if index % 2 == 0:
+                out += [c for c in piece if _WORD_CHAR.search(c)]
+                continue
+            found = memo.get(piece)
+            if found is None:
+                found = [w for w in self.wordcut().cut(piece) if _WORD_CHAR.search(w)]
+                if len(memo) >= _MEMO_LIMIT:
+                    memo.clear()
+                memo[piece] = found
+            out += found
+        return out
 
     def hidden_words(self, normalized: str, words: list[str]) -> list[str]:
         """Dictionary words inside longer words, and keyword terms segmentation cut across."""
-        is_word = self.wordcut().is_word
         seen = set(words)
         found: list[str] = []
         for word in words:
-            if len(word) < 3 or not _CJK.search(word):
+            if len(word) < 3:
                 continue
-            for size in range(2, len(word)):
-                for start in range(len(word) - size + 1):
-                    part = word[start : start + size]
-                    if part not in seen and is_word(part):
-                        seen.add(part)
-                        found.append(part)
+            for part in self._inner(word):
+                if part not in seen:
+                    seen.add(part)
+                    found.append(part)
         if self.terms and normalized:
             for _end, term in self.automaton().iter(normalized):
                 if term not in seen:
                     seen.add(term)
                     found.append(term)
+        return found
+
+    def _inner(self, word: str) -> list[str]:
+        """The dictionary words inside a word of Chinese (shortest first, left to right)."""
+        memo = self._inner_words
+        found = memo.get(word)
+        if found is None:
+            found = []
+            if _CJK.search(word):
+                is_word = self.wordcut().is_word
+                for size in range(2, len(word)):
+                    for start in range(len(word) - size + 1):
+                        part = word[start : start + size]
+                        if is_word(part):
+                            found.append(part)
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[word] = found
         return found
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor import settings
+from monitor.matching.conventions import conventional_categories
 from monitor.matching.extract import extract_normalized
 from monitor.matching.features import Features, listing_features
 from monitor.matching.keyword_scope import ANY_DIGIT, RuleView
@@ -697,7 +698,9 @@ def _decide(model: Model, result: MatchResult, features: Features) -> MatchResul
             )
         )
     if alert:
-        result.categories = categories or model.predict_categories(features) or result.categories
+        chosen = categories or model.predict_categories(features) or result.categories
+        # The labelling convention's rules over what the matcher found (conventions.py).
+        result.categories = conventional_categories(chosen, features.values, features.ngram_text)
     result.alert = alert
     result.probability = round(probability, 4)
     result.model_version = model.version

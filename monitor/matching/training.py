@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.matching.conventions import Convention, apply_convention, convention_of
 from monitor.matching.features import NGRAM_PREFIX, WORD_PREFIX
 from monitor.matching.model import FORMAT, MODEL_FILE, model_version
 from monitor.matching.rules_version import keyword_lists_version
@@ -93,6 +94,8 @@ class Featurised:
     rows: list[dict[str, Any]]
     features: list[dict[str, float] | None]
     rules_alert: list[bool] = field(default_factory=list)
+    # What the labelling convention reads in each (conventions.py; None: first pass decided).
+    conventions: list[Convention | None] = field(default_factory=list)
 
 
 def featurise(rows: list[dict[str, Any]], matcher: Any) -> Featurised:
@@ -103,6 +106,9 @@ def featurise(rows: list[dict[str, Any]], matcher: Any) -> Featurised:
         )
         out.features.append(features.values if features is not None else None)
         out.rules_alert.append(result.alert)
+        out.conventions.append(
+            convention_of(features.values, features.ngram_text) if features is not None else None
+        )
     return out
 
 
@@ -280,12 +286,19 @@ class CategoryScores:
     probs: Any  # numpy array, offers x categories
     cats: list[set[str]]
     from_dev: list[bool]
+    # The convention's reading of each offer, applied to the categories chosen (the crawl
+    # applies it too: matcher.py); empty: none applied.
+    conventions: list[Convention] = field(default_factory=list)
 
     def part(self, dev: bool) -> CategoryScores:
         """Dev's offers (or train's) alone."""
         keep = [i for i, d in enumerate(self.from_dev) if d == dev]
         return CategoryScores(
-            self.names, self.probs[keep], [self.cats[i] for i in keep], [dev] * len(keep)
+            self.names,
+            self.probs[keep],
+            [self.cats[i] for i in keep],
+            [dev] * len(keep),
+            [self.conventions[i] for i in keep] if self.conventions else [],
         )
 
 
@@ -309,6 +322,8 @@ def category_pool(
     cats_dev: list[set[str]],
     labels_dev: list[int],
     c: float,
+    conventions_train: list[Convention] | None = None,
+    conventions_dev: list[Convention] | None = None,
 ) -> CategoryScores:
     """Category probabilities of train's offers, each from models fitted on the other folds
     (a shift fitted to them cannot be fitted to the offers that fitted the models), and of
@@ -328,11 +343,16 @@ def category_pool(
     dev_offers = [i for i, y in enumerate(labels_dev) if y]
     models = _fit_categories(X_train, cats_train, labels_train, c)
     dev_probs = _category_probs(X_dev[dev_offers], models, names)
+    conventions: list[Convention] = []
+    if conventions_train is not None and conventions_dev is not None:
+        conventions = [conventions_train[i] for i in offers]
+        conventions += [conventions_dev[i] for i in dev_offers]
     return CategoryScores(
         names,
         np.vstack([probs, dev_probs]),
         offer_cats + [cats_dev[i] for i in dev_offers],
         [False] * len(offers) + [True] * len(dev_offers),
+        conventions,
     )
 
 
@@ -349,10 +369,12 @@ def _category_figures_scored(
     margins = np.log(p / (1 - p)) + shift
     floor = math.log(t / (1 - t))
     exact = tp = fp = fn = 0
-    for row, truth in zip(margins, scores.cats, strict=True):
+    for n, (row, truth) in enumerate(zip(margins, scores.cats, strict=True)):
         chosen = {scores.names[j] for j in np.flatnonzero(row >= floor)} or {
             scores.names[int(np.argmax(row))]
         }
+        if scores.conventions:
+            chosen = set(apply_convention(sorted(chosen), scores.conventions[n]))
         exact += chosen == truth
         tp += len(chosen & truth)
         fp += len(chosen - truth)
@@ -489,6 +511,8 @@ def train(
             [cats_dev[i] for i in in_dev],
             [labels_dev[i] for i in in_dev],
             category_c,
+            [c for c in (train_data.conventions[i] for i in in_train) if c is not None],
+            [c for c in (dev_data.conventions[i] for i in in_dev) if c is not None],
         )
         tuning = pooled if category_tuning == "train+dev" else pooled.part(dev=False)
         t, exact = _category_threshold_scored(tuning)
@@ -596,6 +620,26 @@ def demo_rows() -> list[dict[str, Any]]:
     return list(rows.values())
 
 
+def conventional_rows(rows: list[dict[str, Any]], matcher: Any) -> list[dict[str, Any]]:
+    """`rows` with their offers' categories as the labelling convention sets them
+    (conventions.conventional_labels): the project's own sets and the demo sites were
+    labelled before the convention, and taught the category models that a hotel list with
+    name and ID number is `travel` alone."""
+    from monitor.matching.conventions import conventional_labels
+
+    out = []
+    for row in rows:
+        if row.get("label") == 1 and row.get("categories"):
+            _, features = matcher.analyse(row.get("title", ""), row["text"])
+            if features is not None:
+                labelled = set(row["categories"])
+                fixed = conventional_labels(labelled, features.values, features.ngram_text)
+                if fixed != labelled:
+                    row = row | {"categories": sorted(fixed)}
+        out.append(row)
+    return out
+
+
 def longer_negatives(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The label-0 texts of a genre joined two by two (each once): a longer article,
     review or thread is still not an offer. The labelled texts are short (at most about 320
@@ -650,10 +694,10 @@ def train_files(
         if path.is_file():
             rows = read_examples(path)
             sets.append(file_record(path, len(rows)))
-            train_rows = train_rows + rows
+            train_rows = train_rows + conventional_rows(rows, matcher)
     demo = demo_rows()
     sets.append({"name": "demo sites (monitor/demo)", "rows": len(demo), "sha256": _digest(demo)})
-    train_rows = train_rows + demo
+    train_rows = train_rows + conventional_rows(demo, matcher)
     longer = longer_negatives(train_rows)
     sets.append(
         {"name": "longer negatives (two joined)", "rows": len(longer), "sha256": _digest(longer)}

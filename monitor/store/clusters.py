@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
+from array import array
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +15,7 @@ from monitor.store.ranks import sql_list
 from monitor.vocabulary import UNDECIDED_STATUSES
 
 if TYPE_CHECKING:
+    from monitor.alerting.reposts import BandFilter
     from monitor.store.connection import Store
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,27 @@ def migrate_0024_recent_bands(store: Store) -> None:
     )
 
 
+def migrate_0025_band_filter(store: Store) -> None:
+    """`lsh_band_filter`: a Bloom filter of the keys `lsh_bands` holds (one row; see
+    monitor/alerting/reposts.py BandFilter), so a new listing's keys that no stored listing
+    has skip their look-up in the big table. Only a fold writes `lsh_bands`, and it extends
+    the filter (or rebuilds it larger) in the same transaction. A store whose `lsh_bands`
+    already has rows gets its filter at the next fold; until then every key is looked up."""
+    from monitor.alerting.reposts import BandFilter
+
+    store.conn.execute(
+        # `bits` last: a column after a blob of many pages is read by walking all of them.
+        "CREATE TABLE lsh_band_filter (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "capacity INTEGER NOT NULL, keys INTEGER NOT NULL, bits BLOB NOT NULL)"
+    )
+    if store.conn.execute("SELECT 1 FROM lsh_bands LIMIT 1").fetchone() is None:
+        empty = BandFilter.sized_for(0)
+        store.conn.execute(
+            "INSERT INTO lsh_band_filter (id, capacity, keys, bits) VALUES (1, ?, 0, ?)",
+            (empty.capacity, empty.to_bytes()),
+        )
+
+
 def migrate_0020_dismissed_twins(store: Store) -> None:
     """`alerts.dismissed_twin_of`: the dismissed alert whose listing is a near-duplicate (same
     cluster) of this alert's listing, so the queue can show "the team dismissed its twin"."""
@@ -104,6 +128,7 @@ _BAND_TABLES = ("lsh_bands", "lsh_bands_recent")
 
 _UNDECIDED = sql_list(UNDECIDED_STATUSES)
 _PREFETCH_CHUNK = 20_000  # band pairs per statement
+FILTER_READ_BYTES_PER_KEY = 65536  # see prefetch_bands
 
 
 class ClusterQueries(QueryGroup):
@@ -214,9 +239,17 @@ class ClusterQueries(QueryGroup):
         wanted = sorted({pair for pair in bands if pair not in newest})
         for pair in wanted:
             newest[pair] = []
-        for start in range(0, len(wanted), _PREFETCH_CHUNK):
-            chunk = json.dumps(wanted[start : start + _PREFETCH_CHUNK])
-            for table in _BAND_TABLES:
+        # Keys the filter says `lsh_bands` does not hold are looked up in the small table only.
+        # Opening the filter costs about what looking up a key for each 64 KB of it does (1M
+        # listings: 32 MB, 500 keys), so a batch with fewer keys looks them all up.
+        band_filter = self.band_filter() if wanted else None
+        folded = wanted
+        if band_filter is not None and len(wanted) * FILTER_READ_BYTES_PER_KEY >= band_filter.size:
+            held = band_filter.maybe_held([key for _, key in wanted])
+            folded = [pair for pair, maybe in zip(wanted, held, strict=True) if maybe]
+        for table, pairs in (("lsh_bands", folded), ("lsh_bands_recent", wanted)):
+            for start in range(0, len(pairs), _PREFETCH_CHUNK):
+                chunk = json.dumps(pairs[start : start + _PREFETCH_CHUNK])
                 # Each band's key read backwards from its top: the listings at or above its
                 # `per_band`-th newest, however many listings share it.
                 for band, key, listing_id in self.conn.execute(
@@ -252,15 +285,83 @@ class ClusterQueries(QueryGroup):
         self.conn.execute("PRAGMA foreign_keys = OFF")
         try:
             with self.store.transaction():
+                # The keys moved, for the filter (8 bytes each, not a Python int each).
+                keys = array(
+                    "q", (key for (key,) in self.conn.execute("SELECT key FROM lsh_bands_recent"))
+                )
                 moved = self.conn.execute(
                     "INSERT OR IGNORE INTO lsh_bands (band, key, listing_id) SELECT band, key, "
                     "listing_id FROM lsh_bands_recent ORDER BY band, key, listing_id"
                 ).rowcount
                 self.conn.execute("DELETE FROM lsh_bands_recent")
+                self._extend_band_filter(keys)
         finally:
             self.conn.execute("PRAGMA foreign_keys = ON")
         self._newest = None
         return int(moved)
+
+    def rebuild_band_filter(self, capacity: int | None = None) -> int:
+        """Make the filter of `lsh_bands`' keys anew from the table (sized for `capacity`
+        keys, default twice those it holds); returns how many keys it holds. In the caller's
+        transaction; a fold calls it when the filter is full or missing."""
+        from monitor.alerting.reposts import BandFilter
+
+        held = int(self.conn.execute("SELECT count(*) FROM lsh_bands").fetchone()[0])
+        band_filter = BandFilter.sized_for(max(capacity or 0, 2 * held))
+        cursor = self.conn.execute("SELECT key FROM lsh_bands")
+        while chunk := cursor.fetchmany(100_000):
+            band_filter.add(key for (key,) in chunk)
+        self._save_band_filter(band_filter, held)
+        return held
+
+    def _extend_band_filter(self, keys: array[int]) -> None:
+        """Add keys just folded into `lsh_bands` to its filter; rebuild it when it has no room
+        (or there is none: a store that had bands before the filter)."""
+        from monitor.alerting.reposts import BandFilter
+
+        row = self.conn.execute(
+            "SELECT bits, capacity, keys FROM lsh_band_filter WHERE id = 1"
+        ).fetchone()
+        if row is None or row[2] + len(keys) > row[1]:
+            held = self.rebuild_band_filter()
+            log.info("near-duplicate band filter rebuilt for %d keys", held)
+            return
+        held = row[2] + len(keys)
+        band_filter = BandFilter(bytearray(row[0]), row[1])
+        del row  # the blob as read: only its copy is needed
+        band_filter.add(keys)
+        self._save_band_filter(band_filter, held)
+
+    def _save_band_filter(self, band_filter: BandFilter, keys: int) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO lsh_band_filter (id, capacity, keys, bits) VALUES (1, ?, ?, ?)",
+            (band_filter.capacity, keys, band_filter.buffer()),
+        )
+
+    def band_filter(self) -> BandFilter | None:
+        """The filter of `lsh_bands`' keys (None: there is none, every key is looked up). It
+        reads from the store the blocks of the keys it is asked about."""
+        from monitor.alerting.reposts import BandFilter
+
+        try:
+            row = self.conn.execute("SELECT capacity FROM lsh_band_filter WHERE id = 1").fetchone()
+        except sqlite3.OperationalError:  # a read-only store older than migration 0025
+            row = None
+        if row is None:
+            return None
+        return BandFilter(b"", row[0], reader=self._filter_blocks)
+
+    def _filter_blocks(self, blocks: list[int]) -> bytes:
+        """These 64-byte blocks of the band filter, one after another. Opening the blob walks
+        its chain of pages once (about 1 ms for 8 MB); each block is then one page's read."""
+        from monitor.alerting.reposts import FILTER_BLOCK
+
+        parts = []
+        with self.conn.blobopen("lsh_band_filter", "bits", 1, readonly=True) as blob:
+            for block in blocks:
+                blob.seek(block * FILTER_BLOCK)
+                parts.append(blob.read(FILTER_BLOCK))
+        return b"".join(parts)
 
     def forget_bands(self) -> None:
         """The transaction ended: what `prefetch_bands` read may change now."""

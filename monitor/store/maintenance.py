@@ -111,8 +111,8 @@ class MaintenanceQueries(QueryGroup):
         self.checkpoint()
 
     def optimize(self, on_step: Callable[[str], None] = lambda step: None) -> dict[str, Any]:
-        """Merge the search index into one segment, fold the recent near-duplicate bands,
-        ANALYZE, PRAGMA optimize, checkpoint; returns the indexes ANALYZE gave statistics
+        """Merge the search index into one segment, fold the recent near-duplicate bands (and
+        make their filter if the store has none), ANALYZE, PRAGMA optimize, checkpoint; returns the indexes ANALYZE gave statistics
         for and the band rows folded."""
         on_step("search")
         has_search = self.conn.execute(
@@ -123,6 +123,9 @@ class MaintenanceQueries(QueryGroup):
                 self.conn.execute("INSERT INTO listing_search (listing_search) VALUES ('optimize')")
         on_step("bands")
         folded = self.store.clusters.fold_recent_bands()
+        if self.store.clusters.band_filter() is None:  # bands from before the filter
+            with self.store.transaction():
+                self.store.clusters.rebuild_band_filter()
         on_step("analyze")
         self.conn.execute("ANALYZE")
         on_step("optimize")

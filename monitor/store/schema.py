@@ -19,6 +19,7 @@ from monitor.store.clusters import (
     migrate_0020_dismissed_twins,
     migrate_0023_cluster_sellers,
     migrate_0024_recent_bands,
+    migrate_0025_band_filter,
 )
 from monitor.store.desk import migrate_0018_review_desk
 from monitor.store.listing_ids import migrate_0007_sweep_layout
@@ -301,6 +302,7 @@ MIGRATIONS: list[tuple[str, Callable[[Store], None]]] = [
     ("0022_search_backfill", migrate_0022_search_backfill),
     ("0023_cluster_sellers", migrate_0023_cluster_sellers),
     ("0024_recent_bands", migrate_0024_recent_bands),
+    ("0025_band_filter", migrate_0025_band_filter),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
