@@ -29,9 +29,12 @@ _LATIN_CUE = r"(?<![a-z])"
 # ... unless a colon follows it (500uvx：abc, 500uQQ：8866123; "faqq 123456" is no QQ).
 _GLUED_CUE = r"(?:vx|wx|weixin|wechat)(?=[:：])"
 
-_QQ_CUE = rf"(?:{_LATIN_CUE}(?:qq|q)|qq(?=[:：])|扣扣|企鹅)(?:号|群)?[:：]?\s?"
+# Each cue starts with a look-ahead for its alternatives' first characters: the regex engine
+# then passes at once the positions none starts at, instead of trying every alternative there
+# (a third to a half of these patterns' time; the same matches).
+_QQ_CUE = rf"(?=[q扣企])(?:{_LATIN_CUE}(?:qq|q)|qq(?=[:：])|扣扣|企鹅)(?:号|群)?[:：]?\s?"
 _WECHAT_CUE = (
-    rf"(?:(?:微信|薇信|威信|徽信|{_LATIN_CUE}(?:vx|v信|wx|weixin|wechat)|{_GLUED_CUE}|薇|威)"
+    rf"(?=[微薇威徽vw])(?:(?:微信|薇信|威信|徽信|{_LATIN_CUE}(?:vx|v信|wx|weixin|wechat)|{_GLUED_CUE}|薇|威)"
     r"(?:号)?[:：]?\s?"
     rf"|{_LATIN_CUE}v(?:号|[:：]\s?|\s))"
 )
@@ -49,7 +52,7 @@ _SPLIT_DIGITS = (
 _QQ_SPLIT = re.compile(_QQ_CUE + _SPLIT_DIGITS)
 _WECHAT_SPLIT = re.compile(_WECHAT_CUE + _SPLIT_DIGITS)
 _TELEGRAM = re.compile(
-    rf"(?:{_LATIN_CUE}(?:tg|telegram|telegra\.m)|(?:tg|telegram)(?=[:：])|飞机|纸飞机|电报)"
+    rf"(?=[t飞纸电])(?:{_LATIN_CUE}(?:tg|telegram|telegra\.m)|(?:tg|telegram)(?=[:：])|飞机|纸飞机|电报)"
     r"(?:号)?[:：]?\s?@?"
     r"([a-z][a-z0-9_]{4,31})"
 )
@@ -57,11 +60,11 @@ _TELEGRAM = re.compile(
 # run of them becomes a space ("https://x" -> "https x", "t.me/+abc" -> "t.me abc"): the
 # patterns read that form, and links and numbers are taken as written from the original.
 _TME = re.compile(
-    r"(?<![a-z0-9.])(?:https?[: ]{1,3})?(?:t|telegram)\.me[/ ](?:joinchat[/ ])?([a-z0-9_]{5,32})"
+    r"(?=[ht])(?<![a-z0-9.])(?:https?[: ]{1,3})?(?:t|telegram)\.me[/ ](?:joinchat[/ ])?([a-z0-9_]{5,32})"
 )
-_LINE = re.compile(rf"{_LATIN_CUE}line(?:\s?id)?[:：\s]\s?@?([a-z0-9][-_.a-z0-9]{{3,19}})")
+_LINE = re.compile(rf"(?=l){_LATIN_CUE}line(?:\s?id)?[:：\s]\s?@?([a-z0-9][-_.a-z0-9]{{3,19}})")
 _MESSENGER = re.compile(
-    rf"{_LATIN_CUE}(?:whatsapp|signal|wa)[:：]?\s?(\+?[0-9][-0-9 ]{{6,16}}[0-9])(?![0-9])"
+    rf"(?=[ws]){_LATIN_CUE}(?:whatsapp|signal|wa)[:：]?\s?(\+?[0-9][-0-9 ]{{6,16}}[0-9])(?![0-9])"
 )
 _AT = re.compile(r"@(?<![a-z0-9.]@)([a-z][a-z0-9_]{4,31})")
 _EMAIL = re.compile(
@@ -77,19 +80,21 @@ _EMAIL_SPELLED = re.compile(
 )
 _SPELLED_MARK = re.compile(r"[\[(（【{<]\s?at\s?[\])）】}>]|\bdot\b", re.I)
 _URL = re.compile(
-    r"(?<![a-z0-9@])((?:https?[: ]{1,3}|www\.)[a-z0-9][-a-z0-9.]{0,200}\.[a-z]{2,12}(?![a-z])"
+    r"(?=[hw])(?<![a-z0-9@])((?:https?[: ]{1,3}|www\.)[a-z0-9][-a-z0-9.]{0,200}\.[a-z]{2,12}(?![a-z])"
     r"(?::\d{1,5})?(?:/[-a-z0-9._~%/?#=&+]{0,200})?)"
 )
 _URL_AS_WRITTEN = re.compile(r"(?:https?://|www\.)\S{1,400}", re.I)
 # A bare number with a contact cue right before it: 联系 138****5621, 加我 88664422.
 _CUED_NUMBER = re.compile(
-    r"(?:联系(?:方式|电话|人|我)?|加我|找我|私聊|私信|咨询|有意|电话|手机号?|热线|座机|致电|"
+    r"(?=[联加找私咨有电手热座致ctpm])(?:联系(?:方式|电话|人|我)?|加我|找我|私聊|私信|咨询|有意|电话|手机号?|热线|座机|致电|"
     rf"{_LATIN_CUE}(?:contact(?: me)?|call(?: me)?|text me|tel|phone|mobile))"
     r"[:：]?\s?(\+?[0-9][0-9*\- ]{5,16}[0-9])(?![0-9])"
 )
 _MASKED_MOBILE = re.compile(r"1[3-9][0-9][0-9*]{4}[0-9]{4}")
 _TELEGRAM_NAMED = re.compile(r"tg|telegram|飞机|电报")
-_WECHAT_HINT = re.compile(r"[微薇威徽vw]")
+# Where a WeChat cue may be (each of _WECHAT_CUE's alternatives holds one of these): a text
+# with a w or a v but none of them (5w条) is not searched by the two WeChat patterns.
+_WECHAT_HINT = re.compile(r"[薇威]|微信|徽信|v[x信号:：\s]|w(?:x|eixin|echat)")
 _DIGIT = re.compile(r"[0-9]")
 _SENTENCE_BREAK = re.compile(r"[.,;!?。，；！？、]")
 
@@ -100,14 +105,15 @@ def find_contacts(norm: Normalized, taken: list[tuple[int, int]]) -> list[Contac
     out: list[Contact] = []
     telegram_named = bool(_TELEGRAM_NAMED.search(text))
     has_digit = bool(_DIGIT.search(text))
+    wechat_named = bool(_WECHAT_HINT.search(text))
     # Each pattern is tried only when the text holds what it needs (cheap substring checks).
     for kind, regex, worth_it in (
         ("telegram", _TME, ".me" in text),
         ("telegram", _TELEGRAM, telegram_named),
         ("qq", _QQ_SPLIT, has_digit and ("q" in text or "扣扣" in text or "企鹅" in text)),
         ("qq", _QQ, "q" in text or "扣扣" in text or "企鹅" in text),
-        ("wechat", _WECHAT_SPLIT, has_digit and bool(_WECHAT_HINT.search(text))),
-        ("wechat", _WECHAT, bool(_WECHAT_HINT.search(text))),
+        ("wechat", _WECHAT_SPLIT, has_digit and wechat_named),
+        ("wechat", _WECHAT, wechat_named),
         ("line", _LINE, "line" in text),
         (
             "whatsapp",

@@ -50,6 +50,27 @@ class Features:
     ngram_weight: float = 1.0
     ngrams_listed: bool = False
 
+    # Written out so that mypyc compiles it (@dataclass's own __init__ is interpreted).
+    def __init__(
+        self,
+        values: dict[str, float] | None = None,
+        surfaces: dict[str, str] | None = None,
+        hits: dict[str, Any] | None = None,
+        ngram_starts: dict[str, int] | None = None,
+        norms: list[Any] | None = None,
+        ngram_text: str = "",
+        ngram_weight: float = 1.0,
+        ngrams_listed: bool = False,
+    ) -> None:
+        self.values = {} if values is None else values
+        self.surfaces = {} if surfaces is None else surfaces
+        self.hits = {} if hits is None else hits
+        self.ngram_starts = {} if ngram_starts is None else ngram_starts
+        self.norms = [] if norms is None else norms
+        self.ngram_text = ngram_text
+        self.ngram_weight = ngram_weight
+        self.ngrams_listed = ngrams_listed
+
     def add(self, name: str, value: float = 1.0, surface: str | None = None) -> None:
         if value > self.values.get(name, 0.0):
             self.values[name] = value
@@ -151,10 +172,10 @@ def _style_features(values: dict[str, float], listing: str, written: str) -> Non
         return
     rate = len(_PARTICLE.findall(listing)) / len(listing)
     values["style:particles:" + _bucket(rate, _PARTICLE_BUCKETS)] = 1.0
-    sentences = len(_SENTENCE_ENDS.findall(written))
+    sentences = len(_SENTENCE_MARKS.findall(written)) + len(_FULL_STOPS.findall(written))
     values["style:sentences:" + ("0" if not sentences else "1-2" if sentences <= 2 else "3+")] = 1.0
     commas = len(_COMMA.findall(written))
-    gaps = len(_GAP.findall(written))
+    gaps = len(_GAP_MARKS.findall(written)) + len(_GAP_SPACES.findall(written))
     if gaps >= 3 and gaps > commas + sentences:
         values["style:fragments"] = 1.0  # a run of fragments: 姓名 电话 地址 每条两毛
     if _DATE_PROSE.search(listing):
@@ -168,10 +189,21 @@ _COMMA = re.compile("[，,、；;]")
 # A gap between fragments: a bar, slash, tab or ideographic space, or a space beside a
 # character that is not ASCII (姓名 电话, sfz 号码). A space between two ASCII words is
 # English prose, not a fragment (every English sentence has more spaces than commas).
-_GAP = re.compile(r"[\t|/　]|(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])")
+# Counted as two regexes, each a single character a match: the marks, and the spaces (a regex
+# that starts with its space is searched by its literal; one alternation of both tried every
+# position three ways, twice as long).
+_GAP_MARKS = re.compile(r"[\t|/　]")
+_GAP_SPACES = re.compile(r" (?:(?<=[^\x00-\x7f] )|(?=[^\x00-\x7f]))")
 _PARTICLE_BUCKETS = ((0.02, "<2%"), (0.05, "2-5%"), (0.09, "5-9%"))
-_SENTENCE_ENDS = re.compile(r"[。！？!?]|\.(?:\s|$)")
-_DATE_PROSE = re.compile(r"\d{1,4}年\d{1,2}月|[去今前]年|日前|近日|近年|据悉|记者")
+# A sentence's end: one of these marks, or a full stop before a space or the end (two regexes
+# for the same count: the second is searched by its literal).
+_SENTENCE_MARKS = re.compile(r"[。！？!?]")
+_FULL_STOPS = re.compile(r"\.(?:\s|$)")
+# The look-ahead for the alternatives' first characters skips at once the positions none
+# starts at (as _cue_pattern's).
+_DATE_PROSE = re.compile(
+    r"(?=[\d去今前日近据记])(?:\d{1,4}年\d{1,2}月|[去今前]年|日前|近日|近年|据悉|记者)"
+)
 
 
 # Who speaks, whatever the keyword lists hold: a report tells of someone else's sale after the

@@ -80,6 +80,77 @@ class RuleView:
     # plain dict, not functools.cached_property, which compiled classes do not cache).
     _computed: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def byte_automaton(self) -> Any:
+        """`automaton` over UTF-8 bytes (utf8_letters): a surface's bytes -> (its length in
+        characters, entry indices). pyahocorasick searches a node's children one by one, and
+        the automaton's root has thousands of first characters; over bytes it has a few
+        dozen (the matcher maps a hit's last byte back to its character). Built once."""
+        computed = self._computed
+        found = computed.get("byte_automaton")
+        if found is None:
+            import ahocorasick
+
+            found = ahocorasick.Automaton()
+            for surface, (_, indices) in self.automaton.items():
+                found.add_word(utf8_letters(surface), (len(surface), indices))
+            found.make_automaton()
+            computed["byte_automaton"] = found
+        return found
+
+    def pattern_table(self) -> list[tuple[Any, tuple[str, ...] | None, bool, Pattern]]:
+        """Per pattern of the view: (its regex, its hint's characters or None, whether every
+        match starts with a digit, the pattern), read by the matcher for every field without
+        looking each up on the pattern. Built once."""
+        computed = self._computed
+        table = computed.get("pattern_table")
+        if table is None:
+            digit_led = self.digit_led
+            table = [
+                (
+                    p.regex,
+                    tuple(sorted(p.hint)) if p.hint is not None else None,
+                    id(p) in digit_led,
+                    p,
+                )
+                for p in self.patterns
+            ]
+            computed["pattern_table"] = table
+        return table
+
+    def entry_facts(self) -> list[tuple[str, float, str, bool]]:
+        """Per entry (by its index): (role, weight, term, word), what the first pass reads of
+        each hit, as a tuple (compiled code unpacks it natively; an Entry's attributes are
+        Python attribute lookups). Built once."""
+        computed = self._computed
+        facts = computed.get("entry_facts")
+        if facts is None:
+            facts = [(e.role, e.weight, e.term, e.word) for e in self.entries]
+            computed["entry_facts"] = facts
+        return facts
+
+    def data_pattern_table(
+        self, data_roles
+    ) -> list[tuple[Any, tuple[str, ...] | None, bool, float]]:
+        """The data patterns the first pass may run (subjects never add to its bound), as
+        (regex, hint characters or None, whether every match starts with a digit, weight).
+        Built once."""
+        computed = self._computed
+        table = computed.get("data_pattern_table")
+        if table is None:
+            digit_led = self.digit_led
+            table = [
+                (
+                    p.regex,
+                    tuple(sorted(p.hint)) if p.hint is not None else None,
+                    id(p) in digit_led,
+                    p.weight,
+                )
+                for p in self.data_patterns(data_roles)
+                if p.role != "subject"
+            ]
+            computed["data_pattern_table"] = table
+        return table
+
     def data_patterns(self, data_roles) -> list[Pattern]:
         """This view's patterns that name data (what the first pass reads); computed once."""
         if self._by_role is None:

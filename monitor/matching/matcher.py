@@ -12,9 +12,9 @@ from __future__ import annotations
 import bisect
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from dataclasses import field as dataclass_field
-from functools import lru_cache
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from monitor import settings
 from monitor.matching.conventions import conventional_categories
 from monitor.matching.extract import extract_normalized
 from monitor.matching.features import Features, listing_features
-from monitor.matching.keyword_scope import ANY_DIGIT, RuleView, utf8_letters
+from monitor.matching.keyword_scope import ANY_DIGIT, RuleView
 from monitor.matching.keywords import Entry, Keywords, Pattern, load_keywords, surface_automaton
 from monitor.matching.match_result import MatchResult, TermHit
 from monitor.matching.model import Model, load_model
@@ -100,6 +100,26 @@ class Hit:
     negated: bool = False
     _span: tuple[int, int] | None = dataclass_field(default=None, repr=False, compare=False)
 
+    # Written out: mypyc compiles it, where the __init__ that @dataclass generates is Python
+    # run by the interpreter (a listing makes a dozen hits; 1,400 instructions each).
+    def __init__(
+        self,
+        entry: Entry,
+        field: str,
+        norm: Normalized,
+        start: int,
+        end: int,
+        negated: bool = False,
+        _span: tuple[int, int] | None = None,
+    ) -> None:
+        self.entry = entry
+        self.field = field
+        self.norm = norm
+        self.start = start
+        self.end = end
+        self.negated = negated
+        self._span = _span
+
     def original_span(self) -> tuple[int, int]:
         """Where the hit is in the original field (computed once)."""
         if self._span is None:
@@ -113,19 +133,20 @@ class Hit:
     def to_term_hit(self) -> TermHit:
         a, b = self._span or self.original_span()
         entry = self.entry
-        # term_hit's object, its fields set in one dict update (the matcher's hottest object).
+        # term_hit's object, its fields set in its dict one by one (a call of dict.update
+        # with keywords builds a dict of them first: the matcher's hottest object).
         hit = TermHit.__new__(TermHit)
-        hit.__dict__.update(
-            role="negated" if self.negated else entry.role,
-            group=entry.group,
-            term=entry.term,
-            category=entry.categories[0] if entry.categories else None,
-            weight=entry.weight,
-            field=self.field,
-            start=a,
-            end=b,
-            surface=self.norm.original[a:b],
-        )
+        values = hit.__dict__
+        values["role"] = "negated" if self.negated else entry.role
+        values["group"] = entry.group
+        values["term"] = entry.term
+        categories = entry.categories
+        values["category"] = categories[0] if categories else None
+        values["weight"] = entry.weight
+        values["field"] = self.field
+        values["start"] = a
+        values["end"] = b
+        values["surface"] = self.norm.original[a:b]
         return hit
 
 
@@ -415,27 +436,29 @@ class Matcher:
         """
         if not quick:
             return False
-        entries = self.keywords.entries
+        facts = view.entry_facts()
         data = generic = subject = 0.0
         fields: dict[str, float] = {}
         subjects: set[str] = set()
         offer = False
-        for _, indices in view.quick_automaton().iter(utf8_letters(quick)):
+        # utf8_letters(quick), written out: a call of the (interpreted) helper costs more
+        # than the conversion.
+        letters = quick.encode("utf-8", "surrogatepass").decode("latin-1")
+        for _, indices in view.quick_automaton().iter(letters):
             for index in indices:
-                entry = entries[index]
-                role = entry.role
+                role, weight, term, word = facts[index]
                 if role == "data" or role == "strong":
-                    data += entry.weight
+                    data += weight
                 elif role == "generic":
-                    generic += entry.weight
+                    generic += weight
                 elif role == "field":
-                    fields[entry.term] = entry.weight
+                    fields[term] = weight
                 elif role == "subject":
-                    subject += entry.weight
-                    subjects.add(entry.term)
+                    subject += weight
+                    subjects.add(term)
                 elif role in _OFFER_ROLES:
                     # A whole-word term (出, 卖) is found inside any word here (出现): no clue.
-                    offer = offer or not entry.word
+                    offer = offer or not word
                 elif role == "brand":
                     return True
                 else:
@@ -457,25 +480,26 @@ class Matcher:
         # subject pattern never adds (whose data, not data), so it is not run.
         present: set[str] | None = None
         digit: bool | None = None
-        patterns = view.data_patterns(DATA_ROLES)
-        digit_led = view.digit_led
-        for pattern in patterns:
-            if pattern.role == "subject":
-                continue
-            if pattern.hint is not None:
+        for regex, hint, digit_led, pattern_weight in view.data_pattern_table(DATA_ROLES):
+            if hint is not None:
                 if present is None:
                     hints = view.hint_characters
                     present = set(hints.findall(quick)) if hints is not None else set()
-                if pattern.hint.isdisjoint(present):
+                needed = False
+                for char in hint:
+                    if char in present:
+                        needed = True
+                        break
+                if not needed:
                     continue
-            if id(pattern) in digit_led:
+            if digit_led:
                 if digit is None:
                     digit = ANY_DIGIT.search(quick) is not None
                 if not digit:
                     continue
-            if pattern.regex.search(quick):
-                bound += max(0.4, pattern.weight)
-                weak += max(0.4, pattern.weight)
+            if regex.search(quick):
+                bound += max(0.4, pattern_weight)
+                weak += max(0.4, pattern_weight)
                 offer = True  # a pattern (a leak file's name) is data in its own right
                 if bound >= FIRST_PASS_DATA or _clues(weak, offer, len(subjects), len(fields)):
                     return True
@@ -486,11 +510,28 @@ class Matcher:
         if not text:
             return []
         entries = self.keywords.entries
-        # (start, -end, indices): sorted, the longest hit at each start comes first.
-        found = [
-            (end_index - len(surface) + 1, -end_index - 1, indices)
-            for end_index, (surface, indices) in view.automaton.iter(text)
-        ]
+        # (start, -end, indices): sorted, the longest hit at each start comes first. The
+        # automaton runs over the text's UTF-8 bytes (RuleView.byte_automaton): a hit ends
+        # on a character's last byte, and hits come by their end, so one walk along the
+        # text gives each hit's last character.
+        found: list[tuple[int, int, tuple[int, ...]]] = []
+        data = text.encode("utf-8", "surrogatepass").decode("latin-1")  # utf8_letters(text)
+        hits_by_end = view.byte_automaton().iter(data)
+        if len(data) == len(text):  # ASCII: a byte is a character
+            for end_byte, (length, indices) in hits_by_end:
+                last = int(end_byte)
+                found.append((last - int(length) + 1, -last - 1, indices))
+        else:
+            last = -1  # the character holding byte `last_byte`
+            last_byte = -1
+            for end_byte, (length, indices) in hits_by_end:
+                while last_byte < end_byte:
+                    last += 1
+                    code = ord(text[last])
+                    last_byte += (
+                        1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
+                    )
+                found.append((last - int(length) + 1, -last - 1, indices))
         found.sort()
         # Leftmost-longest: drop a hit lying inside a longer one (身份证 inside 身份证号).
         hits: list[Hit] = []
@@ -521,19 +562,23 @@ class Matcher:
         the text holds what every match of it needs (a hint character, a digit)."""
         text = norm.text
         hints = view.all_hint_characters
-        present = set(hints.findall(text)) if hints is not None else set()
-        digit_led = view.digit_led
+        present: set[str] = set(hints.findall(text)) if hints is not None else set()
         digit: bool | None = None
-        for pattern in view.patterns:
-            hint = pattern.hint
-            if hint is not None and hint.isdisjoint(present):
-                continue  # nothing every match of it needs
-            if id(pattern) in digit_led:
+        for regex, hint, digit_led, pattern in view.pattern_table():
+            if hint is not None:
+                needed = False
+                for char in hint:
+                    if char in present:
+                        needed = True
+                        break
+                if not needed:
+                    continue  # nothing every match of it needs
+            if digit_led:
                 if digit is None:
                     digit = ANY_DIGIT.search(text) is not None
                 if not digit:
                     continue  # every match starts with a digit
-            for count, m in enumerate(pattern.regex.finditer(text)):
+            for count, m in enumerate(regex.finditer(text)):
                 if count >= 50 or m.end() == m.start():
                     break
                 hits.append(
@@ -696,7 +741,8 @@ def _feature_label(name: str) -> str:
     return "(" + name.replace(":", " ") + ")"
 
 
-@lru_cache(maxsize=4096)
+# Not cached: compiled, the function is a few native comparisons, and functools.lru_cache's
+# wrapper (a Python call hashing its arguments) cost fifty times as much.
 def _clues(named: float, offer: bool, subjects: int, fields: int) -> bool:
     """Data named weakly (FIRST_PASS_CLUE: 姓名, 地址) with a second clue: a subject (whose
     data), a second field, an offer word or a price per item; or only by an everyday word
@@ -706,8 +752,12 @@ def _clues(named: float, offer: bool, subjects: int, fields: int) -> bool:
 
 
 def _pattern_entry(pattern: Pattern, surface: str) -> Entry:
-    """The entry for one surface matched by a keyword pattern."""
-    return Entry(
+    """The entry for one surface matched by a keyword pattern: Entry(term=pattern.name,
+    surface=surface, role=..., compose=pattern.compose) made without the frozen dataclass's
+    __init__ (interpreted, a field at a time through object.__setattr__). Same object."""
+    entry: Entry = Entry.__new__(Entry)
+    entry.__dict__.update(
+        _ENTRY_DEFAULTS,
         term=pattern.name,
         surface=surface,
         role=pattern.role,
@@ -717,6 +767,12 @@ def _pattern_entry(pattern: Pattern, surface: str) -> Entry:
         where=pattern.where,
         compose=pattern.compose,
     )
+    return entry
+
+
+_ENTRY_DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in dataclass_fields(Entry) if f.default is not MISSING
+}
 
 
 def _cancelled(hit: Hit, unless: tuple[str, ...]) -> bool:

@@ -46,6 +46,19 @@ class _Scored:
     ngrams: list[tuple[tuple[int, float], ...]]
     ngram_value: float
 
+    # Written out so that mypyc compiles it (@dataclass's own __init__ is interpreted).
+    def __init__(
+        self,
+        alert: float,
+        features: list[tuple[tuple[tuple[int, float], ...], float]],
+        ngrams: list[tuple[tuple[int, float], ...]],
+        ngram_value: float,
+    ) -> None:
+        self.alert = alert
+        self.features = features
+        self.ngrams = ngrams
+        self.ngram_value = ngram_value
+
 
 @dataclass(frozen=True)
 class LinearModel:
@@ -75,8 +88,10 @@ class Model:
     categories: dict[str, LinearModel]
     category_threshold: float
     data: dict[str, Any] = field(default_factory=dict)  # the whole file, as read
-    # ahocorasick.Automaton: n-gram -> (n-gram, length - 1, alert weight, category cells)
-    _ngrams: Any = None
+    # n-gram -> (alert weight, category cells), and the n-grams' lengths, longest first
+    _ngrams: dict[str, tuple[float, tuple[tuple[int, float], ...]]] = field(default_factory=dict)
+    _ngram_sizes: tuple[int, ...] = ()
+    _pair_starts: frozenset[str] | None = None
     # feature -> ((0, alert weight), (1 + i, weight of category i), ...): one pass over a
     # listing's features gives every margin.
     _table: dict[str, tuple[float, tuple[tuple[int, float], ...]]] = field(default_factory=dict)
@@ -103,16 +118,20 @@ class Model:
             )
             for name, row in cells.items()
         }
-        grams = [n for n in self._table if n.startswith(NGRAM_PREFIX)]
-        if grams:
-            import ahocorasick
-
-            self._ngrams = ahocorasick.Automaton()
-            for name in grams:
-                gram = name[len(NGRAM_PREFIX) :]
-                alert, categories = self._table[name]
-                self._ngrams.add_word(gram, (gram, len(gram) - 1, alert, categories))
-            self._ngrams.make_automaton()
+        # The n-grams are 2 and 3 characters long (features.NGRAM_SIZES): a dict lookup of
+        # each slice of the text finds them in the order an Aho-Corasick pass did (by end,
+        # the longest first) at half its cost (pyahocorasick searched the root's thousands
+        # of first characters one by one, and built a tuple for every hit).
+        self._ngrams = {
+            name[len(NGRAM_PREFIX) :]: cells
+            for name, cells in self._table.items()
+            if name.startswith(NGRAM_PREFIX) and len(name) > len(NGRAM_PREFIX)
+        }
+        self._ngram_sizes = tuple(sorted({len(gram) for gram in self._ngrams}, reverse=True))
+        # With 2- and 3-grams only (training's NGRAM_SIZES): the 2-grams that begin a 3-gram,
+        # so that a 3-gram is sliced and looked up only after one (half the 3-grams of a text).
+        if self._ngram_sizes == (3, 2):
+            self._pair_starts = frozenset(g[:2] for g in self._ngrams if len(g) == 3)
 
     def margins(
         self, features: Features, moved: list[tuple[float, str]] | None = None
@@ -127,7 +146,7 @@ class Model:
 
     def _scored(self, features: Features, moved: list[tuple[float, str]] | None) -> _Scored:
         """The alert margin, and what the category margins are made of, in one pass over the
-        listing's rule features and one Aho-Corasick pass over its text for the n-grams."""
+        listing's rule features and a dict lookup of each of its n-grams."""
         table = self._table
         alert = self._biases[0]
         later: list[tuple[tuple[tuple[int, float], ...], float]] = []
@@ -145,24 +164,52 @@ class Model:
                 later.append((categories, value))
         grams: list[tuple[tuple[int, float], ...]] = []
         value = features.ngram_weight
-        if not features.ngrams_listed and self._ngrams is not None and features.ngram_text:
-            starts = features.ngram_starts
-            total = 0.0
-            strong: list[tuple[float, str]] = []
+        text = features.ngram_text
+        if not features.ngrams_listed and self._ngrams and text:
             cut = MOVED_NGRAM / value if moved is not None else math.inf
-            for end, (gram, back, weight, categories) in self._ngrams.iter(features.ngram_text):
-                if gram in starts:
+            total, strong = self._ngram_pass(text, features.ngram_starts, grams, cut)
+            alert += total * value
+            if moved is not None:
+                moved.extend((weight * value, NGRAM_PREFIX + gram) for weight, gram in strong)
+        return _Scored(alert, later, grams, value)
+
+    def _ngram_pass(
+        self,
+        text: str,
+        starts: dict[str, int],
+        grams: list[tuple[tuple[int, float], ...]],
+        cut: float,
+    ) -> tuple[float, list[tuple[float, str]]]:
+        """The model's n-grams in `text`, each counted once, by end and the longest first
+        (as an Aho-Corasick pass found them): their summed alert weight and those weighing
+        at least `cut` either way; where each first starts goes to `starts`, their category
+        cells to `grams`."""
+        ngrams = self._ngrams
+        pair_starts = self._pair_starts
+        total = 0.0
+        strong: list[tuple[float, str]] = []
+        begins_triple = False  # whether the pair ending one character back begins a 3-gram
+        for end in range(1, len(text) + 1):
+            for size in self._ngram_sizes:
+                start = end - size
+                if start < 0:
                     continue
-                starts[gram] = end - back
+                if pair_starts is not None and size == 3 and not begins_triple:
+                    continue  # no 3-gram starts with text[start:end - 1]
+                gram = text[start:end]
+                if pair_starts is not None and size == 2:
+                    begins_triple = gram in pair_starts
+                found = ngrams.get(gram)
+                if found is None or gram in starts:
+                    continue
+                starts[gram] = start
+                weight, categories = found
                 total += weight
                 if categories:
                     grams.append(categories)
                 if weight >= cut or weight <= -cut:
                     strong.append((weight, gram))
-            alert += total * value
-            if moved is not None:
-                moved.extend((weight * value, NGRAM_PREFIX + gram) for weight, gram in strong)
-        return _Scored(alert, later, grams, value)
+        return total, strong
 
     def _add_categories(self, scored: _Scored, totals: list[float]) -> None:
         # A value of 1.0 (most features, and every n-gram of a short listing) adds the weight
@@ -241,12 +288,14 @@ class Model:
 
 def _add_cells(totals: list[float], cells: tuple[tuple[int, float], ...], value: float) -> None:
     """Each (category index, weight) cell's weight times `value` added to its total."""
+    # totals[index] + weight, not +=: mypyc compiles an augmented assignment to a list item
+    # as a generic in-place add of two boxed floats, this as a float addition.
     if value == 1.0:
         for index, weight in cells:
-            totals[index] += weight
+            totals[index] = totals[index] + weight
     else:
         for index, weight in cells:
-            totals[index] += weight * value
+            totals[index] = totals[index] + weight * value
 
 
 def sigmoid(margin: float) -> float:

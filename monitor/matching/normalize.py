@@ -158,17 +158,35 @@ def _latinised(text: str) -> str:
     return _MIXED_WORD.sub(fix, text)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Normalized:
     """A normalised string and, per character, the index of its original character.
 
     `ends`, when set, holds per character the end of its original span where that is more
-    than one character (a doubled 身身 normalised to 身)."""
+    than one character (a doubled 身身 normalised to 身). Never changed once made (hashable
+    as a frozen dataclass is)."""
 
     original: str
     text: str
     origins: tuple[int, ...]
     ends: tuple[int, ...] | None = None
+
+    # Written out so that mypyc compiles it: @dataclass's own __init__ is interpreted, and a
+    # frozen one sets each field through object.__setattr__ (3,000 instructions a text).
+    def __init__(
+        self,
+        original: str,
+        text: str,
+        origins: tuple[int, ...],
+        ends: tuple[int, ...] | None = None,
+    ) -> None:
+        self.original = original
+        self.text = text
+        self.origins = origins
+        self.ends = ends
+
+    def __hash__(self) -> int:
+        return hash((self.original, self.text, self.origins, self.ends))
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """The span of the original text that produced text[start:end]."""
@@ -229,7 +247,7 @@ def normalize(original: str) -> Normalized:
         and not _EXTRA_CHARS.search(original)
     ):
         # Fast path: nothing to fold; invisible characters are dropped as separators below.
-        return _refine(_compact(original, _latinised(_simplified(lowered)), range(len(original))))
+        return _refine(_compact(original, _latinised(_simplified(lowered)), None))
     chars: list[str] = []
     origins: list[int] = []
     for index, char in enumerate(original):
@@ -299,16 +317,19 @@ def _simplified(text: str) -> str:
     return "".join(out)
 
 
-def _compact(original: str, text: str, origins) -> Normalized:
-    """Drop separator runs unless they sit between two ASCII letters or digits."""
+def _compact(original: str, text: str, origins: list[int] | None) -> Normalized:
+    """Drop separator runs unless they sit between two ASCII letters or digits. `origins`
+    None: text[i] came from original[i] (text as long as the original)."""
     if _ASTRAL.search(text):
-        return _compact_by_character(original, text, origins)
+        identity = list(range(len(text))) if origins is None else origins
+        return _compact_by_character(original, text, identity)
     # split with the runs captured: text between runs and runs alternate (no match objects).
     parts = _separator_split().split(text)
     if len(parts) == 1:
-        return Normalized(original, text, tuple(origins))
+        return Normalized(original, text, tuple(range(len(text)) if origins is None else origins))
     pieces: list[str] = []
-    spans: list = []
+    # The kept characters' origins, typed so that mypyc slices and appends natively.
+    kept_origins: list[int] = []
     pos = 0
     n = len(text)
     for i in range(0, len(parts) - 1, 2):
@@ -317,10 +338,10 @@ def _compact(original: str, text: str, origins) -> Normalized:
         b = a + len(parts[i + 1])
         if kept:
             pieces.append(kept)
-            spans.append(origins[pos:a])
+            kept_origins.extend(range(pos, a) if origins is None else origins[pos:a])
         if b == a + 1 and text[a] == "/" and a > 0 and text[a - 1].isdigit():
             pieces.append("/")  # a price per unit: 0.8/条
-            spans.append((origins[a],))
+            kept_origins.append(a if origins is None else origins[a])
         elif a > 0 and b < n and text[a - 1] in _ASCII_ALNUM and text[b] in _ASCII_ALNUM:
             if (
                 text[a] == "*"
@@ -329,15 +350,15 @@ def _compact(original: str, text: str, origins) -> Normalized:
                 and _MASK_RUN.fullmatch(text, a, b)
             ):
                 pieces.append(text[a:b])  # a masked number keeps its stars: 138****5621
-                spans.append(origins[a:b])
+                kept_origins.extend(range(a, b) if origins is None else origins[a:b])
             else:
                 # Keep one separator between English words and numbers ("20 m rows", "1.3").
                 pieces.append(text[a] if text[a] in ".,:-/_" and b == a + 1 else " ")
-                spans.append((origins[a],))
+                kept_origins.append(a if origins is None else origins[a])
         pos = b
     pieces.append(parts[-1])
-    spans.append(origins[pos:])
-    return Normalized(original, "".join(pieces), tuple(chain.from_iterable(spans)))
+    kept_origins.extend(range(pos, n) if origins is None else origins[pos:])
+    return Normalized(original, "".join(pieces), tuple(kept_origins))
 
 
 def _compact_by_character(original: str, text: str, origins) -> Normalized:

@@ -47,6 +47,27 @@ class Scored:
     context: float = 0.0  # the context part (zero or negative)
     genres: dict[str, float] = field(default_factory=dict)  # genre cue group -> its weight
 
+    # Written out so that mypyc compiles it (@dataclass's own __init__ is interpreted).
+    def __init__(
+        self,
+        score: float,
+        data: float,
+        offers: bool,
+        categories: list[str],
+        reasons: list[str] | None = None,
+        offer: float = 0.0,
+        context: float = 0.0,
+        genres: dict[str, float] | None = None,
+    ) -> None:
+        self.score = score
+        self.data = data
+        self.offers = offers
+        self.categories = categories
+        self.reasons = [] if reasons is None else reasons
+        self.offer = offer
+        self.context = context
+        self.genres = {} if genres is None else genres
+
 
 def _spread(weights: list[float], share: float = 0.25, cap: float = 1.0) -> float:
     """The largest weight plus a capped share of the others."""
