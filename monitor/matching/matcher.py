@@ -485,12 +485,7 @@ class Matcher:
                 if present is None:
                     hints = view.hint_characters
                     present = set(hints.findall(quick)) if hints is not None else set()
-                needed = False
-                for char in hint:
-                    if char in present:
-                        needed = True
-                        break
-                if not needed:
+                if not _any_present(hint, present):
                     continue
             if digit_led:
                 if digit is None:
@@ -565,14 +560,8 @@ class Matcher:
         present: set[str] = set(hints.findall(text)) if hints is not None else set()
         digit: bool | None = None
         for regex, hint, digit_led, pattern in view.pattern_table():
-            if hint is not None:
-                needed = False
-                for char in hint:
-                    if char in present:
-                        needed = True
-                        break
-                if not needed:
-                    continue  # nothing every match of it needs
+            if hint is not None and not _any_present(hint, present):
+                continue  # nothing every match of it needs
             if digit_led:
                 if digit is None:
                     digit = ANY_DIGIT.search(text) is not None
@@ -910,3 +899,8 @@ def clear_cache() -> None:
     """Forget loaded matchers (after keyword files changed)."""
     with _CACHE_LOCK:
         _CACHE.clear()
+
+
+def _any_present(hint: tuple[str, ...], present: set[str]) -> bool:
+    """Whether any of a pattern's hint characters is among those the text holds."""
+    return any(char in present for char in hint)  # mypyc compiles any() to a plain loop
